@@ -1,0 +1,2 @@
+/** loraid autograd module. */
+package dev.loraid.autograd;

@@ -1,0 +1,2 @@
+/** loraid bench module. */
+package dev.loraid.bench;

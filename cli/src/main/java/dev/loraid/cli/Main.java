@@ -1,0 +1,89 @@
+package dev.loraid.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+
+/** Entry point of the {@code loraid} command: dispatches to one {@link Command}. Exit codes: 0 ok, 1 failure, 2 usage. */
+public final class Main {
+    private Main() {
+    }
+
+    /** Every subcommand, in the order {@code --help} lists them. */
+    static List<Command> commands() {
+        return List.of();
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            printHelp(out);
+            return args.length == 0 ? 2 : 0;
+        }
+        if (args[0].equals("--version")) {
+            out.println("loraid " + version());
+            return 0;
+        }
+        Command cmd = commands().stream().filter(c -> c.name().equals(args[0])).findFirst().orElse(null);
+        if (cmd == null) {
+            err.println("loraid: unknown command '" + args[0] + "' (see loraid --help)");
+            return 2;
+        }
+        try {
+            return cmd.run(Arrays.copyOfRange(args, 1, args.length));
+        } catch (UsageException e) {
+            err.println("loraid " + cmd.name() + ": " + e.getMessage());
+            err.println("run 'loraid " + cmd.name() + " --help' for usage");
+            return 2;
+        } catch (Exception | OutOfMemoryError e) {
+            err.println("loraid " + cmd.name() + ": error: " + describe(e));
+            if (Boolean.getBoolean("loraid.debug")) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    /** The message of an exception and its causes, without a stack trace (-Dloraid.debug=true prints one). */
+    static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
+                sb.append(": ").append(c.getMessage());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static void printHelp(PrintStream out) {
+        out.println("loraid " + version() + " — Wan 2.1/2.2 LoRA and LORAID tools in pure Java");
+        out.println();
+        out.println("usage: loraid <command> [options]   (loraid <command> --help for its options)");
+        out.println();
+        out.println("commands:");
+        for (Command c : commands()) {
+            out.printf("  %-12s %s%n", c.name(), c.summary());
+        }
+        out.println();
+        out.println("  --version    print the version");
+        out.println("  --help       print this help");
+    }
+
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "dev");
+        } catch (IOException e) {
+            return "dev";
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** loraid core module. */
+package dev.loraid.core;

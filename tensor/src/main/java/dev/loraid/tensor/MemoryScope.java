@@ -1,0 +1,101 @@
+package dev.loraid.tensor;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A step-scoped region: while open on a thread, every tensor that thread allocates comes from the scope, and
+ * closing the scope releases all of them at once, deterministically (design.md, "Memory"). Tensors that must
+ * outlive the scope (parameters, gradients, optimizer state) are allocated outside it, or inside
+ * {@link #suspend()}.
+ *
+ * <pre>{@code
+ * try (MemoryScope step = MemoryScope.open()) {
+ *     Tensor loss = model.forward(batch); ...
+ * } // every activation of the step is released here
+ * }</pre>
+ */
+public final class MemoryScope implements AutoCloseable {
+    private static final ThreadLocal<ArrayDeque<MemoryScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+    /** Allocators are pooled per thread and device, so consecutive steps reuse the same memory. */
+    private static final ThreadLocal<Map<Device, ArrayDeque<ScopeAllocator>>> POOL = ThreadLocal.withInitial(HashMap::new);
+
+    private final Map<Device, ScopeAllocator> allocators = new HashMap<>();
+    private final boolean suspended;
+    private boolean closed;
+
+    private MemoryScope(boolean suspended) {
+        this.suspended = suspended;
+    }
+
+    /** Opens a scope on the current thread; scopes nest. */
+    public static MemoryScope open() {
+        MemoryScope s = new MemoryScope(false);
+        STACK.get().push(s);
+        return s;
+    }
+
+    /**
+     * Opens a region in which allocations bypass every enclosing scope and live until the garbage collector or
+     * their owner frees them: for state that outlives a step.
+     */
+    public static MemoryScope suspend() {
+        MemoryScope s = new MemoryScope(true);
+        STACK.get().push(s);
+        return s;
+    }
+
+    /** The innermost open scope of this thread that allocates, or null when allocations are not scoped. */
+    public static MemoryScope current() {
+        MemoryScope top = STACK.get().peek();
+        return top == null || top.suspended ? null : top;
+    }
+
+    /** Allocates {@code bytes} on the backend's device from this scope. */
+    public Storage allocate(Backend backend, long bytes) {
+        ScopeAllocator a = allocators.computeIfAbsent(backend.device(), d -> {
+            ArrayDeque<ScopeAllocator> pooled = POOL.get().get(d);
+            return pooled != null && !pooled.isEmpty() ? pooled.pop() : backend.newScopeAllocator();
+        });
+        return a.allocate(bytes);
+    }
+
+    /** Bytes this scope has handed out on {@code device}. */
+    public long bytesInUse(Device device) {
+        ScopeAllocator a = allocators.get(device);
+        return a == null ? 0 : a.bytesInUse();
+    }
+
+    /** Bytes held from the system by this thread's pooled allocators on {@code device}, in use or free. */
+    public static long bytesReserved(Device device) {
+        long total = 0;
+        for (MemoryScope s : STACK.get()) {
+            ScopeAllocator a = s.allocators.get(device);
+            total += a == null ? 0 : a.bytesReserved();
+        }
+        for (ScopeAllocator a : POOL.get().getOrDefault(device, new ArrayDeque<>())) {
+            total += a.bytesReserved();
+        }
+        return total;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        ArrayDeque<MemoryScope> stack = STACK.get();
+        if (stack.peek() != this) {
+            throw new IllegalStateException("memory scopes must be closed in reverse order of opening");
+        }
+        stack.pop();
+        closed = true;
+        for (Map.Entry<Device, ScopeAllocator> e : allocators.entrySet()) {
+            e.getValue().reset();
+            POOL.get().computeIfAbsent(e.getKey(), d -> new ArrayDeque<>()).push(e.getValue());
+        }
+        allocators.clear();
+    }
+
+}

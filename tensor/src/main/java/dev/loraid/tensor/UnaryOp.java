@@ -1,0 +1,62 @@
+package dev.loraid.tensor;
+
+/** Elementwise functions of one tensor. {@code GELU_TANH} is GELU's tanh approximation (as Wan uses). */
+public enum UnaryOp {
+    NEG, ABS, EXP, LOG, SQRT, RSQRT, SQUARE, RECIPROCAL, SIN, COS, TANH, SIGMOID, RELU, SILU, GELU_TANH;
+
+    /** The plain scalar definition: reference for kernels and tests. */
+    public double apply(double x) {
+        return switch (this) {
+            case NEG -> -x;
+            case ABS -> Math.abs(x);
+            case EXP -> Math.exp(x);
+            case LOG -> Math.log(x);
+            case SQRT -> Math.sqrt(x);
+            case RSQRT -> 1.0 / Math.sqrt(x);
+            case SQUARE -> x * x;
+            case RECIPROCAL -> 1.0 / x;
+            case SIN -> Math.sin(x);
+            case COS -> Math.cos(x);
+            case TANH -> Math.tanh(x);
+            case SIGMOID -> 1.0 / (1.0 + Math.exp(-x));
+            case RELU -> x > 0 ? x : 0.0;
+            case SILU -> x / (1.0 + Math.exp(-x));
+            case GELU_TANH -> 0.5 * x * (1.0 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x)));
+        };
+    }
+
+    /** d apply(x) / dx: reference for backward kernels and tests. */
+    public double derivative(double x) {
+        return switch (this) {
+            case NEG -> -1.0;
+            case ABS -> Math.signum(x);
+            case EXP -> Math.exp(x);
+            case LOG -> 1.0 / x;
+            case SQRT -> 0.5 / Math.sqrt(x);
+            case RSQRT -> -0.5 / (x * Math.sqrt(x));
+            case SQUARE -> 2.0 * x;
+            case RECIPROCAL -> -1.0 / (x * x);
+            case SIN -> Math.cos(x);
+            case COS -> -Math.sin(x);
+            case TANH -> 1.0 - Math.tanh(x) * Math.tanh(x);
+            case SIGMOID -> {
+                double s = 1.0 / (1.0 + Math.exp(-x));
+                yield s * (1.0 - s);
+            }
+            case RELU -> x > 0 ? 1.0 : 0.0;
+            case SILU -> {
+                double s = 1.0 / (1.0 + Math.exp(-x));
+                yield s * (1.0 + x * (1.0 - s));
+            }
+            case GELU_TANH -> {
+                double u = GELU_C * (x + 0.044715 * x * x * x);
+                double th = Math.tanh(u);
+                double du = GELU_C * (1.0 + 3 * 0.044715 * x * x);
+                yield 0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * du;
+            }
+        };
+    }
+
+    /** sqrt(2/pi) */
+    public static final double GELU_C = 0.7978845608028654;
+}

@@ -1,0 +1,2 @@
+/** loraid wan module. */
+package dev.loraid.wan;
