@@ -20,7 +20,7 @@ final class BlockedGemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
-        final float[] column = new float[KC];
+        final float[] columns = new float[NR * KC];
     }
 
     /**
@@ -74,7 +74,7 @@ final class BlockedGemm {
             for (int pc = 0; pc < k || pc == 0; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
-                Packing.packB(b, pc, kc, jc, nc, buf.b, buf.column);
+                Packing.packB(b, pc, kc, jc, nc, buf.b, buf.columns);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     Packing.packA(a, ic, mc, pc, kc, buf.a);
