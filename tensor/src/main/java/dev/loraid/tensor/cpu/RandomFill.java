@@ -53,7 +53,7 @@ final class RandomFill {
         int k0 = (int) seed;
         int k1 = (int) (seed >>> 32);
         StridedLoop.of(shape, strides, new long[] {dst.offset(), 0}).forEachRun(8, (base, stride, len) -> {
-            double[] values = new double[len];
+            double[] values = Scratch.doubles(0, len);
             int[] words = new int[4];
             long block = -1;
             for (int i = 0; i < len; i++) {
