@@ -66,6 +66,12 @@ class OpGradientTest {
                 () -> in(f64(41, 2, 3, 2, 4), f64(42, 2, 4, 2, 4), f64(43, 2, 4, 2, 4))),
             c("mse loss with per-sample weights", v -> Ops.mseLoss(v[0], v[1], v[2]),
                 () -> in(f64(44, 3, 2, 2), f64(45, 3, 2, 2), uniform(46, 0.5, 2, 3))),
+            c("matmul 2-D", v -> v[0].matmul(v[1]), () -> in(f64(48, 3, 4), f64Strided(49, 4, 5))),
+            c("matmul batched, shared 2-D b", v -> v[0].matmul(v[1]), () -> in(f64Strided(50, 2, 3, 4), f64(51, 4, 2))),
+            c("matmul batch broadcast [2,1,3,4]@[3,4,2]", v -> v[0].matmul(v[1]), () -> in(f64(52, 2, 1, 3, 4), f64(53, 3, 4, 2))),
+            c("linear with bias, batched [2,3,4]", v -> Ops.linear(v[0], v[1], v[2]), () -> in(f64(54, 2, 3, 4), f64(55, 5, 4), f64(56, 5))),
+            c("linear, strided input and weight, no bias", v -> Ops.linear(v[0], v[1], null), () -> in(f64Strided(57, 3, 4), f64Strided(58, 2, 4))),
+            c("linear, 1-D input", v -> Ops.linear(v[0], v[1], v[2]), () -> in(f64(59, 4), f64(60, 3, 4), f64(61, 3))),
             c("dropout (fixed seed)", v -> Ops.dropout(v[0], 0.4, 7, 0), () -> in(f64(47, 4, 5)))
         );
     }
