@@ -13,16 +13,12 @@ public final class RopeTables {
     /** Upstream precomputes positions 0..1023 per axis (pitfall 21). */
     public static final int MAX_POSITION = 1024;
 
-    private final int pairs;
-    private final double[] cos;
-    private final double[] sin;
-    private final int tokens;
+    private final Tensor cos;
+    private final Tensor sin;
 
     private RopeTables(int tokens, int pairs, double[] cos, double[] sin) {
-        this.tokens = tokens;
-        this.pairs = pairs;
-        this.cos = cos;
-        this.sin = sin;
+        this.cos = Tensor.ofDoubles(cos, tokens, pairs);
+        this.sin = Tensor.ofDoubles(sin, tokens, pairs);
     }
 
     /** Tables for the f×h×w grid, tokens in f-major, then h, then w order (§2.2). */
@@ -76,15 +72,11 @@ public final class RopeTables {
 
     /** cos of the angles, [tokens, headDim/2] F64. */
     public Tensor cos() {
-        return Tensor.ofDoubles(cos, tokens, pairs);
+        return cos;
     }
 
     /** sin of the angles, [tokens, headDim/2] F64. */
     public Tensor sin() {
-        return Tensor.ofDoubles(sin, tokens, pairs);
-    }
-
-    public int tokens() {
-        return tokens;
+        return sin;
     }
 }
