@@ -57,7 +57,7 @@ public final class WanCheckpoint implements AutoCloseable {
                     : WanConfigInference.infer(weights.shapes(), meta, path.getFileName().toString());
             WanKeyCheck.requireMatches(config, weights.shapes(), where);
             return new WanCheckpoint(src, weights, config, meta);
-        } catch (RuntimeException | IOException e) {
+        } catch (RuntimeException e) {
             src.close();
             throw e;
         }
