@@ -141,7 +141,7 @@ public final class WanCheckpoint implements AutoCloseable {
 
     /** Builds the model over this checkpoint's weights (views: keep the checkpoint open while it is used). */
     public WanModel model() {
-        return new WanModel(config, weights);
+        return WanModel.load(config, weights);
     }
 
     @Override

@@ -1,7 +1,9 @@
 package dev.loraid.wan;
 
-import dev.loraid.tensor.BinaryOp;
-import dev.loraid.tensor.Tensor;
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.RMSNorm;
+import dev.loraid.tensor.DType;
 
 /**
  * {@code blocks.i.cross_attn} (spec wan.md §2.7 "CrossAttn"): queries from the video tokens, keys and values from
@@ -10,31 +12,31 @@ import dev.loraid.tensor.Tensor;
  * attention; both results are added before {@code o}. The image length is total − text_len (the official rule,
  * pitfall 13).
  */
-final class WanCrossAttention {
+final class WanCrossAttention extends Module {
     private final WanConfig config;
-    private final WanLinear q;
-    private final WanLinear k;
-    private final WanLinear v;
-    private final WanLinear o;
-    private final Tensor normQ;
-    private final Tensor normK;
-    private final WanLinear kImg;
-    private final WanLinear vImg;
-    private final Tensor normKImg;
+    final WanLinear q;
+    final WanLinear k;
+    final WanLinear v;
+    final WanLinear o;
+    private final RMSNorm normQ;
+    private final RMSNorm normK;
+    final WanLinear kImg;
+    final WanLinear vImg;
+    private final RMSNorm normKImg;
 
-    WanCrossAttention(WanWeights w, WanConfig c, String prefix) {
+    WanCrossAttention(WanConfig c) {
         this.config = c;
         long d = c.dim();
-        this.q = new WanLinear(w, prefix + "q", d, d);
-        this.k = new WanLinear(w, prefix + "k", d, d);
-        this.v = new WanLinear(w, prefix + "v", d, d);
-        this.o = new WanLinear(w, prefix + "o", d, d);
-        this.normQ = w.get(prefix + "norm_q.weight", d);
-        this.normK = w.get(prefix + "norm_k.weight", d);
+        this.q = registerModule("q", new WanLinear(d, d));
+        this.k = registerModule("k", new WanLinear(d, d));
+        this.v = registerModule("v", new WanLinear(d, d));
+        this.o = registerModule("o", new WanLinear(d, d));
+        this.normQ = registerModule("norm_q", RMSNorm.declared(d, c.eps(), DType.F32));
+        this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
         if (c.imageBranch()) {
-            this.kImg = new WanLinear(w, prefix + "k_img", d, d);
-            this.vImg = new WanLinear(w, prefix + "v_img", d, d);
-            this.normKImg = w.get(prefix + "norm_k_img.weight", d);
+            this.kImg = registerModule("k_img", new WanLinear(d, d));
+            this.vImg = registerModule("v_img", new WanLinear(d, d));
+            this.normKImg = registerModule("norm_k_img", RMSNorm.declared(d, c.eps(), DType.F32));
         } else {
             this.kImg = null;
             this.vImg = null;
@@ -43,27 +45,20 @@ final class WanCrossAttention {
     }
 
     /** x [L, D] (after norm3), ctx [(image tokens +) text_len, D] → [L, D]. */
-    Tensor forward(Tensor x, Tensor ctx) {
-        long len = x.size(0);
-        long h = config.numHeads();
-        long hd = config.headDim();
+    Var forward(Var x, Var ctx) {
         long textStart = ctx.size(0) - config.textLen();
-        Tensor text = ctx.narrow(0, textStart, config.textLen());
-        Tensor qs = WanOps.rmsNorm(q.forward(x), normQ, config.eps()).view(len, h, hd);
-        Tensor out = WanOps.attention(qs, keys(k, normK, text), values(v, text));
+        Var text = ctx.narrow(0, textStart, config.textLen());
+        Var qs = split(normQ.forward(q.forward(x)));
+        Var out = WanOps.attention(qs, split(normK.forward(k.forward(text))), split(v.forward(text)));
         if (kImg != null) {
-            Tensor image = ctx.narrow(0, 0, textStart);
-            Tensor img = WanOps.attention(qs, keys(kImg, normKImg, image), values(vImg, image));
-            x.backend().binary(BinaryOp.ADD, out, img, out);
+            Var image = ctx.narrow(0, 0, textStart);
+            out = out.add(WanOps.attention(qs, split(normKImg.forward(kImg.forward(image))), split(vImg.forward(image))));
         }
         return o.forward(out);
     }
 
-    private Tensor keys(WanLinear proj, Tensor norm, Tensor ctx) {
-        return WanOps.rmsNorm(proj.forward(ctx), norm, config.eps()).view(ctx.size(0), config.numHeads(), config.headDim());
-    }
-
-    private Tensor values(WanLinear proj, Tensor ctx) {
-        return proj.forward(ctx).view(ctx.size(0), config.numHeads(), config.headDim());
+    /** [N, D] → [N, H, d]. */
+    private Var split(Var x) {
+        return x.reshape(x.size(0), config.numHeads(), config.headDim());
     }
 }

@@ -1,54 +1,51 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
- * A frozen Linear of the checkpoint, {@code y = x·Wᵀ + b}, with W in its file dtype. fp8-scaled weights (spec
- * wan.md §3.3) carry a scale: one number goes into the GEMM's alpha, a per-row scale multiplies the output
- * columns (exact: row o of W only feeds output o), and a block-wise scale dequantises W for the call.
+ * A frozen Linear of the checkpoint, {@code y = x·Wᵀ + b}, with W in its file dtype — or musubi's fp8-scaled W
+ * with its {@code scale_weight} buffer (spec wan.md §3.3): one number goes into the GEMM as a scale, a per-row
+ * scale multiplies the output columns (exact: row o of W only feeds output o), and a block-wise scale
+ * dequantises W to F32 for the call (from the caller's memory scope). A LoRA adapter attaches as to any Linear.
  */
-final class WanLinear {
-    final String name;
-    final Tensor weight;
-    final Tensor bias;
-    private final Tensor scale;
+public final class WanLinear extends Linear {
+    static final String SCALE = "scale_weight";
 
-    WanLinear(WanWeights w, String name, long in, long out) {
-        this.name = name;
-        this.weight = w.get(name + ".weight", out, in);
-        this.bias = w.get(name + ".bias", out);
-        this.scale = w.scaleOf(name);
-        if (scale != null && !Fp8Scales.isValidScaleShape(scale.shape().toArray(), weight.shape().toArray())) {
-            throw new IllegalArgumentException(w.source() + ": " + name + WanKeys.SCALE_SUFFIX + " has shape "
-                    + scale.shape() + ", which does not fit the weight " + weight.shape());
-        }
+    WanLinear(long in, long out) {
+        super(Parameter.declared(DType.F32, out, in), Parameter.declared(DType.F32, out));
     }
 
-    Tensor forward(Tensor x) {
-        if (scale == null) {
-            return WanOps.linear(x, weight, bias, 1.0);
-        }
+    /** Declares the fp8 scale this weight comes with, so that loading adopts it under {@code <name>.scale_weight}. */
+    void expectScale(long[] shape) {
+        registerBuffer(SCALE, Tensor.zeros(DType.F32, shape));
+    }
+
+    @Override
+    public Var forward(Var x) {
+        Tensor scale = buffer(SCALE);
+        Var y = scale == null ? Ops.linear(x, weight(), bias()) : scaledBase(x, scale);
+        return adapter() == null ? y : adapter().apply(x, y);
+    }
+
+    private Var scaledBase(Var x, Tensor scale) {
+        Tensor w = weight().data();
         if (scale.numel() == 1) {
-            return WanOps.linear(x, weight, bias, scale.getDouble(0));
+            return Ops.linear(x, weight(), null).scale(scale.getDouble(0)).add(bias());
         }
         if (scale.rank() == 2) {
-            Tensor y = WanOps.linear(x, weight, null, 1.0);
-            x.backend().binary(BinaryOp.MUL, y, scale.view(1, -1), y);
-            x.backend().binary(BinaryOp.ADD, y, bias, y);
-            return y;
+            return Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))).add(bias());
         }
-        return WanOps.linear(x, dequantised(), bias, 1.0);
-    }
-
-    /** W = Wq · scale per block of 64 inputs, as F32, for one call (from the caller's memory scope). */
-    private Tensor dequantised() {
-        long out = weight.size(0);
+        long out = w.size(0);
         long blocks = scale.size(1);
-        Tensor w = Tensor.empty(weight.device(), DType.F32, out, blocks, Fp8Scales.BLOCK);
-        weight.backend().copy(weight.view(out, blocks, Fp8Scales.BLOCK), w);
-        weight.backend().binary(BinaryOp.MUL, w, scale, w);
-        return w.view(out, blocks * Fp8Scales.BLOCK);
+        Tensor deq = Tensor.empty(w.device(), DType.F32, out, blocks, Fp8Scales.BLOCK);
+        w.backend().copy(w.view(out, blocks, Fp8Scales.BLOCK), deq);
+        w.backend().binary(BinaryOp.MUL, deq, scale, deq);
+        return Ops.linear(x, Var.constant(deq.view(out, blocks * Fp8Scales.BLOCK)), bias());
     }
 }

@@ -1,50 +1,86 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.GradMode;
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.StateSource;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Activation;
+import dev.loraid.autograd.nn.ModuleList;
+import dev.loraid.autograd.nn.Sequential;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The Wan 2.1/2.2 video DiT (spec wan.md §2; Appendix B is the skeleton): patch embedding, time and text
- * embeddings, {@code num_layers} blocks, head, unpatchify. Weights stay in the checkpoint's dtype as views of the
- * mapped file; the math runs in fp32.
+ * The Wan 2.1/2.2 video DiT (spec wan.md §2; Appendix B is the skeleton) as a module tree with the upstream names:
+ * {@code patch_embedding}, {@code text_embedding}, {@code time_embedding}, {@code time_projection},
+ * {@code blocks.N}, {@code head}. Frozen weights are the checkpoint's tensors adopted as they are (mmapped views in
+ * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
  */
-public final class WanModel {
+public final class WanModel extends Module {
     private final WanConfig config;
-    private final Tensor patchWeight;
-    private final Tensor patchBias;
-    private final TimeEmbedding time;
-    private final TextEmbedding text;
-    private final List<WanBlock> blocks = new ArrayList<>();
+    private final PatchEmbedding patchEmbedding;
+    private final Sequential textEmbedding;
+    private final Sequential timeEmbedding;
+    private final Sequential timeProjection;
+    private final ModuleList<WanBlock> blocks;
     private final WanHead head;
 
-    /** Builds the model over {@code weights}, which must hold exactly the config's keys (checked, by name). */
-    public WanModel(WanConfig config, WanWeights weights) {
-        WanKeyCheck.requireMatches(config, weights.shapes(), weights.source());
+    /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
+    public WanModel(WanConfig config) {
         if (config.imageBranch()) {
-            throw new UnsupportedOperationException(weights.source() + ": the Wan 2.1 CLIP image branch (img_emb, "
-                    + "k_img/v_img) is not implemented yet; text-only models (t2v, Wan 2.2, ti2v) are");
+            throw new UnsupportedOperationException("the Wan 2.1 CLIP image branch (img_emb, k_img/v_img) needs an "
+                    + "exact-erf GELU the backend does not offer yet; text-only models (t2v, Wan 2.2, ti2v) are supported");
         }
         this.config = config;
         long d = config.dim();
-        this.patchWeight = weights.get("patch_embedding.weight").view(d, (long) config.inDim() * config.patchVolume());
-        this.patchBias = weights.get("patch_embedding.bias");
-        this.time = new TimeEmbedding(weights, config);
-        this.text = new TextEmbedding(weights, config);
+        this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
+        this.textEmbedding = registerModule("text_embedding",
+                Sequential.of(new WanLinear(config.textDim(), d), Activation.gelu(), new WanLinear(d, d)));
+        this.timeEmbedding = registerModule("time_embedding",
+                Sequential.of(new WanLinear(config.freqDim(), d), Activation.silu(), new WanLinear(d, d)));
+        this.timeProjection = registerModule("time_projection",
+                Sequential.of(Activation.silu(), new WanLinear(d, 6 * d)));
+        this.blocks = registerModule("blocks", new ModuleList<>());
         for (int i = 0; i < config.numLayers(); i++) {
-            blocks.add(new WanBlock(weights, config, i));
+            blocks.add(new WanBlock(config, i));
         }
-        this.head = new WanHead(weights, config);
+        this.head = registerModule("head", new WanHead(config));
+    }
+
+    /**
+     * The model over {@code weights}, which must hold exactly the config's keys (checked first, naming every
+     * missing, unexpected or mis-shaped key); fp8 scales are adopted with their weights.
+     */
+    public static WanModel load(WanConfig config, WanWeights weights) {
+        WanKeyCheck.requireMatches(config, weights.shapes(), weights.source());
+        WanModel m = new WanModel(config);
+        Map<String, Module> modules = m.namedModules();
+        weights.shapes().forEach((key, shape) -> {
+            if (key.endsWith(WanKeys.SCALE_SUFFIX)) {
+                String module = key.substring(0, key.length() - WanKeys.SCALE_SUFFIX.length());
+                ((WanLinear) modules.get(module)).expectScale(shape);
+            }
+        });
+        m.loadStateDict(StateSource.of(weights.tensors()), true);
+        return m;
     }
 
     public WanConfig config() {
         return config;
     }
 
-    /** One DiT call: the velocity [out_dim, F, H, W] in F32, outside any memory scope. */
+    /** The transformer blocks, in order (what LORAID slices). */
+    public List<WanBlock> blocks() {
+        return blocks.asList();
+    }
+
+    /** One DiT call without a graph: the velocity [out_dim, F, H, W], outside any memory scope. */
     public Tensor forward(WanInputs in) {
         return forward(in, WanTaps.NONE);
     }
@@ -52,44 +88,65 @@ public final class WanModel {
     /** As {@link #forward(WanInputs)}, handing the named intermediates to {@code taps} as they are made. */
     public Tensor forward(WanInputs in, WanTaps taps) {
         in.validate(config, "inputs");
-        try (MemoryScope step = MemoryScope.open()) {
-            Tensor out = forwardScoped(in, taps);
+        try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
+            Var latent = Var.constant(in.x());
+            if (in.y() != null) {
+                latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
+            }
+            Tensor out = forward(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps).data();
             try (MemoryScope keep = MemoryScope.suspend()) {
                 return out.copy();
             }
         }
     }
 
-    private Tensor forwardScoped(WanInputs in, WanTaps taps) {
-        int[] grid = in.grid(config);
-        Tensor x = WanOps.linear(Patchify.patches(channels(in), config), patchWeight, patchBias, 1.0);
-        taps.put("tokens", x);
+    /**
+     * The differentiable DiT call (for training and gradient checks), in the caller's graph mode and memory scope.
+     *
+     * @param latent  [in_dim, F, H, W] (noise latent, then the I2V conditioning channels)
+     * @param t       one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
+     * @param context [L ≤ text_len, text_dim], unpadded
+     * @return the velocity [out_dim, F, H, W]
+     */
+    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+        int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
+                (int) (latent.size(3) / config.patchW())};
+        DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Var x = patchEmbedding.forward(latent);
+        taps.put("tokens", x.data());
 
-        TimeEmbedding.Result t = time.forward(in.t().toDoubleArray(), taps);
-        Tensor ctx = text.forward(in.context(), taps);
+        // §2.4: one embedding for a uniform t (a 2.2 call with equal t gives equal rows, broadcast), else per token
+        double[] ts = Arrays.stream(t).allMatch(v -> v == t[0]) ? new double[] {t[0]} : t;
+        Var sinusoid = Var.constant(Sinusoid.tensor(ts, config.freqDim(), math));
+        Var e = timeEmbedding.forward(sinusoid);
+        Var e0 = timeProjection.forward(e).reshape(ts.length, 6, config.dim());
+        taps.put("sinusoid", sinusoid.data());
+        taps.put("e", e.data());
+        taps.put("e0", e0.data());
+
+        Var ctx = textEmbedding.forward(padText(context, math));
+        taps.put("context_emb", ctx.data());
 
         RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
         taps.put("rope_cos", rope.cos());
         taps.put("rope_sin", rope.sin());
         for (WanBlock b : blocks) {
-            x = b.forward(x, t.e0(), ctx, rope, taps);
+            x = b.forward(x, e0, ctx, rope, taps);
         }
-        Tensor rows = head.forward(x, t.e());
-        taps.put("head_out", rows);
-        Tensor out = Patchify.unpatchify(rows, config, grid);
-        taps.put("output", out);
+        Var rows = head.forward(x, e);
+        taps.put("head_out", rows.data());
+        Var out = PatchEmbedding.unpatchify(rows, config, grid);
+        taps.put("output", out.data());
         return out;
     }
 
-    /** x, or x and y concatenated along channels (§2.0: [noise | mask | image latent]). */
-    private static Tensor channels(WanInputs in) {
-        if (in.y() == null) {
-            return in.x();
+    /** §2.5: zero rows up to text_len; cross-attention attends to them all (no mask, pitfall 9). */
+    private Var padText(Var context, DType math) {
+        long missing = config.textLen() - context.size(0);
+        if (missing == 0) {
+            return context;
         }
-        Tensor x = in.x();
-        Tensor cat = Tensor.empty(x.device(), DType.F32, in.channels(), x.size(1), x.size(2), x.size(3));
-        x.backend().copy(x, cat.narrow(0, 0, x.size(0)));
-        x.backend().copy(in.y(), cat.narrow(0, x.size(0), in.y().size(0)));
-        return cat;
+        Tensor zeros = Tensor.zeros(context.data().device(), math, missing, config.textDim());
+        return Ops.concat(List.of(context, Var.constant(zeros)), 0);
     }
 }

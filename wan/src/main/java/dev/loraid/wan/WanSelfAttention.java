@@ -1,43 +1,44 @@
 package dev.loraid.wan;
 
-import dev.loraid.tensor.Tensor;
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.RMSNorm;
+import dev.loraid.tensor.DType;
 
 /**
  * {@code blocks.i.self_attn} (spec wan.md §2.7 "SelfAttn"): q, k, v projections, RMSNorm of q and k over the full
  * width before the head split (pitfall 5), 3-D RoPE on q and k, global attention without mask, then {@code o}.
  */
-final class WanSelfAttention {
+final class WanSelfAttention extends Module {
     private final WanConfig config;
-    private final WanLinear q;
-    private final WanLinear k;
-    private final WanLinear v;
-    private final WanLinear o;
-    private final Tensor normQ;
-    private final Tensor normK;
+    final WanLinear q;
+    final WanLinear k;
+    final WanLinear v;
+    final WanLinear o;
+    private final RMSNorm normQ;
+    private final RMSNorm normK;
 
-    WanSelfAttention(WanWeights w, WanConfig c, String prefix) {
+    WanSelfAttention(WanConfig c) {
         this.config = c;
         long d = c.dim();
-        this.q = new WanLinear(w, prefix + "q", d, d);
-        this.k = new WanLinear(w, prefix + "k", d, d);
-        this.v = new WanLinear(w, prefix + "v", d, d);
-        this.o = new WanLinear(w, prefix + "o", d, d);
-        this.normQ = w.get(prefix + "norm_q.weight", d);
-        this.normK = w.get(prefix + "norm_k.weight", d);
+        this.q = registerModule("q", new WanLinear(d, d));
+        this.k = registerModule("k", new WanLinear(d, d));
+        this.v = registerModule("v", new WanLinear(d, d));
+        this.o = registerModule("o", new WanLinear(d, d));
+        this.normQ = registerModule("norm_q", RMSNorm.declared(d, c.eps(), DType.F32));
+        this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
     }
 
-    /** a [L, D] → [L, D]; {@code tap} prefixes the names of the tapped q and k (after RoPE). */
-    Tensor forward(Tensor a, Tensor ropeCos, Tensor ropeSin, String tap, WanTaps taps) {
+    /** a [L, D] → [L, D]; q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}. */
+    Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
         long len = a.size(0);
         long h = config.numHeads();
         long hd = config.headDim();
-        Tensor qs = WanOps.rmsNorm(q.forward(a), normQ, config.eps()).view(len, h, hd);
-        Tensor ks = WanOps.rmsNorm(k.forward(a), normK, config.eps()).view(len, h, hd);
-        Tensor vs = v.forward(a).view(len, h, hd);
-        Tensor qr = WanOps.rope(qs, ropeCos, ropeSin);
-        Tensor kr = WanOps.rope(ks, ropeCos, ropeSin);
-        taps.put(tap + "q", qr);
-        taps.put(tap + "k", kr);
-        return o.forward(WanOps.attention(qr, kr, vs));
+        Var qr = Ops.rope(normQ.forward(q.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
+        Var kr = Ops.rope(normK.forward(k.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
+        taps.put(tap + "q", qr.data());
+        taps.put(tap + "k", kr.data());
+        return o.forward(WanOps.attention(qr, kr, v.forward(a).reshape(len, h, hd)));
     }
 }
