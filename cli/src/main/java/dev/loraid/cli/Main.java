@@ -14,7 +14,9 @@ public final class Main {
 
     /** Every subcommand, in the order {@code --help} lists them. */
     static List<Command> commands() {
-        return List.of();
+        return List.of(
+                new DemoCommand(),
+                new WanForwardCommand());
     }
 
     public static void main(String[] args) {
