@@ -16,6 +16,7 @@ public final class Main {
     static List<Command> commands() {
         return List.of(
                 new DemoCommand(),
+                new InspectCommand(),
                 new WanForwardCommand());
     }
 
@@ -38,7 +39,7 @@ public final class Main {
             return 2;
         }
         try {
-            return cmd.run(Arrays.copyOfRange(args, 1, args.length));
+            return cmd.run(Arrays.copyOfRange(args, 1, args.length), out, err);
         } catch (UsageException e) {
             err.println("loraid " + cmd.name() + ": " + e.getMessage());
             err.println("run 'loraid " + cmd.name() + " --help' for usage");
