@@ -114,8 +114,11 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    /** The header JSON, space-padded so that 8 + its length is a multiple of 8. */
-    static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
+    /**
+     * The header JSON, space-padded so that 8 + its length is a multiple of 8: exactly the bytes {@link #create}
+     * writes after the length prefix (public for content hashes over a file's serialization, spec loraid.md REQ-META-4).
+     */
+    public static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
             root.put("__metadata__", metadata);
