@@ -3,6 +3,7 @@ package dev.loraid.core.merge;
 import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.ema.PartitionedLora;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraKeys;
@@ -55,19 +56,25 @@ public final class LoraMerger {
             int blocks = BlockCount.fromWeightNames(base.names());
             List<LoraWeights> loras = new ArrayList<>();
             List<LoraPairing.Candidate> candidates = new ArrayList<>();
+            Map<String, Path> pathOf = new LinkedHashMap<>();
             for (Path p : req.loras()) {
-                LoraWeights w = filter(LoraWeights.of(opened.open(p), reporter), req, reporter);
-                if (w == null) {
-                    continue;
+                LoraFile f = opened.open(p);
+                // a combined file holds several LoRAs, each applied like a file of its own (REQ-PACK-4)
+                for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
+                    LoraWeights w = filter(LoraWeights.of(part, reporter), req, reporter);
+                    if (w == null) {
+                        continue;
+                    }
+                    loras.add(w);
+                    pathOf.put(w.source(), p);
+                    candidates.add(new LoraPairing.Candidate(w.source(), LoraidMetadata.read(part.metadata(), w.source(), reporter),
+                            w.modules().keySet()));
                 }
-                loras.add(w);
-                candidates.add(new LoraPairing.Candidate(w.source(), LoraidMetadata.read(w.file().metadata(), w.source(), reporter),
-                        w.modules().keySet()));
             }
             List<LoraPairing.Applied> applied = LoraPairing.pair(candidates, req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<Update>> updates = schedule(base, loras, applied, reporter);
-            write(base, updates, mergedMetadata(base, applied), req, reporter);
+            write(base, updates, mergedMetadata(base, applied, pathOf), req, reporter);
         }
     }
 
@@ -178,14 +185,16 @@ public final class LoraMerger {
     }
 
     /** Base metadata plus {@code ss_loraid_merged} = [{file, loraid, multiplier, sha256}] in application order. */
-    private static Map<String, String> mergedMetadata(TensorSource base, List<LoraPairing.Applied> applied) {
+    private static Map<String, String> mergedMetadata(TensorSource base, List<LoraPairing.Applied> applied, Map<String, Path> pathOf) {
         List<Object> records = new ArrayList<>();
         for (LoraPairing.Applied a : applied) {
             Map<String, Object> r = new LinkedHashMap<>();
-            r.put("file", Path.of(a.file()).getFileName().toString());
+            Path file = pathOf.get(a.file());
+            String part = a.file().equals(file.toString()) ? "" : a.file().substring(0, a.file().indexOf(" of ")) + " of ";
+            r.put("file", part + file.getFileName());
             r.put("loraid", a.loraid().isPresent() ? (Object) (long) a.loraid().getAsInt() : null);
             r.put("multiplier", a.multiplier());
-            r.put("sha256", sha256(Path.of(a.file())));
+            r.put("sha256", sha256(file));
             records.add(r);
         }
         Map<String, String> meta = new LinkedHashMap<>(base.metadata());
