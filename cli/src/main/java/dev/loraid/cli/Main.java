@@ -14,7 +14,10 @@ public final class Main {
 
     /** Every subcommand, in the order {@code --help} lists them. */
     static List<Command> commands() {
-        return List.of(new InspectCommand());
+        return List.of(
+                new DemoCommand(),
+                new InspectCommand(),
+                new WanForwardCommand());
     }
 
     public static void main(String[] args) {
