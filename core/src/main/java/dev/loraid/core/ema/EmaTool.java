@@ -23,7 +23,7 @@ public final class EmaTool {
     }
 
     public static void run(EmaRequest req, Reporter reporter) {
-        checkRequest(req);
+        validate(req);
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
             List<String> names = new ArrayList<>();
             List<LoraFile> results = new ArrayList<>();
@@ -56,7 +56,8 @@ public final class EmaTool {
         }
     }
 
-    private static void checkRequest(EmaRequest req) {
+    /** The request's own consistency (inputs and outputs given, slots paired, modes known); no file is read. */
+    public static void validate(EmaRequest req) {
         if (!req.positional().isEmpty() && !req.series().isEmpty()) {
             throw new LoraidException("positional LoRA paths and --loraN cannot be mixed: give one form");
         }
