@@ -82,30 +82,45 @@ __device__ float fp8_decode(u32 b, int eb, int mb, int bias, bool ieee) {
     return sign ? -v : v;
 }
 
-// Round to nearest even; E4M3fn saturates, E5M2 overflows to infinity (MiniFloats.encode).
-__device__ u8 fp8_encode(float f, int eb, int mb, int bias, bool ieee) {
-    u32 signBit = (__float_as_uint(f) >> 31) << (eb + mb);
+// Rounds d to nearest-even in a sign/exponent/mantissa format, once, from the double (MiniFloats.encode):
+// IEEE-like formats overflow to infinity; E4M3fn ("finite only") saturates to its largest finite value.
+__device__ u32 encode_rne(double d, int eb, int mb, bool finiteOnly) {
+    u32 signBit = (u32) (__double_as_longlong(d) >> 63 & 1) << (eb + mb);
+    int bias = (1 << (eb - 1)) - 1;
     int maxExp = (1 << eb) - 1;
-    int nanCode = ieee ? (maxExp << mb) | (1 << (mb - 1)) : (maxExp << mb) | ((1 << mb) - 1);
-    int infCode = maxExp << mb;
-    int maxFinite = ieee ? ((maxExp - 1) << mb) | ((1 << mb) - 1) : nanCode - 1;
-    if (f != f) return (u8) (signBit | nanCode);
-    double a = fabs((double) f);
+    int nanCode = finiteOnly ? (maxExp << mb) | ((1 << mb) - 1) : (maxExp << mb) | (1 << (mb - 1));
+    int maxFinite = finiteOnly ? nanCode - 1 : ((maxExp - 1) << mb) | ((1 << mb) - 1);
+    if (d != d) return signBit | (u32) nanCode;
+    double a = fabs(d);
     i64 code;
-    if (a > 1.7976931348623157e308) code = 0x7fffffffLL;
+    if (a > 1.7976931348623157e308) code = 0x7fffffffffffffffLL;
     else if (a == 0) code = 0;
     else {
         int e = ilogb(a);
         if (e < 1 - bias) {
-            code = (i64) rint(ldexp(a, -(1 - bias - mb)));
+            code = (i64) rint(ldexp(a, mb - (1 - bias)));
         } else {
-            double q = rint(ldexp(a, mb - e));
-            code = ((i64) (e + bias) << mb) + (i64) q - (1LL << mb);
+            code = ((i64) (e + bias) << mb) + (i64) rint(ldexp(a, mb - e)) - (1LL << mb);
         }
     }
-    if (code > maxFinite) code = ieee ? infCode : maxFinite;
-    return (u8) (signBit | (u32) code);
+    if (code > maxFinite) code = finiteOnly ? maxFinite : (i64) maxExp << mb;
+    return signBit | (u32) code;
 }
+
+// float → narrow: a float is exact in double, so one rounding either way.
+__device__ __forceinline__ u16 to_bf16(float f) { return float_to_bf16(f); }
+__device__ __forceinline__ u16 to_f16(float f) { return float_to_f16(f); }
+// double → narrow: rounded once from the double (DType.write), not through float.
+__device__ __forceinline__ u16 to_bf16(double d) {
+    float f = (float) d;
+    return (f == d || d != d) ? float_to_bf16(f) : (u16) encode_rne(d, 8, 7, false);
+}
+__device__ __forceinline__ u16 to_f16(double d) {
+    float f = (float) d;
+    return (f == d || d != d) ? float_to_f16(f) : (u16) encode_rne(d, 5, 10, false);
+}
+__device__ __forceinline__ u8 to_e4m3(double d) { return (u8) encode_rne(d, 4, 3, true); }
+__device__ __forceinline__ u8 to_e5m2(double d) { return (u8) encode_rne(d, 5, 2, false); }
 
 // ---- typed element access: math runs in T (float, or double when every tensor is F64) ----
 
@@ -127,16 +142,16 @@ __device__ __forceinline__ T load(const char* p, i64 i, int dt) {
     }
 }
 
-// Stores v: doubles go to float first, then to the narrow type (as DType.write does on the CPU).
+// Stores v, rounding once to nearest-even (as DType.write does on the CPU).
 template <typename T>
 __device__ __forceinline__ void store(char* p, i64 i, int dt, T v) {
     switch (dt) {
         case DT_F64: ((double*) p)[i] = (double) v; break;
         case DT_F32: ((float*) p)[i] = (float) v; break;
-        case DT_F16: ((u16*) p)[i] = float_to_f16((float) v); break;
-        case DT_BF16: ((u16*) p)[i] = float_to_bf16((float) v); break;
-        case DT_F8_E4M3: ((u8*) p)[i] = fp8_encode((float) v, 4, 3, 7, false); break;
-        case DT_F8_E5M2: ((u8*) p)[i] = fp8_encode((float) v, 5, 2, 15, true); break;
+        case DT_F16: ((u16*) p)[i] = to_f16(v); break;
+        case DT_BF16: ((u16*) p)[i] = to_bf16(v); break;
+        case DT_F8_E4M3: ((u8*) p)[i] = to_e4m3((double) v); break;
+        case DT_F8_E5M2: ((u8*) p)[i] = to_e5m2((double) v); break;
         case DT_I64: ((i64*) p)[i] = (i64) v; break;
         case DT_I32: ((int*) p)[i] = (int) v; break;
         case DT_I16: ((short*) p)[i] = (short) v; break;

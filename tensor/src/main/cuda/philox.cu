@@ -1,10 +1,9 @@
-// Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11), the same formula as the CPU backend so
-// that one seed gives the same noise on every device (design.md, "Determinism").
-//   number n of stream `seed` (n = offset + row-major element index):
-//     block = philox4x32_10(counter = (lo(n / 4), hi(n / 4), 0, 0), key = (lo(seed), hi(seed)))
-//     uniform(n) = (block[n % 4] >> 8) · 2⁻²⁴                    in [0, 1), exact in float
-//   normal n uses block (lo(n / 2), hi(n / 2), 0, 1) ... (see normal_at): Box–Muller on its first/last pair:
-//     u1 = 1 − (w[2(n%2)] >> 8)·2⁻²⁴ ∈ (0, 1],  u2 = (w[2(n%2)+1] >> 8)·2⁻²⁴,  z = √(−2 ln u1) · cos(2π u2)
+// Counter-based random numbers, the formula of the CPU backend (cpu/RandomFill, cpu/Philox) so that one seed
+// gives the same noise on every device (design.md, "Determinism"). Number n = offset + row-major element index
+// lives in Philox4x32-10 block n >> 2: counter (lo(n >> 2), hi(n >> 2), 0, 0), key (lo(seed), hi(seed)), words w0..w3.
+//   uniform: (w[n & 3] >> 8) · 2^-24                         (exact in float)
+//   normal:  a = w[n & 2], b = w[(n & 2) + 1], u1 = ((a >> 8) + 1) · 2^-24, u2 = (b >> 8) · 2^-24,
+//            r = sqrt(-2 ln u1), θ = 2π u2; even n: r cos θ, odd n: r sin θ — in double, rounded once on store.
 #include "loraid_common.cuh"
 
 #define PHILOX_M0 0xD2511F53u
@@ -30,20 +29,24 @@ __device__ __forceinline__ u32 lane(U4 v, int i) { return i == 0 ? v.x : i == 1 
 
 __device__ __forceinline__ float to_unit(u32 bits) { return (float) (bits >> 8) * (1.0f / 16777216.0f); }
 
-__device__ float uniform_at(u64 seed, u64 n) {
+__device__ __forceinline__ U4 block_of(u64 seed, u64 n) {
     u64 c = n >> 2;
     U4 ctr = {(u32) c, (u32) (c >> 32), 0u, 0u};
-    return to_unit(lane(philox4x32_10(ctr, (u32) seed, (u32) (seed >> 32)), (int) (n & 3)));
+    return philox4x32_10(ctr, (u32) seed, (u32) (seed >> 32));
+}
+
+__device__ float uniform_at(u64 seed, u64 n) {
+    return to_unit(lane(block_of(seed, n), (int) (n & 3)));
 }
 
 __device__ double normal_at(u64 seed, u64 n) {
-    u64 c = n >> 1;
-    U4 ctr = {(u32) c, (u32) (c >> 32), 0u, 1u};
-    U4 w = philox4x32_10(ctr, (u32) seed, (u32) (seed >> 32));
-    int p = (int) (n & 1) * 2;
-    double u1 = 1.0 - (double) to_unit(lane(w, p));
-    double u2 = (double) to_unit(lane(w, p + 1));
-    return sqrt(-2.0 * log(u1)) * cospi(2.0 * u2);
+    U4 w = block_of(seed, n);
+    int pair = (int) (n & 2);
+    double u1 = (double) ((lane(w, pair) >> 8) + 1) * (1.0 / 16777216.0);
+    double u2 = (double) (lane(w, pair + 1) >> 8) * (1.0 / 16777216.0);
+    double r = sqrt(-2.0 * log(u1));
+    double theta = 2.0 * 3.141592653589793 * u2;
+    return (n & 1) == 0 ? r * cos(theta) : r * sin(theta);
 }
 
 extern "C" __global__ void random_uniform(Layout dst, char* dp, i64 n, u64 seed, u64 offset) {

@@ -425,7 +425,11 @@ public final class CudaBackend implements Backend {
                     + ", got " + t);
             }
         }
-        double bc1 = 1 - Math.pow(beta1, step);
+        if (step < 1) {
+            throw new IllegalArgumentException("adamw step " + step + ", expected >= 1 (steps count from 1)");
+        }
+        double decay = 1 - lr * weightDecay;
+        double stepSize = lr / (1 - Math.pow(beta1, step));
         double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
         long[][] l = CudaLayout.coalesce(param.shape().toArray(), param.strides(), grad.strides(), m.strides(), v.strides());
         long n = param.numel();
@@ -434,7 +438,7 @@ public final class CudaBackend implements Backend {
                 a.struct(CudaLayout.pack(a.arena(), l[0], l[i], DType.F32));
             }
             a.ptr(pointer(param)).ptr(pointer(grad)).ptr(pointer(m)).ptr(pointer(v)).i64(n)
-                .f32(lr).f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(bc1).f32(bc2Sqrt);
+                .f64(beta1).f64(beta2).f64(eps).f64(decay).f64(stepSize).f64(bc2Sqrt);
         });
     }
 

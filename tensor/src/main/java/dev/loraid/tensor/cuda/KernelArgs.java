@@ -34,11 +34,6 @@ final class KernelArgs {
         return this;
     }
 
-    KernelArgs f32(double v) {
-        slots.add(arena.allocateFrom(ValueLayout.JAVA_FLOAT, (float) v));
-        return this;
-    }
-
     KernelArgs f64(double v) {
         slots.add(arena.allocateFrom(ValueLayout.JAVA_DOUBLE, v));
         return this;
