@@ -34,7 +34,7 @@ template <typename T> __device__ void attention_forward_impl(const Layout& q, co
     int H = (int) q.sizes[1], D = (int) q.sizes[3], Dv = (int) v.sizes[3];
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, m0 = (i64) blockIdx.x * BM;
-    i64 kvLen = kvLengths ? min((i64) kvLengths[b], Lk) : Lk;
+    i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
     T* sQ = (T*) smem;
     T* sK = sQ + BM * (D + 1);
     T* sV = sK + BN * (D + 1);
@@ -117,7 +117,7 @@ template <typename T> __device__ void attention_backward_impl(const Layout& q, c
     int H = (int) q.sizes[1], D = (int) q.sizes[3], Dv = (int) v.sizes[3];
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, n0 = (i64) blockIdx.x * BN;
-    i64 kvLen = kvLengths ? min((i64) kvLengths[b], Lk) : Lk;
+    i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
     i64 bh = b * H + h;
     T* sK = (T*) smem;
     T* sV = sK + BN * (D + 1);

@@ -100,9 +100,6 @@ final class CudaAttention {
     void backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale, int[] kvLengths,
                   Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v, out, kvLengths);
-        if (lse == null) {
-            throw new IllegalArgumentException("attentionBackward needs the forward's lse");
-        }
         String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
@@ -111,7 +108,13 @@ final class CudaAttention {
         long dvDim = v.size(3);
         try (Scratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
-            Tensor l = lseBuffer(lse, q, s, true);
+            Tensor l;
+            if (lse != null) {
+                l = lseBuffer(lse, q, s, true);
+            } else { // not kept by the caller: one forward pass recomputes it (as the CPU backend does)
+                l = s.tensor(DType.F32, q.size(0), q.size(1), lq);
+                forward(q, k, v, scale, kvLengths, s.tensor(out.dtype(), out.shape().toArray()), l);
+            }
             Tensor delta = s.tensor(acc, bh * lq);
             Tensor dqAcc = s.tensor(acc, q.size(0), q.size(1), lq, d);
             b.fill(dqAcc, 0);
