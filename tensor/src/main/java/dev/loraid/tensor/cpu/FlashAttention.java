@@ -18,8 +18,8 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
  */
 final class FlashAttention {
-    static final int BR = 64;
-    static final int BC = 64;
+    static final int BR = 96;
+    static final int BC = 96;
 
     private FlashAttention() {
     }
