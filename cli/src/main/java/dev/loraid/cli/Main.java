@@ -14,7 +14,14 @@ public final class Main {
 
     /** Every subcommand, in the order {@code --help} lists them. */
     static List<Command> commands() {
-        return List.of(new InspectCommand());
+        return List.of(
+                new DemoCommand(),
+                new InspectCommand(),
+                new WanForwardCommand(),
+                new PlanCommand(),
+                new MergeCommand(),
+                new ConvertCommand(),
+                new EmaCommand());
     }
 
     public static void main(String[] args) {
