@@ -114,10 +114,18 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    /** The header JSON, space-padded so that 8 + its length is a multiple of 8. */
-    static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
+    /**
+     * The header JSON, space-padded so that 8 + its length is a multiple of 8: exactly the bytes {@link #create}
+     * writes after the length prefix (public for content hashes over a file's serialization, spec loraid.md REQ-META-4).
+     */
+    public static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
+            metadata.forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw new IllegalArgumentException(out + ": metadata key '" + k + "' has a null key or value");
+                }
+            });
             root.put("__metadata__", metadata);
         }
         Set<String> seen = new HashSet<>();
