@@ -46,6 +46,8 @@ class OpGradientTest {
             c("permute", v -> v[0].permute(2, 0, 1).mul(v[1]), () -> in(f64(16, 2, 3, 4), f64(17, 4, 2, 3))),
             c("transpose + narrow", v -> v[0].transpose(0, 1).narrow(1, 1, 2), () -> in(f64(18, 4, 3))),
             c("expand", v -> v[0].expand(3, 2, 4).mul(v[1]), () -> in(f64(19, 2, 1), f64(20, 3, 2, 4))),
+            c("chunk: two of three slices, fan-out", v -> { Var[] ch = v[0].chunk(3, 1); return ch[0].mul(ch[2]).add(ch[2]); },
+                () -> in(f64(62, 2, 6))),
             c("unsqueeze/squeeze", v -> v[0].unsqueeze(1).mul(v[1]).squeeze(0), () -> in(f64(21, 1, 3), f64(22, 1, 2, 3))),
             c("concat dim 1", v -> Ops.concat(List.of(v[0], v[1], v[0]), 1), () -> in(f64(23, 2, 3), f64Strided(24, 2, 2))),
             c("gelu tanh", v -> Ops.gelu(v[0]), () -> in(uniform(25, -3, 3, 3, 4))),
