@@ -34,6 +34,7 @@ class OpGradientTest {
         return List.of(
             c("add broadcast [3,4]+[4]", v -> v[0].add(v[1]), () -> in(f64(1, 3, 4), f64(2, 4))),
             c("sub broadcast [2,3,4]-[3,1], strided", v -> v[0].sub(v[1]), () -> in(f64Strided(3, 2, 3, 4), f64(4, 3, 1))),
+            c("addScaled broadcast", v -> Ops.addScaled(v[0], 0.5, v[1], -2.0), () -> in(f64(63, 2, 3), f64(64, 2, 1))),
             c("mul broadcast [2,1,4]*[3,1]", v -> v[0].mul(v[1]), () -> in(f64(5, 2, 1, 4), f64(6, 3, 1))),
             c("div broadcast", v -> v[0].div(v[1]), () -> in(f64(7, 2, 3), uniform(8, 0.5, 2, 3))),
             c("fan-out x*x + x", v -> v[0].mul(v[0]).add(v[0]), () -> in(f64(9, 4, 3))),
