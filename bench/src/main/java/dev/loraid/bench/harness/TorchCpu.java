@@ -26,6 +26,13 @@ public interface TorchCpu extends AutoCloseable {
      */
     Workload attention(int tokens, int heads, int headDim);
 
+    /**
+     * Forward and backward of a LoRA-wrapped Linear ([tokens, in] → out, rank r, frozen fp32 base, input gradient
+     * required), as the explicit products PyTorch's autograd runs: y = x·Wᵀ + (x·Dᵀ)·Uᵀ; dx, dD, dU from a
+     * given dy.
+     */
+    Workload linearTrain(int tokens, int in, int out, int rank);
+
     @Override
     void close();
 
