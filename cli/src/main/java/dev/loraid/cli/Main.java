@@ -17,7 +17,11 @@ public final class Main {
         return List.of(
                 new DemoCommand(),
                 new InspectCommand(),
-                new WanForwardCommand());
+                new WanForwardCommand(),
+                new PlanCommand(),
+                new MergeCommand(),
+                new ConvertCommand(),
+                new EmaCommand());
     }
 
     public static void main(String[] args) {

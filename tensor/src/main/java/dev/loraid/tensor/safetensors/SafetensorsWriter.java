@@ -121,6 +121,11 @@ public final class SafetensorsWriter implements AutoCloseable {
     public static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
+            metadata.forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw new IllegalArgumentException(out + ": metadata key '" + k + "' has a null key or value");
+                }
+            });
             root.put("__metadata__", metadata);
         }
         Set<String> seen = new HashSet<>();

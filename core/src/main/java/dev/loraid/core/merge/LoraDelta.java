@@ -1,0 +1,74 @@
+package dev.loraid.core.merge;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.cpu.Parallel;
+import java.util.Arrays;
+
+/**
+ * The weight update of one LoRA module, {@code ΔW = m · (alpha/r) · U @ D} (spec loraid.md REQ-MERGE-2), added to an
+ * fp32 base weight. Every case of the spec is one matrix product: U as {@code [out, r]} (a trailing 1×1 dropped)
+ * times D flattened to {@code [r, in·kh·kw]}, which for a k×k conv is exactly
+ * {@code ΔW[o,i,y,x] = Σ_c U[o,c] · D[c,i,y,x]}.
+ */
+public final class LoraDelta {
+    private LoraDelta() {
+    }
+
+    /**
+     * The shape {@code U @ D} has for a base weight of {@code base}'s rank, or an error naming key, file and shapes.
+     */
+    public static void checkShapes(Shape base, Shape up, Shape down, String key, String file) {
+        boolean upOk = up.rank() == 2 || (up.rank() == 4 && up.dim(2) == 1 && up.dim(3) == 1);
+        boolean rankOk = down.rank() >= 2 && up.dim(1) == down.dim(0);
+        if (!upOk || !rankOk) {
+            throw new LoraidException(file + ": " + key + ": lora_up " + up + " and lora_down " + down
+                    + " do not form a rank-r update (expected up [out, r] or [out, r, 1, 1], down [r, in, ...])");
+        }
+        long[] expect = new long[down.rank()];
+        expect[0] = up.dim(0);
+        for (int i = 1; i < down.rank(); i++) {
+            expect[i] = down.dim(i);
+        }
+        long[] dims = expect;
+        if (base.rank() == 2 && down.rank() == 4 && down.dim(2) == 1 && down.dim(3) == 1) {
+            dims = Arrays.copyOf(expect, 2); // Linear base with 1×1-conv-shaped factors
+        }
+        if (!Shape.of(dims).equals(base)) {
+            throw new LoraidException(file + ": " + key + ": LoRA update up " + up + " @ down " + down + " has shape "
+                    + Shape.of(dims) + " but the base weight is " + base);
+        }
+    }
+
+    /**
+     * {@code w += factor · up @ down}, all fp32, row-major. {@code up} is [out, r], {@code down} is [r, k] with
+     * k = w.length / out. Rows are spread over the CPU pool; each row's {@code U @ D} is summed over c = 0..r−1
+     * first, then scaled and added once.
+     */
+    public static void addTo(float[] w, float[] up, float[] down, int rank, double factor) {
+        int out = up.length / rank;
+        int k = down.length / rank;
+        if ((long) out * k != w.length || (long) out * rank != up.length) {
+            throw new IllegalArgumentException("sizes do not match: w " + w.length + ", up " + up.length + ", down "
+                    + down.length + ", rank " + rank);
+        }
+        float f = (float) factor;
+        Parallel.forRange(out, 4, (from, to) -> {
+            float[] delta = new float[k];
+            for (int o = (int) from; o < to; o++) {
+                Arrays.fill(delta, 0f);
+                for (int c = 0; c < rank; c++) {
+                    float u = up[o * rank + c];
+                    int dr = c * k;
+                    for (int j = 0; j < k; j++) {
+                        delta[j] += u * down[dr + j];
+                    }
+                }
+                int row = o * k;
+                for (int j = 0; j < k; j++) {
+                    w[row + j] += f * delta[j];
+                }
+            }
+        });
+    }
+}
