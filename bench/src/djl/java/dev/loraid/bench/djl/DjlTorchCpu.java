@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.loraid.bench.harness.TorchCpu;
+import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
 
@@ -107,6 +108,11 @@ public final class DjlTorchCpu implements TorchCpu {
                 sub.close();
             }
         };
+    }
+
+    @Override
+    public BlockRun wanBlock(WanBlockCase c) {
+        return new DjlWanBlock(manager, c);
     }
 
     @Override
