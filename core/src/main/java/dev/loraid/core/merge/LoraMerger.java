@@ -1,6 +1,5 @@
 package dev.loraid.core.merge;
 
-import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.ema.PartitionedLora;
@@ -237,15 +236,15 @@ public final class LoraMerger {
         reporter.info("merged " + updates.size() + " weights into " + req.output());
     }
 
+    /** The base weight as fp32 plus every update in order, cast once to {@code outDtype} (REQ-MERGE-3). */
     private static Tensor merged(Tensor base, List<Update> updates, DType outDtype) {
-        float[] w = Floats.read(base);
+        Tensor w = Tensor.empty(DType.F32, base.shape().toArray()); // a copy: the mapped base is read-only
+        w.backend().copy(base, w);
         for (Update u : updates) {
-            if (u.multiplier() == 0) {
-                continue;
+            if (u.multiplier() != 0) {
+                LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
             }
-            LoraModule m = u.module();
-            LoraDelta.addTo(w, Floats.read(m.up()), Floats.read(m.down()), m.rank(), u.multiplier() * m.scale());
         }
-        return Floats.write(w, base.shape(), outDtype);
+        return w.to(outDtype);
     }
 }
