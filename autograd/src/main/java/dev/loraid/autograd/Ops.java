@@ -95,17 +95,15 @@ public final class Ops {
     }
 
     /**
-     * A keep-mask of {@code shape}: 1 where uniform number i of stream (seed, offset) is ≥ p, else 0 (so each
-     * element survives with probability 1−p). Counter-based, hence identical on every backend.
+     * A keep-mask of {@code shape}: 1 where uniform number i of stream (seed, offset) is &gt; p, else 0, so each
+     * element survives with probability 1−p (spec training.md §2.3: {@code mask = rand > rank_dropout}).
+     * Counter-based, hence identical on every backend and when a checkpointed block is recomputed.
      */
     public static Tensor keepMask(Tensor like, Shape shape, double p, long seed, long offset) {
         Tensor u = Tensor.empty(like.device(), TensorMath.computeType(like), shape.toArray());
         like.backend().randomUniform(u, seed, offset);
         Tensor mask = Tensor.empty(like.device(), u.dtype(), shape.toArray());
-        // 1 − (p > u) is 1 exactly when u ≥ p
         like.backend().binaryScalar(BinaryOp.GT, u, p, mask);
-        like.backend().binaryScalar(BinaryOp.MUL, mask, -1.0, mask);
-        like.backend().binaryScalar(BinaryOp.ADD, mask, 1.0, mask);
         return mask;
     }
 

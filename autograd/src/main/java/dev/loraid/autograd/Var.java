@@ -56,6 +56,11 @@ public class Var {
         return Node.recording(inputs) ? new Var(data, true, node) : constant(data);
     }
 
+    /** An op output that always records its node (for ops whose gradient need is not decided by their inputs). */
+    static Var recorded(Tensor data, Node node) {
+        return new Var(data, true, node);
+    }
+
     public Tensor data() {
         if (data == null) {
             throw new IllegalStateException("value of shape " + declaredShape() + " was declared but never loaded");

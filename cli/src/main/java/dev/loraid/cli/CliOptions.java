@@ -6,6 +6,7 @@ import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
@@ -15,15 +16,15 @@ final class CliOptions {
     }
 
     /** Parses {@code args}; null when {@code --help} was given (and the usage has been printed). */
-    static CommandLine parse(Command cmd, String usage, Options options, String[] args) {
+    static CommandLine parse(Command cmd, String usage, Options options, String[] args, PrintStream out) {
         options.addOption(null, "help", false, "print this help");
         try {
             CommandLine line = new DefaultParser().parse(options, args);
             if (line.hasOption("help")) {
-                PrintWriter out = new PrintWriter(System.out, true);
-                new HelpFormatter().printHelp(out, 100, "loraid " + cmd.name() + " " + usage, cmd.summary(), options,
+                PrintWriter w = new PrintWriter(out, true);
+                new HelpFormatter().printHelp(w, 100, "loraid " + cmd.name() + " " + usage, cmd.summary(), options,
                         2, 2, null);
-                out.flush();
+                w.flush();
                 return null;
             }
             return line;

@@ -28,16 +28,6 @@ public final class DemoCommand implements Command {
     private static final double ATOL = 1e-4;
     private static final double RTOL = 1e-4;
 
-    private final PrintStream out;
-
-    public DemoCommand() {
-        this(System.out);
-    }
-
-    DemoCommand(PrintStream out) {
-        this.out = out;
-    }
-
     @Override
     public String name() {
         return "demo";
@@ -50,6 +40,11 @@ public final class DemoCommand implements Command {
 
     @Override
     public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         if (args.length > 0) {
             if (args[0].equals("--help") || args[0].equals("-h")) {
                 out.println("usage: loraid demo\n" + summary());
@@ -60,9 +55,9 @@ public final class DemoCommand implements Command {
         Path dir = Files.createTempDirectory("loraid-demo");
         try {
             Path weights = extract(dir, "wan_tiny_weights.safetensors");
-            boolean ok = runCase(weights, extract(dir, "wan_tiny_forward.safetensors"), WanPresets.TINY,
+            boolean ok = runCase(out, weights, extract(dir, "wan_tiny_forward.safetensors"), WanPresets.TINY,
                     "Wan 2.1, t = 500");
-            ok &= runCase(weights, extract(dir, "wan_tiny_forward_v22.safetensors"), WanPresets.TINY_V22,
+            ok &= runCase(out, weights, extract(dir, "wan_tiny_forward_v22.safetensors"), WanPresets.TINY_V22,
                     "Wan 2.2, per-token t (frame 0 at t = 0)");
             out.println(ok ? "demo: OK — forward passes match the reference within 1e-4"
                     : "demo: FAILED — an output differs from the reference");
@@ -72,7 +67,7 @@ public final class DemoCommand implements Command {
         }
     }
 
-    private boolean runCase(Path weights, Path golden, WanConfig config, String title) throws IOException {
+    private static boolean runCase(PrintStream out, Path weights, Path golden, WanConfig config, String title) throws IOException {
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(weights, config); SafetensorsFile ref = SafetensorsFile.open(golden)) {
             WanModel model = ck.model();

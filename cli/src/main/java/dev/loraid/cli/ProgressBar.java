@@ -1,7 +1,13 @@
 package dev.loraid.cli;
 
 import java.io.PrintStream;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.function.LongSupplier;
 
 /**
@@ -45,9 +51,26 @@ final class ProgressBar implements AutoCloseable {
 
     /** A bar on {@code System.err}, drawn only if stderr is a terminal and not {@code quiet}; total ≤ 0 = unknown. */
     static ProgressBar create(String label, long total, String unit, boolean quiet) {
+        return new ProgressBar(label, total, unit, System.err, !quiet && stderrIsTerminal(), System::nanoTime);
+    }
+
+    /**
+     * isatty(2) through the C library: Java's Console only tells whether stdin and stdout are terminals, and
+     * {@code loraid merge ... > log} must still show its bar. Falls back to the Console where there is no isatty.
+     */
+    static boolean stderrIsTerminal() {
+        try {
+            Linker linker = Linker.nativeLinker();
+            Optional<MemorySegment> isatty = linker.defaultLookup().find("isatty");
+            if (isatty.isPresent()) {
+                MethodHandle h = linker.downcallHandle(isatty.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+                return (int) h.invokeExact(2) == 1;
+            }
+        } catch (Throwable e) {
+            // no usable C library (or native access denied): fall back below
+        }
         java.io.Console c = System.console();
-        boolean terminal = c != null && c.isTerminal();
-        return new ProgressBar(label, total, unit, System.err, terminal && !quiet, System::nanoTime);
+        return c != null && c.isTerminal();
     }
 
     /** Advances by {@code n} units. */

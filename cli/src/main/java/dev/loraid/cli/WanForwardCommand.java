@@ -26,16 +26,6 @@ import java.util.Map;
  * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32.
  */
 public final class WanForwardCommand implements Command {
-    private final PrintStream out;
-
-    public WanForwardCommand() {
-        this(System.out);
-    }
-
-    WanForwardCommand(PrintStream out) {
-        this.out = out;
-    }
-
     @Override
     public String name() {
         return "wan-forward";
@@ -48,6 +38,11 @@ public final class WanForwardCommand implements Command {
 
     @Override
     public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Options options = new Options();
         options.addOption(Option.builder().longOpt("dit").hasArg().argName("MODEL")
                 .desc("Wan DiT checkpoint: .safetensors file, one shard of a set, an index, or a folder").build());
@@ -57,7 +52,7 @@ public final class WanForwardCommand implements Command {
                 .desc("safetensors to write: out [out_dim, F, H, W] F32").build());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
-        CommandLine line = CliOptions.parse(this, "--dit MODEL --inputs IN --out OUT", options, args);
+        CommandLine line = CliOptions.parse(this, "--dit MODEL --inputs IN --out OUT", options, args, out);
         if (line == null) {
             return 0;
         }

@@ -23,6 +23,12 @@ class ProgressBarTest {
     }
 
     @Test
+    void isSilentWhenStderrIsNotATerminal() {
+        // surefire runs tests with stderr piped to a file, so this must be off, as in a log
+        assertEquals(false, ProgressBar.stderrIsTerminal());
+    }
+
+    @Test
     void drawsOnlyWhenEnabledAndThrottles() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         PrintStream err = new PrintStream(buf, true, StandardCharsets.UTF_8);

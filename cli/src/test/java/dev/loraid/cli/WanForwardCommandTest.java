@@ -30,13 +30,9 @@ class WanForwardCommandTest {
     }
 
     private int run(String... args) {
-        PrintStream oldOut = System.out;
         try (PrintStream o = new PrintStream(stdout, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(stderr, true, StandardCharsets.UTF_8)) {
-            System.setOut(o);
             return Main.run(args, o, e);
-        } finally {
-            System.setOut(oldOut);
         }
     }
 

@@ -63,6 +63,25 @@ public final class WanCheckpoint implements AutoCloseable {
         }
     }
 
+    /**
+     * The config of the DiT in {@code src} from its header alone (no tensor data is read), as {@link #open}
+     * infers it; throws saying why when the file is not a complete Wan DiT.
+     */
+    public static WanConfig detect(TensorSource src, String fileName) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String raw : src.names()) {
+            shapes.put(WanKeys.stripPrefix(raw), src.info(raw).shape().toArray());
+        }
+        WanConfig config = WanConfigInference.infer(shapes, configMetadata(src, src.describe()), fileName);
+        WanKeyCheck.requireMatches(config, shapes, src.describe());
+        return config;
+    }
+
+    /** Whether {@code src} has the key every Wan DiT has (with or without a ComfyUI prefix). */
+    public static boolean looksLikeWan(TensorSource src) {
+        return src.names().stream().anyMatch(n -> WanKeys.stripPrefix(n).equals("patch_embedding.weight"));
+    }
+
     private static Map<String, Tensor> strippedTensors(TensorSource src, String where) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         Map<String, String> rawOf = new TreeMap<>();

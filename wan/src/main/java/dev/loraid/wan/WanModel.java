@@ -85,7 +85,10 @@ public final class WanModel extends Module {
         return forward(in, WanTaps.NONE);
     }
 
-    /** As {@link #forward(WanInputs)}, handing the named intermediates to {@code taps} as they are made. */
+    /**
+     * As {@link #forward(WanInputs)}, handing the named intermediates to {@code taps} as they are made. The
+     * residual stream is updated in place block by block, each sub-block's temporaries released as it ends.
+     */
     public Tensor forward(WanInputs in, WanTaps taps) {
         in.validate(config, "inputs");
         try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
@@ -93,7 +96,12 @@ public final class WanModel extends Module {
             if (in.y() != null) {
                 latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
             }
-            Tensor out = forward(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps).data();
+            Tensor x = embedTokens(latent, taps).data();
+            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps);
+            for (WanBlock b : blocks) {
+                b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+            }
+            Tensor out = output(Var.constant(x), c, taps).data();
             try (MemoryScope keep = MemoryScope.suspend()) {
                 return out.copy();
             }
@@ -109,12 +117,28 @@ public final class WanModel extends Module {
      * @return the velocity [out_dim, F, H, W]
      */
     public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+        Var x = embedTokens(latent, taps);
+        Conditioning c = condition(latent, t, context, taps);
+        for (WanBlock b : blocks) {
+            x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+        }
+        return output(x, c, taps);
+    }
+
+    /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
+    private record Conditioning(Var e, Var e0, Var ctx, RopeTables rope, int[] grid) {
+    }
+
+    private Var embedTokens(Var latent, WanTaps taps) {
+        Var x = patchEmbedding.forward(latent);
+        taps.put("tokens", x.data());
+        return x;
+    }
+
+    private Conditioning condition(Var latent, double[] t, Var context, WanTaps taps) {
         int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
                 (int) (latent.size(3) / config.patchW())};
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
-        Var x = patchEmbedding.forward(latent);
-        taps.put("tokens", x.data());
-
         // §2.4: one embedding for a uniform t (a 2.2 call with equal t gives equal rows, broadcast), else per token
         double[] ts = Arrays.stream(t).allMatch(v -> v == t[0]) ? new double[] {t[0]} : t;
         Var sinusoid = Var.constant(Sinusoid.tensor(ts, config.freqDim(), math));
@@ -130,12 +154,13 @@ public final class WanModel extends Module {
         RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
         taps.put("rope_cos", rope.cos());
         taps.put("rope_sin", rope.sin());
-        for (WanBlock b : blocks) {
-            x = b.forward(x, e0, ctx, rope, taps);
-        }
-        Var rows = head.forward(x, e);
+        return new Conditioning(e, e0, ctx, rope, grid);
+    }
+
+    private Var output(Var x, Conditioning c, WanTaps taps) {
+        Var rows = head.forward(x, c.e());
         taps.put("head_out", rows.data());
-        Var out = PatchEmbedding.unpatchify(rows, config, grid);
+        Var out = PatchEmbedding.unpatchify(rows, config, c.grid());
         taps.put("output", out.data());
         return out;
     }

@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Var;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
@@ -59,6 +60,12 @@ class WanForwardGoldenTest {
                 report.append(String.format(" probs=%.2e", err));
             }
             assertTrue(compared >= 2, "compared too few tensors of " + caseFile);
+            // the differentiable path (whole graph in one scope) computes the same as the in-place one
+            try (MemoryScope s = MemoryScope.open()) {
+                Tensor graph = model.forward(Var.constant(golden.tensor("x")), golden.tensor("t").toDoubleArray(),
+                        Var.constant(golden.tensor("context")), WanTaps.NONE).data();
+                Golden.assertClose(caseFile + " differentiable path output", golden.tensor("output"), graph, 1e-4, 1e-4);
+            }
             System.out.println(report);
         }
     }

@@ -2,7 +2,6 @@ package dev.loraid.autograd.ops;
 
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -44,7 +43,7 @@ public final class Attention extends Node {
         Tensor out = Tensor.empty(qd.device(), TensorMath.computeType(qd, kd, vd),
             qd.size(0), qd.size(1), qd.size(2), vd.size(3));
         boolean rec = Node.recording(q, k, v);
-        Tensor lse = rec ? Tensor.empty(qd.device(), DType.F32, qd.size(0), qd.size(1), qd.size(2)) : null;
+        Tensor lse = rec ? Tensor.empty(qd.device(), TensorMath.statsType(out.dtype()), qd.size(0), qd.size(1), qd.size(2)) : null;
         qd.backend().attention(qd, kd, vd, scale, kvLengths, out, lse);
         int[] lengths = kvLengths == null ? null : kvLengths.clone();
         return Var.result(out, rec ? new Attention(q, k, v, out, lse, scale, lengths) : null, q, k, v);

@@ -30,8 +30,9 @@ public final class LayerNorm extends Node {
         Tensor out = TensorMath.empty(xd, TensorMath.computeType(xd, wd, bd), xd.shape());
         boolean rec = Node.recording(x, weight, bias);
         long rows = Shapes.rows(xd);
-        Tensor mean = rec ? Tensor.empty(xd.device(), DType.F32, rows) : null;
-        Tensor rstd = rec ? Tensor.empty(xd.device(), DType.F32, rows) : null;
+        DType stats = TensorMath.statsType(out.dtype());
+        Tensor mean = rec ? Tensor.empty(xd.device(), stats, rows) : null;
+        Tensor rstd = rec ? Tensor.empty(xd.device(), stats, rows) : null;
         xd.backend().layerNorm(xd, wd, bd, eps, out, mean, rstd);
         return Var.result(out, rec ? new LayerNorm(x, weight, bias, mean, rstd) : null, x, weight, bias);
     }

@@ -2,7 +2,6 @@ package dev.loraid.autograd.ops;
 
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /** RMSNorm over the last dimension, {@code x·rstd·weight} (weight may be null). Saves x and the per-row rstd. */
@@ -23,7 +22,7 @@ public final class RmsNorm extends Node {
         Tensor wd = weight == null ? null : weight.data();
         Tensor out = TensorMath.empty(xd, TensorMath.computeType(xd, wd), xd.shape());
         boolean rec = Node.recording(x, weight);
-        Tensor rstd = rec ? Tensor.empty(xd.device(), DType.F32, Shapes.rows(xd)) : null;
+        Tensor rstd = rec ? Tensor.empty(xd.device(), TensorMath.statsType(out.dtype()), Shapes.rows(xd)) : null;
         xd.backend().rmsNorm(xd, wd, eps, out, rstd);
         return Var.result(out, rec ? new RmsNorm(x, weight, rstd) : null, x, weight);
     }

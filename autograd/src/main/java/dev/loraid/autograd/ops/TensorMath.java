@@ -40,6 +40,11 @@ public final class TensorMath {
         return type == DType.F64 ? DType.F64 : DType.F32;
     }
 
+    /** Saved statistics (norm mean/rstd, attention log-sum-exp): F64 in F64 math, else F32 (Backend contract). */
+    public static DType statsType(DType compute) {
+        return compute == DType.F64 ? DType.F64 : DType.F32;
+    }
+
     public static Tensor empty(Tensor like, DType type, Shape shape) {
         return Tensor.empty(like.device(), type, shape.toArray());
     }

@@ -1,11 +1,12 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
- * Entry point for scaled-dot-product attention: checks shapes and picks the kernel. The flash kernels take fp32
- * math with F32/BF16/F16 q, k, v whose head dimension is contiguous (the usual permuted [B, L, H, D] views);
- * all-F64 calls (gradient checks) and any other layout go to {@link ExactAttention}.
+ * Entry point for scaled-dot-product attention: checks shapes and picks the kernel: the fp32 flash kernels for
+ * any floating dtype and layout (rows are widened into fp32 tiles as they are packed), {@link ExactAttention}
+ * (fp64) when every tensor is F64, as the gradient checks need.
  */
 final class Attention {
     private Attention() {
@@ -44,7 +45,11 @@ final class Attention {
         if (lse != null) {
             Checks.shape(lse, "attention lse", dims.batch(), dims.heads(), dims.lq());
         }
-        ExactAttention.forward(dims, q, k, v, scale, kvLengths, out, lse);
+        if (Checks.allF64(q, k, v, out)) {
+            ExactAttention.forward(dims, q, k, v, scale, kvLengths, out, lse);
+        } else {
+            FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths, out, lse);
+        }
     }
 
     static void backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
@@ -57,6 +62,16 @@ final class Attention {
         if (lse != null) {
             Checks.shape(lse, "attention lse", dims.batch(), dims.heads(), dims.lq());
         }
-        ExactAttention.backward(dims, q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+        if (Checks.allF64(q, k, v, out, dOut, dq, dk, dv)) {
+            ExactAttention.backward(dims, q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+            return;
+        }
+        Tensor rowLse = lse;
+        if (rowLse == null) { // not kept by the caller: one forward pass recomputes it
+            rowLse = Tensor.empty(DType.F32, dims.batch(), dims.heads(), dims.lq());
+            FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths,
+                Tensor.empty(DType.F32, dims.batch(), dims.heads(), dims.lq(), dims.dv()), rowLse);
+        }
+        FlashAttentionBackward.backward(dims, q, k, v, out, dOut, rowLse, (float) scale, kvLengths, dq, dk, dv);
     }
 }

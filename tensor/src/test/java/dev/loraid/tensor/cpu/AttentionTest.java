@@ -30,18 +30,20 @@ class AttentionTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F64}) {
-            // b, h, lq, lk, d, dv, masked
-            out.add(Arguments.of(dt, 1, 1, 1, 1, 8, 8, false));
-            out.add(Arguments.of(dt, 2, 3, 17, 130, 16, 16, true));
-            out.add(Arguments.of(dt, 1, 2, 67, 33, 64, 40, false));
-            out.add(Arguments.of(dt, 2, 1, 130, 70, 128, 128, true));
+            // b, h, lq, lk, d, dv, masked, lse kept for the backward
+            out.add(Arguments.of(dt, 1, 1, 1, 1, 8, 8, false, true));
+            out.add(Arguments.of(dt, 2, 3, 17, 130, 16, 16, true, true));
+            out.add(Arguments.of(dt, 1, 2, 67, 33, 64, 40, false, false));
+            out.add(Arguments.of(dt, 2, 1, 130, 70, 128, 128, true, true));
         }
+        out.add(Arguments.of(DType.F16, 1, 2, 70, 66, 32, 32, true, true));
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} b={1} h={2} lq={3} lk={4} d={5} dv={6} masked={7}")
+    @ParameterizedTest(name = "{0} b={1} h={2} lq={3} lk={4} d={5} dv={6} masked={7} lse={8}")
     @MethodSource("cases")
-    void forwardAndBackwardMatchNaive(DType dt, int b, int h, int lq, int lk, int d, int dv, boolean masked) {
+    void forwardAndBackwardMatchNaive(DType dt, int b, int h, int lq, int lk, int d, int dv, boolean masked,
+                                      boolean keepLse) {
         Random rnd = new Random(lq * 131L + lk);
         Tensor q = bhld(rnd, dt, b, lq, h, d);
         Tensor k = bhld(rnd, dt, b, lk, h, d);
@@ -60,8 +62,8 @@ class AttentionTest {
         Tensor dq = Tensor.zeros(dt, b, lq, h, d).permute(0, 2, 1, 3);
         Tensor dk = Tensor.zeros(dt, b, lk, h, d).permute(0, 2, 1, 3);
         Tensor dvT = Tensor.zeros(dt, b, lk, h, dv).permute(0, 2, 1, 3);
-        CPU.attentionBackward(q, k, v, out, dOut, lse, scale, kv, dq, dk, dvT);
-        double tol = dt == DType.F64 ? 1e-10 : dt == DType.F32 ? 1e-4 : 3e-2;
+        CPU.attentionBackward(q, k, v, out, dOut, keepLse ? lse : null, scale, kv, dq, dk, dvT);
+        double tol = dt == DType.F64 ? 1e-10 : dt == DType.F32 ? 1e-4 : dt == DType.F16 ? 4e-3 : 3e-2;
         for (int bi = 0; bi < b; bi++) {
             for (int hi = 0; hi < h; hi++) {
                 int keys = kv == null ? lk : kv[bi];
@@ -71,6 +73,8 @@ class AttentionTest {
                 String where = "b=" + bi + " h=" + hi;
                 assertClose("attention out " + where, Reference.attention(qs, ks, vs, lq, lk, d, dv, keys, scale),
                     head(out, bi, hi), tol);
+                assertClose("attention lse " + where, Reference.attentionLse(qs, ks, lq, d, keys, scale),
+                    lse.select(0, bi).select(0, hi).toDoubleArray(), dt == DType.F64 ? 1e-10 : 1e-5);
                 double[][] grads = Reference.attentionBackward(qs, ks, vs, head(dOut, bi, hi), lq, lk, d, dv, keys, scale);
                 assertClose("attention dq " + where, grads[0], head(dq, bi, hi), tol * 2);
                 assertClose("attention dk " + where, grads[1], head(dk, bi, hi), tol * 2);

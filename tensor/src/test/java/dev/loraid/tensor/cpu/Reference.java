@@ -150,4 +150,21 @@ final class Reference {
         }
         return new double[][] {dq, dk, dvv};
     }
+
+    /** log Σ_j exp(scale·q_i·k_j) over the valid keys, per query row. */
+    static double[] attentionLse(double[] q, double[] k, int lq, int d, int keys, double scale) {
+        double[] lse = new double[lq];
+        for (int i = 0; i < lq; i++) {
+            double sum = 0;
+            for (int j = 0; j < keys; j++) {
+                double s = 0;
+                for (int c = 0; c < d; c++) {
+                    s += q[i * d + c] * k[j * d + c];
+                }
+                sum += Math.exp(s * scale);
+            }
+            lse[i] = Math.log(sum);
+        }
+        return lse;
+    }
 }

@@ -68,6 +68,18 @@ class ShardedCheckpointTest {
     }
 
     @Test
+    void aFolderOfExpertFoldersAsksForOne(@TempDir Path tmp) throws IOException {
+        Files.createDirectories(tmp.resolve("high_noise_model"));
+        shards(Files.createDirectories(tmp.resolve("low_noise_model")));
+        IOException e = assertThrows(IOException.class, () -> TensorSource.open(tmp));
+        assertTrue(e.getMessage().endsWith("holds no .safetensors file; name one of its subfolders (high_noise_model, low_noise_model)"),
+            e.getMessage());
+        try (TensorSource s = TensorSource.open(tmp.resolve("low_noise_model"))) {
+            checkContent(s);
+        }
+    }
+
+    @Test
     void inconsistentShardsAreErrorsNamingTheFiles(@TempDir Path tmp) throws IOException {
         Path index = shards(tmp);
         String good = Files.readString(index);

@@ -1,0 +1,148 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.loraid.tensor.cpu.Lanes.F;
+import static dev.loraid.tensor.cpu.Lanes.VL;
+
+/**
+ * Flash attention forward in fp32 (Dao et al. 2022, FlashAttention-2 loop order): per head, query tiles of
+ * {@link #BR} rows run in parallel; each walks the keys in blocks of {@link #BC}, computing the score tile
+ * S = (scale·Q)·Kᵀ, folding it into a running row max m and row sum l (online softmax: earlier partial outputs
+ * are rescaled by exp(m_old − m_new)), and accumulating P·V. Memory per head is O(L·D): the packed keys and
+ * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
+ */
+final class FlashAttention {
+    static final int BR = 64;
+    static final int BC = 64;
+
+    private FlashAttention() {
+    }
+
+    /** One head's keys and values in fp32, packed for {@link TileMatmul}. */
+    record PackedKv(float[] kPanels, float[] v, int keys, int dvPad) {
+        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys) {
+            int dv = (int) v.size(3);
+            int dvPad = TileMatmul.padCols(dv);
+            int blocks = (keys + BC - 1) / BC;
+            float[] vv = new float[blocks * BC * dvPad];
+            HeadPack.rows(v, b, h, 0, keys, 1f, vv, 0, dvPad);
+            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC), vv, keys, dvPad);
+        }
+
+        int blocks() {
+            return (keys + BC - 1) / BC;
+        }
+    }
+
+    static void forward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
+                        Tensor out, Tensor lse) {
+        int d = dims.d();
+        int dv = dims.dv();
+        int tiles = (dims.lq() + BR - 1) / BR;
+        for (int b = 0; b < dims.batch(); b++) {
+            int keys = dims.keys(kvLengths, b);
+            for (int h = 0; h < dims.heads(); h++) {
+                PackedKv kv = PackedKv.of(k, v, b, h, keys);
+                int bb = b;
+                int hh = h;
+                AtomicInteger next = new AtomicInteger();
+                Parallel.forEach(Math.min(Parallel.threads(), tiles), w -> {
+                    TileState st = new TileState(d, kv.dvPad());
+                    for (int t; (t = next.getAndIncrement()) < tiles; ) {
+                        int from = t * BR;
+                        int rows = Math.min(BR, dims.lq() - from);
+                        st.reset();
+                        HeadPack.rows(q, bb, hh, from, rows, scale, st.q, 0, d);
+                        st.attend(kv, d);
+                        st.store(out, lse, bb, hh, from, rows, dv);
+                    }
+                });
+            }
+        }
+    }
+
+    /** One worker's buffers for a query tile: scaled queries, the score tile, the output accumulator and m, l. */
+    static final class TileState {
+        final float[] q;
+        final float[] s = new float[BR * BC];
+        final float[] o;
+        final float[] m = new float[BR];
+        final float[] l = new float[BR];
+        final int dvPad;
+
+        TileState(int d, int dvPad) {
+            this.q = new float[BR * d];
+            this.o = new float[BR * dvPad];
+            this.dvPad = dvPad;
+        }
+
+        void reset() {
+            Arrays.fill(q, 0f);
+            Arrays.fill(o, 0f);
+            Arrays.fill(m, Float.NEGATIVE_INFINITY);
+            Arrays.fill(l, 0f);
+        }
+
+        /** Folds every key block into o, m, l. */
+        void attend(PackedKv kv, int d) {
+            for (int blk = 0; blk < kv.blocks(); blk++) {
+                int j0 = blk * BC;
+                int nb = Math.min(BC, kv.keys() - j0);
+                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
+                for (int r = 0; r < BR; r++) {
+                    softmaxStep(r, nb);
+                }
+                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, BR, dvPad, nb, true);
+            }
+        }
+
+        /** Online softmax for row r of the score tile: s ← exp(s − m_new), l and o rescaled to the new max. */
+        private void softmaxStep(int r, int valid) {
+            int base = r * BC;
+            Arrays.fill(s, base + valid, base + BC, Float.NEGATIVE_INFINITY);
+            FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < BC; j += VL) {
+                mx = mx.max(FloatVector.fromArray(F, s, base + j));
+            }
+            float mOld = m[r];
+            float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < BC; j += VL) {
+                FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mNew));
+                p.intoArray(s, base + j);
+                sum = sum.add(p);
+            }
+            float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
+            l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+            m[r] = mNew;
+            if (alpha != 1f) {
+                int ob = r * dvPad;
+                for (int c = 0; c < dvPad; c += VL) {
+                    FloatVector.fromArray(F, o, ob + c).mul(alpha).intoArray(o, ob + c);
+                }
+            }
+        }
+
+        /** out rows = o / l; lse = m + log l (a row with no valid key: out 0, lse −∞). */
+        void store(Tensor out, Tensor lse, int b, int h, int from, int rows, int dv) {
+            for (int r = 0; r < rows; r++) {
+                float inv = l[r] > 0 ? 1f / l[r] : 0f;
+                int ob = r * dvPad;
+                for (int c = 0; c < dvPad; c += VL) {
+                    FloatVector.fromArray(F, o, ob + c).mul(inv).intoArray(o, ob + c);
+                }
+                long base = out.offset() + b * out.stride(0) + h * out.stride(1) + (long) (from + r) * out.stride(2);
+                Lanes.store(o, ob, dv, out.storage().segment(), out.dtype(), base, out.stride(3));
+                if (lse != null) {
+                    lse.setDouble(l[r] > 0 ? m[r] + Math.log(l[r]) : Double.NEGATIVE_INFINITY, b, h, from + r);
+                }
+            }
+        }
+    }
+}
