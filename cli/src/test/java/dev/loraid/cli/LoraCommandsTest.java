@@ -114,6 +114,25 @@ class LoraCommandsTest {
     }
 
     @Test
+    void merge_both_experts_of_a14b() throws Exception {
+        Path low = dir.resolve("low.safetensors");
+        Path high = dir.resolve("high.safetensors");
+        Result r = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--lora_multiplier", "0.8", "--save_merged_model", low.toString(),
+                "--dit_high_noise", g("wan_tiny_weights.safetensors"), "--lora_weight_high_noise", g("lora_tiny.safetensors"),
+                "--lora_multiplier_high_noise", "0.8", "--save_merged_model_high_noise", high.toString());
+        assertEquals(0, r.code(), r.err());
+        assertClose("lora_merged_weights.safetensors", low);
+        assertClose("lora_merged_weights.safetensors", high);
+        Result lost = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--save_merged_model", dir.resolve("l2.safetensors").toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
+                "--lora_weight_high_noise", g("lora_tiny.safetensors"));
+        assertEquals(2, lost.code());
+        assertTrue(lost.err().contains("--save_merged_model_high_noise"), lost.err());
+        assertFalse(Files.exists(dir.resolve("l2.safetensors")));
+    }
+
+    @Test
     void merge_usage_and_runtime_errors() {
         Path out = dir.resolve("x.safetensors");
         Result amb = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_id1.safetensors"),
