@@ -200,6 +200,34 @@ class LoraCommandsTest {
     }
 
     @Test
+    void tag_then_validate() throws Exception {
+        Path tagged = dir.resolve("id2.safetensors");
+        Result t = run("tag", g("lora_id2.safetensors"), "--LORAID", "2", "--blocks_per_loraid", "2", "--num_blocks", "4", "-o", tagged.toString());
+        assertEquals(0, t.code(), t.err());
+        try (SafetensorsFile orig = SafetensorsFile.open(GOLDEN.resolve("lora_id2.safetensors")); SafetensorsFile f = SafetensorsFile.open(tagged)) {
+            assertEquals("2", f.metadata().get("ss_loraid"));
+            assertEquals("4", f.metadata().get("ss_loraid_total_blocks"));
+            for (String n : orig.names()) {
+                assertEquals(-1, orig.tensor(n).storage().segment().mismatch(f.tensor(n).storage().segment()), n);
+            }
+        }
+        Result wrong = run("tag", g("lora_id2.safetensors"), "--LORAID", "1", "--blocks_per_loraid", "2", "--num_blocks", "4",
+                "-o", dir.resolve("bad.safetensors").toString());
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("contains adapters for block(s) [2, 3]"), wrong.err());
+        // the tagged file brings its own block count and ID: no --dit, no --LORAID needed
+        Result ok = run("validate", "--lora_weight", tagged.toString(), g("lora_id1.safetensors"));
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("| 2 | 2-3 | 1.0") && ok.out().contains("valid for a 4-block model"), ok.out());
+        Result dup = run("validate", "--lora_weight", tagged.toString(), tagged.toString());
+        assertEquals(1, dup.code());
+        assertTrue(dup.err().contains("given twice"), dup.err());
+        Result none = run("validate", "--lora_weight", g("lora_id1.safetensors"));
+        assertEquals(1, none.code());
+        assertTrue(none.err().contains("cannot determine model block count"), none.err());
+    }
+
+    @Test
     void help_lists_the_lora_commands() {
         Result r = run("--help");
         for (String c : List.of("plan", "merge", "convert", "ema")) {

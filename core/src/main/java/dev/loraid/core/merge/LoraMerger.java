@@ -2,15 +2,13 @@ package dev.loraid.core.merge;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.ema.PartitionedLora;
-import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
-import dev.loraid.core.plan.LoraidMetadata;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
@@ -31,9 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): everything is validated first (files, LORAID pairing
@@ -53,27 +49,11 @@ public final class LoraMerger {
         checkOutput(req);
         try (TensorSource base = openBase(req.base()); LoraFiles.Opened opened = new LoraFiles.Opened()) {
             int blocks = BlockCount.fromWeightNames(base.names());
-            List<LoraWeights> loras = new ArrayList<>();
-            List<LoraPairing.Candidate> candidates = new ArrayList<>();
-            Map<String, Path> pathOf = new LinkedHashMap<>();
-            for (Path p : req.loras()) {
-                LoraFile f = opened.open(p);
-                // a combined file holds several LoRAs, each applied like a file of its own (REQ-PACK-4)
-                for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
-                    LoraWeights w = filter(LoraWeights.of(part, reporter), req, reporter);
-                    if (w == null) {
-                        continue;
-                    }
-                    loras.add(w);
-                    pathOf.put(w.source(), p);
-                    candidates.add(new LoraPairing.Candidate(w.source(), LoraidMetadata.read(part.metadata(), w.source(), reporter),
-                            w.modules().keySet()));
-                }
-            }
-            List<LoraPairing.Applied> applied = LoraPairing.pair(candidates, req.loraids(), req.multiplierTokens(), blocks,
+            LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
-            Map<String, List<Update>> updates = schedule(base, loras, applied, reporter);
-            write(base, updates, mergedMetadata(base, applied, pathOf), req, reporter);
+            Map<String, List<Update>> updates = schedule(base, in, applied, reporter);
+            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, reporter);
         }
     }
 
@@ -107,31 +87,8 @@ public final class LoraMerger {
         }
     }
 
-    /** REQ-MERGE-6: include (keep matches) then exclude (drop matches), unanchored, on the module's lora_down key. */
-    private static LoraWeights filter(LoraWeights w, MergeRequest req, Reporter reporter) {
-        if (req.includeKeyPatterns().isEmpty() && req.excludeKeyPatterns().isEmpty()) {
-            return w;
-        }
-        List<Pattern> inc = req.includeKeyPatterns().stream().map(Pattern::compile).toList();
-        List<Pattern> exc = req.excludeKeyPatterns().stream().map(Pattern::compile).toList();
-        TreeMap<String, LoraModule> kept = new TreeMap<>();
-        w.modules().forEach((name, m) -> {
-            String key = name + LoraKeys.Part.DOWN.musubiSuffix();
-            boolean in = inc.isEmpty() || inc.stream().anyMatch(p -> p.matcher(key).find());
-            boolean out = exc.stream().anyMatch(p -> p.matcher(key).find());
-            if (in && !out) {
-                kept.put(name, m);
-            }
-        });
-        if (kept.isEmpty()) {
-            reporter.warn(w.source() + ": no keys left after --include_patterns/--exclude_patterns; file skipped");
-            return null;
-        }
-        return new LoraWeights(w.file(), kept);
-    }
-
     /** Base weight name → updates in application order; checks shapes and unused modules (REQ-MERGE-2, -4). */
-    private static Map<String, List<Update>> schedule(TensorSource base, List<LoraWeights> loras, List<LoraPairing.Applied> applied,
+    private static Map<String, List<Update>> schedule(TensorSource base, LoraInputs in, List<LoraPairing.Applied> applied,
             Reporter reporter) {
         Map<String, String> weightByLoraName = new LinkedHashMap<>();
         for (String n : base.names()) {
@@ -142,7 +99,7 @@ public final class LoraMerger {
         }
         Map<String, List<Update>> updates = new LinkedHashMap<>();
         for (LoraPairing.Applied a : applied) {
-            LoraWeights w = loras.stream().filter(l -> l.source().equals(a.file())).findFirst().orElseThrow();
+            LoraWeights w = in.bySource(a.file());
             TreeSet<String> unused = new TreeSet<>();
             for (LoraModule m : w.modules().values()) {
                 String weight = weightByLoraName.get(m.loraName());
