@@ -10,6 +10,7 @@ import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -17,6 +18,8 @@ import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -178,11 +181,14 @@ public final class LoraMerger {
             total += info.byteSize();
         }
         long done = 0;
-        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata)) {
+        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata);
+                StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
+            long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
+            MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
             for (SafetensorsWriter.Entry e : entries) {
-                Tensor t = base.tensor(e.name());
+                Tensor t = reader.read(e.name());
                 List<Update> ups = updates.get(e.name());
-                w.write(e.name(), ups == null ? t : merged(t, ups, e.dtype()));
+                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
                 done += base.info(e.name()).byteSize();
                 reporter.progress("merge", done, total);
             }
@@ -193,15 +199,19 @@ public final class LoraMerger {
         reporter.info("merged " + updates.size() + " weights into " + req.output());
     }
 
-    /** The base weight as fp32 plus every update in order, cast once to {@code outDtype} (REQ-MERGE-3). */
-    private static Tensor merged(Tensor base, List<Update> updates, DType outDtype) {
-        Tensor w = Tensor.empty(DType.F32, base.shape().toArray()); // a copy: the mapped base is read-only
+    /**
+     * The base weight as fp32 (in {@code scratch}) plus every update in order; the writer casts it once to the output
+     * dtype, round-to-nearest-even (REQ-MERGE-3).
+     */
+    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
+        Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
+                base.shape().contiguousStrides(), 0);
         w.backend().copy(base, w);
         for (Update u : updates) {
             if (u.multiplier() != 0) {
                 LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
             }
         }
-        return w.to(outDtype);
+        return w;
     }
 }
