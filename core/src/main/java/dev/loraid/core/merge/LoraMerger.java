@@ -10,6 +10,7 @@ import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
@@ -207,9 +208,12 @@ public final class LoraMerger {
         Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
                 base.shape().contiguousStrides(), 0);
         w.backend().copy(base, w);
-        for (Update u : updates) {
-            if (u.multiplier() != 0) {
-                LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
+        // fp32 copies of the factors are released here, not whenever the GC gets to them
+        try (MemoryScope factors = MemoryScope.open()) {
+            for (Update u : updates) {
+                if (u.multiplier() != 0) {
+                    LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
+                }
             }
         }
         return w;
