@@ -4,6 +4,7 @@ import dev.loraid.bench.attention.AttentionBench;
 import dev.loraid.bench.gemm.GemmBench;
 import dev.loraid.bench.wanblock.WanBlockBench;
 import dev.loraid.bench.harness.LoadGate;
+import dev.loraid.bench.merge.MergeBench;
 import dev.loraid.bench.train.LinearTrainBench;
 
 import java.io.PrintStream;
@@ -20,7 +21,8 @@ public final class BenchMain {
 
     /** Every benchmark, in the order the usage lists them: add new ones here, one class each. */
     static List<BenchCommand> commands() {
-        return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench());
+        return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
+                new MergeBench());
     }
 
     public static void main(String[] args) {

@@ -21,7 +21,9 @@ public final class Main {
                 new PlanCommand(),
                 new MergeCommand(),
                 new ConvertCommand(),
-                new EmaCommand());
+                new EmaCommand(),
+                new ValidateCommand(),
+                new TagCommand());
     }
 
     public static void main(String[] args) {

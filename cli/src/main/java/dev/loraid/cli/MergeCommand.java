@@ -38,6 +38,10 @@ final class MergeCommand implements Command {
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid (default 12)"));
         o.addOption(CliArgs.value("save_merged_model", "FILE", "output checkpoint (required; written atomically)"));
+        o.addOption(CliArgs.value("dit_high_noise", "FILE", "Wan 2.2 A14B high-noise expert"));
+        o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the high-noise expert (same rules as --lora_weight)"));
+        o.addOption(CliArgs.values("lora_multiplier_high_noise", "M", "multipliers for --lora_weight_high_noise"));
+        o.addOption(CliArgs.value("save_merged_model_high_noise", "FILE", "output of the high-noise expert"));
         o.addOption(CliArgs.value("save_dtype", "DTYPE", "output dtype of floating tensors: bf16, fp16 or fp32 (default: each base tensor's)"));
         o.addOption(CliArgs.value("dit_dtype", "DTYPE", "alias of --save_dtype"));
         o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
@@ -65,35 +69,54 @@ final class MergeCommand implements Command {
         if (!cl.getArgList().isEmpty()) {
             throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
         }
-        Path base = CliArgs.requiredPath(cl, "dit");
-        Path output = CliArgs.requiredPath(cl, "save_merged_model");
         List<String> loraTokens = CliArgs.all(cl, "lora_weight");
-        if (loraTokens.isEmpty()) {
+        List<String> highTokens = CliArgs.all(cl, "lora_weight_high_noise");
+        if (loraTokens.isEmpty() && highTokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
         }
-        List<String> multipliers = CliArgs.all(cl, "lora_multiplier");
+        Path base = loraTokens.isEmpty() ? null : CliArgs.requiredPath(cl, "dit");
+        Path output = loraTokens.isEmpty() ? null : CliArgs.requiredPath(cl, "save_merged_model");
+        Path highBase = CliArgs.path(cl, "dit_high_noise");
+        Path highOutput = CliArgs.path(cl, "save_merged_model_high_noise");
+        if (!highTokens.isEmpty() && (highBase == null || highOutput == null)) {
+            // REQ-MERGE-5: high-noise LoRAs must not be dropped silently
+            throw new UsageException("--lora_weight_high_noise needs --dit_high_noise and --save_merged_model_high_noise");
+        }
+        if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
+            throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
+        }
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            List<Path> loras = LoraidArgs.loraFiles(loraTokens);
-            List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
-            Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
-                    : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
-            if (cl.hasOption("task")) {
-                int want;
-                try {
-                    want = WanPresets.get(cl.getOptionValue("task")).config().numLayers();
-                } catch (IllegalArgumentException e) {
-                    throw new UsageException(e.getMessage());
-                }
-                try (TensorSource src = TensorSource.open(base)) {
-                    BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
-                }
+            if (!loraTokens.isEmpty()) {
+                merge(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, reporter);
             }
-            MergeRequest req = new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
-                    cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
-                    saveDtype(cl), output);
-            LoraMerger.merge(req, reporter);
+            if (!highTokens.isEmpty()) {
+                merge(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"), highOutput, reporter);
+            }
         }
         return 0;
+    }
+
+    /** One expert: validate and merge {@code loraTokens} into {@code base}. */
+    private static void merge(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
+            CliReporter reporter) throws Exception {
+        List<Path> loras = LoraidArgs.loraFiles(loraTokens);
+        List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
+        Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
+                : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
+        if (cl.hasOption("task")) {
+            int want;
+            try {
+                want = WanPresets.get(cl.getOptionValue("task")).config().numLayers();
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            try (TensorSource src = TensorSource.open(base)) {
+                BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
+            }
+        }
+        LoraMerger.merge(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
+                cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
+                saveDtype(cl), output), reporter);
     }
 
     private static DType saveDtype(CommandLine cl) {

@@ -114,6 +114,25 @@ class LoraCommandsTest {
     }
 
     @Test
+    void merge_both_experts_of_a14b() throws Exception {
+        Path low = dir.resolve("low.safetensors");
+        Path high = dir.resolve("high.safetensors");
+        Result r = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--lora_multiplier", "0.8", "--save_merged_model", low.toString(),
+                "--dit_high_noise", g("wan_tiny_weights.safetensors"), "--lora_weight_high_noise", g("lora_tiny.safetensors"),
+                "--lora_multiplier_high_noise", "0.8", "--save_merged_model_high_noise", high.toString());
+        assertEquals(0, r.code(), r.err());
+        assertClose("lora_merged_weights.safetensors", low);
+        assertClose("lora_merged_weights.safetensors", high);
+        Result lost = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--save_merged_model", dir.resolve("l2.safetensors").toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
+                "--lora_weight_high_noise", g("lora_tiny.safetensors"));
+        assertEquals(2, lost.code());
+        assertTrue(lost.err().contains("--save_merged_model_high_noise"), lost.err());
+        assertFalse(Files.exists(dir.resolve("l2.safetensors")));
+    }
+
+    @Test
     void merge_usage_and_runtime_errors() {
         Path out = dir.resolve("x.safetensors");
         Result amb = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_id1.safetensors"),
@@ -178,6 +197,34 @@ class LoraCommandsTest {
         Result sigma = run("ema", "--lora1", g("ema_lora-000001.safetensors"), "--sigma_rel", "0.3", "--output_file", out.toString());
         assertEquals(2, sigma.code());
         assertTrue(sigma.err().contains("(0, 0.2887]"), sigma.err());
+    }
+
+    @Test
+    void tag_then_validate() throws Exception {
+        Path tagged = dir.resolve("id2.safetensors");
+        Result t = run("tag", g("lora_id2.safetensors"), "--LORAID", "2", "--blocks_per_loraid", "2", "--num_blocks", "4", "-o", tagged.toString());
+        assertEquals(0, t.code(), t.err());
+        try (SafetensorsFile orig = SafetensorsFile.open(GOLDEN.resolve("lora_id2.safetensors")); SafetensorsFile f = SafetensorsFile.open(tagged)) {
+            assertEquals("2", f.metadata().get("ss_loraid"));
+            assertEquals("4", f.metadata().get("ss_loraid_total_blocks"));
+            for (String n : orig.names()) {
+                assertEquals(-1, orig.tensor(n).storage().segment().mismatch(f.tensor(n).storage().segment()), n);
+            }
+        }
+        Result wrong = run("tag", g("lora_id2.safetensors"), "--LORAID", "1", "--blocks_per_loraid", "2", "--num_blocks", "4",
+                "-o", dir.resolve("bad.safetensors").toString());
+        assertEquals(1, wrong.code());
+        assertTrue(wrong.err().contains("contains adapters for block(s) [2, 3]"), wrong.err());
+        // the tagged file brings its own block count and ID: no --dit, no --LORAID needed
+        Result ok = run("validate", "--lora_weight", tagged.toString(), g("lora_id1.safetensors"));
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("| 2 | 2-3 | 1.0") && ok.out().contains("valid for a 4-block model"), ok.out());
+        Result dup = run("validate", "--lora_weight", tagged.toString(), tagged.toString());
+        assertEquals(1, dup.code());
+        assertTrue(dup.err().contains("given twice"), dup.err());
+        Result none = run("validate", "--lora_weight", g("lora_id1.safetensors"));
+        assertEquals(1, none.code());
+        assertTrue(none.err().contains("cannot determine model block count"), none.err());
     }
 
     @Test

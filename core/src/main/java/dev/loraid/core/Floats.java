@@ -79,6 +79,28 @@ public final class Floats {
         return t;
     }
 
+    /** Flat index of the first NaN or infinity of a CPU tensor, or −1; reads contiguous F32/BF16/F16 in place. */
+    public static long firstNonFinite(Tensor t) {
+        if (!t.isContiguous() || !(t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16)) {
+            return firstNonFinite(read(t));
+        }
+        MemorySegment seg = t.storage().segment();
+        long base = t.offset() * t.dtype().byteSize();
+        long n = t.numel();
+        for (long i = 0; i < n; i++) {
+            boolean finite = switch (t.dtype()) {
+                case F32 -> Float.isFinite(seg.get(F32, base + 4 * i));
+                // exponent bits all ones = Inf or NaN
+                case BF16 -> (seg.get(I16, base + 2 * i) & 0x7F80) != 0x7F80;
+                default -> (seg.get(I16, base + 2 * i) & 0x7C00) != 0x7C00;
+            };
+            if (!finite) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** Index of the first NaN or infinity, or −1. */
     public static int firstNonFinite(float[] data) {
         for (int i = 0; i < data.length; i++) {

@@ -103,10 +103,10 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
     }
 
     private static void checkFinite(String source, String key, Tensor t) {
-        float[] v = Floats.read(t);
-        int i = Floats.firstNonFinite(v);
+        long i = Floats.firstNonFinite(t);
         if (i >= 0) {
-            throw new LoraidException(source + ": " + key + " contains " + v[i] + " at flat index " + i + " (shape " + t.shape() + ")");
+            float v = Floats.read(t.reshape(t.numel()).narrow(0, i, 1))[0];
+            throw new LoraidException(source + ": " + key + " contains " + v + " at flat index " + i + " (shape " + t.shape() + ")");
         }
     }
 

@@ -2,7 +2,9 @@ package dev.loraid.core.merge;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.Shape;
-import dev.loraid.tensor.cpu.Parallel;
+import dev.loraid.core.lora.LoraModule;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
 import java.util.Arrays;
 
 /**
@@ -41,34 +43,16 @@ public final class LoraDelta {
     }
 
     /**
-     * {@code w += factor · up @ down}, all fp32, row-major. {@code up} is [out, r], {@code down} is [r, k] with
-     * k = w.length / out. Rows are spread over the CPU pool; each row's {@code U @ D} is summed over c = 0..r−1
-     * first, then scaled and added once.
+     * {@code w += factor · U @ D} through {@link dev.loraid.tensor.Backend#matmul} (fp32 accumulation), with
+     * {@code w} an fp32 tensor of the base weight's shape, U viewed as [out, r] and D flattened to [r, w.numel/out].
+     * Shapes must have passed {@link #checkShapes}.
      */
-    public static void addTo(float[] w, float[] up, float[] down, int rank, double factor) {
-        int out = up.length / rank;
-        int k = down.length / rank;
-        if ((long) out * k != w.length || (long) out * rank != up.length) {
-            throw new IllegalArgumentException("sizes do not match: w " + w.length + ", up " + up.length + ", down "
-                    + down.length + ", rank " + rank);
-        }
-        float f = (float) factor;
-        Parallel.forRange(out, 4, (from, to) -> {
-            float[] delta = new float[k];
-            for (int o = (int) from; o < to; o++) {
-                Arrays.fill(delta, 0f);
-                for (int c = 0; c < rank; c++) {
-                    float u = up[o * rank + c];
-                    int dr = c * k;
-                    for (int j = 0; j < k; j++) {
-                        delta[j] += u * down[dr + j];
-                    }
-                }
-                int row = o * k;
-                for (int j = 0; j < k; j++) {
-                    w[row + j] += f * delta[j];
-                }
-            }
-        });
+    public static void addTo(Tensor w, LoraModule m, double factor) {
+        long out = m.up().size(0);
+        int rank = m.rank();
+        long k = w.numel() / out;
+        Tensor up = m.up().to(DType.F32).reshape(out, rank);
+        Tensor down = m.down().to(DType.F32).reshape(rank, k);
+        w.backend().matmul(up, down, w.view(out, k), factor, 1.0, null);
     }
 }

@@ -1,18 +1,17 @@
 package dev.loraid.core.merge;
 
-import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.ema.PartitionedLora;
-import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
-import dev.loraid.core.plan.LoraidMetadata;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -20,6 +19,8 @@ import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -32,9 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): everything is validated first (files, LORAID pairing
@@ -54,27 +53,11 @@ public final class LoraMerger {
         checkOutput(req);
         try (TensorSource base = openBase(req.base()); LoraFiles.Opened opened = new LoraFiles.Opened()) {
             int blocks = BlockCount.fromWeightNames(base.names());
-            List<LoraWeights> loras = new ArrayList<>();
-            List<LoraPairing.Candidate> candidates = new ArrayList<>();
-            Map<String, Path> pathOf = new LinkedHashMap<>();
-            for (Path p : req.loras()) {
-                LoraFile f = opened.open(p);
-                // a combined file holds several LoRAs, each applied like a file of its own (REQ-PACK-4)
-                for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
-                    LoraWeights w = filter(LoraWeights.of(part, reporter), req, reporter);
-                    if (w == null) {
-                        continue;
-                    }
-                    loras.add(w);
-                    pathOf.put(w.source(), p);
-                    candidates.add(new LoraPairing.Candidate(w.source(), LoraidMetadata.read(part.metadata(), w.source(), reporter),
-                            w.modules().keySet()));
-                }
-            }
-            List<LoraPairing.Applied> applied = LoraPairing.pair(candidates, req.loraids(), req.multiplierTokens(), blocks,
+            LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
-            Map<String, List<Update>> updates = schedule(base, loras, applied, reporter);
-            write(base, updates, mergedMetadata(base, applied, pathOf), req, reporter);
+            Map<String, List<Update>> updates = schedule(base, in, applied, reporter);
+            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, reporter);
         }
     }
 
@@ -108,31 +91,8 @@ public final class LoraMerger {
         }
     }
 
-    /** REQ-MERGE-6: include (keep matches) then exclude (drop matches), unanchored, on the module's lora_down key. */
-    private static LoraWeights filter(LoraWeights w, MergeRequest req, Reporter reporter) {
-        if (req.includeKeyPatterns().isEmpty() && req.excludeKeyPatterns().isEmpty()) {
-            return w;
-        }
-        List<Pattern> inc = req.includeKeyPatterns().stream().map(Pattern::compile).toList();
-        List<Pattern> exc = req.excludeKeyPatterns().stream().map(Pattern::compile).toList();
-        TreeMap<String, LoraModule> kept = new TreeMap<>();
-        w.modules().forEach((name, m) -> {
-            String key = name + LoraKeys.Part.DOWN.musubiSuffix();
-            boolean in = inc.isEmpty() || inc.stream().anyMatch(p -> p.matcher(key).find());
-            boolean out = exc.stream().anyMatch(p -> p.matcher(key).find());
-            if (in && !out) {
-                kept.put(name, m);
-            }
-        });
-        if (kept.isEmpty()) {
-            reporter.warn(w.source() + ": no keys left after --include_patterns/--exclude_patterns; file skipped");
-            return null;
-        }
-        return new LoraWeights(w.file(), kept);
-    }
-
     /** Base weight name → updates in application order; checks shapes and unused modules (REQ-MERGE-2, -4). */
-    private static Map<String, List<Update>> schedule(TensorSource base, List<LoraWeights> loras, List<LoraPairing.Applied> applied,
+    private static Map<String, List<Update>> schedule(TensorSource base, LoraInputs in, List<LoraPairing.Applied> applied,
             Reporter reporter) {
         Map<String, String> weightByLoraName = new LinkedHashMap<>();
         for (String n : base.names()) {
@@ -143,7 +103,7 @@ public final class LoraMerger {
         }
         Map<String, List<Update>> updates = new LinkedHashMap<>();
         for (LoraPairing.Applied a : applied) {
-            LoraWeights w = loras.stream().filter(l -> l.source().equals(a.file())).findFirst().orElseThrow();
+            LoraWeights w = in.bySource(a.file());
             TreeSet<String> unused = new TreeSet<>();
             for (LoraModule m : w.modules().values()) {
                 String weight = weightByLoraName.get(m.loraName());
@@ -222,11 +182,14 @@ public final class LoraMerger {
             total += info.byteSize();
         }
         long done = 0;
-        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata)) {
+        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata);
+                StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
+            long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
+            MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
             for (SafetensorsWriter.Entry e : entries) {
-                Tensor t = base.tensor(e.name());
+                Tensor t = reader.read(e.name());
                 List<Update> ups = updates.get(e.name());
-                w.write(e.name(), ups == null ? t : merged(t, ups, e.dtype()));
+                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
                 done += base.info(e.name()).byteSize();
                 reporter.progress("merge", done, total);
             }
@@ -237,15 +200,22 @@ public final class LoraMerger {
         reporter.info("merged " + updates.size() + " weights into " + req.output());
     }
 
-    private static Tensor merged(Tensor base, List<Update> updates, DType outDtype) {
-        float[] w = Floats.read(base);
-        for (Update u : updates) {
-            if (u.multiplier() == 0) {
-                continue;
+    /**
+     * The base weight as fp32 (in {@code scratch}) plus every update in order; the writer casts it once to the output
+     * dtype, round-to-nearest-even (REQ-MERGE-3).
+     */
+    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
+        Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
+                base.shape().contiguousStrides(), 0);
+        w.backend().copy(base, w);
+        // fp32 copies of the factors are released here, not whenever the GC gets to them
+        try (MemoryScope factors = MemoryScope.open()) {
+            for (Update u : updates) {
+                if (u.multiplier() != 0) {
+                    LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
+                }
             }
-            LoraModule m = u.module();
-            LoraDelta.addTo(w, Floats.read(m.up()), Floats.read(m.down()), m.rank(), u.multiplier() * m.scale());
         }
-        return Floats.write(w, base.shape(), outDtype);
+        return w;
     }
 }

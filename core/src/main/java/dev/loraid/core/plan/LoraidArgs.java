@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -60,6 +61,14 @@ public final class LoraidArgs {
             reporter.warn("duplicate LORAID " + d + " ignored");
         }
         return List.copyOf(ids);
+    }
+
+    /** The one LORAID a training run may take (REQ-ALLOC-9); empty = an ordinary LoRA over all blocks. */
+    public static OptionalInt trainingLoraid(List<Integer> loraids) {
+        if (loraids.size() > 1) {
+            throw new LoraidException("training accepts a single LORAID; got " + loraids);
+        }
+        return loraids.isEmpty() ? OptionalInt.empty() : OptionalInt.of(loraids.getFirst());
     }
 
     /**

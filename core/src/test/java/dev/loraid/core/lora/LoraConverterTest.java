@@ -95,9 +95,9 @@ class LoraConverterTest {
     }
 
     private static float[] delta(LoraModule m) {
-        float[] w = new float[Math.toIntExact(m.up().size(0) * m.down().size(1))];
-        dev.loraid.core.merge.LoraDelta.addTo(w, Floats.read(m.up()), Floats.read(m.down()), m.rank(), m.scale());
-        return w;
+        Tensor w = Tensor.zeros(dev.loraid.tensor.DType.F32, m.up().size(0), m.down().size(1));
+        dev.loraid.core.merge.LoraDelta.addTo(w, m, m.scale());
+        return Floats.read(w);
     }
 
     @Test

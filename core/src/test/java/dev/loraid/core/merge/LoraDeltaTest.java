@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.lora.LoraModule;
+import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.Shape;
 import java.util.Arrays;
 import java.util.Random;
@@ -12,6 +15,14 @@ import org.junit.jupiter.api.Test;
 
 /** Spec loraid.md REQ-MERGE-2, test cases T-24 and T-25, against float64 references of the stated formulas. */
 class LoraDeltaTest {
+
+    /** Runs {@link LoraDelta#addTo} on copies of the arrays and returns the new weight. */
+    static float[] apply(float[] w, long[] wShape, float[] up, long[] upShape, float[] down, long[] downShape, double factor) {
+        LoraModule m = new LoraModule("lora_unet_x", Tensor.of(down, downShape), Tensor.of(up, upShape), downShape[0], true);
+        Tensor t = Tensor.of(w.clone(), wShape);
+        LoraDelta.addTo(t, m, factor);
+        return Floats.read(t);
+    }
 
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
@@ -24,8 +35,8 @@ class LoraDeltaTest {
         // W = 0 (4×4), U = ones (4×2), D = ones (2×4); factor = m · alpha / r
         double[][] cases = {{1, 1, 1.0}, {2, 1, 2.0}, {1, 0.5, 0.5}}; // {alpha (2 = absent → rank), m, expected}
         for (double[] c : cases) {
-            float[] w = new float[16];
-            LoraDelta.addTo(w, filled(8, 1), filled(8, 1), 2, c[1] * c[0] / 2);
+            float[] w = apply(new float[16], new long[] {4, 4}, filled(8, 1), new long[] {4, 2}, filled(8, 1), new long[] {2, 4},
+                    c[1] * c[0] / 2);
             for (float x : w) {
                 assertEquals(c[2], x, 0.0);
             }
@@ -49,7 +60,7 @@ class LoraDeltaTest {
         float[] w = random(rng, 12);
         float[] w0 = w.clone();
         LoraDelta.checkShapes(Shape.of(4, 3, 1, 1), Shape.of(4, 2, 1, 1), Shape.of(2, 3, 1, 1), "k", "f");
-        LoraDelta.addTo(w, u, d, 2, 0.7);
+        w = apply(w, new long[] {4, 3, 1, 1}, u, new long[] {4, 2, 1, 1}, d, new long[] {2, 3, 1, 1}, 0.7);
         for (int o = 0; o < 4; o++) {
             for (int i = 0; i < 3; i++) {
                 double ref = w0[o * 3 + i];
@@ -64,7 +75,7 @@ class LoraDeltaTest {
         float[] w3 = random(rng, 4 * 27);
         float[] w30 = w3.clone();
         LoraDelta.checkShapes(Shape.of(4, 3, 3, 3), Shape.of(4, 2, 1, 1), Shape.of(2, 3, 3, 3), "k", "f");
-        LoraDelta.addTo(w3, u, d3, 2, -1.3);
+        w3 = apply(w3, new long[] {4, 3, 3, 3}, u, new long[] {4, 2, 1, 1}, d3, new long[] {2, 3, 3, 3}, -1.3);
         for (int o = 0; o < 4; o++) {
             for (int i = 0; i < 3; i++) {
                 for (int y = 0; y < 3; y++) {
@@ -91,7 +102,7 @@ class LoraDeltaTest {
         float[] d = random(rng, r * k);
         float[] w = random(rng, out * k);
         float[] w0 = w.clone();
-        LoraDelta.addTo(w, u, d, r, 0.25);
+        w = apply(w, new long[] {out, k}, u, new long[] {out, r}, d, new long[] {r, k}, 0.25);
         for (int o = 0; o < out; o++) {
             for (int j = 0; j < k; j++) {
                 double ref = w0[o * k + j];

@@ -35,6 +35,14 @@ class LoraidArgsTest {
     }
 
     @Test
+    void training_takes_one_loraid() {
+        assertEquals(2, LoraidArgs.trainingLoraid(List.of(2)).getAsInt());
+        assertTrue(LoraidArgs.trainingLoraid(List.of()).isEmpty());
+        LoraidException e = assertThrows(LoraidException.class, () -> LoraidArgs.trainingLoraid(List.of(1, 2)));
+        assertTrue(e.getMessage().contains("training accepts a single LORAID; got [1, 2]"), e.getMessage());
+    }
+
+    @Test
     void t16_multiplier_rules() {
         assertArrayEquals(new double[] {1, 1, 1}, LoraidArgs.multipliers(List.of(), 3));
         assertArrayEquals(new double[] {0.5, 0.5, 0.5}, LoraidArgs.multipliers(List.of("0.5"), 3));
