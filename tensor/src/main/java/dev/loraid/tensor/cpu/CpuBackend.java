@@ -9,6 +9,7 @@ import dev.loraid.tensor.ScopeAllocator;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
+import dev.loraid.tensor.cpu.gemm.Gemm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -72,7 +73,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor c, double alpha, double beta, Tensor bias) {
-        throw pending("matmul");
+        Gemm.matmul(a, b, c, alpha, beta, bias);
     }
 
     @Override

@@ -1,0 +1,133 @@
+package dev.loraid.bench.gemm;
+
+import dev.loraid.bench.BenchCommand;
+import dev.loraid.bench.BenchContext;
+import dev.loraid.bench.harness.BenchTensors;
+import dev.loraid.bench.harness.Figures;
+import dev.loraid.bench.harness.Options;
+import dev.loraid.bench.harness.Stopwatch;
+import dev.loraid.bench.harness.TorchCpu;
+import dev.loraid.tensor.Backend;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.gemm.GemmTiling;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code bench/run gemm}: fp32 GEMM on the Wan 2.1 1.3B shapes (1560 tokens; 1536 model dim, 8960 FFN dim)
+ * and the 1024x1536x1536 headline, ours then PyTorch's (MKL) on the same threads, never both at once; plus our
+ * BF16-weight GEMM against our own fp32 figure, in both weight layouts. Our output tensor is reused across
+ * runs; PyTorch allocates a fresh one per call (its normal operation through DJL).
+ */
+public final class GemmBench implements BenchCommand {
+    /** M x K x N; the last is the headline printed on the last line. */
+    static final List<int[]> SHAPES = List.of(
+        new int[] {1560, 1536, 1536}, new int[] {1560, 1536, 8960}, new int[] {1560, 8960, 1536},
+        new int[] {1024, 1536, 1536});
+
+    @Override
+    public String name() {
+        return "gemm";
+    }
+
+    @Override
+    public String summary() {
+        return "fp32 GEMM on the Wan shapes vs PyTorch CPU, and BF16 weights vs our fp32 [--runs N] [--warmup N]";
+    }
+
+    @Override
+    public void run(BenchContext ctx, List<String> args) {
+        int runs = Options.intOption(args, "--runs", 7);
+        int warmup = Options.intOption(args, "--warmup", 3);
+        Options.requireEmpty(args);
+        ctx.log().println(GemmTiling.describe() + ", " + ctx.threads() + " threads");
+        double peak = ctx.fmaPeak();
+        Stopwatch sw = ctx.stopwatch();
+
+        Map<String, Double> ours = new LinkedHashMap<>();
+        for (int[] s : SHAPES) {
+            ours.put(label(s), ours(sw, s, DType.F32, false, warmup, runs));
+        }
+        int[] head = SHAPES.getLast();
+        double oursT = ours(sw, head, DType.F32, true, warmup, runs);
+        double bf16 = ours(sw, head, DType.BF16, false, warmup, runs);
+        double bf16T = ours(sw, head, DType.BF16, true, warmup, runs);
+
+        Map<String, Double> torch = new LinkedHashMap<>();
+        Optional<TorchCpu> pt = ctx.torch();
+        pt.ifPresent(t -> crossCheck(ctx, t, new int[] {129, 1536, 257}));
+        for (int[] s : SHAPES) {
+            torch.put(label(s), pt.map(t -> torch(sw, t, s, warmup, runs)).orElse(Double.NaN));
+        }
+
+        List<String> lines = new ArrayList<>();
+        for (int[] s : SHAPES.subList(0, SHAPES.size() - 1)) {
+            lines.add(Figures.line("gemm " + label(s) + " f32", ours.get(label(s)), torch.get(label(s)), peak));
+        }
+        double f32 = ours.get(label(head));
+        lines.add(ownLine("gemm " + label(head) + " f32 weight-transposed", oursT, f32, peak));
+        lines.add(ownLine("gemm " + label(head) + " bf16-weight", bf16, f32, peak));
+        lines.add(ownLine("gemm " + label(head) + " bf16-weight-transposed", bf16T, f32, peak));
+        lines.add(Figures.line("gemm " + label(head) + " f32", f32, torch.get(label(head)), peak));
+        lines.forEach(ctx.out()::println);
+    }
+
+    /** A variant of our own GEMM against our fp32 row-major figure (no PyTorch anchor for bf16 through DJL). */
+    private static String ownLine(String label, double gflops, double f32, double peak) {
+        return label + ": loraid " + Figures.num(gflops, 1) + " GFLOP/s, loraid f32 " + Figures.num(f32, 1)
+            + " GFLOP/s, peak_fraction=" + Figures.num(gflops / peak, 2) + " ratio_to_f32=" + Figures.num(gflops / f32, 2);
+    }
+
+    /** Our GFLOP/s for a [m,k] F32 @ b; b is [k,n] of {@code weight}, or a transposed view of [n,k] (nn.Linear). */
+    private static double ours(Stopwatch sw, int[] s, DType weight, boolean transposed, int warmup, int runs) {
+        int m = s[0];
+        int k = s[1];
+        int n = s[2];
+        Backend cpu = Backends.cpu();
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor a = BenchTensors.random(1, DType.F32, m, k);
+            Tensor b = transposed ? BenchTensors.random(2, weight, n, k).transpose(0, 1) : BenchTensors.random(2, weight, k, n);
+            Tensor c = Tensor.empty(DType.F32, m, n);
+            String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
+            Stopwatch.Timing t = sw.time(what, warmup, runs, () -> cpu.matmul(a, b, c, 1, 0, null));
+            return Figures.gflops(2.0 * m * n * k, t.median());
+        }
+    }
+
+    private static double torch(Stopwatch sw, TorchCpu t, int[] s, int warmup, int runs) {
+        try (TorchCpu.Workload w = t.matmul(s[0], s[1], s[2])) {
+            Stopwatch.Timing timing = sw.time("pytorch " + label(s) + " F32", warmup, runs, w::run);
+            return Figures.gflops(2.0 * s[0] * s[1] * s[2], timing.median());
+        }
+    }
+
+    /** Both engines multiply the same operands: logs the largest difference relative to the largest value. */
+    private static void crossCheck(BenchContext ctx, TorchCpu t, int[] s) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor a = BenchTensors.random(3, DType.F32, s[0], s[1]);
+            Tensor b = BenchTensors.random(4, DType.F32, s[1], s[2]);
+            Tensor c = Tensor.empty(DType.F32, s[0], s[2]);
+            Backends.cpu().matmul(a, b, c, 1, 0, null);
+            float[] ours = BenchTensors.floats(c);
+            float[] ref = t.matmul(BenchTensors.floats(a), BenchTensors.floats(b), s[0], s[1], s[2]);
+            double maxDiff = 0;
+            double maxAbs = 0;
+            for (int i = 0; i < ref.length; i++) {
+                maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
+                maxAbs = Math.max(maxAbs, Math.abs(ref[i]));
+            }
+            ctx.log().printf("cross-check %s vs pytorch: max |diff| / max |value| = %.2e%n", label(s), maxDiff / maxAbs);
+        }
+    }
+
+    static String label(int[] s) {
+        return s[0] + "x" + s[1] + "x" + s[2];
+    }
+}

@@ -1,0 +1,34 @@
+package dev.loraid.bench.harness;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/** Benchmark operands: contiguous tensors of standard-normal values from a fixed seed. */
+public final class BenchTensors {
+    private BenchTensors() {
+    }
+
+    public static Tensor random(long seed, DType dtype, long... dims) {
+        Tensor t = Tensor.empty(dtype, dims);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        MemorySegment seg = t.storage().segment();
+        long n = t.numel();
+        int size = dtype.byteSize();
+        for (long i = 0; i < n; i++) {
+            dtype.write(seg, i * size, (float) rnd.nextGaussian());
+        }
+        return t;
+    }
+
+    /** The elements of a contiguous F32 tensor. */
+    public static float[] floats(Tensor t) {
+        if (t.dtype() != DType.F32 || !t.isContiguous()) {
+            throw new IllegalArgumentException("expected a contiguous F32 tensor, got " + t);
+        }
+        return t.storage().segment().asSlice(t.offset() * 4, t.numel() * 4)
+            .toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+    }
+}

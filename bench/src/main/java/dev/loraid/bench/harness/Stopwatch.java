@@ -1,0 +1,70 @@
+package dev.loraid.bench.harness;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * Times a piece of work the way every figure of this harness is taken: warm-up runs, then {@code runs} timed
+ * runs, each started in a quiet window of the {@link LoadGate}; a run during which other processes used more
+ * than the gate allows is repeated (at most {@code runs} extra times). Reports the median and logs the load.
+ */
+public final class Stopwatch {
+    private final LoadGate gate;
+    private final PrintStream log;
+
+    public Stopwatch(LoadGate gate, PrintStream log) {
+        this.gate = gate;
+        this.log = log;
+    }
+
+    /**
+     * Times of the clean runs (or all runs, when a quiet machine never came) and the load they ran under.
+     *
+     * @param othersMaxCpus the most CPUs other processes used during a kept run
+     * @param redone        runs thrown away because others used the CPUs meanwhile
+     */
+    public record Timing(double[] seconds, double othersMaxCpus, int redone, long waitedMillis) {
+        public double median() {
+            double[] s = seconds.clone();
+            Arrays.sort(s);
+            return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        }
+
+        public double best() {
+            return Arrays.stream(seconds).min().orElse(Double.NaN);
+        }
+    }
+
+    public Timing time(String label, int warmup, int runs, Runnable work) {
+        for (int i = 0; i < warmup; i++) {
+            work.run();
+        }
+        double[] kept = new double[runs];
+        int n = 0;
+        int redone = 0;
+        long waited = 0;
+        double othersMax = 0;
+        while (n < runs) {
+            LoadGate.Wait w = gate.awaitQuiet();
+            waited += w.millis();
+            Optional<CpuLoad> before = CpuLoad.sample();
+            long t0 = System.nanoTime();
+            work.run();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Optional<CpuLoad> after = CpuLoad.sample();
+            double others = before.isPresent() && after.isPresent() ? before.get().othersCpus(after.get()) : 0;
+            if (others > gate.maxOthersCpus() && redone < runs) {
+                redone++;
+                continue;
+            }
+            othersMax = Math.max(othersMax, others);
+            kept[n++] = seconds;
+        }
+        Timing t = new Timing(kept, othersMax, redone, waited);
+        log.printf("[load] %s: median %.4f s of %d runs (best %.4f), others used at most %.2f CPUs in a kept run, "
+                + "%d runs redone, %.1f s waited for quiet%s%n", label, t.median(), runs, t.best(), othersMax, redone,
+            waited / 1e3, gate.enabled() ? "" : " (load gate off: no /proc)");
+        return t;
+    }
+}

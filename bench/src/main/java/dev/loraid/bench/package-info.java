@@ -1,2 +1,0 @@
-/** loraid bench module. */
-package dev.loraid.bench;

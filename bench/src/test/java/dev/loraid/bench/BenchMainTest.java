@@ -1,0 +1,33 @@
+package dev.loraid.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchMainTest {
+    @Test
+    void benchmarkNamesAreUnique() {
+        Set<String> names = new HashSet<>();
+        for (BenchCommand c : BenchMain.commands()) {
+            assertTrue(names.add(c.name()), "duplicate benchmark " + c.name());
+        }
+        assertTrue(names.contains("gemm") && names.contains("attention"));
+    }
+
+    @Test
+    void unknownBenchmarkAndBadOptionsAreUsageErrors() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err);
+        PrintStream out = new PrintStream(new ByteArrayOutputStream());
+        assertEquals(2, BenchMain.run(new String[] {"nope"}, out, e));
+        assertEquals(2, BenchMain.run(new String[] {"gemm", "--no-torch", "--runs", "x"}, out, e));
+        e.flush();
+        assertTrue(err.toString().contains("--runs expects a non-negative integer, got 'x'"), err.toString());
+    }
+}

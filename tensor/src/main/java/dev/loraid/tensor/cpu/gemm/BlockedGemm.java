@@ -1,0 +1,96 @@
+package dev.loraid.tensor.cpu.gemm;
+
+import dev.loraid.tensor.cpu.Parallel;
+
+/**
+ * The fp32 GEMM driver: splits C into tasks (batch x column chunk x row chunk) spread over {@link Parallel},
+ * and runs the BLIS loop nest of {@link GemmTiling} inside each task with per-thread packing buffers.
+ */
+final class BlockedGemm {
+    private static final int MR = GemmTiling.MR;
+    private static final int NR = GemmTiling.NR;
+    private static final int KC = GemmTiling.KC;
+    private static final int MC = GemmTiling.MC;
+    private static final int NC = GemmTiling.NC;
+
+    /** Per-thread packing buffers, allocated once per thread at the maximal block sizes. */
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    private static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * NC];
+        final float[] tile = new float[MR * NR];
+        final float[] column = new float[KC];
+    }
+
+    /**
+     * One GEMM problem over {@code offsets.length} batches: batch i multiplies {@code a.at(aOffsets[i])} by
+     * {@code b.at(bOffsets[i])} into {@code c.at(cOffsets[i])}; c is F32 with column stride 1 (or one column).
+     */
+    record Problem(StridedMatrix a, StridedMatrix b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
+                   long[] cOffsets, float alpha, float beta, float[] bias) {
+    }
+
+    private BlockedGemm() {
+    }
+
+    static void run(Problem p) {
+        int m = p.a().rows();
+        int n = p.b().cols();
+        int batches = p.cOffsets().length;
+        if (m == 0 || n == 0 || batches == 0) {
+            return;
+        }
+        int threads = Parallel.threads();
+        int nPanels = ceilDiv(n, NR);
+        int mStrips = ceilDiv(m, MR);
+        int nChunks0 = ceilDiv(n, NC);
+        if ((long) batches * nChunks0 < threads) {
+            nChunks0 = Math.min(nPanels, ceilDiv(threads, batches));
+        }
+        int nChunks = nChunks0;
+        int mChunks = (long) batches * nChunks < threads ? Math.min(mStrips, ceilDiv(threads, batches * nChunks)) : 1;
+        int perBatch = nChunks * mChunks;
+        Parallel.forEach(Math.multiplyExact(batches, perBatch), t -> {
+            int batch = t / perBatch;
+            int nChunk = t % perBatch / mChunks;
+            int mChunk = t % mChunks;
+            int j0 = (int) ((long) nPanels * nChunk / nChunks) * NR;
+            int j1 = Math.min(n, (int) ((long) nPanels * (nChunk + 1) / nChunks) * NR);
+            int i0 = (int) ((long) mStrips * mChunk / mChunks) * MR;
+            int i1 = Math.min(m, (int) ((long) mStrips * (mChunk + 1) / mChunks) * MR);
+            runBlock(p.a().at(p.aOffsets()[batch]), p.b().at(p.bOffsets()[batch]), p.c().at(p.cOffsets()[batch]),
+                i0, i1, j0, j1, p.alpha(), p.beta(), p.bias(), BUFFERS.get());
+        });
+    }
+
+    /** C[i0..i1, j0..j1] of one batch, over all of K. */
+    private static void runBlock(StridedMatrix a, StridedMatrix b, StridedMatrix c, int i0, int i1, int j0, int j1,
+                                 float alpha, float beta, float[] bias, Buffers buf) {
+        int k = a.cols();
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            // K == 0 still runs one (empty) slice, so that C = beta·C + bias is applied
+            for (int pc = 0; pc < k || pc == 0; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = pc == 0;
+                Packing.packB(b, pc, kc, jc, nc, buf.b, buf.column);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    Packing.packA(a, ic, mc, pc, kc, buf.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            MicroKernel.multiply(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
+                            TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir,
+                                jc + jr, alpha, first ? beta : 1f, first ? bias : null);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static int ceilDiv(int x, int y) {
+        return (x + y - 1) / y;
+    }
+}

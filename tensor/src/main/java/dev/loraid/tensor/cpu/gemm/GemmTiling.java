@@ -1,0 +1,86 @@
+package dev.loraid.tensor.cpu.gemm;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Register tile and cache blocking of the fp32 GEMM, chosen once at start-up from the preferred vector width
+ * (AVX2: 8 lanes, AVX-512: 16, NEON: 4) and the data cache sizes (Linux sysfs; 32 KiB L1d and 1 MiB L2 when
+ * unknown). Loop structure (BLIS): for each NC-wide column block, for each KC-deep slice of K, pack B's slice
+ * into NR-wide panels; for each MC-high row block pack A's slice into MR-high strips; then the micro-kernel
+ * computes every MR x NR tile of the block with all MR x NR accumulators in registers.
+ *
+ * <p>Sizes: the register tile is MR x 2 vectors (12 accumulators leave room for the two B vectors and the A
+ * broadcast even in AVX2's 16 registers). One B micro-panel (KC x NR floats) stays in half of L1 while the
+ * MR-strips of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block
+ * (KC x NC) lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
+ */
+public final class GemmTiling {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = SPECIES.length();
+    /** Rows of the register tile. */
+    public static final int MR = 6;
+    /** Columns of the register tile: two vectors. */
+    public static final int NR = 2 * LANES;
+    /** Depth of one packed slice of K. */
+    public static final int KC;
+    /** Rows of one packed block of A (a multiple of MR). */
+    public static final int MC;
+    /** Columns of one packed block of B (a multiple of NR). */
+    public static final int NC;
+
+    static {
+        long l1 = cacheBytes(1, 32 << 10);
+        long l2 = cacheBytes(2, 1 << 20);
+        int kc = (int) Math.clamp(l1 / 2 / (NR * Float.BYTES), 64, 1024);
+        KC = Integer.getInteger("loraid.gemm.kc", kc);
+        int mc = (int) Math.clamp(l2 / 4 / ((long) KC * Float.BYTES), MR, 4096);
+        MC = roundUp(Integer.getInteger("loraid.gemm.mc", mc), MR);
+        NC = roundUp(Integer.getInteger("loraid.gemm.nc", 768), NR);
+    }
+
+    private GemmTiling() {
+    }
+
+    static int roundUp(int x, int multiple) {
+        return Math.max(multiple, (x + multiple - 1) / multiple * multiple);
+    }
+
+    /** One line describing the chosen tiling, for benchmark logs. */
+    public static String describe() {
+        return "gemm tiling: " + LANES + " fp32 lanes (" + SPECIES.vectorBitSize() + "-bit), MR=" + MR + " NR=" + NR
+            + " KC=" + KC + " MC=" + MC + " NC=" + NC;
+    }
+
+    /** Size of the level-{@code level} data (or unified) cache of cpu0 from sysfs, or {@code fallback}. */
+    private static long cacheBytes(int level, long fallback) {
+        Path dir = Path.of("/sys/devices/system/cpu/cpu0/cache");
+        for (int i = 0; i < 8; i++) {
+            Path index = dir.resolve("index" + i);
+            try {
+                if (!Files.isDirectory(index)) {
+                    break;
+                }
+                String type = Files.readString(index.resolve("type")).trim();
+                if (Integer.parseInt(Files.readString(index.resolve("level")).trim()) == level
+                    && !type.equals("Instruction")) {
+                    return parseSize(Files.readString(index.resolve("size")).trim(), fallback);
+                }
+            } catch (IOException | RuntimeException e) {
+                return fallback;
+            }
+        }
+        return fallback;
+    }
+
+    private static long parseSize(String s, long fallback) {
+        long unit = s.endsWith("K") ? 1 << 10 : s.endsWith("M") ? 1 << 20 : 1;
+        String digits = unit == 1 ? s : s.substring(0, s.length() - 1);
+        long v = Long.parseLong(digits) * unit;
+        return v > 0 ? v : fallback;
+    }
+}

@@ -1,0 +1,68 @@
+package dev.loraid.tensor.cpu.gemm;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The register-tiled inner kernel: one MR x NR tile (6 rows x 2 vectors) of {@code A_strip · B_panel} over
+ * {@code kc} steps of K, with the twelve accumulators as plain locals so that C2 keeps them in vector registers
+ * for the whole loop (an array of vectors would be spilled to memory on every step). Each step loads two B
+ * vectors, broadcasts six A values and issues twelve FMAs. The width comes from {@link GemmTiling#SPECIES}, so
+ * the same body runs as 6x16 (AVX2), 6x32 (AVX-512) or 6x8 (NEON).
+ *
+ * <p>Packed layouts: the A strip holds MR rows of kc floats each (row r at {@code aOff + r*kc});
+ * the B panel holds kc rows of NR floats (row k at {@code bOff + k*NR}).
+ */
+final class MicroKernel {
+    private static final VectorSpecies<Float> S = GemmTiling.SPECIES;
+    private static final int L = GemmTiling.LANES;
+    private static final int NR = GemmTiling.NR;
+
+    private MicroKernel() {
+    }
+
+    /** Writes the MR x NR product of the strip and the panel into {@code tile} (row-major, NR floats per row). */
+    static void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int a0 = aOff, a1 = a0 + kc, a2 = a1 + kc, a3 = a2 + kc, a4 = a3 + kc, a5 = a4 + kc;
+        for (int k = 0, bi = bOff; k < kc; k++, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + k]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + k]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + k]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[a4 + k]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[a5 + k]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+    }
+}

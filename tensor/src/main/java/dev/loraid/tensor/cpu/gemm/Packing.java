@@ -1,0 +1,68 @@
+package dev.loraid.tensor.cpu.gemm;
+
+import java.util.Arrays;
+
+/**
+ * Copies blocks of A and B into the micro-kernel's layouts, converting to fp32 on the way (per block, never a
+ * whole tensor). Rows of A beyond M and columns of B beyond N are zero-filled, so edge tiles run the same
+ * kernel and only the final write to C is clipped.
+ */
+final class Packing {
+    private static final int MR = GemmTiling.MR;
+    private static final int NR = GemmTiling.NR;
+
+    private Packing() {
+    }
+
+    /**
+     * A[i0 .. i0+mc, k0 .. k0+kc] into ceil(mc/MR) strips; strip s holds MR rows of kc floats, starting at
+     * {@code s*MR*kc}.
+     */
+    static void packA(StridedMatrix a, int i0, int mc, int k0, int kc, float[] dst) {
+        int strips = (mc + MR - 1) / MR;
+        for (int r = 0; r < strips * MR; r++) {
+            int at = r * kc;
+            if (r < mc) {
+                a.readRow(i0 + r, k0, kc, dst, at);
+            } else {
+                Arrays.fill(dst, at, at + kc, 0f);
+            }
+        }
+    }
+
+    /**
+     * B[k0 .. k0+kc, j0 .. j0+nc] into ceil(nc/NR) panels; panel p holds kc rows of NR floats, starting at
+     * {@code p*kc*NR}. Rows of B are read as runs when B's columns are contiguous (a row-major weight);
+     * otherwise (a transposed weight, K contiguous) columns are read as runs into {@code column} and scattered.
+     */
+    static void packB(StridedMatrix b, int k0, int kc, int j0, int nc, float[] dst, float[] column) {
+        int panels = (nc + NR - 1) / NR;
+        boolean rowRuns = b.colStride() == 1 || b.rowStride() != 1 && Math.abs(b.colStride()) <= Math.abs(b.rowStride());
+        for (int p = 0; p < panels; p++) {
+            int base = p * kc * NR;
+            int w = Math.min(NR, nc - p * NR);
+            int j = j0 + p * NR;
+            if (rowRuns) {
+                for (int k = 0; k < kc; k++) {
+                    int at = base + k * NR;
+                    b.readRow(k0 + k, j, w, dst, at);
+                    if (w < NR) {
+                        Arrays.fill(dst, at + w, at + NR, 0f);
+                    }
+                }
+            } else {
+                for (int c = 0; c < w; c++) {
+                    b.readColumn(k0, j + c, kc, column, 0);
+                    for (int k = 0, at = base + c; k < kc; k++, at += NR) {
+                        dst[at] = column[k];
+                    }
+                }
+                for (int c = w; c < NR; c++) {
+                    for (int k = 0, at = base + c; k < kc; k++, at += NR) {
+                        dst[at] = 0f;
+                    }
+                }
+            }
+        }
+    }
+}

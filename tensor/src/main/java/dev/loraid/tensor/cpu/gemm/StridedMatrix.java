@@ -1,0 +1,28 @@
+package dev.loraid.tensor.cpu.gemm;
+
+import dev.loraid.tensor.DType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One 2-D matrix inside a tensor's storage: element (r, c) sits at element offset
+ * {@code offset + r*rowStride + c*colStride} of {@code segment}. Batched operands are one of these per batch,
+ * differing only in {@code offset}.
+ */
+record StridedMatrix(MemorySegment segment, DType dtype, long offset, int rows, int cols, long rowStride,
+                     long colStride) {
+
+    StridedMatrix at(long newOffset) {
+        return new StridedMatrix(segment, dtype, newOffset, rows, cols, rowStride, colStride);
+    }
+
+    /** Converts {@code len} elements of row {@code r} starting at column {@code c} into {@code dst}. */
+    void readRow(int r, int c, int len, float[] dst, int dstOff) {
+        FloatRuns.read(segment, dtype, offset + r * rowStride + c * colStride, colStride, dst, dstOff, len);
+    }
+
+    /** Converts {@code len} elements of column {@code c} starting at row {@code r} into {@code dst}. */
+    void readColumn(int r, int c, int len, float[] dst, int dstOff) {
+        FloatRuns.read(segment, dtype, offset + r * rowStride + c * colStride, rowStride, dst, dstOff, len);
+    }
+}
