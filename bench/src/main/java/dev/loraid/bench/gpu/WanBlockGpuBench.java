@@ -51,7 +51,15 @@ public final class WanBlockGpuBench implements BenchCommand {
     }
 
     public static void main(String[] args) throws Exception {
-        System.exit(run(new ArrayList<>(List.of(args)), System.out, System.err));
+        try {
+            System.exit(run(new ArrayList<>(List.of(args)), System.out, System.err));
+        } catch (IllegalArgumentException e) {
+            System.err.println("gpu-wan-block: " + e.getMessage());
+            System.exit(2);
+        } catch (IllegalStateException e) {
+            System.err.println("gpu-wan-block: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     static int run(List<String> args, PrintStream out, PrintStream log) throws Exception {

@@ -33,8 +33,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * match the Java enums' order, and the sources the jar ships are the ones compiled here.
  */
 class CudaSourcesTest {
-    private static final Path SOURCES = Path.of("src/main/cuda");
-    private static final Path OUT = Path.of("target/cuda-ptx");
+    /** The module's kernel sources: from the module folder (Maven) or the repository root (GpuTestMain). */
+    private static final Path MODULE = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of(".") : Path.of("tensor");
+    private static final Path SOURCES = MODULE.resolve("src/main/cuda");
+    private static final Path OUT = MODULE.resolve("target/cuda-ptx");
     private static final Map<String, String> PTX = new ConcurrentHashMap<>();
     private static String nvccProblem;
 
@@ -76,6 +78,8 @@ class CudaSourcesTest {
 
     @BeforeAll
     static void compileAll() throws Exception {
+        assumeTrue(Files.isDirectory(SOURCES), "kernel sources not found at " + SOURCES.toAbsolutePath()
+            + ": run from the repository root or the tensor module");
         Optional<Path> nvcc = nvcc();
         if (nvcc.isEmpty()) {
             nvccProblem = "nvcc not found on PATH, in $CUDA_HOME/bin or /usr/local/cuda/bin: CUDA sources not compile-checked";

@@ -67,7 +67,9 @@ public final class GpuTestMain {
             .selectors(selectPackage("dev.loraid.tensor.cuda")).build();
         Launcher launcher = LauncherFactory.create();
         launcher.execute(request, listener);
-        out.printf("cuda tests: %d passed, %d failed, %d skipped%n", passed.get(), failed.get(), skipped.get());
-        System.exit(failed.get() > 0 || (requireGpu && skipped.get() > 0) ? 1 : 0);
+        int total = passed.get() + failed.get() + skipped.get();
+        out.printf("cuda tests: %d passed, %d failed, %d skipped%s%n", passed.get(), failed.get(), skipped.get(),
+            total == 0 ? " (no tests found: is the tests jar on the class path?)" : "");
+        System.exit(total == 0 || failed.get() > 0 || (requireGpu && skipped.get() > 0) ? 1 : 0);
     }
 }
