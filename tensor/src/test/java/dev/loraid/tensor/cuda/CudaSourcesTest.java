@@ -87,8 +87,9 @@ class CudaSourcesTest {
         }
         Files.createDirectories(OUT);
         List<String> failures = new ArrayList<>();
-        // two at a time: the build machine is small and nvcc is slow
-        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+        // a few at a time: nvcc is slow, and the build machine may be small
+        int parallel = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors() / 2));
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(parallel)) {
             List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
             for (String module : CudaKernels.SOURCES) {
                 jobs.add(pool.submit(() -> {
