@@ -50,7 +50,8 @@ class CudaSourcesTest {
         "rope", variants("rope"),
         "adamw", List.of("adamw_update"),
         "philox", List.of("random_uniform", "random_normal"),
-        "attention", variants("attention_forward", "attention_backward_delta", "attention_backward"));
+        "attention", variants("attention_forward", "attention_backward_delta", "attention_backward"),
+        "attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16"));
 
     private static List<String> variants(String... names) {
         List<String> out = new ArrayList<>();
