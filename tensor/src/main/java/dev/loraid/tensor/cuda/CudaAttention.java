@@ -18,6 +18,9 @@ final class CudaAttention {
     static final int MMA_BM = 64;
     static final int MMA_BN = 64;
     static final int MMA_MAX_HEAD_DIM = 128;
+    /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
+    static final int MMA_BWD_BN = 64;
+    static final int MMA_BWD_BM = 32;
     /** {@code -Dloraid.cuda.attention=scalar} forces the scalar kernels (e.g. to compare the two on a GPU). */
     private static final boolean MMA_ENABLED = !"scalar".equals(System.getProperty("loraid.cuda.attention"));
 
@@ -143,10 +146,17 @@ final class CudaAttention {
             b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
-            int shared = (int) ((BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1)
-                + 2L * BM) * elemBytes(variant));
-            int gx = (int) Math.max(1, (k.size(2) + BN - 1) / BN);
-            b.kernels().launch("attention", "attention_backward_" + variant, gx, Math.toIntExact(bh), THREADS, 1, shared,
+            String mma = mmaKernel(q, k, v);
+            String module = mma != null ? "attention_mma_backward" : "attention";
+            String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
+            int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
+            int shared = (int) (mma != null
+                ? (MMA_BWD_BN * (d + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8) + MMA_BWD_BM * (dvDim + 8)
+                    + MMA_BWD_BN * (MMA_BWD_BM + 8)) * 2 + 2L * MMA_BWD_BM * 4
+                : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
+                    * elemBytes(variant));
+            int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
+            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), THREADS, 1, shared,
                 a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                     .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))
                     .struct(CudaLayout.pack(a.arena(), dk)).struct(CudaLayout.pack(a.arena(), dv))

@@ -51,7 +51,8 @@ class CudaSourcesTest {
         "adamw", List.of("adamw_update"),
         "philox", List.of("random_uniform", "random_normal"),
         "attention", variants("attention_forward", "attention_backward_delta", "attention_backward"),
-        "attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16"));
+        "attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16"),
+        "attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16"));
 
     private static List<String> variants(String... names) {
         List<String> out = new ArrayList<>();
