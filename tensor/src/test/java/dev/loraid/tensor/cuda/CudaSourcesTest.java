@@ -41,18 +41,18 @@ class CudaSourcesTest {
     private static String nvccProblem;
 
     /** Every kernel CudaBackend and its helpers launch, by module. */
-    private static final Map<String, List<String>> ENTRIES = Map.of(
-        "copy", List.of("copy_cast", "fill_value", "gather_rows"),
-        "elementwise", variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled"),
-        "reduce", variants("reduce"),
-        "softmax", variants("softmax", "softmax_backward"),
-        "norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads"),
-        "rope", variants("rope"),
-        "adamw", List.of("adamw_update"),
-        "philox", List.of("random_uniform", "random_normal"),
-        "attention", variants("attention_forward", "attention_backward_delta", "attention_backward"),
-        "attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16"),
-        "attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16"));
+    private static final Map<String, List<String>> ENTRIES = Map.ofEntries(
+        Map.entry("copy", List.of("copy_cast", "fill_value", "gather_rows")),
+        Map.entry("elementwise", variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled")),
+        Map.entry("reduce", variants("reduce")),
+        Map.entry("softmax", variants("softmax", "softmax_backward")),
+        Map.entry("norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads")),
+        Map.entry("rope", variants("rope")),
+        Map.entry("adamw", List.of("adamw_update")),
+        Map.entry("philox", List.of("random_uniform", "random_normal")),
+        Map.entry("attention", variants("attention_forward", "attention_backward_delta", "attention_backward")),
+        Map.entry("attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16")),
+        Map.entry("attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16")));
 
     private static List<String> variants(String... names) {
         List<String> out = new ArrayList<>();
