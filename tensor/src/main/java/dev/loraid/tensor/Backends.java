@@ -1,8 +1,14 @@
 package dev.loraid.tensor;
 
 import dev.loraid.tensor.cpu.CpuBackend;
+import dev.loraid.tensor.cuda.CudaBackends;
 
-/** Finds the backend of a device. The default device comes from {@code -Dloraid.device} (cpu when unset). */
+/**
+ * Finds the backend of a device. The default device comes from {@code -Dloraid.device}: {@code cpu} (the
+ * default), {@code cuda[:N]} (strict: using it without a usable GPU fails with the reason), or {@code auto}
+ * (cuda:0 when usable, else the CPU with a warning that says why). CUDA classes load their libraries only when a
+ * CUDA device is first asked for.
+ */
 public final class Backends {
     private static final CpuBackend CPU = new CpuBackend();
 
@@ -13,15 +19,26 @@ public final class Backends {
         return CPU;
     }
 
+    /** The backend of {@code device}; for an unusable CUDA device, an {@link IllegalStateException} saying why. */
     public static Backend of(Device device) {
         if (device.isCpu()) {
             return CPU;
         }
-        throw new IllegalStateException("no backend for device " + device + ": the CUDA backend is not available");
+        return CudaBackends.backend(device.index());
     }
 
-    /** The device named by {@code -Dloraid.device}, or the CPU. */
+    /** The device named by {@code -Dloraid.device} ({@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}). */
     public static Device defaultDevice() {
-        return Device.parse(System.getProperty("loraid.device", "cpu"));
+        String name = System.getProperty("loraid.device", "cpu");
+        if (!name.trim().equalsIgnoreCase("auto")) {
+            return Device.parse(name);
+        }
+        String problem = CudaBackends.problem(0);
+        if (problem == null) {
+            return Device.cuda(0);
+        }
+        System.getLogger(Backends.class.getName()).log(System.Logger.Level.WARNING,
+            "-Dloraid.device=auto: using the CPU, cuda:0 is not usable: " + problem);
+        return Device.CPU;
     }
 }

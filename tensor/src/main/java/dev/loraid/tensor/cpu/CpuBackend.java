@@ -2,7 +2,6 @@ package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.BinaryOp;
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
@@ -48,60 +47,13 @@ public final class CpuBackend implements Backend {
     public void copy(Tensor src, Tensor dst) {
         requireCpu(src, "copy source");
         requireCpu(dst, "copy destination");
-        Tensor s = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape());
-        long n = dst.numel();
-        long[] dims = dst.shape().toArray();
-        MemorySegment in = s.storage().segment();
-        MemorySegment out = dst.storage().segment();
-        DType ti = s.dtype();
-        DType to = dst.dtype();
-        long[] ss = s.strides();
-        long[] ds = dst.strides();
-        boolean exactInts = !ti.isFloatingPoint() && !to.isFloatingPoint();
-        Parallel.forRange(n, 4, (from, to_) -> {
-            long[] idx = unravel(from, dims);
-            for (long i = from; i < to_; i++) {
-                long si = s.offset();
-                long di = dst.offset();
-                for (int d = 0; d < dims.length; d++) {
-                    si += idx[d] * ss[d];
-                    di += idx[d] * ds[d];
-                }
-                if (exactInts) {
-                    to.writeLong(out, di * to.byteSize(), ti.readLong(in, si * ti.byteSize()));
-                } else {
-                    to.write(out, di * to.byteSize(), ti.read(in, si * ti.byteSize()));
-                }
-                increment(idx, dims);
-            }
-        });
+        StridedCopy.copy(src, dst);
     }
 
     @Override
     public void fill(Tensor dst, double value) {
         requireCpu(dst, "fill destination");
-        Tensor one = Tensor.ofDoubles(new double[] {value}, new long[0]);
-        copy(one, dst);
-    }
-
-    static long[] unravel(long linear, long[] dims) {
-        long[] idx = new long[dims.length];
-        for (int d = dims.length - 1; d >= 0; d--) {
-            if (dims[d] > 0) {
-                idx[d] = linear % dims[d];
-                linear /= dims[d];
-            }
-        }
-        return idx;
-    }
-
-    static void increment(long[] idx, long[] dims) {
-        for (int d = idx.length - 1; d >= 0; d--) {
-            if (++idx[d] < dims[d]) {
-                return;
-            }
-            idx[d] = 0;
-        }
+        StridedCopy.fill(dst, value);
     }
 
     static void requireCpu(Tensor t, String what) {
@@ -116,7 +68,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherRows(Tensor table, Tensor ids, Tensor out) {
-        throw pending("gatherRows");
+        GatherRows.gather(table, ids, out);
     }
 
     @Override
@@ -126,94 +78,94 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Tensor x, Tensor out) {
-        throw pending("unary");
+        Elementwise.unary(op, x, out);
     }
 
     @Override
     public void unaryBackward(UnaryOp op, Tensor x, Tensor dOut, Tensor dx) {
-        throw pending("unaryBackward");
+        Elementwise.unaryBackward(op, x, dOut, dx);
     }
 
     @Override
     public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
-        throw pending("binary");
+        Elementwise.binary(op, a, b, out);
     }
 
     @Override
     public void binaryScalar(BinaryOp op, Tensor a, double scalar, Tensor out) {
-        throw pending("binaryScalar");
+        Elementwise.binaryScalar(op, a, scalar, out);
     }
 
     @Override
     public void addScaled(Tensor a, double alpha, Tensor b, double beta, Tensor out) {
-        throw pending("addScaled");
+        Elementwise.addScaled(a, alpha, b, beta, out);
     }
 
     @Override
     public void reduce(ReduceOp op, Tensor x, int[] dims, Tensor out) {
-        throw pending("reduce");
+        Reductions.reduce(op, x, dims, out);
     }
 
     @Override
     public void softmax(Tensor x, Tensor out) {
-        throw pending("softmax");
+        Softmax.forward(x, out);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
-        throw pending("softmaxBackward");
+        Softmax.backward(y, dy, dx);
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, double eps, Tensor out, Tensor mean, Tensor rstd) {
-        throw pending("layerNorm");
+        Normalization.forward(true, x, weight, bias, eps, out, mean, rstd);
     }
 
     @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dOut, Tensor dx,
                                   Tensor dWeight, Tensor dBias) {
-        throw pending("layerNormBackward");
+        Normalization.backward(true, x, weight, mean, rstd, dOut, dx, dWeight, dBias);
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, double eps, Tensor out, Tensor rstd) {
-        throw pending("rmsNorm");
+        Normalization.forward(false, x, weight, null, eps, out, null, rstd);
     }
 
     @Override
     public void rmsNormBackward(Tensor x, Tensor weight, Tensor rstd, Tensor dOut, Tensor dx, Tensor dWeight) {
-        throw pending("rmsNormBackward");
+        Normalization.backward(false, x, weight, null, rstd, dOut, dx, dWeight, null);
     }
 
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor out) {
-        throw pending("rope");
+        Rope.apply(x, cos, sin, inverse, out);
     }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
-        throw pending("attention");
+        Attention.forward(q, k, v, scale, kvLengths, out, lse);
     }
 
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
-        throw pending("attentionBackward");
+        Attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
     }
 
     @Override
     public void randomUniform(Tensor dst, long seed, long offset) {
-        throw pending("randomUniform");
+        RandomFill.uniform(dst, seed, offset);
     }
 
     @Override
     public void randomNormal(Tensor dst, long seed, long offset) {
-        throw pending("randomNormal");
+        RandomFill.normal(dst, seed, offset);
     }
 
     @Override
     public void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                             double eps, double weightDecay, long step) {
-        throw pending("adamwUpdate");
+        AdamW.update(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
 }

@@ -1,0 +1,56 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+import java.util.Arrays;
+
+/** Argument checks shared by the kernels; messages name the argument, what it is and what was expected. */
+final class Checks {
+    private Checks() {
+    }
+
+    /** True when every non-null tensor is F64: the kernel then computes in fp64 (gradient checks). */
+    static boolean allF64(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null && t.dtype() != DType.F64) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static void sameShape(Tensor expected, Tensor actual, String what) {
+        if (!expected.shape().equals(actual.shape())) {
+            throw new IllegalArgumentException(what + " has shape " + actual.shape() + ", expected " + expected.shape());
+        }
+    }
+
+    static void shape(Tensor t, String what, long... dims) {
+        if (!Arrays.equals(t.shape().toArray(), dims)) {
+            throw new IllegalArgumentException(what + " has shape " + t.shape() + ", expected " + Arrays.toString(dims));
+        }
+    }
+
+    /** A [n] vector (weight, bias) loaded as floats, or null. */
+    static float[] vectorF(Tensor t, long n, String what, int padded) {
+        if (t == null) {
+            return null;
+        }
+        shape(t, what, n);
+        float[] v = new float[padded];
+        Lanes.load(t.storage().segment(), t.dtype(), t.offset(), t.stride(0), v, 0, (int) n);
+        return v;
+    }
+
+    /** A [n] vector (weight, bias) loaded as doubles, or null. */
+    static double[] vectorD(Tensor t, long n, String what) {
+        if (t == null) {
+            return null;
+        }
+        shape(t, what, n);
+        double[] v = new double[(int) n];
+        Lanes.load(t.storage().segment(), t.dtype(), t.offset(), t.stride(0), v, 0, (int) n);
+        return v;
+    }
+}

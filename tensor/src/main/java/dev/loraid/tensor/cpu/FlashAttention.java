@@ -1,0 +1,165 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.loraid.tensor.cpu.Lanes.F;
+import static dev.loraid.tensor.cpu.Lanes.VL;
+
+/**
+ * Flash attention forward in fp32 (Dao et al. 2022, FlashAttention-2 loop order): per head, query tiles of
+ * {@link #BR} rows run in parallel; each walks the keys in blocks of {@link #BC}, computing the score tile
+ * S = (scale·Q)·Kᵀ, folding it into a running row max m and row sum l (online softmax: earlier partial outputs
+ * are rescaled by exp(m_old − m_new)), and accumulating P·V. Memory per head is O(L·D): the packed keys and
+ * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
+ */
+final class FlashAttention {
+    static final int BR = 96;
+    static final int BC = 96;
+
+    private FlashAttention() {
+    }
+
+    /** One head's keys and values in fp32, packed for {@link TileMatmul}. */
+    record PackedKv(float[] kPanels, float[] v, int keys, int dvPad) {
+        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys) {
+            int dv = (int) v.size(3);
+            int dvPad = TileMatmul.padCols(dv);
+            int blocks = (keys + BC - 1) / BC;
+            float[] vv = new float[blocks * BC * dvPad];
+            HeadPack.rows(v, b, h, 0, keys, 1f, vv, 0, dvPad);
+            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC), vv, keys, dvPad);
+        }
+
+        int blocks() {
+            return (keys + BC - 1) / BC;
+        }
+    }
+
+    static void forward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
+                        Tensor out, Tensor lse) {
+        int tiles = (dims.lq() + BR - 1) / BR;
+        forEachHead(dims, tiles, (b, h, parallel) -> head(dims, q, k, v, scale, dims.keys(kvLengths, b), out, lse, b, h, tiles, parallel));
+    }
+
+    @FunctionalInterface
+    interface HeadTask {
+        void run(int b, int h, boolean parallel);
+    }
+
+    /**
+     * Runs every (batch, head): one head at a time with its {@code units} (query tiles or key blocks) spread over
+     * the threads when there are enough of them, else whole heads in parallel (short sequences, many heads).
+     */
+    static void forEachHead(Attention.Dims dims, int units, HeadTask task) {
+        int heads = dims.batch() * dims.heads();
+        if (units >= 2 * Parallel.threads() || heads == 1) {
+            for (int bh = 0; bh < heads; bh++) {
+                task.run(bh / dims.heads(), bh % dims.heads(), true);
+            }
+        } else {
+            Parallel.forEach(heads, bh -> task.run(bh / dims.heads(), bh % dims.heads(), false));
+        }
+    }
+
+    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
+                             Tensor lse, int b, int h, int tiles, boolean parallel) {
+        int d = dims.d();
+        PackedKv kv = PackedKv.of(k, v, b, h, keys);
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forEach(parallel ? Math.min(Parallel.threads(), tiles) : 1, w -> {
+            TileState st = new TileState(d, kv.dvPad());
+            for (int t; (t = next.getAndIncrement()) < tiles; ) {
+                int from = t * BR;
+                int rows = Math.min(BR, dims.lq() - from);
+                st.reset();
+                HeadPack.rows(q, b, h, from, rows, scale, st.q, 0, d);
+                st.attend(kv, d);
+                st.store(out, lse, b, h, from, rows, dims.dv());
+            }
+        });
+    }
+
+    /** One worker's buffers for a query tile: scaled queries, the score tile, the output accumulator and m, l. */
+    static final class TileState {
+        final float[] q;
+        final float[] s = new float[BR * BC];
+        final float[] o;
+        final float[] m = new float[BR];
+        final float[] l = new float[BR];
+        final int dvPad;
+
+        TileState(int d, int dvPad) {
+            this.q = new float[BR * d];
+            this.o = new float[BR * dvPad];
+            this.dvPad = dvPad;
+        }
+
+        void reset() {
+            Arrays.fill(q, 0f);
+            Arrays.fill(o, 0f);
+            Arrays.fill(m, Float.NEGATIVE_INFINITY);
+            Arrays.fill(l, 0f);
+        }
+
+        /** Folds every key block into o, m, l. */
+        void attend(PackedKv kv, int d) {
+            for (int blk = 0; blk < kv.blocks(); blk++) {
+                int j0 = blk * BC;
+                int nb = Math.min(BC, kv.keys() - j0);
+                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
+                for (int r = 0; r < BR; r++) {
+                    softmaxStep(r, nb);
+                }
+                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, BR, dvPad, nb, true);
+            }
+        }
+
+        /** Online softmax for row r of the score tile: s ← exp(s − m_new), l and o rescaled to the new max. */
+        private void softmaxStep(int r, int valid) {
+            int base = r * BC;
+            Arrays.fill(s, base + valid, base + BC, Float.NEGATIVE_INFINITY);
+            FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int j = 0; j < BC; j += VL) {
+                mx = mx.max(FloatVector.fromArray(F, s, base + j));
+            }
+            float mOld = m[r];
+            float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < BC; j += VL) {
+                FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mNew));
+                p.intoArray(s, base + j);
+                sum = sum.add(p);
+            }
+            float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
+            l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+            m[r] = mNew;
+            if (alpha != 1f) {
+                int ob = r * dvPad;
+                for (int c = 0; c < dvPad; c += VL) {
+                    FloatVector.fromArray(F, o, ob + c).mul(alpha).intoArray(o, ob + c);
+                }
+            }
+        }
+
+        /** out rows = o / l; lse = m + log l (a row with no valid key: out 0, lse −∞). */
+        void store(Tensor out, Tensor lse, int b, int h, int from, int rows, int dv) {
+            for (int r = 0; r < rows; r++) {
+                float inv = l[r] > 0 ? 1f / l[r] : 0f;
+                int ob = r * dvPad;
+                for (int c = 0; c < dvPad; c += VL) {
+                    FloatVector.fromArray(F, o, ob + c).mul(inv).intoArray(o, ob + c);
+                }
+                long base = out.offset() + b * out.stride(0) + h * out.stride(1) + (long) (from + r) * out.stride(2);
+                Lanes.store(o, ob, dv, out.storage().segment(), out.dtype(), base, out.stride(3));
+                if (lse != null) {
+                    lse.setDouble(l[r] > 0 ? m[r] + Math.log(l[r]) : Double.NEGATIVE_INFINITY, b, h, from + r);
+                }
+            }
+        }
+    }
+}

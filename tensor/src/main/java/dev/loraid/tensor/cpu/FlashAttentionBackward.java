@@ -1,0 +1,163 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static dev.loraid.tensor.cpu.FlashAttention.BC;
+import static dev.loraid.tensor.cpu.FlashAttention.BR;
+import static dev.loraid.tensor.cpu.Lanes.F;
+import static dev.loraid.tensor.cpu.Lanes.VL;
+
+/**
+ * Flash attention backward in fp32 (FlashAttention-2, Dao 2023, Algorithm 2): per head, workers take key blocks
+ * of {@link FlashAttention#BC} keys and own their dK, dV; for each query tile they recompute
+ * P = exp(scale·Q·Kᵀ − lse), then dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − Δ) with Δ = rowsum(dO∘O),
+ * dK += dSᵀ·(scale·Q), and dQ += dS·K into a per-worker accumulator (summed and scaled at the end), so no two
+ * threads write the same memory and nothing of size [Lq, Lk] is ever held.
+ */
+final class FlashAttentionBackward {
+    private FlashAttentionBackward() {
+    }
+
+    /** One head's operands in fp32, packed for {@link TileMatmul}; rows padded to whole tiles. */
+    private record Head(float[] qs, float[] dO, float[] delta, float[] lse, float[] kPanels, float[] vPanels,
+                        float[] kRows, int dPad, int dvPad, int tiles, int keys) {
+    }
+
+    static void backward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+                         float scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
+        int blocks = (dims.lk() + BC - 1) / BC;
+        FlashAttention.forEachHead(dims, blocks, (b, h, parallel) -> {
+            int keys = dims.keys(kvLengths, b);
+            if (keys == 0) {
+                zeroRows(dq, b, h, 0, dims.lq());
+                zeroRows(dk, b, h, 0, dims.lk());
+                zeroRows(dv, b, h, 0, dims.lk());
+            } else {
+                head(dims, q, k, v, out, dOut, lse, scale, keys, dq, dk, dv, b, h, parallel);
+            }
+        });
+    }
+
+    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+                             float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
+        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
+        int blocks = (keys + BC - 1) / BC;
+        float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forEach(dqAcc.length, w -> {
+            float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
+            dqAcc[w] = dqw;
+            float[] s = new float[BR * BC];
+            float[] ds = new float[BR * BC];
+            float[] dkBlk = new float[BC * hd.dPad()];
+            float[] dvBlk = new float[BC * hd.dvPad()];
+            for (int blk; (blk = next.getAndIncrement()) < blocks; ) {
+                keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
+                int j0 = blk * BC;
+                int nb = Math.min(BC, keys - j0);
+                storeRows(dkBlk, hd.dPad(), dk, b, h, j0, nb, 1f);
+                storeRows(dvBlk, hd.dvPad(), dv, b, h, j0, nb, 1f);
+            }
+        });
+        float[] total = dqAcc[0];
+        for (int w = 1; w < dqAcc.length; w++) {
+            for (int i = 0; i < total.length; i += VL) {
+                FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, dqAcc[w], i)).intoArray(total, i);
+            }
+        }
+        storeRows(total, hd.dPad(), dq, b, h, 0, dims.lq(), scale);
+        zeroRows(dk, b, h, keys, dims.lk() - keys);
+        zeroRows(dv, b, h, keys, dims.lk() - keys);
+    }
+
+    /** All query tiles against key block {@code blk}: fills dK, dV of the block and adds into dq. */
+    private static void keyBlock(Attention.Dims dims, Head hd, int blk, float[] s, float[] ds, float[] dkBlk,
+                                 float[] dvBlk, float[] dqAcc) {
+        int d = dims.d();
+        int dvn = dims.dv();
+        int dPad = hd.dPad();
+        int dvPad = hd.dvPad();
+        int j0 = blk * BC;
+        int nb = Math.min(BC, hd.keys() - j0);
+        Arrays.fill(dkBlk, 0f);
+        Arrays.fill(dvBlk, 0f);
+        for (int t = 0; t < hd.tiles(); t++) {
+            int i0 = t * BR;
+            // S = (scale·Q)·Kᵀ, then P = exp(S − lse) (masked keys and padded rows give 0)
+            TileMatmul.mul(hd.qs(), i0 * dPad, dPad, 1, hd.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
+            // dP = dO·Vᵀ
+            TileMatmul.mul(hd.dO(), i0 * dvPad, dvPad, 1, hd.vPanels(), blk * dvn * BC, BC, ds, 0, BC, BR, BC, dvn, false);
+            for (int r = 0; r < BR; r++) {
+                int base = r * BC;
+                float lse = hd.lse()[i0 + r];
+                float delta = hd.delta()[i0 + r];
+                for (int j = 0; j < BC; j += VL) {
+                    FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(lse));
+                    p.intoArray(s, base + j);
+                    p.mul(FloatVector.fromArray(F, ds, base + j).sub(delta)).intoArray(ds, base + j);
+                }
+                if (nb < BC) {
+                    Arrays.fill(s, base + nb, base + BC, 0f);
+                    Arrays.fill(ds, base + nb, base + BC, 0f);
+                }
+            }
+            // dV += Pᵀ·dO, dK += dSᵀ·(scale·Q), dQ += dS·K
+            TileMatmul.mul(s, 0, 1, BC, hd.dO(), i0 * dvPad, dvPad, dvBlk, 0, dvPad, BC, dvPad, BR, true);
+            TileMatmul.mul(ds, 0, 1, BC, hd.qs(), i0 * dPad, dPad, dkBlk, 0, dPad, BC, dPad, BR, true);
+            TileMatmul.mul(ds, 0, BC, 1, hd.kRows(), j0 * dPad, dPad, dqAcc, i0 * dPad, dPad, BR, dPad, nb, true);
+        }
+    }
+
+    private static Head pack(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+                             float scale, int b, int h, int keys) {
+        int lq = dims.lq();
+        int tiles = (lq + BR - 1) / BR;
+        int dPad = TileMatmul.padCols(dims.d());
+        int dvPad = TileMatmul.padCols(dims.dv());
+        float[] qs = new float[tiles * BR * dPad];
+        float[] dO = new float[tiles * BR * dvPad];
+        float[] o = new float[tiles * BR * dvPad];
+        HeadPack.rows(q, b, h, 0, lq, scale, qs, 0, dPad);
+        HeadPack.rows(dOut, b, h, 0, lq, 1f, dO, 0, dvPad);
+        HeadPack.rows(out, b, h, 0, lq, 1f, o, 0, dvPad);
+        float[] delta = new float[tiles * BR];
+        float[] lseRows = new float[tiles * BR];
+        Arrays.fill(lseRows, Float.POSITIVE_INFINITY); // padded rows: P = exp(s − ∞) = 0
+        for (int r = 0; r < lq; r++) {
+            float acc = 0;
+            for (int c = 0; c < dvPad; c++) {
+                acc += dO[r * dvPad + c] * o[r * dvPad + c];
+            }
+            delta[r] = acc;
+            lseRows[r] = (float) lse.getDouble(b, h, r);
+        }
+        int blocks = (keys + BC - 1) / BC;
+        float[] kRows = new float[blocks * BC * dPad];
+        HeadPack.rows(k, b, h, 0, keys, 1f, kRows, 0, dPad);
+        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC),
+            HeadPack.transposedPanels(v, b, h, keys, BC), kRows, dPad, dvPad, tiles, keys);
+    }
+
+    /** t[b, h, from + r, :] = scale·src[r·ld ..] for r in [0, rows). */
+    private static void storeRows(float[] src, int ld, Tensor t, int b, int h, int from, int rows, float scale) {
+        int width = (int) t.size(3);
+        float[] row = new float[width];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < width; c++) {
+                row[c] = src[r * ld + c] * scale;
+            }
+            long base = t.offset() + b * t.stride(0) + h * t.stride(1) + (long) (from + r) * t.stride(2);
+            Lanes.store(row, 0, width, t.storage().segment(), t.dtype(), base, t.stride(3));
+        }
+    }
+
+    private static void zeroRows(Tensor t, int b, int h, int from, int rows) {
+        if (rows > 0) {
+            StridedCopy.fill(t.select(0, b).select(0, h).narrow(0, from, rows), 0);
+        }
+    }
+}

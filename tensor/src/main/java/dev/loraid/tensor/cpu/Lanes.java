@@ -1,0 +1,148 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MiniFloats;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Moves runs of elements between tensor memory (any dtype, any stride, in elements) and the float/double work
+ * buffers the kernels compute on. Contiguous F32 is a bulk copy and contiguous BF16 is widened/narrowed with the
+ * Vector API; everything else goes element by element through {@link DType}.
+ */
+final class Lanes {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int VL = F.length();
+    /** Integer and short lanes matching {@link #F} lane for lane (for bf16 widening). */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfDouble LE_F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort LE_I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Lanes() {
+    }
+
+    /** {@code n} rounded up to a whole number of float vectors: work buffers are padded so kernels need no tails. */
+    static int padded(int n) {
+        return (n + VL - 1) / VL * VL;
+    }
+
+    /** {@code dst[pos .. pos+n) = seg[elem + i·stride]} as floats. */
+    static void load(MemorySegment seg, DType t, long elem, long stride, float[] dst, int pos, int n) {
+        if (stride == 0) {
+            java.util.Arrays.fill(dst, pos, pos + n, (float) t.read(seg, elem * t.byteSize()));
+        } else if (stride == 1 && t == DType.F32) {
+            MemorySegment.copy(seg, LE_F32, elem * 4, dst, pos, n);
+        } else if (stride == 1 && t == DType.BF16) {
+            loadBf16(seg, elem * 2, dst, pos, n);
+        } else if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                dst[pos + i] = seg.get(LE_F32, (elem + i * stride) * 4);
+            }
+        } else if (t == DType.BF16) {
+            for (int i = 0; i < n; i++) {
+                dst[pos + i] = MiniFloats.bf16ToFloat(seg.get(LE_I16, (elem + i * stride) * 2));
+            }
+        } else {
+            int b = t.byteSize();
+            for (int i = 0; i < n; i++) {
+                dst[pos + i] = (float) t.read(seg, (elem + i * stride) * b);
+            }
+        }
+    }
+
+    /** {@code seg[elem + i·stride] = src[pos + i]} rounded to the dtype. */
+    static void store(float[] src, int pos, int n, MemorySegment seg, DType t, long elem, long stride) {
+        if (stride == 1 && t == DType.F32) {
+            MemorySegment.copy(src, pos, seg, LE_F32, elem * 4, n);
+        } else if (stride == 1 && t == DType.BF16) {
+            storeBf16(src, pos, n, seg, elem * 2);
+        } else if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                seg.set(LE_F32, (elem + i * stride) * 4, src[pos + i]);
+            }
+        } else {
+            int b = t.byteSize();
+            for (int i = 0; i < n; i++) {
+                t.write(seg, (elem + i * stride) * b, src[pos + i]);
+            }
+        }
+    }
+
+    static void load(MemorySegment seg, DType t, long elem, long stride, double[] dst, int pos, int n) {
+        if (stride == 1 && t == DType.F64) {
+            MemorySegment.copy(seg, LE_F64, elem * 8, dst, pos, n);
+            return;
+        }
+        if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                dst[pos + i] = seg.get(LE_F32, (elem + i * stride) * 4);
+            }
+            return;
+        }
+        int b = t.byteSize();
+        for (int i = 0; i < n; i++) {
+            dst[pos + i] = t.read(seg, (elem + i * stride) * b);
+        }
+    }
+
+    static void store(double[] src, int pos, int n, MemorySegment seg, DType t, long elem, long stride) {
+        if (stride == 1 && t == DType.F64) {
+            MemorySegment.copy(src, pos, seg, LE_F64, elem * 8, n);
+            return;
+        }
+        if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                seg.set(LE_F32, (elem + i * stride) * 4, (float) src[pos + i]);
+            }
+            return;
+        }
+        int b = t.byteSize();
+        for (int i = 0; i < n; i++) {
+            t.write(seg, (elem + i * stride) * b, src[pos + i]);
+        }
+    }
+
+    /** bf16 → f32 is a 16-bit left shift of the bit pattern. */
+    private static void loadBf16(MemorySegment seg, long byteOff, float[] dst, int pos, int n) {
+        int i = 0;
+        for (int end = n - VL; i <= end; i += VL) {
+            ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            IntVector w = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+            w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, pos + i);
+        }
+        for (; i < n; i++) {
+            dst[pos + i] = MiniFloats.bf16ToFloat(seg.get(LE_I16, byteOff + 2L * i));
+        }
+    }
+
+    /** f32 → bf16 rounding to nearest even; NaNs stay (quiet) NaNs, as {@link MiniFloats#floatToBf16}. */
+    private static void storeBf16(float[] src, int pos, int n, MemorySegment seg, long byteOff) {
+        int i = 0;
+        for (int end = n - VL; i <= end; i += VL) {
+            FloatVector f = FloatVector.fromArray(F, src, pos + i);
+            IntVector bits = f.reinterpretAsInts();
+            IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.AND, 1);
+            IntVector rounded = bits.add(lsb).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = f.test(VectorOperators.IS_NAN).cast(I);
+            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.OR, 0x0040);
+            IntVector r = rounded.blend(quiet, nan);
+            ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0))
+                .intoMemorySegment(seg, byteOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
+        }
+        for (; i < n; i++) {
+            seg.set(LE_I16, byteOff + 2L * i, MiniFloats.floatToBf16(src[pos + i]));
+        }
+    }
+}

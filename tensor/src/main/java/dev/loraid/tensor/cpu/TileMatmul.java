@@ -1,0 +1,95 @@
+package dev.loraid.tensor.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+import static dev.loraid.tensor.cpu.Lanes.F;
+import static dev.loraid.tensor.cpu.Lanes.VL;
+
+/**
+ * The register-tiled product the attention kernels are built from, on small fp32 tiles that sit in cache:
+ * {@code C[i][j] (+)= Σ_k A(i, k)·B[k][j]} where A is read through two strides (so Aᵀ costs nothing) and B, C are
+ * row-major. Each step keeps a 6-row × 2-vector block of C in registers (12 accumulators, 2 loads of B and 6
+ * broadcasts of A per k: 15 registers, so it fits AVX2's 16 as well as AVX-512's and NEON's 32), so one body
+ * serves every vector width. The column block is the outer loop: its slice of B stays in L1 while the row blocks pass.
+ */
+final class TileMatmul {
+    static final int ROWS = 6;
+    static final int COLS = 2 * VL;
+
+    private TileMatmul() {
+    }
+
+    /** Rounds n up to a whole number of column blocks. */
+    static int padCols(int n) {
+        return (n + COLS - 1) / COLS * COLS;
+    }
+
+    /**
+     * @param m rows of C, a multiple of {@link #ROWS}
+     * @param n columns of C, a multiple of {@link #COLS}
+     * @param k the summed dimension (any size ≥ 0)
+     * @param ars A's step between rows (i), {@code acs} A's step along k
+     * @param accumulate add to C (true) or overwrite it (false)
+     */
+    static void mul(float[] a, int aOff, int ars, int acs, float[] b, int bOff, int ldb,
+                    float[] c, int cOff, int ldc, int m, int n, int k, boolean accumulate) {
+        for (int j = 0; j < n; j += COLS) {
+            for (int i = 0; i < m; i += ROWS) {
+                int ci = cOff + i * ldc + j;
+                FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+                if (accumulate) {
+                    c00 = FloatVector.fromArray(F, c, ci);
+                    c01 = FloatVector.fromArray(F, c, ci + VL);
+                    c10 = FloatVector.fromArray(F, c, ci + ldc);
+                    c11 = FloatVector.fromArray(F, c, ci + ldc + VL);
+                    c20 = FloatVector.fromArray(F, c, ci + 2 * ldc);
+                    c21 = FloatVector.fromArray(F, c, ci + 2 * ldc + VL);
+                    c30 = FloatVector.fromArray(F, c, ci + 3 * ldc);
+                    c31 = FloatVector.fromArray(F, c, ci + 3 * ldc + VL);
+                    c40 = FloatVector.fromArray(F, c, ci + 4 * ldc);
+                    c41 = FloatVector.fromArray(F, c, ci + 4 * ldc + VL);
+                    c50 = FloatVector.fromArray(F, c, ci + 5 * ldc);
+                    c51 = FloatVector.fromArray(F, c, ci + 5 * ldc + VL);
+                } else {
+                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(F);
+                }
+                int a0 = aOff + i * ars;
+                int bi = bOff + j;
+                for (int kk = 0; kk < k; kk++, a0 += acs, bi += ldb) {
+                    FloatVector b0 = FloatVector.fromArray(F, b, bi);
+                    FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
+                    FloatVector x = FloatVector.broadcast(F, a[a0]);
+                    c00 = b0.fma(x, c00);
+                    c01 = b1.fma(x, c01);
+                    x = FloatVector.broadcast(F, a[a0 + ars]);
+                    c10 = b0.fma(x, c10);
+                    c11 = b1.fma(x, c11);
+                    x = FloatVector.broadcast(F, a[a0 + 2 * ars]);
+                    c20 = b0.fma(x, c20);
+                    c21 = b1.fma(x, c21);
+                    x = FloatVector.broadcast(F, a[a0 + 3 * ars]);
+                    c30 = b0.fma(x, c30);
+                    c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
+                }
+                c00.intoArray(c, ci);
+                c01.intoArray(c, ci + VL);
+                c10.intoArray(c, ci + ldc);
+                c11.intoArray(c, ci + ldc + VL);
+                c20.intoArray(c, ci + 2 * ldc);
+                c21.intoArray(c, ci + 2 * ldc + VL);
+                c30.intoArray(c, ci + 3 * ldc);
+                c31.intoArray(c, ci + 3 * ldc + VL);
+                c40.intoArray(c, ci + 4 * ldc);
+                c41.intoArray(c, ci + 4 * ldc + VL);
+                c50.intoArray(c, ci + 5 * ldc);
+                c51.intoArray(c, ci + 5 * ldc + VL);
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package dev.loraid.tensor.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Vector math shared by the kernels: exp and sigmoid written out in plain vector arithmetic (so their speed does
+ * not depend on whether the JDK has a native math library for this CPU: x86 SVML, aarch64 SLEEF, or a slow
+ * scalar fallback), and sums/dots/max over padded work buffers.
+ */
+final class VecMath {
+    private VecMath() {
+    }
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5·2^23: adding and subtracting it rounds a float of magnitude < 2^22 to the nearest integer. */
+    private static final float ROUND_MAGIC = 12582912f;
+    private static final float EXP_HI = 88.3762626647949f;
+    private static final float EXP_LO = -87.3365447505531f;
+
+    /**
+     * e^x to about 1 ulp (Cephes expf: range reduction by ln 2, degree-6 polynomial). Below −87.34 the result is 0,
+     * above 88.38 it is +∞; NaN stays NaN.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector t = xc.mul(LOG2E).add(ROUND_MAGIC);
+        FloatVector n = t.sub(ROUND_MAGIC);
+        IntVector ni = t.reinterpretAsInts().sub(0x4B400000);
+        FloatVector r = n.mul(-LN2_HI).add(xc);
+        r = n.mul(-LN2_LO).add(r);
+        FloatVector p = r.fma(c(1.9875691500E-4f), c(1.3981999507E-3f));
+        p = p.fma(r, c(8.3334519073E-3f));
+        p = p.fma(r, c(4.1665795894E-2f));
+        p = p.fma(r, c(1.6666665459E-1f));
+        p = p.fma(r, c(5.0000001201E-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        FloatVector scale = ni.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector e = y.mul(scale);
+        e = e.blend(0f, x.lt(EXP_LO));
+        return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    }
+
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(Lanes.F, v);
+    }
+
+    /** 1 / (1 + e^−x). */
+    static FloatVector sigmoid(FloatVector x) {
+        return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+    }
+
+    /** Σ a[0..p), p a multiple of the vector length. */
+    static float sum(float[] a, int p) {
+        FloatVector acc = FloatVector.zero(Lanes.F);
+        for (int i = 0; i < p; i += Lanes.VL) {
+            acc = acc.add(FloatVector.fromArray(Lanes.F, a, i));
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Σ a[i]·b[i] over [0, p), p a multiple of the vector length. */
+    static float dot(float[] a, float[] b, int p) {
+        FloatVector acc = FloatVector.zero(Lanes.F);
+        for (int i = 0; i < p; i += Lanes.VL) {
+            acc = FloatVector.fromArray(Lanes.F, a, i).fma(FloatVector.fromArray(Lanes.F, b, i), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** max a[0..p), p a multiple of the vector length. */
+    static float max(float[] a, int p) {
+        FloatVector acc = FloatVector.broadcast(Lanes.F, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < p; i += Lanes.VL) {
+            acc = acc.max(FloatVector.fromArray(Lanes.F, a, i));
+        }
+        return acc.reduceLanes(VectorOperators.MAX);
+    }
+}

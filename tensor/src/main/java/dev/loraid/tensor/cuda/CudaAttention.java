@@ -1,0 +1,169 @@
+package dev.loraid.tensor.cuda;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * {@code Backend.attention} and its backward on the fused kernels of attention.cu (FlashAttention-2 structure:
+ * online softmax over key tiles forward; per key tile dK/dV with atomically accumulated dQ backward). Per-batch key
+ * lengths go to the device as an I32 vector; lse is staged through a contiguous F32 buffer when the caller's is
+ * another layout or absent.
+ */
+final class CudaAttention {
+    static final int BM = 32;
+    static final int BN = 32;
+    static final int THREADS = 128;
+    static final int MAX_HEAD_DIM = 256;
+    /** Tiles and head-dim limit of the tensor-core kernel (attention_mma.cu). */
+    static final int MMA_BM = 64;
+    static final int MMA_BN = 64;
+    static final int MMA_MAX_HEAD_DIM = 128;
+    /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
+    static final int MMA_BWD_BN = 64;
+    static final int MMA_BWD_BM = 32;
+    /** {@code -Dloraid.cuda.attention=scalar} forces the scalar kernels (e.g. to compare the two on a GPU). */
+    private static final boolean MMA_ENABLED = !"scalar".equals(System.getProperty("loraid.cuda.attention"));
+
+    private final CudaBackend b;
+
+    CudaAttention(CudaBackend backend) {
+        this.b = backend;
+    }
+
+    private static void checkShapes(Tensor q, Tensor k, Tensor v, Tensor out, int[] kvLengths) {
+        boolean ok = q.rank() == 4 && k.rank() == 4 && v.rank() == 4 && out.rank() == 4
+            && k.size(0) == q.size(0) && v.size(0) == q.size(0) && k.size(1) == q.size(1) && v.size(1) == q.size(1)
+            && k.size(3) == q.size(3) && v.size(2) == k.size(2) && out.size(0) == q.size(0) && out.size(1) == q.size(1)
+            && out.size(2) == q.size(2) && out.size(3) == v.size(3);
+        if (!ok) {
+            throw new IllegalArgumentException("attention: expected q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], "
+                + "out [B, H, Lq, Dv], got " + q.shape() + ", " + k.shape() + ", " + v.shape() + ", " + out.shape());
+        }
+        if (q.size(3) > MAX_HEAD_DIM || v.size(3) > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("attention: head dims " + q.size(3) + "/" + v.size(3)
+                + " exceed the CUDA kernel's " + MAX_HEAD_DIM);
+        }
+        if (kvLengths != null && kvLengths.length != q.size(0)) {
+            throw new IllegalArgumentException("attention: " + kvLengths.length + " kvLengths for batch " + q.size(0));
+        }
+    }
+
+    private static int elemBytes(String variant) {
+        return variant.equals("f64") ? 8 : 4;
+    }
+
+    private Tensor lengths(int[] kvLengths, Scratch s) {
+        if (kvLengths == null) {
+            return null;
+        }
+        long[] l = new long[kvLengths.length];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = kvLengths[i];
+        }
+        Tensor dev = s.tensor(DType.I32, l.length);
+        b.copy(Tensor.ofLongs(l, l.length), dev);
+        return dev;
+    }
+
+    /** The caller's lse if the kernels can write/read it in place (contiguous F32 [B, H, Lq]), else scratch. */
+    private Tensor lseBuffer(Tensor lse, Tensor q, Scratch s, boolean load) {
+        long n = q.size(0) * q.size(1) * q.size(2);
+        if (lse != null && lse.numel() != n) {
+            throw new IllegalArgumentException("attention: lse must be [B, H, Lq] = " + n + " elements, got " + lse.shape());
+        }
+        if (lse != null && lse.dtype() == DType.F32 && lse.isContiguous()) {
+            return lse;
+        }
+        Tensor t = s.tensor(DType.F32, q.size(0), q.size(1), q.size(2));
+        if (load) {
+            b.copy(lse.reshape(q.size(0), q.size(1), q.size(2)), t);
+        }
+        return t;
+    }
+
+    /**
+     * The tensor-core kernel's name when it takes this call — q, k, v all BF16 or all F16, head dims multiples of
+     * 16 up to 128 — else null (the scalar kernels take every other case).
+     */
+    static String mmaKernel(Tensor q, Tensor k, Tensor v) {
+        DType t = q.dtype();
+        boolean ok = MMA_ENABLED && (t == DType.BF16 || t == DType.F16) && k.dtype() == t && v.dtype() == t
+            && q.size(3) % 16 == 0 && v.size(3) % 16 == 0 && q.size(3) <= MMA_MAX_HEAD_DIM && v.size(3) <= MMA_MAX_HEAD_DIM;
+        return ok ? "attention_forward_mma_" + (t == DType.BF16 ? "bf16" : "f16") : null;
+    }
+
+    void forward(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
+        checkShapes(q, k, v, out, kvLengths);
+        if (q.numel() == 0 || out.numel() == 0) {
+            return;
+        }
+        long d = q.size(3);
+        long dv = v.size(3);
+        String mma = mmaKernel(q, k, v);
+        String module = mma != null ? "attention_mma" : "attention";
+        String variant = CudaBackend.variant(q, k, v, out);
+        String kernel = mma != null ? mma : "attention_forward_" + variant;
+        int rowsPerBlock = mma != null ? MMA_BM : BM;
+        int shared = (int) (mma != null ? (MMA_BM * (d + 8) + MMA_BN * (d + 8) + MMA_BN * (dv + 8)) * 2
+            : (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant));
+        try (Scratch s = b.scratch()) {
+            Tensor lens = lengths(kvLengths, s);
+            Tensor l = lse == null ? null : lseBuffer(lse, q, s, false);
+            int gx = (int) ((q.size(2) + rowsPerBlock - 1) / rowsPerBlock);
+            int gy = Math.toIntExact(q.size(0) * q.size(1));
+            b.kernels().launch(module, kernel, gx, gy, THREADS, 1, shared, a -> a
+                .struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
+                .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), out))
+                .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(out))
+                .ptr(b.pointerOrNull(l)).ptr(b.pointerOrNull(lens)).f64(scale));
+            if (l != null && l != lse) {
+                b.copy(l.reshape(lse.shape().toArray()), lse);
+            }
+        }
+    }
+
+    void backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale, int[] kvLengths,
+                  Tensor dq, Tensor dk, Tensor dv) {
+        checkShapes(q, k, v, out, kvLengths);
+        String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
+        DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
+        long bh = q.size(0) * q.size(1);
+        long lq = q.size(2);
+        long d = q.size(3);
+        long dvDim = v.size(3);
+        try (Scratch s = b.scratch()) {
+            Tensor lens = lengths(kvLengths, s);
+            Tensor l;
+            if (lse != null) {
+                l = lseBuffer(lse, q, s, true);
+            } else { // not kept by the caller: one forward pass recomputes it (as the CPU backend does)
+                l = s.tensor(DType.F32, q.size(0), q.size(1), lq);
+                forward(q, k, v, scale, kvLengths, s.tensor(out.dtype(), out.shape().toArray()), l);
+            }
+            Tensor delta = s.tensor(acc, bh * lq);
+            Tensor dqAcc = s.tensor(acc, q.size(0), q.size(1), lq, d);
+            b.fill(dqAcc, 0);
+            b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
+                .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
+                .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
+            String mma = mmaKernel(q, k, v);
+            String module = mma != null ? "attention_mma_backward" : "attention";
+            String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
+            int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
+            int shared = (int) (mma != null
+                ? (MMA_BWD_BN * (d + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8) + MMA_BWD_BM * (dvDim + 8)
+                    + MMA_BWD_BN * (MMA_BWD_BM + 8)) * 2 + 2L * MMA_BWD_BM * 4
+                : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
+                    * elemBytes(variant));
+            int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
+            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), THREADS, 1, shared,
+                a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
+                    .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))
+                    .struct(CudaLayout.pack(a.arena(), dk)).struct(CudaLayout.pack(a.arena(), dv))
+                    .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(dOut))
+                    .ptr(b.pointer(dk)).ptr(b.pointer(dv)).ptr(b.pointer(l)).ptr(b.pointer(delta))
+                    .ptr(b.pointer(dqAcc)).ptr(b.pointerOrNull(lens)).f64(scale));
+            b.copy(dqAcc, dq);
+        }
+    }
+}

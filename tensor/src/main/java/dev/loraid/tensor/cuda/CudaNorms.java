@@ -1,0 +1,114 @@
+package dev.loraid.tensor.cuda;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * LayerNorm and RMSNorm on the device (norm.cu): row kernels for the forward pass and dx, and a column-sum kernel
+ * for dWeight/dBias that accumulates into an fp32 (fp64) buffer before the cast into the caller's dtype. The
+ * statistics travel as contiguous F32 [rows]; other layouts are staged through scratch.
+ */
+final class CudaNorms {
+    private final CudaBackend b;
+
+    CudaNorms(CudaBackend backend) {
+        this.b = backend;
+    }
+
+    private static long rows(Tensor x) {
+        return x.numel() / Math.max(1, x.size(-1));
+    }
+
+    /** t when it is contiguous F32, else a scratch tensor (copied from t when {@code load}). */
+    private Tensor stats(Tensor t, long rows, Scratch s, boolean load) {
+        if (t == null) {
+            return null;
+        }
+        if (t.numel() != rows) {
+            throw new IllegalArgumentException("norm statistics need " + rows + " elements (one per row), got " + t.shape());
+        }
+        if (t.dtype() == DType.F32 && t.isContiguous()) {
+            return t;
+        }
+        Tensor tmp = s.tensor(DType.F32, rows);
+        if (load) {
+            b.copy(t.reshape(rows), tmp);
+        }
+        return tmp;
+    }
+
+    private static Tensor vector(Tensor t, long d, String what) {
+        if (t != null && t.numel() != d) {
+            throw new IllegalArgumentException(what + " must have " + d + " elements (the last dimension), got " + t.shape());
+        }
+        return t == null ? null : t.reshape(d);
+    }
+
+    void forward(Tensor x, Tensor weight, Tensor bias, double eps, Tensor out, Tensor mean, Tensor rstd, boolean rms) {
+        long rows = rows(x);
+        long d = x.size(-1);
+        Tensor w = vector(weight, d, "norm weight");
+        Tensor bi = vector(bias, d, "norm bias");
+        try (Scratch s = b.scratch()) {
+            Tensor m = stats(mean, rows, s, false);
+            Tensor r = stats(rstd, rows, s, false);
+            String v = CudaBackend.variant(x, w, bi, out);
+            Tensor layoutW = w != null ? w : x; // any layout: the kernel skips a null weight
+            b.kernels().launchRows("norm", "layer_norm_" + v, rows, a -> a
+                .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))
+                .struct(CudaLayout.pack(a.arena(), bi != null ? bi : layoutW)).struct(CudaLayout.pack(a.arena(), out))
+                .ptr(b.pointer(x)).ptr(b.pointerOrNull(w)).ptr(b.pointerOrNull(bi)).ptr(b.pointer(out))
+                .ptr(b.pointerOrNull(m)).ptr(b.pointerOrNull(r)).i64(rows).f64(eps).i32(rms ? 1 : 0));
+            if (m != mean) {
+                b.copy(m.reshape(mean.shape().toArray()), mean);
+            }
+            if (r != rstd) {
+                b.copy(r.reshape(rstd.shape().toArray()), rstd);
+            }
+        }
+    }
+
+    void backward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dOut, Tensor dx, Tensor dWeight,
+                  Tensor dBias, boolean rms) {
+        long rows = rows(x);
+        long d = x.size(-1);
+        Tensor w = vector(weight, d, "norm weight");
+        if (rstd == null || (!rms && mean == null)) {
+            throw new IllegalArgumentException("norm backward needs the forward's " + (rms ? "rstd" : "mean and rstd"));
+        }
+        try (Scratch s = b.scratch()) {
+            Tensor m = rms ? null : stats(mean, rows, s, true);
+            Tensor r = stats(rstd, rows, s, true);
+            String v = CudaBackend.variant(x, w, dOut, dx);
+            Tensor layoutW = w != null ? w : x;
+            b.kernels().launchRows("norm", "layer_norm_backward_" + v, rows, a -> a
+                .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))
+                .struct(CudaLayout.pack(a.arena(), dOut)).struct(CudaLayout.pack(a.arena(), dx))
+                .ptr(b.pointer(x)).ptr(b.pointerOrNull(w)).ptr(b.pointerOrNull(m)).ptr(b.pointer(r))
+                .ptr(b.pointer(dOut)).ptr(b.pointer(dx)).i64(rows).i32(rms ? 1 : 0));
+            if (dWeight == null && dBias == null) {
+                return;
+            }
+            DType acc = v.equals("f64") ? DType.F64 : DType.F32;
+            Tensor accW = dWeight == null ? null : s.tensor(acc, d);
+            Tensor accB = dBias == null ? null : s.tensor(acc, d);
+            for (Tensor t : new Tensor[] {accW, accB}) {
+                if (t != null) {
+                    b.fill(t, 0);
+                }
+            }
+            int gx = (int) ((d + 31) / 32);
+            int gy = (int) Math.max(1, Math.min((rows + 7) / 8, Math.max(1, 4L * b.context().multiprocessors() / gx)));
+            b.kernels().launch("norm", "norm_param_grads_" + v, gx, gy, 32, 8, 0, a -> a
+                .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), dOut))
+                .ptr(b.pointer(x)).ptr(b.pointer(dOut)).ptr(b.pointerOrNull(m)).ptr(b.pointer(r))
+                .ptr(b.pointerOrNull(accW)).ptr(b.pointerOrNull(accB)).i64(rows));
+            if (dWeight != null) {
+                b.copy(accW.reshape(dWeight.shape().toArray()), dWeight);
+            }
+            if (dBias != null) {
+                b.copy(accB.reshape(dBias.shape().toArray()), dBias);
+            }
+        }
+    }
+}

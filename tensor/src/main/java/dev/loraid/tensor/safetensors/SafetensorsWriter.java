@@ -1,0 +1,283 @@
+package dev.loraid.tensor.safetensors;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Storage;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.json.JsonWriter;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a safetensors file one tensor at a time, so that a merge or conversion holds about one tensor in
+ * memory, never the whole file. All entries (name, dtype, shape) are declared up front: the header, with every
+ * offset computed from the shapes, goes first; then each tensor's bytes are supplied in declaration order, from
+ * a tensor of any strides, dtype and device (cast to the declared dtype, round-to-nearest-even for narrow
+ * floats).
+ *
+ * <p>Layout: tensors are written in the order given (header keys and data alike), {@code __metadata__} first
+ * (only when non-empty), compact JSON padded with spaces to a multiple of 8 bytes. Sort the entries by name
+ * first to match the reference tooling; reading a file and writing its {@link TensorSource#names()} back in order
+ * with its metadata reproduces it byte for byte.
+ *
+ * <p>Atomic: bytes go to a temp file in the output's folder, which {@link #finish()} fsyncs and renames over
+ * the output (then fsyncs the folder). If {@code finish} is not reached, {@link #close()} deletes the temp file
+ * and the output is untouched. The output may not be a directory, nor a file open for reading in this JVM.
+ *
+ * <pre>{@code
+ * List<SafetensorsWriter.Entry> entries = names.stream()
+ *     .map(n -> new SafetensorsWriter.Entry(n, DType.BF16, base.info(n).shape())).toList();
+ * try (SafetensorsWriter w = SafetensorsWriter.create(out, entries, Map.of("ss_network_dim", "16"))) {
+ *     for (String n : names) {
+ *         w.write(n, merged(n));   // peak memory: one tensor
+ *     }
+ *     w.finish();                  // fsync + atomic rename; without it, nothing appears at out
+ * }
+ * }</pre>
+ */
+public final class SafetensorsWriter implements AutoCloseable {
+    /** Casts go through a buffer of this many bytes, whatever the tensor's size. */
+    private static final int CAST_CHUNK_BYTES = 4 << 20;
+    /** Bytes per write call; a FileChannel write takes at most an int-sized buffer. */
+    private static final long WRITE_CHUNK_BYTES = 1L << 30;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** One declared tensor. */
+    public record Entry(String name, DType dtype, Shape shape) {
+        public long byteSize() {
+            return Math.multiplyExact(shape.numel(), (long) dtype.byteSize());
+        }
+    }
+
+    private final Path out;
+    private final Path temp;
+    private final FileChannel channel;
+    private final List<Entry> entries;
+    private int next;
+    private boolean done;
+    private MemorySegment castBuffer;
+
+    private SafetensorsWriter(Path out, Path temp, FileChannel channel, List<Entry> entries) {
+        this.out = out;
+        this.temp = temp;
+        this.channel = channel;
+        this.entries = entries;
+    }
+
+    /** Declares the file's tensors and metadata and writes the header; tensors follow with {@link #write}. */
+    public static SafetensorsWriter create(Path out, List<Entry> entries, Map<String, String> metadata) throws IOException {
+        List<Entry> list = List.copyOf(entries);
+        byte[] header = header(out, list, metadata);
+        checkOutput(out);
+        Path dir = out.toAbsolutePath().getParent();
+        // not Files.createTempFile: its 0600 mode would end up on the output; CREATE_NEW honours the umask
+        Path temp = dir.resolve("." + out.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+        FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        try {
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            writeFully(ch, prefix);
+            writeFully(ch, ByteBuffer.wrap(header));
+            return new SafetensorsWriter(out, temp, ch, list);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+    }
+
+    /** Writes {@code tensors} (in map order, each in its own dtype) and {@code metadata} to {@code out} in one go. */
+    public static void write(Path out, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        List<Entry> entries = new ArrayList<>(tensors.size());
+        tensors.forEach((n, t) -> entries.add(new Entry(n, t.dtype(), t.shape())));
+        try (SafetensorsWriter w = create(out, entries, metadata)) {
+            for (Tensor t : tensors.values()) {
+                w.write(t);
+            }
+            w.finish();
+        }
+    }
+
+    /**
+     * The header JSON, space-padded so that 8 + its length is a multiple of 8: exactly the bytes {@link #create}
+     * writes after the length prefix (public for content hashes over a file's serialization, spec loraid.md REQ-META-4).
+     */
+    public static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        if (metadata != null && !metadata.isEmpty()) {
+            metadata.forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw new IllegalArgumentException(out + ": metadata key '" + k + "' has a null key or value");
+                }
+            });
+            root.put("__metadata__", metadata);
+        }
+        Set<String> seen = new HashSet<>();
+        long offset = 0;
+        for (Entry e : entries) {
+            if (e.name() == null || e.name().equals("__metadata__") || !seen.add(e.name())) {
+                throw new IllegalArgumentException(out + ": tensor name '" + e.name() + "' is "
+                    + (e.name() != null && e.name().equals("__metadata__") ? "reserved" : "null or declared twice"));
+            }
+            long end = offset + e.byteSize();
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("dtype", e.dtype().safetensorsName());
+            info.put("shape", e.shape().toArray());
+            info.put("data_offsets", new long[] {offset, end});
+            root.put(e.name(), info);
+            offset = end;
+        }
+        byte[] json = JsonWriter.compact(root).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) & ~7;
+        if (padded > SafetensorsHeader.MAX_HEADER_BYTES) {
+            throw new IllegalArgumentException(out + ": header of " + padded + " bytes is over the 100 MB limit readers accept");
+        }
+        byte[] h = new byte[padded];
+        System.arraycopy(json, 0, h, 0, json.length);
+        Arrays.fill(h, json.length, padded, (byte) ' ');
+        return h;
+    }
+
+    private static void checkOutput(Path out) throws IOException {
+        if (Files.isDirectory(out)) {
+            throw new IOException(out + ": is a directory; give the output file's name");
+        }
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IOException(out + ": folder " + dir + " does not exist");
+        }
+        if (Files.exists(out) && SafetensorsFile.isOpen(out)) {
+            throw new IOException(out + ": is open as an input; write the output to another file");
+        }
+    }
+
+    /** The next declared entry, or null when all are written. */
+    public Entry nextEntry() {
+        return next < entries.size() ? entries.get(next) : null;
+    }
+
+    /** Writes the next declared tensor, checking that it is called {@code name}. */
+    public void write(String name, Tensor t) throws IOException {
+        Entry e = nextEntry();
+        if (e != null && !e.name().equals(name)) {
+            throw new IllegalStateException(out + ": tensor '" + name + "' written out of order; '" + e.name() + "' comes next");
+        }
+        write(t);
+    }
+
+    /** Writes the next declared tensor's data from {@code t} (same shape; any strides, dtype and device). */
+    public void write(Tensor t) throws IOException {
+        if (done) {
+            throw new IllegalStateException(out + ": already finished or closed");
+        }
+        Entry e = nextEntry();
+        if (e == null) {
+            throw new IllegalStateException(out + ": all " + entries.size() + " declared tensors are already written");
+        }
+        if (!t.shape().equals(e.shape())) {
+            throw new IllegalArgumentException(out + ": tensor '" + e.name() + "' was declared " + e.shape() + " but has shape " + t.shape());
+        }
+        Tensor host = t.device().isCpu() ? t : t.to(Device.CPU);
+        long before = channel.position();
+        if (host.dtype() == e.dtype() && host.isContiguous()) {
+            long bytes = e.byteSize();
+            MemorySegment seg = host.storage().segment().asSlice(host.offset() * e.dtype().byteSize(), bytes);
+            for (long o = 0; o < bytes; o += WRITE_CHUNK_BYTES) {
+                writeFully(channel, seg.asSlice(o, Math.min(WRITE_CHUNK_BYTES, bytes - o)).asByteBuffer());
+            }
+        } else {
+            writeCast(host.contiguous(), e.dtype());
+        }
+        if (channel.position() - before != e.byteSize()) {
+            throw new IllegalStateException(out + ": tensor '" + e.name() + "' wrote " + (channel.position() - before)
+                + " bytes, expected " + e.byteSize());
+        }
+        next++;
+    }
+
+    /** Casts a contiguous tensor chunk by chunk through a fixed buffer, using the CPU backend's copy. */
+    private void writeCast(Tensor src, DType target) throws IOException {
+        long n = src.numel();
+        Tensor flat = src.view(n);
+        long chunk = CAST_CHUNK_BYTES / target.byteSize();
+        if (castBuffer == null) {
+            castBuffer = Arena.ofAuto().allocate(CAST_CHUNK_BYTES, 64);
+        }
+        for (long start = 0; start < n; start += chunk) {
+            long len = Math.min(chunk, n - start);
+            MemorySegment bytes = castBuffer.asSlice(0, len * target.byteSize());
+            Tensor dst = new Tensor(Storage.host(bytes), target, Shape.of(len), new long[] {1}, 0);
+            dst.backend().copy(flat.narrow(0, start, len), dst);
+            writeFully(channel, bytes.asByteBuffer());
+        }
+    }
+
+    /** Checks that every declared tensor was written, fsyncs, and atomically renames the temp file to the output. */
+    public void finish() throws IOException {
+        if (done) {
+            throw new IllegalStateException(out + ": already finished or closed");
+        }
+        if (next != entries.size()) {
+            throw new IllegalStateException(out + ": only " + next + " of " + entries.size() + " declared tensors written; '"
+                + entries.get(next).name() + "' is missing");
+        }
+        try {
+            channel.force(true);
+            channel.close();
+            Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            done = true;
+        } finally {
+            if (!done) {
+                close();
+            }
+        }
+        syncDirectory(out.toAbsolutePath().getParent());
+    }
+
+    /** Abandons the file unless {@link #finish()} completed: the temp file is deleted, the output untouched. */
+    @Override
+    public void close() throws IOException {
+        if (done && !channel.isOpen()) {
+            return;
+        }
+        done = true;
+        try {
+            channel.close();
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    /** Makes the rename durable; directories cannot be opened for sync on every OS (Windows), where it is skipped. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // best effort: the data itself is already fsynced
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package dev.loraid.tensor.cpu;
+
+/**
+ * Plain fp64 twins of the CPU kernels, written from the definitions with no shared code: row-major double
+ * arrays in, row-major double arrays out.
+ */
+final class Reference {
+    private Reference() {
+    }
+
+    static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    /** Row-major index into a tensor of shape {@code in} broadcast (right-aligned) to {@code out}, for out index i. */
+    static int broadcastIndex(long[] out, long[] in, long i) {
+        long idx = 0;
+        long mul = 1;
+        for (int d = out.length - 1, e = in.length - 1; d >= 0; d--, e--) {
+            long coord = i % out[d];
+            i /= out[d];
+            if (e >= 0) {
+                idx += (in[e] == 1 ? 0 : coord) * mul;
+                mul *= in[e];
+            }
+        }
+        return (int) idx;
+    }
+
+    static double[] softmaxRows(double[] x, int d) {
+        double[] y = new double[x.length];
+        for (int r = 0; r < x.length / d; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < d; i++) {
+                max = Math.max(max, x[r * d + i]);
+            }
+            double sum = 0;
+            for (int i = 0; i < d; i++) {
+                sum += Math.exp(x[r * d + i] - max);
+            }
+            for (int i = 0; i < d; i++) {
+                y[r * d + i] = Math.exp(x[r * d + i] - max) / sum;
+            }
+        }
+        return y;
+    }
+
+    /** LayerNorm (centered) or RMSNorm per row; w, b may be null. Returns {out, mean, rstd}. */
+    static double[][] norm(boolean centered, double[] x, int d, double[] w, double[] b, double eps) {
+        int rows = x.length / d;
+        double[] out = new double[x.length];
+        double[] mean = new double[rows];
+        double[] rstd = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            double mu = 0;
+            if (centered) {
+                for (int i = 0; i < d; i++) {
+                    mu += x[r * d + i];
+                }
+                mu /= d;
+            }
+            double var = 0;
+            for (int i = 0; i < d; i++) {
+                var += (x[r * d + i] - mu) * (x[r * d + i] - mu);
+            }
+            double rs = 1 / Math.sqrt(var / d + eps);
+            for (int i = 0; i < d; i++) {
+                out[r * d + i] = (x[r * d + i] - mu) * rs * (w == null ? 1 : w[i]) + (b == null ? 0 : b[i]);
+            }
+            mean[r] = mu;
+            rstd[r] = rs;
+        }
+        return new double[][] {out, mean, rstd};
+    }
+
+    /** Naive attention for one head: q [lq, d], k [lk, d], v [lk, dv], the first {@code keys} keys valid. */
+    static double[] attention(double[] q, double[] k, double[] v, int lq, int lk, int d, int dv, int keys, double scale) {
+        double[] out = new double[lq * dv];
+        for (int i = 0; i < lq; i++) {
+            double[] s = new double[keys];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < keys; j++) {
+                for (int c = 0; c < d; c++) {
+                    s[j] += q[i * d + c] * k[j * d + c];
+                }
+                s[j] *= scale;
+                max = Math.max(max, s[j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < keys; j++) {
+                s[j] = Math.exp(s[j] - max);
+                sum += s[j];
+            }
+            for (int j = 0; j < keys; j++) {
+                for (int c = 0; c < dv; c++) {
+                    out[i * dv + c] += s[j] / sum * v[j * dv + c];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Naive attention backward for one head, through the full probability matrix: returns {dq, dk, dv}. */
+    static double[][] attentionBackward(double[] q, double[] k, double[] v, double[] dOut, int lq, int lk, int d,
+                                        int dv, int keys, double scale) {
+        double[][] p = new double[lq][lk];
+        for (int i = 0; i < lq; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < keys; j++) {
+                for (int c = 0; c < d; c++) {
+                    p[i][j] += q[i * d + c] * k[j * d + c] * scale;
+                }
+                max = Math.max(max, p[i][j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < keys; j++) {
+                p[i][j] = Math.exp(p[i][j] - max);
+                sum += p[i][j];
+            }
+            for (int j = 0; j < keys; j++) {
+                p[i][j] /= sum;
+            }
+        }
+        double[] dq = new double[lq * d];
+        double[] dk = new double[lk * d];
+        double[] dvv = new double[lk * dv];
+        for (int i = 0; i < lq; i++) {
+            double[] dp = new double[keys];
+            for (int j = 0; j < keys; j++) {
+                for (int c = 0; c < dv; c++) {
+                    dp[j] += dOut[i * dv + c] * v[j * dv + c];
+                    dvv[j * dv + c] += p[i][j] * dOut[i * dv + c];
+                }
+            }
+            double pdp = 0;
+            for (int j = 0; j < keys; j++) {
+                pdp += p[i][j] * dp[j];
+            }
+            for (int j = 0; j < keys; j++) {
+                double ds = p[i][j] * (dp[j] - pdp) * scale;
+                for (int c = 0; c < d; c++) {
+                    dq[i * d + c] += ds * k[j * d + c];
+                    dk[j * d + c] += ds * q[i * d + c];
+                }
+            }
+        }
+        return new double[][] {dq, dk, dvv};
+    }
+
+    /** log Σ_j exp(scale·q_i·k_j) over the valid keys, per query row. */
+    static double[] attentionLse(double[] q, double[] k, int lq, int d, int keys, double scale) {
+        double[] lse = new double[lq];
+        for (int i = 0; i < lq; i++) {
+            double sum = 0;
+            for (int j = 0; j < keys; j++) {
+                double s = 0;
+                for (int c = 0; c < d; c++) {
+                    s += q[i * d + c] * k[j * d + c];
+                }
+                sum += Math.exp(s * scale);
+            }
+            lse[i] = Math.log(sum);
+        }
+        return lse;
+    }
+}

@@ -1,0 +1,132 @@
+package dev.loraid.tensor.cuda;
+
+import dev.loraid.tensor.Backend;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.function.BiConsumer;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The golden harness of the CUDA backend (style.md, "the CPU is the oracle"): an op runs on the CPU backend and on
+ * cuda:0 over the same inputs — mirrored byte for byte into device memory with the same strides and offsets, so
+ * transposed, padded and broadcast views reach the kernels as they are — and every output is compared.
+ */
+final class GpuHarness {
+    static final Device GPU = Device.cuda(0);
+
+    private GpuHarness() {
+    }
+
+    /** Skips the calling test, saying why, when cuda:0 is not usable. */
+    static Backend gpuOrSkip() {
+        String problem = CudaBackends.problem(0);
+        assumeTrue(problem == null, () -> "CUDA golden tests skipped: " + problem);
+        return Backends.of(GPU);
+    }
+
+    /** How a test tensor sits in memory. */
+    enum Layout { CONTIGUOUS, TRANSPOSED, NARROWED }
+
+    static Tensor empty(DType dtype, Layout layout, long... shape) {
+        int r = shape.length;
+        if (layout == Layout.TRANSPOSED && r >= 2) {
+            long[] s = shape.clone();
+            s[r - 1] = shape[r - 2];
+            s[r - 2] = shape[r - 1];
+            return Tensor.zeros(dtype, s).transpose(r - 1, r - 2);
+        }
+        if (layout != Layout.CONTIGUOUS && r >= 1) {
+            long[] s = shape.clone();
+            s[r - 1] += 3;
+            s[0] += 1;
+            return Tensor.zeros(dtype, s).narrow(r - 1, 2, shape[r - 1]).narrow(0, 1, shape[0]);
+        }
+        return Tensor.zeros(dtype, shape);
+    }
+
+    /** Gaussian values · scale + shift, rounded into the dtype. */
+    static Tensor random(Random rnd, DType dtype, Layout layout, double scale, double shift, long... shape) {
+        Tensor t = empty(dtype, layout, shape);
+        long[] idx = new long[shape.length];
+        for (long i = 0, n = t.numel(); i < n; i++) {
+            t.setDouble(rnd.nextGaussian() * scale + shift, idx);
+            for (int d = idx.length - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+        return t;
+    }
+
+    static Tensor random(Random rnd, DType dtype, Layout layout, long... shape) {
+        return random(rnd, dtype, layout, 1, 0, shape);
+    }
+
+    /** The same bytes, dtype, shape, strides and offset in device memory. */
+    static Tensor mirror(Tensor cpu) {
+        if (cpu == null) {
+            return null;
+        }
+        long bytes = cpu.storage().byteSize();
+        Tensor raw = new Tensor(cpu.storage(), DType.U8, Shape.of(bytes), new long[] {1}, 0);
+        Tensor dev = Tensor.empty(GPU, DType.U8, bytes);
+        dev.backend().copy(raw, dev);
+        return new Tensor(dev.storage(), cpu.dtype(), cpu.shape(), cpu.strides(), cpu.offset());
+    }
+
+    static double tolerance(DType dtype) {
+        return switch (dtype) {
+            case F64 -> 1e-9;
+            case F32 -> 1e-4;
+            case BF16 -> 2e-2;
+            case F16 -> 3e-3;
+            case F8_E4M3, F8_E5M2 -> 0.13;
+            default -> 0;
+        };
+    }
+
+    /**
+     * Runs {@code op} over {@code tensors} on the CPU and over their device mirrors on cuda:0, then compares the
+     * tensors at the indices {@code outputs} (initial contents mirrored too, for accumulating ops).
+     */
+    static void check(String what, double tol, Tensor[] tensors, int[] outputs, BiConsumer<Backend, Tensor[]> op) {
+        Tensor[] dev = new Tensor[tensors.length];
+        for (int i = 0; i < tensors.length; i++) {
+            dev[i] = mirror(tensors[i]);
+        }
+        op.accept(Backends.cpu(), tensors);
+        op.accept(Backends.of(GPU), dev);
+        for (int o : outputs) {
+            assertClose(what + " output " + o + " " + tensors[o], tensors[o].toDoubleArray(), dev[o].toDoubleArray(), tol);
+        }
+    }
+
+    static void assertClose(String what, double[] expected, double[] actual, double tol) {
+        if (expected.length != actual.length) {
+            throw new AssertionError(what + ": " + actual.length + " values, expected " + expected.length);
+        }
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i];
+            double a = actual[i];
+            boolean ok = Double.isNaN(e) ? Double.isNaN(a)
+                : Double.isInfinite(e) ? a == e : Math.abs(a - e) <= tol * (1 + Math.abs(e));
+            if (!ok) {
+                throw new AssertionError(what + ": element " + i + " is " + a + " on cuda, " + e + " on the CPU (tol "
+                    + tol + ")" + (expected.length <= 8 ? ": " + Arrays.toString(actual) + " vs " + Arrays.toString(expected) : ""));
+            }
+        }
+    }
+
+    static int[] outs(int... indices) {
+        return indices;
+    }
+}
