@@ -26,9 +26,10 @@ final class BlockedGemm {
     /**
      * One GEMM problem over {@code offsets.length} batches: batch i multiplies {@code a.at(aOffsets[i])} by
      * {@code b.at(bOffsets[i])} into {@code c.at(cOffsets[i])}; c is F32 with column stride 1 (or one column).
+     * The bias is indexed by column of c, or by row when {@code biasPerRow} (c is then a transposed output).
      */
     record Problem(StridedMatrix a, StridedMatrix b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
-                   long[] cOffsets, float alpha, float beta, float[] bias) {
+                   long[] cOffsets, float alpha, float beta, float[] bias, boolean biasPerRow) {
     }
 
     private BlockedGemm() {
@@ -60,13 +61,13 @@ final class BlockedGemm {
             int i0 = (int) ((long) mStrips * mChunk / mChunks) * MR;
             int i1 = Math.min(m, (int) ((long) mStrips * (mChunk + 1) / mChunks) * MR);
             runBlock(p.a().at(p.aOffsets()[batch]), p.b().at(p.bOffsets()[batch]), p.c().at(p.cOffsets()[batch]),
-                i0, i1, j0, j1, p.alpha(), p.beta(), p.bias(), BUFFERS.get());
+                i0, i1, j0, j1, p, BUFFERS.get());
         });
     }
 
     /** C[i0..i1, j0..j1] of one batch, over all of K. */
     private static void runBlock(StridedMatrix a, StridedMatrix b, StridedMatrix c, int i0, int i1, int j0, int j1,
-                                 float alpha, float beta, float[] bias, Buffers buf) {
+                                 Problem p, Buffers buf) {
         int k = a.cols();
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
@@ -82,7 +83,7 @@ final class BlockedGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             MicroKernel.multiply(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
                             TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir,
-                                jc + jr, alpha, first ? beta : 1f, first ? bias : null);
+                                jc + jr, p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
                         }
                     }
                 }
