@@ -47,6 +47,11 @@ public final class LoadGate {
     public record Wait(long millis, boolean quiet, double othersCpus) {
     }
 
+    /** Waits for a quiet window, at most the whole budget of one figure. */
+    public Wait awaitQuiet() {
+        return awaitQuiet(maxWaitMillis);
+    }
+
     /** Waits for a quiet window, at most {@code budgetMillis} (rounded up to one window). */
     public Wait awaitQuiet(long budgetMillis) {
         if (!enabled || budgetMillis <= 0) {
