@@ -12,6 +12,8 @@ final class BlockedGemm {
     private static final int KC = GemmTiling.KC;
     private static final int MC = GemmTiling.MC;
     private static final int NC = GemmTiling.NC;
+    private static final int TASKS_PER_THREAD = 3;
+    private static final int MIN_CHUNK_COLS = 256;
 
     /** Per-thread packing buffers, allocated once per thread at the maximal block sizes. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -45,12 +47,19 @@ final class BlockedGemm {
         int threads = Parallel.threads();
         int nPanels = ceilDiv(n, NR);
         int mStrips = ceilDiv(m, MR);
+        // A few tasks per thread, so that a thread slowed by another process hands work to the others; column
+        // chunks first (down to MIN_CHUNK_COLS wide, since each chunk packs its A rows again), then row chunks
+        // (each packs its B columns again).
+        int target = threads == 1 ? 1 : TASKS_PER_THREAD * threads;
         int nChunks0 = ceilDiv(n, NC);
+        if ((long) batches * nChunks0 < target) {
+            nChunks0 = Math.max(nChunks0, Math.min(ceilDiv(target, batches), n / MIN_CHUNK_COLS));
+        }
         if ((long) batches * nChunks0 < threads) {
             nChunks0 = Math.min(nPanels, ceilDiv(threads, batches));
         }
         int nChunks = nChunks0;
-        int mChunks = (long) batches * nChunks < threads ? Math.min(mStrips, ceilDiv(threads, batches * nChunks)) : 1;
+        int mChunks = (long) batches * nChunks < target ? Math.min(mStrips, ceilDiv(target, batches * nChunks)) : 1;
         int perBatch = nChunks * mChunks;
         Parallel.forEach(Math.multiplyExact(batches, perBatch), t -> {
             int batch = t / perBatch;
