@@ -71,11 +71,6 @@ public record WanConfig(String modelVersion, int patchT, int patchH, int patchW,
                 freqDim, textLen, eps, imageBranch, imagePositions);
     }
 
-    public WanConfig withTextLen(int len) {
-        return new WanConfig(modelVersion, patchT, patchH, patchW, inDim, outDim, dim, ffnDim, numHeads, numLayers,
-                textDim, freqDim, len, eps, imageBranch, imagePositions);
-    }
-
     /** Upstream's model_type: t2v, i2v, flf2v or ti2v (what the config is used for, as far as shapes tell). */
     public String modelType() {
         if (imagePositions) {
