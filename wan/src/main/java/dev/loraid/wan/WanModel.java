@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Checkpoint;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
@@ -32,6 +33,7 @@ public final class WanModel extends Module {
     private final ModuleList<WanBlock> blocks;
     private final WanHead head;
     private final ImageEmbedding imageEmbedding;
+    private boolean gradientCheckpointing;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -72,6 +74,15 @@ public final class WanModel extends Module {
 
     public WanConfig config() {
         return config;
+    }
+
+    /**
+     * With checkpointing on, the differentiable forward keeps only each block's input: a block's activations are
+     * recomputed during the backward pass (autograd's {@link Checkpoint}; spec training.md §3.5). Gradients are the
+     * same; intermediates inside blocks are then not tapped.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
     }
 
     /** The transformer blocks, in order (what LORAID slices). */
@@ -125,7 +136,9 @@ public final class WanModel extends Module {
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+            x = gradientCheckpointing
+                    ? Checkpoint.apply(b, in -> b.forward(in[0], in[1], in[2], c.rope(), WanTaps.NONE), x, c.e0(), c.ctx())
+                    : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
     }
