@@ -4,7 +4,6 @@ import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.loraid.tensor.cpu.FlashAttention.BC;
 import static dev.loraid.tensor.cpu.FlashAttention.BR;
@@ -47,7 +46,8 @@ final class FlashAttentionBackward {
         Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
         int blocks = (keys + BC - 1) / BC;
         float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
-        AtomicInteger next = new AtomicInteger();
+        // key blocks are dealt to workers round-robin, not first-come: each worker's dQ partial then covers the
+        // same blocks in every run, and the partials are added in worker order — bit-reproducible results
         Parallel.forEach(dqAcc.length, w -> {
             float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
             dqAcc[w] = dqw;
@@ -55,7 +55,7 @@ final class FlashAttentionBackward {
             float[] ds = new float[BR * BC];
             float[] dkBlk = new float[BC * hd.dPad()];
             float[] dvBlk = new float[BC * hd.dvPad()];
-            for (int blk; (blk = next.getAndIncrement()) < blocks; ) {
+            for (int blk = w; blk < blocks; blk += dqAcc.length) {
                 keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
                 int j0 = blk * BC;
                 int nb = Math.min(BC, keys - j0);
