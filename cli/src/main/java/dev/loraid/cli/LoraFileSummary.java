@@ -103,10 +103,6 @@ final class LoraFileSummary {
         return at > 0 && prefix.charAt(at - 1) == '.' || at == 0 ? prefix.substring(at) : prefix;
     }
 
-    List<Module> modules() {
-        return modules;
-    }
-
     FileSummary toSummary() {
         TreeMap<Integer, TreeSet<String>> blocks = new TreeMap<>();
         TreeSet<String> other = new TreeSet<>();

@@ -32,16 +32,20 @@ final class VecMath {
         IntVector ni = t.reinterpretAsInts().sub(0x4B400000);
         FloatVector r = n.mul(-LN2_HI).add(xc);
         r = n.mul(-LN2_LO).add(r);
-        FloatVector p = r.mul(1.9875691500E-4f).add(1.3981999507E-3f);
-        p = p.mul(r).add(8.3334519073E-3f);
-        p = p.mul(r).add(4.1665795894E-2f);
-        p = p.mul(r).add(1.6666665459E-1f);
-        p = p.mul(r).add(5.0000001201E-1f);
-        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+        FloatVector p = r.fma(c(1.9875691500E-4f), c(1.3981999507E-3f));
+        p = p.fma(r, c(8.3334519073E-3f));
+        p = p.fma(r, c(4.1665795894E-2f));
+        p = p.fma(r, c(1.6666665459E-1f));
+        p = p.fma(r, c(5.0000001201E-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
         FloatVector scale = ni.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector e = y.mul(scale);
         e = e.blend(0f, x.lt(EXP_LO));
         return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    }
+
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(Lanes.F, v);
     }
 
     /** 1 / (1 + e^−x). */

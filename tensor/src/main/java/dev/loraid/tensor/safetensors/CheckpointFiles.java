@@ -4,6 +4,7 @@ import dev.loraid.tensor.json.Json;
 import dev.loraid.tensor.json.JsonFormatException;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -117,7 +118,7 @@ final class CheckpointFiles {
         }
         Object root;
         try {
-            root = Json.parseUtf8(java.nio.ByteBuffer.wrap(Files.readAllBytes(index)), 8);
+            root = Json.parseUtf8(ByteBuffer.wrap(Files.readAllBytes(index)), 8);
         } catch (JsonFormatException e) {
             throw new SafetensorsFormatException(source, null, "not valid JSON: " + e.getMessage(), e);
         }
