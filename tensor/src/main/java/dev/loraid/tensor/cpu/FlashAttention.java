@@ -136,7 +136,7 @@ final class FlashAttention {
                 sum = sum.add(p);
             }
             float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
-            l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+            l[r] = l[r] * alpha + VecMath.sumLanes(sum);
             m[r] = mNew;
             if (alpha != 1f) {
                 int ob = r * dvPad;

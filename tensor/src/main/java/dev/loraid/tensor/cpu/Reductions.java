@@ -159,7 +159,7 @@ final class Reductions {
             case MIN -> { for (int i = 0; i < p; i += VL) acc = acc.min(FloatVector.fromArray(F, buf, i)); }
         }
         return switch (op) {
-            case SUM, MEAN, SUM_SQUARES -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            case SUM, MEAN, SUM_SQUARES -> VecMath.sumLanes(acc);
             case MAX -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
             case MIN -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MIN);
         };

@@ -53,13 +53,26 @@ final class VecMath {
         return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
     }
 
+    /**
+     * Σ of the lanes in a fixed order. {@code reduceLanes(ADD)} leaves the order open, and the JDK's Java
+     * fallback and C2's intrinsic do differ, so results changed by an ulp when a kernel got compiled: a training
+     * run was not reproducible bit for bit (design.md "Determinism").
+     */
+    static float sumLanes(FloatVector v) {
+        float s = 0f;
+        for (float x : v.toArray()) {
+            s += x;
+        }
+        return s;
+    }
+
     /** Σ a[0..p), p a multiple of the vector length. */
     static float sum(float[] a, int p) {
         FloatVector acc = FloatVector.zero(Lanes.F);
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = acc.add(FloatVector.fromArray(Lanes.F, a, i));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** Σ a[i]·b[i] over [0, p), p a multiple of the vector length. */
@@ -68,7 +81,7 @@ final class VecMath {
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = FloatVector.fromArray(Lanes.F, a, i).fma(FloatVector.fromArray(Lanes.F, b, i), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** max a[0..p), p a multiple of the vector length. */
