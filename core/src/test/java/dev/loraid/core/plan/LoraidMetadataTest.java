@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.tensor.json.Json;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -21,9 +23,10 @@ class LoraidMetadataTest {
         assertEquals("3", m.get("ss_loraid_block_start"));
         assertEquals("5", m.get("ss_loraid_block_end"));
         assertEquals("40", m.get("ss_loraid_total_blocks"));
-        String inc = m.get("ss_loraid_include_patterns");
-        assertTrue(inc.startsWith("[\"blocks\\\\.3\\\\.self_attn\\\\.\""), inc);
-        assertEquals(9, inc.split("\", \"").length);
+        List<?> inc = (List<?>) Json.parse(m.get("ss_loraid_include_patterns"));
+        assertEquals(9, inc.size());
+        assertEquals("blocks\\.3\\.self_attn\\.", inc.get(0));
+        assertEquals("blocks\\.5\\.ffn\\.", inc.get(8));
         assertEquals("[]", m.get("ss_loraid_exclude_patterns"));
         LoraidMetadata back = LoraidMetadata.read(m, "f", Reporter.SILENT);
         assertEquals(LoraidAllocator.slice(2, 3, 40), back.slice(40, null, "f"));
