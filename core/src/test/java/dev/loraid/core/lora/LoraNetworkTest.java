@@ -1,6 +1,8 @@
 package dev.loraid.core.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -72,22 +74,81 @@ class LoraNetworkTest {
         });
     }
 
+    /**
+     * Two forward passes of the same model are not always bit-identical today (the CPU kernels' results change with
+     * JIT tiers, ~1e-7 relative; reported), so model-level "unchanged" is checked to 1e-6 relative, three orders
+     * below a LoRA's effect; the adapter itself returns the base output untouched (checked exactly below).
+     */
+    private static final double SAME = 1e-6;
+
+    private static double maxRelDiff(Tensor a, Tensor b) {
+        float[] x = Floats.read(a);
+        float[] y = Floats.read(b);
+        double scale = 0;
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            scale = Math.max(scale, Math.abs(x[i]));
+            worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        }
+        return worst / scale;
+    }
+
     @Test
     void loraid_2_changes_the_output_only_through_its_blocks() throws Exception {
         withModel((model, in) -> {
             Map<String, Tensor> base = forward(model, in);
             LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(Golden.file("lora_id2.safetensors")), Reporter.SILENT), 0.7);
             Map<String, Tensor> with = forward(model, in);
-            Golden.assertSameBytes("block0.out", base.get("block0.out"), with.get("block0.out"));
-            Golden.assertSameBytes("block1.out", base.get("block1.out"), with.get("block1.out"));
-            assertFalse(Golden.sameBytes(base.get("block2.out"), with.get("block2.out")));
-            assertFalse(Golden.sameBytes(base.get("returned"), with.get("returned")));
+            assertTrue(maxRelDiff(base.get("block0.out"), with.get("block0.out")) < SAME);
+            assertTrue(maxRelDiff(base.get("block1.out"), with.get("block1.out")) < SAME);
+            assertTrue(maxRelDiff(base.get("block2.out"), with.get("block2.out")) > 1e-3);
+            assertTrue(maxRelDiff(base.get("returned"), with.get("returned")) > 1e-3);
             net.setMultiplier(0);
-            Map<String, Tensor> zero = forward(model, in);
-            Golden.assertSameBytes("output at multiplier 0", base.get("returned"), zero.get("returned"));
+            assertTrue(maxRelDiff(base.get("returned"), forward(model, in).get("returned")) < SAME);
             net.setMultiplier(0.7);
             net.detach();
-            Golden.assertSameBytes("output after detach", base.get("returned"), forward(model, in).get("returned"));
+            assertTrue(maxRelDiff(base.get("returned"), forward(model, in).get("returned")) < SAME);
+        });
+    }
+
+    @Test
+    void disabled_adapter_returns_the_base_output_itself() {
+        LoraAdapter a = new LoraAdapter("lora_unet_blocks_0_ffn_0", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)),
+                Parameter.trainable(Tensor.of(new float[] {3, 4}, 2, 1)), 1, LoraAdapter.Dropouts.NONE, 0);
+        Var x = Var.constant(Tensor.of(new float[] {1, 1}, 1, 2));
+        Var y = Var.constant(Tensor.of(new float[] {5, 6}, 1, 2));
+        assertArrayEquals(new float[] {14, 18}, Floats.read(a.apply(x, y).data())); // y + 1·(x·downᵀ = 3)·upᵀ = y + [9, 12]
+        a.setMultiplier(0);
+        assertSame(y, a.apply(x, y));
+        LoraAdapter dropped = new LoraAdapter("m", a.down(), a.up(), 1, new LoraAdapter.Dropouts(0, 0, 0.999999), 0);
+        dropped.setTraining(true);
+        assertSame(y, dropped.apply(x, y)); // module dropout skips the branch
+        dropped.setTraining(false);
+        assertArrayEquals(new float[] {14, 18}, Floats.read(dropped.apply(x, y).data())); // dropouts are training-only
+    }
+
+    @Test
+    void two_loraids_applied_at_inference_equal_the_golden_merged_model() throws Exception {
+        Tensor merged;
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("lora_id_merged_weights.safetensors"), WanPresets.get("tiny").config());
+                SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+            merged = ck.model().forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
+        }
+        withModel((model, in) -> {
+            Tensor base = model.forward(in);
+            // the golden files carry no ss_loraid: --LORAID assigns IDs by position and the range check catches a swap
+            LoraidException swapped = assertThrows(LoraidException.class, () -> LoraApplication.apply(model,
+                    List.of(Golden.file("lora_id2.safetensors"), Golden.file("lora_id1.safetensors")), Optional.of(List.of(1, 2)),
+                    List.of("1.0", "0.7"), 2, false, new CollectingReporter()));
+            assertTrue(swapped.getMessage().contains("lora_id2.safetensors (LORAID 1, blocks 0–1) contains adapters for block(s) [2, 3]"),
+                    swapped.getMessage());
+            assertTrue(maxRelDiff(base, model.forward(in)) < SAME, "output after a refused application");
+            LoraApplication app = LoraApplication.apply(model, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
+                    Optional.of(List.of(1, 2)), List.of("1.0", "0.7"), 2, false, new CollectingReporter());
+            assertEquals(2, app.applied().size());
+            Golden.assertClose("output", merged, model.forward(in), 1e-4, 1e-4);
+            app.detach();
+            assertTrue(maxRelDiff(base, model.forward(in)) < SAME, "output after detach");
         });
     }
 
