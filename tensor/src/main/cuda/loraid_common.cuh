@@ -46,6 +46,11 @@ __device__ __forceinline__ i64 row_offset(const Layout& L, i64 row) {
     return off;
 }
 
+// Offset of element (b, h, l, d) of a rank-4 [B, H, L, D] view (attention operands).
+__device__ __forceinline__ i64 off4(const Layout& L, i64 b, i64 h, i64 l, i64 d) {
+    return b * L.strides[0] + h * L.strides[1] + l * L.strides[2] + d * L.strides[3];
+}
+
 // ---- narrow float formats, bit-exact with dev.loraid.tensor.MiniFloats ----
 
 __device__ __forceinline__ float bf16_to_float(u16 b) { return __uint_as_float(((u32) b) << 16); }

@@ -1,5 +1,6 @@
 package dev.loraid.autograd;
 
+import dev.loraid.autograd.ops.Add;
 import dev.loraid.autograd.ops.Attention;
 import dev.loraid.autograd.ops.Concat;
 import dev.loraid.autograd.ops.LayerNorm;
@@ -34,6 +35,11 @@ public final class Ops {
 
     public static Var matmul(Var a, Var b) {
         return a.matmul(b);
+    }
+
+    /** {@code a·alpha + b·beta} with broadcasting, in one pass (e.g. a LoRA's {@code base + up(down(x))·scale}). */
+    public static Var addScaled(Var a, double alpha, Var b, double beta) {
+        return Add.apply(a, alpha, b, beta);
     }
 
     public static Var addConstant(Var x, double c) {

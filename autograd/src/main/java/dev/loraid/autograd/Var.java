@@ -230,6 +230,19 @@ public class Var {
         return Narrow.apply(this, dim, start, length);
     }
 
+    /** {@code n} equal slices of dimension {@code dim} (PyTorch {@code chunk} with a divisible size), as views. */
+    public Var[] chunk(int n, int dim) {
+        long size = size(dim);
+        if (n <= 0 || size % n != 0) {
+            throw new IllegalArgumentException("cannot split dimension " + dim + " of " + shape() + " into " + n + " equal chunks");
+        }
+        Var[] out = new Var[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = narrow(dim, i * (size / n), size / n);
+        }
+        return out;
+    }
+
     public Var unsqueeze(int dim) {
         return Reshape.apply(this, data().unsqueeze(dim).shape().toArray());
     }

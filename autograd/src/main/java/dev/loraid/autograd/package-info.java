@@ -31,7 +31,7 @@
  *         Var pred = mlp.forward(Var.constant(x));
  *         Var loss = Ops.mseLoss(pred, Var.constant(y), null);
  *         loss.backward();                                          // grads accumulate into Parameter.grad()
- *         GradClip.clipGlobalNorm(mlp.trainableParameters().values(), 1.0);
+ *         GradClip.clipGlobalNorm(mlp.trainableParameters().values(), 1.0);   // --max_grad_norm
  *         opt.step();
  *         opt.zeroGrad();
  *         sched.step();
@@ -45,7 +45,15 @@
  * Var h = Ops.layerNorm(x, null, null, 1e-6);             // x [B, L, C]
  * Var qh = Ops.rope(q.forward(h).reshape(b, l, heads, d), cos, sin).permute(0, 2, 1, 3);   // [B, H, L, D]
  * Var o = Ops.attention(qh, kh, vh).permute(0, 2, 1, 3).reshape(b, l, dim);
- * Var y = Checkpoint.apply(inputs -> block.forward(inputs[0]), x);   // activations recomputed in backward
+ * Var y = Checkpoint.apply(block, in -> block.forward(in[0]), x);   // activations recomputed in backward
  * }</pre>
+ *
+ * <h2>Gradient accumulation</h2>
+ * Gradients add up over backward passes until {@code zeroGrad()}; pass the micro-batch weight as the seed,
+ * {@code loss.backward(1.0 / k)} for k micro-batches per update (what accelerate does, spec training.md §3.3).
+ *
+ * <h2>Resume</h2>
+ * {@code TrainingState.save(file, module.trainableParameters(), optimizer, scheduler, metadata)} and
+ * {@code TrainingState.load(...)}: parameters, optimizer moments and the scheduler step in one safetensors file.
  */
 package dev.loraid.autograd;

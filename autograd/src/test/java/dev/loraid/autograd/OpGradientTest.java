@@ -34,6 +34,7 @@ class OpGradientTest {
         return List.of(
             c("add broadcast [3,4]+[4]", v -> v[0].add(v[1]), () -> in(f64(1, 3, 4), f64(2, 4))),
             c("sub broadcast [2,3,4]-[3,1], strided", v -> v[0].sub(v[1]), () -> in(f64Strided(3, 2, 3, 4), f64(4, 3, 1))),
+            c("addScaled broadcast", v -> Ops.addScaled(v[0], 0.5, v[1], -2.0), () -> in(f64(63, 2, 3), f64(64, 2, 1))),
             c("mul broadcast [2,1,4]*[3,1]", v -> v[0].mul(v[1]), () -> in(f64(5, 2, 1, 4), f64(6, 3, 1))),
             c("div broadcast", v -> v[0].div(v[1]), () -> in(f64(7, 2, 3), uniform(8, 0.5, 2, 3))),
             c("fan-out x*x + x", v -> v[0].mul(v[0]).add(v[0]), () -> in(f64(9, 4, 3))),
@@ -46,6 +47,8 @@ class OpGradientTest {
             c("permute", v -> v[0].permute(2, 0, 1).mul(v[1]), () -> in(f64(16, 2, 3, 4), f64(17, 4, 2, 3))),
             c("transpose + narrow", v -> v[0].transpose(0, 1).narrow(1, 1, 2), () -> in(f64(18, 4, 3))),
             c("expand", v -> v[0].expand(3, 2, 4).mul(v[1]), () -> in(f64(19, 2, 1), f64(20, 3, 2, 4))),
+            c("chunk: two of three slices, fan-out", v -> { Var[] ch = v[0].chunk(3, 1); return ch[0].mul(ch[2]).add(ch[2]); },
+                () -> in(f64(62, 2, 6))),
             c("unsqueeze/squeeze", v -> v[0].unsqueeze(1).mul(v[1]).squeeze(0), () -> in(f64(21, 1, 3), f64(22, 1, 2, 3))),
             c("concat dim 1", v -> Ops.concat(List.of(v[0], v[1], v[0]), 1), () -> in(f64(23, 2, 3), f64Strided(24, 2, 2))),
             c("gelu tanh", v -> Ops.gelu(v[0]), () -> in(uniform(25, -3, 3, 3, 4))),

@@ -28,15 +28,19 @@ import java.util.function.Function;
 final class InspectCommand implements Command {
     /** Text mode shortens metadata values beyond this (kohya files carry kilobytes of tag counts); --json has all. */
     private static final int MAX_VALUE_CHARS = 200;
-    /**
-     * Recognisers tried on every file, in order; each returns a summary or null. Wan checkpoint recognition
-     * (config inferred from shapes) belongs here as a second entry.
-     */
-    private static final List<Function<TensorSource, FileSummary>> RECOGNISERS = List.of(
-        src -> {
-            LoraFileSummary lora = LoraFileSummary.of(src);
-            return lora == null ? null : lora.toSummary();
-        });
+    /** Video size for the Wan forward-memory estimate unless --resolution/--frames say otherwise (spec §1.2). */
+    private static final String DEFAULT_RESOLUTION = "832x480";
+    private static final int DEFAULT_FRAMES = 81;
+
+    /** Recognisers tried on every file, in order; each returns a summary or null. */
+    private static List<Function<TensorSource, FileSummary>> recognisers(int width, int height, int frames) {
+        return List.of(
+            src -> {
+                LoraFileSummary lora = LoraFileSummary.of(src);
+                return lora == null ? null : lora.toSummary();
+            },
+            src -> WanFileSummary.of(src, width, height, frames));
+    }
 
     @Override
     public String name() {
@@ -51,6 +55,9 @@ final class InspectCommand implements Command {
     private static Options options() {
         Options o = new Options();
         o.addOption(null, "json", false, "print JSON (an object per FILE; an array for several FILEs)");
+        o.addOption(null, "resolution", true, "video WIDTHxHEIGHT for a Wan model's forward-memory estimate (default "
+            + DEFAULT_RESOLUTION + ")");
+        o.addOption(null, "frames", true, "video frames for that estimate (default " + DEFAULT_FRAMES + ")");
         o.addOption("h", "help", false, "print this help");
         return o;
     }
@@ -80,17 +87,18 @@ final class InspectCommand implements Command {
             throw new UsageException("no FILE given");
         }
         boolean json = cl.hasOption("json");
+        List<Function<TensorSource, FileSummary>> recognisers = recognisers(cl);
         List<Object> reports = new ArrayList<>();
         int status = 0;
         for (String f : files) {
             try (TensorSource src = TensorSource.open(Path.of(f))) {
                 if (json) {
-                    reports.add(toJson(src));
+                    reports.add(toJson(src, recognisers));
                 } else {
                     if (!reports.isEmpty()) {
                         out.println();
                     }
-                    printText(src, out);
+                    printText(src, out, recognisers);
                     reports.add(f);
                 }
             } catch (IOException | RuntimeException e) {
@@ -104,7 +112,7 @@ final class InspectCommand implements Command {
         return status;
     }
 
-    private static void printText(TensorSource src, PrintStream out) {
+    private static void printText(TensorSource src, PrintStream out, List<Function<TensorSource, FileSummary>> recognisers) {
         List<String> names = src.names();
         long params = 0;
         long bytes = 0;
@@ -125,7 +133,7 @@ final class InspectCommand implements Command {
             TensorInfo t = src.info(n);
             out.printf("  %-" + width + "s  %-7s %s%n", n, t.dtype().safetensorsName(), t.shape());
         }
-        for (Function<TensorSource, FileSummary> r : RECOGNISERS) {
+        for (Function<TensorSource, FileSummary> r : recognisers) {
             FileSummary s = r.apply(src);
             if (s != null) {
                 s.lines().forEach(out::println);
@@ -133,7 +141,7 @@ final class InspectCommand implements Command {
         }
     }
 
-    private static Map<String, Object> toJson(TensorSource src) {
+    private static Map<String, Object> toJson(TensorSource src, List<Function<TensorSource, FileSummary>> recognisers) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("path", src.describe());
         List<Object> tensors = new ArrayList<>();
@@ -153,13 +161,28 @@ final class InspectCommand implements Command {
         o.put("data_bytes", bytes);
         o.put("metadata", src.metadata());
         o.put("tensors", tensors);
-        for (Function<TensorSource, FileSummary> r : RECOGNISERS) {
+        for (Function<TensorSource, FileSummary> r : recognisers) {
             FileSummary s = r.apply(src);
             if (s != null) {
                 o.put(s.kind(), s.json());
             }
         }
         return o;
+    }
+
+    private static List<Function<TensorSource, FileSummary>> recognisers(CommandLine cl) {
+        String res = cl.getOptionValue("resolution", DEFAULT_RESOLUTION);
+        String[] wh = res.toLowerCase(java.util.Locale.ROOT).split("x");
+        try {
+            int frames = Integer.parseInt(cl.getOptionValue("frames", String.valueOf(DEFAULT_FRAMES)));
+            if (wh.length != 2 || frames < 1) {
+                throw new NumberFormatException();
+            }
+            return recognisers(Integer.parseInt(wh[0]), Integer.parseInt(wh[1]), frames);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--resolution " + res + " --frames " + cl.getOptionValue("frames", "81")
+                + ": expected WIDTHxHEIGHT (e.g. 832x480) and a positive frame count");
+        }
     }
 
     private static String shorten(String v) {

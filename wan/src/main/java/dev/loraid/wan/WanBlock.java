@@ -24,7 +24,8 @@ public final class WanBlock extends Module {
     final WanCrossAttention crossAttn;
     final Sequential ffn;
 
-    WanBlock(WanConfig c, int index) {
+    /** Block {@code index} of {@code c} with declared frozen parameters (loaded through {@code loadStateDict}). */
+    public WanBlock(WanConfig c, int index) {
         this.config = c;
         this.name = "block" + index;
         long d = c.dim();

@@ -111,6 +111,13 @@ public final class CuBlasLt {
         }
     }
 
+    /** The heuristic found no algorithm for a GEMM (e.g. an epilogue the problem's layouts do not support). */
+    public static final class NoAlgorithmException extends CudaException {
+        NoAlgorithmException(String message) {
+            super(message);
+        }
+    }
+
     /** One operand's column-major layout: rows × cols with leading dimension ld, batched with a fixed stride. */
     public record Layout(int type, long rows, long cols, long ld, int batch, long batchStride) {
     }
@@ -161,7 +168,7 @@ public final class CuBlasLt {
                 check((int) heuristic.invokeExact(handle, desc, la, lb, lc, lc, pref, 1, results, count),
                     "cublasLtMatmulAlgoGetHeuristic");
                 if (count.get(INT, 0) < 1 || results.get(INT, HEURISTIC_STATE_OFFSET) != 0) {
-                    throw new CudaException("cuBLASLt has no algorithm for GEMM " + describe(opA, opB, a, b, c)
+                    throw new NoAlgorithmException("cuBLASLt has no algorithm for GEMM " + describe(opA, opB, a, b, c)
                         + " (compute type " + computeType + ", epilogue " + epilogue + ")");
                 }
                 algo = results.asSlice(0, 64);

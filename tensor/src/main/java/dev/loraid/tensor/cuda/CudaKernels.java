@@ -19,7 +19,7 @@ import java.util.function.Consumer;
 final class CudaKernels {
     /** The kernel sources, one module each; {@link #HEADER} is included by all. */
     static final List<String> SOURCES = List.of("copy", "elementwise", "reduce", "softmax", "norm", "rope", "adamw",
-        "philox", "attention");
+        "philox", "attention", "attention_mma", "attention_mma_backward");
     static final String HEADER = "loraid_common.cuh";
     static final String RESOURCE_DIR = "/dev/loraid/tensor/cuda/kernels/";
     static final int THREADS = 256;
