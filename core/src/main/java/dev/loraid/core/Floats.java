@@ -3,9 +3,7 @@ package dev.loraid.core;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MiniFloats;
 import dev.loraid.tensor.Shape;
-import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.cpu.Parallel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -101,68 +99,6 @@ public final class Floats {
             }
         }
         return -1;
-    }
-
-    /**
-     * Converts a contiguous CPU tensor into fp32 values at the start of {@code dst}, spread over the CPU pool and
-     * allocating nothing (the streaming merge runs this on every adapted weight of a checkpoint).
-     */
-    public static void toF32(Tensor src, MemorySegment dst) {
-        MemorySegment seg = src.storage().segment();
-        DType d = src.dtype();
-        long base = src.offset() * d.byteSize();
-        if (!src.isContiguous()) {
-            throw new IllegalArgumentException("toF32 needs a contiguous tensor, got " + src);
-        }
-        Parallel.forRange(src.numel(), 4, (from, to) -> {
-            switch (d) {
-                case F32 -> MemorySegment.copy(seg, base + 4 * from, dst, 4 * from, 4 * (to - from));
-                case BF16 -> {
-                    for (long i = from; i < to; i++) {
-                        dst.set(F32, 4 * i, MiniFloats.bf16ToFloat(seg.get(I16, base + 2 * i)));
-                    }
-                }
-                case F16 -> {
-                    for (long i = from; i < to; i++) {
-                        dst.set(F32, 4 * i, Float.float16ToFloat(seg.get(I16, base + 2 * i)));
-                    }
-                }
-                default -> {
-                    for (long i = from; i < to; i++) {
-                        dst.set(F32, 4 * i, (float) d.read(seg, base + i * d.byteSize()));
-                    }
-                }
-            }
-        });
-    }
-
-    /**
-     * Casts {@code n} fp32 values at the start of {@code src} to {@code dtype} (round-to-nearest-even) into
-     * {@code dst}, returning the tensor of {@code shape} over {@code dst}; allocates nothing.
-     */
-    public static Tensor fromF32(MemorySegment src, Shape shape, DType dtype, MemorySegment dst) {
-        long n = shape.numel();
-        Parallel.forRange(n, 4, (from, to) -> {
-            switch (dtype) {
-                case F32 -> MemorySegment.copy(src, 4 * from, dst, 4 * from, 4 * (to - from));
-                case BF16 -> {
-                    for (long i = from; i < to; i++) {
-                        dst.set(I16, 2 * i, MiniFloats.floatToBf16(src.get(F32, 4 * i)));
-                    }
-                }
-                case F16 -> {
-                    for (long i = from; i < to; i++) {
-                        dst.set(I16, 2 * i, Float.floatToFloat16(src.get(F32, 4 * i)));
-                    }
-                }
-                default -> {
-                    for (long i = from; i < to; i++) {
-                        dtype.write(dst, i * dtype.byteSize(), src.get(F32, 4 * i));
-                    }
-                }
-            }
-        });
-        return new Tensor(Storage.host(dst.asSlice(0, n * dtype.byteSize())), dtype, shape, shape.contiguousStrides(), 0);
     }
 
     /** Index of the first NaN or infinity, or −1. */

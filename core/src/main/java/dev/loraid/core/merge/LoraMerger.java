@@ -1,6 +1,5 @@
 package dev.loraid.core.merge;
 
-import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
@@ -187,11 +186,10 @@ public final class LoraMerger {
                 StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
             long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
             MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
-            MemorySegment cast = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
             for (SafetensorsWriter.Entry e : entries) {
                 Tensor t = reader.read(e.name());
                 List<Update> ups = updates.get(e.name());
-                w.write(e.name(), ups == null ? t : Floats.fromF32(merged(t, ups, fp32), t.shape(), e.dtype(), cast));
+                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
                 done += base.info(e.name()).byteSize();
                 reporter.progress("merge", done, total);
             }
@@ -203,13 +201,13 @@ public final class LoraMerger {
     }
 
     /**
-     * The base weight as fp32 in {@code scratch} plus every update in order (REQ-MERGE-3); returns {@code scratch},
-     * which the caller casts once to the output dtype.
+     * The base weight as fp32 in {@code scratch} plus every update in order; the writer casts it once to the output
+     * dtype, round-to-nearest-even (REQ-MERGE-3).
      */
-    private static MemorySegment merged(Tensor base, List<Update> updates, MemorySegment scratch) {
-        Floats.toF32(base, scratch);
+    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
         Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
                 base.shape().contiguousStrides(), 0);
+        w.backend().copy(base, w);
         // fp32 copies of the factors are released here, not whenever the GC gets to them
         try (MemoryScope factors = MemoryScope.open()) {
             for (Update u : updates) {
@@ -218,6 +216,6 @@ public final class LoraMerger {
                 }
             }
         }
-        return scratch;
+        return w;
     }
 }
