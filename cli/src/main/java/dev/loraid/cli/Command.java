@@ -1,5 +1,7 @@
 package dev.loraid.cli;
 
+import java.io.PrintStream;
+
 /** One {@code loraid} subcommand. It parses its own arguments, calls a library API and reports. */
 public interface Command {
     /** The word after {@code loraid}, e.g. {@code inspect}. */
@@ -13,4 +15,12 @@ public interface Command {
      * thrown as {@link UsageException}; other exceptions become exit code 1 with their message.
      */
     int run(String[] args) throws Exception;
+
+    /**
+     * Runs the command printing to {@code out} and {@code err} (what {@link Main} calls, so tests can capture the
+     * output). The default ignores the streams and calls {@link #run(String[])}; commands that print override it.
+     */
+    default int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        return run(args);
+    }
 }

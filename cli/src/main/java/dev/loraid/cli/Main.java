@@ -14,7 +14,16 @@ public final class Main {
 
     /** Every subcommand, in the order {@code --help} lists them. */
     static List<Command> commands() {
-        return List.of();
+        return List.of(
+                new DemoCommand(),
+                new InspectCommand(),
+                new WanForwardCommand(),
+                new PlanCommand(),
+                new MergeCommand(),
+                new ConvertCommand(),
+                new EmaCommand(),
+                new ValidateCommand(),
+                new TagCommand());
     }
 
     public static void main(String[] args) {
@@ -36,7 +45,7 @@ public final class Main {
             return 2;
         }
         try {
-            return cmd.run(Arrays.copyOfRange(args, 1, args.length));
+            return cmd.run(Arrays.copyOfRange(args, 1, args.length), out, err);
         } catch (UsageException e) {
             err.println("loraid " + cmd.name() + ": " + e.getMessage());
             err.println("run 'loraid " + cmd.name() + " --help' for usage");

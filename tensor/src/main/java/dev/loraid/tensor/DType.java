@@ -88,7 +88,9 @@ public enum DType {
 
     /**
      * Writes {@code value} at {@code byteOffset}, rounding to nearest-even (once, from the double) for the float
-     * types; see {@link MiniFloats} for overflow, NaN and fp8 saturation. Integer types truncate toward zero.
+     * types; see {@link MiniFloats} for overflow, NaN and fp8 saturation. Integer types truncate toward zero and
+     * saturate at their range (as Java's double-to-int cast does for I32/I64, for every width alike); NaN becomes 0.
+     * BOOL is 1 for any non-zero value (NaN included).
      */
     public void write(MemorySegment seg, long byteOffset, double value) {
         switch (this) {
@@ -100,13 +102,18 @@ public enum DType {
             case F8_E5M2 -> seg.set(ValueLayout.JAVA_BYTE, byteOffset, MiniFloats.doubleToE5m2(value));
             case I64 -> seg.set(LE_I64, byteOffset, (long) value);
             case I32 -> seg.set(LE_I32, byteOffset, (int) value);
-            case I16 -> seg.set(LE_I16, byteOffset, (short) value);
-            case I8, U8 -> seg.set(ValueLayout.JAVA_BYTE, byteOffset, (byte) (long) value);
+            case I16 -> seg.set(LE_I16, byteOffset, (short) saturate(value, Short.MIN_VALUE, Short.MAX_VALUE));
+            case I8 -> seg.set(ValueLayout.JAVA_BYTE, byteOffset, (byte) saturate(value, Byte.MIN_VALUE, Byte.MAX_VALUE));
+            case U8 -> seg.set(ValueLayout.JAVA_BYTE, byteOffset, (byte) saturate(value, 0, 255));
             case BOOL -> seg.set(ValueLayout.JAVA_BYTE, byteOffset, (byte) (value != 0 ? 1 : 0));
         }
     }
 
-    /** Writes an integer exactly (I64 included). */
+    private static int saturate(double value, int min, int max) {
+        return (int) Math.max(min, Math.min(max, (int) value)); // (int) NaN == 0
+    }
+
+    /** Writes an integer exactly (I64 included; narrower integer types saturate). */
     public void writeLong(MemorySegment seg, long byteOffset, long value) {
         if (this == I64) {
             seg.set(LE_I64, byteOffset, value);

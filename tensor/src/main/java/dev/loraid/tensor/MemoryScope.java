@@ -21,6 +21,9 @@ public final class MemoryScope implements AutoCloseable {
     /** Allocators are pooled per thread and device, so consecutive steps reuse the same memory. */
     private static final ThreadLocal<Map<Device, ArrayDeque<ScopeAllocator>>> POOL = ThreadLocal.withInitial(HashMap::new);
 
+    /** Per thread and device: the most bytes ever in use at once across all open scopes (see {@link #peakBytesInUse}). */
+    private static final ThreadLocal<Map<Device, Long>> PEAK = ThreadLocal.withInitial(HashMap::new);
+
     private final Map<Device, ScopeAllocator> allocators = new HashMap<>();
     private final boolean suspended;
     private boolean closed;
@@ -58,7 +61,26 @@ public final class MemoryScope implements AutoCloseable {
             ArrayDeque<ScopeAllocator> pooled = POOL.get().get(d);
             return pooled != null && !pooled.isEmpty() ? pooled.pop() : backend.newScopeAllocator();
         });
-        return a.allocate(bytes);
+        Storage st = a.allocate(bytes);
+        long inUse = 0;
+        for (MemoryScope open : STACK.get()) {
+            inUse += open.bytesInUse(backend.device());
+        }
+        PEAK.get().merge(backend.device(), inUse, Math::max);
+        return st;
+    }
+
+    /**
+     * The high-water mark of scoped bytes in use at once on {@code device} by this thread, summed over nested
+     * scopes, since the last {@link #resetPeak}: how training steps and checkpointing are measured.
+     */
+    public static long peakBytesInUse(Device device) {
+        return PEAK.get().getOrDefault(device, 0L);
+    }
+
+    /** Starts a new high-water-mark measurement on this thread. */
+    public static void resetPeak(Device device) {
+        PEAK.get().remove(device);
     }
 
     /** Bytes this scope has handed out on {@code device}. */

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.loraid.bench.harness.TorchCpu;
+import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
 
@@ -75,6 +76,43 @@ public final class DjlTorchCpu implements TorchCpu {
                 sub.close();
             }
         };
+    }
+
+    @Override
+    public Workload linearTrain(int tokens, int in, int out, int rank) {
+        NDManager sub = manager.newSubManager();
+        NDArray x = sub.randomNormal(new Shape(tokens, in));
+        NDArray w = sub.randomNormal(new Shape(out, in));
+        NDArray down = sub.randomNormal(new Shape(rank, in)).mul(1 / Math.sqrt(in));
+        NDArray up = sub.randomNormal(new Shape(out, rank)).mul(0.01);
+        NDArray dy = sub.randomNormal(new Shape(tokens, out));
+        return new Workload() {
+            @Override
+            public void run() {
+                // every intermediate is closed at once, as PyTorch frees them when the graph is released
+                try (NDArray wt = w.transpose(); NDArray downT = down.transpose(); NDArray upT = up.transpose();
+                     NDArray h = x.matMul(downT); NDArray yBase = x.matMul(wt); NDArray yLora = h.matMul(upT);
+                     NDArray y = yBase.add(yLora);
+                     NDArray dyT = dy.transpose(); NDArray dUp = dyT.matMul(h); NDArray dh = dy.matMul(up);
+                     NDArray dhT = dh.transpose(); NDArray dDown = dhT.matMul(x);
+                     NDArray dxBase = dy.matMul(w); NDArray dxLora = dh.matMul(down); NDArray dx = dxBase.add(dxLora)) {
+                    y.getShape();
+                    dUp.getShape();
+                    dDown.getShape();
+                    dx.getShape();
+                }
+            }
+
+            @Override
+            public void close() {
+                sub.close();
+            }
+        };
+    }
+
+    @Override
+    public BlockRun wanBlock(WanBlockCase c) {
+        return new DjlWanBlock(manager, c);
     }
 
     @Override

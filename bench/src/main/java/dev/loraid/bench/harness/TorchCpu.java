@@ -1,5 +1,7 @@
 package dev.loraid.bench.harness;
 
+import dev.loraid.bench.wanblock.WanBlockCase;
+
 import java.io.PrintStream;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -26,8 +28,27 @@ public interface TorchCpu extends AutoCloseable {
      */
     Workload attention(int tokens, int heads, int headDim);
 
+    /**
+     * Forward and backward of a LoRA-wrapped Linear ([tokens, in] → out, rank r, frozen fp32 base, input gradient
+     * required), as the explicit products PyTorch's autograd runs: y = x·Wᵀ + (x·Dᵀ)·Uᵀ; dx, dD, dU from a
+     * given dy.
+     */
+    Workload linearTrain(int tokens, int in, int out, int rank);
+
+    /**
+     * One Wan DiT block (spec wan.md §2.7) composed from NDArray ops, forward and backward to its input x through
+     * PyTorch's autograd, with the case's weights frozen: {@code run()} is one forward + backward.
+     */
+    BlockRun wanBlock(WanBlockCase c);
+
     @Override
     void close();
+
+    /** A timed block call that can also hand back what it computed. */
+    interface BlockRun extends Workload {
+        /** {output [L, D], gradient of Σ output with respect to x [L, D]} of one forward and backward. */
+        float[][] outputs();
+    }
 
     /** One timed operation and the native memory it holds. */
     interface Workload extends AutoCloseable {

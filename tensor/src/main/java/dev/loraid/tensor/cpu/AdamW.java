@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
  *   p ← p·(1 − lr·wd);  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²
  *   p ← p − (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
  * </pre>
- * Each element is computed in fp64 and rounded once when stored.
+ * Each element is computed in fp64 and rounded once when stored (the CUDA kernel does the same).
  */
 final class AdamW {
     private AdamW() {
@@ -34,8 +34,9 @@ final class AdamW {
             seg[k] = ops[k].storage().segment();
         }
         StridedLoop.of(param.shape().toArray(), ops).forEachRun(4, (base, stride, n) -> {
-            double[][] buf = new double[4][n];
+            double[][] buf = new double[4][];
             for (int k = 0; k < 4; k++) {
+                buf[k] = Scratch.doubles(k, n);
                 Lanes.load(seg[k], ops[k].dtype(), base[k], stride[k], buf[k], 0, n);
             }
             double[] p = buf[0];

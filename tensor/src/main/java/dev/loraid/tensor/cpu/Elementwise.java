@@ -127,8 +127,11 @@ final class Elementwise {
         boolean dbl = f64;
         StridedLoop.of(out.shape().toArray(), ops).forEachRun(1, (base, stride, n) -> {
             if (dbl) {
-                double[][] in = new double[k][n];
-                double[] o = new double[n];
+                double[][] in = new double[k][];
+                for (int i = 0; i < k; i++) {
+                    in[i] = Scratch.doubles(i, n);
+                }
+                double[] o = Scratch.doubles(k, n);
                 for (int i = 0; i < k; i++) {
                     Lanes.load(seg[i], type[i], base[i], stride[i], in[i], 0, n);
                 }
@@ -136,8 +139,11 @@ final class Elementwise {
                 Lanes.store(o, 0, n, seg[k], type[k], base[k], stride[k]);
             } else {
                 int p = Lanes.padded(n);
-                float[][] in = new float[k][p];
-                float[] o = new float[p];
+                float[][] in = new float[k][];
+                for (int i = 0; i < k; i++) {
+                    in[i] = Scratch.floats(i, p);
+                }
+                float[] o = Scratch.floats(k, p);
                 for (int i = 0; i < k; i++) {
                     Lanes.load(seg[i], type[i], base[i], stride[i], in[i], 0, n);
                 }

@@ -18,8 +18,8 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
  */
 final class FlashAttention {
-    static final int BR = 64;
-    static final int BC = 64;
+    static final int BR = 96;
+    static final int BC = 96;
 
     private FlashAttention() {
     }
@@ -42,29 +42,46 @@ final class FlashAttention {
 
     static void forward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
                         Tensor out, Tensor lse) {
-        int d = dims.d();
-        int dv = dims.dv();
         int tiles = (dims.lq() + BR - 1) / BR;
-        for (int b = 0; b < dims.batch(); b++) {
-            int keys = dims.keys(kvLengths, b);
-            for (int h = 0; h < dims.heads(); h++) {
-                PackedKv kv = PackedKv.of(k, v, b, h, keys);
-                int bb = b;
-                int hh = h;
-                AtomicInteger next = new AtomicInteger();
-                Parallel.forEach(Math.min(Parallel.threads(), tiles), w -> {
-                    TileState st = new TileState(d, kv.dvPad());
-                    for (int t; (t = next.getAndIncrement()) < tiles; ) {
-                        int from = t * BR;
-                        int rows = Math.min(BR, dims.lq() - from);
-                        st.reset();
-                        HeadPack.rows(q, bb, hh, from, rows, scale, st.q, 0, d);
-                        st.attend(kv, d);
-                        st.store(out, lse, bb, hh, from, rows, dv);
-                    }
-                });
+        forEachHead(dims, tiles, (b, h, parallel) -> head(dims, q, k, v, scale, dims.keys(kvLengths, b), out, lse, b, h, tiles, parallel));
+    }
+
+    @FunctionalInterface
+    interface HeadTask {
+        void run(int b, int h, boolean parallel);
+    }
+
+    /**
+     * Runs every (batch, head): one head at a time with its {@code units} (query tiles or key blocks) spread over
+     * the threads when there are enough of them, else whole heads in parallel (short sequences, many heads).
+     */
+    static void forEachHead(Attention.Dims dims, int units, HeadTask task) {
+        int heads = dims.batch() * dims.heads();
+        if (units >= 2 * Parallel.threads() || heads == 1) {
+            for (int bh = 0; bh < heads; bh++) {
+                task.run(bh / dims.heads(), bh % dims.heads(), true);
             }
+        } else {
+            Parallel.forEach(heads, bh -> task.run(bh / dims.heads(), bh % dims.heads(), false));
         }
+    }
+
+    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
+                             Tensor lse, int b, int h, int tiles, boolean parallel) {
+        int d = dims.d();
+        PackedKv kv = PackedKv.of(k, v, b, h, keys);
+        AtomicInteger next = new AtomicInteger();
+        Parallel.forEach(parallel ? Math.min(Parallel.threads(), tiles) : 1, w -> {
+            TileState st = new TileState(d, kv.dvPad());
+            for (int t; (t = next.getAndIncrement()) < tiles; ) {
+                int from = t * BR;
+                int rows = Math.min(BR, dims.lq() - from);
+                st.reset();
+                HeadPack.rows(q, b, h, from, rows, scale, st.q, 0, d);
+                st.attend(kv, d);
+                st.store(out, lse, b, h, from, rows, dims.dv());
+            }
+        });
     }
 
     /** One worker's buffers for a query tile: scaled queries, the score tile, the output accumulator and m, l. */
@@ -119,7 +136,7 @@ final class FlashAttention {
                 sum = sum.add(p);
             }
             float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
-            l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+            l[r] = l[r] * alpha + VecMath.sumLanes(sum);
             m[r] = mNew;
             if (alpha != 1f) {
                 int ob = r * dvPad;

@@ -4,7 +4,6 @@ import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.loraid.tensor.cpu.FlashAttention.BC;
 import static dev.loraid.tensor.cpu.FlashAttention.BR;
@@ -29,49 +28,50 @@ final class FlashAttentionBackward {
 
     static void backward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                          float scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
-        int lq = dims.lq();
-        int workers = Parallel.threads();
-        for (int b = 0; b < dims.batch(); b++) {
+        int blocks = (dims.lk() + BC - 1) / BC;
+        FlashAttention.forEachHead(dims, blocks, (b, h, parallel) -> {
             int keys = dims.keys(kvLengths, b);
-            for (int h = 0; h < dims.heads(); h++) {
-                if (keys == 0) {
-                    zeroRows(dq, b, h, 0, lq);
-                    zeroRows(dk, b, h, 0, dims.lk());
-                    zeroRows(dv, b, h, 0, dims.lk());
-                    continue;
-                }
-                Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
-                int blocks = (keys + BC - 1) / BC;
-                float[][] dqAcc = new float[Math.min(workers, blocks)][];
-                AtomicInteger next = new AtomicInteger();
-                int bb = b;
-                int hh = h;
-                Parallel.forEach(dqAcc.length, w -> {
-                    float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
-                    dqAcc[w] = dqw;
-                    float[] s = new float[BR * BC];
-                    float[] ds = new float[BR * BC];
-                    float[] dkBlk = new float[BC * hd.dPad()];
-                    float[] dvBlk = new float[BC * hd.dvPad()];
-                    for (int blk; (blk = next.getAndIncrement()) < blocks; ) {
-                        keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
-                        int j0 = blk * BC;
-                        int nb = Math.min(BC, keys - j0);
-                        storeRows(dkBlk, hd.dPad(), dk, bb, hh, j0, nb, 1f);
-                        storeRows(dvBlk, hd.dvPad(), dv, bb, hh, j0, nb, 1f);
-                    }
-                });
-                float[] total = dqAcc[0];
-                for (int w = 1; w < dqAcc.length; w++) {
-                    for (int i = 0; i < total.length; i += VL) {
-                        FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, dqAcc[w], i)).intoArray(total, i);
-                    }
-                }
-                storeRows(total, hd.dPad(), dq, b, h, 0, lq, scale);
-                zeroRows(dk, b, h, keys, dims.lk() - keys);
-                zeroRows(dv, b, h, keys, dims.lk() - keys);
+            if (keys == 0) {
+                zeroRows(dq, b, h, 0, dims.lq());
+                zeroRows(dk, b, h, 0, dims.lk());
+                zeroRows(dv, b, h, 0, dims.lk());
+            } else {
+                head(dims, q, k, v, out, dOut, lse, scale, keys, dq, dk, dv, b, h, parallel);
+            }
+        });
+    }
+
+    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+                             float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
+        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
+        int blocks = (keys + BC - 1) / BC;
+        float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
+        // key blocks are dealt to workers round-robin, not first-come: each worker's dQ partial then covers the
+        // same blocks in every run, and the partials are added in worker order — bit-reproducible results
+        Parallel.forEach(dqAcc.length, w -> {
+            float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
+            dqAcc[w] = dqw;
+            float[] s = new float[BR * BC];
+            float[] ds = new float[BR * BC];
+            float[] dkBlk = new float[BC * hd.dPad()];
+            float[] dvBlk = new float[BC * hd.dvPad()];
+            for (int blk = w; blk < blocks; blk += dqAcc.length) {
+                keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
+                int j0 = blk * BC;
+                int nb = Math.min(BC, keys - j0);
+                storeRows(dkBlk, hd.dPad(), dk, b, h, j0, nb, 1f);
+                storeRows(dvBlk, hd.dvPad(), dv, b, h, j0, nb, 1f);
+            }
+        });
+        float[] total = dqAcc[0];
+        for (int w = 1; w < dqAcc.length; w++) {
+            for (int i = 0; i < total.length; i += VL) {
+                FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, dqAcc[w], i)).intoArray(total, i);
             }
         }
+        storeRows(total, hd.dPad(), dq, b, h, 0, dims.lq(), scale);
+        zeroRows(dk, b, h, keys, dims.lk() - keys);
+        zeroRows(dv, b, h, keys, dims.lk() - keys);
     }
 
     /** All query tiles against key block {@code blk}: fills dK, dV of the block and adds into dq. */

@@ -85,6 +85,12 @@ final class Lanes {
             MemorySegment.copy(seg, LE_F64, elem * 8, dst, pos, n);
             return;
         }
+        if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                dst[pos + i] = seg.get(LE_F32, (elem + i * stride) * 4);
+            }
+            return;
+        }
         int b = t.byteSize();
         for (int i = 0; i < n; i++) {
             dst[pos + i] = t.read(seg, (elem + i * stride) * b);
@@ -94,6 +100,12 @@ final class Lanes {
     static void store(double[] src, int pos, int n, MemorySegment seg, DType t, long elem, long stride) {
         if (stride == 1 && t == DType.F64) {
             MemorySegment.copy(src, pos, seg, LE_F64, elem * 8, n);
+            return;
+        }
+        if (t == DType.F32) {
+            for (int i = 0; i < n; i++) {
+                seg.set(LE_F32, (elem + i * stride) * 4, (float) src[pos + i]);
+            }
             return;
         }
         int b = t.byteSize();

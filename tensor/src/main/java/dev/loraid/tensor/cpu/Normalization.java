@@ -38,12 +38,12 @@ final class Normalization {
             double[] w = Checks.vectorD(weight, d, "weight");
             double[] bb = Checks.vectorD(bias, d, "bias");
             rows.forEach((r, b) -> {
-                double[] v = new double[d];
+                double[] v = Scratch.doubles(0, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 double mu = 0;
                 if (centered) {
-                    for (double e : v) {
-                        mu += e;
+                    for (int i = 0; i < d; i++) {
+                        mu += v[i];
                     }
                     mu /= d;
                 }
@@ -65,8 +65,9 @@ final class Normalization {
         float[] bb = Checks.vectorF(bias, d, "bias", p);
         float fe = (float) eps;
         rows.forEach((r, b) -> {
-            float[] v = new float[p];
+            float[] v = Scratch.floats(0, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
+            java.util.Arrays.fill(v, d, p, 0f);
             float mu = centered ? VecMath.sum(v, p) / d : 0f;
             for (int i = 0; i < p; i += VL) {
                 FloatVector.fromArray(F, v, i).sub(mu).intoArray(v, i);
@@ -113,8 +114,8 @@ final class Normalization {
             double[][] dw = new double[chunks][d];
             double[][] db = new double[chunks][d];
             Parallel.forEach(chunks, c -> rows.forChunk(c, chunks, (r, b) -> {
-                double[] v = new double[d];
-                double[] g = new double[d];
+                double[] v = Scratch.doubles(0, d);
+                double[] g = Scratch.doubles(1, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 Lanes.load(gs, dOut.dtype(), b[1], sg, g, 0, d);
                 double mu = centered ? read(meanRows, r) : 0;
@@ -144,10 +145,12 @@ final class Normalization {
         float[][] dw = new float[chunks][p];
         float[][] db = new float[chunks][p];
         Parallel.forEach(chunks, c -> rows.forChunk(c, chunks, (r, b) -> {
-            float[] v = new float[p];
-            float[] g = new float[p];
+            float[] v = Scratch.floats(0, p);
+            float[] g = Scratch.floats(1, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
             Lanes.load(gs, dOut.dtype(), b[1], sg, g, 0, d);
+            java.util.Arrays.fill(v, d, p, 0f);
+            java.util.Arrays.fill(g, d, p, 0f);
             float mu = centered ? (float) read(meanRows, r) : 0f;
             float rs = (float) read(rstdRows, r);
             FloatVector sumG = FloatVector.zero(F);
@@ -165,8 +168,8 @@ final class Normalization {
                 xh.intoArray(v, i);
                 gv.intoArray(g, i);
             }
-            float a = centered ? sumG.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) / d : 0f;
-            float bt = sumGx.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) / d;
+            float a = centered ? VecMath.sumLanes(sumG) / d : 0f;
+            float bt = VecMath.sumLanes(sumGx) / d;
             for (int i = 0; i < p; i += VL) {
                 FloatVector gv = FloatVector.fromArray(F, g, i).sub(a);
                 gv.sub(FloatVector.fromArray(F, v, i).mul(bt)).mul(rs).intoArray(g, i);

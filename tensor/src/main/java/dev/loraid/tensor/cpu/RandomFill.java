@@ -32,19 +32,22 @@ final class RandomFill {
         fill(dst, seed, offset, true);
     }
 
-    /** Number n of the uniform stream, as {@link RandomFill} defines it. */
-    static double uniformAt(int[] words, long n) {
-        return (words[(int) (n & 3)] >>> 8) * TWO_POW_MINUS_24;
-    }
-
-    /** Number n of the normal stream, as {@link RandomFill} defines it. */
-    static double normalAt(int[] words, long n) {
-        int pair = (int) (n & 2);
-        double u1 = ((words[pair] >>> 8) + 1) * TWO_POW_MINUS_24;
-        double u2 = (words[pair + 1] >>> 8) * TWO_POW_MINUS_24;
-        double r = Math.sqrt(-2.0 * Math.log(u1));
-        double theta = 2.0 * Math.PI * u2;
-        return (n & 1) == 0 ? r * Math.cos(theta) : r * Math.sin(theta);
+    /** The four numbers of Philox block {@code words} (numbers 4b .. 4b+3), as this class defines them. */
+    static void numbers(int[] words, boolean normal, double[] out) {
+        if (!normal) {
+            for (int i = 0; i < 4; i++) {
+                out[i] = (words[i] >>> 8) * TWO_POW_MINUS_24;
+            }
+            return;
+        }
+        for (int pair = 0; pair < 4; pair += 2) {
+            double u1 = ((words[pair] >>> 8) + 1) * TWO_POW_MINUS_24;
+            double u2 = (words[pair + 1] >>> 8) * TWO_POW_MINUS_24;
+            double r = Math.sqrt(-2.0 * Math.log(u1));
+            double theta = 2.0 * Math.PI * u2;
+            out[pair] = r * Math.cos(theta);
+            out[pair + 1] = r * Math.sin(theta);
+        }
     }
 
     private static void fill(Tensor dst, long seed, long offset, boolean normal) {
@@ -53,16 +56,18 @@ final class RandomFill {
         int k0 = (int) seed;
         int k1 = (int) (seed >>> 32);
         StridedLoop.of(shape, strides, new long[] {dst.offset(), 0}).forEachRun(8, (base, stride, len) -> {
-            double[] values = new double[len];
+            double[] values = Scratch.doubles(0, len);
             int[] words = new int[4];
+            double[] four = new double[4];
             long block = -1;
             for (int i = 0; i < len; i++) {
                 long n = offset + base[1] + i * stride[1];
                 if (n >>> 2 != block) {
                     block = n >>> 2;
                     Philox.block((int) block, (int) (block >>> 32), 0, 0, k0, k1, words);
+                    numbers(words, normal, four);
                 }
-                values[i] = normal ? normalAt(words, n) : uniformAt(words, n);
+                values[i] = four[(int) (n & 3)];
             }
             Lanes.store(values, 0, len, dst.storage().segment(), dst.dtype(), base[0], stride[0]);
         });

@@ -122,7 +122,7 @@ final class Reductions {
         MemorySegment seg = x.storage().segment();
         int ai = (int) base[1];
         if (x.dtype() == DType.F64) {
-            double[] buf = new double[n];
+            double[] buf = Scratch.doubles(0, n);
             Lanes.load(seg, DType.F64, base[0], stride[0], buf, 0, n);
             for (int i = 0; i < n; i++) {
                 int k = ai + (int) (i * stride[1]);
@@ -130,11 +130,12 @@ final class Reductions {
             }
             return;
         }
-        float[] buf = new float[Lanes.padded(n)];
+        int p = Lanes.padded(n);
+        float[] buf = Scratch.floats(0, p);
         Lanes.load(seg, x.dtype(), base[0], stride[0], buf, 0, n);
         if (stride[1] == 0) {
-            Arrays.fill(buf, n, buf.length, (float) identity(op));
-            acc[ai] = combine(op, acc[ai], reduceRun(op, buf));
+            Arrays.fill(buf, n, p, (float) identity(op));
+            acc[ai] = combine(op, acc[ai], reduceRun(op, buf, p));
         } else {
             for (int i = 0; i < n; i++) {
                 int k = ai + (int) (i * stride[1]);
@@ -144,21 +145,21 @@ final class Reductions {
     }
 
     /** Reduces a padded buffer (padding holds the identity) in fp32 vector lanes. */
-    private static double reduceRun(ReduceOp op, float[] buf) {
+    private static double reduceRun(ReduceOp op, float[] buf, int p) {
         FloatVector acc = FloatVector.broadcast(F, (float) identity(op));
         switch (op) {
-            case SUM, MEAN -> { for (int i = 0; i < buf.length; i += VL) acc = acc.add(FloatVector.fromArray(F, buf, i)); }
+            case SUM, MEAN -> { for (int i = 0; i < p; i += VL) acc = acc.add(FloatVector.fromArray(F, buf, i)); }
             case SUM_SQUARES -> {
-                for (int i = 0; i < buf.length; i += VL) {
+                for (int i = 0; i < p; i += VL) {
                     FloatVector v = FloatVector.fromArray(F, buf, i);
                     acc = v.fma(v, acc);
                 }
             }
-            case MAX -> { for (int i = 0; i < buf.length; i += VL) acc = acc.max(FloatVector.fromArray(F, buf, i)); }
-            case MIN -> { for (int i = 0; i < buf.length; i += VL) acc = acc.min(FloatVector.fromArray(F, buf, i)); }
+            case MAX -> { for (int i = 0; i < p; i += VL) acc = acc.max(FloatVector.fromArray(F, buf, i)); }
+            case MIN -> { for (int i = 0; i < p; i += VL) acc = acc.min(FloatVector.fromArray(F, buf, i)); }
         }
         return switch (op) {
-            case SUM, MEAN, SUM_SQUARES -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            case SUM, MEAN, SUM_SQUARES -> VecMath.sumLanes(acc);
             case MAX -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
             case MIN -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MIN);
         };

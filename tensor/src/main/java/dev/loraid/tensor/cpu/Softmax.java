@@ -25,11 +25,11 @@ final class Softmax {
         long so = out.stride(-1);
         if (Checks.allF64(x, out)) {
             Rows.of(x, out).forEach((r, b) -> {
-                double[] v = new double[d];
+                double[] v = Scratch.doubles(0, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 double max = Double.NEGATIVE_INFINITY;
-                for (double e : v) {
-                    max = Math.max(max, e);
+                for (int i = 0; i < d; i++) {
+                    max = Math.max(max, v[i]);
                 }
                 double sum = 0;
                 for (int i = 0; i < d; i++) {
@@ -44,7 +44,7 @@ final class Softmax {
             return;
         }
         Rows.of(x, out).forEach((r, b) -> {
-            float[] v = new float[p];
+            float[] v = Scratch.floats(0, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
             Arrays.fill(v, d, p, Float.NEGATIVE_INFINITY);
             float max = VecMath.max(v, p);
@@ -54,7 +54,7 @@ final class Softmax {
                 e.intoArray(v, i);
                 sum = sum.add(e);
             }
-            float inv = 1f / sum.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float inv = 1f / VecMath.sumLanes(sum);
             for (int i = 0; i < p; i += VL) {
                 FloatVector.fromArray(F, v, i).mul(inv).intoArray(v, i);
             }
@@ -76,8 +76,8 @@ final class Softmax {
         long sx = dx.stride(-1);
         if (Checks.allF64(y, dy, dx)) {
             Rows.of(y, dy, dx).forEach((r, b) -> {
-                double[] yv = new double[d];
-                double[] gv = new double[d];
+                double[] yv = Scratch.doubles(0, d);
+                double[] gv = Scratch.doubles(1, d);
                 Lanes.load(ys, y.dtype(), b[0], sy, yv, 0, d);
                 Lanes.load(gs, dy.dtype(), b[1], sg, gv, 0, d);
                 double dot = 0;
@@ -92,10 +92,12 @@ final class Softmax {
             return;
         }
         Rows.of(y, dy, dx).forEach((r, b) -> {
-            float[] yv = new float[p];
-            float[] gv = new float[p];
+            float[] yv = Scratch.floats(0, p);
+            float[] gv = Scratch.floats(1, p);
             Lanes.load(ys, y.dtype(), b[0], sy, yv, 0, d);
             Lanes.load(gs, dy.dtype(), b[1], sg, gv, 0, d);
+            Arrays.fill(yv, d, p, 0f);
+            Arrays.fill(gv, d, p, 0f);
             float dot = VecMath.dot(yv, gv, p);
             for (int i = 0; i < p; i += VL) {
                 FloatVector g = FloatVector.fromArray(F, gv, i).sub(dot);

@@ -32,11 +32,11 @@ final class StridedCopy {
                     to.writeLong(out, (base[1] + i * stride[1]) * bo, ti.readLong(in, (base[0] + i * stride[0]) * bi));
                 }
             } else if (viaFloat) {
-                float[] buf = new float[n];
+                float[] buf = Scratch.floats(0, n);
                 Lanes.load(in, ti, base[0], stride[0], buf, 0, n);
                 Lanes.store(buf, 0, n, out, to, base[1], stride[1]);
             } else {
-                double[] buf = new double[n];
+                double[] buf = Scratch.doubles(0, n);
                 Lanes.load(in, ti, base[0], stride[0], buf, 0, n);
                 Lanes.store(buf, 0, n, out, to, base[1], stride[1]);
             }

@@ -77,12 +77,12 @@ final class StridedLoop {
             }
         }
         if (r == 0) {
-            d[0] = 1;
             r = 1;
             if (shape.length == 0) {
                 d = new long[] {1};
                 s = new long[ops][1];
             }
+            d[0] = 1;
         }
         long[] dims = Arrays.copyOf(d, r);
         for (int k = 0; k < ops; k++) {

@@ -8,12 +8,12 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
 /**
  * The register-tiled product the attention kernels are built from, on small fp32 tiles that sit in cache:
  * {@code C[i][j] (+)= Σ_k A(i, k)·B[k][j]} where A is read through two strides (so Aᵀ costs nothing) and B, C are
- * row-major. Each step keeps a 4-row × 2-vector block of C in registers (8 accumulators, 2 loads of B and 4
- * broadcasts of A per k: fits the 16 registers of AVX2 and leaves room on AVX-512 and NEON), so one body serves
- * every vector width. The column block is the outer loop: its slice of B stays in L1 while the row blocks pass.
+ * row-major. Each step keeps a 6-row × 2-vector block of C in registers (12 accumulators, 2 loads of B and 6
+ * broadcasts of A per k: 15 registers, so it fits AVX2's 16 as well as AVX-512's and NEON's 32), so one body
+ * serves every vector width. The column block is the outer loop: its slice of B stays in L1 while the row blocks pass.
  */
 final class TileMatmul {
-    static final int ROWS = 4;
+    static final int ROWS = 6;
     static final int COLS = 2 * VL;
 
     private TileMatmul() {
@@ -22,11 +22,6 @@ final class TileMatmul {
     /** Rounds n up to a whole number of column blocks. */
     static int padCols(int n) {
         return (n + COLS - 1) / COLS * COLS;
-    }
-
-    /** Rounds n up to a whole number of row blocks. */
-    static int padRows(int n) {
-        return (n + ROWS - 1) / ROWS * ROWS;
     }
 
     /**
@@ -41,7 +36,7 @@ final class TileMatmul {
         for (int j = 0; j < n; j += COLS) {
             for (int i = 0; i < m; i += ROWS) {
                 int ci = cOff + i * ldc + j;
-                FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
+                FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
                 if (accumulate) {
                     c00 = FloatVector.fromArray(F, c, ci);
                     c01 = FloatVector.fromArray(F, c, ci + VL);
@@ -51,8 +46,12 @@ final class TileMatmul {
                     c21 = FloatVector.fromArray(F, c, ci + 2 * ldc + VL);
                     c30 = FloatVector.fromArray(F, c, ci + 3 * ldc);
                     c31 = FloatVector.fromArray(F, c, ci + 3 * ldc + VL);
+                    c40 = FloatVector.fromArray(F, c, ci + 4 * ldc);
+                    c41 = FloatVector.fromArray(F, c, ci + 4 * ldc + VL);
+                    c50 = FloatVector.fromArray(F, c, ci + 5 * ldc);
+                    c51 = FloatVector.fromArray(F, c, ci + 5 * ldc + VL);
                 } else {
-                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(F);
+                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(F);
                 }
                 int a0 = aOff + i * ars;
                 int bi = bOff + j;
@@ -71,6 +70,12 @@ final class TileMatmul {
                     x = FloatVector.broadcast(F, a[a0 + 3 * ars]);
                     c30 = b0.fma(x, c30);
                     c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
                 }
                 c00.intoArray(c, ci);
                 c01.intoArray(c, ci + VL);
@@ -80,6 +85,10 @@ final class TileMatmul {
                 c21.intoArray(c, ci + 2 * ldc + VL);
                 c30.intoArray(c, ci + 3 * ldc);
                 c31.intoArray(c, ci + 3 * ldc + VL);
+                c40.intoArray(c, ci + 4 * ldc);
+                c41.intoArray(c, ci + 4 * ldc + VL);
+                c50.intoArray(c, ci + 5 * ldc);
+                c51.intoArray(c, ci + 5 * ldc + VL);
             }
         }
     }

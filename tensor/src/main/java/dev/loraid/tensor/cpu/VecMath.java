@@ -3,6 +3,7 @@ package dev.loraid.tensor.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Vector math shared by the kernels: exp and sigmoid written out in plain vector arithmetic (so their speed does
@@ -32,21 +33,49 @@ final class VecMath {
         IntVector ni = t.reinterpretAsInts().sub(0x4B400000);
         FloatVector r = n.mul(-LN2_HI).add(xc);
         r = n.mul(-LN2_LO).add(r);
-        FloatVector p = r.mul(1.9875691500E-4f).add(1.3981999507E-3f);
-        p = p.mul(r).add(8.3334519073E-3f);
-        p = p.mul(r).add(4.1665795894E-2f);
-        p = p.mul(r).add(1.6666665459E-1f);
-        p = p.mul(r).add(5.0000001201E-1f);
-        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+        FloatVector p = r.fma(c(1.9875691500E-4f), c(1.3981999507E-3f));
+        p = p.fma(r, c(8.3334519073E-3f));
+        p = p.fma(r, c(4.1665795894E-2f));
+        p = p.fma(r, c(1.6666665459E-1f));
+        p = p.fma(r, c(5.0000001201E-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
         FloatVector scale = ni.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector e = y.mul(scale);
         e = e.blend(0f, x.lt(EXP_LO));
         return e.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
     }
 
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(Lanes.F, v);
+    }
+
     /** 1 / (1 + e^−x). */
     static FloatVector sigmoid(FloatVector x) {
         return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
+    }
+
+    /** Shuffles that fold the upper half of the live lanes onto the lower half: VL/2, VL/4, …, 1 lanes apart. */
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] FOLDS = new VectorShuffle[Integer.numberOfTrailingZeros(Lanes.VL)];
+
+    static {
+        for (int f = 0, step = Lanes.VL / 2; step >= 1; f++, step /= 2) {
+            int s = step;
+            FOLDS[f] = VectorShuffle.fromOp(Lanes.F, i -> (i + s) & (Lanes.VL - 1));
+        }
+    }
+
+    /**
+     * Σ of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order unspecified, and the
+     * interpreter and the JIT-compiled intrinsic do differ in the last bit: a run would then depend on when a
+     * method got compiled, breaking bit-for-bit reproducible training (design.md, "Determinism").
+     */
+    static float sumLanes(FloatVector v) {
+        FloatVector acc = v;
+        for (VectorShuffle<Float> fold : FOLDS) {
+            acc = acc.add(acc.rearrange(fold));
+        }
+        return acc.lane(0);
     }
 
     /** Σ a[0..p), p a multiple of the vector length. */
@@ -55,7 +84,7 @@ final class VecMath {
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = acc.add(FloatVector.fromArray(Lanes.F, a, i));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** Σ a[i]·b[i] over [0, p), p a multiple of the vector length. */
@@ -64,7 +93,7 @@ final class VecMath {
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = FloatVector.fromArray(Lanes.F, a, i).fma(FloatVector.fromArray(Lanes.F, b, i), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** max a[0..p), p a multiple of the vector length. */

@@ -4,6 +4,7 @@ import dev.loraid.tensor.json.Json;
 import dev.loraid.tensor.json.JsonFormatException;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -47,6 +48,7 @@ final class CheckpointFiles {
     private static TensorSource openDirectory(Path dir) throws IOException {
         List<Path> indexes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
+        List<String> subfolders = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
@@ -54,6 +56,8 @@ final class CheckpointFiles {
                     indexes.add(p);
                 } else if (n.endsWith(".safetensors") && Files.isRegularFile(p)) {
                     files.add(p);
+                } else if (Files.isDirectory(p)) {
+                    subfolders.add(n);
                 }
             }
         }
@@ -68,7 +72,10 @@ final class CheckpointFiles {
             return SafetensorsFile.open(files.getFirst());
         }
         if (files.isEmpty()) {
-            throw new IOException(dir + ": holds no .safetensors file");
+            subfolders.sort(null);
+            // A14B releases: high_noise_model/ and low_noise_model/ are two checkpoints, never one
+            throw new IOException(dir + ": holds no .safetensors file" + (subfolders.isEmpty() ? ""
+                : "; name one of its subfolders (" + String.join(", ", subfolders) + ")"));
         }
         Matcher m = SHARD.matcher(files.getFirst().getFileName().toString());
         if (m.matches() && shardPaths(files.getFirst(), m).equals(files)) {
@@ -111,7 +118,7 @@ final class CheckpointFiles {
         }
         Object root;
         try {
-            root = Json.parseUtf8(java.nio.ByteBuffer.wrap(Files.readAllBytes(index)), 8);
+            root = Json.parseUtf8(ByteBuffer.wrap(Files.readAllBytes(index)), 8);
         } catch (JsonFormatException e) {
             throw new SafetensorsFormatException(source, null, "not valid JSON: " + e.getMessage(), e);
         }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,7 +93,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         Path temp = dir.resolve("." + out.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
         FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
         try {
-            ByteBuffer prefix = ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeFully(ch, prefix);
             writeFully(ch, ByteBuffer.wrap(header));
             return new SafetensorsWriter(out, temp, ch, list);
@@ -114,10 +116,18 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    /** The header JSON, space-padded so that 8 + its length is a multiple of 8. */
-    static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
+    /**
+     * The header JSON, space-padded so that 8 + its length is a multiple of 8: exactly the bytes {@link #create}
+     * writes after the length prefix (public for content hashes over a file's serialization, spec loraid.md REQ-META-4).
+     */
+    public static byte[] header(Path out, List<Entry> entries, Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
+            metadata.forEach((k, v) -> {
+                if (k == null || v == null) {
+                    throw new IllegalArgumentException(out + ": metadata key '" + k + "' has a null key or value");
+                }
+            });
             root.put("__metadata__", metadata);
         }
         Set<String> seen = new HashSet<>();
@@ -142,7 +152,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         byte[] h = new byte[padded];
         System.arraycopy(json, 0, h, 0, json.length);
-        java.util.Arrays.fill(h, json.length, padded, (byte) ' ');
+        Arrays.fill(h, json.length, padded, (byte) ' ');
         return h;
     }
 

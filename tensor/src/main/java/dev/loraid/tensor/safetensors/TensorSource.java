@@ -34,6 +34,9 @@ public interface TensorSource extends AutoCloseable {
 
     /** Reads several files as one checkpoint; a tensor name in two files is an error. */
     static TensorSource open(List<Path> files) throws IOException {
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("no checkpoint files given");
+        }
         return files.size() == 1 ? open(files.getFirst()) : ShardedCheckpoint.open(files);
     }
 

@@ -98,8 +98,9 @@ class RandomAndAdamWTest {
     }
 
     /** Ten AdamW steps against the published update written out in the test (PyTorch torch.optim.AdamW). */
-    @Test
-    void adamwMatchesPyTorchFormula() {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F64"})
+    void adamwMatchesPyTorchFormula(DType dtype) {
         Random rnd = new Random(3);
         int n = 37;
         double lr = 1e-2;
@@ -113,15 +114,15 @@ class RandomAndAdamWTest {
         for (int i = 0; i < n; i++) {
             p[i] = (float) rnd.nextGaussian();
         }
-        Tensor pt = Tensor.of(toFloats(p), n);
-        Tensor mt = Tensor.zeros(DType.F32, n);
-        Tensor vt = Tensor.zeros(DType.F32, n);
+        Tensor pt = Tensor.of(toFloats(p), n).to(dtype);
+        Tensor mt = Tensor.zeros(dtype, n);
+        Tensor vt = Tensor.zeros(dtype, n);
         for (int step = 1; step <= 10; step++) {
             double[] g = new double[n];
             for (int i = 0; i < n; i++) {
                 g[i] = (float) rnd.nextGaussian();
             }
-            CPU.adamwUpdate(pt, Tensor.of(toFloats(g), n), mt, vt, lr, b1, b2, eps, wd, step);
+            CPU.adamwUpdate(pt, Tensor.of(toFloats(g), n).to(dtype), mt, vt, lr, b1, b2, eps, wd, step);
             for (int i = 0; i < n; i++) {
                 p[i] *= 1 - lr * wd;
                 m[i] = b1 * m[i] + (1 - b1) * g[i];
@@ -131,9 +132,10 @@ class RandomAndAdamWTest {
                 p[i] -= lr * mHat / (Math.sqrt(vHat) + eps);
             }
         }
-        assertClose("adamw param", p, pt.toDoubleArray(), 1e-6);
-        assertClose("adamw m", m, mt.toDoubleArray(), 1e-6);
-        assertClose("adamw v", v, vt.toDoubleArray(), 1e-6);
+        double tol = dtype == DType.F64 ? 1e-13 : 1e-6;
+        assertClose("adamw param", p, pt.toDoubleArray(), tol);
+        assertClose("adamw m", m, mt.toDoubleArray(), tol);
+        assertClose("adamw v", v, vt.toDoubleArray(), tol);
     }
 
     private static float[] toFloats(double[] d) {

@@ -80,7 +80,15 @@ class SafetensorsGoldenTest {
                 assertTrue(j < f64.length, "f16 value " + h + " is not a rounding of any f64 value in order");
                 j++;
             }
-            assertEquals(5, f.tensor("i64").numel());
+            // I64 beyond 2^53 must come through exactly: compare with the raw little-endian bytes of the file
+            Tensor i64 = f.tensor("i64");
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.wrap(Files.readAllBytes(f.path())).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            TensorInfo info = f.info("i64");
+            assertEquals(5, i64.numel());
+            for (int i = 0; i < 5; i++) {
+                assertEquals(raw.getLong((int) (f.header().dataStart() + info.begin()) + 8 * i), i64.getLong(i));
+            }
+            assertEquals(-(1L << 62), i64.getLong(4));
             assertEquals(Shape.of(), f.info("scalar_f32").shape());
             assertEquals(2.0, f.tensor("scalar_f32").getDouble());
             Tensor m = f.tensor("matrix_f32");

@@ -1,0 +1,103 @@
+package dev.loraid.autograd;
+
+import dev.loraid.autograd.ops.TensorMath;
+import dev.loraid.tensor.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The reverse pass: orders the graph below a root topologically, then walks it backwards, summing the gradients
+ * that reach each value through fan-out and handing each node its output gradient exactly once. Leaves
+ * accumulate into {@link Var#grad()}. Each node runs once (as in PyTorch without {@code retain_graph}).
+ */
+final class Backprop {
+    private Backprop() {
+    }
+
+    static void run(Var root, double scale) {
+        if (root.shape().numel() != 1) {
+            throw new IllegalArgumentException("backward() without a seed needs a one-element value, got shape "
+                + root.shape() + "; pass the seed gradient explicitly");
+        }
+        Tensor seed = Tensor.empty(root.data().device(), TensorMath.gradType(root.dtype()), root.shape().toArray());
+        seed.backend().fill(seed, scale);
+        run(root, seed);
+    }
+
+    static void run(Var root, Tensor seed) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward() on a value that does not require a gradient "
+                + "(no input requires one, or it was computed under GradMode.noGrad())");
+        }
+        if (!seed.shape().equals(root.shape())) {
+            throw new IllegalArgumentException("seed gradient of shape " + seed.shape() + " for a value of shape " + root.shape());
+        }
+        if (root.isLeaf()) {
+            root.accumulateGrad(seed);
+            return;
+        }
+        List<Var> order = topologicalOrder(root);
+        Map<Var, Tensor> pending = new IdentityHashMap<>();
+        pending.put(root, seed);
+        for (int i = order.size() - 1; i >= 0; i--) {
+            Var v = order.get(i);
+            Tensor g = pending.remove(v);
+            Node node = v.node();
+            if (g == null) {
+                continue;
+            }
+            Var[] inputs = node.inputs();
+            Tensor[] grads = node.runBackward(g);
+            for (int k = 0; k < inputs.length; k++) {
+                Var in = inputs[k];
+                if (in == null || !in.requiresGrad() || grads[k] == null) {
+                    continue;
+                }
+                if (!grads[k].shape().equals(in.shape())) {
+                    throw new IllegalStateException(node.name() + " backward gave a gradient of shape "
+                        + grads[k].shape() + " for input " + k + " of shape " + in.shape());
+                }
+                if (in.isLeaf()) {
+                    in.accumulateGrad(grads[k]);
+                } else {
+                    pending.merge(in, grads[k], TensorMath::add);
+                }
+            }
+        }
+    }
+
+    /** Non-leaf values that need a gradient, each after all values it depends on (iterative DFS: deep graphs). */
+    private static List<Var> topologicalOrder(Var root) {
+        List<Var> order = new ArrayList<>();
+        Map<Var, Boolean> visited = new IdentityHashMap<>();
+        ArrayDeque<Var> stack = new ArrayDeque<>();
+        ArrayDeque<Integer> nextInput = new ArrayDeque<>();
+        stack.push(root);
+        nextInput.push(0);
+        visited.put(root, Boolean.TRUE);
+        while (!stack.isEmpty()) {
+            Var v = stack.peek();
+            int k = nextInput.pop();
+            Var[] inputs = v.node().inputs();
+            while (k < inputs.length && (inputs[k] == null || inputs[k].isLeaf() || !inputs[k].requiresGrad()
+                || visited.containsKey(inputs[k]))) {
+                k++;
+            }
+            if (k == inputs.length) {
+                stack.pop();
+                order.add(v);
+            } else {
+                nextInput.push(k + 1);
+                Var child = inputs[k];
+                visited.put(child, Boolean.TRUE);
+                stack.push(child);
+                nextInput.push(0);
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.loraid.autograd;
+
+import dev.loraid.autograd.ops.TensorMath;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Storage;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * Gradient checkpointing (spec training.md §3.5): the block's forward runs without a graph inside its own
+ * {@link MemoryScope}, which is released as soon as the output is copied out, so none of the block's
+ * activations stay alive; the backward pass runs the forward again (with a graph, in a fresh nested scope),
+ * backpropagates through it, and copies out only the input gradients. Parameter gradients accumulate as usual.
+ *
+ * <p>The block must compute the same function both times: randomness inside it (dropout) must come from
+ * explicit counter-based seeds, as every loraid op's does, not from a stateful generator.
+ */
+public final class Checkpoint extends Node {
+    /** The checkpointed computation. */
+    @FunctionalInterface
+    public interface Block {
+        Var forward(Var... inputs);
+    }
+
+    private final Block block;
+
+    private Checkpoint(Block block, Var[] inputs) {
+        super(inputs);
+        this.block = block;
+    }
+
+    /**
+     * Runs {@code block} on {@code inputs} with checkpointing. {@code owner} is the module whose parameters the
+     * block uses: a graph node is recorded when an input or one of those parameters requires a gradient (so a
+     * first block whose input is a constant still trains its LoRA weights).
+     */
+    public static Var apply(Module owner, Block block, Var... inputs) {
+        boolean trainable = !owner.trainableParameters().isEmpty();
+        if (!GradMode.isEnabled() || !(trainable || Node.recording(inputs))) {
+            return block.forward(inputs);
+        }
+        MemoryScope outer = MemoryScope.current();
+        Tensor out;
+        try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope inner = MemoryScope.open()) {
+            Tensor o = block.forward(inputs).data();
+            out = allocateIn(outer, o);
+            o.backend().copy(o, out);
+        }
+        return Var.recorded(out, new Checkpoint(block, inputs));
+    }
+
+    @Override
+    protected Tensor[] backward(Tensor g) {
+        Var[] inputs = inputs();
+        Tensor[] grads = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            if (needs(i)) {
+                Tensor x = inputs[i].data();
+                grads[i] = Tensor.empty(x.device(), TensorMath.gradType(x.dtype()), x.shape().toArray());
+            }
+        }
+        try (GradMode.Scope on = GradMode.enableGrad(); MemoryScope inner = MemoryScope.open()) {
+            Var[] leaves = new Var[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                leaves[i] = needs(i) ? Var.leaf(inputs[i].data()) : inputs[i].detach();
+            }
+            Var out = block.forward(leaves);
+            if (out.requiresGrad()) {
+                out.backward(g);
+            }
+            for (int i = 0; i < inputs.length; i++) {
+                if (grads[i] == null) {
+                    continue;
+                }
+                Tensor lg = leaves[i].grad();
+                if (lg == null) {
+                    grads[i].backend().fill(grads[i], 0);
+                } else {
+                    grads[i].backend().copy(lg, grads[i]);
+                }
+            }
+        }
+        return grads;
+    }
+
+    /** A contiguous tensor like {@code like}, allocated from {@code scope} (or outside any scope when null). */
+    private static Tensor allocateIn(MemoryScope scope, Tensor like) {
+        DType type = like.dtype();
+        Shape shape = like.shape();
+        if (scope == null) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                return Tensor.empty(like.device(), type, shape.toArray());
+            }
+        }
+        Storage st = scope.allocate(like.backend(), shape.numel() * type.byteSize());
+        return new Tensor(st, type, shape, shape.contiguousStrides(), 0);
+    }
+}

@@ -1,0 +1,106 @@
+package dev.loraid.autograd;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * A leaf owned by a {@link Module}, named by its path there ({@code blocks.0.self_attn.q.weight}). Trainable
+ * parameters (LoRA, fp32) accumulate a gradient that outlives the step's {@link MemoryScope}; frozen ones
+ * (base weights, any dtype, typically mmapped from a checkpoint) never get one.
+ *
+ * <p>A parameter may be <em>declared</em> (shape and dtype only, no memory) so that building a 14B model
+ * allocates nothing; {@link Module#loadStateDict} then adopts the checkpoint's tensor for it without copying.
+ */
+public final class Parameter extends Var {
+    private final Shape declaredShape;
+    private final DType declaredType;
+
+    private Parameter(Tensor data, Shape shape, DType type, boolean requiresGrad) {
+        super(data, requiresGrad, null);
+        this.declaredShape = shape;
+        this.declaredType = type;
+    }
+
+    /** A parameter holding {@code data} (which it owns from now on). */
+    public static Parameter of(Tensor data, boolean requiresGrad) {
+        return new Parameter(data, data.shape(), data.dtype(), requiresGrad);
+    }
+
+    /** A trainable parameter holding {@code data}. */
+    public static Parameter trainable(Tensor data) {
+        return of(data, true);
+    }
+
+    /** A frozen parameter without memory yet: shape and dtype only, filled by {@link Module#loadStateDict}. */
+    public static Parameter declared(DType type, long... dims) {
+        return new Parameter(null, Shape.of(dims), type, false);
+    }
+
+    /** A trainable F32 parameter of zeros, allocated outside any memory scope. */
+    public static Parameter zeros(long... dims) {
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return trainable(Tensor.zeros(DType.F32, dims));
+        }
+    }
+
+    public boolean isLoaded() {
+        return hasData();
+    }
+
+    /** The shape this parameter was declared with (its data, once set, always has this shape). */
+    @Override
+    public Shape shape() {
+        return declaredShape;
+    }
+
+    /** The dtype it was declared with, or of the tensor adopted for it. */
+    @Override
+    public DType dtype() {
+        return hasData() ? data().dtype() : declaredType;
+    }
+
+    @Override
+    protected Shape declaredShape() {
+        return declaredShape;
+    }
+
+    /** Freezes or unfreezes this parameter (a frozen one neither gets a gradient nor is updated). */
+    public Parameter requiresGrad(boolean value) {
+        setRequiresGrad(value);
+        if (!value) {
+            clearGrad();
+        }
+        return this;
+    }
+
+    /**
+     * Replaces the data by {@code t} without copying (adopting an mmapped checkpoint tensor). The shape must
+     * match; the dtype may differ only for a frozen parameter (a trainable one keeps its dtype: use
+     * {@link #copyFrom}).
+     */
+    public void adopt(Tensor t) {
+        if (!t.shape().equals(declaredShape)) {
+            throw new IllegalArgumentException("parameter of shape " + declaredShape + " cannot take a tensor of shape " + t.shape());
+        }
+        if (requiresGrad() && hasData() && t.dtype() != data().dtype()) {
+            throw new IllegalArgumentException("trainable parameter of dtype " + data().dtype() + " cannot adopt a "
+                + t.dtype() + " tensor; copy into it instead");
+        }
+        setData(t);
+    }
+
+    /** Copies (and casts) {@code t} into the existing data, in place (loading trainable weights, resuming). */
+    public void copyFrom(Tensor t) {
+        if (!t.shape().equals(declaredShape)) {
+            throw new IllegalArgumentException("parameter of shape " + declaredShape + " cannot take a tensor of shape " + t.shape());
+        }
+        data().backend().copy(t, data());
+    }
+
+    @Override
+    protected boolean gradOutlivesScope() {
+        return true;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.loraid.autograd.nn;
+
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
+
+/**
+ * {@code y = x @ weightᵀ + bias}, weight [out, in], bias [out] or none (state-dict keys {@code weight},
+ * {@code bias}). An {@link Adapter} may be attached to add to the output without changing the module's names
+ * (how LoRA patches a base Linear, spec training.md §2.3).
+ */
+public class Linear extends Module implements Layer {
+    /** Adds to a Linear's output: {@code y = adapter(x, base(x))}. */
+    public interface Adapter {
+        Var apply(Var x, Var baseOut);
+    }
+
+    private final Parameter weight;
+    private final Parameter bias;
+    private Adapter adapter;
+
+    public Linear(Parameter weight, Parameter bias) {
+        if (weight.shape().rank() != 2 || (bias != null && (bias.shape().rank() != 1 || bias.shape().dim(0) != weight.shape().dim(0)))) {
+            throw new IllegalArgumentException("linear weight " + weight.shape() + " / bias "
+                + (bias == null ? "none" : bias.shape()) + ": expected [out, in] and [out]");
+        }
+        this.weight = registerParameter("weight", weight);
+        this.bias = bias == null ? null : registerParameter("bias", bias);
+    }
+
+    /** A trainable F32 Linear with PyTorch's default init, from stream {@code seed} (bias from stream seed+1). */
+    public static Linear trainable(long in, long out, boolean bias, long seed) {
+        return new Linear(Init.kaimingUniform(in, seed, out, in), bias ? Init.kaimingUniform(in, seed + 1, out) : null);
+    }
+
+    /** A frozen Linear without memory: its weights come from {@link Module#loadStateDict} in their file dtype. */
+    public static Linear declared(long in, long out, boolean bias, DType type) {
+        return new Linear(Parameter.declared(type, out, in), bias ? Parameter.declared(type, out) : null);
+    }
+
+    @Override
+    public Var forward(Var x) {
+        Var y = Ops.linear(x, weight, bias);
+        return adapter == null ? y : adapter.apply(x, y);
+    }
+
+    public Parameter weight() {
+        return weight;
+    }
+
+    /** The bias, or null. */
+    public Parameter bias() {
+        return bias;
+    }
+
+    public long inFeatures() {
+        return weight.shape().dim(1);
+    }
+
+    public long outFeatures() {
+        return weight.shape().dim(0);
+    }
+
+    /** Attaches (or with null, removes) the adapter. */
+    public void setAdapter(Adapter adapter) {
+        this.adapter = adapter;
+    }
+
+    public Adapter adapter() {
+        return adapter;
+    }
+}

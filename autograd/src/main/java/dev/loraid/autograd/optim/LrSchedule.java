@@ -1,0 +1,10 @@
+package dev.loraid.autograd.optim;
+
+/**
+ * A learning-rate multiplier as a function of the scheduler step (PyTorch's LambdaLR: the rate at step s is
+ * {@code baseLr · factor(s)}).
+ */
+@FunctionalInterface
+public interface LrSchedule {
+    double factor(long step);
+}

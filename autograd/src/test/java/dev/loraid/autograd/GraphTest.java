@@ -1,0 +1,119 @@
+package dev.loraid.autograd;
+
+import dev.loraid.autograd.nn.Activation;
+import dev.loraid.autograd.nn.Linear;
+import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static dev.loraid.autograd.TestTensors.f32;
+import static dev.loraid.autograd.TestTensors.f64;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Graph mechanics: frozen weights, no-grad scopes, detach, accumulation, casts, checkpointing. */
+class GraphTest {
+    @Test
+    void frozenBf16WeightGetsNoGradientButPassesTheInputGradient() {
+        Tensor w32 = f32(1, 3, 4);
+        Parameter w = Parameter.of(w32.to(DType.BF16), false);
+        Var x = Var.leaf(f32(2, 2, 4));
+        Ops.linear(x, w, null).sum().backward();
+        assertNull(w.grad(), "a frozen weight must never get a gradient");
+        // d sum(x Wᵀ) / dx[i, k] = Σ_o W[o, k], with W as stored in BF16
+        Tensor wb = w.data();
+        for (int k = 0; k < 4; k++) {
+            double expect = 0;
+            for (int o = 0; o < 3; o++) {
+                expect += wb.getDouble(o, k);
+            }
+            assertEquals(expect, x.grad().getDouble(1, k), 1e-5);
+        }
+    }
+
+    @Test
+    void noGradScopeRecordsNothingAndDetachCutsTheGraph() {
+        Var x = Var.leaf(f64(3, 2, 2));
+        try (GradMode.Scope s = GradMode.noGrad()) {
+            Var y = x.mul(x);
+            assertFalse(y.requiresGrad());
+            assertNull(y.node());
+        }
+        assertTrue(GradMode.isEnabled());
+        Var z = x.mul(x.detach());     // d/dx = x (the detached factor is a constant)
+        z.sum().backward();
+        assertArrayEquals(x.data().toDoubleArray(), x.grad().toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void gradientsAccumulateOverBackwardPassesUntilZeroed() {
+        Var x = Var.leaf(f64(4, 3));
+        x.scale(2).sum().backward();
+        x.scale(3).sum().backward();
+        assertArrayEquals(new double[] {5, 5, 5}, x.grad().toDoubleArray(), 0);
+        x.zeroGrad();
+        assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray(), 0);
+    }
+
+    @Test
+    void backwardTwiceThroughTheSameGraphFailsClearly() {
+        Var x = Var.leaf(f64(5, 3));
+        Var loss = x.mul(x).sum();
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("already backpropagated"), e.getMessage());
+    }
+
+    @Test
+    void castPassesTheGradientBackInTheInputsGradientDtype() {
+        Var x = Var.leaf(f32(6, 4));
+        Var y = x.to(DType.BF16).to(DType.F32).scale(3);
+        y.sum().backward();
+        assertEquals(DType.F32, x.grad().dtype());
+        assertArrayEquals(new double[] {3, 3, 3, 3}, x.grad().toDoubleArray(), 0);
+    }
+
+    @Test
+    void checkpointedBlockGivesIdenticalGradientsWithLowerPeakMemory() {
+        long dim = 64;
+        long tokens = 256;
+        Sequential block = Sequential.of(Linear.trainable(dim, 4 * dim, true, 10), Activation.gelu(),
+            Linear.trainable(4 * dim, dim, true, 12), Activation.silu(), Linear.trainable(dim, dim, true, 14));
+        Tensor input = f32(7, tokens, dim);
+
+        long plainPeak = runStep(block, input, false);
+        double[][] plainGrads = grads(block);
+        block.zeroGrad();
+        long ckptPeak = runStep(block, input, true);
+        double[][] ckptGrads = grads(block);
+        for (int i = 0; i < plainGrads.length; i++) {
+            assertArrayEquals(plainGrads[i], ckptGrads[i], 0.0, "parameter " + i);
+        }
+        System.out.printf("checkpointing: peak scoped memory %d -> %d bytes (%.1f%% lower)%n", plainPeak, ckptPeak,
+            100.0 * (plainPeak - ckptPeak) / plainPeak);
+        assertTrue(ckptPeak < 0.5 * plainPeak, "checkpointed peak " + ckptPeak + " vs plain " + plainPeak);
+    }
+
+    /** Runs the block four times in sequence (the second one's input needs the first one's gradient) and returns the peak. */
+    private static long runStep(Sequential block, Tensor input, boolean checkpoint) {
+        MemoryScope.resetPeak(input.device());
+        try (MemoryScope step = MemoryScope.open()) {
+            Var x = Var.constant(input);
+            for (int i = 0; i < 4; i++) {
+                x = checkpoint ? Checkpoint.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
+            }
+            x.mul(x).mean().backward();
+        }
+        return MemoryScope.peakBytesInUse(input.device());
+    }
+
+    private static double[][] grads(Sequential block) {
+        return block.namedParameters().values().stream().map(p -> p.grad().toDoubleArray()).toArray(double[][]::new);
+    }
+}

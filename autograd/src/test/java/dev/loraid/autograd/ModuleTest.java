@@ -1,0 +1,143 @@
+package dev.loraid.autograd;
+
+import dev.loraid.autograd.nn.Activation;
+import dev.loraid.autograd.nn.LayerNorm;
+import dev.loraid.autograd.nn.Linear;
+import dev.loraid.autograd.nn.ModuleList;
+import dev.loraid.autograd.nn.RMSNorm;
+import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.loraid.autograd.TestTensors.f32;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Dotted names, state dicts and their loading rules. */
+class ModuleTest {
+    /** A miniature of Wan's block layout: names must come out exactly as in the checkpoint. */
+    static final class Attn extends Module {
+        final Linear q = registerModule("q", Linear.declared(4, 4, true, DType.BF16));
+        final RMSNorm normQ = registerModule("norm_q", RMSNorm.declared(4, 1e-6, DType.BF16));
+    }
+
+    static final class Block extends Module {
+        final Attn selfAttn = registerModule("self_attn", new Attn());
+        final LayerNorm norm3 = registerModule("norm3", LayerNorm.declared(4, 1e-6, DType.BF16));
+        final Sequential ffn = registerModule("ffn", Sequential.of(Linear.declared(4, 8, true, DType.BF16),
+            Activation.gelu(), Linear.declared(8, 4, true, DType.BF16)));
+    }
+
+    static final class Model extends Module {
+        final ModuleList<Block> blocks = registerModule("blocks", new ModuleList<>());
+
+        Model(int n) {
+            for (int i = 0; i < n; i++) {
+                blocks.add(new Block());
+            }
+        }
+    }
+
+    @Test
+    void parameterNamesAreDottedPaths() {
+        Model m = new Model(2);
+        List<String> names = List.copyOf(m.namedParameters().keySet());
+        assertEquals(List.of("blocks.0.self_attn.q.weight", "blocks.0.self_attn.q.bias", "blocks.0.self_attn.norm_q.weight",
+            "blocks.0.norm3.weight", "blocks.0.norm3.bias", "blocks.0.ffn.0.weight", "blocks.0.ffn.0.bias",
+            "blocks.0.ffn.2.weight", "blocks.0.ffn.2.bias"), names.subList(0, 9));
+        assertEquals(18, names.size());
+        assertTrue(m.namedModules().containsKey("blocks.1.ffn.1"));
+        assertTrue(m.trainableParameters().isEmpty(), "declared base weights are frozen");
+    }
+
+    @Test
+    void loadStateDictAdoptsFrozenWeightsFromAMappedFileWithoutCopying(@TempDir Path dir) throws Exception {
+        Model m = new Model(1);
+        Map<String, Tensor> saved = new LinkedHashMap<>();
+        long seed = 1;
+        for (var e : m.namedParameters().entrySet()) {
+            saved.put(e.getKey(), f32(seed++, e.getValue().shape().toArray()).to(DType.BF16));
+        }
+        Path file = dir.resolve("model.safetensors");
+        SafetensorsWriter.write(file, saved, Map.of());
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            LoadReport r = m.loadStateDict(StateSource.of(f), true);
+            assertTrue(r.isClean());
+            Parameter w = m.namedParameters().get("blocks.0.ffn.2.weight");
+            assertEquals(DType.BF16, w.dtype());
+            assertEquals(f.tensor("blocks.0.ffn.2.weight").storage().segment().address(), w.data().storage().segment().address(),
+                "frozen weight must be a view of the mapped file");
+            assertArrayEquals(saved.get("blocks.0.ffn.2.weight").toDoubleArray(), w.data().toDoubleArray(), 0);
+        }
+    }
+
+    @Test
+    void strictLoadNamesMissingUnexpectedAndMisshapedKeys() {
+        Model m = new Model(1);
+        Map<String, Tensor> src = new LinkedHashMap<>();
+        m.namedParameters().forEach((n, p) -> src.put(n, Tensor.zeros(DType.BF16, p.shape().toArray())));
+        src.remove("blocks.0.norm3.bias");
+        src.put("blocks.0.extra.weight", Tensor.zeros(DType.F32, 2));
+        src.put("blocks.0.ffn.0.weight", Tensor.zeros(DType.BF16, 8, 5));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.loadStateDict(StateSource.of(src), true));
+        String msg = e.getMessage();
+        assertTrue(msg.contains("missing keys (1): blocks.0.norm3.bias"), msg);
+        assertTrue(msg.contains("unexpected keys (1): blocks.0.extra.weight"), msg);
+        assertTrue(msg.contains("blocks.0.ffn.0.weight: expected [8, 4], got [8, 5]"), msg);
+        assertFalse(m.namedParameters().get("blocks.0.self_attn.q.weight").isLoaded(), "nothing loaded on error");
+
+        src.put("blocks.0.ffn.0.weight", Tensor.zeros(DType.BF16, 8, 4));
+        LoadReport r = m.loadStateDict(StateSource.of(src), false);
+        assertEquals(List.of("blocks.0.norm3.bias"), r.missing());
+        assertEquals(List.of("blocks.0.extra.weight"), r.unexpected());
+        assertTrue(m.namedParameters().get("blocks.0.self_attn.q.weight").isLoaded());
+    }
+
+    @Test
+    void trainableParametersAreCopiedAndCastIntoTheirOwnMemory() {
+        Linear l = Linear.trainable(3, 2, true, 5);
+        Tensor before = l.weight().data();
+        Tensor w = f32(9, 2, 3).to(DType.BF16);
+        l.loadStateDict(StateSource.of(Map.of("weight", w, "bias", Tensor.zeros(DType.F32, 2))), true);
+        assertSame(before, l.weight().data());
+        assertEquals(DType.F32, l.weight().dtype());
+        assertArrayEquals(w.toDoubleArray(), l.weight().data().toDoubleArray(), 0);
+        assertEquals(Map.of("weight", l.weight().data(), "bias", l.bias().data()), l.stateDict());
+    }
+
+    @Test
+    void prefixedCheckpointKeysAreStripped() {
+        Linear l = Linear.declared(2, 2, false, DType.F32);
+        Tensor w = f32(3, 2, 2);
+        LoadReport r = l.loadStateDict(StateSource.stripPrefix(StateSource.of(Map.of("model.diffusion_model.weight", w,
+            "other", w)), "model.diffusion_model."), true);
+        assertTrue(r.isClean());
+        assertSame(w, l.weight().data());
+    }
+
+    @Test
+    void linearInitIsPyTorchsUniformBound() {
+        Linear l = Linear.trainable(64, 32, true, 42);
+        double bound = 1 / Math.sqrt(64);
+        double max = 0;
+        for (double v : l.weight().data().toDoubleArray()) {
+            max = Math.max(max, Math.abs(v));
+        }
+        assertTrue(max < bound && max > 0.9 * bound, "max |w| " + max + " vs bound " + bound);
+        assertArrayEquals(l.weight().data().toDoubleArray(), Linear.trainable(64, 32, true, 42).weight().data().toDoubleArray(), 0,
+            "same seed, same weights");
+    }
+}

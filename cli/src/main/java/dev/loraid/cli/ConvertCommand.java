@@ -1,0 +1,87 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.lora.LoraConverter;
+import dev.loraid.core.lora.LoraFile;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraKeys;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid convert}: musubi ("default", {@code lora_unet_…}) ⇄ diffusers/ComfyUI ("other",
+ * {@code diffusion_model.….lora_A.weight}) LoRA layouts (training.md §7).
+ */
+final class ConvertCommand implements Command {
+    @Override
+    public String name() {
+        return "convert";
+    }
+
+    @Override
+    public String summary() {
+        return "convert a LoRA between musubi and diffusers/ComfyUI key layouts";
+    }
+
+    private static Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("input", "FILE", "LoRA to convert"));
+        o.addOption(CliArgs.value("output", "FILE", "converted LoRA (written atomically)"));
+        o.addOption(CliArgs.value("target", "FORMAT", "'other' (diffusers/ComfyUI) or 'default' (musubi)"));
+        o.addOption(CliArgs.value("diffusers_prefix", "PREFIX", "first key segment for 'other' (default diffusion_model)"));
+        o.addOption(CliArgs.flag("keep_alpha", "to 'other': write <prefix>.<module>.alpha instead of baking alpha into the factors"));
+        o.addOption(CliArgs.flag("quiet", "no info lines"));
+        o.addOption("h", "help", false, "print this help");
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        CommandLine cl = CliArgs.parse(options, args);
+        if (CliArgs.printHelp(cl, options, "loraid convert --input IN --output OUT --target other|default",
+                "To 'other' alpha is baked in (x sqrt(alpha/rank) on both factors) unless --keep_alpha; to 'default' a "
+                        + "missing alpha becomes the rank.", out)) {
+            return 0;
+        }
+        Path in = CliArgs.requiredPath(cl, "input");
+        Path outPath = CliArgs.requiredPath(cl, "output");
+        String target = cl.getOptionValue("target");
+        if (!"other".equals(target) && !"default".equals(target)) {
+            throw new UsageException("--target must be 'other' or 'default', got " + (target == null ? "nothing" : "'" + target + "'"));
+        }
+        if (in.toAbsolutePath().normalize().equals(outPath.toAbsolutePath().normalize()) || sameFile(in, outPath)) {
+            throw new LoraidException("--output " + outPath + " is the input; write to another file");
+        }
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+            LoraFile lora = LoraFiles.read(in);
+            boolean diffusers = LoraConverter.isDiffusers(lora.tensors());
+            if (diffusers == "other".equals(target)) {
+                throw new LoraidException(in + " is already in " + ("other".equals(target) ? "diffusers/ComfyUI" : "musubi") + " format");
+            }
+            LoraFile converted = "other".equals(target)
+                    ? LoraConverter.toDiffusers(lora, cl.getOptionValue("diffusers_prefix", LoraKeys.DIFFUSERS_PREFIX), cl.hasOption("keep_alpha"))
+                    : LoraConverter.toMusubi(lora, reporter);
+            LoraFiles.write(converted, outPath);
+            reporter.info("wrote " + outPath + " (" + converted.tensors().size() + " tensors, " + target + " format)");
+        }
+        return 0;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.merge.LoraMerger;
+import dev.loraid.core.merge.MergeRequest;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.WanPresets;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid merge}: validates LoRA files against the base DiT and the LORAID rules, then merges them into a new
+ * checkpoint, streaming (spec loraid.md §2, §4). Flag names are the seed's and upstream's.
+ */
+final class MergeCommand implements Command {
+    @Override
+    public String name() {
+        return "merge";
+    }
+
+    @Override
+    public String summary() {
+        return "merge LoRA / LORAID files into a DiT checkpoint (W += m * alpha/r * up @ down)";
+    }
+
+    private static Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("dit", "FILE", "base DiT checkpoint (file, shard, index or folder)"));
+        o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA files (spaces, commas or repeated); combined files apply each part"));
+        o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers: none = 1.0, one = for all, else one per LoRA (per LORAID with --LORAID)"));
+        o.addOption(CliArgs.values("LORAID", "ID", "apply only the files of these LORAIDs, in this order (IDs from ss_loraid)"));
+        o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid (default 12)"));
+        o.addOption(CliArgs.value("save_merged_model", "FILE", "output checkpoint (required; written atomically)"));
+        o.addOption(CliArgs.value("dit_high_noise", "FILE", "Wan 2.2 A14B high-noise expert"));
+        o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the high-noise expert (same rules as --lora_weight)"));
+        o.addOption(CliArgs.values("lora_multiplier_high_noise", "M", "multipliers for --lora_weight_high_noise"));
+        o.addOption(CliArgs.value("save_merged_model_high_noise", "FILE", "output of the high-noise expert"));
+        o.addOption(CliArgs.value("save_dtype", "DTYPE", "output dtype of floating tensors: bf16, fp16 or fp32 (default: each base tensor's)"));
+        o.addOption(CliArgs.value("dit_dtype", "DTYPE", "alias of --save_dtype"));
+        o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
+        o.addOption(CliArgs.values("include_patterns", "REGEX", "keep only LoRA keys matching (unanchored search on lora_unet_... keys)"));
+        o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
+        o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
+        o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        o.addOption("h", "help", false, "print this help");
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        CommandLine cl = CliArgs.parse(options, args);
+        if (CliArgs.printHelp(cl, options, "loraid merge --dit BASE --lora_weight A [B ...] [--lora_multiplier M ...] "
+                + "[--LORAID ID ...] --save_merged_model OUT", "", out)) {
+            return 0;
+        }
+        if (!cl.getArgList().isEmpty()) {
+            throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
+        }
+        List<String> loraTokens = CliArgs.all(cl, "lora_weight");
+        List<String> highTokens = CliArgs.all(cl, "lora_weight_high_noise");
+        if (loraTokens.isEmpty() && highTokens.isEmpty()) {
+            throw new UsageException("--lora_weight is required");
+        }
+        Path base = loraTokens.isEmpty() ? null : CliArgs.requiredPath(cl, "dit");
+        Path output = loraTokens.isEmpty() ? null : CliArgs.requiredPath(cl, "save_merged_model");
+        Path highBase = CliArgs.path(cl, "dit_high_noise");
+        Path highOutput = CliArgs.path(cl, "save_merged_model_high_noise");
+        if (!highTokens.isEmpty() && (highBase == null || highOutput == null)) {
+            // REQ-MERGE-5: high-noise LoRAs must not be dropped silently
+            throw new UsageException("--lora_weight_high_noise needs --dit_high_noise and --save_merged_model_high_noise");
+        }
+        if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
+            throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
+        }
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+            if (!loraTokens.isEmpty()) {
+                merge(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, reporter);
+            }
+            if (!highTokens.isEmpty()) {
+                merge(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"), highOutput, reporter);
+            }
+        }
+        return 0;
+    }
+
+    /** One expert: validate and merge {@code loraTokens} into {@code base}. */
+    private static void merge(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
+            CliReporter reporter) throws Exception {
+        List<Path> loras = LoraidArgs.loraFiles(loraTokens);
+        List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
+        Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
+                : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
+        if (cl.hasOption("task")) {
+            int want;
+            try {
+                want = WanPresets.get(cl.getOptionValue("task")).config().numLayers();
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            try (TensorSource src = TensorSource.open(base)) {
+                BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
+            }
+        }
+        LoraMerger.merge(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
+                cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
+                saveDtype(cl), output), reporter);
+    }
+
+    private static DType saveDtype(CommandLine cl) {
+        String v = cl.hasOption("save_dtype") ? cl.getOptionValue("save_dtype") : cl.getOptionValue("dit_dtype");
+        if (v == null) {
+            return null;
+        }
+        return switch (v.toLowerCase()) {
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "fp16", "f16", "float16", "half" -> DType.F16;
+            case "fp32", "f32", "float32", "float" -> DType.F32;
+            default -> throw new UsageException("--save_dtype must be bf16, fp16 or fp32, got '" + v + "'");
+        };
+    }
+}

@@ -1,0 +1,193 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.LoraidAllocator;
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.core.plan.LoraidSlice;
+import dev.loraid.core.plan.ModuleSelector;
+import dev.loraid.tensor.json.JsonWriter;
+import dev.loraid.tensor.safetensors.TensorInfo;
+import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanPresets;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid plan}: the LORAID block allocation for a real model (spec loraid.md §1, §6.3). The block count comes
+ * from the DiT's weights ({@code --dit}), a preset ({@code --model t2v-A14B}) or {@code --num_blocks}; for each ID it
+ * prints the block range, the include patterns recorded in metadata and the modules that training would adapt.
+ */
+final class PlanCommand implements Command {
+    /** The ten adaptable Linear layers of every Wan block, plus the Wan 2.1 I2V image keys (spec loraid.md §0.1). */
+    private static final List<String> BLOCK_LINEARS = List.of("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
+            "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2");
+
+    @Override
+    public String name() {
+        return "plan";
+    }
+
+    @Override
+    public String summary() {
+        return "show the blocks and modules each LORAID owns in a model";
+    }
+
+    private static Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("dit", "FILE", "Wan DiT checkpoint (file, shard, index or folder): block count and modules from its weights"));
+        o.addOption(CliArgs.value("model", "PRESET", "a Wan preset instead of a file, e.g. t2v-A14B, t2v-1.3B, i2v-14B, ti2v-5B"));
+        o.addOption(CliArgs.value("num_blocks", "B", "the block count alone (no module list)"));
+        o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12; presets 12, 3, 2, 1)"));
+        o.addOption(CliArgs.values("LORAID", "ID", "LORAIDs to show (spaces, commas or repeated); default: every ID that fits"));
+        o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.values("include_patterns", "REGEX", "training include patterns (whole module name; rescue excluded modules)"));
+        o.addOption(CliArgs.values("exclude_patterns", "REGEX", "training exclude patterns (whole module name)"));
+        o.addOption(CliArgs.flag("json", "print JSON: one object per LORAID"));
+        o.addOption("h", "help", false, "print this help");
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    /** Block count and candidate modules of the model named on the command line. */
+    private record Model(String source, int blocks, List<String> modules) {
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        CommandLine cl = CliArgs.parse(options, args);
+        if (CliArgs.printHelp(cl, options, "loraid plan (--dit FILE | --model PRESET | --num_blocks B) [--blocks_per_loraid P] [--LORAID ID...]",
+                "LORAID n owns blocks (n-1)*P .. n*P-1 of the model's B blocks; IDs up to floor(B/P) fit.", out)) {
+            return 0;
+        }
+        if (!cl.getArgList().isEmpty()) {
+            throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
+        }
+        try (CliReporter reporter = new CliReporter(err, false)) {
+            Model model = model(cl);
+            int p = Optional.ofNullable(CliArgs.integer(cl, "blocks_per_loraid")).orElse(LoraidAllocator.DEFAULT_BLOCKS_PER_LORAID);
+            int maxId = LoraidAllocator.maxId(model.blocks(), p);
+            LoraidAllocator.unusedBlocksWarning(model.blocks(), p).ifPresent(reporter::warn);
+            List<Integer> ids = CliArgs.usage(() -> LoraidArgs.loraids(CliArgs.all(cl, "LORAID", "loraid"), 0, reporter));
+            if (ids.isEmpty()) {
+                ids = new ArrayList<>();
+                for (int i = 1; i <= maxId; i++) {
+                    ids.add(i);
+                }
+            }
+            List<String> include = CliArgs.all(cl, "include_patterns");
+            List<String> exclude = CliArgs.all(cl, "exclude_patterns");
+            List<Map<String, Object>> plans = new ArrayList<>();
+            for (int id : ids) {
+                LoraidSlice s = LoraidAllocator.slice(id, p, model.blocks());
+                List<String> modules = model.modules().isEmpty() ? List.of()
+                        : new ModuleSelector(Optional.of(s), include, exclude).select(model.modules(), Reporter.SILENT);
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("loraid", (long) id);
+                m.put("blocks_per_loraid", (long) p);
+                m.put("total_blocks", (long) model.blocks());
+                m.put("max_loraid", (long) maxId);
+                m.put("start", (long) s.start());
+                m.put("end", (long) s.end());
+                m.put("include_patterns", s.includePatterns());
+                m.put("exclude_patterns", s.excludePatterns());
+                m.put("modules", modules);
+                plans.add(m);
+            }
+            if (cl.hasOption("json")) {
+                out.println(JsonWriter.pretty(plans.size() == 1 ? plans.getFirst() : plans));
+            } else {
+                printText(model, p, maxId, plans, out);
+            }
+        }
+        return 0;
+    }
+
+    private static Model model(CommandLine cl) throws IOException {
+        int given = (cl.hasOption("dit") ? 1 : 0) + (cl.hasOption("model") ? 1 : 0) + (cl.hasOption("num_blocks") ? 1 : 0);
+        if (given != 1) {
+            throw new UsageException("give exactly one of --dit, --model and --num_blocks");
+        }
+        Model m;
+        if (cl.hasOption("dit")) {
+            Path dit = CliArgs.path(cl, "dit");
+            try (TensorSource src = TensorSource.open(dit)) {
+                m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), linearModules(src));
+            }
+        } else if (cl.hasOption("model")) {
+            WanConfig c = preset(cl.getOptionValue("model"));
+            List<String> modules = new ArrayList<>();
+            for (int b = 0; b < c.numLayers(); b++) {
+                for (String l : BLOCK_LINEARS) {
+                    modules.add("blocks." + b + "." + l);
+                }
+                if (c.imageBranch()) {
+                    modules.add("blocks." + b + ".cross_attn.k_img");
+                    modules.add("blocks." + b + ".cross_attn.v_img");
+                }
+            }
+            m = new Model("preset " + cl.getOptionValue("model"), c.numLayers(), modules);
+        } else {
+            m = new Model("--num_blocks", CliArgs.integer(cl, "num_blocks"), List.of());
+        }
+        if (cl.hasOption("task")) {
+            BlockCount.checkAgainstConfig(m.blocks(), preset(cl.getOptionValue("task")).numLayers(), cl.getOptionValue("task"));
+        }
+        return m;
+    }
+
+    private static WanConfig preset(String name) {
+        try {
+            return WanPresets.get(name).config();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The Linear/Conv layers inside the blocks: weights of rank ≥ 2 under {@code blocks.N.} (norms are 1-D). */
+    static List<String> linearModules(TensorSource src) {
+        List<String> out = new ArrayList<>();
+        for (String n : src.names()) {
+            String name = BlockCount.stripPrefix(n);
+            TensorInfo info = src.info(n);
+            if (name.endsWith(".weight") && info.shape().rank() >= 2 && BlockCount.blockOf(name) >= 0) {
+                out.add(name.substring(0, name.length() - ".weight".length()));
+            }
+        }
+        return out;
+    }
+
+    private static void printText(Model model, int p, int maxId, List<Map<String, Object>> plans, PrintStream out) {
+        out.println(model.source() + ": " + model.blocks() + " blocks; " + p + " blocks per LORAID -> " + maxId
+                + " LORAID" + (maxId == 1 ? "" : "s") + " fit (1-" + maxId + ")");
+        for (Map<String, Object> plan : plans) {
+            @SuppressWarnings("unchecked")
+            List<String> modules = (List<String>) plan.get("modules");
+            out.println("LORAID " + plan.get("loraid") + ": blocks " + plan.get("start") + "-" + plan.get("end")
+                    + (modules.isEmpty() ? "" : ", " + modules.size() + " modules"));
+            Map<Integer, List<String>> byBlock = new TreeMap<>();
+            for (String m : modules) {
+                int b = BlockCount.blockOf(m);
+                byBlock.computeIfAbsent(b, k -> new ArrayList<>()).add(m.substring(("blocks." + b + ".").length()));
+            }
+            byBlock.forEach((b, ms) -> out.println("  blocks." + b + ": " + String.join(" ", ms)));
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.lora.LoraFile;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.plan.LoraidTag;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/** {@code loraid tag FILE --LORAID n --blocks_per_loraid P --num_blocks B -o OUT}: adds LORAID metadata (spec §6.3). */
+final class TagCommand implements Command {
+    @Override
+    public String name() {
+        return "tag";
+    }
+
+    @Override
+    public String summary() {
+        return "add LORAID metadata to a LoRA whose modules lie inside that ID's blocks";
+    }
+
+    private static Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("LORAID", "ID", "the LORAID to record"));
+        o.addOption(CliArgs.value("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12)"));
+        o.addOption(CliArgs.value("num_blocks", "B", "block count of the model the LoRA was trained on"));
+        o.addOption(org.apache.commons.cli.Option.builder("o").longOpt("output").hasArg().argName("FILE").desc("tagged copy").build());
+        o.addOption("h", "help", false, "print this help");
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        CommandLine cl = CliArgs.parse(options, args);
+        if (CliArgs.printHelp(cl, options, "loraid tag FILE --LORAID n [--blocks_per_loraid P] --num_blocks B -o OUT", "", out)) {
+            return 0;
+        }
+        if (cl.getArgList().size() != 1) {
+            throw new UsageException("give exactly one FILE to tag");
+        }
+        Integer id = cl.hasOption("LORAID") ? CliArgs.integer(cl, "LORAID") : CliArgs.integer(cl, "loraid");
+        Integer blocks = CliArgs.integer(cl, "num_blocks");
+        if (id == null || blocks == null) {
+            throw new UsageException("--LORAID and --num_blocks are required");
+        }
+        Integer p = CliArgs.integer(cl, "blocks_per_loraid");
+        Path in = Path.of(cl.getArgList().getFirst());
+        Path output = CliArgs.requiredPath(cl, "output");
+        if (in.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
+            throw new LoraidException("-o " + output + " is the input; write the tagged copy to another file");
+        }
+        try (CliReporter reporter = new CliReporter(err, false)) {
+            LoraFile tagged = LoraidTag.tag(LoraFiles.read(in), id, p == null ? 12 : p, blocks, reporter);
+            LoraFiles.write(tagged, output);
+            reporter.info("wrote " + output + " with ss_loraid=" + id);
+        }
+        return 0;
+    }
+}

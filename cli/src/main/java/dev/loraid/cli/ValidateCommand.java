@@ -1,0 +1,100 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.tensor.safetensors.TensorSource;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid validate}: the REQ-CLI-5/6 checks of a set of LoRA files (pairing with LORAIDs and multipliers,
+ * ranges, duplicates, overlaps) against a DiT or a block count, without merging anything (spec loraid.md §6.3).
+ */
+final class ValidateCommand implements Command {
+    @Override
+    public String name() {
+        return "validate";
+    }
+
+    @Override
+    public String summary() {
+        return "check LoRA / LORAID files against a model and each other (no output file)";
+    }
+
+    private static Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA files (spaces, commas or repeated)"));
+        o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers, as for merge"));
+        o.addOption(CliArgs.values("LORAID", "ID", "LORAIDs to apply, as for merge"));
+        o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without it in metadata (default 12)"));
+        o.addOption(CliArgs.value("dit", "FILE", "the DiT: block count from its weights"));
+        o.addOption(CliArgs.value("num_blocks", "B", "the block count, when no DiT is given"));
+        o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
+        o.addOption("h", "help", false, "print this help");
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        CommandLine cl = CliArgs.parse(options, args);
+        if (CliArgs.printHelp(cl, options, "loraid validate --lora_weight A [B ...] (--dit FILE | --num_blocks B) [--LORAID ID ...]", "", out)) {
+            return 0;
+        }
+        List<String> tokens = CliArgs.all(cl, "lora_weight");
+        if (tokens.isEmpty()) {
+            throw new UsageException("--lora_weight is required");
+        }
+        List<String> multipliers = CliArgs.all(cl, "lora_multiplier");
+        try (CliReporter reporter = new CliReporter(err, false); LoraFiles.Opened opened = new LoraFiles.Opened()) {
+            LoraInputs in = LoraInputs.load(LoraidArgs.loraFiles(tokens), opened, List.of(), List.of(), reporter);
+            List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
+            Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
+                    : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
+            int blocks = blockCount(cl, in);
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), ids, multipliers, blocks,
+                    CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), reporter);
+            out.println("file | LORAID | blocks | multiplier");
+            for (LoraPairing.Applied a : applied) {
+                out.println(a.file() + " | " + (a.loraid().isPresent() ? a.loraid().getAsInt() : "-") + " | "
+                        + (a.blocks().isEmpty() ? "-" : a.blocks().first() + "-" + a.blocks().last()) + " | " + a.multiplier());
+            }
+            out.println("ok: " + applied.size() + " LoRA(s) valid for a " + blocks + "-block model");
+        }
+        return 0;
+    }
+
+    /** B from --dit, else --num_blocks, else the files' ss_loraid_total_blocks (REQ-ALLOC-1). */
+    private static int blockCount(CommandLine cl, LoraInputs in) throws Exception {
+        if (cl.hasOption("dit")) {
+            try (TensorSource src = TensorSource.open(Path.of(cl.getOptionValue("dit")))) {
+                return BlockCount.fromWeightNames(src.names());
+            }
+        }
+        if (cl.hasOption("num_blocks")) {
+            return CliArgs.integer(cl, "num_blocks");
+        }
+        TreeSet<Integer> fromFiles = new TreeSet<>();
+        in.candidates().forEach(c -> c.metadata().totalBlocks().ifPresent(fromFiles::add));
+        if (fromFiles.size() == 1) {
+            return fromFiles.first();
+        }
+        throw new LoraidException(fromFiles.isEmpty() ? "cannot determine model block count: give --dit or --num_blocks"
+                : "the files were trained on models with different block counts " + fromFiles + ": give --dit or --num_blocks");
+    }
+}

@@ -1,0 +1,106 @@
+package dev.loraid.cli;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanInputs;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanVariant;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code loraid wan-forward --dit MODEL --inputs IN --out OUT}: one DiT call, for parity checks against other
+ * implementations on the user's own weights (issue 5). IN holds {@code x} [in_dim, F, H, W], {@code t} [1] (or one
+ * per token for Wan 2.2), {@code context} [L ≤ text_len, text_dim], and optionally {@code y} (I2V conditioning,
+ * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32.
+ */
+public final class WanForwardCommand implements Command {
+    @Override
+    public String name() {
+        return "wan-forward";
+    }
+
+    @Override
+    public String summary() {
+        return "run one Wan DiT forward pass on inputs from a safetensors file";
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = new Options();
+        options.addOption(Option.builder().longOpt("dit").hasArg().argName("MODEL")
+                .desc("Wan DiT checkpoint: .safetensors file, one shard of a set, an index, or a folder").build());
+        options.addOption(Option.builder().longOpt("inputs").hasArg().argName("IN")
+                .desc("safetensors with x [C, F, H, W], t [1] or [tokens], context [L, text_dim], optional y").build());
+        options.addOption(Option.builder().longOpt("out").hasArg().argName("OUT")
+                .desc("safetensors to write: out [out_dim, F, H, W] F32").build());
+        options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
+                .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
+        CommandLine line = CliOptions.parse(this, "--dit MODEL --inputs IN --out OUT", options, args, out);
+        if (line == null) {
+            return 0;
+        }
+        Path dit = CliOptions.path(line, "dit");
+        Path inputs = CliOptions.path(line, "inputs");
+        Path outPath = CliOptions.path(line, "out");
+        WanConfig preset = null;
+        if (line.hasOption("variant")) {
+            try {
+                preset = WanPresets.get(line.getOptionValue("variant")).config();
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+
+        long t0 = System.nanoTime();
+        try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {
+            WanConfig config = ck.config();
+            out.println("model: " + ck.describe());
+            out.println("config: " + config.describe() + " " + variantNames(config));
+            WanModel model = ck.model();
+            WanInputs wanInputs = readInputs(in, inputs);
+            wanInputs.validate(config, inputs.toString());
+            long t1 = System.nanoTime();
+            Tensor result = model.forward(wanInputs);
+            long t2 = System.nanoTime();
+            SafetensorsWriter.write(outPath, Map.of("out", result.to(DType.F32)),
+                    Map.of("config", config.describe(), "source", dit.getFileName().toString()));
+            out.printf(Locale.ROOT, "tokens %d, load %.2f s, forward %.2f s → %s out %s%n", wanInputs.tokens(config),
+                    (t1 - t0) / 1e9, (t2 - t1) / 1e9, outPath, result.shape());
+        }
+        return 0;
+    }
+
+    /** " (t2v-14B / t2i-14B)", or "" for a config that is not a released variant. */
+    static String variantNames(WanConfig c) {
+        var names = WanPresets.matching(c).stream().map(WanVariant::name).toList();
+        return names.isEmpty() ? "(no released variant)" : "(" + String.join(" / ", names) + ")";
+    }
+
+    private static WanInputs readInputs(SafetensorsFile in, Path path) {
+        for (String required : new String[] {"x", "t", "context"}) {
+            if (!in.contains(required)) {
+                throw new IllegalArgumentException(path + ": no tensor '" + required + "': expected x [in_dim, F, H, W], "
+                        + "t [1] (or one per token), context [L, text_dim], optionally y; found " + in.names());
+            }
+        }
+        return new WanInputs(in.tensor("x"), in.tensor("t"), in.tensor("context"),
+                in.contains("y") ? in.tensor("y") : null, in.contains("clip_fea") ? in.tensor("clip_fea") : null);
+    }
+}

@@ -1,0 +1,113 @@
+package dev.loraid.core;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MiniFloats;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Bulk float32 conversion of host tensors, for the file-level tools (merge, EMA, blending) that work on one tensor
+ * at a time in fp32 (spec loraid.md REQ-MERGE-3, REQ-EMA-7): decode any floating dtype to {@code float[]} and encode
+ * back with round-to-nearest-even. Contiguous F32/BF16/F16 take a straight loop; other layouts go element-wise.
+ */
+public final class Floats {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Floats() {
+    }
+
+    /** The elements of a CPU tensor in row-major order as float32. */
+    public static float[] read(Tensor t) {
+        if (!t.isContiguous()) {
+            return t.toFloatArray();
+        }
+        int n = Math.toIntExact(t.numel());
+        float[] out = new float[n];
+        MemorySegment seg = t.storage().segment();
+        long base = t.offset() * t.dtype().byteSize();
+        switch (t.dtype()) {
+            case F32 -> MemorySegment.copy(seg, F32, base, out, 0, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = MiniFloats.bf16ToFloat(seg.get(I16, base + 2L * i));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = Float.float16ToFloat(seg.get(I16, base + 2L * i));
+                }
+            }
+            default -> {
+                DType d = t.dtype();
+                for (int i = 0; i < n; i++) {
+                    out[i] = (float) d.read(seg, base + (long) i * d.byteSize());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A new contiguous CPU tensor of {@code shape} holding {@code data} cast to {@code dtype}. */
+    public static Tensor write(float[] data, Shape shape, DType dtype) {
+        if (shape.numel() != data.length) {
+            throw new IllegalArgumentException(data.length + " values do not fill shape " + shape);
+        }
+        Tensor t = Tensor.empty(dtype, shape.toArray());
+        MemorySegment seg = t.storage().segment();
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(data, 0, seg, F32, 0, data.length);
+            case BF16 -> {
+                for (int i = 0; i < data.length; i++) {
+                    seg.set(I16, 2L * i, MiniFloats.floatToBf16(data[i]));
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < data.length; i++) {
+                    seg.set(I16, 2L * i, Float.floatToFloat16(data[i]));
+                }
+            }
+            default -> {
+                for (int i = 0; i < data.length; i++) {
+                    dtype.write(seg, (long) i * dtype.byteSize(), data[i]);
+                }
+            }
+        }
+        return t;
+    }
+
+    /** Flat index of the first NaN or infinity of a CPU tensor, or −1; reads contiguous F32/BF16/F16 in place. */
+    public static long firstNonFinite(Tensor t) {
+        if (!t.isContiguous() || !(t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16)) {
+            return firstNonFinite(read(t));
+        }
+        MemorySegment seg = t.storage().segment();
+        long base = t.offset() * t.dtype().byteSize();
+        long n = t.numel();
+        for (long i = 0; i < n; i++) {
+            boolean finite = switch (t.dtype()) {
+                case F32 -> Float.isFinite(seg.get(F32, base + 4 * i));
+                // exponent bits all ones = Inf or NaN
+                case BF16 -> (seg.get(I16, base + 2 * i) & 0x7F80) != 0x7F80;
+                default -> (seg.get(I16, base + 2 * i) & 0x7C00) != 0x7C00;
+            };
+            if (!finite) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Index of the first NaN or infinity, or −1. */
+    public static int firstNonFinite(float[] data) {
+        for (int i = 0; i < data.length; i++) {
+            if (!Float.isFinite(data[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

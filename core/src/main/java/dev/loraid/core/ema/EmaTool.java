@@ -1,0 +1,147 @@
+package dev.loraid.core.ema;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraFile;
+import dev.loraid.core.lora.LoraFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code loraid ema}: Stage 1 post-hoc EMA per series, Stage 2 optional blending, Stage 3 outputs (spec loraid.md
+ * §5). Every check and every output is computed before the first file is written; any error aborts the whole command
+ * (REQ-EMA-8; the reference skipped failing series and still wrote the rest — D-29).
+ */
+public final class EmaTool {
+    private EmaTool() {
+    }
+
+    public static void run(EmaRequest req, Reporter reporter) {
+        validate(req);
+        try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
+            List<String> names = new ArrayList<>();
+            List<LoraFile> results = new ArrayList<>();
+            List<Path> inputs = new ArrayList<>();
+            if (!req.positional().isEmpty()) {
+                List<Path> files = legacyOrder(req);
+                inputs.addAll(files);
+                names.add("lora1");
+                results.add(stage1(files, opened, req, reporter));
+            } else {
+                for (var e : req.series().entrySet()) {
+                    List<Path> files = req.mergeOnly() ? List.of(e.getValue())
+                            : EpochDiscovery.discover(e.getValue(), req.noSort() ? EpochDiscovery.SortBy.EPOCH : req.sortBy(), reporter);
+                    inputs.addAll(files);
+                    names.add("lora" + e.getKey());
+                    reporter.info("lora" + e.getKey() + ": " + files.size() + " file(s)");
+                    results.add(stage1(files, opened, req, reporter));
+                }
+            }
+            if (req.average() > 0) {
+                results = LoraBlend.blend(results, names, new LoraBlend.Options(req.average(), req.blendMode(),
+                        req.conflictThreshold(), req.referenceCompat()), reporter);
+            }
+            Map<Path, LoraFile> outputs = outputs(req, names, results, reporter);
+            checkNotInputs(outputs.keySet(), inputs);
+            outputs.forEach((path, lora) -> {
+                LoraFiles.write(lora, path);
+                reporter.info("wrote " + path + " (" + lora.tensors().size() + " tensors)");
+            });
+        }
+    }
+
+    /** The request's own consistency (inputs and outputs given, slots paired, modes known); no file is read. */
+    public static void validate(EmaRequest req) {
+        if (!req.positional().isEmpty() && !req.series().isEmpty()) {
+            throw new LoraidException("positional LoRA paths and --loraN cannot be mixed: give one form");
+        }
+        if (req.positional().isEmpty() && req.series().isEmpty()) {
+            throw new LoraidException("no input: give --lora1 … --lora" + EmaRequest.MAX_SERIES + " or positional epoch files");
+        }
+        if (req.outputFile() == null && req.seriesOutputs().isEmpty()) {
+            throw new LoraidException("no output requested: give --output_file and/or --output_file_loraN");
+        }
+        for (int slot : req.seriesOutputs().keySet()) {
+            if (!req.series().containsKey(slot)) {
+                throw new LoraidException("--output_file_lora" + slot + " given without --lora" + slot);
+            }
+        }
+        if (!req.positional().isEmpty() && req.outputFile() == null) {
+            throw new LoraidException("positional LoRA paths need --output_file");
+        }
+        if (!"partitioned".equals(req.combineMode()) && !"union".equals(req.combineMode())) {
+            throw new LoraidException("--combine_mode must be partitioned or union, got " + req.combineMode());
+        }
+    }
+
+    /** Legacy mode (REQ-EMA-3): command-line order with --no_sort, else modification time (ties: epoch, path). */
+    private static List<Path> legacyOrder(EmaRequest req) {
+        List<EpochDiscovery.EpochFile> files = new ArrayList<>();
+        for (Path p : req.positional()) {
+            if (!Files.isRegularFile(p)) {
+                throw new LoraidException("LoRA file not found: " + p);
+            }
+            files.add(new EpochDiscovery.EpochFile(p, EpochDiscovery.epochNumber(p), mtime(p)));
+        }
+        if (!req.noSort()) {
+            files.sort(EpochDiscovery.order(req.sortBy()));
+        }
+        return files.stream().map(EpochDiscovery.EpochFile::path).toList();
+    }
+
+    private static FileTime mtime(Path p) {
+        try {
+            return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+            throw new LoraidException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static LoraFile stage1(List<Path> files, LoraFiles.Opened opened, EmaRequest req, Reporter reporter) {
+        return PostHocEma.average(files.stream().map(opened::open).toList(), req.schedule(), reporter);
+    }
+
+    private static Map<Path, LoraFile> outputs(EmaRequest req, List<String> names, List<LoraFile> results, Reporter reporter) {
+        Map<Path, LoraFile> out = new LinkedHashMap<>();
+        List<Integer> slots = new ArrayList<>(req.series().keySet());
+        req.seriesOutputs().forEach((slot, path) -> out.put(path, results.get(slots.indexOf(slot))));
+        if (req.outputFile() != null) {
+            LoraFile combined;
+            if (results.size() == 1) {
+                combined = results.getFirst();
+            } else if ("union".equals(req.combineMode())) {
+                combined = UnionLora.union(results, names, req.outputFile().toString(), reporter);
+            } else {
+                combined = PartitionedLora.pack(results, names, req.average(), req.outputFile().toString());
+            }
+            if (out.put(req.outputFile(), combined) != null) {
+                throw new LoraidException(req.outputFile() + " is given as two outputs");
+            }
+        }
+        return out;
+    }
+
+    private static void checkNotInputs(Iterable<Path> outputs, List<Path> inputs) {
+        for (Path o : outputs) {
+            Path abs = o.toAbsolutePath().normalize();
+            if (Files.isDirectory(abs)) {
+                throw new LoraidException("output " + o + " is a directory; give the output file's name");
+            }
+            for (Path in : inputs) {
+                try {
+                    if (abs.equals(in.toAbsolutePath().normalize()) || (Files.exists(abs) && Files.isSameFile(abs, in))) {
+                        throw new LoraidException("output " + o + " is also an input; write to another file");
+                    }
+                } catch (IOException e) {
+                    // an unreadable input was already reported when it was opened
+                }
+            }
+        }
+    }
+}

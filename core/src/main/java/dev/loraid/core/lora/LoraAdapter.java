@@ -1,0 +1,120 @@
+package dev.loraid.core.lora;
+
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Linear;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+import java.util.SplittableRandom;
+
+/**
+ * The LoRA branch of one Linear (training.md §2.2–2.3): {@code y = W x + multiplier · scale · up(down(x))} with
+ * down [r, in], up [out, r] in fp32 and scale = alpha / r. Dropouts act only while training: module dropout skips the
+ * branch, neuron dropout ({@code --network_dropout}) drops elements of {@code down(x)}, rank dropout drops whole rank
+ * channels (one mask per sample, shared by its tokens) and rescales by 1/(1 − p). A multiplier of 0 returns the base
+ * output itself, so a disabled LoRA leaves the model bit-identical.
+ */
+public final class LoraAdapter implements Linear.Adapter {
+    /** Dropout probabilities, each in [0, 1). */
+    public record Dropouts(double neuron, double rank, double module) {
+        public static final Dropouts NONE = new Dropouts(0, 0, 0);
+
+        public Dropouts {
+            for (double p : new double[] {neuron, rank, module}) {
+                if (!(p >= 0 && p < 1)) {
+                    throw new IllegalArgumentException("dropout probabilities must be in [0, 1), got " + p);
+                }
+            }
+        }
+    }
+
+    private final String loraName;
+    private final Parameter down;
+    private final Parameter up;
+    private final double alpha;
+    private final Dropouts dropouts;
+    private final long seed;
+    private final SplittableRandom moduleDraws;
+    private double multiplier = 1.0;
+    private boolean training;
+    private long calls;
+
+    public LoraAdapter(String loraName, Parameter down, Parameter up, double alpha, Dropouts dropouts, long seed) {
+        if (down.shape().rank() != 2 || up.shape().rank() != 2 || up.shape().dim(1) != down.shape().dim(0)) {
+            throw new IllegalArgumentException(loraName + ": down " + down.shape() + " and up " + up.shape()
+                    + " are not [r, in] and [out, r]");
+        }
+        this.loraName = loraName;
+        this.down = down;
+        this.up = up;
+        this.alpha = alpha;
+        this.dropouts = dropouts;
+        this.seed = seed;
+        this.moduleDraws = new SplittableRandom(seed);
+    }
+
+    @Override
+    public Var apply(Var x, Var baseOut) {
+        if (multiplier == 0) {
+            return baseOut;
+        }
+        long call = calls++;
+        if (training && dropouts.module() > 0 && moduleDraws.nextDouble() < dropouts.module()) {
+            return baseOut;
+        }
+        Var h = Ops.linear(x, down, null);
+        double s = scale();
+        if (training && dropouts.neuron() > 0) {
+            h = Ops.dropout(h, dropouts.neuron(), seed, 2 * call * h.data().numel());
+        }
+        if (training && dropouts.rank() > 0) {
+            long[] maskDims = h.shape().toArray();
+            for (int d = h.rank() == 3 ? 1 : 0; d < maskDims.length - 1; d++) {
+                maskDims[d] = 1; // one mask per sample, broadcast over its tokens
+            }
+            Tensor mask = Ops.keepMask(h.data(), Shape.of(maskDims), dropouts.rank(), seed + 1, call * rank());
+            h = h.mul(Var.constant(mask));
+            s /= 1 - dropouts.rank();
+        }
+        Var delta = Ops.linear(h, up, null).scale(multiplier * s);
+        return baseOut.add(delta);
+    }
+
+    public String loraName() {
+        return loraName;
+    }
+
+    public Parameter down() {
+        return down;
+    }
+
+    public Parameter up() {
+        return up;
+    }
+
+    public double alpha() {
+        return alpha;
+    }
+
+    public int rank() {
+        return (int) down.shape().dim(0);
+    }
+
+    public double scale() {
+        return alpha / rank();
+    }
+
+    public double multiplier() {
+        return multiplier;
+    }
+
+    public void setMultiplier(double multiplier) {
+        this.multiplier = multiplier;
+    }
+
+    /** Dropouts act only in training mode (off after construction). */
+    public void setTraining(boolean training) {
+        this.training = training;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.loraid.core.lora;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reading and writing LoRA safetensors files. {@link Opened} gives zero-copy views (for tools that stream over
+ * several files, such as EMA); {@link #read} copies a file onto the heap. {@link #write} always recomputes the
+ * content hashes (REQ-META-4) and goes through the atomic writer, so a failure leaves no file behind.
+ */
+public final class LoraFiles {
+    private LoraFiles() {
+    }
+
+    /** Reads {@code path} fully into heap memory (LoRA files are small next to a base model). */
+    public static LoraFile read(Path path) {
+        try (Opened o = new Opened()) {
+            LoraFile view = o.open(path);
+            TreeMap<String, Tensor> copies = new TreeMap<>();
+            view.tensors().forEach((n, t) -> copies.put(n, copyBytes(t)));
+            return new LoraFile(view.source(), copies, view.metadata());
+        }
+    }
+
+    /** A byte-exact heap copy of a contiguous tensor, dtype kept. */
+    static Tensor copyBytes(Tensor t) {
+        Tensor c = Tensor.empty(t.dtype(), t.shape().toArray());
+        long bytes = t.numel() * t.dtype().byteSize();
+        MemorySegment.copy(t.storage().segment(), t.offset() * t.dtype().byteSize(), c.storage().segment(), 0, bytes);
+        return c;
+    }
+
+    /** Writes {@code lora} to {@code out} with fresh {@code sshs_*} hashes; the output must not be one of the inputs. */
+    public static void write(LoraFile lora, Path out) {
+        Map<String, String> meta = LoraHashes.withHashes(lora.tensors(), lora.metadata());
+        try {
+            SafetensorsWriter.write(out, lora.tensors(), meta);
+        } catch (IOException e) {
+            throw new LoraidException("cannot write " + out + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Files opened as mapped views; every view dies when this closes. */
+    public static final class Opened implements AutoCloseable {
+        private final List<SafetensorsFile> files = new ArrayList<>();
+
+        public LoraFile open(Path path) {
+            if (!Files.exists(path)) {
+                throw new LoraidException("LoRA file not found: " + path);
+            }
+            try {
+                SafetensorsFile f = SafetensorsFile.open(path);
+                files.add(f);
+                TreeMap<String, Tensor> tensors = new TreeMap<>();
+                for (String n : f.names()) {
+                    tensors.put(n, f.tensor(n));
+                }
+                return new LoraFile(path.toString(), tensors, f.metadata());
+            } catch (IOException e) {
+                throw new LoraidException("cannot read LoRA file " + path + ": " + e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void close() {
+            files.forEach(SafetensorsFile::close);
+            files.clear();
+        }
+    }
+}

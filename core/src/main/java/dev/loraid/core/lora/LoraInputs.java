@@ -1,0 +1,73 @@
+package dev.loraid.core.lora;
+
+import dev.loraid.core.Reporter;
+import dev.loraid.core.ema.PartitionedLora;
+import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.plan.LoraidMetadata;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The LoRA files of a merge or validation, loaded and checked: combined (channel-partitioned) files expand into their
+ * parts (REQ-PACK-4), each part goes through the strict {@link LoraWeights} checks and the merge-time key filters
+ * (REQ-MERGE-6), and becomes a {@link LoraPairing.Candidate} for the REQ-CLI-5/6 validation.
+ *
+ * @param pathOf the file each LoRA (by source name) came from
+ */
+public record LoraInputs(List<LoraWeights> loras, List<LoraPairing.Candidate> candidates, Map<String, Path> pathOf) {
+
+    /**
+     * @param include REQ-MERGE-6 include patterns (keep matches; unanchored search on the module's lora_down key)
+     * @param exclude REQ-MERGE-6 exclude patterns (drop matches, after include)
+     */
+    public static LoraInputs load(List<Path> files, LoraFiles.Opened opened, List<String> include, List<String> exclude,
+            Reporter reporter) {
+        List<Pattern> inc = include.stream().map(Pattern::compile).toList();
+        List<Pattern> exc = exclude.stream().map(Pattern::compile).toList();
+        List<LoraWeights> loras = new ArrayList<>();
+        List<LoraPairing.Candidate> candidates = new ArrayList<>();
+        Map<String, Path> pathOf = new LinkedHashMap<>();
+        for (Path p : files) {
+            LoraFile f = opened.open(p);
+            for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
+                LoraWeights w = filter(LoraWeights.of(part, reporter), inc, exc, reporter);
+                if (w != null) {
+                    loras.add(w);
+                    pathOf.put(w.source(), p);
+                    candidates.add(new LoraPairing.Candidate(w.source(), LoraidMetadata.read(part.metadata(), w.source(), reporter),
+                            w.modules().keySet()));
+                }
+            }
+        }
+        return new LoraInputs(loras, candidates, pathOf);
+    }
+
+    private static LoraWeights filter(LoraWeights w, List<Pattern> inc, List<Pattern> exc, Reporter reporter) {
+        if (inc.isEmpty() && exc.isEmpty()) {
+            return w;
+        }
+        TreeMap<String, LoraModule> kept = new TreeMap<>();
+        w.modules().forEach((name, m) -> {
+            String key = name + LoraKeys.Part.DOWN.musubiSuffix();
+            boolean in = inc.isEmpty() || inc.stream().anyMatch(p -> p.matcher(key).find());
+            boolean out = exc.stream().anyMatch(p -> p.matcher(key).find());
+            if (in && !out) {
+                kept.put(name, m);
+            }
+        });
+        if (kept.isEmpty()) {
+            reporter.warn(w.source() + ": no keys left after --include_patterns/--exclude_patterns; file skipped");
+            return null;
+        }
+        return new LoraWeights(w.file(), kept);
+    }
+
+    public LoraWeights bySource(String source) {
+        return loras.stream().filter(l -> l.source().equals(source)).findFirst().orElseThrow();
+    }
+}

@@ -1,0 +1,158 @@
+package dev.loraid.core.lora;
+
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.nn.Init;
+import dev.loraid.autograd.nn.Linear;
+import dev.loraid.core.Floats;
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.ModuleSelector;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A set of {@link LoraAdapter}s attached to the Linear layers of a DiT (training.md §2.1, §2.6). The base model keeps
+ * its names and weights; {@link #detach()} restores it exactly. Either created for training (selected modules,
+ * down ~ U(±1/√in), up = 0) or attached from a LoRA file for inference at a multiplier; several networks (one per
+ * LORAID file) may be attached to one model as long as they adapt different layers.
+ */
+public final class LoraNetwork {
+    private final Map<String, Linear> layers;
+    private final Map<String, LoraAdapter> adapters;
+
+    private LoraNetwork(Map<String, Linear> layers, Map<String, LoraAdapter> adapters) {
+        this.layers = layers;
+        this.adapters = adapters;
+    }
+
+    /** The candidate layers of a model: every Linear inside a transformer block ({@code blocks.N.…}), by path. */
+    public static Map<String, Linear> candidates(Module model) {
+        Map<String, Linear> out = new LinkedHashMap<>();
+        model.namedModules().forEach((path, m) -> {
+            if (m instanceof Linear l && BlockCount.blockOf(path) >= 0) {
+                out.put(path, l);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Trainable adapters on the modules {@code selector} selects (REQ-ALLOC-6/7), rank {@code rank}, alpha
+     * ({@code alpha ≤ 0} means alpha = rank, as upstream), deterministic from {@code seed}.
+     */
+    public static LoraNetwork create(Module model, ModuleSelector selector, int rank, double alpha, LoraAdapter.Dropouts dropouts,
+            long seed, Reporter reporter) {
+        Map<String, Linear> all = candidates(model);
+        List<String> chosen = selector.select(new ArrayList<>(all.keySet()), reporter);
+        Map<String, Linear> layers = new LinkedHashMap<>();
+        Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
+        double a = alpha > 0 ? alpha : rank;
+        long s = seed;
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            for (String path : chosen) {
+                Linear l = all.get(path);
+                Parameter down = Init.kaimingUniform(l.inFeatures(), s++, rank, l.inFeatures());
+                Parameter up = Parameter.zeros(l.outFeatures(), rank);
+                adapters.put(path, new LoraAdapter(LoraKeys.loraName(path), down, up, a, dropouts, s++));
+                layers.put(path, l);
+            }
+        }
+        return attachAll(layers, adapters);
+    }
+
+    /** The modules of a LoRA file on {@code model} at {@code multiplier} (inference: no gradients, no dropout). */
+    public static LoraNetwork attach(Module model, LoraWeights weights, double multiplier) {
+        Map<String, Linear> all = candidates(model);
+        Map<String, Linear> layers = new LinkedHashMap<>();
+        Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            for (LoraModule m : weights.modules().values()) {
+                String path = m.modulePath();
+                Linear l = all.get(path);
+                if (l == null) {
+                    missing.add(m.loraName());
+                    continue;
+                }
+                Tensor down = m.down().to(DType.F32).reshape(m.rank(), -1).copy();
+                Tensor up = m.up().to(DType.F32).reshape(m.up().size(0), m.rank()).copy();
+                if (down.size(1) != l.inFeatures() || up.size(0) != l.outFeatures()) {
+                    throw new LoraidException(weights.source() + ": " + m.loraName() + " is " + up.size(0) + "×" + down.size(1)
+                            + " but " + path + " is " + l.outFeatures() + "×" + l.inFeatures());
+                }
+                LoraAdapter ad = new LoraAdapter(m.loraName(), Parameter.of(down, false), Parameter.of(up, false), m.alpha(),
+                        LoraAdapter.Dropouts.NONE, 0);
+                ad.setMultiplier(multiplier);
+                adapters.put(path, ad);
+                layers.put(path, l);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new LoraidException(weights.source() + ": " + missing.size() + " module(s) have no Linear layer in the model, first "
+                    + missing.getFirst());
+        }
+        return attachAll(layers, adapters);
+    }
+
+    private static LoraNetwork attachAll(Map<String, Linear> layers, Map<String, LoraAdapter> adapters) {
+        layers.forEach((path, l) -> {
+            if (l.adapter() != null) {
+                throw new LoraidException(path + " already carries a LoRA: two attached LoRAs adapt the same layer");
+            }
+        });
+        layers.forEach((path, l) -> l.setAdapter(adapters.get(path)));
+        return new LoraNetwork(layers, adapters);
+    }
+
+    /** Removes every adapter: the model is exactly the base again. */
+    public void detach() {
+        layers.forEach((path, l) -> {
+            if (l.adapter() == adapters.get(path)) {
+                l.setAdapter(null);
+            }
+        });
+    }
+
+    public void setMultiplier(double multiplier) {
+        adapters.values().forEach(a -> a.setMultiplier(multiplier));
+    }
+
+    public void setTraining(boolean training) {
+        adapters.values().forEach(a -> a.setTraining(training));
+    }
+
+    /** Adapters by module path, in creation order. */
+    public Map<String, LoraAdapter> adapters() {
+        return java.util.Collections.unmodifiableMap(adapters);
+    }
+
+    /** The trainable tensors under their LoRA keys ({@code lora_unet_….lora_down.weight}, …). */
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        adapters.values().forEach(a -> {
+            out.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down());
+            out.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up());
+        });
+        return out;
+    }
+
+    /** The network as a LoRA file (down, up and alpha per module, cast to {@code dtype}), with {@code metadata}. */
+    public LoraFile toLoraFile(String source, Map<String, String> metadata, DType dtype) {
+        TreeMap<String, Tensor> t = new TreeMap<>();
+        adapters.values().forEach(a -> {
+            t.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down().data().to(dtype));
+            t.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up().data().to(dtype));
+            t.put(a.loraName() + LoraKeys.Part.ALPHA.musubiSuffix(), Floats.write(new float[] {(float) a.alpha()}, Shape.of(), dtype));
+        });
+        return new LoraFile(source, t, metadata);
+    }
+}

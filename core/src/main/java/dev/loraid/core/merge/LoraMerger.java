@@ -1,0 +1,221 @@
+package dev.loraid.core.merge;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.core.lora.LoraModule;
+import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Storage;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.json.JsonWriter;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.tensor.safetensors.TensorInfo;
+import dev.loraid.tensor.safetensors.TensorSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): everything is validated first (files, LORAID pairing
+ * and ranges, shapes), then the base is copied tensor by tensor through the atomic writer; an adapted weight is
+ * loaded as fp32, gets {@code Σ m·(alpha/r)·U@D} in application order, and is cast once to the output dtype.
+ * Peak memory is about one tensor (fp32) plus the LoRA files; untouched tensors are copied byte for byte.
+ */
+public final class LoraMerger {
+    private LoraMerger() {
+    }
+
+    /** One module update scheduled on a base weight. */
+    private record Update(LoraModule module, double multiplier, String file) {
+    }
+
+    public static void merge(MergeRequest req, Reporter reporter) {
+        checkOutput(req);
+        try (TensorSource base = openBase(req.base()); LoraFiles.Opened opened = new LoraFiles.Opened()) {
+            int blocks = BlockCount.fromWeightNames(base.names());
+            LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
+                    req.blocksPerLoraid(), req.allowOverlap(), reporter);
+            Map<String, List<Update>> updates = schedule(base, in, applied, reporter);
+            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, reporter);
+        }
+    }
+
+    private static void checkOutput(MergeRequest req) {
+        Path out = req.output().toAbsolutePath().normalize();
+        if (Files.isDirectory(out)) {
+            throw new LoraidException("--save_merged_model " + req.output() + " is a directory; give the output file's name");
+        }
+        List<Path> inputs = new ArrayList<>(req.loras());
+        inputs.add(req.base());
+        for (Path in : inputs) {
+            if (sameFile(out, in)) {
+                throw new LoraidException("--save_merged_model " + req.output() + " is also an input (" + in + "); write to another file");
+            }
+        }
+    }
+
+    private static boolean sameFile(Path out, Path in) {
+        try {
+            return out.equals(in.toAbsolutePath().normalize()) || (Files.exists(out) && Files.isSameFile(out, in));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static TensorSource openBase(Path base) {
+        try {
+            return TensorSource.open(base);
+        } catch (IOException e) {
+            throw new LoraidException("cannot read base model " + base + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Base weight name → updates in application order; checks shapes and unused modules (REQ-MERGE-2, -4). */
+    private static Map<String, List<Update>> schedule(TensorSource base, LoraInputs in, List<LoraPairing.Applied> applied,
+            Reporter reporter) {
+        Map<String, String> weightByLoraName = new LinkedHashMap<>();
+        for (String n : base.names()) {
+            if (n.endsWith(".weight")) {
+                String module = BlockCount.stripPrefix(n.substring(0, n.length() - ".weight".length()));
+                weightByLoraName.put(LoraKeys.loraName(module), n);
+            }
+        }
+        Map<String, List<Update>> updates = new LinkedHashMap<>();
+        for (LoraPairing.Applied a : applied) {
+            LoraWeights w = in.bySource(a.file());
+            TreeSet<String> unused = new TreeSet<>();
+            for (LoraModule m : w.modules().values()) {
+                String weight = weightByLoraName.get(m.loraName());
+                if (weight == null) {
+                    unused.add(m.loraName());
+                    continue;
+                }
+                TensorInfo info = base.info(weight);
+                LoraDelta.checkShapes(info.shape(), m.up().shape(), m.down().shape(), weight, w.source());
+                if (info.dtype() == DType.F8_E4M3 || info.dtype() == DType.F8_E5M2) {
+                    throw new LoraidException(weight + " is " + info.dtype() + ": merging into fp8 weights is not supported; use a bf16/fp16/fp32 base");
+                }
+                updates.computeIfAbsent(weight, k -> new ArrayList<>()).add(new Update(m, a.multiplier(), w.source()));
+            }
+            checkUnused(w, a, unused, reporter);
+        }
+        return updates;
+    }
+
+    private static void checkUnused(LoraWeights w, LoraPairing.Applied a, Set<String> unused, Reporter reporter) {
+        if (unused.isEmpty()) {
+            return;
+        }
+        if (unused.size() == w.modules().size()) {
+            throw new LoraidException(w.source() + ": none of its " + unused.size() + " modules exists in the base model (first "
+                    + unused.iterator().next() + "): a LoRA for another architecture or model size?");
+        }
+        if (a.slice().isPresent()) {
+            List<String> inRange = unused.stream().filter(n -> {
+                OptionalInt b = LoraKeys.blockIndex(n);
+                return b.isPresent() && a.slice().get().contains(b.getAsInt());
+            }).toList();
+            if (!inRange.isEmpty()) {
+                throw new LoraidException(w.source() + " (LORAID " + a.slice().get().id() + ") has modules the base model lacks: "
+                        + inRange + ": the file does not fit this DiT");
+            }
+        }
+        reporter.warn(w.source() + ": " + unused.size() + " module(s) unused (no matching base weight): " + unused);
+    }
+
+    /** Base metadata plus {@code ss_loraid_merged} = [{file, loraid, multiplier, sha256}] in application order. */
+    private static Map<String, String> mergedMetadata(TensorSource base, List<LoraPairing.Applied> applied, Map<String, Path> pathOf) {
+        List<Object> records = new ArrayList<>();
+        for (LoraPairing.Applied a : applied) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            Path file = pathOf.get(a.file());
+            String part = a.file().equals(file.toString()) ? "" : a.file().substring(0, a.file().indexOf(" of ")) + " of ";
+            r.put("file", part + file.getFileName());
+            r.put("loraid", a.loraid().isPresent() ? (Object) (long) a.loraid().getAsInt() : null);
+            r.put("multiplier", a.multiplier());
+            r.put("sha256", sha256(file));
+            records.add(r);
+        }
+        Map<String, String> meta = new LinkedHashMap<>(base.metadata());
+        meta.put("ss_loraid_merged", JsonWriter.compact(records));
+        return meta;
+    }
+
+    private static String sha256(Path file) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new LoraidException("cannot hash " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void write(TensorSource base, Map<String, List<Update>> updates, Map<String, String> metadata, MergeRequest req,
+            Reporter reporter) {
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        long total = 0;
+        for (String n : base.names()) {
+            TensorInfo info = base.info(n);
+            DType out = req.saveDtype() != null && info.dtype().isFloatingPoint() ? req.saveDtype() : info.dtype();
+            entries.add(new SafetensorsWriter.Entry(n, out, info.shape()));
+            total += info.byteSize();
+        }
+        long done = 0;
+        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata);
+                StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
+            long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
+            MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
+            for (SafetensorsWriter.Entry e : entries) {
+                Tensor t = reader.read(e.name());
+                List<Update> ups = updates.get(e.name());
+                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
+                done += base.info(e.name()).byteSize();
+                reporter.progress("merge", done, total);
+            }
+            w.finish();
+        } catch (IOException e) {
+            throw new LoraidException("cannot write " + req.output() + ": " + e.getMessage(), e);
+        }
+        reporter.info("merged " + updates.size() + " weights into " + req.output());
+    }
+
+    /**
+     * The base weight as fp32 (in {@code scratch}) plus every update in order; the writer casts it once to the output
+     * dtype, round-to-nearest-even (REQ-MERGE-3).
+     */
+    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
+        Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
+                base.shape().contiguousStrides(), 0);
+        w.backend().copy(base, w);
+        // fp32 copies of the factors are released here, not whenever the GC gets to them
+        try (MemoryScope factors = MemoryScope.open()) {
+            for (Update u : updates) {
+                if (u.multiplier() != 0) {
+                    LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
+                }
+            }
+        }
+        return w;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.loraid.core.plan;
+
+import dev.loraid.core.LoraidException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * The number of transformer blocks B of a DiT, from its weight names (spec loraid.md REQ-ALLOC-1): the distinct N
+ * with a name starting {@code blocks.N.} (after a {@code model.diffusion_model.} or {@code diffusion_model.}
+ * prefix), which must be exactly {0..B−1}.
+ */
+public final class BlockCount {
+    private BlockCount() {
+    }
+
+    /** Strips the ComfyUI-style prefixes {@code model.diffusion_model.} / {@code diffusion_model.}. */
+    public static String stripPrefix(String weightName) {
+        if (weightName.startsWith("model.diffusion_model.")) {
+            return weightName.substring("model.diffusion_model.".length());
+        }
+        if (weightName.startsWith("diffusion_model.")) {
+            return weightName.substring("diffusion_model.".length());
+        }
+        return weightName;
+    }
+
+    /** The block index of a (prefix-stripped) weight or module name {@code blocks.N.…}, or −1. */
+    public static int blockOf(String name) {
+        if (!name.startsWith("blocks.")) {
+            return -1;
+        }
+        int i = "blocks.".length();
+        int j = i;
+        while (j < name.length() && Character.isDigit(name.charAt(j))) {
+            j++;
+        }
+        if (j == i || j - i > 9 || j >= name.length() || name.charAt(j) != '.') {
+            return -1;
+        }
+        return Integer.parseInt(name.substring(i, j));
+    }
+
+    /** B from the weight names; errors if there are no blocks or the indices have gaps. */
+    public static int fromWeightNames(Collection<String> weightNames) {
+        TreeSet<Integer> blocks = new TreeSet<>();
+        for (String n : weightNames) {
+            int b = blockOf(stripPrefix(n));
+            if (b >= 0) {
+                blocks.add(b);
+            }
+        }
+        if (blocks.isEmpty()) {
+            throw new LoraidException("no 'blocks.N.' weights found: not a Wan DiT checkpoint, cannot determine model block count");
+        }
+        int count = blocks.last() + 1;
+        if (blocks.size() != count) {
+            List<Integer> missing = new ArrayList<>();
+            for (int b = 0; b < count; b++) {
+                if (!blocks.contains(b)) {
+                    missing.add(b);
+                }
+            }
+            throw new LoraidException("DiT block indices are not contiguous: missing " + missing);
+        }
+        return count;
+    }
+
+    /** Checks B against a task config's {@code num_layers} (REQ-ALLOC-1). */
+    public static void checkAgainstConfig(int blocks, int configLayers, String task) {
+        if (blocks != configLayers) {
+            throw new LoraidException("task " + task + " has num_layers=" + configLayers + " but the DiT has " + blocks + " blocks");
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.loraid.core.plan;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraKeys;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.TreeSet;
+
+/**
+ * Which LoRA files are applied, with which LORAID and multiplier, and whether they may be applied together
+ * (spec loraid.md REQ-CLI-5, REQ-CLI-6). Runs on file summaries before any base weight is touched.
+ */
+public final class LoraPairing {
+    /** One LoRA file as the pairing sees it: its name, its LORAID metadata and its module names ({@code lora_unet_…}). */
+    public record Candidate(String file, LoraidMetadata metadata, Collection<String> loraNames) {
+    }
+
+    /** A file that will be applied, in application order. */
+    public record Applied(Candidate candidate, Optional<LoraidSlice> slice, double multiplier, TreeSet<Integer> blocks) {
+        public String file() {
+            return candidate.file();
+        }
+
+        public OptionalInt loraid() {
+            return slice.map(s -> OptionalInt.of(s.id())).orElse(OptionalInt.empty());
+        }
+    }
+
+    private LoraPairing() {
+    }
+
+    /**
+     * @param loraids            the de-duplicated {@code --LORAID} list, or empty when the flag was absent
+     * @param multiplierTokens   the raw {@code --lora_multiplier} values
+     * @param modelBlocks        B of the DiT
+     * @param cliBlocksPerLoraid {@code --blocks_per_loraid} if given, else null
+     */
+    public static List<Applied> pair(List<Candidate> files, Optional<List<Integer>> loraids, List<String> multiplierTokens,
+            int modelBlocks, Integer cliBlocksPerLoraid, boolean allowOverlap, Reporter reporter) {
+        List<Candidate> chosen = new ArrayList<>();
+        List<LoraidMetadata> ids = new ArrayList<>();
+        double[] multipliers;
+        if (loraids.isEmpty()) {
+            multipliers = LoraidArgs.multipliers(multiplierTokens, files.size());
+            for (Candidate c : files) {
+                chosen.add(c);
+                ids.add(c.metadata());
+            }
+        } else {
+            List<Integer> wanted = loraids.get();
+            multipliers = LoraidArgs.multipliers(multiplierTokens, wanted.size());
+            Map<Integer, List<Candidate>> byId = new LinkedHashMap<>();
+            for (int i = 0; i < files.size(); i++) {
+                Candidate c = files.get(i);
+                int id;
+                if (c.metadata().loraid().isPresent()) {
+                    id = c.metadata().loraid().getAsInt();
+                } else if (files.size() == wanted.size()) {
+                    id = wanted.get(i);
+                    reporter.info(c.file() + " has no ss_loraid: assigned LORAID " + id + " by position");
+                } else {
+                    throw new LoraidException("cannot assign a LORAID to " + c.file() + ": no ss_loraid metadata (and "
+                            + files.size() + " files for " + wanted.size() + " LORAIDs)");
+                }
+                if (!wanted.contains(id)) {
+                    reporter.info("skipping " + c.file() + ": LORAID " + id + " not selected");
+                    continue;
+                }
+                byId.computeIfAbsent(id, k -> new ArrayList<>()).add(c);
+            }
+            for (int id : wanted) {
+                List<Candidate> cs = byId.get(id);
+                if (cs == null) {
+                    throw new LoraidException("LORAID " + id + " requested but no --lora_weight file has it");
+                }
+                for (Candidate c : cs) {
+                    chosen.add(c);
+                    ids.add(c.metadata().loraid().isPresent() ? c.metadata() : c.metadata().withLoraid(id));
+                }
+            }
+            // duplicates within one ID are reported below; the multiplier index follows the --LORAID list
+            double[] perFile = new double[chosen.size()];
+            for (int i = 0; i < chosen.size(); i++) {
+                perFile[i] = multipliers[wanted.indexOf(ids.get(i).loraid().getAsInt())];
+            }
+            multipliers = perFile;
+        }
+        checkDuplicateIds(chosen, ids);
+        List<Applied> applied = new ArrayList<>();
+        for (int i = 0; i < chosen.size(); i++) {
+            Candidate c = chosen.get(i);
+            LoraidMetadata m = ids.get(i);
+            Optional<LoraidSlice> slice = m.loraid().isPresent()
+                    ? Optional.of(m.slice(modelBlocks, cliBlocksPerLoraid, c.file())) : Optional.empty();
+            TreeSet<Integer> blocks = touchedBlocks(c, slice);
+            applied.add(new Applied(c, slice, multipliers[i], blocks));
+        }
+        checkOverlaps(applied, allowOverlap, reporter);
+        logPairing(applied, reporter);
+        return applied;
+    }
+
+    private static void checkDuplicateIds(List<Candidate> files, List<LoraidMetadata> ids) {
+        Map<Integer, String> first = new LinkedHashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            OptionalInt id = ids.get(i).loraid();
+            if (id.isPresent()) {
+                String prev = first.putIfAbsent(id.getAsInt(), files.get(i).file());
+                if (prev != null) {
+                    throw new LoraidException("duplicate LORAID " + id.getAsInt() + ": " + prev + ", " + files.get(i).file());
+                }
+            }
+        }
+    }
+
+    /** The blocks a file touches; for a LORAID file every module must lie inside its slice (REQ-CLI-6). */
+    private static TreeSet<Integer> touchedBlocks(Candidate c, Optional<LoraidSlice> slice) {
+        TreeSet<Integer> blocks = new TreeSet<>();
+        List<String> outside = new ArrayList<>();
+        for (String name : c.loraNames()) {
+            OptionalInt b = LoraKeys.blockIndex(name);
+            b.ifPresent(blocks::add);
+            if (slice.isPresent() && (b.isEmpty() || !slice.get().contains(b.getAsInt()))) {
+                outside.add(b.isPresent() ? Integer.toString(b.getAsInt()) : name);
+            }
+        }
+        if (!outside.isEmpty()) {
+            LoraidSlice s = slice.get();
+            throw new LoraidException(c.file() + " (LORAID " + s.id() + ", blocks " + s.range()
+                    + ") contains adapters for block(s) " + new TreeSet<>(outside));
+        }
+        return blocks;
+    }
+
+    private static void checkOverlaps(List<Applied> applied, boolean allowOverlap, Reporter reporter) {
+        boolean any = false;
+        for (int i = 0; i < applied.size(); i++) {
+            for (int j = i + 1; j < applied.size(); j++) {
+                TreeSet<Integer> shared = new TreeSet<>(applied.get(i).blocks());
+                shared.retainAll(applied.get(j).blocks());
+                if (shared.isEmpty()) {
+                    continue;
+                }
+                any = true;
+                String msg = "block overlap between " + applied.get(i).file() + " and " + applied.get(j).file()
+                        + ": blocks " + shared;
+                boolean bothTagged = applied.get(i).slice().isPresent() && applied.get(j).slice().isPresent();
+                if (bothTagged && !allowOverlap) {
+                    throw new LoraidException(msg + " (both are LORAID LoRAs; --allow_overlap to proceed anyway)");
+                }
+                reporter.warn(msg + (bothTagged ? " (allowed by --allow_overlap)" : " (ordinary LoRA involved: effects add up)"));
+            }
+        }
+        if (!any) {
+            reporter.info("no block overlaps");
+        }
+    }
+
+    private static void logPairing(List<Applied> applied, Reporter reporter) {
+        reporter.info("file | LORAID | blocks | multiplier");
+        for (int i = 0; i < applied.size(); i++) {
+            Applied a = applied.get(i);
+            String id = a.slice().map(s -> Integer.toString(s.id())).orElse("-");
+            String blocks = a.slice().map(LoraidSlice::range).orElse(a.blocks().isEmpty() ? "-" : a.blocks().first() + "–" + a.blocks().last());
+            reporter.info("LoRA " + i + " (LORAID " + id + ") " + a.file() + " | " + id + " | " + blocks + " | " + a.multiplier());
+        }
+    }
+}

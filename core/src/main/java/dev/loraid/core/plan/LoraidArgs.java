@@ -1,0 +1,118 @@
+package dev.loraid.core.plan;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * The value rules of the LORAID command-line lists (spec loraid.md REQ-CLI-1, -3, -4), on the raw tokens the CLI
+ * collected from every occurrence of a flag in command-line order. A library caller passes the same strings.
+ */
+public final class LoraidArgs {
+    private LoraidArgs() {
+    }
+
+    /** Splits comma-separated tokens and drops empty pieces: {@code ["1,2", "3"]} → {@code ["1", "2", "3"]}. */
+    static List<String> flatten(List<String> tokens) {
+        List<String> out = new ArrayList<>();
+        for (String t : tokens) {
+            for (String piece : t.split(",")) {
+                if (!piece.isBlank()) {
+                    out.add(piece.strip());
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code --LORAID} values (REQ-CLI-1): integers in order, duplicates removed keeping the first with a warning.
+     * Range is not checked here (REQ-ALLOC-3 does, with the model's block count).
+     *
+     * @param multiplierCount how many {@code --lora_multiplier} values were given: duplicates together with more
+     *                        than one multiplier are an error, because removing one would shift the pairing (D-10)
+     */
+    public static List<Integer> loraids(List<String> tokens, int multiplierCount, Reporter reporter) {
+        Set<Integer> ids = new LinkedHashSet<>();
+        List<Integer> duplicates = new ArrayList<>();
+        for (String v : flatten(tokens)) {
+            int id;
+            try {
+                id = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new LoraidException("invalid LORAID value '" + v + "' (expected an integer)");
+            }
+            if (!ids.add(id)) {
+                duplicates.add(id);
+            }
+        }
+        if (!duplicates.isEmpty() && multiplierCount > 1) {
+            throw new LoraidException("duplicate LORAIDs make the multiplier pairing ambiguous: LORAID " + duplicates
+                    + " given more than once with " + multiplierCount + " --lora_multiplier values");
+        }
+        for (int d : duplicates) {
+            reporter.warn("duplicate LORAID " + d + " ignored");
+        }
+        return List.copyOf(ids);
+    }
+
+    /** The one LORAID a training run may take (REQ-ALLOC-9); empty = an ordinary LoRA over all blocks. */
+    public static OptionalInt trainingLoraid(List<Integer> loraids) {
+        if (loraids.size() > 1) {
+            throw new LoraidException("training accepts a single LORAID; got " + loraids);
+        }
+        return loraids.isEmpty() ? OptionalInt.empty() : OptionalInt.of(loraids.getFirst());
+    }
+
+    /**
+     * {@code --lora_multiplier} values for {@code n} LoRAs (REQ-CLI-4): none → all 1.0; one → broadcast; n → as
+     * given; anything else is an error (the reference padded with 1.0 and truncated silently — D-14).
+     */
+    public static double[] multipliers(List<String> tokens, int n) {
+        List<String> values = flatten(tokens);
+        double[] parsed = new double[values.size()];
+        for (int i = 0; i < parsed.length; i++) {
+            try {
+                parsed[i] = Double.parseDouble(values.get(i));
+            } catch (NumberFormatException e) {
+                throw new LoraidException("invalid --lora_multiplier value '" + values.get(i) + "' (expected a number)");
+            }
+            if (!Double.isFinite(parsed[i])) {
+                throw new LoraidException("--lora_multiplier must be finite, got " + values.get(i));
+            }
+        }
+        double[] out = new double[n];
+        if (parsed.length == 0 || parsed.length == 1) {
+            Arrays.fill(out, parsed.length == 0 ? 1.0 : parsed[0]);
+        } else if (parsed.length == n) {
+            out = parsed;
+        } else {
+            throw new LoraidException("got " + parsed.length + " multipliers for " + n + " LoRAs");
+        }
+        return out;
+    }
+
+    /** {@code --lora_weight} paths (REQ-CLI-3): flattened in order; missing files and repeated paths are errors. */
+    public static List<Path> loraFiles(List<String> tokens) {
+        List<Path> out = new ArrayList<>();
+        Set<Path> seen = new LinkedHashSet<>();
+        for (String v : flatten(tokens)) {
+            Path p = Path.of(v);
+            if (!Files.isRegularFile(p)) {
+                throw new LoraidException("LoRA file not found: " + p);
+            }
+            if (!seen.add(p.toAbsolutePath().normalize())) {
+                throw new LoraidException("LoRA file given twice: " + p);
+            }
+            out.add(p);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Activation;
+import dev.loraid.autograd.nn.LayerNorm;
+import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * {@code blocks.i} (spec wan.md §2.7): modulated self-attention with a gate, cross-attention after the affine
+ * {@code norm3} (no modulation, no gate), modulated FFN (GELU tanh) with a gate. The six modulation chunks are
+ * {@code modulation + e0}: (shift, scale, gate) for attention, then for the FFN (pitfall 3).
+ */
+public final class WanBlock extends Module {
+    private final WanConfig config;
+    private final String name;
+    private final Parameter modulation;
+    final WanSelfAttention selfAttn;
+    private final LayerNorm norm3;
+    final WanCrossAttention crossAttn;
+    final Sequential ffn;
+
+    /** Block {@code index} of {@code c} with declared frozen parameters (loaded through {@code loadStateDict}). */
+    public WanBlock(WanConfig c, int index) {
+        this.config = c;
+        this.name = "block" + index;
+        long d = c.dim();
+        this.modulation = registerParameter("modulation", Parameter.declared(DType.F32, 1, 6, d));
+        this.selfAttn = registerModule("self_attn", new WanSelfAttention(c));
+        this.norm3 = registerModule("norm3", LayerNorm.declared(d, c.eps(), DType.F32));
+        this.crossAttn = registerModule("cross_attn", new WanCrossAttention(c));
+        this.ffn = registerModule("ffn", Sequential.of(new WanLinear(d, c.ffnDim()), Activation.gelu(),
+                new WanLinear(c.ffnDim(), d)));
+    }
+
+    /** x [L, D], e0 [1 or L, 6, D], ctx [context tokens, D] → the new residual stream [L, D] (differentiable). */
+    public Var forward(Var x, Var e0, Var ctx, RopeTables rope, WanTaps taps) {
+        x = selfAttention(x, e0, rope, taps);
+        x = crossAttention(x, ctx, taps);
+        x = feedForward(x, e0, taps);
+        taps.put(name + ".out", x.data());
+        return x;
+    }
+
+    /**
+     * The same computation without a graph, updating the residual stream {@code x} [L, D] in place: each
+     * sub-block's temporaries live in their own memory scope and are released as soon as its residual add is
+     * copied back, so the peak is one sub-block's working set, not the whole network's.
+     */
+    void forwardInPlace(Tensor x, Var e0, Var ctx, RopeTables rope, WanTaps taps) {
+        try (MemoryScope s = MemoryScope.open()) {
+            x.backend().copy(selfAttention(Var.constant(x), e0, rope, taps).data(), x);
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            x.backend().copy(crossAttention(Var.constant(x), ctx, taps).data(), x);
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            x.backend().copy(feedForward(Var.constant(x), e0, taps).data(), x);
+        }
+        taps.put(name + ".out", x);
+    }
+
+    /** §2.7 step A: {@code x + gate·SelfAttn(LN(x)·(1 + scale) + shift)}. */
+    private Var selfAttention(Var x, Var e0, RopeTables rope, WanTaps taps) {
+        Var mod = modulation.add(e0);
+        Var a = WanOps.modulate(WanOps.plainNorm(x, config.eps()), chunk(mod, 0), chunk(mod, 1));
+        Var attn = selfAttn.forward(a, rope, name + ".self_attn.", taps);
+        taps.put(name + ".self_attn_out", attn.data());
+        return WanOps.gatedAdd(x, attn, chunk(mod, 2));
+    }
+
+    /** §2.7 step B: {@code x + CrossAttn(norm3(x), ctx)}, no modulation, no gate. */
+    private Var crossAttention(Var x, Var ctx, WanTaps taps) {
+        Var cross = crossAttn.forward(norm3.forward(x), ctx);
+        taps.put(name + ".cross_attn_out", cross.data());
+        return x.add(cross);
+    }
+
+    /** §2.7 step C: {@code x + gate·FFN(LN(x)·(1 + scale) + shift)}. */
+    private Var feedForward(Var x, Var e0, WanTaps taps) {
+        Var mod = modulation.add(e0);
+        Var h = ffn.forward(WanOps.modulate(WanOps.plainNorm(x, config.eps()), chunk(mod, 3), chunk(mod, 4)));
+        taps.put(name + ".ffn_out", h.data());
+        return WanOps.gatedAdd(x, h, chunk(mod, 5));
+    }
+
+    /** Modulation chunk k as [1 or L, D], broadcast over tokens. */
+    private static Var chunk(Var mod, int k) {
+        return mod.narrow(1, k, 1).squeeze(1);
+    }
+}

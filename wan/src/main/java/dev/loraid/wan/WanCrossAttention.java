@@ -1,0 +1,64 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.RMSNorm;
+import dev.loraid.tensor.DType;
+
+/**
+ * {@code blocks.i.cross_attn} (spec wan.md §2.7 "CrossAttn"): queries from the video tokens, keys and values from
+ * the embedded context; RMSNorm on q and k, no RoPE, no mask. With the 2.1 image branch the context starts with the
+ * CLIP tokens, which get their own keys and values ({@code k_img}, {@code v_img}, {@code norm_k_img}) and their own
+ * attention; both results are added before {@code o}. The image length is total − text_len (the official rule,
+ * pitfall 13).
+ */
+final class WanCrossAttention extends Module {
+    private final WanConfig config;
+    final WanLinear q;
+    final WanLinear k;
+    final WanLinear v;
+    final WanLinear o;
+    private final RMSNorm normQ;
+    private final RMSNorm normK;
+    final WanLinear kImg;
+    final WanLinear vImg;
+    private final RMSNorm normKImg;
+
+    WanCrossAttention(WanConfig c) {
+        this.config = c;
+        long d = c.dim();
+        this.q = registerModule("q", new WanLinear(d, d));
+        this.k = registerModule("k", new WanLinear(d, d));
+        this.v = registerModule("v", new WanLinear(d, d));
+        this.o = registerModule("o", new WanLinear(d, d));
+        this.normQ = registerModule("norm_q", RMSNorm.declared(d, c.eps(), DType.F32));
+        this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
+        if (c.imageBranch()) {
+            this.kImg = registerModule("k_img", new WanLinear(d, d));
+            this.vImg = registerModule("v_img", new WanLinear(d, d));
+            this.normKImg = registerModule("norm_k_img", RMSNorm.declared(d, c.eps(), DType.F32));
+        } else {
+            this.kImg = null;
+            this.vImg = null;
+            this.normKImg = null;
+        }
+    }
+
+    /** x [L, D] (after norm3), ctx [(image tokens +) text_len, D] → [L, D]. */
+    Var forward(Var x, Var ctx) {
+        long textStart = ctx.size(0) - config.textLen();
+        Var text = ctx.narrow(0, textStart, config.textLen());
+        Var qs = split(normQ.forward(q.forward(x)));
+        Var out = WanOps.attention(qs, split(normK.forward(k.forward(text))), split(v.forward(text)));
+        if (kImg != null) {
+            Var image = ctx.narrow(0, 0, textStart);
+            out = out.add(WanOps.attention(qs, split(normKImg.forward(kImg.forward(image))), split(vImg.forward(image))));
+        }
+        return o.forward(out);
+    }
+
+    /** [N, D] → [N, H, d]. */
+    private Var split(Var x) {
+        return x.reshape(x.size(0), config.numHeads(), config.headDim());
+    }
+}

@@ -1,0 +1,51 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Linear;
+import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * A frozen Linear of the checkpoint, {@code y = x·Wᵀ + b}, with W in its file dtype — or musubi's fp8-scaled W
+ * with its {@code scale_weight} buffer (spec wan.md §3.3): one number goes into the GEMM as a scale, a per-row
+ * scale multiplies the output columns (exact: row o of W only feeds output o), and a block-wise scale
+ * dequantises W to F32 for the call (from the caller's memory scope). A LoRA adapter attaches as to any Linear.
+ */
+public final class WanLinear extends Linear {
+    static final String SCALE = "scale_weight";
+
+    WanLinear(long in, long out) {
+        super(Parameter.declared(DType.F32, out, in), Parameter.declared(DType.F32, out));
+    }
+
+    /** Declares the fp8 scale this weight comes with, so that loading adopts it under {@code <name>.scale_weight}. */
+    void expectScale(long[] shape) {
+        registerBuffer(SCALE, Tensor.zeros(DType.F32, shape));
+    }
+
+    @Override
+    public Var forward(Var x) {
+        Tensor scale = buffer(SCALE);
+        Var y = scale == null ? Ops.linear(x, weight(), bias()) : scaledBase(x, scale);
+        return adapter() == null ? y : adapter().apply(x, y);
+    }
+
+    private Var scaledBase(Var x, Tensor scale) {
+        Tensor w = weight().data();
+        if (scale.numel() == 1) {
+            return Ops.linear(x, weight(), null).scale(scale.getDouble(0)).add(bias());
+        }
+        if (scale.rank() == 2) {
+            return Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))).add(bias());
+        }
+        long out = w.size(0);
+        long blocks = scale.size(1);
+        Tensor deq = Tensor.empty(w.device(), DType.F32, out, blocks, Fp8Scales.BLOCK);
+        w.backend().copy(w.view(out, blocks, Fp8Scales.BLOCK), deq);
+        w.backend().binary(BinaryOp.MUL, deq, scale, deq);
+        return Ops.linear(x, Var.constant(deq.view(out, blocks * Fp8Scales.BLOCK)), bias());
+    }
+}

@@ -1,0 +1,177 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.GradMode;
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.StateSource;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.Activation;
+import dev.loraid.autograd.nn.ModuleList;
+import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Wan 2.1/2.2 video DiT (spec wan.md §2; Appendix B is the skeleton) as a module tree with the upstream names:
+ * {@code patch_embedding}, {@code text_embedding}, {@code time_embedding}, {@code time_projection},
+ * {@code blocks.N}, {@code head}. Frozen weights are the checkpoint's tensors adopted as they are (mmapped views in
+ * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
+ */
+public final class WanModel extends Module {
+    private final WanConfig config;
+    private final PatchEmbedding patchEmbedding;
+    private final Sequential textEmbedding;
+    private final Sequential timeEmbedding;
+    private final Sequential timeProjection;
+    private final ModuleList<WanBlock> blocks;
+    private final WanHead head;
+
+    /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
+    public WanModel(WanConfig config) {
+        if (config.imageBranch()) {
+            throw new UnsupportedOperationException("the Wan 2.1 CLIP image branch (img_emb, k_img/v_img) needs an "
+                    + "exact-erf GELU the backend does not offer yet; text-only models (t2v, Wan 2.2, ti2v) are supported");
+        }
+        this.config = config;
+        long d = config.dim();
+        this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
+        this.textEmbedding = registerModule("text_embedding",
+                Sequential.of(new WanLinear(config.textDim(), d), Activation.gelu(), new WanLinear(d, d)));
+        this.timeEmbedding = registerModule("time_embedding",
+                Sequential.of(new WanLinear(config.freqDim(), d), Activation.silu(), new WanLinear(d, d)));
+        this.timeProjection = registerModule("time_projection",
+                Sequential.of(Activation.silu(), new WanLinear(d, 6 * d)));
+        this.blocks = registerModule("blocks", new ModuleList<>());
+        for (int i = 0; i < config.numLayers(); i++) {
+            blocks.add(new WanBlock(config, i));
+        }
+        this.head = registerModule("head", new WanHead(config));
+    }
+
+    /**
+     * The model over {@code weights}, which must hold exactly the config's keys (checked first, naming every
+     * missing, unexpected or mis-shaped key); fp8 scales are adopted with their weights.
+     */
+    public static WanModel load(WanConfig config, WanWeights weights) {
+        WanKeyCheck.requireMatches(config, weights.shapes(), weights.source());
+        WanModel m = new WanModel(config);
+        Map<String, Module> modules = m.namedModules();
+        weights.shapes().forEach((key, shape) -> {
+            if (key.endsWith(WanKeys.SCALE_SUFFIX)) {
+                String module = key.substring(0, key.length() - WanKeys.SCALE_SUFFIX.length());
+                ((WanLinear) modules.get(module)).expectScale(shape);
+            }
+        });
+        m.loadStateDict(StateSource.of(weights.tensors()), true);
+        return m;
+    }
+
+    public WanConfig config() {
+        return config;
+    }
+
+    /** The transformer blocks, in order (what LORAID slices). */
+    public List<WanBlock> blocks() {
+        return blocks.asList();
+    }
+
+    /** One DiT call without a graph: the velocity [out_dim, F, H, W], outside any memory scope. */
+    public Tensor forward(WanInputs in) {
+        return forward(in, WanTaps.NONE);
+    }
+
+    /**
+     * As {@link #forward(WanInputs)}, handing the named intermediates to {@code taps} as they are made. The
+     * residual stream is updated in place block by block, each sub-block's temporaries released as it ends.
+     */
+    public Tensor forward(WanInputs in, WanTaps taps) {
+        in.validate(config, "inputs");
+        try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
+            Var latent = Var.constant(in.x());
+            if (in.y() != null) {
+                latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
+            }
+            Tensor x = embedTokens(latent, taps).data();
+            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps);
+            for (WanBlock b : blocks) {
+                b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+            }
+            Tensor out = output(Var.constant(x), c, taps).data();
+            try (MemoryScope keep = MemoryScope.suspend()) {
+                return out.copy();
+            }
+        }
+    }
+
+    /**
+     * The differentiable DiT call (for training and gradient checks), in the caller's graph mode and memory scope.
+     *
+     * @param latent  [in_dim, F, H, W] (noise latent, then the I2V conditioning channels)
+     * @param t       one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
+     * @param context [L ≤ text_len, text_dim], unpadded
+     * @return the velocity [out_dim, F, H, W]
+     */
+    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+        Var x = embedTokens(latent, taps);
+        Conditioning c = condition(latent, t, context, taps);
+        for (WanBlock b : blocks) {
+            x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+        }
+        return output(x, c, taps);
+    }
+
+    /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
+    private record Conditioning(Var e, Var e0, Var ctx, RopeTables rope, int[] grid) {
+    }
+
+    private Var embedTokens(Var latent, WanTaps taps) {
+        Var x = patchEmbedding.forward(latent);
+        taps.put("tokens", x.data());
+        return x;
+    }
+
+    private Conditioning condition(Var latent, double[] t, Var context, WanTaps taps) {
+        int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
+                (int) (latent.size(3) / config.patchW())};
+        DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        // §2.4: one embedding for a uniform t (a 2.2 call with equal t gives equal rows, broadcast), else per token
+        double[] ts = Arrays.stream(t).allMatch(v -> v == t[0]) ? new double[] {t[0]} : t;
+        Var sinusoid = Var.constant(Sinusoid.tensor(ts, config.freqDim(), math));
+        Var e = timeEmbedding.forward(sinusoid);
+        Var e0 = timeProjection.forward(e).reshape(ts.length, 6, config.dim());
+        taps.put("sinusoid", sinusoid.data());
+        taps.put("e", e.data());
+        taps.put("e0", e0.data());
+
+        Var ctx = textEmbedding.forward(padText(context, math));
+        taps.put("context_emb", ctx.data());
+
+        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
+        taps.put("rope_cos", rope.cos());
+        taps.put("rope_sin", rope.sin());
+        return new Conditioning(e, e0, ctx, rope, grid);
+    }
+
+    private Var output(Var x, Conditioning c, WanTaps taps) {
+        Var rows = head.forward(x, c.e());
+        taps.put("head_out", rows.data());
+        Var out = PatchEmbedding.unpatchify(rows, config, c.grid());
+        taps.put("output", out.data());
+        return out;
+    }
+
+    /** §2.5: zero rows up to text_len; cross-attention attends to them all (no mask, pitfall 9). */
+    private Var padText(Var context, DType math) {
+        long missing = config.textLen() - context.size(0);
+        if (missing == 0) {
+            return context;
+        }
+        Tensor zeros = Tensor.zeros(context.data().device(), math, missing, config.textDim());
+        return Ops.concat(List.of(context, Var.constant(zeros)), 0);
+    }
+}

@@ -1,0 +1,44 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
+import dev.loraid.autograd.Var;
+import dev.loraid.autograd.nn.RMSNorm;
+import dev.loraid.tensor.DType;
+
+/**
+ * {@code blocks.i.self_attn} (spec wan.md §2.7 "SelfAttn"): q, k, v projections, RMSNorm of q and k over the full
+ * width before the head split (pitfall 5), 3-D RoPE on q and k, global attention without mask, then {@code o}.
+ */
+final class WanSelfAttention extends Module {
+    private final WanConfig config;
+    final WanLinear q;
+    final WanLinear k;
+    final WanLinear v;
+    final WanLinear o;
+    private final RMSNorm normQ;
+    private final RMSNorm normK;
+
+    WanSelfAttention(WanConfig c) {
+        this.config = c;
+        long d = c.dim();
+        this.q = registerModule("q", new WanLinear(d, d));
+        this.k = registerModule("k", new WanLinear(d, d));
+        this.v = registerModule("v", new WanLinear(d, d));
+        this.o = registerModule("o", new WanLinear(d, d));
+        this.normQ = registerModule("norm_q", RMSNorm.declared(d, c.eps(), DType.F32));
+        this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
+    }
+
+    /** a [L, D] → [L, D]; q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}. */
+    Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
+        long len = a.size(0);
+        long h = config.numHeads();
+        long hd = config.headDim();
+        Var qr = Ops.rope(normQ.forward(q.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
+        Var kr = Ops.rope(normK.forward(k.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
+        taps.put(tap + "q", qr.data());
+        taps.put(tap + "k", kr.data());
+        return o.forward(WanOps.attention(qr, kr, v.forward(a).reshape(len, h, hd)));
+    }
+}

@@ -1,0 +1,72 @@
+package dev.loraid.wan;
+
+import dev.loraid.autograd.Var;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole forward pass against the golden files (testdata/golden/README.md): the final output and every listed
+ * intermediate within 1e-4 abs + 1e-4 rel, the attention probabilities within 1e-5 abs + 1e-4 rel.
+ */
+class WanForwardGoldenTest {
+    private static final String[] INTERMEDIATES = {"tokens", "sinusoid", "e", "e0", "context_emb", "rope_cos",
+        "rope_sin", "block0.self_attn_out", "block0.cross_attn_out", "block0.ffn_out", "block0.out", "block1.out",
+        "block2.out", "block3.out", "head_out", "output"};
+
+    @ParameterizedTest
+    @CsvSource({
+        "wan_tiny_forward.safetensors, wan_tiny_weights.safetensors, tiny",
+        "wan_tiny_forward_t2.safetensors, wan_tiny_weights.safetensors, tiny",
+        "wan_tiny_forward_v22.safetensors, wan_tiny_weights.safetensors, tiny-v22",
+        "lora_merged_forward.safetensors, lora_merged_weights.safetensors, tiny"})
+    void forwardMatchesTheGoldenFile(String caseFile, String weightsFile, String variant) throws IOException {
+        Map<String, Tensor> taps = new LinkedHashMap<>();
+        WanTaps keep = (name, t) -> {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                taps.put(name, t.copy());
+            }
+        };
+        WanConfig config = WanPresets.get(variant).config();
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path(weightsFile), config);
+             SafetensorsFile golden = Golden.open(caseFile)) {
+            WanModel model = ck.model();
+            Tensor out = model.forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")), keep);
+            StringBuilder report = new StringBuilder(caseFile + " max abs error:");
+            int compared = 0;
+            for (String name : INTERMEDIATES) {
+                if (!golden.contains(name)) {
+                    continue;
+                }
+                boolean table = name.startsWith("rope_") || name.equals("sinusoid");
+                double err = Golden.assertClose(caseFile + " " + name, golden.tensor(name), taps.get(name),
+                        table ? 1e-6 : 1e-4, table ? 0 : 1e-4);
+                report.append(String.format(" %s=%.2e", name, err));
+                compared++;
+            }
+            Golden.assertClose(caseFile + " returned output", golden.tensor("output"), out, 1e-4, 1e-4);
+            if (golden.contains("block0.self_attn_probs")) {
+                Tensor probs = AttentionReference.probabilities(taps.get("block0.self_attn.q"), taps.get("block0.self_attn.k"));
+                double err = Golden.assertClose(caseFile + " block0.self_attn_probs",
+                        golden.tensor("block0.self_attn_probs"), probs, 1e-5, 1e-4);
+                report.append(String.format(" probs=%.2e", err));
+            }
+            assertTrue(compared >= 2, "compared too few tensors of " + caseFile);
+            // the differentiable path (whole graph in one scope) computes the same as the in-place one
+            try (MemoryScope s = MemoryScope.open()) {
+                Tensor graph = model.forward(Var.constant(golden.tensor("x")), golden.tensor("t").toDoubleArray(),
+                        Var.constant(golden.tensor("context")), WanTaps.NONE).data();
+                Golden.assertClose(caseFile + " differentiable path output", golden.tensor("output"), graph, 1e-4, 1e-4);
+            }
+            System.out.println(report);
+        }
+    }
+}

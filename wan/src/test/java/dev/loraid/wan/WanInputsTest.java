@@ -1,0 +1,43 @@
+package dev.loraid.wan;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class WanInputsTest {
+    private static final WanConfig C = WanPresets.TINY;
+
+    private static WanInputs inputs(long[] x, long[] t, long[] ctx) {
+        return WanInputs.of(Tensor.zeros(DType.F32, x), Tensor.zeros(DType.F32, t), Tensor.zeros(DType.F32, ctx));
+    }
+
+    @Test
+    void theGoldenShapesAreAccepted() {
+        WanInputs in = inputs(new long[] {4, 2, 4, 6}, new long[] {1}, new long[] {5, 32});
+        assertDoesNotThrow(() -> in.validate(C, "in.safetensors"));
+        assertArrayEquals(new int[] {2, 2, 3}, in.grid(C));
+        WanInputs perToken = inputs(new long[] {4, 2, 4, 6}, new long[] {12}, new long[] {5, 32});
+        assertDoesNotThrow(() -> perToken.validate(WanPresets.TINY_V22, "in.safetensors"));
+    }
+
+    @Test
+    void eachBadShapeGetsAMessageNamingTheInput() {
+        assertMessage(inputs(new long[] {4, 2, 5, 6}, new long[] {1}, new long[] {5, 32}),
+                "in.safetensors: x has shape [4, 2, 5, 6]: latent height 5 is not a multiple of the patch size 2");
+        assertMessage(inputs(new long[] {3, 2, 4, 6}, new long[] {1}, new long[] {5, 32}), "x has 3 channels");
+        assertMessage(inputs(new long[] {4, 2, 4, 6}, new long[] {1}, new long[] {9, 32}),
+                "context has shape [9, 32]: expected [L ≤ 8, 32]");
+        assertMessage(inputs(new long[] {4, 2, 4, 6}, new long[] {12}, new long[] {5, 32}),
+                "per-token timesteps need a Wan 2.2 model");
+    }
+
+    private static void assertMessage(WanInputs in, String expected) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> in.validate(C, "in.safetensors"));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+}
