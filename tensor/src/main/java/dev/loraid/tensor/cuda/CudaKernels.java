@@ -17,10 +17,10 @@ import java.util.function.Consumer;
  * per source file, and launched by name.
  */
 final class CudaKernels {
-    /** The kernel sources, one module each; {@link #HEADER} is included by all. */
+    /** The kernel sources, one module each; they include the {@link #HEADERS}. */
     static final List<String> SOURCES = List.of("copy", "elementwise", "reduce", "softmax", "norm", "rope", "adamw",
         "philox", "attention", "attention_mma", "attention_mma_backward");
-    static final String HEADER = "loraid_common.cuh";
+    static final List<String> HEADERS = List.of("loraid_common.cuh", "loraid_mma.cuh");
     static final String RESOURCE_DIR = "/dev/loraid/tensor/cuda/kernels/";
     static final int THREADS = 256;
 
@@ -46,10 +46,16 @@ final class CudaKernels {
     static byte[] compile(Nvrtc nvrtc, KernelCache cache, String name, int cc) {
         String file = name + ".cu";
         String src = source(file);
-        String header = source(HEADER);
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        List<String> keyParts = new java.util.ArrayList<>();
+        for (String h : HEADERS) {
+            headers.put(h, source(h));
+            keyParts.add(h);
+            keyParts.add(headers.get(h));
+        }
         List<String> options = options(cc);
-        String key = KernelCache.key(file, src, List.of(HEADER, header), options, nvrtc.version());
-        return cache.getOrCompile(name, key, () -> nvrtc.compileToCubin(file, src, Map.of(HEADER, header), options));
+        String key = KernelCache.key(file, src, keyParts, options, nvrtc.version());
+        return cache.getOrCompile(name, key, () -> nvrtc.compileToCubin(file, src, headers, options));
     }
 
     /** The text of a kernel source or header shipped in the jar. */
