@@ -11,10 +11,6 @@
 #define NT 128
 #define MAXC 64
 
-__device__ __forceinline__ i64 off4(const Layout& L, i64 b, i64 h, i64 l, i64 d) {
-    return b * L.strides[0] + h * L.strides[1] + l * L.strides[2] + d * L.strides[3];
-}
-
 // Loads rows [row0, row0 + rows) of (b, h) into s[rows][D + 1] (zero past `limit`).
 template <typename T> __device__ void load_tile(T* s, const Layout& L, const char* p, i64 b, i64 h, i64 row0,
                                                 int rows, i64 limit) {

@@ -4,7 +4,6 @@ import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.loraid.tensor.cpu.FlashAttention.BC;
 import static dev.loraid.tensor.cpu.FlashAttention.BR;
@@ -44,10 +43,11 @@ final class FlashAttentionBackward {
 
     private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                              float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
-        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
+        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys, parallel);
         int blocks = (keys + BC - 1) / BC;
         float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
-        AtomicInteger next = new AtomicInteger();
+        // key blocks are dealt to workers round-robin, not first-come: each worker's dQ partial then covers the
+        // same blocks in every run, and the partials are added in worker order — bit-reproducible results
         Parallel.forEach(dqAcc.length, w -> {
             float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
             dqAcc[w] = dqw;
@@ -55,7 +55,7 @@ final class FlashAttentionBackward {
             float[] ds = new float[BR * BC];
             float[] dkBlk = new float[BC * hd.dPad()];
             float[] dvBlk = new float[BC * hd.dvPad()];
-            for (int blk; (blk = next.getAndIncrement()) < blocks; ) {
+            for (int blk = w; blk < blocks; blk += dqAcc.length) {
                 keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
                 int j0 = blk * BC;
                 int nb = Math.min(BC, keys - j0);
@@ -113,33 +113,36 @@ final class FlashAttentionBackward {
     }
 
     private static Head pack(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
-                             float scale, int b, int h, int keys) {
+                             float scale, int b, int h, int keys, boolean parallel) {
         int lq = dims.lq();
         int tiles = (lq + BR - 1) / BR;
         int dPad = TileMatmul.padCols(dims.d());
         int dvPad = TileMatmul.padCols(dims.dv());
         float[] qs = new float[tiles * BR * dPad];
         float[] dO = new float[tiles * BR * dvPad];
-        float[] o = new float[tiles * BR * dvPad];
-        HeadPack.rows(q, b, h, 0, lq, scale, qs, 0, dPad);
-        HeadPack.rows(dOut, b, h, 0, lq, 1f, dO, 0, dvPad);
-        HeadPack.rows(out, b, h, 0, lq, 1f, o, 0, dvPad);
+        HeadPack.headRows(q, b, h, lq, scale, qs, dPad, parallel);
+        HeadPack.headRows(dOut, b, h, lq, 1f, dO, dvPad, parallel);
         float[] delta = new float[tiles * BR];
         float[] lseRows = new float[tiles * BR];
         Arrays.fill(lseRows, Float.POSITIVE_INFINITY); // padded rows: P = exp(s − ∞) = 0
-        for (int r = 0; r < lq; r++) {
-            float acc = 0;
-            for (int c = 0; c < dvPad; c++) {
-                acc += dO[r * dvPad + c] * o[r * dvPad + c];
+        int chunks = parallel ? Math.min(Parallel.threads() * 4, tiles) : 1;
+        Parallel.forEach(chunks, c -> {
+            float[] o = new float[dvPad];
+            for (int r = lq * c / chunks, end = lq * (c + 1) / chunks; r < end; r++) {
+                HeadPack.rows(out, b, h, r, 1, 1f, o, 0, dvPad);
+                float acc = 0;
+                for (int i = 0; i < dvPad; i++) {
+                    acc += dO[r * dvPad + i] * o[i];
+                }
+                delta[r] = acc; // Δ = rowsum(dO ∘ O)
+                lseRows[r] = (float) lse.getDouble(b, h, r);
             }
-            delta[r] = acc;
-            lseRows[r] = (float) lse.getDouble(b, h, r);
-        }
+        });
         int blocks = (keys + BC - 1) / BC;
         float[] kRows = new float[blocks * BC * dPad];
-        HeadPack.rows(k, b, h, 0, keys, 1f, kRows, 0, dPad);
-        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC),
-            HeadPack.transposedPanels(v, b, h, keys, BC), kRows, dPad, dvPad, tiles, keys);
+        HeadPack.headRows(k, b, h, keys, 1f, kRows, dPad, parallel);
+        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC, parallel),
+            HeadPack.transposedPanels(v, b, h, keys, BC, parallel), kRows, dPad, dvPad, tiles, keys);
     }
 
     /** t[b, h, from + r, :] = scale·src[r·ld ..] for r in [0, rows). */

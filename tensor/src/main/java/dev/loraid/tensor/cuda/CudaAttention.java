@@ -14,6 +14,15 @@ final class CudaAttention {
     static final int BN = 32;
     static final int THREADS = 128;
     static final int MAX_HEAD_DIM = 256;
+    /** Tiles and head-dim limit of the tensor-core kernel (attention_mma.cu). */
+    static final int MMA_BM = 64;
+    static final int MMA_BN = 64;
+    static final int MMA_MAX_HEAD_DIM = 128;
+    /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
+    static final int MMA_BWD_BN = 64;
+    static final int MMA_BWD_BM = 32;
+    /** {@code -Dloraid.cuda.attention=scalar} forces the scalar kernels (e.g. to compare the two on a GPU). */
+    private static final boolean MMA_ENABLED = !"scalar".equals(System.getProperty("loraid.cuda.attention"));
 
     private final CudaBackend b;
 
@@ -72,21 +81,37 @@ final class CudaAttention {
         return t;
     }
 
+    /**
+     * The tensor-core kernel's name when it takes this call — q, k, v all BF16 or all F16, head dims multiples of
+     * 16 up to 128 — else null (the scalar kernels take every other case).
+     */
+    static String mmaKernel(Tensor q, Tensor k, Tensor v) {
+        DType t = q.dtype();
+        boolean ok = MMA_ENABLED && (t == DType.BF16 || t == DType.F16) && k.dtype() == t && v.dtype() == t
+            && q.size(3) % 16 == 0 && v.size(3) % 16 == 0 && q.size(3) <= MMA_MAX_HEAD_DIM && v.size(3) <= MMA_MAX_HEAD_DIM;
+        return ok ? "attention_forward_mma_" + (t == DType.BF16 ? "bf16" : "f16") : null;
+    }
+
     void forward(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
         checkShapes(q, k, v, out, kvLengths);
         if (q.numel() == 0 || out.numel() == 0) {
             return;
         }
-        String variant = CudaBackend.variant(q, k, v, out);
         long d = q.size(3);
         long dv = v.size(3);
-        int shared = (int) ((BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant));
+        String mma = mmaKernel(q, k, v);
+        String module = mma != null ? "attention_mma" : "attention";
+        String variant = CudaBackend.variant(q, k, v, out);
+        String kernel = mma != null ? mma : "attention_forward_" + variant;
+        int rowsPerBlock = mma != null ? MMA_BM : BM;
+        int shared = (int) (mma != null ? (MMA_BM * (d + 8) + MMA_BN * (d + 8) + MMA_BN * (dv + 8)) * 2
+            : (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant));
         try (Scratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
             Tensor l = lse == null ? null : lseBuffer(lse, q, s, false);
-            int gx = (int) ((q.size(2) + BM - 1) / BM);
+            int gx = (int) ((q.size(2) + rowsPerBlock - 1) / rowsPerBlock);
             int gy = Math.toIntExact(q.size(0) * q.size(1));
-            b.kernels().launch("attention", "attention_forward_" + variant, gx, gy, THREADS, 1, shared, a -> a
+            b.kernels().launch(module, kernel, gx, gy, THREADS, 1, shared, a -> a
                 .struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                 .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(out))
@@ -121,10 +146,17 @@ final class CudaAttention {
             b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
-            int shared = (int) ((BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1)
-                + 2L * BM) * elemBytes(variant));
-            int gx = (int) Math.max(1, (k.size(2) + BN - 1) / BN);
-            b.kernels().launch("attention", "attention_backward_" + variant, gx, Math.toIntExact(bh), THREADS, 1, shared,
+            String mma = mmaKernel(q, k, v);
+            String module = mma != null ? "attention_mma_backward" : "attention";
+            String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
+            int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
+            int shared = (int) (mma != null
+                ? (MMA_BWD_BN * (d + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8) + MMA_BWD_BM * (dvDim + 8)
+                    + MMA_BWD_BN * (MMA_BWD_BM + 8)) * 2 + 2L * MMA_BWD_BM * 4
+                : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
+                    * elemBytes(variant));
+            int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
+            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), THREADS, 1, shared,
                 a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                     .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))
                     .struct(CudaLayout.pack(a.arena(), dk)).struct(CudaLayout.pack(a.arena(), dv))

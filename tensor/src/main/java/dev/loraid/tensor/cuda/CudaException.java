@@ -1,7 +1,7 @@
 package dev.loraid.tensor.cuda;
 
 /** A failed CUDA, NVRTC or cuBLASLt call, or a CUDA library that cannot be used; the message names the call. */
-public final class CudaException extends RuntimeException {
+public class CudaException extends RuntimeException {
     public CudaException(String message) {
         super(message);
     }

@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cuda;
 
 import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.cuda.CuBlasLt.NoAlgorithmException;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
@@ -111,17 +112,20 @@ final class CudaGemm {
             return;
         }
         long[] batch = Arrays.copyOf(c.shape().toArray(), c.rank() - 2);
-        Tensor ea = expandBatch(a, batch);
-        Tensor eb = expandBatch(b, batch);
         if (k == 0) {
-            backend.binaryScalar(BinaryOp.MUL, c, beta, c);
+            if (beta == 0) {
+                backend.fill(c, 0);
+            } else {
+                backend.binaryScalar(BinaryOp.MUL, c, beta, c);
+            }
             addBias(c, bias);
             return;
         }
         DType in = c.dtype() == DType.F64 && a.dtype() == DType.F64 && b.dtype() == DType.F64 ? DType.F64
             : operandType(a.dtype(), b.dtype());
-        ea = usable(ea.dtype() == in ? ea : backend.cast(ea, in), m, k);
-        eb = usable(eb.dtype() == in ? eb : backend.cast(eb, in), k, n);
+        // cast before broadcasting, so a shared weight is widened once, not once per batch
+        Tensor ea = expandBatch(usable(a.dtype() == in ? a : backend.cast(a, in), m, k), batch);
+        Tensor eb = expandBatch(usable(b.dtype() == in ? b : backend.cast(b, in), k, n), batch);
         Tensor target = c;
         Operand oc = transposedOperand(m, n, c.stride(-2), c.stride(-1));
         if (!outputOk(in, c.dtype()) || oc == null || oc.op() != CuBlasLt.OP_N) {
@@ -131,7 +135,16 @@ final class CudaGemm {
             }
         }
         boolean fusedBias = bias != null && bias.dtype() == target.dtype() && (bias.stride(-1) == 1 || n == 1);
-        run(ea, eb, target, batch, alpha, beta, fusedBias ? bias : null, in);
+        if (fusedBias) {
+            try {
+                run(ea, eb, target, batch, alpha, beta, bias, in);
+            } catch (NoAlgorithmException e) { // no kernel with the bias epilogue for this problem: add it after
+                fusedBias = false;
+                run(ea, eb, target, batch, alpha, beta, null, in);
+            }
+        } else {
+            run(ea, eb, target, batch, alpha, beta, null, in);
+        }
         if (bias != null && !fusedBias) {
             addBias(target, bias);
         }

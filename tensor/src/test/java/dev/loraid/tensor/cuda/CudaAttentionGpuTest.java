@@ -12,6 +12,8 @@ import static dev.loraid.tensor.cuda.GpuHarness.Layout.CONTIGUOUS;
 import static dev.loraid.tensor.cuda.GpuHarness.check;
 import static dev.loraid.tensor.cuda.GpuHarness.outs;
 import static dev.loraid.tensor.cuda.GpuHarness.random;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * The fused attention kernels against the CPU backend: [B, L, H, D] memory seen as permuted [B, H, L, D] views (the
@@ -58,8 +60,19 @@ class CudaAttentionGpuTest {
     }
 
     @Test
-    void bf16AndF16AtTheModelsHeadDim() {
+    void bf16AndF16OnTheTensorCoreKernel() {
+        assertNotNull(CudaAttention.mmaKernel(Tensor.zeros(DType.BF16, 1, 1, 1, 128), Tensor.zeros(DType.BF16, 1, 1, 1, 128),
+            Tensor.zeros(DType.BF16, 1, 1, 1, 128)), "BF16 at D = 128 takes the tensor-core kernel");
         forwardAndBackward(DType.BF16, 1, 2, 130, 97, 128, 128, null, 3e-2);
+        forwardAndBackward(DType.BF16, 2, 3, 100, 77, 64, 32, new int[] {77, 5}, 3e-2);
         forwardAndBackward(DType.F16, 1, 1, 64, 64, 64, 64, null, 5e-3);
+        forwardAndBackward(DType.F16, 1, 2, 65, 129, 16, 48, new int[] {0}, 5e-3);
+    }
+
+    @Test
+    void narrowTypesOffTheTensorCoreKernel() {
+        assertNull(CudaAttention.mmaKernel(Tensor.zeros(DType.BF16, 1, 1, 1, 24), Tensor.zeros(DType.BF16, 1, 1, 1, 24),
+            Tensor.zeros(DType.BF16, 1, 1, 1, 24)), "D = 24 is not a multiple of 16");
+        forwardAndBackward(DType.BF16, 1, 2, 20, 30, 24, 24, null, 3e-2);
     }
 }

@@ -33,22 +33,26 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * match the Java enums' order, and the sources the jar ships are the ones compiled here.
  */
 class CudaSourcesTest {
-    private static final Path SOURCES = Path.of("src/main/cuda");
-    private static final Path OUT = Path.of("target/cuda-ptx");
+    /** The module's kernel sources: from the module folder (Maven) or the repository root (GpuTestMain). */
+    private static final Path MODULE = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of(".") : Path.of("tensor");
+    private static final Path SOURCES = MODULE.resolve("src/main/cuda");
+    private static final Path OUT = MODULE.resolve("target/cuda-ptx");
     private static final Map<String, String> PTX = new ConcurrentHashMap<>();
     private static String nvccProblem;
 
     /** Every kernel CudaBackend and its helpers launch, by module. */
-    private static final Map<String, List<String>> ENTRIES = Map.of(
-        "copy", List.of("copy_cast", "fill_value", "gather_rows"),
-        "elementwise", variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled"),
-        "reduce", variants("reduce"),
-        "softmax", variants("softmax", "softmax_backward"),
-        "norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads"),
-        "rope", variants("rope"),
-        "adamw", List.of("adamw_update"),
-        "philox", List.of("random_uniform", "random_normal"),
-        "attention", variants("attention_forward", "attention_backward_delta", "attention_backward"));
+    private static final Map<String, List<String>> ENTRIES = Map.ofEntries(
+        Map.entry("copy", List.of("copy_cast", "fill_value", "gather_rows")),
+        Map.entry("elementwise", variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled")),
+        Map.entry("reduce", variants("reduce")),
+        Map.entry("softmax", variants("softmax", "softmax_backward")),
+        Map.entry("norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads")),
+        Map.entry("rope", variants("rope")),
+        Map.entry("adamw", List.of("adamw_update")),
+        Map.entry("philox", List.of("random_uniform", "random_normal")),
+        Map.entry("attention", variants("attention_forward", "attention_backward_delta", "attention_backward")),
+        Map.entry("attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16")),
+        Map.entry("attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16")));
 
     private static List<String> variants(String... names) {
         List<String> out = new ArrayList<>();
@@ -76,6 +80,8 @@ class CudaSourcesTest {
 
     @BeforeAll
     static void compileAll() throws Exception {
+        assumeTrue(Files.isDirectory(SOURCES), "kernel sources not found at " + SOURCES.toAbsolutePath()
+            + ": run from the repository root or the tensor module");
         Optional<Path> nvcc = nvcc();
         if (nvcc.isEmpty()) {
             nvccProblem = "nvcc not found on PATH, in $CUDA_HOME/bin or /usr/local/cuda/bin: CUDA sources not compile-checked";
@@ -83,8 +89,9 @@ class CudaSourcesTest {
         }
         Files.createDirectories(OUT);
         List<String> failures = new ArrayList<>();
-        // two at a time: the build machine is small and nvcc is slow
-        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+        // a few at a time: nvcc is slow, and the build machine may be small
+        int parallel = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors() / 2));
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(parallel)) {
             List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
             for (String module : CudaKernels.SOURCES) {
                 jobs.add(pool.submit(() -> {
@@ -152,7 +159,14 @@ class CudaSourcesTest {
         for (String module : CudaKernels.SOURCES) {
             assertEquals(Files.readString(SOURCES.resolve(module + ".cu")), CudaKernels.source(module + ".cu"));
         }
-        assertEquals(Files.readString(SOURCES.resolve(CudaKernels.HEADER)), CudaKernels.source(CudaKernels.HEADER));
+        for (String header : CudaKernels.HEADERS) {
+            assertEquals(Files.readString(SOURCES.resolve(header)), CudaKernels.source(header));
+        }
+        try (Stream<Path> s = Files.list(SOURCES)) {
+            assertEquals(new TreeSet<>(CudaKernels.HEADERS), s.map(p -> p.getFileName().toString())
+                .filter(n -> n.endsWith(".cuh")).collect(java.util.stream.Collectors.toCollection(TreeSet::new)),
+                "CudaKernels.HEADERS must list every header (NVRTC sees only those)");
+        }
     }
 
     @Test
