@@ -1,6 +1,7 @@
 package dev.loraid.cli;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -80,7 +81,7 @@ public final class WanForwardCommand implements Command {
             Tensor result = model.forward(wanInputs);
             long t2 = System.nanoTime();
             SafetensorsWriter.write(outPath, Map.of("out", result.to(DType.F32)),
-                    Map.of("config", config.describe(), "source", dit.getFileName().toString()));
+                    Map.of("config", JsonWriter.compact(config.toMap()), "source", dit.getFileName().toString()));
             out.printf(Locale.ROOT, "tokens %d, load %.2f s, forward %.2f s → %s out %s%n", wanInputs.tokens(config),
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, outPath, result.shape());
         }
