@@ -118,6 +118,29 @@ class WanForwardCommandTest {
     }
 
     @Test
+    void aFileThatIsNotSafetensorsIsNamedAndExitsWith1() throws IOException {
+        Path text = Files.writeString(dir.resolve("notes.safetensors"), "these are notes, not tensors\n");
+        assertEquals(1, run("wan-forward", "--dit", text.toString(), "--inputs",
+                golden("wan_tiny_forward.safetensors").toString(), "--out", dir.resolve("o").toString()));
+        assertTrue(err().contains("notes.safetensors") && err().contains("not a safetensors file"), err());
+    }
+
+    @Test
+    void anUnknownDtypeIsNamedAndExitsWith1() throws IOException {
+        String header = "{\"patch_embedding.weight\":{\"dtype\":\"F4\",\"shape\":[2],\"data_offsets\":[0,1]}}";
+        while ((8 + header.length()) % 8 != 0) {
+            header += " ";
+        }
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + h.length + 1).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h).put((byte) 0);
+        Path odd = Files.write(dir.resolve("odd.safetensors"), b.array());
+        assertEquals(1, run("wan-forward", "--dit", odd.toString(), "--inputs",
+                golden("wan_tiny_forward.safetensors").toString(), "--out", dir.resolve("o").toString()));
+        assertTrue(err().contains("odd.safetensors") && err().contains("F4"), err());
+    }
+
+    @Test
     void inputsWithoutXAreNamed() {
         assertEquals(1, run("wan-forward", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--inputs", golden("lora_tiny.safetensors").toString(), "--out", dir.resolve("o").toString()));
