@@ -77,6 +77,14 @@ public final class WanModel extends Module {
     }
 
     /**
+     * Spec §2.11: the official Wan code keeps the residual stream in fp32 (the default here); musubi rounds it to
+     * bf16 after every residual add. Turn this on to reproduce musubi's rounding (parity checks).
+     */
+    public void setBf16Residual(boolean on) {
+        blocks.forEach(b -> b.setBf16Residual(on));
+    }
+
+    /**
      * With checkpointing on, the differentiable forward keeps only each block's input: a block's activations are
      * recomputed during the backward pass (autograd's {@link Checkpoint}; spec training.md §3.5). Gradients are the
      * same; intermediates inside blocks are then not tapped.
