@@ -59,6 +59,23 @@ class WanForwardCommandTest {
     }
 
     @Test
+    void intermediatesAreWrittenUnderTheGoldenNames() throws IOException {
+        Path out = dir.resolve("taps.safetensors");
+        assertEquals(0, run("wan-forward", "--intermediates", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--inputs", golden("wan_tiny_forward.safetensors").toString(), "--out", out.toString()), err());
+        try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile ref = SafetensorsFile.open(
+                golden("wan_tiny_forward.safetensors"))) {
+            for (String name : new String[] {"tokens", "e0", "context_emb", "block0.ffn_out", "block3.out", "head_out"}) {
+                double[] a = got.tensor(name).toDoubleArray();
+                double[] b = ref.tensor(name).toDoubleArray();
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(b[i], a[i], 1e-4 + 1e-4 * Math.abs(b[i]), name + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    @Test
     void usageErrorsExitWith2() {
         assertEquals(2, run("wan-forward", "--dit", "m.safetensors"));
         assertTrue(err().contains("missing --inputs"), err());
