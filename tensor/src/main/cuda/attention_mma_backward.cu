@@ -6,55 +6,14 @@
 //   dQ += scale·dS·K                  (dSᵀ through shared memory, added atomically into an fp32 buffer)
 // delta = rowsum(dO∘O) comes from attention.cu's attention_backward_delta_f32. Same limits as the forward
 // (attention_mma.cu): head dims multiples of 16 up to 128. Fragment layouts: PTX ISA, mma.m16n8k16.
-#include "loraid_common.cuh"
+#include "loraid_mma.cuh"
 
 #define KBN 64
 #define KBM 32
 #define KNT 128
 #define MAXD 128
-#define PAD 8
+#define PAD MMA_PAD
 #define SPAD 8
-
-template <bool BF16> __device__ __forceinline__ void mma16816(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1) {
-    if (BF16) {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-template <bool BF16> __device__ __forceinline__ u16 half_bits(float f) { return BF16 ? float_to_bf16(f) : float_to_f16(f); }
-
-template <bool BF16> __device__ __forceinline__ u32 pack2(float lo, float hi) {
-    return (u32) half_bits<BF16>(lo) | ((u32) half_bits<BF16>(hi) << 16);
-}
-
-__device__ __forceinline__ u32 ld32(const u16* p) { return *(const u32*) p; }
-
-// Two 16-bit elements of one column from consecutive rows: (row r, col c) low, (row r + 1, col c) high.
-__device__ __forceinline__ u32 col2(const u16* s, int stride, int r, int c) {
-    return (u32) s[r * stride + c] | ((u32) s[(r + 1) * stride + c] << 16);
-}
-
-template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const char* p, i64 b, i64 h, i64 row0,
-                                                 int rows, i64 limit) {
-    int D = (int) L.sizes[3];
-    int want = BF16 ? DT_BF16 : DT_F16;
-    for (int e = threadIdx.x; e < rows * D; e += KNT) {
-        int i = e / D, d = e % D;
-        i64 row = row0 + i;
-        u16 v = 0;
-        if (row < limit) {
-            i64 off = off4(L, b, h, row, d);
-            v = L.dtype == want ? ((const u16*) p)[off] : half_bits<BF16>(load<float>(p, off, L.dtype));
-        }
-        s[i * (D + PAD) + d] = v;
-    }
-}
 
 // acc[nc] (16 rows × 8 cols each) += A(16 rows from sA, all of K) · B where B[k][n] = sB[n][k] (both row-major).
 template <bool BF16, int NC> __device__ __forceinline__ void mma_abt(float (&acc)[NC][4], const u16* sA, int strideA,
