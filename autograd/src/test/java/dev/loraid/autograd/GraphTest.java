@@ -23,9 +23,15 @@ class GraphTest {
     void frozenBf16WeightGetsNoGradientButPassesTheInputGradient() {
         Tensor w32 = f32(1, 3, 4);
         Parameter w = Parameter.of(w32.to(DType.BF16), false);
+        Parameter bias = Parameter.of(f32(3, 3).to(DType.BF16), false);
         Var x = Var.leaf(f32(2, 2, 4));
-        Ops.linear(x, w, null).sum().backward();
+        Var y = Ops.linear(x, w, bias);
+        assertEquals(w.data().getDouble(1, 0) * x.data().getDouble(1, 0) + w.data().getDouble(1, 1) * x.data().getDouble(1, 1)
+            + w.data().getDouble(1, 2) * x.data().getDouble(1, 2) + w.data().getDouble(1, 3) * x.data().getDouble(1, 3)
+            + bias.data().getDouble(1), y.data().getDouble(1, 1), 1e-5);
+        y.sum().backward();
         assertNull(w.grad(), "a frozen weight must never get a gradient");
+        assertNull(bias.grad());
         // d sum(x Wᵀ) / dx[i, k] = Σ_o W[o, k], with W as stored in BF16
         Tensor wb = w.data();
         for (int k = 0; k < 4; k++) {

@@ -119,6 +119,17 @@ class ModuleTest {
     }
 
     @Test
+    void anUnfrozenDeclaredParameterGetsItsOwnMemoryOnLoad() {
+        Linear l = Linear.declared(2, 3, false, DType.F32);
+        l.requiresGrad(true);
+        Tensor w = f32(4, 3, 2).to(DType.BF16);
+        l.loadStateDict(StateSource.of(Map.of("weight", w)), true);
+        assertEquals(DType.F32, l.weight().dtype());
+        assertArrayEquals(w.toDoubleArray(), l.weight().data().toDoubleArray(), 0);
+        assertEquals(1, l.trainableParameters().size());
+    }
+
+    @Test
     void prefixedCheckpointKeysAreStripped() {
         Linear l = Linear.declared(2, 2, false, DType.F32);
         Tensor w = f32(3, 2, 2);

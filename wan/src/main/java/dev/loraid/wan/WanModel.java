@@ -30,13 +30,10 @@ public final class WanModel extends Module {
     private final Sequential timeProjection;
     private final ModuleList<WanBlock> blocks;
     private final WanHead head;
+    private final ImageEmbedding imageEmbedding;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
-        if (config.imageBranch()) {
-            throw new UnsupportedOperationException("the Wan 2.1 CLIP image branch (img_emb, k_img/v_img) needs an "
-                    + "exact-erf GELU the backend does not offer yet; text-only models (t2v, Wan 2.2, ti2v) are supported");
-        }
         this.config = config;
         long d = config.dim();
         this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
@@ -51,6 +48,7 @@ public final class WanModel extends Module {
             blocks.add(new WanBlock(config, i));
         }
         this.head = registerModule("head", new WanHead(config));
+        this.imageEmbedding = config.imageBranch() ? registerModule("img_emb", new ImageEmbedding(config)) : null;
     }
 
     /**
@@ -97,7 +95,8 @@ public final class WanModel extends Module {
                 latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
             }
             Tensor x = embedTokens(latent, taps).data();
-            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps);
+            Var clip = in.clip() == null ? null : Var.constant(in.clip());
+            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
             for (WanBlock b : blocks) {
                 b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
             }
@@ -114,15 +113,25 @@ public final class WanModel extends Module {
      * @param latent  [in_dim, F, H, W] (noise latent, then the I2V conditioning channels)
      * @param t       one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
      * @param context [L ≤ text_len, text_dim], unpadded
+     * @param clip    CLIP tokens [257 or 514, 1280] for the 2.1 image branch, else null
      * @return the velocity [out_dim, F, H, W]
      */
-    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+    public Var forward(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
+        if ((clip != null) != config.imageBranch()) {
+            throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
+                    + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
+        }
         Var x = embedTokens(latent, taps);
-        Conditioning c = condition(latent, t, context, taps);
+        Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
             x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
+    }
+
+    /** {@link #forward(Var, double[], Var, Var, WanTaps)} for text-only models (no CLIP tokens). */
+    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+        return forward(latent, t, context, null, taps);
     }
 
     /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
@@ -135,7 +144,7 @@ public final class WanModel extends Module {
         return x;
     }
 
-    private Conditioning condition(Var latent, double[] t, Var context, WanTaps taps) {
+    private Conditioning condition(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
         int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
                 (int) (latent.size(3) / config.patchW())};
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
@@ -150,6 +159,12 @@ public final class WanModel extends Module {
 
         Var ctx = textEmbedding.forward(padText(context, math));
         taps.put("context_emb", ctx.data());
+        if (imageEmbedding != null) {
+            // §2.6: image tokens first; cross-attention splits at total − text_len (pitfall 13)
+            Var img = imageEmbedding.forward(clip);
+            taps.put("clip_emb", img.data());
+            ctx = Ops.concat(List.of(img, ctx), 0);
+        }
 
         RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
         taps.put("rope_cos", rope.cos());

@@ -4,8 +4,9 @@ import java.util.Optional;
 
 /**
  * Waits for a quiet window before a timed run: a {@code windowMillis} stretch in which other processes used at
- * most {@code maxOthersCpus} CPUs, giving up after {@code maxWaitMillis} (the run then goes ahead and is logged
- * as loaded). Off where /proc is unavailable.
+ * most {@code maxOthersCpus} CPUs. Each timed figure (warm-up plus runs) may spend at most
+ * {@code maxWaitMillis} waiting in all, so that a benchmark on a busy machine still ends in a minute or two;
+ * runs after that go ahead at once, and the log says how loaded they were. Off where /proc is unavailable.
  */
 public final class LoadGate {
     private final double maxOthersCpus;
@@ -22,10 +23,15 @@ public final class LoadGate {
 
     /**
      * The gate of the project's notes: 300 ms windows with others under 5% of a CPU; waits at most
-     * {@code -Dloraid.bench.maxWaitMs} (default 20 s) per run.
+     * {@code -Dloraid.bench.maxWaitMs} (default 8 s) per timed figure.
      */
     public static LoadGate forThisMachine() {
-        return new LoadGate(0.05, 300, Long.getLong("loraid.bench.maxWaitMs", 20_000));
+        return new LoadGate(0.05, 300, Long.getLong("loraid.bench.maxWaitMs", 8_000));
+    }
+
+    /** The waiting budget of one timed figure. */
+    public long maxWaitMillis() {
+        return maxWaitMillis;
     }
 
     public boolean enabled() {
@@ -41,8 +47,14 @@ public final class LoadGate {
     public record Wait(long millis, boolean quiet, double othersCpus) {
     }
 
+    /** Waits for a quiet window, at most the whole budget of one figure. */
     public Wait awaitQuiet() {
-        if (!enabled) {
+        return awaitQuiet(maxWaitMillis);
+    }
+
+    /** Waits for a quiet window, at most {@code budgetMillis} (rounded up to one window). */
+    public Wait awaitQuiet(long budgetMillis) {
+        if (!enabled || budgetMillis <= 0) {
             return new Wait(0, true, 0);
         }
         long start = System.nanoTime();
@@ -55,7 +67,7 @@ public final class LoadGate {
             if (others <= maxOthersCpus) {
                 return new Wait((System.nanoTime() - start) / 1_000_000, true, others);
             }
-        } while ((System.nanoTime() - start) / 1_000_000 < maxWaitMillis);
+        } while ((System.nanoTime() - start) / 1_000_000 < budgetMillis);
         return new Wait((System.nanoTime() - start) / 1_000_000, false, others);
     }
 

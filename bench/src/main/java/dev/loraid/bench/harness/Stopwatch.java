@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * Times a piece of work the way every figure of this harness is taken: warm-up runs, then {@code runs} timed
  * runs, each started in a quiet window of the {@link LoadGate}; a run during which other processes used more
- * than the gate allows is repeated (at most {@code runs} extra times). Reports the median and logs the load.
+ * than the gate allows is repeated while the gate's waiting budget lasts (at most {@code runs} extra times).
+ * Reports the median and logs the load, including the worst load a kept run saw.
  */
 public final class Stopwatch {
     private final LoadGate gate;
@@ -46,7 +47,7 @@ public final class Stopwatch {
         long waited = 0;
         double othersMax = 0;
         while (n < runs) {
-            LoadGate.Wait w = gate.awaitQuiet();
+            LoadGate.Wait w = gate.awaitQuiet(gate.maxWaitMillis() - waited);
             waited += w.millis();
             Optional<CpuLoad> before = CpuLoad.sample();
             long t0 = System.nanoTime();
@@ -54,7 +55,7 @@ public final class Stopwatch {
             double seconds = (System.nanoTime() - t0) / 1e9;
             Optional<CpuLoad> after = CpuLoad.sample();
             double others = before.isPresent() && after.isPresent() ? before.get().othersCpus(after.get()) : 0;
-            if (others > gate.maxOthersCpus() && redone < runs) {
+            if (others > gate.maxOthersCpus() && redone < runs && waited < gate.maxWaitMillis()) {
                 redone++;
                 continue;
             }

@@ -26,13 +26,13 @@ final class FlashAttention {
 
     /** One head's keys and values in fp32, packed for {@link TileMatmul}. */
     record PackedKv(float[] kPanels, float[] v, int keys, int dvPad) {
-        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys) {
+        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys, boolean parallel) {
             int dv = (int) v.size(3);
             int dvPad = TileMatmul.padCols(dv);
             int blocks = (keys + BC - 1) / BC;
             float[] vv = new float[blocks * BC * dvPad];
-            HeadPack.rows(v, b, h, 0, keys, 1f, vv, 0, dvPad);
-            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC), vv, keys, dvPad);
+            HeadPack.headRows(v, b, h, keys, 1f, vv, dvPad, parallel);
+            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC, parallel), vv, keys, dvPad);
         }
 
         int blocks() {
@@ -69,7 +69,7 @@ final class FlashAttention {
     private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
                              Tensor lse, int b, int h, int tiles, boolean parallel) {
         int d = dims.d();
-        PackedKv kv = PackedKv.of(k, v, b, h, keys);
+        PackedKv kv = PackedKv.of(k, v, b, h, keys, parallel);
         AtomicInteger next = new AtomicInteger();
         Parallel.forEach(parallel ? Math.min(Parallel.threads(), tiles) : 1, w -> {
             TileState st = new TileState(d, kv.dvPad());

@@ -43,7 +43,7 @@ final class FlashAttentionBackward {
 
     private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                              float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
-        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
+        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys, parallel);
         int blocks = (keys + BC - 1) / BC;
         float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
         // key blocks are dealt to workers round-robin, not first-come: each worker's dQ partial then covers the
@@ -113,33 +113,36 @@ final class FlashAttentionBackward {
     }
 
     private static Head pack(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
-                             float scale, int b, int h, int keys) {
+                             float scale, int b, int h, int keys, boolean parallel) {
         int lq = dims.lq();
         int tiles = (lq + BR - 1) / BR;
         int dPad = TileMatmul.padCols(dims.d());
         int dvPad = TileMatmul.padCols(dims.dv());
         float[] qs = new float[tiles * BR * dPad];
         float[] dO = new float[tiles * BR * dvPad];
-        float[] o = new float[tiles * BR * dvPad];
-        HeadPack.rows(q, b, h, 0, lq, scale, qs, 0, dPad);
-        HeadPack.rows(dOut, b, h, 0, lq, 1f, dO, 0, dvPad);
-        HeadPack.rows(out, b, h, 0, lq, 1f, o, 0, dvPad);
+        HeadPack.headRows(q, b, h, lq, scale, qs, dPad, parallel);
+        HeadPack.headRows(dOut, b, h, lq, 1f, dO, dvPad, parallel);
         float[] delta = new float[tiles * BR];
         float[] lseRows = new float[tiles * BR];
         Arrays.fill(lseRows, Float.POSITIVE_INFINITY); // padded rows: P = exp(s − ∞) = 0
-        for (int r = 0; r < lq; r++) {
-            float acc = 0;
-            for (int c = 0; c < dvPad; c++) {
-                acc += dO[r * dvPad + c] * o[r * dvPad + c];
+        int chunks = parallel ? Math.min(Parallel.threads() * 4, tiles) : 1;
+        Parallel.forEach(chunks, c -> {
+            float[] o = new float[dvPad];
+            for (int r = lq * c / chunks, end = lq * (c + 1) / chunks; r < end; r++) {
+                HeadPack.rows(out, b, h, r, 1, 1f, o, 0, dvPad);
+                float acc = 0;
+                for (int i = 0; i < dvPad; i++) {
+                    acc += dO[r * dvPad + i] * o[i];
+                }
+                delta[r] = acc; // Δ = rowsum(dO ∘ O)
+                lseRows[r] = (float) lse.getDouble(b, h, r);
             }
-            delta[r] = acc;
-            lseRows[r] = (float) lse.getDouble(b, h, r);
-        }
+        });
         int blocks = (keys + BC - 1) / BC;
         float[] kRows = new float[blocks * BC * dPad];
-        HeadPack.rows(k, b, h, 0, keys, 1f, kRows, 0, dPad);
-        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC),
-            HeadPack.transposedPanels(v, b, h, keys, BC), kRows, dPad, dvPad, tiles, keys);
+        HeadPack.headRows(k, b, h, keys, 1f, kRows, dPad, parallel);
+        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC, parallel),
+            HeadPack.transposedPanels(v, b, h, keys, BC, parallel), kRows, dPad, dvPad, tiles, keys);
     }
 
     /** t[b, h, from + r, :] = scale·src[r·ld ..] for r in [0, rows). */

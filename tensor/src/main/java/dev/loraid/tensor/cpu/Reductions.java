@@ -136,6 +136,10 @@ final class Reductions {
         if (stride[1] == 0) {
             Arrays.fill(buf, n, p, (float) identity(op));
             acc[ai] = combine(op, acc[ai], reduceRun(op, buf, p));
+        } else if (stride[1] == 1 && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
+            for (int i = 0; i < n; i++) { // a run along a kept dimension: the common broadcast-gradient case
+                acc[ai + i] += buf[i];
+            }
         } else {
             for (int i = 0; i < n; i++) {
                 int k = ai + (int) (i * stride[1]);

@@ -12,6 +12,8 @@ final class BlockedGemm {
     private static final int KC = GemmTiling.KC;
     private static final int MC = GemmTiling.MC;
     private static final int NC = GemmTiling.NC;
+    private static final int TASKS_PER_THREAD = 3;
+    private static final int MIN_CHUNK_COLS = 256;
 
     /** Per-thread packing buffers, allocated once per thread at the maximal block sizes. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -20,15 +22,16 @@ final class BlockedGemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
-        final float[] column = new float[KC];
+        final float[] columns = new float[NR * KC];
     }
 
     /**
      * One GEMM problem over {@code offsets.length} batches: batch i multiplies {@code a.at(aOffsets[i])} by
      * {@code b.at(bOffsets[i])} into {@code c.at(cOffsets[i])}; c is F32 with column stride 1 (or one column).
+     * The bias is indexed by column of c, or by row when {@code biasPerRow} (c is then a transposed output).
      */
     record Problem(StridedMatrix a, StridedMatrix b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
-                   long[] cOffsets, float alpha, float beta, float[] bias) {
+                   long[] cOffsets, float alpha, float beta, float[] bias, boolean biasPerRow) {
     }
 
     private BlockedGemm() {
@@ -44,12 +47,19 @@ final class BlockedGemm {
         int threads = Parallel.threads();
         int nPanels = ceilDiv(n, NR);
         int mStrips = ceilDiv(m, MR);
+        // A few tasks per thread, so that a thread slowed by another process hands work to the others; column
+        // chunks first (down to MIN_CHUNK_COLS wide, since each chunk packs its A rows again), then row chunks
+        // (each packs its B columns again).
+        int target = threads == 1 ? 1 : TASKS_PER_THREAD * threads;
         int nChunks0 = ceilDiv(n, NC);
+        if ((long) batches * nChunks0 < target) {
+            nChunks0 = Math.max(nChunks0, Math.min(ceilDiv(target, batches), n / MIN_CHUNK_COLS));
+        }
         if ((long) batches * nChunks0 < threads) {
             nChunks0 = Math.min(nPanels, ceilDiv(threads, batches));
         }
         int nChunks = nChunks0;
-        int mChunks = (long) batches * nChunks < threads ? Math.min(mStrips, ceilDiv(threads, batches * nChunks)) : 1;
+        int mChunks = (long) batches * nChunks < target ? Math.min(mStrips, ceilDiv(target, batches * nChunks)) : 1;
         int perBatch = nChunks * mChunks;
         Parallel.forEach(Math.multiplyExact(batches, perBatch), t -> {
             int batch = t / perBatch;
@@ -60,13 +70,13 @@ final class BlockedGemm {
             int i0 = (int) ((long) mStrips * mChunk / mChunks) * MR;
             int i1 = Math.min(m, (int) ((long) mStrips * (mChunk + 1) / mChunks) * MR);
             runBlock(p.a().at(p.aOffsets()[batch]), p.b().at(p.bOffsets()[batch]), p.c().at(p.cOffsets()[batch]),
-                i0, i1, j0, j1, p.alpha(), p.beta(), p.bias(), BUFFERS.get());
+                i0, i1, j0, j1, p, BUFFERS.get());
         });
     }
 
     /** C[i0..i1, j0..j1] of one batch, over all of K. */
     private static void runBlock(StridedMatrix a, StridedMatrix b, StridedMatrix c, int i0, int i1, int j0, int j1,
-                                 float alpha, float beta, float[] bias, Buffers buf) {
+                                 Problem p, Buffers buf) {
         int k = a.cols();
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
@@ -74,7 +84,7 @@ final class BlockedGemm {
             for (int pc = 0; pc < k || pc == 0; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
-                Packing.packB(b, pc, kc, jc, nc, buf.b, buf.column);
+                Packing.packB(b, pc, kc, jc, nc, buf.b, buf.columns);
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     Packing.packA(a, ic, mc, pc, kc, buf.a);
@@ -82,7 +92,7 @@ final class BlockedGemm {
                         for (int ir = 0; ir < mc; ir += MR) {
                             MicroKernel.multiply(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
                             TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir,
-                                jc + jr, alpha, first ? beta : 1f, first ? bias : null);
+                                jc + jr, p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
                         }
                     }
                 }

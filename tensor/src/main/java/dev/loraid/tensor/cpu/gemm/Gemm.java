@@ -9,8 +9,9 @@ import java.util.Arrays;
  * CPU matmul ({@link dev.loraid.tensor.Backend#matmul}): {@code c = alpha·(a @ b) + beta·c + bias} with
  * a [..., M, K], b [..., K, N], c [..., M, N], batch dimensions broadcast to c's. Checks the operands, lays the
  * batches out as strided matrices, and hands fp32 work to {@link BlockedGemm} (all-F64 work to
- * {@link GemmF64}). An output that is not F32 with unit column stride is computed in an F32 temporary and
- * copied back.
+ * {@link GemmF64}). Picks the cheaper of {@code a·b} and {@code (bᵀ·aᵀ)ᵀ} for the operands' strides; an
+ * output the kernel cannot write directly (not F32, or no unit stride where needed) is computed in an F32
+ * temporary and copied back.
  */
 public final class Gemm {
     private Gemm() {
@@ -28,10 +29,27 @@ public final class Gemm {
             GemmF64.run(layout(ae, be, c), alpha, beta, bias);
             return;
         }
-        boolean direct = c.dtype() == DType.F32 && (c.stride(-1) == 1 || c.size(-1) == 1);
-        Tensor out = direct ? c : Tensor.empty(c.device(), DType.F32, c.shape().toArray());
-        if (!direct && beta != 0) {
-            c.backend().copy(c, out);
+        Layout l = layout(ae, be, c);
+        boolean swap = transposedIsCheaper(l, c.dtype() == DType.F32);
+        StridedMatrix target = swap ? l.c.transposed() : l.c;
+        boolean direct = c.dtype() == DType.F32 && (target.colStride() == 1 || target.cols() == 1);
+        Tensor out = c;
+        if (!direct) {
+            long[] dims = c.shape().toArray();
+            if (swap) {
+                // the temporary is stored transposed, so that the swapped product writes it with unit stride
+                dims[rank - 2] = c.size(-1);
+                dims[rank - 1] = c.size(-2);
+            }
+            Tensor t = Tensor.empty(c.device(), DType.F32, dims);
+            out = swap ? t.transpose(-2, -1) : t;
+            if (beta != 0) {
+                c.backend().copy(c, out);
+            }
+            l = layout(ae, be, out);
+        }
+        if (swap) {
+            l = l.transposed();
         }
         float[] biasValues = null;
         if (bias != null) {
@@ -39,17 +57,47 @@ public final class Gemm {
             FloatRuns.read(bias.storage().segment(), bias.dtype(), bias.offset(), bias.stride(0), biasValues, 0,
                 biasValues.length);
         }
-        Layout l = layout(ae, be, out);
         BlockedGemm.run(new BlockedGemm.Problem(l.a, l.b, l.c, l.aOffsets, l.bOffsets, l.cOffsets, (float) alpha,
-            (float) beta, biasValues));
+            (float) beta, biasValues, swap));
         if (!direct) {
             c.backend().copy(out, c);
         }
     }
 
+    /**
+     * Whether computing {@code cᵀ = bᵀ·aᵀ} moves fewer elements through the slow (transposing, scalar) paths
+     * than {@code c = a·b}. The kernel wants its left operand contiguous along K, its right operand and the
+     * output contiguous along their columns; e.g. a weight gradient {@code gᵀ·h} with g [4096, 1536] and
+     * h [4096, 32] has neither operand so in the plain order, but both in the transposed one.
+     */
+    static boolean transposedIsCheaper(Layout l, boolean f32Out) {
+        StridedMatrix a = l.a;
+        StridedMatrix b = l.b;
+        StridedMatrix c = l.c;
+        double m = a.rows();
+        double k = a.cols();
+        double n = b.cols();
+        // the left operand is packed once per NC-wide column chunk of the output
+        double plain = (unit(a.colStride(), a.cols()) ? 0 : m * k * Math.ceil(n / GemmTiling.NC))
+            + (unit(b.colStride(), b.cols()) ? 0 : k * n)
+            + (f32Out && unit(c.colStride(), c.cols()) ? 0 : m * n);
+        double swapped = (unit(b.rowStride(), b.rows()) ? 0 : n * k * Math.ceil(m / GemmTiling.NC))
+            + (unit(a.rowStride(), a.rows()) ? 0 : k * m)
+            + (f32Out && unit(c.rowStride(), c.rows()) ? 0 : m * n);
+        return swapped < plain;
+    }
+
+    private static boolean unit(long stride, int size) {
+        return stride == 1 || size == 1;
+    }
+
     /** The operands as one strided matrix each plus per-batch element offsets. */
     record Layout(StridedMatrix a, StridedMatrix b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
                   long[] cOffsets) {
+        /** The same product as {@code cᵀ = bᵀ·aᵀ}. */
+        Layout transposed() {
+            return new Layout(b.transposed(), a.transposed(), c.transposed(), bOffsets, aOffsets, cOffsets);
+        }
     }
 
     /**

@@ -33,9 +33,10 @@ final class Packing {
     /**
      * B[k0 .. k0+kc, j0 .. j0+nc] into ceil(nc/NR) panels; panel p holds kc rows of NR floats, starting at
      * {@code p*kc*NR}. Rows of B are read as runs when B's columns are contiguous (a row-major weight);
-     * otherwise (a transposed weight, K contiguous) columns are read as runs into {@code column} and scattered.
+     * otherwise (a transposed weight, K contiguous) the panel's columns are read as runs into {@code columns}
+     * (NR x kc floats) and transposed from there.
      */
-    static void packB(StridedMatrix b, int k0, int kc, int j0, int nc, float[] dst, float[] column) {
+    static void packB(StridedMatrix b, int k0, int kc, int j0, int nc, float[] dst, float[] columns) {
         int panels = (nc + NR - 1) / NR;
         boolean rowRuns = b.colStride() == 1 || b.rowStride() != 1 && Math.abs(b.colStride()) <= Math.abs(b.rowStride());
         for (int p = 0; p < panels; p++) {
@@ -51,15 +52,17 @@ final class Packing {
                     }
                 }
             } else {
+                // read the panel's columns as K-runs, then write each k-row of the panel contiguously
                 for (int c = 0; c < w; c++) {
-                    b.readColumn(k0, j + c, kc, column, 0);
-                    for (int k = 0, at = base + c; k < kc; k++, at += NR) {
-                        dst[at] = column[k];
-                    }
+                    b.readColumn(k0, j + c, kc, columns, c * kc);
                 }
-                for (int c = w; c < NR; c++) {
-                    for (int k = 0, at = base + c; k < kc; k++, at += NR) {
-                        dst[at] = 0f;
+                for (int k = 0; k < kc; k++) {
+                    int at = base + k * NR;
+                    for (int c = 0; c < w; c++) {
+                        dst[at + c] = columns[c * kc + k];
+                    }
+                    for (int c = w; c < NR; c++) {
+                        dst[at + c] = 0f;
                     }
                 }
             }

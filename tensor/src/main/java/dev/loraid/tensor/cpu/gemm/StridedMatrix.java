@@ -12,6 +12,11 @@ import java.lang.foreign.MemorySegment;
 record StridedMatrix(MemorySegment segment, DType dtype, long offset, int rows, int cols, long rowStride,
                      long colStride) {
 
+    /** The transpose, as a view of the same elements. */
+    StridedMatrix transposed() {
+        return new StridedMatrix(segment, dtype, offset, cols, rows, colStride, rowStride);
+    }
+
     StridedMatrix at(long newOffset) {
         return new StridedMatrix(segment, dtype, newOffset, rows, cols, rowStride, colStride);
     }

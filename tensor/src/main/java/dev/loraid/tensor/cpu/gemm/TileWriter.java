@@ -24,10 +24,10 @@ final class TileWriter {
 
     /**
      * @param c    F32 output matrix (column stride 1 unless it has a single column)
-     * @param bias null, or fp32 values indexed by column of c
+     * @param bias    null, or fp32 values indexed by column of c (by row when {@code perRow})
      */
     static void write(float[] tile, int rows, int cols, StridedMatrix c, int row, int col, float alpha, float beta,
-                      float[] bias) {
+                      float[] bias, boolean perRow) {
         MemorySegment seg = c.segment();
         long rowStride = c.rowStride();
         long colStride = c.colStride();
@@ -42,7 +42,7 @@ final class TileWriter {
                         acc = FloatVector.fromMemorySegment(S, seg, vAt, LE).fma(FloatVector.broadcast(S, beta), acc);
                     }
                     if (bias != null) {
-                        acc = acc.add(FloatVector.fromArray(S, bias, col + v));
+                        acc = perRow ? acc.add(bias[row + r]) : acc.add(FloatVector.fromArray(S, bias, col + v));
                     }
                     acc.intoMemorySegment(seg, vAt, LE);
                 }
@@ -57,7 +57,7 @@ final class TileWriter {
                     v = Math.fma(beta, seg.get(F32, at), v);
                 }
                 if (bias != null) {
-                    v += bias[col + j];
+                    v += bias[perRow ? row + r : col + j];
                 }
                 seg.set(F32, at, v);
             }

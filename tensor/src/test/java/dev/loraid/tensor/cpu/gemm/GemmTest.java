@@ -100,6 +100,22 @@ class GemmTest {
     }
 
     @Test
+    void transposedProductWhereItPacksLess() {
+        // weight-gradient shape gᵀ·h: computed as (hᵀ·g)ᵀ, into a plain output and into a transposed one, with bias
+        Tensor g = random(DType.F32, 300, 70);
+        Tensor h = random(DType.F32, 300, 9);
+        Tensor plainOut = Tensor.empty(DType.F32, 70, 9);
+        assertTrue(Gemm.transposedIsCheaper(Gemm.layout(g.transpose(0, 1), h, plainOut), true));
+        check(g.transpose(0, 1), h, plainOut, 0.5, 0, random(DType.F32, 9), 1e-5);
+        check(g.transpose(0, 1), h, random(DType.F32, 9, 70).transpose(0, 1), 1, 1, random(DType.BF16, 9), 1e-5);
+        check(g.transpose(0, 1), h, random(DType.BF16, 70, 9), 1, 1, random(DType.F32, 9), 8e-3);
+        // a Linear forward x·Wᵀ stays in the plain order
+        Tensor w = random(DType.BF16, 40, 70);
+        assertTrue(!Gemm.transposedIsCheaper(Gemm.layout(random(DType.F32, 50, 70), w.transpose(0, 1),
+            Tensor.empty(DType.F32, 50, 40)), true));
+    }
+
+    @Test
     void stridedViewsWithoutUnitStride() {
         // every operand a narrowed window of a bigger tensor, b and c with both strides > 1
         Tensor a = random(DType.F32, 40, 50).narrow(0, 3, 31).narrow(1, 2, 45);
