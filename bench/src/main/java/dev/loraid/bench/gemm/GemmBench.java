@@ -12,6 +12,7 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.Parallel;
 import dev.loraid.tensor.cpu.gemm.GemmTiling;
 
 import java.util.ArrayList;
@@ -97,15 +98,23 @@ public final class GemmBench implements BenchCommand {
             Tensor c = Tensor.empty(DType.F32, m, n);
             String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
             Stopwatch.Timing t = sw.time(what, warmup, runs, () -> cpu.matmul(a, b, c, 1, 0, null));
-            return Figures.gflops(2.0 * m * n * k, t.median());
+            return figure(sw, what, t, 2.0 * m * n * k);
         }
     }
 
     private static double torch(Stopwatch sw, TorchCpu t, int[] s, int warmup, int runs) {
         try (TorchCpu.Workload w = t.matmul(s[0], s[1], s[2])) {
             Stopwatch.Timing timing = sw.time("pytorch " + label(s) + " F32", warmup, runs, w::run);
-            return Figures.gflops(2.0 * s[0] * s[1] * s[2], timing.median());
+            return figure(sw, "pytorch " + label(s) + " F32", timing, 2.0 * s[0] * s[1] * s[2]);
         }
+    }
+
+    /** GFLOP/s of the median run; logs the CPU-normalized figure beside it (see Timing#cpuNormalizedMedian). */
+    private static double figure(Stopwatch sw, String what, Stopwatch.Timing t, double flops) {
+        int threads = Parallel.threads();
+        sw.log().printf("[cpu-normalized] %s: %.1f GFLOP/s (median %.1f)%n", what,
+            Figures.gflops(flops, t.cpuNormalizedMedian(threads)), Figures.gflops(flops, t.median()));
+        return Figures.gflops(flops, t.median());
     }
 
     /** Both engines multiply the same operands: logs the largest difference relative to the largest value. */
