@@ -11,6 +11,8 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * The fp32 vector bodies of {@link UnaryOp} and its derivative over padded work buffers (length a multiple of the
  * vector length; lanes past the real count compute garbage that is never stored). The switch sits outside the
  * loops so each loop is one straight vector body. The fp64 path uses {@link UnaryOp#apply} directly.
+ * log, sin, cos and tanh go through {@link Math} element by element: the Vector API's versions may round
+ * differently before and after JIT compilation, which would break bit-for-bit reproducible runs.
  */
 final class UnaryKernels {
     private UnaryKernels() {
@@ -29,14 +31,11 @@ final class UnaryKernels {
             case NEG -> { for (int i = 0; i < n; i += VL) v(x, i).neg().intoArray(y, i); }
             case ABS -> { for (int i = 0; i < n; i += VL) v(x, i).abs().intoArray(y, i); }
             case EXP -> { for (int i = 0; i < n; i += VL) VecMath.exp(v(x, i)).intoArray(y, i); }
-            case LOG -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.LOG).intoArray(y, i); }
+            case LOG, SIN, COS, TANH -> { for (int i = 0; i < n; i++) y[i] = (float) op.apply(x[i]); }
             case SQRT -> { for (int i = 0; i < n; i += VL) v(x, i).sqrt().intoArray(y, i); }
             case RSQRT -> { for (int i = 0; i < n; i += VL) one().div(v(x, i).sqrt()).intoArray(y, i); }
             case SQUARE -> { for (int i = 0; i < n; i += VL) { FloatVector a = v(x, i); a.mul(a).intoArray(y, i); } }
             case RECIPROCAL -> { for (int i = 0; i < n; i += VL) one().div(v(x, i)).intoArray(y, i); }
-            case SIN -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.SIN).intoArray(y, i); }
-            case COS -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.COS).intoArray(y, i); }
-            case TANH -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.TANH).intoArray(y, i); }
             case SIGMOID -> { for (int i = 0; i < n; i += VL) VecMath.sigmoid(v(x, i)).intoArray(y, i); }
             case RELU -> { for (int i = 0; i < n; i += VL) v(x, i).max(0f).intoArray(y, i); }
             case SILU -> { for (int i = 0; i < n; i += VL) { FloatVector a = v(x, i); a.mul(VecMath.sigmoid(a)).intoArray(y, i); } }
@@ -65,14 +64,7 @@ final class UnaryKernels {
                     v(dy, i).neg().div(a.mul(a)).intoArray(dx, i);
                 }
             }
-            case SIN -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(v(x, i).lanewise(VectorOperators.COS)).intoArray(dx, i); }
-            case COS -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(v(x, i).lanewise(VectorOperators.SIN).neg()).intoArray(dx, i); }
-            case TANH -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector t = v(x, i).lanewise(VectorOperators.TANH);
-                    v(dy, i).mul(one().sub(t.mul(t))).intoArray(dx, i);
-                }
-            }
+            case SIN, COS, TANH -> { for (int i = 0; i < n; i++) dx[i] = (float) (dy[i] * op.derivative(x[i])); }
             case SIGMOID -> {
                 for (int i = 0; i < n; i += VL) {
                     FloatVector s = VecMath.sigmoid(v(x, i));
