@@ -37,4 +37,4 @@ fi
 # the runtime can run what it carries: the CUDA tests start (and skip here, without a GPU)
 "$carry/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain | tail -n 1
-echo "gpu-prepare: ready; on the device: run(command='scripts/gpu-check.sh', carry=['gpu-carry'])" >&2
+echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=580)" >&2

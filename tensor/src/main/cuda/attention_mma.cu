@@ -5,50 +5,13 @@
 // the A-operand layout without touching shared memory. D and Dv must be multiples of 16, at most 128; other
 // shapes and dtypes take attention.cu. Inputs may be any strided views (tiles are gathered, and converted if the
 // dtype differs from the MMA's). Fragment layouts: PTX ISA, "Matrix Fragments for mma.m16n8k16".
-#include "loraid_common.cuh"
+#include "loraid_mma.cuh"
 
 #define MBM 64
 #define MBN 64
 #define MNT 128
 #define MAXD 128
-#define PAD 8
-
-template <bool BF16> __device__ __forceinline__ void mma16816(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1) {
-    if (BF16) {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-template <bool BF16> __device__ __forceinline__ u16 half_bits(float f) { return BF16 ? float_to_bf16(f) : float_to_f16(f); }
-
-template <bool BF16> __device__ __forceinline__ u32 pack2(float lo, float hi) {
-    return (u32) half_bits<BF16>(lo) | ((u32) half_bits<BF16>(hi) << 16);
-}
-
-__device__ __forceinline__ u32 ld32(const u16* p) { return *(const u32*) p; }
-
-// Rows [row0, row0 + rows) of (b, h) into s[rows][D + PAD] as 16-bit MMA operands (zero past `limit`).
-template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const char* p, i64 b, i64 h, i64 row0,
-                                                 int rows, i64 limit) {
-    int D = (int) L.sizes[3];
-    int want = BF16 ? DT_BF16 : DT_F16;
-    for (int e = threadIdx.x; e < rows * D; e += MNT) {
-        int i = e / D, d = e % D;
-        i64 row = row0 + i;
-        u16 v = 0;
-        if (row < limit) {
-            i64 off = off4(L, b, h, row, d);
-            v = L.dtype == want ? ((const u16*) p)[off] : half_bits<BF16>(load<float>(p, off, L.dtype));
-        }
-        s[i * (D + PAD) + d] = v;
-    }
-}
+#define PAD MMA_PAD
 
 template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q, const Layout& k, const Layout& v,
         const Layout& o, const char* qp, const char* kp, const char* vp, char* op, float* lse, const int* kvLengths,
@@ -58,12 +21,12 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, m0 = (i64) blockIdx.x * MBM;
     i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
-    int sd = D + PAD, sdv = Dv + PAD;
+    int sd = D + PAD, svt = MBN + PAD;
     u16* sQ = (u16*) smem;
     u16* sK = sQ + MBM * sd;
-    u16* sV = sK + MBN * sd;
+    u16* sVt = sK + MBN * sd;          // V transposed: [Dv][keys]
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    gather_tile<BF16>(sQ, q, qp, b, h, m0, MBM, Lq);
+    gather_tile<BF16>(sQ, nullptr, q, qp, b, h, m0, MBM, Lq);
     __syncthreads();
     // A fragments of this warp's 16 query rows, all of D
     u32 qa[MAXD / 16][4];
@@ -86,8 +49,8 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
     float sl2 = (float) (scale * 1.4426950408889634);
     for (i64 n0 = 0; n0 < kvLen; n0 += MBN) {
         __syncthreads();
-        gather_tile<BF16>(sK, k, kp, b, h, n0, MBN, kvLen);
-        gather_tile<BF16>(sV, v, vp, b, h, n0, MBN, kvLen);
+        gather_tile<BF16>(sK, nullptr, k, kp, b, h, n0, MBN, kvLen);
+        gather_tile<BF16>(nullptr, sVt, v, vp, b, h, n0, MBN, kvLen);
         __syncthreads();
         float s[MBN / 8][4];
 #pragma unroll
@@ -147,14 +110,12 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
         for (int kc = 0; kc < MBN / 16; kc++) {
             u32 pa[4] = {pack2<BF16>(s[2 * kc][0], s[2 * kc][1]), pack2<BF16>(s[2 * kc][2], s[2 * kc][3]),
                          pack2<BF16>(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack2<BF16>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
-            const u16* v0 = sV + (kc * 16 + t * 2) * sdv;
 #pragma unroll
             for (int dc = 0; dc < MAXD / 8; dc++) {
                 if (dc * 8 < Dv) {
-                    int d = dc * 8 + g;
-                    u32 b0 = (u32) v0[d] | ((u32) v0[sdv + d] << 16);
-                    u32 b1 = (u32) v0[8 * sdv + d] | ((u32) v0[9 * sdv + d] << 16);
-                    mma16816<BF16>(acc[dc], pa, b0, b1);
+                    // B(k = keys 16kc + 2t.., n = dim 8dc + g): consecutive keys of one row of Vᵀ
+                    const u16* vt = sVt + (dc * 8 + g) * svt + kc * 16 + t * 2;
+                    mma16816<BF16>(acc[dc], pa, ld32(vt), ld32(vt + 8));
                 }
             }
         }

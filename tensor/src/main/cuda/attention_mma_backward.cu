@@ -3,58 +3,17 @@
 // steps of 32, recomputing the probabilities from lse:
 //   Sᵀ = K·Qᵀ,  Pᵀ = exp(scale·Sᵀ − lse),  dPᵀ = V·dOᵀ,  dSᵀ = Pᵀ∘(dPᵀ − delta)
 //   dV += Pᵀ·dO,  dK += scale·dSᵀ·Q   (registers, per warp)
-//   dQ += scale·dS·K                  (dSᵀ through shared memory, added atomically into an fp32 buffer)
+//   dQ += scale·dS·K                  (dS through shared memory, added atomically into an fp32 buffer)
+// Q, dO and K are also kept transposed in shared memory, so every B operand is one 32-bit load.
 // delta = rowsum(dO∘O) comes from attention.cu's attention_backward_delta_f32. Same limits as the forward
 // (attention_mma.cu): head dims multiples of 16 up to 128. Fragment layouts: PTX ISA, mma.m16n8k16.
-#include "loraid_common.cuh"
+#include "loraid_mma.cuh"
 
 #define KBN 64
 #define KBM 32
 #define KNT 128
 #define MAXD 128
-#define PAD 8
-#define SPAD 8
-
-template <bool BF16> __device__ __forceinline__ void mma16816(float (&c)[4], const u32 (&a)[4], u32 b0, u32 b1) {
-    if (BF16) {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    } else {
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-    }
-}
-
-template <bool BF16> __device__ __forceinline__ u16 half_bits(float f) { return BF16 ? float_to_bf16(f) : float_to_f16(f); }
-
-template <bool BF16> __device__ __forceinline__ u32 pack2(float lo, float hi) {
-    return (u32) half_bits<BF16>(lo) | ((u32) half_bits<BF16>(hi) << 16);
-}
-
-__device__ __forceinline__ u32 ld32(const u16* p) { return *(const u32*) p; }
-
-// Two 16-bit elements of one column from consecutive rows: (row r, col c) low, (row r + 1, col c) high.
-__device__ __forceinline__ u32 col2(const u16* s, int stride, int r, int c) {
-    return (u32) s[r * stride + c] | ((u32) s[(r + 1) * stride + c] << 16);
-}
-
-template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const char* p, i64 b, i64 h, i64 row0,
-                                                 int rows, i64 limit) {
-    int D = (int) L.sizes[3];
-    int want = BF16 ? DT_BF16 : DT_F16;
-    for (int e = threadIdx.x; e < rows * D; e += KNT) {
-        int i = e / D, d = e % D;
-        i64 row = row0 + i;
-        u16 v = 0;
-        if (row < limit) {
-            i64 off = off4(L, b, h, row, d);
-            v = L.dtype == want ? ((const u16*) p)[off] : half_bits<BF16>(load<float>(p, off, L.dtype));
-        }
-        s[i * (D + PAD) + d] = v;
-    }
-}
+#define PAD MMA_PAD
 
 // acc[nc] (16 rows × 8 cols each) += A(16 rows from sA, all of K) · B where B[k][n] = sB[n][k] (both row-major).
 template <bool BF16, int NC> __device__ __forceinline__ void mma_abt(float (&acc)[NC][4], const u16* sA, int strideA,
@@ -82,19 +41,22 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, n0 = (i64) blockIdx.x * KBN, bh = b * H + h;
     i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
-    int sd = D + PAD, sdv = Dv + PAD, ss = KBM + SPAD;
-    u16* sK = (u16*) smem;
-    u16* sV = sK + KBN * sd;
-    u16* sQ = sV + KBN * sdv;
-    u16* sG = sQ + KBM * sd;
-    u16* sS = sG + KBM * sdv;                 // dSᵀ [keys][queries]
-    float* sL = (float*) (sS + KBN * ss);     // lse · log2 e of the step's queries
+    int sd = D + PAD, sdv = Dv + PAD, skt = KBN + PAD, sqt = KBM + PAD;
+    u16* sK = (u16*) smem;                    // K [keys][D]
+    u16* sKt = sK + KBN * sd;                 // Kᵀ [D][keys]
+    u16* sV = sKt + D * skt;                  // V [keys][Dv]
+    u16* sQ = sV + KBN * sdv;                 // Q [queries][D]
+    u16* sQt = sQ + KBM * sd;                 // Qᵀ [D][queries]
+    u16* sG = sQt + D * sqt;                  // dO [queries][Dv]
+    u16* sGt = sG + KBM * sdv;                // dOᵀ [Dv][queries]
+    u16* sS = sGt + Dv * sqt;                 // dS [queries][keys]
+    float* sL = (float*) (sS + KBM * skt);    // lse · log2 e of the step's queries
     float* sD = sL + KBM;                     // delta of the step's queries
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     float scale = (float) scaleD;
     float sl2 = (float) (scaleD * 1.4426950408889634);
-    gather_tile<BF16>(sK, k, kp, b, h, n0, KBN, kvLen);
-    gather_tile<BF16>(sV, v, vp, b, h, n0, KBN, kvLen);
+    gather_tile<BF16>(sK, sKt, k, kp, b, h, n0, KBN, kvLen);
+    gather_tile<BF16>(sV, nullptr, v, vp, b, h, n0, KBN, kvLen);
     float accK[MAXD / 8][4], accV[MAXD / 8][4];
 #pragma unroll
     for (int c = 0; c < MAXD / 8; c++) {
@@ -105,8 +67,8 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
     const u16* vw = sV + warp * 16 * sdv;
     for (i64 m0 = 0; m0 < Lq && n0 < kvLen; m0 += KBM) {
         __syncthreads();
-        gather_tile<BF16>(sQ, q, qp, b, h, m0, KBM, Lq);
-        gather_tile<BF16>(sG, g_, gp, b, h, m0, KBM, Lq);
+        gather_tile<BF16>(sQ, sQt, q, qp, b, h, m0, KBM, Lq);
+        gather_tile<BF16>(sG, sGt, g_, gp, b, h, m0, KBM, Lq);
         for (int i = threadIdx.x; i < KBM; i += KNT) {
             bool ok = m0 + i < Lq;
             sL[i] = ok ? lse[bh * Lq + m0 + i] * 1.4426950408889634f : 0.f;
@@ -131,7 +93,7 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
                 float p = ok ? exp2f(st[nc][e] * sl2 - sL[qi]) : 0.f;
                 st[nc][e] = p;
                 dpt[nc][e] = p * (dpt[nc][e] - sD[qi]);
-                sS[key * ss + qi] = half_bits<BF16>(dpt[nc][e]);
+                sS[qi * skt + key] = half_bits<BF16>(dpt[nc][e]);
             }
         }
         // dV += Pᵀ·dO and dK += dSᵀ·Q: the C fragments of query chunks 2kc, 2kc+1 are the A fragment of 16 queries
@@ -144,9 +106,9 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
             int q0 = kc * 16 + t * 2;
 #pragma unroll
             for (int dc = 0; dc < MAXD / 8; dc++) {
-                int d = dc * 8 + g;
-                if (dc * 8 < Dv) mma16816<BF16>(accV[dc], pa, col2(sG, sdv, q0, d), col2(sG, sdv, q0 + 8, d));
-                if (dc * 8 < D) mma16816<BF16>(accK[dc], sa, col2(sQ, sd, q0, d), col2(sQ, sd, q0 + 8, d));
+                int d = dc * 8 + g;   // B(k = queries q0.., n = dim d): consecutive queries of one transposed row
+                if (dc * 8 < Dv) mma16816<BF16>(accV[dc], pa, ld32(sGt + d * sqt + q0), ld32(sGt + d * sqt + q0 + 8));
+                if (dc * 8 < D) mma16816<BF16>(accK[dc], sa, ld32(sQt + d * sqt + q0), ld32(sQt + d * sqt + q0 + 8));
             }
         }
         __syncthreads();
@@ -162,17 +124,15 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
 #pragma unroll
             for (int kc = 0; kc < KBN / 16; kc++) {
                 int k0 = kc * 16 + t * 2;
-                // A(row = query, col = key) = dSᵀ[key][query]
-                u32 a[4] = {(u32) sS[k0 * ss + qb + g] | ((u32) sS[(k0 + 1) * ss + qb + g] << 16),
-                            (u32) sS[k0 * ss + qb + g + 8] | ((u32) sS[(k0 + 1) * ss + qb + g + 8] << 16),
-                            (u32) sS[(k0 + 8) * ss + qb + g] | ((u32) sS[(k0 + 9) * ss + qb + g] << 16),
-                            (u32) sS[(k0 + 8) * ss + qb + g + 8] | ((u32) sS[(k0 + 9) * ss + qb + g + 8] << 16)};
+                const u16* r0 = sS + (qb + g) * skt + k0;       // A(row = query, col = key) = dS
+                const u16* r8 = r0 + 8 * skt;
+                u32 a[4] = {ld32(r0), ld32(r8), ld32(r0 + 8), ld32(r8 + 8)};
 #pragma unroll
                 for (int c = 0; c < MAXD / 16; c++) {
                     int dc = c0 + c;
                     if (dc < c1) {
-                        int d = dc * 8 + g;
-                        mma16816<BF16>(dq[c], a, col2(sK, sd, k0, d), col2(sK, sd, k0 + 8, d));
+                        const u16* kt = sKt + (dc * 8 + g) * skt + k0;   // B(k = keys, n = dim): a row of Kᵀ
+                        mma16816<BF16>(dq[c], a, ld32(kt), ld32(kt + 8));
                     }
                 }
             }

@@ -24,13 +24,27 @@ struct Layout {
     int dtype;
 };
 
-// Element offset of row-major index `linear` over L's sizes.
+// linear / s and linear % s, in 32-bit arithmetic when both fit (64-bit division is a long software sequence).
+__device__ __forceinline__ void divmod(i64 linear, i64 s, i64& q, i64& r) {
+    if ((((u64) linear) | ((u64) s)) >> 32 == 0) {
+        u32 q32 = (u32) linear / (u32) s;
+        q = q32;
+        r = (i64) ((u32) linear - q32 * (u32) s);
+    } else {
+        q = linear / s;
+        r = linear - q * s;
+    }
+}
+
+// Element offset of row-major index `linear` (< the layout's element count) over L's sizes.
 __device__ __forceinline__ i64 elem_offset(const Layout& L, i64 linear) {
+    if (L.rank == 1) return linear * L.strides[0];   // every contiguous operand, once dimensions are merged
     i64 off = 0;
     for (int d = L.rank - 1; d >= 0; d--) {
-        i64 s = L.sizes[d];
-        off += (linear % s) * L.strides[d];
-        linear /= s;
+        i64 q, r;
+        divmod(linear, L.sizes[d], q, r);
+        off += r * L.strides[d];
+        linear = q;
     }
     return off;
 }
@@ -39,9 +53,10 @@ __device__ __forceinline__ i64 elem_offset(const Layout& L, i64 linear) {
 __device__ __forceinline__ i64 row_offset(const Layout& L, i64 row) {
     i64 off = 0;
     for (int d = L.rank - 2; d >= 0; d--) {
-        i64 s = L.sizes[d];
-        off += (row % s) * L.strides[d];
-        row /= s;
+        i64 q, r;
+        divmod(row, L.sizes[d], q, r);
+        off += r * L.strides[d];
+        row = q;
     }
     return off;
 }

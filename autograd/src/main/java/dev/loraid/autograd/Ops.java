@@ -5,6 +5,7 @@ import dev.loraid.autograd.ops.Attention;
 import dev.loraid.autograd.ops.Concat;
 import dev.loraid.autograd.ops.LayerNorm;
 import dev.loraid.autograd.ops.Linear;
+import dev.loraid.autograd.ops.LinearAdd;
 import dev.loraid.autograd.ops.RmsNorm;
 import dev.loraid.autograd.ops.Rope;
 import dev.loraid.autograd.ops.Scale;
@@ -31,6 +32,14 @@ public final class Ops {
     /** {@code x[..., in] @ weightᵀ + bias}; weight [out, in] may be a frozen BF16/FP8 tensor; bias may be null. */
     public static Var linear(Var x, Var weight, Var bias) {
         return Linear.apply(x, weight, bias);
+    }
+
+    /**
+     * {@code base + scale · h @ weightᵀ} with weight [O, R], accumulated by the GEMM into a copy of base: a LoRA's
+     * {@code y + up(h) · multiplier · scale} in one pass over the output instead of three.
+     */
+    public static Var linearAdd(Var base, Var h, Var weight, double scale) {
+        return LinearAdd.apply(base, h, weight, scale);
     }
 
     public static Var matmul(Var a, Var b) {
@@ -127,6 +136,19 @@ public final class Ops {
         Tensor mask = keepMask(x.data(), x.shape(), p, seed, offset);
         x.data().backend().binaryScalar(BinaryOp.MUL, mask, 1.0 / (1.0 - p), mask);
         return x.mul(Var.constant(mask));
+    }
+
+    /** Inverted dropout drawing from this thread's {@link Rng} stream (replayed by {@link Checkpoint}). */
+    public static Var dropout(Var x, double p) {
+        if (p <= 0) {
+            return x;
+        }
+        return dropout(x, p, Rng.currentSeed(), Rng.reserve(x.shape().numel()));
+    }
+
+    /** A keep-mask (see {@link #keepMask(Tensor, Shape, double, long, long)}) from this thread's {@link Rng} stream. */
+    public static Tensor keepMask(Tensor like, Shape shape, double p) {
+        return keepMask(like, shape, p, Rng.currentSeed(), Rng.reserve(shape.numel()));
     }
 
     /**

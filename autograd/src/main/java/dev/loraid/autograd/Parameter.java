@@ -91,10 +91,18 @@ public final class Parameter extends Var {
         setData(t);
     }
 
-    /** Copies (and casts) {@code t} into the existing data, in place (loading trainable weights, resuming). */
+    /**
+     * Copies (and casts) {@code t} into the existing data, in place (loading trainable weights, resuming). A
+     * declared parameter first gets its own memory, in its declared dtype, outside any memory scope.
+     */
     public void copyFrom(Tensor t) {
         if (!t.shape().equals(declaredShape)) {
             throw new IllegalArgumentException("parameter of shape " + declaredShape + " cannot take a tensor of shape " + t.shape());
+        }
+        if (!hasData()) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                setData(Tensor.empty(t.device(), declaredType, declaredShape.toArray()));
+            }
         }
         data().backend().copy(t, data());
     }

@@ -23,9 +23,15 @@ class GraphTest {
     void frozenBf16WeightGetsNoGradientButPassesTheInputGradient() {
         Tensor w32 = f32(1, 3, 4);
         Parameter w = Parameter.of(w32.to(DType.BF16), false);
+        Parameter bias = Parameter.of(f32(3, 3).to(DType.BF16), false);
         Var x = Var.leaf(f32(2, 2, 4));
-        Ops.linear(x, w, null).sum().backward();
+        Var y = Ops.linear(x, w, bias);
+        assertEquals(w.data().getDouble(1, 0) * x.data().getDouble(1, 0) + w.data().getDouble(1, 1) * x.data().getDouble(1, 1)
+            + w.data().getDouble(1, 2) * x.data().getDouble(1, 2) + w.data().getDouble(1, 3) * x.data().getDouble(1, 3)
+            + bias.data().getDouble(1), y.data().getDouble(1, 1), 1e-5);
+        y.sum().backward();
         assertNull(w.grad(), "a frozen weight must never get a gradient");
+        assertNull(bias.grad());
         // d sum(x Wᵀ) / dx[i, k] = Σ_o W[o, k], with W as stored in BF16
         Tensor wb = w.data();
         for (int k = 0; k < 4; k++) {
@@ -98,6 +104,49 @@ class GraphTest {
         System.out.printf("checkpointing: peak scoped memory %d -> %d bytes (%.1f%% lower)%n", plainPeak, ckptPeak,
             100.0 * (plainPeak - ckptPeak) / plainPeak);
         assertTrue(ckptPeak < 0.5 * plainPeak, "checkpointed peak " + ckptPeak + " vs plain " + plainPeak);
+    }
+
+    @Test
+    void checkpointReplaysTheRandomStreamSoDropoutMasksMatch() {
+        Sequential block = Sequential.of(Linear.trainable(8, 16, true, 20), Activation.gelu(), Linear.trainable(16, 8, true, 22));
+        Tensor input = f32(8, 5, 8);
+        double[][] plain = null;
+        for (boolean checkpoint : new boolean[] {false, true}) {
+            block.zeroGrad();
+            Rng.seed(99);
+            try (MemoryScope step = MemoryScope.open()) {
+                Var x = Var.constant(input);
+                for (int i = 0; i < 2; i++) {
+                    Checkpoint.Block f = in -> Ops.dropout(block.forward(Ops.dropout(in[0], 0.3)), 0.5);
+                    x = checkpoint ? Checkpoint.apply(block, f, x) : f.forward(x);
+                }
+                x.mul(x).sum().backward();
+            }
+            if (plain == null) {
+                plain = grads(block);
+            } else {
+                double[][] ckpt = grads(block);
+                for (int i = 0; i < plain.length; i++) {
+                    assertArrayEquals(plain[i], ckpt[i], 0.0, "parameter " + i);
+                }
+            }
+        }
+        assertEquals(2 * (5 * 8 + 5 * 8), Rng.save().offset(), "the stream advanced once per draw, not again in backward");
+    }
+
+    @Test
+    void hostDrawsAreReproducibleUniformNumbers() {
+        Rng.seed(5);
+        double[] a = {Rng.nextDouble(), Rng.nextDouble(), Rng.nextDouble()};
+        Rng.seed(5);
+        assertArrayEquals(a, new double[] {Rng.nextDouble(), Rng.nextDouble(), Rng.nextDouble()}, 0.0);
+        double sum = 0;
+        for (int i = 0; i < 10000; i++) {
+            double u = Rng.nextDouble();
+            assertTrue(u >= 0 && u < 1);
+            sum += u;
+        }
+        assertEquals(0.5, sum / 10000, 0.01);
     }
 
     /** Runs the block four times in sequence (the second one's input needs the first one's gradient) and returns the peak. */

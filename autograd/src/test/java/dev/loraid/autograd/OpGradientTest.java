@@ -75,6 +75,10 @@ class OpGradientTest {
             c("linear with bias, batched [2,3,4]", v -> Ops.linear(v[0], v[1], v[2]), () -> in(f64(54, 2, 3, 4), f64(55, 5, 4), f64(56, 5))),
             c("linear, strided input and weight, no bias", v -> Ops.linear(v[0], v[1], null), () -> in(f64Strided(57, 3, 4), f64Strided(58, 2, 4))),
             c("linear, 1-D input", v -> Ops.linear(v[0], v[1], v[2]), () -> in(f64(59, 4), f64(60, 3, 4), f64(61, 3))),
+            c("linearAdd [2,3,5] + 0.7·[2,3,2]@[5,2]ᵀ", v -> Ops.linearAdd(v[0], v[1], v[2], 0.7),
+                () -> in(f64(65, 2, 3, 5), f64(66, 2, 3, 2), f64(67, 5, 2))),
+            c("linearAdd, strided h and weight", v -> Ops.linearAdd(v[0], v[1], v[2], -1.5),
+                () -> in(f64(68, 4, 3), f64Strided(69, 4, 2), f64Strided(70, 3, 2))),
             c("dropout (fixed seed)", v -> Ops.dropout(v[0], 0.4, 7, 0), () -> in(f64(47, 4, 5)))
         );
     }

@@ -56,6 +56,11 @@ public final class BenchContext {
         return peak;
     }
 
+    /** Whether the run asked for the PyTorch anchor (no {@code --no-torch}). */
+    public boolean torchWanted() {
+        return torchWanted;
+    }
+
     /** PyTorch's CPU kernels in this JVM, or empty when DJL is not on the classpath or was turned off. */
     public Optional<TorchCpu> torch() {
         if (torch == null) {

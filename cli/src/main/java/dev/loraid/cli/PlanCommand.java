@@ -1,6 +1,5 @@
 package dev.loraid.cli;
 
-import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidAllocator;

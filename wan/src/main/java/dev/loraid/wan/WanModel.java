@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Checkpoint;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
@@ -12,6 +13,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -30,13 +32,11 @@ public final class WanModel extends Module {
     private final Sequential timeProjection;
     private final ModuleList<WanBlock> blocks;
     private final WanHead head;
+    private final ImageEmbedding imageEmbedding;
+    private boolean gradientCheckpointing;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
-        if (config.imageBranch()) {
-            throw new UnsupportedOperationException("the Wan 2.1 CLIP image branch (img_emb, k_img/v_img) needs an "
-                    + "exact-erf GELU the backend does not offer yet; text-only models (t2v, Wan 2.2, ti2v) are supported");
-        }
         this.config = config;
         long d = config.dim();
         this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
@@ -51,6 +51,7 @@ public final class WanModel extends Module {
             blocks.add(new WanBlock(config, i));
         }
         this.head = registerModule("head", new WanHead(config));
+        this.imageEmbedding = config.imageBranch() ? registerModule("img_emb", new ImageEmbedding(config)) : null;
     }
 
     /**
@@ -75,6 +76,23 @@ public final class WanModel extends Module {
         return config;
     }
 
+    /**
+     * Spec §2.11: the official Wan code keeps the residual stream in fp32 (the default here); musubi rounds it to
+     * bf16 after every residual add. Turn this on to reproduce musubi's rounding (parity checks).
+     */
+    public void setBf16Residual(boolean on) {
+        blocks.forEach(b -> b.setBf16Residual(on));
+    }
+
+    /**
+     * With checkpointing on, the differentiable forward keeps only each block's input: a block's activations are
+     * recomputed during the backward pass (autograd's {@link Checkpoint}; spec training.md §3.5). Gradients are the
+     * same; intermediates inside blocks are then not tapped.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
+    }
+
     /** The transformer blocks, in order (what LORAID slices). */
     public List<WanBlock> blocks() {
         return blocks.asList();
@@ -97,7 +115,8 @@ public final class WanModel extends Module {
                 latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
             }
             Tensor x = embedTokens(latent, taps).data();
-            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), taps);
+            Var clip = in.clip() == null ? null : Var.constant(in.clip());
+            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
             for (WanBlock b : blocks) {
                 b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
             }
@@ -114,15 +133,27 @@ public final class WanModel extends Module {
      * @param latent  [in_dim, F, H, W] (noise latent, then the I2V conditioning channels)
      * @param t       one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
      * @param context [L ≤ text_len, text_dim], unpadded
+     * @param clip    CLIP tokens [257 or 514, 1280] for the 2.1 image branch, else null
      * @return the velocity [out_dim, F, H, W]
      */
-    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+    public Var forward(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
+        if ((clip != null) != config.imageBranch()) {
+            throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
+                    + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
+        }
         Var x = embedTokens(latent, taps);
-        Conditioning c = condition(latent, t, context, taps);
+        Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+            x = gradientCheckpointing
+                    ? Checkpoint.apply(b, in -> b.forward(in[0], in[1], in[2], c.rope(), WanTaps.NONE), x, c.e0(), c.ctx())
+                    : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
+    }
+
+    /** {@link #forward(Var, double[], Var, Var, WanTaps)} for text-only models (no CLIP tokens). */
+    public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
+        return forward(latent, t, context, null, taps);
     }
 
     /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
@@ -135,21 +166,33 @@ public final class WanModel extends Module {
         return x;
     }
 
-    private Conditioning condition(Var latent, double[] t, Var context, WanTaps taps) {
+    private Conditioning condition(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
         int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
                 (int) (latent.size(3) / config.patchW())};
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
-        // §2.4: one embedding for a uniform t (a 2.2 call with equal t gives equal rows, broadcast), else per token
-        double[] ts = Arrays.stream(t).allMatch(v -> v == t[0]) ? new double[] {t[0]} : t;
-        Var sinusoid = Var.constant(Sinusoid.tensor(ts, config.freqDim(), math));
+        // §2.4: the MLPs run once per distinct timestep; a uniform t (2.1, or a 2.2 call with one t) stays one row,
+        // broadcast over the tokens; per-token timesteps (TI2V: frame 0 at t = 0) are spread back to [L, …]
+        double[] distinct = Arrays.stream(t).distinct().toArray();
+        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math));
         Var e = timeEmbedding.forward(sinusoid);
-        Var e0 = timeProjection.forward(e).reshape(ts.length, 6, config.dim());
+        Var e0 = timeProjection.forward(e).reshape(distinct.length, 6, config.dim());
+        if (distinct.length > 1) {
+            sinusoid = perToken(sinusoid, t, distinct);
+            e = perToken(e, t, distinct);
+            e0 = perToken(e0, t, distinct);
+        }
         taps.put("sinusoid", sinusoid.data());
         taps.put("e", e.data());
         taps.put("e0", e0.data());
 
         Var ctx = textEmbedding.forward(padText(context, math));
         taps.put("context_emb", ctx.data());
+        if (imageEmbedding != null) {
+            // §2.6: image tokens first; cross-attention splits at total − text_len (pitfall 13)
+            Var img = imageEmbedding.forward(clip);
+            taps.put("clip_emb", img.data());
+            ctx = Ops.concat(List.of(img, ctx), 0);
+        }
 
         RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
         taps.put("rope_cos", rope.cos());
@@ -163,6 +206,31 @@ public final class WanModel extends Module {
         Var out = PatchEmbedding.unpatchify(rows, config, c.grid());
         taps.put("output", out.data());
         return out;
+    }
+
+    /** Row i of the result is the row of {@code rows} whose timestep is t[i]; runs of equal t become one expand. */
+    private static Var perToken(Var rows, double[] t, double[] distinct) {
+        List<Var> parts = new ArrayList<>();
+        for (int start = 0; start < t.length; ) {
+            int end = start;
+            while (end < t.length && t[end] == t[start]) {
+                end++;
+            }
+            long[] dims = rows.shape().toArray();
+            dims[0] = end - start;
+            parts.add(rows.narrow(0, indexOf(distinct, t[start]), 1).expand(dims));
+            start = end;
+        }
+        return parts.size() == 1 ? parts.getFirst() : Ops.concat(parts, 0);
+    }
+
+    private static int indexOf(double[] values, double v) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == v) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("timestep " + v + " not among " + Arrays.toString(values));
     }
 
     /** §2.5: zero rows up to text_len; cross-attention attends to them all (no mask, pitfall 9). */

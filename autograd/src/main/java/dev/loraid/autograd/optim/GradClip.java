@@ -14,9 +14,12 @@ public final class GradClip {
     private GradClip() {
     }
 
-    /** The L2 norm of all gradients together (parameters without a gradient count as zero). */
+    /**
+     * The L2 norm of all gradients together (parameters without a gradient count as zero). The squares are
+     * summed on the device and read back once.
+     */
     public static double globalNorm(Collection<? extends Var> params) {
-        double sumSquares = 0;
+        Tensor total = null;
         for (Var p : params) {
             Tensor g = p.grad();
             if (g == null) {
@@ -28,11 +31,14 @@ public final class GradClip {
             }
             long[] ones = new long[g.rank()];
             Arrays.fill(ones, 1);
-            Tensor s = Tensor.empty(g.device(), g.dtype() == DType.F64 ? DType.F64 : DType.F32, ones);
+            Tensor s = Tensor.empty(g.device(), DType.F64 == g.dtype() ? DType.F64 : DType.F32, ones);
             g.backend().reduce(ReduceOp.SUM_SQUARES, g, all, s);
-            sumSquares += s.reshape(1).getDouble(0);
+            if (total == null) {
+                total = Tensor.zeros(g.device(), DType.F64, 1);
+            }
+            g.backend().addScaled(total, 1.0, s.reshape(1), 1.0, total);
         }
-        return Math.sqrt(sumSquares);
+        return total == null ? 0.0 : Math.sqrt(total.toDoubleArray()[0]);
     }
 
     /**

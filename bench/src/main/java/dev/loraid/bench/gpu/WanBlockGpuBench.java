@@ -44,7 +44,11 @@ public final class WanBlockGpuBench implements BenchCommand {
     @Override
     public void run(BenchContext ctx, List<String> args) throws Exception {
         // the harness's PyTorch is the CPU one (DJL); this benchmark's anchor is PyTorch CUDA, run as a child process
-        int rc = run(new ArrayList<>(args), ctx.out(), ctx.log());
+        List<String> a = new ArrayList<>(args);
+        if (!ctx.torchWanted()) {
+            a.add("--no-torch"); // bench/run consumed the flag
+        }
+        int rc = run(a, ctx.out(), ctx.log());
         if (rc != 0) {
             throw new IllegalStateException("gpu-wan-block exited with " + rc);
         }

@@ -201,7 +201,7 @@ public final class LoraMerger {
     }
 
     /**
-     * The base weight as fp32 (in {@code scratch}) plus every update in order; the writer casts it once to the output
+     * The base weight as fp32 in {@code scratch} plus every update in order; the writer casts it once to the output
      * dtype, round-to-nearest-even (REQ-MERGE-3).
      */
     private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {

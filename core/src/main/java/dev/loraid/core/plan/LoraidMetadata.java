@@ -1,6 +1,6 @@
 package dev.loraid.core.plan;
 
-import dev.loraid.core.JsonText;
+import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import java.util.LinkedHashMap;
@@ -25,8 +25,8 @@ public record LoraidMetadata(OptionalInt loraid, OptionalInt blocksPerLoraid, Op
     public static Map<String, String> of(LoraidSlice s) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(LORAID, Integer.toString(s.id()));
-        m.put(INCLUDE_PATTERNS, JsonText.stringArray(s.includePatterns()));
-        m.put(EXCLUDE_PATTERNS, JsonText.stringArray(s.excludePatterns()));
+        m.put(INCLUDE_PATTERNS, JsonWriter.compact(s.includePatterns()));
+        m.put(EXCLUDE_PATTERNS, JsonWriter.compact(s.excludePatterns()));
         m.put(BLOCKS_PER_LORAID, Integer.toString(s.blocksPerLoraid()));
         m.put(BLOCK_START, Integer.toString(s.start()));
         m.put(BLOCK_END, Integer.toString(s.end()));

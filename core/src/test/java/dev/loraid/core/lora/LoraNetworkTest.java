@@ -1,7 +1,8 @@
 package dev.loraid.core.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,6 +73,18 @@ class LoraNetworkTest {
         });
     }
 
+    private static double maxRelDiff(Tensor a, Tensor b) {
+        float[] x = Floats.read(a);
+        float[] y = Floats.read(b);
+        double scale = 0;
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            scale = Math.max(scale, Math.abs(x[i]));
+            worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        }
+        return worst / scale;
+    }
+
     @Test
     void loraid_2_changes_the_output_only_through_its_blocks() throws Exception {
         withModel((model, in) -> {
@@ -80,14 +93,54 @@ class LoraNetworkTest {
             Map<String, Tensor> with = forward(model, in);
             Golden.assertSameBytes("block0.out", base.get("block0.out"), with.get("block0.out"));
             Golden.assertSameBytes("block1.out", base.get("block1.out"), with.get("block1.out"));
-            assertFalse(Golden.sameBytes(base.get("block2.out"), with.get("block2.out")));
-            assertFalse(Golden.sameBytes(base.get("returned"), with.get("returned")));
+            assertTrue(maxRelDiff(base.get("block2.out"), with.get("block2.out")) > 1e-3);
+            assertTrue(maxRelDiff(base.get("returned"), with.get("returned")) > 1e-3);
             net.setMultiplier(0);
-            Map<String, Tensor> zero = forward(model, in);
-            Golden.assertSameBytes("output at multiplier 0", base.get("returned"), zero.get("returned"));
+            Golden.assertSameBytes("output at multiplier 0", base.get("returned"), forward(model, in).get("returned"));
             net.setMultiplier(0.7);
             net.detach();
             Golden.assertSameBytes("output after detach", base.get("returned"), forward(model, in).get("returned"));
+        });
+    }
+
+    @Test
+    void disabled_adapter_returns_the_base_output_itself() {
+        LoraAdapter a = new LoraAdapter("lora_unet_blocks_0_ffn_0", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)),
+                Parameter.trainable(Tensor.of(new float[] {3, 4}, 2, 1)), 1, LoraAdapter.Dropouts.NONE);
+        Var x = Var.constant(Tensor.of(new float[] {1, 1}, 1, 2));
+        Var y = Var.constant(Tensor.of(new float[] {5, 6}, 1, 2));
+        assertArrayEquals(new float[] {14, 18}, Floats.read(a.apply(x, y).data())); // y + 1·(x·downᵀ = 3)·upᵀ = y + [9, 12]
+        a.setMultiplier(0);
+        assertSame(y, a.apply(x, y));
+        LoraAdapter dropped = new LoraAdapter("m", a.down(), a.up(), 1, new LoraAdapter.Dropouts(0, 0, 0.999999));
+        dropped.setTraining(true);
+        assertSame(y, dropped.apply(x, y)); // module dropout skips the branch
+        dropped.setTraining(false);
+        assertArrayEquals(new float[] {14, 18}, Floats.read(dropped.apply(x, y).data())); // dropouts are training-only
+    }
+
+    @Test
+    void two_loraids_applied_at_inference_equal_the_golden_merged_model() throws Exception {
+        Tensor merged;
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("lora_id_merged_weights.safetensors"), WanPresets.get("tiny").config());
+                SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+            merged = ck.model().forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
+        }
+        withModel((model, in) -> {
+            Tensor base = model.forward(in);
+            // the golden files carry no ss_loraid: --LORAID assigns IDs by position and the range check catches a swap
+            LoraidException swapped = assertThrows(LoraidException.class, () -> LoraApplication.apply(model,
+                    List.of(Golden.file("lora_id2.safetensors"), Golden.file("lora_id1.safetensors")), Optional.of(List.of(1, 2)),
+                    List.of("1.0", "0.7"), 2, false, new CollectingReporter()));
+            assertTrue(swapped.getMessage().contains("lora_id2.safetensors (LORAID 1, blocks 0–1) contains adapters for block(s) [2, 3]"),
+                    swapped.getMessage());
+            Golden.assertSameBytes("output after a refused application", base, model.forward(in));
+            LoraApplication app = LoraApplication.apply(model, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
+                    Optional.of(List.of(1, 2)), List.of("1.0", "0.7"), 2, false, new CollectingReporter());
+            assertEquals(2, app.applied().size());
+            Golden.assertClose("output", merged, model.forward(in), 1e-4, 1e-4);
+            app.detach();
+            Golden.assertSameBytes("output after detach", base, model.forward(in));
         });
     }
 
@@ -124,8 +177,7 @@ class LoraNetworkTest {
             net.setTraining(true);
             try (MemoryScope step = MemoryScope.open()) {
                 Var pred = model.forward(Var.constant(in.x()), in.t().toDoubleArray(), Var.constant(in.context()), WanTaps.NONE);
-                // explicit seed: Var.backward() on a rank-0 loss trips a rank-0 fill bug in the CPU kernels (reported)
-                Ops.mseLoss(pred, Var.constant(Tensor.zeros(DType.F32, pred.shape().toArray())), null).backward(Tensor.scalar(1f));
+                Ops.mseLoss(pred, Var.constant(Tensor.zeros(DType.F32, pred.shape().toArray())), null).backward();
             }
             // up = 0 at init: the loss reaches up, not yet down (∂L/∂down = upᵀ · …)
             assertTrue(max(q.up().grad()) > 0);

@@ -7,8 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.tensor.json.Json;
+import dev.loraid.core.LoraFixtures;
+import dev.loraid.core.lora.LoraFiles;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Spec loraid.md REQ-META-1, -3, test cases T-21 (keys; hashes in the lora package) and T-22. */
 class LoraidMetadataTest {
@@ -21,13 +27,24 @@ class LoraidMetadataTest {
         assertEquals("3", m.get("ss_loraid_block_start"));
         assertEquals("5", m.get("ss_loraid_block_end"));
         assertEquals("40", m.get("ss_loraid_total_blocks"));
-        String inc = m.get("ss_loraid_include_patterns");
-        assertTrue(inc.startsWith("[\"blocks\\\\.3\\\\.self_attn\\\\.\""), inc);
-        assertEquals(9, inc.split("\", \"").length);
+        List<?> inc = (List<?>) Json.parse(m.get("ss_loraid_include_patterns"));
+        assertEquals(9, inc.size());
+        assertEquals("blocks\\.3\\.self_attn\\.", inc.get(0));
+        assertEquals("blocks\\.5\\.ffn\\.", inc.get(8));
         assertEquals("[]", m.get("ss_loraid_exclude_patterns"));
         LoraidMetadata back = LoraidMetadata.read(m, "f", Reporter.SILENT);
         assertEquals(LoraidAllocator.slice(2, 3, 40), back.slice(40, null, "f"));
+        // every written LoRA carries the content hashes (REQ-META-4)
+        Path f = dir.resolve("id2.safetensors");
+        LoraFiles.write(LoraFixtures.randomLora("id2", 1, 3, 5, 2, 1, m), f);
+        Map<String, String> written = LoraFiles.read(f).metadata();
+        assertEquals("2", written.get("ss_loraid"));
+        assertEquals(64, written.get("sshs_model_hash").length());
+        assertEquals(8, written.get("sshs_legacy_hash").length());
     }
+
+    @TempDir
+    Path dir;
 
     @Test
     void t22_metadata_mismatch() {

@@ -26,13 +26,13 @@ final class FlashAttention {
 
     /** One head's keys and values in fp32, packed for {@link TileMatmul}. */
     record PackedKv(float[] kPanels, float[] v, int keys, int dvPad) {
-        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys) {
+        static PackedKv of(Tensor k, Tensor v, int b, int h, int keys, boolean parallel) {
             int dv = (int) v.size(3);
             int dvPad = TileMatmul.padCols(dv);
             int blocks = (keys + BC - 1) / BC;
             float[] vv = new float[blocks * BC * dvPad];
-            HeadPack.rows(v, b, h, 0, keys, 1f, vv, 0, dvPad);
-            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC), vv, keys, dvPad);
+            HeadPack.headRows(v, b, h, keys, 1f, vv, dvPad, parallel);
+            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, BC, parallel), vv, keys, dvPad);
         }
 
         int blocks() {
@@ -69,7 +69,7 @@ final class FlashAttention {
     private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
                              Tensor lse, int b, int h, int tiles, boolean parallel) {
         int d = dims.d();
-        PackedKv kv = PackedKv.of(k, v, b, h, keys);
+        PackedKv kv = PackedKv.of(k, v, b, h, keys, parallel);
         AtomicInteger next = new AtomicInteger();
         Parallel.forEach(parallel ? Math.min(Parallel.threads(), tiles) : 1, w -> {
             TileState st = new TileState(d, kv.dvPad());
@@ -78,7 +78,7 @@ final class FlashAttention {
                 int rows = Math.min(BR, dims.lq() - from);
                 st.reset();
                 HeadPack.rows(q, b, h, from, rows, scale, st.q, 0, d);
-                st.attend(kv, d);
+                st.attend(kv, d, rows);
                 st.store(out, lse, b, h, from, rows, dims.dv());
             }
         });
@@ -106,37 +106,45 @@ final class FlashAttention {
             Arrays.fill(l, 0f);
         }
 
-        /** Folds every key block into o, m, l. */
-        void attend(PackedKv kv, int d) {
+        /**
+         * Folds every key block into o, m, l for the first {@code rows} query rows. A short last tile or key block
+         * is computed only to the next whole register block, not to the full tile.
+         */
+        void attend(PackedKv kv, int d, int rows) {
+            int m = TileMatmul.padRows(rows);
             for (int blk = 0; blk < kv.blocks(); blk++) {
                 int j0 = blk * BC;
                 int nb = Math.min(BC, kv.keys() - j0);
-                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
-                for (int r = 0; r < BR; r++) {
-                    softmaxStep(r, nb);
+                int cols = TileMatmul.padCols(nb);
+                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, m, cols, d, false);
+                for (int r = 0; r < m; r++) {
+                    softmaxStep(r, nb, cols);
                 }
-                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, BR, dvPad, nb, true);
+                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, m, dvPad, nb, true);
             }
         }
 
-        /** Online softmax for row r of the score tile: s ← exp(s − m_new), l and o rescaled to the new max. */
-        private void softmaxStep(int r, int valid) {
+        /**
+         * Online softmax for row r of the score tile (columns [0, cols), of which the first {@code valid} are keys):
+         * s ← exp(s − m_new), l and o rescaled to the new max.
+         */
+        private void softmaxStep(int r, int valid, int cols) {
             int base = r * BC;
-            Arrays.fill(s, base + valid, base + BC, Float.NEGATIVE_INFINITY);
+            Arrays.fill(s, base + valid, base + cols, Float.NEGATIVE_INFINITY);
             FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < BC; j += VL) {
+            for (int j = 0; j < cols; j += VL) {
                 mx = mx.max(FloatVector.fromArray(F, s, base + j));
             }
             float mOld = m[r];
             float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
             FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < BC; j += VL) {
+            for (int j = 0; j < cols; j += VL) {
                 FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mNew));
                 p.intoArray(s, base + j);
                 sum = sum.add(p);
             }
             float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
-            l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+            l[r] = l[r] * alpha + VecMath.sumLanes(sum);
             m[r] = mNew;
             if (alpha != 1f) {
                 int ob = r * dvPad;

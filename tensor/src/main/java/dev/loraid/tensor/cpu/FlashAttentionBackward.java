@@ -4,7 +4,6 @@ import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.loraid.tensor.cpu.FlashAttention.BC;
 import static dev.loraid.tensor.cpu.FlashAttention.BR;
@@ -44,10 +43,11 @@ final class FlashAttentionBackward {
 
     private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                              float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
-        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys);
+        Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys, parallel);
         int blocks = (keys + BC - 1) / BC;
         float[][] dqAcc = new float[parallel ? Math.min(Parallel.threads(), blocks) : 1][];
-        AtomicInteger next = new AtomicInteger();
+        // key blocks are dealt to workers round-robin, not first-come: each worker's dQ partial then covers the
+        // same blocks in every run, and the partials are added in worker order — bit-reproducible results
         Parallel.forEach(dqAcc.length, w -> {
             float[] dqw = new float[hd.tiles() * BR * hd.dPad()];
             dqAcc[w] = dqw;
@@ -55,7 +55,7 @@ final class FlashAttentionBackward {
             float[] ds = new float[BR * BC];
             float[] dkBlk = new float[BC * hd.dPad()];
             float[] dvBlk = new float[BC * hd.dvPad()];
-            for (int blk; (blk = next.getAndIncrement()) < blocks; ) {
+            for (int blk = w; blk < blocks; blk += dqAcc.length) {
                 keyBlock(dims, hd, blk, s, ds, dkBlk, dvBlk, dqw);
                 int j0 = blk * BC;
                 int nb = Math.min(BC, keys - j0);
@@ -83,63 +83,69 @@ final class FlashAttentionBackward {
         int dvPad = hd.dvPad();
         int j0 = blk * BC;
         int nb = Math.min(BC, hd.keys() - j0);
+        // a short last key block or query tile is computed only to the next whole register block
+        int cols = TileMatmul.padCols(nb);
+        int keyRows = TileMatmul.padRows(nb);
         Arrays.fill(dkBlk, 0f);
         Arrays.fill(dvBlk, 0f);
         for (int t = 0; t < hd.tiles(); t++) {
             int i0 = t * BR;
+            int rows = Math.min(BR, dims.lq() - i0);
+            int m = TileMatmul.padRows(rows);
             // S = (scale·Q)·Kᵀ, then P = exp(S − lse) (masked keys and padded rows give 0)
-            TileMatmul.mul(hd.qs(), i0 * dPad, dPad, 1, hd.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
+            TileMatmul.mul(hd.qs(), i0 * dPad, dPad, 1, hd.kPanels(), blk * d * BC, BC, s, 0, BC, m, cols, d, false);
             // dP = dO·Vᵀ
-            TileMatmul.mul(hd.dO(), i0 * dvPad, dvPad, 1, hd.vPanels(), blk * dvn * BC, BC, ds, 0, BC, BR, BC, dvn, false);
-            for (int r = 0; r < BR; r++) {
+            TileMatmul.mul(hd.dO(), i0 * dvPad, dvPad, 1, hd.vPanels(), blk * dvn * BC, BC, ds, 0, BC, m, cols, dvn, false);
+            for (int r = 0; r < m; r++) {
                 int base = r * BC;
                 float lse = hd.lse()[i0 + r];
                 float delta = hd.delta()[i0 + r];
-                for (int j = 0; j < BC; j += VL) {
+                for (int j = 0; j < cols; j += VL) {
                     FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(lse));
                     p.intoArray(s, base + j);
                     p.mul(FloatVector.fromArray(F, ds, base + j).sub(delta)).intoArray(ds, base + j);
                 }
-                if (nb < BC) {
-                    Arrays.fill(s, base + nb, base + BC, 0f);
-                    Arrays.fill(ds, base + nb, base + BC, 0f);
-                }
+                Arrays.fill(s, base + nb, base + BC, 0f);
+                Arrays.fill(ds, base + nb, base + BC, 0f);
             }
             // dV += Pᵀ·dO, dK += dSᵀ·(scale·Q), dQ += dS·K
-            TileMatmul.mul(s, 0, 1, BC, hd.dO(), i0 * dvPad, dvPad, dvBlk, 0, dvPad, BC, dvPad, BR, true);
-            TileMatmul.mul(ds, 0, 1, BC, hd.qs(), i0 * dPad, dPad, dkBlk, 0, dPad, BC, dPad, BR, true);
-            TileMatmul.mul(ds, 0, BC, 1, hd.kRows(), j0 * dPad, dPad, dqAcc, i0 * dPad, dPad, BR, dPad, nb, true);
+            TileMatmul.mul(s, 0, 1, BC, hd.dO(), i0 * dvPad, dvPad, dvBlk, 0, dvPad, keyRows, dvPad, rows, true);
+            TileMatmul.mul(ds, 0, 1, BC, hd.qs(), i0 * dPad, dPad, dkBlk, 0, dPad, keyRows, dPad, rows, true);
+            TileMatmul.mul(ds, 0, BC, 1, hd.kRows(), j0 * dPad, dPad, dqAcc, i0 * dPad, dPad, m, dPad, nb, true);
         }
     }
 
     private static Head pack(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
-                             float scale, int b, int h, int keys) {
+                             float scale, int b, int h, int keys, boolean parallel) {
         int lq = dims.lq();
         int tiles = (lq + BR - 1) / BR;
         int dPad = TileMatmul.padCols(dims.d());
         int dvPad = TileMatmul.padCols(dims.dv());
         float[] qs = new float[tiles * BR * dPad];
         float[] dO = new float[tiles * BR * dvPad];
-        float[] o = new float[tiles * BR * dvPad];
-        HeadPack.rows(q, b, h, 0, lq, scale, qs, 0, dPad);
-        HeadPack.rows(dOut, b, h, 0, lq, 1f, dO, 0, dvPad);
-        HeadPack.rows(out, b, h, 0, lq, 1f, o, 0, dvPad);
+        HeadPack.headRows(q, b, h, lq, scale, qs, dPad, parallel);
+        HeadPack.headRows(dOut, b, h, lq, 1f, dO, dvPad, parallel);
         float[] delta = new float[tiles * BR];
         float[] lseRows = new float[tiles * BR];
         Arrays.fill(lseRows, Float.POSITIVE_INFINITY); // padded rows: P = exp(s − ∞) = 0
-        for (int r = 0; r < lq; r++) {
-            float acc = 0;
-            for (int c = 0; c < dvPad; c++) {
-                acc += dO[r * dvPad + c] * o[r * dvPad + c];
+        int chunks = parallel ? Math.min(Parallel.threads() * 4, tiles) : 1;
+        Parallel.forEach(chunks, c -> {
+            float[] o = new float[dvPad];
+            for (int r = lq * c / chunks, end = lq * (c + 1) / chunks; r < end; r++) {
+                HeadPack.rows(out, b, h, r, 1, 1f, o, 0, dvPad);
+                float acc = 0;
+                for (int i = 0; i < dvPad; i++) {
+                    acc += dO[r * dvPad + i] * o[i];
+                }
+                delta[r] = acc; // Δ = rowsum(dO ∘ O)
+                lseRows[r] = (float) lse.getDouble(b, h, r);
             }
-            delta[r] = acc;
-            lseRows[r] = (float) lse.getDouble(b, h, r);
-        }
+        });
         int blocks = (keys + BC - 1) / BC;
         float[] kRows = new float[blocks * BC * dPad];
-        HeadPack.rows(k, b, h, 0, keys, 1f, kRows, 0, dPad);
-        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC),
-            HeadPack.transposedPanels(v, b, h, keys, BC), kRows, dPad, dvPad, tiles, keys);
+        HeadPack.headRows(k, b, h, keys, 1f, kRows, dPad, parallel);
+        return new Head(qs, dO, delta, lseRows, HeadPack.transposedPanels(k, b, h, keys, BC, parallel),
+            HeadPack.transposedPanels(v, b, h, keys, BC, parallel), kRows, dPad, dvPad, tiles, keys);
     }
 
     /** t[b, h, from + r, :] = scale·src[r·ld ..] for r in [0, rows). */

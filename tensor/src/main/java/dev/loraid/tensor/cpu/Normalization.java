@@ -168,8 +168,8 @@ final class Normalization {
                 xh.intoArray(v, i);
                 gv.intoArray(g, i);
             }
-            float a = centered ? sumG.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) / d : 0f;
-            float bt = sumGx.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) / d;
+            float a = centered ? VecMath.sumLanes(sumG) / d : 0f;
+            float bt = VecMath.sumLanes(sumGx) / d;
             for (int i = 0; i < p; i += VL) {
                 FloatVector gv = FloatVector.fromArray(F, g, i).sub(a);
                 gv.sub(FloatVector.fromArray(F, v, i).mul(bt)).mul(rs).intoArray(g, i);

@@ -136,6 +136,10 @@ final class Reductions {
         if (stride[1] == 0) {
             Arrays.fill(buf, n, p, (float) identity(op));
             acc[ai] = combine(op, acc[ai], reduceRun(op, buf, p));
+        } else if (stride[1] == 1 && (op == ReduceOp.SUM || op == ReduceOp.MEAN)) {
+            for (int i = 0; i < n; i++) { // a run along a kept dimension: the common broadcast-gradient case
+                acc[ai + i] += buf[i];
+            }
         } else {
             for (int i = 0; i < n; i++) {
                 int k = ai + (int) (i * stride[1]);
@@ -159,7 +163,7 @@ final class Reductions {
             case MIN -> { for (int i = 0; i < p; i += VL) acc = acc.min(FloatVector.fromArray(F, buf, i)); }
         }
         return switch (op) {
-            case SUM, MEAN, SUM_SQUARES -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            case SUM, MEAN, SUM_SQUARES -> VecMath.sumLanes(acc);
             case MAX -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
             case MIN -> acc.reduceLanes(jdk.incubator.vector.VectorOperators.MIN);
         };

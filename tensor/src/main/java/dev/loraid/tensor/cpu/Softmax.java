@@ -54,7 +54,7 @@ final class Softmax {
                 e.intoArray(v, i);
                 sum = sum.add(e);
             }
-            float inv = 1f / sum.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+            float inv = 1f / VecMath.sumLanes(sum);
             for (int i = 0; i < p; i += VL) {
                 FloatVector.fromArray(F, v, i).mul(inv).intoArray(v, i);
             }

@@ -3,6 +3,7 @@ package dev.loraid.tensor.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Vector math shared by the kernels: exp and sigmoid written out in plain vector arithmetic (so their speed does
@@ -53,13 +54,37 @@ final class VecMath {
         return FloatVector.broadcast(x.species(), 1f).div(exp(x.neg()).add(1f));
     }
 
+    /** Shuffles that fold the upper half of the live lanes onto the lower half: VL/2, VL/4, …, 1 lanes apart. */
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] FOLDS = new VectorShuffle[Integer.numberOfTrailingZeros(Lanes.VL)];
+
+    static {
+        for (int f = 0, step = Lanes.VL / 2; step >= 1; f++, step /= 2) {
+            int s = step;
+            FOLDS[f] = VectorShuffle.fromOp(Lanes.F, i -> (i + s) & (Lanes.VL - 1));
+        }
+    }
+
+    /**
+     * Σ of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} leaves the order unspecified, and the
+     * interpreter and the JIT-compiled intrinsic do differ in the last bit: a run would then depend on when a
+     * method got compiled, breaking bit-for-bit reproducible training (design.md, "Determinism").
+     */
+    static float sumLanes(FloatVector v) {
+        FloatVector acc = v;
+        for (VectorShuffle<Float> fold : FOLDS) {
+            acc = acc.add(acc.rearrange(fold));
+        }
+        return acc.lane(0);
+    }
+
     /** Σ a[0..p), p a multiple of the vector length. */
     static float sum(float[] a, int p) {
         FloatVector acc = FloatVector.zero(Lanes.F);
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = acc.add(FloatVector.fromArray(Lanes.F, a, i));
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** Σ a[i]·b[i] over [0, p), p a multiple of the vector length. */
@@ -68,7 +93,7 @@ final class VecMath {
         for (int i = 0; i < p; i += Lanes.VL) {
             acc = FloatVector.fromArray(Lanes.F, a, i).fma(FloatVector.fromArray(Lanes.F, b, i), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** max a[0..p), p a multiple of the vector length. */

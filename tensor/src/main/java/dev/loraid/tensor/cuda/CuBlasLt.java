@@ -128,31 +128,40 @@ public final class CuBlasLt {
      */
     public final class Plan implements AutoCloseable {
         private final Arena arena = Arena.ofShared();
-        private final MemorySegment desc;
-        private final MemorySegment la;
-        private final MemorySegment lb;
-        private final MemorySegment lc;
-        private final MemorySegment algo;
-        private final MemorySegment biasSlot;
-        private final long workspaceBytes;
         private final int scaleType;
+        private MemorySegment desc = MemorySegment.NULL;
+        private MemorySegment la = MemorySegment.NULL;
+        private MemorySegment lb = MemorySegment.NULL;
+        private MemorySegment lc = MemorySegment.NULL;
+        private MemorySegment algo;
+        private long workspaceBytes;
 
         private Plan(MemorySegment handle, int computeType, int scaleType, int opA, int opB, Layout a, Layout b,
                      Layout c, int epilogue, int biasType, long maxWorkspace, int[] alignments) throws Throwable {
             this.scaleType = scaleType;
-            MemorySegment out = arena.allocate(PTR);
-            check((int) descCreate.invokeExact(out, computeType, scaleType), "cublasLtMatmulDescCreate");
-            desc = out.get(PTR, 0);
-            setInt(descSet, desc, DESC_TRANSA, opA);
-            setInt(descSet, desc, DESC_TRANSB, opB);
-            setInt(descSet, desc, DESC_EPILOGUE, epilogue);
-            biasSlot = arena.allocate(PTR);
-            if (epilogue == EPILOGUE_BIAS || epilogue == EPILOGUE_GELU_BIAS) {
-                setInt(descSet, desc, DESC_BIAS_DATA_TYPE, biasType);
+            try {
+                MemorySegment out = arena.allocate(PTR);
+                check((int) descCreate.invokeExact(out, computeType, scaleType), "cublasLtMatmulDescCreate");
+                desc = out.get(PTR, 0);
+                setInt(descSet, desc, DESC_TRANSA, opA);
+                setInt(descSet, desc, DESC_TRANSB, opB);
+                setInt(descSet, desc, DESC_EPILOGUE, epilogue);
+                if (epilogue == EPILOGUE_BIAS || epilogue == EPILOGUE_GELU_BIAS) {
+                    setInt(descSet, desc, DESC_BIAS_DATA_TYPE, biasType);
+                }
+                la = layout(a);
+                lb = layout(b);
+                lc = layout(c);
+                chooseAlgorithm(handle, maxWorkspace, alignments, computeType, epilogue, opA, opB, a, b, c);
+            } catch (Throwable t) {
+                close();
+                throw t;
             }
-            la = layout(a);
-            lb = layout(b);
-            lc = layout(c);
+        }
+
+        private void chooseAlgorithm(MemorySegment handle, long maxWorkspace, int[] alignments, int computeType,
+                                     int epilogue, int opA, int opB, Layout a, Layout b, Layout c) throws Throwable {
+            MemorySegment out = arena.allocate(PTR);
             check((int) prefCreate.invokeExact(out), "cublasLtMatmulPreferenceCreate");
             MemorySegment pref = out.get(PTR, 0);
             try {
@@ -218,14 +227,22 @@ public final class CuBlasLt {
 
         @Override
         public void close() {
+            if (!arena.scope().isAlive()) {
+                return;
+            }
             try {
-                int r1 = (int) layoutDestroy.invokeExact(la);
-                int r2 = (int) layoutDestroy.invokeExact(lb);
-                int r3 = (int) layoutDestroy.invokeExact(lc);
-                int r4 = (int) descDestroy.invokeExact(desc);
+                for (MemorySegment l : new MemorySegment[] {la, lb, lc}) {
+                    if (!l.equals(MemorySegment.NULL)) {
+                        int ignored = (int) layoutDestroy.invokeExact(l);
+                    }
+                }
+                if (!desc.equals(MemorySegment.NULL)) {
+                    int ignored = (int) descDestroy.invokeExact(desc);
+                }
             } catch (Throwable t) {
                 throw Ffm.rethrow(t);
             } finally {
+                la = lb = lc = desc = MemorySegment.NULL;
                 arena.close();
             }
         }

@@ -46,6 +46,7 @@ public final class CudaBackend implements Backend {
             }
         });
         this.kernels = new CudaKernels(ctx, nvrtc, new KernelCache(kernelCache));
+        kernels.loadAll();
         this.gemm = new CudaGemm(this, lt);
         this.transfers = new CudaTransfers(this);
         this.attention = new CudaAttention(this);

@@ -53,7 +53,6 @@ public final class CudaDriver {
     private final MethodHandle cuMemcpyHtoDAsync;
     private final MethodHandle cuMemcpyDtoHAsync;
     private final MethodHandle cuMemcpyDtoDAsync;
-    private final MethodHandle cuMemsetD8Async;
     private final MethodHandle cuModuleLoadData;
     private final MethodHandle cuModuleGetFunction;
     private final MethodHandle cuFuncSetAttribute;
@@ -77,7 +76,8 @@ public final class CudaDriver {
         cuEventCreate = fn(lib, LIB, "cuEventCreate", FunctionDescriptor.of(INT, PTR, INT));
         cuEventRecord = fn(lib, LIB, "cuEventRecord", FunctionDescriptor.of(INT, PTR, PTR));
         cuEventSynchronize = fn(lib, LIB, "cuEventSynchronize", intOfPtr);
-        cuEventElapsedTime = fn(lib, LIB, "cuEventElapsedTime", FunctionDescriptor.of(INT, PTR, PTR, PTR));
+        cuEventElapsedTime = Ffm.fnFirst(lib, LIB, FunctionDescriptor.of(INT, PTR, PTR, PTR), "cuEventElapsedTime_v2",
+            "cuEventElapsedTime");
         cuEventDestroy = fn(lib, LIB, "cuEventDestroy_v2", intOfPtr);
         cuMemAlloc = fn(lib, LIB, "cuMemAlloc_v2", FunctionDescriptor.of(INT, PTR, LONG));
         cuMemFree = fn(lib, LIB, "cuMemFree_v2", FunctionDescriptor.of(INT, LONG));
@@ -85,7 +85,6 @@ public final class CudaDriver {
         cuMemcpyHtoDAsync = fn(lib, LIB, "cuMemcpyHtoDAsync_v2", FunctionDescriptor.of(INT, LONG, PTR, LONG, PTR));
         cuMemcpyDtoHAsync = fn(lib, LIB, "cuMemcpyDtoHAsync_v2", FunctionDescriptor.of(INT, PTR, LONG, LONG, PTR));
         cuMemcpyDtoDAsync = fn(lib, LIB, "cuMemcpyDtoDAsync_v2", FunctionDescriptor.of(INT, LONG, LONG, LONG, PTR));
-        cuMemsetD8Async = fn(lib, LIB, "cuMemsetD8Async", FunctionDescriptor.of(INT, LONG, Ffm.INT, LONG, PTR));
         cuModuleLoadData = fn(lib, LIB, "cuModuleLoadData", FunctionDescriptor.of(INT, PTR, PTR));
         cuModuleGetFunction = fn(lib, LIB, "cuModuleGetFunction", FunctionDescriptor.of(INT, PTR, PTR, PTR));
         cuFuncSetAttribute = fn(lib, LIB, "cuFuncSetAttribute", FunctionDescriptor.of(INT, PTR, INT, INT));
@@ -295,14 +294,6 @@ public final class CudaDriver {
     public void copyDeviceToDevice(long dst, long src, long bytes, MemorySegment stream) {
         try {
             check((int) cuMemcpyDtoDAsync.invokeExact(dst, src, bytes, stream), "cuMemcpyDtoDAsync(" + bytes + " bytes)");
-        } catch (Throwable t) {
-            throw Ffm.rethrow(t);
-        }
-    }
-
-    public void memsetBytes(long dst, int value, long bytes, MemorySegment stream) {
-        try {
-            check((int) cuMemsetD8Async.invokeExact(dst, value, bytes, stream), "cuMemsetD8Async(" + bytes + " bytes)");
         } catch (Throwable t) {
             throw Ffm.rethrow(t);
         }

@@ -17,17 +17,16 @@ import java.util.function.Consumer;
  * per source file, and launched by name.
  */
 final class CudaKernels {
-    /** The kernel sources, one module each; {@link #HEADER} is included by all. */
+    /** The kernel sources, one module each; they include the {@link #HEADERS}. */
     static final List<String> SOURCES = List.of("copy", "elementwise", "reduce", "softmax", "norm", "rope", "adamw",
         "philox", "attention", "attention_mma", "attention_mma_backward");
-    static final String HEADER = "loraid_common.cuh";
+    static final List<String> HEADERS = List.of("loraid_common.cuh", "loraid_mma.cuh");
     static final String RESOURCE_DIR = "/dev/loraid/tensor/cuda/kernels/";
     static final int THREADS = 256;
 
     private final CudaContext ctx;
     private final Nvrtc nvrtc;
     private final KernelCache cache;
-    private final List<String> options;
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
     private final Map<String, Integer> sharedLimits = new HashMap<>();
@@ -36,7 +35,27 @@ final class CudaKernels {
         this.ctx = ctx;
         this.nvrtc = nvrtc;
         this.cache = cache;
-        this.options = List.of("--gpu-architecture=sm_" + ctx.computeCapability(), "-std=c++17");
+    }
+
+    /** NVRTC options for a device of compute capability {@code cc} (e.g. 90): a CUBIN for exactly that GPU. */
+    static List<String> options(int cc) {
+        return List.of("--gpu-architecture=sm_" + cc, "-std=c++17");
+    }
+
+    /** The CUBIN of kernel module {@code name} for compute capability {@code cc}, from the cache or NVRTC. */
+    static byte[] compile(Nvrtc nvrtc, KernelCache cache, String name, int cc) {
+        String file = name + ".cu";
+        String src = source(file);
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        List<String> keyParts = new java.util.ArrayList<>();
+        for (String h : HEADERS) {
+            headers.put(h, source(h));
+            keyParts.add(h);
+            keyParts.add(headers.get(h));
+        }
+        List<String> options = options(cc);
+        String key = KernelCache.key(file, src, keyParts, options, nvrtc.version());
+        return cache.getOrCompile(name, key, () -> nvrtc.compileToCubin(file, src, headers, options));
     }
 
     /** The text of a kernel source or header shipped in the jar. */
@@ -54,11 +73,8 @@ final class CudaKernels {
     private synchronized MemorySegment module(String name) {
         MemorySegment m = modules.get(name);
         if (m == null) {
-            String file = name + ".cu";
-            String src = source(file);
-            String header = source(HEADER);
-            String key = KernelCache.key(file, src, List.of(HEADER, header), options, nvrtc.version());
-            byte[] cubin = cache.getOrCompile(name, key, () -> nvrtc.compileToCubin(file, src, Map.of(HEADER, header), options));
+            byte[] cubin = compile(nvrtc, cache, name, ctx.computeCapability());
+            ctx.bind();
             try (Arena a = Arena.ofConfined()) {
                 MemorySegment image = a.allocate(cubin.length + 1L, 16);
                 MemorySegment.copy(cubin, 0, image, ValueLayout.JAVA_BYTE, 0, cubin.length);
@@ -79,8 +95,14 @@ final class CudaKernels {
         return f;
     }
 
-    /** Compiles (or loads from the cache) every module now, so that a missing compiler shows up at start. */
+    /**
+     * Compiles every module now, in parallel (NVRTC is thread-safe across programs; one module takes seconds),
+     * filling the disk cache, then loads them all: the first use of a backend costs one parallel compile, or none
+     * when the cache is warm.
+     */
     void loadAll() {
+        int cc = ctx.computeCapability();
+        SOURCES.parallelStream().forEach(name -> compile(nvrtc, cache, name, cc));
         for (String s : SOURCES) {
             module(s);
         }

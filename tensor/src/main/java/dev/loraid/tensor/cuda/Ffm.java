@@ -24,6 +24,17 @@ final class Ffm {
         return Linker.nativeLinker().downcallHandle(addr, fd);
     }
 
+    /** The first of {@code symbols} the library has (newest ABI first, e.g. {@code cuEventElapsedTime_v2}). */
+    static MethodHandle fnFirst(SymbolLookup lib, String libName, FunctionDescriptor fd, String... symbols) {
+        for (String s : symbols) {
+            if (lib.find(s).isPresent()) {
+                return fn(lib, libName, s, fd);
+            }
+        }
+        throw new CudaException(libName + " has none of " + String.join(", ", symbols)
+            + ": the installed version is too old for loraid");
+    }
+
     /** A C string returned by a library (static storage), or {@code fallback} for NULL. */
     static String string(MemorySegment p, String fallback) {
         return p.equals(MemorySegment.NULL) ? fallback : p.reinterpret(Long.MAX_VALUE).getString(0);

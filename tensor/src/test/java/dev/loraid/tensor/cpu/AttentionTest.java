@@ -83,6 +83,42 @@ class AttentionTest {
         }
     }
 
+    /** A batch with no valid key gets zero output, lse −∞ and zero gradients; lengths past Lk are clamped. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F64"})
+    void emptyAndOverlongKeyLengths(DType dt) {
+        Random rnd = new Random(11);
+        int lq = 5;
+        int lk = 7;
+        int d = 8;
+        Tensor q = bhld(rnd, dt, 2, lq, 1, d);
+        Tensor k = bhld(rnd, dt, 2, lk, 1, d);
+        Tensor v = bhld(rnd, dt, 2, lk, 1, d);
+        Tensor out = Tensor.zeros(dt, 2, 1, lq, d);
+        Tensor lse = Tensor.zeros(dt, 2, 1, lq);
+        int[] kv = {0, 100};
+        CPU.attention(q, k, v, 0.5, kv, out, lse);
+        assertClose("no keys: out", new double[lq * d], head(out, 0, 0), 0);
+        for (int i = 0; i < lq; i++) {
+            org.junit.jupiter.api.Assertions.assertEquals(Double.NEGATIVE_INFINITY, lse.getDouble(0, 0, i));
+        }
+        double tol = dt == DType.F64 ? 1e-10 : 1e-4;
+        assertClose("clamped keys: out", Reference.attention(head(q, 1, 0), head(k, 1, 0), head(v, 1, 0), lq, lk, d, d, lk, 0.5),
+            head(out, 1, 0), tol);
+        Tensor g = bhld(rnd, dt, 2, lq, 1, d);
+        Tensor dq = Tensor.full(dt, 7, 2, 1, lq, d);
+        Tensor dk = Tensor.full(dt, 7, 2, 1, lk, d);
+        Tensor dv = Tensor.full(dt, 7, 2, 1, lk, d);
+        CPU.attentionBackward(q, k, v, out, g, lse, 0.5, kv, dq, dk, dv);
+        assertClose("no keys: dq", new double[lq * d], head(dq, 0, 0), 0);
+        assertClose("no keys: dk", new double[lk * d], head(dk, 0, 0), 0);
+        assertClose("no keys: dv", new double[lk * d], head(dv, 0, 0), 0);
+        double[][] grads = Reference.attentionBackward(head(q, 1, 0), head(k, 1, 0), head(v, 1, 0), head(g, 1, 0),
+            lq, lk, d, d, lk, 0.5);
+        assertClose("clamped keys: dq", grads[0], head(dq, 1, 0), tol);
+        assertClose("clamped keys: dk", grads[1], head(dk, 1, 0), tol);
+    }
+
     /** The backward against central differences of the forward itself, all in F64. */
     @Test
     void backwardMatchesFiniteDifferencesInF64() {

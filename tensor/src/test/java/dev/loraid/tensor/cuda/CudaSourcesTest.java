@@ -159,7 +159,14 @@ class CudaSourcesTest {
         for (String module : CudaKernels.SOURCES) {
             assertEquals(Files.readString(SOURCES.resolve(module + ".cu")), CudaKernels.source(module + ".cu"));
         }
-        assertEquals(Files.readString(SOURCES.resolve(CudaKernels.HEADER)), CudaKernels.source(CudaKernels.HEADER));
+        for (String header : CudaKernels.HEADERS) {
+            assertEquals(Files.readString(SOURCES.resolve(header)), CudaKernels.source(header));
+        }
+        try (Stream<Path> s = Files.list(SOURCES)) {
+            assertEquals(new TreeSet<>(CudaKernels.HEADERS), s.map(p -> p.getFileName().toString())
+                .filter(n -> n.endsWith(".cuh")).collect(java.util.stream.Collectors.toCollection(TreeSet::new)),
+                "CudaKernels.HEADERS must list every header (NVRTC sees only those)");
+        }
     }
 
     @Test

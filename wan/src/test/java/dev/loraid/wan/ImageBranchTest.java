@@ -1,0 +1,159 @@
+package dev.loraid.wan;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The 2.1 I2V/FLF2V image branch (spec wan.md §2.6, §2.7) on a tiny random model: img_emb against a plain float64
+ * MLPProj, the text/image split of the context (image tokens first, text_len text rows last), and FLF2V's
+ * positions.
+ */
+class ImageBranchTest {
+    private static final WanConfig I2V = WanPresets.TINY_I2V;
+    private static final WanConfig FLF2V = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6, true, true);
+
+    private static Map<String, Tensor> randomWeights(WanConfig c, long seed) {
+        Random rng = new Random(seed);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        WanKeys.expectedShapes(c).forEach((k, shape) -> {
+            int n = Math.toIntExact(dev.loraid.tensor.Shape.of(shape).numel());
+            double[] v = new double[n];
+            boolean ones = k.contains("norm") && k.endsWith(".weight") || k.startsWith("img_emb.proj.0.weight")
+                    || k.startsWith("img_emb.proj.4.weight");
+            double sd = shape.length == 2 && k.endsWith(".weight") ? 1 / Math.sqrt(shape[1]) : 0.1;
+            for (int i = 0; i < n; i++) {
+                v[i] = (ones ? 1 : 0) + sd * rng.nextGaussian();
+            }
+            m.put(k, Tensor.ofDoubles(v, shape).to(DType.F32));
+        });
+        return m;
+    }
+
+    private static Tensor random(Random rng, long... dims) {
+        double[] v = new double[Math.toIntExact(dev.loraid.tensor.Shape.of(dims).numel())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rng.nextGaussian();
+        }
+        return Tensor.ofDoubles(v, dims).to(DType.F32);
+    }
+
+    private static WanInputs inputs(WanConfig c, long seed) {
+        Random rng = new Random(seed);
+        long clipTokens = (c.imagePositions() ? 2L : 1L) * WanConfig.CLIP_TOKENS;
+        return new WanInputs(random(rng, 4, 2, 4, 6), Tensor.of(new float[] {700f}, 1), random(rng, 5, 32),
+                random(rng, 8, 2, 4, 6), random(rng, clipTokens, WanConfig.CLIP_DIM));
+    }
+
+    @Test
+    void imageEmbeddingMatchesAPlainMlpProj() {
+        Map<String, Tensor> w = randomWeights(I2V, 1);
+        WanInputs in = inputs(I2V, 2);
+        Map<String, Tensor> taps = new LinkedHashMap<>();
+        WanModel.load(I2V, new WanWeights(w, "random i2v")).forward(in, (name, t) -> {
+            if (name.equals("clip_emb")) {
+                try (MemoryScope keep = MemoryScope.suspend()) {
+                    taps.put(name, t.copy());
+                }
+            }
+        });
+        Tensor want = Tensor.ofDoubles(mlpProj(in.clip(), w), WanConfig.CLIP_TOKENS, I2V.dim());
+        Golden.assertClose("img_emb output", want, taps.get("clip_emb"), 1e-5, 1e-5);
+    }
+
+    /** With k_img = v_img = 0 the image attention adds exactly 0: the model is its text-only twin. */
+    @Test
+    void textBranchReadsTheLastTextLenRowsOfTheContext() {
+        Map<String, Tensor> w = randomWeights(I2V, 3);
+        WanInputs in = inputs(I2V, 4);
+        Tensor full = WanModel.load(I2V, new WanWeights(w, "random i2v")).forward(in);
+        Map<String, Tensor> silenced = new LinkedHashMap<>(w);
+        silenced.replaceAll((k, v) -> k.contains("_img.") && !k.contains("norm") ? Tensor.zeros(DType.F32,
+                v.shape().toArray()) : v);
+        Tensor noImage = WanModel.load(I2V, new WanWeights(silenced, "silenced")).forward(in);
+        WanConfig textOnly = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6, false, false);
+        Map<String, Tensor> textWeights = new LinkedHashMap<>(w);
+        textWeights.keySet().removeIf(k -> k.startsWith("img_emb.") || k.contains("_img"));
+        Tensor twin = WanModel.load(textOnly, new WanWeights(textWeights, "text-only twin"))
+                .forward(new WanInputs(in.x(), in.t(), in.context(), in.y(), null));
+        Golden.assertClose("i2v with a silent image branch vs its t2v twin", twin, noImage, 1e-5, 1e-5);
+        assertTrue(maxDiff(full, noImage) > 1e-3, "the image branch changes the output");
+    }
+
+    @Test
+    void flf2vAddsItsPositionsTo514ClipTokens() {
+        Map<String, Tensor> w = randomWeights(FLF2V, 5);
+        WanInputs in = inputs(FLF2V, 6);
+        Tensor out = WanModel.load(FLF2V, new WanWeights(w, "random flf2v")).forward(in);
+        Map<String, Tensor> noPos = new LinkedHashMap<>(w);
+        noPos.put("img_emb.emb_pos", Tensor.zeros(DType.F32, 1, 514, 1280));
+        Tensor without = WanModel.load(FLF2V, new WanWeights(noPos, "no positions")).forward(in);
+        assertTrue(maxDiff(out, without) > 1e-4, "emb_pos changes the output");
+    }
+
+    private static double maxDiff(Tensor a, Tensor b) {
+        double[] x = a.toDoubleArray();
+        double[] y = b.toDoubleArray();
+        double m = 0;
+        for (int i = 0; i < x.length; i++) {
+            m = Math.max(m, Math.abs(x[i] - y[i]));
+        }
+        return m;
+    }
+
+    /** LayerNorm(1e-5) → Linear → exact GELU → Linear → LayerNorm(1e-5), in float64 (spec §2.6). */
+    private static double[] mlpProj(Tensor clip, Map<String, Tensor> w) {
+        int n = (int) clip.size(0);
+        double[] x = clip.toDoubleArray();
+        x = layerNorm(x, n, w.get("img_emb.proj.0.weight").toDoubleArray(), w.get("img_emb.proj.0.bias").toDoubleArray());
+        x = linear(x, n, w.get("img_emb.proj.1.weight"), w.get("img_emb.proj.1.bias").toDoubleArray());
+        for (int i = 0; i < x.length; i++) {
+            x[i] = ErfGeluTest.gelu(x[i]);
+        }
+        x = linear(x, n, w.get("img_emb.proj.3.weight"), w.get("img_emb.proj.3.bias").toDoubleArray());
+        return layerNorm(x, n, w.get("img_emb.proj.4.weight").toDoubleArray(), w.get("img_emb.proj.4.bias").toDoubleArray());
+    }
+
+    private static double[] linear(double[] x, int n, Tensor weight, double[] b) {
+        int out = (int) weight.size(0);
+        int in = (int) weight.size(1);
+        double[] wv = weight.toDoubleArray();
+        double[] y = new double[n * out];
+        for (int r = 0; r < n; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = b[o];
+                for (int i = 0; i < in; i++) {
+                    s += x[r * in + i] * wv[o * in + i];
+                }
+                y[r * out + o] = s;
+            }
+        }
+        return y;
+    }
+
+    private static double[] layerNorm(double[] x, int n, double[] g, double[] b) {
+        int d = x.length / n;
+        double[] y = new double[x.length];
+        for (int r = 0; r < n; r++) {
+            double mean = 0;
+            for (int i = 0; i < d; i++) {
+                mean += x[r * d + i] / d;
+            }
+            double var = 0;
+            for (int i = 0; i < d; i++) {
+                var += (x[r * d + i] - mean) * (x[r * d + i] - mean) / d;
+            }
+            for (int i = 0; i < d; i++) {
+                y[r * d + i] = (x[r * d + i] - mean) / Math.sqrt(var + 1e-5) * g[i] + b[i];
+            }
+        }
+        return y;
+    }
+}
