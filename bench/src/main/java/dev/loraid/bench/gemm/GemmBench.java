@@ -68,6 +68,7 @@ public final class GemmBench implements BenchCommand {
             torch.put(label(s), pt.map(t -> torch(sw, t, s, warmup, runs)).orElse(Double.NaN));
         }
 
+        peak = ctx.remeasureFmaPeak();
         List<String> lines = new ArrayList<>();
         for (int[] s : SHAPES.subList(0, SHAPES.size() - 1)) {
             lines.add(Figures.line("gemm " + label(s) + " f32", ours.get(label(s)), torch.get(label(s)), peak));

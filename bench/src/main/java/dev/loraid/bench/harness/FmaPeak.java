@@ -21,12 +21,12 @@ public final class FmaPeak {
     private FmaPeak() {
     }
 
-    /** GFLOP/s on all pool threads: the best of 5 gated runs of about 0.2 s each. */
+    /** GFLOP/s on all pool threads: the best of 7 gated runs. */
     public static double measure(Stopwatch stopwatch, PrintStream log) {
         int threads = Parallel.threads();
         long iterations = 4_000_000;
         Runnable work = () -> Parallel.forEach(threads, t -> SINK.add(fmaLoop(iterations)));
-        Stopwatch.Timing t = stopwatch.time("fma peak", 2, 5, work);
+        Stopwatch.Timing t = stopwatch.time("fma peak", 2, 7, work);
         double flops = 2.0 * CHAINS * S.length() * iterations * threads;
         double gflops = flops / t.best() / 1e9;
         log.printf("fma peak: %.1f GFLOP/s on %d threads (%d-bit vectors, %d fp32 lanes)%n", gflops, threads,
