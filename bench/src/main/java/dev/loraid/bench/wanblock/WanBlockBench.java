@@ -5,8 +5,7 @@ import dev.loraid.autograd.Var;
 import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.Figures;
-import dev.loraid.bench.harness.Options;
-import dev.loraid.bench.harness.Stopwatch;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
@@ -46,15 +45,12 @@ public final class WanBlockBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        int runs = Options.intOption(args, "--runs", 3);
-        int warmup = Options.intOption(args, "--warmup", 1);
-        Options.requireEmpty(args);
+        Series series = ctx.series(args, 3, 1);
         WanConfig c = WanPresets.get("t2v-1.3B").config();
         WanBlockCase data = WanBlockCase.random(c, GRID, 1234);
         double flops = flops(c, data.tokens());
         String label = String.format(Locale.ROOT, "wan-block 1.3B fwd+bwd L=%d (grid %dx%dx%d) f32", data.tokens(),
                 GRID[0], GRID[1], GRID[2]);
-        Stopwatch sw = ctx.stopwatch();
         Ours ours = new Ours(data);
         Tensor[] mine = ours.forwardBackward();
         ctx.torch().ifPresent(t -> {
@@ -66,12 +62,8 @@ public final class WanBlockBench implements BenchCommand {
                         maxDiff(mine[1].toFloatArray(), theirs[1]), maxAbs(theirs[1]));
             }
         });
-        double oursGflops = Figures.gflops(flops, sw.time("loraid " + label, warmup, runs, ours::forwardBackward).median());
-        double torch = ctx.torch().map(t -> {
-            try (TorchCpu.BlockRun run = t.wanBlock(data)) {
-                return Figures.gflops(flops, sw.time("pytorch " + label, warmup, runs, run::run).median());
-            }
-        }).orElse(Double.NaN);
+        double oursGflops = Figures.gflops(flops, series.time("loraid " + label, ours::forwardBackward).median());
+        double torch = Figures.gflops(flops, series.torchMedian("pytorch " + label, t -> t.wanBlock(data)));
         ctx.out().println(Figures.line(label, oursGflops, torch, ctx.fmaPeak()));
     }
 
