@@ -3,7 +3,8 @@
 // online softmax, so no [Lq, Lk] matrix ever exists. q/k/v/o are strided [B, H, L, D] views of any float dtype;
 // math accumulates in T (fp32, or fp64 when every tensor is F64). Four threads share a row (each owning every
 // fourth column), so D and Dv may be up to 4·MAXC. lse is contiguous [B, H, Lq] F32: m + log(l) of the scaled scores.
-// This is the scalar-FMA version (no tensor cores yet): correct for every shape, not yet the fast path.
+// Scalar FMAs: the path for F32/F64 (gradient checks), mixed dtypes and head dims the tensor-core kernels
+// (attention_mma*.cu, BF16/F16 with D % 16 == 0, D <= 128) do not take.
 #include "loraid_common.cuh"
 
 #define BM 32

@@ -21,12 +21,12 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, m0 = (i64) blockIdx.x * MBM;
     i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
-    int sd = D + PAD, sdv = Dv + PAD;
+    int sd = D + PAD, svt = MBN + PAD;
     u16* sQ = (u16*) smem;
     u16* sK = sQ + MBM * sd;
-    u16* sV = sK + MBN * sd;
+    u16* sVt = sK + MBN * sd;          // V transposed: [Dv][keys]
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    gather_tile<BF16>(sQ, q, qp, b, h, m0, MBM, Lq);
+    gather_tile<BF16>(sQ, nullptr, q, qp, b, h, m0, MBM, Lq);
     __syncthreads();
     // A fragments of this warp's 16 query rows, all of D
     u32 qa[MAXD / 16][4];
@@ -49,8 +49,8 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
     float sl2 = (float) (scale * 1.4426950408889634);
     for (i64 n0 = 0; n0 < kvLen; n0 += MBN) {
         __syncthreads();
-        gather_tile<BF16>(sK, k, kp, b, h, n0, MBN, kvLen);
-        gather_tile<BF16>(sV, v, vp, b, h, n0, MBN, kvLen);
+        gather_tile<BF16>(sK, nullptr, k, kp, b, h, n0, MBN, kvLen);
+        gather_tile<BF16>(nullptr, sVt, v, vp, b, h, n0, MBN, kvLen);
         __syncthreads();
         float s[MBN / 8][4];
 #pragma unroll
@@ -110,14 +110,12 @@ template <bool BF16> __device__ void attention_forward_mma_impl(const Layout& q,
         for (int kc = 0; kc < MBN / 16; kc++) {
             u32 pa[4] = {pack2<BF16>(s[2 * kc][0], s[2 * kc][1]), pack2<BF16>(s[2 * kc][2], s[2 * kc][3]),
                          pack2<BF16>(s[2 * kc + 1][0], s[2 * kc + 1][1]), pack2<BF16>(s[2 * kc + 1][2], s[2 * kc + 1][3])};
-            const u16* v0 = sV + (kc * 16 + t * 2) * sdv;
 #pragma unroll
             for (int dc = 0; dc < MAXD / 8; dc++) {
                 if (dc * 8 < Dv) {
-                    int d = dc * 8 + g;
-                    u32 b0 = (u32) v0[d] | ((u32) v0[sdv + d] << 16);
-                    u32 b1 = (u32) v0[8 * sdv + d] | ((u32) v0[9 * sdv + d] << 16);
-                    mma16816<BF16>(acc[dc], pa, b0, b1);
+                    // B(k = keys 16kc + 2t.., n = dim 8dc + g): consecutive keys of one row of Vᵀ
+                    const u16* vt = sVt + (dc * 8 + g) * svt + kc * 16 + t * 2;
+                    mma16816<BF16>(acc[dc], pa, ld32(vt), ld32(vt + 8));
                 }
             }
         }

@@ -3,7 +3,8 @@
 // steps of 32, recomputing the probabilities from lse:
 //   Sᵀ = K·Qᵀ,  Pᵀ = exp(scale·Sᵀ − lse),  dPᵀ = V·dOᵀ,  dSᵀ = Pᵀ∘(dPᵀ − delta)
 //   dV += Pᵀ·dO,  dK += scale·dSᵀ·Q   (registers, per warp)
-//   dQ += scale·dS·K                  (dSᵀ through shared memory, added atomically into an fp32 buffer)
+//   dQ += scale·dS·K                  (dS through shared memory, added atomically into an fp32 buffer)
+// Q, dO and K are also kept transposed in shared memory, so every B operand is one 32-bit load.
 // delta = rowsum(dO∘O) comes from attention.cu's attention_backward_delta_f32. Same limits as the forward
 // (attention_mma.cu): head dims multiples of 16 up to 128. Fragment layouts: PTX ISA, mma.m16n8k16.
 #include "loraid_mma.cuh"
@@ -13,7 +14,6 @@
 #define KNT 128
 #define MAXD 128
 #define PAD MMA_PAD
-#define SPAD 8
 
 // acc[nc] (16 rows × 8 cols each) += A(16 rows from sA, all of K) · B where B[k][n] = sB[n][k] (both row-major).
 template <bool BF16, int NC> __device__ __forceinline__ void mma_abt(float (&acc)[NC][4], const u16* sA, int strideA,
@@ -41,19 +41,22 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
     i64 Lq = q.sizes[2], Lk = k.sizes[2];
     i64 b = blockIdx.y / H, h = blockIdx.y % H, n0 = (i64) blockIdx.x * KBN, bh = b * H + h;
     i64 kvLen = kvLengths ? max((i64) 0, min((i64) kvLengths[b], Lk)) : Lk;
-    int sd = D + PAD, sdv = Dv + PAD, ss = KBM + SPAD;
-    u16* sK = (u16*) smem;
-    u16* sV = sK + KBN * sd;
-    u16* sQ = sV + KBN * sdv;
-    u16* sG = sQ + KBM * sd;
-    u16* sS = sG + KBM * sdv;                 // dSᵀ [keys][queries]
-    float* sL = (float*) (sS + KBN * ss);     // lse · log2 e of the step's queries
+    int sd = D + PAD, sdv = Dv + PAD, skt = KBN + PAD, sqt = KBM + PAD;
+    u16* sK = (u16*) smem;                    // K [keys][D]
+    u16* sKt = sK + KBN * sd;                 // Kᵀ [D][keys]
+    u16* sV = sKt + D * skt;                  // V [keys][Dv]
+    u16* sQ = sV + KBN * sdv;                 // Q [queries][D]
+    u16* sQt = sQ + KBM * sd;                 // Qᵀ [D][queries]
+    u16* sG = sQt + D * sqt;                  // dO [queries][Dv]
+    u16* sGt = sG + KBM * sdv;                // dOᵀ [Dv][queries]
+    u16* sS = sGt + Dv * sqt;                 // dS [queries][keys]
+    float* sL = (float*) (sS + KBM * skt);    // lse · log2 e of the step's queries
     float* sD = sL + KBM;                     // delta of the step's queries
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     float scale = (float) scaleD;
     float sl2 = (float) (scaleD * 1.4426950408889634);
-    gather_tile<BF16>(sK, k, kp, b, h, n0, KBN, kvLen);
-    gather_tile<BF16>(sV, v, vp, b, h, n0, KBN, kvLen);
+    gather_tile<BF16>(sK, sKt, k, kp, b, h, n0, KBN, kvLen);
+    gather_tile<BF16>(sV, nullptr, v, vp, b, h, n0, KBN, kvLen);
     float accK[MAXD / 8][4], accV[MAXD / 8][4];
 #pragma unroll
     for (int c = 0; c < MAXD / 8; c++) {
@@ -64,8 +67,8 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
     const u16* vw = sV + warp * 16 * sdv;
     for (i64 m0 = 0; m0 < Lq && n0 < kvLen; m0 += KBM) {
         __syncthreads();
-        gather_tile<BF16>(sQ, q, qp, b, h, m0, KBM, Lq);
-        gather_tile<BF16>(sG, g_, gp, b, h, m0, KBM, Lq);
+        gather_tile<BF16>(sQ, sQt, q, qp, b, h, m0, KBM, Lq);
+        gather_tile<BF16>(sG, sGt, g_, gp, b, h, m0, KBM, Lq);
         for (int i = threadIdx.x; i < KBM; i += KNT) {
             bool ok = m0 + i < Lq;
             sL[i] = ok ? lse[bh * Lq + m0 + i] * 1.4426950408889634f : 0.f;
@@ -90,7 +93,7 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
                 float p = ok ? exp2f(st[nc][e] * sl2 - sL[qi]) : 0.f;
                 st[nc][e] = p;
                 dpt[nc][e] = p * (dpt[nc][e] - sD[qi]);
-                sS[key * ss + qi] = half_bits<BF16>(dpt[nc][e]);
+                sS[qi * skt + key] = half_bits<BF16>(dpt[nc][e]);
             }
         }
         // dV += Pᵀ·dO and dK += dSᵀ·Q: the C fragments of query chunks 2kc, 2kc+1 are the A fragment of 16 queries
@@ -103,9 +106,9 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
             int q0 = kc * 16 + t * 2;
 #pragma unroll
             for (int dc = 0; dc < MAXD / 8; dc++) {
-                int d = dc * 8 + g;
-                if (dc * 8 < Dv) mma16816<BF16>(accV[dc], pa, col2(sG, sdv, q0, d), col2(sG, sdv, q0 + 8, d));
-                if (dc * 8 < D) mma16816<BF16>(accK[dc], sa, col2(sQ, sd, q0, d), col2(sQ, sd, q0 + 8, d));
+                int d = dc * 8 + g;   // B(k = queries q0.., n = dim d): consecutive queries of one transposed row
+                if (dc * 8 < Dv) mma16816<BF16>(accV[dc], pa, ld32(sGt + d * sqt + q0), ld32(sGt + d * sqt + q0 + 8));
+                if (dc * 8 < D) mma16816<BF16>(accK[dc], sa, ld32(sQt + d * sqt + q0), ld32(sQt + d * sqt + q0 + 8));
             }
         }
         __syncthreads();
@@ -121,17 +124,15 @@ template <bool BF16> __device__ void attention_backward_mma_impl(const Layout& q
 #pragma unroll
             for (int kc = 0; kc < KBN / 16; kc++) {
                 int k0 = kc * 16 + t * 2;
-                // A(row = query, col = key) = dSᵀ[key][query]
-                u32 a[4] = {(u32) sS[k0 * ss + qb + g] | ((u32) sS[(k0 + 1) * ss + qb + g] << 16),
-                            (u32) sS[k0 * ss + qb + g + 8] | ((u32) sS[(k0 + 1) * ss + qb + g + 8] << 16),
-                            (u32) sS[(k0 + 8) * ss + qb + g] | ((u32) sS[(k0 + 9) * ss + qb + g] << 16),
-                            (u32) sS[(k0 + 8) * ss + qb + g + 8] | ((u32) sS[(k0 + 9) * ss + qb + g + 8] << 16)};
+                const u16* r0 = sS + (qb + g) * skt + k0;       // A(row = query, col = key) = dS
+                const u16* r8 = r0 + 8 * skt;
+                u32 a[4] = {ld32(r0), ld32(r8), ld32(r0 + 8), ld32(r8 + 8)};
 #pragma unroll
                 for (int c = 0; c < MAXD / 16; c++) {
                     int dc = c0 + c;
                     if (dc < c1) {
-                        int d = dc * 8 + g;
-                        mma16816<BF16>(dq[c], a, col2(sK, sd, k0, d), col2(sK, sd, k0 + 8, d));
+                        const u16* kt = sKt + (dc * 8 + g) * skt + k0;   // B(k = keys, n = dim): a row of Kᵀ
+                        mma16816<BF16>(dq[c], a, ld32(kt), ld32(kt + 8));
                     }
                 }
             }

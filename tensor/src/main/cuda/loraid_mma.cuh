@@ -29,16 +29,13 @@ template <bool BF16> __device__ __forceinline__ u32 pack2(float lo, float hi) {
 
 __device__ __forceinline__ u32 ld32(const u16* p) { return *(const u32*) p; }
 
-// Two 16-bit elements of one column from consecutive rows: (row r, col c) low, (row r + 1, col c) high.
-__device__ __forceinline__ u32 col2(const u16* s, int stride, int r, int c) {
-    return (u32) s[r * stride + c] | ((u32) s[(r + 1) * stride + c] << 16);
-}
-
-// Rows [row0, row0 + rows) of (b, h) of a [B, H, L, D] view into s[rows][D + MMA_PAD] as 16-bit MMA operands, zero
-// past `limit`. When the view's rows are unit-stride, 16-byte aligned and already in the MMA's type (the models'
-// [B, L, H, D] layout), 8 elements move per load; any other view is gathered element by element and converted.
-template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const char* p, i64 b, i64 h, i64 row0,
-                                                 int rows, i64 limit) {
+// Rows [row0, row0 + rows) of (b, h) of a [B, H, L, D] view into shared memory as 16-bit MMA operands, zero past
+// `limit`: row-major into s[rows][D + MMA_PAD] and/or transposed into st[D][rows + MMA_PAD] (either may be null;
+// the transposed copy makes the B operand of a product over the rows one 32-bit load). When the view's rows are
+// unit-stride, 16-byte aligned and already in the MMA's type (the models' [B, L, H, D] layout), 8 elements move per
+// global load; any other view is gathered element by element and converted.
+template <bool BF16> __device__ void gather_tile(u16* s, u16* st, const Layout& L, const char* p, i64 b, i64 h,
+                                                 i64 row0, int rows, i64 limit) {
     int D = (int) L.sizes[3];
     int want = BF16 ? DT_BF16 : DT_F16;
     const u16* base = (const u16*) p + off4(L, b, h, row0, 0);
@@ -49,7 +46,12 @@ template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const 
             int i = e / perRow, c = (e % perRow) * 8;
             uint4 v = make_uint4(0, 0, 0, 0);
             if (row0 + i < limit) v = *(const uint4*) (base + (i64) i * L.strides[2] + c);
-            *(uint4*) (s + i * (D + MMA_PAD) + c) = v;   // 16-byte aligned: D + MMA_PAD and c are multiples of 8
+            if (s) *(uint4*) (s + i * (D + MMA_PAD) + c) = v;   // 16-byte aligned: D + MMA_PAD and c are multiples of 8
+            if (st) {
+                u32 w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+                for (int j = 0; j < 8; j++) st[(c + j) * (rows + MMA_PAD) + i] = (u16) (w[j >> 1] >> (16 * (j & 1)));
+            }
         }
         return;
     }
@@ -61,6 +63,7 @@ template <bool BF16> __device__ void gather_tile(u16* s, const Layout& L, const 
             i64 off = off4(L, b, h, row, d);
             v = L.dtype == want ? ((const u16*) p)[off] : half_bits<BF16>(load<float>(p, off, L.dtype));
         }
-        s[i * (D + MMA_PAD) + d] = v;
+        if (s) s[i * (D + MMA_PAD) + d] = v;
+        if (st) st[d * (rows + MMA_PAD) + i] = v;
     }
 }

@@ -13,8 +13,10 @@ import dev.loraid.tensor.Tensor;
  * activations stay alive; the backward pass runs the forward again (with a graph, in a fresh nested scope),
  * backpropagates through it, and copies out only the input gradients. Parameter gradients accumulate as usual.
  *
- * <p>The block must compute the same function both times: randomness inside it (dropout) must come from
- * explicit counter-based seeds, as every loraid op's does, not from a stateful generator.
+ * <p>The block must compute the same function both times. Draws from the thread's {@link Rng} stream are
+ * replayed: its state before the forward pass is restored for the recomputation (PyTorch's
+ * {@code preserve_rng_state}). Any other source of randomness inside the block must be a pure function of its
+ * inputs (e.g. explicit seeds), never a generator that advances on every call.
  */
 public final class Checkpoint extends Node {
     /** The checkpointed computation. */
@@ -24,10 +26,12 @@ public final class Checkpoint extends Node {
     }
 
     private final Block block;
+    private final Rng.State rngBefore;
 
-    private Checkpoint(Block block, Var[] inputs) {
+    private Checkpoint(Block block, Var[] inputs, Rng.State rngBefore) {
         super(inputs);
         this.block = block;
+        this.rngBefore = rngBefore;
     }
 
     /**
@@ -41,13 +45,14 @@ public final class Checkpoint extends Node {
             return block.forward(inputs);
         }
         MemoryScope outer = MemoryScope.current();
+        Rng.State rngBefore = Rng.save();
         Tensor out;
         try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope inner = MemoryScope.open()) {
             Tensor o = block.forward(inputs).data();
             out = allocateIn(outer, o);
             o.backend().copy(o, out);
         }
-        return Var.recorded(out, new Checkpoint(block, inputs));
+        return Var.recorded(out, new Checkpoint(block, inputs, rngBefore));
     }
 
     @Override
@@ -60,6 +65,8 @@ public final class Checkpoint extends Node {
                 grads[i] = Tensor.empty(x.device(), TensorMath.gradType(x.dtype()), x.shape().toArray());
             }
         }
+        Rng.State rngNow = Rng.save();
+        Rng.restore(rngBefore);
         try (GradMode.Scope on = GradMode.enableGrad(); MemoryScope inner = MemoryScope.open()) {
             Var[] leaves = new Var[inputs.length];
             for (int i = 0; i < inputs.length; i++) {
@@ -80,6 +87,8 @@ public final class Checkpoint extends Node {
                     grads[i].backend().copy(lg, grads[i]);
                 }
             }
+        } finally {
+            Rng.restore(rngNow);
         }
         return grads;
     }

@@ -1,5 +1,6 @@
 package dev.loraid.autograd;
 
+import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 
@@ -115,9 +116,9 @@ public abstract class Module {
     }
 
     /**
-     * Loads parameters and buffers by dotted name. Frozen parameters and buffers adopt the source tensor as is
-     * (no copy: an mmapped BF16/FP8 weight stays in the file); trainable parameters are copied (and cast) into
-     * their own memory. A shape mismatch is always an error; with {@code strict}, so are missing and unexpected
+     * Loads parameters and buffers by dotted name. Frozen parameters adopt the source tensor as is (no copy: an
+     * mmapped BF16/FP8 weight stays in the file, which must then stay open while the module is used); trainable
+     * parameters are copied (and cast) into their own memory; buffers are copied in their file dtype. A shape mismatch is always an error; with {@code strict}, so are missing and unexpected
      * keys (PyTorch semantics). Nothing is loaded when an error is thrown.
      *
      * @throws IllegalArgumentException naming every offending key
@@ -156,9 +157,16 @@ public abstract class Module {
         });
         visit("", (prefix, m) -> m.buffers.replaceAll((n, b) -> {
             String k = prefix + n;
-            return source.keys().contains(k) ? source.get(k) : b;
+            return source.keys().contains(k) ? persistentCopy(source.get(k)) : b;
         }));
         return report;
+    }
+
+    /** Buffers are small: copied (in the file's dtype), so they stay valid after the source is closed. */
+    private static Tensor persistentCopy(Tensor t) {
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return t.copy();
+        }
     }
 
     private static void check(StateSource source, String key, Shape want, List<String> missing,

@@ -138,6 +138,19 @@ public final class Ops {
         return x.mul(Var.constant(mask));
     }
 
+    /** Inverted dropout drawing from this thread's {@link Rng} stream (replayed by {@link Checkpoint}). */
+    public static Var dropout(Var x, double p) {
+        if (p <= 0) {
+            return x;
+        }
+        return dropout(x, p, Rng.currentSeed(), Rng.reserve(x.shape().numel()));
+    }
+
+    /** A keep-mask (see {@link #keepMask(Tensor, Shape, double, long, long)}) from this thread's {@link Rng} stream. */
+    public static Tensor keepMask(Tensor like, Shape shape, double p) {
+        return keepMask(like, shape, p, Rng.currentSeed(), Rng.reserve(shape.numel()));
+    }
+
     /**
      * Mean squared error, optionally weighted per sample: {@code mean_i(w[b(i)] · (pred − target)²)} where
      * weights has shape [B] and broadcasts over the other dimensions (spec training.md §1.6: musubi multiplies

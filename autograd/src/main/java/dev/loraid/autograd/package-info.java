@@ -11,8 +11,9 @@
  *       ({@code blocks.0.self_attn.q.weight}), {@code stateDict()}, {@code loadStateDict(source, strict)};
  *       layers in {@code dev.loraid.autograd.nn} ({@code Linear}, {@code LayerNorm}, {@code RMSNorm},
  *       {@code Sequential}, {@code ModuleList}, {@code Activation}).</li>
- *   <li>Optimizers, LR schedules, gradient clipping in {@code dev.loraid.autograd.optim};
- *       gradient checkpointing in {@link dev.loraid.autograd.Checkpoint}.</li>
+ *   <li>Optimizers, LR schedules, gradient clipping, resume state in {@code dev.loraid.autograd.optim};
+ *       gradient checkpointing in {@link dev.loraid.autograd.Checkpoint}; the training random stream
+ *       ({@link dev.loraid.autograd.Rng}: dropout masks, module-dropout draws) that checkpointing replays.</li>
  * </ul>
  *
  * <h2>Precision and memory rules</h2>

@@ -106,6 +106,49 @@ class GraphTest {
         assertTrue(ckptPeak < 0.5 * plainPeak, "checkpointed peak " + ckptPeak + " vs plain " + plainPeak);
     }
 
+    @Test
+    void checkpointReplaysTheRandomStreamSoDropoutMasksMatch() {
+        Sequential block = Sequential.of(Linear.trainable(8, 16, true, 20), Activation.gelu(), Linear.trainable(16, 8, true, 22));
+        Tensor input = f32(8, 5, 8);
+        double[][] plain = null;
+        for (boolean checkpoint : new boolean[] {false, true}) {
+            block.zeroGrad();
+            Rng.seed(99);
+            try (MemoryScope step = MemoryScope.open()) {
+                Var x = Var.constant(input);
+                for (int i = 0; i < 2; i++) {
+                    Checkpoint.Block f = in -> Ops.dropout(block.forward(Ops.dropout(in[0], 0.3)), 0.5);
+                    x = checkpoint ? Checkpoint.apply(block, f, x) : f.forward(x);
+                }
+                x.mul(x).sum().backward();
+            }
+            if (plain == null) {
+                plain = grads(block);
+            } else {
+                double[][] ckpt = grads(block);
+                for (int i = 0; i < plain.length; i++) {
+                    assertArrayEquals(plain[i], ckpt[i], 0.0, "parameter " + i);
+                }
+            }
+        }
+        assertEquals(2 * (5 * 8 + 5 * 8), Rng.save().offset(), "the stream advanced once per draw, not again in backward");
+    }
+
+    @Test
+    void hostDrawsAreReproducibleUniformNumbers() {
+        Rng.seed(5);
+        double[] a = {Rng.nextDouble(), Rng.nextDouble(), Rng.nextDouble()};
+        Rng.seed(5);
+        assertArrayEquals(a, new double[] {Rng.nextDouble(), Rng.nextDouble(), Rng.nextDouble()}, 0.0);
+        double sum = 0;
+        for (int i = 0; i < 10000; i++) {
+            double u = Rng.nextDouble();
+            assertTrue(u >= 0 && u < 1);
+            sum += u;
+        }
+        assertEquals(0.5, sum / 10000, 0.01);
+    }
+
     /** Runs the block four times in sequence (the second one's input needs the first one's gradient) and returns the peak. */
     private static long runStep(Sequential block, Tensor input, boolean checkpoint) {
         MemoryScope.resetPeak(input.device());

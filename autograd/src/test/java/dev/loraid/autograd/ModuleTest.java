@@ -118,6 +118,28 @@ class ModuleTest {
         assertEquals(Map.of("weight", l.weight().data(), "bias", l.bias().data()), l.stateDict());
     }
 
+    static final class WithAlpha extends Module {
+        WithAlpha() {
+            registerBuffer("alpha", Tensor.zeros(DType.F32));
+        }
+
+        Tensor alpha() {
+            return buffer("alpha");
+        }
+    }
+
+    @Test
+    void buffersAreCopiedAndOutliveTheirSourceFile(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("alpha.safetensors");
+        SafetensorsWriter.write(file, Map.of("alpha", Tensor.full(DType.BF16, 16.0)), Map.of());
+        WithAlpha m = new WithAlpha();
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            assertTrue(m.loadStateDict(StateSource.of(f), true).isClean());
+        }
+        assertEquals(DType.BF16, m.alpha().dtype());
+        assertEquals(16.0, m.alpha().getDouble(), 0);
+    }
+
     @Test
     void anUnfrozenDeclaredParameterGetsItsOwnMemoryOnLoad() {
         Linear l = Linear.declared(2, 3, false, DType.F32);

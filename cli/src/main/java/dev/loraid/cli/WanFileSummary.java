@@ -1,7 +1,6 @@
 package dev.loraid.cli;
 
 import dev.loraid.tensor.DType;
-import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanConfig;
@@ -14,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * {@code inspect}'s view of a Wan DiT checkpoint: the variant and config read off the header, parameter count,
@@ -42,15 +40,8 @@ final class WanFileSummary {
         List<WanVariant> variants = WanPresets.matching(config);
         String names = variants.isEmpty() ? "not a released variant"
                 : String.join(" / ", variants.stream().map(WanVariant::name).toList());
-        Map<DType, long[]> mix = new TreeMap<>();
-        long bytes = 0;
-        for (String n : src.names()) {
-            TensorInfo t = src.info(n);
-            long[] acc = mix.computeIfAbsent(t.dtype(), d -> new long[2]);
-            acc[0]++;
-            acc[1] += t.byteSize();
-            bytes += t.byteSize();
-        }
+        Map<DType, long[]> mix = WanCheckpoint.dtypeMix(src);
+        long bytes = mix.values().stream().mapToLong(acc -> acc[1]).sum();
         List<String> mixText = new ArrayList<>();
         Map<String, Object> mixJson = new LinkedHashMap<>();
         mix.forEach((d, acc) -> {

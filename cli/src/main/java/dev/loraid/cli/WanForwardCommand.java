@@ -1,6 +1,8 @@
 package dev.loraid.cli;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -9,6 +11,7 @@ import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanInputs;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanTaps;
 import dev.loraid.wan.WanVariant;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -16,6 +19,7 @@ import org.apache.commons.cli.Options;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -45,6 +49,9 @@ public final class WanForwardCommand extends OptionsCommand {
                 .desc("safetensors with x [C, F, H, W], t [1] or [tokens], context [L, text_dim], optional y").build());
         options.addOption(Option.builder().longOpt("out").hasArg().argName("OUT")
                 .desc("safetensors to write: out [out_dim, F, H, W] F32").build());
+        options.addOption(Option.builder().longOpt("intermediates")
+                .desc("also write the named intermediates (tokens, e, e0, context_emb, blockN.out, head_out …; "
+                        + "large for real models) to OUT, to find where two implementations diverge").build());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
         return options;
@@ -76,10 +83,18 @@ public final class WanForwardCommand extends OptionsCommand {
             WanInputs wanInputs = readInputs(in, inputs);
             wanInputs.validate(config, inputs.toString());
             long t1 = System.nanoTime();
-            Tensor result = model.forward(wanInputs);
+            Map<String, Tensor> written = new LinkedHashMap<>();
+            WanTaps taps = !line.hasOption("intermediates") ? WanTaps.NONE : (name, t) -> {
+                try (MemoryScope keep = MemoryScope.suspend()) {
+                    written.put(name, t.to(DType.F32).copy());
+                }
+            };
+            Tensor result = model.forward(wanInputs, taps);
             long t2 = System.nanoTime();
-            SafetensorsWriter.write(outPath, Map.of("out", result.to(DType.F32)),
-                    Map.of("config", config.describe(), "source", dit.getFileName().toString()));
+            written.remove("output");
+            written.put("out", result.to(DType.F32));
+            SafetensorsWriter.write(outPath, written,
+                    Map.of("config", JsonWriter.compact(config.toMap()), "source", dit.getFileName().toString()));
             out.printf(Locale.ROOT, "tokens %d, load %.2f s, forward %.2f s → %s out %s%n", wanInputs.tokens(config),
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, outPath, result.shape());
         }

@@ -59,6 +59,23 @@ class WanForwardCommandTest {
     }
 
     @Test
+    void intermediatesAreWrittenUnderTheGoldenNames() throws IOException {
+        Path out = dir.resolve("taps.safetensors");
+        assertEquals(0, run("wan-forward", "--intermediates", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--inputs", golden("wan_tiny_forward.safetensors").toString(), "--out", out.toString()), err());
+        try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile ref = SafetensorsFile.open(
+                golden("wan_tiny_forward.safetensors"))) {
+            for (String name : new String[] {"tokens", "e0", "context_emb", "block0.ffn_out", "block3.out", "head_out"}) {
+                double[] a = got.tensor(name).toDoubleArray();
+                double[] b = ref.tensor(name).toDoubleArray();
+                for (int i = 0; i < a.length; i++) {
+                    assertEquals(b[i], a[i], 1e-4 + 1e-4 * Math.abs(b[i]), name + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    @Test
     void usageErrorsExitWith2() {
         assertEquals(2, run("wan-forward", "--dit", "m.safetensors"));
         assertTrue(err().contains("missing --inputs"), err());
@@ -115,6 +132,29 @@ class WanForwardCommandTest {
         assertTrue(err().contains("in.safetensors: x has shape [4, 2, 3, 6]: latent height 3 is not a multiple of the patch size 2"),
                 err());
         assertTrue(Files.notExists(dir.resolve("o")), "nothing written on failure");
+    }
+
+    @Test
+    void aFileThatIsNotSafetensorsIsNamedAndExitsWith1() throws IOException {
+        Path text = Files.writeString(dir.resolve("notes.safetensors"), "these are notes, not tensors\n");
+        assertEquals(1, run("wan-forward", "--dit", text.toString(), "--inputs",
+                golden("wan_tiny_forward.safetensors").toString(), "--out", dir.resolve("o").toString()));
+        assertTrue(err().contains("notes.safetensors") && err().contains("not a safetensors file"), err());
+    }
+
+    @Test
+    void anUnknownDtypeIsNamedAndExitsWith1() throws IOException {
+        String header = "{\"patch_embedding.weight\":{\"dtype\":\"F4\",\"shape\":[2],\"data_offsets\":[0,1]}}";
+        while ((8 + header.length()) % 8 != 0) {
+            header += " ";
+        }
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + h.length + 1).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h).put((byte) 0);
+        Path odd = Files.write(dir.resolve("odd.safetensors"), b.array());
+        assertEquals(1, run("wan-forward", "--dit", odd.toString(), "--inputs",
+                golden("wan_tiny_forward.safetensors").toString(), "--out", dir.resolve("o").toString()));
+        assertTrue(err().contains("odd.safetensors") && err().contains("F4"), err());
     }
 
     @Test

@@ -57,6 +57,18 @@ class WanInspectTest {
         assertTrue(text.contains("Wan DiT: t2v-1.3B — Wan 2.1 t2v: dim 1536"), text);
         assertTrue(text.contains("parameters: 1,418,996,800; dtypes: BF16 825 tensors (2.6 GiB)"), text);
         assertTrue(text.contains("forward at 832x480, 81 frames: latent 21 frames, 32,760 tokens"), text);
+
+        out.reset();
+        rc = Main.run(new String[] {"inspect", "--json", "--resolution", "1280x720", "--frames", "81", file.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        Map<String, Object> report = dev.loraid.tensor.json.Json.parseObject(out.toString(StandardCharsets.UTF_8));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> wan = (Map<String, Object>) report.get("wan");
+        assertEquals(1_418_996_800L, wan.get("parameters"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> mem = (Map<String, Object>) wan.get("forward_memory");
+        assertEquals(75_600L, mem.get("tokens"), "spec §6.2: 720p, 81 frames = 21·45·80 tokens");
     }
 
     private static Long[] box(long[] v) {

@@ -22,9 +22,4 @@ public final class Fp8Scales {
         return scale.length == 3 && weight[1] % BLOCK == 0 && scale[0] == weight[0]
                 && scale[1] == weight[1] / BLOCK && scale[2] == 1;
     }
-
-    /** Input columns that share one scale value: the whole row for per-row and per-tensor scales. */
-    public static long columnsPerScale(long[] scale, long[] weight) {
-        return scale.length == 3 ? BLOCK : weight[1];
-    }
 }

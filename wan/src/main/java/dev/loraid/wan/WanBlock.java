@@ -1,6 +1,7 @@
 package dev.loraid.wan;
 
 import dev.loraid.autograd.Module;
+import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.autograd.nn.Activation;
@@ -23,6 +24,7 @@ public final class WanBlock extends Module {
     private final LayerNorm norm3;
     final WanCrossAttention crossAttn;
     final Sequential ffn;
+    private boolean bf16Residual;
 
     /** Block {@code index} of {@code c} with declared frozen parameters (loaded through {@code loadStateDict}). */
     public WanBlock(WanConfig c, int index) {
@@ -35,6 +37,11 @@ public final class WanBlock extends Module {
         this.crossAttn = registerModule("cross_attn", new WanCrossAttention(c));
         this.ffn = registerModule("ffn", Sequential.of(new WanLinear(d, c.ffnDim()), Activation.gelu(),
                 new WanLinear(c.ffnDim(), d)));
+    }
+
+    /** musubi parity (spec §2.11): round the residual stream to bf16 after every residual add. */
+    void setBf16Residual(boolean on) {
+        this.bf16Residual = on;
     }
 
     /** x [L, D], e0 [1 or L, 6, D], ctx [context tokens, D] → the new residual stream [L, D] (differentiable). */
@@ -70,14 +77,14 @@ public final class WanBlock extends Module {
         Var a = WanOps.modulate(WanOps.plainNorm(x, config.eps()), chunk(mod, 0), chunk(mod, 1));
         Var attn = selfAttn.forward(a, rope, name + ".self_attn.", taps);
         taps.put(name + ".self_attn_out", attn.data());
-        return WanOps.gatedAdd(x, attn, chunk(mod, 2));
+        return residual(WanOps.gatedAdd(x, attn, chunk(mod, 2)));
     }
 
     /** §2.7 step B: {@code x + CrossAttn(norm3(x), ctx)}, no modulation, no gate. */
     private Var crossAttention(Var x, Var ctx, WanTaps taps) {
         Var cross = crossAttn.forward(norm3.forward(x), ctx);
         taps.put(name + ".cross_attn_out", cross.data());
-        return x.add(cross);
+        return residual(x.add(cross));
     }
 
     /** §2.7 step C: {@code x + gate·FFN(LN(x)·(1 + scale) + shift)}. */
@@ -85,7 +92,12 @@ public final class WanBlock extends Module {
         Var mod = modulation.add(e0);
         Var h = ffn.forward(WanOps.modulate(WanOps.plainNorm(x, config.eps()), chunk(mod, 3), chunk(mod, 4)));
         taps.put(name + ".ffn_out", h.data());
-        return WanOps.gatedAdd(x, h, chunk(mod, 5));
+        return residual(WanOps.gatedAdd(x, h, chunk(mod, 5)));
+    }
+
+    /** The new residual stream: fp32 as the official code keeps it, or rounded to bf16 as musubi stores it. */
+    private Var residual(Var x) {
+        return bf16Residual ? Ops.cast(Ops.cast(x, DType.BF16), x.dtype()) : x;
     }
 
     /** Modulation chunk k as [1 or L, D], broadcast over tokens. */

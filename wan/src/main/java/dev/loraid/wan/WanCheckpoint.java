@@ -148,9 +148,14 @@ public final class WanCheckpoint implements AutoCloseable {
 
     /** Tensor count and bytes per dtype, as stored in the file. */
     public Map<DType, long[]> dtypeMix() {
+        return dtypeMix(source);
+    }
+
+    /** {dtype → {tensor count, bytes}} of {@code src}, from its header. */
+    public static Map<DType, long[]> dtypeMix(TensorSource src) {
         Map<DType, long[]> mix = new TreeMap<>();
-        for (String raw : source.names()) {
-            var info = source.info(raw);
+        for (String raw : src.names()) {
+            var info = src.info(raw);
             long[] acc = mix.computeIfAbsent(info.dtype(), d -> new long[2]);
             acc[0]++;
             acc[1] += info.byteSize();

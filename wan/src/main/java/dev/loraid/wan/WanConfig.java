@@ -1,6 +1,9 @@
 package dev.loraid.wan;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The hyper-parameters of one Wan DiT (spec wan.md §1.1). Everything the weights do not pin down (text_len, eps,
@@ -71,11 +74,6 @@ public record WanConfig(String modelVersion, int patchT, int patchH, int patchW,
                 freqDim, textLen, eps, imageBranch, imagePositions);
     }
 
-    public WanConfig withTextLen(int len) {
-        return new WanConfig(modelVersion, patchT, patchH, patchW, inDim, outDim, dim, ffnDim, numHeads, numLayers,
-                textDim, freqDim, len, eps, imageBranch, imagePositions);
-    }
-
     /** Upstream's model_type: t2v, i2v, flf2v or ti2v (what the config is used for, as far as shapes tell). */
     public String modelType() {
         if (imagePositions) {
@@ -101,6 +99,31 @@ public record WanConfig(String modelVersion, int patchT, int patchH, int patchW,
             total += n;
         }
         return total;
+    }
+
+    /**
+     * The config as upstream writes it (the golden files' {@code config} metadata): model_version, patch_size,
+     * in_dim, out_dim, dim, ffn_dim, num_heads, num_layers, text_dim, freq_dim, text_len, qk_norm,
+     * cross_attn_norm, eps, and model_type.
+     */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model_type", modelType());
+        m.put("model_version", modelVersion);
+        m.put("patch_size", List.of(patchT, patchH, patchW));
+        m.put("in_dim", inDim);
+        m.put("out_dim", outDim);
+        m.put("dim", dim);
+        m.put("ffn_dim", ffnDim);
+        m.put("num_heads", numHeads);
+        m.put("num_layers", numLayers);
+        m.put("text_dim", textDim);
+        m.put("freq_dim", freqDim);
+        m.put("text_len", textLen);
+        m.put("qk_norm", true);
+        m.put("cross_attn_norm", true);
+        m.put("eps", eps);
+        return m;
     }
 
     /** One line, as the CLI prints it. */

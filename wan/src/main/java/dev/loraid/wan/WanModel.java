@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Checkpoint;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
@@ -12,6 +13,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,7 @@ public final class WanModel extends Module {
     private final ModuleList<WanBlock> blocks;
     private final WanHead head;
     private final ImageEmbedding imageEmbedding;
+    private boolean gradientCheckpointing;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -71,6 +74,23 @@ public final class WanModel extends Module {
 
     public WanConfig config() {
         return config;
+    }
+
+    /**
+     * Spec §2.11: the official Wan code keeps the residual stream in fp32 (the default here); musubi rounds it to
+     * bf16 after every residual add. Turn this on to reproduce musubi's rounding (parity checks).
+     */
+    public void setBf16Residual(boolean on) {
+        blocks.forEach(b -> b.setBf16Residual(on));
+    }
+
+    /**
+     * With checkpointing on, the differentiable forward keeps only each block's input: a block's activations are
+     * recomputed during the backward pass (autograd's {@link Checkpoint}; spec training.md §3.5). Gradients are the
+     * same; intermediates inside blocks are then not tapped.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
     }
 
     /** The transformer blocks, in order (what LORAID slices). */
@@ -124,7 +144,9 @@ public final class WanModel extends Module {
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+            x = gradientCheckpointing
+                    ? Checkpoint.apply(b, in -> b.forward(in[0], in[1], in[2], c.rope(), WanTaps.NONE), x, c.e0(), c.ctx())
+                    : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
     }
@@ -148,11 +170,17 @@ public final class WanModel extends Module {
         int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
                 (int) (latent.size(3) / config.patchW())};
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
-        // §2.4: one embedding for a uniform t (a 2.2 call with equal t gives equal rows, broadcast), else per token
-        double[] ts = Arrays.stream(t).allMatch(v -> v == t[0]) ? new double[] {t[0]} : t;
-        Var sinusoid = Var.constant(Sinusoid.tensor(ts, config.freqDim(), math));
+        // §2.4: the MLPs run once per distinct timestep; a uniform t (2.1, or a 2.2 call with one t) stays one row,
+        // broadcast over the tokens; per-token timesteps (TI2V: frame 0 at t = 0) are spread back to [L, …]
+        double[] distinct = Arrays.stream(t).distinct().toArray();
+        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math));
         Var e = timeEmbedding.forward(sinusoid);
-        Var e0 = timeProjection.forward(e).reshape(ts.length, 6, config.dim());
+        Var e0 = timeProjection.forward(e).reshape(distinct.length, 6, config.dim());
+        if (distinct.length > 1) {
+            sinusoid = perToken(sinusoid, t, distinct);
+            e = perToken(e, t, distinct);
+            e0 = perToken(e0, t, distinct);
+        }
         taps.put("sinusoid", sinusoid.data());
         taps.put("e", e.data());
         taps.put("e0", e0.data());
@@ -178,6 +206,31 @@ public final class WanModel extends Module {
         Var out = PatchEmbedding.unpatchify(rows, config, c.grid());
         taps.put("output", out.data());
         return out;
+    }
+
+    /** Row i of the result is the row of {@code rows} whose timestep is t[i]; runs of equal t become one expand. */
+    private static Var perToken(Var rows, double[] t, double[] distinct) {
+        List<Var> parts = new ArrayList<>();
+        for (int start = 0; start < t.length; ) {
+            int end = start;
+            while (end < t.length && t[end] == t[start]) {
+                end++;
+            }
+            long[] dims = rows.shape().toArray();
+            dims[0] = end - start;
+            parts.add(rows.narrow(0, indexOf(distinct, t[start]), 1).expand(dims));
+            start = end;
+        }
+        return parts.size() == 1 ? parts.getFirst() : Ops.concat(parts, 0);
+    }
+
+    private static int indexOf(double[] values, double v) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == v) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("timestep " + v + " not among " + Arrays.toString(values));
     }
 
     /** §2.5: zero rows up to text_len; cross-attention attends to them all (no mask, pitfall 9). */

@@ -2,13 +2,12 @@ package dev.loraid.wan;
 
 import dev.loraid.tensor.Tensor;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A Wan DiT state dict: stripped key → tensor, in the file's dtype (views of the mapped file, never copies). Also
- * holds the {@code .scale_weight} tensors of fp8-scaled weights (spec wan.md §3.3).
+ * A Wan DiT state dict: stripped key → tensor, in the file's dtype (views of the mapped file, never copies),
+ * including the {@code .scale_weight} tensors of fp8-scaled weights (spec wan.md §3.3).
  */
 public final class WanWeights {
     private final Map<String, Tensor> tensors;
@@ -26,11 +25,6 @@ public final class WanWeights {
             throw new IllegalArgumentException(source + ": missing key " + key);
         }
         return t;
-    }
-
-    /** The fp8 scale of the weight {@code <module>.weight}, or null when the weight is not scaled. */
-    public Tensor scaleOf(String module) {
-        return tensors.get(module + WanKeys.SCALE_SUFFIX);
     }
 
     public boolean contains(String key) {
@@ -51,15 +45,5 @@ public final class WanWeights {
     /** Where the weights came from (a file name), for messages. */
     public String source() {
         return source;
-    }
-
-    /** The tensor, checked to have {@code shape}; the message names key, file and both shapes. */
-    public Tensor get(String key, long... shape) {
-        Tensor t = get(key);
-        if (!Arrays.equals(t.shape().toArray(), shape)) {
-            throw new IllegalArgumentException(source + ": " + key + ": expected " + Arrays.toString(shape) + ", got "
-                    + t.shape());
-        }
-        return t;
     }
 }

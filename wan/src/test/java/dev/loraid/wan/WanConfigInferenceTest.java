@@ -30,6 +30,16 @@ class WanConfigInferenceTest {
         assertEquals(WanPresets.TINY_V22, got);
     }
 
+    /** The config written as metadata (what wan-forward stores) reads back to the same config. */
+    @Test
+    void configMetadataRoundTrips() {
+        for (WanConfig c : new WanConfig[] {WanPresets.TINY_V22, WanPresets.TINY_I2V, WanPresets.get("ti2v-5B").config()}) {
+            Map<String, Object> meta = dev.loraid.tensor.json.Json.parseObject(
+                    dev.loraid.tensor.json.JsonWriter.compact(c.toMap()));
+            assertEquals(c, WanConfigInference.infer(WanKeys.expectedShapes(c), meta, "any.safetensors"));
+        }
+    }
+
     @Test
     void aMissingBlockIsNamed() {
         Map<String, long[]> shapes = new LinkedHashMap<>(WanKeys.expectedShapes(WanPresets.get("t2v-1.3B").config()));

@@ -18,6 +18,34 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * intermediate within 1e-4 abs + 1e-4 rel, the attention probabilities within 1e-5 abs + 1e-4 rel.
  */
 class WanForwardGoldenTest {
+    /** musubi's bf16 residual stream: every block output is bf16-representable, and the output stays close. */
+    @org.junit.jupiter.api.Test
+    void bf16ResidualRoundsTheStreamAfterEveryAdd() throws IOException {
+        Map<String, Tensor> taps = new LinkedHashMap<>();
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"));
+             SafetensorsFile golden = Golden.open("wan_tiny_forward.safetensors")) {
+            WanModel model = ck.model();
+            model.setBf16Residual(true);
+            Tensor out = model.forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")),
+                    (name, t) -> {
+                        if (name.endsWith(".out")) {
+                            try (MemoryScope outside = MemoryScope.suspend()) {
+                                taps.put(name, t.copy());
+                            }
+                        }
+                    });
+            for (Map.Entry<String, Tensor> e : taps.entrySet()) {
+                for (double v : e.getValue().toDoubleArray()) {
+                    org.junit.jupiter.api.Assertions.assertEquals(v,
+                            dev.loraid.tensor.MiniFloats.bf16ToFloat(dev.loraid.tensor.MiniFloats.floatToBf16((float) v)),
+                            0.0, e.getKey() + " is not bf16-representable");
+                }
+            }
+            double err = Golden.assertClose("bf16-residual output", golden.tensor("output"), out, 2e-2, 2e-2);
+            assertTrue(err > 1e-6, "the rounding is visible in the output (max error " + err + ")");
+        }
+    }
+
     private static final String[] INTERMEDIATES = {"tokens", "sinusoid", "e", "e0", "context_emb", "rope_cos",
         "rope_sin", "block0.self_attn_out", "block0.cross_attn_out", "block0.ffn_out", "block0.out", "block1.out",
         "block2.out", "block3.out", "head_out", "output"};

@@ -71,6 +71,45 @@ class WanGradientCheckTest {
         }
     }
 
+    /** Checkpointed blocks give the same gradients (latent and a trainable weight) and keep fewer activations. */
+    @org.junit.jupiter.api.Test
+    void gradientCheckpointingChangesNoGradient() throws IOException {
+        Map<String, Tensor> f64 = new LinkedHashMap<>();
+        Tensor x;
+        Tensor context;
+        try (SafetensorsFile w = Golden.open("wan_tiny_weights.safetensors");
+             SafetensorsFile g = Golden.open("wan_tiny_forward.safetensors")) {
+            for (String n : w.names()) {
+                f64.put(n, w.tensor(n).to(DType.F64));
+            }
+            x = g.tensor("x").to(DType.F64);
+            context = g.tensor("context").to(DType.F64);
+        }
+        WanModel model = WanModel.load(WanPresets.TINY, new WanWeights(f64, "wan_tiny_weights (F64)"));
+        Parameter w = model.namedParameters().get("blocks.2.cross_attn.q.weight").requiresGrad(true);
+        Tensor r = random(new Random(3), 4, 2, 4, 6);
+        double[][] grads = new double[2][];
+        double[][] weightGrads = new double[2][];
+        long[] held = new long[2];
+        for (int mode = 0; mode < 2; mode++) {
+            model.setGradientCheckpointing(mode == 1);
+            w.clearGrad();
+            try (MemoryScope step = MemoryScope.open()) {
+                Var xv = Var.leaf(x);
+                Var out = model.forward(xv, new double[] {500}, Var.constant(context), WanTaps.NONE);
+                held[mode] = step.bytesInUse(dev.loraid.tensor.Device.CPU);
+                out.backward(r);
+                grads[mode] = xv.grad().toDoubleArray();
+                weightGrads[mode] = w.grad().toDoubleArray();
+            }
+        }
+        System.out.printf("activations held after the forward: %d bytes without checkpointing, %d with%n", held[0], held[1]);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(grads[0], grads[1], 1e-12);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(weightGrads[0], weightGrads[1], 1e-12);
+        org.junit.jupiter.api.Assertions.assertTrue(held[1] < held[0] / 2,
+                "activations held after the forward: " + held[1] + " with checkpointing, " + held[0] + " without");
+    }
+
     /** Central differences on 6 random elements of {@code param} (perturbed in place, then restored). */
     private static void check(String what, Tensor param, Tensor grad, Supplier<Double> loss, Random pick) {
         for (int n = 0; n < 6; n++) {

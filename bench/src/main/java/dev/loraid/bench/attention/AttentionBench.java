@@ -55,8 +55,8 @@ public final class AttentionBench implements BenchCommand {
             ctx.log().println("loraid attention: " + e.getMessage() + "; its figures are n/a");
         }
 
-        double torch = Figures.gflops(flops, series.torchMedian("pytorch " + label,
-            t -> t.attention(TOKENS, HEADS, HEAD_DIM)));
+        double torch = series.torch("pytorch " + label, t -> t.attention(TOKENS, HEADS, HEAD_DIM))
+            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
         ctx.out().println(Figures.line(label, ours, torch, peak));
     }
 }

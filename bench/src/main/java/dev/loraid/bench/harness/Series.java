@@ -1,5 +1,6 @@
 package dev.loraid.bench.harness;
 
+import java.io.PrintStream;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -40,15 +41,20 @@ public final class Series {
         return stopwatch.time(label, warmup, runs, work);
     }
 
+    /** Where the load lines go. */
+    public PrintStream log() {
+        return stopwatch.log();
+    }
+
     /**
-     * Median seconds of PyTorch's workload made by {@code open} (closed afterwards), or NaN when the anchor is not
-     * loaded (so its figures print as n/a).
+     * The timed runs of PyTorch's workload made by {@code open} (closed afterwards), or empty when the anchor is not
+     * loaded (its figures then print as n/a).
      */
-    public double torchMedian(String label, Function<TorchCpu, ? extends TorchCpu.Workload> open) {
+    public Optional<Stopwatch.Timing> torch(String label, Function<TorchCpu, ? extends TorchCpu.Workload> open) {
         return torch.get().map(t -> {
             try (TorchCpu.Workload w = open.apply(t)) {
-                return time(label, w::run).median();
+                return time(label, w::run);
             }
-        }).orElse(Double.NaN);
+        });
     }
 }

@@ -24,8 +24,9 @@ public final class Stopwatch {
      *
      * @param othersMaxCpus the most CPUs other processes used during a kept run
      * @param redone        runs thrown away because others used the CPUs meanwhile
+     * @param cpusHeld      CPUs this process kept busy on average over the kept runs (NaN without /proc)
      */
-    public record Timing(double[] seconds, double othersMaxCpus, int redone, long waitedMillis) {
+    public record Timing(double[] seconds, double othersMaxCpus, int redone, long waitedMillis, double cpusHeld) {
         public double median() {
             double[] s = seconds.clone();
             Arrays.sort(s);
@@ -35,6 +36,20 @@ public final class Stopwatch {
         public double best() {
             return Arrays.stream(seconds).min().orElse(Double.NaN);
         }
+
+        /**
+         * The median scaled by the share of {@code threads} CPUs this process actually held: an estimate of the
+         * time on an unshared machine, for a box where quiet windows never come. Rough: 10 ms ticks, and threads
+         * that spin while waiting (OpenMP) count as held, which flatters the spinning engine's time.
+         */
+        public double cpuNormalizedMedian(int threads) {
+            return Double.isFinite(cpusHeld) ? median() * Math.min(1, cpusHeld / threads) : median();
+        }
+    }
+
+    /** Where the load lines go. */
+    public PrintStream log() {
+        return log;
     }
 
     public Timing time(String label, int warmup, int runs, Runnable work) {
@@ -46,6 +61,8 @@ public final class Stopwatch {
         int redone = 0;
         long waited = 0;
         double othersMax = 0;
+        double selfCpuTicks = 0;
+        double wallCpuTicks = 0;
         while (n < runs) {
             LoadGate.Wait w = gate.awaitQuiet(gate.maxWaitMillis() - waited);
             waited += w.millis();
@@ -60,12 +77,17 @@ public final class Stopwatch {
                 continue;
             }
             othersMax = Math.max(othersMax, others);
+            if (before.isPresent() && after.isPresent()) {
+                selfCpuTicks += after.get().selfTicks() - before.get().selfTicks();
+                wallCpuTicks += before.get().ticksPerCpu(after.get());
+            }
             kept[n++] = seconds;
         }
-        Timing t = new Timing(kept, othersMax, redone, waited);
+        double held = wallCpuTicks > 0 ? selfCpuTicks / wallCpuTicks : Double.NaN;
+        Timing t = new Timing(kept, othersMax, redone, waited, held);
         log.printf("[load] %s: median %.4f s of %d runs (best %.4f), others used at most %.2f CPUs in a kept run, "
-                + "%d runs redone, %.1f s waited for quiet%s%n", label, t.median(), runs, t.best(), othersMax, redone,
-            waited / 1e3, gate.enabled() ? "" : " (load gate off: no /proc)");
+                + "%d runs redone, %.1f s waited for quiet, we held %.2f CPUs%s%n", label, t.median(), runs, t.best(),
+            othersMax, redone, waited / 1e3, held, gate.enabled() ? "" : " (load gate off: no /proc)");
         return t;
     }
 }

@@ -64,7 +64,8 @@ public final class LinearTrainBench implements BenchCommand {
         });
         double ours = t.median();
 
-        double torch = series.torchMedian("pytorch " + label + " f32", pt -> pt.linearTrain(TOKENS, DIM, DIM, RANK));
+        double torch = series.torch("pytorch " + label + " f32", pt -> pt.linearTrain(TOKENS, DIM, DIM, RANK))
+            .map(Stopwatch.Timing::median).orElse(Double.NaN);
 
         ctx.out().printf("%s: loraid %s ms (%s GFLOP/s, bf16 base), pytorch %s ms (%s GFLOP/s, f32), ratio=%s%n", label,
             Figures.num(ours * 1e3, 1), Figures.num(Figures.gflops(flops, ours), 1), Figures.num(torch * 1e3, 1),

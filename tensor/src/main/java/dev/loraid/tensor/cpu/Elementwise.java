@@ -84,23 +84,61 @@ final class Elementwise {
     }
 
     private static void binaryBody(BinaryOp op, float[] a, float[] b, float[] o, int n) {
-        switch (op) {
-            case ADD -> { for (int i = 0; i < n; i += VL) v(a, i).add(v(b, i)).intoArray(o, i); }
-            case SUB -> { for (int i = 0; i < n; i += VL) v(a, i).sub(v(b, i)).intoArray(o, i); }
-            case MUL -> { for (int i = 0; i < n; i += VL) v(a, i).mul(v(b, i)).intoArray(o, i); }
-            case DIV -> { for (int i = 0; i < n; i += VL) v(a, i).div(v(b, i)).intoArray(o, i); }
-            case MAX -> { for (int i = 0; i < n; i += VL) v(a, i).max(v(b, i)).intoArray(o, i); }
-            case MIN -> { for (int i = 0; i < n; i += VL) v(a, i).min(v(b, i)).intoArray(o, i); }
-            case GT -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector.zero(F).blend(1f, v(a, i).compare(VectorOperators.GT, v(b, i))).intoArray(o, i);
-                }
-            }
+        switch (op) { // one small method per op, so each compiles on its own (see UnaryKernels)
+            case ADD -> add(a, b, o, n);
+            case SUB -> sub(a, b, o, n);
+            case MUL -> mul(a, b, o, n);
+            case DIV -> div(a, b, o, n);
+            case MAX -> max(a, b, o, n);
+            case MIN -> min(a, b, o, n);
+            case GT -> gt(a, b, o, n);
             case POW -> {
                 for (int i = 0; i < n; i++) {
                     o[i] = (float) Math.pow(a[i], b[i]);
                 }
             }
+        }
+    }
+
+    private static void add(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).add(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void sub(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).sub(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void mul(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).mul(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void div(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).div(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void max(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).max(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void min(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(a, i).min(v(b, i)).intoArray(o, i);
+        }
+    }
+
+    private static void gt(float[] a, float[] b, float[] o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector.zero(F).blend(1f, v(a, i).compare(VectorOperators.GT, v(b, i))).intoArray(o, i);
         }
     }
 

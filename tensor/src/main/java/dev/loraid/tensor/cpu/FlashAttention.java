@@ -78,7 +78,7 @@ final class FlashAttention {
                 int rows = Math.min(BR, dims.lq() - from);
                 st.reset();
                 HeadPack.rows(q, b, h, from, rows, scale, st.q, 0, d);
-                st.attend(kv, d);
+                st.attend(kv, d, rows);
                 st.store(out, lse, b, h, from, rows, dims.dv());
             }
         });
@@ -106,31 +106,39 @@ final class FlashAttention {
             Arrays.fill(l, 0f);
         }
 
-        /** Folds every key block into o, m, l. */
-        void attend(PackedKv kv, int d) {
+        /**
+         * Folds every key block into o, m, l for the first {@code rows} query rows. A short last tile or key block
+         * is computed only to the next whole register block, not to the full tile.
+         */
+        void attend(PackedKv kv, int d, int rows) {
+            int m = TileMatmul.padRows(rows);
             for (int blk = 0; blk < kv.blocks(); blk++) {
                 int j0 = blk * BC;
                 int nb = Math.min(BC, kv.keys() - j0);
-                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
-                for (int r = 0; r < BR; r++) {
-                    softmaxStep(r, nb);
+                int cols = TileMatmul.padCols(nb);
+                TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, m, cols, d, false);
+                for (int r = 0; r < m; r++) {
+                    softmaxStep(r, nb, cols);
                 }
-                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, BR, dvPad, nb, true);
+                TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, m, dvPad, nb, true);
             }
         }
 
-        /** Online softmax for row r of the score tile: s ← exp(s − m_new), l and o rescaled to the new max. */
-        private void softmaxStep(int r, int valid) {
+        /**
+         * Online softmax for row r of the score tile (columns [0, cols), of which the first {@code valid} are keys):
+         * s ← exp(s − m_new), l and o rescaled to the new max.
+         */
+        private void softmaxStep(int r, int valid, int cols) {
             int base = r * BC;
-            Arrays.fill(s, base + valid, base + BC, Float.NEGATIVE_INFINITY);
+            Arrays.fill(s, base + valid, base + cols, Float.NEGATIVE_INFINITY);
             FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < BC; j += VL) {
+            for (int j = 0; j < cols; j += VL) {
                 mx = mx.max(FloatVector.fromArray(F, s, base + j));
             }
             float mOld = m[r];
             float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
             FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < BC; j += VL) {
+            for (int j = 0; j < cols; j += VL) {
                 FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mNew));
                 p.intoArray(s, base + j);
                 sum = sum.add(p);

@@ -83,32 +83,35 @@ final class FlashAttentionBackward {
         int dvPad = hd.dvPad();
         int j0 = blk * BC;
         int nb = Math.min(BC, hd.keys() - j0);
+        // a short last key block or query tile is computed only to the next whole register block
+        int cols = TileMatmul.padCols(nb);
+        int keyRows = TileMatmul.padRows(nb);
         Arrays.fill(dkBlk, 0f);
         Arrays.fill(dvBlk, 0f);
         for (int t = 0; t < hd.tiles(); t++) {
             int i0 = t * BR;
+            int rows = Math.min(BR, dims.lq() - i0);
+            int m = TileMatmul.padRows(rows);
             // S = (scale·Q)·Kᵀ, then P = exp(S − lse) (masked keys and padded rows give 0)
-            TileMatmul.mul(hd.qs(), i0 * dPad, dPad, 1, hd.kPanels(), blk * d * BC, BC, s, 0, BC, BR, BC, d, false);
+            TileMatmul.mul(hd.qs(), i0 * dPad, dPad, 1, hd.kPanels(), blk * d * BC, BC, s, 0, BC, m, cols, d, false);
             // dP = dO·Vᵀ
-            TileMatmul.mul(hd.dO(), i0 * dvPad, dvPad, 1, hd.vPanels(), blk * dvn * BC, BC, ds, 0, BC, BR, BC, dvn, false);
-            for (int r = 0; r < BR; r++) {
+            TileMatmul.mul(hd.dO(), i0 * dvPad, dvPad, 1, hd.vPanels(), blk * dvn * BC, BC, ds, 0, BC, m, cols, dvn, false);
+            for (int r = 0; r < m; r++) {
                 int base = r * BC;
                 float lse = hd.lse()[i0 + r];
                 float delta = hd.delta()[i0 + r];
-                for (int j = 0; j < BC; j += VL) {
+                for (int j = 0; j < cols; j += VL) {
                     FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(lse));
                     p.intoArray(s, base + j);
                     p.mul(FloatVector.fromArray(F, ds, base + j).sub(delta)).intoArray(ds, base + j);
                 }
-                if (nb < BC) {
-                    Arrays.fill(s, base + nb, base + BC, 0f);
-                    Arrays.fill(ds, base + nb, base + BC, 0f);
-                }
+                Arrays.fill(s, base + nb, base + BC, 0f);
+                Arrays.fill(ds, base + nb, base + BC, 0f);
             }
             // dV += Pᵀ·dO, dK += dSᵀ·(scale·Q), dQ += dS·K
-            TileMatmul.mul(s, 0, 1, BC, hd.dO(), i0 * dvPad, dvPad, dvBlk, 0, dvPad, BC, dvPad, BR, true);
-            TileMatmul.mul(ds, 0, 1, BC, hd.qs(), i0 * dPad, dPad, dkBlk, 0, dPad, BC, dPad, BR, true);
-            TileMatmul.mul(ds, 0, BC, 1, hd.kRows(), j0 * dPad, dPad, dqAcc, i0 * dPad, dPad, BR, dPad, nb, true);
+            TileMatmul.mul(s, 0, 1, BC, hd.dO(), i0 * dvPad, dvPad, dvBlk, 0, dvPad, keyRows, dvPad, rows, true);
+            TileMatmul.mul(ds, 0, 1, BC, hd.qs(), i0 * dPad, dPad, dkBlk, 0, dPad, keyRows, dPad, rows, true);
+            TileMatmul.mul(ds, 0, BC, 1, hd.kRows(), j0 * dPad, dPad, dqAcc, i0 * dPad, dPad, m, dPad, nb, true);
         }
     }
 

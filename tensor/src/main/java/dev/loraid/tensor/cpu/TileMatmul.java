@@ -24,6 +24,11 @@ final class TileMatmul {
         return (n + COLS - 1) / COLS * COLS;
     }
 
+    /** Rounds n up to a whole number of row blocks. */
+    static int padRows(int n) {
+        return (n + ROWS - 1) / ROWS * ROWS;
+    }
+
     /**
      * @param m rows of C, a multiple of {@link #ROWS}
      * @param n columns of C, a multiple of {@link #COLS}

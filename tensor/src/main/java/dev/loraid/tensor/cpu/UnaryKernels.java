@@ -9,8 +9,10 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
 
 /**
  * The fp32 vector bodies of {@link UnaryOp} and its derivative over padded work buffers (length a multiple of the
- * vector length; lanes past the real count compute garbage that is never stored). The switch sits outside the
- * loops so each loop is one straight vector body. The fp64 path uses {@link UnaryOp#apply} directly.
+ * vector length; lanes past the real count compute garbage that is never stored). Each op's loop is its own small
+ * method: the JIT compiles it once, whole, and a new op showing up later never deoptimizes the others. The fp64 path uses {@link UnaryOp#apply} directly.
+ * log, sin, cos and tanh go through {@link Math} element by element: the Vector API's versions may round
+ * differently before and after JIT compilation, which would break bit-for-bit reproducible runs.
  */
 final class UnaryKernels {
     private UnaryKernels() {
@@ -26,78 +28,186 @@ final class UnaryKernels {
     /** {@code y = op(x)} for the first {@code n} elements (rounded up to whole vectors). */
     static void forward(UnaryOp op, float[] x, float[] y, int n) {
         switch (op) {
-            case NEG -> { for (int i = 0; i < n; i += VL) v(x, i).neg().intoArray(y, i); }
-            case ABS -> { for (int i = 0; i < n; i += VL) v(x, i).abs().intoArray(y, i); }
-            case EXP -> { for (int i = 0; i < n; i += VL) VecMath.exp(v(x, i)).intoArray(y, i); }
-            case LOG -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.LOG).intoArray(y, i); }
-            case SQRT -> { for (int i = 0; i < n; i += VL) v(x, i).sqrt().intoArray(y, i); }
-            case RSQRT -> { for (int i = 0; i < n; i += VL) one().div(v(x, i).sqrt()).intoArray(y, i); }
-            case SQUARE -> { for (int i = 0; i < n; i += VL) { FloatVector a = v(x, i); a.mul(a).intoArray(y, i); } }
-            case RECIPROCAL -> { for (int i = 0; i < n; i += VL) one().div(v(x, i)).intoArray(y, i); }
-            case SIN -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.SIN).intoArray(y, i); }
-            case COS -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.COS).intoArray(y, i); }
-            case TANH -> { for (int i = 0; i < n; i += VL) v(x, i).lanewise(VectorOperators.TANH).intoArray(y, i); }
-            case SIGMOID -> { for (int i = 0; i < n; i += VL) VecMath.sigmoid(v(x, i)).intoArray(y, i); }
-            case RELU -> { for (int i = 0; i < n; i += VL) v(x, i).max(0f).intoArray(y, i); }
-            case SILU -> { for (int i = 0; i < n; i += VL) { FloatVector a = v(x, i); a.mul(VecMath.sigmoid(a)).intoArray(y, i); } }
-            case GELU_TANH -> { for (int i = 0; i < n; i += VL) { FloatVector a = v(x, i); a.mul(geluGate(a)).intoArray(y, i); } }
+            case NEG -> fwdNeg(x, y, n);
+            case ABS -> fwdAbs(x, y, n);
+            case EXP -> fwdExp(x, y, n);
+            case LOG, SIN, COS, TANH -> { for (int i = 0; i < n; i++) y[i] = (float) op.apply(x[i]); }
+            case SQRT -> fwdSqrt(x, y, n);
+            case RSQRT -> fwdRsqrt(x, y, n);
+            case SQUARE -> fwdSquare(x, y, n);
+            case RECIPROCAL -> fwdReciprocal(x, y, n);
+            case SIGMOID -> fwdSigmoid(x, y, n);
+            case RELU -> fwdRelu(x, y, n);
+            case SILU -> fwdSilu(x, y, n);
+            case GELU_TANH -> fwdGeluTanh(x, y, n);
         }
     }
 
     /** {@code dx = dy · op'(x)}. */
     static void backward(UnaryOp op, float[] x, float[] dy, float[] dx, int n) {
         switch (op) {
-            case NEG -> { for (int i = 0; i < n; i += VL) v(dy, i).neg().intoArray(dx, i); }
-            case ABS -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(sign(v(x, i))).intoArray(dx, i); }
-            case EXP -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(VecMath.exp(v(x, i))).intoArray(dx, i); }
-            case LOG -> { for (int i = 0; i < n; i += VL) v(dy, i).div(v(x, i)).intoArray(dx, i); }
-            case SQRT -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(0.5f).div(v(x, i).sqrt()).intoArray(dx, i); }
-            case RSQRT -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector a = v(x, i);
-                    v(dy, i).mul(-0.5f).div(a.mul(a.sqrt())).intoArray(dx, i);
-                }
-            }
-            case SQUARE -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(v(x, i)).mul(2f).intoArray(dx, i); }
-            case RECIPROCAL -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector a = v(x, i);
-                    v(dy, i).neg().div(a.mul(a)).intoArray(dx, i);
-                }
-            }
-            case SIN -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(v(x, i).lanewise(VectorOperators.COS)).intoArray(dx, i); }
-            case COS -> { for (int i = 0; i < n; i += VL) v(dy, i).mul(v(x, i).lanewise(VectorOperators.SIN).neg()).intoArray(dx, i); }
-            case TANH -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector t = v(x, i).lanewise(VectorOperators.TANH);
-                    v(dy, i).mul(one().sub(t.mul(t))).intoArray(dx, i);
-                }
-            }
-            case SIGMOID -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector s = VecMath.sigmoid(v(x, i));
-                    v(dy, i).mul(s.mul(one().sub(s))).intoArray(dx, i);
-                }
-            }
-            case RELU -> { for (int i = 0; i < n; i += VL) v(dy, i).blend(0f, v(x, i).compare(VectorOperators.LE, 0f)).intoArray(dx, i); }
-            case SILU -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector a = v(x, i);
-                    FloatVector s = VecMath.sigmoid(a);
-                    // s · (1 + x·(1 − s))
-                    v(dy, i).mul(s.mul(a.mul(one().sub(s)).add(1f))).intoArray(dx, i);
-                }
-            }
-            case GELU_TANH -> {
-                for (int i = 0; i < n; i += VL) {
-                    FloatVector a = v(x, i);
-                    FloatVector s = geluGate(a);
-                    FloatVector du = a.mul(a).mul(3 * GELU_A * GELU_C).add(GELU_C);
-                    // s + 2·x·s·(1 − s)·du, since 0.5·(1 + tanh u) = s and 1 − tanh² u = 4·s·(1 − s)
-                    FloatVector d = a.mul(2f).mul(s).mul(one().sub(s)).mul(du).add(s);
-                    v(dy, i).mul(d).intoArray(dx, i);
-                }
-            }
+            case NEG -> bwdNeg(dy, dx, n);
+            case ABS -> bwdAbs(x, dy, dx, n);
+            case EXP -> bwdExp(x, dy, dx, n);
+            case LOG -> bwdLog(x, dy, dx, n);
+            case SQRT -> bwdSqrt(x, dy, dx, n);
+            case RSQRT -> bwdRsqrt(x, dy, dx, n);
+            case SQUARE -> bwdSquare(x, dy, dx, n);
+            case RECIPROCAL -> bwdReciprocal(x, dy, dx, n);
+            case SIN, COS, TANH -> { for (int i = 0; i < n; i++) dx[i] = (float) (dy[i] * op.derivative(x[i])); }
+            case SIGMOID -> bwdSigmoid(x, dy, dx, n);
+            case RELU -> bwdRelu(x, dy, dx, n);
+            case SILU -> bwdSilu(x, dy, dx, n);
+            case GELU_TANH -> bwdGeluTanh(x, dy, dx, n);
+        }
+    }
+
+    private static void bwdNeg(float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).neg().intoArray(dx, i);
+        }
+    }
+
+    private static void bwdAbs(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).mul(sign(v(x, i))).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdExp(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).mul(VecMath.exp(v(x, i))).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdLog(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).div(v(x, i)).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdSqrt(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).mul(0.5f).div(v(x, i).sqrt()).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdRsqrt(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector a = v(x, i);
+            v(dy, i).mul(-0.5f).div(a.mul(a.sqrt())).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdSquare(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).mul(v(x, i)).mul(2f).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdReciprocal(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector a = v(x, i);
+            v(dy, i).neg().div(a.mul(a)).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdSigmoid(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector s = VecMath.sigmoid(v(x, i));
+            v(dy, i).mul(s.mul(one().sub(s))).intoArray(dx, i);
+        }
+    }
+
+    private static void bwdRelu(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(dy, i).blend(0f, v(x, i).compare(VectorOperators.LE, 0f)).intoArray(dx, i);
+        }
+    }
+
+    /** s·(1 + x·(1 − s)), s = sigmoid(x). */
+    private static void bwdSilu(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector a = v(x, i);
+            FloatVector s = VecMath.sigmoid(a);
+            v(dy, i).mul(s.mul(a.mul(one().sub(s)).add(1f))).intoArray(dx, i);
+        }
+    }
+
+    /** s + 2·x·s·(1 − s)·du, since 0.5·(1 + tanh u) = s and 1 − tanh² u = 4·s·(1 − s). */
+    private static void bwdGeluTanh(float[] x, float[] dy, float[] dx, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector a = v(x, i);
+            FloatVector s = geluGate(a);
+            FloatVector du = a.mul(a).mul(3 * GELU_A * GELU_C).add(GELU_C);
+            FloatVector d = a.mul(2f).mul(s).mul(one().sub(s)).mul(du).add(s);
+            v(dy, i).mul(d).intoArray(dx, i);
+        }
+    }
+
+    private static void fwdNeg(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(x, i).neg().intoArray(y, i);
+        }
+    }
+
+    private static void fwdAbs(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(x, i).abs().intoArray(y, i);
+        }
+    }
+
+    private static void fwdExp(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VecMath.exp(v(x, i)).intoArray(y, i);
+        }
+    }
+
+    private static void fwdSqrt(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(x, i).sqrt().intoArray(y, i);
+        }
+    }
+
+    private static void fwdRsqrt(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            one().div(v(x, i).sqrt()).intoArray(y, i);
+        }
+    }
+
+    private static void fwdSquare(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            { FloatVector a = v(x, i); a.mul(a).intoArray(y, i); }
+        }
+    }
+
+    private static void fwdReciprocal(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            one().div(v(x, i)).intoArray(y, i);
+        }
+    }
+
+    private static void fwdSigmoid(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            VecMath.sigmoid(v(x, i)).intoArray(y, i);
+        }
+    }
+
+    private static void fwdRelu(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            v(x, i).max(0f).intoArray(y, i);
+        }
+    }
+
+    private static void fwdSilu(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            { FloatVector a = v(x, i); a.mul(VecMath.sigmoid(a)).intoArray(y, i); }
+        }
+    }
+
+    private static void fwdGeluTanh(float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i += VL) {
+            { FloatVector a = v(x, i); a.mul(geluGate(a)).intoArray(y, i); }
         }
     }
 

@@ -104,7 +104,7 @@ final class CudaAttention {
         String variant = CudaBackend.variant(q, k, v, out);
         String kernel = mma != null ? mma : "attention_forward_" + variant;
         int rowsPerBlock = mma != null ? MMA_BM : BM;
-        int shared = (int) (mma != null ? (MMA_BM * (d + 8) + MMA_BN * (d + 8) + MMA_BN * (dv + 8)) * 2
+        int shared = (int) (mma != null ? (MMA_BM * (d + 8) + MMA_BN * (d + 8) + dv * (MMA_BN + 8)) * 2  // Q, K, Vᵀ
             : (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant));
         try (Scratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
@@ -151,8 +151,10 @@ final class CudaAttention {
             String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
             int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
             int shared = (int) (mma != null
-                ? (MMA_BWD_BN * (d + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8) + MMA_BWD_BM * (dvDim + 8)
-                    + MMA_BWD_BN * (MMA_BWD_BM + 8)) * 2 + 2L * MMA_BWD_BM * 4
+                // K, Kᵀ, V, Q, Qᵀ, dO, dOᵀ, dS (16-bit), then lse and delta (fp32): attention_mma_backward.cu
+                ? (MMA_BWD_BN * (d + 8) + d * (MMA_BWD_BN + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8)
+                    + d * (MMA_BWD_BM + 8) + MMA_BWD_BM * (dvDim + 8) + dvDim * (MMA_BWD_BM + 8)
+                    + MMA_BWD_BM * (MMA_BWD_BN + 8)) * 2 + 2L * MMA_BWD_BM * 4
                 : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
                     * elemBytes(variant));
             int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);

@@ -78,6 +78,8 @@ final class BlockedGemm {
     private static void runBlock(StridedMatrix a, StridedMatrix b, StridedMatrix c, int i0, int i1, int j0, int j1,
                                  Problem p, Buffers buf) {
         int k = a.cols();
+        // equal row blocks of at most MC rows (1560 rows: 4 x 390, not 3 x 516 + 12)
+        int mcStep = GemmTiling.roundUp(ceilDiv(i1 - i0, ceilDiv(Math.max(1, i1 - i0), MC)), MR);
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             // K == 0 still runs one (empty) slice, so that C = beta·C + bias is applied
@@ -85,8 +87,8 @@ final class BlockedGemm {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
                 Packing.packB(b, pc, kc, jc, nc, buf.b, buf.columns);
-                for (int ic = i0; ic < i1; ic += MC) {
-                    int mc = Math.min(MC, i1 - ic);
+                for (int ic = i0; ic < i1; ic += mcStep) {
+                    int mc = Math.min(mcStep, i1 - ic);
                     Packing.packA(a, ic, mc, pc, kc, buf.a);
                     for (int jr = 0; jr < nc; jr += NR) {
                         for (int ir = 0; ir < mc; ir += MR) {

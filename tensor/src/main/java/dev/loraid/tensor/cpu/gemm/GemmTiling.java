@@ -15,9 +15,9 @@ import java.nio.file.Path;
  * computes every MR x NR tile of the block with all MR x NR accumulators in registers.
  *
  * <p>Sizes: the register tile is MR x 2 vectors (12 accumulators leave room for the two B vectors and the A
- * broadcast even in AVX2's 16 registers). One B micro-panel (KC x NR floats) stays in half of L1 while the
- * MR-strips of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block
- * (KC x NC) lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
+ * broadcast even in AVX2's 16 registers). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
+ * of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block (KC x NC)
+ * lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
  */
 public final class GemmTiling {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -36,7 +36,10 @@ public final class GemmTiling {
     static {
         long l1 = cacheBytes(1, 32 << 10);
         long l2 = cacheBytes(2, 1 << 20);
-        int kc = (int) Math.clamp(l1 / 2 / (NR * Float.BYTES), 64, 1024);
+        // at least 256 deep: C is read and written once per K slice, and with both cores streaming C through the
+        // shared L3 shorter slices cost more than the B micro-panel outgrowing half of L1 (one core measured no
+        // difference between KC = 128 and 384 on Zen 4)
+        int kc = (int) Math.clamp(l1 / 2 / (NR * Float.BYTES), 256, 512);
         KC = Integer.getInteger("loraid.gemm.kc", kc);
         int mc = (int) Math.clamp(l2 / 4 / ((long) KC * Float.BYTES), MR, 4096);
         MC = roundUp(Integer.getInteger("loraid.gemm.mc", mc), MR);
