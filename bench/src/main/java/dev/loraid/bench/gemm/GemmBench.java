@@ -117,13 +117,8 @@ public final class GemmBench implements BenchCommand {
             Backends.cpu().matmul(a, b, c, 1, 0, null);
             float[] ours = BenchTensors.floats(c);
             float[] ref = t.matmul(BenchTensors.floats(a), BenchTensors.floats(b), s[0], s[1], s[2]);
-            double maxDiff = 0;
-            double maxAbs = 0;
-            for (int i = 0; i < ref.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-                maxAbs = Math.max(maxAbs, Math.abs(ref[i]));
-            }
-            ctx.log().printf("cross-check %s vs pytorch: max |diff| / max |value| = %.2e%n", label(s), maxDiff / maxAbs);
+            ctx.log().printf("cross-check %s vs pytorch: max |diff| / max |value| = %.2e%n", label(s),
+                BenchTensors.maxAbsDiff(ours, ref) / BenchTensors.maxAbs(ref));
         }
     }
 

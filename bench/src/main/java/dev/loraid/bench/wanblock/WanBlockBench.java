@@ -4,6 +4,7 @@ import dev.loraid.autograd.StateSource;
 import dev.loraid.autograd.Var;
 import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
+import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
 import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.TorchCpu;
@@ -58,8 +59,8 @@ public final class WanBlockBench implements BenchCommand {
                 float[][] theirs = run.outputs();
                 ctx.log().printf(Locale.ROOT, "cross-check vs PyTorch: output max |diff| %.2e (max |out| %.2e), "
                                 + "input gradient max |diff| %.2e (max |grad| %.2e)%n",
-                        maxDiff(mine[0].toFloatArray(), theirs[0]), maxAbs(theirs[0]),
-                        maxDiff(mine[1].toFloatArray(), theirs[1]), maxAbs(theirs[1]));
+                        BenchTensors.maxAbsDiff(mine[0].toFloatArray(), theirs[0]), BenchTensors.maxAbs(theirs[0]),
+                        BenchTensors.maxAbsDiff(mine[1].toFloatArray(), theirs[1]), BenchTensors.maxAbs(theirs[1]));
             }
         });
         double oursGflops = Figures.gflops(flops, series.time("loraid " + label, ours::forwardBackward).median());
@@ -111,21 +112,5 @@ public final class WanBlockBench implements BenchCommand {
         double forward = 12 * l * d * d + 4 * text * d * d + 4 * l * d * f + 4 * l * l * d + 4 * l * text * d;
         double backward = 12 * l * d * d + 4 * l * d * f + 10 * l * l * d + 6 * l * text * d;
         return forward + backward;
-    }
-
-    private static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
-    }
-
-    private static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) {
-            m = Math.max(m, Math.abs(v));
-        }
-        return m;
     }
 }
