@@ -2,11 +2,11 @@ package dev.loraid.core.lora;
 
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.Rng;
 import dev.loraid.autograd.Var;
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
-import java.util.SplittableRandom;
 
 /**
  * The LoRA branch of one Linear (training.md §2.2–2.3): {@code y = W x + multiplier · scale · up(down(x))} with
@@ -34,13 +34,10 @@ public final class LoraAdapter implements Linear.Adapter {
     private final Parameter up;
     private final double alpha;
     private final Dropouts dropouts;
-    private final long seed;
-    private final SplittableRandom moduleDraws;
     private double multiplier = 1.0;
     private boolean training;
-    private long calls;
 
-    public LoraAdapter(String loraName, Parameter down, Parameter up, double alpha, Dropouts dropouts, long seed) {
+    public LoraAdapter(String loraName, Parameter down, Parameter up, double alpha, Dropouts dropouts) {
         if (down.shape().rank() != 2 || up.shape().rank() != 2 || up.shape().dim(1) != down.shape().dim(0)) {
             throw new IllegalArgumentException(loraName + ": down " + down.shape() + " and up " + up.shape()
                     + " are not [r, in] and [out, r]");
@@ -50,8 +47,6 @@ public final class LoraAdapter implements Linear.Adapter {
         this.up = up;
         this.alpha = alpha;
         this.dropouts = dropouts;
-        this.seed = seed;
-        this.moduleDraws = new SplittableRandom(seed);
     }
 
     @Override
@@ -59,26 +54,26 @@ public final class LoraAdapter implements Linear.Adapter {
         if (multiplier == 0) {
             return baseOut;
         }
-        long call = calls++;
-        if (training && dropouts.module() > 0 && moduleDraws.nextDouble() < dropouts.module()) {
+        // every draw comes from the thread's Rng stream, which Checkpoint replays when it recomputes a block:
+        // the recomputed forward then drops exactly what the first one dropped, and the gradients stay right
+        if (training && dropouts.module() > 0 && Rng.nextDouble() < dropouts.module()) {
             return baseOut;
         }
         Var h = Ops.linear(x, down, null);
         double s = scale();
         if (training && dropouts.neuron() > 0) {
-            h = Ops.dropout(h, dropouts.neuron(), seed, 2 * call * h.data().numel());
+            h = Ops.dropout(h, dropouts.neuron());
         }
         if (training && dropouts.rank() > 0) {
             long[] maskDims = h.shape().toArray();
             for (int d = h.rank() == 3 ? 1 : 0; d < maskDims.length - 1; d++) {
                 maskDims[d] = 1; // one mask per sample, broadcast over its tokens
             }
-            Tensor mask = Ops.keepMask(h.data(), Shape.of(maskDims), dropouts.rank(), seed + 1, call * rank());
+            Tensor mask = Ops.keepMask(h.data(), Shape.of(maskDims), dropouts.rank());
             h = h.mul(Var.constant(mask));
             s /= 1 - dropouts.rank();
         }
-        Var delta = Ops.linear(h, up, null).scale(multiplier * s);
-        return baseOut.add(delta);
+        return Ops.linearAdd(baseOut, h, up, multiplier * s);
     }
 
     public String loraName() {

@@ -62,7 +62,7 @@ public final class LoraNetwork {
                 Linear l = all.get(path);
                 Parameter down = Init.kaimingUniform(l.inFeatures(), s++, rank, l.inFeatures());
                 Parameter up = Parameter.zeros(l.outFeatures(), rank);
-                adapters.put(path, new LoraAdapter(LoraKeys.loraName(path), down, up, a, dropouts, s++));
+                adapters.put(path, new LoraAdapter(LoraKeys.loraName(path), down, up, a, dropouts));
                 layers.put(path, l);
             }
         }
@@ -90,7 +90,7 @@ public final class LoraNetwork {
                             + " but " + path + " is " + l.outFeatures() + "×" + l.inFeatures());
                 }
                 LoraAdapter ad = new LoraAdapter(m.loraName(), Parameter.of(down, false), Parameter.of(up, false), m.alpha(),
-                        LoraAdapter.Dropouts.NONE, 0);
+                        LoraAdapter.Dropouts.NONE);
                 ad.setMultiplier(multiplier);
                 adapters.put(path, ad);
                 layers.put(path, l);

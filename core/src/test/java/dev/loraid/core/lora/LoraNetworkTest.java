@@ -106,13 +106,13 @@ class LoraNetworkTest {
     @Test
     void disabled_adapter_returns_the_base_output_itself() {
         LoraAdapter a = new LoraAdapter("lora_unet_blocks_0_ffn_0", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)),
-                Parameter.trainable(Tensor.of(new float[] {3, 4}, 2, 1)), 1, LoraAdapter.Dropouts.NONE, 0);
+                Parameter.trainable(Tensor.of(new float[] {3, 4}, 2, 1)), 1, LoraAdapter.Dropouts.NONE);
         Var x = Var.constant(Tensor.of(new float[] {1, 1}, 1, 2));
         Var y = Var.constant(Tensor.of(new float[] {5, 6}, 1, 2));
         assertArrayEquals(new float[] {14, 18}, Floats.read(a.apply(x, y).data())); // y + 1·(x·downᵀ = 3)·upᵀ = y + [9, 12]
         a.setMultiplier(0);
         assertSame(y, a.apply(x, y));
-        LoraAdapter dropped = new LoraAdapter("m", a.down(), a.up(), 1, new LoraAdapter.Dropouts(0, 0, 0.999999), 0);
+        LoraAdapter dropped = new LoraAdapter("m", a.down(), a.up(), 1, new LoraAdapter.Dropouts(0, 0, 0.999999));
         dropped.setTraining(true);
         assertSame(y, dropped.apply(x, y)); // module dropout skips the branch
         dropped.setTraining(false);

@@ -23,6 +23,7 @@ final class BlockedGemm {
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
         final float[] columns = new float[NR * KC];
+        final float[] aColumns = new float[MC * KC];
     }
 
     /**
@@ -89,7 +90,7 @@ final class BlockedGemm {
                 Packing.packB(b, pc, kc, jc, nc, buf.b, buf.columns);
                 for (int ic = i0; ic < i1; ic += mcStep) {
                     int mc = Math.min(mcStep, i1 - ic);
-                    Packing.packA(a, ic, mc, pc, kc, buf.a);
+                    Packing.packA(a, ic, mc, pc, kc, buf.a, buf.aColumns);
                     for (int jr = 0; jr < nc; jr += NR) {
                         for (int ir = 0; ir < mc; ir += MR) {
                             MicroKernel.multiply(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);

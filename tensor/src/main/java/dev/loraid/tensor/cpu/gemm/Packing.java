@@ -16,18 +16,27 @@ final class Packing {
 
     /**
      * A[i0 .. i0+mc, k0 .. k0+kc] into ceil(mc/MR) strips; strip s holds MR rows of kc floats, starting at
-     * {@code s*MR*kc}.
+     * {@code s*MR*kc}. Rows are read as K-runs when A's columns are contiguous (activations); when A's rows are
+     * (a transposed view such as dYᵀ in a weight gradient), its columns are read as M-runs into {@code columns}
+     * (kc x mc floats) and transposed from there.
      */
-    static void packA(StridedMatrix a, int i0, int mc, int k0, int kc, float[] dst) {
+    static void packA(StridedMatrix a, int i0, int mc, int k0, int kc, float[] dst, float[] columns) {
         int strips = (mc + MR - 1) / MR;
-        for (int r = 0; r < strips * MR; r++) {
-            int at = r * kc;
-            if (r < mc) {
-                a.readRow(i0 + r, k0, kc, dst, at);
-            } else {
-                Arrays.fill(dst, at, at + kc, 0f);
+        if (a.colStride() != 1 && a.rowStride() == 1 && mc > 1) {
+            for (int k = 0; k < kc; k++) {
+                a.readColumn(i0, k0 + k, mc, columns, k * mc);
+            }
+            for (int r = 0; r < mc; r++) {
+                for (int k = 0, at = r * kc; k < kc; k++, at++) {
+                    dst[at] = columns[k * mc + r];
+                }
+            }
+        } else {
+            for (int r = 0; r < mc; r++) {
+                a.readRow(i0 + r, k0, kc, dst, r * kc);
             }
         }
+        Arrays.fill(dst, mc * kc, strips * MR * kc, 0f);
     }
 
     /**

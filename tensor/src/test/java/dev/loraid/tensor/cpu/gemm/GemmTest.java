@@ -97,6 +97,13 @@ class GemmTest {
                     Tensor.empty(DType.F32, 37, 2 * NR + 5), 1, 0, null, 1e-5);
             }
         }
+        // a weight-gradient-like dYᵀ·X: A transposed over more than one row block and K slice, in the plain order
+        int m = GemmTiling.MC + 7;
+        Tensor a = matrix(DType.F32, m, KC + 3, true);
+        Tensor b = matrix(DType.F32, KC + 3, 300, false);
+        Tensor c = Tensor.empty(DType.F32, m, 300);
+        assertTrue(!Gemm.transposedIsCheaper(Gemm.layout(a, b, c), true));
+        check(a, b, c, 1, 0, null, 1e-5);
     }
 
     @Test
