@@ -29,7 +29,7 @@ import java.util.Map;
  * per token for Wan 2.2), {@code context} [L ≤ text_len, text_dim], and optionally {@code y} (I2V conditioning,
  * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32.
  */
-public final class WanForwardCommand implements Command {
+public final class WanForwardCommand extends OptionsCommand {
     @Override
     public String name() {
         return "wan-forward";
@@ -41,12 +41,7 @@ public final class WanForwardCommand implements Command {
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
-    }
-
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+    Options options() {
         Options options = new Options();
         options.addOption(Option.builder().longOpt("dit").hasArg().argName("MODEL")
                 .desc("Wan DiT checkpoint: .safetensors file, one shard of a set, an index, or a folder").build());
@@ -59,21 +54,25 @@ public final class WanForwardCommand implements Command {
                         + "large for real models) to OUT, to find where two implementations diverge").build());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
-        CommandLine line = CliOptions.parse(this, "--dit MODEL --inputs IN --out OUT", options, args, out);
-        if (line == null) {
-            return 0;
-        }
-        Path dit = CliOptions.path(line, "dit");
-        Path inputs = CliOptions.path(line, "inputs");
-        Path outPath = CliOptions.path(line, "out");
-        WanConfig preset = null;
-        if (line.hasOption("variant")) {
-            try {
-                preset = WanPresets.get(line.getOptionValue("variant")).config();
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
-        }
+        return options;
+    }
+
+    @Override
+    String usage() {
+        return "loraid " + name() + " --dit MODEL --inputs IN --out OUT";
+    }
+
+    @Override
+    String helpHeader() {
+        return summary();
+    }
+
+    @Override
+    int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
+        Path dit = requiredPath(line, "dit");
+        Path inputs = requiredPath(line, "inputs");
+        Path outPath = requiredPath(line, "out");
+        WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
 
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {
@@ -100,6 +99,15 @@ public final class WanForwardCommand implements Command {
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, outPath, result.shape());
         }
         return 0;
+    }
+
+    /** The value of a required path option; an empty value counts as missing. */
+    private static Path requiredPath(CommandLine line, String option) {
+        String v = line.getOptionValue(option);
+        if (v == null || v.isBlank()) {
+            throw new UsageException("missing --" + option);
+        }
+        return Path.of(v);
     }
 
     /** " (t2v-14B / t2i-14B)", or "" for a config that is not a released variant. */

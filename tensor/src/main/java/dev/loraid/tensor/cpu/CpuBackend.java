@@ -62,10 +62,6 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    private static UnsupportedOperationException pending(String op) {
-        return new UnsupportedOperationException("CPU kernel '" + op + "' is not implemented yet");
-    }
-
     @Override
     public void gatherRows(Tensor table, Tensor ids, Tensor out) {
         GatherRows.gather(table, ids, out);

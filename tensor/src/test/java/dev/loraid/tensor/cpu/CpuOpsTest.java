@@ -48,6 +48,7 @@ class CpuOpsTest {
         OPS.put("addScaled", CpuOpsTest::addScaled);
         OPS.put("copy", CpuOpsTest::copy);
         OPS.put("copy broadcast", CpuOpsTest::copyBroadcast);
+        OPS.put("copy transpose", CpuOpsTest::copyTranspose);
         OPS.put("fill", CpuOpsTest::fill);
         for (ReduceOp op : ReduceOp.values()) {
             OPS.put("reduce " + op, (rnd, dt, lay) -> reduce(op, rnd, dt, lay));
@@ -205,6 +206,23 @@ class CpuOpsTest {
             expect[i] = (float) s[i % 37];
         }
         assertClose("copy broadcast", expect, dst.toDoubleArray(), 0);
+    }
+
+    /** A transposing copy big enough to go tile by tile (partial tiles at both edges), into every dtype. */
+    private static void copyTranspose(Random rnd, DType dt, Layout lay) {
+        Tensor src = random(rnd, dt, Layout.CONTIGUOUS, 2, 70, 130).transpose(1, 2);
+        for (DType to : new DType[] {DType.F32, DType.F64, DType.BF16, dt}) {
+            Tensor dst = TestTensors.empty(to, lay == Layout.TRANSPOSED ? Layout.NARROWED : lay, 2, 130, 70);
+            CPU.copy(src, dst);
+            double[] s = src.toDoubleArray();
+            double[] expect = new double[s.length];
+            for (int i = 0; i < s.length; i++) {
+                Tensor one = Tensor.empty(to);
+                one.setDouble(s[i]);
+                expect[i] = one.getDouble();
+            }
+            assertClose("copy transpose " + dt + " -> " + to, expect, dst.toDoubleArray(), 0);
+        }
     }
 
     private static void fill(Random rnd, DType dt, Layout lay) {
