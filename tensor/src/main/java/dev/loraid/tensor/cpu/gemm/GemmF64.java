@@ -4,6 +4,7 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.Parallel;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
@@ -37,7 +38,7 @@ final class GemmF64 {
                 long aRow = l.aOffsets()[batch] + i * a.rowStride();
                 long bBase = l.bOffsets()[batch];
                 long cRow = l.cOffsets()[batch] + i * c.rowStride();
-                java.util.Arrays.fill(row, 0);
+                Arrays.fill(row, 0);
                 for (int p = 0; p < k; p++) {
                     double x = get(a.segment(), aRow + p * a.colStride());
                     long bRow = bBase + p * b.rowStride();
