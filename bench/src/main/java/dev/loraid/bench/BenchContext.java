@@ -2,11 +2,13 @@ package dev.loraid.bench;
 
 import dev.loraid.bench.harness.FmaPeak;
 import dev.loraid.bench.harness.LoadGate;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.Stopwatch;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.cpu.Parallel;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -41,6 +43,11 @@ public final class BenchContext {
 
     public Stopwatch stopwatch() {
         return stopwatch;
+    }
+
+    /** The benchmark's timed series from its arguments ({@code --runs}, {@code --warmup}; nothing else). */
+    public Series series(List<String> args, int runs, int warmup) {
+        return Series.fromArgs(args, runs, warmup, stopwatch, this::torch);
     }
 
     /** Threads our kernels use (the {@link Parallel} pool); PyTorch is given the same number. */

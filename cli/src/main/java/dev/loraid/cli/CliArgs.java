@@ -1,20 +1,24 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
-import java.io.PrintStream;
-import java.io.PrintWriter;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.Device;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanPresets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 import org.apache.commons.cli.ParseException;
 
-/** Commons CLI plumbing shared by the LoRA commands: parsing into usage errors, typed values, help. */
+/** Commons CLI plumbing shared by the commands: parsing into usage errors, typed values, shared flag rules. */
 final class CliArgs {
     private CliArgs() {
     }
@@ -41,14 +45,11 @@ final class CliArgs {
         }
     }
 
-    static boolean printHelp(CommandLine cl, Options options, String usage, String footer, PrintStream out) {
-        if (!cl.hasOption("help")) {
-            return false;
+    /** Fails on positional arguments, for commands that take options only. */
+    static void noArguments(CommandLine cl) {
+        if (!cl.getArgList().isEmpty()) {
+            throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
         }
-        PrintWriter w = new PrintWriter(out);
-        new HelpFormatter().printHelp(w, 110, usage, "", options, 2, 4, footer);
-        w.flush();
-        return true;
     }
 
     /** All values of every occurrence of the options named, in command-line order (aliases merged). */
@@ -92,6 +93,50 @@ final class CliArgs {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " expects a finite number, got '" + v + "'");
         }
+    }
+
+    /**
+     * The {@code --LORAID}/{@code --loraid} IDs, checked against the number of multipliers given (the rules of
+     * {@link LoraidArgs#loraids}; a violation is a usage error); empty when no ID was given.
+     */
+    static Optional<List<Integer>> loraids(CommandLine cl, int multipliers, Reporter reporter) {
+        List<String> tokens = all(cl, "LORAID", "loraid");
+        return tokens.isEmpty() ? Optional.empty()
+                : Optional.of(usage(() -> LoraidArgs.loraids(tokens, multipliers, reporter)));
+    }
+
+    /** The config of the Wan preset named by a flag's value; an unknown name is a usage error. */
+    static WanConfig preset(String name) {
+        try {
+            return WanPresets.get(name).config();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** {@code --device cpu|cuda|cuda:N|auto}, read by {@link #device}. */
+    static Option deviceOption() {
+        return value("device", "DEVICE", "where the model runs: cpu, cuda, cuda:N, or auto (cuda:0 when usable, else "
+                + "the CPU); default -Dloraid.device, else cpu");
+    }
+
+    /**
+     * The device {@code --device} names ({@link Backends#defaultDevice()} without it), started: a malformed name is a
+     * usage error (exit 2); a device that cannot be used (no driver, no such GPU, a missing library) a runtime error
+     * (exit 1) that says why.
+     */
+    static Device device(CommandLine cl) {
+        Device device;
+        try {
+            device = cl.hasOption("device") ? Backends.resolve(cl.getOptionValue("device")) : Backends.defaultDevice();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--device: " + e.getMessage());
+        }
+        String problem = Backends.problem(device);
+        if (problem != null) {
+            throw new IllegalStateException("--device " + device + " cannot be used: " + problem);
+        }
+        return device;
     }
 
     /** Runs a value rule of the library and turns its complaint into a usage error (exit code 2). */

@@ -16,7 +16,7 @@ import org.apache.commons.cli.Options;
  * {@code loraid convert}: musubi ("default", {@code lora_unet_…}) ⇄ diffusers/ComfyUI ("other",
  * {@code diffusion_model.….lora_A.weight}) LoRA layouts (training.md §7).
  */
-final class ConvertCommand implements Command {
+final class ConvertCommand extends OptionsCommand {
     @Override
     public String name() {
         return "convert";
@@ -27,7 +27,8 @@ final class ConvertCommand implements Command {
         return "convert a LoRA between musubi and diffusers/ComfyUI key layouts";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("input", "FILE", "LoRA to convert"));
         o.addOption(CliArgs.value("output", "FILE", "converted LoRA (written atomically)"));
@@ -35,24 +36,22 @@ final class ConvertCommand implements Command {
         o.addOption(CliArgs.value("diffusers_prefix", "PREFIX", "first key segment for 'other' (default diffusion_model)"));
         o.addOption(CliArgs.flag("keep_alpha", "to 'other': write <prefix>.<module>.alpha instead of baking alpha into the factors"));
         o.addOption(CliArgs.flag("quiet", "no info lines"));
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid convert --input IN --output OUT --target other|default";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid convert --input IN --output OUT --target other|default",
-                "To 'other' alpha is baked in (x sqrt(alpha/rank) on both factors) unless --keep_alpha; to 'default' a "
-                        + "missing alpha becomes the rank.", out)) {
-            return 0;
-        }
+    String helpFooter() {
+        return "To 'other' alpha is baked in (x sqrt(alpha/rank) on both factors) unless --keep_alpha; to 'default' a "
+                + "missing alpha becomes the rank.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         Path in = CliArgs.requiredPath(cl, "input");
         Path outPath = CliArgs.requiredPath(cl, "output");
         String target = cl.getOptionValue("target");

@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * whose weights were merged offline). {@code --device} runs it all on a GPU (outputs are compared on the host). Exit
  * code 1 if any output differs by more than the golden tolerance.
  */
-public final class DemoCommand implements Command {
+public final class DemoCommand extends OptionsCommand {
     private static final String RESOURCES = "demo/";
     private static final double ATOL = 1e-4;
     private static final double RTOL = 1e-4;
@@ -48,22 +48,24 @@ public final class DemoCommand implements Command {
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    Options options() {
+        return new Options().addOption(CliArgs.deviceOption());
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = new Options();
-        options.addOption(CliOptions.deviceOption());
-        CommandLine line = CliOptions.parse(this, "[--device DEVICE]", options, args, out);
-        if (line == null) {
-            return 0;
-        }
-        if (!line.getArgList().isEmpty()) {
-            throw new UsageException("demo takes no arguments besides --device, got " + String.join(" ", line.getArgList()));
-        }
-        Device device = CliOptions.device(line);
+    String usage() {
+        return "loraid " + name() + " [--device DEVICE]";
+    }
+
+    @Override
+    String helpHeader() {
+        return summary();
+    }
+
+    @Override
+    int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(line);
+        Device device = CliArgs.device(line);
         out.println("device: " + device);
         Path dir = Files.createTempDirectory("loraid-demo");
         try {

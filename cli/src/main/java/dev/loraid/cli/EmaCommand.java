@@ -17,7 +17,7 @@ import org.apache.commons.cli.Options;
  * {@code loraid ema}: post-hoc EMA over a run's epoch files, optional blending of several runs, and individual or
  * combined outputs (spec loraid.md §5, flags §6.2).
  */
-final class EmaCommand implements Command {
+final class EmaCommand extends OptionsCommand {
     @Override
     public String name() {
         return "ema";
@@ -28,7 +28,8 @@ final class EmaCommand implements Command {
         return "post-hoc EMA over epoch checkpoints, blending and packing of several LoRAs";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         for (int i = 1; i <= EmaRequest.MAX_SERIES; i++) {
             o.addOption(CliArgs.value("lora" + i, "FILE", i == 1 ? "any epoch file (name-NNNNNN.safetensors) of run N; its epochs are found" : null));
@@ -48,24 +49,22 @@ final class EmaCommand implements Command {
         o.addOption(CliArgs.flag("reference_compat", "reproduce the reference tool's numbers (EMA t=k, zero-filled blending)"));
         o.addOption(CliArgs.flag("quiet", "no info lines"));
         o.addOption("v", "verbose", false, "accepted for compatibility");
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid ema (--lora1 FILE [--lora2 FILE ...] | FILE...) [--output_file OUT] "
+                + "[--output_file_loraN OUT] [--sigma_rel S | --beta B [--beta2 B2]] [--average B [--democratic]]";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid ema (--lora1 FILE [--lora2 FILE ...] | FILE...) [--output_file OUT] "
-                + "[--output_file_loraN OUT] [--sigma_rel S | --beta B [--beta2 B2]] [--average B [--democratic]]",
-                "--lora1..--lora20 and --output_file_lora1..--output_file_lora20 are accepted.", out)) {
-            return 0;
-        }
+    String helpFooter() {
+        return "--lora1..--lora20 and --output_file_lora1..--output_file_lora20 are accepted.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         TreeMap<Integer, Path> series = new TreeMap<>();
         TreeMap<Integer, Path> outputs = new TreeMap<>();
         for (int i = 1; i <= EmaRequest.MAX_SERIES; i++) {

@@ -4,14 +4,10 @@ import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import org.apache.commons.cli.CommandLine;
-import org.apache.commons.cli.DefaultParser;
-import org.apache.commons.cli.HelpFormatter;
 import org.apache.commons.cli.Options;
-import org.apache.commons.cli.ParseException;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,7 +21,7 @@ import java.util.function.Function;
  * answers at once. A FILE may also be a shard, a shard index or a folder (see {@link TensorSource#open}).
  * {@code --json}: one JSON object per FILE (an array of them for several FILEs).
  */
-final class InspectCommand implements Command {
+final class InspectCommand extends OptionsCommand {
     /** Text mode shortens metadata values beyond this (kohya files carry kilobytes of tag counts); --json has all. */
     private static final int MAX_VALUE_CHARS = 200;
     /** Video size for the Wan forward-memory estimate unless --resolution/--frames say otherwise (spec §1.2). */
@@ -52,36 +48,28 @@ final class InspectCommand implements Command {
         return "print the tensors, metadata and LoRA layout of safetensors files";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(null, "json", false, "print JSON (an object per FILE; an array for several FILEs)");
         o.addOption(null, "resolution", true, "video WIDTHxHEIGHT for a Wan model's forward-memory estimate (default "
             + DEFAULT_RESOLUTION + ")");
         o.addOption(null, "frames", true, "video frames for that estimate (default " + DEFAULT_FRAMES + ")");
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid inspect [--json] FILE...";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        CommandLine cl;
-        try {
-            cl = new DefaultParser().parse(options(), args);
-        } catch (ParseException e) {
-            throw new UsageException(e.getMessage());
-        }
-        if (cl.hasOption("help")) {
-            PrintWriter w = new PrintWriter(out);
-            new HelpFormatter().printHelp(w, 100, "loraid inspect [--json] FILE...",
-                "FILE: a .safetensors file, one shard of a set, a *.safetensors.index.json, or a folder.", options(), 2, 4, "");
-            w.flush();
-            return 0;
-        }
+    String helpHeader() {
+        return "FILE: a .safetensors file, one shard of a set, a *.safetensors.index.json, or a folder.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) {
         List<String> files = cl.getArgList();
         if (files.isEmpty()) {
             throw new UsageException("no FILE given");

@@ -1,10 +1,13 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.core.lora.LoraKeys.Part;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,14 +18,12 @@ import java.util.regex.Pattern;
 
 /**
  * Recognises a LoRA file by its keys and says what it touches: ranks, alphas, and which modules of which blocks.
- * Two key styles (spec wan.md §4): musubi/kohya {@code lora_unet_blocks_0_self_attn_q.lora_down.weight} /
- * {@code .lora_up.weight} / {@code .alpha}, and diffusers/PEFT {@code [prefix.]blocks.0.self_attn.q.lora_A.weight}
- * / {@code .lora_B.weight}. A minimal reader for {@code inspect} only; the LoRA library lives in core.
+ * Two key styles (spec wan.md §4), named by {@link LoraKeys}: musubi/kohya
+ * {@code lora_unet_blocks_0_self_attn_q.lora_down.weight} / {@code .lora_up.weight} / {@code .alpha}, and
+ * diffusers/PEFT {@code [prefix.]blocks.0.self_attn.q.lora_A.weight} / {@code .lora_B.weight}. It reads headers only
+ * and accepts any diffusers prefix, so that {@code inspect} describes files the LoRA library would refuse.
  */
 final class LoraFileSummary {
-    private static final List<String> SUFFIXES = List.of(".lora_down.weight", ".lora_up.weight", ".lora_A.weight",
-        ".lora_B.weight", ".alpha");
-    private static final Pattern MUSUBI_BLOCK = Pattern.compile("blocks_(\\d+)_(self_attn|cross_attn|ffn)_(.+)");
     private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
     /** Linear layers of a Wan block in model order (spec wan.md §4), so summaries read q k v o, not k o q v. */
     private static final List<String> BLOCK_ORDER = List.of("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
@@ -47,27 +48,29 @@ final class LoraFileSummary {
 
     /** The summary of {@code src}, or null if it holds no LoRA keys. Reads only the headers and the alpha scalars. */
     static LoraFileSummary of(TensorSource src) {
-        Map<String, Map<String, TensorInfo>> byPrefix = new LinkedHashMap<>();
+        Map<String, Map<Part, TensorInfo>> byPrefix = new LinkedHashMap<>();
         for (String name : src.names()) {
-            for (String suffix : SUFFIXES) {
-                if (name.endsWith(suffix)) {
-                    byPrefix.computeIfAbsent(name.substring(0, name.length() - suffix.length()), k -> new LinkedHashMap<>())
-                        .put(suffix, src.info(name));
+            for (Part part : Part.values()) {
+                String suffix = name.endsWith(part.musubiSuffix()) ? part.musubiSuffix()
+                    : name.endsWith(part.diffusersSuffix()) ? part.diffusersSuffix() : null;
+                if (suffix != null) {
+                    byPrefix.computeIfAbsent(name.substring(0, name.length() - suffix.length()), k -> new EnumMap<>(Part.class))
+                        .put(part, src.info(name));
                     break;
                 }
             }
         }
-        byPrefix.values().removeIf(parts -> parts.size() == 1 && parts.containsKey(".alpha"));
+        byPrefix.values().removeIf(parts -> parts.size() == 1 && parts.containsKey(Part.ALPHA));
         if (byPrefix.isEmpty()) {
             return null;
         }
-        boolean musubi = byPrefix.keySet().stream().anyMatch(p -> p.startsWith("lora_unet_"));
+        boolean musubi = byPrefix.keySet().stream().anyMatch(p -> p.startsWith(LoraKeys.PREFIX));
         List<Module> modules = new ArrayList<>();
         List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, Map<String, TensorInfo>> e : byPrefix.entrySet()) {
-            Map<String, TensorInfo> parts = e.getValue();
-            TensorInfo down = parts.getOrDefault(".lora_down.weight", parts.get(".lora_A.weight"));
-            TensorInfo up = parts.getOrDefault(".lora_up.weight", parts.get(".lora_B.weight"));
+        for (Map.Entry<String, Map<Part, TensorInfo>> e : byPrefix.entrySet()) {
+            Map<Part, TensorInfo> parts = e.getValue();
+            TensorInfo down = parts.get(Part.DOWN);
+            TensorInfo up = parts.get(Part.UP);
             if (down == null || up == null) {
                 problems.add(e.getKey() + ": has " + (down == null ? "an up" : "a down") + " matrix but no "
                     + (down == null ? "down" : "up") + " matrix");
@@ -78,7 +81,7 @@ final class LoraFileSummary {
                 problems.add(e.getKey() + ": down " + down.shape() + " and up " + up.shape() + " disagree on the rank");
             }
             Double alpha = null;
-            TensorInfo a = parts.get(".alpha");
+            TensorInfo a = parts.get(Part.ALPHA);
             if (a != null) {
                 if (a.shape().numel() == 1) {
                     alpha = src.tensor(a.name()).getDouble(new long[a.shape().rank()]);
@@ -92,12 +95,13 @@ final class LoraFileSummary {
             modules, problems);
     }
 
-    /** {@code lora_unet_blocks_0_self_attn_q} or {@code diffusion_model.blocks.0.self_attn.q} → {@code blocks.0.self_attn.q}. */
+    /**
+     * {@code lora_unet_blocks_0_self_attn_q} or {@code diffusion_model.blocks.0.self_attn.q} → {@code blocks.0.self_attn.q}.
+     * A musubi name outside the blocks is shown as named, without its prefix ({@code text_embedding_0}).
+     */
     static String modulePath(String prefix) {
-        if (prefix.startsWith("lora_unet_")) {
-            String rest = prefix.substring("lora_unet_".length());
-            Matcher m = MUSUBI_BLOCK.matcher(rest);
-            return m.matches() ? "blocks." + m.group(1) + "." + m.group(2) + "." + m.group(3) : rest;
+        if (prefix.startsWith(LoraKeys.PREFIX)) {
+            return LoraKeys.blockIndex(prefix).isPresent() ? LoraKeys.modulePath(prefix) : prefix.substring(LoraKeys.PREFIX.length());
         }
         int at = prefix.indexOf("blocks.");
         return at > 0 && prefix.charAt(at - 1) == '.' || at == 0 ? prefix.substring(at) : prefix;

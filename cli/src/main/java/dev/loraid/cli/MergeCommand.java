@@ -6,7 +6,6 @@ import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.safetensors.TensorSource;
-import dev.loraid.wan.WanPresets;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +17,7 @@ import org.apache.commons.cli.Options;
  * {@code loraid merge}: validates LoRA files against the base DiT and the LORAID rules, then merges them into a new
  * checkpoint, streaming (spec loraid.md §2, §4). Flag names are the seed's and upstream's.
  */
-final class MergeCommand implements Command {
+final class MergeCommand extends OptionsCommand {
     @Override
     public String name() {
         return "merge";
@@ -29,7 +28,8 @@ final class MergeCommand implements Command {
         return "merge LoRA / LORAID files into a DiT checkpoint (W += m * alpha/r * up @ down)";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("dit", "FILE", "base DiT checkpoint (file, shard, index or folder)"));
         o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA files (spaces, commas or repeated); combined files apply each part"));
@@ -49,26 +49,18 @@ final class MergeCommand implements Command {
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
         o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid merge --dit BASE --lora_weight A [B ...] [--lora_multiplier M ...] "
+                + "[--LORAID ID ...] --save_merged_model OUT";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid merge --dit BASE --lora_weight A [B ...] [--lora_multiplier M ...] "
-                + "[--LORAID ID ...] --save_merged_model OUT", "", out)) {
-            return 0;
-        }
-        if (!cl.getArgList().isEmpty()) {
-            throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
-        }
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(cl);
         List<String> loraTokens = CliArgs.all(cl, "lora_weight");
         List<String> highTokens = CliArgs.all(cl, "lora_weight_high_noise");
         if (loraTokens.isEmpty() && highTokens.isEmpty()) {
@@ -100,16 +92,9 @@ final class MergeCommand implements Command {
     private static void merge(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
             CliReporter reporter) throws Exception {
         List<Path> loras = LoraidArgs.loraFiles(loraTokens);
-        List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
-        Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
-                : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
+        Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
         if (cl.hasOption("task")) {
-            int want;
-            try {
-                want = WanPresets.get(cl.getOptionValue("task")).config().numLayers();
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
+            int want = CliArgs.preset(cl.getOptionValue("task")).numLayers();
             try (TensorSource src = TensorSource.open(base)) {
                 BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
             }

@@ -10,7 +10,6 @@ import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanConfig;
-import dev.loraid.wan.WanPresets;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ import org.apache.commons.cli.Options;
  * from the DiT's weights ({@code --dit}), a preset ({@code --model t2v-A14B}) or {@code --num_blocks}; for each ID it
  * prints the block range, the include patterns recorded in metadata and the modules that training would adapt.
  */
-final class PlanCommand implements Command {
+final class PlanCommand extends OptionsCommand {
     /** The ten adaptable Linear layers of every Wan block, plus the Wan 2.1 I2V image keys (spec loraid.md §0.1). */
     private static final List<String> BLOCK_LINEARS = List.of("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
             "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2");
@@ -43,7 +42,8 @@ final class PlanCommand implements Command {
         return "show the blocks and modules each LORAID owns in a model";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("dit", "FILE", "Wan DiT checkpoint (file, shard, index or folder): block count and modules from its weights"));
         o.addOption(CliArgs.value("model", "PRESET", "a Wan preset instead of a file, e.g. t2v-A14B, t2v-1.3B, i2v-14B, ti2v-5B"));
@@ -55,13 +55,7 @@ final class PlanCommand implements Command {
         o.addOption(CliArgs.values("include_patterns", "REGEX", "training include patterns (whole module name; rescue excluded modules)"));
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "training exclude patterns (whole module name)"));
         o.addOption(CliArgs.flag("json", "print JSON: one object per LORAID"));
-        o.addOption("h", "help", false, "print this help");
         return o;
-    }
-
-    @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
     }
 
     /** Block count and candidate modules of the model named on the command line. */
@@ -69,16 +63,18 @@ final class PlanCommand implements Command {
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid plan (--dit FILE | --model PRESET | --num_blocks B) [--blocks_per_loraid P] [--LORAID ID...]",
-                "LORAID n owns blocks (n-1)*P .. n*P-1 of the model's B blocks; IDs up to floor(B/P) fit.", out)) {
-            return 0;
-        }
-        if (!cl.getArgList().isEmpty()) {
-            throw new UsageException("unexpected argument '" + cl.getArgList().getFirst() + "'");
-        }
+    String usage() {
+        return "loraid plan (--dit FILE | --model PRESET | --num_blocks B) [--blocks_per_loraid P] [--LORAID ID...]";
+    }
+
+    @Override
+    String helpFooter() {
+        return "LORAID n owns blocks (n-1)*P .. n*P-1 of the model's B blocks; IDs up to floor(B/P) fit.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(cl);
         try (CliReporter reporter = new CliReporter(err, false)) {
             Model model = model(cl);
             int p = Optional.ofNullable(CliArgs.integer(cl, "blocks_per_loraid")).orElse(LoraidAllocator.DEFAULT_BLOCKS_PER_LORAID);
@@ -131,7 +127,7 @@ final class PlanCommand implements Command {
                 m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), linearModules(src));
             }
         } else if (cl.hasOption("model")) {
-            WanConfig c = preset(cl.getOptionValue("model"));
+            WanConfig c = CliArgs.preset(cl.getOptionValue("model"));
             List<String> modules = new ArrayList<>();
             for (int b = 0; b < c.numLayers(); b++) {
                 for (String l : BLOCK_LINEARS) {
@@ -147,17 +143,9 @@ final class PlanCommand implements Command {
             m = new Model("--num_blocks", CliArgs.integer(cl, "num_blocks"), List.of());
         }
         if (cl.hasOption("task")) {
-            BlockCount.checkAgainstConfig(m.blocks(), preset(cl.getOptionValue("task")).numLayers(), cl.getOptionValue("task"));
+            BlockCount.checkAgainstConfig(m.blocks(), CliArgs.preset(cl.getOptionValue("task")).numLayers(), cl.getOptionValue("task"));
         }
         return m;
-    }
-
-    private static WanConfig preset(String name) {
-        try {
-            return WanPresets.get(name).config();
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
     }
 
     /** The Linear/Conv layers inside the blocks: weights of rank ≥ 2 under {@code blocks.N.} (norms are 1-D). */

@@ -10,7 +10,7 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 /** {@code loraid tag FILE --LORAID n --blocks_per_loraid P --num_blocks B -o OUT}: adds LORAID metadata (spec §6.3). */
-final class TagCommand implements Command {
+final class TagCommand extends OptionsCommand {
     @Override
     public String name() {
         return "tag";
@@ -21,29 +21,24 @@ final class TagCommand implements Command {
         return "add LORAID metadata to a LoRA whose modules lie inside that ID's blocks";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("LORAID", "ID", "the LORAID to record"));
         o.addOption(CliArgs.value("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12)"));
         o.addOption(CliArgs.value("num_blocks", "B", "block count of the model the LoRA was trained on"));
         o.addOption(org.apache.commons.cli.Option.builder("o").longOpt("output").hasArg().argName("FILE").desc("tagged copy").build());
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid tag FILE --LORAID n [--blocks_per_loraid P] --num_blocks B -o OUT";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid tag FILE --LORAID n [--blocks_per_loraid P] --num_blocks B -o OUT", "", out)) {
-            return 0;
-        }
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         if (cl.getArgList().size() != 1) {
             throw new UsageException("give exactly one FILE to tag");
         }

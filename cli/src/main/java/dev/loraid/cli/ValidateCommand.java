@@ -19,7 +19,7 @@ import org.apache.commons.cli.Options;
  * {@code loraid validate}: the REQ-CLI-5/6 checks of a set of LoRA files (pairing with LORAIDs and multipliers,
  * ranges, duplicates, overlaps) against a DiT or a block count, without merging anything (spec loraid.md §6.3).
  */
-final class ValidateCommand implements Command {
+final class ValidateCommand extends OptionsCommand {
     @Override
     public String name() {
         return "validate";
@@ -30,7 +30,8 @@ final class ValidateCommand implements Command {
         return "check LoRA / LORAID files against a model and each other (no output file)";
     }
 
-    private static Options options() {
+    @Override
+    Options options() {
         Options o = new Options();
         o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA files (spaces, commas or repeated)"));
         o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers, as for merge"));
@@ -40,22 +41,16 @@ final class ValidateCommand implements Command {
         o.addOption(CliArgs.value("dit", "FILE", "the DiT: block count from its weights"));
         o.addOption(CliArgs.value("num_blocks", "B", "the block count, when no DiT is given"));
         o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
-        o.addOption("h", "help", false, "print this help");
         return o;
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    String usage() {
+        return "loraid validate --lora_weight A [B ...] (--dit FILE | --num_blocks B) [--LORAID ID ...]";
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        Options options = options();
-        CommandLine cl = CliArgs.parse(options, args);
-        if (CliArgs.printHelp(cl, options, "loraid validate --lora_weight A [B ...] (--dit FILE | --num_blocks B) [--LORAID ID ...]", "", out)) {
-            return 0;
-        }
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         List<String> tokens = CliArgs.all(cl, "lora_weight");
         if (tokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
@@ -63,9 +58,7 @@ final class ValidateCommand implements Command {
         List<String> multipliers = CliArgs.all(cl, "lora_multiplier");
         try (CliReporter reporter = new CliReporter(err, false); LoraFiles.Opened opened = new LoraFiles.Opened()) {
             LoraInputs in = LoraInputs.load(LoraidArgs.loraFiles(tokens), opened, List.of(), List.of(), reporter);
-            List<String> idTokens = CliArgs.all(cl, "LORAID", "loraid");
-            Optional<List<Integer>> ids = idTokens.isEmpty() ? Optional.empty()
-                    : Optional.of(CliArgs.usage(() -> LoraidArgs.loraids(idTokens, multipliers.size(), reporter)));
+            Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
             int blocks = blockCount(cl, in);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), ids, multipliers, blocks,
                     CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), reporter);

@@ -31,7 +31,7 @@ import java.util.Map;
  * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32. {@code --device} picks where the model
  * runs (its weights are copied there once; the results come back to the host to be written).
  */
-public final class WanForwardCommand implements Command {
+public final class WanForwardCommand extends OptionsCommand {
     @Override
     public String name() {
         return "wan-forward";
@@ -43,12 +43,7 @@ public final class WanForwardCommand implements Command {
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
-    }
-
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+    Options options() {
         Options options = new Options();
         options.addOption(Option.builder().longOpt("dit").hasArg().argName("MODEL")
                 .desc("Wan DiT checkpoint: .safetensors file, one shard of a set, an index, or a folder").build());
@@ -59,25 +54,29 @@ public final class WanForwardCommand implements Command {
         options.addOption(Option.builder().longOpt("intermediates")
                 .desc("also write the named intermediates (tokens, e, e0, context_emb, blockN.out, head_out …; "
                         + "large for real models) to OUT, to find where two implementations diverge").build());
-        options.addOption(CliOptions.deviceOption());
+        options.addOption(CliArgs.deviceOption());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
-        CommandLine line = CliOptions.parse(this, "--dit MODEL --inputs IN --out OUT", options, args, out);
-        if (line == null) {
-            return 0;
-        }
-        Path dit = CliOptions.path(line, "dit");
-        Path inputs = CliOptions.path(line, "inputs");
-        Path outPath = CliOptions.path(line, "out");
-        WanConfig preset = null;
-        if (line.hasOption("variant")) {
-            try {
-                preset = WanPresets.get(line.getOptionValue("variant")).config();
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
-            }
-        }
-        Device device = CliOptions.device(line);
+        return options;
+    }
+
+    @Override
+    String usage() {
+        return "loraid " + name() + " --dit MODEL --inputs IN --out OUT";
+    }
+
+    @Override
+    String helpHeader() {
+        return summary();
+    }
+
+    @Override
+    int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
+        Path dit = requiredPath(line, "dit");
+        Path inputs = requiredPath(line, "inputs");
+        Path outPath = requiredPath(line, "out");
+        WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
+        Device device = CliArgs.device(line);
 
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {
@@ -105,6 +104,15 @@ public final class WanForwardCommand implements Command {
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, outPath, result.shape());
         }
         return 0;
+    }
+
+    /** The value of a required path option; an empty value counts as missing. */
+    private static Path requiredPath(CommandLine line, String option) {
+        String v = line.getOptionValue(option);
+        if (v == null || v.isBlank()) {
+            throw new UsageException("missing --" + option);
+        }
+        return Path.of(v);
     }
 
     /** " (t2v-14B / t2i-14B)", or "" for a config that is not a released variant. */

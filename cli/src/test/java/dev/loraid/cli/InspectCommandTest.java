@@ -8,9 +8,7 @@ import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,26 +20,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.loraid.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class InspectCommandTest {
     private static final Path GOLDEN = Path.of(System.getProperty("loraid.testdata"), "golden");
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void printsEveryTensorTheMetadataAndTheLoraLayout() throws IOException {
         Path lora = GOLDEN.resolve("lora_tiny.safetensors");
-        Result r = run("inspect", lora.toString());
+        CliRun r = run("inspect", lora.toString());
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile f = SafetensorsFile.open(lora)) {
             for (String n : f.names()) {
@@ -58,7 +47,7 @@ class InspectCommandTest {
 
     @Test
     void severalFilesAndJson() {
-        Result r = run("inspect", "--json", GOLDEN.resolve("lora_id1.safetensors").toString(), GOLDEN.resolve("lora_id2.safetensors").toString());
+        CliRun r = run("inspect", "--json", GOLDEN.resolve("lora_id1.safetensors").toString(), GOLDEN.resolve("lora_id2.safetensors").toString());
         assertEquals(0, r.code(), r.err());
         List<?> files = (List<?>) Json.parse(r.out());
         assertEquals(2, files.size());
@@ -72,7 +61,7 @@ class InspectCommandTest {
         Map<?, ?> firstTensor = (Map<?, ?>) ((List<?>) second.get("tensors")).getFirst();
         assertEquals(Map.of("name", "lora_unet_blocks_2_cross_attn_k.alpha", "dtype", "F32", "shape", List.of()), firstTensor);
 
-        Result text = run("inspect", GOLDEN.resolve("lora_id1.safetensors").toString(), GOLDEN.resolve("wan_tiny_weights.safetensors").toString());
+        CliRun text = run("inspect", GOLDEN.resolve("lora_id1.safetensors").toString(), GOLDEN.resolve("wan_tiny_weights.safetensors").toString());
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("  blocks 0-1: self_attn.q k v o"), text.out());
         assertTrue(text.out().contains("wan_tiny_weights.safetensors: "), text.out());
@@ -92,7 +81,7 @@ class InspectCommandTest {
         t.put("diffusion_model.blocks.7.ffn.0.lora_A.weight", Tensor.zeros(DType.BF16, 4, 16));
         Path p = tmp.resolve("diffusers.safetensors");
         SafetensorsWriter.write(p, t, null);
-        Result r = run("inspect", p.toString());
+        CliRun r = run("inspect", p.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("LoRA: 9 modules, diffusers/PEFT"), r.out());
         assertTrue(r.out().contains("ranks 4 (6 modules), 8 (3 modules), alpha none (a missing alpha means alpha = rank)"), r.out());
@@ -113,7 +102,7 @@ class InspectCommandTest {
             f.write(h);
             f.setLength(8 + h.length + (1L << 32));
         }
-        Result r = run("inspect", p.toString());
+        CliRun r = run("inspect", p.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("1 tensors, 2147483648 parameters, 4.0 GiB"), r.out());
         assertTrue(r.out().contains("BF16    [65536, 32768]"), r.out());
@@ -121,13 +110,13 @@ class InspectCommandTest {
 
     @Test
     void badInputIsOneMessageNamingTheFileAndExitOne(@TempDir Path tmp) throws IOException {
-        Result missing = run("inspect", tmp.resolve("nope.safetensors").toString());
+        CliRun missing = run("inspect", tmp.resolve("nope.safetensors").toString());
         assertEquals(1, missing.code());
         assertEquals("loraid inspect: error: " + tmp.resolve("nope.safetensors") + ": no such file or directory\n", missing.err());
 
         Path text = tmp.resolve("notes.safetensors");
         Files.writeString(text, "these are just some notes, not tensors");
-        Result wrongType = run("inspect", text.toString());
+        CliRun wrongType = run("inspect", text.toString());
         assertEquals(1, wrongType.code());
         assertTrue(wrongType.err().startsWith("loraid inspect: error: " + text + ": header length"), wrongType.err());
         assertEquals(1, wrongType.err().lines().count(), wrongType.err());
@@ -135,7 +124,7 @@ class InspectCommandTest {
         Path truncated = tmp.resolve("truncated.safetensors");
         byte[] full = Files.readAllBytes(GOLDEN.resolve("dtypes.safetensors"));
         Files.write(truncated, Arrays.copyOf(full, full.length - 10));
-        Result cut = run("inspect", truncated.toString(), GOLDEN.resolve("dtypes.safetensors").toString());
+        CliRun cut = run("inspect", truncated.toString(), GOLDEN.resolve("dtypes.safetensors").toString());
         assertEquals(1, cut.code());
         assertTrue(cut.err().contains(truncated + ": tensor '") && cut.err().contains("truncated file?"), cut.err());
         assertTrue(cut.out().contains("dtypes.safetensors: 8 tensors"), "the good file is still shown: " + cut.out());
@@ -143,11 +132,11 @@ class InspectCommandTest {
 
     @Test
     void usageErrorsExitTwo() {
-        Result none = run("inspect");
+        CliRun none = run("inspect");
         assertEquals(2, none.code());
         assertTrue(none.err().contains("no FILE given"), none.err());
         assertEquals(2, run("inspect", "--bogus", "x").code());
-        Result help = run("inspect", "--help");
+        CliRun help = run("inspect", "--help");
         assertEquals(0, help.code());
         assertTrue(help.out().contains("--json"), help.out());
         assertTrue(run("--help").out().contains("inspect"));

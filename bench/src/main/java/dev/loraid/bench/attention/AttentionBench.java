@@ -4,9 +4,8 @@ import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
-import dev.loraid.bench.harness.Options;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.Stopwatch;
-import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
@@ -37,13 +36,10 @@ public final class AttentionBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        int runs = Options.intOption(args, "--runs", 3);
-        int warmup = Options.intOption(args, "--warmup", 1);
-        Options.requireEmpty(args);
+        Series series = ctx.series(args, 3, 1);
         double peak = ctx.fmaPeak();
         double flops = 4.0 * TOKENS * TOKENS * HEAD_DIM * HEADS;
         String label = "attention " + TOKENS + "x" + HEADS + "x" + HEAD_DIM + " f32";
-        Stopwatch sw = ctx.stopwatch();
 
         double ours = Double.NaN;
         try (MemoryScope scope = MemoryScope.open()) {
@@ -52,18 +48,15 @@ public final class AttentionBench implements BenchCommand {
             Tensor v = BenchTensors.random(3, DType.F32, 1, TOKENS, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
             Tensor out = Tensor.empty(DType.F32, 1, TOKENS, HEADS, HEAD_DIM).permute(0, 2, 1, 3);
             double scale = 1 / Math.sqrt(HEAD_DIM);
-            Stopwatch.Timing t = sw.time("loraid " + label, warmup, runs,
+            Stopwatch.Timing t = series.time("loraid " + label,
                 () -> Backends.cpu().attention(q, k, v, scale, null, out, null));
             ours = Figures.gflops(flops, t.median());
         } catch (UnsupportedOperationException e) {
             ctx.log().println("loraid attention: " + e.getMessage() + "; its figures are n/a");
         }
 
-        double torch = ctx.torch().map(t -> {
-            try (TorchCpu.Workload w = t.attention(TOKENS, HEADS, HEAD_DIM)) {
-                return Figures.gflops(flops, sw.time("pytorch " + label, warmup, runs, w::run).median());
-            }
-        }).orElse(Double.NaN);
+        double torch = series.torch("pytorch " + label, t -> t.attention(TOKENS, HEADS, HEAD_DIM))
+            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
         ctx.out().println(Figures.line(label, ours, torch, peak));
     }
 }

@@ -4,7 +4,7 @@ import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
-import dev.loraid.bench.harness.Options;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.Stopwatch;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.Backend;
@@ -15,11 +15,11 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.Parallel;
 import dev.loraid.tensor.cpu.gemm.GemmTiling;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * {@code bench/run gemm}: fp32 GEMM on the Wan 2.1 1.3B shapes (1560 tokens; 1536 model dim, 8960 FFN dim)
@@ -45,27 +45,25 @@ public final class GemmBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        int runs = Options.intOption(args, "--runs", 7);
-        int warmup = Options.intOption(args, "--warmup", 3);
-        Options.requireEmpty(args);
+        Series series = ctx.series(args, 7, 3);
         ctx.log().println(GemmTiling.describe() + ", " + ctx.threads() + " threads");
         double peak = ctx.fmaPeak();
-        Stopwatch sw = ctx.stopwatch();
 
         Map<String, Double> ours = new LinkedHashMap<>();
         for (int[] s : SHAPES) {
-            ours.put(label(s), ours(sw, s, DType.F32, false, warmup, runs));
+            ours.put(label(s), ours(series, s, DType.F32, false));
         }
         int[] head = SHAPES.getLast();
-        double oursT = ours(sw, head, DType.F32, true, warmup, runs);
-        double bf16 = ours(sw, head, DType.BF16, false, warmup, runs);
-        double bf16T = ours(sw, head, DType.BF16, true, warmup, runs);
+        double oursT = ours(series, head, DType.F32, true);
+        double bf16 = ours(series, head, DType.BF16, false);
+        double bf16T = ours(series, head, DType.BF16, true);
 
         Map<String, Double> torch = new LinkedHashMap<>();
-        Optional<TorchCpu> pt = ctx.torch();
-        pt.ifPresent(t -> crossCheck(ctx, t, new int[] {129, 1536, 257}));
+        ctx.torch().ifPresent(t -> crossCheck(ctx, t, new int[] {129, 1536, 257}));
         for (int[] s : SHAPES) {
-            torch.put(label(s), pt.map(t -> torch(sw, t, s, warmup, runs)).orElse(Double.NaN));
+            String what = "pytorch " + label(s) + " F32";
+            torch.put(label(s), series.torch(what, t -> t.matmul(s[0], s[1], s[2]))
+                .map(t -> figure(series.log(), what, t, 2.0 * s[0] * s[1] * s[2])).orElse(Double.NaN));
         }
 
         List<String> lines = new ArrayList<>();
@@ -87,7 +85,7 @@ public final class GemmBench implements BenchCommand {
     }
 
     /** Our GFLOP/s for a [m,k] F32 @ b; b is [k,n] of {@code weight}, or a transposed view of [n,k] (nn.Linear). */
-    private static double ours(Stopwatch sw, int[] s, DType weight, boolean transposed, int warmup, int runs) {
+    private static double ours(Series series, int[] s, DType weight, boolean transposed) {
         int m = s[0];
         int k = s[1];
         int n = s[2];
@@ -97,22 +95,15 @@ public final class GemmBench implements BenchCommand {
             Tensor b = transposed ? BenchTensors.random(2, weight, n, k).transpose(0, 1) : BenchTensors.random(2, weight, k, n);
             Tensor c = Tensor.empty(DType.F32, m, n);
             String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
-            Stopwatch.Timing t = sw.time(what, warmup, runs, () -> cpu.matmul(a, b, c, 1, 0, null));
-            return figure(sw, what, t, 2.0 * m * n * k);
-        }
-    }
-
-    private static double torch(Stopwatch sw, TorchCpu t, int[] s, int warmup, int runs) {
-        try (TorchCpu.Workload w = t.matmul(s[0], s[1], s[2])) {
-            Stopwatch.Timing timing = sw.time("pytorch " + label(s) + " F32", warmup, runs, w::run);
-            return figure(sw, "pytorch " + label(s) + " F32", timing, 2.0 * s[0] * s[1] * s[2]);
+            Stopwatch.Timing t = series.time(what, () -> cpu.matmul(a, b, c, 1, 0, null));
+            return figure(series.log(), what, t, 2.0 * m * n * k);
         }
     }
 
     /** GFLOP/s of the median run; logs the CPU-normalized figure beside it (see Timing#cpuNormalizedMedian). */
-    private static double figure(Stopwatch sw, String what, Stopwatch.Timing t, double flops) {
+    private static double figure(PrintStream log, String what, Stopwatch.Timing t, double flops) {
         int threads = Parallel.threads();
-        sw.log().printf("[cpu-normalized] %s: %.1f GFLOP/s (median %.1f)%n", what,
+        log.printf("[cpu-normalized] %s: %.1f GFLOP/s (median %.1f)%n", what,
             Figures.gflops(flops, t.cpuNormalizedMedian(threads)), Figures.gflops(flops, t.median()));
         return Figures.gflops(flops, t.median());
     }
@@ -126,13 +117,8 @@ public final class GemmBench implements BenchCommand {
             Backends.cpu().matmul(a, b, c, 1, 0, null);
             float[] ours = BenchTensors.floats(c);
             float[] ref = t.matmul(BenchTensors.floats(a), BenchTensors.floats(b), s[0], s[1], s[2]);
-            double maxDiff = 0;
-            double maxAbs = 0;
-            for (int i = 0; i < ref.length; i++) {
-                maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-                maxAbs = Math.max(maxAbs, Math.abs(ref[i]));
-            }
-            ctx.log().printf("cross-check %s vs pytorch: max |diff| / max |value| = %.2e%n", label(s), maxDiff / maxAbs);
+            ctx.log().printf("cross-check %s vs pytorch: max |diff| / max |value| = %.2e%n", label(s),
+                BenchTensors.maxAbsDiff(ours, ref) / BenchTensors.maxAbs(ref));
         }
     }
 

@@ -31,4 +31,22 @@ public final class BenchTensors {
         return t.storage().segment().asSlice(t.offset() * 4, t.numel() * 4)
             .toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
     }
+
+    /** The largest |a[i] - b[i]|, for cross-checking our result {@code a} against PyTorch's {@code b}. */
+    public static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    /** The largest |a[i]|: the scale a cross-check's difference is read against. */
+    public static double maxAbs(float[] a) {
+        double m = 0;
+        for (float v : a) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
 }

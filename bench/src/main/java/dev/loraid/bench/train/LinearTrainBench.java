@@ -8,9 +8,8 @@ import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
-import dev.loraid.bench.harness.Options;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.Stopwatch;
-import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
@@ -43,12 +42,9 @@ public final class LinearTrainBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        int runs = Options.intOption(args, "--runs", 5);
-        int warmup = Options.intOption(args, "--warmup", 2);
-        Options.requireEmpty(args);
+        Series series = ctx.series(args, 5, 2);
         double flops = 2.0 * TOKENS * (2.0 * DIM * DIM + 3.0 * DIM * RANK + 3.0 * RANK * DIM);
         String label = "linear-train " + TOKENS + "x" + DIM + "->" + DIM + " rank " + RANK;
-        Stopwatch sw = ctx.stopwatch();
 
         Linear base = new Linear(Parameter.of(BenchTensors.random(1, DType.BF16, DIM, DIM), false), null);
         Parameter down = Parameter.trainable(scaled(BenchTensors.random(2, DType.F32, RANK, DIM), 1 / Math.sqrt(DIM)));
@@ -57,7 +53,7 @@ public final class LinearTrainBench implements BenchCommand {
         Tensor input = BenchTensors.random(4, DType.F32, TOKENS, DIM);
         Tensor dOut = BenchTensors.random(5, DType.F32, TOKENS, DIM);
 
-        Stopwatch.Timing t = sw.time("loraid " + label + " bf16 base", warmup, runs, () -> {
+        Stopwatch.Timing t = series.time("loraid " + label + " bf16 base", () -> {
             try (MemoryScope step = MemoryScope.open()) {
                 Var x = Var.leaf(input);
                 base.forward(x).backward(dOut);
@@ -68,11 +64,8 @@ public final class LinearTrainBench implements BenchCommand {
         });
         double ours = t.median();
 
-        double torch = ctx.torch().map(pt -> {
-            try (TorchCpu.Workload w = pt.linearTrain(TOKENS, DIM, DIM, RANK)) {
-                return sw.time("pytorch " + label + " f32", warmup, runs, w::run).median();
-            }
-        }).orElse(Double.NaN);
+        double torch = series.torch("pytorch " + label + " f32", pt -> pt.linearTrain(TOKENS, DIM, DIM, RANK))
+            .map(Stopwatch.Timing::median).orElse(Double.NaN);
 
         ctx.out().printf("%s: loraid %s ms (%s GFLOP/s, bf16 base), pytorch %s ms (%s GFLOP/s, f32), ratio=%s%n", label,
             Figures.num(ours * 1e3, 1), Figures.num(Figures.gflops(flops, ours), 1), Figures.num(torch * 1e3, 1),

@@ -4,9 +4,9 @@ import dev.loraid.autograd.StateSource;
 import dev.loraid.autograd.Var;
 import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
+import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
-import dev.loraid.bench.harness.Options;
-import dev.loraid.bench.harness.Stopwatch;
+import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
@@ -46,15 +46,12 @@ public final class WanBlockBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        int runs = Options.intOption(args, "--runs", 3);
-        int warmup = Options.intOption(args, "--warmup", 1);
-        Options.requireEmpty(args);
+        Series series = ctx.series(args, 3, 1);
         WanConfig c = WanPresets.get("t2v-1.3B").config();
         WanBlockCase data = WanBlockCase.random(c, GRID, 1234);
         double flops = flops(c, data.tokens());
         String label = String.format(Locale.ROOT, "wan-block 1.3B fwd+bwd L=%d (grid %dx%dx%d) f32", data.tokens(),
                 GRID[0], GRID[1], GRID[2]);
-        Stopwatch sw = ctx.stopwatch();
         Ours ours = new Ours(data);
         Tensor[] mine = ours.forwardBackward();
         ctx.torch().ifPresent(t -> {
@@ -62,16 +59,13 @@ public final class WanBlockBench implements BenchCommand {
                 float[][] theirs = run.outputs();
                 ctx.log().printf(Locale.ROOT, "cross-check vs PyTorch: output max |diff| %.2e (max |out| %.2e), "
                                 + "input gradient max |diff| %.2e (max |grad| %.2e)%n",
-                        maxDiff(mine[0].toFloatArray(), theirs[0]), maxAbs(theirs[0]),
-                        maxDiff(mine[1].toFloatArray(), theirs[1]), maxAbs(theirs[1]));
+                        BenchTensors.maxAbsDiff(mine[0].toFloatArray(), theirs[0]), BenchTensors.maxAbs(theirs[0]),
+                        BenchTensors.maxAbsDiff(mine[1].toFloatArray(), theirs[1]), BenchTensors.maxAbs(theirs[1]));
             }
         });
-        double oursGflops = Figures.gflops(flops, sw.time("loraid " + label, warmup, runs, ours::forwardBackward).median());
-        double torch = ctx.torch().map(t -> {
-            try (TorchCpu.BlockRun run = t.wanBlock(data)) {
-                return Figures.gflops(flops, sw.time("pytorch " + label, warmup, runs, run::run).median());
-            }
-        }).orElse(Double.NaN);
+        double oursGflops = Figures.gflops(flops, series.time("loraid " + label, ours::forwardBackward).median());
+        double torch = series.torch("pytorch " + label, t -> t.wanBlock(data))
+            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
         ctx.out().println(Figures.line(label, oursGflops, torch, ctx.fmaPeak()));
     }
 
@@ -118,21 +112,5 @@ public final class WanBlockBench implements BenchCommand {
         double forward = 12 * l * d * d + 4 * text * d * d + 4 * l * d * f + 4 * l * l * d + 4 * l * text * d;
         double backward = 12 * l * d * d + 4 * l * d * f + 10 * l * l * d + 6 * l * text * d;
         return forward + backward;
-    }
-
-    private static double maxDiff(float[] a, float[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
-    }
-
-    private static double maxAbs(float[] a) {
-        double m = 0;
-        for (float v : a) {
-            m = Math.max(m, Math.abs(v));
-        }
-        return m;
     }
 }

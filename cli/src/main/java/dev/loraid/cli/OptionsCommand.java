@@ -1,0 +1,52 @@
+package dev.loraid.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Options;
+
+/**
+ * A {@link Command} whose arguments are Commons CLI options. It owns what every such command does the same way:
+ * add {@code -h/--help}, parse (a bad flag is a {@link UsageException}, exit code 2), print the help and return 0;
+ * a subclass gives its options and help texts and runs on the parsed command line.
+ */
+abstract class OptionsCommand implements Command {
+    /** The command's own options ({@code -h/--help} is added to them). */
+    abstract Options options();
+
+    /** The first line of {@code --help}, e.g. {@code loraid tag FILE --LORAID n ...}. */
+    abstract String usage();
+
+    /** Text between the usage line and the options in {@code --help}; none unless overridden. */
+    String helpHeader() {
+        return "";
+    }
+
+    /** Text after the options in {@code --help}; none unless overridden. */
+    String helpFooter() {
+        return "";
+    }
+
+    /** Runs on the parsed arguments ({@code --help} has been handled). Returns the exit code. */
+    abstract int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception;
+
+    @Override
+    public final int run(String[] args) throws Exception {
+        return run(args, System.out, System.err);
+    }
+
+    @Override
+    public final int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Options options = options();
+        options.addOption("h", "help", false, "print this help");
+        CommandLine cl = CliArgs.parse(options, args);
+        if (cl.hasOption("help")) {
+            PrintWriter w = new PrintWriter(out);
+            new HelpFormatter().printHelp(w, 110, usage(), helpHeader(), options, 2, 4, helpFooter());
+            w.flush();
+            return 0;
+        }
+        return run(cl, out, err);
+    }
+}
