@@ -192,8 +192,9 @@ public abstract class Module {
     /**
      * Moves every loaded parameter and buffer below this module to {@code device} (PyTorch's {@code module.to}):
      * each is copied once through {@link Tensor#to(Device)} in its own dtype, outside any memory scope. What is
-     * already on {@code device} is left as it is, so on the CPU a model over a mapped checkpoint keeps its views.
-     * The device is checked first: an unusable one throws (saying why) with nothing moved.
+     * already on {@code device} is left as it is, so on the CPU a model over a mapped checkpoint keeps its views; a
+     * moved parameter loses its gradient ({@link Parameter#moveTo}). The device is checked first: an unusable one
+     * throws (saying why) with nothing moved.
      *
      * @throws IllegalStateException when {@code device}'s backend cannot start (no driver, no GPU, a missing library)
      */
