@@ -5,7 +5,16 @@
 # $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
 # Time boxes (seconds): TEST_TIMEOUT (default 200), BENCH_TIMEOUT (default 330); BENCH_ARGS adds bench options
 # (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
+# The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
+# cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
+# runs them on the CPU with the carried runtime, to prove the class path).
 set -uo pipefail
+device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientCheckTest dev.loraid.wan.WanFp8Test
+  dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest)
+if [ "${1:-}" = "--device-tests" ]; then
+  echo "${device_tests[@]}"
+  exit 0
+fi
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 cd "$root"
 OUT="${OUT:-$root/gpu-out}"
@@ -36,9 +45,9 @@ flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX
   "-Dloraid.cuda.libpath=$libdirs" "-Dloraid.cuda.cache=$OUT/kernel-cache")
 cp="$root/gpu-carry/lib/*"
 
-echo "== CUDA golden tests (cuda vs the CPU backend)"
-timeout "${TEST_TIMEOUT:-200}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --require-gpu \
-  | tee "$OUT/tests.txt"
+echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
+timeout "${TEST_TIMEOUT:-200}" "$java" "${flags[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda \
+  -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --require-gpu "${device_tests[@]}" | tee "$OUT/tests.txt"
 tests_rc=${PIPESTATUS[0]}
 
 echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, then PyTorch)"

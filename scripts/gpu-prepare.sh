@@ -2,7 +2,9 @@
 # Here, before a GPU session (no GPU needed): builds the jars, links a JDK 25 runtime with jlink, and lays both out
 # in the ignored folder gpu-carry/ for the device tool's `carry` (everything carried must stay under 64 MiB):
 #   gpu-carry/jre/   the runtime (java.base, jdk.incubator.vector, java.logging, jdk.unsupported, jdk.zipfs for JUnit)
-#   gpu-carry/lib/   loraid-tensor, its test classes (the CUDA golden tests, GpuTestMain), JUnit, loraid-bench
+#   gpu-carry/lib/   loraid-tensor, -autograd, -wan, -core; the test classes of tensor (the CUDA golden tests,
+#                    GpuTestMain), wan and core (the model tests that follow -Dloraid.test.device); JUnit; loraid-bench
+# (the golden files the tests read, testdata/golden, are tracked: they travel with the working tree, not in here)
 # Then, on the GPU machine: scripts/gpu-check.sh (see there). Exit 1 when the build fails or the folder is too big.
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
@@ -11,8 +13,8 @@ source scripts/find-jdk.sh
 carry="$root/gpu-carry"
 limit=$((64 * 1024 * 1024))
 
-echo "gpu-prepare: building tensor and bench (tests compiled, not run) ..." >&2
-mvn -B -q -ntp -DskipTests -pl tensor,bench -am package
+echo "gpu-prepare: building tensor, autograd, wan, core and bench (tests compiled, not run) ..." >&2
+mvn -B -q -ntp -DskipTests -pl tensor,autograd,wan,core,bench -am package
 mvn -B -q -ntp -pl tensor dependency:copy-dependencies -DincludeScope=test -DexcludeArtifactIds=junit-jupiter \
   -DoutputDirectory="$root/tensor/target/test-deps"
 
@@ -21,8 +23,12 @@ mkdir -p "$carry.tmp/lib"
 echo "gpu-prepare: linking the runtime ..." >&2
 "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$carry.tmp/jre"
-cp tensor/target/loraid-tensor-*.jar bench/target/loraid-bench-*.jar "$carry.tmp/lib/"
-"$JAVA_HOME/bin/jar" --create --file "$carry.tmp/lib/loraid-tensor-tests.jar" -C tensor/target/test-classes .
+for m in tensor autograd wan core bench; do
+  cp "$m"/target/loraid-"$m"-*.jar "$carry.tmp/lib/"
+done
+for m in tensor wan core; do
+  "$JAVA_HOME/bin/jar" --create --file "$carry.tmp/lib/loraid-$m-tests.jar" -C "$m"/target/test-classes .
+done
 cp tensor/target/test-deps/*.jar "$carry.tmp/lib/"
 rm -rf "$carry"
 mv "$carry.tmp" "$carry"
@@ -34,7 +40,9 @@ if [ "$bytes" -gt "$limit" ]; then
   echo "gpu-prepare: gpu-carry is over 64 MiB: the device tool will not carry it" >&2
   exit 1
 fi
-# the runtime can run what it carries: the CUDA tests start (and skip here, without a GPU)
+# the runtime can run what it carries: the CUDA tests start (and skip here, without a GPU), and the model tests that
+# gpu-check.sh runs on cuda pass here on the CPU with the same class path
 "$carry/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain | tail -n 1
+  -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cpu \
+  -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain $(scripts/gpu-check.sh --device-tests) | tail -n 1
 echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=580)" >&2

@@ -1,5 +1,7 @@
 package dev.loraid.autograd;
 
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
@@ -185,6 +187,46 @@ public abstract class Module {
         Map<String, Tensor> out = new LinkedHashMap<>();
         visit("", (prefix, m) -> m.buffers.forEach((n, b) -> out.put(prefix + n, b)));
         return out;
+    }
+
+    /**
+     * Moves every loaded parameter and buffer below this module to {@code device} (PyTorch's {@code module.to}):
+     * each is copied once through {@link Tensor#to(Device)} in its own dtype, outside any memory scope. What is
+     * already on {@code device} is left as it is, so on the CPU a model over a mapped checkpoint keeps its views; a
+     * moved parameter loses its gradient ({@link Parameter#moveTo}). The device is checked first: an unusable one
+     * throws (saying why) with nothing moved.
+     *
+     * @throws IllegalStateException when {@code device}'s backend cannot start (no driver, no GPU, a missing library)
+     */
+    public Module to(Device device) {
+        Backends.of(device);
+        namedParameters().values().forEach(p -> p.moveTo(device));
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            visit("", (prefix, m) -> m.buffers.replaceAll((n, b) -> b.device().equals(device) ? b : b.to(device)));
+        }
+        return this;
+    }
+
+    /**
+     * The device of the loaded parameters and buffers below this module (the CPU when none is loaded).
+     *
+     * @throws IllegalStateException naming two tensors that live on different devices
+     */
+    public Device device() {
+        Device found = null;
+        String first = null;
+        Map<String, Tensor> state = stateDict();
+        for (var e : state.entrySet()) {
+            Device d = e.getValue().device();
+            if (found == null) {
+                found = d;
+                first = e.getKey();
+            } else if (!found.equals(d)) {
+                throw new IllegalStateException(getClass().getSimpleName() + " is on several devices: " + first + " on "
+                    + found + ", " + e.getKey() + " on " + d + " (move it with to(Device))");
+            }
+        }
+        return found == null ? Device.CPU : found;
     }
 
     /** Sets training mode (dropout active) on this module and every descendant. */

@@ -1,6 +1,7 @@
 package dev.loraid.autograd;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
@@ -105,6 +106,21 @@ public final class Parameter extends Var {
             }
         }
         data().backend().copy(t, data());
+    }
+
+    /**
+     * Moves the data to {@code device} in its dtype (a frozen BF16/FP8 weight stays BF16/FP8), outside any memory
+     * scope; the gradient, if any, is dropped (move before training, as the optimizer state lives on one device).
+     * A no-op when the data is already there or not loaded: a mapped CPU view stays the same view.
+     */
+    public Parameter moveTo(Device device) {
+        if (hasData() && !data().device().equals(device)) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                setData(data().to(device));
+            }
+            clearGrad();
+        }
+        return this;
     }
 
     @Override

@@ -6,13 +6,18 @@ import dev.loraid.autograd.nn.Linear;
 import dev.loraid.autograd.nn.ModuleList;
 import dev.loraid.autograd.nn.RMSNorm;
 import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Dotted names, state dicts and their loading rules. */
 class ModuleTest {
@@ -82,6 +88,62 @@ class ModuleTest {
                 "frozen weight must be a view of the mapped file");
             assertArrayEquals(saved.get("blocks.0.ffn.2.weight").toDoubleArray(), w.data().toDoubleArray(), 0);
         }
+    }
+
+    /** to(cpu) on a CPU model moves nothing: mapped weights stay views, buffers and gradients stay the same objects. */
+    @Test
+    void movingToTheDeviceItIsOnKeepsMappedViews(@TempDir Path dir) throws Exception {
+        Model m = new Model(1);
+        Map<String, Tensor> saved = new LinkedHashMap<>();
+        long seed = 1;
+        for (var e : m.namedParameters().entrySet()) {
+            saved.put(e.getKey(), f32(seed++, e.getValue().shape().toArray()).to(DType.BF16));
+        }
+        Path file = dir.resolve("model.safetensors");
+        SafetensorsWriter.write(file, saved, Map.of());
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            m.loadStateDict(StateSource.of(f), true);
+            Parameter bias = m.namedParameters().get("blocks.0.ffn.0.bias").requiresGrad(true);
+            bias.accumulateGrad(Tensor.full(DType.F32, 1.0, 8));
+            Map<String, Tensor> before = m.stateDict();
+            Tensor grad = bias.grad();
+
+            assertSame(m, m.to(Device.CPU));
+            assertEquals(Device.CPU, m.device());
+            m.stateDict().forEach((k, t) -> assertSame(before.get(k), t, k + " was copied"));
+            assertEquals(f.tensor("blocks.0.ffn.2.weight").storage().segment().address(),
+                m.namedParameters().get("blocks.0.ffn.2.weight").data().storage().segment().address());
+            assertSame(grad, bias.grad(), "the gradient survives a move to where it already is");
+
+            WithAlpha a = new WithAlpha();
+            Tensor alpha = a.alpha();
+            a.to(Device.CPU);
+            assertSame(alpha, a.alpha());
+        }
+    }
+
+    /** Without a usable GPU, moving to cuda fails first, saying why, and leaves every tensor where it was. */
+    @Test
+    void movingToAnUnusableDeviceFailsBeforeMovingAnything() {
+        String problem = Backends.problem(Device.cuda(0));
+        assumeTrue(problem != null, "cuda:0 is usable here: the move is covered by the GPU tests");
+        Linear l = Linear.trainable(3, 2, true, 5);
+        Tensor w = l.weight().data();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> l.to(Device.cuda(0)));
+        assertTrue(e.getMessage().contains("cuda:0"), e.getMessage());
+        assertSame(w, l.weight().data());
+        assertEquals(Device.CPU, l.device());
+    }
+
+    @Test
+    void aModuleSplitOverTwoDevicesNamesBoth() {
+        Linear l = Linear.declared(2, 2, true, DType.F32);
+        // a tensor that only claims to be on cuda:0 (never handed to a backend): device() reads the claim alone
+        Tensor onGpu = new Tensor(new Storage(Device.cuda(0), MemorySegment.ofArray(new float[2]), null), DType.F32,
+            Shape.of(2), new long[] {1}, 0);
+        l.loadStateDict(StateSource.of(Map.of("weight", Tensor.zeros(DType.F32, 2, 2), "bias", onGpu)), true);
+        IllegalStateException e = assertThrows(IllegalStateException.class, l::device);
+        assertTrue(e.getMessage().contains("weight on cpu, bias on cuda:0"), e.getMessage());
     }
 
     @Test

@@ -3,6 +3,8 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.Device;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanPresets;
 import java.nio.file.Path;
@@ -110,6 +112,31 @@ final class CliArgs {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
+    }
+
+    /** {@code --device cpu|cuda|cuda:N|auto}, read by {@link #device}. */
+    static Option deviceOption() {
+        return value("device", "DEVICE", "where the model runs: cpu, cuda, cuda:N, or auto (cuda:0 when usable, else "
+                + "the CPU); default -Dloraid.device, else cpu");
+    }
+
+    /**
+     * The device {@code --device} names ({@link Backends#defaultDevice()} without it), started: a malformed name is a
+     * usage error (exit 2); a device that cannot be used (no driver, no such GPU, a missing library) a runtime error
+     * (exit 1) that says why.
+     */
+    static Device device(CommandLine cl) {
+        Device device;
+        try {
+            device = cl.hasOption("device") ? Backends.resolve(cl.getOptionValue("device")) : Backends.defaultDevice();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--device: " + e.getMessage());
+        }
+        String problem = Backends.problem(device);
+        if (problem != null) {
+            throw new IllegalStateException("--device " + device + " cannot be used: " + problem);
+        }
+        return device;
     }
 
     /** Runs a value rule of the library and turns its complaint into a usage error (exit code 2). */

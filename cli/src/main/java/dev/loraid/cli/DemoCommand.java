@@ -4,6 +4,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanCheckpoint;
@@ -11,6 +12,8 @@ import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanInputs;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,9 +29,10 @@ import java.util.stream.Stream;
  * (copies of testdata/golden's 4-block model, LoRAs and reference outputs): load it through the checkpoint loader,
  * run the Wan 2.1 and Wan 2.2 (per-token timestep) forward passes, apply a LoRA at sampling time, and apply two
  * LORAID LoRAs on disjoint blocks — each compared with the independent reference (or, for LORAID, with the model
- * whose weights were merged offline). Exit code 1 if any output differs by more than the golden tolerance.
+ * whose weights were merged offline). {@code --device} runs it all on a GPU (outputs are compared on the host). Exit
+ * code 1 if any output differs by more than the golden tolerance.
  */
-public final class DemoCommand implements Command {
+public final class DemoCommand extends OptionsCommand {
     private static final String RESOURCES = "demo/";
     private static final double ATOL = 1e-4;
     private static final double RTOL = 1e-4;
@@ -44,28 +48,34 @@ public final class DemoCommand implements Command {
     }
 
     @Override
-    public int run(String[] args) throws Exception {
-        return run(args, System.out, System.err);
+    Options options() {
+        return new Options().addOption(CliArgs.deviceOption());
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        if (args.length > 0) {
-            if (args[0].equals("--help") || args[0].equals("-h")) {
-                out.println("usage: loraid demo\n" + summary());
-                return 0;
-            }
-            throw new UsageException("demo takes no arguments, got " + String.join(" ", args));
-        }
+    String usage() {
+        return "loraid " + name() + " [--device DEVICE]";
+    }
+
+    @Override
+    String helpHeader() {
+        return summary();
+    }
+
+    @Override
+    int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(line);
+        Device device = CliArgs.device(line);
+        out.println("device: " + device);
         Path dir = Files.createTempDirectory("loraid-demo");
         try {
             Path weights = extract(dir, "wan_tiny_weights.safetensors");
-            boolean ok = runCase(out, weights, extract(dir, "wan_tiny_forward.safetensors"), WanPresets.TINY,
+            boolean ok = runCase(out, device, weights, extract(dir, "wan_tiny_forward.safetensors"), WanPresets.TINY,
                     "Wan 2.1, t = 500");
-            ok &= runCase(out, weights, extract(dir, "wan_tiny_forward_v22.safetensors"), WanPresets.TINY_V22,
+            ok &= runCase(out, device, weights, extract(dir, "wan_tiny_forward_v22.safetensors"), WanPresets.TINY_V22,
                     "Wan 2.2, per-token t (frame 0 at t = 0)");
-            ok &= loraCase(out, dir, weights);
-            ok &= loraidCase(out, dir, weights);
+            ok &= loraCase(out, device, dir, weights);
+            ok &= loraidCase(out, device, dir, weights);
             out.println(ok ? "demo: OK — every output matches its reference within 1e-4"
                     : "demo: FAILED — an output differs from the reference");
             return ok ? 0 : 1;
@@ -74,10 +84,11 @@ public final class DemoCommand implements Command {
         }
     }
 
-    private static boolean runCase(PrintStream out, Path weights, Path golden, WanConfig config, String title) throws IOException {
+    private static boolean runCase(PrintStream out, Device device, Path weights, Path golden, WanConfig config, String title)
+            throws IOException {
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(weights, config); SafetensorsFile ref = SafetensorsFile.open(golden)) {
-            WanModel model = ck.model();
+            WanModel model = ck.model(device);
             long t1 = System.nanoTime();
             WanInputs in = WanInputs.of(ref.tensor("x"), ref.tensor("t"), ref.tensor("context"));
             Tensor got = model.forward(in);
@@ -95,11 +106,11 @@ public final class DemoCommand implements Command {
     }
 
     /** lora_tiny attached at multiplier 0.8 against the reference forward of the merged model. */
-    private static boolean loraCase(PrintStream out, Path dir, Path weights) throws IOException {
+    private static boolean loraCase(PrintStream out, Device device, Path dir, Path weights) throws IOException {
         Path lora = extract(dir, "lora_tiny.safetensors");
         try (WanCheckpoint ck = WanCheckpoint.open(weights, WanPresets.TINY);
              SafetensorsFile ref = SafetensorsFile.open(extract(dir, "lora_merged_forward.safetensors"))) {
-            WanModel model = ck.model();
+            WanModel model = ck.model(device);
             LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(lora), Reporter.SILENT), 0.8);
             long t0 = System.nanoTime();
             Tensor got = model.forward(WanInputs.of(ref.tensor("x"), ref.tensor("t"), ref.tensor("context")));
@@ -112,7 +123,7 @@ public final class DemoCommand implements Command {
     }
 
     /** Two LORAID LoRAs on blocks 0–1 and 2–3 applied together, against the offline merge of both. */
-    private static boolean loraidCase(PrintStream out, Path dir, Path weights) throws IOException {
+    private static boolean loraidCase(PrintStream out, Device device, Path dir, Path weights) throws IOException {
         Path id1 = extract(dir, "lora_id1.safetensors");
         Path id2 = extract(dir, "lora_id2.safetensors");
         try (SafetensorsFile ref = SafetensorsFile.open(dir.resolve("wan_tiny_forward.safetensors"));
@@ -120,11 +131,11 @@ public final class DemoCommand implements Command {
              WanCheckpoint merged = WanCheckpoint.open(extract(dir, "lora_id_merged_weights.safetensors"),
                      WanPresets.TINY)) {
             WanInputs in = WanInputs.of(ref.tensor("x"), ref.tensor("t"), ref.tensor("context"));
-            WanModel model = base.model();
+            WanModel model = base.model(device);
             LoraNetwork a = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(id1), Reporter.SILENT), 1.0);
             LoraNetwork b = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(id2), Reporter.SILENT), 0.7);
             Tensor got = model.forward(in);
-            double[] worst = maxError(merged.model().forward(in).toDoubleArray(), got.toDoubleArray());
+            double[] worst = maxError(merged.model(device).forward(in).toDoubleArray(), got.toDoubleArray());
             out.printf(Locale.ROOT, "LORAID: LoRA 1 on blocks 0–1 (%d modules, x1.0) + LoRA 2 on blocks 2–3 (%d modules, "
                     + "x0.7): max abs error %.2e vs the model with both merged offline%n", a.adapters().size(),
                     b.adapters().size(), worst[0]);

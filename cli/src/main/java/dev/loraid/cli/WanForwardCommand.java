@@ -1,6 +1,7 @@
 package dev.loraid.cli;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.Tensor;
@@ -27,7 +28,8 @@ import java.util.Map;
  * {@code loraid wan-forward --dit MODEL --inputs IN --out OUT}: one DiT call, for parity checks against other
  * implementations on the user's own weights (issue 5). IN holds {@code x} [in_dim, F, H, W], {@code t} [1] (or one
  * per token for Wan 2.2), {@code context} [L ≤ text_len, text_dim], and optionally {@code y} (I2V conditioning,
- * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32.
+ * concatenated after x); OUT receives {@code out} [out_dim, F, H, W] F32. {@code --device} picks where the model
+ * runs (its weights are copied there once; the results come back to the host to be written).
  */
 public final class WanForwardCommand extends OptionsCommand {
     @Override
@@ -52,6 +54,7 @@ public final class WanForwardCommand extends OptionsCommand {
         options.addOption(Option.builder().longOpt("intermediates")
                 .desc("also write the named intermediates (tokens, e, e0, context_emb, blockN.out, head_out …; "
                         + "large for real models) to OUT, to find where two implementations diverge").build());
+        options.addOption(CliArgs.deviceOption());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
         return options;
@@ -73,26 +76,28 @@ public final class WanForwardCommand extends OptionsCommand {
         Path inputs = requiredPath(line, "inputs");
         Path outPath = requiredPath(line, "out");
         WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
+        Device device = CliArgs.device(line);
 
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {
             WanConfig config = ck.config();
             out.println("model: " + ck.describe());
             out.println("config: " + config.describe() + " " + variantNames(config));
-            WanModel model = ck.model();
+            out.println("device: " + device);
+            WanModel model = ck.model(device);
             WanInputs wanInputs = readInputs(in, inputs);
             wanInputs.validate(config, inputs.toString());
             long t1 = System.nanoTime();
             Map<String, Tensor> written = new LinkedHashMap<>();
             WanTaps taps = !line.hasOption("intermediates") ? WanTaps.NONE : (name, t) -> {
                 try (MemoryScope keep = MemoryScope.suspend()) {
-                    written.put(name, t.to(DType.F32).copy());
+                    written.put(name, t.to(DType.F32).to(Device.CPU).copy());
                 }
             };
             Tensor result = model.forward(wanInputs, taps);
             long t2 = System.nanoTime();
             written.remove("output");
-            written.put("out", result.to(DType.F32));
+            written.put("out", result.to(DType.F32).to(Device.CPU));
             SafetensorsWriter.write(outPath, written,
                     Map.of("config", JsonWriter.compact(config.toMap()), "source", dit.getFileName().toString()));
             out.printf(Locale.ROOT, "tokens %d, load %.2f s, forward %.2f s → %s out %s%n", wanInputs.tokens(config),

@@ -1,5 +1,7 @@
 package dev.loraid.cli;
 
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -17,6 +19,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class WanForwardCommandTest {
     @TempDir
@@ -43,7 +46,7 @@ class WanForwardCommandTest {
     @Test
     void forwardOnTheGoldenFilesWritesTheReferenceOutput() throws IOException {
         Path out = dir.resolve("out.safetensors");
-        int rc = run("wan-forward", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+        int rc = run("wan-forward", "--device", "cpu", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--inputs", golden("wan_tiny_forward.safetensors").toString(), "--out", out.toString());
         assertEquals(0, rc, err());
         assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("Wan 2.1 t2v: dim 64"), stdout.toString());
@@ -162,6 +165,28 @@ class WanForwardCommandTest {
         assertEquals(1, run("wan-forward", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--inputs", golden("lora_tiny.safetensors").toString(), "--out", dir.resolve("o").toString()));
         assertTrue(err().contains("lora_tiny.safetensors: no tensor 'x'"), err());
+    }
+
+    @Test
+    void deviceNamesAreCheckedBeforeAnythingIsLoaded() {
+        String model = golden("wan_tiny_weights.safetensors").toString();
+        String inputs = golden("wan_tiny_forward.safetensors").toString();
+        String out = dir.resolve("o").toString();
+        assertEquals(2, run("wan-forward", "--device", "gpu", "--dit", model, "--inputs", inputs, "--out", out));
+        assertTrue(err().contains("--device: unknown device 'gpu' (expected cpu, cuda or cuda:N)"), err());
+        assertEquals(2, run("demo", "--device", "cuda:x"));
+        assertEquals(2, run("demo", "extra"));
+        assertTrue(err().contains("unexpected argument 'extra'"), err());
+    }
+
+    @Test
+    void anUnusableGpuExitsWith1SayingWhy() {
+        String problem = Backends.problem(Device.cuda(0));
+        assumeTrue(problem != null, "cuda:0 is usable here");
+        assertEquals(1, run("wan-forward", "--device", "cuda", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--inputs", golden("wan_tiny_forward.safetensors").toString(), "--out", dir.resolve("o").toString()));
+        assertTrue(err().contains("--device cuda:0 cannot be used: " + problem), err());
+        assertTrue(Files.notExists(dir.resolve("o")), "nothing written");
     }
 
     @Test

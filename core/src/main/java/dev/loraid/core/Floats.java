@@ -20,9 +20,9 @@ public final class Floats {
     private Floats() {
     }
 
-    /** The elements of a CPU tensor in row-major order as float32. */
+    /** The elements of a tensor in row-major order as float32 (a device tensor is copied through the host). */
     public static float[] read(Tensor t) {
-        if (!t.isContiguous()) {
+        if (!t.isContiguous() || !t.device().isCpu()) {
             return t.toFloatArray();
         }
         int n = Math.toIntExact(t.numel());
@@ -79,9 +79,9 @@ public final class Floats {
         return t;
     }
 
-    /** Flat index of the first NaN or infinity of a CPU tensor, or −1; reads contiguous F32/BF16/F16 in place. */
+    /** Flat index of the first NaN or infinity, or −1; reads contiguous F32/BF16/F16 CPU tensors in place. */
     public static long firstNonFinite(Tensor t) {
-        if (!t.isContiguous() || !(t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16)) {
+        if (!t.isContiguous() || !t.device().isCpu() || !(t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16)) {
             return firstNonFinite(read(t));
         }
         MemorySegment seg = t.storage().segment();

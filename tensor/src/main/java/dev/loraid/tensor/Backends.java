@@ -29,7 +29,17 @@ public final class Backends {
 
     /** The device named by {@code -Dloraid.device} ({@code cpu}, {@code cuda}, {@code cuda:N} or {@code auto}). */
     public static Device defaultDevice() {
-        String name = System.getProperty("loraid.device", "cpu");
+        return resolve(System.getProperty("loraid.device", "cpu"));
+    }
+
+    /**
+     * The device {@code name} stands for, as {@code --device} and {@code -Dloraid.device} take it: {@code cpu},
+     * {@code cuda}, {@code cuda:N} (strict: not checked here, see {@link #problem}), or {@code auto} (cuda:0 when
+     * usable, else the CPU with a warning that says why).
+     *
+     * @throws IllegalArgumentException for any other name
+     */
+    public static Device resolve(String name) {
         if (!name.trim().equalsIgnoreCase("auto")) {
             return Device.parse(name);
         }
@@ -40,5 +50,18 @@ public final class Backends {
         System.getLogger(Backends.class.getName()).log(System.Logger.Level.WARNING,
             "-Dloraid.device=auto: using the CPU, cuda:0 is not usable: " + problem);
         return Device.CPU;
+    }
+
+    /**
+     * Why {@code device} cannot be used (no driver, no such GPU, a missing NVRTC or cuBLASLt), or null when its
+     * backend starts; creates the backend on first use, as {@link #of} does.
+     */
+    public static String problem(Device device) {
+        try {
+            of(device);
+            return null;
+        } catch (IllegalStateException e) {
+            return e.getMessage();
+        }
     }
 }

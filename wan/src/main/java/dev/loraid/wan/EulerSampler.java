@@ -42,9 +42,10 @@ public final class EulerSampler {
             double t = schedule.timesteps()[i];
             double g = guidance.at(t);
             try (MemoryScope step = MemoryScope.open()) {
-                Tensor v = model.at(x, t, false).to(DType.F32);
+                // the latent stays on the device of the noise; a model elsewhere returns its velocity there
+                Tensor v = model.at(x, t, false).to(x.device()).to(DType.F32);
                 if (g != 1.0) {
-                    Tensor uncond = model.at(x, t, true).to(DType.F32);
+                    Tensor uncond = model.at(x, t, true).to(x.device()).to(DType.F32);
                     Tensor guided = Tensor.empty(x.device(), DType.F32, x.shape().toArray());
                     x.backend().addScaled(v, g, uncond, 1.0 - g, guided); // vu + g·(vc − vu)
                     v = guided;

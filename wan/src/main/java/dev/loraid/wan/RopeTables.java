@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -16,9 +17,9 @@ public final class RopeTables {
     private final Tensor cos;
     private final Tensor sin;
 
-    private RopeTables(int tokens, int pairs, double[] cos, double[] sin) {
-        this.cos = Tensor.ofDoubles(cos, tokens, pairs);
-        this.sin = Tensor.ofDoubles(sin, tokens, pairs);
+    private RopeTables(Tensor cos, Tensor sin) {
+        this.cos = cos;
+        this.sin = sin;
     }
 
     /** Tables for the f×h×w grid, tokens in f-major, then h, then w order (§2.2). */
@@ -53,7 +54,7 @@ public final class RopeTables {
                 }
             }
         }
-        return new RopeTables(tokens, c, cos, sin);
+        return new RopeTables(Tensor.ofDoubles(cos, tokens, c), Tensor.ofDoubles(sin, tokens, c));
     }
 
     /** ω_k = 1 / θ^(2k/m) for k = 0..n-1. */
@@ -68,6 +69,11 @@ public final class RopeTables {
     private static void set(double[] cos, double[] sin, int i, double angle) {
         cos[i] = Math.cos(angle);
         sin[i] = Math.sin(angle);
+    }
+
+    /** The same tables on {@code device} (copied once per forward, from the current memory scope; this on the CPU). */
+    public RopeTables to(Device device) {
+        return cos.device().equals(device) ? this : new RopeTables(cos.to(device), sin.to(device));
     }
 
     /** cos of the angles, [tokens, headDim/2] F64. */

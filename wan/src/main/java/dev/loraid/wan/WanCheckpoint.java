@@ -1,6 +1,7 @@
 package dev.loraid.wan;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.Json;
@@ -166,6 +167,16 @@ public final class WanCheckpoint implements AutoCloseable {
     /** Builds the model over this checkpoint's weights (views: keep the checkpoint open while it is used). */
     public WanModel model() {
         return WanModel.load(config, weights);
+    }
+
+    /**
+     * Builds the model on {@code device}: on the CPU exactly {@link #model()} (views of the mapping, nothing copied);
+     * on a GPU every weight is copied once into device memory in its file dtype (fp8 stays fp8).
+     *
+     * @throws IllegalStateException when {@code device} cannot be used, saying why (no driver, no GPU, a library)
+     */
+    public WanModel model(Device device) {
+        return model().to(device);
     }
 
     @Override

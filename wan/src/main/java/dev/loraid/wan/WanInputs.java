@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 
 import java.util.Arrays;
@@ -17,6 +18,18 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
 
     public static WanInputs of(Tensor x, Tensor t, Tensor context) {
         return new WanInputs(x, t, context, null, null);
+    }
+
+    /**
+     * These inputs on {@code device}: x, context, y and clip are copied there when elsewhere (from the current memory
+     * scope); t stays where it is, the model reads its few values on the host.
+     */
+    public WanInputs to(Device device) {
+        return new WanInputs(on(x, device), t, on(context, device), on(y, device), on(clip, device));
+    }
+
+    private static Tensor on(Tensor t, Device device) {
+        return t == null || t.device().equals(device) ? t : t.to(device);
     }
 
     /** Latent channels after concatenating y. */

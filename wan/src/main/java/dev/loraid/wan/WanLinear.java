@@ -36,7 +36,8 @@ public final class WanLinear extends Linear {
     private Var scaledBase(Var x, Tensor scale) {
         Tensor w = weight().data();
         if (scale.numel() == 1) {
-            return Ops.linear(x, weight(), null).scale(scale.getDouble(0)).add(bias());
+            // one number, read on the host (toDoubleArray copies it back from a GPU)
+            return Ops.linear(x, weight(), null).scale(scale.toDoubleArray()[0]).add(bias());
         }
         if (scale.rank() == 2) {
             return Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))).add(bias());

@@ -10,6 +10,7 @@ import dev.loraid.autograd.nn.Activation;
 import dev.loraid.autograd.nn.ModuleList;
 import dev.loraid.autograd.nn.Sequential;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
@@ -23,6 +24,8 @@ import java.util.Map;
  * {@code patch_embedding}, {@code text_embedding}, {@code time_embedding}, {@code time_projection},
  * {@code blocks.N}, {@code head}. Frozen weights are the checkpoint's tensors adopted as they are (mmapped views in
  * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
+ * {@link #to(Device)} moves the weights to a GPU (once, in their dtype); every op then runs on that device's
+ * backend, and only the small host-computed tables (timestep sinusoid, RoPE angles) are uploaded per call.
  */
 public final class WanModel extends Module {
     private final WanConfig config;
@@ -98,18 +101,23 @@ public final class WanModel extends Module {
         return blocks.asList();
     }
 
-    /** One DiT call without a graph: the velocity [out_dim, F, H, W], outside any memory scope. */
+    /**
+     * One DiT call without a graph: the velocity [out_dim, F, H, W] on the model's {@link #device()}, outside any
+     * memory scope. Inputs on another device (e.g. read from a file on the CPU) are copied to the model's first.
+     */
     public Tensor forward(WanInputs in) {
         return forward(in, WanTaps.NONE);
     }
 
     /**
-     * As {@link #forward(WanInputs)}, handing the named intermediates to {@code taps} as they are made. The
-     * residual stream is updated in place block by block, each sub-block's temporaries released as it ends.
+     * As {@link #forward(WanInputs)}, handing the named intermediates (on the model's device) to {@code taps} as
+     * they are made. The residual stream is updated in place block by block, each sub-block's temporaries released
+     * as it ends.
      */
-    public Tensor forward(WanInputs in, WanTaps taps) {
-        in.validate(config, "inputs");
+    public Tensor forward(WanInputs inputs, WanTaps taps) {
+        inputs.validate(config, "inputs");
         try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
+            WanInputs in = inputs.to(device());
             Var latent = Var.constant(in.x());
             if (in.y() != null) {
                 latent = Ops.concat(List.of(latent, Var.constant(in.y())), 0);
@@ -129,6 +137,7 @@ public final class WanModel extends Module {
 
     /**
      * The differentiable DiT call (for training and gradient checks), in the caller's graph mode and memory scope.
+     * The inputs must be on the model's {@link #device()} (moving a leaf would cut its gradient).
      *
      * @param latent  [in_dim, F, H, W] (noise latent, then the I2V conditioning channels)
      * @param t       one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
@@ -141,6 +150,10 @@ public final class WanModel extends Module {
             throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
                     + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
         }
+        Device device = device();
+        requireOn(device, "latent", latent);
+        requireOn(device, "context", context);
+        requireOn(device, "clip_fea", clip);
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
@@ -154,6 +167,20 @@ public final class WanModel extends Module {
     /** {@link #forward(Var, double[], Var, Var, WanTaps)} for text-only models (no CLIP tokens). */
     public Var forward(Var latent, double[] t, Var context, WanTaps taps) {
         return forward(latent, t, context, null, taps);
+    }
+
+    /** Moves the weights to {@code device} ({@link Module#to(Device)}): a no-op on the device they are on. */
+    @Override
+    public WanModel to(Device device) {
+        super.to(device);
+        return this;
+    }
+
+    private static void requireOn(Device device, String name, Var v) {
+        if (v != null && !v.data().device().equals(device)) {
+            throw new IllegalArgumentException(name + " is on " + v.data().device() + " but the model is on " + device
+                    + ": place the inputs with Tensor.to(Device) first");
+        }
     }
 
     /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
@@ -170,10 +197,12 @@ public final class WanModel extends Module {
         int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
                 (int) (latent.size(3) / config.patchW())};
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Device device = latent.data().device();
         // §2.4: the MLPs run once per distinct timestep; a uniform t (2.1, or a 2.2 call with one t) stays one row,
         // broadcast over the tokens; per-token timesteps (TI2V: frame 0 at t = 0) are spread back to [L, …]
         double[] distinct = Arrays.stream(t).distinct().toArray();
-        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math));
+        // the sinusoid and RoPE tables are computed in float64 on the host (as upstream), then uploaded once per call
+        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math).to(device));
         Var e = timeEmbedding.forward(sinusoid);
         Var e0 = timeProjection.forward(e).reshape(distinct.length, 6, config.dim());
         if (distinct.length > 1) {
@@ -194,7 +223,7 @@ public final class WanModel extends Module {
             ctx = Ops.concat(List.of(img, ctx), 0);
         }
 
-        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]);
+        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]).to(device);
         taps.put("rope_cos", rope.cos());
         taps.put("rope_sin", rope.sin());
         return new Conditioning(e, e0, ctx, rope, grid);

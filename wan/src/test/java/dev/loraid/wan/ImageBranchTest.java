@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The 2.1 I2V/FLF2V image branch (spec wan.md §2.6, §2.7) on a tiny random model: img_emb against a plain float64
  * MLPProj, the text/image split of the context (image tokens first, text_len text rows last), and FLF2V's
- * positions.
+ * positions. The models run on {@link TestDevice}.
  */
 class ImageBranchTest {
     private static final WanConfig I2V = WanPresets.TINY_I2V;
@@ -57,7 +57,7 @@ class ImageBranchTest {
         Map<String, Tensor> w = randomWeights(I2V, 1);
         WanInputs in = inputs(I2V, 2);
         Map<String, Tensor> taps = new LinkedHashMap<>();
-        WanModel.load(I2V, new WanWeights(w, "random i2v")).forward(in, (name, t) -> {
+        model(I2V, w, "random i2v").forward(in, (name, t) -> {
             if (name.equals("clip_emb")) {
                 try (MemoryScope keep = MemoryScope.suspend()) {
                     taps.put(name, t.copy());
@@ -73,15 +73,15 @@ class ImageBranchTest {
     void textBranchReadsTheLastTextLenRowsOfTheContext() {
         Map<String, Tensor> w = randomWeights(I2V, 3);
         WanInputs in = inputs(I2V, 4);
-        Tensor full = WanModel.load(I2V, new WanWeights(w, "random i2v")).forward(in);
+        Tensor full = model(I2V, w, "random i2v").forward(in);
         Map<String, Tensor> silenced = new LinkedHashMap<>(w);
         silenced.replaceAll((k, v) -> k.contains("_img.") && !k.contains("norm") ? Tensor.zeros(DType.F32,
                 v.shape().toArray()) : v);
-        Tensor noImage = WanModel.load(I2V, new WanWeights(silenced, "silenced")).forward(in);
+        Tensor noImage = model(I2V, silenced, "silenced").forward(in);
         WanConfig textOnly = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6, false, false);
         Map<String, Tensor> textWeights = new LinkedHashMap<>(w);
         textWeights.keySet().removeIf(k -> k.startsWith("img_emb.") || k.contains("_img"));
-        Tensor twin = WanModel.load(textOnly, new WanWeights(textWeights, "text-only twin"))
+        Tensor twin = model(textOnly, textWeights, "text-only twin")
                 .forward(new WanInputs(in.x(), in.t(), in.context(), in.y(), null));
         Golden.assertClose("i2v with a silent image branch vs its t2v twin", twin, noImage, 1e-5, 1e-5);
         assertTrue(maxDiff(full, noImage) > 1e-3, "the image branch changes the output");
@@ -91,11 +91,16 @@ class ImageBranchTest {
     void flf2vAddsItsPositionsTo514ClipTokens() {
         Map<String, Tensor> w = randomWeights(FLF2V, 5);
         WanInputs in = inputs(FLF2V, 6);
-        Tensor out = WanModel.load(FLF2V, new WanWeights(w, "random flf2v")).forward(in);
+        Tensor out = model(FLF2V, w, "random flf2v").forward(in);
         Map<String, Tensor> noPos = new LinkedHashMap<>(w);
         noPos.put("img_emb.emb_pos", Tensor.zeros(DType.F32, 1, 514, 1280));
-        Tensor without = WanModel.load(FLF2V, new WanWeights(noPos, "no positions")).forward(in);
+        Tensor without = model(FLF2V, noPos, "no positions").forward(in);
         assertTrue(maxDiff(out, without) > 1e-4, "emb_pos changes the output");
+    }
+
+    /** The model over {@code w} on {@link TestDevice}. */
+    private static WanModel model(WanConfig c, Map<String, Tensor> w, String source) {
+        return WanModel.load(c, new WanWeights(w, source)).to(TestDevice.get());
     }
 
     private static double maxDiff(Tensor a, Tensor b) {

@@ -1,6 +1,7 @@
 package dev.loraid.wan;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -40,10 +41,12 @@ class WanBf16Test {
                 SafetensorsWriter.write(file, narrow, w.metadata());
                 in = WanInputs.of(g.tensor("x").copy(), g.tensor("t").copy(), g.tensor("context").copy());
             }
-            Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(widened, "widened")).forward(in);
+            // both on the device under test: the half-precision weights against their F32 twin on the same backend
+            Device device = TestDevice.get();
+            Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(widened, "widened")).to(device).forward(in);
             try (WanCheckpoint ck = WanCheckpoint.open(file)) {
                 assertEquals(half, ck.weights().get("blocks.2.modulation").dtype());
-                double err = Golden.assertClose(half + " model output", expected, ck.model().forward(in), 1e-5, 1e-5);
+                double err = Golden.assertClose(half + " model output", expected, ck.model(device).forward(in), 1e-5, 1e-5);
                 System.out.printf("%s checkpoint vs its F32 twin: max abs error %.2e%n", half, err);
             }
         }

@@ -1,6 +1,7 @@
 package dev.loraid.wan;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MiniFloats;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
@@ -53,11 +54,13 @@ class WanFp8Test {
             SafetensorsWriter.write(dir.resolve("fp8.safetensors"), fp8, w.metadata());
         }
         WanInputs in = WanInputs.of(x, t, context);
-        Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(dequantised, "dequantised")).forward(in);
+        // both models on the device under test: the fp8 path against its F32 twin on the same backend
+        Device device = TestDevice.get();
+        Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(dequantised, "dequantised")).to(device).forward(in);
         try (WanCheckpoint ck = WanCheckpoint.open(dir.resolve("fp8.safetensors"))) {
             assertEquals(DType.F8_E4M3, ck.weights().get("blocks.0.ffn.2.weight").dtype(), "kept in its file dtype");
             assertEquals(DType.F32, ck.weights().get("blocks.3.norm3.weight").dtype(), "fp8 vectors are widened");
-            Tensor got = ck.model().forward(in);
+            Tensor got = ck.model(device).forward(in);
             double err = Golden.assertClose("fp8 output", expected, got, 1e-5, 1e-5);
             System.out.printf("fp8 model vs dequantised twin: max abs error %.2e%n", err);
         }

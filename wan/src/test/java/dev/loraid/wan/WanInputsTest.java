@@ -1,8 +1,14 @@
 package dev.loraid.wan;
 
+import dev.loraid.autograd.Var;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
@@ -34,6 +40,20 @@ class WanInputsTest {
                 "context has shape [9, 32]: expected [L ≤ 8, 32]");
         assertMessage(inputs(new long[] {4, 2, 4, 6}, new long[] {12}, new long[] {5, 32}),
                 "per-token timesteps need a Wan 2.2 model");
+    }
+
+    /** The differentiable call does not move its inputs (that would cut their gradient): another device is named. */
+    @Test
+    void inputsOnAnotherDeviceThanTheModelAreNamed() throws java.io.IOException {
+        // a tensor that only claims to be on cuda:0: the check reads the claim, no backend is asked
+        Tensor onGpu = new Tensor(new Storage(Device.cuda(0), MemorySegment.ofArray(new float[4 * 2 * 4 * 6]), null),
+                DType.F32, Shape.of(4, 2, 4, 6), Shape.of(4, 2, 4, 6).contiguousStrides(), 0);
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"))) {
+            WanModel model = ck.model();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(
+                    Var.constant(onGpu), new double[] {500}, Var.constant(Tensor.zeros(DType.F32, 5, 32)), WanTaps.NONE));
+            assertTrue(e.getMessage().contains("latent is on cuda:0 but the model is on cpu"), e.getMessage());
+        }
     }
 
     private static void assertMessage(WanInputs in, String expected) {

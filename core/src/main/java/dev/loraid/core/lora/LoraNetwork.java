@@ -10,6 +10,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
@@ -23,7 +24,8 @@ import java.util.TreeMap;
  * A set of {@link LoraAdapter}s attached to the Linear layers of a DiT (training.md §2.1, §2.6). The base model keeps
  * its names and weights; {@link #detach()} restores it exactly. Either created for training (selected modules,
  * down ~ U(±1/√in), up = 0) or attached from a LoRA file for inference at a multiplier; several networks (one per
- * LORAID file) may be attached to one model as long as they adapt different layers.
+ * LORAID file) may be attached to one model as long as they adapt different layers. Adapters live on the device of
+ * the layer they adapt (a model moved with {@code to(Device)} first gets its LoRAs there too).
  */
 public final class LoraNetwork {
     private final Map<String, Linear> layers;
@@ -60,8 +62,10 @@ public final class LoraNetwork {
         try (MemoryScope outside = MemoryScope.suspend()) {
             for (String path : chosen) {
                 Linear l = all.get(path);
-                Parameter down = Init.kaimingUniform(l.inFeatures(), s++, rank, l.inFeatures());
-                Parameter up = Parameter.zeros(l.outFeatures(), rank);
+                // drawn on the host (the same numbers on every device), then placed beside the layer's weight
+                Device device = l.weight().data().device();
+                Parameter down = Init.kaimingUniform(l.inFeatures(), s++, rank, l.inFeatures()).moveTo(device);
+                Parameter up = Parameter.zeros(l.outFeatures(), rank).moveTo(device);
                 adapters.put(path, new LoraAdapter(LoraKeys.loraName(path), down, up, a, dropouts));
                 layers.put(path, l);
             }
@@ -83,8 +87,9 @@ public final class LoraNetwork {
                     missing.add(m.loraName());
                     continue;
                 }
-                Tensor down = m.down().to(DType.F32).reshape(m.rank(), -1).copy();
-                Tensor up = m.up().to(DType.F32).reshape(m.up().size(0), m.rank()).copy();
+                Device device = l.weight().data().device();
+                Tensor down = owned(m.down().to(DType.F32).reshape(m.rank(), -1), device);
+                Tensor up = owned(m.up().to(DType.F32).reshape(m.up().size(0), m.rank()), device);
                 if (down.size(1) != l.inFeatures() || up.size(0) != l.outFeatures()) {
                     throw new LoraidException(weights.source() + ": " + m.loraName() + " is " + up.size(0) + "×" + down.size(1)
                             + " but " + path + " is " + l.outFeatures() + "×" + l.inFeatures());
@@ -101,6 +106,11 @@ public final class LoraNetwork {
                     + missing.getFirst());
         }
         return attachAll(layers, adapters);
+    }
+
+    /** A copy of {@code t} on {@code device} that outlives the file it was read from. */
+    private static Tensor owned(Tensor t, Device device) {
+        return device.isCpu() ? t.copy() : t.to(device);
     }
 
     private static LoraNetwork attachAll(Map<String, Linear> layers, Map<String, LoraAdapter> adapters) {
@@ -145,12 +155,15 @@ public final class LoraNetwork {
         return out;
     }
 
-    /** The network as a LoRA file (down, up and alpha per module, cast to {@code dtype}), with {@code metadata}. */
+    /**
+     * The network as a LoRA file (down, up and alpha per module, cast to {@code dtype} and copied to the host),
+     * with {@code metadata}.
+     */
     public LoraFile toLoraFile(String source, Map<String, String> metadata, DType dtype) {
         TreeMap<String, Tensor> t = new TreeMap<>();
         adapters.values().forEach(a -> {
-            t.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down().data().to(dtype));
-            t.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up().data().to(dtype));
+            t.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down().data().to(dtype).to(Device.CPU));
+            t.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up().data().to(dtype).to(Device.CPU));
             t.put(a.loraName() + LoraKeys.Part.ALPHA.musubiSuffix(), Floats.write(new float[] {(float) a.alpha()}, Shape.of(), dtype));
         });
         return new LoraFile(source, t, metadata);

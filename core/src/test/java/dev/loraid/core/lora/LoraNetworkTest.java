@@ -15,6 +15,7 @@ import dev.loraid.core.Floats;
 import dev.loraid.core.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.TestDevice;
 import dev.loraid.core.plan.LoraidAllocator;
 import dev.loraid.core.plan.LoraidMetadata;
 import dev.loraid.core.plan.ModuleSelector;
@@ -33,7 +34,10 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The LoRA network on the tiny golden Wan model (training.md §2, spec loraid.md REQ-ALLOC-6/8, issue 6 isolation). */
+/**
+ * The LoRA network on the tiny golden Wan model (training.md §2, spec loraid.md REQ-ALLOC-6/8, issue 6 isolation),
+ * the model on {@link TestDevice} (the CPU here, the GPU on the GPU machine).
+ */
 class LoraNetworkTest {
 
     private interface ModelTest {
@@ -43,7 +47,7 @@ class LoraNetworkTest {
     private static void withModel(ModelTest body) throws Exception {
         try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config());
                 SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
-            body.run(ck.model(), WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
+            body.run(ck.model(TestDevice.get()), WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
         }
     }
 
@@ -52,11 +56,11 @@ class LoraNetworkTest {
         WanTaps keep = (name, t) -> {
             if (name.endsWith(".out") || name.equals("output")) {
                 try (MemoryScope outside = MemoryScope.suspend()) {
-                    taps.put(name, t.copy());
+                    taps.put(name, TestDevice.host(t));
                 }
             }
         };
-        taps.put("returned", model.forward(in, keep));
+        taps.put("returned", TestDevice.host(model.forward(in, keep)));
         return taps;
     }
 
@@ -124,23 +128,23 @@ class LoraNetworkTest {
         Tensor merged;
         try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("lora_id_merged_weights.safetensors"), WanPresets.get("tiny").config());
                 SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
-            merged = ck.model().forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
+            merged = ck.model(TestDevice.get()).forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
         }
         withModel((model, in) -> {
-            Tensor base = model.forward(in);
+            Tensor base = TestDevice.host(model.forward(in));
             // the golden files carry no ss_loraid: --LORAID assigns IDs by position and the range check catches a swap
             LoraidException swapped = assertThrows(LoraidException.class, () -> LoraApplication.apply(model,
                     List.of(Golden.file("lora_id2.safetensors"), Golden.file("lora_id1.safetensors")), Optional.of(List.of(1, 2)),
                     List.of("1.0", "0.7"), 2, false, new CollectingReporter()));
             assertTrue(swapped.getMessage().contains("lora_id2.safetensors (LORAID 1, blocks 0–1) contains adapters for block(s) [2, 3]"),
                     swapped.getMessage());
-            Golden.assertSameBytes("output after a refused application", base, model.forward(in));
+            Golden.assertSameBytes("output after a refused application", base, TestDevice.host(model.forward(in)));
             LoraApplication app = LoraApplication.apply(model, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
                     Optional.of(List.of(1, 2)), List.of("1.0", "0.7"), 2, false, new CollectingReporter());
             assertEquals(2, app.applied().size());
             Golden.assertClose("output", merged, model.forward(in), 1e-4, 1e-4);
             app.detach();
-            Golden.assertSameBytes("output after detach", base, model.forward(in));
+            Golden.assertSameBytes("output after detach", base, TestDevice.host(model.forward(in)));
         });
     }
 
@@ -176,8 +180,9 @@ class LoraNetworkTest {
             }
             net.setTraining(true);
             try (MemoryScope step = MemoryScope.open()) {
-                Var pred = model.forward(Var.constant(in.x()), in.t().toDoubleArray(), Var.constant(in.context()), WanTaps.NONE);
-                Ops.mseLoss(pred, Var.constant(Tensor.zeros(DType.F32, pred.shape().toArray())), null).backward();
+                Var pred = model.forward(Var.constant(in.x().to(model.device())), in.t().toDoubleArray(),
+                        Var.constant(in.context().to(model.device())), WanTaps.NONE);
+                Ops.mseLoss(pred, Var.constant(Tensor.zeros(model.device(), DType.F32, pred.shape().toArray())), null).backward();
             }
             // up = 0 at init: the loss reaches up, not yet down (∂L/∂down = upᵀ · …)
             assertTrue(max(q.up().grad()) > 0);

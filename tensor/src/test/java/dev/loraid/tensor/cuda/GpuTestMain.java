@@ -1,6 +1,8 @@
 package dev.loraid.tensor.cuda;
 
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.UniqueId;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -9,23 +11,44 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
 /**
  * Runs the CUDA tests of this package where there is no Maven (the GPU machine, scripts/gpu-check.sh): one line per
- * test, then a summary. Exit code 0 only when nothing failed and — with {@code --require-gpu} — no test that needs
- * the device or its libraries was skipped (on the GPU machine such a skip means they were not found; the
- * no-GPU fallback tests skip there by design).
+ * test, then a summary. Further arguments name test classes of the modules above (e.g.
+ * {@code dev.loraid.wan.WanForwardGoldenTest}) that follow {@code -Dloraid.test.device}: run with
+ * {@code -Dloraid.test.device=cuda}, they check the whole model on the GPU. Exit code 0 only when nothing failed and
+ * — with {@code --require-gpu} — no test that needs the device or its libraries was skipped (on the GPU machine such
+ * a skip means they were not found; the no-GPU fallback tests skip there by design).
+ *
+ * <pre>{@code GpuTestMain [--require-gpu] [test class …]}</pre>
  */
 public final class GpuTestMain {
+    private static final String PACKAGE = "dev.loraid.tensor.cuda";
+
     private GpuTestMain() {
     }
 
     public static void main(String[] args) {
-        boolean requireGpu = java.util.List.of(args).contains("--require-gpu");
+        boolean requireGpu = List.of(args).contains("--require-gpu");
+        Set<String> deviceFollowing = Arrays.stream(args).filter(a -> !a.startsWith("--")).collect(Collectors.toSet());
         PrintStream out = System.out;
+        for (String c : deviceFollowing) {
+            try {
+                Class.forName(c, false, GpuTestMain.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                out.println("test class " + c + " is not on the class path (are the module's test classes carried?)");
+                System.exit(1);
+            }
+        }
         AtomicInteger passed = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
         AtomicInteger skipped = new AtomicInteger();
@@ -44,10 +67,10 @@ public final class GpuTestMain {
                 if (!id.isTest() && result.getStatus() != TestExecutionResult.Status.FAILED) {
                     return;
                 }
-                String name = id.getUniqueIdObject().getSegments().stream()
-                    .filter(s -> s.getType().equals("class") || s.getType().equals("method"))
-                    .map(s -> s.getValue().replace("dev.loraid.tensor.cuda.", ""))
-                    .reduce((a, b) -> a + "." + b).orElse(id.getDisplayName());
+                String cls = id.getUniqueIdObject().getSegments().stream().filter(s -> s.getType().equals("class"))
+                    .map(UniqueId.Segment::getValue).findFirst().orElse("");
+                String name = (cls.startsWith(PACKAGE + ".") ? cls.substring(PACKAGE.length() + 1)
+                    : cls.replace("dev.loraid.", "")) + (id.isTest() ? "." + id.getLegacyReportingName() : "");
                 switch (result.getStatus()) {
                     case SUCCESSFUL -> {
                         passed.incrementAndGet();
@@ -55,7 +78,7 @@ public final class GpuTestMain {
                     }
                     case ABORTED -> {
                         skipped.incrementAndGet();
-                        if (needsDevice(name)) {
+                        if (needsDevice(cls) || deviceFollowing.contains(cls)) {
                             deviceSkips.incrementAndGet();
                         }
                         out.println("SKIP " + name + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
@@ -68,8 +91,9 @@ public final class GpuTestMain {
                 }
             }
         };
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-            .selectors(selectPackage("dev.loraid.tensor.cuda")).build();
+        List<DiscoverySelector> selectors = new ArrayList<>(List.of(selectPackage(PACKAGE)));
+        deviceFollowing.forEach(c -> selectors.add(selectClass(c)));
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
         Launcher launcher = LauncherFactory.create();
         launcher.execute(request, listener);
         int total = passed.get() + failed.get() + skipped.get();
@@ -81,9 +105,9 @@ public final class GpuTestMain {
         System.exit(total == 0 || failed.get() > 0 || (requireGpu && deviceSkips.get() > 0) ? 1 : 0);
     }
 
-    /** Tests that must run on the GPU machine: the golden GPU tests and the library bindings. */
-    static boolean needsDevice(String testName) {
-        String cls = testName.contains(".") ? testName.substring(0, testName.indexOf('.')) : testName;
+    /** Test classes of this package that must run on the GPU machine: the golden GPU tests and the library bindings. */
+    static boolean needsDevice(String className) {
+        String cls = className.substring(className.lastIndexOf('.') + 1);
         return cls.endsWith("GpuTest") || cls.equals("NvrtcCompileTest") || cls.equals("CuBlasLtBindingTest");
     }
 }
