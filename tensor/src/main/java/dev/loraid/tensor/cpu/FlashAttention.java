@@ -52,12 +52,15 @@ final class FlashAttention {
     }
 
     /**
-     * Runs every (batch, head): one head at a time with its {@code units} (query tiles or key blocks) spread over
-     * the threads when there are enough of them, else whole heads in parallel (short sequences, many heads).
+     * Runs every (batch, head): whole heads in parallel when they divide evenly over the threads (no barrier per
+     * head, and the backward has no dQ partials to add) or are too short to share; else one head at a time with
+     * its {@code units} (query tiles or key blocks) spread over the threads. Either way each head's arithmetic is
+     * fixed by the thread count alone, not by scheduling.
      */
     static void forEachHead(Attention.Dims dims, int units, HeadTask task) {
         int heads = dims.batch() * dims.heads();
-        if (units >= 2 * Parallel.threads() || heads == 1) {
+        boolean wholeHeads = heads % Parallel.threads() == 0 || units < 2 * Parallel.threads();
+        if (heads == 1 || !wholeHeads) {
             for (int bh = 0; bh < heads; bh++) {
                 task.run(bh / dims.heads(), bh % dims.heads(), true);
             }

@@ -37,6 +37,10 @@ class AttentionTest {
             out.add(Arguments.of(dt, 2, 1, 130, 70, 128, 128, true, true));
         }
         out.add(Arguments.of(DType.F16, 1, 2, 70, 66, 32, 32, true, true));
+        // several query tiles and key blocks per head: with 2 threads, 3 heads are taken one at a time with the
+        // tiles and blocks (and the backward's dQ partials) shared over the threads, 2 heads run side by side
+        out.add(Arguments.of(DType.F32, 1, 3, 400, 410, 32, 24, true, false));
+        out.add(Arguments.of(DType.F32, 1, 2, 400, 410, 32, 24, false, true));
         return out.stream();
     }
 
