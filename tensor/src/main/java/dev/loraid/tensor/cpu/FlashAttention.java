@@ -134,9 +134,12 @@ final class FlashAttention {
         private void softmaxStep(int r, int valid, int cols) {
             int base = r * BC;
             Arrays.fill(s, base + valid, base + cols, Float.NEGATIVE_INFINITY);
-            FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int j = 0; j < cols; j += VL) {
-                mx = mx.max(FloatVector.fromArray(F, s, base + j));
+            // compare-and-blend rather than max(), whose Java NaN semantics cost C2 extra instructions on x86 (a NaN
+            // score still makes its row NaN, through the exp below)
+            FloatVector mx = FloatVector.fromArray(F, s, base);
+            for (int j = VL; j < cols; j += VL) {
+                FloatVector x = FloatVector.fromArray(F, s, base + j);
+                mx = mx.blend(x, x.compare(VectorOperators.GT, mx));
             }
             float mOld = m[r];
             float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
@@ -146,7 +149,7 @@ final class FlashAttention {
                 p.intoArray(s, base + j);
                 sum = sum.add(p);
             }
-            float alpha = mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
+            float alpha = mOld == mNew ? 1f : mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
             l[r] = l[r] * alpha + VecMath.sumLanes(sum);
             m[r] = mNew;
             if (alpha != 1f) {
