@@ -133,11 +133,11 @@ final class FlashAttentionBackward {
             float[] o = new float[dvPad];
             for (int r = lq * c / chunks, end = lq * (c + 1) / chunks; r < end; r++) {
                 HeadPack.rows(out, b, h, r, 1, 1f, o, 0, dvPad);
-                float acc = 0;
-                for (int i = 0; i < dvPad; i++) {
-                    acc += dO[r * dvPad + i] * o[i];
+                FloatVector acc = FloatVector.zero(F);
+                for (int i = 0; i < dvPad; i += VL) {
+                    acc = FloatVector.fromArray(F, dO, r * dvPad + i).fma(FloatVector.fromArray(F, o, i), acc);
                 }
-                delta[r] = acc; // Δ = rowsum(dO ∘ O)
+                delta[r] = VecMath.sumLanes(acc); // Δ = rowsum(dO ∘ O)
                 lseRows[r] = (float) lse.getDouble(b, h, r);
             }
         });
