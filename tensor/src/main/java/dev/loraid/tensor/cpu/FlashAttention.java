@@ -18,8 +18,18 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
  */
 final class FlashAttention {
+    /** Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks (checked below). */
     static final int BR = 96;
     static final int BC = 96;
+
+    static {
+        // the tile products (forward and backward, which transposes the roles) step through BR and BC rows in
+        // register blocks of TileMatmul.ROWS; a partial block would index past the packed panels
+        if (BR % TileMatmul.ROWS != 0 || BC % TileMatmul.ROWS != 0) {
+            throw new ExceptionInInitializerError("attention tiles " + BR + "x" + BC
+                + " are not multiples of the " + TileMatmul.ROWS + "-row register block");
+        }
+    }
 
     private FlashAttention() {
     }
