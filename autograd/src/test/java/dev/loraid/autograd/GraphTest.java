@@ -3,6 +3,7 @@ package dev.loraid.autograd;
 import dev.loraid.autograd.nn.Activation;
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.autograd.ops.TensorMath;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -65,6 +66,23 @@ class GraphTest {
         assertArrayEquals(new double[] {5, 5, 5}, x.grad().toDoubleArray(), 0);
         x.zeroGrad();
         assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray(), 0);
+    }
+
+    @Test
+    void productGradientsAccumulateIntoParameterGradientsOverPasses() {
+        // the second pass writes dW and dx straight into the existing gradients (GEMM beta = 1): same sums as
+        // one pass over the doubled loss, up to rounding
+        Tensor x = f32(13, 5, 8);
+        Tensor g = f32(14, 5, 6);
+        Parameter w1 = Parameter.trainable(f32(15, 6, 8));
+        Parameter w2 = Parameter.trainable(f32(15, 6, 8));
+        Var once = Var.leaf(x);
+        Ops.linear(once, w1, null).backward(g);
+        Ops.linear(once, w1, null).backward(g);
+        Var twice = Var.leaf(x);
+        Ops.linear(twice, w2, null).backward(TensorMath.scale(g, 2));
+        assertArrayEquals(w2.grad().toDoubleArray(), w1.grad().toDoubleArray(), 1e-5);
+        assertArrayEquals(twice.grad().toDoubleArray(), once.grad().toDoubleArray(), 1e-5);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.loraid.autograd.ops;
 
+import dev.loraid.autograd.GradBuffer;
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.Tensor;
@@ -47,17 +48,17 @@ public final class LinearAdd extends Node {
 
     @Override
     protected Tensor[] backward(Tensor g) {
-        Tensor dh = null;
+        return backward(g, new GradBuffer[3]);
+    }
+
+    @Override
+    protected Tensor[] backward(Tensor g, GradBuffer[] into) {
+        Tensor dh = needs(1) ? TensorMath.matmulGrad(g, w, scale, into[1], h.shape()) : null;
         Tensor dw = null;
-        if (needs(1)) {
-            dh = TensorMath.empty(g, TensorMath.computeType(g, w), h.shape());
-            g.backend().matmul(g, w, dh, scale, 0.0, null);
-        }
         if (needs(2)) {
             Tensor gRows = g.reshape(-1, g.size(-1));
             Tensor hRows = h.reshape(-1, h.size(-1));
-            dw = TensorMath.empty(g, TensorMath.computeType(g, h), w.shape());
-            g.backend().matmul(gRows.transpose(0, 1), hRows, dw, scale, 0.0, null);
+            dw = TensorMath.matmulGrad(gRows.transpose(0, 1), hRows, scale, into[2], w.shape());
         }
         return new Tensor[] {needs(0) ? g : null, dh, dw};
     }
