@@ -86,6 +86,24 @@ class GraphTest {
     }
 
     @Test
+    void linearAddInPlaceReusesTheBaseBufferOnlyWhenItCan() {
+        Var h = Var.leaf(f32(16, 4, 2));
+        Var up = Var.leaf(f32(17, 3, 2));
+        Var base = Var.constant(f32(18, 4, 3));
+        double[] expect = Ops.linearAdd(base, h, up, 0.25).data().toDoubleArray();
+        Var sum = Ops.linearAddInPlace(base, h, up, 0.25);
+        assertTrue(sum.data().storage() == base.data().storage(), "a contiguous F32 base is added into");
+        assertArrayEquals(expect, sum.data().toDoubleArray(), 0.0);
+        // a transposed base, or one in another dtype than the math, is copied first and left as it was
+        for (Tensor other : new Tensor[] {f32(19, 3, 4).transpose(0, 1), f32(20, 4, 3).to(DType.BF16)}) {
+            double[] before = other.toDoubleArray();
+            Var out = Ops.linearAddInPlace(Var.constant(other), h, up, 0.25);
+            assertFalse(out.data().storage() == other.storage());
+            assertArrayEquals(before, other.toDoubleArray(), 0.0);
+        }
+    }
+
+    @Test
     void backwardTwiceThroughTheSameGraphFailsClearly() {
         Var x = Var.leaf(f64(5, 3));
         Var loss = x.mul(x).sum();

@@ -93,6 +93,9 @@ class OpGradientTest {
             c("LoRA layer: base and down-projection share the input", v -> Ops.linearAdd(Ops.linear(v[0], v[1], null),
                     Ops.linear(v[0], v[2], null), v[3], 0.5),
                 () -> in(f64(76, 2, 3, 6), f64(77, 5, 6), f64(78, 2, 6), f64(79, 5, 2))),
+            c("linearAddInPlace onto a Linear's output", v -> Ops.linearAddInPlace(Ops.linear(v[0], v[1], null),
+                    Ops.linear(v[0], v[2], null), v[3], -0.8),
+                () -> in(f64(80, 3, 6), f64(81, 4, 6), f64Strided(82, 2, 6), f64(83, 4, 2))),
             c("dropout (fixed seed)", v -> Ops.dropout(v[0], 0.4, 7, 0), () -> in(f64(47, 4, 5)))
         );
     }

@@ -3,6 +3,7 @@ package dev.loraid.autograd.ops;
 import dev.loraid.autograd.GradBuffer;
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -22,7 +23,12 @@ public final class LinearAdd extends Node {
         this.scale = scale;
     }
 
-    public static Var apply(Var base, Var h, Var w, double scale) {
+    /**
+     * @param inPlace add into base's own memory when it is contiguous in the compute dtype: only for a base that
+     *                nothing reads afterwards and whose op does not keep it for its backward (a Linear's output
+     *                handed to its adapter); saves a copy of the output and a second output-sized buffer
+     */
+    public static Var apply(Var base, Var h, Var w, double scale, boolean inPlace) {
         Tensor bd = base.data();
         Tensor hd = h.data();
         Tensor wd = w.data();
@@ -31,8 +37,12 @@ public final class LinearAdd extends Node {
             throw new IllegalArgumentException("linearAdd: base " + bd.shape() + ", h " + hd.shape() + ", weight " + wd.shape()
                 + ": expected [..., O], [..., R] and [O, R]");
         }
-        Tensor out = TensorMath.empty(bd, TensorMath.computeType(bd, hd, wd), bd.shape());
-        bd.backend().copy(bd, out);
+        DType type = TensorMath.computeType(bd, hd, wd);
+        Tensor out = bd;
+        if (!(inPlace && bd.dtype() == type && bd.isContiguous())) {
+            out = TensorMath.empty(bd, type, bd.shape());
+            bd.backend().copy(bd, out);
+        }
         bd.backend().matmul(hd, wd.transpose(0, 1), out, scale, 1.0, null);
         return Var.result(out, Node.recording(base, h, w) ? new LinearAdd(base, h, w, scale) : null, base, h, w);
     }
