@@ -5,9 +5,11 @@ import dev.loraid.tensor.Tensor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The reverse pass: orders the graph below a root topologically, then walks it backwards, summing the gradients
@@ -42,16 +44,19 @@ final class Backprop {
         }
         List<Var> order = topologicalOrder(root);
         Map<Var, Tensor> pending = new IdentityHashMap<>();
+        Set<Var> summed = Collections.newSetFromMap(new IdentityHashMap<>()); // pending tensor is our own sum buffer
         pending.put(root, seed);
         for (int i = order.size() - 1; i >= 0; i--) {
             Var v = order.get(i);
             Tensor g = pending.remove(v);
+            summed.remove(v);
             Node node = v.node();
             if (g == null) {
                 continue;
             }
             Var[] inputs = node.inputs();
-            Tensor[] grads = node.runBackward(g);
+            GradBuffer[] into = offers(inputs, pending, summed);
+            Tensor[] grads = node.runBackward(g, into);
             for (int k = 0; k < inputs.length; k++) {
                 Var in = inputs[k];
                 if (in == null || !in.requiresGrad() || grads[k] == null) {
@@ -62,12 +67,55 @@ final class Backprop {
                         + grads[k].shape() + " for input " + k + " of shape " + in.shape());
                 }
                 if (in.isLeaf()) {
-                    in.accumulateGrad(grads[k]);
+                    if (into[k] != null) {
+                        in.accumulateGrad(grads[k], into[k]);
+                    } else {
+                        in.accumulateGrad(grads[k]);
+                    }
                 } else {
-                    pending.merge(in, grads[k], TensorMath::add);
+                    Tensor sum = pending.get(in);
+                    if (sum == null) {
+                        pending.put(in, grads[k]);
+                    } else if (summed.contains(in)) {
+                        if (grads[k] != sum) {
+                            sum.backend().addScaled(sum, 1.0, grads[k], 1.0, sum);
+                        }
+                    } else {
+                        pending.put(in, TensorMath.add(sum, grads[k]));
+                        summed.add(in);
+                    }
                 }
             }
         }
+    }
+
+    /**
+     * The buffers offered to a node: a leaf's gradient buffer, or a value's running sum once the pass holds one
+     * of its own. None for an input the node names twice (each gradient must land once in a buffer it has seen).
+     */
+    private static GradBuffer[] offers(Var[] inputs, Map<Var, Tensor> pending, Set<Var> summed) {
+        GradBuffer[] into = new GradBuffer[inputs.length];
+        for (int k = 0; k < inputs.length; k++) {
+            Var in = inputs[k];
+            if (in == null || !in.requiresGrad() || namedTwice(inputs, k)) {
+                continue;
+            }
+            if (in.isLeaf()) {
+                into[k] = in.gradBuffer();
+            } else if (summed.contains(in)) {
+                into[k] = new GradBuffer(pending.get(in), false);
+            }
+        }
+        return into;
+    }
+
+    private static boolean namedTwice(Var[] inputs, int k) {
+        for (int j = 0; j < inputs.length; j++) {
+            if (j != k && inputs[j] == inputs[k]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Non-leaf values that need a gradient, each after all values it depends on (iterative DFS: deep graphs). */

@@ -23,6 +23,15 @@ public abstract class Node {
      */
     protected abstract Tensor[] backward(Tensor dOut);
 
+    /**
+     * As {@link #backward(Tensor)}, with buffers the pass offers for some inputs ({@code into[i]} null elsewhere):
+     * a node may write input i's gradient into {@code into[i]} (see {@link GradBuffer}) and return its tensor.
+     * Nodes whose gradients are fresh products (matmuls) override this; the default ignores the offers.
+     */
+    protected Tensor[] backward(Tensor dOut, GradBuffer[] into) {
+        return backward(dOut);
+    }
+
     /** Whether input i needs a gradient. */
     protected final boolean needs(int i) {
         return inputs[i] != null && inputs[i].requiresGrad();
@@ -38,13 +47,13 @@ public abstract class Node {
     }
 
     /** Runs {@link #backward} once; a second pass over the same graph is an error (its saved tensors may be gone). */
-    final Tensor[] runBackward(Tensor dOut) {
+    final Tensor[] runBackward(Tensor dOut, GradBuffer[] into) {
         if (used) {
             throw new IllegalStateException(name() + ": backward through a graph that was already backpropagated; "
                 + "run the forward pass again");
         }
         used = true;
-        return backward(dOut);
+        return backward(dOut, into);
     }
 
     /** Whether any of {@code inputs} requires a gradient while grad mode is on: only then is a node recorded. */

@@ -39,7 +39,17 @@ public final class Ops {
      * {@code y + up(h) · multiplier · scale} in one pass over the output instead of three.
      */
     public static Var linearAdd(Var base, Var h, Var weight, double scale) {
-        return LinearAdd.apply(base, h, weight, scale);
+        return LinearAdd.apply(base, h, weight, scale, false);
+    }
+
+    /**
+     * {@link #linearAdd} accumulated into base's own memory (when it is a contiguous buffer in the compute dtype):
+     * for a base that nothing reads afterwards and whose op keeps no copy of it for the backward pass, as the
+     * output a {@link dev.loraid.autograd.nn.Linear} hands its adapter. Saves a pass over the output and a second
+     * output-sized activation per adapted layer.
+     */
+    public static Var linearAddInPlace(Var base, Var h, Var weight, double scale) {
+        return LinearAdd.apply(base, h, weight, scale, true);
     }
 
     public static Var matmul(Var a, Var b) {

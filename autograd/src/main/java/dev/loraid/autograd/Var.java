@@ -167,22 +167,40 @@ public class Var {
 
     /** Adds {@code g} (this value's shape, any dtype and strides) into the leaf gradient. */
     void accumulateGrad(Tensor g) {
+        accumulateGrad(g, gradBuffer());
+    }
+
+    /**
+     * The buffer this leaf's next gradient goes into: its gradient, or a new unfilled one (in the scope the
+     * gradient must live in) that becomes the gradient in {@link #accumulateGrad(Tensor, GradBuffer)}.
+     */
+    GradBuffer gradBuffer() {
+        if (grad != null) {
+            return new GradBuffer(grad, false);
+        }
+        DType type = TensorMath.gradType(data().dtype());
+        if (gradOutlivesScope()) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                return new GradBuffer(Tensor.empty(data().device(), type, shape().toArray()), true);
+            }
+        }
+        return new GradBuffer(Tensor.empty(data().device(), type, shape().toArray()), true);
+    }
+
+    /** Adds {@code g} into the leaf gradient through {@code buf} (from {@link #gradBuffer()}); g may be buf's tensor, already written. */
+    void accumulateGrad(Tensor g, GradBuffer buf) {
         if (!g.shape().equals(shape())) {
             throw new IllegalStateException("gradient of shape " + g.shape() + " for a value of shape " + shape());
         }
-        if (grad == null) {
-            DType type = TensorMath.gradType(data().dtype());
-            if (gradOutlivesScope()) {
-                try (MemoryScope outside = MemoryScope.suspend()) {
-                    grad = Tensor.empty(data().device(), type, shape().toArray());
-                }
+        Tensor dst = buf.tensor();
+        if (g != dst) {
+            if (buf.empty()) {
+                dst.backend().copy(g, dst);
             } else {
-                grad = Tensor.empty(data().device(), type, shape().toArray());
+                dst.backend().addScaled(dst, 1.0, g, 1.0, dst);
             }
-            grad.backend().copy(g, grad);
-        } else {
-            grad.backend().addScaled(grad, 1.0, g, 1.0, grad);
         }
+        grad = dst;
     }
 
     // ---- the common ops, as methods (everything else is in Ops) ----

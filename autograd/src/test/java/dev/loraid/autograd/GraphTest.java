@@ -3,6 +3,7 @@ package dev.loraid.autograd;
 import dev.loraid.autograd.nn.Activation;
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.autograd.nn.Sequential;
+import dev.loraid.autograd.ops.TensorMath;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -65,6 +66,41 @@ class GraphTest {
         assertArrayEquals(new double[] {5, 5, 5}, x.grad().toDoubleArray(), 0);
         x.zeroGrad();
         assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray(), 0);
+    }
+
+    @Test
+    void productGradientsAccumulateIntoParameterGradientsOverPasses() {
+        // the second pass writes dW and dx straight into the existing gradients (GEMM beta = 1): same sums as
+        // one pass over the doubled loss, up to rounding
+        Tensor x = f32(13, 5, 8);
+        Tensor g = f32(14, 5, 6);
+        Parameter w1 = Parameter.trainable(f32(15, 6, 8));
+        Parameter w2 = Parameter.trainable(f32(15, 6, 8));
+        Var once = Var.leaf(x);
+        Ops.linear(once, w1, null).backward(g);
+        Ops.linear(once, w1, null).backward(g);
+        Var twice = Var.leaf(x);
+        Ops.linear(twice, w2, null).backward(TensorMath.scale(g, 2));
+        assertArrayEquals(w2.grad().toDoubleArray(), w1.grad().toDoubleArray(), 1e-5);
+        assertArrayEquals(twice.grad().toDoubleArray(), once.grad().toDoubleArray(), 1e-5);
+    }
+
+    @Test
+    void linearAddInPlaceReusesTheBaseBufferOnlyWhenItCan() {
+        Var h = Var.leaf(f32(16, 4, 2));
+        Var up = Var.leaf(f32(17, 3, 2));
+        Var base = Var.constant(f32(18, 4, 3));
+        double[] expect = Ops.linearAdd(base, h, up, 0.25).data().toDoubleArray();
+        Var sum = Ops.linearAddInPlace(base, h, up, 0.25);
+        assertTrue(sum.data().storage() == base.data().storage(), "a contiguous F32 base is added into");
+        assertArrayEquals(expect, sum.data().toDoubleArray(), 0.0);
+        // a transposed base, or one in another dtype than the math, is copied first and left as it was
+        for (Tensor other : new Tensor[] {f32(19, 3, 4).transpose(0, 1), f32(20, 4, 3).to(DType.BF16)}) {
+            double[] before = other.toDoubleArray();
+            Var out = Ops.linearAddInPlace(Var.constant(other), h, up, 0.25);
+            assertFalse(out.data().storage() == other.storage());
+            assertArrayEquals(before, other.toDoubleArray(), 0.0);
+        }
     }
 
     @Test

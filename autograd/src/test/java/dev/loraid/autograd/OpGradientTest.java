@@ -79,6 +79,23 @@ class OpGradientTest {
                 () -> in(f64(65, 2, 3, 5), f64(66, 2, 3, 2), f64(67, 5, 2))),
             c("linearAdd, strided h and weight", v -> Ops.linearAdd(v[0], v[1], v[2], -1.5),
                 () -> in(f64(68, 4, 3), f64Strided(69, 4, 2), f64Strided(70, 3, 2))),
+            // gradients written into buffers the pass offers (GradBuffer): a leaf and a weight consumed by three
+            // products (first overwritten, then added by the GEMM), a value summed from four consumers, and a LoRA
+            // layer whose input gradient comes from both paths
+            c("linear fan-out: one input and weight, three products", v -> Ops.linear(v[0], v[1], null)
+                    .add(Ops.linear(v[0].scale(-0.5), v[1], null)).add(Ops.linear(v[0], v[1], null).scale(2)),
+                () -> in(f64(71, 3, 4), f64Strided(72, 2, 4))),
+            c("non-leaf summed from four consumers", v -> {
+                Var u = v[0].mul(v[0]);
+                Var t = Ops.linear(u, v[1], null).add(Ops.linear(u, v[2], null));
+                return Ops.linearAdd(t, u, v[1], 0.3).add(Ops.linear(u.scale(2), v[2], null));
+            }, () -> in(f64(73, 2, 3, 4), f64(74, 4, 4), f64(75, 4, 4))),
+            c("LoRA layer: base and down-projection share the input", v -> Ops.linearAdd(Ops.linear(v[0], v[1], null),
+                    Ops.linear(v[0], v[2], null), v[3], 0.5),
+                () -> in(f64(76, 2, 3, 6), f64(77, 5, 6), f64(78, 2, 6), f64(79, 5, 2))),
+            c("linearAddInPlace onto a Linear's output", v -> Ops.linearAddInPlace(Ops.linear(v[0], v[1], null),
+                    Ops.linear(v[0], v[2], null), v[3], -0.8),
+                () -> in(f64(80, 3, 6), f64(81, 4, 6), f64Strided(82, 2, 6), f64(83, 4, 2))),
             c("dropout (fixed seed)", v -> Ops.dropout(v[0], 0.4, 7, 0), () -> in(f64(47, 4, 5)))
         );
     }

@@ -12,7 +12,12 @@ import dev.loraid.tensor.DType;
  * (how LoRA patches a base Linear, spec training.md §2.3).
  */
 public class Linear extends Module implements Layer {
-    /** Adds to a Linear's output: {@code y = adapter(x, base(x))}. */
+    /**
+     * Adds to a Linear's output: {@code y = adapter(x, base(x))}. The adapter owns {@code baseOut}: the Linear
+     * reads it no more and the op that made it keeps no copy for its backward pass, so the adapter may add into its
+     * memory ({@link dev.loraid.autograd.Ops#linearAddInPlace}). Subclasses that compute the base differently
+     * must keep that promise.
+     */
     public interface Adapter {
         Var apply(Var x, Var baseOut);
     }

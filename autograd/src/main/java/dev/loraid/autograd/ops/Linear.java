@@ -1,5 +1,6 @@
 package dev.loraid.autograd.ops;
 
+import dev.loraid.autograd.GradBuffer;
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.ReduceOp;
@@ -41,17 +42,22 @@ public final class Linear extends Node {
 
     @Override
     protected Tensor[] backward(Tensor g) {
+        return backward(g, new GradBuffer[3]);
+    }
+
+    @Override
+    protected Tensor[] backward(Tensor g, GradBuffer[] into) {
         Tensor dx = null;
         Tensor dw = null;
         Tensor db = null;
         if (needs(0)) {
             Tensor g2 = g.rank() == 1 ? g.unsqueeze(0) : g;
-            dx = TensorMath.matmul(g2, w).reshape(x.shape().toArray());
+            dx = TensorMath.matmulGrad(g2, w, 1.0, into[0], x.shape());
         }
         Tensor gRows = g.reshape(-1, g.size(-1));
         if (needs(1)) {
             Tensor xRows = x.reshape(-1, x.size(-1));
-            dw = TensorMath.matmul(gRows.transpose(0, 1), xRows);
+            dw = TensorMath.matmulGrad(gRows.transpose(0, 1), xRows, 1.0, into[1], w.shape());
         }
         if (needs(2)) {
             db = TensorMath.reduce(ReduceOp.SUM, gRows, new int[] {0}, false);

@@ -1,7 +1,9 @@
 package dev.loraid.autograd.ops;
 
+import dev.loraid.autograd.GradBuffer;
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -21,7 +23,12 @@ public final class LinearAdd extends Node {
         this.scale = scale;
     }
 
-    public static Var apply(Var base, Var h, Var w, double scale) {
+    /**
+     * @param inPlace add into base's own memory when it is contiguous in the compute dtype: only for a base that
+     *                nothing reads afterwards and whose op does not keep it for its backward (a Linear's output
+     *                handed to its adapter); saves a copy of the output and a second output-sized buffer
+     */
+    public static Var apply(Var base, Var h, Var w, double scale, boolean inPlace) {
         Tensor bd = base.data();
         Tensor hd = h.data();
         Tensor wd = w.data();
@@ -30,8 +37,12 @@ public final class LinearAdd extends Node {
             throw new IllegalArgumentException("linearAdd: base " + bd.shape() + ", h " + hd.shape() + ", weight " + wd.shape()
                 + ": expected [..., O], [..., R] and [O, R]");
         }
-        Tensor out = TensorMath.empty(bd, TensorMath.computeType(bd, hd, wd), bd.shape());
-        bd.backend().copy(bd, out);
+        DType type = TensorMath.computeType(bd, hd, wd);
+        Tensor out = bd;
+        if (!(inPlace && bd.dtype() == type && bd.isContiguous())) {
+            out = TensorMath.empty(bd, type, bd.shape());
+            bd.backend().copy(bd, out);
+        }
         bd.backend().matmul(hd, wd.transpose(0, 1), out, scale, 1.0, null);
         return Var.result(out, Node.recording(base, h, w) ? new LinearAdd(base, h, w, scale) : null, base, h, w);
     }
@@ -47,17 +58,17 @@ public final class LinearAdd extends Node {
 
     @Override
     protected Tensor[] backward(Tensor g) {
-        Tensor dh = null;
+        return backward(g, new GradBuffer[3]);
+    }
+
+    @Override
+    protected Tensor[] backward(Tensor g, GradBuffer[] into) {
+        Tensor dh = needs(1) ? TensorMath.matmulGrad(g, w, scale, into[1], h.shape()) : null;
         Tensor dw = null;
-        if (needs(1)) {
-            dh = TensorMath.empty(g, TensorMath.computeType(g, w), h.shape());
-            g.backend().matmul(g, w, dh, scale, 0.0, null);
-        }
         if (needs(2)) {
             Tensor gRows = g.reshape(-1, g.size(-1));
             Tensor hRows = h.reshape(-1, h.size(-1));
-            dw = TensorMath.empty(g, TensorMath.computeType(g, h), w.shape());
-            g.backend().matmul(gRows.transpose(0, 1), hRows, dw, scale, 0.0, null);
+            dw = TensorMath.matmulGrad(gRows.transpose(0, 1), hRows, scale, into[2], w.shape());
         }
         return new Tensor[] {needs(0) ? g : null, dh, dw};
     }

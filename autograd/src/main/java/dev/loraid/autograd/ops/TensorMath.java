@@ -1,5 +1,6 @@
 package dev.loraid.autograd.ops;
 
+import dev.loraid.autograd.GradBuffer;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.ReduceOp;
@@ -96,6 +97,24 @@ public final class TensorMath {
     /** {@code a @ b}: a [..., M, K], b [..., K, N], batch dimensions broadcast; result [..., M, N]. */
     public static Tensor matmul(Tensor a, Tensor b) {
         return matmulInto(a, b, null, computeType(a, b));
+    }
+
+    /**
+     * A gradient product {@code alpha · a @ b} (2-D, or a batch against one matrix) of {@code shape}: written into
+     * {@code into} (overwriting or adding, see {@link GradBuffer}) when one is offered in the compute dtype, else
+     * into a new tensor.
+     */
+    static Tensor matmulGrad(Tensor a, Tensor b, double alpha, GradBuffer into, Shape shape) {
+        DType type = computeType(a, b);
+        long[] dims = Arrays.copyOf(a.shape().toArray(), a.rank());
+        dims[a.rank() - 1] = b.size(-1);
+        if (into != null && into.tensor().dtype() == type) {
+            a.backend().matmul(a, b, into.tensor().reshape(dims), alpha, into.beta(), null);
+            return into.tensor();
+        }
+        Tensor c = Tensor.empty(a.device(), type, dims);
+        a.backend().matmul(a, b, c, alpha, 0.0, null);
+        return c.reshape(shape.toArray());
     }
 
     static Tensor matmulInto(Tensor a, Tensor b, Tensor bias, DType type) {

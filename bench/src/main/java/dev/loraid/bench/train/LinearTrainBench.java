@@ -49,7 +49,7 @@ public final class LinearTrainBench implements BenchCommand {
         Linear base = new Linear(Parameter.of(BenchTensors.random(1, DType.BF16, DIM, DIM), false), null);
         Parameter down = Parameter.trainable(scaled(BenchTensors.random(2, DType.F32, RANK, DIM), 1 / Math.sqrt(DIM)));
         Parameter up = Parameter.trainable(scaled(BenchTensors.random(3, DType.F32, DIM, RANK), 0.01));
-        base.setAdapter((x, y) -> Ops.linearAdd(y, Ops.linear(x, down, null), up, SCALE));
+        base.setAdapter((x, y) -> Ops.linearAddInPlace(y, Ops.linear(x, down, null), up, SCALE));
         Tensor input = BenchTensors.random(4, DType.F32, TOKENS, DIM);
         Tensor dOut = BenchTensors.random(5, DType.F32, TOKENS, DIM);
 

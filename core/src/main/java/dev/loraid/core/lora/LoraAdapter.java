@@ -73,7 +73,7 @@ public final class LoraAdapter implements Linear.Adapter {
             h = h.mul(Var.constant(mask));
             s /= 1 - dropouts.rank();
         }
-        return Ops.linearAdd(baseOut, h, up, multiplier * s);
+        return Ops.linearAddInPlace(baseOut, h, up, multiplier * s); // the Linear hands its output over (Linear.Adapter)
     }
 
     public String loraName() {

@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -112,15 +113,18 @@ class LoraNetworkTest {
         LoraAdapter a = new LoraAdapter("lora_unet_blocks_0_ffn_0", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)),
                 Parameter.trainable(Tensor.of(new float[] {3, 4}, 2, 1)), 1, LoraAdapter.Dropouts.NONE);
         Var x = Var.constant(Tensor.of(new float[] {1, 1}, 1, 2));
-        Var y = Var.constant(Tensor.of(new float[] {5, 6}, 1, 2));
-        assertArrayEquals(new float[] {14, 18}, Floats.read(a.apply(x, y).data())); // y + 1·(x·downᵀ = 3)·upᵀ = y + [9, 12]
+        // a Linear hands each output over to its adapter, which may add into it (Linear.Adapter): a fresh one per call
+        Supplier<Var> base = () -> Var.constant(Tensor.of(new float[] {5, 6}, 1, 2));
+        assertArrayEquals(new float[] {14, 18}, Floats.read(a.apply(x, base.get()).data())); // y + 1·(x·downᵀ = 3)·upᵀ = y + [9, 12]
         a.setMultiplier(0);
+        Var y = base.get();
         assertSame(y, a.apply(x, y));
+        assertArrayEquals(new float[] {5, 6}, Floats.read(y.data()));
         LoraAdapter dropped = new LoraAdapter("m", a.down(), a.up(), 1, new LoraAdapter.Dropouts(0, 0, 0.999999));
         dropped.setTraining(true);
         assertSame(y, dropped.apply(x, y)); // module dropout skips the branch
         dropped.setTraining(false);
-        assertArrayEquals(new float[] {14, 18}, Floats.read(dropped.apply(x, y).data())); // dropouts are training-only
+        assertArrayEquals(new float[] {14, 18}, Floats.read(dropped.apply(x, base.get()).data())); // dropouts are training-only
     }
 
     @Test

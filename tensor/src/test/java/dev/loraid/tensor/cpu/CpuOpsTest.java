@@ -125,9 +125,9 @@ class CpuOpsTest {
     }
 
     private static void binary(BinaryOp op, Random rnd, DType dt, Layout lay) {
-        long[] outShape = {3, 5, 17};
-        long[] aShape = {3, 1, 17};
-        long[] bShape = {5, 17};
+        long[] outShape = {3, 5, 537}; // runs of more than two work blocks (Elementwise.BLOCK)
+        long[] aShape = {3, 1, 537};
+        long[] bShape = {5, 537};
         Tensor a = random(rnd, dt, lay, aShape);
         Tensor b = random(rnd, dt, Layout.CONTIGUOUS, bShape);
         if (op == BinaryOp.POW) {
@@ -149,8 +149,8 @@ class CpuOpsTest {
     }
 
     private static void binaryScalar(Random rnd, DType dt, Layout lay) {
-        Tensor a = random(rnd, dt, lay, 7, 129);
-        Tensor out = TestTensors.empty(dt, lay, 7, 129);
+        Tensor a = random(rnd, dt, lay, 7, 529);
+        Tensor out = TestTensors.empty(dt, lay, 7, 529);
         CPU.binaryScalar(BinaryOp.SUB, a, 0.75, out);
         double[] as = a.toDoubleArray();
         for (int i = 0; i < as.length; i++) {
@@ -160,7 +160,7 @@ class CpuOpsTest {
     }
 
     private static void addScaled(Random rnd, DType dt, Layout lay) {
-        long[] outShape = {4, 3, 19};
+        long[] outShape = {4, 3, 537};
         Tensor a = random(rnd, dt, lay, outShape);
         Tensor b = random(rnd, dt, Layout.CONTIGUOUS, 3, 1);
         Tensor out = TestTensors.empty(dt, lay, outShape);
