@@ -3,8 +3,9 @@ package dev.loraid.tensor.cpu.gemm;
 import dev.loraid.tensor.cpu.Parallel;
 
 /**
- * The fp32 GEMM driver: splits C into tasks (batch x column chunk x row chunk) spread over {@link Parallel},
- * and runs the BLIS loop nest of {@link GemmTiling} inside each task with per-thread packing buffers.
+ * The fp32 GEMM driver: one large product on several threads goes to {@link SharedPanelGemm} (the threads share
+ * each packed B block); otherwise C is split into tasks (batch x column chunk x row chunk) spread over
+ * {@link Parallel}, each running the BLIS loop nest of {@link GemmTiling} with per-thread packing buffers.
  */
 final class BlockedGemm {
     private static final int MR = GemmTiling.MR;
@@ -18,7 +19,7 @@ final class BlockedGemm {
     /** Per-thread packing buffers, allocated once per thread at the maximal block sizes. */
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
-    private static final class Buffers {
+    static final class Buffers {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NC];
         final float[] tile = new float[MR * NR];
@@ -46,6 +47,10 @@ final class BlockedGemm {
             return;
         }
         int threads = Parallel.threads();
+        if (SharedPanelGemm.suits(m, batches, threads)) {
+            SharedPanelGemm.run(p, threads);
+            return;
+        }
         int nPanels = ceilDiv(n, NR);
         int mStrips = ceilDiv(m, MR);
         // A few tasks per thread, so that a thread slowed by another process hands work to the others; column
@@ -86,21 +91,34 @@ final class BlockedGemm {
             // K == 0 still runs one (empty) slice, so that C = beta·C + bias is applied
             for (int pc = 0; pc < k || pc == 0; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                boolean first = pc == 0;
                 Packing.packB(b, pc, kc, jc, nc, buf.b, buf.columns);
                 for (int ic = i0; ic < i1; ic += mcStep) {
-                    int mc = Math.min(mcStep, i1 - ic);
-                    Packing.packA(a, ic, mc, pc, kc, buf.a, buf.aColumns);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            MicroKernel.multiply(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
-                            TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir,
-                                jc + jr, p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
-                        }
-                    }
+                    multiplyBlock(a, c, ic, Math.min(mcStep, i1 - ic), pc, kc, buf.b, jc, nc, p, buf);
                 }
             }
         }
+    }
+
+    /**
+     * Adds A[ic..ic+mc, pc..pc+kc] times the packed B block (columns jc..jc+nc) to C, or for the first K slice
+     * (pc == 0) merges it with the problem's beta and bias: packs those rows of A, then runs every tile.
+     */
+    static void multiplyBlock(StridedMatrix a, StridedMatrix c, int ic, int mc, int pc, int kc, float[] packedB,
+                              int jc, int nc, Problem p, Buffers buf) {
+        boolean first = pc == 0;
+        Packing.packA(a, ic, mc, pc, kc, buf.a, buf.aColumns);
+        for (int jr = 0; jr < nc; jr += NR) {
+            for (int ir = 0; ir < mc; ir += MR) {
+                MicroKernel.multiply(kc, buf.a, ir * kc, packedB, jr * kc, buf.tile);
+                TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir, jc + jr,
+                    p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
+            }
+        }
+    }
+
+    /** This thread's packing buffers. */
+    static Buffers buffers() {
+        return BUFFERS.get();
     }
 
     static int ceilDiv(int x, int y) {

@@ -32,6 +32,12 @@ public final class GemmTiling {
     public static final int MC;
     /** Columns of one packed block of B (a multiple of NR). */
     public static final int NC;
+    /**
+     * Columns of one packed block of B when all threads share it ({@link SharedPanelGemm}): twice NC, since it
+     * lives in the shared L3 rather than in one core's L2, and a wider block means A is packed fewer times
+     * (measured on the Wan shapes with 2 threads on Zen 4: 1536 columns 0-6% faster than 768).
+     */
+    public static final int SHARED_NC;
 
     static {
         long l1 = cacheBytes(1, 32 << 10);
@@ -44,6 +50,7 @@ public final class GemmTiling {
         int mc = (int) Math.clamp(l2 / 4 / ((long) KC * Float.BYTES), MR, 4096);
         MC = roundUp(Integer.getInteger("loraid.gemm.mc", mc), MR);
         NC = roundUp(Integer.getInteger("loraid.gemm.nc", 768), NR);
+        SHARED_NC = 2 * NC;
     }
 
     private GemmTiling() {
@@ -56,7 +63,7 @@ public final class GemmTiling {
     /** One line describing the chosen tiling, for benchmark logs. */
     public static String describe() {
         return "gemm tiling: " + LANES + " fp32 lanes (" + SPECIES.vectorBitSize() + "-bit), MR=" + MR + " NR=" + NR
-            + " KC=" + KC + " MC=" + MC + " NC=" + NC;
+            + " KC=" + KC + " MC=" + MC + " NC=" + NC + " (shared " + SHARED_NC + ")";
     }
 
     /** Size of the level-{@code level} data (or unified) cache of cpu0 from sysfs, or {@code fallback}. */

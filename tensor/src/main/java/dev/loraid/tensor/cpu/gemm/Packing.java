@@ -47,32 +47,34 @@ final class Packing {
      */
     static void packB(StridedMatrix b, int k0, int kc, int j0, int nc, float[] dst, float[] columns) {
         int panels = (nc + NR - 1) / NR;
-        boolean rowRuns = b.colStride() == 1 || b.rowStride() != 1 && Math.abs(b.colStride()) <= Math.abs(b.rowStride());
         for (int p = 0; p < panels; p++) {
-            int base = p * kc * NR;
-            int w = Math.min(NR, nc - p * NR);
-            int j = j0 + p * NR;
-            if (rowRuns) {
-                for (int k = 0; k < kc; k++) {
-                    int at = base + k * NR;
-                    b.readRow(k0 + k, j, w, dst, at);
-                    if (w < NR) {
-                        Arrays.fill(dst, at + w, at + NR, 0f);
-                    }
+            packPanel(b, k0, kc, j0 + p * NR, Math.min(NR, nc - p * NR), dst, p * kc * NR, columns);
+        }
+    }
+
+    /** B[k0 .. k0+kc, j .. j+w] (w <= NR) as one panel of kc rows of NR floats at {@code dst[base]}. */
+    static void packPanel(StridedMatrix b, int k0, int kc, int j, int w, float[] dst, int base, float[] columns) {
+        boolean rowRuns = b.colStride() == 1 || b.rowStride() != 1 && Math.abs(b.colStride()) <= Math.abs(b.rowStride());
+        if (rowRuns) {
+            for (int k = 0; k < kc; k++) {
+                int at = base + k * NR;
+                b.readRow(k0 + k, j, w, dst, at);
+                if (w < NR) {
+                    Arrays.fill(dst, at + w, at + NR, 0f);
                 }
-            } else {
-                // read the panel's columns as K-runs, then write each k-row of the panel contiguously
+            }
+        } else {
+            // read the panel's columns as K-runs, then write each k-row of the panel contiguously
+            for (int c = 0; c < w; c++) {
+                b.readColumn(k0, j + c, kc, columns, c * kc);
+            }
+            for (int k = 0; k < kc; k++) {
+                int at = base + k * NR;
                 for (int c = 0; c < w; c++) {
-                    b.readColumn(k0, j + c, kc, columns, c * kc);
+                    dst[at + c] = columns[c * kc + k];
                 }
-                for (int k = 0; k < kc; k++) {
-                    int at = base + k * NR;
-                    for (int c = 0; c < w; c++) {
-                        dst[at + c] = columns[c * kc + k];
-                    }
-                    for (int c = w; c < NR; c++) {
-                        dst[at + c] = 0f;
-                    }
+                for (int c = w; c < NR; c++) {
+                    dst[at + c] = 0f;
                 }
             }
         }

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.util.Arrays;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,6 +60,12 @@ class GemmTest {
         }
     }
 
+    private static Tensor copyOf(Tensor t) {
+        Tensor copy = Tensor.empty(t.dtype(), t.shape().toArray());
+        Backends.cpu().copy(t, copy);
+        return copy;
+    }
+
     private static long[] unravel(long linear, Shape shape) {
         long[] idx = new long[shape.rank()];
         for (int d = shape.rank() - 1; d >= 0; d--) {
@@ -87,6 +94,29 @@ class GemmTest {
         int n = GemmTiling.NC + NR + 3;
         check(matrix(DType.F32, 11, KC + 1, false), matrix(DType.F32, KC + 1, n, false), Tensor.empty(DType.F32, 11, n),
             1, 0, null, 1e-5);
+    }
+
+    @Test
+    void sharedPanelsMatchReferenceWithTheSameBitsForAnyThreadCount() {
+        int m = 2 * GemmTiling.MC + MR + 1;
+        int k = 2 * KC + 5;
+        int n = GemmTiling.SHARED_NC + NR + 3;
+        Tensor a = random(DType.F32, m, k);
+        Tensor b = matrix(DType.BF16, k, n, true);
+        Tensor bias = random(DType.F32, n);
+        Tensor c0 = random(DType.F32, m, n);
+        Tensor c = copyOf(c0);
+        check(a, b, c, 1.5, 0.5, bias, 1e-5);
+        // every element is summed in the same K order however the rows are shared out and scheduled
+        float[] expected = c.toFloatArray();
+        float[] biasValues = bias.toFloatArray();
+        for (int threads : new int[] {1, 2, 3}) {
+            Tensor t = copyOf(c0);
+            Gemm.Layout l = Gemm.layout(a, b, t);
+            SharedPanelGemm.run(new BlockedGemm.Problem(l.a(), l.b(), l.c(), l.aOffsets(), l.bOffsets(),
+                l.cOffsets(), 1.5f, 0.5f, biasValues, false), threads);
+            assertArrayEquals(expected, t.toFloatArray(), threads + " threads");
+        }
     }
 
     @Test
