@@ -2,14 +2,15 @@ package dev.loraid.cli;
 
 import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.plan.BlockModules;
 import dev.loraid.core.plan.LoraidAllocator;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.plan.LoraidSlice;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.tensor.json.JsonWriter;
-import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanKeys;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -28,10 +29,6 @@ import org.apache.commons.cli.Options;
  * prints the block range, the include patterns recorded in metadata and the modules that training would adapt.
  */
 final class PlanCommand extends OptionsCommand {
-    /** The ten adaptable Linear layers of every Wan block, plus the Wan 2.1 I2V image keys (spec loraid.md §0.1). */
-    private static final List<String> BLOCK_LINEARS = List.of("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
-            "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2");
-
     @Override
     public String name() {
         return "plan";
@@ -124,20 +121,15 @@ final class PlanCommand extends OptionsCommand {
         if (cl.hasOption("dit")) {
             Path dit = CliArgs.path(cl, "dit");
             try (TensorSource src = TensorSource.open(dit)) {
-                m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), linearModules(src));
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                for (String n : src.names()) {
+                    shapes.put(n, src.info(n).shape().toArray());
+                }
+                m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), BlockModules.of(shapes));
             }
         } else if (cl.hasOption("model")) {
             WanConfig c = CliArgs.preset(cl.getOptionValue("model"));
-            List<String> modules = new ArrayList<>();
-            for (int b = 0; b < c.numLayers(); b++) {
-                for (String l : BLOCK_LINEARS) {
-                    modules.add("blocks." + b + "." + l);
-                }
-                if (c.imageBranch()) {
-                    modules.add("blocks." + b + ".cross_attn.k_img");
-                    modules.add("blocks." + b + ".cross_attn.v_img");
-                }
-            }
+            List<String> modules = BlockModules.of(WanKeys.expectedShapes(c));
             m = new Model("preset " + cl.getOptionValue("model"), c.numLayers(), modules);
         } else {
             m = new Model("--num_blocks", CliArgs.integer(cl, "num_blocks"), List.of());
@@ -146,19 +138,6 @@ final class PlanCommand extends OptionsCommand {
             BlockCount.checkAgainstConfig(m.blocks(), CliArgs.preset(cl.getOptionValue("task")).numLayers(), cl.getOptionValue("task"));
         }
         return m;
-    }
-
-    /** The Linear/Conv layers inside the blocks: weights of rank ≥ 2 under {@code blocks.N.} (norms are 1-D). */
-    static List<String> linearModules(TensorSource src) {
-        List<String> out = new ArrayList<>();
-        for (String n : src.names()) {
-            String name = BlockCount.stripPrefix(n);
-            TensorInfo info = src.info(n);
-            if (name.endsWith(".weight") && info.shape().rank() >= 2 && BlockCount.blockOf(name) >= 0) {
-                out.add(name.substring(0, name.length() - ".weight".length()));
-            }
-        }
-        return out;
     }
 
     private static void printText(Model model, int p, int maxId, List<Map<String, Object>> plans, PrintStream out) {
