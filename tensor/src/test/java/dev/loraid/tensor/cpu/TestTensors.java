@@ -6,13 +6,16 @@ import dev.loraid.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Random;
 
-/** Test inputs and outputs in several memory layouts, and comparisons that say which element differs by how much. */
-final class TestTensors {
+/**
+ * Test inputs and outputs in several memory layouts, and comparisons that say which element differs by how much.
+ * Shared with the CUDA golden harness, which mirrors these same layouts into device memory.
+ */
+public final class TestTensors {
     private TestTensors() {
     }
 
     /** How a tensor of a given logical shape sits in memory. */
-    enum Layout {
+    public enum Layout {
         /** Row-major. */
         CONTIGUOUS,
         /** The last two dimensions swapped in memory (last-dimension stride ≠ 1). */
@@ -21,7 +24,7 @@ final class TestTensors {
         NARROWED
     }
 
-    static Tensor empty(DType dtype, Layout layout, long... shape) {
+    public static Tensor empty(DType dtype, Layout layout, long... shape) {
         int r = shape.length;
         switch (layout) {
             case TRANSPOSED -> {
@@ -46,7 +49,7 @@ final class TestTensors {
     }
 
     /** Gaussian values (scaled by {@code scale}, shifted by {@code shift}), rounded to the dtype on the way in. */
-    static Tensor random(Random rnd, DType dtype, Layout layout, double scale, double shift, long... shape) {
+    public static Tensor random(Random rnd, DType dtype, Layout layout, double scale, double shift, long... shape) {
         Tensor t = empty(dtype, layout, shape);
         long[] idx = new long[shape.length];
         for (long i = 0, n = t.numel(); i < n; i++) {
@@ -61,7 +64,7 @@ final class TestTensors {
         return t;
     }
 
-    static Tensor random(Random rnd, DType dtype, Layout layout, long... shape) {
+    public static Tensor random(Random rnd, DType dtype, Layout layout, long... shape) {
         return random(rnd, dtype, layout, 1, 0, shape);
     }
 

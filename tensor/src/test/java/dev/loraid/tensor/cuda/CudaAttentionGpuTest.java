@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cuda;
 
+import dev.loraid.tensor.cpu.TestTensors;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
@@ -8,10 +9,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.CONTIGUOUS;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.CONTIGUOUS;
 import static dev.loraid.tensor.cuda.GpuHarness.check;
 import static dev.loraid.tensor.cuda.GpuHarness.outs;
-import static dev.loraid.tensor.cuda.GpuHarness.random;
+import static dev.loraid.tensor.cpu.TestTensors.random;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 

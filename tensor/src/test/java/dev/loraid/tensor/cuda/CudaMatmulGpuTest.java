@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cuda;
 
+import dev.loraid.tensor.cpu.TestTensors;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
@@ -7,10 +8,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.CONTIGUOUS;
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.NARROWED;
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.TRANSPOSED;
-import static dev.loraid.tensor.cuda.GpuHarness.random;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.CONTIGUOUS;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.NARROWED;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.TRANSPOSED;
+import static dev.loraid.tensor.cpu.TestTensors.random;
 
 /**
  * cuBLASLt GEMMs against a plain fp64 triple loop (the reference twin): transposed and padded operands, broadcast
@@ -100,6 +101,6 @@ class CudaMatmulGpuTest {
         check("bf16 x fp8 weight (alpha carries the scale)", random(rnd, DType.BF16, CONTIGUOUS, 16, 64),
             random(rnd, DType.F8_E4M3, TRANSPOSED, 64, 32), Tensor.zeros(DType.F32, 16, 32), 0.25, 0, null, 1e-3);
         check("f32 into a transposed c", random(rnd, DType.F32, CONTIGUOUS, 10, 7), random(rnd, DType.F32, CONTIGUOUS, 7, 6),
-            GpuHarness.empty(DType.F32, TRANSPOSED, 10, 6), 1, 0, null, 1e-4);
+            TestTensors.empty(DType.F32, TRANSPOSED, 10, 6), 1, 0, null, 1e-4);
     }
 }

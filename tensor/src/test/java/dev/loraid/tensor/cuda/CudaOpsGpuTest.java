@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cuda;
 
+import dev.loraid.tensor.cpu.TestTensors;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.ReduceOp;
@@ -10,12 +11,12 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.CONTIGUOUS;
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.NARROWED;
-import static dev.loraid.tensor.cuda.GpuHarness.Layout.TRANSPOSED;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.CONTIGUOUS;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.NARROWED;
+import static dev.loraid.tensor.cpu.TestTensors.Layout.TRANSPOSED;
 import static dev.loraid.tensor.cuda.GpuHarness.check;
 import static dev.loraid.tensor.cuda.GpuHarness.outs;
-import static dev.loraid.tensor.cuda.GpuHarness.random;
+import static dev.loraid.tensor.cpu.TestTensors.random;
 import static dev.loraid.tensor.cuda.GpuHarness.tolerance;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -36,12 +37,12 @@ class CudaOpsGpuTest {
         for (DType from : types) {
             for (DType to : types) {
                 Tensor src = random(rnd, from, TRANSPOSED, 3, 0, 5, 7, 3);
-                Tensor dst = GpuHarness.empty(to, NARROWED, 5, 7, 3);
+                Tensor dst = TestTensors.empty(to, NARROWED, 5, 7, 3);
                 check("copy " + from + "->" + to, 0, new Tensor[] {src, dst}, outs(1), (b, t) -> b.copy(t[0], t[1]));
             }
         }
         Tensor row = random(rnd, DType.F32, CONTIGUOUS, 1, 9);
-        check("broadcast copy", 0, new Tensor[] {row, GpuHarness.empty(DType.BF16, TRANSPOSED, 4, 9)}, outs(1),
+        check("broadcast copy", 0, new Tensor[] {row, TestTensors.empty(DType.BF16, TRANSPOSED, 4, 9)}, outs(1),
             (b, t) -> b.copy(t[0], t[1]));
         Tensor big = Tensor.ofLongs(new long[] {Long.MAX_VALUE - 3, -5, 1L << 60}, 3);
         check("exact I64", 0, new Tensor[] {big, Tensor.zeros(DType.I64, 3)}, outs(1), (b, t) -> b.copy(t[0], t[1]));
@@ -57,11 +58,11 @@ class CudaOpsGpuTest {
     @Test
     void fillAndGather() {
         for (DType t : new DType[] {DType.F32, DType.BF16, DType.I64, DType.F8_E4M3}) {
-            check("fill " + t, 0, new Tensor[] {GpuHarness.empty(t, NARROWED, 3, 5)}, outs(0), (b, x) -> b.fill(x[0], -2.75));
+            check("fill " + t, 0, new Tensor[] {TestTensors.empty(t, NARROWED, 3, 5)}, outs(0), (b, x) -> b.fill(x[0], -2.75));
         }
         Tensor table = random(rnd, DType.BF16, NARROWED, 13, 6);
         Tensor ids = Tensor.ofLongs(new long[] {12, 0, 5, 5, 7}, 5);
-        check("gatherRows", 0, new Tensor[] {table, ids, GpuHarness.empty(DType.F32, TRANSPOSED, 5, 6)}, outs(2),
+        check("gatherRows", 0, new Tensor[] {table, ids, TestTensors.empty(DType.F32, TRANSPOSED, 5, 6)}, outs(2),
             (b, t) -> b.gatherRows(t[0], t[1], t[2]));
         Tensor bad = GpuHarness.mirror(Tensor.ofLongs(new long[] {1, 13}, 2));
         assertThrows(IndexOutOfBoundsException.class, () -> GpuHarness.mirror(table).backend()
@@ -75,9 +76,9 @@ class CudaOpsGpuTest {
             for (DType t : FLOATS) {
                 Tensor x = random(rnd, t, TRANSPOSED, positive ? 0.3 : 1.5, positive ? 2 : 0, 7, 5);
                 Tensor g = random(rnd, t, NARROWED, 7, 5);
-                check(op + " " + t, tolerance(t), new Tensor[] {x, GpuHarness.empty(t, NARROWED, 7, 5)}, outs(1),
+                check(op + " " + t, tolerance(t), new Tensor[] {x, TestTensors.empty(t, NARROWED, 7, 5)}, outs(1),
                     (b, a) -> b.unary(op, a[0], a[1]));
-                check(op + " backward " + t, tolerance(t), new Tensor[] {x, g, GpuHarness.empty(t, CONTIGUOUS, 7, 5)},
+                check(op + " backward " + t, tolerance(t), new Tensor[] {x, g, TestTensors.empty(t, CONTIGUOUS, 7, 5)},
                     outs(2), (b, a) -> b.unaryBackward(op, a[0], a[1], a[2]));
             }
         }
@@ -90,15 +91,15 @@ class CudaOpsGpuTest {
                 double shift = op == BinaryOp.POW ? 2 : 0;
                 Tensor a = random(rnd, t, TRANSPOSED, 1, shift, 3, 1, 5).expand(3, 4, 5);
                 Tensor bb = random(rnd, t, NARROWED, 1, op == BinaryOp.DIV ? 3 : 0, 4, 5);
-                check(op + " " + t, tolerance(t), new Tensor[] {a, bb, GpuHarness.empty(t, NARROWED, 3, 4, 5)}, outs(2),
+                check(op + " " + t, tolerance(t), new Tensor[] {a, bb, TestTensors.empty(t, NARROWED, 3, 4, 5)}, outs(2),
                     (b, x) -> b.binary(op, x[0], x[1], x[2]));
-                check(op + " scalar " + t, tolerance(t), new Tensor[] {bb, GpuHarness.empty(t, TRANSPOSED, 4, 5)}, outs(1),
+                check(op + " scalar " + t, tolerance(t), new Tensor[] {bb, TestTensors.empty(t, TRANSPOSED, 4, 5)}, outs(1),
                     (b, x) -> b.binaryScalar(op, x[0], 1.75, x[1]));
             }
         }
         Tensor a = random(rnd, DType.BF16, TRANSPOSED, 6, 10);
         Tensor c = random(rnd, DType.F32, CONTIGUOUS, 10);
-        check("addScaled", 1e-5, new Tensor[] {a, c, GpuHarness.empty(DType.F32, NARROWED, 6, 10)}, outs(2),
+        check("addScaled", 1e-5, new Tensor[] {a, c, TestTensors.empty(DType.F32, NARROWED, 6, 10)}, outs(2),
             (b, x) -> b.addScaled(x[0], 0.5, x[1], -3, x[2]));
     }
 
@@ -115,7 +116,7 @@ class CudaOpsGpuTest {
                     }
                     double tol = t == DType.BF16 ? 2e-2 : t == DType.F64 ? 1e-9 : 1e-4;
                     check(op + " " + java.util.Arrays.toString(dims) + " " + t, tol,
-                        new Tensor[] {x, GpuHarness.empty(t == DType.F64 ? t : DType.F32, CONTIGUOUS, os)}, outs(1),
+                        new Tensor[] {x, TestTensors.empty(t == DType.F64 ? t : DType.F32, CONTIGUOUS, os)}, outs(1),
                         (b, a) -> b.reduce(op, a[0], dims, a[1]));
                 }
             }
@@ -128,29 +129,29 @@ class CudaOpsGpuTest {
             double tol = tolerance(t);
             Tensor x = random(rnd, t, NARROWED, 2, 0.5, 3, 4, 45);
             Tensor dy = random(rnd, t, TRANSPOSED, 3, 4, 45);
-            check("softmax " + t, tol, new Tensor[] {x, GpuHarness.empty(t, CONTIGUOUS, 3, 4, 45)}, outs(1),
+            check("softmax " + t, tol, new Tensor[] {x, TestTensors.empty(t, CONTIGUOUS, 3, 4, 45)}, outs(1),
                 (b, a) -> b.softmax(a[0], a[1]));
             Tensor y = Tensor.empty(t, 3, 4, 45);
             dev.loraid.tensor.Backends.cpu().softmax(x, y);
-            check("softmaxBackward " + t, tol, new Tensor[] {y, dy, GpuHarness.empty(t, NARROWED, 3, 4, 45)}, outs(2),
+            check("softmaxBackward " + t, tol, new Tensor[] {y, dy, TestTensors.empty(t, NARROWED, 3, 4, 45)}, outs(2),
                 (b, a) -> b.softmaxBackward(a[0], a[1], a[2]));
             Tensor w = random(rnd, t, NARROWED, 0.2, 1, 45);
             Tensor bias = random(rnd, t, CONTIGUOUS, 45);
-            Tensor[] ln = {x, w, bias, GpuHarness.empty(t, TRANSPOSED, 3, 4, 45), Tensor.zeros(DType.F32, 12),
+            Tensor[] ln = {x, w, bias, TestTensors.empty(t, TRANSPOSED, 3, 4, 45), Tensor.zeros(DType.F32, 12),
                 Tensor.zeros(DType.F32, 3, 4)};
             check("layerNorm " + t, tol, ln, outs(3, 4, 5), (b, a) -> b.layerNorm(a[0], a[1], a[2], 1e-5, a[3], a[4], a[5]));
-            check("layerNorm no affine " + t, tol, new Tensor[] {x, GpuHarness.empty(t, CONTIGUOUS, 3, 4, 45)}, outs(1),
+            check("layerNorm no affine " + t, tol, new Tensor[] {x, TestTensors.empty(t, CONTIGUOUS, 3, 4, 45)}, outs(1),
                 (b, a) -> b.layerNorm(a[0], null, null, 1e-6, a[1], null, null));
             Tensor mean = Tensor.empty(DType.F32, 12);
             Tensor rstd = Tensor.empty(DType.F32, 12);
             dev.loraid.tensor.Backends.cpu().layerNorm(x, w, bias, 1e-5, Tensor.empty(t, 3, 4, 45), mean, rstd);
-            check("layerNormBackward " + t, tol * 4, new Tensor[] {x, w, mean, rstd, dy, GpuHarness.empty(t, NARROWED, 3, 4, 45),
+            check("layerNormBackward " + t, tol * 4, new Tensor[] {x, w, mean, rstd, dy, TestTensors.empty(t, NARROWED, 3, 4, 45),
                 Tensor.zeros(t, 45), Tensor.zeros(DType.F32, 45)}, outs(5, 6, 7),
                 (b, a) -> b.layerNormBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));
-            check("rmsNorm " + t, tol, new Tensor[] {x, w, GpuHarness.empty(t, CONTIGUOUS, 3, 4, 45), Tensor.zeros(DType.F32, 12)},
+            check("rmsNorm " + t, tol, new Tensor[] {x, w, TestTensors.empty(t, CONTIGUOUS, 3, 4, 45), Tensor.zeros(DType.F32, 12)},
                 outs(2, 3), (b, a) -> b.rmsNorm(a[0], a[1], 1e-6, a[2], a[3]));
             dev.loraid.tensor.Backends.cpu().rmsNorm(x, w, 1e-6, Tensor.empty(t, 3, 4, 45), rstd);
-            check("rmsNormBackward " + t, tol * 4, new Tensor[] {x, w, rstd, dy, GpuHarness.empty(t, CONTIGUOUS, 3, 4, 45),
+            check("rmsNormBackward " + t, tol * 4, new Tensor[] {x, w, rstd, dy, TestTensors.empty(t, CONTIGUOUS, 3, 4, 45),
                 Tensor.zeros(DType.F32, 45)}, outs(4, 5), (b, a) -> b.rmsNormBackward(a[0], a[1], a[2], a[3], a[4], a[5]));
         }
     }
@@ -165,7 +166,7 @@ class CudaOpsGpuTest {
             for (boolean inverse : new boolean[] {false, true}) {
                 for (Tensor in : new Tensor[] {x, xs}) {
                     check("rope " + t + " inverse=" + inverse, tolerance(t), new Tensor[] {in, cos, sin,
-                        GpuHarness.empty(t, NARROWED, 2, 7, 3, 10)}, outs(3), (b, a) -> b.rope(a[0], a[1], a[2], inverse, a[3]));
+                        TestTensors.empty(t, NARROWED, 2, 7, 3, 10)}, outs(3), (b, a) -> b.rope(a[0], a[1], a[2], inverse, a[3]));
                 }
             }
         }
@@ -174,10 +175,10 @@ class CudaOpsGpuTest {
     @Test
     void randomStreamsMatchTheCpuBitForBit() {
         for (DType t : new DType[] {DType.F32, DType.F64, DType.BF16}) {
-            check("uniform " + t, 0, new Tensor[] {GpuHarness.empty(t, TRANSPOSED, 9, 13)}, outs(0),
+            check("uniform " + t, 0, new Tensor[] {TestTensors.empty(t, TRANSPOSED, 9, 13)}, outs(0),
                 (b, a) -> b.randomUniform(a[0], 0x1234_5678_9abcL, 77));
             // normals go through log/cos in double: CUDA's and Java's libm may differ in the last fp64 bit
-            check("normal " + t, t == DType.F64 ? 1e-13 : t == DType.F32 ? 1e-6 : 8e-3, new Tensor[] {GpuHarness.empty(t, NARROWED, 9, 13)}, outs(0),
+            check("normal " + t, t == DType.F64 ? 1e-13 : t == DType.F32 ? 1e-6 : 8e-3, new Tensor[] {TestTensors.empty(t, NARROWED, 9, 13)}, outs(0),
                 (b, a) -> b.randomNormal(a[0], -42, (1L << 33) + 3));
         }
     }

@@ -8,7 +8,6 @@ import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 
 import java.util.Arrays;
-import java.util.Random;
 import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -29,46 +28,6 @@ final class GpuHarness {
         String problem = CudaBackends.problem(0);
         assumeTrue(problem == null, () -> "CUDA golden tests skipped: " + problem);
         return Backends.of(GPU);
-    }
-
-    /** How a test tensor sits in memory. */
-    enum Layout { CONTIGUOUS, TRANSPOSED, NARROWED }
-
-    static Tensor empty(DType dtype, Layout layout, long... shape) {
-        int r = shape.length;
-        if (layout == Layout.TRANSPOSED && r >= 2) {
-            long[] s = shape.clone();
-            s[r - 1] = shape[r - 2];
-            s[r - 2] = shape[r - 1];
-            return Tensor.zeros(dtype, s).transpose(r - 1, r - 2);
-        }
-        if (layout != Layout.CONTIGUOUS && r >= 1) {
-            long[] s = shape.clone();
-            s[r - 1] += 3;
-            s[0] += 1;
-            return Tensor.zeros(dtype, s).narrow(r - 1, 2, shape[r - 1]).narrow(0, 1, shape[0]);
-        }
-        return Tensor.zeros(dtype, shape);
-    }
-
-    /** Gaussian values · scale + shift, rounded into the dtype. */
-    static Tensor random(Random rnd, DType dtype, Layout layout, double scale, double shift, long... shape) {
-        Tensor t = empty(dtype, layout, shape);
-        long[] idx = new long[shape.length];
-        for (long i = 0, n = t.numel(); i < n; i++) {
-            t.setDouble(rnd.nextGaussian() * scale + shift, idx);
-            for (int d = idx.length - 1; d >= 0; d--) {
-                if (++idx[d] < shape[d]) {
-                    break;
-                }
-                idx[d] = 0;
-            }
-        }
-        return t;
-    }
-
-    static Tensor random(Random rnd, DType dtype, Layout layout, long... shape) {
-        return random(rnd, dtype, layout, 1, 0, shape);
     }
 
     /** The same bytes, dtype, shape, strides and offset in device memory. */
