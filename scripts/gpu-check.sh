@@ -3,7 +3,8 @@
 # finds the CUDA libraries of the pip wheels, runs the CUDA golden tests on the carried runtime, then
 # `gpu-wan-block` (ours, then PyTorch eager + SDPA flash in a child process, same shapes). Everything is logged to
 # $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
-# Time boxes (seconds): TEST_TIMEOUT (default 200), BENCH_TIMEOUT (default 330); BENCH_ARGS adds bench options
+# Time boxes (seconds): TEST_BUDGET (default 170, all test classes), CLASS_TIMEOUT (60, one class),
+# BENCH_TIMEOUT (default 150); BENCH_ARGS adds bench options
 # (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
 # The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
 # cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
@@ -41,19 +42,71 @@ ls $(echo "$libdirs" | tr ':' ' ') 2>/dev/null | grep -E '^lib(cublasLt|nvrtc|cu
 export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 java="$root/gpu-carry/jre/bin/java"
+# the kernel cache lives outside $OUT: the device tool brings back at most 8 files from there
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
-  "-Dloraid.cuda.libpath=$libdirs" "-Dloraid.cuda.cache=$OUT/kernel-cache")
+  "-Dloraid.cuda.libpath=$libdirs" "-Dloraid.cuda.cache=${TMPDIR:-/tmp}/loraid-kernel-cache")
 cp="$root/gpu-carry/lib/*"
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -n 1
 
+# Each GPU test class runs in its own JVM with its own time box, so that a kernel fault (which poisons the CUDA
+# context) or a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s.
+gpu_classes=(NvrtcCompileTest CuBlasLtBindingTest CudaMemoryGpuTest CudaOpsGpuTest CudaMatmulGpuTest
+  CudaAttentionGpuTest)
+runs=()
+for c in "${gpu_classes[@]}"; do runs+=("dev.loraid.tensor.cuda.$c"); done
+runs+=("${device_tests[@]}")
+runs+=("scalar:dev.loraid.tensor.cuda.CudaAttentionGpuTest") # the scalar attention kernels, for comparison
 echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
-timeout "${TEST_TIMEOUT:-200}" "$java" "${flags[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda \
-  -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --require-gpu "${device_tests[@]}" | tee "$OUT/tests.txt"
-tests_rc=${PIPESTATUS[0]}
+tests_rc=0
+failed_runs=()
+deadline=$((SECONDS + ${TEST_BUDGET:-170}))
+: > "$OUT/tests.txt"
+for r in "${runs[@]}"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "NOT RUN $r: the test budget (TEST_BUDGET=${TEST_BUDGET:-170} s) is spent" | tee -a "$OUT/tests.txt"
+    tests_rc=1
+    continue
+  fi
+  extra=()
+  cls="$r"
+  if [[ "$r" == scalar:* ]]; then
+    extra=(-Dloraid.cuda.attention=scalar)
+    cls="${r#scalar:}"
+  fi
+  echo "-- $r" | tee -a "$OUT/tests.txt"
+  t0=$SECONDS
+  timeout -k 5 "${CLASS_TIMEOUT:-60}" "$java" "${flags[@]}" "${extra[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" \
+    -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --require-gpu --only "$cls" \
+    >> "$OUT/tests.txt" 2>&1
+  rc=$?
+  echo "-- $r: exit $rc in $((SECONDS - t0)) s" | tee -a "$OUT/tests.txt"
+  if [ "$rc" -ne 0 ]; then
+    tests_rc=1
+    failed_runs+=("$r")
+  fi
+done
+grep -E '^(FAIL|SKIP|NOT RUN|cuda tests:|-- .*exit)' "$OUT/tests.txt" | cut -c1-220
+
+# the first two failing classes once more under compute-sanitizer (memcheck), for the faulting kernel and address
+if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; then
+  for r in "${failed_runs[@]:0:2}"; do
+    [[ "$r" == scalar:* ]] && continue
+    echo "== compute-sanitizer memcheck: $r" | tee -a "$OUT/sanitizer.txt"
+    timeout -k 5 "${SANITIZER_TIMEOUT:-60}" compute-sanitizer --tool memcheck --print-limit 20 "$java" "${flags[@]}" \
+      -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain \
+      --only "$r" >> "$OUT/sanitizer.txt" 2>&1
+    grep -E '^=========|^(FAIL|cuda tests:)' "$OUT/sanitizer.txt" | head -n 40
+  done
+fi
 
 echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, then PyTorch)"
-timeout "${BENCH_TIMEOUT:-330}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
-  --iters 3 --warmup 1 ${BENCH_ARGS:-} | tee "$OUT/bench.txt"
+timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
+  --iters 3 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
+if [ "$bench_rc" -ne 0 ] && ! grep -q '^torch_ms=' "$OUT/bench.txt"; then
+  echo "== ours failed: PyTorch alone, for the baseline"
+  timeout -k 5 90 python3 bench/gpu/wan_block_torch.py --iters 3 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"
+fi
 
 echo "== done: tests_rc=$tests_rc bench_rc=$bench_rc"
 [ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]

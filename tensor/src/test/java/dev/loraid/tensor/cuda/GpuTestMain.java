@@ -29,7 +29,10 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
  * — with {@code --require-gpu} — no test that needs the device or its libraries was skipped (on the GPU machine such
  * a skip means they were not found; the no-GPU fallback tests skip there by design).
  *
- * <pre>{@code GpuTestMain [--require-gpu] [test class …]}</pre>
+ * With {@code --only}, just the named classes run (scripts/gpu-check.sh runs each GPU class in its own JVM, so that
+ * a kernel fault that poisons the CUDA context, or a hang, costs one class's results, not all of them).
+ *
+ * <pre>{@code GpuTestMain [--require-gpu] [--only] [test class …]}</pre>
  */
 public final class GpuTestMain {
     private static final String PACKAGE = "dev.loraid.tensor.cuda";
@@ -39,6 +42,7 @@ public final class GpuTestMain {
 
     public static void main(String[] args) {
         boolean requireGpu = List.of(args).contains("--require-gpu");
+        boolean only = List.of(args).contains("--only");
         Set<String> deviceFollowing = Arrays.stream(args).filter(a -> !a.startsWith("--")).collect(Collectors.toSet());
         PrintStream out = System.out;
         for (String c : deviceFollowing) {
@@ -91,7 +95,10 @@ public final class GpuTestMain {
                 }
             }
         };
-        List<DiscoverySelector> selectors = new ArrayList<>(List.of(selectPackage(PACKAGE)));
+        List<DiscoverySelector> selectors = new ArrayList<>();
+        if (!only) {
+            selectors.add(selectPackage(PACKAGE));
+        }
         deviceFollowing.forEach(c -> selectors.add(selectClass(c)));
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
         Launcher launcher = LauncherFactory.create();
