@@ -50,13 +50,26 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 
 # Each GPU test class runs in its own JVM with its own time box, so that a kernel fault (which poisons the CUDA
 # context) or a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s.
-gpu_classes=(NvrtcCompileTest CuBlasLtBindingTest CudaMemoryGpuTest CudaOpsGpuTest CudaMatmulGpuTest
-  CudaAttentionGpuTest)
+gpu_classes=(NvrtcCompileTest CuBlasLtBindingTest CudaMemoryGpuTest CudaOpsGpuTest CudaMatmulGpuTest)
 runs=()
 for c in "${gpu_classes[@]}"; do runs+=("dev.loraid.tensor.cuda.$c"); done
 runs+=("${device_tests[@]}")
-runs+=("scalar:dev.loraid.tensor.cuda.CudaAttentionGpuTest") # the scalar attention kernels, for comparison
+# the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
+# on every path asked for explicitly; skips of the paths not selected are expected there
+for p in CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
 echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
+# sets cls (the test class), jvm (its system properties) and extra (GpuTestMain's flags) for one entry of runs
+parse_run() {
+  cls="$1"
+  jvm=()
+  extra=(--require-gpu)
+  if [[ "$1" == path=* ]]; then
+    local p="${1%%:*}"
+    jvm=("-Dloraid.test.attention.paths=${p#path=}")
+    extra=()
+    cls="${1#*:}"
+  fi
+}
 tests_rc=0
 failed_runs=()
 deadline=$((SECONDS + ${TEST_BUDGET:-170}))
@@ -67,16 +80,11 @@ for r in "${runs[@]}"; do
     tests_rc=1
     continue
   fi
-  extra=()
-  cls="$r"
-  if [[ "$r" == scalar:* ]]; then
-    extra=(-Dloraid.cuda.attention=scalar)
-    cls="${r#scalar:}"
-  fi
+  parse_run "$r"
   echo "-- $r" | tee -a "$OUT/tests.txt"
   t0=$SECONDS
-  timeout -k 5 "${CLASS_TIMEOUT:-60}" "$java" "${flags[@]}" "${extra[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" \
-    -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --require-gpu --only "$cls" \
+  timeout -k 5 "${CLASS_TIMEOUT:-60}" "$java" "${flags[@]}" "${jvm[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" \
+    -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain "${extra[@]}" --only "$cls" \
     >> "$OUT/tests.txt" 2>&1
   rc=$?
   echo "-- $r: exit $rc in $((SECONDS - t0)) s" | tee -a "$OUT/tests.txt"
@@ -85,16 +93,16 @@ for r in "${runs[@]}"; do
     failed_runs+=("$r")
   fi
 done
-grep -E '^(FAIL|SKIP|NOT RUN|cuda tests:|-- .*exit)' "$OUT/tests.txt" | cut -c1-220
+grep -E '^(FAIL|SKIP|NOT RUN|cuda tests:|-- .*exit)' "$OUT/tests.txt" | grep -v 'not selected by' | cut -c1-220
 
 # the first two failing classes once more under compute-sanitizer (memcheck), for the faulting kernel and address
 if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; then
   for r in "${failed_runs[@]:0:2}"; do
-    [[ "$r" == scalar:* ]] && continue
+    parse_run "$r"
     echo "== compute-sanitizer memcheck: $r" | tee -a "$OUT/sanitizer.txt"
     timeout -k 5 "${SANITIZER_TIMEOUT:-60}" compute-sanitizer --tool memcheck --print-limit 20 "$java" "${flags[@]}" \
-      -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain \
-      --only "$r" >> "$OUT/sanitizer.txt" 2>&1
+      "${jvm[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda -cp "$cp" \
+      dev.loraid.tensor.cuda.GpuTestMain --only "$cls" >> "$OUT/sanitizer.txt" 2>&1
     grep -E '^=========|^(FAIL|cuda tests:)' "$OUT/sanitizer.txt" | head -n 40
   done
 fi

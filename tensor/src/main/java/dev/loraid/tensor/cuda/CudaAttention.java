@@ -21,13 +21,31 @@ final class CudaAttention {
     /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
     static final int MMA_BWD_BN = 64;
     static final int MMA_BWD_BM = 32;
-    /** {@code -Dloraid.cuda.attention=scalar} forces the scalar kernels (e.g. to compare the two on a GPU). */
-    private static final boolean MMA_ENABLED = !"scalar".equals(System.getProperty("loraid.cuda.attention"));
 
     private final CudaBackend b;
+    /** The process default ({@code -Dloraid.cuda.attention}); tests pass a path per call. */
+    private final AttentionPath configured;
 
     CudaAttention(CudaBackend backend) {
         this.b = backend;
+        this.configured = AttentionPath.fromProperty();
+    }
+
+    /**
+     * The path that runs a call asked of {@code wanted}: the first of {@code wanted} and its fallbacks that takes
+     * these inputs. The scalar kernels take every call.
+     */
+    static AttentionPath resolve(AttentionPath wanted, Tensor q, Tensor k, Tensor v, int[] kvLengths) {
+        for (AttentionPath p = wanted; ; p = p.fallback()) {
+            boolean takes = switch (p) {
+                case AUTO, CUDNN, FLASH -> false; // not implemented yet
+                case MMA -> mmaKernel(q, k, v) != null;
+                case SCALAR -> true;
+            };
+            if (takes) {
+                return p;
+            }
+        }
     }
 
     private static void checkShapes(Tensor q, Tensor k, Tensor v, Tensor out, int[] kvLengths) {
@@ -87,19 +105,26 @@ final class CudaAttention {
      */
     static String mmaKernel(Tensor q, Tensor k, Tensor v) {
         DType t = q.dtype();
-        boolean ok = MMA_ENABLED && (t == DType.BF16 || t == DType.F16) && k.dtype() == t && v.dtype() == t
+        boolean ok = (t == DType.BF16 || t == DType.F16) && k.dtype() == t && v.dtype() == t
             && q.size(3) % 16 == 0 && v.size(3) % 16 == 0 && q.size(3) <= MMA_MAX_HEAD_DIM && v.size(3) <= MMA_MAX_HEAD_DIM;
         return ok ? "attention_forward_mma_" + (t == DType.BF16 ? "bf16" : "f16") : null;
     }
 
     void forward(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
+        forward(configured, q, k, v, scale, kvLengths, out, lse);
+    }
+
+    /** The forward on {@code path} (or its fallback: {@link #resolve}); returns the path that ran. */
+    AttentionPath forward(AttentionPath path, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out,
+                          Tensor lse) {
         checkShapes(q, k, v, out, kvLengths);
+        AttentionPath p = resolve(path, q, k, v, kvLengths);
         if (q.numel() == 0 || out.numel() == 0) {
-            return;
+            return p;
         }
         long d = q.size(3);
         long dv = v.size(3);
-        String mma = mmaKernel(q, k, v);
+        String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
         String module = mma != null ? "attention_mma" : "attention";
         String variant = CudaBackend.variant(q, k, v, out);
         String kernel = mma != null ? mma : "attention_forward_" + variant;
@@ -120,11 +145,19 @@ final class CudaAttention {
                 b.copy(l.reshape(lse.shape().toArray()), lse);
             }
         }
+        return p;
     }
 
     void backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale, int[] kvLengths,
                   Tensor dq, Tensor dk, Tensor dv) {
+        backward(configured, q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+    }
+
+    /** The backward on {@code path} (or its fallback: {@link #resolve}); returns the path that ran. */
+    AttentionPath backward(AttentionPath path, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+                           double scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v, out, kvLengths);
+        AttentionPath p = resolve(path, q, k, v, kvLengths);
         String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
@@ -138,7 +171,7 @@ final class CudaAttention {
                 l = lseBuffer(lse, q, s, true);
             } else { // not kept by the caller: one forward pass recomputes it (as the CPU backend does)
                 l = s.tensor(DType.F32, q.size(0), q.size(1), lq);
-                forward(q, k, v, scale, kvLengths, s.tensor(out.dtype(), out.shape().toArray()), l);
+                forward(p, q, k, v, scale, kvLengths, s.tensor(out.dtype(), out.shape().toArray()), l);
             }
             Tensor delta = s.tensor(acc, bh * lq);
             Tensor dqAcc = s.tensor(acc, q.size(0), q.size(1), lq, d);
@@ -146,7 +179,7 @@ final class CudaAttention {
             b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
-            String mma = mmaKernel(q, k, v);
+            String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
             String module = mma != null ? "attention_mma_backward" : "attention";
             String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
             int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
@@ -167,5 +200,6 @@ final class CudaAttention {
                     .ptr(b.pointer(dqAcc)).ptr(b.pointerOrNull(lens)).f64(scale));
             b.copy(dqAcc, dq);
         }
+        return p;
     }
 }

@@ -363,7 +363,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("rope: expected x [..., L, H, D] with D even and cos/sin [L, D/2], got x "
                 + x.shape() + ", cos " + cos.shape());
         }
-        String v = variant(x, out);
+        String v = variant(x, cos, sin, out);
         DType t = v.equals("f64") ? DType.F64 : DType.F32;
         try (Scratch s = scratch()) {
             Tensor c = cos.dtype() == t && cos.isContiguous() ? cos : s.tensor(t, cos.shape().toArray());
@@ -382,6 +382,11 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- attention ----
+
+    /** The attention kernels, for tests that pick a path per call. */
+    CudaAttention attentionKernels() {
+        return attention;
+    }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {

@@ -5,7 +5,8 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Random;
 
@@ -13,12 +14,16 @@ import static dev.loraid.tensor.cpu.TestTensors.Layout.CONTIGUOUS;
 import static dev.loraid.tensor.cuda.GpuHarness.check;
 import static dev.loraid.tensor.cuda.GpuHarness.outs;
 import static dev.loraid.tensor.cpu.TestTensors.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The fused attention kernels against the CPU backend: [B, L, H, D] memory seen as permuted [B, H, L, D] views (the
- * models' layout), lengths that are not multiples of the tiles, key masks including an empty one, and D ≠ Dv.
+ * models' layout), lengths that are not multiples of the tiles, key masks including an empty one, and D ≠ Dv. Every
+ * case runs on each {@link AttentionPath} asked for explicitly (a path that cannot take a case falls back, and the
+ * test records which one ran).
  */
 class CudaAttentionGpuTest {
     private final Random rnd = new Random(7);
@@ -28,52 +33,84 @@ class CudaAttentionGpuTest {
         GpuHarness.gpuOrSkip();
     }
 
+    /**
+     * {@code -Dloraid.test.attention.paths=FLASH,MMA} limits the paths tested (scripts/gpu-check.sh tests each path in
+     * its own JVM, so that a faulting kernel cannot take the other paths' results with it); default: all.
+     */
+    private static void selectedOrSkip(AttentionPath path) {
+        String only = System.getProperty("loraid.test.attention.paths", "");
+        assumeTrue(only.isBlank() || java.util.Arrays.asList(only.toUpperCase(java.util.Locale.ROOT).split(","))
+            .contains(path.name()), () -> path + " not selected by -Dloraid.test.attention.paths=" + only);
+    }
+
     /** A [B, H, L, D] view of [B, L, H, D] memory. */
     private Tensor blhd(DType t, long b, long h, long l, long d) {
         return random(rnd, t, CONTIGUOUS, b, l, h, d).permute(0, 2, 1, 3);
     }
 
-    private void forwardAndBackward(DType t, long b, long h, long lq, long lk, long d, long dv, int[] kv, double tol) {
+    /** The paths that ran the last forward and backward on the GPU (the CPU runs the plain backend calls). */
+    private final AttentionPath[] ran = new AttentionPath[2];
+
+    private void forwardAndBackward(AttentionPath path, DType t, long b, long h, long lq, long lk, long d, long dv,
+                                    int[] kv, double tol) {
+        selectedOrSkip(path);
         Tensor q = blhd(t, b, h, lq, d);
         Tensor k = blhd(t, b, h, lk, d);
         Tensor v = blhd(t, b, h, lk, dv);
         Tensor out = Tensor.zeros(t, b, lq, h, dv).permute(0, 2, 1, 3);
         Tensor lse = Tensor.zeros(DType.F32, b, h, lq);
         double scale = 1 / Math.sqrt(d);
-        String what = "attention " + t + " [" + b + "," + h + "," + lq + "/" + lk + "," + d + "/" + dv + "]";
-        check(what, tol, new Tensor[] {q, k, v, out, lse}, outs(3, 4),
-            (be, a) -> be.attention(a[0], a[1], a[2], scale, kv, a[3], a[4]));
+        String what = "attention " + t + " [" + b + "," + h + "," + lq + "/" + lk + "," + d + "/" + dv + "] on "
+            + CudaAttention.resolve(path, q, k, v, kv);
+        check(what, tol, new Tensor[] {q, k, v, out, lse}, outs(3, 4), (be, a) -> {
+            if (be instanceof CudaBackend c) {
+                ran[0] = c.attentionKernels().forward(path, a[0], a[1], a[2], scale, kv, a[3], a[4]);
+            } else {
+                be.attention(a[0], a[1], a[2], scale, kv, a[3], a[4]);
+            }
+        });
         Tensor o = Tensor.zeros(t, b, h, lq, dv);
         Tensor l = Tensor.zeros(DType.F32, b, h, lq);
         Backends.cpu().attention(q, k, v, scale, kv, o, l);
         Tensor dOut = blhd(t, b, h, lq, dv);
         check(what + " backward", tol * 3, new Tensor[] {q, k, v, o, dOut, l, Tensor.zeros(t, b, h, lq, d),
-            Tensor.zeros(t, b, lk, h, d).permute(0, 2, 1, 3), Tensor.zeros(t, b, h, lk, dv)}, outs(6, 7, 8),
-            (be, a) -> be.attentionBackward(a[0], a[1], a[2], a[3], a[4], a[5], scale, kv, a[6], a[7], a[8]));
+            Tensor.zeros(t, b, lk, h, d).permute(0, 2, 1, 3), Tensor.zeros(t, b, h, lk, dv)}, outs(6, 7, 8), (be, a) -> {
+                if (be instanceof CudaBackend c) {
+                    ran[1] = c.attentionKernels().backward(path, a[0], a[1], a[2], a[3], a[4], a[5], scale, kv, a[6],
+                        a[7], a[8]);
+                } else {
+                    be.attentionBackward(a[0], a[1], a[2], a[3], a[4], a[5], scale, kv, a[6], a[7], a[8]);
+                }
+            });
+        assertEquals(CudaAttention.resolve(path, q, k, v, kv), ran[0], what + ": the forward's path");
+        assertEquals(ran[0], ran[1], what + ": the backward's path");
     }
 
-    @Test
-    void oddShapesAndMasks() {
-        forwardAndBackward(DType.F32, 2, 3, 37, 45, 24, 24, new int[] {45, 17}, 2e-4);
-        forwardAndBackward(DType.F32, 1, 2, 5, 70, 16, 40, null, 2e-4);
-        forwardAndBackward(DType.F32, 2, 1, 33, 9, 8, 8, new int[] {0, 9}, 2e-4);
-        forwardAndBackward(DType.F64, 1, 2, 19, 23, 12, 12, new int[] {11}, 1e-9);
+    @ParameterizedTest
+    @EnumSource(AttentionPath.class)
+    void oddShapesAndMasks(AttentionPath path) {
+        forwardAndBackward(path, DType.F32, 2, 3, 37, 45, 24, 24, new int[] {45, 17}, 2e-4);
+        forwardAndBackward(path, DType.F32, 1, 2, 5, 70, 16, 40, null, 2e-4);
+        forwardAndBackward(path, DType.F32, 2, 1, 33, 9, 8, 8, new int[] {0, 9}, 2e-4);
+        forwardAndBackward(path, DType.F64, 1, 2, 19, 23, 12, 12, new int[] {11}, 1e-9);
     }
 
-    @Test
-    void bf16AndF16OnTheTensorCoreKernel() {
+    @ParameterizedTest
+    @EnumSource(AttentionPath.class)
+    void bf16AndF16OnTheTensorCoreKernels(AttentionPath path) {
         assertNotNull(CudaAttention.mmaKernel(Tensor.zeros(DType.BF16, 1, 1, 1, 128), Tensor.zeros(DType.BF16, 1, 1, 1, 128),
             Tensor.zeros(DType.BF16, 1, 1, 1, 128)), "BF16 at D = 128 takes the tensor-core kernel");
-        forwardAndBackward(DType.BF16, 1, 2, 130, 97, 128, 128, null, 3e-2);
-        forwardAndBackward(DType.BF16, 2, 3, 100, 77, 64, 32, new int[] {77, 5}, 3e-2);
-        forwardAndBackward(DType.F16, 1, 1, 64, 64, 64, 64, null, 5e-3);
-        forwardAndBackward(DType.F16, 1, 2, 65, 129, 16, 48, new int[] {0}, 5e-3);
+        forwardAndBackward(path, DType.BF16, 1, 2, 130, 97, 128, 128, null, 3e-2);
+        forwardAndBackward(path, DType.BF16, 2, 3, 100, 77, 64, 32, new int[] {77, 5}, 3e-2);
+        forwardAndBackward(path, DType.F16, 1, 1, 64, 64, 64, 64, null, 5e-3);
+        forwardAndBackward(path, DType.F16, 1, 2, 65, 129, 16, 48, new int[] {0}, 5e-3);
     }
 
-    @Test
-    void narrowTypesOffTheTensorCoreKernel() {
+    @ParameterizedTest
+    @EnumSource(AttentionPath.class)
+    void narrowTypesOffTheTensorCoreKernels(AttentionPath path) {
         assertNull(CudaAttention.mmaKernel(Tensor.zeros(DType.BF16, 1, 1, 1, 24), Tensor.zeros(DType.BF16, 1, 1, 1, 24),
             Tensor.zeros(DType.BF16, 1, 1, 1, 24)), "D = 24 is not a multiple of 16");
-        forwardAndBackward(DType.BF16, 1, 2, 20, 30, 24, 24, null, 3e-2);
+        forwardAndBackward(path, DType.BF16, 1, 2, 20, 30, 24, 24, null, 3e-2);
     }
 }

@@ -36,7 +36,7 @@ class CudaOpsGpuTest {
         DType[] types = {DType.F32, DType.BF16, DType.F16, DType.F8_E4M3, DType.F8_E5M2, DType.F64, DType.I64, DType.I32};
         for (DType from : types) {
             for (DType to : types) {
-                Tensor src = random(rnd, from, TRANSPOSED, 3, 0, 5, 7, 3);
+                Tensor src = random(rnd, from, TRANSPOSED, 3.0, 0.0, 5, 7, 3);
                 Tensor dst = TestTensors.empty(to, NARROWED, 5, 7, 3);
                 check("copy " + from + "->" + to, 0, new Tensor[] {src, dst}, outs(1), (b, t) -> b.copy(t[0], t[1]));
             }
@@ -90,7 +90,7 @@ class CudaOpsGpuTest {
             for (DType t : new DType[] {DType.F32, DType.BF16, DType.F64}) {
                 double shift = op == BinaryOp.POW ? 2 : 0;
                 Tensor a = random(rnd, t, TRANSPOSED, 1, shift, 3, 1, 5).expand(3, 4, 5);
-                Tensor bb = random(rnd, t, NARROWED, 1, op == BinaryOp.DIV ? 3 : 0, 4, 5);
+                Tensor bb = random(rnd, t, NARROWED, 1.0, op == BinaryOp.DIV ? 3.0 : 0.0, 4, 5);
                 check(op + " " + t, tolerance(t), new Tensor[] {a, bb, TestTensors.empty(t, NARROWED, 3, 4, 5)}, outs(2),
                     (b, x) -> b.binary(op, x[0], x[1], x[2]));
                 check(op + " scalar " + t, tolerance(t), new Tensor[] {bb, TestTensors.empty(t, TRANSPOSED, 4, 5)}, outs(1),
@@ -162,7 +162,8 @@ class CudaOpsGpuTest {
             Tensor x = random(rnd, t, CONTIGUOUS, 2, 7, 3, 10);
             Tensor xs = random(rnd, t, NARROWED, 2, 7, 3, 10);
             Tensor cos = random(rnd, DType.F64, CONTIGUOUS, 7, 5);
-            Tensor sin = random(rnd, DType.F32, CONTIGUOUS, 7, 5);
+            // mixed table dtypes run in fp32; all-F64 (the gradient-check case) in fp64 (Backend: precision)
+            Tensor sin = random(rnd, t == DType.F64 ? DType.F64 : DType.F32, CONTIGUOUS, 7, 5);
             for (boolean inverse : new boolean[] {false, true}) {
                 for (Tensor in : new Tensor[] {x, xs}) {
                     check("rope " + t + " inverse=" + inverse, tolerance(t), new Tensor[] {in, cos, sin,
