@@ -119,6 +119,11 @@ echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, t
 timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
   --iters 5 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
+echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
+timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true -Xmx8g -cp "$cp" \
+  dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 2 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
+  > "$OUT/profile.txt"
+head -n 45 "$OUT/profile.txt"
 if [ "$bench_rc" -ne 0 ] && ! grep -q 'torch_ms=' "$OUT/bench.txt"; then
   echo "== ours failed: PyTorch alone, for the baseline"
   timeout -k 5 90 python3 bench/gpu/wan_block_torch.py --iters 5 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"

@@ -8,6 +8,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cuda.CudaProfile;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -27,6 +28,7 @@ import java.util.Locale;
  * self-attention forward alone in TFLOP/s, and last {@code ratio=<pytorch ms ÷ ours>}.
  *
  * <p>Options: {@code --device cuda:0|cpu}, {@code --tiny} (small shapes: a smoke run, also on the CPU),
+ * {@code -Dloraid.cuda.profile=true} adds device time per kernel over the timed steps (slower: time without it),
  * {@code --attention-only} (just the self-attention forward and backward figures, on the path that
  * {@code -Dloraid.cuda.attention} picks: scripts/gpu-check.sh compares the paths this way, one JVM each),
  * {@code --tokens N}, {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH},
@@ -102,6 +104,9 @@ public final class WanBlockGpuBench implements BenchCommand {
         Tensor dOut = LoraLinear.init(be, Tensor.empty(dev, DType.BF16, cfg.tokens(), cfg.dim()), 3, 1e-2);
         double[] ms = new double[o.iters];
         for (int i = -o.warmup; i < o.iters; i++) {
+            if (i == 0 && CudaProfile.enabled()) {
+                CudaProfile.reset(); // the timed steps only
+            }
             be.synchronize();
             long t0 = System.nanoTime();
             try (MemoryScope step = MemoryScope.open()) {
@@ -114,6 +119,9 @@ public final class WanBlockGpuBench implements BenchCommand {
                 ms[i] = t;
             }
             log.printf(Locale.ROOT, "ours step %d: %.3f ms%n", i, t);
+        }
+        if (CudaProfile.enabled()) {
+            CudaProfile.report(out, o.iters);
         }
         double median = median(ms);
         double tflops = (cfg.gemmFlops() + cfg.attentionFlops()) / (median * 1e-3) / 1e12;

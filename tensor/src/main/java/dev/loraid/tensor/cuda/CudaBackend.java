@@ -151,7 +151,9 @@ public final class CudaBackend implements Backend {
         }
         Tensor s = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape());
         if (s.dtype() == dst.dtype() && s.isContiguous() && dst.isContiguous()) {
-            ctx.driver().copyDeviceToDevice(pointer(dst), pointer(s), dst.numel() * dst.dtype().byteSize(), ctx.stream());
+            long bytes = dst.numel() * dst.dtype().byteSize();
+            CudaProfile.time(ctx, "memcpy device→device", () -> ctx.driver().copyDeviceToDevice(pointer(dst), pointer(s),
+                bytes, ctx.stream()));
             return;
         }
         elementwise("copy", "copy_cast", dst, s);

@@ -128,7 +128,9 @@ final class CudaKernels {
         try (Arena a = Arena.ofConfined()) {
             KernelArgs ka = new KernelArgs(a);
             args.accept(ka);
-            ctx.driver().launch(f, gx, gy, 1, bx, by, 1, sharedBytes, ctx.stream(), ka.array(), name);
+            MemorySegment params = ka.array();
+            CudaProfile.time(ctx, name, () -> ctx.driver().launch(f, gx, gy, 1, bx, by, 1, sharedBytes, ctx.stream(),
+                params, name));
         }
     }
 
