@@ -176,7 +176,7 @@ final class CudaAttention {
             Tensor delta = s.tensor(acc, bh * lq);
             Tensor dqAcc = s.tensor(acc, q.size(0), q.size(1), lq, d);
             b.fill(dqAcc, 0);
-            b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
+            b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq * 32, a -> a // a warp a row
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
             String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;

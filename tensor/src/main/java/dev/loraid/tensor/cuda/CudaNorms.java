@@ -79,7 +79,7 @@ final class CudaNorms {
         try (Scratch s = b.scratch()) {
             Tensor m = rms ? null : stats(mean, rows, s, true);
             Tensor r = stats(rstd, rows, s, true);
-            String v = CudaBackend.variant(x, w, dOut, dx);
+            String v = CudaBackend.variant(x, weight, dOut, dx, dWeight, dBias);
             Tensor layoutW = w != null ? w : x;
             b.kernels().launchRows("norm", "layer_norm_backward_" + v, rows, a -> a
                 .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))

@@ -84,6 +84,42 @@ class CudaOpsGpuTest {
         }
     }
 
+    /**
+     * Contiguous outputs with contiguous, row-vector ([C] over [L, C]) and single-value operands take the
+     * vectorized kernels (VecLaunch, loraid_vec.cuh); a count that is not a multiple of 8 takes the strided ones.
+     */
+    @Test
+    void vectorizedElementwiseMatchesTheCpu() {
+        for (long cols : new long[] {16, 15}) {
+            for (DType t : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                Tensor x = random(rnd, t, CONTIGUOUS, 6, cols);
+                Tensor row = random(rnd, DType.F32, CONTIGUOUS, 0.5, 1.0, cols);
+                Tensor one = random(rnd, DType.F32, CONTIGUOUS, 1);
+                String what = t + " [6, " + cols + "]";
+                for (BinaryOp op : new BinaryOp[] {BinaryOp.ADD, BinaryOp.MUL, BinaryOp.DIV, BinaryOp.MAX, BinaryOp.GT}) {
+                    check(op + " row " + what, tolerance(t), new Tensor[] {x, row, Tensor.zeros(t, 6, cols)}, outs(2),
+                        (b, a) -> b.binary(op, a[0], a[1], a[2]));
+                    check(op + " single " + what, tolerance(t), new Tensor[] {one, x, Tensor.zeros(t, 6, cols)}, outs(2),
+                        (b, a) -> b.binary(op, a[0], a[1], a[2]));
+                }
+                check("GELU " + what, tolerance(t), new Tensor[] {x, Tensor.zeros(t, 6, cols)}, outs(1),
+                    (b, a) -> b.unary(UnaryOp.GELU_TANH, a[0], a[1]));
+                check("GELU backward " + what, tolerance(t), new Tensor[] {x, x, Tensor.zeros(t, 6, cols)}, outs(2),
+                    (b, a) -> b.unaryBackward(UnaryOp.GELU_TANH, a[0], a[1], a[2]));
+                check("scalar MUL " + what, tolerance(t), new Tensor[] {x, Tensor.zeros(t, 6, cols)}, outs(1),
+                    (b, a) -> b.binaryScalar(BinaryOp.MUL, a[0], -0.375, a[1]));
+                check("addScaled " + what, tolerance(t), new Tensor[] {x, row, Tensor.zeros(t, 6, cols)}, outs(2),
+                    (b, a) -> b.addScaled(a[0], 0.5, a[1], -3, a[2]));
+                for (DType to : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                    check("copy " + what + " to " + to, 0, new Tensor[] {x, Tensor.zeros(to, 6, cols)}, outs(1),
+                        (b, a) -> b.copy(a[0], a[1]));
+                }
+                check("copy row " + what, 0, new Tensor[] {row, Tensor.zeros(t, 6, cols)}, outs(1),
+                    (b, a) -> b.copy(a[0], a[1]));
+            }
+        }
+    }
+
     @Test
     void binaryScalarAndAxpbyBroadcast() {
         for (BinaryOp op : BinaryOp.values()) {
