@@ -176,6 +176,7 @@ final class CudnnGraph implements AutoCloseable {
             ops.toArray(MemorySegment[]::new));
         dnn.finalizeDescriptor(graph, graphName + " operation graph");
         StringBuilder tried = new StringBuilder();
+        int failures = 0;
         CuDnn.Failure last = null;
         for (int mode : new int[] {HEUR_MODE_A, HEUR_MODE_FALLBACK}) {
             String modeName = mode == HEUR_MODE_A ? "heuristics mode A" : "heuristics mode FALLBACK";
@@ -194,7 +195,9 @@ final class CudnnGraph implements AutoCloseable {
                         return;
                     } catch (CuDnn.Failure e) {
                         last = e;
-                        tried.append("\n  ").append(e.getMessage());
+                        if (failures++ < 8) { // the first few say enough; every config fails alike as a rule
+                            tried.append("\n  ").append(e.getMessage());
+                        }
                     }
                 }
             } catch (CuDnn.Failure e) {
@@ -203,7 +206,8 @@ final class CudnnGraph implements AutoCloseable {
             }
         }
         throw new CuDnn.Failure(graphName + ": no engine config finalizes an execution plan; tried:"
-            + (tried.isEmpty() ? " (heuristics returned no configs)" : tried),
+            + (tried.isEmpty() ? " (heuristics returned no configs)" : tried)
+            + (failures > 8 ? "\n  ... " + (failures - 8) + " more" : ""),
             last != null ? last.status() : CuDnn.STATUS_NOT_SUPPORTED);
     }
 
