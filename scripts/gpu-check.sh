@@ -4,7 +4,8 @@
 # `gpu-wan-block` (ours, then PyTorch eager + SDPA flash in a child process, same shapes). Everything is logged to
 # $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
 # Time boxes (seconds): TEST_BUDGET (default 170, all test classes), CLASS_TIMEOUT (60, one class),
-# ATTENTION_TIMEOUT (60, one attention path), BENCH_TIMEOUT (default 150); ATTENTION_PATHS (cudnn flash mma); BENCH_ARGS adds bench options
+# ATTENTION_TIMEOUT (60, one attention path), BENCH_TIMEOUT (default 150); ATTENTION_PATHS (cudnn flash mma),
+# BENCH_ATTENTION (the block benchmark's attention path, default auto); BENCH_ARGS adds bench options
 # (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
 # The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
 # cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
@@ -116,11 +117,13 @@ for p in ${ATTENTION_PATHS:-cudnn flash mma}; do
 done
 
 echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, then PyTorch)"
-timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
+timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g \
+  -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
   --iters 5 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
 echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
-timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true -Xmx8g -cp "$cp" \
+timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true \
+  -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g -cp "$cp" \
   dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 2 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
   > "$OUT/profile.txt"
 head -n 45 "$OUT/profile.txt"

@@ -281,7 +281,8 @@ final class CudnnAttention {
             Scratch ws = outer != null ? outer : s;
             long bytes = p.graph().workspaceBytes();
             long wsPtr = bytes > 0 ? b.pointer(ws.tensor(DType.F32, (bytes + 3) / 4)) : 0;
-            p.graph().execute(p.uids(), pointers, wsPtr);
+            CudaProfile.time(b.context(), "cudnn sdpa " + key.substring(0, key.indexOf(' ')), // forward or backward
+                () -> p.graph().execute(p.uids(), pointers, wsPtr));
             return true;
         } catch (RuntimeException e) { // the kernels rerun the call; the outputs they write replace ours
             p.graph().close();
