@@ -46,7 +46,7 @@ final class CudaAttention {
                                          boolean cudnnLoaded) {
         for (AttentionPath p = wanted; ; p = p.fallback()) {
             boolean takes = switch (p) {
-                case AUTO, FLASH -> false; // not implemented yet
+                case AUTO, FLASH -> false; // AUTO is only a starting point; FLASH: not implemented yet
                 case CUDNN -> cudnnLoaded && CudnnAttention.eligible(kvLengths, q, k, v);
                 case MMA -> mmaKernel(q, k, v) != null;
                 case SCALAR -> true;
@@ -55,6 +55,19 @@ final class CudaAttention {
                 return p;
             }
         }
+    }
+
+    /** The key lengths that mask anything, or null when every batch attends to all {@code lk} keys. */
+    static int[] masking(int[] kvLengths, long lk) {
+        if (kvLengths == null) {
+            return null;
+        }
+        for (int len : kvLengths) {
+            if (len < lk) {
+                return kvLengths;
+            }
+        }
+        return null;
     }
 
     /** {@link #resolve} on this backend: CUDNN only where libcudnn loaded (cuDNN may still decline a graph). */
@@ -155,6 +168,7 @@ final class CudaAttention {
     AttentionPath forward(AttentionPath path, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out,
                           Tensor lse) {
         checkShapes(q, k, v, out, kvLengths);
+        kvLengths = masking(kvLengths, k.size(2));
         AttentionPath p = resolveHere(path, q, k, v, kvLengths);
         if (q.numel() == 0 || out.numel() == 0) {
             return p;
@@ -226,6 +240,7 @@ final class CudaAttention {
     AttentionPath backward(AttentionPath path, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                            double scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v, out, kvLengths);
+        kvLengths = masking(kvLengths, k.size(2));
         AttentionPath p = resolveHere(path, q, k, v, kvLengths);
         if (p == AttentionPath.CUDNN) {
             if (q.numel() > 0 && CudnnAttention.eligible(kvLengths, q, k, v, out, dOut, dq, dk, dv)
