@@ -194,6 +194,33 @@ class CudaOpsGpuTest {
         }
     }
 
+    /** Contiguous 16-bit and fp32 rows take the row-in-registers kernels (layer_norm_vec): short rows and long ones. */
+    @Test
+    void normsWithRowsInRegisters() {
+        for (long d : new long[] {40, 2056, 5120}) {
+            for (DType t : new DType[] {DType.BF16, DType.F16, DType.F32}) {
+                double tol = tolerance(t) * 2;
+                Tensor x = random(rnd, t, CONTIGUOUS, 2.0, 0.5, 3, d);
+                Tensor dy = random(rnd, t, CONTIGUOUS, 3, d);
+                Tensor w = random(rnd, DType.F32, CONTIGUOUS, 0.2, 1.0, d);
+                Tensor bias = random(rnd, t, CONTIGUOUS, d);
+                String what = t + " [3, " + d + "]";
+                check("layerNorm " + what, tol, new Tensor[] {x, w, bias, Tensor.zeros(t, 3, d), Tensor.zeros(DType.F32, 3),
+                    Tensor.zeros(DType.F32, 3)}, outs(3, 4, 5), (b, a) -> b.layerNorm(a[0], a[1], a[2], 1e-5, a[3], a[4], a[5]));
+                check("rmsNorm " + what, tol, new Tensor[] {x, w, Tensor.zeros(t, 3, d), Tensor.zeros(DType.F32, 3)},
+                    outs(2, 3), (b, a) -> b.rmsNorm(a[0], a[1], 1e-6, a[2], a[3]));
+                Tensor mean = Tensor.empty(DType.F32, 3);
+                Tensor rstd = Tensor.empty(DType.F32, 3);
+                dev.loraid.tensor.Backends.cpu().layerNorm(x, null, null, 1e-6, Tensor.empty(t, 3, d), mean, rstd);
+                check("layerNormBackward " + what, tol * 4, new Tensor[] {x, mean, rstd, dy, Tensor.zeros(t, 3, d)},
+                    outs(4), (b, a) -> b.layerNormBackward(a[0], null, a[1], a[2], a[3], a[4], null, null));
+                dev.loraid.tensor.Backends.cpu().rmsNorm(x, w, 1e-6, Tensor.empty(t, 3, d), rstd);
+                check("rmsNormBackward " + what, tol * 4, new Tensor[] {x, w, rstd, dy, Tensor.zeros(t, 3, d)}, outs(4),
+                    (b, a) -> b.rmsNormBackward(a[0], a[1], a[2], a[3], a[4], null));
+            }
+        }
+    }
+
     @Test
     void ropeForwardAndInverse() {
         for (DType t : new DType[] {DType.F32, DType.BF16, DType.F64}) {

@@ -46,7 +46,8 @@ class CudaSourcesTest {
         Map.entry("elementwise", withVec(variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled"))),
         Map.entry("reduce", variants("reduce")),
         Map.entry("softmax", variants("softmax", "softmax_backward")),
-        Map.entry("norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads")),
+        Map.entry("norm", withList(variants("layer_norm", "layer_norm_backward", "norm_param_grads"), "layer_norm_vec",
+            "layer_norm_backward_vec")),
         Map.entry("rope", variants("rope")),
         Map.entry("adamw", List.of("adamw_update")),
         Map.entry("philox", List.of("random_uniform", "random_normal")),
@@ -58,6 +59,12 @@ class CudaSourcesTest {
     private static List<String> withVec(List<String> names) {
         List<String> out = new ArrayList<>(names);
         names.stream().filter(n -> n.endsWith("_f32")).forEach(n -> out.add(n.replace("_f32", "_vec")));
+        return out;
+    }
+
+    private static List<String> withList(List<String> names, String... more) {
+        List<String> out = new ArrayList<>(names);
+        out.addAll(List.of(more));
         return out;
     }
 
