@@ -400,7 +400,18 @@ public final class CudaBackend implements Backend {
             if (sn != sin) {
                 copy(sin, sn);
             }
-            long pairs = x.numel() / 2;
+            long n = x.numel();
+            int d = (int) x.size(-1);
+            if (v.equals("f32") && d % VecLaunch.WIDTH == 0 && x.isContiguous() && out.isContiguous()
+                && VecLaunch.floatExact(x.dtype()) && VecLaunch.floatExact(out.dtype())
+                && (pointer(x) | pointer(out) | pointer(c) | pointer(sn)) % 16 == 0) {
+                kernels.launch1d("rope", "rope_vec", n / VecLaunch.WIDTH, a -> a
+                    .ptr(pointer(x)).i32(CudaLayout.code(x.dtype())).ptr(pointer(out)).i32(CudaLayout.code(out.dtype()))
+                    .ptr(pointer(c)).ptr(pointer(sn)).i64(n).i32(d).i32((int) x.size(-2)).i64(x.size(-3))
+                    .i32(inverse ? 1 : 0));
+                return;
+            }
+            long pairs = n / 2;
             kernels.launch1d("rope", "rope_" + v, pairs, a -> a
                 .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(pointer(x)).ptr(pointer(out)).ptr(pointer(c)).ptr(pointer(sn)).i64(pairs).i32(inverse ? 1 : 0));

@@ -223,16 +223,20 @@ class CudaOpsGpuTest {
 
     @Test
     void ropeForwardAndInverse() {
-        for (DType t : new DType[] {DType.F32, DType.BF16, DType.F64}) {
-            Tensor x = random(rnd, t, CONTIGUOUS, 2, 7, 3, 10);
-            Tensor xs = random(rnd, t, NARROWED, 2, 7, 3, 10);
-            Tensor cos = random(rnd, DType.F64, CONTIGUOUS, 7, 5);
-            // mixed table dtypes run in fp32; all-F64 (the gradient-check case) in fp64 (Backend: precision)
-            Tensor sin = random(rnd, t == DType.F64 ? DType.F64 : DType.F32, CONTIGUOUS, 7, 5);
-            for (boolean inverse : new boolean[] {false, true}) {
-                for (Tensor in : new Tensor[] {x, xs}) {
-                    check("rope " + t + " inverse=" + inverse, tolerance(t), new Tensor[] {in, cos, sin,
-                        TestTensors.empty(t, NARROWED, 2, 7, 3, 10)}, outs(3), (b, a) -> b.rope(a[0], a[1], a[2], inverse, a[3]));
+        for (long d : new long[] {10, 16}) { // D = 16 with contiguous x and out takes rope_vec (8 elements a thread)
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.F64}) {
+                Tensor x = random(rnd, t, CONTIGUOUS, 2, 7, 3, d);
+                Tensor xs = random(rnd, t, NARROWED, 2, 7, 3, d);
+                Tensor cos = random(rnd, DType.F64, CONTIGUOUS, 7, d / 2);
+                // mixed table dtypes run in fp32; all-F64 (the gradient-check case) in fp64 (Backend: precision)
+                Tensor sin = random(rnd, t == DType.F64 ? DType.F64 : DType.F32, CONTIGUOUS, 7, d / 2);
+                for (boolean inverse : new boolean[] {false, true}) {
+                    for (Tensor in : new Tensor[] {x, xs}) {
+                        for (Tensor out : new Tensor[] {TestTensors.empty(t, NARROWED, 2, 7, 3, d), Tensor.zeros(t, 2, 7, 3, d)}) {
+                            check("rope " + t + " D=" + d + " inverse=" + inverse, tolerance(t), new Tensor[] {in, cos, sin,
+                                out}, outs(3), (b, a) -> b.rope(a[0], a[1], a[2], inverse, a[3]));
+                        }
+                    }
                 }
             }
         }

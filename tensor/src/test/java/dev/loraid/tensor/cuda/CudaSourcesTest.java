@@ -48,7 +48,7 @@ class CudaSourcesTest {
         Map.entry("softmax", variants("softmax", "softmax_backward")),
         Map.entry("norm", withList(variants("layer_norm", "layer_norm_backward", "norm_param_grads"), "layer_norm_vec",
             "layer_norm_backward_vec")),
-        Map.entry("rope", variants("rope")),
+        Map.entry("rope", withList(variants("rope"), "rope_vec")),
         Map.entry("adamw", List.of("adamw_update")),
         Map.entry("philox", List.of("random_uniform", "random_normal")),
         Map.entry("attention", variants("attention_forward", "attention_backward_delta", "attention_backward")),
