@@ -21,10 +21,9 @@ final class CudaAttention {
     /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
     static final int MMA_BWD_BN = 64;
     static final int MMA_BWD_BM = 32;
-    /** Query rows per block, keys per tile, threads and head dims of the FLASH forward (attention_flash.cu). */
+    /** Query rows per block, threads and head dims of the FLASH forward (attention_flash.cu). */
     static final int FLASH_BM = 128;
-    static final int FLASH_BN = 64;
-    static final int FLASH_THREADS = 256;
+    static final int FLASH_THREADS = 128;
     static final java.util.Set<Long> FLASH_HEAD_DIMS = java.util.Set.of(64L, 128L);
 
     private final CudaBackend b;
@@ -130,6 +129,11 @@ final class CudaAttention {
         return ok ? "attention_flash_forward_" + (t == DType.BF16 ? "bf16" : "f16") + "_d" + d : null;
     }
 
+    /** Keys per tile of the FLASH forward at head dim {@code d} (FB_N in attention_flash.cu). */
+    static int flashKeysPerTile(long d) {
+        return d <= 64 ? 64 : 32;
+    }
+
     /**
      * Whether every row (last dimension) of a 16-bit [B, H, L, D] view is unit-stride and starts on a 16-byte
      * boundary: first element aligned, and the strides of the outer dimensions (that have more than one index)
@@ -175,7 +179,7 @@ final class CudaAttention {
             kernel = flash;
             rowsPerBlock = FLASH_BM;
             threads = FLASH_THREADS;
-            shared = (FLASH_BM + 4L * FLASH_BN) * (d + 8) * 2;
+            shared = (FLASH_BM + 4L * flashKeysPerTile(d)) * (d + 8) * 2;
         } else if (mma != null) { // Q, K, Vᵀ
             module = "attention_mma";
             kernel = mma;
