@@ -7,7 +7,7 @@
 // fp32), the online-softmax state of its rows, and at D = 64 its Q A-fragments in registers; at D = 128 Q's
 // fragments are re-read from shared memory each k-step (as FlashAttention-2 does). Keys are walked in tiles of
 // FB_N(D): 64 at D = 64, 32 at D = 128 (with 64, S and O of two m-tiles exceed 255 registers and spill). ptxas
-// (sm_90): 254 registers at D = 64, 251 at D = 128, no spills; 2 blocks (8 warps) per SM.
+// (sm_90): 255 registers at D = 64, 252 at D = 128, no spills; 2 blocks (8 warps) per SM.
 // Pipeline (two stages, one cp.async group per tile): K and V of tile j + 1 are issued with 16-byte cp.async.cg
 // into stage (j + 1) % 2 before tile j is computed; wait_group 1 then a barrier make tile j visible to every warp,
 // and a barrier at the end of the iteration keeps stage j % 2 from being refilled (at iteration j + 1) while a warp
@@ -169,7 +169,7 @@ template <bool BF16, int D> __device__ void attention_flash_forward_impl(const L
                 mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
                 mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
                 float mNew = fmaxf(m[mt][r], mx[r]);   // finite: the tile's first key is valid
-                alpha[r] = exp2f(m[mt][r] - mNew);
+                alpha[r] = exp2_approx(m[mt][r] - mNew);
                 m[mt][r] = mNew;
             }
             float rs[2] = {0.f, 0.f};
@@ -177,7 +177,7 @@ template <bool BF16, int D> __device__ void attention_flash_forward_impl(const L
             for (int nc = 0; nc < BN / 8; nc++) {
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
-                    float p = exp2f(s[mt][nc][e] - m[mt][e >> 1]);
+                    float p = exp2_approx(s[mt][nc][e] - m[mt][e >> 1]);
                     s[mt][nc][e] = p;
                     rs[e >> 1] += p;
                 }

@@ -1,5 +1,6 @@
-// Warp-level tensor-core helpers shared by the flash-attention kernels (attention_mma*.cu, attention_flash*.cu): the m16n8k16 MMA with
-// fp32 accumulation on BF16 or F16 operands, operand packing, and the gather of [rows, D] tiles into shared memory.
+// Warp-level tensor-core helpers shared by the flash-attention kernels (attention_mma*.cu, attention_flash*.cu):
+// the m16n8k16 MMA with fp32 accumulation on BF16 or F16 operands, operand packing, the gather of [rows, D] tiles
+// into shared memory, ldmatrix and cp.async.
 // Fragment layouts: PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type" (g = lane / 4,
 // t = lane % 4): A a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..); B b0 = (k 2t..2t+1,
 // n g), b1 = (k 2t+8.., n g); C c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1).
@@ -108,4 +109,12 @@ template <bool BF16> __device__ __forceinline__ u32 pack2_rn(float lo, float hi)
     if (BF16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
+}
+
+// 2^x in one MUFU instruction (ex2.approx.ftz: relative error ~2^-22, subnormal results flushed to 0, 2^-inf = 0):
+// the online softmax's exponentials, whose sub-2^-126 terms cannot change a sum that contains 2^0.
+__device__ __forceinline__ float exp2_approx(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
 }
