@@ -4,7 +4,8 @@
 # `gpu-wan-block` (ours, then PyTorch eager + SDPA flash in a child process, same shapes). Everything is logged to
 # $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
 # Time boxes (seconds): TEST_BUDGET (default 170, all test classes), CLASS_TIMEOUT (60, one class),
-# BENCH_TIMEOUT (default 150); BENCH_ARGS adds bench options
+# ATTENTION_TIMEOUT (60, one attention path), BENCH_TIMEOUT (default 150); ATTENTION_PATHS (cudnn flash mma),
+# BENCH_ATTENTION (the block benchmark's attention path, default auto); BENCH_ARGS adds bench options
 # (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
 # The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
 # cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
@@ -57,6 +58,7 @@ runs+=("${device_tests[@]}")
 # the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
 # on every path asked for explicitly; skips of the paths not selected are expected there
 for p in CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
+: > "$OUT/bench.txt"
 echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
 # sets cls (the test class), jvm (its system properties) and extra (GpuTestMain's flags) for one entry of runs
 parse_run() {
@@ -107,13 +109,27 @@ if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; th
   done
 fi
 
+echo "== self-attention alone (B=1, H=40, L=32760, D=128, BF16) on each path, one JVM each"
+for p in ${ATTENTION_PATHS:-cudnn flash mma}; do
+  timeout -k 5 "${ATTENTION_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
+    dev.loraid.bench.gpu.WanBlockGpuBench --attention-only --iters 5 2>&1 | grep -v WARNING | tee -a "$OUT/bench.txt"
+  echo "-- attention path $p: exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench.txt"
+done
+
 echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, then PyTorch)"
-timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx8g -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
-  --iters 3 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
+timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g \
+  -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
+  --iters 5 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
-if [ "$bench_rc" -ne 0 ] && ! grep -q '^torch_ms=' "$OUT/bench.txt"; then
+echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
+timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true \
+  -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g -cp "$cp" \
+  dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 2 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
+  > "$OUT/profile.txt"
+head -n 45 "$OUT/profile.txt"
+if [ "$bench_rc" -ne 0 ] && ! grep -q 'torch_ms=' "$OUT/bench.txt"; then
   echo "== ours failed: PyTorch alone, for the baseline"
-  timeout -k 5 90 python3 bench/gpu/wan_block_torch.py --iters 3 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"
+  timeout -k 5 90 python3 bench/gpu/wan_block_torch.py --iters 5 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"
 fi
 
 echo "== done: tests_rc=$tests_rc bench_rc=$bench_rc"

@@ -115,9 +115,15 @@ def main():
         xs = torch.randn(a.tokens, a.dim, device=dev, dtype=torch.bfloat16)
         qkv = [torch.randn(1, a.tokens, a.heads, a.dim // a.heads, device=dev, dtype=torch.bfloat16).transpose(1, 2)
                for _ in range(3)]
+        qkv_grad = [t.detach().requires_grad_() for t in qkv]
+        att_out = F.scaled_dot_product_attention(*qkv_grad)
+        d_att = torch.randn_like(att_out)
+        attn_flops = 4.0 * a.tokens * a.tokens * a.dim
         for name, fn, flops in (("ffn GEMM", lambda: F.linear(xs, w), 2.0 * a.tokens * a.dim * a.ffn),
-                                ("self-attention forward", lambda: F.scaled_dot_product_attention(*qkv),
-                                 4.0 * a.tokens * a.tokens * a.dim)):
+                                ("self-attention forward", lambda: F.scaled_dot_product_attention(*qkv), attn_flops),
+                                ("self-attention backward",
+                                 lambda: torch.autograd.grad(att_out, qkv_grad, d_att, retain_graph=True),
+                                 2.5 * attn_flops)):
             fn()
             ts = []
             for _ in range(max(1, a.iters)):

@@ -90,16 +90,21 @@ template <typename T> __device__ void attention_forward_impl(const Layout& q, co
     }
 }
 
-// delta[b, h, i] = Σ_d dO·O  (the FlashAttention-2 backward's rowsum term).
+// delta[b, h, i] = Σ_d dO·O  (the FlashAttention-2 backward's rowsum term). One warp per row: the lanes read
+// consecutive elements of the row (coalesced whatever the row stride) and sum across the warp; launched with 32
+// threads per row.
 template <typename T> __device__ void attention_backward_delta_impl(const Layout& o, const Layout& g, const char* op,
         const char* gp, T* delta) {
     int H = (int) o.sizes[1], Dv = (int) o.sizes[3];
     i64 Lq = o.sizes[2], rows = o.sizes[0] * H * Lq;
-    for (i64 e = blockIdx.x * (i64) blockDim.x + threadIdx.x; e < rows; e += (i64) gridDim.x * blockDim.x) {
+    int lane = threadIdx.x & 31;
+    i64 warps = ((i64) gridDim.x * blockDim.x) >> 5;
+    for (i64 e = (blockIdx.x * (i64) blockDim.x + threadIdx.x) >> 5; e < rows; e += warps) {
         i64 i = e % Lq, h = (e / Lq) % H, b = e / (Lq * H);
         T s = 0;
-        for (int d = 0; d < Dv; d++) s += load<T>(op, off4(o, b, h, i, d), o.dtype) * load<T>(gp, off4(g, b, h, i, d), g.dtype);
-        delta[e] = s;
+        for (int d = lane; d < Dv; d += 32) s += load<T>(op, off4(o, b, h, i, d), o.dtype) * load<T>(gp, off4(g, b, h, i, d), g.dtype);
+        s = warp_sum(s);
+        if (lane == 0) delta[e] = s;
     }
 }
 

@@ -1,6 +1,6 @@
 // Strided copy with dtype cast and broadcasting (stride 0), fill, and row gather. Integer-to-integer copies
 // stay exact (I64 included); everything else goes through double, which holds every other dtype exactly.
-#include "loraid_common.cuh"
+#include "loraid_vec.cuh"
 
 extern "C" __global__ void copy_cast(Layout src, Layout dst, const char* sp, char* dp, i64 n) {
     bool exactInts = is_int_type(src.dtype) && is_int_type(dst.dtype);
@@ -36,5 +36,15 @@ extern "C" __global__ void gather_rows(Layout table, Layout ids, Layout out, con
         i64 d = r * out.strides[0] + c * out.strides[1];
         if (exactInts) store_int(op, d, out.dtype, load_int(tp, so, table.dtype));
         else store<double>(op, d, out.dtype, load<double>(tp, so, table.dtype));
+    }
+}
+
+// Contiguous output, operand per loraid_vec.cuh, source and destination among F32/BF16/F16 (through float, which
+// holds each of them exactly, so the one rounding is the destination's).
+extern "C" __global__ void copy_cast_vec(const char* sp, int sdt, int sm, char* dp, int ddt, i64 n, i64 rowLen) {
+    VEC_GROUPS(e, n) {
+        float v[VEC];
+        load8(v, sp, sdt, sm, e, rowLen);
+        store8(dp, ddt, e, v);
     }
 }

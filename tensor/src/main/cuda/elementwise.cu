@@ -1,6 +1,7 @@
 // Elementwise unary (+ backward), binary, binary-with-scalar and axpby over strided, broadcast views. Every
-// operand has the output's sizes (broadcast dims carry stride 0). The _f64 variants run when every tensor is F64.
-#include "loraid_common.cuh"
+// operand has the output's sizes (broadcast dims carry stride 0). The _f64 variants run when every tensor is F64;
+// the _vec variants (fp32 math, loraid_vec.cuh) when the output is contiguous and the operands allow 16-byte access.
+#include "loraid_vec.cuh"
 
 // The order of dev.loraid.tensor.UnaryOp and BinaryOp (checked by CudaSourcesTest).
 enum UnaryCode { U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_RECIPROCAL, U_SIN, U_COS, U_TANH,
@@ -125,3 +126,62 @@ extern "C" __global__ void add_scaled_##SUFFIX(Layout a, Layout b, Layout o, con
 
 ELEMENTWISE_KERNELS(float, f32)
 ELEMENTWISE_KERNELS(double, f64)
+
+// ---- vectorized fp32 variants: each operand is (pointer, dtype, VecMode); see loraid_vec.cuh ----
+
+extern "C" __global__ void unary_vec(const char* xp, int xdt, int xm, char* op, int odt, i64 n, i64 rowLen, int code) {
+    VEC_GROUPS(e, n) {
+        float x[VEC];
+        load8(x, xp, xdt, xm, e, rowLen);
+#pragma unroll
+        for (int j = 0; j < VEC; j++) x[j] = unary_apply<float>(code, x[j]);
+        store8(op, odt, e, x);
+    }
+}
+
+extern "C" __global__ void unary_backward_vec(const char* xp, int xdt, int xm, const char* gp, int gdt, int gm,
+        char* op, int odt, i64 n, i64 rowLen, int code) {
+    VEC_GROUPS(e, n) {
+        float x[VEC], g[VEC];
+        load8(x, xp, xdt, xm, e, rowLen);
+        load8(g, gp, gdt, gm, e, rowLen);
+#pragma unroll
+        for (int j = 0; j < VEC; j++) x[j] = g[j] * unary_derivative<float>(code, x[j]);
+        store8(op, odt, e, x);
+    }
+}
+
+extern "C" __global__ void binary_vec(const char* ap, int adt, int am, const char* bp, int bdt, int bm, char* op,
+        int odt, i64 n, i64 rowLen, int code) {
+    VEC_GROUPS(e, n) {
+        float a[VEC], b[VEC];
+        load8(a, ap, adt, am, e, rowLen);
+        load8(b, bp, bdt, bm, e, rowLen);
+#pragma unroll
+        for (int j = 0; j < VEC; j++) a[j] = binary_apply<float>(code, a[j], b[j]);
+        store8(op, odt, e, a);
+    }
+}
+
+extern "C" __global__ void binary_scalar_vec(const char* ap, int adt, int am, char* op, int odt, i64 n, i64 rowLen,
+        int code, double scalar) {
+    VEC_GROUPS(e, n) {
+        float a[VEC];
+        load8(a, ap, adt, am, e, rowLen);
+#pragma unroll
+        for (int j = 0; j < VEC; j++) a[j] = binary_apply<float>(code, a[j], (float) scalar);
+        store8(op, odt, e, a);
+    }
+}
+
+extern "C" __global__ void add_scaled_vec(const char* ap, int adt, int am, const char* bp, int bdt, int bm, char* op,
+        int odt, i64 n, i64 rowLen, double alpha, double beta) {
+    VEC_GROUPS(e, n) {
+        float a[VEC], b[VEC];
+        load8(a, ap, adt, am, e, rowLen);
+        load8(b, bp, bdt, bm, e, rowLen);
+#pragma unroll
+        for (int j = 0; j < VEC; j++) a[j] = a[j] * (float) alpha + b[j] * (float) beta;
+        store8(op, odt, e, a);
+    }
+}

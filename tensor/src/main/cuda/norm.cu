@@ -1,7 +1,9 @@
 // LayerNorm and RMSNorm over the last dimension, forward and backward. One block per row for the row-wise
 // parts; the weight/bias gradients are column sums over rows (norm_param_grads) accumulated atomically into a
 // zeroed T buffer that the Java side casts into dWeight/dBias. mean/rstd are contiguous [rows] F32 (or null).
-#include "loraid_common.cuh"
+// The _vec row kernels (fp32 math) keep a whole row in registers and move it with 16-byte accesses: one read of x
+// (and dOut) instead of three, for rows of unit-stride elements whose starts are 16-byte aligned (CudaNorms).
+#include "loraid_vec.cuh"
 
 #define VEC_AT(L, p, j) load<T>(p, (j) * L.strides[0], L.dtype)
 
@@ -107,3 +109,103 @@ extern "C" __global__ void norm_param_grads_##SUFFIX(Layout x, Layout g, const c
 
 NORM_KERNELS(float, f32)
 NORM_KERNELS(double, f64)
+
+// ---- row kernels with the row in registers (launched with 256 threads: rows of up to 256 × 8 × 4 elements) ----
+
+#define NORM_VEC_GROUPS 4
+
+extern "C" __global__ void __launch_bounds__(256) layer_norm_vec(const char* xp, int xdt, i64 xs, const char* wp,
+        int wdt, const char* bp, int bdt, char* op, int odt, i64 os, float* meanOut, float* rstdOut, i64 rows, int D,
+        double eps, int rms) {
+    __shared__ float scratch[32];
+    int groups = D / VEC;
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
+        float v[NORM_VEC_GROUPS][VEC];
+        float s = 0.f;
+#pragma unroll
+        for (int k = 0; k < NORM_VEC_GROUPS; k++) {
+            int gi = threadIdx.x + k * blockDim.x;
+            if (gi < groups) {
+                load8(v[k], xp, xdt, VM_FULL, r * xs + (i64) gi * VEC, 0);
+#pragma unroll
+                for (int j = 0; j < VEC; j++) s += v[k][j];
+            }
+        }
+        float mean = rms ? 0.f : block_reduce<float>(s, 0, scratch) / (float) D;
+        float s2 = 0.f;
+#pragma unroll
+        for (int k = 0; k < NORM_VEC_GROUPS; k++) {
+            if (threadIdx.x + k * blockDim.x < groups) {
+#pragma unroll
+                for (int j = 0; j < VEC; j++) {
+                    float d = v[k][j] - mean;
+                    s2 += d * d;
+                }
+            }
+        }
+        float rstd = 1.f / sqrtf(block_reduce<float>(s2, 0, scratch) / (float) D + (float) eps);
+#pragma unroll
+        for (int k = 0; k < NORM_VEC_GROUPS; k++) {
+            int gi = threadIdx.x + k * blockDim.x;
+            if (gi < groups) {
+                float w[VEC], bb[VEC];
+                if (wp) load8(w, wp, wdt, VM_FULL, (i64) gi * VEC, 0);
+                if (bp) load8(bb, bp, bdt, VM_FULL, (i64) gi * VEC, 0);
+#pragma unroll
+                for (int j = 0; j < VEC; j++) {
+                    float y = (v[k][j] - mean) * rstd;
+                    if (wp) y *= w[j];
+                    if (bp) y += bb[j];
+                    v[k][j] = y;
+                }
+                store8(op, odt, r * os + (i64) gi * VEC, v[k]);
+            }
+        }
+        if (threadIdx.x == 0) {
+            if (meanOut) meanOut[r] = mean;
+            if (rstdOut) rstdOut[r] = rstd;
+        }
+    }
+}
+
+// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dOut·w, as layer_norm_backward_impl.
+extern "C" __global__ void __launch_bounds__(256) layer_norm_backward_vec(const char* xp, int xdt, i64 xs,
+        const char* wp, int wdt, const float* meanIn, const float* rstdIn, const char* gp, int gdt, i64 gs, char* dxp,
+        int dxdt, i64 ds, i64 rows, int D, int rms) {
+    __shared__ float scratch[32];
+    int groups = D / VEC;
+    for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
+        float mean = rms ? 0.f : meanIn[r];
+        float rstd = rstdIn[r];
+        float xh[NORM_VEC_GROUPS][VEC], g[NORM_VEC_GROUPS][VEC];
+        float sumG = 0.f, sumGX = 0.f;
+#pragma unroll
+        for (int k = 0; k < NORM_VEC_GROUPS; k++) {
+            int gi = threadIdx.x + k * blockDim.x;
+            if (gi < groups) {
+                load8(xh[k], xp, xdt, VM_FULL, r * xs + (i64) gi * VEC, 0);
+                load8(g[k], gp, gdt, VM_FULL, r * gs + (i64) gi * VEC, 0);
+                float w[VEC];
+                if (wp) load8(w, wp, wdt, VM_FULL, (i64) gi * VEC, 0);
+#pragma unroll
+                for (int j = 0; j < VEC; j++) {
+                    if (wp) g[k][j] *= w[j];
+                    xh[k][j] = (xh[k][j] - mean) * rstd;
+                    sumG += g[k][j];
+                    sumGX += g[k][j] * xh[k][j];
+                }
+            }
+        }
+        float meanG = rms ? 0.f : block_reduce<float>(sumG, 0, scratch) / (float) D;
+        float meanGX = block_reduce<float>(sumGX, 0, scratch) / (float) D;
+#pragma unroll
+        for (int k = 0; k < NORM_VEC_GROUPS; k++) {
+            int gi = threadIdx.x + k * blockDim.x;
+            if (gi < groups) {
+#pragma unroll
+                for (int j = 0; j < VEC; j++) g[k][j] = rstd * (g[k][j] - meanG - xh[k][j] * meanGX);
+                store8(dxp, dxdt, r * ds + (i64) gi * VEC, g[k]);
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 // Rotary embedding on channel pairs (2j, 2j+1) as (real, imag) (spec wan.md §2.8). x and out [..., L, H, D];
 // cos/sin contiguous [L, D/2] in T. One thread per pair; `inverse` rotates by the negated angle.
-#include "loraid_common.cuh"
+#include "loraid_vec.cuh"
 
 template <typename T> __device__ void rope_impl(const Layout& x, const Layout& o, const char* xp, char* op,
         const T* cosp, const T* sinp, i64 pairs, int inverse) {
@@ -23,3 +23,30 @@ extern "C" __global__ void rope_f32(Layout x, Layout o, const char* xp, char* op
                                     i64 pairs, int inverse) { rope_impl<float>(x, o, xp, op, cosp, sinp, pairs, inverse); }
 extern "C" __global__ void rope_f64(Layout x, Layout o, const char* xp, char* op, const double* cosp, const double* sinp,
                                     i64 pairs, int inverse) { rope_impl<double>(x, o, xp, op, cosp, sinp, pairs, inverse); }
+
+// Contiguous x and out (F32/BF16/F16), D a multiple of 8, fp32 tables: 8 elements (4 pairs) a thread with
+// 16-byte accesses (loraid_vec.cuh); the host checks alignment.
+extern "C" __global__ void rope_vec(const char* xp, int xdt, char* op, int odt, const float* cosp, const float* sinp,
+                                    i64 n, int D, int H, i64 L, int inverse) {
+    int half = D / 2;
+    VEC_GROUPS(e, n) {
+        float v[VEC];
+        load8(v, xp, xdt, VM_FULL, e, 0);
+        i64 token, d0, l, unused;
+        divmod(e, D, token, d0);           // token = (…, l, h) flattened
+        divmod(token / H, L, unused, l);
+        i64 t = l * half + d0 / 2;
+        float4 c = *(const float4*) (cosp + t);
+        float4 s = *(const float4*) (sinp + t);
+        float cs[4] = {c.x, c.y, c.z, c.w};
+        float sn[4] = {s.x, s.y, s.z, s.w};
+#pragma unroll
+        for (int p = 0; p < 4; p++) {
+            float si = inverse ? -sn[p] : sn[p];
+            float re = v[2 * p], im = v[2 * p + 1];
+            v[2 * p] = re * cs[p] - im * si;
+            v[2 * p + 1] = re * si + im * cs[p];
+        }
+        store8(op, odt, e, v);
+    }
+}

@@ -8,6 +8,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cuda.CudaProfile;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -27,6 +28,9 @@ import java.util.Locale;
  * self-attention forward alone in TFLOP/s, and last {@code ratio=<pytorch ms ÷ ours>}.
  *
  * <p>Options: {@code --device cuda:0|cpu}, {@code --tiny} (small shapes: a smoke run, also on the CPU),
+ * {@code -Dloraid.cuda.profile=true} adds device time per kernel over the timed steps (slower: time without it),
+ * {@code --attention-only} (just the self-attention forward and backward figures, on the path that
+ * {@code -Dloraid.cuda.attention} picks: scripts/gpu-check.sh compares the paths this way, one JVM each),
  * {@code --tokens N}, {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH},
  * {@code --no-torch}. Also runs standalone ({@link #main}) with only the tensor and bench jars on the class path.
  */
@@ -73,8 +77,13 @@ public final class WanBlockGpuBench implements BenchCommand {
             cfg = new WanBlockConfig(cfg.dim(), cfg.heads(), cfg.ffn(), o.tokens, cfg.textTokens(), cfg.rank(), cfg.loraAlpha());
         }
         Backend be = Backends.of(o.device);
-        out.printf(Locale.ROOT, "config: dim=%d heads=%d ffn=%d tokens=%d text=%d rank=%d dtype=bf16 device=%s (%s)%n",
-            cfg.dim(), cfg.heads(), cfg.ffn(), cfg.tokens(), cfg.textTokens(), cfg.rank(), o.device, be);
+        out.printf(Locale.ROOT, "config: dim=%d heads=%d ffn=%d tokens=%d text=%d rank=%d dtype=bf16 device=%s (%s)"
+            + " attention=%s%n", cfg.dim(), cfg.heads(), cfg.ffn(), cfg.tokens(), cfg.textTokens(), cfg.rank(), o.device,
+            be, System.getProperty("loraid.cuda.attention", "auto"));
+        if (o.attentionOnly) {
+            printAttention(cfg, be, o.iters, out);
+            return 0;
+        }
         double oursMs = measureOurs(cfg, be, o, out, log);
         if (o.device.isCpu() || o.noTorch) {
             out.printf(Locale.ROOT, "ours_ms=%.3f%nratio=n/a (PyTorch not run)%n", oursMs);
@@ -95,6 +104,9 @@ public final class WanBlockGpuBench implements BenchCommand {
         Tensor dOut = LoraLinear.init(be, Tensor.empty(dev, DType.BF16, cfg.tokens(), cfg.dim()), 3, 1e-2);
         double[] ms = new double[o.iters];
         for (int i = -o.warmup; i < o.iters; i++) {
+            if (i == 0 && CudaProfile.enabled()) {
+                CudaProfile.reset(); // the timed steps only
+            }
             be.synchronize();
             long t0 = System.nanoTime();
             try (MemoryScope step = MemoryScope.open()) {
@@ -108,14 +120,23 @@ public final class WanBlockGpuBench implements BenchCommand {
             }
             log.printf(Locale.ROOT, "ours step %d: %.3f ms%n", i, t);
         }
+        if (CudaProfile.enabled()) {
+            CudaProfile.report(out, o.iters);
+        }
         double median = median(ms);
         double tflops = (cfg.gemmFlops() + cfg.attentionFlops()) / (median * 1e-3) / 1e12;
         out.printf(Locale.ROOT, "ours: %.3f ms/step (median of %d), %.1f TFLOP/s over GEMMs + attention%n", median,
             o.iters, tflops);
         out.printf(Locale.ROOT, "ours: ffn GEMM [%d x %d] x [%d x %d]: %.1f TFLOP/s%n", cfg.tokens(), cfg.dim(), cfg.dim(),
             cfg.ffn(), gemmTflops(cfg, be, o.iters));
-        out.printf(Locale.ROOT, "ours: self-attention forward: %.1f TFLOP/s%n", attentionTflops(cfg, be, o.iters));
+        printAttention(cfg, be, o.iters, out);
         return median;
+    }
+
+    private static void printAttention(WanBlockConfig cfg, Backend be, int iters, PrintStream out) {
+        double[] fwdBwd = attentionTflops(cfg, be, iters);
+        out.printf(Locale.ROOT, "ours: self-attention forward: %.1f TFLOP/s%n", fwdBwd[0]);
+        out.printf(Locale.ROOT, "ours: self-attention backward: %.1f TFLOP/s%n", fwdBwd[1]);
     }
 
     private static double gemmTflops(WanBlockConfig cfg, Backend be, int iters) {
@@ -129,19 +150,23 @@ public final class WanBlockGpuBench implements BenchCommand {
         }
     }
 
-    private static double attentionTflops(WanBlockConfig cfg, Backend be, int iters) {
+    /** Self-attention forward and backward (2.5× the forward's FLOPs) in TFLOP/s, on the models' [B, L, H, D] layout. */
+    private static double[] attentionTflops(WanBlockConfig cfg, Backend be, int iters) {
         Device dev = be.device();
         try (MemoryScope s = MemoryScope.open()) {
             long l = cfg.tokens();
-            Tensor[] qkvo = new Tensor[4];
-            for (int i = 0; i < 4; i++) {
-                qkvo[i] = LoraLinear.init(be, Tensor.empty(dev, DType.BF16, 1, l, cfg.heads(), cfg.headDim()), 6 + i, 1)
+            Tensor[] t = new Tensor[8]; // q, k, v, out, dOut, dq, dk, dv
+            for (int i = 0; i < t.length; i++) {
+                t[i] = LoraLinear.init(be, Tensor.empty(dev, DType.BF16, 1, l, cfg.heads(), cfg.headDim()), 6 + i, 1)
                     .permute(0, 2, 1, 3);
             }
             Tensor lse = Tensor.empty(dev, DType.F32, 1, cfg.heads(), l);
             double scale = 1 / Math.sqrt(cfg.headDim());
-            double[] ms = time(be, iters, () -> be.attention(qkvo[0], qkvo[1], qkvo[2], scale, null, qkvo[3], lse));
-            return cfg.selfAttentionForwardFlops() / (median(ms) * 1e-3) / 1e12;
+            double[] fwd = time(be, iters, () -> be.attention(t[0], t[1], t[2], scale, null, t[3], lse));
+            double[] bwd = time(be, iters, () -> be.attentionBackward(t[0], t[1], t[2], t[3], t[4], lse, scale, null,
+                t[5], t[6], t[7]));
+            double flops = cfg.selfAttentionForwardFlops();
+            return new double[] {flops / (median(fwd) * 1e-3) / 1e12, 2.5 * flops / (median(bwd) * 1e-3) / 1e12};
         }
     }
 
@@ -192,11 +217,12 @@ public final class WanBlockGpuBench implements BenchCommand {
 
     /** Command-line options. */
     record Options(Device device, boolean tiny, int tokens, int iters, int warmup, String python, String torchScript,
-                   boolean noTorch) {
+                   boolean noTorch, boolean attentionOnly) {
         static Options parse(List<String> args) {
             Device device = Device.cuda(0);
             boolean tiny = false;
             boolean noTorch = false;
+            boolean attentionOnly = false;
             int tokens = 0;
             int iters = 5;
             int warmup = 2;
@@ -207,6 +233,7 @@ public final class WanBlockGpuBench implements BenchCommand {
                 switch (a) {
                     case "--tiny" -> tiny = true;
                     case "--no-torch" -> noTorch = true;
+                    case "--attention-only" -> attentionOnly = true;
                     case "--device" -> device = Device.parse(value(args, ++i, a));
                     case "--tokens" -> tokens = Integer.parseInt(value(args, ++i, a));
                     case "--iters" -> iters = Integer.parseInt(value(args, ++i, a));
@@ -216,7 +243,7 @@ public final class WanBlockGpuBench implements BenchCommand {
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' (see the class javadoc)");
                 }
             }
-            return new Options(device, tiny, tokens, iters, warmup, python, script, noTorch);
+            return new Options(device, tiny, tokens, iters, warmup, python, script, noTorch, attentionOnly);
         }
 
         private static String value(List<String> args, int i, String flag) {

@@ -29,6 +29,8 @@ final class CudaAttention {
     private final CudaBackend b;
     /** The process default ({@code -Dloraid.cuda.attention}); tests pass a path per call. */
     private final AttentionPath configured;
+    /** Unset, the loaded {@link CudnnAttention}, or the String reason it could not load. */
+    private Object cudnn;
 
     CudaAttention(CudaBackend backend) {
         this.b = backend;
@@ -36,13 +38,20 @@ final class CudaAttention {
     }
 
     /**
-     * The path that runs a call asked of {@code wanted}: the first of {@code wanted} and its fallbacks that takes
-     * these inputs. The scalar kernels take every call.
+     * The path that runs a call asked of {@code wanted}, as far as the inputs tell: the first of {@code wanted} and its
+     * fallbacks that takes them. The scalar kernels take every call. CUDNN is only judged by the inputs here
+     * ({@link CudnnAttention#eligible}); {@link #resolveHere} also asks whether cuDNN loaded on this backend.
      */
     static AttentionPath resolve(AttentionPath wanted, Tensor q, Tensor k, Tensor v, int[] kvLengths) {
+        return resolve(wanted, q, k, v, kvLengths, true);
+    }
+
+    private static AttentionPath resolve(AttentionPath wanted, Tensor q, Tensor k, Tensor v, int[] kvLengths,
+                                         boolean cudnnLoaded) {
         for (AttentionPath p = wanted; ; p = p.fallback()) {
             boolean takes = switch (p) {
-                case AUTO, CUDNN -> false; // not implemented yet
+                case AUTO -> false; // only a starting point
+                case CUDNN -> cudnnLoaded && CudnnAttention.eligible(kvLengths, q, k, v);
                 case FLASH -> flashKernel(q, k, v) != null;
                 case MMA -> mmaKernel(q, k, v) != null;
                 case SCALAR -> true;
@@ -51,6 +60,47 @@ final class CudaAttention {
                 return p;
             }
         }
+    }
+
+    /** The key lengths that mask anything, or null when every batch attends to all {@code lk} keys. */
+    static int[] masking(int[] kvLengths, long lk) {
+        if (kvLengths == null) {
+            return null;
+        }
+        for (int len : kvLengths) {
+            if (len < lk) {
+                return kvLengths;
+            }
+        }
+        return null;
+    }
+
+    /** {@link #resolve} on this backend: CUDNN only where libcudnn loaded (cuDNN may still decline a graph). */
+    AttentionPath resolveHere(AttentionPath wanted, Tensor q, Tensor k, Tensor v, int[] kvLengths) {
+        boolean asksCudnn = false;
+        for (AttentionPath p = wanted; p != AttentionPath.SCALAR; p = p.fallback()) {
+            asksCudnn |= p == AttentionPath.CUDNN;
+        }
+        return resolve(wanted, q, k, v, kvLengths, asksCudnn && cudnn() != null);
+    }
+
+    /** cuDNN on this backend, loaded on first use; null (said once, at INFO) when it is missing or fails to start. */
+    synchronized CudnnAttention cudnn() {
+        if (cudnn == null) {
+            try {
+                cudnn = CudnnAttention.load(b);
+            } catch (RuntimeException e) { // missing library, too old, no handle: the kernels run every call
+                cudnn = e.getMessage();
+                System.getLogger(CudaAttention.class.getName()).log(System.Logger.Level.INFO,
+                    "CUDNN attention path unavailable, the kernels run instead: " + e.getMessage());
+            }
+        }
+        return cudnn instanceof CudnnAttention c ? c : null;
+    }
+
+    /** Why cuDNN is not available on this backend, or null when it is. */
+    String cudnnUnavailableReason() {
+        return cudnn() == null ? (String) cudnn : null;
     }
 
     private static void checkShapes(Tensor q, Tensor k, Tensor v, Tensor out, int[] kvLengths) {
@@ -160,9 +210,25 @@ final class CudaAttention {
     AttentionPath forward(AttentionPath path, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out,
                           Tensor lse) {
         checkShapes(q, k, v, out, kvLengths);
-        AttentionPath p = resolve(path, q, k, v, kvLengths);
+        kvLengths = masking(kvLengths, k.size(2));
+        AttentionPath p = resolveHere(path, q, k, v, kvLengths);
         if (q.numel() == 0 || out.numel() == 0) {
             return p;
+        }
+        if (p == AttentionPath.CUDNN) {
+            if (CudnnAttention.eligible(kvLengths, q, k, v, out)) {
+                try (Scratch s = b.scratch()) {
+                    Tensor l = lse == null ? s.tensor(DType.F32, q.size(0), q.size(1), q.size(2))
+                        : lseBuffer(lse, q, s, false);
+                    if (cudnn().forward(q, k, v, scale, out, l)) {
+                        if (lse != null && l != lse) {
+                            b.copy(l.reshape(lse.shape().toArray()), lse);
+                        }
+                        return p;
+                    }
+                }
+            }
+            p = resolve(p.fallback(), q, k, v, kvLengths);
         }
         long d = q.size(3);
         long dv = v.size(3);
@@ -210,6 +276,23 @@ final class CudaAttention {
         return p;
     }
 
+    /** The backward on cuDNN: lse staged as contiguous F32, or recomputed by a cuDNN forward when absent. */
+    private boolean cudnnBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
+                                  Tensor dq, Tensor dk, Tensor dv) {
+        try (Scratch s = b.scratch()) {
+            Tensor l;
+            if (lse != null) {
+                l = lseBuffer(lse, q, s, true);
+            } else {
+                l = s.tensor(DType.F32, q.size(0), q.size(1), q.size(2));
+                if (!cudnn().forward(q, k, v, scale, s.tensor(out.dtype(), out.shape().toArray()), l)) {
+                    return false;
+                }
+            }
+            return cudnn().backward(q, k, v, out, dOut, l, scale, dq, dk, dv);
+        }
+    }
+
     void backward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale, int[] kvLengths,
                   Tensor dq, Tensor dk, Tensor dv) {
         backward(configured, q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
@@ -219,7 +302,15 @@ final class CudaAttention {
     AttentionPath backward(AttentionPath path, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                            double scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v, out, kvLengths);
-        AttentionPath p = resolve(path, q, k, v, kvLengths);
+        kvLengths = masking(kvLengths, k.size(2));
+        AttentionPath p = resolveHere(path, q, k, v, kvLengths);
+        if (p == AttentionPath.CUDNN) {
+            if (q.numel() > 0 && CudnnAttention.eligible(kvLengths, q, k, v, out, dOut, dq, dk, dv)
+                && cudnnBackward(q, k, v, out, dOut, lse, scale, dq, dk, dv)) {
+                return p;
+            }
+            p = resolve(p.fallback(), q, k, v, kvLengths);
+        }
         String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
@@ -238,7 +329,7 @@ final class CudaAttention {
             Tensor delta = s.tensor(acc, bh * lq);
             Tensor dqAcc = s.tensor(acc, q.size(0), q.size(1), lq, d);
             b.fill(dqAcc, 0);
-            b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
+            b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq * 32, a -> a // a warp a row
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
             // FLASH runs the MMA backward until attention_flash_backward.cu lands (every FLASH call is MMA-eligible:

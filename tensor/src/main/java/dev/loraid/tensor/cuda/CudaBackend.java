@@ -151,7 +151,9 @@ public final class CudaBackend implements Backend {
         }
         Tensor s = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape());
         if (s.dtype() == dst.dtype() && s.isContiguous() && dst.isContiguous()) {
-            ctx.driver().copyDeviceToDevice(pointer(dst), pointer(s), dst.numel() * dst.dtype().byteSize(), ctx.stream());
+            long bytes = dst.numel() * dst.dtype().byteSize();
+            CudaProfile.time(ctx, "memcpy device→device", () -> ctx.driver().copyDeviceToDevice(pointer(dst), pointer(s),
+                bytes, ctx.stream()));
             return;
         }
         elementwise("copy", "copy_cast", dst, s);
@@ -216,6 +218,11 @@ public final class CudaBackend implements Backend {
         elementwise(source, name, out, a -> { }, ins);
     }
 
+    /**
+     * Launches {@code name} (strided layouts) over {@code out} and {@code ins}, or its {@code _vec} twin (see
+     * {@link VecLaunch}) when the call is an fp32-math one ({@code name} ends in {@code _f32}, or a copy between
+     * F32/BF16/F16) and the layouts allow 16-byte access.
+     */
     private void elementwise(String source, String name, Tensor out, java.util.function.Consumer<KernelArgs> extra,
                              Tensor... ins) {
         long[] dims = out.shape().toArray();
@@ -232,12 +239,31 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
+        long[] pointers = new long[all.length];
+        for (int i = 0; i < all.length; i++) {
+            pointers[i] = pointer(all[i]);
+        }
+        boolean fp32Math = name.endsWith("_f32") || name.equals("copy_cast")
+            && VecLaunch.floatExact(ins[0].dtype()) && VecLaunch.floatExact(out.dtype());
+        VecLaunch vec = fp32Math ? VecLaunch.of(l[0], java.util.Arrays.copyOfRange(l, 1, l.length), all, pointers) : null;
+        if (vec != null) {
+            String vecName = (name.endsWith("_f32") ? name.substring(0, name.length() - 4) : name) + "_vec";
+            long groups = n / VecLaunch.WIDTH;
+            kernels.launch1d(source, vecName, groups, a -> {
+                for (int i = 0; i < ins.length; i++) {
+                    a.ptr(pointers[i]).i32(CudaLayout.code(all[i].dtype())).i32(vec.modes()[i]);
+                }
+                a.ptr(pointers[ins.length]).i32(CudaLayout.code(out.dtype())).i64(n).i64(vec.rowLen());
+                extra.accept(a);
+            });
+            return;
+        }
         kernels.launch1d(source, name, n, a -> {
             for (int i = 0; i < all.length; i++) {
                 a.struct(CudaLayout.pack(a.arena(), l[0], l[i + 1], all[i].dtype()));
             }
-            for (Tensor t : all) {
-                a.ptr(pointer(t));
+            for (long p : pointers) {
+                a.ptr(p);
             }
             a.i64(n);
             extra.accept(a);
@@ -374,7 +400,18 @@ public final class CudaBackend implements Backend {
             if (sn != sin) {
                 copy(sin, sn);
             }
-            long pairs = x.numel() / 2;
+            long n = x.numel();
+            int d = (int) x.size(-1);
+            if (v.equals("f32") && d % VecLaunch.WIDTH == 0 && x.isContiguous() && out.isContiguous()
+                && VecLaunch.floatExact(x.dtype()) && VecLaunch.floatExact(out.dtype())
+                && (pointer(x) | pointer(out) | pointer(c) | pointer(sn)) % 16 == 0) {
+                kernels.launch1d("rope", "rope_vec", n / VecLaunch.WIDTH, a -> a
+                    .ptr(pointer(x)).i32(CudaLayout.code(x.dtype())).ptr(pointer(out)).i32(CudaLayout.code(out.dtype()))
+                    .ptr(pointer(c)).ptr(pointer(sn)).i64(n).i32(d).i32((int) x.size(-2)).i64(x.size(-3))
+                    .i32(inverse ? 1 : 0));
+                return;
+            }
+            long pairs = n / 2;
             kernels.launch1d("rope", "rope_" + v, pairs, a -> a
                 .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(pointer(x)).ptr(pointer(out)).ptr(pointer(c)).ptr(pointer(sn)).i64(pairs).i32(inverse ? 1 : 0));

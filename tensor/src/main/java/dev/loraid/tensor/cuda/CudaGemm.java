@@ -226,8 +226,11 @@ final class CudaGemm {
                 offB += idx[i] * merged[2][i];
                 offC += idx[i] * merged[3][i];
             }
-            plan.run(handle, alpha, beta, backend.pointer(b) + offB * es, backend.pointer(a) + offA * es,
-                backend.pointer(c) + offC * cs, biasPtr, ws, backend.context().stream());
+            long pa = backend.pointer(b) + offB * es;
+            long pb = backend.pointer(a) + offA * es;
+            long pc = backend.pointer(c) + offC * cs;
+            CudaProfile.time(backend.context(), "cublasLt " + in + " " + m + "x" + n + "x" + k + (bc > 1 ? " ×" + bc : ""),
+                () -> plan.run(handle, alpha, beta, pa, pb, pc, biasPtr, ws, backend.context().stream()));
             for (int i = outer - 1; i >= 0; i--) {
                 if (++idx[i] < dims[i]) {
                     break;

@@ -20,7 +20,7 @@ final class CudaKernels {
     /** The kernel sources, one module each; they include the {@link #HEADERS}. */
     static final List<String> SOURCES = List.of("copy", "elementwise", "reduce", "softmax", "norm", "rope", "adamw",
         "philox", "attention", "attention_mma", "attention_mma_backward", "attention_flash");
-    static final List<String> HEADERS = List.of("loraid_common.cuh", "loraid_mma.cuh");
+    static final List<String> HEADERS = List.of("loraid_common.cuh", "loraid_mma.cuh", "loraid_vec.cuh");
     static final String RESOURCE_DIR = "/dev/loraid/tensor/cuda/kernels/";
     static final int THREADS = 256;
 
@@ -128,7 +128,9 @@ final class CudaKernels {
         try (Arena a = Arena.ofConfined()) {
             KernelArgs ka = new KernelArgs(a);
             args.accept(ka);
-            ctx.driver().launch(f, gx, gy, 1, bx, by, 1, sharedBytes, ctx.stream(), ka.array(), name);
+            MemorySegment params = ka.array();
+            CudaProfile.time(ctx, name, () -> ctx.driver().launch(f, gx, gy, 1, bx, by, 1, sharedBytes, ctx.stream(),
+                params, name));
         }
     }
 

@@ -32,6 +32,8 @@ public final class CudaLibraries {
         List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"), "cuda_nvrtc");
     public static final Library CUBLASLT = new Library("cuBLASLt",
         List.of("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"), "cublas");
+    /** cuDNN 9 (optional: only the CUDNN attention path uses it); its sub-libraries live beside it ({@link CuDnn#load}). */
+    public static final Library CUDNN = new Library("cuDNN", List.of("libcudnn.so.9"), "cudnn");
 
     /** Thrown when a library is in none of the searched places. */
     public static final class NotFoundException extends RuntimeException {

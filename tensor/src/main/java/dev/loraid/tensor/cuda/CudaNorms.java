@@ -53,19 +53,70 @@ final class CudaNorms {
             Tensor m = stats(mean, rows, s, false);
             Tensor r = stats(rstd, rows, s, false);
             String v = CudaBackend.variant(x, w, bi, out);
+            if (v.equals("f32") && registerRows(d) && rowsInRegisters(x, out) && vectorOk(w) && vectorOk(bi)) {
+                b.kernels().launchRows("norm", "layer_norm_vec", rows, a -> a
+                    .ptr(b.pointer(x)).i32(CudaLayout.code(x.dtype())).i64(rowStride(x))
+                    .ptr(b.pointerOrNull(w)).i32(w == null ? 0 : CudaLayout.code(w.dtype()))
+                    .ptr(b.pointerOrNull(bi)).i32(bi == null ? 0 : CudaLayout.code(bi.dtype()))
+                    .ptr(b.pointer(out)).i32(CudaLayout.code(out.dtype())).i64(rowStride(out))
+                    .ptr(b.pointerOrNull(m)).ptr(b.pointerOrNull(r)).i64(rows).i32((int) d).f64(eps).i32(rms ? 1 : 0));
+                copyStats(m, mean, r, rstd);
+                return;
+            }
             Tensor layoutW = w != null ? w : x; // any layout: the kernel skips a null weight
             b.kernels().launchRows("norm", "layer_norm_" + v, rows, a -> a
                 .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))
                 .struct(CudaLayout.pack(a.arena(), bi != null ? bi : layoutW)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(b.pointer(x)).ptr(b.pointerOrNull(w)).ptr(b.pointerOrNull(bi)).ptr(b.pointer(out))
                 .ptr(b.pointerOrNull(m)).ptr(b.pointerOrNull(r)).i64(rows).f64(eps).i32(rms ? 1 : 0));
-            if (m != mean) {
-                b.copy(m.reshape(mean.shape().toArray()), mean);
-            }
-            if (r != rstd) {
-                b.copy(r.reshape(rstd.shape().toArray()), rstd);
+            copyStats(m, mean, r, rstd);
+        }
+    }
+
+    /** The statistics into the caller's tensors when they were staged through scratch. */
+    private void copyStats(Tensor m, Tensor mean, Tensor r, Tensor rstd) {
+        if (m != mean) {
+            b.copy(m.reshape(mean.shape().toArray()), mean);
+        }
+        if (r != rstd) {
+            b.copy(r.reshape(rstd.shape().toArray()), rstd);
+        }
+    }
+
+    /** Rows short enough for layer_norm_vec's registers (256 threads × 8 elements × NORM_VEC_GROUPS). */
+    private static boolean registerRows(long d) {
+        return d % VecLaunch.WIDTH == 0 && d <= 256L * VecLaunch.WIDTH * 4;
+    }
+
+    /**
+     * The element step between consecutive rows when every row is unit-stride and the rows are evenly spaced
+     * (the leading dimensions coalesce into one), else -1.
+     */
+    static long rowStride(Tensor t) {
+        int r = t.rank();
+        if (r == 0 || t.stride(r - 1) != 1 && t.size(r - 1) != 1) {
+            return -1;
+        }
+        long[] dims = java.util.Arrays.copyOf(t.shape().toArray(), r - 1);
+        long[][] lead = CudaLayout.coalesce(dims, java.util.Arrays.copyOf(t.strides(), r - 1));
+        return lead[0].length == 0 ? t.size(r - 1) : lead[0].length == 1 ? lead[1][0] : -1;
+    }
+
+    /** Every tensor is F32/BF16/F16 with evenly spaced unit-stride rows starting on 16-byte boundaries. */
+    private boolean rowsInRegisters(Tensor... ts) {
+        for (Tensor t : ts) {
+            long stride = rowStride(t);
+            if (!VecLaunch.floatExact(t.dtype()) || stride < 0 || b.pointer(t) % 16 != 0
+                || stride * t.dtype().byteSize() % 16 != 0) {
+                return false;
             }
         }
+        return true;
+    }
+
+    /** An absent weight/bias, or a unit-stride one starting on a 16-byte boundary. */
+    private boolean vectorOk(Tensor t) {
+        return t == null || t.stride(0) == 1 && VecLaunch.floatExact(t.dtype()) && b.pointer(t) % 16 == 0;
     }
 
     void backward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dOut, Tensor dx, Tensor dWeight,
@@ -79,13 +130,23 @@ final class CudaNorms {
         try (Scratch s = b.scratch()) {
             Tensor m = rms ? null : stats(mean, rows, s, true);
             Tensor r = stats(rstd, rows, s, true);
-            String v = CudaBackend.variant(x, w, dOut, dx);
-            Tensor layoutW = w != null ? w : x;
-            b.kernels().launchRows("norm", "layer_norm_backward_" + v, rows, a -> a
-                .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))
-                .struct(CudaLayout.pack(a.arena(), dOut)).struct(CudaLayout.pack(a.arena(), dx))
-                .ptr(b.pointer(x)).ptr(b.pointerOrNull(w)).ptr(b.pointerOrNull(m)).ptr(b.pointer(r))
-                .ptr(b.pointer(dOut)).ptr(b.pointer(dx)).i64(rows).i32(rms ? 1 : 0));
+            String v = CudaBackend.variant(x, weight, dOut, dx, dWeight, dBias);
+            if (v.equals("f32") && registerRows(d) && rowsInRegisters(x, dOut, dx) && vectorOk(w)) {
+                b.kernels().launchRows("norm", "layer_norm_backward_vec", rows, a -> a
+                    .ptr(b.pointer(x)).i32(CudaLayout.code(x.dtype())).i64(rowStride(x))
+                    .ptr(b.pointerOrNull(w)).i32(w == null ? 0 : CudaLayout.code(w.dtype()))
+                    .ptr(b.pointerOrNull(m)).ptr(b.pointer(r))
+                    .ptr(b.pointer(dOut)).i32(CudaLayout.code(dOut.dtype())).i64(rowStride(dOut))
+                    .ptr(b.pointer(dx)).i32(CudaLayout.code(dx.dtype())).i64(rowStride(dx))
+                    .i64(rows).i32((int) d).i32(rms ? 1 : 0));
+            } else {
+                Tensor layoutW = w != null ? w : x;
+                b.kernels().launchRows("norm", "layer_norm_backward_" + v, rows, a -> a
+                    .struct(CudaLayout.pack(a.arena(), x)).struct(CudaLayout.pack(a.arena(), layoutW))
+                    .struct(CudaLayout.pack(a.arena(), dOut)).struct(CudaLayout.pack(a.arena(), dx))
+                    .ptr(b.pointer(x)).ptr(b.pointerOrNull(w)).ptr(b.pointerOrNull(m)).ptr(b.pointer(r))
+                    .ptr(b.pointer(dOut)).ptr(b.pointer(dx)).i64(rows).i32(rms ? 1 : 0));
+            }
             if (dWeight == null && dBias == null) {
                 return;
             }

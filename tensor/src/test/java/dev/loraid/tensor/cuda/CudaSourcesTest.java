@@ -42,12 +42,13 @@ class CudaSourcesTest {
 
     /** Every kernel CudaBackend and its helpers launch, by module. */
     private static final Map<String, List<String>> ENTRIES = Map.ofEntries(
-        Map.entry("copy", List.of("copy_cast", "fill_value", "gather_rows")),
-        Map.entry("elementwise", variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled")),
+        Map.entry("copy", List.of("copy_cast", "copy_cast_vec", "fill_value", "gather_rows")),
+        Map.entry("elementwise", withVec(variants("unary", "unary_backward", "binary", "binary_scalar", "add_scaled"))),
         Map.entry("reduce", variants("reduce")),
         Map.entry("softmax", variants("softmax", "softmax_backward")),
-        Map.entry("norm", variants("layer_norm", "layer_norm_backward", "norm_param_grads")),
-        Map.entry("rope", variants("rope")),
+        Map.entry("norm", withList(variants("layer_norm", "layer_norm_backward", "norm_param_grads"), "layer_norm_vec",
+            "layer_norm_backward_vec")),
+        Map.entry("rope", withList(variants("rope"), "rope_vec")),
         Map.entry("adamw", List.of("adamw_update")),
         Map.entry("philox", List.of("random_uniform", "random_normal")),
         Map.entry("attention", variants("attention_forward", "attention_backward_delta", "attention_backward")),
@@ -55,6 +56,19 @@ class CudaSourcesTest {
         Map.entry("attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16")),
         Map.entry("attention_flash", List.of("attention_flash_forward_bf16_d64", "attention_flash_forward_bf16_d128",
             "attention_flash_forward_f16_d64", "attention_flash_forward_f16_d128")));
+
+    /** The names plus the {@code _vec} twin of each {@code _f32} kernel (loraid_vec.cuh). */
+    private static List<String> withVec(List<String> names) {
+        List<String> out = new ArrayList<>(names);
+        names.stream().filter(n -> n.endsWith("_f32")).forEach(n -> out.add(n.replace("_f32", "_vec")));
+        return out;
+    }
+
+    private static List<String> withList(List<String> names, String... more) {
+        List<String> out = new ArrayList<>(names);
+        out.addAll(List.of(more));
+        return out;
+    }
 
     private static List<String> variants(String... names) {
         List<String> out = new ArrayList<>();
