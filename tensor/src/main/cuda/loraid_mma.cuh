@@ -1,5 +1,6 @@
-// Warp-level tensor-core helpers shared by the flash-attention kernels (attention_mma*.cu): the m16n8k16 MMA with
-// fp32 accumulation on BF16 or F16 operands, operand packing, and the gather of [rows, D] tiles into shared memory.
+// Warp-level tensor-core helpers shared by the flash-attention kernels (attention_mma*.cu, attention_flash*.cu):
+// the m16n8k16 MMA with fp32 accumulation on BF16 or F16 operands, operand packing, the gather of [rows, D] tiles
+// into shared memory, ldmatrix and cp.async.
 // Fragment layouts: PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type" (g = lane / 4,
 // t = lane % 4): A a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..); B b0 = (k 2t..2t+1,
 // n g), b1 = (k 2t+8.., n g); C c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1).
@@ -66,4 +67,54 @@ template <bool BF16> __device__ void gather_tile(u16* s, u16* st, const Layout& 
         if (s) s[i * (D + MMA_PAD) + d] = v;
         if (st) st[d * (rows + MMA_PAD) + i] = v;
     }
+}
+
+// ---- shared-memory operand loads and asynchronous copies (sm_80+): PTX ISA "ldmatrix", "cp.async" ----
+
+// The shared-state-space address of a generic pointer into shared memory (what ldmatrix and cp.async take).
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+    u32 a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+// Four 8x8 b16 matrices; lanes 8i..8i+7 give the row addresses (16 bytes each, 16-byte aligned) of matrix i, and
+// every lane receives r[i] = matrix i's (row lane / 4, columns 2 (lane % 4), +1).
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr) : "memory");
+}
+
+// As ldmatrix_x4, each matrix transposed: r[i] = matrix i's (rows 2 (lane % 4), +1; column lane / 4).
+__device__ __forceinline__ void ldmatrix_x4_trans(u32 (&r)[4], u32 addr) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(addr) : "memory");
+}
+
+// 16 bytes global → shared, bypassing L1; with valid false nothing is read and the destination is zero-filled
+// (src must still be a mapped address: pass the tile's first row).
+__device__ __forceinline__ void cp_async16(u32 dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(dst), "l"(src), "r"(valid ? 16 : 0) : "memory");
+}
+
+// Closes the group of this thread's cp.async issued since the last commit (an empty group is allowed).
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits until at most N of this thread's committed groups are pending; other threads' copies need a barrier after.
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
+
+// pack2 in one instruction (cvt.rn.{bf16,f16}x2.f32, sm_80+): the same round-to-nearest-even, NaN canonical.
+template <bool BF16> __device__ __forceinline__ u32 pack2_rn(float lo, float hi) {
+    u32 r;
+    if (BF16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}
+
+// 2^x in one MUFU instruction (ex2.approx.ftz: relative error ~2^-22, subnormal results flushed to 0, 2^-inf = 0):
+// the online softmax's exponentials, whose sub-2^-126 terms cannot change a sum that contains 2^0.
+__device__ __forceinline__ float exp2_approx(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
 }

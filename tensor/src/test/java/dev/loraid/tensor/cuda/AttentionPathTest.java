@@ -19,8 +19,10 @@ class AttentionPathTest {
     void autoPrefersCudnnThenTheKernelsByWhatTheyTake() {
         Tensor q = heads(DType.BF16, 9, 128);
         assertEquals(AttentionPath.CUDNN, CudaAttention.resolve(AttentionPath.AUTO, q, q, q, null));
-        // a key mask: cuDNN is not asked (padding masks are not wired), the tensor-core kernel takes it
-        assertEquals(AttentionPath.MMA, CudaAttention.resolve(AttentionPath.AUTO, q, q, q, new int[] {4}));
+        // a key mask: cuDNN is not asked (padding masks are not wired), the FLASH kernel takes it
+        assertEquals(AttentionPath.FLASH, CudaAttention.resolve(AttentionPath.AUTO, q, q, q, new int[] {4}));
+        Tensor d32 = heads(DType.BF16, 9, 32);
+        assertEquals(AttentionPath.MMA, CudaAttention.resolve(AttentionPath.AUTO, d32, d32, d32, new int[] {4}));
         Tensor f32 = heads(DType.F32, 9, 128);
         assertEquals(AttentionPath.SCALAR, CudaAttention.resolve(AttentionPath.AUTO, f32, f32, f32, null));
         // an explicit path is honoured where it can take the call, and falls back where it cannot

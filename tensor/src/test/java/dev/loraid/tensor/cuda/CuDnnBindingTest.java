@@ -168,7 +168,7 @@ class CuDnnBindingTest {
         assertFalse(CudnnAttention.eligible(null, q, k, blhd(DType.BF16, 2, 3, 257, 64)), "D != Dv");
         Tensor strided = Tensor.zeros(DType.BF16, 1, 1, 64, 5).transpose(2, 3);
         assertFalse(CudnnAttention.eligible(null, strided, blhd(DType.BF16, 1, 1, 9, 64)), "stride along D != 1");
-        assertEquals(AttentionPath.MMA, CudaAttention.resolve(AttentionPath.CUDNN, q, k, k, new int[] {257, 3}),
+        assertEquals(AttentionPath.FLASH, CudaAttention.resolve(AttentionPath.CUDNN, q, k, k, new int[] {257, 3}),
             "a call cuDNN cannot take falls back along the chain");
     }
 }
