@@ -38,7 +38,8 @@ final class CudaAttention {
     static AttentionPath resolve(AttentionPath wanted, Tensor q, Tensor k, Tensor v, int[] kvLengths) {
         for (AttentionPath p = wanted; ; p = p.fallback()) {
             boolean takes = switch (p) {
-                case AUTO, CUDNN, FLASH -> false; // not implemented yet
+                case AUTO, CUDNN -> false; // not implemented yet
+                case FLASH -> FlashAttentionBackward.takes(q, k, v);
                 case MMA -> mmaKernel(q, k, v) != null;
                 case SCALAR -> true;
             };
@@ -124,7 +125,8 @@ final class CudaAttention {
         }
         long d = q.size(3);
         long dv = v.size(3);
-        String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
+        // FLASH runs the MMA forward until attention_flash.cu (flash-fwd branch) merges: every FLASH call is MMA-eligible
+        String mma = p == AttentionPath.MMA || p == AttentionPath.FLASH ? mmaKernel(q, k, v) : null;
         String module = mma != null ? "attention_mma" : "attention";
         String variant = CudaBackend.variant(q, k, v, out);
         String kernel = mma != null ? mma : "attention_forward_" + variant;
@@ -158,6 +160,9 @@ final class CudaAttention {
                            double scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         checkShapes(q, k, v, out, kvLengths);
         AttentionPath p = resolve(path, q, k, v, kvLengths);
+        if (p == AttentionPath.FLASH && !FlashAttentionBackward.takes(q, k, v, dOut)) {
+            p = resolve(p.fallback(), q, k, v, kvLengths);
+        }
         String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
@@ -179,11 +184,13 @@ final class CudaAttention {
             b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq, a -> a
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
+            boolean flash = p == AttentionPath.FLASH;
             String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
-            String module = mma != null ? "attention_mma_backward" : "attention";
-            String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
-            int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
-            int shared = (int) (mma != null
+            String module = flash ? "attention_flash_backward" : mma != null ? "attention_mma_backward" : "attention";
+            String kernel = flash ? FlashAttentionBackward.kernel(q)
+                : mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
+            int keysPerBlock = flash ? FlashAttentionBackward.KEYS : mma != null ? MMA_BWD_BN : BN;
+            int shared = flash ? FlashAttentionBackward.sharedBytes(d) : (int) (mma != null
                 // K, Kᵀ, V, Q, Qᵀ, dO, dOᵀ, dS (16-bit), then lse and delta (fp32): attention_mma_backward.cu
                 ? (MMA_BWD_BN * (d + 8) + d * (MMA_BWD_BN + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8)
                     + d * (MMA_BWD_BM + 8) + MMA_BWD_BM * (dvDim + 8) + dvDim * (MMA_BWD_BM + 8)
@@ -191,7 +198,8 @@ final class CudaAttention {
                 : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
                     * elemBytes(variant));
             int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
-            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), THREADS, 1, shared,
+            int threads = flash ? FlashAttentionBackward.THREADS : THREADS;
+            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), threads, 1, shared,
                 a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                     .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))
                     .struct(CudaLayout.pack(a.arena(), dk)).struct(CudaLayout.pack(a.arena(), dv))
