@@ -177,7 +177,7 @@ template <bool BF16, int HD> __device__ void attention_flash_backward_impl(const
     float accK[HD / 8][4], accV[HD / 8][4];
     zero(accK);
     zero(accV);
-    if (n0 < kvLen) {
+    if (n0 < kvLen && Lq > 0) {
         const u16* qb = (const u16*) qp + b * q.strides[0] + h * q.strides[1];
         const u16* gb = (const u16*) gp + b * go.strides[0] + h * go.strides[1];
         copy_rows_async<HD>(sK, (const u16*) kp + b * k.strides[0] + h * k.strides[1], k.strides[2], n0, FB_KT, kvLen);
@@ -267,7 +267,6 @@ template <bool BF16, int HD> __device__ void attention_flash_backward_impl(const
                 }
             }
         }
-        cp_async_wait<0>();                          // Lq = 0: the first prefetch is still pending
     }
     store_rows<BF16, HD>(dk, dkp, b, h, n0 + warp * 16, Lk, accK, (float) scaleD, g, t);
     store_rows<BF16, HD>(dv, dvp, b, h, n0 + warp * 16, Lk, accV, 1.f, g, t);
