@@ -1,12 +1,13 @@
 // FLASH attention backward: FlashAttention-2's backward on mma.sync.m16n8k16 (BF16/F16 operands, fp32 accumulation)
 // with ldmatrix fragments and cp.async double buffering. Head dim HD = D = Dv is a template parameter (64, 128).
 //
-// Tiling: a block of 4 warps owns KT = 64 keys of one (batch, head); warp w owns keys 16w..16w+15 of the tile and
+// Tiling: a block of 8 warps owns KT = 128 keys of one (batch, head); warp w owns keys 16w..16w+15 of the tile and
 // keeps their dK, dV [16, HD] in registers for the whole walk over the query tiles (QT = 64 queries each):
 //   Sᵀ = K_w·Qᵀ, dPᵀ = V_w·dOᵀ          [16 keys, 64 queries]; A from K/V rows (ldmatrix), B from Q/dO rows (ldmatrix)
 //   Pᵀ = exp2(scale·log2e·Sᵀ − log2e·lse), dSᵀ = Pᵀ∘(dPᵀ − delta)   (registers; dSᵀ also to shared memory, once)
 //   dV += Pᵀ·dO, dK += dSᵀ·Q            A = the Sᵀ/dPᵀ accumulators repacked, B from Q/dO rows with ldmatrix.trans
-//   dQ[16w.., :] += dS·K                A = dSᵀ in shared memory with ldmatrix.trans, B = K rows with ldmatrix.trans
+//   dQ[16 queries, HD/2] += dS·K        warp w: queries 16(w % 4).., dims (w / 4)·HD/2..; A = dSᵀ in shared memory
+//                                       with ldmatrix.trans, B = K rows with ldmatrix.trans
 // No transposed copy is ever built: each operand comes from its row-major tile, transposed by ldmatrix where needed.
 // Rows are padded by 16 bytes (stride HD + 8 elements: 272 bytes for HD 128, 17 × 16), so the 8 row addresses of
 // an ldmatrix matrix fall in 8 different 16-byte bank groups (conflict-free), and so do the dSᵀ stores.
@@ -20,19 +21,20 @@
 //
 // dQ: FA2's atomics into the fp32 accumulation buffer rather than a second kernel over query tiles. The separate
 // kernel would recompute Sᵀ and dPᵀ (+2 of 5 matmuls: 40% more tensor work, and a second pass over K, V, Q, dO);
-// the atomics here are one per 2 elements (red.global.add.v2.f32, sm_90) per 64 keys × 64 queries, i.e. 1 atomic
-// per 64 MMA FLOPs·2, which L2 absorbs (the Wan shape adds 512 key tiles per (b, h) into each dQ row).
+// here each block step (128 keys × 64 queries, 10.5 MFLOP at HD 128) adds its 64 × HD dQ partial with 4,096
+// red.global.add.v2.f32 (sm_90; two atomics per pair before), one per 2,560 FLOP, which L2 absorbs. 128 keys per
+// block (not 64) halves that traffic and the Q/dO reloads per FLOP, as in FA2's hdim-128 backward.
 //
-// Shared memory (HD 128): K, V, 2 × Q, 2 × dO at 64 × 136 × 2 B = 104,448 B, dSᵀ 64 × 72 × 2 B = 9,216 B, lse and
-// delta 2 × 2 × 64 × 4 B = 1,024 B: 114,688 B, two blocks per SM on sm_90 (228 KB).
+// Shared memory (HD 128): K, V, 2 × Q, 2 × dO at (2·128 + 4·64) × 136 × 2 B = 139,264 B, dSᵀ 128 × 72 × 2 B =
+// 18,432 B, lse and delta 2 × 2 × 64 × 4 B = 1,024 B: 158,720 B, one block (8 warps) per SM on sm_90.
 // Masking: keys ≥ kvLen (per batch) and queries ≥ Lq give P = dS = 0; their K/V/Q/dO rows are zero-filled so no
 // garbage reaches an MMA. A block whose keys are all masked (kvLen may be 0) writes zero dK, dV rows.
 // delta = rowsum(dO∘O) comes from attention.cu's attention_backward_delta_f32; lse is natural-log fp32 [B, H, Lq].
 #include "loraid_mma.cuh"
 
-#define FB_KT 64
+#define FB_KT 128
 #define FB_QT 64
-#define FB_THREADS 128
+#define FB_THREADS 256
 #define FB_LOG2E 1.4426950408889634f
 
 // 4 bytes global → shared through L1; with valid false the destination is zero-filled.
@@ -187,20 +189,27 @@ template <bool BF16, int HD> __device__ void attention_flash_backward_impl(const
         auto prefetch = [&](i64 m0, int buf) {
             copy_rows_async<HD>(sQ + buf * FB_QT * SD, qb, q.strides[2], m0, FB_QT, Lq);
             copy_rows_async<HD>(sG + buf * FB_QT * SD, gb, go.strides[2], m0, FB_QT, Lq);
-            int i = threadIdx.x & (FB_QT - 1);
-            bool ok = m0 + i < Lq;
-            const float* src = (threadIdx.x < FB_QT ? lse : delta) + bh * Lq + (ok ? m0 + i : 0);
-            cp_async4(smem_addr((threadIdx.x < FB_QT ? sL : sDl) + buf * FB_QT + i), src, ok);
+            if (threadIdx.x < 2 * FB_QT) {
+                int i = threadIdx.x & (FB_QT - 1);
+                bool ok = m0 + i < Lq;
+                const float* src = (threadIdx.x < FB_QT ? lse : delta) + bh * Lq + (ok ? m0 + i : 0);
+                cp_async4(smem_addr((threadIdx.x < FB_QT ? sL : sDl) + buf * FB_QT + i), src, ok);
+            }
             cp_async_commit();
         };
-        static_assert(FB_THREADS == 2 * FB_QT, "one lse or delta element per thread");
+        static_assert(FB_THREADS >= 2 * FB_QT, "one lse or delta element per thread");
+        static_assert(FB_KT == 16 * (FB_THREADS / 32), "16 keys per warp");
         prefetch(0, 0);
         float sl2 = (float) (scaleD * 1.4426950408889634);
         int wk = warp * 16;                          // this warp's first key in the tile
         u32 kRowA = smem_addr(sK + (wk + lane_row<true>(lane)) * SD + lane_col<true>(lane));
         u32 vRowA = smem_addr(sV + (wk + lane_row<true>(lane)) * SD + lane_col<true>(lane));
         u32 kRowT = smem_addr(sK + lane_row<true>(lane) * SD + lane_col<true>(lane));   // K as B of dS·K (.trans)
-        u32 sRowT = smem_addr(sS + lane_row<false>(lane) * SS + wk + lane_col<false>(lane)); // dS as A (.trans)
+        // dQ: warp w adds queries qw.. (16) × dims dw.. (DQ) of the tile, over all FB_KT keys
+        constexpr int QG = FB_QT / 16, DQ = HD / (FB_THREADS / 32 / QG);
+        static_assert(DQ % 16 == 0 && DQ * (FB_THREADS / 32 / QG) == HD, "dQ split of the warps");
+        int qw = (warp % QG) * 16, dw = (warp / QG) * DQ;
+        u32 sRowT = smem_addr(sS + lane_row<false>(lane) * SS + qw + lane_col<false>(lane)); // dS as A (.trans)
         i64 steps = (Lq + FB_QT - 1) / FB_QT;
         for (i64 step = 0; step < steps; step++) {
             int buf = (int) (step & 1);
@@ -238,33 +247,29 @@ template <bool BF16, int HD> __device__ void attention_flash_backward_impl(const
             mma_c_b<BF16, HD>(accV, st, smem_addr(g_ + lane_row<true>(lane) * SD + lane_col<true>(lane)));
             mma_c_b<BF16, HD>(accK, dpt, smem_addr(q_ + lane_row<true>(lane) * SD + lane_col<true>(lane)));
             __syncthreads();
-            // dQ rows m0 + wk.. (16 queries) += dS [16, KT] · K [KT, HD], in halves of HD to bound the registers
-            constexpr int DH = HD >= 128 ? 64 : HD;
-#pragma unroll
-            for (int d0 = 0; d0 < HD; d0 += DH) {
-                float dq[DH / 8][4];
-                zero(dq);
+            // dQ rows m0 + qw.. (16 queries), dims dw.. (DQ) += dS [16, FB_KT] · K [FB_KT, DQ]
+            float dq[DQ / 8][4];
+            zero(dq);
 #pragma unroll 1
-                for (int kc = 0; kc < FB_KT / 16; kc++) {
-                    u32 a[4];
-                    ldmatrix_x4_trans(a, sRowT + kc * 16 * SS * 2);
+            for (int kc = 0; kc < FB_KT / 16; kc++) {
+                u32 a[4];
+                ldmatrix_x4_trans(a, sRowT + kc * 16 * SS * 2);
 #pragma unroll
-                    for (int dp = 0; dp < DH / 16; dp++) {
-                        u32 bf[4];
-                        ldmatrix_x4_trans(bf, kRowT + (kc * 16 * SD + d0 + dp * 16) * 2);
-                        mma16816<BF16>(dq[2 * dp], a, bf[0], bf[1]);
-                        mma16816<BF16>(dq[2 * dp + 1], a, bf[2], bf[3]);
-                    }
+                for (int dp = 0; dp < DQ / 16; dp++) {
+                    u32 bf[4];
+                    ldmatrix_x4_trans(bf, kRowT + (kc * 16 * SD + dw + dp * 16) * 2);
+                    mma16816<BF16>(dq[2 * dp], a, bf[0], bf[1]);
+                    mma16816<BF16>(dq[2 * dp + 1], a, bf[2], bf[3]);
                 }
-                float scale = (float) scaleD;
+            }
+            float scale = (float) scaleD;
 #pragma unroll
-                for (int half = 0; half < 2; half++) {
-                    i64 qi = m0 + wk + g + half * 8;
-                    if (qi >= Lq) continue;
-                    float* row = dqAcc + (bh * Lq + qi) * HD + d0 + t * 2;
+            for (int half = 0; half < 2; half++) {
+                i64 qi = m0 + qw + g + half * 8;
+                if (qi >= Lq) continue;
+                float* row = dqAcc + (bh * Lq + qi) * HD + dw + t * 2;
 #pragma unroll
-                    for (int c = 0; c < DH / 8; c++) red_add2(row + c * 8, dq[c][2 * half] * scale, dq[c][2 * half + 1] * scale);
-                }
+                for (int c = 0; c < DQ / 8; c++) red_add2(row + c * 8, dq[c][2 * half] * scale, dq[c][2 * half + 1] * scale);
             }
         }
     }

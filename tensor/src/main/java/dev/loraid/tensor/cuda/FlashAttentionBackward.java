@@ -12,9 +12,9 @@ import java.util.Set;
  * delta live in shared memory.
  */
 final class FlashAttentionBackward {
-    static final int KEYS = 64;
+    static final int KEYS = 128;
     static final int QUERIES = 64;
-    static final int THREADS = 128;
+    static final int THREADS = 256;
     static final Set<Long> HEAD_DIMS = Set.of(64L, 128L);
 
     private FlashAttentionBackward() {
