@@ -71,15 +71,6 @@ template <int HD> __device__ __forceinline__ void copy_rows_async(u16* s, const 
     }
 }
 
-// Two fp32 values as one 32-bit BF16/F16 operand register (lo in the low half), by one hardware cvt (sm_80+,
-// round to nearest even: the same values as pack2's bit-exact software rounding, in one instruction instead of ~10).
-template <bool BF16> __device__ __forceinline__ u32 pack2_cvt(float lo, float hi) {
-    u32 r;
-    if (BF16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-    return r;
-}
-
 // Lane offsets (row, column) inside a 16 × 16 block for ldmatrix_x4. Pattern ROWS_FIRST: matrices 0..3 are
 // (rows 0-7, cols 0-7), (rows 8-15, cols 0-7), (rows 0-7, cols 8-15), (rows 8-15, cols 8-15) — the A operand of a
 // row-major [m][k] tile, and with .trans the B operand (two n-chunks) of a row-major [k][n] tile. Otherwise matrices
@@ -120,8 +111,8 @@ template <bool BF16, int HD> __device__ __forceinline__ void mma_c_b(float (&acc
 #pragma unroll
     for (int kc = 0; kc < FB_QT / 16; kc++) {
         // the C fragments of column chunks 2kc, 2kc+1 are the A fragment of k = 16kc..16kc+15 (PTX mma.m16n8k16)
-        u32 a[4] = {pack2_cvt<BF16>(c[2 * kc][0], c[2 * kc][1]), pack2_cvt<BF16>(c[2 * kc][2], c[2 * kc][3]),
-                    pack2_cvt<BF16>(c[2 * kc + 1][0], c[2 * kc + 1][1]), pack2_cvt<BF16>(c[2 * kc + 1][2], c[2 * kc + 1][3])};
+        u32 a[4] = {pack2_rn<BF16>(c[2 * kc][0], c[2 * kc][1]), pack2_rn<BF16>(c[2 * kc][2], c[2 * kc][3]),
+                    pack2_rn<BF16>(c[2 * kc + 1][0], c[2 * kc + 1][1]), pack2_rn<BF16>(c[2 * kc + 1][2], c[2 * kc + 1][3])};
 #pragma unroll
         for (int dp = 0; dp < HD / 16; dp++) {
             u32 bf[4];
@@ -149,7 +140,7 @@ template <bool BF16, int HD> __device__ __forceinline__ void store_rows(const La
             float x = acc[dc][2 * half] * mul, y = acc[dc][2 * half + 1] * mul;
             i64 off = off4(L, b, h, key, d);
             if (pairs) {
-                *(u32*) ((u16*) p + off) = pack2_cvt<BF16>(x, y);
+                *(u32*) ((u16*) p + off) = pack2_rn<BF16>(x, y);
             } else {
                 store<float>(p, off, L.dtype, x);
                 store<float>(p, off4(L, b, h, key, d + 1), L.dtype, y);
@@ -241,7 +232,7 @@ template <bool BF16, int HD> __device__ void attention_flash_backward_impl(const
                         st[nc][e] = p;
                         dpt[nc][e] = p * (dpt[nc][e] - d_[qi]);
                     }
-                    *(u32*) (sS + key * SS + nc * 8 + t * 2) = pack2_cvt<BF16>(dpt[nc][2 * half], dpt[nc][2 * half + 1]);
+                    *(u32*) (sS + key * SS + nc * 8 + t * 2) = pack2_rn<BF16>(dpt[nc][2 * half], dpt[nc][2 * half + 1]);
                 }
             }
             mma_c_b<BF16, HD>(accV, st, smem_addr(g_ + lane_row<true>(lane) * SD + lane_col<true>(lane)));

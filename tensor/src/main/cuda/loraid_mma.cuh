@@ -101,3 +101,11 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 
 // Waits until at most N of this thread's committed groups are pending; other threads' copies need a barrier after.
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N) : "memory"); }
+
+// pack2 in one instruction (cvt.rn.{bf16,f16}x2.f32, sm_80+): the same round-to-nearest-even, NaN canonical.
+template <bool BF16> __device__ __forceinline__ u32 pack2_rn(float lo, float hi) {
+    u32 r;
+    if (BF16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+    return r;
+}

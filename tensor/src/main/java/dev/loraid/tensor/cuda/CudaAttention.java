@@ -21,6 +21,10 @@ final class CudaAttention {
     /** Keys per block and queries per step of the tensor-core backward (attention_mma_backward.cu). */
     static final int MMA_BWD_BN = 64;
     static final int MMA_BWD_BM = 32;
+    /** Query rows per block, threads and head dims of the FLASH forward (attention_flash.cu). */
+    static final int FLASH_BM = 128;
+    static final int FLASH_THREADS = 128;
+    static final java.util.Set<Long> FLASH_HEAD_DIMS = java.util.Set.of(64L, 128L);
 
     private final CudaBackend b;
     /** The process default ({@code -Dloraid.cuda.attention}); tests pass a path per call. */
@@ -39,7 +43,7 @@ final class CudaAttention {
         for (AttentionPath p = wanted; ; p = p.fallback()) {
             boolean takes = switch (p) {
                 case AUTO, CUDNN -> false; // not implemented yet
-                case FLASH -> FlashAttentionBackward.takes(q, k, v);
+                case FLASH -> flashKernel(q, k, v) != null;
                 case MMA -> mmaKernel(q, k, v) != null;
                 case SCALAR -> true;
             };
@@ -111,6 +115,43 @@ final class CudaAttention {
         return ok ? "attention_forward_mma_" + (t == DType.BF16 ? "bf16" : "f16") : null;
     }
 
+    /**
+     * The FLASH forward kernel's name when it takes this call — q, k, v all BF16 or all F16, D = Dv an instantiated
+     * head dim, every row unit-stride and starting 16 bytes aligned (the kernel copies rows with 16-byte cp.async) —
+     * else null. Any out view is taken (the kernel stores 16 bytes at a time only where out allows).
+     */
+    static String flashKernel(Tensor q, Tensor k, Tensor v) {
+        DType t = q.dtype();
+        long d = q.size(3);
+        boolean ok = (t == DType.BF16 || t == DType.F16) && k.dtype() == t && v.dtype() == t
+            && FLASH_HEAD_DIMS.contains(d) && k.size(3) == d && v.size(3) == d
+            && rowsAligned16(q) && rowsAligned16(k) && rowsAligned16(v);
+        return ok ? "attention_flash_forward_" + (t == DType.BF16 ? "bf16" : "f16") + "_d" + d : null;
+    }
+
+    /** Keys per tile of the FLASH forward at head dim {@code d} (FB_N in attention_flash.cu). */
+    static int flashKeysPerTile(long d) {
+        return d <= 64 ? 64 : 32;
+    }
+
+    /**
+     * Whether every row (last dimension) of a 16-bit [B, H, L, D] view is unit-stride and starts on a 16-byte
+     * boundary: first element aligned, and the strides of the outer dimensions (that have more than one index)
+     * multiples of 8 elements.
+     */
+    static boolean rowsAligned16(Tensor t) {
+        long first = t.storage().segment().address() + t.offset() * t.dtype().byteSize();
+        if (t.stride(3) != 1 || first % 16 != 0) {
+            return false;
+        }
+        for (int i = 0; i < 3; i++) {
+            if (t.size(i) > 1 && t.stride(i) % 8 != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     void forward(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
         forward(configured, q, k, v, scale, kvLengths, out, lse);
     }
@@ -125,20 +166,39 @@ final class CudaAttention {
         }
         long d = q.size(3);
         long dv = v.size(3);
-        // FLASH runs the MMA forward until attention_flash.cu (flash-fwd branch) merges: every FLASH call is MMA-eligible
-        String mma = p == AttentionPath.MMA || p == AttentionPath.FLASH ? mmaKernel(q, k, v) : null;
-        String module = mma != null ? "attention_mma" : "attention";
+        String flash = p == AttentionPath.FLASH ? flashKernel(q, k, v) : null;
+        String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
         String variant = CudaBackend.variant(q, k, v, out);
-        String kernel = mma != null ? mma : "attention_forward_" + variant;
-        int rowsPerBlock = mma != null ? MMA_BM : BM;
-        int shared = (int) (mma != null ? (MMA_BM * (d + 8) + MMA_BN * (d + 8) + dv * (MMA_BN + 8)) * 2  // Q, K, Vᵀ
-            : (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant));
+        String module;
+        String kernel;
+        int rowsPerBlock;
+        int threads;
+        long shared;
+        if (flash != null) { // Q, then two stages of K and V, rows padded by 16 bytes
+            module = "attention_flash";
+            kernel = flash;
+            rowsPerBlock = FLASH_BM;
+            threads = FLASH_THREADS;
+            shared = (FLASH_BM + 4L * flashKeysPerTile(d)) * (d + 8) * 2;
+        } else if (mma != null) { // Q, K, Vᵀ
+            module = "attention_mma";
+            kernel = mma;
+            rowsPerBlock = MMA_BM;
+            threads = THREADS;
+            shared = (MMA_BM * (d + 8) + MMA_BN * (d + 8) + dv * (MMA_BN + 8)) * 2;
+        } else {
+            module = "attention";
+            kernel = "attention_forward_" + variant;
+            rowsPerBlock = BM;
+            threads = THREADS;
+            shared = (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant);
+        }
         try (Scratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
             Tensor l = lse == null ? null : lseBuffer(lse, q, s, false);
             int gx = (int) ((q.size(2) + rowsPerBlock - 1) / rowsPerBlock);
             int gy = Math.toIntExact(q.size(0) * q.size(1));
-            b.kernels().launch(module, kernel, gx, gy, THREADS, 1, shared, a -> a
+            b.kernels().launch(module, kernel, gx, gy, threads, 1, (int) shared, a -> a
                 .struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                 .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(out))

@@ -3,8 +3,6 @@ package dev.loraid.tensor.cuda;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
-import java.util.Set;
-
 /**
  * The FLASH path's backward kernel (attention_flash_backward.cu): which calls it takes, its name and its launch
  * geometry. A block of {@link #THREADS} threads owns {@link #KEYS} keys of one (batch, head) and walks the query
@@ -15,46 +13,17 @@ final class FlashAttentionBackward {
     static final int KEYS = 128;
     static final int QUERIES = 64;
     static final int THREADS = 256;
-    static final Set<Long> HEAD_DIMS = Set.of(64L, 128L);
 
     private FlashAttentionBackward() {
     }
 
     /**
-     * Whether the FLASH kernels take these operands: all BF16 or all F16, one head dim D shared by all and
-     * instantiated ({@link #HEAD_DIMS}), every row unit-stride and starting on a 16-byte boundary (rows are copied
-     * by 16-byte cp.async).
+     * Whether the FLASH backward takes a call: the FLASH forward's operands ({@link CudaAttention#flashKernel}), and
+     * dO in their dtype and head dim with 16-byte aligned unit-stride rows (it is copied by 16-byte cp.async too).
      */
-    static boolean takes(Tensor... operands) {
-        DType t = operands[0].dtype();
-        long d = operands[0].size(3);
-        if ((t != DType.BF16 && t != DType.F16) || !HEAD_DIMS.contains(d)) {
-            return false;
-        }
-        for (Tensor x : operands) {
-            if (x.rank() != 4 || x.dtype() != t || x.size(3) != d || !rowsAligned16(x)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * Whether every row (last dimension) of a 16-bit [B, H, L, D] view is unit-stride and starts on a 16-byte
-     * boundary: first element aligned, and the strides of the outer dimensions that have more than one index
-     * multiples of 8 elements.
-     */
-    static boolean rowsAligned16(Tensor t) {
-        long first = t.storage().segment().address() + t.offset() * t.dtype().byteSize();
-        if (t.stride(3) != 1 || first % 16 != 0) {
-            return false;
-        }
-        for (int i = 0; i < 3; i++) {
-            if (t.size(i) > 1 && t.stride(i) % 8 != 0) {
-                return false;
-            }
-        }
-        return true;
+    static boolean takes(Tensor q, Tensor k, Tensor v, Tensor dOut) {
+        return CudaAttention.flashKernel(q, k, v) != null && dOut.dtype() == q.dtype() && dOut.size(3) == q.size(3)
+            && CudaAttention.rowsAligned16(dOut);
     }
 
     /** The kernel for operands {@link #takes} accepts. */

@@ -106,6 +106,52 @@ class CudaAttentionGpuTest {
         forwardAndBackward(path, DType.F16, 1, 2, 65, 129, 16, 48, new int[] {0}, 5e-3);
     }
 
+    /** Asserts that the FLASH forward takes these inputs (in the models' layout), then runs the case on {@code path}. */
+    private void flashCase(AttentionPath path, DType t, long b, long h, long lq, long lk, long d, int[] kv, double tol) {
+        Tensor q = blhd(t, b, h, lq, d);
+        Tensor kv4 = blhd(t, b, h, lk, d);
+        assertEquals(AttentionPath.FLASH, CudaAttention.resolve(AttentionPath.FLASH, q, kv4, kv4, kv),
+            "FLASH takes " + t + " D = " + d);
+        forwardAndBackward(path, t, b, h, lq, lk, d, d, kv, tol);
+    }
+
+    @ParameterizedTest
+    @EnumSource(AttentionPath.class)
+    void flashTilesMasksAndHeadDims(AttentionPath path) {
+        // lengths off the 128-row and 64-key tiles, an empty and a 5-key mask next to a full one, B = 2
+        flashCase(path, DType.BF16, 2, 3, 130, 257, 128, new int[] {0, 257}, 3e-2);
+        flashCase(path, DType.BF16, 2, 2, 1, 63, 64, new int[] {5, 63}, 3e-2);
+        flashCase(path, DType.BF16, 1, 2, 257, 130, 64, null, 3e-2);
+        flashCase(path, DType.F16, 2, 2, 257, 130, 128, new int[] {130, 5}, 5e-3);
+        flashCase(path, DType.F16, 2, 1, 63, 1, 64, new int[] {1, 0}, 5e-3);
+        flashCase(path, DType.F16, 1, 3, 128, 128, 128, null, 5e-3);
+    }
+
+    /** The FLASH epilogue's element stores: an F32 out, and a BF16 out whose rows are not 16-byte aligned. */
+    @ParameterizedTest
+    @EnumSource(AttentionPath.class)
+    void flashOutViewsOffTheVectorStores(AttentionPath path) {
+        selectedOrSkip(path);
+        long b = 2, h = 3, lq = 70, lk = 90, d = 64;
+        Tensor q = blhd(DType.BF16, b, h, lq, d);
+        Tensor k = blhd(DType.BF16, b, h, lk, d);
+        Tensor v = blhd(DType.BF16, b, h, lk, d);
+        int[] kv = {90, 33};
+        for (Tensor out : new Tensor[] {Tensor.zeros(DType.F32, b, h, lq, d),
+            Tensor.zeros(DType.BF16, b, lq, h, d + 1).narrow(3, 1, d).permute(0, 2, 1, 3)}) {
+            check("attention into " + out.dtype() + " " + java.util.Arrays.toString(out.strides()) + " on "
+                    + CudaAttention.resolve(path, q, k, v, kv), 3e-2,
+                new Tensor[] {q, k, v, out, Tensor.zeros(DType.F32, b, h, lq)}, outs(3, 4), (be, a) -> {
+                    if (be instanceof CudaBackend c) {
+                        ran[0] = c.attentionKernels().forward(path, a[0], a[1], a[2], 0.125, kv, a[3], a[4]);
+                    } else {
+                        be.attention(a[0], a[1], a[2], 0.125, kv, a[3], a[4]);
+                    }
+                });
+            assertEquals(CudaAttention.resolve(path, q, k, v, kv), ran[0]);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(AttentionPath.class)
     void narrowTypesOffTheTensorCoreKernels(AttentionPath path) {
