@@ -311,6 +311,9 @@ final class CudaAttention {
             }
             p = resolve(p.fallback(), q, k, v, kvLengths);
         }
+        if (p == AttentionPath.FLASH && !FlashAttentionBackward.takes(q, k, v, dOut)) {
+            p = resolve(p.fallback(), q, k, v, kvLengths);
+        }
         String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
@@ -332,14 +335,13 @@ final class CudaAttention {
             b.kernels().launch1d("attention", "attention_backward_delta_" + variant, bh * lq * 32, a -> a // a warp a row
                 .struct(CudaLayout.pack(a.arena(), out)).struct(CudaLayout.pack(a.arena(), dOut))
                 .ptr(b.pointer(out)).ptr(b.pointer(dOut)).ptr(b.pointer(delta)));
-            // FLASH runs the MMA backward until attention_flash_backward.cu lands (every FLASH call is MMA-eligible:
-            // D = Dv in {64, 128}); the flash-bwd helper replaces this selection
-            boolean tensorCores = p == AttentionPath.MMA || p == AttentionPath.FLASH;
-            String mma = tensorCores ? mmaKernel(q, k, v) : null;
-            String module = mma != null ? "attention_mma_backward" : "attention";
-            String kernel = mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
-            int keysPerBlock = mma != null ? MMA_BWD_BN : BN;
-            int shared = (int) (mma != null
+            boolean flash = p == AttentionPath.FLASH;
+            String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
+            String module = flash ? "attention_flash_backward" : mma != null ? "attention_mma_backward" : "attention";
+            String kernel = flash ? FlashAttentionBackward.kernel(q)
+                : mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
+            int keysPerBlock = flash ? FlashAttentionBackward.KEYS : mma != null ? MMA_BWD_BN : BN;
+            int shared = flash ? FlashAttentionBackward.sharedBytes(d) : (int) (mma != null
                 // K, Kᵀ, V, Q, Qᵀ, dO, dOᵀ, dS (16-bit), then lse and delta (fp32): attention_mma_backward.cu
                 ? (MMA_BWD_BN * (d + 8) + d * (MMA_BWD_BN + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8)
                     + d * (MMA_BWD_BM + 8) + MMA_BWD_BM * (dvDim + 8) + dvDim * (MMA_BWD_BM + 8)
@@ -347,7 +349,8 @@ final class CudaAttention {
                 : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
                     * elemBytes(variant));
             int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
-            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), THREADS, 1, shared,
+            int threads = flash ? FlashAttentionBackward.THREADS : THREADS;
+            b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), threads, 1, shared,
                 a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                     .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))
                     .struct(CudaLayout.pack(a.arena(), dk)).struct(CudaLayout.pack(a.arena(), dv))

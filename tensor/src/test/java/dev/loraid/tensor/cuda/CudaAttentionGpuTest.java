@@ -190,4 +190,27 @@ class CudaAttentionGpuTest {
             Tensor.zeros(DType.BF16, 1, 1, 1, 24)), "D = 24 is not a multiple of 16");
         forwardAndBackward(path, DType.BF16, 1, 2, 20, 30, 24, 24, null, 3e-2);
     }
+
+    /**
+     * Calls the FLASH kernels take (BF16 and F16, D = Dv in {64, 128}, the models' [B, L, H, D] layout) with lengths
+     * off the 64-row tiles (1, 63, 130, 257) and per-batch key lengths 0, 5 and full: the path that ran is FLASH.
+     */
+    @ParameterizedTest
+    @EnumSource(value = AttentionPath.class, names = "FLASH")
+    void flashTakesTheModelsLayout(AttentionPath path) {
+        Object[][] cases = {
+            {DType.BF16, 2L, 2L, 257L, 130L, 128L, new int[] {0, 130}, 3e-2},
+            {DType.BF16, 2L, 3L, 63L, 257L, 64L, new int[] {5, 257}, 3e-2},
+            {DType.F16, 1L, 2L, 130L, 63L, 128L, null, 5e-3},
+            {DType.F16, 2L, 1L, 1L, 1L, 64L, new int[] {1, 0}, 5e-3},
+            {DType.BF16, 1L, 1L, 1L, 257L, 128L, null, 3e-2},
+            {DType.F16, 2L, 2L, 257L, 5L, 64L, new int[] {5, 3}, 5e-3},
+        };
+        for (Object[] c : cases) {
+            long d = (Long) c[5];
+            forwardAndBackward(path, (DType) c[0], (Long) c[1], (Long) c[2], (Long) c[3], (Long) c[4], d, d, (int[]) c[6],
+                (Double) c[7]);
+            assertEquals(AttentionPath.FLASH, ran[1], "the backward of " + java.util.Arrays.toString(c) + " on FLASH");
+        }
+    }
 }

@@ -54,6 +54,8 @@ class CudaSourcesTest {
         Map.entry("attention", variants("attention_forward", "attention_backward_delta", "attention_backward")),
         Map.entry("attention_mma", List.of("attention_forward_mma_bf16", "attention_forward_mma_f16")),
         Map.entry("attention_mma_backward", List.of("attention_backward_mma_bf16", "attention_backward_mma_f16")),
+        Map.entry("attention_flash_backward", List.of("attention_flash_backward_bf16_d64",
+            "attention_flash_backward_bf16_d128", "attention_flash_backward_f16_d64", "attention_flash_backward_f16_d128")),
         Map.entry("attention_flash", List.of("attention_flash_forward_bf16_d64", "attention_flash_forward_bf16_d128",
             "attention_flash_forward_f16_d64", "attention_flash_forward_f16_d128")));
 
