@@ -5,7 +5,7 @@
 # $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
 # Time boxes (seconds): TEST_BUDGET (default 170, all test classes), CLASS_TIMEOUT (60, one class),
 # ATTENTION_TIMEOUT (60, one attention path), BENCH_TIMEOUT (default 150); ATTENTION_PATHS (cudnn flash mma),
-# BENCH_ATTENTION (the block benchmark's attention path, default auto); BENCH_ARGS adds bench options
+# BENCH_ATTENTION (the block benchmark's attention path, default auto), BLOCK_ALSO (paths of extra block runs, flash); BENCH_ARGS adds bench options
 # (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
 # The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
 # cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
@@ -57,7 +57,7 @@ for c in "${gpu_classes[@]}"; do runs+=("dev.loraid.tensor.cuda.$c"); done
 runs+=("${device_tests[@]}")
 # the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
 # on every path asked for explicitly; skips of the paths not selected are expected there
-for p in CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
+for p in AUTO CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
 : > "$OUT/bench.txt"
 echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
 # sets cls (the test class), jvm (its system properties) and extra (GpuTestMain's flags) for one entry of runs
@@ -121,6 +121,12 @@ timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Dloraid.cuda.attenti
   -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
   --iters 5 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
 bench_rc=${PIPESTATUS[0]}
+for p in ${BLOCK_ALSO:-flash}; do
+  echo "== the block step with attention=$p (no PyTorch: its figure is the one above)"
+  timeout -k 5 "${ATTENTION_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
+    dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 3 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
+    | grep -E '^(config|ours)' | tee -a "$OUT/bench.txt"
+done
 echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
 timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true \
   -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g -cp "$cp" \
