@@ -10,6 +10,23 @@ final class Checks {
     private Checks() {
     }
 
+    /**
+     * Rejects, before any kernel runs, a tensor that does not live in host memory: a CUDA storage's segment holds
+     * a device address, and reading it as host memory fails obscurely or crashes the JVM. {@code names} names the
+     * tensor arguments in order, as in {@link dev.loraid.tensor.Backend} ("a, b, c"; split only for the message);
+     * null (optional) arguments pass.
+     */
+    static void onCpu(String op, String names, Tensor... args) {
+        for (int i = 0; i < args.length; i++) {
+            Tensor t = args[i];
+            if (t != null && !t.device().isCpu()) {
+                throw new IllegalArgumentException(op + ": argument " + names.split(", ")[i] + " is on " + t.device()
+                    + " " + t.shape() + " but this is the CPU backend; move it with tensor.to(Device.CPU) or use the "
+                    + "tensor's backend (tensor.backend())");
+            }
+        }
+    }
+
     /** True when every non-null tensor is F64: the kernel then computes in fp64 (gradient checks). */
     static boolean allF64(Tensor... ts) {
         for (Tensor t : ts) {

@@ -45,123 +45,136 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        requireCpu(src, "copy source");
-        requireCpu(dst, "copy destination");
+        Checks.onCpu("copy", "src, dst", src, dst);
         StridedCopy.copy(src, dst);
     }
 
     @Override
     public void fill(Tensor dst, double value) {
-        requireCpu(dst, "fill destination");
+        Checks.onCpu("fill", "dst", dst);
         StridedCopy.fill(dst, value);
-    }
-
-    static void requireCpu(Tensor t, String what) {
-        if (!t.device().isCpu()) {
-            throw new IllegalArgumentException(what + " is on " + t.device() + ", expected cpu");
-        }
     }
 
     @Override
     public void gatherRows(Tensor table, Tensor ids, Tensor out) {
+        Checks.onCpu("gatherRows", "table, ids, out", table, ids, out);
         GatherRows.gather(table, ids, out);
     }
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor c, double alpha, double beta, Tensor bias) {
+        Checks.onCpu("matmul", "a, b, c, bias", a, b, c, bias);
         Gemm.matmul(a, b, c, alpha, beta, bias);
     }
 
     @Override
     public void unary(UnaryOp op, Tensor x, Tensor out) {
+        Checks.onCpu("unary", "x, out", x, out);
         Elementwise.unary(op, x, out);
     }
 
     @Override
     public void unaryBackward(UnaryOp op, Tensor x, Tensor dOut, Tensor dx) {
+        Checks.onCpu("unaryBackward", "x, dOut, dx", x, dOut, dx);
         Elementwise.unaryBackward(op, x, dOut, dx);
     }
 
     @Override
     public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        Checks.onCpu("binary", "a, b, out", a, b, out);
         Elementwise.binary(op, a, b, out);
     }
 
     @Override
     public void binaryScalar(BinaryOp op, Tensor a, double scalar, Tensor out) {
+        Checks.onCpu("binaryScalar", "a, out", a, out);
         Elementwise.binaryScalar(op, a, scalar, out);
     }
 
     @Override
     public void addScaled(Tensor a, double alpha, Tensor b, double beta, Tensor out) {
+        Checks.onCpu("addScaled", "a, b, out", a, b, out);
         Elementwise.addScaled(a, alpha, b, beta, out);
     }
 
     @Override
     public void reduce(ReduceOp op, Tensor x, int[] dims, Tensor out) {
+        Checks.onCpu("reduce", "x, out", x, out);
         Reductions.reduce(op, x, dims, out);
     }
 
     @Override
     public void softmax(Tensor x, Tensor out) {
+        Checks.onCpu("softmax", "x, out", x, out);
         Softmax.forward(x, out);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
+        Checks.onCpu("softmaxBackward", "y, dy, dx", y, dy, dx);
         Softmax.backward(y, dy, dx);
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, double eps, Tensor out, Tensor mean, Tensor rstd) {
+        Checks.onCpu("layerNorm", "x, weight, bias, out, mean, rstd", x, weight, bias, out, mean, rstd);
         Normalization.forward(true, x, weight, bias, eps, out, mean, rstd);
     }
 
     @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dOut, Tensor dx,
                                   Tensor dWeight, Tensor dBias) {
+        Checks.onCpu("layerNormBackward", "x, weight, mean, rstd, dOut, dx, dWeight, dBias", x, weight, mean, rstd, dOut, dx, dWeight, dBias);
         Normalization.backward(true, x, weight, mean, rstd, dOut, dx, dWeight, dBias);
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, double eps, Tensor out, Tensor rstd) {
+        Checks.onCpu("rmsNorm", "x, weight, out, rstd", x, weight, out, rstd);
         Normalization.forward(false, x, weight, null, eps, out, null, rstd);
     }
 
     @Override
     public void rmsNormBackward(Tensor x, Tensor weight, Tensor rstd, Tensor dOut, Tensor dx, Tensor dWeight) {
+        Checks.onCpu("rmsNormBackward", "x, weight, rstd, dOut, dx, dWeight", x, weight, rstd, dOut, dx, dWeight);
         Normalization.backward(false, x, weight, null, rstd, dOut, dx, dWeight, null);
     }
 
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor out) {
+        Checks.onCpu("rope", "x, cos, sin, out", x, cos, sin, out);
         Rope.apply(x, cos, sin, inverse, out);
     }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
+        Checks.onCpu("attention", "q, k, v, out, lse", q, k, v, out, lse);
         Attention.forward(q, k, v, scale, kvLengths, out, lse);
     }
 
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
+        Checks.onCpu("attentionBackward", "q, k, v, out, dOut, lse, dq, dk, dv", q, k, v, out, dOut, lse, dq, dk, dv);
         Attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
     }
 
     @Override
     public void randomUniform(Tensor dst, long seed, long offset) {
+        Checks.onCpu("randomUniform", "dst", dst);
         RandomFill.uniform(dst, seed, offset);
     }
 
     @Override
     public void randomNormal(Tensor dst, long seed, long offset) {
+        Checks.onCpu("randomNormal", "dst", dst);
         RandomFill.normal(dst, seed, offset);
     }
 
     @Override
     public void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                             double eps, double weightDecay, long step) {
+        Checks.onCpu("adamwUpdate", "param, grad, m, v", param, grad, m, v);
         AdamW.update(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
 }
