@@ -3,6 +3,7 @@ package dev.loraid.autograd;
 import dev.loraid.autograd.ops.TensorMath;
 import dev.loraid.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -39,13 +40,13 @@ final class Backprop {
             throw new IllegalArgumentException("seed gradient of shape " + seed.shape() + " for a value of shape " + root.shape());
         }
         if (root.isLeaf()) {
-            root.accumulateGrad(seed);
+            root.accumulateGrad(aliasesGradient(seed, root) ? copyOf(seed) : seed);
             return;
         }
         List<Var> order = topologicalOrder(root);
         Map<Var, Tensor> pending = new IdentityHashMap<>();
         Set<Var> summed = Collections.newSetFromMap(new IdentityHashMap<>()); // pending tensor is our own sum buffer
-        pending.put(root, seed);
+        pending.put(root, aliasesAnyGradient(seed, order) ? copyOf(seed) : seed);
         for (int i = order.size() - 1; i >= 0; i--) {
             Var v = order.get(i);
             Tensor g = pending.remove(v);
@@ -87,6 +88,56 @@ final class Backprop {
                 }
             }
         }
+    }
+
+    // A caller's seed may share memory with a leaf gradient the pass adds into in place (x.backward(x.grad()), or
+    // another leaf's gradient passed as seed): a GEMM with beta = 1 into that gradient, or the elementwise add of
+    // Var.accumulateGrad, would then read the seed after overwriting it (and a seed that is the gradient tensor
+    // itself is taken as already added). Such a seed alone is copied first; the pass never writes any other
+    // memory the caller holds (new gradients and running sums are its own), and an ordinary seed, such as a
+    // checkpointed block's output gradient, costs no copy.
+
+    private static boolean aliasesAnyGradient(Tensor seed, List<Var> order) {
+        for (Var v : order) {
+            for (Var in : v.node().inputs()) {
+                if (in != null && in.isLeaf() && aliasesGradient(seed, in)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean aliasesGradient(Tensor seed, Var leaf) {
+        return leaf.requiresGrad() && leaf.grad() != null && overlaps(seed, leaf.grad());
+    }
+
+    /** Whether two tensors' element spans share a byte (interleaved views that touch no common element count too). */
+    private static boolean overlaps(Tensor a, Tensor b) {
+        return a.device().equals(b.device()) && a.numel() > 0 && b.numel() > 0
+            && span(a).asOverlappingSlice(span(b)).isPresent();
+    }
+
+    /** The bytes from t's lowest to its highest element (on a GPU only the addresses count: nothing is read). */
+    private static MemorySegment span(Tensor t) {
+        long first = t.offset();
+        long last = t.offset();
+        for (int d = 0; d < t.rank(); d++) {
+            long reach = (t.size(d) - 1) * t.stride(d);
+            if (reach < 0) {
+                first += reach;
+            } else {
+                last += reach;
+            }
+        }
+        long bytes = t.dtype().byteSize();
+        return t.storage().segment().asSlice(first * bytes, (last - first + 1) * bytes);
+    }
+
+    private static Tensor copyOf(Tensor t) {
+        Tensor c = Tensor.empty(t.device(), t.dtype(), t.shape().toArray());
+        c.backend().copy(t, c);
+        return c;
     }
 
     /**
