@@ -40,13 +40,13 @@ final class Backprop {
             throw new IllegalArgumentException("seed gradient of shape " + seed.shape() + " for a value of shape " + root.shape());
         }
         if (root.isLeaf()) {
-            root.accumulateGrad(aliasesGradient(seed, root) ? copyOf(seed) : seed);
+            root.accumulateGrad(unaliased(seed, root, List.of()));
             return;
         }
         List<Var> order = topologicalOrder(root);
         Map<Var, Tensor> pending = new IdentityHashMap<>();
         Set<Var> summed = Collections.newSetFromMap(new IdentityHashMap<>()); // pending tensor is our own sum buffer
-        pending.put(root, aliasesAnyGradient(seed, order) ? copyOf(seed) : seed);
+        pending.put(root, unaliased(seed, root, order));
         for (int i = order.size() - 1; i >= 0; i--) {
             Var v = order.get(i);
             Tensor g = pending.remove(v);
@@ -90,22 +90,28 @@ final class Backprop {
         }
     }
 
-    // A caller's seed may share memory with a leaf gradient the pass adds into in place (x.backward(x.grad()), or
-    // another leaf's gradient passed as seed): a GEMM with beta = 1 into that gradient, or the elementwise add of
-    // Var.accumulateGrad, would then read the seed after overwriting it (and a seed that is the gradient tensor
-    // itself is taken as already added). Such a seed alone is copied first; the pass never writes any other
-    // memory the caller holds (new gradients and running sums are its own), and an ordinary seed, such as a
-    // checkpointed block's output gradient, costs no copy.
-
-    private static boolean aliasesAnyGradient(Tensor seed, List<Var> order) {
+    /**
+     * The seed, or a copy of it when it shares memory with a leaf gradient this pass adds into in place
+     * ({@code x.backward(x.grad())}, or another leaf's gradient passed as seed): a GEMM with beta = 1 into that
+     * gradient, or the elementwise add of {@link Var#accumulateGrad(Tensor, GradBuffer)}, would read the seed
+     * after overwriting it (through a transposed view, element by element), and a seed that is the gradient
+     * tensor itself would be taken as already added. The pass writes no other memory a caller can hold (new
+     * gradients and running sums are its own), and an ordinary seed, such as a checkpointed block's output
+     * gradient, is not copied.
+     */
+    private static Tensor unaliased(Tensor seed, Var root, List<Var> order) {
+        boolean aliased = root.isLeaf() && aliasesGradient(seed, root);
         for (Var v : order) {
             for (Var in : v.node().inputs()) {
-                if (in != null && in.isLeaf() && aliasesGradient(seed, in)) {
-                    return true;
-                }
+                aliased |= in != null && in.isLeaf() && aliasesGradient(seed, in);
             }
         }
-        return false;
+        if (!aliased) {
+            return seed;
+        }
+        Tensor copy = Tensor.empty(seed.device(), seed.dtype(), seed.shape().toArray());
+        copy.backend().copy(seed, copy);
+        return copy;
     }
 
     private static boolean aliasesGradient(Tensor seed, Var leaf) {
@@ -132,12 +138,6 @@ final class Backprop {
         }
         long bytes = t.dtype().byteSize();
         return t.storage().segment().asSlice(first * bytes, (last - first + 1) * bytes);
-    }
-
-    private static Tensor copyOf(Tensor t) {
-        Tensor c = Tensor.empty(t.device(), t.dtype(), t.shape().toArray());
-        c.backend().copy(t, c);
-        return c;
     }
 
     /**
