@@ -18,10 +18,12 @@ import java.util.Set;
  * deletes every temp file and touches no output, so a failure in any one output (an exception while computing or
  * writing it, a full disk) leaves the previous files at all output paths as they were.
  *
- * <p>What is not atomic: each rename is, but the renames together are not one step. A crash or an I/O error in
- * the middle of {@link #commit()} (after fsync, so only a rename or a power loss can fail there) leaves the first
- * outputs new and the rest old; the window is a few renames in the same folders, not the writing. While the set is
- * open, the new files and the ones they replace are on disk together.
+ * <p>What is not atomic: each rename is, but the renames together are not one step. If a rename fails or the
+ * process dies part-way through {@link #commit()}, the outputs renamed so far are new and the others keep their
+ * previous contents (or stay absent); a killed process also leaves its {@code .<name>.<hex>.tmp} files behind, and a
+ * power loss before the folder fsync may undo a rename. The window is those few renames at the very end (the data
+ * is already on disk), not the writing; a reader running at the same moment may see a mixed set. While the set is
+ * open, the new files and the ones they will replace take disk space together.
  *
  * <p>Outputs are declared up front under the names the user gave them (flags): {@link #checkDistinct} refuses two
  * that resolve to the same file before any work is done.
@@ -45,7 +47,7 @@ public final class OutputSet implements AutoCloseable {
     private boolean closed;
 
     /**
-     * Declares the outputs, name (e.g. a flag, {@code "--output_file"}) → path, in the order they will be renamed.
+     * Declares the outputs, name (e.g. a flag, {@code "--output_file"}) → path; they are renamed in the map's order.
      *
      * @throws IllegalArgumentException if two resolve to the same file (see {@link #checkDistinct})
      */
