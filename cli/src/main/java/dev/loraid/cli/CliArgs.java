@@ -5,11 +5,13 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanPresets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.commons.cli.CommandLine;
@@ -137,6 +139,15 @@ final class CliArgs {
             throw new IllegalStateException("--device " + device + " cannot be used: " + problem);
         }
         return device;
+    }
+
+    /** Two output flags naming the same file are a usage error (exit 2) naming both; {@code flags}: flag → path. */
+    static void distinctOutputs(Map<String, Path> flags) {
+        try {
+            OutputSet.checkDistinct(flags);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** Runs a value rule of the library and turns its complaint into a usage error (exit code 2). */

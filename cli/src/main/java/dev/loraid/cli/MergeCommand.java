@@ -5,10 +5,13 @@ import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
@@ -77,20 +80,30 @@ final class MergeCommand extends OptionsCommand {
         if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
             throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
         }
-        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+        Map<String, Path> outputs = new LinkedHashMap<>();
+        if (output != null) {
+            outputs.put("--save_merged_model", output);
+        }
+        if (highOutput != null) {
+            outputs.put("--save_merged_model_high_noise", highOutput);
+        }
+        CliArgs.distinctOutputs(outputs);
+        // both experts' checkpoints appear together or not at all
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet")); OutputSet set = new OutputSet(outputs)) {
             if (!loraTokens.isEmpty()) {
-                merge(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, reporter);
+                merge(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, set, reporter);
             }
             if (!highTokens.isEmpty()) {
-                merge(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"), highOutput, reporter);
+                merge(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"), highOutput, set, reporter);
             }
+            set.commit();
         }
         return 0;
     }
 
     /** One expert: validate and merge {@code loraTokens} into {@code base}. */
     private static void merge(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
-            CliReporter reporter) throws Exception {
+            OutputSet set, CliReporter reporter) throws Exception {
         List<Path> loras = LoraidArgs.loraFiles(loraTokens);
         Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
         if (cl.hasOption("task")) {
@@ -101,7 +114,7 @@ final class MergeCommand extends OptionsCommand {
         }
         LoraMerger.merge(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
                 cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
-                saveDtype(cl), output), reporter);
+                saveDtype(cl), output), set, reporter);
     }
 
     private static DType saveDtype(CommandLine cl) {

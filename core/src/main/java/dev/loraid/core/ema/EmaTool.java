@@ -4,6 +4,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,8 +16,9 @@ import java.util.Map;
 
 /**
  * {@code loraid ema}: Stage 1 post-hoc EMA per series, Stage 2 optional blending, Stage 3 outputs (spec loraid.md
- * §5). Every check and every output is computed before the first file is written; any error aborts the whole command
- * (REQ-EMA-8; the reference skipped failing series and still wrote the rest — D-29).
+ * §5). Every check and every output is computed before the first file is written, and the outputs are written as one
+ * {@link OutputSet}: any error aborts the whole command and leaves every output path as it was (REQ-EMA-8; the
+ * reference skipped failing series and still wrote the rest — D-29).
  */
 public final class EmaTool {
     private EmaTool() {
@@ -49,11 +51,19 @@ public final class EmaTool {
             }
             Map<Path, LoraFile> outputs = outputs(req, names, results, reporter);
             checkNotInputs(outputs.keySet(), inputs);
-            outputs.forEach((path, lora) -> {
-                LoraFiles.write(lora, path);
-                reporter.info("wrote " + path + " (" + lora.tensors().size() + " tensors)");
-            });
+            LoraFiles.writeAll(outputs, new OutputSet(outputFlags(req)));
+            outputs.forEach((path, lora) -> reporter.info("wrote " + path + " (" + lora.tensors().size() + " tensors)"));
         }
+    }
+
+    /** Every output path under its flag, in the order they are written: {@code --output_file_loraN} by slot, then {@code --output_file}. */
+    private static Map<String, Path> outputFlags(EmaRequest req) {
+        Map<String, Path> flags = new LinkedHashMap<>();
+        req.seriesOutputs().forEach((slot, path) -> flags.put("--output_file_lora" + slot, path));
+        if (req.outputFile() != null) {
+            flags.put("--output_file", req.outputFile());
+        }
+        return flags;
     }
 
     /** The request's own consistency (inputs and outputs given, slots paired, modes known); no file is read. */
@@ -77,6 +87,11 @@ public final class EmaTool {
         }
         if (!"partitioned".equals(req.combineMode()) && !"union".equals(req.combineMode())) {
             throw new LoraidException("--combine_mode must be partitioned or union, got " + req.combineMode());
+        }
+        try {
+            OutputSet.checkDistinct(outputFlags(req));
+        } catch (IllegalArgumentException e) {
+            throw new LoraidException(e.getMessage(), e);
         }
     }
 
@@ -120,9 +135,7 @@ public final class EmaTool {
             } else {
                 combined = PartitionedLora.pack(results, names, req.average(), req.outputFile().toString());
             }
-            if (out.put(req.outputFile(), combined) != null) {
-                throw new LoraidException(req.outputFile() + " is given as two outputs");
-            }
+            out.put(req.outputFile(), combined);
         }
         return out;
     }

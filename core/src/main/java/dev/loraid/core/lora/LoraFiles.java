@@ -2,6 +2,7 @@ package dev.loraid.core.lora;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -47,6 +48,27 @@ public final class LoraFiles {
             SafetensorsWriter.write(out, lora.tensors(), meta);
         } catch (IOException e) {
             throw new LoraidException("cannot write " + out + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes every LoRA of {@code files} (output path → LoRA, each with fresh hashes) through {@code outputs}, which
+     * declares exactly these paths, and commits it; the set is closed either way. On any failure no output path is
+     * touched and no temp file remains (see {@link OutputSet} for the window during the renames).
+     */
+    public static void writeAll(Map<Path, LoraFile> files, OutputSet outputs) {
+        try (outputs) {
+            for (var e : files.entrySet()) {
+                Path out = e.getKey();
+                try {
+                    outputs.write(out, e.getValue().tensors(), LoraHashes.withHashes(e.getValue().tensors(), e.getValue().metadata()));
+                } catch (IOException ex) {
+                    throw new LoraidException("cannot write " + out + ": " + ex.getMessage(), ex);
+                }
+            }
+            outputs.commit();
+        } catch (IOException e) {
+            throw new LoraidException("cannot write the outputs " + files.keySet() + ": " + e.getMessage(), e);
         }
     }
 

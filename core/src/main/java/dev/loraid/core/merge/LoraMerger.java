@@ -14,6 +14,7 @@ import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
@@ -49,7 +50,21 @@ public final class LoraMerger {
     private record Update(LoraModule module, double multiplier, String file) {
     }
 
+    /** Merges and writes {@code req.output()} (atomically: temp file, fsync, rename). */
     public static void merge(MergeRequest req, Reporter reporter) {
+        try (OutputSet output = new OutputSet(Map.of("--save_merged_model", req.output()))) {
+            merge(req, output, reporter);
+            output.commit();
+        } catch (IOException e) {
+            throw new LoraidException("cannot write " + req.output() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Merges and stages {@code req.output()} in {@code outputs}, which must declare it; the file appears when the caller
+     * commits the set (several checkpoints of one run, e.g. both Wan 2.2 experts, are written together or not at all).
+     */
+    public static void merge(MergeRequest req, OutputSet outputs, Reporter reporter) {
         checkOutput(req);
         try (TensorSource base = openBase(req.base()); LoraFiles.Opened opened = new LoraFiles.Opened()) {
             int blocks = BlockCount.fromWeightNames(base.names());
@@ -57,7 +72,7 @@ public final class LoraMerger {
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<Update>> updates = schedule(base, in, applied, reporter);
-            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, reporter);
+            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, outputs, reporter);
         }
     }
 
@@ -172,7 +187,7 @@ public final class LoraMerger {
     }
 
     private static void write(TensorSource base, Map<String, List<Update>> updates, Map<String, String> metadata, MergeRequest req,
-            Reporter reporter) {
+            OutputSet outputs, Reporter reporter) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         long total = 0;
         for (String n : base.names()) {
@@ -182,7 +197,7 @@ public final class LoraMerger {
             total += info.byteSize();
         }
         long done = 0;
-        try (SafetensorsWriter w = SafetensorsWriter.create(req.output(), entries, metadata);
+        try (SafetensorsWriter w = outputs.create(req.output(), entries, metadata);
                 StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
             long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
             MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);

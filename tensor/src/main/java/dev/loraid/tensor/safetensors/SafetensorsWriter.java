@@ -42,6 +42,7 @@ import java.util.Set;
  * <p>Atomic: bytes go to a temp file in the output's folder, which {@link #finish()} fsyncs and renames over
  * the output (then fsyncs the folder). If {@code finish} is not reached, {@link #close()} deletes the temp file
  * and the output is untouched. The output may not be a directory, nor a file open for reading in this JVM.
+ * A writer made by {@link OutputSet#create} only fsyncs in {@code finish}; its set renames all its files together.
  *
  * <pre>{@code
  * List<SafetensorsWriter.Entry> entries = names.stream()
@@ -68,25 +69,36 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
+    /** OPEN: being written; STAGED: complete and fsynced, its {@link OutputSet} renames it; PUBLISHED, DISCARDED: final. */
+    private enum State { OPEN, STAGED, PUBLISHED, DISCARDED }
+
     private final Path out;
     private final Path temp;
     private final FileChannel channel;
     private final List<Entry> entries;
+    /** The set this file belongs to, or null for a file renamed into place by its own {@link #finish()}. */
+    private final OutputSet set;
     private int next;
-    private boolean done;
+    private State state = State.OPEN;
     private MemorySegment castBuffer;
 
-    private SafetensorsWriter(Path out, Path temp, FileChannel channel, List<Entry> entries) {
+    private SafetensorsWriter(Path out, Path temp, FileChannel channel, List<Entry> entries, OutputSet set) {
         this.out = out;
         this.temp = temp;
         this.channel = channel;
         this.entries = entries;
+        this.set = set;
     }
 
     /** Declares the file's tensors and metadata and writes the header; tensors follow with {@link #write}. */
     public static SafetensorsWriter create(Path out, List<Entry> entries, Map<String, String> metadata) throws IOException {
+        return create(out, entries, metadata, null);
+    }
+
+    static SafetensorsWriter create(Path out, List<Entry> entries, Map<String, String> metadata, OutputSet set) throws IOException {
         List<Entry> list = List.copyOf(entries);
         byte[] header = header(out, list, metadata);
+        Path key = set == null ? null : set.claim(out);
         checkOutput(out);
         Path dir = out.toAbsolutePath().getParent();
         // not Files.createTempFile: its 0600 mode would end up on the output; CREATE_NEW honours the umask
@@ -96,7 +108,11 @@ public final class SafetensorsWriter implements AutoCloseable {
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeFully(ch, prefix);
             writeFully(ch, ByteBuffer.wrap(header));
-            return new SafetensorsWriter(out, temp, ch, list);
+            SafetensorsWriter w = new SafetensorsWriter(out, temp, ch, list, set);
+            if (set != null) {
+                set.register(key, w);
+            }
+            return w;
         } catch (IOException | RuntimeException e) {
             ch.close();
             Files.deleteIfExists(temp);
@@ -106,9 +122,13 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Writes {@code tensors} (in map order, each in its own dtype) and {@code metadata} to {@code out} in one go. */
     public static void write(Path out, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(out, tensors, metadata, null);
+    }
+
+    static void write(Path out, Map<String, Tensor> tensors, Map<String, String> metadata, OutputSet set) throws IOException {
         List<Entry> entries = new ArrayList<>(tensors.size());
         tensors.forEach((n, t) -> entries.add(new Entry(n, t.dtype(), t.shape())));
-        try (SafetensorsWriter w = create(out, entries, metadata)) {
+        try (SafetensorsWriter w = create(out, entries, metadata, set)) {
             for (Tensor t : tensors.values()) {
                 w.write(t);
             }
@@ -162,7 +182,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
-            throw new IOException(out + ": folder " + dir + " does not exist");
+            throw new IOException(out + ": folder " + dir + (dir != null && Files.exists(dir) ? " is not a folder" : " does not exist"));
         }
         if (Files.exists(out) && SafetensorsFile.isOpen(out)) {
             throw new IOException(out + ": is open as an input; write the output to another file");
@@ -185,7 +205,7 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Writes the next declared tensor's data from {@code t} (same shape; any strides, dtype and device). */
     public void write(Tensor t) throws IOException {
-        if (done) {
+        if (state != State.OPEN) {
             throw new IllegalStateException(out + ": already finished or closed");
         }
         Entry e = nextEntry();
@@ -230,9 +250,12 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    /** Checks that every declared tensor was written, fsyncs, and atomically renames the temp file to the output. */
+    /**
+     * Checks that every declared tensor was written and fsyncs; then atomically renames the temp file to the output,
+     * unless the writer belongs to an {@link OutputSet}, which renames it with the others on {@link OutputSet#commit()}.
+     */
     public void finish() throws IOException {
-        if (done) {
+        if (state != State.OPEN) {
             throw new IllegalStateException(out + ": already finished or closed");
         }
         if (next != entries.size()) {
@@ -242,23 +265,51 @@ public final class SafetensorsWriter implements AutoCloseable {
         try {
             channel.force(true);
             channel.close();
-            Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            done = true;
+            if (set != null) {
+                state = State.STAGED;
+                return;
+            }
+            publish();
         } finally {
-            if (!done) {
+            if (state == State.OPEN) {
                 close();
             }
         }
         syncDirectory(out.toAbsolutePath().getParent());
     }
 
-    /** Abandons the file unless {@link #finish()} completed: the temp file is deleted, the output untouched. */
+    /** The output path. */
+    Path output() {
+        return out;
+    }
+
+    boolean isStaged() {
+        return state == State.STAGED;
+    }
+
+    /** Renames the complete, fsynced temp file over the output (one atomic step for this file). */
+    void publish() throws IOException {
+        Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        state = State.PUBLISHED;
+    }
+
+    /**
+     * Abandons the file unless {@link #finish()} completed: the temp file is deleted, the output untouched. A file
+     * staged in an {@link OutputSet} stays staged: the set publishes or discards it.
+     */
     @Override
     public void close() throws IOException {
-        if (done && !channel.isOpen()) {
+        if (state == State.OPEN) {
+            discard();
+        }
+    }
+
+    /** Deletes the temp file of a file not yet published (open or staged); the output is not touched. */
+    void discard() throws IOException {
+        if (state == State.PUBLISHED || state == State.DISCARDED) {
             return;
         }
-        done = true;
+        state = State.DISCARDED;
         try {
             channel.close();
         } finally {
@@ -273,7 +324,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /** Makes the rename durable; directories cannot be opened for sync on every OS (Windows), where it is skipped. */
-    private static void syncDirectory(Path dir) {
+    static void syncDirectory(Path dir) {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException | UnsupportedOperationException e) {

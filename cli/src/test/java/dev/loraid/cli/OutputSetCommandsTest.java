@@ -1,0 +1,109 @@
+package dev.loraid.cli;
+
+import static dev.loraid.cli.CliRun.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Commands with several outputs (ema, merge of both experts) write them as a set: all of them or none. */
+class OutputSetCommandsTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("loraid.testdata"), "golden");
+
+    @TempDir
+    Path dir;
+
+    private static String g(String name) {
+        return GOLDEN.resolve(name).toString();
+    }
+
+    private List<Path> files() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** {@code ema --merge_only} of two epoch files: series 1 to {@code first}, the packed pair to {@code combined}. */
+    private static CliRun ema(Path first, Path combined) {
+        return run("ema", "--merge_only", "--lora1", g("ema_lora-000001.safetensors"), "--lora2", g("ema_lora-000002.safetensors"),
+                "--output_file_lora1", first.toString(), "--output_file", combined.toString(), "--quiet");
+    }
+
+    @Test
+    void ema_writes_nothing_when_its_second_output_cannot_be_written() throws Exception {
+        Path first = dir.resolve("first.safetensors");
+        Path blocker = Files.writeString(dir.resolve("blocker"), "a regular file, not a folder");
+        Path combined = blocker.resolve("combined.safetensors");
+        CliRun r = ema(first, combined);
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("cannot write " + combined) && r.err().contains("is not a folder"), r.err());
+        assertEquals(List.of(blocker), files(), "no first output and no temp file");
+
+        byte[] old = "an earlier result".getBytes();
+        Files.write(first, old);
+        assertEquals(1, ema(first, combined).code());
+        assertArrayEquals(old, Files.readAllBytes(first), "a file already at the first output path is kept as it was");
+        assertEquals(List.of(blocker, first), files());
+    }
+
+    @Test
+    void ema_writes_every_output_when_all_succeed() throws Exception {
+        Path first = dir.resolve("first.safetensors");
+        Path combined = dir.resolve("combined.safetensors");
+        CliRun r = ema(first, combined);
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of(combined, first), files());
+        try (SafetensorsFile in = SafetensorsFile.open(GOLDEN.resolve("ema_lora-000001.safetensors"));
+                SafetensorsFile in2 = SafetensorsFile.open(GOLDEN.resolve("ema_lora-000002.safetensors"));
+                SafetensorsFile one = SafetensorsFile.open(first); SafetensorsFile both = SafetensorsFile.open(combined)) {
+            assertEquals(in.names().size(), one.names().size());
+            assertEquals(2 * in.names().size(), both.names().size());
+            for (String n : in.names()) {
+                // --merge_only without --average: series 1 is epoch 1 as it is
+                assertArrayEquals(in.tensor(n).toFloatArray(), one.tensor(n).toFloatArray(), n);
+                assertArrayEquals(in.tensor(n).toFloatArray(), both.tensor("lora1_" + n).toFloatArray(), n);
+                assertArrayEquals(in2.tensor(n).toFloatArray(), both.tensor("lora2_" + n).toFloatArray(), n);
+            }
+        }
+    }
+
+    @Test
+    void two_outputs_on_one_file_are_a_usage_error_naming_both_flags() throws Exception {
+        Path x = dir.resolve("x.safetensors");
+        CliRun ema = ema(x, dir.resolve("sub/../x.safetensors"));
+        assertEquals(2, ema.code(), ema.err());
+        assertTrue(ema.err().contains("--output_file_lora1 " + x) && ema.err().contains("--output_file " + dir.resolve("sub/../x.safetensors"))
+                && ema.err().contains("same file"), ema.err());
+        CliRun slots = run("ema", "--merge_only", "--lora1", g("ema_lora-000001.safetensors"), "--lora2", g("ema_lora-000002.safetensors"),
+                "--output_file_lora1", x.toString(), "--output_file_lora2", x.toString());
+        assertEquals(2, slots.code(), slots.err());
+        assertTrue(slots.err().contains("--output_file_lora1") && slots.err().contains("--output_file_lora2"), slots.err());
+        CliRun merge = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--save_merged_model", x.toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
+                "--lora_weight_high_noise", g("lora_tiny.safetensors"), "--save_merged_model_high_noise", dir.resolve("./x.safetensors").toString());
+        assertEquals(2, merge.code(), merge.err());
+        assertTrue(merge.err().contains("--save_merged_model ") && merge.err().contains("--save_merged_model_high_noise "), merge.err());
+        assertEquals(List.of(), files());
+    }
+
+    @Test
+    void merge_writes_neither_expert_when_the_second_cannot_be_written() throws Exception {
+        Path low = dir.resolve("low.safetensors");
+        Path blocker = Files.writeString(dir.resolve("blocker"), "not a folder");
+        Path high = blocker.resolve("high.safetensors");
+        CliRun r = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+                "--save_merged_model", low.toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
+                "--lora_weight_high_noise", g("lora_tiny.safetensors"), "--save_merged_model_high_noise", high.toString(), "--quiet");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(high.toString()), r.err());
+        assertEquals(List.of(blocker), files(), "no low-noise output and no temp file");
+    }
+}
