@@ -1,18 +1,24 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.LoraidException;
 import dev.loraid.core.merge.LoraMerger;
+import dev.loraid.core.merge.MergePlan;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.TensorSource;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -88,33 +94,56 @@ final class MergeCommand extends OptionsCommand {
             outputs.put("--save_merged_model_high_noise", highOutput);
         }
         CliArgs.distinctOutputs(outputs);
-        // both experts' checkpoints appear together or not at all
-        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet")); OutputSet set = new OutputSet(outputs)) {
-            if (!loraTokens.isEmpty()) {
-                merge(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, set, reporter);
-            }
-            if (!highTokens.isEmpty()) {
-                merge(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"), highOutput, set, reporter);
+        OutputSet.checkFolders(outputs);
+        // every input of both experts is validated (headers and LoRA files only) before the first long write
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"));
+                MergePlan low = loraTokens.isEmpty() ? null
+                        : plan(cl, base, loraTokens, CliArgs.all(cl, "lora_multiplier"), output, "--save_merged_model", reporter);
+                MergePlan high = highTokens.isEmpty() ? null
+                        : highNoise(highBase, () -> plan(cl, highBase, highTokens, CliArgs.all(cl, "lora_multiplier_high_noise"),
+                                highOutput, "--save_merged_model_high_noise", reporter));
+                OutputSet set = new OutputSet(outputs)) {
+            // both experts' checkpoints appear together or not at all
+            List<MergePlan> plans = Stream.of(low, high).filter(Objects::nonNull).toList();
+            for (MergePlan p : plans) {
+                p.write(set, reporter);
             }
             set.commit();
+            for (MergePlan p : plans) {
+                reporter.info("merged " + p.adaptedWeights() + " weights into " + p.output());
+            }
         }
         return 0;
     }
 
-    /** One expert: validate and merge {@code loraTokens} into {@code base}. */
-    private static void merge(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
-            OutputSet set, CliReporter reporter) throws Exception {
+    /** One expert: validate {@code loraTokens} against {@code base} and schedule the merge. */
+    private static MergePlan plan(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
+            String outputFlag, CliReporter reporter) {
         List<Path> loras = LoraidArgs.loraFiles(loraTokens);
         Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
         if (cl.hasOption("task")) {
             int want = CliArgs.preset(cl.getOptionValue("task")).numLayers();
             try (TensorSource src = TensorSource.open(base)) {
                 BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
+            } catch (IOException e) {
+                throw new LoraidException("cannot read base model " + base + ": " + e.getMessage(), e);
             }
         }
-        LoraMerger.merge(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
+        return LoraMerger.plan(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
                 cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
-                saveDtype(cl), output), set, reporter);
+                saveDtype(cl), output), outputFlag, reporter);
+    }
+
+    /**
+     * The high-noise expert's validation, its errors saying so: messages shared with the low-noise expert name the
+     * plain flags (e.g. {@code --lora_multiplier}), which here mean their {@code _high_noise} twins.
+     */
+    private static MergePlan highNoise(Path highBase, Supplier<MergePlan> plan) {
+        try {
+            return plan.get();
+        } catch (LoraidException e) {
+            throw new LoraidException("high-noise expert (--dit_high_noise " + highBase + "): " + e.getMessage(), e);
+        }
     }
 
     private static DType saveDtype(CommandLine cl) {

@@ -3,10 +3,16 @@ package dev.loraid.cli;
 import static dev.loraid.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.tensor.safetensors.SafetensorsFile;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -94,16 +100,40 @@ class OutputSetCommandsTest {
         assertEquals(List.of(), files());
     }
 
+    /**
+     * The output folders are checked before any work (MergeCommandTest), so the failure here is one no check can
+     * foresee: the high-noise output's folder disappears once the low-noise expert has started writing (the err
+     * stream is the hook: the run announces each write there). The low-noise expert is then fully staged and must be
+     * discarded with the failed one.
+     */
     @Test
     void merge_writes_neither_expert_when_the_second_cannot_be_written() throws Exception {
         Path low = dir.resolve("low.safetensors");
-        Path blocker = Files.writeString(dir.resolve("blocker"), "not a folder");
-        Path high = blocker.resolve("high.safetensors");
-        CliRun r = run("merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
-                "--save_merged_model", low.toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
-                "--lora_weight_high_noise", g("lora_tiny.safetensors"), "--save_merged_model_high_noise", high.toString(), "--quiet");
-        assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains(high.toString()), r.err());
-        assertEquals(List.of(blocker), files(), "no low-noise output and no temp file");
+        Path highFolder = Files.createDirectory(dir.resolve("high"));
+        Path high = highFolder.resolve("high.safetensors");
+        ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+        PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8) {
+            @Override
+            public void println(String line) {
+                super.println(line);
+                if (line.startsWith("writing --save_merged_model " + low)) {
+                    try {
+                        Files.delete(highFolder);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+        int code = Main.run(new String[] {"merge", "--dit", g("wan_tiny_weights.safetensors"), "--lora_weight", g("lora_tiny.safetensors"),
+            "--save_merged_model", low.toString(), "--dit_high_noise", g("wan_tiny_weights.safetensors"),
+            "--lora_weight_high_noise", g("lora_tiny.safetensors"), "--save_merged_model_high_noise", high.toString()},
+                new PrintStream(OutputStream.nullOutputStream()), err);
+        String log = errBytes.toString(StandardCharsets.UTF_8);
+        assertEquals(1, code, log);
+        assertTrue(log.contains("writing --save_merged_model_high_noise " + high)
+                && log.contains("cannot write --save_merged_model_high_noise " + high), log);
+        assertFalse(log.contains("merged "), "no success line for an output that was never put in place: " + log);
+        assertEquals(List.of(), files(), "no low-noise output and no temp file");
     }
 }

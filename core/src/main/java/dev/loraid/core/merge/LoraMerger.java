@@ -10,18 +10,12 @@ import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.tensor.DType;
-import dev.loraid.tensor.MemoryScope;
-import dev.loraid.tensor.Storage;
-import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.OutputSet;
-import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -37,55 +31,65 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): everything is validated first (files, LORAID pairing
- * and ranges, shapes), then the base is copied tensor by tensor through the atomic writer; an adapted weight is
- * loaded as fp32, gets {@code Σ m·(alpha/r)·U@D} in application order, and is cast once to the output dtype.
- * Peak memory is about one tensor (fp32) plus the LoRA files; untouched tensors are copied byte for byte.
+ * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): {@link #plan} validates everything first (files,
+ * LORAID pairing and ranges, shapes against the base's header), then {@link MergePlan#write} copies the base tensor
+ * by tensor through the atomic writer; an adapted weight is loaded as fp32, gets {@code Σ m·(alpha/r)·U@D} in
+ * application order, and is cast once to the output dtype. Peak memory is about one tensor (fp32) plus the LoRA
+ * files; untouched tensors are copied byte for byte.
  */
 public final class LoraMerger {
     private LoraMerger() {
     }
 
-    /** One module update scheduled on a base weight. */
-    private record Update(LoraModule module, double multiplier, String file) {
-    }
+    /** The flag {@link #merge(MergeRequest, Reporter)} names its output by. */
+    private static final String OUTPUT_FLAG = "--save_merged_model";
 
     /** Merges and writes {@code req.output()} (atomically: temp file, fsync, rename). */
     public static void merge(MergeRequest req, Reporter reporter) {
-        try (OutputSet output = new OutputSet(Map.of("--save_merged_model", req.output()))) {
-            merge(req, output, reporter);
+        try (MergePlan plan = plan(req, OUTPUT_FLAG, reporter); OutputSet output = new OutputSet(Map.of(OUTPUT_FLAG, req.output()))) {
+            plan.write(output, reporter);
             output.commit();
+            reporter.info("merged " + plan.adaptedWeights() + " weights into " + req.output());
         } catch (IOException e) {
-            throw new LoraidException("cannot write " + req.output() + ": " + e.getMessage(), e);
+            throw new LoraidException("cannot write " + OUTPUT_FLAG + " " + req.output() + ": " + e.getMessage(), e);
         }
     }
 
     /**
-     * Merges and stages {@code req.output()} in {@code outputs}, which must declare it; the file appears when the caller
-     * commits the set (several checkpoints of one run, e.g. both Wan 2.2 experts, are written together or not at all).
+     * Validates {@code req} and schedules its updates, reading headers and LoRA files but none of the base's tensor
+     * data: a bad input fails here, before the long write. {@code outputName} is the flag the output was given with;
+     * errors about the output name it. The plan holds the files open until closed.
      */
-    public static void merge(MergeRequest req, OutputSet outputs, Reporter reporter) {
-        checkOutput(req);
-        try (TensorSource base = openBase(req.base()); LoraFiles.Opened opened = new LoraFiles.Opened()) {
+    public static MergePlan plan(MergeRequest req, String outputName, Reporter reporter) {
+        checkOutput(req, outputName);
+        TensorSource base = openBase(req.base());
+        LoraFiles.Opened opened = new LoraFiles.Opened();
+        try {
             int blocks = BlockCount.fromWeightNames(base.names());
             LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
-            Map<String, List<Update>> updates = schedule(base, in, applied, reporter);
-            write(base, updates, mergedMetadata(base, applied, in.pathOf()), req, outputs, reporter);
+            Map<String, List<MergePlan.Update>> updates = schedule(base, in, applied, reporter);
+            return new MergePlan(base, opened, updates, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(), outputName,
+                    req.output());
+        } catch (RuntimeException e) {
+            try (opened) {
+                base.close();
+            }
+            throw e;
         }
     }
 
-    private static void checkOutput(MergeRequest req) {
+    private static void checkOutput(MergeRequest req, String outputName) {
         Path out = req.output().toAbsolutePath().normalize();
         if (Files.isDirectory(out)) {
-            throw new LoraidException("--save_merged_model " + req.output() + " is a directory; give the output file's name");
+            throw new LoraidException(outputName + " " + req.output() + " is a directory; give the output file's name");
         }
         List<Path> inputs = new ArrayList<>(req.loras());
         inputs.add(req.base());
         for (Path in : inputs) {
             if (sameFile(out, in)) {
-                throw new LoraidException("--save_merged_model " + req.output() + " is also an input (" + in + "); write to another file");
+                throw new LoraidException(outputName + " " + req.output() + " is also an input (" + in + "); write to another file");
             }
         }
     }
@@ -107,7 +111,7 @@ public final class LoraMerger {
     }
 
     /** Base weight name → updates in application order; checks shapes and unused modules (REQ-MERGE-2, -4). */
-    private static Map<String, List<Update>> schedule(TensorSource base, LoraInputs in, List<LoraPairing.Applied> applied,
+    private static Map<String, List<MergePlan.Update>> schedule(TensorSource base, LoraInputs in, List<LoraPairing.Applied> applied,
             Reporter reporter) {
         Map<String, String> weightByLoraName = new LinkedHashMap<>();
         for (String n : base.names()) {
@@ -116,7 +120,7 @@ public final class LoraMerger {
                 weightByLoraName.put(LoraKeys.loraName(module), n);
             }
         }
-        Map<String, List<Update>> updates = new LinkedHashMap<>();
+        Map<String, List<MergePlan.Update>> updates = new LinkedHashMap<>();
         for (LoraPairing.Applied a : applied) {
             LoraWeights w = in.bySource(a.file());
             TreeSet<String> unused = new TreeSet<>();
@@ -127,11 +131,11 @@ public final class LoraMerger {
                     continue;
                 }
                 TensorInfo info = base.info(weight);
-                LoraDelta.checkShapes(info.shape(), m.up().shape(), m.down().shape(), weight, w.source());
+                LoraDelta.checkShapes(info.shape(), m.up().shape(), m.down().shape(), weight + " (" + m.loraName() + ")", w.source());
                 if (info.dtype() == DType.F8_E4M3 || info.dtype() == DType.F8_E5M2) {
                     throw new LoraidException(weight + " is " + info.dtype() + ": merging into fp8 weights is not supported; use a bf16/fp16/fp32 base");
                 }
-                updates.computeIfAbsent(weight, k -> new ArrayList<>()).add(new Update(m, a.multiplier(), w.source()));
+                updates.computeIfAbsent(weight, k -> new ArrayList<>()).add(new MergePlan.Update(m, a.multiplier(), w.source()));
             }
             checkUnused(w, a, unused, reporter);
         }
@@ -184,53 +188,5 @@ public final class LoraMerger {
         } catch (IOException | NoSuchAlgorithmException e) {
             throw new LoraidException("cannot hash " + file + ": " + e.getMessage(), e);
         }
-    }
-
-    private static void write(TensorSource base, Map<String, List<Update>> updates, Map<String, String> metadata, MergeRequest req,
-            OutputSet outputs, Reporter reporter) {
-        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
-        long total = 0;
-        for (String n : base.names()) {
-            TensorInfo info = base.info(n);
-            DType out = req.saveDtype() != null && info.dtype().isFloatingPoint() ? req.saveDtype() : info.dtype();
-            entries.add(new SafetensorsWriter.Entry(n, out, info.shape()));
-            total += info.byteSize();
-        }
-        long done = 0;
-        try (SafetensorsWriter w = outputs.create(req.output(), entries, metadata);
-                StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
-            long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
-            MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
-            for (SafetensorsWriter.Entry e : entries) {
-                Tensor t = reader.read(e.name());
-                List<Update> ups = updates.get(e.name());
-                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
-                done += base.info(e.name()).byteSize();
-                reporter.progress("merge", done, total);
-            }
-            w.finish();
-        } catch (IOException e) {
-            throw new LoraidException("cannot write " + req.output() + ": " + e.getMessage(), e);
-        }
-        reporter.info("merged " + updates.size() + " weights into " + req.output());
-    }
-
-    /**
-     * The base weight as fp32 in {@code scratch} plus every update in order; the writer casts it once to the output
-     * dtype, round-to-nearest-even (REQ-MERGE-3).
-     */
-    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
-        Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
-                base.shape().contiguousStrides(), 0);
-        w.backend().copy(base, w);
-        // fp32 copies of the factors are released here, not whenever the GC gets to them
-        try (MemoryScope factors = MemoryScope.open()) {
-            for (Update u : updates) {
-                if (u.multiplier() != 0) {
-                    LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
-                }
-            }
-        }
-        return w;
     }
 }

@@ -73,6 +73,27 @@ public final class OutputSet implements AutoCloseable {
         });
     }
 
+    /**
+     * Checks that the folder of every output (name → path, as for the constructor) exists, is a folder and is
+     * writable: a run calls it before any work, so a wrong output path fails at once instead of after the outputs were
+     * computed. Writing can still fail later (a full disk, a folder removed meanwhile); the set then writes none.
+     *
+     * @throws IOException naming the first bad output's name, its path and what is wrong with its folder
+     */
+    public static void checkFolders(Map<String, Path> outputs) throws IOException {
+        for (Map.Entry<String, Path> e : outputs.entrySet()) {
+            Path folder = e.getValue().toAbsolutePath().normalize().getParent();
+            String problem = folder == null ? "has no folder"
+                : !Files.exists(folder) ? "is in a folder that does not exist: " + folder
+                : !Files.isDirectory(folder) ? "is in " + folder + ", which is not a folder"
+                : !Files.isWritable(folder) ? "is in a folder that is not writable: " + folder
+                : null;
+            if (problem != null) {
+                throw new IOException(e.getKey() + " " + e.getValue() + " " + problem);
+            }
+        }
+    }
+
     /** The file a path names: real path of the file if it exists, else of its folder, else the normalized path. */
     private static Path resolve(Path path) {
         Path abs = path.toAbsolutePath().normalize();

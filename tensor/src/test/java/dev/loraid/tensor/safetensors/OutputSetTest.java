@@ -131,4 +131,18 @@ class OutputSetTest {
         }
         assertEquals(List.of(a, link), folder(tmp));
     }
+
+    @Test
+    void checkFoldersNamesTheOutputWhoseFolderIsMissingOrNotAFolder(@TempDir Path tmp) throws IOException {
+        Path ok = tmp.resolve("ok.safetensors");
+        Path missing = tmp.resolve("gone/x.safetensors");
+        IOException gone = assertThrows(IOException.class, () -> OutputSet.checkFolders(named("--a", ok, "--b", missing)));
+        assertEquals("--b " + missing + " is in a folder that does not exist: " + tmp.resolve("gone"), gone.getMessage());
+        Path file = Files.writeString(tmp.resolve("file"), "not a folder");
+        IOException notFolder = assertThrows(IOException.class,
+            () -> OutputSet.checkFolders(named("--a", file.resolve("x.safetensors"), "--b", ok)));
+        assertEquals("--a " + file.resolve("x.safetensors") + " is in " + file + ", which is not a folder", notFolder.getMessage());
+        OutputSet.checkFolders(named("--a", ok, "--b", tmp.resolve("sub/../b.safetensors")));
+        assertEquals(List.of(file), folder(tmp), "checking writes nothing");
+    }
 }
