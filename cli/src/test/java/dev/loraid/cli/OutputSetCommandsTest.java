@@ -43,21 +43,60 @@ class OutputSetCommandsTest {
                 "--output_file_lora1", first.toString(), "--output_file", combined.toString(), "--quiet");
     }
 
+    /**
+     * {@code ema} whose combined output's folder disappears while the inputs are read (the err stream is the hook: the
+     * run reports each series there), after the up-front folder check: series 1 is staged by then and must be
+     * discarded with the output that failed.
+     */
+    private static CliRun emaLosingTheSecondFolder(Path first, Path combined) {
+        ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+        PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8) {
+            @Override
+            public void println(String line) {
+                super.println(line);
+                if (line.startsWith("lora2:")) {
+                    try {
+                        Files.delete(combined.getParent());
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+        int code = Main.run(new String[] {"ema", "--merge_only", "--lora1", g("ema_lora-000001.safetensors"), "--lora2",
+            g("ema_lora-000002.safetensors"), "--output_file_lora1", first.toString(), "--output_file", combined.toString()},
+            new PrintStream(OutputStream.nullOutputStream()), err);
+        return new CliRun(code, "", errBytes.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void ema_writes_nothing_when_its_second_output_cannot_be_written() throws Exception {
         Path first = dir.resolve("first.safetensors");
-        Path blocker = Files.writeString(dir.resolve("blocker"), "a regular file, not a folder");
-        Path combined = blocker.resolve("combined.safetensors");
-        CliRun r = ema(first, combined);
+        Path combined = dir.resolve("combined").resolve("combined.safetensors");
+        Files.createDirectory(combined.getParent());
+        CliRun r = emaLosingTheSecondFolder(first, combined);
         assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains("cannot write " + combined) && r.err().contains("is not a folder"), r.err());
-        assertEquals(List.of(blocker), files(), "no first output and no temp file");
+        assertTrue(r.err().contains("cannot write " + combined), r.err());
+        assertFalse(r.err().contains("wrote "), "no success line for an output that was never put in place: " + r.err());
+        assertEquals(List.of(), files(), "no first output and no temp file");
 
         byte[] old = "an earlier result".getBytes();
         Files.write(first, old);
-        assertEquals(1, ema(first, combined).code());
+        Files.createDirectory(combined.getParent());
+        assertEquals(1, emaLosingTheSecondFolder(first, combined).code());
         assertArrayEquals(old, Files.readAllBytes(first), "a file already at the first output path is kept as it was");
-        assertEquals(List.of(blocker, first), files());
+        assertEquals(List.of(first), files());
+    }
+
+    @Test
+    void ema_checks_its_output_folders_before_reading_any_input() throws Exception {
+        Path blocker = Files.writeString(dir.resolve("blocker"), "a regular file, not a folder");
+        Path combined = blocker.resolve("combined.safetensors");
+        CliRun r = run("ema", "--merge_only", "--lora1", dir.resolve("missing-input.safetensors").toString(),
+            "--output_file", combined.toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("--output_file " + combined) && r.err().contains("which is not a folder"), r.err());
+        assertEquals(List.of(blocker), files());
     }
 
     @Test

@@ -26,6 +26,11 @@ public final class EmaTool {
 
     public static void run(EmaRequest req, Reporter reporter) {
         validate(req);
+        try {
+            OutputSet.checkFolders(outputFlags(req)); // a wrong output folder fails now, not after the EMA is computed
+        } catch (java.io.IOException e) {
+            throw new LoraidException(e.getMessage(), e);
+        }
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
             List<String> names = new ArrayList<>();
             List<LoraFile> results = new ArrayList<>();
