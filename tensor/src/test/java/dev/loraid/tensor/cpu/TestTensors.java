@@ -83,7 +83,7 @@ public final class TestTensors {
     }
 
     /** |actual − expected| ≤ tol·(1 + |expected|) element by element; the message names the first bad element. */
-    static void assertClose(String what, double[] expected, double[] actual, double tol) {
+    public static void assertClose(String what, double[] expected, double[] actual, double tol) {
         if (expected.length != actual.length) {
             throw new AssertionError(what + ": " + actual.length + " values, expected " + expected.length);
         }

@@ -67,7 +67,7 @@ class CudaMatmulGpuTest {
         double[] expected = reference(a, b, c, alpha, beta, bias);
         Tensor dc = GpuHarness.mirror(c);
         dc.backend().matmul(GpuHarness.mirror(a), GpuHarness.mirror(b), dc, alpha, beta, GpuHarness.mirror(bias));
-        GpuHarness.assertClose(what, expected, dc.toDoubleArray(), tol);
+        TestTensors.assertClose(what, expected, dc.toDoubleArray(), tol);
     }
 
     @Test

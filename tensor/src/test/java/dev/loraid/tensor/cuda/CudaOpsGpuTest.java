@@ -52,7 +52,7 @@ class CudaOpsGpuTest {
     void hostDeviceRoundTripKeepsEveryBit() {
         Tensor host = random(rnd, DType.BF16, TRANSPOSED, 6, 11);
         Tensor back = host.to(GpuHarness.GPU).to(dev.loraid.tensor.Device.CPU);
-        GpuHarness.assertClose("round trip", host.toDoubleArray(), back.toDoubleArray(), 0);
+        TestTensors.assertClose("round trip", host.toDoubleArray(), back.toDoubleArray(), 0);
     }
 
     @Test

@@ -6,8 +6,8 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.TestTensors;
 
-import java.util.Arrays;
 import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -65,23 +65,8 @@ final class GpuHarness {
         op.accept(Backends.cpu(), tensors);
         op.accept(Backends.of(GPU), dev);
         for (int o : outputs) {
-            assertClose(what + " output " + o + " " + tensors[o], tensors[o].toDoubleArray(), dev[o].toDoubleArray(), tol);
-        }
-    }
-
-    static void assertClose(String what, double[] expected, double[] actual, double tol) {
-        if (expected.length != actual.length) {
-            throw new AssertionError(what + ": " + actual.length + " values, expected " + expected.length);
-        }
-        for (int i = 0; i < expected.length; i++) {
-            double e = expected[i];
-            double a = actual[i];
-            boolean ok = Double.isNaN(e) ? Double.isNaN(a)
-                : Double.isInfinite(e) ? a == e : Math.abs(a - e) <= tol * (1 + Math.abs(e));
-            if (!ok) {
-                throw new AssertionError(what + ": element " + i + " is " + a + " on cuda, " + e + " on the CPU (tol "
-                    + tol + ")" + (expected.length <= 8 ? ": " + Arrays.toString(actual) + " vs " + Arrays.toString(expected) : ""));
-            }
+            TestTensors.assertClose(what + " output " + o + " " + tensors[o] + " (actual: cuda, expected: the CPU)",
+                tensors[o].toDoubleArray(), dev[o].toDoubleArray(), tol);
         }
     }
 
