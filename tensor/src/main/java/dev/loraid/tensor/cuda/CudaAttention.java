@@ -4,10 +4,11 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
- * {@code Backend.attention} and its backward on the fused kernels of attention.cu (FlashAttention-2 structure:
- * online softmax over key tiles forward; per key tile dK/dV with atomically accumulated dQ backward). Per-batch key
- * lengths go to the device as an I32 vector; lse is staged through a contiguous F32 buffer when the caller's is
- * another layout or absent.
+ * {@code Backend.attention} and its backward on the path {@link AttentionPath} picks for each call: cuDNN's fused
+ * SDPA ({@link CudnnAttention}), then our FlashAttention-2 kernels (attention_flash*.cu), the first tensor-core
+ * kernels (attention_mma*.cu) and the scalar ones (attention.cu) — online softmax over key tiles forward; per key
+ * tile dK/dV with atomically accumulated dQ backward. Per-batch key lengths go to the device as an I32 vector; lse is
+ * staged through a contiguous F32 buffer when the caller's is another layout or absent.
  */
 final class CudaAttention {
     static final int BM = 32;
@@ -218,12 +219,9 @@ final class CudaAttention {
         if (p == AttentionPath.CUDNN) {
             if (CudnnAttention.eligible(kvLengths, q, k, v, out)) {
                 try (Scratch s = b.scratch()) {
-                    Tensor l = lse == null ? s.tensor(DType.F32, q.size(0), q.size(1), q.size(2))
-                        : lseBuffer(lse, q, s, false);
+                    Tensor l = lseBuffer(lse, q, s, false); // cuDNN always writes its stats
                     if (cudnn().forward(q, k, v, scale, out, l)) {
-                        if (lse != null && l != lse) {
-                            b.copy(l.reshape(lse.shape().toArray()), lse);
-                        }
+                        storeLse(l, lse);
                         return p;
                     }
                 }
@@ -269,25 +267,25 @@ final class CudaAttention {
                 .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), out))
                 .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(out))
                 .ptr(b.pointerOrNull(l)).ptr(b.pointerOrNull(lens)).f64(scale));
-            if (l != null && l != lse) {
-                b.copy(l.reshape(lse.shape().toArray()), lse);
-            }
+            storeLse(l, lse);
         }
         return p;
+    }
+
+    /** Copies a staged lse into the caller's tensor (nothing when the kernels wrote the caller's own, or none). */
+    private void storeLse(Tensor staged, Tensor lse) {
+        if (lse != null && staged != lse) {
+            b.copy(staged.reshape(lse.shape().toArray()), lse);
+        }
     }
 
     /** The backward on cuDNN: lse staged as contiguous F32, or recomputed by a cuDNN forward when absent. */
     private boolean cudnnBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                                   Tensor dq, Tensor dk, Tensor dv) {
         try (Scratch s = b.scratch()) {
-            Tensor l;
-            if (lse != null) {
-                l = lseBuffer(lse, q, s, true);
-            } else {
-                l = s.tensor(DType.F32, q.size(0), q.size(1), q.size(2));
-                if (!cudnn().forward(q, k, v, scale, s.tensor(out.dtype(), out.shape().toArray()), l)) {
-                    return false;
-                }
+            Tensor l = lseBuffer(lse, q, s, lse != null);
+            if (lse == null && !cudnn().forward(q, k, v, scale, s.tensor(out.dtype(), out.shape().toArray()), l)) {
+                return false;
             }
             return cudnn().backward(q, k, v, out, dOut, l, scale, dq, dk, dv);
         }
