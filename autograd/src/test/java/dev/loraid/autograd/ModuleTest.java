@@ -69,14 +69,20 @@ class ModuleTest {
         assertTrue(m.trainableParameters().isEmpty(), "declared base weights are frozen");
     }
 
-    @Test
-    void loadStateDictAdoptsFrozenWeightsFromAMappedFileWithoutCopying(@TempDir Path dir) throws Exception {
-        Model m = new Model(1);
+    /** A random BF16 tensor for every parameter of {@code m}, by name (what a checkpoint file would hold). */
+    private static Map<String, Tensor> randomBf16(Model m) {
         Map<String, Tensor> saved = new LinkedHashMap<>();
         long seed = 1;
         for (var e : m.namedParameters().entrySet()) {
             saved.put(e.getKey(), f32(seed++, e.getValue().shape().toArray()).to(DType.BF16));
         }
+        return saved;
+    }
+
+    @Test
+    void loadStateDictAdoptsFrozenWeightsFromAMappedFileWithoutCopying(@TempDir Path dir) throws Exception {
+        Model m = new Model(1);
+        Map<String, Tensor> saved = randomBf16(m);
         Path file = dir.resolve("model.safetensors");
         SafetensorsWriter.write(file, saved, Map.of());
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
@@ -94,11 +100,7 @@ class ModuleTest {
     @Test
     void movingToTheDeviceItIsOnKeepsMappedViews(@TempDir Path dir) throws Exception {
         Model m = new Model(1);
-        Map<String, Tensor> saved = new LinkedHashMap<>();
-        long seed = 1;
-        for (var e : m.namedParameters().entrySet()) {
-            saved.put(e.getKey(), f32(seed++, e.getValue().shape().toArray()).to(DType.BF16));
-        }
+        Map<String, Tensor> saved = randomBf16(m);
         Path file = dir.resolve("model.safetensors");
         SafetensorsWriter.write(file, saved, Map.of());
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
