@@ -36,11 +36,12 @@ public final class Checkpoint extends Node {
 
     /**
      * Runs {@code block} on {@code inputs} with checkpointing. {@code owner} is the module whose parameters the
-     * block uses: a graph node is recorded when an input or one of those parameters requires a gradient (so a
-     * first block whose input is a constant still trains its LoRA weights).
+     * block uses: a graph node is recorded when an input or one of its weights requires a gradient — its own
+     * parameters or an adapter's ({@link Module#hasTrainableWeights()}), so the first LoRA-adapted block, whose
+     * input is a constant, is checkpointed and trained too.
      */
     public static Var apply(Module owner, Block block, Var... inputs) {
-        boolean trainable = !owner.trainableParameters().isEmpty();
+        boolean trainable = owner.hasTrainableWeights();
         if (!GradMode.isEnabled() || !(trainable || Node.recording(inputs))) {
             return block.forward(inputs);
         }

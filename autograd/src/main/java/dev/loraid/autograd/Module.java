@@ -87,6 +87,20 @@ public abstract class Module {
         return out;
     }
 
+    /**
+     * Whether anything below this module is trained: a parameter that requires a gradient, or a trainable adapter
+     * attached to a layer (LoRA weights are not parameters of the model they adapt, training.md §2.6).
+     */
+    public boolean hasTrainableWeights() {
+        return namedModules().values().stream().anyMatch(m -> m.carriesTrainableAdapter()
+                || m.parameters.values().stream().anyMatch(Parameter::requiresGrad));
+    }
+
+    /** Overridden by layers that can carry an adapter with trainable weights (see {@link #hasTrainableWeights()}). */
+    protected boolean carriesTrainableAdapter() {
+        return false;
+    }
+
     /** This module (under "") and every descendant by dotted path. */
     public Map<String, Module> namedModules() {
         Map<String, Module> out = new LinkedHashMap<>();

@@ -23,7 +23,8 @@ public final class Main {
                 new ConvertCommand(),
                 new EmaCommand(),
                 new ValidateCommand(),
-                new TagCommand());
+                new TagCommand(),
+                new TrainCommand());
     }
 
     public static void main(String[] args) {

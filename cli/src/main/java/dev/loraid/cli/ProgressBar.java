@@ -38,6 +38,7 @@ final class ProgressBar implements AutoCloseable {
     private boolean drawn;
     private long drawnDone;
     private int lastLength;
+    private String detail = "";
 
     ProgressBar(String label, long total, String unit, PrintStream err, boolean enabled, LongSupplier nanoClock) {
         this.label = label;
@@ -73,6 +74,21 @@ final class ProgressBar implements AutoCloseable {
         return c != null && c.isTerminal();
     }
 
+    /** Text shown after the rate and ETA from the next redraw on (e.g. the training loss and rate). */
+    void detail(String text) {
+        detail = text == null || text.isEmpty() ? "" : "  " + text;
+    }
+
+    /** Blanks the bar's line so that a message can be printed; the next step draws the bar again below it. */
+    void clearLine() {
+        if (drawn) {
+            err.print("\r" + " ".repeat(lastLength) + "\r");
+            err.flush();
+            drawn = false;
+            lastLength = 0;
+        }
+    }
+
     /** Advances by {@code n} units. */
     void step(long n) {
         done += n;
@@ -80,7 +96,7 @@ final class ProgressBar implements AutoCloseable {
         if (enabled && (!drawn || now - lastDraw >= REDRAW_NANOS || done == total)) {
             lastDraw = now;
             drawn = true;
-            draw(format(label, done, total, unit, (now - start) / 1e9));
+            draw(format(label, done, total, unit, (now - start) / 1e9) + detail);
         }
     }
 
@@ -93,7 +109,7 @@ final class ProgressBar implements AutoCloseable {
     public void close() {
         if (drawn) {
             if (drawnDone != done) {
-                draw(format(label, done, total, unit, (clock.getAsLong() - start) / 1e9));
+                draw(format(label, done, total, unit, (clock.getAsLong() - start) / 1e9) + detail);
             }
             err.println();
         }

@@ -20,6 +20,11 @@ public class Linear extends Module implements Layer {
      */
     public interface Adapter {
         Var apply(Var x, Var baseOut);
+
+        /** Whether the adapter holds weights that require a gradient (it is then trained through this layer). */
+        default boolean trainable() {
+            return false;
+        }
     }
 
     private final Parameter weight;
@@ -75,5 +80,10 @@ public class Linear extends Module implements Layer {
 
     public Adapter adapter() {
         return adapter;
+    }
+
+    @Override
+    protected boolean carriesTrainableAdapter() {
+        return adapter != null && adapter.trainable();
     }
 }

@@ -76,6 +76,11 @@ public final class LoraAdapter implements Linear.Adapter {
         return Ops.linearAddInPlace(baseOut, h, up, multiplier * s); // the Linear hands its output over (Linear.Adapter)
     }
 
+    @Override
+    public boolean trainable() {
+        return down.requiresGrad() || up.requiresGrad();
+    }
+
     public String loraName() {
         return loraName;
     }

@@ -108,6 +108,24 @@ public final class LoraNetwork {
         return attachAll(layers, adapters);
     }
 
+    /**
+     * These same adapters (the same parameter objects) attached to the layers of the same names in {@code other}, a
+     * model of the same config: how one LoRA trains through both experts of Wan 2.2 A14B (training.md §1.7).
+     */
+    public LoraNetwork attachSameTo(Module other) {
+        Map<String, Linear> all = candidates(other);
+        Map<String, Linear> otherLayers = new LinkedHashMap<>();
+        adapters.forEach((path, a) -> {
+            Linear l = all.get(path);
+            Linear mine = layers.get(path);
+            if (l == null || l.inFeatures() != mine.inFeatures() || l.outFeatures() != mine.outFeatures()) {
+                throw new LoraidException(path + " has no layer of the same shape in the other model");
+            }
+            otherLayers.put(path, l);
+        });
+        return attachAll(otherLayers, adapters);
+    }
+
     /** A copy of {@code t} on {@code device} that outlives the file it was read from. */
     private static Tensor owned(Tensor t, Device device) {
         return device.isCpu() ? t.copy() : t.to(device);

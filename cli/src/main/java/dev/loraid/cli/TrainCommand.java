@@ -1,0 +1,313 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.core.train.MixedPrecision;
+import dev.loraid.core.train.NetworkConfig;
+import dev.loraid.core.train.OptimizerConfig;
+import dev.loraid.core.train.SaveConfig;
+import dev.loraid.core.train.TimestepConfig;
+import dev.loraid.core.train.TimestepSampling;
+import dev.loraid.core.train.TrainConfig;
+import dev.loraid.core.train.TrainListener;
+import dev.loraid.core.train.Trainer;
+import dev.loraid.core.train.WeightingScheme;
+import dev.loraid.tensor.DType;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid train}: musubi-tuner's {@code wan_train_network.py} flags (training.md §9, same names and defaults)
+ * mapped onto a {@link TrainConfig}; {@link Trainer} does the work, this class draws the progress bar.
+ */
+final class TrainCommand extends OptionsCommand {
+    /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
+    private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
+            "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu");
+    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "t5", "clip", "logging_dir",
+            "log_with", "log_prefix", "vae_dtype");
+    /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
+    private static final List<String> UNSUPPORTED = List.of("fp8_base", "fp8_scaled", "blocks_to_swap", "compile",
+            "gradient_checkpointing_cpu_offload", "base_weights", "sample_prompts", "sample_every_n_steps",
+            "sample_every_n_epochs", "sample_at_first", "lr_scheduler_type", "resume_from_huggingface");
+
+    @Override
+    public String name() {
+        return "train";
+    }
+
+    @Override
+    public String summary() {
+        return "train a LoRA (or one LORAID slice) on cached latents and text embeddings";
+    }
+
+    @Override
+    Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("dit", "FILE", "DiT checkpoint (the low-noise expert for Wan 2.2 A14B)"));
+        o.addOption(CliArgs.value("dit_high_noise", "FILE", "Wan 2.2 A14B high-noise expert: both experts train one LoRA"));
+        o.addOption(CliArgs.value("timestep_boundary", "B", "A14B switch point, 0..1 or 0..1000 (default: the task's, 875 / 900)"));
+        o.addOption(CliArgs.flag("offload_inactive_dit", "keep the expert not in use off the GPU"));
+        o.addOption(CliArgs.value("task", "TASK", "Wan task, e.g. t2v-1.3B, t2v-A14B (default: inferred from the checkpoint)"));
+        o.addOption(CliArgs.value("dataset_config", "FILE", "dataset config, TOML or JSON (musubi-tuner's format)"));
+        o.addOption(CliArgs.value("validation_dataset_config", "FILE", "validation dataset: loss at fixed σ and fixed noise"));
+        o.addOption(CliArgs.value("validate_every_n_steps", "N", "validation interval in steps (with --validation_dataset_config)"));
+        o.addOption(CliArgs.value("network_module", "M", "networks.lora_wan (the only one supported)"));
+        o.addOption(CliArgs.value("network_dim", "R", "LoRA rank (default 4)"));
+        o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha; scale = alpha / rank (default 1)"));
+        o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection (default none)"));
+        o.addOption(CliArgs.values("network_args", "K=V", "include_patterns=[...] exclude_patterns=[...] rank_dropout= "
+                + "module_dropout= loraplus_lr_ratio= verbose=True"));
+        o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA file"));
+        o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
+        o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W"));
+        o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID: only its block slice (one ID)"));
+        o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12)"));
+        o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default; 8-bit optimizers are not supported)"));
+        o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 betas=(0.9,0.999) eps=1e-8"));
+        o.addOption(CliArgs.value("learning_rate", "LR", "learning rate (default 2e-6)"));
+        o.addOption(CliArgs.value("lr_scheduler", "NAME", "constant (default), constant_with_warmup, linear, cosine, "
+                + "cosine_with_restarts, polynomial, cosine_with_min_lr, inverse_sqrt, warmup_stable_decay, piecewise_constant, rex"));
+        o.addOption(CliArgs.value("lr_warmup_steps", "N", "warmup steps: a count, a ratio < 1 of the steps, or N% (default 0)"));
+        o.addOption(CliArgs.value("lr_decay_steps", "N", "decay steps of warmup_stable_decay, same forms (default 0)"));
+        o.addOption(CliArgs.value("lr_scheduler_num_cycles", "N", "cycles of cosine_with_restarts (default 1)"));
+        o.addOption(CliArgs.value("lr_scheduler_power", "P", "power of polynomial (default 1)"));
+        o.addOption(CliArgs.value("lr_scheduler_min_lr_ratio", "R", "min lr ratio of cosine_with_min_lr / warmup_stable_decay / rex"));
+        o.addOption(CliArgs.value("lr_scheduler_timescale", "N", "timescale of inverse_sqrt (default: warmup steps)"));
+        o.addOption(CliArgs.values("lr_scheduler_args", "K=V", "step_rules=... for piecewise_constant"));
+        o.addOption(CliArgs.value("max_grad_norm", "N", "clip the global gradient norm (default 1.0; 0 = off)"));
+        o.addOption(CliArgs.value("gradient_accumulation_steps", "N", "micro-batches per update (default 1)"));
+        o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates (default 1600)"));
+        o.addOption(CliArgs.value("max_train_epochs", "N", "epochs; overrides --max_train_steps"));
+        o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
+        o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16 (recorded; computes in fp32 for now)"));
+        o.addOption(CliArgs.deviceOption());
+        o.addOption(CliArgs.value("seed", "N", "seed of every random stream (default: random)"));
+        o.addOption(CliArgs.value("timestep_sampling", "MODE", "sigma (default), uniform, sigmoid, shift, flux_shift, flux2_shift, "
+                + "qwen_shift, krea2_shift, logsnr, qinglong_flux, qinglong_qwen"));
+        o.addOption(CliArgs.value("discrete_flow_shift", "S", "shift of the shift mode (default 1.0; Wan docs use 3.0)"));
+        o.addOption(CliArgs.value("sigmoid_scale", "S", "scale of the sigmoid and shift modes (default 1.0)"));
+        o.addOption(CliArgs.value("weighting_scheme", "W", "none (default), logit_normal, mode, cosmap, sigma_sqrt"));
+        o.addOption(CliArgs.value("logit_mean", "M", "default 0.0"));
+        o.addOption(CliArgs.value("logit_std", "S", "default 1.0"));
+        o.addOption(CliArgs.value("mode_scale", "S", "default 1.29"));
+        o.addOption(CliArgs.value("min_timestep", "T", "0..1000 (default 0)"));
+        o.addOption(CliArgs.value("max_timestep", "T", "0..1000 (default 1000)"));
+        o.addOption(CliArgs.flag("preserve_distribution_shape", "rejection-sample into [min, max] instead of squeezing"));
+        o.addOption(CliArgs.value("num_timestep_buckets", "N", "stratified timesteps over N intervals"));
+        o.addOption(CliArgs.value("guidance_scale", "G", "recorded only (HunyuanVideo's; ignored for Wan)"));
+        o.addOption(CliArgs.value("output_dir", "DIR", "where LoRA files, states and the log go"));
+        o.addOption(CliArgs.value("output_name", "NAME", "file name stem of the outputs"));
+        o.addOption(CliArgs.value("save_every_n_steps", "N", "save <name>-stepNNNNNNNN.safetensors every N steps"));
+        o.addOption(CliArgs.value("save_every_n_epochs", "N", "save <name>-NNNNNN.safetensors every N epochs"));
+        o.addOption(CliArgs.value("save_last_n_steps", "N", "keep the step files of the last N steps only"));
+        o.addOption(CliArgs.value("save_last_n_steps_state", "N", "same for step states (default: --save_last_n_steps)"));
+        o.addOption(CliArgs.value("save_last_n_epochs", "N", "keep the last N epoch files only"));
+        o.addOption(CliArgs.value("save_last_n_epochs_state", "N", "same for epoch states"));
+        o.addOption(CliArgs.flag("save_state", "also save a resumable state folder with every LoRA file"));
+        o.addOption(CliArgs.flag("save_state_on_train_end", "save the final state folder only"));
+        o.addOption(CliArgs.value("resume", "DIR", "continue from a state folder (bit-identical to an uninterrupted run)"));
+        o.addOption(CliArgs.value("save_precision", "P", "float (default), fp16 or bf16"));
+        o.addOption(CliArgs.flag("no_metadata", "write only the minimum metadata"));
+        o.addOption(CliArgs.value("training_comment", "TEXT", "stored as ss_training_comment"));
+        o.addOption(CliArgs.value("vae", "FILE", "recorded as ss_vae_name"));
+        o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
+        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here")));
+        UNSUPPORTED.forEach(f -> o.addOption(CliArgs.values(f, "V", "not supported yet (refused)")));
+        return o;
+    }
+
+    @Override
+    String usage() {
+        return "loraid train --dit DIT --dataset_config DS.toml --output_dir DIR --output_name NAME [options]";
+    }
+
+    @Override
+    String helpHeader() {
+        return "Flow-matching LoRA training with musubi-tuner's flags and defaults; --LORAID trains one block slice.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(cl);
+        for (String f : UNSUPPORTED) {
+            if (cl.hasOption(f)) {
+                throw new UsageException("--" + f + " is not supported yet" + (f.startsWith("sample") ? " (sampling during training "
+                        + "comes with `loraid generate`)" : ""));
+            }
+        }
+        String module = cl.getOptionValue("network_module", "networks.lora_wan");
+        if (!module.equals("networks.lora_wan")) {
+            throw new UsageException("--network_module " + module + " is not supported (only networks.lora_wan)");
+        }
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+            for (String f : IGNORED) {
+                if (cl.hasOption(f)) {
+                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
+                }
+            }
+            for (String f : IGNORED_WITH_VALUE) {
+                if (cl.hasOption(f)) {
+                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
+                }
+            }
+            TrainConfig config = CliArgs.usage(() -> config(cl, reporter));
+            Progress progress = new Progress(reporter, cl.hasOption("quiet"));
+            Trainer.Result r;
+            try {
+                r = Trainer.run(config, progress);
+            } finally {
+                progress.close();
+            }
+            out.printf(Locale.ROOT, "trained %d steps, last loss %.6f: %s%n", r.steps(), r.lastLoss(), r.lora());
+            return 0;
+        }
+    }
+
+    private static TrainConfig config(CommandLine cl, CliReporter reporter) {
+        OptionalInt id = LoraidArgs.trainingLoraid(CliArgs.loraids(cl, 0, reporter).orElse(List.of()));
+        NetworkConfig network = new NetworkConfig(intOr(cl, "network_dim", 4), numberOr(cl, "network_alpha", 1.0),
+                numberOr(cl, "network_dropout", 0.0), CliArgs.all(cl, "network_args"), CliArgs.path(cl, "network_weights"),
+                cl.hasOption("dim_from_weights"), CliArgs.number(cl, "scale_weight_norms"), id.isPresent() ? id.getAsInt() : null,
+                intOr(cl, "blocks_per_loraid", 12));
+        String stepRules = null;
+        for (String a : CliArgs.all(cl, "lr_scheduler_args")) {
+            if (!a.startsWith("step_rules=")) {
+                throw new IllegalArgumentException("--lr_scheduler_args: only step_rules=... is supported, got " + a);
+            }
+            stepRules = a.substring("step_rules=".length());
+        }
+        OptimizerConfig optimizer = new OptimizerConfig(cl.getOptionValue("optimizer_type", "AdamW"), CliArgs.all(cl, "optimizer_args"),
+                numberOr(cl, "learning_rate", 2e-6), cl.getOptionValue("lr_scheduler", "constant"),
+                cl.getOptionValue("lr_warmup_steps", "0"), cl.getOptionValue("lr_decay_steps", "0"),
+                intOr(cl, "lr_scheduler_num_cycles", 1), numberOr(cl, "lr_scheduler_power", 1.0),
+                CliArgs.number(cl, "lr_scheduler_min_lr_ratio"), CliArgs.integer(cl, "lr_scheduler_timescale"), stepRules,
+                numberOr(cl, "max_grad_norm", 1.0));
+        TimestepConfig timesteps = new TimestepConfig(TimestepSampling.parse(cl.getOptionValue("timestep_sampling", "sigma")),
+                numberOr(cl, "discrete_flow_shift", 1.0), numberOr(cl, "sigmoid_scale", 1.0),
+                WeightingScheme.parse(cl.getOptionValue("weighting_scheme", "none")), numberOr(cl, "logit_mean", 0.0),
+                numberOr(cl, "logit_std", 1.0), numberOr(cl, "mode_scale", 1.29), CliArgs.integer(cl, "min_timestep"),
+                CliArgs.integer(cl, "max_timestep"), cl.hasOption("preserve_distribution_shape"),
+                CliArgs.integer(cl, "num_timestep_buckets"));
+        SaveConfig save = new SaveConfig(CliArgs.requiredPath(cl, "output_dir"), required(cl, "output_name"),
+                CliArgs.integer(cl, "save_every_n_steps"), CliArgs.integer(cl, "save_every_n_epochs"),
+                CliArgs.integer(cl, "save_last_n_steps"), CliArgs.integer(cl, "save_last_n_steps_state"),
+                CliArgs.integer(cl, "save_last_n_epochs"), CliArgs.integer(cl, "save_last_n_epochs_state"), cl.hasOption("save_state"),
+                cl.hasOption("save_state_on_train_end"), savePrecision(cl.getOptionValue("save_precision", "float")),
+                cl.hasOption("no_metadata"), cl.getOptionValue("training_comment"));
+        TrainConfig.Validation validation = null;
+        if (cl.hasOption("validation_dataset_config")) {
+            validation = new TrainConfig.Validation(CliArgs.requiredPath(cl, "validation_dataset_config"),
+                    intOr(cl, "validate_every_n_steps", 100));
+        } else if (cl.hasOption("validate_every_n_steps")) {
+            throw new UsageException("--validate_every_n_steps needs --validation_dataset_config");
+        }
+        String seed = cl.getOptionValue("seed");
+        long seedValue;
+        if (seed == null) {
+            seedValue = new SecureRandom().nextInt() & 0xffffffffL;
+            reporter.info("--seed not given: using " + seedValue);
+        } else {
+            seedValue = CliArgs.integer(cl, "seed");
+        }
+        return new TrainConfig(CliArgs.requiredPath(cl, "dit"), CliArgs.path(cl, "dit_high_noise"), CliArgs.number(cl, "timestep_boundary"),
+                cl.hasOption("offload_inactive_dit"), cl.getOptionValue("task"), CliArgs.requiredPath(cl, "dataset_config"),
+                Path.of("").toAbsolutePath(), CliArgs.device(cl), MixedPrecision.parse(cl.getOptionValue("mixed_precision", "no")),
+                cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1600),
+                CliArgs.integer(cl, "max_train_epochs"), intOr(cl, "gradient_accumulation_steps", 1), seedValue, save, validation,
+                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"));
+    }
+
+    private static DType savePrecision(String v) {
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "float", "fp32", "float32" -> DType.F32;
+            case "fp16", "float16" -> DType.F16;
+            case "bf16", "bfloat16" -> DType.BF16;
+            default -> throw new UsageException("--save_precision must be float, fp16 or bf16, got '" + v + "'");
+        };
+    }
+
+    private static String required(CommandLine cl, String name) {
+        String v = cl.getOptionValue(name);
+        if (v == null) {
+            throw new UsageException("--" + name + " is required");
+        }
+        return v;
+    }
+
+    private static int intOr(CommandLine cl, String name, int dflt) {
+        Integer v = CliArgs.integer(cl, name);
+        return v == null ? dflt : v;
+    }
+
+    private static double numberOr(CommandLine cl, String name, double dflt) {
+        Double v = CliArgs.number(cl, name);
+        return v == null ? dflt : v;
+    }
+
+    /** The training progress bar: step/total, rate and ETA, then loss, smoothed loss and lr. */
+    private static final class Progress implements TrainListener {
+        private final CliReporter reporter;
+        private final boolean quiet;
+        private ProgressBar bar;
+
+        Progress(CliReporter reporter, boolean quiet) {
+            this.reporter = reporter;
+            this.quiet = quiet;
+        }
+
+        @Override
+        public void info(String message) {
+            if (bar != null) {
+                bar.clearLine();
+            }
+            reporter.info(message);
+        }
+
+        @Override
+        public void warn(String message) {
+            if (bar != null) {
+                bar.clearLine();
+            }
+            reporter.warn(message);
+        }
+
+        @Override
+        public void started(Plan plan) {
+            reporter.info(String.format(Locale.ROOT, "training %d LoRA modules (%,d parameters) on %d items, %d batches per epoch: "
+                    + "%d steps in %d epoch(s)%s", plan.loraModules(), plan.loraParameters(), plan.trainItems(), plan.batchesPerEpoch(),
+                    plan.totalSteps(), plan.epochs(), plan.firstStep() > 0 ? ", from step " + plan.firstStep() : ""));
+            bar = ProgressBar.create(plan.firstStep() > 0 ? "training (from step " + plan.firstStep() + ")" : "training",
+                    plan.totalSteps() - plan.firstStep(), "steps", quiet);
+        }
+
+        @Override
+        public void stepped(Step s) {
+            bar.detail(String.format(Locale.ROOT, "epoch %d  loss %.4f  avr_loss %.4f  lr %.3g", s.epoch(), s.loss(), s.avrLoss(), s.lr()));
+            bar.step(1);
+        }
+
+        @Override
+        public void validated(long step, double valLoss) {
+            info(String.format(Locale.ROOT, "step %d: val_loss %.6f", step, valLoss));
+        }
+
+        @Override
+        public void saved(Path path) {
+            info("saved " + path);
+        }
+
+        void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.loraid.core.train;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The LoRA network of a training run (training.md §2, loraid.md REQ-ALLOC-9).
+ *
+ * @param dim             {@code --network_dim}, the rank (default 4)
+ * @param alpha           {@code --network_alpha} (default 1; 0 means alpha = rank, as upstream)
+ * @param dropout         {@code --network_dropout}, neuron dropout on the down projection's output (0 = off)
+ * @param args            {@code --network_args} items, each {@code key=value} (parsed by {@link NetworkArgs})
+ * @param weights         {@code --network_weights}: start from this LoRA file, or null
+ * @param dimFromWeights  {@code --dim_from_weights}: take rank and alpha from {@code weights}
+ * @param scaleWeightNorms {@code --scale_weight_norms}: max-norm of every module's ΔW, or null (§2.9)
+ * @param loraid          {@code --LORAID}: the one ID this run trains, or null for an ordinary LoRA on every block
+ * @param blocksPerLoraid {@code --blocks_per_loraid} P (default 12)
+ */
+public record NetworkConfig(int dim, double alpha, double dropout, List<String> args, Path weights, boolean dimFromWeights,
+        Double scaleWeightNorms, Integer loraid, int blocksPerLoraid) {
+
+    public NetworkConfig {
+        args = List.copyOf(args);
+        if (dim < 1) {
+            throw new IllegalArgumentException("--network_dim must be ≥ 1, got " + dim);
+        }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("--network_dropout must be in [0, 1), got " + dropout);
+        }
+        if (dimFromWeights && weights == null) {
+            throw new IllegalArgumentException("--dim_from_weights needs --network_weights");
+        }
+        if (scaleWeightNorms != null && !(scaleWeightNorms > 0)) {
+            throw new IllegalArgumentException("--scale_weight_norms must be > 0, got " + scaleWeightNorms);
+        }
+        if (blocksPerLoraid < 1) {
+            throw new IllegalArgumentException("--blocks_per_loraid must be ≥ 1, got " + blocksPerLoraid);
+        }
+    }
+
+    /** Upstream's defaults: rank 4, alpha 1, no dropout, no args, every block. */
+    public static NetworkConfig defaults() {
+        return new NetworkConfig(4, 1.0, 0, List.of(), null, false, null, null, 12);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.loraid.core.train;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Optimizer and learning-rate schedule of a training run (training.md §3.1–3.3).
+ *
+ * @param type            {@code --optimizer_type}: {@code AdamW} (the default; upstream's empty default means AdamW)
+ * @param args            {@code --optimizer_args} items {@code key=value}: weight_decay, betas=(b1,b2), eps
+ * @param learningRate    {@code --learning_rate} (default 2e-6)
+ * @param scheduler       {@code --lr_scheduler} (default constant)
+ * @param warmupSteps     {@code --lr_warmup_steps}: a count, a ratio below 1 of the total steps, or "5%"
+ * @param decaySteps      {@code --lr_decay_steps} (warmup_stable_decay), same forms
+ * @param numCycles       {@code --lr_scheduler_num_cycles} (default 1)
+ * @param power           {@code --lr_scheduler_power} (default 1)
+ * @param minLrRatio      {@code --lr_scheduler_min_lr_ratio}, or null
+ * @param timescale       {@code --lr_scheduler_timescale}, or null (= warmup)
+ * @param stepRules       {@code --lr_scheduler_args step_rules=…} for piecewise_constant, or null
+ * @param maxGradNorm     {@code --max_grad_norm} (default 1; 0 disables clipping)
+ */
+public record OptimizerConfig(String type, List<String> args, double learningRate, String scheduler, String warmupSteps,
+        String decaySteps, int numCycles, double power, Double minLrRatio, Integer timescale, String stepRules,
+        double maxGradNorm) {
+
+    public OptimizerConfig {
+        args = List.copyOf(args);
+        type = type == null || type.isBlank() ? "AdamW" : type;
+        String t = type.toLowerCase(Locale.ROOT);
+        if (t.endsWith("8bit")) {
+            throw new IllegalArgumentException("--optimizer_type " + type + " is not supported: 8-bit optimizer states are "
+                    + "not implemented; use AdamW (its fp32 moments of a LoRA are small)");
+        }
+        if (!t.equals("adamw") && !t.equals("torch.optim.adamw") && !t.equals("torch.optim.adamw.adamw")) {
+            throw new IllegalArgumentException("--optimizer_type " + type + " is not supported (supported: AdamW)");
+        }
+        if (!(learningRate > 0)) {
+            throw new IllegalArgumentException("--learning_rate must be > 0, got " + learningRate);
+        }
+        if (maxGradNorm < 0) {
+            throw new IllegalArgumentException("--max_grad_norm must be ≥ 0 (0 disables clipping), got " + maxGradNorm);
+        }
+    }
+
+    /** Upstream's defaults: AdamW, lr 2e-6, constant, no warmup, clip at 1.0. */
+    public static OptimizerConfig defaults() {
+        return new OptimizerConfig("AdamW", List.of(), 2e-6, "constant", "0", "0", 1, 1.0, null, null, null, 1.0);
+    }
+}

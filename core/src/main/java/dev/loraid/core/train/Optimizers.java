@@ -1,0 +1,68 @@
+package dev.loraid.core.train;
+
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.ParamGroup;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The optimizer of a run (training.md §2.5, §3.1): AdamW with torch's defaults unless {@code --optimizer_args} says
+ * otherwise ({@code weight_decay=…}, {@code betas=(b1,b2)}, {@code eps=…}); with {@code loraplus_lr_ratio} the
+ * lora_up weights form a second group at lr·ratio (LoRA+).
+ */
+public final class Optimizers {
+    private Optimizers() {
+    }
+
+    public static AdamW adamW(Map<String, Parameter> params, OptimizerConfig c, Double loraPlusRatio) {
+        double weightDecay = 0.01;
+        double beta1 = 0.9;
+        double beta2 = 0.999;
+        double eps = 1e-8;
+        for (String item : c.args()) {
+            int eq = item.indexOf('=');
+            if (eq < 0) {
+                throw new IllegalArgumentException("--optimizer_args item '" + item + "' must be key=value");
+            }
+            String k = item.substring(0, eq).strip();
+            String v = item.substring(eq + 1).strip();
+            switch (k) {
+                case "weight_decay" -> weightDecay = number(k, v);
+                case "eps" -> eps = number(k, v);
+                case "betas" -> {
+                    String inner = v.replaceAll("[()\\[\\]\\s]", "");
+                    String[] parts = inner.split(",");
+                    if (parts.length != 2) {
+                        throw new IllegalArgumentException("--optimizer_args betas: expected (b1, b2), got " + v);
+                    }
+                    beta1 = number(k, parts[0]);
+                    beta2 = number(k, parts[1]);
+                }
+                default -> throw new IllegalArgumentException("--optimizer_args: AdamW takes weight_decay, betas and eps, not '"
+                        + k + "'");
+            }
+        }
+        List<ParamGroup> groups = new ArrayList<>();
+        if (loraPlusRatio == null) {
+            groups.add(new ParamGroup("unet", params, c.learningRate(), weightDecay));
+        } else {
+            Map<String, Parameter> down = new LinkedHashMap<>();
+            Map<String, Parameter> up = new LinkedHashMap<>();
+            params.forEach((n, p) -> (n.contains("lora_up") ? up : down).put(n, p));
+            groups.add(new ParamGroup("unet", down, c.learningRate(), weightDecay));
+            groups.add(new ParamGroup("unet plus", up, c.learningRate() * loraPlusRatio, weightDecay));
+        }
+        return new AdamW(groups, beta1, beta2, eps);
+    }
+
+    private static double number(String key, String v) {
+        try {
+            return Double.parseDouble(v.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--optimizer_args " + key + ": expected a number, got '" + v + "'");
+        }
+    }
+}

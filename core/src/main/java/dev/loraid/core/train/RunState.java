@@ -1,0 +1,156 @@
+package dev.loraid.core.train;
+
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.optim.LrScheduler;
+import dev.loraid.autograd.optim.Optimizer;
+import dev.loraid.autograd.optim.TrainingState;
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A resumable training run on disk (training.md §5.2, done better than upstream): the folder
+ * {@code <name>-step{:08d}-state} holds one {@code state.safetensors} with the LoRA weights, the AdamW moments and
+ * step counts, the schedule's step, and in its metadata where the run stands — global step, epoch, the next batch of
+ * the epoch's order, the micro-step and sample counters every random stream is keyed by ({@link RandomStreams}), and
+ * the loss window of {@code avr_loss}. With those, a resumed run repeats the uninterrupted one bit for bit.
+ *
+ * <p>The folder is written under a temporary name and renamed into place only when complete and synced: a run
+ * killed while saving leaves the previous state intact and no half-written folder under the final name.
+ *
+ * @param globalStep   optimizer updates done
+ * @param epoch        the epoch in progress (0-based)
+ * @param nextBatch    index of the next batch in that epoch's order
+ * @param microStep    micro-batches done over the run (keys the timestep, noise and dropout streams)
+ * @param samplesDrawn samples noised over the run (keys the timestep-bucket pools)
+ * @param seed         the run's {@code --seed}
+ * @param lossWindow   the recent losses {@code avr_loss} averages
+ */
+public record RunState(long globalStep, int epoch, int nextBatch, long microStep, long samplesDrawn, long seed,
+        List<Double> lossWindow) {
+    public static final String FILE = "state.safetensors";
+    private static final String PREFIX = "loraid.run.";
+
+    public RunState {
+        lossWindow = List.copyOf(lossWindow);
+    }
+
+    /** Writes this state with the weights, optimizer and schedule into {@code dir}, atomically (see class doc). */
+    public void save(Path dir, Map<String, Parameter> params, Optimizer optimizer, LrScheduler scheduler) {
+        Path parent = dir.toAbsolutePath().getParent();
+        Path tmp = parent.resolve("." + dir.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+            TrainingState.save(tmp.resolve(FILE), params, optimizer, scheduler, metadata());
+            Path old = null;
+            if (Files.exists(dir)) {
+                old = parent.resolve("." + dir.getFileName() + ".old-" + ProcessHandle.current().pid());
+                deleteTree(old);
+                Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            syncFolder(parent);
+            if (old != null) {
+                deleteTree(old);
+            }
+        } catch (IOException e) {
+            try {
+                deleteTree(tmp);
+            } catch (IOException ignored) {
+                // the original failure is what matters
+            }
+            throw new LoraidException("cannot write run state " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads the position of the run saved in {@code dir}, without touching any weights. */
+    public static RunState read(Path dir) {
+        Path file = dir.resolve(FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new LoraidException("--resume " + dir + ": not a run state folder (no " + FILE + " inside)");
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Map<String, String> m = f.metadata();
+            String window = m.getOrDefault(PREFIX + "loss_window", "");
+            List<Double> losses = window.isEmpty() ? List.of() : Arrays.stream(window.split(",")).map(Double::valueOf).toList();
+            return new RunState(number(m, "global_step", file), (int) number(m, "epoch", file), (int) number(m, "next_batch", file),
+                    number(m, "micro_step", file), number(m, "samples_drawn", file), number(m, "seed", file), losses);
+        } catch (IOException e) {
+            throw new LoraidException("--resume " + dir + ": cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Restores weights, optimizer state and schedule from {@code dir} (shapes checked, errors name the keys). */
+    public static void restore(Path dir, Map<String, Parameter> params, Optimizer optimizer, LrScheduler scheduler) {
+        try {
+            TrainingState.load(dir.resolve(FILE), params, optimizer, scheduler);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new LoraidException("--resume " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Map<String, String> metadata() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(PREFIX + "global_step", Long.toString(globalStep));
+        m.put(PREFIX + "epoch", Integer.toString(epoch));
+        m.put(PREFIX + "next_batch", Integer.toString(nextBatch));
+        m.put(PREFIX + "micro_step", Long.toString(microStep));
+        m.put(PREFIX + "samples_drawn", Long.toString(samplesDrawn));
+        m.put(PREFIX + "seed", Long.toString(seed));
+        m.put(PREFIX + "loss_window", String.join(",", lossWindow.stream().map(d -> Double.toString(d)).toList()));
+        return m;
+    }
+
+    private static long number(Map<String, String> m, String key, Path file) {
+        String v = m.get(PREFIX + key);
+        if (v == null) {
+            throw new LoraidException(file + ": metadata key " + PREFIX + key + " is missing (not written by loraid train?)");
+        }
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new LoraidException(file + ": metadata key " + PREFIX + key + " is '" + v + "', not an integer");
+        }
+    }
+
+    /** Removes a state folder (--save_last_n_*_state). */
+    public static void delete(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException e) {
+            throw new LoraidException("cannot remove old run state " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        List<Path> all = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(all::add);
+        }
+        for (Path p : all) {
+            Files.deleteIfExists(p);
+        }
+    }
+
+    private static void syncFolder(Path folder) throws IOException {
+        try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

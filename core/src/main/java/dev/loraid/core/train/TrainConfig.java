@@ -1,0 +1,69 @@
+package dev.loraid.core.train;
+
+import dev.loraid.tensor.Device;
+import java.nio.file.Path;
+
+/**
+ * Everything a training run needs (training.md §1–§5; the CLI maps musubi-tuner's flags onto it one to one).
+ *
+ * @param dit                  {@code --dit}: the DiT (the low-noise expert for Wan 2.2 A14B)
+ * @param ditHighNoise         {@code --dit_high_noise}: the A14B high-noise expert, or null (§1.7)
+ * @param timestepBoundary     {@code --timestep_boundary} on the 0..1 scale (values above 1 are divided by 1000), or
+ *                             null for the task default (t2v-A14B 0.875, i2v-A14B 0.9)
+ * @param offloadInactiveDit   {@code --offload_inactive_dit}: the expert not in use is moved off the device
+ * @param task                 {@code --task}, or null (the config is then inferred from the checkpoint)
+ * @param datasetConfig        {@code --dataset_config} (TOML or JSON)
+ * @param workingDir           where the dataset config's relative paths resolve (upstream: the working directory)
+ * @param device               where the model runs
+ * @param mixedPrecision       {@code --mixed_precision}
+ * @param gradientCheckpointing {@code --gradient_checkpointing}
+ * @param maxTrainSteps        {@code --max_train_steps} (default 1600)
+ * @param maxTrainEpochs       {@code --max_train_epochs}, overrides the step count when given
+ * @param gradientAccumulationSteps {@code --gradient_accumulation_steps} (default 1)
+ * @param seed                 {@code --seed}: the root of every random stream ({@link RandomStreams})
+ * @param validation           {@code --validation_dataset_config} / {@code --validate_every_n_steps}, or null
+ * @param resume               {@code --resume}: a {@link RunState} folder, or null
+ * @param vae                  {@code --vae} (recorded as ss_vae_name only), or null
+ */
+public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
+        Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
+        NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
+        Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
+        Path resume, Path vae) {
+
+    /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
+    public record Validation(Path datasetConfig, int everyNSteps) {
+        public Validation {
+            if (everyNSteps < 1) {
+                throw new IllegalArgumentException("--validate_every_n_steps must be ≥ 1, got " + everyNSteps);
+            }
+        }
+    }
+
+    public TrainConfig {
+        if (dit == null || datasetConfig == null) {
+            throw new IllegalArgumentException("--dit and --dataset_config are required");
+        }
+        if (maxTrainSteps < 1) {
+            throw new IllegalArgumentException("--max_train_steps must be ≥ 1, got " + maxTrainSteps);
+        }
+        if (maxTrainEpochs != null && maxTrainEpochs < 1) {
+            throw new IllegalArgumentException("--max_train_epochs must be ≥ 1, got " + maxTrainEpochs);
+        }
+        if (gradientAccumulationSteps < 1) {
+            throw new IllegalArgumentException("--gradient_accumulation_steps must be ≥ 1, got " + gradientAccumulationSteps);
+        }
+        if (timestepBoundary != null && !(timestepBoundary >= 0 && timestepBoundary <= 1000)) {
+            throw new IllegalArgumentException("--timestep_boundary must be in 0..1 (or 0..1000), got " + timestepBoundary);
+        }
+        if (timestepBoundary != null && ditHighNoise == null) {
+            throw new IllegalArgumentException("--timestep_boundary needs --dit_high_noise (two experts)");
+        }
+        if (offloadInactiveDit && ditHighNoise == null) {
+            throw new IllegalArgumentException("--offload_inactive_dit needs --dit_high_noise (two experts)");
+        }
+        workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
+        device = device == null ? Device.CPU : device;
+        mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;
+    }
+}

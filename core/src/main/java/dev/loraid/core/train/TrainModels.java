@@ -1,0 +1,142 @@
+package dev.loraid.core.train;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.tensor.Device;
+import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanVariant;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The frozen DiT(s) a run trains through (training.md §1.7): one model, or the two experts of Wan 2.2 A14B. With two,
+ * one LoRA network's adapters are attached to both models (the same parameter objects), each batch goes to the expert
+ * its timesteps belong to (high-noise while timestep/1000 ≥ boundary, upstream comparing the +1-offset timestep), and
+ * with {@code --offload_inactive_dit} the expert not in use is moved to the host before the other is moved to the
+ * device, so only one is resident there.
+ */
+public final class TrainModels implements AutoCloseable {
+    private final List<WanCheckpoint> checkpoints;
+    private final WanModel low;
+    private final WanModel high;
+    private final double boundary;
+    private final Device device;
+    private final boolean offload;
+    private WanModel active;
+
+    private TrainModels(List<WanCheckpoint> checkpoints, WanModel low, WanModel high, double boundary, Device device,
+            boolean offload) {
+        this.checkpoints = checkpoints;
+        this.low = low;
+        this.high = high;
+        this.boundary = boundary;
+        this.device = device;
+        this.offload = offload;
+        this.active = low;
+    }
+
+    public static TrainModels open(TrainConfig c, Reporter reporter) {
+        List<WanCheckpoint> opened = new ArrayList<>();
+        try {
+            WanCheckpoint lowCk = open(c.dit(), c.task(), "--dit");
+            opened.add(lowCk);
+            if (c.ditHighNoise() == null) {
+                return new TrainModels(opened, lowCk.model(c.device()), null, Double.NaN, c.device(), false);
+            }
+            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), "--dit_high_noise");
+            opened.add(highCk);
+            if (!highCk.config().equals(lowCk.config())) {
+                throw new LoraidException("--dit_high_noise " + c.ditHighNoise() + " is a " + highCk.describe() + " but --dit "
+                        + c.dit() + " is a " + lowCk.describe() + ": the two experts must share one config");
+            }
+            double boundary = boundary(c, reporter);
+            // the inactive expert starts off the device when offloading: only the low-noise one is moved there now
+            WanModel lowModel = lowCk.model(c.device());
+            WanModel highModel = c.offloadInactiveDit() ? highCk.model() : highCk.model(c.device());
+            reporter.info(String.format(java.util.Locale.ROOT, "two experts: high-noise while timestep/1000 ≥ %.3f%s", boundary,
+                    c.offloadInactiveDit() ? ", the inactive one kept off " + c.device() : ""));
+            return new TrainModels(opened, lowModel, highModel, boundary, c.device(), c.offloadInactiveDit());
+        } catch (IOException e) {
+            opened.forEach(WanCheckpoint::close);
+            throw new LoraidException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            opened.forEach(WanCheckpoint::close);
+            throw e;
+        }
+    }
+
+    private static WanCheckpoint open(Path path, String task, String flag) throws IOException {
+        try {
+            if (task == null) {
+                return WanCheckpoint.open(path);
+            }
+            return WanCheckpoint.open(path, WanPresets.get(task).config());
+        } catch (IllegalArgumentException e) {
+            throw new LoraidException(flag + " " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code --timestep_boundary} (values above 1 read on the 0..1000 scale), else the task's default. */
+    private static double boundary(TrainConfig c, Reporter reporter) {
+        if (c.timestepBoundary() != null) {
+            double b = c.timestepBoundary();
+            return b > 1 ? b / 1000.0 : b;
+        }
+        if (c.task() != null) {
+            WanVariant v = WanPresets.get(c.task());
+            if (v.hasExperts()) {
+                return v.boundary();
+            }
+        }
+        throw new LoraidException("two experts need a boundary: give --timestep_boundary (e.g. 875) or --task t2v-A14B / i2v-A14B");
+    }
+
+    /** The model the network is built on (--dit; the low-noise expert with two). */
+    public WanModel primary() {
+        return low;
+    }
+
+    /** Every model, for settings that apply to all (checkpointing, attaching the network). */
+    public List<WanModel> all() {
+        return high == null ? List.of(low) : List.of(low, high);
+    }
+
+    public boolean dual() {
+        return high != null;
+    }
+
+    /** The switch point on the 0..1 scale (NaN with one model). */
+    public double boundary() {
+        return boundary;
+    }
+
+    public WanConfig config() {
+        return low.config();
+    }
+
+    /** Whether model timestep {@code timestep} (0..1000 scale) belongs to the high-noise expert. */
+    public boolean isHigh(double timestep) {
+        return dual() && timestep / 1000.0 >= boundary;
+    }
+
+    /** The model for a batch whose timesteps are on the given side, made resident on the device if offloading. */
+    public WanModel model(boolean highNoise) {
+        WanModel want = highNoise && dual() ? high : low;
+        if (want != active && offload) {
+            active.to(Device.CPU);
+            want.to(device);
+        }
+        active = want;
+        return want;
+    }
+
+    @Override
+    public void close() {
+        checkpoints.forEach(WanCheckpoint::close);
+    }
+}

@@ -1,0 +1,387 @@
+package dev.loraid.core.train;
+
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.LrSchedules;
+import dev.loraid.autograd.optim.LrScheduleArgs;
+import dev.loraid.autograd.optim.LrScheduler;
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.data.Batch;
+import dev.loraid.core.data.BatchLoader;
+import dev.loraid.core.data.DatasetGroup;
+import dev.loraid.core.data.TrainSample;
+import dev.loraid.core.lora.LoraAdapter;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraModule;
+import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.plan.LoraidAllocator;
+import dev.loraid.core.plan.LoraidSlice;
+import dev.loraid.core.plan.ModuleSelector;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code loraid train}: LoRA (or one LORAID slice) training by flow matching on cached latents and text embeddings
+ * (training.md §0–§5). One call of {@link #run} trains from the first step, or from a {@link RunState} when
+ * {@link TrainConfig#resume()} is set, and returns when {@code max_train_steps} updates are done:
+ * <ol>
+ *   <li>data: the dataset config's caches, one epoch order per (seed, epoch) ({@link DatasetGroup});</li>
+ *   <li>model: the frozen DiT, or the two A14B experts ({@link TrainModels}), with the LoRA adapters attached;</li>
+ *   <li>per micro-batch: timesteps ({@link TimestepSampler}), then {@link TrainStep#accumulate}; per accumulation
+ *       window: {@link TrainStep#update};</li>
+ *   <li>per step: the JSONL log, validation, step files and states; per epoch: epoch files and states;</li>
+ *   <li>at the end: {@code <output_name>.safetensors} (and {@code <output_name>-state}).</li>
+ * </ol>
+ */
+public final class Trainer {
+    private final TrainConfig c;
+    private final TrainListener listener;
+
+    private Trainer(TrainConfig c, TrainListener listener) {
+        this.c = c;
+        this.listener = listener;
+    }
+
+    /** The outcome: the final LoRA file, the steps done and the last step's loss. */
+    public record Result(Path lora, long steps, double lastLoss) {
+    }
+
+    public static Result run(TrainConfig config, TrainListener listener) {
+        return new Trainer(config, listener).run();
+    }
+
+    private Result run() {
+        if (c.mixedPrecision() != MixedPrecision.NO) {
+            listener.info("--mixed_precision " + c.mixedPrecision().flagValue() + " is recorded, but the model's half-precision "
+                    + "activation rules are not implemented yet: this run computes in fp32");
+        }
+        DatasetGroup data = DatasetGroup.open(c.datasetConfig(), c.workingDir(), listener);
+        DatasetGroup validationData = c.validation() == null ? null
+                : DatasetGroup.open(c.validation().datasetConfig(), c.workingDir(), listener);
+        int ga = c.gradientAccumulationSteps();
+        int batchesPerEpoch = data.batchesPerEpoch();
+        int updatesPerEpoch = (batchesPerEpoch + ga - 1) / ga;
+        long maxSteps = c.maxTrainEpochs() != null ? (long) c.maxTrainEpochs() * updatesPerEpoch : c.maxTrainSteps();
+        int epochs = (int) ((maxSteps + updatesPerEpoch - 1) / updatesPerEpoch);
+        try {
+            Files.createDirectories(c.save().outputDir());
+        } catch (IOException e) {
+            throw new LoraidException("cannot create --output_dir " + c.save().outputDir() + ": " + e.getMessage(), e);
+        }
+        try (TrainModels models = TrainModels.open(c, listener)) {
+            WanModel primary = models.primary();
+            int blocks = primary.blocks().size();
+            Optional<LoraidSlice> slice = c.network().loraid() == null ? Optional.empty()
+                    : Optional.of(LoraidAllocator.slice(c.network().loraid(), c.network().blocksPerLoraid(), blocks));
+            slice.ifPresent(s -> listener.info("LORAID " + s.id() + ": blocks " + s.range() + " of " + blocks));
+            NetworkArgs args = NetworkArgs.parse(c.network().args(), listener);
+            LoraWeights start = c.network().weights() == null ? null
+                    : LoraWeights.of(LoraFiles.read(c.network().weights()), listener);
+            int rank = c.network().dimFromWeights() ? uniformRank(start) : c.network().dim();
+            double alpha = c.network().dimFromWeights() ? start.modules().values().iterator().next().alpha() : c.network().alpha();
+            LoraNetwork net = LoraNetwork.create(primary, new ModuleSelector(slice, args.includePatterns(), args.excludePatterns()),
+                    rank, alpha, new LoraAdapter.Dropouts(c.network().dropout(), args.rankDropout(), args.moduleDropout()),
+                    RandomStreams.loraInit(c.seed()), args.verbose() ? listener : Reporter.SILENT);
+            if (net.adapters().isEmpty()) {
+                throw new LoraidException("No LoRA modules found: the include/exclude patterns and the LORAID slice select no layer");
+            }
+            for (WanModel m : models.all()) {
+                if (m != primary) {
+                    net.attachSameTo(m);
+                }
+                m.setGradientCheckpointing(c.gradientCheckpointing());
+            }
+            net.setTraining(true);
+            if (start != null) {
+                loadStartWeights(net, start);
+            }
+            Map<String, Parameter> params = net.trainableParameters();
+            AdamW optimizer = Optimizers.adamW(params, c.optimizer(), args.loraPlusLrRatio());
+            long warmup = LrSchedules.parseSteps(c.optimizer().warmupSteps(), maxSteps);
+            OptimizerConfig o = c.optimizer();
+            LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.byName(o.scheduler(), new LrScheduleArgs(warmup, maxSteps,
+                    o.numCycles(), o.power(), o.minLrRatio(), LrSchedules.parseSteps(o.decaySteps(), maxSteps),
+                    o.timescale() == null ? null : o.timescale().longValue(), o.stepRules(), o.learningRate())));
+            MaxNormRegularizer maxNorm = c.network().scaleWeightNorms() == null ? null
+                    : new MaxNormRegularizer(List.copyOf(net.adapters().values()), c.network().scaleWeightNorms());
+            TrainStep step = new TrainStep(params.values(), optimizer, scheduler, c.optimizer().maxGradNorm(), GradientSync.LOCAL,
+                    maxNorm);
+            RunState position;
+            if (c.resume() != null) {
+                position = RunState.read(c.resume());
+                if (position.seed() != c.seed()) {
+                    listener.warn("--resume " + c.resume() + " was saved by a run with --seed " + position.seed() + ", this run has "
+                            + c.seed() + ": the continuation will not repeat the original run");
+                }
+                RunState.restore(c.resume(), params, optimizer, scheduler);
+                listener.info("resumed from " + c.resume() + " at step " + position.globalStep() + " (epoch " + (position.epoch() + 1)
+                        + ", batch " + position.nextBatch() + ")");
+            } else {
+                position = new RunState(0, 0, 0, 0, 0, c.seed(), List.of());
+            }
+            long loraParams = params.values().stream().mapToLong(p -> p.shape().numel()).sum();
+            listener.started(new TrainListener.Plan(maxSteps, epochs, batchesPerEpoch, data.numTrainItems(), net.adapters().size(),
+                    loraParams, position.globalStep()));
+            TrainMetadata metadata = new TrainMetadata(c, rank, alpha > 0 ? alpha : rank, args, slice, data.numTrainItems(),
+                    batchesPerEpoch, epochs, maxSteps, warmup, data.datasetsMetadataJson(), new SecureRandom().nextLong() >>> 1,
+                    System.currentTimeMillis() / 1000.0);
+            Path logFile = c.save().outputDir().resolve(c.save().outputName() + "-log.jsonl");
+            try (TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile)) {
+                Loop loop = new Loop(models, net, params, optimizer, scheduler, step, data, validationData, metadata, log, maxSteps,
+                        epochs, updatesPerEpoch);
+                return loop.run(position);
+            }
+        }
+    }
+
+    /** The per-step state of one run. */
+    private final class Loop {
+        private final TrainModels models;
+        private final LoraNetwork net;
+        private final Map<String, Parameter> params;
+        private final AdamW optimizer;
+        private final LrScheduler scheduler;
+        private final TrainStep step;
+        private final DatasetGroup data;
+        private final ValidationLoss validation;
+        private final TrainMetadata metadata;
+        private final TrainLog log;
+        private final long maxSteps;
+        private final int epochs;
+        private final int windowSize;
+        private final TimestepSampler sampler;
+        private final Deque<Double> window = new ArrayDeque<>();
+
+        Loop(TrainModels models, LoraNetwork net, Map<String, Parameter> params, AdamW optimizer, LrScheduler scheduler,
+                TrainStep step, DatasetGroup data, DatasetGroup validationData, TrainMetadata metadata, TrainLog log, long maxSteps,
+                int epochs, int windowSize) {
+            this.models = models;
+            this.net = net;
+            this.params = params;
+            this.optimizer = optimizer;
+            this.scheduler = scheduler;
+            this.step = step;
+            this.data = data;
+            this.validation = validationData == null ? null : new ValidationLoss(validationData, models);
+            this.metadata = metadata;
+            this.log = log;
+            this.maxSteps = maxSteps;
+            this.epochs = epochs;
+            this.windowSize = windowSize;
+            this.sampler = new TimestepSampler(c.timesteps(), listener);
+        }
+
+        Result run(RunState from) {
+            long seed = c.seed();
+            int ga = c.gradientAccumulationSteps();
+            long globalStep = from.globalStep();
+            long micro = from.microStep();
+            long drawn = from.samplesDrawn();
+            window.addAll(from.lossWindow());
+            double lastLoss = Double.NaN;
+            int epoch = from.epoch();
+            int next = from.nextBatch();
+            for (; epoch < epochs && globalStep < maxSteps; epoch++, next = 0) {
+                List<Batch> order = data.batches(RandomStreams.dataOrder(seed), epoch);
+                double accLoss = 0;
+                int accCount = 0;
+                for (int i = next; i < order.size() && globalStep < maxSteps; i++) {
+                    List<TrainSample> samples = BatchLoader.load(order.get(i));
+                    long[] shape = samples.getFirst().latents().shape().toArray();
+                    HostRandom random = RandomStreams.timesteps(seed);
+                    Noising[] noisings;
+                    WanModel model;
+                    if (models.dual()) {
+                        TimestepSampler.ExpertBatch eb = sampler.drawForExperts(samples.size(), shape[2], shape[3], random, drawn,
+                                models.boundary());
+                        noisings = eb.noisings();
+                        model = models.model(eb.high());
+                    } else {
+                        noisings = sampler.draw(samples.size(), shape[2], shape[3], random, drawn);
+                        model = models.primary();
+                    }
+                    accLoss += step.accumulate(model, samples, noisings, seed, micro, 1.0 / ga);
+                    accCount++;
+                    micro++;
+                    drawn += samples.size();
+                    next = i + 1;
+                    if ((i + 1) % ga != 0 && i != order.size() - 1) {
+                        continue;
+                    }
+                    TrainStep.Update u = step.update();
+                    globalStep++;
+                    lastLoss = accLoss / accCount;
+                    accLoss = 0;
+                    accCount = 0;
+                    window.addLast(lastLoss);
+                    while (window.size() > windowSize) {
+                        window.removeFirst();
+                    }
+                    double avr = window.stream().mapToDouble(Double::doubleValue).average().orElse(lastLoss);
+                    log.step(globalStep, epoch + 1, lastLoss, avr, u.lr());
+                    listener.stepped(new TrainListener.Step(globalStep, maxSteps, epoch + 1, lastLoss, avr, u.lr(), u.gradNorm()));
+                    if (u.maxNorm() != null && u.maxNorm().scaled() > 0) {
+                        listener.info(String.format(java.util.Locale.ROOT, "step %d: --scale_weight_norms scaled %d module(s), "
+                                + "mean norm %.4g, max %.4g", globalStep, u.maxNorm().scaled(), u.maxNorm().meanNorm(),
+                                u.maxNorm().maxNorm()));
+                    }
+                    if (validation != null && globalStep % c.validation().everyNSteps() == 0) {
+                        validate(globalStep);
+                    }
+                    Integer every = c.save().everyNSteps();
+                    if (every != null && globalStep % every == 0) {
+                        RunState here = new RunState(globalStep, epoch, i + 1, micro, drawn, seed, List.copyOf(window));
+                        saveStep(globalStep, epoch + 1, here);
+                    }
+                }
+                boolean finished = globalStep >= maxSteps;
+                Integer everyEpochs = c.save().everyNEpochs();
+                if (!finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs) {
+                    saveEpoch(globalStep, epoch + 1, new RunState(globalStep, epoch + 1, 0, micro, drawn, seed, List.copyOf(window)));
+                }
+                if (finished) {
+                    break;
+                }
+            }
+            if (epoch < epochs && next >= data.batchesPerEpoch()) {
+                epoch++; // stopped on an epoch's last batch: a continuation starts with the next epoch
+                next = 0;
+            }
+            Path finalFile = c.save().loraFile("");
+            saveLora(finalFile, globalStep, epochs);
+            if (c.save().saveState() || c.save().saveStateOnTrainEnd()) {
+                // the position after the last update, so a longer run can continue from here
+                saveState(c.save().stateDir(""), new RunState(globalStep, epoch, next, micro, drawn, seed, List.copyOf(window)));
+            }
+            return new Result(finalFile, globalStep, lastLoss);
+        }
+
+        private void validate(long globalStep) {
+            net.setTraining(false);
+            try {
+                double v = validation.loss();
+                log.validation(globalStep, v);
+                listener.validated(globalStep, v);
+            } finally {
+                net.setTraining(true);
+            }
+        }
+
+        private void saveStep(long globalStep, int epochNumber, RunState state) {
+            saveLora(c.save().loraFile(SaveConfig.stepSuffix(globalStep)), globalStep, epochNumber);
+            if (c.save().saveState()) {
+                saveState(c.save().stateDir(SaveConfig.stepSuffix(globalStep)), state);
+            }
+            int every = c.save().everyNSteps();
+            removeOld(c.save().lastNSteps(), globalStep, every, false, true);
+            removeOld(c.save().lastNStepsState() != null ? c.save().lastNStepsState() : c.save().lastNSteps(), globalStep, every,
+                    true, true);
+        }
+
+        private void saveEpoch(long globalStep, int epochNumber, RunState state) {
+            saveLora(c.save().loraFile(SaveConfig.epochSuffix(epochNumber)), globalStep, epochNumber);
+            if (c.save().saveState()) {
+                saveState(c.save().stateDir(SaveConfig.epochSuffix(epochNumber)), state);
+            }
+            int every = c.save().everyNEpochs();
+            removeOld(c.save().lastNEpochs(), epochNumber, every, false, false);
+            removeOld(c.save().lastNEpochsState() != null ? c.save().lastNEpochsState() : c.save().lastNEpochs(), epochNumber,
+                    every, true, false);
+        }
+
+        /**
+         * --save_last_n_steps/_epochs(_state) (§5.1): after saving number {@code at}, the file (or state) of number
+         * {@code at − keep − 1} rounded down to a multiple of {@code every} for steps, {@code at − every·keep} for epochs.
+         */
+        private void removeOld(Integer keep, long at, int every, boolean state, boolean steps) {
+            if (keep == null) {
+                return;
+            }
+            long r;
+            if (steps) {
+                r = at - keep - 1;
+                r -= Math.floorMod(r, every);
+            } else {
+                r = at - (long) every * keep;
+            }
+            if (r <= 0) {
+                return;
+            }
+            String suffix = steps ? SaveConfig.stepSuffix(r) : SaveConfig.epochSuffix((int) r);
+            try {
+                if (state) {
+                    RunState.delete(c.save().stateDir(suffix));
+                } else {
+                    Files.deleteIfExists(c.save().loraFile(suffix));
+                }
+            } catch (IOException e) {
+                listener.warn("cannot remove old " + c.save().loraFile(suffix) + ": " + e.getMessage());
+            }
+        }
+
+        private void saveLora(Path file, long globalStep, int epochNumber) {
+            Map<String, String> meta = metadata.at(globalStep, epochNumber, System.currentTimeMillis() / 1000.0);
+            LoraFiles.write(net.toLoraFile(file.toString(), meta, c.save().precision()), file);
+            listener.saved(file);
+        }
+
+        private void saveState(Path dir, RunState state) {
+            state.save(dir, params, optimizer, scheduler);
+            listener.saved(dir);
+        }
+    }
+
+    /** --dim_from_weights: the rank every module of the file shares. */
+    private static int uniformRank(LoraWeights w) {
+        int rank = -1;
+        for (LoraModule m : w.modules().values()) {
+            if (rank >= 0 && m.rank() != rank) {
+                throw new LoraidException("--dim_from_weights: " + w.source() + " mixes ranks (" + rank + " and " + m.rank() + " at "
+                        + m.loraName() + "); per-module ranks are not supported");
+            }
+            rank = m.rank();
+        }
+        return rank;
+    }
+
+    /** --network_weights: every adapter takes its module's down/up from the file (training.md §2.7). */
+    private void loadStartWeights(LoraNetwork net, LoraWeights w) {
+        List<String> missing = new ArrayList<>();
+        for (LoraAdapter a : net.adapters().values()) {
+            LoraModule m = w.modules().get(a.loraName());
+            if (m == null) {
+                missing.add(a.loraName());
+                continue;
+            }
+            Tensor down = m.down().reshape(m.rank(), -1);
+            Tensor up = m.up().reshape(m.up().size(0), m.rank());
+            if (!down.shape().equals(a.down().shape()) || !up.shape().equals(a.up().shape())) {
+                throw new LoraidException("--network_weights " + w.source() + ": " + a.loraName() + " is " + up.shape() + " × "
+                        + down.shape() + " but the network's is " + a.up().shape() + " × " + a.down().shape()
+                        + " (use the same --network_dim, or --dim_from_weights)");
+            }
+            if (m.alpha() != a.alpha()) {
+                listener.warn("--network_weights " + w.source() + ": " + a.loraName() + " has alpha " + m.alpha() + ", the network "
+                        + a.alpha() + "; training keeps " + a.alpha());
+            }
+            a.down().copyFrom(down);
+            a.up().copyFrom(up);
+        }
+        if (!missing.isEmpty()) {
+            listener.warn("--network_weights " + w.source() + " has no weights for " + missing.size() + " module(s), first "
+                    + missing.getFirst() + ": they start fresh");
+        }
+    }
+}
