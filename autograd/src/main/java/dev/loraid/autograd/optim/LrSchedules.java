@@ -1,15 +1,20 @@
 package dev.loraid.autograd.optim;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The diffusers schedules musubi-tuner uses (spec training.md §3.2; diffusers {@code optimization.py}), as
  * LambdaLR multipliers. W = warmup steps, N = total training steps; every schedule with warmup rises linearly
- * as {@code step / max(1, W)} for {@code step < W}.
+ * as {@code step / max(1, W)} for {@code step < W}, except warmup_stable_decay (from its min ratio) and rex (musubi's
+ * RexLR, its own warmup).
  */
 public final class LrSchedules {
     /** diffusers' default lr_end for the polynomial schedule. */
     public static final double POLYNOMIAL_LR_END = 1e-7;
+    /** rex's min lr ratio: {@code min_lr_ratio or 0.01} as upstream writes it, so 0 also means 0.01. */
+    public static final double REX_DEFAULT_MIN_LR_RATIO = 0.01;
 
     private LrSchedules() {
     }
@@ -83,12 +88,138 @@ public final class LrSchedules {
     }
 
     /**
-     * The schedule named by {@code --lr_scheduler}. numCycles: {@code --lr_scheduler_num_cycles} (cosine with
-     * restarts), power: {@code --lr_scheduler_power} (polynomial), lr: the base rate (polynomial).
-     *
-     * @throws IllegalArgumentException for an unknown name, or warmup with "constant" (spec §3.2)
+     * Warmup, then cosine decay from 1 to {@code minLrRate} (transformers' get_cosine_with_min_lr_schedule_with_warmup
+     * with min_lr_rate): {@code max(0, c·(1 − minLrRate) + minLrRate)}, c = 0.5·(1 + cos(π·2·numCycles·progress)).
      */
-    public static LrSchedule byName(String name, long warmup, long total, int numCycles, double power, double lr) {
+    public static LrSchedule cosineWithMinLr(long warmup, long total, double numCycles, double minLrRate) {
+        return step -> {
+            if (step < warmup) {
+                return warm(step, warmup);
+            }
+            double progress = (double) (step - warmup) / Math.max(1, total - warmup);
+            double c = 0.5 * (1.0 + Math.cos(Math.PI * numCycles * 2.0 * progress));
+            return Math.max(0.0, c * (1 - minLrRate) + minLrRate);
+        };
+    }
+
+    /** Warmup, then {@code 1/sqrt((step + timescale − W) / timescale)} (get_inverse_sqrt_schedule). */
+    public static LrSchedule inverseSqrt(long warmup, long timescale) {
+        if (timescale <= 0) {
+            throw new IllegalArgumentException("--lr_scheduler_timescale " + timescale + " must be positive");
+        }
+        return step -> {
+            if (step < warmup) {
+                return warm(step, warmup);
+            }
+            long shift = timescale - warmup;
+            return 1.0 / Math.sqrt((double) (step + shift) / timescale);
+        };
+    }
+
+    /**
+     * Warmup-stable-decay (get_wsd_schedule, linear warmup and cosine decay, its defaults): warmup
+     * {@code max(0, step/W·(1 − r) + r)}, then 1 for {@code stable} steps, then over D steps
+     * {@code max(0, c·(1 − r) + r)} with c = 0.5·(1 + cos(π·2·numCycles·progress)), then r.
+     */
+    public static LrSchedule warmupStableDecay(long warmup, long stable, long decay, double numCycles, double minLrRatio) {
+        return step -> {
+            if (step < warmup) {
+                return Math.max(0.0, warm(step, warmup) * (1 - minLrRatio) + minLrRatio);
+            }
+            if (step < warmup + stable) {
+                return 1.0;
+            }
+            if (step < warmup + stable + decay) {
+                double progress = (double) (step - warmup - stable) / Math.max(1, decay);
+                double c = 0.5 * (1.0 + Math.cos(Math.PI * numCycles * 2.0 * progress));
+                return Math.max(0.0, c * (1 - minLrRatio) + minLrRatio);
+            }
+            return minLrRatio;
+        };
+    }
+
+    /**
+     * diffusers' get_piecewise_constant_schedule: {@code "m1:s1,m2:s2,…,mLast"} gives multiplier m_i for steps below
+     * s_i (rules taken in ascending s; a repeated s keeps the later rule) and mLast from the largest s on.
+     */
+    public static LrSchedule piecewiseConstant(String stepRules) {
+        if (stepRules == null || stepRules.isBlank()) {
+            throw new IllegalArgumentException("--lr_scheduler piecewise_constant needs step_rules in --lr_scheduler_args "
+                    + "(e.g. step_rules='1:10,0.1:20,0.01')");
+        }
+        String[] parts = stepRules.split(",", -1);
+        TreeMap<Long, Double> rules = new TreeMap<>();
+        for (int i = 0; i < parts.length - 1; i++) {
+            String[] vs = parts[i].split(":", -1);
+            if (vs.length != 2) {
+                throw new IllegalArgumentException("step_rules '" + stepRules + "': rule '" + parts[i]
+                        + "' is not multiplier:step");
+            }
+            rules.put(parseLong(vs[1], stepRules), parseDouble(vs[0], stepRules));
+        }
+        double last = parseDouble(parts[parts.length - 1], stepRules);
+        return step -> {
+            Map.Entry<Long, Double> e = rules.higherEntry(step);
+            return e == null ? last : e.getValue();
+        };
+    }
+
+    /**
+     * musubi's RexLR as a multiplier of max_lr = the base rate, with r = min_lr/max_lr. Warmup from r at step 1 to 1
+     * at step W − 1 (r at step 1 when W = 1); then r + (1 − r)·z/(0.1 + 0.9·z) with z = (R − a mod R)/R, a = step − W,
+     * R = N − W (Python's modulo: at step 0 with W ≥ 2 this gives z = W/R, an upstream quirk kept); r from a ≥ R,
+     * a = −1 or R ≤ 0.
+     */
+    public static LrSchedule rex(long warmup, long total, double minLrRatio) {
+        if (minLrRatio > 1) {
+            throw new IllegalArgumentException("rex: min lr ratio " + minLrRatio + " must not exceed 1 (min_lr ≤ max_lr)");
+        }
+        if (warmup > total) {
+            throw new IllegalArgumentException("rex: warmup steps (" + warmup + ") must not exceed the total steps (" + total + ")");
+        }
+        return step -> {
+            if (warmup == 1 && step == 1) {
+                return minLrRatio;
+            }
+            if (warmup > 1 && step >= 1 && step <= warmup - 1) {
+                return minLrRatio + (1 - minLrRatio) * (step - 1) / (double) (warmup - 1);
+            }
+            long after = step - warmup;
+            long remaining = total - warmup;
+            if (after >= remaining || after == -1 || remaining <= 0) {
+                return minLrRatio;
+            }
+            double z = (remaining - Math.floorMod(after, remaining)) / (double) remaining;
+            return minLrRatio + (1 - minLrRatio) * (z / (0.1 + 0.9 * z));
+        };
+    }
+
+    private static long parseLong(String s, String rules) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("step_rules '" + rules + "': step '" + s + "' is not an integer", e);
+        }
+    }
+
+    private static double parseDouble(String s, String rules) {
+        try {
+            return Double.parseDouble(s.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("step_rules '" + rules + "': multiplier '" + s + "' is not a number", e);
+        }
+    }
+
+    /**
+     * The schedule named by {@code --lr_scheduler} with its parameters (spec §3.2).
+     *
+     * @throws IllegalArgumentException for an unknown name, warmup with "constant", or a missing parameter
+     *                                  (cosine_with_min_lr without a min lr ratio, warmup_stable_decay without
+     *                                  decay steps or with W + D &gt; N, piecewise_constant without step rules)
+     */
+    public static LrSchedule byName(String name, LrScheduleArgs a) {
+        long warmup = a.warmup();
+        long total = a.total();
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "constant" -> {
                 if (warmup > 0) {
@@ -100,10 +231,32 @@ public final class LrSchedules {
             case "constant_with_warmup" -> constantWithWarmup(warmup);
             case "linear" -> linear(warmup, total);
             case "cosine" -> cosine(warmup, total);
-            case "cosine_with_restarts" -> cosineWithRestarts(warmup, total, numCycles);
-            case "polynomial" -> polynomial(warmup, total, power, lr, POLYNOMIAL_LR_END);
+            case "cosine_with_restarts" -> cosineWithRestarts(warmup, total, a.numCycles());
+            case "polynomial" -> polynomial(warmup, total, a.power(), a.lr(), POLYNOMIAL_LR_END);
+            case "cosine_with_min_lr" -> {
+                if (a.minLrRatio() == null) {
+                    throw new IllegalArgumentException("--lr_scheduler cosine_with_min_lr needs --lr_scheduler_min_lr_ratio");
+                }
+                yield cosineWithMinLr(warmup, total, a.numCycles() / 2.0, a.minLrRatio());
+            }
+            case "inverse_sqrt" -> inverseSqrt(warmup, a.timescale() != null ? a.timescale() : warmup > 0 ? warmup : 10_000);
+            case "warmup_stable_decay" -> {
+                if (a.decaySteps() == null) {
+                    throw new IllegalArgumentException("--lr_scheduler warmup_stable_decay needs --lr_decay_steps");
+                }
+                long stable = total - warmup - a.decaySteps();
+                if (stable < 0) {
+                    throw new IllegalArgumentException("--lr_scheduler warmup_stable_decay: warmup (" + warmup + ") + decay ("
+                        + a.decaySteps() + ") steps exceed the " + total + " training steps");
+                }
+                yield warmupStableDecay(warmup, stable, a.decaySteps(), a.numCycles() / 2.0,
+                    a.minLrRatio() == null ? 0.0 : a.minLrRatio());
+            }
+            case "piecewise_constant" -> piecewiseConstant(a.stepRules());
+            case "rex" -> rex(warmup, total, a.minLrRatio() == null || a.minLrRatio() == 0 ? REX_DEFAULT_MIN_LR_RATIO : a.minLrRatio());
             default -> throw new IllegalArgumentException("unknown --lr_scheduler '" + name + "' (expected constant, "
-                + "constant_with_warmup, linear, cosine, cosine_with_restarts or polynomial)");
+                + "constant_with_warmup, linear, cosine, cosine_with_restarts, polynomial, cosine_with_min_lr, "
+                + "inverse_sqrt, warmup_stable_decay, piecewise_constant or rex)");
         };
     }
 
