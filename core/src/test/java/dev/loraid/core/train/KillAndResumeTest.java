@@ -84,6 +84,7 @@ class KillAndResumeTest {
         cmd.add("--add-modules");
         cmd.add("jdk.incubator.vector");
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Dloraid.testdata=" + System.getProperty("loraid.testdata"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(KillAndResumeTest.class.getName());
