@@ -171,6 +171,45 @@ class GraphTest {
     }
 
     @Test
+    void aBlockWhoseOnlyTrainableWeightsAreAnAdaptersIsCheckpointedToo() {
+        // a frozen Linear with a trainable adapter (how LoRA trains): the block's input is a constant, its module has no
+        // trainable parameter of its own, yet the block must be checkpointed and its adapter weights get gradients
+        Linear frozen = new Linear(Parameter.of(f32(1, 8, 8), false), null);
+        Parameter a = Parameter.trainable(f32(2, 8, 8));
+        frozen.setAdapter(new Linear.Adapter() {
+            @Override
+            public Var apply(Var x, Var baseOut) {
+                return baseOut.add(Ops.linear(x, a, null));
+            }
+
+            @Override
+            public boolean trainable() {
+                return true;
+            }
+        });
+        Sequential block = Sequential.of(frozen, Activation.gelu());
+        assertTrue(block.trainableParameters().isEmpty());
+        assertTrue(block.hasTrainableWeights());
+        double[] plain = null;
+        for (boolean checkpoint : new boolean[] {false, true}) {
+            a.zeroGrad();
+            try (MemoryScope step = MemoryScope.open()) {
+                Var x = Var.constant(f32(3, 5, 8));
+                Var y = checkpoint ? Checkpoint.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
+                if (checkpoint) {
+                    assertTrue(y.node() instanceof Checkpoint, "the block ran without checkpointing: " + y.node());
+                }
+                y.mul(y).sum().backward();
+            }
+            if (plain == null) {
+                plain = a.grad().toDoubleArray();
+            } else {
+                assertArrayEquals(plain, a.grad().toDoubleArray(), 0.0);
+            }
+        }
+    }
+
+    @Test
     void hostDrawsAreReproducibleUniformNumbers() {
         Rng.seed(5);
         double[] a = {Rng.nextDouble(), Rng.nextDouble(), Rng.nextDouble()};

@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.LoraidException;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
@@ -158,7 +159,12 @@ final class TrainCommand extends OptionsCommand {
                     reporter.info("--" + f + " has no effect here (accepted for compatibility)");
                 }
             }
-            TrainConfig config = CliArgs.usage(() -> config(cl, reporter));
+            TrainConfig config;
+            try {
+                config = config(cl, reporter);
+            } catch (IllegalArgumentException | LoraidException e) { // a flag's value breaks a rule of the library
+                throw new UsageException(e.getMessage());
+            }
             Progress progress = new Progress(reporter, cl.hasOption("quiet"));
             Trainer.Result r;
             try {

@@ -1,5 +1,6 @@
 package dev.loraid.core.train;
 
+import dev.loraid.core.Reporter;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -21,6 +22,7 @@ public record NetworkConfig(int dim, double alpha, double dropout, List<String> 
 
     public NetworkConfig {
         args = List.copyOf(args);
+        NetworkArgs.parse(args, Reporter.SILENT); // fail at configuration time, before any model is opened
         if (dim < 1) {
             throw new IllegalArgumentException("--network_dim must be ≥ 1, got " + dim);
         }

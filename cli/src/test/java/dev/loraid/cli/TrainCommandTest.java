@@ -1,0 +1,125 @@
+package dev.loraid.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code loraid train} as issue 11's "done means" runs it: step files, a state, the log, and a resume to the same end. */
+class TrainCommandTest {
+    private static final Path TINY = Path.of(System.getProperty("loraid.testdata"), "golden", "wan_tiny_weights.safetensors");
+
+    /** Three cached images in musubi's layout (latents [4, 1, 4, 6] bf16, T5 [L, 32] bf16) and their TOML. */
+    private static Path dataset(Path dir) throws Exception {
+        Path cache = Files.createDirectories(dir.resolve("cache"));
+        for (int k = 0; k < 3; k++) {
+            float[] lat = new float[96];
+            float[] t5 = new float[(4 + k) * 32];
+            for (int i = 0; i < lat.length; i++) {
+                lat[i] = (float) Math.cos(0.3 * i * (k + 1));
+            }
+            for (int i = 0; i < t5.length; i++) {
+                t5[i] = (float) Math.sin(1.7 * i + k);
+            }
+            SafetensorsWriter.write(cache.resolve("img" + k + "_0048x0032_wan.safetensors"),
+                    Map.of("latents_1x4x6_bfloat16", Tensor.of(lat, 4, 1, 4, 6).to(DType.BF16)), Map.of("architecture", "wan"));
+            SafetensorsWriter.write(cache.resolve("img" + k + "_wan_te.safetensors"),
+                    Map.of("varlen_t5_bfloat16", Tensor.of(t5, 4 + k, 32).to(DType.BF16)), Map.of("architecture", "wan"));
+        }
+        Path toml = dir.resolve("ds.toml");
+        Files.writeString(toml, "[general]\nresolution = [48, 32]\nbatch_size = 1\nenable_bucket = true\n\n[[datasets]]\n"
+                + "image_directory = \"" + dir.resolve("images") + "\"\ncache_directory = \"" + cache + "\"\n");
+        return toml;
+    }
+
+    private static List<String> flags(Path toml, Path out) {
+        return new ArrayList<>(List.of("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--LORAID", "2",
+                "--blocks_per_loraid", "2", "--network_dim", "4", "--network_alpha", "4", "--learning_rate", "5e-3",
+                "--max_train_steps", "120", "--seed", "7", "--timestep_sampling", "shift", "--discrete_flow_shift", "3.0",
+                "--save_every_n_steps", "40", "--save_state", "--mixed_precision", "no", "--output_dir", out.toString(),
+                "--output_name", "mylora"));
+    }
+
+    @Test
+    void the_issue_command_trains_saves_and_resumes_to_identical_weights(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Path out = dir.resolve("out");
+        CliRun first = CliRun.run(flags(toml, out).toArray(String[]::new));
+        assertEquals(0, first.code(), first.err());
+        assertTrue(first.out().contains("trained 120 steps"), first.out());
+        for (String f : List.of("mylora-step00000040.safetensors", "mylora-step00000080.safetensors", "mylora-step00000120.safetensors",
+                "mylora.safetensors", "mylora-step00000040-state/state.safetensors", "mylora-step00000080-state/state.safetensors",
+                "mylora-state/state.safetensors")) {
+            assertTrue(Files.exists(out.resolve(f)), f + " missing; err: " + first.err());
+        }
+        List<String> log = Files.readAllLines(out.resolve("mylora-log.jsonl"));
+        assertEquals(120, log.size());
+        assertTrue(log.get(0).startsWith("{\"step\":1,\"epoch\":1,\"loss\":"), log.get(0));
+        Path straight = dir.resolve("straight.safetensors");
+        Files.copy(out.resolve("mylora.safetensors"), straight);
+
+        List<String> resume = flags(toml, out);
+        resume.addAll(List.of("--resume", out.resolve("mylora-step00000040-state").toString()));
+        CliRun again = CliRun.run(resume.toArray(String[]::new));
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("resumed from"), again.err());
+        try (SafetensorsFile a = SafetensorsFile.open(straight); SafetensorsFile b = SafetensorsFile.open(out.resolve("mylora.safetensors"))) {
+            assertEquals(a.names(), b.names());
+            assertEquals("2", b.metadata().get("ss_loraid"));
+            for (String n : a.names()) {
+                assertArrayEquals(a.tensor(n).toDoubleArray(), b.tensor(n).toDoubleArray(), 0.0, n);
+            }
+        }
+        assertEquals(log, Files.readAllLines(out.resolve("mylora-log.jsonl")));
+    }
+
+    @Test
+    void flags_that_break_a_rule_are_usage_errors_naming_the_flag(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Path out = dir.resolve("out");
+        String[][] cases = {
+            {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
+            {"--optimizer_type", "AdamW8bit", "--optimizer_type AdamW8bit is not supported"},
+            {"--sample_prompts", "p.txt", "--sample_prompts is not supported yet"},
+            {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
+            {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
+            {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},
+        };
+        for (String[] c : cases) {
+            List<String> args = flags(toml, out);
+            for (int i = 0; i < c.length - 1; i += 2) {
+                int at = args.indexOf(c[i]);
+                if (at >= 0 && !c[i].equals("--LORAID")) {
+                    args.set(at + 1, c[i + 1]); // a single-value flag given twice keeps its first value: replace it
+                } else {
+                    args.addAll(List.of(c[i], c[i + 1]));
+                }
+            }
+            CliRun r = CliRun.run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), Arrays.toString(c) + ": " + r.err());
+            assertTrue(r.err().contains(c[c.length - 1]), Arrays.toString(c) + ": " + r.err());
+        }
+    }
+
+    @Test
+    void help_lists_the_flags_with_their_defaults() {
+        CliRun r = CliRun.run("train", "--help");
+        assertEquals(0, r.code());
+        for (String f : List.of("--timestep_sampling", "sigma (default)", "--network_dim", "default 4", "--learning_rate", "2e-6",
+                "--max_train_steps", "1600", "--LORAID", "--resume")) {
+            assertTrue(r.out().contains(f), f);
+        }
+    }
+}
