@@ -149,12 +149,7 @@ final class TrainCommand extends OptionsCommand {
             throw new UsageException("--network_module " + module + " is not supported (only networks.lora_wan)");
         }
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            for (String f : IGNORED) {
-                if (cl.hasOption(f)) {
-                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
-                }
-            }
-            for (String f : IGNORED_WITH_VALUE) {
+            for (String f : java.util.stream.Stream.concat(IGNORED.stream(), IGNORED_WITH_VALUE.stream()).toList()) {
                 if (cl.hasOption(f)) {
                     reporter.info("--" + f + " has no effect here (accepted for compatibility)");
                 }

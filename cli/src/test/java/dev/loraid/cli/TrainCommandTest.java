@@ -86,6 +86,37 @@ class TrainCommandTest {
     }
 
     @Test
+    void epoch_files_feed_ema_and_the_final_file_feeds_merge_and_validate(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Path out = dir.resolve("out");
+        List<String> args = flags(toml, out);
+        int at = args.indexOf("--max_train_steps");
+        args.set(at, "--max_train_epochs");
+        args.set(at + 1, "4");
+        args.set(args.indexOf("--save_every_n_steps"), "--save_every_n_epochs");
+        args.set(args.indexOf("--save_every_n_epochs") + 1, "1");
+        CliRun train = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, train.code(), train.err());
+        assertTrue(train.out().contains("trained 12 steps"), train.out()); // 3 items, batch 1: 3 steps an epoch
+        for (int e = 1; e <= 3; e++) { // every epoch but the last, which is the final file
+            assertTrue(Files.exists(out.resolve(String.format("mylora-%06d.safetensors", e))), "epoch " + e);
+            assertTrue(Files.exists(out.resolve(String.format("mylora-%06d-state/state.safetensors", e))), "epoch state " + e);
+        }
+        assertTrue(!Files.exists(out.resolve("mylora-000004.safetensors")));
+        CliRun ema = CliRun.run("ema", out.resolve("mylora-000001.safetensors").toString(), out.resolve("mylora-000002.safetensors").toString(),
+                out.resolve("mylora-000003.safetensors").toString(), "--sigma_rel", "0.2", "--output_file", dir.resolve("ema.safetensors").toString());
+        assertEquals(0, ema.code(), ema.err());
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("ema.safetensors"))) {
+            assertEquals("2", f.metadata().get("ss_loraid"));
+        }
+        CliRun merge = CliRun.run("merge", "--dit", TINY.toString(), "--lora_weight", out.resolve("mylora.safetensors").toString(),
+                "--save_merged_model", dir.resolve("merged.safetensors").toString());
+        assertEquals(0, merge.code(), merge.err());
+        CliRun validate = CliRun.run("validate", "--dit", TINY.toString(), "--lora_weight", out.resolve("mylora.safetensors").toString());
+        assertEquals(0, validate.code(), validate.err() + validate.out());
+    }
+
+    @Test
     void flags_that_break_a_rule_are_usage_errors_naming_the_flag(@TempDir Path dir) throws Exception {
         Path toml = dataset(dir);
         Path out = dir.resolve("out");

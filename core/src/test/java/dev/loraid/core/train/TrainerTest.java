@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainerTest {
 
     /** Collects every step's loss. */
-    private static final class Losses implements TrainListener {
+    private static class Losses implements TrainListener {
         final List<Double> losses = new ArrayList<>();
 
         @Override
@@ -72,6 +72,36 @@ class TrainerTest {
     }
 
     @Test
+    void validation_loss_is_fixed_for_a_fixed_model_and_falls_as_the_lora_learns(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 4, 2);
+        TrainConfig base = TrainFixture.config(toml, dir.resolve("v"), "v", 120, TrainFixture.network(4, null, 12), null, null);
+        TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
+                false, base.network(), base.optimizer(), base.timesteps(), 120, null, 1, base.seed(), base.save(),
+                new TrainConfig.Validation(toml, 40), null, null);
+        List<Double> seen = new ArrayList<>();
+        TrainListener listener = new Losses() {
+            @Override
+            public void validated(long step, double valLoss) {
+                seen.add(valLoss);
+            }
+        };
+        Trainer.run(c, listener);
+        assertEquals(3, seen.size());
+        List<String> logged = Files.readAllLines(dir.resolve("v").resolve("v-log.jsonl")).stream().filter(l -> l.contains("val_loss"))
+                .toList();
+        assertEquals(List.of("{\"step\":40,\"val_loss\":" + seen.get(0) + "}", "{\"step\":80,\"val_loss\":" + seen.get(1) + "}",
+                "{\"step\":120,\"val_loss\":" + seen.get(2) + "}"), logged);
+        assertTrue(seen.get(2) < seen.get(0), "validation loss " + seen);
+        // fixed σ and fixed noise: the same model gives the same number, whatever run it is part of
+        try (TrainModels models = TrainModels.open(c, TrainListener.SILENT); TrainModels again = TrainModels.open(c, TrainListener.SILENT)) {
+            var data = dev.loraid.core.data.DatasetGroup.open(toml, dir, Reporter.SILENT);
+            double v = new ValidationLoss(data, models).loss();
+            assertTrue(Double.isFinite(v) && v > 0);
+            assertEquals(v, new ValidationLoss(data, again).loss(), 0.0);
+        }
+    }
+
+    @Test
     void loraid_2_trains_only_its_blocks_and_leaves_the_blocks_before_it_bit_identical(@TempDir Path dir) throws Exception {
         Path toml = TrainFixture.dataset(dir, 4, 2);
         Trainer.Result r = Trainer.run(TrainFixture.config(toml, dir.resolve("out"), "id2", 30, TrainFixture.network(4, 2, 2), null,
@@ -91,6 +121,21 @@ class TrainerTest {
             assertEquals("networks.lora_wan", m.get("ss_network_module"));
             assertEquals("shift", m.get("ss_timestep_sampling"));
             assertFalse(m.values().stream().anyMatch(String::isEmpty), "no metadata value may be empty");
+            // loraid.md REQ-META-2: the upstream keys (ss_vae_name and ss_training_comment only when given)
+            for (String k : List.of("ss_network_module", "ss_network_dim", "ss_network_alpha", "ss_network_dropout", "ss_output_name",
+                    "ss_base_model_version", "ss_sd_model_name", "ss_training_started_at", "ss_training_finished_at", "ss_session_id",
+                    "ss_epoch", "ss_steps", "ss_num_epochs", "ss_max_train_steps", "ss_learning_rate", "ss_lr_scheduler",
+                    "ss_lr_warmup_steps", "ss_optimizer", "ss_seed", "ss_mixed_precision", "ss_fp8_base", "ss_gradient_checkpointing",
+                    "ss_gradient_accumulation_steps", "ss_max_grad_norm", "ss_timestep_sampling", "ss_discrete_flow_shift",
+                    "ss_sigmoid_scale", "ss_weighting_scheme", "ss_logit_mean", "ss_logit_std", "ss_mode_scale", "ss_guidance_scale",
+                    "ss_num_train_items", "ss_num_batches_per_epoch", "ss_datasets", "sshs_model_hash", "sshs_legacy_hash",
+                    "ss_loraid_include_patterns", "ss_loraid_exclude_patterns")) {
+                assertTrue(m.containsKey(k), k + " missing");
+            }
+            assertEquals("4", m.get("ss_network_dim"));
+            assertEquals("4", m.get("ss_num_train_items"));
+            assertEquals("2", m.get("ss_num_batches_per_epoch"));
+            assertEquals("7", m.get("ss_seed"));
         }
         try (WanCheckpoint ck = WanCheckpoint.open(TrainFixture.TINY, WanPresets.TINY);
                 SafetensorsFile golden = SafetensorsFile.open(Golden.file("wan_tiny_forward.safetensors"))) {
@@ -134,7 +179,7 @@ class TrainerTest {
 
     private static TrainConfig dual(Path toml, Path out, Path lowDit, Path highDit, TimestepConfig timesteps) {
         TrainConfig c = TrainFixture.config(toml, out, "dual", 6, TrainFixture.network(4, null, 12), null, null);
-        return new TrainConfig(lowDit, highDit, 0.5, false, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
+        return new TrainConfig(lowDit, highDit, 0.5, true, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
                 false, c.network(), c.optimizer(), timesteps, c.maxTrainSteps(), null, 1, c.seed(), c.save(), null, null, null);
     }
 
