@@ -36,10 +36,11 @@ import java.util.stream.Stream;
  * @param microStep    micro-batches done over the run (keys the timestep, noise and dropout streams)
  * @param samplesDrawn samples noised over the run (keys the timestep-bucket pools)
  * @param seed         the run's {@code --seed}
+ * @param batchesPerEpoch the epoch length the order was cut into (a resume over other data cannot repeat the run)
  * @param lossWindow   the recent losses {@code avr_loss} averages
  */
 public record RunState(long globalStep, int epoch, int nextBatch, long microStep, long samplesDrawn, long seed,
-        List<Double> lossWindow) {
+        int batchesPerEpoch, List<Double> lossWindow) {
     public static final String FILE = "state.safetensors";
     private static final String PREFIX = "loraid.run.";
 
@@ -87,7 +88,8 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
             String window = m.getOrDefault(PREFIX + "loss_window", "");
             List<Double> losses = window.isEmpty() ? List.of() : Arrays.stream(window.split(",")).map(Double::valueOf).toList();
             return new RunState(number(m, "global_step", file), (int) number(m, "epoch", file), (int) number(m, "next_batch", file),
-                    number(m, "micro_step", file), number(m, "samples_drawn", file), number(m, "seed", file), losses);
+                    number(m, "micro_step", file), number(m, "samples_drawn", file), number(m, "seed", file),
+                    (int) number(m, "batches_per_epoch", file), losses);
         } catch (IOException e) {
             throw new LoraidException("--resume " + dir + ": cannot read " + file + ": " + e.getMessage(), e);
         }
@@ -110,6 +112,7 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
         m.put(PREFIX + "micro_step", Long.toString(microStep));
         m.put(PREFIX + "samples_drawn", Long.toString(samplesDrawn));
         m.put(PREFIX + "seed", Long.toString(seed));
+        m.put(PREFIX + "batches_per_epoch", Integer.toString(batchesPerEpoch));
         m.put(PREFIX + "loss_window", String.join(",", lossWindow.stream().map(d -> Double.toString(d)).toList()));
         return m;
     }

@@ -125,11 +125,15 @@ public final class Trainer {
                     listener.warn("--resume " + c.resume() + " was saved by a run with --seed " + position.seed() + ", this run has "
                             + c.seed() + ": the continuation will not repeat the original run");
                 }
+                if (position.batchesPerEpoch() != batchesPerEpoch) {
+                    listener.warn("--resume " + c.resume() + " was saved with " + position.batchesPerEpoch() + " batches per epoch, the "
+                            + "dataset now gives " + batchesPerEpoch + ": the data order changes, the continuation will not repeat the run");
+                }
                 RunState.restore(c.resume(), params, optimizer, scheduler);
                 listener.info("resumed from " + c.resume() + " at step " + position.globalStep() + " (epoch " + (position.epoch() + 1)
                         + ", batch " + position.nextBatch() + ")");
             } else {
-                position = new RunState(0, 0, 0, 0, 0, c.seed(), List.of());
+                position = new RunState(0, 0, 0, 0, 0, c.seed(), batchesPerEpoch, List.of());
             }
             long loraParams = params.values().stream().mapToLong(p -> p.shape().numel()).sum();
             listener.started(new TrainListener.Plan(maxSteps, epochs, batchesPerEpoch, data.numTrainItems(), net.adapters().size(),
@@ -242,14 +246,14 @@ public final class Trainer {
                     }
                     Integer every = c.save().everyNSteps();
                     if (every != null && globalStep % every == 0) {
-                        RunState here = new RunState(globalStep, epoch, i + 1, micro, drawn, seed, List.copyOf(window));
+                        RunState here = at(globalStep, epoch, i + 1, micro, drawn);
                         saveStep(globalStep, epoch + 1, here);
                     }
                 }
                 boolean finished = globalStep >= maxSteps;
                 Integer everyEpochs = c.save().everyNEpochs();
                 if (!finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs) {
-                    saveEpoch(globalStep, epoch + 1, new RunState(globalStep, epoch + 1, 0, micro, drawn, seed, List.copyOf(window)));
+                    saveEpoch(globalStep, epoch + 1, at(globalStep, epoch + 1, 0, micro, drawn));
                 }
                 if (finished) {
                     break;
@@ -263,9 +267,14 @@ public final class Trainer {
             saveLora(finalFile, globalStep, epochs);
             if (c.save().saveState() || c.save().saveStateOnTrainEnd()) {
                 // the position after the last update, so a longer run can continue from here
-                saveState(c.save().stateDir(""), new RunState(globalStep, epoch, next, micro, drawn, seed, List.copyOf(window)));
+                saveState(c.save().stateDir(""), at(globalStep, epoch, next, micro, drawn));
             }
             return new Result(finalFile, globalStep, lastLoss);
+        }
+
+        /** Where the run stands after an update: what a {@link RunState} saved now holds. */
+        private RunState at(long globalStep, int epoch, int nextBatch, long micro, long drawn) {
+            return new RunState(globalStep, epoch, nextBatch, micro, drawn, c.seed(), data.batchesPerEpoch(), List.copyOf(window));
         }
 
         private void validate(long globalStep) {
