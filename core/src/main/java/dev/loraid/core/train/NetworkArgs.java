@@ -70,7 +70,7 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
         return p;
     }
 
-    /** A Python list literal of string literals, e.g. {@code ['blocks\\.1\\..*', ".*ffn.*"]}. */
+    /** A Python list literal of string literals (plain or r'…' raw), e.g. {@code ['blocks\\.1\\..*', r".*ffn.*"]}. */
     static List<String> pythonStringList(String key, String v) {
         String s = v.strip();
         if (!s.startsWith("[") || !s.endsWith("]")) {
@@ -87,6 +87,10 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
             if (i >= end) {
                 break;
             }
+            boolean raw = (s.charAt(i) == 'r' || s.charAt(i) == 'R') && i + 1 < end;
+            if (raw) {
+                i++; // r'…': Python's raw string, backslashes kept as they are
+            }
             char q = s.charAt(i);
             if (q != '\'' && q != '"') {
                 throw new IllegalArgumentException("--network_args " + key + ": expected a quoted string at position " + i + " of " + v);
@@ -97,6 +101,11 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
                 char c = s.charAt(i);
                 if (c == '\\' && i + 1 < end) {
                     char n = s.charAt(i + 1);
+                    if (raw) { // a raw string keeps the backslash, and a quote after it does not end the string
+                        sb.append(c).append(n);
+                        i += 2;
+                        continue;
+                    }
                     // Python keeps unknown escapes (\. stays \.) and resolves \\ and quotes
                     if (n == '\\' || n == '\'' || n == '"') {
                         sb.append(n);

@@ -222,6 +222,26 @@ class TrainerTest {
         return Tensor.ofDoubles(v, dims);
     }
 
+    @Test
+    void network_weights_start_a_run_where_a_file_left_off(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        Trainer.Result first = Trainer.run(TrainFixture.config(toml, dir.resolve("a"), "a", 20, TrainFixture.network(4, null, 12), null,
+                null), TrainListener.SILENT);
+        // --dim_from_weights: rank and alpha come from the file, not from --network_dim 8
+        NetworkConfig fromFile = new NetworkConfig(8, 8, 0, List.of(), first.lora(), true, null, null, 12);
+        TrainConfig base = TrainFixture.config(toml, dir.resolve("b"), "b", 1, fromFile, null, null);
+        OptimizerConfig frozen = new OptimizerConfig("AdamW", List.of(), 1e-30, "constant", "0", "0", 1, 1, null, null, null, 1);
+        TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
+                false, fromFile, frozen, base.timesteps(), 1, null, 1, base.seed(), base.save(), null, null, null);
+        Trainer.Result second = Trainer.run(c, TrainListener.SILENT);
+        try (SafetensorsFile a = SafetensorsFile.open(first.lora()); SafetensorsFile b = SafetensorsFile.open(second.lora())) {
+            assertEquals(a.names(), b.names());
+            for (String n : a.names()) { // one update at lr 1e-30 moves nothing a float can show
+                org.junit.jupiter.api.Assertions.assertArrayEquals(a.tensor(n).toDoubleArray(), b.tensor(n).toDoubleArray(), 1e-7, n);
+            }
+        }
+    }
+
     private static TrainConfig dual(Path toml, Path out, Path lowDit, Path highDit, TimestepConfig timesteps) {
         TrainConfig c = TrainFixture.config(toml, out, "dual", 6, TrainFixture.network(4, null, 12), null, null);
         return new TrainConfig(lowDit, highDit, 0.5, true, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
