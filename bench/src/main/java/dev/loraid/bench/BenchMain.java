@@ -7,6 +7,7 @@ import dev.loraid.bench.wanblock.WanBlockBench;
 import dev.loraid.bench.harness.LoadGate;
 import dev.loraid.bench.merge.MergeBench;
 import dev.loraid.bench.train.LinearTrainBench;
+import dev.loraid.bench.train.TrainStepBench;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ public final class BenchMain {
     /** Every benchmark, in the order the usage lists them: add new ones here, one class each. */
     static List<BenchCommand> commands() {
         return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
-                new MergeBench(), new WanBlockGpuBench());
+                new MergeBench(), new WanBlockGpuBench(), new TrainStepBench());
     }
 
     public static void main(String[] args) {

@@ -21,6 +21,16 @@ class BenchMainTest {
     }
 
     @Test
+    void trainStepIsRegistered() {
+        assertTrue(BenchMain.commands().stream().anyMatch(c -> c.name().equals("train-step")));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err);
+        PrintStream out = new PrintStream(new ByteArrayOutputStream());
+        // options are checked before any weight is drawn
+        assertEquals(2, BenchMain.run(new String[] {"train-step", "--no-torch", "--bogus"}, out, e));
+    }
+
+    @Test
     void unknownBenchmarkAndBadOptionsAreUsageErrors() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream e = new PrintStream(err);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.loraid.bench.harness.TorchCpu;
+import dev.loraid.bench.train.TrainStepCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
@@ -113,6 +114,11 @@ public final class DjlTorchCpu implements TorchCpu {
     @Override
     public BlockRun wanBlock(WanBlockCase c) {
         return new DjlWanBlock(manager, c);
+    }
+
+    @Override
+    public TrainRun wanTrainStep(TrainStepCase c) {
+        return new DjlWanTrainStep(manager, c);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.loraid.bench.harness;
 
+import dev.loraid.bench.train.TrainStepCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
@@ -41,6 +42,14 @@ public interface TorchCpu extends AutoCloseable {
      */
     BlockRun wanBlock(WanBlockCase c);
 
+    /**
+     * One LoRA training step of a whole Wan model (patch, text and time embeddings, the blocks, the head) composed
+     * from NDArray ops, fp32 with the case's weights frozen and a rank-r LoRA on every Linear of every block:
+     * flow-matching forward, MSE loss, autograd backward, global-norm clipping and AdamW on the LoRA weights.
+     * {@code run()} is one step; {@link TrainRun#lastLoss()} the loss of the last one.
+     */
+    TrainRun wanTrainStep(TrainStepCase c);
+
     @Override
     void close();
 
@@ -48,6 +57,11 @@ public interface TorchCpu extends AutoCloseable {
     interface BlockRun extends Workload {
         /** {output [L, D], gradient of Σ output with respect to x [L, D]} of one forward and backward. */
         float[][] outputs();
+    }
+
+    /** A timed training step that reports its loss. */
+    interface TrainRun extends Workload {
+        double lastLoss();
     }
 
     /** One timed operation and the native memory it holds. */
