@@ -88,9 +88,10 @@ public final class WanModel extends Module {
     }
 
     /**
-     * With checkpointing on, the differentiable forward keeps only each block's input: a block's activations are
-     * recomputed during the backward pass (autograd's {@link Checkpoint}; spec training.md §3.5). Gradients are the
-     * same; intermediates inside blocks are then not tapped.
+     * With checkpointing on, the differentiable forward keeps only the inputs of each block's three sub-blocks
+     * (self-attention, cross-attention, FFN); their activations are recomputed one sub-block at a time during the
+     * backward pass (autograd's {@link Checkpoint}, {@link WanBlock#forwardCheckpointed}; spec training.md §3.5).
+     * Gradients are the same; intermediates inside blocks are then not tapped.
      */
     public void setGradientCheckpointing(boolean on) {
         this.gradientCheckpointing = on;
@@ -157,8 +158,7 @@ public final class WanModel extends Module {
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = gradientCheckpointing
-                    ? Checkpoint.apply(b, in -> b.forward(in[0], in[1], in[2], c.rope(), WanTaps.NONE), x, c.e0(), c.ctx())
+            x = gradientCheckpointing ? b.forwardCheckpointed(x, c.e0(), c.ctx(), c.rope())
                     : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
