@@ -2,6 +2,7 @@ package dev.loraid.tensor.safetensors;
 
 import dev.loraid.tensor.json.Json;
 import dev.loraid.tensor.json.JsonFormatException;
+import dev.loraid.tensor.pth.PthFile;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -37,6 +38,9 @@ final class CheckpointFiles {
         String name = path.getFileName().toString();
         if (name.endsWith(".index.json")) {
             return openIndex(path);
+        }
+        if (name.endsWith(".pth") || name.endsWith(".pt")) {
+            return PthFile.open(path); // torch.save, read by a restricted unpickler (issue 13)
         }
         Matcher m = SHARD.matcher(name);
         if (m.matches()) {

@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Named tensors read from a checkpoint: one safetensors file ({@link SafetensorsFile}) or several shards read as
- * one ({@link ShardedCheckpoint}). Tensors are zero-copy views of memory-mapped files, valid until
+ * Named tensors read from a checkpoint: one safetensors file ({@link SafetensorsFile}), several shards read as
+ * one ({@link ShardedCheckpoint}), or a PyTorch {@code torch.save} state dict ({@link dev.loraid.tensor.pth.PthFile}).
+ * Tensors are zero-copy views of memory-mapped files, valid until
  * {@link #close()}; copy ({@code tensor.copy()}, {@code tensor.to(...)}) what must outlive the source.
  *
  * <pre>{@code
@@ -25,7 +26,8 @@ public interface TensorSource extends AutoCloseable {
     /**
      * Opens a checkpoint given as: a {@code .safetensors} file; one shard named
      * {@code <prefix>NNNNN-of-MMMMM.safetensors} (all MMMMM shards are read, as musubi does, spec wan.md §3.3);
-     * a {@code *.safetensors.index.json} shard index; or a directory holding one index, one file, or one set of
+     * a {@code *.safetensors.index.json} shard index; a {@code .pth} or {@code .pt} file written by
+     * {@code torch.save} (read without running any code from it); or a directory holding one index, one file, or one set of
      * numbered shards.
      */
     static TensorSource open(Path path) throws IOException {
@@ -51,7 +53,11 @@ public interface TensorSource extends AutoCloseable {
     /** Dtype, shape and byte span of {@code name}; throws naming the checkpoint if it has no such tensor. */
     TensorInfo info(String name);
 
-    /** A contiguous CPU view of the mapped bytes of {@code name} (no copy). */
+    /**
+     * A CPU view of the mapped bytes of {@code name} (no copy). Contiguous for safetensors; a {@code .pth} tensor
+     * keeps the storage offset and strides torch saved (several may share one storage), so call
+     * {@code contiguous()} where code reads the raw bytes.
+     */
     Tensor tensor(String name);
 
     /** String metadata ({@code __metadata__}) in file order. */
