@@ -1,0 +1,18 @@
+/**
+ * The UMT5 tokenizer of Wan's text encoder (spec {@code vae-t5.md} §4): SentencePiece unigram in pure Java, no
+ * native library, no protobuf dependency.
+ *
+ * <ul>
+ *   <li>{@link dev.loraid.wan.text.Umt5Tokenizer}: loads an HF {@code tokenizer.json} or a {@code spiece.model}
+ *       (or a folder with one) and gives a {@link dev.loraid.wan.text.TokenizedText}: ids, pieces, and ids + mask
+ *       padded/truncated to {@code text_len} (512 for Wan).</li>
+ *   <li>{@link dev.loraid.wan.text.WanTextCleaner}: Wan's {@code clean='whitespace'} prompt cleaning, with
+ *       {@link dev.loraid.wan.text.FtfySubset} and {@link dev.loraid.wan.text.HtmlUnescape}.</li>
+ *   <li>{@link dev.loraid.wan.text.PrecompiledCharsmap}: the {@code nmt_nfkc} normalisation table read from the
+ *       file (never replaced by {@code java.text.Normalizer}); {@code SpmNormalizer} is sentencepiece's normaliser
+ *       around it, {@code JsonNormalizer} tokenizer.json's.</li>
+ *   <li>{@code UnigramModel}: the Viterbi segmentation; {@link dev.loraid.wan.text.SpmModelProto} the protobuf
+ *       fields of a {@code spiece.model}, read by {@code ProtoReader}.</li>
+ * </ul>
+ */
+package dev.loraid.wan.text;
