@@ -18,6 +18,7 @@ public final class Main {
                 new DemoCommand(),
                 new InspectCommand(),
                 new WanForwardCommand(),
+                new GenerateCommand(),
                 new PlanCommand(),
                 new MergeCommand(),
                 new ConvertCommand(),
