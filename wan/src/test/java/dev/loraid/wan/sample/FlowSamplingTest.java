@@ -51,4 +51,22 @@ class FlowSamplingTest {
         assertEquals((3.75f / 4f) * 1000f, s.timesteps()[1], 0, "float32 σ·1000, not truncated");
         assertEquals(1000, FlowSchedule.vanilla(1, 12).timesteps()[0]);
     }
+
+    /** §6.4's upstream bug (not copied): coinciding integer timesteps (unipc, 100 steps, shift 12: 999, 999) are fine. */
+    @Test
+    void coincidingTimestepsAreCountedNotLookedUp() {
+        FlowSchedule s = FlowSchedule.unipc(100, 12.0);
+        assertEquals(999.0, s.timesteps()[0]);
+        assertEquals(999.0, s.timesteps()[1]);
+        int[] calls = {0};
+        double[] out = FlowSampler.sample(SolverKind.UNIPC, s, dev.loraid.tensor.Tensor.ofDoubles(new double[] {0.3, -1.1}, 2),
+                (x, i, t, sigma) -> {
+                    assertEquals(calls[0]++, i);
+                    return GaussianConvergenceTest.velocity(x, sigma).narrow(0, 0, 2).copy();
+                }, FlowSampler.StepListener.NONE).toDoubleArray();
+        assertEquals(100, calls[0]);
+        for (double v : out) {
+            assertEquals(true, Double.isFinite(v));
+        }
+    }
 }
