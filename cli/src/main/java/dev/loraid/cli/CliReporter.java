@@ -10,12 +10,19 @@ import java.io.PrintStream;
 final class CliReporter implements Reporter, AutoCloseable {
     private final PrintStream err;
     private final boolean quiet;
+    private final String unit;
     private ProgressBar bar;
     private String barTask;
 
     CliReporter(PrintStream err, boolean quiet) {
+        this(err, quiet, "bytes");
+    }
+
+    /** A reporter whose progress counts {@code unit} (e.g. "steps"). */
+    CliReporter(PrintStream err, boolean quiet, String unit) {
         this.err = err;
         this.quiet = quiet;
+        this.unit = unit;
     }
 
     @Override
@@ -36,7 +43,7 @@ final class CliReporter implements Reporter, AutoCloseable {
     public void progress(String task, long done, long total) {
         if (bar == null || !task.equals(barTask)) {
             endBar();
-            bar = ProgressBar.create(task, total, "bytes", quiet);
+            bar = ProgressBar.create(task, total, unit, quiet);
             barTask = task;
         }
         bar.step(done - bar.done());

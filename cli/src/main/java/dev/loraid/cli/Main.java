@@ -16,6 +16,8 @@ public final class Main {
     static List<Command> commands() {
         return List.of(
                 new DemoCommand(),
+                new TrainCommand(),
+                new GenerateCommand(),
                 new InspectCommand(),
                 new WanForwardCommand(),
                 new TokenizeCommand(),
@@ -24,8 +26,7 @@ public final class Main {
                 new ConvertCommand(),
                 new EmaCommand(),
                 new ValidateCommand(),
-                new TagCommand(),
-                new TrainCommand());
+                new TagCommand());
     }
 
     public static void main(String[] args) {

@@ -4,6 +4,8 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Set;
 
 /**
  * The inputs of one DiT call (spec wan.md §2.0), batch 1.
@@ -13,11 +15,27 @@ import java.util.Arrays;
  * @param context text encoder output [L_txt ≤ text_len, text_dim], unpadded
  * @param y       I2V conditioning [in_dim − out_dim, F, H, W] concatenated after x along channels, or null
  * @param clip    CLIP tokens [257 or 514, 1280] for the 2.1 image branch, or null
+ * @param skipBlocks indices of transformer blocks the call skips (skip-layer guidance, training.md §6.4: upstream's
+ *                   {@code skip_block_indices}); empty for a normal call
  */
-public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip) {
+public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip, Set<Integer> skipBlocks) {
+
+    public WanInputs {
+        skipBlocks = skipBlocks == null ? Set.of() : Set.copyOf(skipBlocks);
+    }
+
+    /** A call that runs every block. */
+    public WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip) {
+        this(x, t, context, y, clip, Set.of());
+    }
 
     public static WanInputs of(Tensor x, Tensor t, Tensor context) {
         return new WanInputs(x, t, context, null, null);
+    }
+
+    /** These inputs with the blocks {@code blocks} skipped (their residual stream passes through unchanged). */
+    public WanInputs withSkippedBlocks(Collection<Integer> blocks) {
+        return new WanInputs(x, t, context, y, clip, Set.copyOf(blocks));
     }
 
     /**
@@ -25,7 +43,7 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
      * scope); t stays where it is, the model reads its few values on the host.
      */
     public WanInputs to(Device device) {
-        return new WanInputs(on(x, device), t, on(context, device), on(y, device), on(clip, device));
+        return new WanInputs(on(x, device), t, on(context, device), on(y, device), on(clip, device), skipBlocks);
     }
 
     private static Tensor on(Tensor t, Device device) {
@@ -82,6 +100,11 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
         if (context.rank() != 2 || context.size(1) != c.textDim() || context.size(0) > c.textLen()) {
             throw bad(source, "context has shape " + context.shape() + ": expected [L ≤ " + c.textLen() + ", "
                     + c.textDim() + "]");
+        }
+        for (int b : skipBlocks) {
+            if (b < 0 || b >= c.numLayers()) {
+                throw bad(source, "skipped block " + b + " does not exist: the model has blocks 0.." + (c.numLayers() - 1));
+            }
         }
         if (c.imageBranch()) {
             long want = (c.imagePositions() ? 2L : 1L) * WanConfig.CLIP_TOKENS;

@@ -113,7 +113,7 @@ public final class WanModel extends Module {
     /**
      * As {@link #forward(WanInputs)}, handing the named intermediates (on the model's device) to {@code taps} as
      * they are made. The residual stream is updated in place block by block, each sub-block's temporaries released
-     * as it ends.
+     * as it ends. Blocks listed in {@link WanInputs#skipBlocks()} are not run.
      */
     public Tensor forward(WanInputs inputs, WanTaps taps) {
         inputs.validate(config, "inputs");
@@ -126,8 +126,10 @@ public final class WanModel extends Module {
             Tensor x = embedTokens(latent, taps).data();
             Var clip = in.clip() == null ? null : Var.constant(in.clip());
             Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
-            for (WanBlock b : blocks) {
-                b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+            for (int i = 0; i < blocks.size(); i++) {
+                if (!in.skipBlocks().contains(i)) { // skip-layer guidance: a skipped block leaves x as it is
+                    blocks.get(i).forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+                }
             }
             Tensor out = output(Var.constant(x), c, taps).data();
             try (MemoryScope keep = MemoryScope.suspend()) {

@@ -11,15 +11,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /** Access to testdata/golden and the comparison the golden README prescribes: |a − b| ≤ atol + rtol·|b|. */
-final class Golden {
+public final class Golden {
     private Golden() {
     }
 
-    static Path path(String name) {
+    public static Path path(String name) {
         return Path.of(System.getProperty("loraid.testdata"), "golden", name);
     }
 
-    static SafetensorsFile open(String name) throws IOException {
+    public static SafetensorsFile open(String name) throws IOException {
         return SafetensorsFile.open(path(name));
     }
 
@@ -27,7 +27,7 @@ final class Golden {
      * Asserts {@code actual} matches {@code expected} element-wise; the failure names the tensor, the first
      * offending index and the max error. Returns the max absolute error.
      */
-    static double assertClose(String what, Tensor expected, Tensor actual, double atol, double rtol) {
+    public static double assertClose(String what, Tensor expected, Tensor actual, double atol, double rtol) {
         assertArrayEquals(expected.shape().toArray(), actual.shape().toArray(), what + ": shape");
         double[] e = expected.toDoubleArray();
         double[] a = actual.toDoubleArray();

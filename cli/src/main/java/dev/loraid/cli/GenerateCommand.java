@@ -1,0 +1,254 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.generate.GenerateOutputs;
+import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.generate.GenerateResult;
+import dev.loraid.core.generate.Generator;
+import dev.loraid.core.generate.LoraSelection;
+import dev.loraid.core.generate.OutputType;
+import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.sample.CfgSkipMode;
+import dev.loraid.wan.sample.SkipLayerGuidance;
+import dev.loraid.wan.sample.SolverKind;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.LocalDateTime;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * {@code loraid generate}: text-to-video sampling with a Wan DiT, upstream's wan_generate_video.py flags and defaults
+ * (spec training.md §6.3). Until a text encoder and a VAE exist, the text comes as embeddings ({@code --text_embeds})
+ * and the images are a fixed projection of the latent (core {@code LatentPreview}).
+ */
+final class GenerateCommand extends OptionsCommand {
+    /** Upstream flags this command refuses, with the reason (a usage error rather than a silently ignored flag). */
+    private static final Map<String, String> REFUSED = new LinkedHashMap<>();
+
+    static {
+        REFUSED.put("prompt", "there is no text encoder yet: give the prompt's T5 embedding with --text_embeds");
+        REFUSED.put("negative_prompt", "there is no text encoder yet: put the negative prompt's embedding in --text_embeds as context_null");
+        REFUSED.put("save_merged_model", "use 'loraid merge --dit … --lora_weight … --save_merged_model OUT'");
+        REFUSED.put("image_path", "image-to-video is not supported yet");
+        REFUSED.put("end_image_path", "image-to-video is not supported yet");
+        REFUSED.put("control_path", "Fun-Control is not supported yet");
+        REFUSED.put("video_path", "video-to-video is not supported yet");
+        REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
+        REFUSED.put("lycoris", "LyCORIS networks are not supported");
+        REFUSED.put("include_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
+        REFUSED.put("exclude_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
+        REFUSED.put("latent_path", "decoding needs the VAE, which does not exist yet");
+        REFUSED.put("from_file", "batch prompt files are not supported yet");
+        REFUSED.put("interactive", "interactive mode is not supported");
+        REFUSED.put("fp8", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
+        REFUSED.put("fp8_scaled", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
+    }
+
+    @Override
+    public String name() {
+        return "generate";
+    }
+
+    @Override
+    public String summary() {
+        return "generate a video latent with a Wan DiT (unipc / dpm++ / vanilla, CFG, SLG, A14B, LoRAs as adapters)";
+    }
+
+    @Override
+    Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("task", "TASK", "Wan task (default t2v-14B): t2v-1.3B, t2v-14B, t2i-14B, t2v-A14B, …"));
+        o.addOption(CliArgs.value("dit", "FILE", "DiT checkpoint (the low-noise expert for A14B); required"));
+        o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
+        o.addOption(CliArgs.value("text_embeds", "FILE", "safetensors with context [L, text_dim] (the prompt's T5 output) and "
+                + "context_null (the negative prompt's; upstream's default is the task's sample_neg_prompt); required"));
+        o.addOption(CliArgs.value("latent_noise", "FILE", "safetensors with noise [C, F, H, W]: the starting latent instead of "
+                + "noise drawn from --seed"));
+        o.addOption(CliArgs.value("sample_solver", "NAME", "unipc (default), dpm++ or vanilla"));
+        o.addOption(CliArgs.value("infer_steps", "N", "sampling steps (default: the task's, 50 for 2.1 t2v, 40 for A14B)"));
+        o.addOption(CliArgs.value("flow_shift", "S", "σ shift (default: the task's sample_shift, 5.0; 12.0 for t2v-A14B)"));
+        o.addOption(CliArgs.value("guidance_scale", "G", "CFG scale (default: the task's, 5.0; the low-noise expert's for A14B)"));
+        o.addOption(CliArgs.value("guidance_scale_high_noise", "G", "CFG scale of the A14B high-noise expert (default: the task's)"));
+        o.addOption(CliArgs.value("timestep_boundary", "B", "A14B switch: high-noise expert while t/1000 ≥ B (0..1, or 0..1000; "
+                + "default: the task's)"));
+        o.addOption(CliArgs.value("seed", "N", "seed of the counter-based noise (default: random)"));
+        o.addOption(CliArgs.flag("cpu_noise", "accepted for compatibility: the noise is the same on every device"));
+        o.addOption(Option.builder().longOpt("video_size").numberOfArgs(2).argName("H W")
+                .desc("height and width in pixels (default 256 256)").build());
+        o.addOption(CliArgs.value("video_length", "N", "frames, 4k + 1 (default 81; 1 for t2i)"));
+        o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA / LORAID files applied as adapters (to the low-noise expert for A14B)"));
+        o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers: none = 1.0, one = for all, else one per LoRA (per LORAID with --LORAID)"));
+        o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the A14B high-noise expert"));
+        o.addOption(CliArgs.values("lora_multiplier_high_noise", "M", "multipliers for --lora_weight_high_noise"));
+        o.addOption(CliArgs.values("LORAID", "ID", "apply only the files of these LORAIDs, in this order"));
+        o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid"));
+        o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
+        o.addOption(CliArgs.value("cfg_skip_mode", "MODE", "none (default), early, late, middle, early_late or alternate"));
+        o.addOption(CliArgs.value("cfg_apply_ratio", "R", "share of steps that apply CFG (0..1; default: all)"));
+        o.addOption(CliArgs.value("slg_layers", "I,J", "blocks skipped for skip-layer guidance, comma separated"));
+        o.addOption(CliArgs.value("slg_scale", "S", "SLG scale for --slg_mode original (default 3.0)"));
+        o.addOption(CliArgs.value("slg_start", "R", "SLG from this share of the steps (default 0.0)"));
+        o.addOption(CliArgs.value("slg_end", "R", "SLG until this share of the steps (default 0.3)"));
+        o.addOption(CliArgs.value("slg_mode", "MODE", "original or uncond (default: SLG off)"));
+        o.addOption(CliArgs.value("output_type", "TYPE", "latent (default here; upstream's default video needs the VAE), images or both"));
+        o.addOption(CliArgs.value("save_path", "DIR", "output folder; required"));
+        o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
+        o.addOption(CliArgs.deviceOption());
+        o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        for (String refused : REFUSED.keySet()) {
+            o.addOption(Option.builder().longOpt(refused).optionalArg(true).hasArgs().desc("refused: " + REFUSED.get(refused)).build());
+        }
+        return o;
+    }
+
+    @Override
+    String usage() {
+        return "loraid generate --task TASK --dit FILE --text_embeds FILE --save_path DIR [options]";
+    }
+
+    @Override
+    String helpFooter() {
+        return "Images are latent channels 0, 1, 2 as RGB (no VAE yet); files are named <time>_<seed>… as upstream.";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        CliArgs.noArguments(cl);
+        for (Option opt : cl.getOptions()) {
+            String reason = REFUSED.get(opt.getLongOpt());
+            if (reason != null) {
+                throw new UsageException("--" + opt.getLongOpt() + " is not supported: " + reason);
+            }
+        }
+        WanVariant task = parse(cl, "task", WanPresets::get, WanPresets.get("t2v-14B"));
+        Path dit = CliArgs.requiredPath(cl, "dit");
+        Path embeds = CliArgs.requiredPath(cl, "text_embeds");
+        Path saveDir = CliArgs.requiredPath(cl, "save_path");
+        OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.LATENT);
+        long seed = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : new SecureRandom().nextLong() & 0xffffffffL;
+        Tensor[] text = readEmbeds(embeds);
+        GenerateRequest d = GenerateRequest.withTaskDefaults(task, dit, CliArgs.path(cl, "dit_high_noise"), seed, text[0], text[1]);
+
+        int height = 256;
+        int width = 256;
+        if (cl.hasOption("video_size")) {
+            String[] hw = cl.getOptionValues("video_size");
+            height = parse("video_size", hw[0], Integer::parseInt);
+            width = parse("video_size", hw[1], Integer::parseInt);
+        }
+        Integer frames = CliArgs.integer(cl, "video_length");
+        Integer steps = CliArgs.integer(cl, "infer_steps");
+        Double shift = CliArgs.number(cl, "flow_shift");
+        Double g = CliArgs.number(cl, "guidance_scale");
+        Double gHigh = CliArgs.number(cl, "guidance_scale_high_noise");
+        Double boundary = CliArgs.number(cl, "timestep_boundary");
+        Double ratio = CliArgs.number(cl, "cfg_apply_ratio");
+        SkipLayerGuidance slg = slg(cl);
+        Tensor noise = null;
+        if (cl.hasOption("latent_noise")) {
+            try (SafetensorsFile f = SafetensorsFile.open(CliArgs.path(cl, "latent_noise"))) {
+                if (!f.contains("noise")) {
+                    throw new UsageException("--latent_noise " + cl.getOptionValue("latent_noise") + " has no tensor 'noise' "
+                            + "[C, F, H, W] (found " + f.names() + ")");
+                }
+                noise = f.tensor("noise").copy();
+            }
+        }
+        Map<String, String> extra = new LinkedHashMap<>();
+        extra.put("text_embeds", embeds.getFileName().toString());
+        if (cl.hasOption("latent_noise")) {
+            extra.put("latent_noise", CliArgs.path(cl, "latent_noise").getFileName().toString());
+        }
+        GenerateRequest req = new GenerateRequest(task, dit, d.ditHighNoise(),
+                loras(cl, "lora_weight", "lora_multiplier"), loras(cl, "lora_weight_high_noise", "lora_multiplier_high_noise"),
+                parse(cl, "sample_solver", SolverKind::parse, SolverKind.UNIPC), steps != null ? steps : d.steps(),
+                shift != null ? shift : d.flowShift(), g != null ? g : d.guidanceScale(),
+                gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
+                parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
+                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), extra);
+
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps")) {
+            reporter.info("generate: " + task.name() + ", " + req.solver().flagValue() + " " + req.steps() + " steps, shift "
+                    + req.flowShift() + ", guidance " + req.guidanceScale() + ", seed " + seed + ", latent "
+                    + Arrays.toString(req.latentShape()) + ", device " + req.device());
+            GenerateResult result = Generator.run(req, reporter);
+            if (cl.hasOption("no_metadata")) {
+                result = new GenerateResult(result.latent(), result.seed(), Map.of());
+            }
+            List<Path> files = GenerateOutputs.save(result, outputType, saveDir, LocalDateTime.now(), task.vaeStride());
+            files.forEach(out::println);
+        }
+        return 0;
+    }
+
+    /** The two tensors of --text_embeds: context and context_null, as F32 copies. */
+    private static Tensor[] readEmbeds(Path file) throws Exception {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            for (String key : new String[] {"context", "context_null"}) {
+                if (!f.contains(key)) {
+                    throw new UsageException("--text_embeds " + file + " has no tensor '" + key + "': expected context "
+                            + "[L, text_dim] (prompt) and context_null [L, text_dim] (negative prompt); found " + f.names());
+                }
+            }
+            return new Tensor[] {f.tensor("context").to(dev.loraid.tensor.DType.F32).copy(),
+                    f.tensor("context_null").to(dev.loraid.tensor.DType.F32).copy()};
+        }
+    }
+
+    private static LoraSelection loras(CommandLine cl, String weightFlag, String multiplierFlag) {
+        List<String> tokens = CliArgs.all(cl, weightFlag);
+        if (tokens.isEmpty()) {
+            if (!CliArgs.all(cl, multiplierFlag).isEmpty()) {
+                throw new UsageException("--" + multiplierFlag + " given without --" + weightFlag);
+            }
+            return LoraSelection.NONE;
+        }
+        List<String> multipliers = CliArgs.all(cl, multiplierFlag);
+        Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), dev.loraid.core.Reporter.SILENT);
+        return new LoraSelection(LoraidArgs.loraFiles(tokens), multipliers, ids, CliArgs.integer(cl, "blocks_per_loraid"),
+                cl.hasOption("allow_overlap"));
+    }
+
+    private static SkipLayerGuidance slg(CommandLine cl) {
+        SkipLayerGuidance off = SkipLayerGuidance.OFF;
+        List<Integer> layers = cl.hasOption("slg_layers")
+                ? Arrays.stream(cl.getOptionValue("slg_layers").split(",")).map(s -> parse("slg_layers", s, Integer::parseInt)).toList()
+                : List.of();
+        SkipLayerGuidance.Mode mode = parse(cl, "slg_mode", SkipLayerGuidance.Mode::parse, null);
+        if (mode != null && layers.isEmpty()) {
+            throw new UsageException("--slg_mode needs --slg_layers");
+        }
+        Double scale = CliArgs.number(cl, "slg_scale");
+        Double start = CliArgs.number(cl, "slg_start");
+        Double end = CliArgs.number(cl, "slg_end");
+        return new SkipLayerGuidance(layers, scale != null ? scale : off.scale(), start != null ? start : off.start(),
+                end != null ? end : off.end(), mode);
+    }
+
+    private static <T> T parse(CommandLine cl, String flag, Function<String, T> parser, T absent) {
+        return cl.hasOption(flag) ? parse(flag, cl.getOptionValue(flag), parser) : absent;
+    }
+
+    private static <T> T parse(String flag, String value, Function<String, T> parser) {
+        try {
+            return parser.apply(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + flag + ": " + (e instanceof NumberFormatException ? "not a number: '" + value + "'"
+                    : e.getMessage()));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.loraid.cli;
+
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code loraid generate} end to end on the tiny DiT (testdata/golden). */
+class GenerateCommandTest {
+    @TempDir
+    Path dir;
+    private Path embeds;
+    private Path noise;
+
+    private static Path golden(String name) {
+        return Path.of(System.getProperty("loraid.testdata"), "golden", name);
+    }
+
+    @BeforeEach
+    void inputs() throws Exception {
+        embeds = dir.resolve("embeds.safetensors");
+        noise = dir.resolve("noise.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(golden("sample_tiny.safetensors"))) {
+            SafetensorsWriter.write(embeds, Map.of("context", f.tensor("context").copy(), "context_null",
+                    f.tensor("context_null").copy()), Map.of());
+            SafetensorsWriter.write(noise, Map.of("noise", f.tensor("noise").copy()), Map.of());
+        }
+    }
+
+    /** The sample_tiny setting: unipc, 8 steps, shift 5, guidance 4, 32×48 px, 1 frame → latent [4, 1, 4, 6]. */
+    private CliRun generate(String out, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit",
+                golden("wan_tiny_weights.safetensors").toString(), "--text_embeds", embeds.toString(), "--video_size", "32",
+                "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--quiet",
+                "--save_path", dir.resolve(out).toString()));
+        args.addAll(List.of(more));
+        return CliRun.run(args.toArray(String[]::new));
+    }
+
+    private static Path only(CliRun r, String suffix) {
+        return r.out().lines().map(Path::of).filter(p -> p.toString().endsWith(suffix)).findFirst().orElseThrow(
+                () -> new AssertionError("no " + suffix + " in " + r.out() + r.err()));
+    }
+
+    @Test
+    void sameSeedSameBytesAnotherSeedDiffers() throws Exception {
+        CliRun a = generate("a", "--seed", "11");
+        CliRun b = generate("b", "--seed", "11");
+        CliRun c = generate("c", "--seed", "12", "--cpu_noise");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        assertEquals(0, c.code(), c.err());
+        byte[] la = Files.readAllBytes(only(a, "_latent.safetensors"));
+        assertArrayEquals(la, Files.readAllBytes(only(b, "_latent.safetensors")));
+        assertFalse(Arrays.equals(la, Files.readAllBytes(only(c, "_latent.safetensors"))));
+        assertTrue(only(a, "_latent.safetensors").getFileName().toString().matches("\\d{8}-\\d{6}-\\d{3}_11_latent\\.safetensors"));
+        try (SafetensorsFile f = SafetensorsFile.open(only(a, "_latent.safetensors"))) {
+            assertEquals("11", f.metadata().get("seeds"));
+            assertEquals("tiny", f.metadata().get("task"));
+            assertEquals("unipc", f.metadata().get("sample_solver"));
+            assertEquals("4.0", f.metadata().get("guidance_scale"));
+            assertEquals("embeds.safetensors", f.metadata().get("text_embeds"));
+        }
+    }
+
+    @Test
+    void latentNoiseGivesSampleTinysResultAndPngsParse() throws Exception {
+        CliRun r = generate("n", "--latent_noise", noise.toString(), "--output_type", "both", "--seed", "0");
+        assertEquals(0, r.code(), r.err());
+        try (SafetensorsFile got = SafetensorsFile.open(only(r, "_latent.safetensors"));
+             SafetensorsFile want = SafetensorsFile.open(golden("sample_tiny.safetensors"))) {
+            double[] a = got.tensor("latent").toDoubleArray();
+            double[] b = want.tensor("unipc.final").toDoubleArray();
+            for (int i = 0; i < b.length; i++) {
+                assertEquals(b[i], a[i], 1e-4 + 1e-4 * Math.abs(b[i]), "latent[" + i + "]");
+            }
+        }
+        BufferedImage img = ImageIO.read(only(r, "_000.png").toFile());
+        assertNotNull(img);
+        assertEquals(48, img.getWidth());
+        assertEquals(32, img.getHeight());
+    }
+
+    /** Two LORAIDs applied as adapters give the latent of the model merged by 'loraid merge'. */
+    @Test
+    void loraidsAsAdaptersMatchTheMergedModel() throws Exception {
+        Path merged = dir.resolve("merged.safetensors");
+        CliRun m = CliRun.run("merge", "--quiet", "--dit", golden("wan_tiny_weights.safetensors").toString(), "--lora_weight",
+                golden("lora_id1.safetensors").toString(), golden("lora_id2.safetensors").toString(), "--LORAID", "1", "2",
+                "--lora_multiplier", "1.0", "0.7", "--blocks_per_loraid", "2", "--save_merged_model", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        CliRun adapted = generate("lora", "--seed", "5", "--lora_weight", golden("lora_id1.safetensors").toString(),
+                golden("lora_id2.safetensors").toString(), "--LORAID", "1", "2", "--lora_multiplier", "1.0", "0.7",
+                "--blocks_per_loraid", "2");
+        assertEquals(0, adapted.code(), adapted.err());
+        CliRun onMerged = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds", embeds.toString(),
+                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
+                "--guidance_scale", "4", "--quiet", "--seed", "5", "--save_path", dir.resolve("merged_out").toString());
+        assertEquals(0, onMerged.code(), onMerged.err());
+        try (SafetensorsFile a = SafetensorsFile.open(only(adapted, "_latent.safetensors"));
+             SafetensorsFile b = SafetensorsFile.open(only(onMerged, "_latent.safetensors"))) {
+            double[] x = a.tensor("latent").toDoubleArray();
+            double[] y = b.tensor("latent").toDoubleArray();
+            double max = 0;
+            for (int i = 0; i < x.length; i++) {
+                max = Math.max(max, Math.abs(x[i] - y[i]));
+            }
+            System.out.printf("generate: adapters vs merged model, max |latent difference| %.3g%n", max);
+            assertTrue(max < 1e-5, "max difference " + max);
+        }
+    }
+
+    @Test
+    void refusedFlagsAndBadValuesAreUsageErrors() {
+        CliRun p = generate("x", "--prompt", "a cat");
+        assertEquals(2, p.code());
+        assertTrue(p.err().contains("--prompt is not supported: there is no text encoder yet"), p.err());
+        CliRun v = generate("x", "--output_type", "video");
+        assertEquals(2, v.code());
+        assertTrue(v.err().contains("video needs the VAE decoder"), v.err());
+        CliRun s = generate("x", "--sample_solver", "ddim");
+        assertEquals(2, s.code());
+        assertTrue(s.err().contains("unknown solver 'ddim'"), s.err());
+        CliRun merged = generate("x", "--save_merged_model", "out.safetensors");
+        assertEquals(2, merged.code());
+        CliRun slg = generate("x", "--slg_mode", "original");
+        assertEquals(2, slg.code());
+        assertTrue(slg.err().contains("--slg_mode needs --slg_layers"), slg.err());
+    }
+
+    @Test
+    void slgAndCfgSkipRun() throws Exception {
+        CliRun r = generate("slg", "--seed", "1", "--slg_layers", "1,2", "--slg_mode", "original", "--slg_end", "0.5",
+                "--cfg_skip_mode", "late", "--cfg_apply_ratio", "0.75", "--sample_solver", "dpm++");
+        assertEquals(0, r.code(), r.err());
+        try (SafetensorsFile f = SafetensorsFile.open(only(r, "_latent.safetensors"))) {
+            assertEquals("1,2", f.metadata().get("slg_layers"));
+            assertEquals("late", f.metadata().get("cfg_skip_mode"));
+            assertEquals("dpm++", f.metadata().get("sample_solver"));
+        }
+    }
+
+    @Test
+    void helpListsTheFlagsWithDefaults() {
+        CliRun h = CliRun.run("generate", "--help");
+        assertEquals(0, h.code());
+        for (String s : new String[] {"--sample_solver", "unipc (default)", "--video_size", "default 256 256", "--slg_end",
+                "default 0.3", "--text_embeds", "--guidance_scale_high_noise"}) {
+            assertTrue(h.out().contains(s), s + " in\n" + h.out());
+        }
+    }
+}

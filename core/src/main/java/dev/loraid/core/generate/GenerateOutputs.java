@@ -1,0 +1,83 @@
+package dev.loraid.core.generate;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a {@link GenerateResult} under a folder with upstream's names (training.md §6.7; musubi's get_time_flag is
+ * {@code %Y%m%d-%H%M%S-<milliseconds>}): the latent as {@code <time>_<seed>_latent.safetensors} (key {@code latent}, the
+ * generation parameters as metadata) and the images as {@code <time>_<seed>/<time>_<seed>_NNN.png} per frame, or
+ * {@code <time>_<seed>_000.png} directly in the folder for a single frame. Every file appears atomically (temp file,
+ * fsync, rename).
+ */
+public final class GenerateOutputs {
+    public static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS");
+
+    private GenerateOutputs() {
+    }
+
+    /** Writes what {@code type} asks for under {@code dir} (created if needed); returns the files written. */
+    public static List<Path> save(GenerateResult result, OutputType type, Path dir, LocalDateTime time, int[] vaeStride)
+            throws IOException {
+        Files.createDirectories(dir);
+        String base = TIME.format(time) + "_" + result.seed();
+        List<Path> written = new ArrayList<>();
+        if (type.latent()) {
+            Path p = dir.resolve(base + "_latent.safetensors");
+            Map<String, String> meta = new LinkedHashMap<>(result.metadata());
+            meta.put("preview_projection", LatentPreview.PROJECTION);
+            SafetensorsWriter.write(p, Map.of("latent", result.latent()), meta);
+            written.add(p);
+        }
+        if (type.images()) {
+            int frames = (int) result.latent().size(1);
+            Path folder = frames == 1 ? dir : dir.resolve(base);
+            Files.createDirectories(folder);
+            for (int i = 0; i < frames; i++) {
+                int f = i;
+                Path p = folder.resolve(String.format("%s_%03d.png", base, f));
+                writeAtomically(p, out -> LatentPreview.writePng(LatentPreview.frame(result.latent(), f, vaeStride[1],
+                        vaeStride[2]), "loraid", LatentPreview.PROJECTION + "; latent frame " + f + "; seed " + result.seed(), out));
+                written.add(p);
+            }
+        }
+        return written;
+    }
+
+    private interface Body {
+        void write(OutputStream out) throws IOException;
+    }
+
+    private static void writeAtomically(Path target, Body body) throws IOException {
+        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+                 OutputStream out = java.nio.channels.Channels.newOutputStream(ch)) {
+                body.write(out);
+                out.flush();
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        } catch (RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw new LoraidException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+    }
+}

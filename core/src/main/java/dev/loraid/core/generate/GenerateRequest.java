@@ -1,0 +1,101 @@
+package dev.loraid.core.generate;
+
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.sample.CfgSkipMode;
+import dev.loraid.wan.sample.SkipLayerGuidance;
+import dev.loraid.wan.sample.SolverKind;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One text-to-video generation (spec training.md §6.3–6.5): the model, the sampler settings, the text conditioning as
+ * precomputed embeddings and the starting noise. {@link #withTaskDefaults} fills in what the task prescribes.
+ *
+ * @param task                   the Wan variant (its config checks the DiT; its latent channels and VAE stride give
+ *                               the latent size)
+ * @param ditHighNoise           the A14B high-noise expert, null for single-DiT tasks
+ * @param timestepBoundary       the A14B switch on the 0..1 scale (a value above 1 is read on the 0..1000 scale), null
+ *                               for none
+ * @param height                 pixels, a multiple of the VAE's spatial stride
+ * @param frames                 video length in pixel frames, 4k + 1
+ * @param context                the prompt's text embedding [L ≤ text_len, text_dim]
+ * @param negativeContext        the negative prompt's text embedding [L ≤ text_len, text_dim]
+ * @param noise                  the starting latent [C, F, H, W], or null to draw it with {@code seed}
+ * @param extraMetadata          more key → value pairs for the output's metadata (e.g. the files the inputs came from)
+ */
+public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras,
+                              LoraSelection lorasHighNoise, SolverKind solver, int steps, double flowShift,
+                              double guidanceScale, double guidanceScaleHighNoise, Double timestepBoundary,
+                              CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
+                              int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
+                              Device device, Map<String, String> extraMetadata) {
+
+    public GenerateRequest {
+        Objects.requireNonNull(task, "task");
+        Objects.requireNonNull(dit, "dit");
+        Objects.requireNonNull(context, "context");
+        Objects.requireNonNull(negativeContext, "negative context");
+        loras = loras == null ? LoraSelection.NONE : loras;
+        lorasHighNoise = lorasHighNoise == null ? LoraSelection.NONE : lorasHighNoise;
+        slg = slg == null ? SkipLayerGuidance.OFF : slg;
+        cfgSkipMode = cfgSkipMode == null ? CfgSkipMode.NONE : cfgSkipMode;
+        device = device == null ? Device.CPU : device;
+        extraMetadata = extraMetadata == null ? Map.of() : Map.copyOf(extraMetadata);
+        if (timestepBoundary != null && timestepBoundary > 1.0) {
+            timestepBoundary = timestepBoundary / 1000.0; // upstream accepts 0..1000 too (§6.3)
+        }
+    }
+
+    /**
+     * A request with the task's defaults (§6.3, wan.md §1.2): solver unipc, its steps, shift and guidance scales, its
+     * boundary, 256×256, 81 frames (1 for t2i), no LoRAs, CFG on every step, no SLG, on the CPU.
+     */
+    public static GenerateRequest withTaskDefaults(WanVariant task, Path dit, Path ditHighNoise, long seed,
+                                                   Tensor context, Tensor negativeContext) {
+        Double boundary = task.hasExperts() ? task.boundary() : null;
+        int frames = task.name().toLowerCase().contains("t2i") ? 1 : 81;
+        return new GenerateRequest(task, dit, ditHighNoise, LoraSelection.NONE, LoraSelection.NONE, SolverKind.UNIPC,
+                task.sampleSteps(), task.sampleShift(), task.guidanceLow(), task.guidanceHigh(), boundary, CfgSkipMode.NONE,
+                null, SkipLayerGuidance.OFF, seed, 256, 256, frames, context, negativeContext, null, Device.CPU, Map.of());
+    }
+
+    /** The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2). */
+    public long[] latentShape() {
+        int[] stride = task.vaeStride();
+        return new long[] {task.latentChannels(), (frames - 1) / stride[0] + 1, height / stride[1], width / stride[2]};
+    }
+
+    public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
+        return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
+    public GenerateRequest withSize(int height, int width, int frames) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
+    public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
+    public GenerateRequest withSeed(long seed) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
+    public GenerateRequest withNoise(Tensor noise) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+}

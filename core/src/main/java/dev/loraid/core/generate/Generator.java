@@ -1,0 +1,193 @@
+package dev.loraid.core.generate;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraApplication;
+import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.json.JsonWriter;
+import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.sample.FlowSampler;
+import dev.loraid.wan.sample.FlowSchedule;
+import dev.loraid.wan.sample.GuidedVelocity;
+import dev.loraid.wan.sample.WanDenoiser;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Text-to-video generation with a Wan DiT (spec training.md §6.3–6.6): opens the DiT (both experts for A14B), attaches
+ * each expert's LoRAs as adapters, draws or takes the starting noise, and runs the guided solver loop. Progress goes to
+ * the reporter as task {@code "denoising"} in steps. Writing files is {@link GenerateOutputs}'s job.
+ */
+public final class Generator {
+    /** The reporter task name of the step progress. */
+    public static final String PROGRESS_TASK = "denoising";
+
+    private Generator() {
+    }
+
+    public static GenerateResult run(GenerateRequest req, Reporter reporter) throws IOException {
+        check(req);
+        Tensor noise = startingNoise(req);
+        List<AutoCloseable> open = new ArrayList<>();
+        List<LoraApplication> attached = new ArrayList<>();
+        try {
+            Map<String, String> meta = metadata(req);
+            GuidedVelocity.Expert low = expert("low_noise_model", req.dit(), req.loras(), req.guidanceScale(), req, open,
+                    attached, meta, "lora", reporter);
+            GuidedVelocity.Expert high = req.ditHighNoise() == null ? null
+                    : expert("high_noise_model", req.ditHighNoise(), req.lorasHighNoise(), req.guidanceScaleHighNoise(), req,
+                    open, attached, meta, "lora_high_noise", reporter);
+            if (high == null && req.timestepBoundary() != null) {
+                reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
+            }
+            FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
+            GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
+                    req.cfgSkipMode().applied(req.steps(), req.cfgApplyRatio()), req.slg(),
+                    (step, t) -> reporter.info("switching to the low-noise expert at step " + step + ", t = " + (long) t
+                            + ", guidance scale " + req.guidanceScale()));
+            Tensor latent = FlowSampler.sample(req.solver(), schedule, noise, velocity,
+                    (done, total) -> reporter.progress(PROGRESS_TASK, done, total));
+            Tensor host;
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                host = latent.to(DType.F32).to(Device.CPU).copy();
+            }
+            return new GenerateResult(host, req.seed(), meta);
+        } finally {
+            attached.forEach(LoraApplication::detach);
+            for (AutoCloseable c : open.reversed()) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    reporter.warn("closing " + c + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static GuidedVelocity.Expert expert(String name, Path dit, LoraSelection loras, double guidance,
+                                                GenerateRequest req, List<AutoCloseable> open,
+                                                List<LoraApplication> attached, Map<String, String> meta,
+                                                String metaPrefix, Reporter reporter) throws IOException {
+        WanCheckpoint ck = WanCheckpoint.open(dit, req.task().config());
+        open.add(ck);
+        WanModel model = ck.model(req.device());
+        if (!loras.isEmpty()) {
+            LoraApplication app = LoraApplication.apply(model, loras.files(), loras.loraids(), loras.multiplierTokens(),
+                    loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
+            attached.add(app);
+            meta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)
+                    .collect(Collectors.joining(" ")));
+            meta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
+                    .collect(Collectors.joining(" ")));
+        }
+        Tensor ctx = req.context().to(DType.F32);
+        Tensor neg = req.negativeContext().to(DType.F32);
+        return new GuidedVelocity.Expert(name, WanDenoiser.textToVideo(model, ctx, neg, req.slg().layers()), guidance);
+    }
+
+    /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */
+    static Tensor startingNoise(GenerateRequest req) {
+        long[] shape = req.latentShape();
+        if (req.noise() != null) {
+            if (!Arrays.equals(req.noise().shape().toArray(), shape)) {
+                throw new LoraidException("noise has shape " + req.noise().shape() + ": expected " + Arrays.toString(shape)
+                        + " for " + req.frames() + " frames at " + req.height() + "×" + req.width() + " (" + req.task().name()
+                        + ")");
+            }
+            return req.noise().to(DType.F32).to(req.device());
+        }
+        // the same numbers on every backend (Backend.randomNormal is counter-based), so --cpu_noise changes nothing
+        Tensor noise = Tensor.empty(req.device(), DType.F32, shape);
+        noise.backend().randomNormal(noise, req.seed(), 0);
+        return noise;
+    }
+
+    private static void check(GenerateRequest req) {
+        WanConfig c = req.task().config();
+        if (c.inDim() != c.outDim()) {
+            throw new LoraidException(req.task().name() + " needs image conditioning (in_dim " + c.inDim()
+                    + "): only text-to-video generation is supported");
+        }
+        if (req.task().hasExperts() && req.ditHighNoise() == null) {
+            throw new LoraidException(req.task().name() + " has two experts: give the high-noise DiT too");
+        }
+        if (!req.task().hasExperts() && req.ditHighNoise() != null) {
+            throw new LoraidException(req.task().name() + " has a single DiT: a high-noise DiT does not apply");
+        }
+        if (req.ditHighNoise() == null && !req.lorasHighNoise().isEmpty()) {
+            throw new LoraidException("high-noise LoRAs given without a high-noise DiT");
+        }
+        int[] stride = req.task().vaeStride();
+        if (req.height() <= 0 || req.width() <= 0 || req.height() % (stride[1] * c.patchH()) != 0
+                || req.width() % (stride[2] * c.patchW()) != 0) {
+            throw new LoraidException("video size " + req.height() + "×" + req.width() + " must be positive multiples of "
+                    + stride[1] * c.patchH() + " (VAE stride × patch size)");
+        }
+        if (req.frames() < 1 || (req.frames() - 1) % stride[0] != 0) {
+            throw new LoraidException("video length " + req.frames() + " must be " + stride[0] + "k + 1");
+        }
+        if (req.steps() < 1) {
+            throw new LoraidException("inference steps must be ≥ 1, got " + req.steps());
+        }
+        for (Tensor t : new Tensor[] {req.context(), req.negativeContext()}) {
+            if (t.rank() != 2 || t.size(1) != c.textDim() || t.size(0) > c.textLen() || t.size(0) < 1) {
+                throw new LoraidException((t == req.context() ? "context" : "negative context") + " has shape " + t.shape()
+                        + ": expected [1.." + c.textLen() + ", " + c.textDim() + "] text embeddings");
+            }
+        }
+        for (int b : req.slg().layers()) {
+            if (b < 0 || b >= c.numLayers()) {
+                throw new LoraidException("SLG layer " + b + " does not exist: the model has blocks 0.." + (c.numLayers() - 1));
+            }
+        }
+    }
+
+    /** Every generation parameter (upstream's save_latent keys first: seeds, height, width, video_length, …). */
+    private static Map<String, String> metadata(GenerateRequest req) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("seeds", Long.toString(req.seed()));
+        m.put("height", Integer.toString(req.height()));
+        m.put("width", Integer.toString(req.width()));
+        m.put("video_length", Integer.toString(req.frames()));
+        m.put("infer_steps", Integer.toString(req.steps()));
+        m.put("guidance_scale", Double.toString(req.guidanceScale()));
+        m.put("task", req.task().name());
+        m.put("dit", req.dit().getFileName().toString());
+        if (req.ditHighNoise() != null) {
+            m.put("dit_high_noise", req.ditHighNoise().getFileName().toString());
+            m.put("guidance_scale_high_noise", Double.toString(req.guidanceScaleHighNoise()));
+            m.put("timestep_boundary", String.valueOf(req.timestepBoundary()));
+        }
+        m.put("sample_solver", req.solver().flagValue());
+        m.put("flow_shift", Double.toString(req.flowShift()));
+        m.put("cfg_skip_mode", req.cfgSkipMode().flagValue());
+        if (req.cfgApplyRatio() != null) {
+            m.put("cfg_apply_ratio", Double.toString(req.cfgApplyRatio()));
+        }
+        if (req.slg().enabled()) {
+            m.put("slg_mode", req.slg().mode().name().toLowerCase(Locale.ROOT));
+            m.put("slg_layers", req.slg().layers().stream().map(String::valueOf).collect(Collectors.joining(",")));
+            m.put("slg_scale", Double.toString(req.slg().scale()));
+            m.put("slg_start", Double.toString(req.slg().start()));
+            m.put("slg_end", Double.toString(req.slg().end()));
+        }
+        m.put("noise", req.noise() != null ? "given" : "randomNormal(seed, offset 0), F32");
+        m.put("latent_shape", JsonWriter.compact(Arrays.stream(req.latentShape()).boxed().toList()));
+        m.putAll(req.extraMetadata());
+        return m;
+    }
+}
