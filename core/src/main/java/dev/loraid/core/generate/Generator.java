@@ -51,21 +51,7 @@ public final class Generator {
             GuidedVelocity.Expert high = req.ditHighNoise() == null ? null
                     : expert("high_noise_model", req.ditHighNoise(), req.lorasHighNoise(), req.guidanceScaleHighNoise(), req,
                     open, attached, meta, "lora_high_noise", reporter);
-            if (high == null && req.timestepBoundary() != null) {
-                reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
-            }
-            FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
-            GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
-                    req.cfgSkipMode().applied(req.steps(), req.cfgApplyRatio()), req.slg(),
-                    (step, t) -> reporter.info("switching to the low-noise expert at step " + step + ", t = " + (long) t
-                            + ", guidance scale " + req.guidanceScale()));
-            Tensor latent = FlowSampler.sample(req.solver(), schedule, noise, velocity,
-                    (done, total) -> reporter.progress(PROGRESS_TASK, done, total));
-            Tensor host;
-            try (MemoryScope outside = MemoryScope.suspend()) {
-                host = latent.to(DType.F32).to(Device.CPU).copy();
-            }
-            return new GenerateResult(host, req.seed(), meta);
+            return loop(req, noise, high, low, meta, reporter);
         } finally {
             attached.forEach(LoraApplication::detach);
             for (AutoCloseable c : open.reversed()) {
@@ -76,6 +62,37 @@ public final class Generator {
                 }
             }
         }
+    }
+
+    /**
+     * Generation with a model already built, its LoRAs (or a training run's adapters) attached: the training-time
+     * sampler (spec training.md §6.2; with two experts the low-noise one runs the whole sample). The request's dit
+     * paths are only recorded.
+     */
+    public static GenerateResult sample(WanModel model, GenerateRequest req, Reporter reporter) {
+        check(req);
+        Map<String, String> meta = metadata(req);
+        return loop(req, startingNoise(req), null, expertOf("low_noise_model", model, req, req.guidanceScale()), meta, reporter);
+    }
+
+    /** The guided solver loop over one or two experts; the latent comes back on the host in F32. */
+    private static GenerateResult loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
+            Map<String, String> meta, Reporter reporter) {
+        if (high == null && req.timestepBoundary() != null) {
+            reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
+        }
+        FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
+        GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
+                req.cfgSkipMode().applied(req.steps(), req.cfgApplyRatio()), req.slg(),
+                (step, t) -> reporter.info("switching to the low-noise expert at step " + step + ", t = " + (long) t
+                        + ", guidance scale " + req.guidanceScale()));
+        Tensor latent = FlowSampler.sample(req.solver(), schedule, noise, velocity,
+                (done, total) -> reporter.progress(PROGRESS_TASK, done, total));
+        Tensor host;
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            host = latent.to(DType.F32).to(Device.CPU).copy();
+        }
+        return new GenerateResult(host, req.seed(), meta);
     }
 
     private static GuidedVelocity.Expert expert(String name, Path dit, LoraSelection loras, double guidance,
@@ -94,9 +111,13 @@ public final class Generator {
             meta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
                     .collect(Collectors.joining(" ")));
         }
-        Tensor ctx = req.context().to(DType.F32);
-        Tensor neg = req.negativeContext().to(DType.F32);
-        return new GuidedVelocity.Expert(name, WanDenoiser.textToVideo(model, ctx, neg, req.slg().layers()), guidance);
+        return expertOf(name, model, req, guidance);
+    }
+
+    /** One expert: the model with the request's text conditioning (cond, uncond, SLG layers) at {@code guidance}. */
+    private static GuidedVelocity.Expert expertOf(String name, WanModel model, GenerateRequest req, double guidance) {
+        return new GuidedVelocity.Expert(name, WanDenoiser.textToVideo(model, req.context().to(DType.F32),
+                req.negativeContext().to(DType.F32), req.slg().layers()), guidance);
     }
 
     /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */
