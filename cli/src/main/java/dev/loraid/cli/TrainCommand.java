@@ -223,7 +223,7 @@ final class TrainCommand extends OptionsCommand {
                 Path.of("").toAbsolutePath(), CliArgs.device(cl), MixedPrecision.parse(cl.getOptionValue("mixed_precision", "no")),
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1600),
                 CliArgs.integer(cl, "max_train_epochs"), intOr(cl, "gradient_accumulation_steps", 1), seedValue, save, validation,
-                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"));
+                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), null);
     }
 
     private static DType savePrecision(String v) {

@@ -33,8 +33,13 @@ public final class GenerateOutputs {
     /** Writes what {@code type} asks for under {@code dir} (created if needed); returns the files written. */
     public static List<Path> save(GenerateResult result, OutputType type, Path dir, LocalDateTime time, int[] vaeStride)
             throws IOException {
+        return save(result, type, dir, TIME.format(time) + "_" + result.seed(), vaeStride);
+    }
+
+    /** As {@link #save(GenerateResult, OutputType, Path, LocalDateTime, int[])} with the files' common stem given. */
+    public static List<Path> save(GenerateResult result, OutputType type, Path dir, String base, int[] vaeStride)
+            throws IOException {
         Files.createDirectories(dir);
-        String base = TIME.format(time) + "_" + result.seed();
         List<Path> written = new ArrayList<>();
         if (type.latent()) {
             Path p = dir.resolve(base + "_latent.safetensors");

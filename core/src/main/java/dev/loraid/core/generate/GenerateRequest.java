@@ -93,6 +93,12 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                 context, negativeContext, noise, device, extraMetadata);
     }
 
+    public GenerateRequest withDevice(Device device) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,

@@ -51,6 +51,9 @@ public final class Generator {
             GuidedVelocity.Expert high = req.ditHighNoise() == null ? null
                     : expert("high_noise_model", req.ditHighNoise(), req.lorasHighNoise(), req.guidanceScaleHighNoise(), req,
                     open, attached, meta, "lora_high_noise", reporter);
+            if (high == null && req.timestepBoundary() != null) {
+                reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
+            }
             return loop(req, noise, high, low, meta, reporter);
         } finally {
             attached.forEach(LoraApplication::detach);
@@ -78,9 +81,6 @@ public final class Generator {
     /** The guided solver loop over one or two experts; the latent comes back on the host in F32. */
     private static GenerateResult loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
             Map<String, String> meta, Reporter reporter) {
-        if (high == null && req.timestepBoundary() != null) {
-            reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
-        }
         FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
         GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
                 req.cfgSkipMode().applied(req.steps(), req.cfgApplyRatio()), req.slg(),

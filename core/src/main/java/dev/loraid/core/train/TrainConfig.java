@@ -24,12 +24,13 @@ import java.nio.file.Path;
  * @param validation           {@code --validation_dataset_config} / {@code --validate_every_n_steps}, or null
  * @param resume               {@code --resume}: a {@link RunState} folder, or null
  * @param vae                  {@code --vae} (recorded as ss_vae_name only), or null
+ * @param sampling             {@code --sample_prompts} and its triggers, or null
  */
 public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
         Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
         NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
         Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
-        Path resume, Path vae) {
+        Path resume, Path vae, SampleConfig sampling) {
 
     /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
     public record Validation(Path datasetConfig, int everyNSteps) {

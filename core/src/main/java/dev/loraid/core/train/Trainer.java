@@ -21,6 +21,8 @@ import dev.loraid.core.plan.LoraidSlice;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanVariant;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -135,6 +137,7 @@ public final class Trainer {
             } else {
                 position = new RunState(0, 0, 0, 0, 0, c.seed(), batchesPerEpoch, List.of());
             }
+            TrainingSampler sampler = c.sampling() == null ? null : TrainingSampler.prepare(c, sampleTask(primary), listener);
             long loraParams = params.values().stream().mapToLong(p -> p.shape().numel()).sum();
             listener.started(new TrainListener.Plan(maxSteps, epochs, batchesPerEpoch, data.numTrainItems(), net.adapters().size(),
                     loraParams, position.globalStep()));
@@ -143,8 +146,8 @@ public final class Trainer {
                     System.currentTimeMillis() / 1000.0);
             Path logFile = c.save().outputDir().resolve(c.save().outputName() + "-log.jsonl");
             try (TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile)) {
-                Loop loop = new Loop(models, net, params, optimizer, scheduler, step, data, validationData, metadata, log, maxSteps,
-                        epochs, updatesPerEpoch);
+                Loop loop = new Loop(models, net, params, optimizer, scheduler, step, data, validationData, sampler, metadata, log,
+                        maxSteps, epochs, updatesPerEpoch);
                 return loop.run(position);
             }
         }
@@ -160,6 +163,7 @@ public final class Trainer {
         private final TrainStep step;
         private final DatasetGroup data;
         private final ValidationLoss validation;
+        private final TrainingSampler samples;
         private final TrainMetadata metadata;
         private final TrainLog log;
         private final long maxSteps;
@@ -169,8 +173,8 @@ public final class Trainer {
         private final Deque<Double> window = new ArrayDeque<>();
 
         Loop(TrainModels models, LoraNetwork net, Map<String, Parameter> params, AdamW optimizer, LrScheduler scheduler,
-                TrainStep step, DatasetGroup data, DatasetGroup validationData, TrainMetadata metadata, TrainLog log, long maxSteps,
-                int epochs, int windowSize) {
+                TrainStep step, DatasetGroup data, DatasetGroup validationData, TrainingSampler samples, TrainMetadata metadata,
+                TrainLog log, long maxSteps, int epochs, int windowSize) {
             this.models = models;
             this.net = net;
             this.params = params;
@@ -179,6 +183,7 @@ public final class Trainer {
             this.step = step;
             this.data = data;
             this.validation = validationData == null ? null : new ValidationLoss(validationData, models);
+            this.samples = samples;
             this.metadata = metadata;
             this.log = log;
             this.maxSteps = maxSteps;
@@ -197,6 +202,9 @@ public final class Trainer {
             double lastLoss = Double.NaN;
             int epoch = from.epoch();
             int next = from.nextBatch();
+            if (c.sampling() != null && c.sampling().atFirst() && globalStep == 0) {
+                sample(String.format("%06d", 0));
+            }
             for (; epoch < epochs && globalStep < maxSteps; epoch++, next = 0) {
                 List<Batch> order = data.batches(RandomStreams.dataOrder(seed), epoch);
                 double accLoss = 0;
@@ -249,11 +257,20 @@ public final class Trainer {
                         RunState here = at(globalStep, epoch, i + 1, micro, drawn);
                         saveStep(globalStep, epoch + 1, here);
                     }
+                    Integer sampleEvery = c.sampling() == null ? null : c.sampling().everyNSteps();
+                    if (sampleEvery != null && globalStep % sampleEvery == 0) {
+                        sample(String.format("%06d", globalStep));
+                    }
                 }
                 boolean finished = globalStep >= maxSteps;
                 Integer everyEpochs = c.save().everyNEpochs();
                 if (!finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs) {
                     saveEpoch(globalStep, epoch + 1, at(globalStep, epoch + 1, 0, micro, drawn));
+                }
+                Integer sampleEpochs = c.sampling() == null ? null : c.sampling().everyNEpochs();
+                boolean epochDone = next >= order.size();
+                if (epochDone && sampleEpochs != null && (epoch + 1) % sampleEpochs == 0) {
+                    sample(String.format("e%06d", epoch + 1));
                 }
                 if (finished) {
                     break;
@@ -275,6 +292,13 @@ public final class Trainer {
         /** Where the run stands after an update: what a {@link RunState} saved now holds. */
         private RunState at(long globalStep, int epoch, int nextBatch, long micro, long drawn) {
             return new RunState(globalStep, epoch, nextBatch, micro, drawn, c.seed(), data.batchesPerEpoch(), List.copyOf(window));
+        }
+
+        /** Sampling after saving at the same step or epoch (§5.1), with the low-noise model (§6.2). */
+        private void sample(String tag) {
+            for (Path p : samples.sample(models.model(false), net, tag, listener)) {
+                listener.saved(p);
+            }
         }
 
         private void validate(long globalStep) {
@@ -350,6 +374,19 @@ public final class Trainer {
             state.save(dir, params, optimizer, scheduler);
             listener.saved(dir);
         }
+    }
+
+    /** The Wan task whose sampling defaults apply: --task, else the released variant with the model's config. */
+    private WanVariant sampleTask(WanModel model) {
+        if (c.task() != null) {
+            return WanPresets.get(c.task());
+        }
+        List<WanVariant> matching = WanPresets.matching(model.config());
+        if (matching.isEmpty()) {
+            throw new LoraidException("sampling needs --task: the model's config (" + model.config().describe() + ") is no known "
+                    + "Wan variant");
+        }
+        return matching.getFirst();
     }
 
     /** --dim_from_weights: the rank every module of the file shares. */

@@ -68,7 +68,7 @@ final class TrainFixture {
         TimestepConfig timesteps = new TimestepConfig(TimestepSampling.SHIFT, 3.0, 1.0, WeightingScheme.NONE, 0, 1, 1.29, null, null,
                 false, null);
         return new TrainConfig(TINY, null, null, false, null, toml, toml.getParent(), Device.CPU, MixedPrecision.NO, false, network,
-                optimizer, timesteps, steps, null, 1, 7, save == null ? SaveConfig.of(out, name) : save, null, resume, null);
+                optimizer, timesteps, steps, null, 1, 7, save == null ? SaveConfig.of(out, name) : save, null, resume, null, null);
     }
 
     static NetworkConfig network(int dim, Integer loraid, int blocksPerLoraid) {

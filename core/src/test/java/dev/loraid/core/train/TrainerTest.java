@@ -77,7 +77,7 @@ class TrainerTest {
         TrainConfig base = TrainFixture.config(toml, dir.resolve("v"), "v", 120, TrainFixture.network(4, null, 12), null, null);
         TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
                 false, base.network(), base.optimizer(), base.timesteps(), 120, null, 1, base.seed(), base.save(),
-                new TrainConfig.Validation(toml, 40), null, null);
+                new TrainConfig.Validation(toml, 40), null, null, null);
         List<Double> seen = new ArrayList<>();
         TrainListener listener = new Losses() {
             @Override
@@ -203,7 +203,7 @@ class TrainerTest {
                 + dir.resolve("videos") + "\"\ncache_directory = \"" + cache + "\"\ntarget_frames = [5]\n");
         TrainConfig base = TrainFixture.config(toml, dir.resolve("out"), "i2v", 10, TrainFixture.network(4, null, 12), null, null);
         TrainConfig c = new TrainConfig(dit, null, null, false, null, toml, dir, base.device(), base.mixedPrecision(), true,
-                base.network(), base.optimizer(), base.timesteps(), 10, null, 1, base.seed(), base.save(), null, null, null);
+                base.network(), base.optimizer(), base.timesteps(), 10, null, 1, base.seed(), base.save(), null, null, null, null);
         Losses losses = new Losses();
         Trainer.Result r = Trainer.run(c, losses);
         assertEquals(10, losses.losses.size());
@@ -232,7 +232,7 @@ class TrainerTest {
         TrainConfig base = TrainFixture.config(toml, dir.resolve("b"), "b", 1, fromFile, null, null);
         OptimizerConfig frozen = new OptimizerConfig("AdamW", List.of(), 1e-30, "constant", "0", "0", 1, 1, null, null, null, 1);
         TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
-                false, fromFile, frozen, base.timesteps(), 1, null, 1, base.seed(), base.save(), null, null, null);
+                false, fromFile, frozen, base.timesteps(), 1, null, 1, base.seed(), base.save(), null, null, null, null);
         Trainer.Result second = Trainer.run(c, TrainListener.SILENT);
         try (SafetensorsFile a = SafetensorsFile.open(first.lora()); SafetensorsFile b = SafetensorsFile.open(second.lora())) {
             assertEquals(a.names(), b.names());
@@ -242,10 +242,55 @@ class TrainerTest {
         }
     }
 
+    @Test
+    void samples_are_written_at_the_triggers_and_leave_the_training_untouched(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1); // 2 batches an epoch
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, "a red ball --w 48 --h 32 --s 3 --d 5 --fs 3.0\nanother one --w 48 --h 32 --s 2\n");
+        List<String> encoded = new ArrayList<>();
+        java.util.function.Supplier<dev.loraid.core.generate.TextEncoder> encoder = () -> new dev.loraid.core.generate.TextEncoder() {
+            @Override
+            public Tensor encode(String prompt) {
+                encoded.add(prompt);
+                return gaussian(new java.util.Random(prompt.hashCode()), 1, 3, 32).to(dev.loraid.tensor.DType.F32);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        TrainConfig plain = TrainFixture.config(toml, dir.resolve("plain"), "s", 6, TrainFixture.network(4, null, 12), null, null);
+        TrainConfig sampled = withSampling(TrainFixture.config(toml, dir.resolve("sampled"), "s", 6, TrainFixture.network(4, null, 12),
+                null, null), new SampleConfig(prompts, 4, 2, true, encoder));
+        Trainer.Result a = Trainer.run(plain, TrainListener.SILENT);
+        Trainer.Result b = Trainer.run(sampled, TrainListener.SILENT);
+        assertSameTensors(a.lora(), b.lora()); // sampling draws from its own seeds
+        assertEquals(4, encoded.size()); // each prompt and its (default) negative, encoded once
+        assertTrue(encoded.contains(dev.loraid.core.generate.NegativePrompts.WAN));
+        List<String> names;
+        try (var files = Files.list(dir.resolve("sampled").resolve("sample"))) {
+            names = files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        // 6 steps of 2 batches an epoch: at first (000000), every 4 steps (000004), every 2 epochs (e000002, at step 4)
+        for (String tag : List.of("s_000000_00_", "s_000000_01_", "s_000004_00_", "s_000004_01_", "s_e000002_00_", "s_e000002_01_")) {
+            assertTrue(names.stream().anyMatch(n -> n.startsWith(tag) && n.endsWith(".png")), tag + " missing in " + names);
+        }
+        assertTrue(names.stream().filter(n -> n.startsWith("s_000000_00_")).allMatch(n -> n.endsWith("_5_000.png")), names.toString());
+        assertEquals(6, names.size(), names.toString());
+        javax.imageio.ImageIO.read(dir.resolve("sampled").resolve("sample").resolve(names.getFirst()).toFile()).getWidth();
+    }
+
+    private static TrainConfig withSampling(TrainConfig c, SampleConfig sampling) {
+        return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
+                c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(), c.optimizer(), c.timesteps(),
+                c.maxTrainSteps(), c.maxTrainEpochs(), c.gradientAccumulationSteps(), c.seed(), c.save(), c.validation(), c.resume(),
+                c.vae(), sampling);
+    }
+
     private static TrainConfig dual(Path toml, Path out, Path lowDit, Path highDit, TimestepConfig timesteps) {
         TrainConfig c = TrainFixture.config(toml, out, "dual", 6, TrainFixture.network(4, null, 12), null, null);
         return new TrainConfig(lowDit, highDit, 0.5, true, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
-                false, c.network(), c.optimizer(), timesteps, c.maxTrainSteps(), null, 1, c.seed(), c.save(), null, null, null);
+                false, c.network(), c.optimizer(), timesteps, c.maxTrainSteps(), null, 1, c.seed(), c.save(), null, null, null, null);
     }
 
     private static float[] nanArray(long n) {

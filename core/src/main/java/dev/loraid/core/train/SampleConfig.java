@@ -1,0 +1,27 @@
+package dev.loraid.core.train;
+
+import dev.loraid.core.generate.TextEncoder;
+import java.nio.file.Path;
+import java.util.function.Supplier;
+
+/**
+ * Sampling during training (spec training.md §6.1–6.2).
+ *
+ * @param prompts      {@code --sample_prompts}: a .txt, .toml or .json prompt file
+ * @param everyNSteps  {@code --sample_every_n_steps}, or null
+ * @param everyNEpochs {@code --sample_every_n_epochs}, or null
+ * @param atFirst      {@code --sample_at_first}: once before the first step
+ * @param encoder      opens the text encoder (tokenizer + UMT5); used once at start-up, then closed
+ */
+public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, Supplier<TextEncoder> encoder) {
+    public SampleConfig {
+        if (prompts == null || encoder == null) {
+            throw new IllegalArgumentException("sampling needs a prompt file and a text encoder (--t5 and --tokenizer)");
+        }
+        for (Integer n : new Integer[] {everyNSteps, everyNEpochs}) {
+            if (n != null && n < 1) {
+                throw new IllegalArgumentException("--sample_every_n_steps / --sample_every_n_epochs must be ≥ 1, got " + n);
+            }
+        }
+    }
+}

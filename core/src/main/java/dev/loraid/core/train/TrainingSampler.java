@@ -1,0 +1,97 @@
+package dev.loraid.core.train;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.generate.GenerateOutputs;
+import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.generate.GenerateResult;
+import dev.loraid.core.generate.Generator;
+import dev.loraid.core.generate.NegativePrompts;
+import dev.loraid.core.generate.OutputType;
+import dev.loraid.core.generate.SamplePrompt;
+import dev.loraid.core.generate.SamplePrompts;
+import dev.loraid.core.generate.TextEncoder;
+import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.sample.SolverKind;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Samples the model as it trains (spec training.md §6.1–6.2): the prompts are encoded once at start-up (then the text
+ * encoder is closed), and at each trigger every prompt is generated with the run's current LoRA (dropouts off) through
+ * the same {@link Generator} as {@code loraid generate}, UniPC with the prompt's steps, shift, size, seed and CFG
+ * scale (the task's default scale and negative prompt when the line gives none). With two experts the low-noise one
+ * samples the whole run, as upstream. Outputs: {@code <output_dir>/sample/<name>_<e000001|000040>_<NN>_<time>[_<seed>]}
+ * as PNG frames (latent preview until a VAE decodes them). The training's random streams are untouched: sampling
+ * draws from its own seeds.
+ */
+final class TrainingSampler {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
+
+    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative) {
+    }
+
+    private final List<Encoded> prompts;
+    private final WanVariant task;
+    private final TrainConfig config;
+
+    private TrainingSampler(List<Encoded> prompts, WanVariant task, TrainConfig config) {
+        this.prompts = prompts;
+        this.task = task;
+        this.config = config;
+    }
+
+    static TrainingSampler prepare(TrainConfig c, WanVariant task, Reporter reporter) {
+        List<SamplePrompt> read = SamplePrompts.read(c.sampling().prompts());
+        for (SamplePrompt p : read) {
+            if (p.imagePath() != null || p.endImagePath() != null || p.controlPath() != null) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has image or control inputs; "
+                        + "sampling supports text-to-video only");
+            }
+        }
+        List<Encoded> encoded = new ArrayList<>();
+        try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().get()) {
+            for (SamplePrompt p : read) {
+                String negative = p.negativePrompt() != null ? p.negativePrompt() : NegativePrompts.forTask(task);
+                encoded.add(new Encoded(p, encoder.encode(p.prompt()), encoder.encode(negative)));
+            }
+        }
+        reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
+        return new TrainingSampler(encoded, task, c);
+    }
+
+    /** Generates every prompt with {@code model} as it is now; {@code tag} is {@code e000001} or {@code 000040}. */
+    List<Path> sample(WanModel model, LoraNetwork net, String tag, Reporter reporter) {
+        List<Path> written = new ArrayList<>();
+        net.setTraining(false);
+        try {
+            for (Encoded e : prompts) {
+                SamplePrompt p = e.prompt();
+                long seed = p.seed() != null ? p.seed() : new SecureRandom().nextInt() & 0xffffffffL;
+                GenerateRequest req = GenerateRequest.withTaskDefaults(task, config.dit(), config.ditHighNoise(), seed, e.context(),
+                        e.negative()).withSampling(SolverKind.UNIPC, p.steps(), p.flowShift(),
+                        p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(p.height(), p.width(), p.frameCount())
+                        .withDevice(model.device());
+                GenerateResult r = Generator.sample(model, req, Reporter.SILENT);
+                String base = config.save().outputName() + "_" + tag + String.format("_%02d_", p.index()) + TIME.format(LocalDateTime.now())
+                        + (p.seed() != null ? "_" + p.seed() : "");
+                written.addAll(GenerateOutputs.save(r, OutputType.IMAGES, config.save().outputDir().resolve("sample"), base,
+                        task.vaeStride()));
+            }
+        } catch (IOException ex) {
+            throw new LoraidException("cannot write samples: " + ex.getMessage(), ex);
+        } finally {
+            net.setTraining(true);
+        }
+        return written;
+    }
+}
