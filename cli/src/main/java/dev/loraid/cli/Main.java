@@ -18,6 +18,7 @@ public final class Main {
                 new DemoCommand(),
                 new InspectCommand(),
                 new WanForwardCommand(),
+                new T5ForwardCommand(),
                 new TokenizeCommand(),
                 new PlanCommand(),
                 new MergeCommand(),
