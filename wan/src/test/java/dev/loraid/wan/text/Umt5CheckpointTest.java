@@ -139,6 +139,35 @@ class Umt5CheckpointTest {
         assertClose("fp8-scaled vs dequantised", hidden(deq), hidden(fp8), 1e-5, 1e-5);
     }
 
+    /**
+     * shared_pos (T5's one top-level table, {@code pos_embedding.embedding.weight}) is inferred from the keys and gives
+     * exactly the per-layer model whose every layer holds that same table.
+     */
+    @Test
+    void sharedPositionTableEqualsPerLayerCopiesOfIt() throws IOException {
+        Path shared = dir.resolve("shared.safetensors");
+        Path copies = dir.resolve("copies.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(golden("umt5_tiny_weights.safetensors"))) {
+            Tensor table = f.tensor("blocks.0.pos_embedding.embedding.weight");
+            Map<String, Tensor> s = new LinkedHashMap<>();
+            Map<String, Tensor> c = new LinkedHashMap<>();
+            goldenWeights(f).forEach((k, t) -> {
+                boolean pos = k.contains("pos_embedding");
+                if (!pos) {
+                    s.put(k, t);
+                }
+                c.put(k, pos ? table : t);
+            });
+            s.put("pos_embedding.embedding.weight", table);
+            SafetensorsWriter.write(shared, s, Map.of());
+            SafetensorsWriter.write(copies, c, Map.of());
+        }
+        try (Umt5Checkpoint ck = Umt5Checkpoint.open(shared)) {
+            assertTrue(ck.config().sharedPos(), ck.config().describe());
+        }
+        assertClose("shared table vs per-layer copies", hidden(copies), hidden(shared), 0, 0);
+    }
+
     @Test
     void aDitOrVaeGivenAsTheTextEncoderIsRefusedByName() {
         for (String[] c : new String[][] {{"golden", "wan_tiny_weights.safetensors", "is a Wan DiT checkpoint"},
