@@ -20,6 +20,7 @@ public final class Main {
                 new GenerateCommand(),
                 new InspectCommand(),
                 new WanForwardCommand(),
+                new T5ForwardCommand(),
                 new TokenizeCommand(),
                 new PlanCommand(),
                 new MergeCommand(),

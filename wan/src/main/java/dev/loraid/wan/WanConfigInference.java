@@ -28,7 +28,7 @@ public final class WanConfigInference {
     public static WanConfig infer(Map<String, long[]> shapes, Map<String, Object> metadata, String fileName) {
         long[] patch = shapes.get("patch_embedding.weight");
         if (patch == null) {
-            throw new IllegalArgumentException(notAModel(shapes));
+            throw new IllegalArgumentException((fileName == null ? "" : fileName + ": ") + notAModel(shapes));
         }
         if (patch.length != 5) {
             throw new IllegalArgumentException("patch_embedding.weight: expected [dim, in_dim, pt, ph, pw], got "
@@ -139,6 +139,16 @@ public final class WanConfigInference {
         if (diffusers) {
             return "this is a diffusers WanTransformer3DModel checkpoint, which uses other key names: expected the "
                     + "original Wan layout (patch_embedding.weight, blocks.N.self_attn.q.weight, …)";
+        }
+        boolean t5 = shapes.containsKey("shared.weight") || shapes.containsKey("token_embedding.weight")
+                || shapes.keySet().stream().anyMatch(k -> k.startsWith("encoder.block."));
+        if (t5) {
+            return "this is a UMT5 text encoder, not a Wan DiT (expected patch_embedding.weight, blocks.N.self_attn.q.weight, …)";
+        }
+        boolean vae = shapes.keySet().stream().anyMatch(k -> k.startsWith("encoder.downsamples.")
+                || k.startsWith("decoder.upsamples."));
+        if (vae) {
+            return "this is a Wan VAE, not a Wan DiT (expected patch_embedding.weight, blocks.N.self_attn.q.weight, …)";
         }
         List<String> sample = shapes.keySet().stream().sorted().limit(3).toList();
         return "no patch_embedding.weight: expected a Wan DiT checkpoint (first keys: " + sample + ")";

@@ -18,11 +18,20 @@ public final class WanLinear extends Linear {
     static final String SCALE = "scale_weight";
 
     WanLinear(long in, long out) {
-        super(Parameter.declared(DType.F32, out, in), Parameter.declared(DType.F32, out));
+        this(in, out, true);
+    }
+
+    private WanLinear(long in, long out, boolean bias) {
+        super(Parameter.declared(DType.F32, out, in), bias ? Parameter.declared(DType.F32, out) : null);
+    }
+
+    /** A frozen Linear without bias (the UMT5 text encoder's projections), with the same fp8-scale handling. */
+    public static WanLinear withoutBias(long in, long out) {
+        return new WanLinear(in, out, false);
     }
 
     /** Declares the fp8 scale this weight comes with, so that loading adopts it under {@code <name>.scale_weight}. */
-    void expectScale(long[] shape) {
+    public void expectScale(long[] shape) {
         registerBuffer(SCALE, Tensor.zeros(DType.F32, shape));
     }
 
@@ -37,10 +46,10 @@ public final class WanLinear extends Linear {
         Tensor w = weight().data();
         if (scale.numel() == 1) {
             // one number, read on the host (toDoubleArray copies it back from a GPU)
-            return Ops.linear(x, weight(), null).scale(scale.toDoubleArray()[0]).add(bias());
+            return withBias(Ops.linear(x, weight(), null).scale(scale.toDoubleArray()[0]));
         }
         if (scale.rank() == 2) {
-            return Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))).add(bias());
+            return withBias(Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))));
         }
         long out = w.size(0);
         long blocks = scale.size(1);
@@ -48,5 +57,9 @@ public final class WanLinear extends Linear {
         w.backend().copy(w.view(out, blocks, Fp8Scales.BLOCK), deq);
         w.backend().binary(BinaryOp.MUL, deq, scale, deq);
         return Ops.linear(x, Var.constant(deq.view(out, blocks * Fp8Scales.BLOCK)), bias());
+    }
+
+    private Var withBias(Var y) {
+        return bias() == null ? y : y.add(bias());
     }
 }

@@ -1,6 +1,6 @@
 /**
- * The UMT5 tokenizer of Wan's text encoder (spec {@code vae-t5.md} §4): SentencePiece unigram in pure Java, no
- * native library, no protobuf dependency.
+ * Wan's text side in pure Java: the UMT5 tokenizer (spec {@code vae-t5.md} §4; SentencePiece unigram, no native
+ * library, no protobuf dependency) and the UMT5-XXL encoder (§3).
  *
  * <ul>
  *   <li>{@link dev.loraid.wan.text.Umt5Tokenizer}: loads an HF {@code tokenizer.json} or a {@code spiece.model}
@@ -13,6 +13,11 @@
  *       around it, {@code JsonNormalizer} tokenizer.json's.</li>
  *   <li>{@code UnigramModel}: the Viterbi segmentation; {@link dev.loraid.wan.text.SpmModelProto} the protobuf
  *       fields of a {@code spiece.model}, read by {@code ProtoReader}.</li>
+ *   <li>{@link dev.loraid.wan.text.Umt5Checkpoint}: opens the encoder's weights (Wan {@code .pth}, safetensors with
+ *       Wan or Hugging Face / ComfyUI names, fp8-scaled), maps the keys and infers the
+ *       {@link dev.loraid.wan.text.Umt5Config}; {@link dev.loraid.wan.text.Umt5Encoder} is the model (inference only,
+ *       F32 math over weights in their file dtype): {@code encode(TokenizedText)} gives the {@code [seq_len, dim]}
+ *       context Wan caches. {@link dev.loraid.wan.text.T5PositionBuckets} is T5's relative-position bucketing.</li>
  * </ul>
  */
 package dev.loraid.wan.text;
