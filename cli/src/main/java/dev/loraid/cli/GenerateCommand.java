@@ -2,6 +2,8 @@ package dev.loraid.cli;
 
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.generate.NegativePrompts;
+import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
@@ -31,16 +33,15 @@ import java.util.function.Function;
 
 /**
  * {@code loraid generate}: text-to-video sampling with a Wan DiT, upstream's wan_generate_video.py flags and defaults
- * (spec training.md §6.3). Until a text encoder and a VAE exist, the text comes as embeddings ({@code --text_embeds})
- * and the images are a fixed projection of the latent (core {@code LatentPreview}).
+ * (spec training.md §6.3). The text comes from {@code --prompt} through the Java UMT5 ({@code --t5}, {@code --tokenizer})
+ * or as precomputed embeddings ({@code --text_embeds}); until a VAE exists the images are a fixed projection of the
+ * latent (core {@code LatentPreview}).
  */
 final class GenerateCommand extends OptionsCommand {
     /** Upstream flags this command refuses, with the reason (a usage error rather than a silently ignored flag). */
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
     static {
-        REFUSED.put("prompt", "there is no text encoder yet: give the prompt's T5 embedding with --text_embeds");
-        REFUSED.put("negative_prompt", "there is no text encoder yet: put the negative prompt's embedding in --text_embeds as context_null");
         REFUSED.put("save_merged_model", "use 'loraid merge --dit … --lora_weight … --save_merged_model OUT'");
         REFUSED.put("image_path", "image-to-video is not supported yet");
         REFUSED.put("end_image_path", "image-to-video is not supported yet");
@@ -73,8 +74,12 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("task", "TASK", "Wan task (default t2v-14B): t2v-1.3B, t2v-14B, t2i-14B, t2v-A14B, …"));
         o.addOption(CliArgs.value("dit", "FILE", "DiT checkpoint (the low-noise expert for A14B); required"));
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
-        o.addOption(CliArgs.value("text_embeds", "FILE", "safetensors with context [L, text_dim] (the prompt's T5 output) and "
-                + "context_null (the negative prompt's; upstream's default is the task's sample_neg_prompt); required"));
+        o.addOption(CliArgs.value("prompt", "TEXT", "the prompt, encoded with --t5 and --tokenizer (or give --text_embeds)"));
+        o.addOption(CliArgs.value("negative_prompt", "TEXT", "the negative prompt (default: the task's sample_neg_prompt)"));
+        o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights (.safetensors or the official .pth), for --prompt"));
+        o.addOption(CliArgs.value("tokenizer", "FILE", "UMT5 tokenizer.json or spiece.model (or their folder), for --prompt"));
+        o.addOption(CliArgs.value("text_embeds", "FILE", "instead of --prompt: safetensors with context [L, text_dim] (the prompt's "
+                + "T5 output) and context_null (the negative prompt's)"));
         o.addOption(CliArgs.value("latent_noise", "FILE", "safetensors with noise [C, F, H, W]: the starting latent instead of "
                 + "noise drawn from --seed"));
         o.addOption(CliArgs.value("sample_solver", "NAME", "unipc (default), dpm++ or vanilla"));
@@ -117,7 +122,8 @@ final class GenerateCommand extends OptionsCommand {
 
     @Override
     String usage() {
-        return "loraid generate --task TASK --dit FILE --text_embeds FILE --save_path DIR [options]";
+        return "loraid generate --task TASK --dit FILE (--prompt TEXT --t5 FILE --tokenizer FILE | --text_embeds FILE) "
+                + "--save_path DIR [options]";
     }
 
     @Override
@@ -136,11 +142,12 @@ final class GenerateCommand extends OptionsCommand {
         }
         WanVariant task = parse(cl, "task", WanPresets::get, WanPresets.get("t2v-14B"));
         Path dit = CliArgs.requiredPath(cl, "dit");
-        Path embeds = CliArgs.requiredPath(cl, "text_embeds");
+        Path embeds = CliArgs.path(cl, "text_embeds");
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
         OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.LATENT);
         long seed = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : new SecureRandom().nextLong() & 0xffffffffL;
-        Tensor[] text = readEmbeds(embeds);
+        Map<String, String> extra = new LinkedHashMap<>();
+        Tensor[] text = text(cl, task, embeds, extra);
         GenerateRequest d = GenerateRequest.withTaskDefaults(task, dit, CliArgs.path(cl, "dit_high_noise"), seed, text[0], text[1]);
 
         int height = 256;
@@ -168,8 +175,6 @@ final class GenerateCommand extends OptionsCommand {
                 noise = f.tensor("noise").copy();
             }
         }
-        Map<String, String> extra = new LinkedHashMap<>();
-        extra.put("text_embeds", embeds.getFileName().toString());
         if (cl.hasOption("latent_noise")) {
             extra.put("latent_noise", CliArgs.path(cl, "latent_noise").getFileName().toString());
         }
@@ -193,6 +198,34 @@ final class GenerateCommand extends OptionsCommand {
             files.forEach(out::println);
         }
         return 0;
+    }
+
+    /**
+     * The prompt's and the negative prompt's text conditioning: from --text_embeds, or --prompt (and --negative_prompt,
+     * else the task's default) through the UMT5 tokenizer and encoder; what was used goes into {@code extra}.
+     */
+    private static Tensor[] text(CommandLine cl, WanVariant task, Path embeds, Map<String, String> extra) throws Exception {
+        if ((embeds == null) == !cl.hasOption("prompt")) {
+            throw new UsageException(embeds == null ? "give --prompt (with --t5 and --tokenizer) or --text_embeds"
+                    : "--prompt and --text_embeds exclude each other");
+        }
+        if (embeds != null) {
+            if (cl.hasOption("negative_prompt")) {
+                throw new UsageException("--negative_prompt needs --prompt (with --text_embeds the negative is context_null)");
+            }
+            extra.put("text_embeds", embeds.getFileName().toString());
+            return readEmbeds(embeds);
+        }
+        Path t5 = CliArgs.requiredPath(cl, "t5");
+        Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
+        String prompt = cl.getOptionValue("prompt");
+        String negative = cl.getOptionValue("negative_prompt", NegativePrompts.forTask(task));
+        extra.put("prompt", prompt);
+        extra.put("negative_prompt", negative);
+        extra.put("t5", t5.getFileName().toString());
+        try (Umt5TextEncoder encoder = Umt5TextEncoder.open(t5, tokenizer, task.config().textLen(), CliArgs.device(cl))) {
+            return new Tensor[] {encoder.encode(prompt), encoder.encode(negative)};
+        }
     }
 
     /** The two tensors of --text_embeds: context and context_null, as F32 copies. */

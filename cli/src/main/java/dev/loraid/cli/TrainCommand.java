@@ -1,10 +1,12 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
+import dev.loraid.core.train.SampleConfig;
 import dev.loraid.core.train.SaveConfig;
 import dev.loraid.core.train.TimestepConfig;
 import dev.loraid.core.train.TimestepSampling;
@@ -13,6 +15,7 @@ import dev.loraid.core.train.TrainListener;
 import dev.loraid.core.train.Trainer;
 import dev.loraid.core.train.WeightingScheme;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -30,12 +33,11 @@ final class TrainCommand extends OptionsCommand {
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
             "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu");
-    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "t5", "clip", "logging_dir",
+    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "clip", "logging_dir",
             "log_with", "log_prefix", "vae_dtype");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
     private static final List<String> UNSUPPORTED = List.of("fp8_base", "fp8_scaled", "blocks_to_swap", "compile",
-            "gradient_checkpointing_cpu_offload", "base_weights", "sample_prompts", "sample_every_n_steps",
-            "sample_every_n_epochs", "sample_at_first", "lr_scheduler_type", "resume_from_huggingface");
+            "gradient_checkpointing_cpu_offload", "base_weights", "lr_scheduler_type", "resume_from_huggingface");
 
     @Override
     public String name() {
@@ -118,6 +120,13 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("no_metadata", "write only the minimum metadata"));
         o.addOption(CliArgs.value("training_comment", "TEXT", "stored as ss_training_comment"));
         o.addOption(CliArgs.value("vae", "FILE", "recorded as ss_vae_name"));
+        o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
+                + "--fs --n options, .toml, .json); needs --t5 and --tokenizer"));
+        o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N steps"));
+        o.addOption(CliArgs.value("sample_every_n_epochs", "N", "sample at the end of every N-th epoch"));
+        o.addOption(CliArgs.flag("sample_at_first", "sample once before the first step"));
+        o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights for the sample prompts (.safetensors or .pth)"));
+        o.addOption(CliArgs.value("tokenizer", "FILE", "UMT5 tokenizer.json or spiece.model (or their folder) for the sample prompts"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
         IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here")));
@@ -140,8 +149,7 @@ final class TrainCommand extends OptionsCommand {
         CliArgs.noArguments(cl);
         for (String f : UNSUPPORTED) {
             if (cl.hasOption(f)) {
-                throw new UsageException("--" + f + " is not supported yet" + (f.startsWith("sample") ? " (sampling during training "
-                        + "comes with `loraid generate`)" : ""));
+                throw new UsageException("--" + f + " is not supported yet");
             }
         }
         String module = cl.getOptionValue("network_module", "networks.lora_wan");
@@ -218,12 +226,23 @@ final class TrainCommand extends OptionsCommand {
         } else {
             seedValue = CliArgs.integer(cl, "seed");
         }
+        SampleConfig sampling = null;
+        if (cl.hasOption("sample_prompts")) {
+            Path t5 = CliArgs.requiredPath(cl, "t5");
+            Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
+            Device device = CliArgs.device(cl);
+            sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps"),
+                    CliArgs.integer(cl, "sample_every_n_epochs"), cl.hasOption("sample_at_first"),
+                    textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device));
+        } else if (cl.hasOption("sample_every_n_steps") || cl.hasOption("sample_every_n_epochs") || cl.hasOption("sample_at_first")) {
+            throw new UsageException("--sample_every_n_steps, --sample_every_n_epochs and --sample_at_first need --sample_prompts");
+        }
         return new TrainConfig(CliArgs.requiredPath(cl, "dit"), CliArgs.path(cl, "dit_high_noise"), CliArgs.number(cl, "timestep_boundary"),
                 cl.hasOption("offload_inactive_dit"), cl.getOptionValue("task"), CliArgs.requiredPath(cl, "dataset_config"),
                 Path.of("").toAbsolutePath(), CliArgs.device(cl), MixedPrecision.parse(cl.getOptionValue("mixed_precision", "no")),
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1600),
                 CliArgs.integer(cl, "max_train_epochs"), intOr(cl, "gradient_accumulation_steps", 1), seedValue, save, validation,
-                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), null);
+                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling);
     }
 
     private static DType savePrecision(String v) {

@@ -131,7 +131,7 @@ class GenerateCommandTest {
     void refusedFlagsAndBadValuesAreUsageErrors() {
         CliRun p = generate("x", "--prompt", "a cat");
         assertEquals(2, p.code());
-        assertTrue(p.err().contains("--prompt is not supported: there is no text encoder yet"), p.err());
+        assertTrue(p.err().contains("--prompt and --text_embeds exclude each other"), p.err());
         CliRun v = generate("x", "--output_type", "video");
         assertEquals(2, v.code());
         assertTrue(v.err().contains("video needs the VAE decoder"), v.err());
@@ -143,6 +143,36 @@ class GenerateCommandTest {
         CliRun slg = generate("x", "--slg_mode", "original");
         assertEquals(2, slg.code());
         assertTrue(slg.err().contains("--slg_mode needs --slg_layers"), slg.err());
+    }
+
+    @Test
+    void aPromptGoesThroughTheJavaTokenizerAndUmt5() throws Exception {
+        String prompt = "a small blue circle";
+        Path t5 = golden("umt5_tiny_weights.safetensors");
+        Path tokenizer = golden("spm_tiny_tokenizer.json");
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--prompt", prompt, "--negative_prompt", "blurry", "--t5", t5.toString(), "--tokenizer", tokenizer.toString(),
+                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "4", "--seed", "9", "--quiet", "--save_path",
+                dir.resolve("p").toString()));
+        CliRun viaPrompt = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, viaPrompt.code(), viaPrompt.err());
+        // the same conditioning computed here with the tokenizer and encoder directly, handed over as --text_embeds
+        Path direct = dir.resolve("direct.safetensors");
+        try (dev.loraid.wan.text.Umt5Checkpoint ck = dev.loraid.wan.text.Umt5Checkpoint.open(t5)) {
+            dev.loraid.wan.text.Umt5Tokenizer tok = dev.loraid.wan.text.Umt5Tokenizer.load(tokenizer);
+            dev.loraid.wan.text.Umt5Encoder enc = ck.model();
+            SafetensorsWriter.write(direct, Map.of("context", enc.encode(tok.encodeWan(prompt, 8)).copy(),
+                    "context_null", enc.encode(tok.encodeWan("blurry", 8)).copy()), Map.of());
+        }
+        CliRun viaEmbeds = CliRun.run("generate", "--task", "tiny", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--text_embeds", direct.toString(), "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "4", "--seed",
+                "9", "--quiet", "--save_path", dir.resolve("e").toString());
+        assertEquals(0, viaEmbeds.code(), viaEmbeds.err());
+        try (SafetensorsFile a = SafetensorsFile.open(only(viaPrompt, "_latent.safetensors"));
+                SafetensorsFile b = SafetensorsFile.open(only(viaEmbeds, "_latent.safetensors"))) {
+            assertArrayEquals(b.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray(), 0.0);
+            assertEquals(prompt, a.metadata().get("prompt"));
+        }
     }
 
     @Test

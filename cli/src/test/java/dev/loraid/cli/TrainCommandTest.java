@@ -117,13 +117,39 @@ class TrainCommandTest {
     }
 
     @Test
+    void sample_prompts_are_encoded_by_the_java_umt5_and_sampled_during_training(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Path out = dir.resolve("out");
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, "a red ball --w 48 --h 32 --s 4 --d 11 --fs 3.0\n");
+        Path golden = TINY.getParent();
+        List<String> args = flags(toml, out);
+        args.set(args.indexOf("--max_train_steps") + 1, "40");
+        args.addAll(List.of("--sample_prompts", prompts.toString(), "--sample_every_n_steps", "20", "--sample_at_first",
+                "--t5", golden.resolve("umt5_tiny_weights.safetensors").toString(),
+                "--tokenizer", golden.resolve("spm_tiny_tokenizer.json").toString()));
+        CliRun r = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<String> samples;
+        try (var files = Files.list(out.resolve("sample"))) {
+            samples = files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertEquals(3, samples.size(), samples.toString()); // at first, step 20, step 40
+        for (String tag : List.of("mylora_000000_00_", "mylora_000020_00_", "mylora_000040_00_")) {
+            assertTrue(samples.stream().anyMatch(n -> n.startsWith(tag) && n.endsWith("_11_000.png")), tag + " in " + samples);
+        }
+        assertTrue(javax.imageio.ImageIO.read(out.resolve("sample").resolve(samples.getFirst()).toFile()).getWidth() > 0);
+    }
+
+    @Test
     void flags_that_break_a_rule_are_usage_errors_naming_the_flag(@TempDir Path dir) throws Exception {
         Path toml = dataset(dir);
         Path out = dir.resolve("out");
         String[][] cases = {
             {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
             {"--optimizer_type", "AdamW8bit", "--optimizer_type AdamW8bit is not supported"},
-            {"--sample_prompts", "p.txt", "--sample_prompts is not supported yet"},
+            {"--sample_every_n_steps", "5", "need --sample_prompts"},
+            {"--fp8_base", "x", "--fp8_base is not supported yet"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
             {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},

@@ -2,7 +2,7 @@ package dev.loraid.core.train;
 
 import dev.loraid.core.generate.TextEncoder;
 import java.nio.file.Path;
-import java.util.function.Supplier;
+import java.util.function.IntFunction;
 
 /**
  * Sampling during training (spec training.md §6.1–6.2).
@@ -11,9 +11,10 @@ import java.util.function.Supplier;
  * @param everyNSteps  {@code --sample_every_n_steps}, or null
  * @param everyNEpochs {@code --sample_every_n_epochs}, or null
  * @param atFirst      {@code --sample_at_first}: once before the first step
- * @param encoder      opens the text encoder (tokenizer + UMT5); used once at start-up, then closed
+ * @param encoder      opens the text encoder (tokenizer + UMT5) for the DiT's text length; used once at start-up, then
+ *                     closed
  */
-public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, Supplier<TextEncoder> encoder) {
+public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder) {
     public SampleConfig {
         if (prompts == null || encoder == null) {
             throw new IllegalArgumentException("sampling needs a prompt file and a text encoder (--t5 and --tokenizer)");

@@ -59,7 +59,7 @@ final class TrainingSampler {
             }
         }
         List<Encoded> encoded = new ArrayList<>();
-        try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().get()) {
+        try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().apply(task.config().textLen())) {
             for (SamplePrompt p : read) {
                 String negative = p.negativePrompt() != null ? p.negativePrompt() : NegativePrompts.forTask(task);
                 encoded.add(new Encoded(p, encoder.encode(p.prompt()), encoder.encode(negative)));

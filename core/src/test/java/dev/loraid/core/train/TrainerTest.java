@@ -248,7 +248,7 @@ class TrainerTest {
         Path prompts = dir.resolve("prompts.txt");
         Files.writeString(prompts, "a red ball --w 48 --h 32 --s 3 --d 5 --fs 3.0\nanother one --w 48 --h 32 --s 2\n");
         List<String> encoded = new ArrayList<>();
-        java.util.function.Supplier<dev.loraid.core.generate.TextEncoder> encoder = () -> new dev.loraid.core.generate.TextEncoder() {
+        java.util.function.IntFunction<dev.loraid.core.generate.TextEncoder> encoder = textLen -> new dev.loraid.core.generate.TextEncoder() {
             @Override
             public Tensor encode(String prompt) {
                 encoded.add(prompt);
