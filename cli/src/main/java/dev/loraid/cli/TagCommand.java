@@ -3,6 +3,7 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidTag;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -42,12 +43,13 @@ final class TagCommand extends OptionsCommand {
         if (cl.getArgList().size() != 1) {
             throw new UsageException("give exactly one FILE to tag");
         }
+        CliArgs.either(cl, "LORAID", "loraid");
         Integer id = cl.hasOption("LORAID") ? CliArgs.integer(cl, "LORAID") : CliArgs.integer(cl, "loraid");
-        Integer blocks = CliArgs.integer(cl, "num_blocks");
+        Integer blocks = CliArgs.integer(cl, "num_blocks", 1, BlockCount.MAX_BLOCKS);
         if (id == null || blocks == null) {
             throw new UsageException("--LORAID and --num_blocks are required");
         }
-        Integer p = CliArgs.integer(cl, "blocks_per_loraid");
+        Integer p = CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS);
         Path in = Path.of(cl.getArgList().getFirst());
         Path output = CliArgs.requiredPath(cl, "output");
         if (in.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {

@@ -51,7 +51,7 @@ final class ValidateCommand extends OptionsCommand {
 
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        List<String> tokens = CliArgs.all(cl, "lora_weight");
+        List<String> tokens = CliArgs.files(cl, "lora_weight");
         if (tokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
         }
@@ -61,7 +61,7 @@ final class ValidateCommand extends OptionsCommand {
             Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
             int blocks = blockCount(cl, in);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), ids, multipliers, blocks,
-                    CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), reporter);
+                    CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS), cl.hasOption("allow_overlap"), reporter);
             out.println("file | LORAID | blocks | multiplier");
             for (LoraPairing.Applied a : applied) {
                 out.println(a.file() + " | " + (a.loraid().isPresent() ? a.loraid().getAsInt() : "-") + " | "
@@ -80,7 +80,7 @@ final class ValidateCommand extends OptionsCommand {
             }
         }
         if (cl.hasOption("num_blocks")) {
-            return CliArgs.integer(cl, "num_blocks");
+            return CliArgs.integer(cl, "num_blocks", 1, BlockCount.MAX_BLOCKS);
         }
         TreeSet<Integer> fromFiles = new TreeSet<>();
         in.candidates().forEach(c -> c.metadata().totalBlocks().ifPresent(fromFiles::add));

@@ -104,9 +104,7 @@ public final class EmaTool {
     private static List<Path> legacyOrder(EmaRequest req) {
         List<EpochDiscovery.EpochFile> files = new ArrayList<>();
         for (Path p : req.positional()) {
-            if (!Files.isRegularFile(p)) {
-                throw new LoraidException("LoRA file not found: " + p);
-            }
+            LoraFiles.checkInputFile(p, "LoRA file");
             files.add(new EpochDiscovery.EpochFile(p, EpochDiscovery.epochNumber(p), mtime(p)));
         }
         if (!req.noSort()) {

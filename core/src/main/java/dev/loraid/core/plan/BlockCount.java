@@ -12,6 +12,12 @@ import java.util.TreeSet;
  * prefix), which must be exactly {0..B−1}.
  */
 public final class BlockCount {
+    /**
+     * The largest block count a flag may give: far above any Wan DiT (40 blocks), and small enough that a plan
+     * listing one LORAID per block stays printable (2^31 − 1 ran out of heap).
+     */
+    public static final int MAX_BLOCKS = 10_000;
+
     private BlockCount() {
     }
 
