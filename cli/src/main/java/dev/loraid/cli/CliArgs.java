@@ -38,6 +38,17 @@ final class CliArgs {
         return Option.builder().longOpt(name).hasArgs().argName(argName).desc(description).build();
     }
 
+    /** The flag name of the opt-out of the writer's NaN/Inf check ({@link #allowNonFinite()}). */
+    static final String ALLOW_NON_FINITE = "allow_non_finite";
+
+    /**
+     * {@code --allow_non_finite}: without it every tensor a command writes is checked for NaN/±Inf before the output
+     * is committed (SafetensorsWriter.ALLOW_NON_FINITE, bound by {@link OptionsCommand}).
+     */
+    static Option allowNonFinite() {
+        return flag(ALLOW_NON_FINITE, "write outputs even if a tensor holds NaN or Inf (default: refuse, nothing is written)");
+    }
+
     static Option flag(String name, String description) {
         return Option.builder().longOpt(name).desc(description).build();
     }

@@ -49,6 +49,7 @@ final class EmaCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("reference_compat", "reproduce the reference tool's numbers (EMA t=k, zero-filled blending)"));
         o.addOption(CliArgs.flag("quiet", "no info lines"));
         o.addOption("v", "verbose", false, "accepted for compatibility");
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 

@@ -58,6 +58,7 @@ final class MergeCommand extends OptionsCommand {
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
         o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 

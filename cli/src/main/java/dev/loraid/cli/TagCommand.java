@@ -3,6 +3,7 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidTag;
 import java.io.PrintStream;
@@ -30,6 +31,7 @@ final class TagCommand extends OptionsCommand {
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12)"));
         o.addOption(CliArgs.value("num_blocks", "B", "block count of the model the LoRA was trained on"));
         o.addOption(org.apache.commons.cli.Option.builder("o").longOpt("output").hasArg().argName("FILE").desc("tagged copy").build());
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 
@@ -56,7 +58,9 @@ final class TagCommand extends OptionsCommand {
             throw new LoraidException("-o " + output + " is the input; write the tagged copy to another file");
         }
         try (CliReporter reporter = new CliReporter(err, false)) {
-            LoraFile tagged = LoraidTag.tag(LoraFiles.read(in), id, p == null ? 12 : p, blocks, reporter);
+            LoraFile lora = LoraFiles.read(in);
+            LoraInputs.check(lora, reporter);
+            LoraFile tagged = LoraidTag.tag(lora, id, p == null ? 12 : p, blocks, reporter);
             LoraFiles.write(tagged, output);
             reporter.info("wrote " + output + " with ss_loraid=" + id);
         }

@@ -10,6 +10,7 @@ import dev.loraid.tensor.json.JsonWriter;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -62,6 +63,17 @@ public final class SafetensorsWriter implements AutoCloseable {
     private static final long WRITE_CHUNK_BYTES = 1L << 30;
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    /**
+     * Bound to true around code whose outputs may hold NaN/±Inf (a command's {@code --allow_non_finite}); a writer
+     * created outside such a scope refuses a tensor with a non-finite value ({@link NonFiniteException}) before the
+     * output is committed, so a silent overflow (a multiplier of 1e39, fp16 saturation) never ends as a file.
+     */
+    public static final ScopedValue<Boolean> ALLOW_NON_FINITE = ScopedValue.newInstance();
+
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     /** One declared tensor. */
     public record Entry(String name, DType dtype, Shape shape) {
         public long byteSize() {
@@ -81,6 +93,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private int next;
     private State state = State.OPEN;
     private MemorySegment castBuffer;
+    private final boolean checkFinite = !ALLOW_NON_FINITE.orElse(false);
 
     private SafetensorsWriter(Path out, Path temp, FileChannel channel, List<Entry> entries, OutputSet set) {
         this.out = out;
@@ -220,11 +233,12 @@ public final class SafetensorsWriter implements AutoCloseable {
         if (host.dtype() == e.dtype() && host.isContiguous()) {
             long bytes = e.byteSize();
             MemorySegment seg = host.storage().segment().asSlice(host.offset() * e.dtype().byteSize(), bytes);
+            checkFinite(e, seg, 0);
             for (long o = 0; o < bytes; o += WRITE_CHUNK_BYTES) {
                 writeFully(channel, seg.asSlice(o, Math.min(WRITE_CHUNK_BYTES, bytes - o)).asByteBuffer());
             }
         } else {
-            writeCast(host.contiguous(), e.dtype());
+            writeCast(host.contiguous(), e);
         }
         if (channel.position() - before != e.byteSize()) {
             throw new IllegalStateException(out + ": tensor '" + e.name() + "' wrote " + (channel.position() - before)
@@ -234,7 +248,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /** Casts a contiguous tensor chunk by chunk through a fixed buffer, using the CPU backend's copy. */
-    private void writeCast(Tensor src, DType target) throws IOException {
+    private void writeCast(Tensor src, Entry e) throws IOException {
+        DType target = e.dtype();
         long n = src.numel();
         Tensor flat = src.view(n);
         long chunk = CAST_CHUNK_BYTES / target.byteSize();
@@ -246,8 +261,87 @@ public final class SafetensorsWriter implements AutoCloseable {
             MemorySegment bytes = castBuffer.asSlice(0, len * target.byteSize());
             Tensor dst = new Tensor(Storage.host(bytes), target, Shape.of(len), new long[] {1}, 0);
             dst.backend().copy(flat.narrow(0, start, len), dst);
+            checkFinite(e, bytes, start); // after the cast: a finite fp32 value may saturate to Inf in fp16
             writeFully(channel, bytes.asByteBuffer());
         }
+    }
+
+    /** Throws {@link NonFiniteException} naming the tensor and the flat index of its first NaN/Inf in {@code bytes}. */
+    private void checkFinite(Entry e, MemorySegment bytes, long firstIndex) throws NonFiniteException {
+        if (!checkFinite) {
+            return;
+        }
+        long i = firstNonFinite(bytes, e.dtype());
+        if (i >= 0) {
+            throw new NonFiniteException(out + ": tensor '" + e.name() + "' " + e.shape() + " " + e.dtype().safetensorsName()
+                + " holds " + nonFiniteName(bytes, e.dtype(), i) + " at flat index " + (firstIndex + i)
+                + "; refusing to write non-finite values, the output was not written");
+        }
+    }
+
+    /** Index of the first NaN/±Inf among the {@code dtype} values in {@code seg}, or −1 (−1 for integer dtypes). */
+    static long firstNonFinite(MemorySegment seg, DType dtype) {
+        long n = seg.byteSize() / dtype.byteSize();
+        switch (dtype) {
+            case F32 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I32, i * 4) & 0x7F800000) == 0x7F800000) {
+                        return i;
+                    }
+                }
+            }
+            case F16, BF16 -> {
+                int mask = dtype == DType.F16 ? 0x7C00 : 0x7F80;
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I16, i * 2) & mask) == mask) {
+                        return i;
+                    }
+                }
+            }
+            case F64 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I64, i * 8) & 0x7FF0000000000000L) == 0x7FF0000000000000L) {
+                        return i;
+                    }
+                }
+            }
+            case F8_E4M3 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(ValueLayout.JAVA_BYTE, i) & 0x7F) == 0x7F) { // e4m3fn: no Inf, NaN is S.1111.111
+                        return i;
+                    }
+                }
+            }
+            case F8_E5M2 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(ValueLayout.JAVA_BYTE, i) & 0x7C) == 0x7C) {
+                        return i;
+                    }
+                }
+            }
+            default -> {
+            }
+        }
+        return -1;
+    }
+
+    private static String nonFiniteName(MemorySegment seg, DType dtype, long i) {
+        long bits = switch (dtype.byteSize()) {
+            case 8 -> seg.get(I64, i * 8);
+            case 4 -> seg.get(I32, i * 4);
+            case 2 -> seg.get(I16, i * 2);
+            default -> seg.get(ValueLayout.JAVA_BYTE, i);
+        };
+        long mantissa = switch (dtype) {
+            case F64 -> bits & 0xFFFFFFFFFFFFFL;
+            case F32 -> bits & 0x7FFFFF;
+            case F16 -> bits & 0x3FF;
+            case BF16 -> bits & 0x7F;
+            case F8_E5M2 -> bits & 0x3;
+            default -> 1;
+        };
+        boolean negative = bits < 0;
+        return mantissa != 0 ? "NaN" : negative ? "-Inf" : "Inf";
     }
 
     /**
