@@ -50,6 +50,19 @@ public final class BlockCount {
 
     /** B from the weight names; errors if there are no blocks or the indices have gaps. */
     public static int fromWeightNames(Collection<String> weightNames) {
+        return fromWeightNames(weightNames, null);
+    }
+
+    /** {@link #fromWeightNames(Collection)}, its errors naming {@code source} (the checkpoint's path) when not null. */
+    public static int fromWeightNames(Collection<String> weightNames, String source) {
+        try {
+            return count(weightNames);
+        } catch (LoraidException e) {
+            throw source == null ? e : new LoraidException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int count(Collection<String> weightNames) {
         TreeSet<Integer> blocks = new TreeSet<>();
         for (String n : weightNames) {
             int b = blockOf(stripPrefix(n));
