@@ -6,6 +6,7 @@ import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -63,6 +64,7 @@ final class ConvertCommand extends OptionsCommand {
         if (in.toAbsolutePath().normalize().equals(outPath.toAbsolutePath().normalize()) || sameFile(in, outPath)) {
             throw new LoraidException("--output " + outPath + " is the input; write to another file");
         }
+        OutputSet.checkFolders(java.util.Map.of("--output", outPath)); // before the input is read
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             LoraFile lora = LoraFiles.read(in);
             LoraInputs.check(lora, reporter); // the checks merge and validate run: keys, down/up pairs and ranks, finite values

@@ -6,6 +6,7 @@ import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraidTag;
+import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
@@ -57,6 +58,7 @@ final class TagCommand extends OptionsCommand {
         if (in.toAbsolutePath().normalize().equals(output.toAbsolutePath().normalize())) {
             throw new LoraidException("-o " + output + " is the input; write the tagged copy to another file");
         }
+        OutputSet.checkFolders(java.util.Map.of("-o", output)); // before the input is read
         try (CliReporter reporter = new CliReporter(err, false)) {
             LoraFile lora = LoraFiles.read(in);
             LoraInputs.check(lora, reporter);

@@ -5,6 +5,7 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.wan.WanCheckpoint;
@@ -77,6 +78,13 @@ public final class WanForwardCommand extends OptionsCommand {
         Path outPath = requiredPath(line, "out");
         WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
         Device device = CliArgs.device(line);
+        // the output is checked before the model is loaded, not after the forward pass
+        OutputSet.checkFolders(Map.of("--out", outPath));
+        for (Path in : new Path[] {dit, inputs}) {
+            if (outPath.toAbsolutePath().normalize().equals(in.toAbsolutePath().normalize())) {
+                throw new UsageException("--out " + outPath + " is also an input; write to another file");
+            }
+        }
 
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {

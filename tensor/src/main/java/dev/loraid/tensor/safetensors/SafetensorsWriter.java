@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -61,7 +60,6 @@ public final class SafetensorsWriter implements AutoCloseable {
     private static final int CAST_CHUNK_BYTES = 4 << 20;
     /** Bytes per write call; a FileChannel write takes at most an int-sized buffer. */
     private static final long WRITE_CHUNK_BYTES = 1L << 30;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     /**
      * Bound to true around code whose outputs may hold NaN/±Inf (a command's {@code --allow_non_finite}); a writer
@@ -114,9 +112,17 @@ public final class SafetensorsWriter implements AutoCloseable {
         Path key = set == null ? null : set.claim(out);
         checkOutput(out);
         Path dir = out.toAbsolutePath().getParent();
+        TempFiles.removeStale(dir);
         // not Files.createTempFile: its 0600 mode would end up on the output; CREATE_NEW honours the umask
-        Path temp = dir.resolve("." + out.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
-        FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        Path temp = dir.resolve(TempFiles.name(out.getFileName().toString()));
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        } catch (IOException e) {
+            throw new IOException(out + ": cannot create the temp file " + temp.getFileName() + " in " + dir + ": "
+                + TempFiles.reason(e), e);
+        }
+        TempFiles.track(temp);
         try {
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeFully(ch, prefix);
@@ -129,6 +135,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             ch.close();
             Files.deleteIfExists(temp);
+            TempFiles.untrack(temp);
             throw e;
         }
     }
@@ -192,6 +199,10 @@ public final class SafetensorsWriter implements AutoCloseable {
     private static void checkOutput(Path out) throws IOException {
         if (Files.isDirectory(out)) {
             throw new IOException(out + ": is a directory; give the output file's name");
+        }
+        String tooLong = TempFiles.nameProblem(out);
+        if (tooLong != null) {
+            throw new IOException(out + ": " + tooLong);
         }
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
@@ -385,6 +396,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     void publish() throws IOException {
         Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         state = State.PUBLISHED;
+        TempFiles.untrack(temp);
     }
 
     /**
@@ -408,6 +420,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             channel.close();
         } finally {
             Files.deleteIfExists(temp);
+            TempFiles.untrack(temp);
         }
     }
 
