@@ -220,9 +220,25 @@ final class CliArgs {
      * (exit 1) that says why.
      */
     static Device device(CommandLine cl) {
+        return device(cl, System.err);
+    }
+
+    /**
+     * {@link #device(CommandLine)}; {@code --device auto} falling back to the CPU says why as a {@code warning:} line on
+     * {@code err}, not as a timestamped java.util.logging record.
+     */
+    static Device device(CommandLine cl, java.io.PrintStream err) {
         Device device;
         try {
-            device = cl.hasOption("device") ? Backends.resolve(cl.getOptionValue("device")) : Backends.defaultDevice();
+            String name = cl.getOptionValue("device");
+            if (name != null && name.strip().equalsIgnoreCase("auto")) {
+                String cuda = Backends.problem(Device.cuda(0));
+                if (cuda != null) {
+                    err.println("warning: --device auto: using the CPU, cuda:0 is not usable: " + cuda);
+                }
+                return cuda == null ? Device.cuda(0) : Device.CPU;
+            }
+            device = cl.hasOption("device") ? Backends.resolve(name) : Backends.defaultDevice();
         } catch (IllegalArgumentException e) {
             throw new UsageException("--device: " + e.getMessage());
         }

@@ -125,7 +125,7 @@ final class MergeCommand extends OptionsCommand {
         if (cl.hasOption("task")) {
             int want = CliArgs.preset(cl.getOptionValue("task")).numLayers();
             try (TensorSource src = TensorSource.open(base)) {
-                BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
+                BlockCount.checkAgainstConfig(BlockCount.ofWanDit(src.names(), base.toString()), want, cl.getOptionValue("task"));
             } catch (IOException e) {
                 throw new LoraidException("cannot read base model " + base + ": " + e.getMessage(), e);
             }

@@ -125,7 +125,7 @@ final class PlanCommand extends OptionsCommand {
                 for (String n : src.names()) {
                     shapes.put(n, src.info(n).shape().toArray());
                 }
-                m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), BlockModules.of(shapes));
+                m = new Model(dit.toString(), BlockCount.ofWanDit(src.names(), dit.toString()), BlockModules.of(shapes));
             }
         } else if (cl.hasOption("model")) {
             WanConfig c = CliArgs.preset(cl.getOptionValue("model"));

@@ -74,7 +74,7 @@ final class ValidateCommand extends OptionsCommand {
                 try (MergePlan plan = LoraMerger.plan(new MergeRequest(dit, files, ids, multipliers, perLoraid, cl.hasOption("allow_overlap"),
                         List.of(), List.of(), null, null), null, reporter); TensorSource src = TensorSource.open(dit)) {
                     applied = plan.applied();
-                    blocks = BlockCount.fromWeightNames(src.names(), dit.toString());
+                    blocks = BlockCount.ofWanDit(src.names(), dit.toString());
                 }
             } else {
                 try (LoraFiles.Opened opened = new LoraFiles.Opened()) {

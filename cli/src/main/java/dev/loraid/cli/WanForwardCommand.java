@@ -77,7 +77,7 @@ public final class WanForwardCommand extends OptionsCommand {
         Path inputs = requiredPath(line, "inputs");
         Path outPath = requiredPath(line, "out");
         WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
-        Device device = CliArgs.device(line);
+        Device device = CliArgs.device(line, err);
         // the output is checked before the model is loaded, not after the forward pass
         OutputSet.checkFolders(Map.of("--out", outPath));
         for (Path in : new Path[] {dit, inputs}) {

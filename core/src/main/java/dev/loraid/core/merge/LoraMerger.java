@@ -67,7 +67,7 @@ public final class LoraMerger {
         TensorSource base = openBase(req.base());
         LoraFiles.Opened opened = new LoraFiles.Opened();
         try {
-            int blocks = BlockCount.fromWeightNames(base.names(), base.describe());
+            int blocks = BlockCount.ofWanDit(base.names(), base.describe());
             LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);

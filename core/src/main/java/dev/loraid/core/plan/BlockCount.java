@@ -53,6 +53,23 @@ public final class BlockCount {
         return fromWeightNames(weightNames, null);
     }
 
+    /**
+     * B of a Wan DiT checkpoint ({@code source} names it in errors): refuses a LoRA file, and a checkpoint whose blocks
+     * have no {@code self_attn} layers (the UMT5 text encoder also has {@code blocks.N.} weights), before counting.
+     */
+    public static int ofWanDit(Collection<String> weightNames, String source) {
+        if (weightNames.stream().anyMatch(n -> n.contains(".lora_down.") || n.contains(".lora_up.") || n.contains(".lora_A.")
+                || n.contains(".lora_B."))) {
+            throw new LoraidException(source + ": this is a LoRA file, not a Wan DiT checkpoint");
+        }
+        int blocks = fromWeightNames(weightNames, source);
+        if (weightNames.stream().noneMatch(n -> stripPrefix(n).matches("blocks\\.\\d+\\.self_attn\\..+"))) {
+            throw new LoraidException(source + ": not a Wan DiT checkpoint: its blocks have no self_attn layers (a UMT5/T5 text "
+                    + "encoder or another model?)");
+        }
+        return blocks;
+    }
+
     /** {@link #fromWeightNames(Collection)}, its errors naming {@code source} (the checkpoint's path) when not null. */
     public static int fromWeightNames(Collection<String> weightNames, String source) {
         try {
