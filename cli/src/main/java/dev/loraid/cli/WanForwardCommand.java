@@ -56,6 +56,7 @@ public final class WanForwardCommand extends OptionsCommand {
                 .desc("also write the named intermediates (tokens, e, e0, context_emb, blockN.out, head_out …; "
                         + "large for real models) to OUT, to find where two implementations diverge").build());
         options.addOption(CliArgs.deviceOption());
+        options.addOption(CliArgs.allowNonFinite());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
         return options;
