@@ -10,10 +10,13 @@ import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanPresets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
@@ -35,16 +38,50 @@ final class CliArgs {
         return Option.builder().longOpt(name).hasArgs().argName(argName).desc(description).build();
     }
 
+    /** The flag name of the opt-out of the writer's NaN/Inf check ({@link #allowNonFinite()}). */
+    static final String ALLOW_NON_FINITE = "allow_non_finite";
+
+    /**
+     * {@code --allow_non_finite}: without it every tensor a command writes is checked for NaN/±Inf before the output
+     * is committed (SafetensorsWriter.ALLOW_NON_FINITE, bound by {@link OptionsCommand}).
+     */
+    static Option allowNonFinite() {
+        return flag(ALLOW_NON_FINITE, "write outputs even if a tensor holds NaN or Inf (default: refuse, nothing is written)");
+    }
+
     static Option flag(String name, String description) {
         return Option.builder().longOpt(name).desc(description).build();
     }
 
+    /**
+     * Parses {@code args}; a bad flag is a usage error. A single-value option ({@link #value}) given more than once
+     * is one too: Commons CLI would silently keep the first value, so {@code --save_merged_model a
+     * --save_merged_model b} would write to {@code a}. List options ({@link #values}) stay repeatable.
+     */
     static CommandLine parse(Options options, String[] args) {
+        CommandLine cl;
         try {
-            return new DefaultParser().parse(options, args);
+            cl = new DefaultParser().parse(options, args);
         } catch (ParseException e) {
             throw new UsageException(e.getMessage());
         }
+        Map<String, Integer> seen = new HashMap<>();
+        for (Option o : cl.getOptions()) {
+            // each occurrence is its own Option object; hasArgs() options take any number of values
+            if (o.hasArg() && !o.hasArgs() && seen.merge(o.getKey(), 1, Integer::sum) == 2) {
+                throw new UsageException(flagName(o) + " given more than once (" + String.join(", ", valuesOf(cl, o.getKey()))
+                        + "); give it once");
+            }
+        }
+        return cl;
+    }
+
+    private static String flagName(Option o) {
+        return o.getLongOpt() != null ? "--" + o.getLongOpt() : "-" + o.getOpt();
+    }
+
+    private static List<String> valuesOf(CommandLine cl, String key) {
+        return Arrays.stream(cl.getOptions()).filter(o -> o.getKey().equals(key)).map(o -> "'" + o.getValue() + "'").toList();
     }
 
     /** Fails on positional arguments, for commands that take options only. */
@@ -60,6 +97,25 @@ final class CliArgs {
                 .filter(o -> Arrays.asList(names).contains(o.getLongOpt()))
                 .flatMap(o -> o.getValuesList().stream())
                 .toList();
+    }
+
+    /** The value of one of two alias flags ({@code --save_dtype}/{@code --dit_dtype}); both given is a usage error. */
+    static String either(CommandLine cl, String name, String alias) {
+        if (cl.hasOption(name) && cl.hasOption(alias)) {
+            throw new UsageException("--" + name + " and its alias --" + alias + " both given; give one");
+        }
+        return cl.hasOption(name) ? cl.getOptionValue(name) : cl.getOptionValue(alias);
+    }
+
+    /** The values of a list flag of files; an empty value or comma piece ({@code --lora_weight ''}) is a usage error. */
+    static List<String> files(CommandLine cl, String name) {
+        List<String> v = all(cl, name);
+        for (String t : v) {
+            if (t.isBlank() || (t.contains(",") && !java.nio.file.Files.exists(Path.of(t)) && Arrays.stream(t.split(",", -1)).anyMatch(String::isBlank))) {
+                throw new UsageException("--" + name + " has an empty file name in '" + t + "'");
+            }
+        }
+        return v;
     }
 
     static Path path(CommandLine cl, String name) {
@@ -82,6 +138,42 @@ final class CliArgs {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " expects an integer, got '" + v + "'");
         }
+    }
+
+    /** {@link #integer(CommandLine, String)} within {@code [min, max]}; outside it is a usage error naming the flag. */
+    static Integer integer(CommandLine cl, String name, int min, int max) {
+        Integer v = integer(cl, name);
+        if (v != null && (v < min || v > max)) {
+            throw new UsageException("--" + name + " must be " + range(min, max) + ", got " + v);
+        }
+        return v;
+    }
+
+    /** {@link #number(CommandLine, String)} within {@code [min, max]}; outside it is a usage error naming the flag. */
+    static Double number(CommandLine cl, String name, double min, double max) {
+        Double v = number(cl, name);
+        if (v != null && !(v >= min && v <= max)) {
+            throw new UsageException("--" + name + " must be in [" + min + ", " + max + "], got " + cl.getOptionValue(name));
+        }
+        return v;
+    }
+
+    private static String range(int min, int max) {
+        return max == Integer.MAX_VALUE ? "at least " + min : "in [" + min + ", " + max + "]";
+    }
+
+    /** The regexes of a list flag, each compiled once here: a bad one is a usage error naming the flag and the pattern. */
+    static List<String> patterns(CommandLine cl, String name) {
+        List<String> v = all(cl, name);
+        for (String p : v) {
+            try {
+                Pattern.compile(p);
+            } catch (PatternSyntaxException e) {
+                throw new UsageException("--" + name + " '" + p + "' is not a valid regular expression: " + e.getDescription()
+                        + " near index " + e.getIndex());
+            }
+        }
+        return v;
     }
 
     static Double number(CommandLine cl, String name) {
@@ -128,9 +220,25 @@ final class CliArgs {
      * (exit 1) that says why.
      */
     static Device device(CommandLine cl) {
+        return device(cl, System.err);
+    }
+
+    /**
+     * {@link #device(CommandLine)}; {@code --device auto} falling back to the CPU says why as a {@code warning:} line on
+     * {@code err}, not as a timestamped java.util.logging record.
+     */
+    static Device device(CommandLine cl, java.io.PrintStream err) {
         Device device;
         try {
-            device = cl.hasOption("device") ? Backends.resolve(cl.getOptionValue("device")) : Backends.defaultDevice();
+            String name = cl.getOptionValue("device");
+            if (name != null && name.strip().equalsIgnoreCase("auto")) {
+                String cuda = Backends.problem(Device.cuda(0));
+                if (cuda != null) {
+                    err.println("warning: --device auto: using the CPU, cuda:0 is not usable: " + cuda);
+                }
+                return cuda == null ? Device.cuda(0) : Device.CPU;
+            }
+            device = cl.hasOption("device") ? Backends.resolve(name) : Backends.defaultDevice();
         } catch (IllegalArgumentException e) {
             throw new UsageException("--device: " + e.getMessage());
         }

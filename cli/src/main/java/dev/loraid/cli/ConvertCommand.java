@@ -4,7 +4,9 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraConverter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -36,6 +38,7 @@ final class ConvertCommand extends OptionsCommand {
         o.addOption(CliArgs.value("diffusers_prefix", "PREFIX", "first key segment for 'other' (default diffusion_model)"));
         o.addOption(CliArgs.flag("keep_alpha", "to 'other': write <prefix>.<module>.alpha instead of baking alpha into the factors"));
         o.addOption(CliArgs.flag("quiet", "no info lines"));
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 
@@ -61,8 +64,10 @@ final class ConvertCommand extends OptionsCommand {
         if (in.toAbsolutePath().normalize().equals(outPath.toAbsolutePath().normalize()) || sameFile(in, outPath)) {
             throw new LoraidException("--output " + outPath + " is the input; write to another file");
         }
+        OutputSet.checkFolders(java.util.Map.of("--output", outPath)); // before the input is read
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             LoraFile lora = LoraFiles.read(in);
+            LoraInputs.check(lora, reporter); // the checks merge and validate run: keys, down/up pairs and ranks, finite values
             boolean diffusers = LoraConverter.isDiffusers(lora.tensors());
             if (diffusers == "other".equals(target)) {
                 throw new LoraidException(in + " is already in " + ("other".equals(target) ? "diffusers/ComfyUI" : "musubi") + " format");

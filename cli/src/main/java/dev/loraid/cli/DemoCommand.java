@@ -65,7 +65,7 @@ public final class DemoCommand extends OptionsCommand {
     @Override
     int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(line);
-        Device device = CliArgs.device(line);
+        Device device = CliArgs.device(line, err);
         out.println("device: " + device);
         Path dir = Files.createTempDirectory("loraid-demo");
         try {

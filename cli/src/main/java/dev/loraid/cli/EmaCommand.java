@@ -49,6 +49,7 @@ final class EmaCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("reference_compat", "reproduce the reference tool's numbers (EMA t=k, zero-filled blending)"));
         o.addOption(CliArgs.flag("quiet", "no info lines"));
         o.addOption("v", "verbose", false, "accepted for compatibility");
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 
@@ -87,8 +88,8 @@ final class EmaCommand extends OptionsCommand {
         if (!combine.equals("partitioned") && !combine.equals("union")) {
             throw new UsageException("--combine_mode must be partitioned or union, got '" + combine + "'");
         }
-        Double average = CliArgs.number(cl, "average");
-        Double threshold = CliArgs.number(cl, "conflict_threshold");
+        Double average = CliArgs.number(cl, "average", 0, 1);
+        Double threshold = CliArgs.number(cl, "conflict_threshold", 0, Double.MAX_VALUE);
         EmaRequest req = new EmaRequest(series, positional, CliArgs.path(cl, "output_file"), outputs, schedule, sortBy,
                 cl.hasOption("no_sort"), average == null ? 0 : average,
                 cl.hasOption("democratic") ? LoraBlend.Mode.DEMOCRATIC : LoraBlend.Mode.INTELLIGENT,

@@ -27,6 +27,8 @@ final class InspectCommand extends OptionsCommand {
     /** Video size for the Wan forward-memory estimate unless --resolution/--frames say otherwise (spec §1.2). */
     private static final String DEFAULT_RESOLUTION = "832x480";
     private static final int DEFAULT_FRAMES = 81;
+    private static final int MAX_SIDE = 16384;
+    private static final int MAX_FRAMES = 4096;
 
     /** Recognisers tried on every file, in order; each returns a summary or null. */
     private static List<Function<TensorSource, FileSummary>> recognisers(int width, int height, int frames) {
@@ -163,13 +165,19 @@ final class InspectCommand extends OptionsCommand {
         String[] wh = res.toLowerCase(java.util.Locale.ROOT).split("x");
         try {
             int frames = Integer.parseInt(cl.getOptionValue("frames", String.valueOf(DEFAULT_FRAMES)));
-            if (wh.length != 2 || frames < 1) {
+            if (wh.length != 2) {
                 throw new NumberFormatException();
             }
-            return recognisers(Integer.parseInt(wh[0]), Integer.parseInt(wh[1]), frames);
+            int w = Integer.parseInt(wh[0]);
+            int h = Integer.parseInt(wh[1]);
+            // bounded so that the token count of the estimate stays far inside an int
+            if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE || frames < 1 || frames > MAX_FRAMES) {
+                throw new NumberFormatException();
+            }
+            return recognisers(w, h, frames);
         } catch (NumberFormatException e) {
             throw new UsageException("--resolution " + res + " --frames " + cl.getOptionValue("frames", "81")
-                + ": expected WIDTHxHEIGHT (e.g. 832x480) and a positive frame count");
+                + ": expected WIDTHxHEIGHT (e.g. 832x480), each 1.." + MAX_SIDE + ", and a frame count 1.." + MAX_FRAMES);
         }
     }
 

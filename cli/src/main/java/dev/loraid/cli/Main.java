@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.tensor.safetensors.NonFiniteException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -55,12 +56,22 @@ public final class Main {
             err.println("run 'loraid " + cmd.name() + " --help' for usage");
             return 2;
         } catch (Exception | OutOfMemoryError e) {
-            err.println("loraid " + cmd.name() + ": error: " + describe(e));
+            err.println("loraid " + cmd.name() + ": error: " + describe(e) + (causedBy(e, NonFiniteException.class)
+                    ? " (--" + CliArgs.ALLOW_NON_FINITE + " writes it anyway)" : ""));
             if (Boolean.getBoolean("loraid.debug")) {
                 e.printStackTrace(err);
             }
             return 1;
         }
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The message of an exception and its causes, without a stack trace (-Dloraid.debug=true prints one). */

@@ -58,6 +58,7 @@ final class MergeCommand extends OptionsCommand {
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
         o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        o.addOption(CliArgs.allowNonFinite());
         return o;
     }
 
@@ -70,8 +71,8 @@ final class MergeCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(cl);
-        List<String> loraTokens = CliArgs.all(cl, "lora_weight");
-        List<String> highTokens = CliArgs.all(cl, "lora_weight_high_noise");
+        List<String> loraTokens = CliArgs.files(cl, "lora_weight");
+        List<String> highTokens = CliArgs.files(cl, "lora_weight_high_noise");
         if (loraTokens.isEmpty() && highTokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
         }
@@ -124,13 +125,13 @@ final class MergeCommand extends OptionsCommand {
         if (cl.hasOption("task")) {
             int want = CliArgs.preset(cl.getOptionValue("task")).numLayers();
             try (TensorSource src = TensorSource.open(base)) {
-                BlockCount.checkAgainstConfig(BlockCount.fromWeightNames(src.names()), want, cl.getOptionValue("task"));
+                BlockCount.checkAgainstConfig(BlockCount.ofWanDit(src.names(), base.toString()), want, cl.getOptionValue("task"));
             } catch (IOException e) {
                 throw new LoraidException("cannot read base model " + base + ": " + e.getMessage(), e);
             }
         }
-        return LoraMerger.plan(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid"),
-                cl.hasOption("allow_overlap"), CliArgs.all(cl, "include_patterns"), CliArgs.all(cl, "exclude_patterns"),
+        return LoraMerger.plan(new MergeRequest(base, loras, ids, multipliers, CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS),
+                cl.hasOption("allow_overlap"), CliArgs.patterns(cl, "include_patterns"), CliArgs.patterns(cl, "exclude_patterns"),
                 saveDtype(cl), output), outputFlag, reporter);
     }
 
@@ -147,7 +148,7 @@ final class MergeCommand extends OptionsCommand {
     }
 
     private static DType saveDtype(CommandLine cl) {
-        String v = cl.hasOption("save_dtype") ? cl.getOptionValue("save_dtype") : cl.getOptionValue("dit_dtype");
+        String v = CliArgs.either(cl, "save_dtype", "dit_dtype");
         if (v == null) {
             return null;
         }

@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import org.apache.commons.cli.CommandLine;
@@ -46,6 +47,10 @@ abstract class OptionsCommand implements Command {
             new HelpFormatter().printHelp(w, 110, usage(), helpHeader(), options, 2, 4, helpFooter());
             w.flush();
             return 0;
+        }
+        if (cl.hasOption(CliArgs.ALLOW_NON_FINITE)) {
+            // the opt-out of the writer's finite check, for the outputs of this run only
+            return ScopedValue.where(SafetensorsWriter.ALLOW_NON_FINITE, true).call(() -> run(cl, out, err));
         }
         return run(cl, out, err);
     }

@@ -74,7 +74,7 @@ final class PlanCommand extends OptionsCommand {
         CliArgs.noArguments(cl);
         try (CliReporter reporter = new CliReporter(err, false)) {
             Model model = model(cl);
-            int p = Optional.ofNullable(CliArgs.integer(cl, "blocks_per_loraid")).orElse(LoraidAllocator.DEFAULT_BLOCKS_PER_LORAID);
+            int p = Optional.ofNullable(CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS)).orElse(LoraidAllocator.DEFAULT_BLOCKS_PER_LORAID);
             int maxId = LoraidAllocator.maxId(model.blocks(), p);
             LoraidAllocator.unusedBlocksWarning(model.blocks(), p).ifPresent(reporter::warn);
             List<Integer> ids = CliArgs.usage(() -> LoraidArgs.loraids(CliArgs.all(cl, "LORAID", "loraid"), 0, reporter));
@@ -84,8 +84,8 @@ final class PlanCommand extends OptionsCommand {
                     ids.add(i);
                 }
             }
-            List<String> include = CliArgs.all(cl, "include_patterns");
-            List<String> exclude = CliArgs.all(cl, "exclude_patterns");
+            List<String> include = CliArgs.patterns(cl, "include_patterns");
+            List<String> exclude = CliArgs.patterns(cl, "exclude_patterns");
             List<Map<String, Object>> plans = new ArrayList<>();
             for (int id : ids) {
                 LoraidSlice s = LoraidAllocator.slice(id, p, model.blocks());
@@ -125,14 +125,14 @@ final class PlanCommand extends OptionsCommand {
                 for (String n : src.names()) {
                     shapes.put(n, src.info(n).shape().toArray());
                 }
-                m = new Model(dit.toString(), BlockCount.fromWeightNames(src.names()), BlockModules.of(shapes));
+                m = new Model(dit.toString(), BlockCount.ofWanDit(src.names(), dit.toString()), BlockModules.of(shapes));
             }
         } else if (cl.hasOption("model")) {
             WanConfig c = CliArgs.preset(cl.getOptionValue("model"));
             List<String> modules = BlockModules.of(WanKeys.expectedShapes(c));
             m = new Model("preset " + cl.getOptionValue("model"), c.numLayers(), modules);
         } else {
-            m = new Model("--num_blocks", CliArgs.integer(cl, "num_blocks"), List.of());
+            m = new Model("--num_blocks", CliArgs.integer(cl, "num_blocks", 1, BlockCount.MAX_BLOCKS), List.of());
         }
         if (cl.hasOption("task")) {
             BlockCount.checkAgainstConfig(m.blocks(), CliArgs.preset(cl.getOptionValue("task")).numLayers(), cl.getOptionValue("task"));

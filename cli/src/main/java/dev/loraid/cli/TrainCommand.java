@@ -91,6 +91,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
         o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16 (recorded; computes in fp32 for now)"));
         o.addOption(CliArgs.deviceOption());
+        o.addOption(CliArgs.allowNonFinite());
         o.addOption(CliArgs.value("seed", "N", "seed of every random stream (default: random)"));
         o.addOption(CliArgs.value("timestep_sampling", "MODE", "sigma (default), uniform, sigmoid, shift, flux_shift, flux2_shift, "
                 + "qwen_shift, krea2_shift, logsnr, qinglong_flux, qinglong_qwen"));

@@ -3,6 +3,9 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.merge.LoraMerger;
+import dev.loraid.core.merge.MergePlan;
+import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.core.plan.LoraidArgs;
@@ -51,17 +54,35 @@ final class ValidateCommand extends OptionsCommand {
 
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
-        List<String> tokens = CliArgs.all(cl, "lora_weight");
+        List<String> tokens = CliArgs.files(cl, "lora_weight");
         if (tokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
         }
         List<String> multipliers = CliArgs.all(cl, "lora_multiplier");
-        try (CliReporter reporter = new CliReporter(err, false); LoraFiles.Opened opened = new LoraFiles.Opened()) {
-            LoraInputs in = LoraInputs.load(LoraidArgs.loraFiles(tokens), opened, List.of(), List.of(), reporter);
+        Integer perLoraid = CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS);
+        if (cl.hasOption("dit") && cl.hasOption("num_blocks")) {
+            throw new UsageException("give --dit or --num_blocks, not both");
+        }
+        try (CliReporter reporter = new CliReporter(err, false)) {
+            List<Path> files = LoraidArgs.loraFiles(tokens);
             Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
-            int blocks = blockCount(cl, in);
-            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), ids, multipliers, blocks,
-                    CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), reporter);
+            List<LoraPairing.Applied> applied;
+            int blocks;
+            if (cl.hasOption("dit")) {
+                // exactly the checks of merge (LoraMerger.plan: pairing, ranges, shapes against the DiT), without an output
+                Path dit = CliArgs.path(cl, "dit");
+                try (MergePlan plan = LoraMerger.plan(new MergeRequest(dit, files, ids, multipliers, perLoraid, cl.hasOption("allow_overlap"),
+                        List.of(), List.of(), null, null), null, reporter); TensorSource src = TensorSource.open(dit)) {
+                    applied = plan.applied();
+                    blocks = BlockCount.ofWanDit(src.names(), dit.toString());
+                }
+            } else {
+                try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
+                    LoraInputs in = LoraInputs.load(files, opened, List.of(), List.of(), reporter);
+                    blocks = blockCount(cl, in);
+                    applied = LoraPairing.pair(in.candidates(), ids, multipliers, blocks, perLoraid, cl.hasOption("allow_overlap"), reporter);
+                }
+            }
             out.println("file | LORAID | blocks | multiplier");
             for (LoraPairing.Applied a : applied) {
                 out.println(a.file() + " | " + (a.loraid().isPresent() ? a.loraid().getAsInt() : "-") + " | "
@@ -74,13 +95,8 @@ final class ValidateCommand extends OptionsCommand {
 
     /** B from --dit, else --num_blocks, else the files' ss_loraid_total_blocks (REQ-ALLOC-1). */
     private static int blockCount(CommandLine cl, LoraInputs in) throws Exception {
-        if (cl.hasOption("dit")) {
-            try (TensorSource src = TensorSource.open(Path.of(cl.getOptionValue("dit")))) {
-                return BlockCount.fromWeightNames(src.names());
-            }
-        }
         if (cl.hasOption("num_blocks")) {
-            return CliArgs.integer(cl, "num_blocks");
+            return CliArgs.integer(cl, "num_blocks", 1, BlockCount.MAX_BLOCKS);
         }
         TreeSet<Integer> fromFiles = new TreeSet<>();
         in.candidates().forEach(c -> c.metadata().totalBlocks().ifPresent(fromFiles::add));

@@ -5,6 +5,7 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.wan.WanCheckpoint;
@@ -55,6 +56,7 @@ public final class WanForwardCommand extends OptionsCommand {
                 .desc("also write the named intermediates (tokens, e, e0, context_emb, blockN.out, head_out …; "
                         + "large for real models) to OUT, to find where two implementations diverge").build());
         options.addOption(CliArgs.deviceOption());
+        options.addOption(CliArgs.allowNonFinite());
         options.addOption(Option.builder().longOpt("variant").hasArg().argName("NAME")
                 .desc("check the model against this preset (e.g. t2v-1.3B) instead of inferring its config").build());
         return options;
@@ -76,7 +78,14 @@ public final class WanForwardCommand extends OptionsCommand {
         Path inputs = requiredPath(line, "inputs");
         Path outPath = requiredPath(line, "out");
         WanConfig preset = line.hasOption("variant") ? CliArgs.preset(line.getOptionValue("variant")) : null;
-        Device device = CliArgs.device(line);
+        Device device = CliArgs.device(line, err);
+        // the output is checked before the model is loaded, not after the forward pass
+        OutputSet.checkFolders(Map.of("--out", outPath));
+        for (Path in : new Path[] {dit, inputs}) {
+            if (outPath.toAbsolutePath().normalize().equals(in.toAbsolutePath().normalize())) {
+                throw new UsageException("--out " + outPath + " is also an input; write to another file");
+            }
+        }
 
         long t0 = System.nanoTime();
         try (WanCheckpoint ck = WanCheckpoint.open(dit, preset); SafetensorsFile in = SafetensorsFile.open(inputs)) {

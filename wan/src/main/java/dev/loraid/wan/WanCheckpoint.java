@@ -54,13 +54,21 @@ public final class WanCheckpoint implements AutoCloseable {
             Map<String, Tensor> tensors = strippedTensors(src, where);
             Map<String, Object> meta = configMetadata(src, where);
             WanWeights weights = new WanWeights(tensors, where);
-            WanConfig config = preset != null ? preset
-                    : WanConfigInference.infer(weights.shapes(), meta, path.getFileName().toString());
+            WanConfig config = preset != null ? preset : inferNaming(weights.shapes(), meta, path.getFileName().toString(), where);
             WanKeyCheck.requireMatches(config, weights.shapes(), where);
             return new WanCheckpoint(src, weights, config, meta);
         } catch (RuntimeException e) {
             src.close();
             throw e;
+        }
+    }
+
+    /** {@link WanConfigInference#infer}, its complaint naming the checkpoint ({@code where}) it is about. */
+    private static WanConfig inferNaming(Map<String, long[]> shapes, Map<String, Object> meta, String fileName, String where) {
+        try {
+            return WanConfigInference.infer(shapes, meta, fileName);
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage().startsWith(where) ? e : new IllegalArgumentException(where + ": " + e.getMessage(), e);
         }
     }
 
@@ -73,7 +81,7 @@ public final class WanCheckpoint implements AutoCloseable {
         for (String raw : src.names()) {
             shapes.put(WanKeys.stripPrefix(raw), src.info(raw).shape().toArray());
         }
-        WanConfig config = WanConfigInference.infer(shapes, configMetadata(src, src.describe()), fileName);
+        WanConfig config = inferNaming(shapes, configMetadata(src, src.describe()), fileName, src.describe());
         WanKeyCheck.requireMatches(config, shapes, src.describe());
         return config;
     }

@@ -71,6 +71,9 @@ public final class DatasetConfigReader {
         if (!toml && !name.endsWith(".json")) {
             throw new LoraidException(file + ": a dataset config must be a .toml or .json file");
         }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new LoraidException(file + ": not a regular file (a folder, FIFO or device?); give a .toml or .json file");
+        }
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);

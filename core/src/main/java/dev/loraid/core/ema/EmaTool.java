@@ -4,6 +4,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,9 +105,7 @@ public final class EmaTool {
     private static List<Path> legacyOrder(EmaRequest req) {
         List<EpochDiscovery.EpochFile> files = new ArrayList<>();
         for (Path p : req.positional()) {
-            if (!Files.isRegularFile(p)) {
-                throw new LoraidException("LoRA file not found: " + p);
-            }
+            LoraFiles.checkInputFile(p, "LoRA file");
             files.add(new EpochDiscovery.EpochFile(p, EpochDiscovery.epochNumber(p), mtime(p)));
         }
         if (!req.noSort()) {
@@ -124,7 +123,14 @@ public final class EmaTool {
     }
 
     private static LoraFile stage1(List<Path> files, LoraFiles.Opened opened, EmaRequest req, Reporter reporter) {
-        return PostHocEma.average(files.stream().map(opened::open).toList(), req.schedule(), reporter);
+        List<LoraFile> loaded = new ArrayList<>();
+        for (Path p : files) {
+            LoraFile f = opened.open(p);
+            // an epoch file with NaN, or a base model given as an epoch, fails here; alpha defaults are PostHocEma's business
+            LoraInputs.check(f, Reporter.SILENT);
+            loaded.add(f);
+        }
+        return PostHocEma.average(loaded, req.schedule(), reporter);
     }
 
     private static Map<Path, LoraFile> outputs(EmaRequest req, List<String> names, List<LoraFile> results, Reporter reporter) {

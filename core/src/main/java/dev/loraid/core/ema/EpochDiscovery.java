@@ -2,6 +2,7 @@ package dev.loraid.core.ema;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraFiles;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -46,9 +47,7 @@ public final class EpochDiscovery {
 
     /** The series of {@code reference}, oldest first, logged with index, path and mtime. */
     public static List<Path> discover(Path reference, SortBy sortBy, Reporter reporter) {
-        if (!Files.isRegularFile(reference)) {
-            throw new LoraidException("LoRA file not found: " + reference);
-        }
+        LoraFiles.checkInputFile(reference, "LoRA file");
         Matcher m = EPOCH_FILE.matcher(reference.getFileName().toString());
         if (!m.matches()) {
             reporter.warn(reference + " is not named {name}-NNNNNN.safetensors: no epoch discovery, the series is this one file");

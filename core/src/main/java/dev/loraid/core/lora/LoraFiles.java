@@ -72,14 +72,25 @@ public final class LoraFiles {
         }
     }
 
+    /**
+     * Refuses an input that is not a regular file before anything opens it: a FIFO or a device would block the
+     * open or read forever, and a folder is not a file. {@code what} names the input in the message.
+     */
+    public static void checkInputFile(Path p, String what) {
+        if (Files.isRegularFile(p)) {
+            return;
+        }
+        throw new LoraidException(!Files.exists(p) ? what + " not found: " + p
+                : Files.isDirectory(p) ? what + " " + p + " is a folder, not a file"
+                : what + " " + p + " is not a regular file (a FIFO, socket or device?); give a .safetensors file");
+    }
+
     /** Files opened as mapped views; every view dies when this closes. */
     public static final class Opened implements AutoCloseable {
         private final List<SafetensorsFile> files = new ArrayList<>();
 
         public LoraFile open(Path path) {
-            if (!Files.exists(path)) {
-                throw new LoraidException("LoRA file not found: " + path);
-            }
+            checkInputFile(path, "LoRA file");
             try {
                 SafetensorsFile f = SafetensorsFile.open(path);
                 files.add(f);

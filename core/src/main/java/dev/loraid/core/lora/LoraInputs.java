@@ -47,6 +47,19 @@ public record LoraInputs(List<LoraWeights> loras, List<LoraPairing.Candidate> ca
         return new LoraInputs(loras, candidates, pathOf);
     }
 
+    /**
+     * The input checks of every command that reads a LoRA (merge, validate, convert, tag, ema), in one place: each
+     * part of a combined file through {@link LoraWeights#of} (known Wan keys, down and up present with matching rank,
+     * finite values, scalar finite alpha). Returns the checked parts.
+     */
+    public static List<LoraWeights> check(LoraFile f, Reporter reporter) {
+        List<LoraWeights> parts = new ArrayList<>();
+        for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
+            parts.add(LoraWeights.of(part, reporter));
+        }
+        return parts;
+    }
+
     private static LoraWeights filter(LoraWeights w, List<Pattern> inc, List<Pattern> exc, Reporter reporter) {
         if (inc.isEmpty() && exc.isEmpty()) {
             return w;

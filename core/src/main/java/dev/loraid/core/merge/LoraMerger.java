@@ -61,17 +61,19 @@ public final class LoraMerger {
      * errors about the output name it. The plan holds the files open until closed.
      */
     public static MergePlan plan(MergeRequest req, String outputName, Reporter reporter) {
-        checkOutput(req, outputName);
+        if (req.output() != null) { // null: validation only (loraid validate --dit), the same checks without an output
+            checkOutput(req, outputName);
+        }
         TensorSource base = openBase(req.base());
         LoraFiles.Opened opened = new LoraFiles.Opened();
         try {
-            int blocks = BlockCount.fromWeightNames(base.names());
+            int blocks = BlockCount.ofWanDit(base.names(), base.describe());
             LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<MergePlan.Update>> updates = schedule(base, in, applied, reporter);
-            return new MergePlan(base, opened, updates, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(), outputName,
-                    req.output());
+            return new MergePlan(base, opened, updates, applied, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(),
+                    outputName, req.output());
         } catch (RuntimeException e) {
             try (opened) {
                 base.close();

@@ -4,6 +4,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraModule;
+import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Storage;
@@ -34,13 +35,15 @@ public final class MergePlan implements AutoCloseable {
     private final TensorSource base;
     private final LoraFiles.Opened loras;
     private final Map<String, List<Update>> updates;
+    private final List<LoraPairing.Applied> applied;
     private final Map<String, String> metadata;
     private final DType saveDtype;
     private final String outputName;
     private final Path output;
 
-    MergePlan(TensorSource base, LoraFiles.Opened loras, Map<String, List<Update>> updates, Map<String, String> metadata,
-            DType saveDtype, String outputName, Path output) {
+    MergePlan(TensorSource base, LoraFiles.Opened loras, Map<String, List<Update>> updates, List<LoraPairing.Applied> applied,
+            Map<String, String> metadata, DType saveDtype, String outputName, Path output) {
+        this.applied = List.copyOf(applied);
         this.base = base;
         this.loras = loras;
         this.updates = updates;
@@ -48,6 +51,11 @@ public final class MergePlan implements AutoCloseable {
         this.saveDtype = saveDtype;
         this.outputName = outputName;
         this.output = output;
+    }
+
+    /** The LoRA files applied, in application order, with their LORAID, blocks and multiplier. */
+    public List<LoraPairing.Applied> applied() {
+        return applied;
     }
 
     /** How many base weights get at least one LoRA update. */

@@ -12,6 +12,12 @@ import java.util.TreeSet;
  * prefix), which must be exactly {0..B−1}.
  */
 public final class BlockCount {
+    /**
+     * The largest block count a flag may give: far above any Wan DiT (40 blocks), and small enough that a plan
+     * listing one LORAID per block stays printable (2^31 − 1 ran out of heap).
+     */
+    public static final int MAX_BLOCKS = 10_000;
+
     private BlockCount() {
     }
 
@@ -44,6 +50,36 @@ public final class BlockCount {
 
     /** B from the weight names; errors if there are no blocks or the indices have gaps. */
     public static int fromWeightNames(Collection<String> weightNames) {
+        return fromWeightNames(weightNames, null);
+    }
+
+    /**
+     * B of a Wan DiT checkpoint ({@code source} names it in errors): refuses a LoRA file, and a checkpoint whose blocks
+     * have no {@code self_attn} layers (the UMT5 text encoder also has {@code blocks.N.} weights), before counting.
+     */
+    public static int ofWanDit(Collection<String> weightNames, String source) {
+        if (weightNames.stream().anyMatch(n -> n.contains(".lora_down.") || n.contains(".lora_up.") || n.contains(".lora_A.")
+                || n.contains(".lora_B."))) {
+            throw new LoraidException(source + ": this is a LoRA file, not a Wan DiT checkpoint");
+        }
+        int blocks = fromWeightNames(weightNames, source);
+        if (weightNames.stream().noneMatch(n -> stripPrefix(n).matches("blocks\\.\\d+\\.self_attn\\..+"))) {
+            throw new LoraidException(source + ": not a Wan DiT checkpoint: its blocks have no self_attn layers (a UMT5/T5 text "
+                    + "encoder or another model?)");
+        }
+        return blocks;
+    }
+
+    /** {@link #fromWeightNames(Collection)}, its errors naming {@code source} (the checkpoint's path) when not null. */
+    public static int fromWeightNames(Collection<String> weightNames, String source) {
+        try {
+            return count(weightNames);
+        } catch (LoraidException e) {
+            throw source == null ? e : new LoraidException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int count(Collection<String> weightNames) {
         TreeSet<Integer> blocks = new TreeSet<>();
         for (String n : weightNames) {
             int b = blockOf(stripPrefix(n));

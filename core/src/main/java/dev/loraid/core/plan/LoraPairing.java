@@ -99,6 +99,11 @@ public final class LoraPairing {
             Optional<LoraidSlice> slice = m.loraid().isPresent()
                     ? Optional.of(m.slice(modelBlocks, cliBlocksPerLoraid, c.file())) : Optional.empty();
             TreeSet<Integer> blocks = touchedBlocks(c, slice);
+            if (!blocks.isEmpty() && blocks.last() >= modelBlocks) {
+                // a LoRA for a deeper model: merging would silently drop those blocks' adapters (issue 16 §2)
+                throw new LoraidException(c.file() + " has adapters for block(s) " + blocks.tailSet(modelBlocks)
+                        + " but the model has " + modelBlocks + " blocks (0-" + (modelBlocks - 1) + "): a LoRA for another architecture or model size?");
+            }
             applied.add(new Applied(c, slice, multipliers[i], blocks));
         }
         checkOverlaps(applied, allowOverlap, reporter);

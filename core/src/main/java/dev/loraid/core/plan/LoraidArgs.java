@@ -2,6 +2,7 @@ package dev.loraid.core.plan;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,20 +100,29 @@ public final class LoraidArgs {
         return out;
     }
 
-    /** {@code --lora_weight} paths (REQ-CLI-3): flattened in order; missing files and repeated paths are errors. */
+    /**
+     * {@code --lora_weight} paths (REQ-CLI-3): flattened in order; missing files and repeated paths are errors. A
+     * value that names an existing file as a whole is that file, commas included; only other values are split on
+     * commas. An empty value or piece ({@code --lora_weight ''}, {@code a,,b}) is an error, not silently skipped.
+     */
     public static List<Path> loraFiles(List<String> tokens) {
         List<Path> out = new ArrayList<>();
         Set<Path> seen = new LinkedHashSet<>();
-        for (String v : flatten(tokens)) {
-            Path p = Path.of(v);
-            if (!Files.isRegularFile(p)) {
-                throw new LoraidException("LoRA file not found: " + p);
+        for (String token : tokens) {
+            List<String> pieces = token.contains(",") && !Files.exists(Path.of(token)) ? List.of(token.split(",", -1)) : List.of(token);
+            for (String v : pieces) {
+                if (v.isBlank()) {
+                    throw new LoraidException("empty LoRA file name in --lora_weight '" + token + "'");
+                }
+                Path p = Files.exists(Path.of(v)) ? Path.of(v) : Path.of(v.strip());
+                LoraFiles.checkInputFile(p, "LoRA file");
+                if (!seen.add(p.toAbsolutePath().normalize())) {
+                    throw new LoraidException("LoRA file given twice: " + p);
+                }
+                out.add(p);
             }
-            if (!seen.add(p.toAbsolutePath().normalize())) {
-                throw new LoraidException("LoRA file given twice: " + p);
-            }
-            out.add(p);
         }
         return out;
     }
+
 }

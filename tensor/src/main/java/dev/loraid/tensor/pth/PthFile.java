@@ -77,6 +77,9 @@ public final class PthFile implements TensorSource {
         if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString(), null, "no such file");
         }
+        if (!Files.isRegularFile(path)) {
+            throw new IOException(path + ": not a regular file (a FIFO, socket or device?); give a .pth file");
+        }
         String source = path.toString();
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {

@@ -35,6 +35,7 @@ final class CheckpointFiles {
         if (Files.isDirectory(path)) {
             return openDirectory(path);
         }
+        SafetensorsFile.requireRegularFile(path);
         String name = path.getFileName().toString();
         if (name.endsWith(".index.json")) {
             return openIndex(path);

@@ -76,14 +76,17 @@ public final class OutputSet implements AutoCloseable {
     /**
      * Checks that the folder of every output (name → path, as for the constructor) exists, is a folder and is
      * writable: a run calls it before any work, so a wrong output path fails at once instead of after the outputs were
-     * computed. Writing can still fail later (a full disk, a folder removed meanwhile); the set then writes none.
+     * computed; a file name over NAME_MAX (255 bytes) fails here too. Temp files that a killed earlier run on this
+     * host left in those folders are removed (see {@link TempFiles}). Writing can still fail later (a full disk, a folder removed meanwhile); the set then writes none.
      *
      * @throws IOException naming the first bad output's name, its path and what is wrong with its folder
      */
     public static void checkFolders(Map<String, Path> outputs) throws IOException {
         for (Map.Entry<String, Path> e : outputs.entrySet()) {
             Path folder = e.getValue().toAbsolutePath().normalize().getParent();
-            String problem = folder == null ? "has no folder"
+            String name = TempFiles.nameProblem(e.getValue());
+            String problem = name != null ? name
+                : folder == null ? "has no folder"
                 : !Files.exists(folder) ? "is in a folder that does not exist: " + folder
                 : !Files.isDirectory(folder) ? "is in " + folder + ", which is not a folder"
                 : !Files.isWritable(folder) ? "is in a folder that is not writable: " + folder
@@ -91,6 +94,7 @@ public final class OutputSet implements AutoCloseable {
             if (problem != null) {
                 throw new IOException(e.getKey() + " " + e.getValue() + " " + problem);
             }
+            TempFiles.removeStale(folder); // what an earlier killed run of this host left behind
         }
     }
 

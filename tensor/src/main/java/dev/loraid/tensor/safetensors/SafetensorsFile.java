@@ -69,6 +69,16 @@ public final class SafetensorsFile implements TensorSource {
     }
 
     /**
+     * Refuses a path that exists but is not a regular file, before it is opened: opening a FIFO for reading blocks
+     * until a writer appears (forever, for a typo'd path), and a device never ends.
+     */
+    static void requireRegularFile(Path path) throws IOException {
+        if (Files.exists(path) && !Files.isDirectory(path) && !Files.isRegularFile(path)) {
+            throw new IOException(path + ": not a regular file (a FIFO, socket or device?); give a checkpoint file");
+        }
+    }
+
+    /**
      * Opens and validates {@code path}. Throws {@link NoSuchFileException} if it does not exist,
      * {@link SafetensorsFormatException} naming the file (and tensor) if it is not a valid safetensors file.
      */
@@ -79,6 +89,7 @@ public final class SafetensorsFile implements TensorSource {
         if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString(), null, "no such file");
         }
+        requireRegularFile(path);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             SafetensorsHeader header = SafetensorsHeader.read(path.toString(), size, (offset, length) -> {

@@ -10,6 +10,7 @@ import dev.loraid.tensor.json.JsonWriter;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -60,7 +60,17 @@ public final class SafetensorsWriter implements AutoCloseable {
     private static final int CAST_CHUNK_BYTES = 4 << 20;
     /** Bytes per write call; a FileChannel write takes at most an int-sized buffer. */
     private static final long WRITE_CHUNK_BYTES = 1L << 30;
-    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /**
+     * Bound to true around code whose outputs may hold NaN/±Inf (a command's {@code --allow_non_finite}); a writer
+     * created outside such a scope refuses a tensor with a non-finite value ({@link NonFiniteException}) before the
+     * output is committed, so a silent overflow (a multiplier of 1e39, fp16 saturation) never ends as a file.
+     */
+    public static final ScopedValue<Boolean> ALLOW_NON_FINITE = ScopedValue.newInstance();
+
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One declared tensor. */
     public record Entry(String name, DType dtype, Shape shape) {
@@ -81,6 +91,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private int next;
     private State state = State.OPEN;
     private MemorySegment castBuffer;
+    private final boolean checkFinite = !ALLOW_NON_FINITE.orElse(false);
 
     private SafetensorsWriter(Path out, Path temp, FileChannel channel, List<Entry> entries, OutputSet set) {
         this.out = out;
@@ -101,9 +112,17 @@ public final class SafetensorsWriter implements AutoCloseable {
         Path key = set == null ? null : set.claim(out);
         checkOutput(out);
         Path dir = out.toAbsolutePath().getParent();
+        TempFiles.removeStale(dir);
         // not Files.createTempFile: its 0600 mode would end up on the output; CREATE_NEW honours the umask
-        Path temp = dir.resolve("." + out.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
-        FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        Path temp = dir.resolve(TempFiles.name(out.getFileName().toString()));
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+        } catch (IOException e) {
+            throw new IOException(out + ": cannot create the temp file " + temp.getFileName() + " in " + dir + ": "
+                + TempFiles.reason(e), e);
+        }
+        TempFiles.track(temp);
         try {
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
             writeFully(ch, prefix);
@@ -116,6 +135,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             ch.close();
             Files.deleteIfExists(temp);
+            TempFiles.untrack(temp);
             throw e;
         }
     }
@@ -180,6 +200,10 @@ public final class SafetensorsWriter implements AutoCloseable {
         if (Files.isDirectory(out)) {
             throw new IOException(out + ": is a directory; give the output file's name");
         }
+        String tooLong = TempFiles.nameProblem(out);
+        if (tooLong != null) {
+            throw new IOException(out + ": " + tooLong);
+        }
         Path dir = out.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new IOException(out + ": folder " + dir + (dir != null && Files.exists(dir) ? " is not a folder" : " does not exist"));
@@ -220,11 +244,12 @@ public final class SafetensorsWriter implements AutoCloseable {
         if (host.dtype() == e.dtype() && host.isContiguous()) {
             long bytes = e.byteSize();
             MemorySegment seg = host.storage().segment().asSlice(host.offset() * e.dtype().byteSize(), bytes);
+            checkFinite(e, seg, 0);
             for (long o = 0; o < bytes; o += WRITE_CHUNK_BYTES) {
                 writeFully(channel, seg.asSlice(o, Math.min(WRITE_CHUNK_BYTES, bytes - o)).asByteBuffer());
             }
         } else {
-            writeCast(host.contiguous(), e.dtype());
+            writeCast(host.contiguous(), e);
         }
         if (channel.position() - before != e.byteSize()) {
             throw new IllegalStateException(out + ": tensor '" + e.name() + "' wrote " + (channel.position() - before)
@@ -234,7 +259,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /** Casts a contiguous tensor chunk by chunk through a fixed buffer, using the CPU backend's copy. */
-    private void writeCast(Tensor src, DType target) throws IOException {
+    private void writeCast(Tensor src, Entry e) throws IOException {
+        DType target = e.dtype();
         long n = src.numel();
         Tensor flat = src.view(n);
         long chunk = CAST_CHUNK_BYTES / target.byteSize();
@@ -246,8 +272,87 @@ public final class SafetensorsWriter implements AutoCloseable {
             MemorySegment bytes = castBuffer.asSlice(0, len * target.byteSize());
             Tensor dst = new Tensor(Storage.host(bytes), target, Shape.of(len), new long[] {1}, 0);
             dst.backend().copy(flat.narrow(0, start, len), dst);
+            checkFinite(e, bytes, start); // after the cast: a finite fp32 value may saturate to Inf in fp16
             writeFully(channel, bytes.asByteBuffer());
         }
+    }
+
+    /** Throws {@link NonFiniteException} naming the tensor and the flat index of its first NaN/Inf in {@code bytes}. */
+    private void checkFinite(Entry e, MemorySegment bytes, long firstIndex) throws NonFiniteException {
+        if (!checkFinite) {
+            return;
+        }
+        long i = firstNonFinite(bytes, e.dtype());
+        if (i >= 0) {
+            throw new NonFiniteException(out + ": tensor '" + e.name() + "' " + e.shape() + " " + e.dtype().safetensorsName()
+                + " holds " + nonFiniteName(bytes, e.dtype(), i) + " at flat index " + (firstIndex + i)
+                + "; refusing to write non-finite values, the output was not written");
+        }
+    }
+
+    /** Index of the first NaN/±Inf among the {@code dtype} values in {@code seg}, or −1 (−1 for integer dtypes). */
+    static long firstNonFinite(MemorySegment seg, DType dtype) {
+        long n = seg.byteSize() / dtype.byteSize();
+        switch (dtype) {
+            case F32 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I32, i * 4) & 0x7F800000) == 0x7F800000) {
+                        return i;
+                    }
+                }
+            }
+            case F16, BF16 -> {
+                int mask = dtype == DType.F16 ? 0x7C00 : 0x7F80;
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I16, i * 2) & mask) == mask) {
+                        return i;
+                    }
+                }
+            }
+            case F64 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(I64, i * 8) & 0x7FF0000000000000L) == 0x7FF0000000000000L) {
+                        return i;
+                    }
+                }
+            }
+            case F8_E4M3 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(ValueLayout.JAVA_BYTE, i) & 0x7F) == 0x7F) { // e4m3fn: no Inf, NaN is S.1111.111
+                        return i;
+                    }
+                }
+            }
+            case F8_E5M2 -> {
+                for (long i = 0; i < n; i++) {
+                    if ((seg.get(ValueLayout.JAVA_BYTE, i) & 0x7C) == 0x7C) {
+                        return i;
+                    }
+                }
+            }
+            default -> {
+            }
+        }
+        return -1;
+    }
+
+    private static String nonFiniteName(MemorySegment seg, DType dtype, long i) {
+        long bits = switch (dtype.byteSize()) {
+            case 8 -> seg.get(I64, i * 8);
+            case 4 -> seg.get(I32, i * 4);
+            case 2 -> seg.get(I16, i * 2);
+            default -> seg.get(ValueLayout.JAVA_BYTE, i);
+        };
+        long mantissa = switch (dtype) {
+            case F64 -> bits & 0xFFFFFFFFFFFFFL;
+            case F32 -> bits & 0x7FFFFF;
+            case F16 -> bits & 0x3FF;
+            case BF16 -> bits & 0x7F;
+            case F8_E5M2 -> bits & 0x3;
+            default -> 1;
+        };
+        boolean negative = bits < 0;
+        return mantissa != 0 ? "NaN" : negative ? "-Inf" : "Inf";
     }
 
     /**
@@ -291,6 +396,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     void publish() throws IOException {
         Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         state = State.PUBLISHED;
+        TempFiles.untrack(temp);
     }
 
     /**
@@ -314,6 +420,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             channel.close();
         } finally {
             Files.deleteIfExists(temp);
+            TempFiles.untrack(temp);
         }
     }
 
