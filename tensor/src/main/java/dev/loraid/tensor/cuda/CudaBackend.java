@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cuda;
 
 import dev.loraid.tensor.Backend;
+import dev.loraid.tensor.BackendOp;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
@@ -148,6 +149,19 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         ctx.synchronize();
+    }
+
+    /** The contract, and the fused attention kernels' head-dimension limit ({@link CudaAttention#MAX_HEAD_DIM}). */
+    @Override
+    public boolean supports(BackendOp op, Tensor... args) {
+        if (!Backend.super.supports(op, args)) {
+            return false;
+        }
+        return switch (op) {
+            case ATTENTION, ATTENTION_BACKWARD -> args[0].rank() == 4 && args[2].rank() == 4
+                && args[0].size(3) <= CudaAttention.MAX_HEAD_DIM && args[2].size(3) <= CudaAttention.MAX_HEAD_DIM;
+            default -> true;
+        };
     }
 
     // ---- data movement ----
