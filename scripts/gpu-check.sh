@@ -49,11 +49,16 @@ flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX
 cp="$root/gpu-carry/lib/*"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -n 1
 
-# Each GPU test class runs in its own JVM with its own time box, so that a kernel fault (which poisons the CUDA
-# context) or a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s.
-gpu_classes=(NvrtcCompileTest CuBlasLtBindingTest CudaMemoryGpuTest CudaOpsGpuTest CudaMatmulGpuTest)
+# The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
+# library bindings), found by GpuTestMain --list --tag gpu rather than listed here. Each such class runs in its own
+# JVM with its own time box (only its gpu-tagged tests), so that a kernel fault (which poisons the CUDA context) or
+# a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s.
+# CudaAttentionGpuTest is run once per attention path below, not here.
+mapfile -t gpu_classes < <("$java" "${flags[@]}" -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --list --tag gpu 2>/dev/null \
+  | grep '^dev\.loraid\.' | grep -v 'CudaAttentionGpuTest$')
+echo "gpu-tagged test classes: ${gpu_classes[*]:-none found}"
 runs=()
-for c in "${gpu_classes[@]}"; do runs+=("dev.loraid.tensor.cuda.$c"); done
+for c in "${gpu_classes[@]}"; do runs+=("tag=gpu:$c"); done
 runs+=("${device_tests[@]}")
 # the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
 # on every path asked for explicitly; skips of the paths not selected are expected there
@@ -68,7 +73,11 @@ parse_run() {
   if [[ "$1" == path=* ]]; then
     local p="${1%%:*}"
     jvm=("-Dloraid.test.attention.paths=${p#path=}")
-    extra=()
+    extra=(--tag gpu)
+    cls="${1#*:}"
+  elif [[ "$1" == tag=* ]]; then
+    local t="${1%%:*}"
+    extra=(--require-gpu --tag "${t#tag=}")
     cls="${1#*:}"
   fi
 }

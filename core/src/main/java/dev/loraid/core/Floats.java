@@ -11,7 +11,8 @@ import java.nio.ByteOrder;
 /**
  * Bulk float32 conversion of host tensors, for the file-level tools (merge, EMA, blending) that work on one tensor
  * at a time in fp32 (spec loraid.md REQ-MERGE-3, REQ-EMA-7): decode any floating dtype to {@code float[]} and encode
- * back with round-to-nearest-even. Contiguous F32/BF16/F16 take a straight loop; other layouts go element-wise.
+ * back with round-to-nearest-even. Decoding is {@link Tensor#toFloatArray}'s; encoding of contiguous F32/BF16/F16
+ * takes a straight loop, other dtypes go element-wise.
  */
 public final class Floats {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -20,35 +21,12 @@ public final class Floats {
     private Floats() {
     }
 
-    /** The elements of a tensor in row-major order as float32 (a device tensor is copied through the host). */
+    /**
+     * The elements of a tensor in row-major order as float32 (a device tensor is copied through the host):
+     * {@link Tensor#toFloatArray}, which decodes with the tensor module's one vectorised decoder.
+     */
     public static float[] read(Tensor t) {
-        if (!t.isContiguous() || !t.device().isCpu()) {
-            return t.toFloatArray();
-        }
-        int n = Math.toIntExact(t.numel());
-        float[] out = new float[n];
-        MemorySegment seg = t.storage().segment();
-        long base = t.offset() * t.dtype().byteSize();
-        switch (t.dtype()) {
-            case F32 -> MemorySegment.copy(seg, F32, base, out, 0, n);
-            case BF16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = MiniFloats.bf16ToFloat(seg.get(I16, base + 2L * i));
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < n; i++) {
-                    out[i] = Float.float16ToFloat(seg.get(I16, base + 2L * i));
-                }
-            }
-            default -> {
-                DType d = t.dtype();
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) d.read(seg, base + (long) i * d.byteSize());
-                }
-            }
-        }
-        return out;
+        return t.toFloatArray();
     }
 
     /** A new contiguous CPU tensor of {@code shape} holding {@code data} cast to {@code dtype}. */

@@ -27,6 +27,15 @@ public interface Backend {
     /** Waits until all queued work on this device has finished (no-op on the CPU). */
     void synchronize();
 
+    /**
+     * Whether this backend runs {@code op} over these tensor arguments (in the method's order, null for an absent
+     * optional one), so that a caller can fall back (e.g. to the CPU) instead of failing: the dtype and device
+     * contract of {@link BackendOp}, narrowed by a backend's own limits. Shapes are not checked here.
+     */
+    default boolean supports(BackendOp op, Tensor... args) {
+        return op.problem(device(), args) == null;
+    }
+
     // ---- data movement ----
 
     /**

@@ -1,5 +1,7 @@
 package dev.loraid.tensor;
 
+import dev.loraid.tensor.cpu.FloatRuns;
+
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -462,13 +464,39 @@ public final class Tensor {
         return out;
     }
 
+    /**
+     * All elements in row-major order as float32 (copies through the host for device tensors), decoded run by run
+     * along the last dimension by {@link FloatRuns} (one run when the tensor is contiguous).
+     */
     public float[] toFloatArray() {
-        double[] d = toDoubleArray();
-        float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) {
-            f[i] = (float) d[i];
+        Tensor h = device().isCpu() ? this : to(Device.CPU);
+        float[] out = new float[Math.toIntExact(h.numel())];
+        if (out.length == 0) {
+            return out;
         }
-        return f;
+        MemorySegment seg = h.storage.segment();
+        int r = h.rank();
+        if (r == 0 || h.isContiguous()) {
+            FloatRuns.read(seg, h.dtype, h.offset, 1, out, 0, out.length);
+            return out;
+        }
+        int run = Math.toIntExact(h.shape.dim(r - 1));
+        long runStride = h.strides[r - 1];
+        long[] idx = new long[r - 1];
+        for (int pos = 0; pos < out.length; pos += run) {
+            long elem = h.offset;
+            for (int d = 0; d < r - 1; d++) {
+                elem += idx[d] * h.strides[d];
+            }
+            FloatRuns.read(seg, h.dtype, elem, runStride, out, pos, run);
+            for (int d = r - 2; d >= 0; d--) {
+                if (++idx[d] < h.shape.dim(d)) {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+        return out;
     }
 
     private MemorySegment hostSegment() {

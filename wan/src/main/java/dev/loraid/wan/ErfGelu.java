@@ -5,6 +5,7 @@ import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Var;
 import dev.loraid.autograd.nn.Layer;
 import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
 
@@ -23,8 +24,7 @@ final class ErfGelu extends Module implements Layer {
     @Override
     public Var forward(Var x) {
         Tensor xd = x.data();
-        Tensor sign = Tensor.empty(xd.device(), xd.dtype() == dev.loraid.tensor.DType.F64
-                ? dev.loraid.tensor.DType.F64 : dev.loraid.tensor.DType.F32, xd.shape().toArray());
+        Tensor sign = Tensor.empty(xd.device(), Precision.computeType(xd), xd.shape().toArray());
         xd.backend().binaryScalar(BinaryOp.GT, xd, 0.0, sign);
         xd.backend().binaryScalar(BinaryOp.MUL, sign, 2.0, sign);
         xd.backend().binaryScalar(BinaryOp.SUB, sign, 1.0, sign);

@@ -4,6 +4,7 @@ import dev.loraid.autograd.GradBuffer;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.ReduceOp;
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
@@ -21,19 +22,9 @@ public final class TensorMath {
     private TensorMath() {
     }
 
-    /** F64 if every non-null tensor is F64, else F32. */
+    /** F64 if every non-null tensor is F64, else F32: {@link Precision#computeType}, the one rule. */
     public static DType computeType(Tensor... ts) {
-        boolean any = false;
-        for (Tensor t : ts) {
-            if (t == null) {
-                continue;
-            }
-            any = true;
-            if (t.dtype() != DType.F64) {
-                return DType.F32;
-            }
-        }
-        return any ? DType.F64 : DType.F32;
+        return Precision.computeType(ts);
     }
 
     /** The dtype of gradients for data of {@code type}. */

@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -45,7 +46,7 @@ final class Attention {
         if (lse != null) {
             Checks.shape(lse, "attention lse", dims.batch(), dims.heads(), dims.lq());
         }
-        if (Checks.allF64(q, k, v, out)) {
+        if (Precision.fp64(q, k, v, out)) {
             ExactAttention.forward(dims, q, k, v, scale, kvLengths, out, lse);
         } else {
             FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths, out, lse);
@@ -62,7 +63,7 @@ final class Attention {
         if (lse != null) {
             Checks.shape(lse, "attention lse", dims.batch(), dims.heads(), dims.lq());
         }
-        if (Checks.allF64(q, k, v, out, dOut, dq, dk, dv)) {
+        if (Precision.fp64(q, k, v, out, dOut, dq, dk, dv)) {
             ExactAttention.backward(dims, q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
             return;
         }

@@ -1,6 +1,5 @@
 package dev.loraid.tensor.cpu;
 
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 import java.util.Arrays;
@@ -25,16 +24,6 @@ final class Checks {
                     + "tensor's backend (tensor.backend())");
             }
         }
-    }
-
-    /** True when every non-null tensor is F64: the kernel then computes in fp64 (gradient checks). */
-    static boolean allF64(Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t != null && t.dtype() != DType.F64) {
-                return false;
-            }
-        }
-        return true;
     }
 
     static void sameShape(Tensor expected, Tensor actual, String what) {

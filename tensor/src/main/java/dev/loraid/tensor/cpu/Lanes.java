@@ -16,8 +16,9 @@ import java.nio.ByteOrder;
 
 /**
  * Moves runs of elements between tensor memory (any dtype, any stride, in elements) and the float/double work
- * buffers the kernels compute on. Contiguous F32 is a bulk copy and contiguous BF16 is widened/narrowed with the
- * Vector API; everything else goes element by element through {@link DType}.
+ * buffers the kernels compute on. Float loads are {@link FloatRuns}' (vector widening of BF16, F16 and FP8);
+ * contiguous F32 stores are a bulk copy and contiguous BF16 ones are narrowed with the Vector API; other stores
+ * and the double buffers of the fp64 kernels go element by element through {@link DType}.
  */
 final class Lanes {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -38,28 +39,9 @@ final class Lanes {
         return (n + VL - 1) / VL * VL;
     }
 
-    /** {@code dst[pos .. pos+n) = seg[elem + i·stride]} as floats. */
+    /** {@code dst[pos .. pos+n) = seg[elem + i·stride]} as floats: {@link FloatRuns}, the one decoder. */
     static void load(MemorySegment seg, DType t, long elem, long stride, float[] dst, int pos, int n) {
-        if (stride == 0) {
-            java.util.Arrays.fill(dst, pos, pos + n, (float) t.read(seg, elem * t.byteSize()));
-        } else if (stride == 1 && t == DType.F32) {
-            MemorySegment.copy(seg, LE_F32, elem * 4, dst, pos, n);
-        } else if (stride == 1 && t == DType.BF16) {
-            loadBf16(seg, elem * 2, dst, pos, n);
-        } else if (t == DType.F32) {
-            for (int i = 0; i < n; i++) {
-                dst[pos + i] = seg.get(LE_F32, (elem + i * stride) * 4);
-            }
-        } else if (t == DType.BF16) {
-            for (int i = 0; i < n; i++) {
-                dst[pos + i] = MiniFloats.bf16ToFloat(seg.get(LE_I16, (elem + i * stride) * 2));
-            }
-        } else {
-            int b = t.byteSize();
-            for (int i = 0; i < n; i++) {
-                dst[pos + i] = (float) t.read(seg, (elem + i * stride) * b);
-            }
-        }
+        FloatRuns.read(seg, t, elem, stride, dst, pos, n);
     }
 
     /** {@code seg[elem + i·stride] = src[pos + i]} rounded to the dtype. */
@@ -111,19 +93,6 @@ final class Lanes {
         int b = t.byteSize();
         for (int i = 0; i < n; i++) {
             t.write(seg, (elem + i * stride) * b, src[pos + i]);
-        }
-    }
-
-    /** bf16 → f32 is a 16-bit left shift of the bit pattern. */
-    private static void loadBf16(MemorySegment seg, long byteOff, float[] dst, int pos, int n) {
-        int i = 0;
-        for (int end = n - VL; i <= end; i += VL) {
-            ShortVector s = ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
-            IntVector w = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-            w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, pos + i);
-        }
-        for (; i < n; i++) {
-            dst[pos + i] = MiniFloats.bf16ToFloat(seg.get(LE_I16, byteOff + 2L * i));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
@@ -34,7 +35,7 @@ final class Normalization {
         MemorySegment os = out.storage().segment();
         long sx = x.stride(-1);
         long so = out.stride(-1);
-        if (Checks.allF64(x, weight, bias, out)) {
+        if (Precision.fp64(x, weight, bias, out)) {
             double[] w = Checks.vectorD(weight, d, "weight");
             double[] bb = Checks.vectorD(bias, d, "bias");
             rows.forEach((r, b) -> {
@@ -109,7 +110,7 @@ final class Normalization {
         long sg = dOut.stride(-1);
         long sd = dx.stride(-1);
         int chunks = rows.chunks();
-        if (Checks.allF64(x, weight, dOut, dx, dWeight, dBias)) {
+        if (Precision.fp64(x, weight, dOut, dx, dWeight, dBias)) {
             double[] w = Checks.vectorD(weight, d, "weight");
             double[][] dw = new double[chunks][d];
             double[][] db = new double[chunks][d];

@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -41,7 +42,7 @@ final class Rope {
         long so = out.stride(-1);
         Rows rows = Rows.of(x, out);
         int chunks = rows.chunks();
-        if (Checks.allF64(x, cos, sin, out)) {
+        if (Precision.fp64(x, cos, sin, out)) {
             Parallel.forEach(chunks, ch -> {
                 double[] c = new double[d / 2];
                 double[] s = new double[d / 2];

@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 
@@ -23,7 +24,7 @@ final class Softmax {
         MemorySegment os = out.storage().segment();
         long sx = x.stride(-1);
         long so = out.stride(-1);
-        if (Checks.allF64(x, out)) {
+        if (Precision.fp64(x, out)) {
             Rows.of(x, out).forEach((r, b) -> {
                 double[] v = Scratch.doubles(0, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
@@ -74,7 +75,7 @@ final class Softmax {
         long sy = y.stride(-1);
         long sg = dy.stride(-1);
         long sx = dx.stride(-1);
-        if (Checks.allF64(y, dy, dx)) {
+        if (Precision.fp64(y, dy, dx)) {
             Rows.of(y, dy, dx).forEach((r, b) -> {
                 double[] yv = Scratch.doubles(0, d);
                 double[] gv = Scratch.doubles(1, d);

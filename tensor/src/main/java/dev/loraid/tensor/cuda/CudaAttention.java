@@ -232,7 +232,7 @@ final class CudaAttention {
         long dv = v.size(3);
         String flash = p == AttentionPath.FLASH ? flashKernel(q, k, v) : null;
         String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
-        String variant = CudaBackend.variant(q, k, v, out);
+        String variant = CudaKernels.variant(q, k, v, out);
         String module;
         String kernel;
         int rowsPerBlock;
@@ -312,7 +312,7 @@ final class CudaAttention {
         if (p == AttentionPath.FLASH && !FlashAttentionBackward.takes(q, k, v, dOut)) {
             p = resolve(p.fallback(), q, k, v, kvLengths);
         }
-        String variant = CudaBackend.variant(q, k, v, out, dOut, dq, dk, dv);
+        String variant = CudaKernels.variant(q, k, v, out, dOut, dq, dk, dv);
         DType acc = variant.equals("f64") ? DType.F64 : DType.F32;
         long bh = q.size(0) * q.size(1);
         long lq = q.size(2);

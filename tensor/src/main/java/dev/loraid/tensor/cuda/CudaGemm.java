@@ -3,6 +3,7 @@ package dev.loraid.tensor.cuda;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.cuda.CuBlasLt.NoAlgorithmException;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -121,7 +122,7 @@ final class CudaGemm {
             addBias(c, bias);
             return;
         }
-        DType in = c.dtype() == DType.F64 && a.dtype() == DType.F64 && b.dtype() == DType.F64 ? DType.F64
+        DType in = Precision.fp64(a, b, c) ? DType.F64 // the bias is cast to C's type, so it does not vote
             : operandType(a.dtype(), b.dtype());
         // cast before broadcasting, so a shared weight is widened once, not once per batch
         Tensor ea = expandBatch(usable(a.dtype() == in ? a : backend.cast(a, in), m, k), batch);

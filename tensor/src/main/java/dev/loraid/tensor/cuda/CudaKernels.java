@@ -1,5 +1,8 @@
 package dev.loraid.tensor.cuda;
 
+import dev.loraid.tensor.Precision;
+import dev.loraid.tensor.Tensor;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -39,6 +42,11 @@ final class CudaKernels {
     }
 
     /** NVRTC options for a device of compute capability {@code cc} (e.g. 90): a CUBIN for exactly that GPU. */
+    /** The kernel name suffix for an op over {@code ts}: {@code "f64"} when {@link Precision#fp64}, else {@code "f32"}. */
+    static String variant(Tensor... ts) {
+        return Precision.fp64(ts) ? "f64" : "f32";
+    }
+
     static List<String> options(int cc) {
         return List.of("--gpu-architecture=sm_" + cc, "-std=c++17");
     }

@@ -52,7 +52,7 @@ final class CudaNorms {
         try (Scratch s = b.scratch()) {
             Tensor m = stats(mean, rows, s, false);
             Tensor r = stats(rstd, rows, s, false);
-            String v = CudaBackend.variant(x, w, bi, out);
+            String v = CudaKernels.variant(x, w, bi, out);
             if (v.equals("f32") && registerRows(d) && rowsInRegisters(x, out) && vectorOk(w) && vectorOk(bi)) {
                 b.kernels().launchRows("norm", "layer_norm_vec", rows, a -> a
                     .ptr(b.pointer(x)).i32(CudaLayout.code(x.dtype())).i64(rowStride(x))
@@ -130,7 +130,7 @@ final class CudaNorms {
         try (Scratch s = b.scratch()) {
             Tensor m = rms ? null : stats(mean, rows, s, true);
             Tensor r = stats(rstd, rows, s, true);
-            String v = CudaBackend.variant(x, weight, dOut, dx, dWeight, dBias);
+            String v = CudaKernels.variant(x, weight, dOut, dx, dWeight, dBias);
             if (v.equals("f32") && registerRows(d) && rowsInRegisters(x, dOut, dx) && vectorOk(w)) {
                 b.kernels().launchRows("norm", "layer_norm_backward_vec", rows, a -> a
                     .ptr(b.pointer(x)).i32(CudaLayout.code(x.dtype())).i64(rowStride(x))

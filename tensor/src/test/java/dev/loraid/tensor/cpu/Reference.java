@@ -4,11 +4,11 @@ package dev.loraid.tensor.cpu;
  * Plain fp64 twins of the CPU kernels, written from the definitions with no shared code: row-major double
  * arrays in, row-major double arrays out.
  */
-final class Reference {
+public final class Reference {
     private Reference() {
     }
 
-    static long numel(long[] shape) {
+    public static long numel(long[] shape) {
         long n = 1;
         for (long d : shape) {
             n *= d;
@@ -17,7 +17,7 @@ final class Reference {
     }
 
     /** Row-major index into a tensor of shape {@code in} broadcast (right-aligned) to {@code out}, for out index i. */
-    static int broadcastIndex(long[] out, long[] in, long i) {
+    public static int broadcastIndex(long[] out, long[] in, long i) {
         long idx = 0;
         long mul = 1;
         for (int d = out.length - 1, e = in.length - 1; d >= 0; d--, e--) {
@@ -31,7 +31,7 @@ final class Reference {
         return (int) idx;
     }
 
-    static double[] softmaxRows(double[] x, int d) {
+    public static double[] softmaxRows(double[] x, int d) {
         double[] y = new double[x.length];
         for (int r = 0; r < x.length / d; r++) {
             double max = Double.NEGATIVE_INFINITY;
@@ -50,7 +50,7 @@ final class Reference {
     }
 
     /** LayerNorm (centered) or RMSNorm per row; w, b may be null. Returns {out, mean, rstd}. */
-    static double[][] norm(boolean centered, double[] x, int d, double[] w, double[] b, double eps) {
+    public static double[][] norm(boolean centered, double[] x, int d, double[] w, double[] b, double eps) {
         int rows = x.length / d;
         double[] out = new double[x.length];
         double[] mean = new double[rows];
@@ -78,7 +78,7 @@ final class Reference {
     }
 
     /** Naive attention for one head: q [lq, d], k [lk, d], v [lk, dv], the first {@code keys} keys valid. */
-    static double[] attention(double[] q, double[] k, double[] v, int lq, int lk, int d, int dv, int keys, double scale) {
+    public static double[] attention(double[] q, double[] k, double[] v, int lq, int lk, int d, int dv, int keys, double scale) {
         double[] out = new double[lq * dv];
         for (int i = 0; i < lq; i++) {
             double[] s = new double[keys];
@@ -105,7 +105,7 @@ final class Reference {
     }
 
     /** Naive attention backward for one head, through the full probability matrix: returns {dq, dk, dv}. */
-    static double[][] attentionBackward(double[] q, double[] k, double[] v, double[] dOut, int lq, int lk, int d,
+    public static double[][] attentionBackward(double[] q, double[] k, double[] v, double[] dOut, int lq, int lk, int d,
                                         int dv, int keys, double scale) {
         double[][] p = new double[lq][lk];
         for (int i = 0; i < lq; i++) {
@@ -152,7 +152,7 @@ final class Reference {
     }
 
     /** log Σ_j exp(scale·q_i·k_j) over the valid keys, per query row. */
-    static double[] attentionLse(double[] q, double[] k, int lq, int d, int keys, double scale) {
+    public static double[] attentionLse(double[] q, double[] k, int lq, int d, int keys, double scale) {
         double[] lse = new double[lq];
         for (int i = 0; i < lq; i++) {
             double sum = 0;
@@ -166,5 +166,37 @@ final class Reference {
             lse[i] = Math.log(sum);
         }
         return lse;
+    }
+
+    /** {@code alpha·(a @ b) + beta·c + bias} for one [m, k] @ [k, n] matrix pair; bias null or [n]. */
+    public static double[] matmul(double[] a, double[] b, double[] c, double[] bias, int m, int k, int n, double alpha,
+                                  double beta) {
+        double[] out = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) {
+                    s += a[i * k + p] * b[p * n + j];
+                }
+                out[i * n + j] = alpha * s + beta * c[i * n + j] + (bias == null ? 0 : bias[j]);
+            }
+        }
+        return out;
+    }
+
+    /** One PyTorch AdamW step (decoupled weight decay, bias-corrected): returns {param, m, v}. */
+    public static double[][] adamw(double[] p, double[] g, double[] m, double[] v, double lr, double beta1, double beta2,
+                                   double eps, double weightDecay, long step) {
+        double[][] out = {p.clone(), m.clone(), v.clone()};
+        for (int i = 0; i < p.length; i++) {
+            double mi = beta1 * m[i] + (1 - beta1) * g[i];
+            double vi = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+            double mHat = mi / (1 - Math.pow(beta1, step));
+            double vHat = vi / (1 - Math.pow(beta2, step));
+            out[0][i] = p[i] - lr * weightDecay * p[i] - lr * mHat / (Math.sqrt(vHat) + eps);
+            out[1][i] = mi;
+            out[2][i] = vi;
+        }
+        return out;
     }
 }

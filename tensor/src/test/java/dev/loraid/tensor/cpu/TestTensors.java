@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 
 import java.util.Arrays;
@@ -21,7 +22,12 @@ public final class TestTensors {
         /** The last two dimensions swapped in memory (last-dimension stride ≠ 1). */
         TRANSPOSED,
         /** A window of a larger buffer: padded rows and an offset (last-dimension stride 1). */
-        NARROWED
+        NARROWED,
+        /**
+         * Inputs: one slice repeated along the first dimension (stride 0 there, as a broadcast operand reaches a
+         * kernel). Outputs cannot alias, so {@link #empty} makes them contiguous.
+         */
+        BROADCAST
     }
 
     public static Tensor empty(DType dtype, Layout layout, long... shape) {
@@ -51,14 +57,28 @@ public final class TestTensors {
         }
     }
 
+    /** Gaussian values as {@link #random}, in any layout including {@link Layout#BROADCAST}. */
+    private static Tensor input(DType dtype, Layout layout, long... shape) {
+        if (layout != Layout.BROADCAST || shape.length == 0) {
+            return empty(dtype, layout, shape);
+        }
+        long[] one = shape.clone();
+        one[0] = 1;
+        return Tensor.zeros(dtype, one).expand(shape);
+    }
+
     /** Gaussian values (scaled by {@code scale}, shifted by {@code shift}), rounded to the dtype on the way in. */
     public static Tensor random(Random rnd, DType dtype, Layout layout, double scale, double shift, long... shape) {
-        Tensor t = empty(dtype, layout, shape);
+        Tensor t = input(dtype, layout, shape);
+        long[] set = shape.clone();
+        if (layout == Layout.BROADCAST && set.length > 0) {
+            set[0] = 1; // fill the one stored slice
+        }
         long[] idx = new long[shape.length];
-        for (long i = 0, n = t.numel(); i < n; i++) {
+        for (long i = 0, n = Shape.of(set).numel(); i < n; i++) {
             t.setDouble(rnd.nextGaussian() * scale + shift, idx);
             for (int d = idx.length - 1; d >= 0; d--) {
-                if (++idx[d] < shape[d]) {
+                if (++idx[d] < set[d]) {
                     break;
                 }
                 idx[d] = 0;
@@ -72,7 +92,7 @@ public final class TestTensors {
     }
 
     /** Relative tolerance for results computed in fp32 (fp64 for F64) and stored in {@code dtype}. */
-    static double tolerance(DType dtype) {
+    public static double tolerance(DType dtype) {
         return switch (dtype) {
             case F64 -> 1e-10;
             case F32 -> 2e-5;

@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cuda;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * layout and preference attribute the GEMM path sets is accepted (ids and sizes right) — so that with no
  * handle the first failing call is the heuristic itself. Skipped where cuBLASLt is not installed.
  */
+@Tag("gpu")
 class CuBlasLtBindingTest {
     private static CuBlasLt load() {
         try {

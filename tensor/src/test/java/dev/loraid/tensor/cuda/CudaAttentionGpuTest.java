@@ -5,6 +5,7 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * case runs on each {@link AttentionPath} asked for explicitly (a path that cannot take a case falls back, and the
  * test records which one ran).
  */
+@Tag("gpu")
 class CudaAttentionGpuTest {
     private final Random rnd = new Random(7);
 

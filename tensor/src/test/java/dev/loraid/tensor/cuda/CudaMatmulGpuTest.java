@@ -4,6 +4,7 @@ import dev.loraid.tensor.cpu.TestTensors;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -18,6 +19,7 @@ import static dev.loraid.tensor.cpu.TestTensors.random;
  * batches, alpha/beta, bias, narrow inputs with fp32 accumulation, FP8 weights, and outputs cuBLASLt cannot write
  * directly.
  */
+@Tag("gpu")
 class CudaMatmulGpuTest {
     private final Random rnd = new Random(11);
 

@@ -3,12 +3,14 @@ package dev.loraid.tensor.cuda;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** On a GPU: the step-scoped arena and the caching allocator keep a training-like loop off cuMemAlloc. */
+@Tag("gpu")
 class CudaMemoryGpuTest {
     @Test
     void stepsAfterTheFirstMakeNoDriverAllocations() {

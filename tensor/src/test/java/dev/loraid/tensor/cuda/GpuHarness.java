@@ -17,21 +17,21 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * cuda:0 over the same inputs — mirrored byte for byte into device memory with the same strides and offsets, so
  * transposed, padded and broadcast views reach the kernels as they are — and every output is compared.
  */
-final class GpuHarness {
-    static final Device GPU = Device.cuda(0);
+public final class GpuHarness {
+    public static final Device GPU = Device.cuda(0);
 
     private GpuHarness() {
     }
 
     /** Skips the calling test, saying why, when cuda:0 is not usable. */
-    static Backend gpuOrSkip() {
+    public static Backend gpuOrSkip() {
         String problem = CudaBackends.problem(0);
         assumeTrue(problem == null, () -> "CUDA golden tests skipped: " + problem);
         return Backends.of(GPU);
     }
 
     /** The same bytes, dtype, shape, strides and offset in device memory. */
-    static Tensor mirror(Tensor cpu) {
+    public static Tensor mirror(Tensor cpu) {
         if (cpu == null) {
             return null;
         }
@@ -42,7 +42,7 @@ final class GpuHarness {
         return new Tensor(dev.storage(), cpu.dtype(), cpu.shape(), cpu.strides(), cpu.offset());
     }
 
-    static double tolerance(DType dtype) {
+    public static double tolerance(DType dtype) {
         return switch (dtype) {
             case F64 -> 1e-9;
             case F32 -> 1e-4;

@@ -3,10 +3,13 @@ package dev.loraid.tensor.cuda;
 import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.engine.UniqueId;
+import org.junit.platform.engine.support.descriptor.MethodSource;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TagFilter;
 import org.junit.platform.launcher.TestExecutionListener;
 import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
@@ -30,12 +33,17 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
  * a skip means they were not found; the no-GPU fallback tests skip there by design).
  *
  * With {@code --only}, just the named classes run (scripts/gpu-check.sh runs each GPU class in its own JVM, so that
- * a kernel fault that poisons the CUDA context, or a hang, costs one class's results, not all of them).
+ * a kernel fault that poisons the CUDA context, or a hang, costs one class's results, not all of them). With
+ * {@code --tag T}, only tests tagged T run (JUnit {@code @Tag}; the GPU tests of the tensor module carry
+ * {@code gpu}), searched for in the whole tensor test tree unless {@code --only}; {@code --list} prints the classes
+ * holding such tests, one a line, and runs nothing (scripts/gpu-check.sh: {@code --list --tag gpu}).
  *
- * <pre>{@code GpuTestMain [--require-gpu] [--only] [test class …]}</pre>
+ * <pre>{@code GpuTestMain [--require-gpu] [--only] [--tag T] [--list] [test class …]}</pre>
  */
 public final class GpuTestMain {
     private static final String PACKAGE = "dev.loraid.tensor.cuda";
+    /** Where {@code --tag} looks for tagged tests: the whole tensor test tree (BackendOpsTest sits at its root). */
+    private static final String TAGGED_ROOT = "dev.loraid.tensor";
 
     private GpuTestMain() {
     }
@@ -43,7 +51,15 @@ public final class GpuTestMain {
     public static void main(String[] args) {
         boolean requireGpu = List.of(args).contains("--require-gpu");
         boolean only = List.of(args).contains("--only");
-        Set<String> deviceFollowing = Arrays.stream(args).filter(a -> !a.startsWith("--")).collect(Collectors.toSet());
+        boolean list = List.of(args).contains("--list");
+        int tagAt = List.of(args).indexOf("--tag");
+        String tag = tagAt >= 0 && tagAt + 1 < args.length ? args[tagAt + 1] : null;
+        Set<String> deviceFollowing = new java.util.HashSet<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") && i != tagAt + 1) {
+                deviceFollowing.add(args[i]);
+            }
+        }
         PrintStream out = System.out;
         for (String c : deviceFollowing) {
             try {
@@ -82,7 +98,7 @@ public final class GpuTestMain {
                     }
                     case ABORTED -> {
                         skipped.incrementAndGet();
-                        if (needsDevice(cls) || deviceFollowing.contains(cls)) {
+                        if (tag != null || needsDevice(cls) || deviceFollowing.contains(cls)) {
                             deviceSkips.incrementAndGet();
                         }
                         out.println("SKIP " + name + ": " + result.getThrowable().map(Throwable::getMessage).orElse(""));
@@ -97,11 +113,23 @@ public final class GpuTestMain {
         };
         List<DiscoverySelector> selectors = new ArrayList<>();
         if (!only) {
-            selectors.add(selectPackage(PACKAGE));
+            selectors.add(selectPackage(tag != null ? TAGGED_ROOT : PACKAGE));
         }
         deviceFollowing.forEach(c -> selectors.add(selectClass(c)));
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectors).build();
+        LauncherDiscoveryRequestBuilder builder = LauncherDiscoveryRequestBuilder.request().selectors(selectors);
+        if (tag != null) {
+            builder.filters(TagFilter.includeTags(tag));
+        }
+        LauncherDiscoveryRequest request = builder.build();
         Launcher launcher = LauncherFactory.create();
+        if (list) {
+            TestPlan plan = launcher.discover(request);
+            new java.util.TreeSet<>(plan.getRoots().stream().flatMap(r -> plan.getDescendants(r).stream())
+                .flatMap(id -> id.getSource().stream()) // parameterized tests are containers until they run
+                .filter(src -> src instanceof MethodSource).map(src -> ((MethodSource) src).getClassName()).toList())
+                .forEach(out::println);
+            System.exit(0);
+        }
         launcher.execute(request, listener);
         int total = passed.get() + failed.get() + skipped.get();
         out.printf("cuda tests: %d passed, %d failed, %d skipped%s%n", passed.get(), failed.get(), skipped.get(),

@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cuda;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * found like the backend finds it, e.g. -Dloraid.cuda.libpath=…/site-packages/nvidia/cu13/lib). Skipped, saying
  * so, where NVRTC is not installed.
  */
+@Tag("gpu")
 class NvrtcCompileTest {
     private static Nvrtc nvrtc;
     private static String problem;

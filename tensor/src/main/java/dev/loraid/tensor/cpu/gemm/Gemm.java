@@ -1,7 +1,9 @@
 package dev.loraid.tensor.cpu.gemm;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.FloatRuns;
 
 import java.util.Arrays;
 
@@ -23,9 +25,7 @@ public final class Gemm {
         long[] batchDims = Arrays.copyOf(c.shape().toArray(), rank - 2);
         Tensor ae = a.expand(concat(batchDims, a.size(-2), a.size(-1)));
         Tensor be = b.expand(concat(batchDims, b.size(-2), b.size(-1)));
-        boolean allF64 = a.dtype() == DType.F64 && b.dtype() == DType.F64 && c.dtype() == DType.F64
-            && (bias == null || bias.dtype() == DType.F64);
-        if (allF64) {
+        if (Precision.fp64(a, b, c, bias)) {
             GemmF64.run(layout(ae, be, c), alpha, beta, bias);
             return;
         }
@@ -194,6 +194,9 @@ public final class Gemm {
             if (t.rank() > c.rank() || !broadcastsTo(t, c)) {
                 throw new IllegalArgumentException("matmul: batch dimensions of " + t.shape()
                     + " do not broadcast to c " + c.shape());
+            }
+            if (!t.dtype().isFloatingPoint()) {
+                throw new IllegalArgumentException("matmul: operand dtype " + t.dtype() + " is not a floating type");
             }
             if (t.size(-1) > Integer.MAX_VALUE || t.size(-2) > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("matmul: matrix dimensions of " + t.shape() + " exceed 2^31-1");

@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cpu.gemm;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.cpu.FloatRuns;
 
 import java.lang.foreign.MemorySegment;
 

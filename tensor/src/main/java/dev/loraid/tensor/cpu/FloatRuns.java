@@ -1,4 +1,4 @@
-package dev.loraid.tensor.cpu.gemm;
+package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.DType;
 import jdk.incubator.vector.ByteVector;
@@ -15,19 +15,23 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Reads a run of elements of any floating dtype from a segment into a {@code float[]}, widening BF16, F16 and
- * FP8 with vector code (this is where weights in their file dtype become fp32, one packed panel at a time).
+ * The one decoder of tensor memory into fp32 work buffers: a run of elements of any dtype (any stride, in
+ * elements) into a {@code float[]}, widening BF16, F16 and FP8 with vector code. Used by the CPU kernels (through
+ * {@link Lanes} and the GEMM's packing: this is where weights in their file dtype become fp32, one packed panel at
+ * a time), by {@link dev.loraid.tensor.Tensor#toFloatArray} and by core's {@code Floats}.
  * The narrow formats are decoded with integer arithmetic: the magnitude bits shifted into fp32 position and
  * scaled by 2^(127 - bias) give normals and subnormals exactly; the all-ones exponent (Inf/NaN) is patched.
+ * Results equal {@code (float) dtype.read(...)} bit for bit (NaNs stay NaNs); integer dtypes are converted
+ * element by element, as {@link DType#read} does.
  */
-final class FloatRuns {
+public final class FloatRuns {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(LE);
 
-    private static final VectorSpecies<Float> FS = GemmTiling.SPECIES;
-    private static final int L = GemmTiling.LANES;
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
     private static final VectorSpecies<Integer> IS = FS.withLanes(int.class);
     private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     /** Byte loads of L lanes need a 64-bit vector at least; narrower machines (NEON, 4 lanes) widen FP8 scalarly. */
@@ -38,10 +42,16 @@ final class FloatRuns {
 
     /**
      * {@code dst[dstOff + i] = (float) element(elemOffset + i*stride)} for i in [0, len); offsets and stride in
-     * elements of {@code dtype}.
+     * elements of {@code dtype}; a stride of 0 broadcasts one element.
      */
-    static void read(MemorySegment seg, DType dtype, long elemOffset, long stride, float[] dst, int dstOff, int len) {
+    public static void read(MemorySegment seg, DType dtype, long elemOffset, long stride, float[] dst, int dstOff,
+                            int len) {
         if (len == 0) {
+            return;
+        }
+        if (stride == 0 && len > 1) {
+            float v = readOne(seg, dtype, elemOffset);
+            java.util.Arrays.fill(dst, dstOff, dstOff + len, v);
             return;
         }
         if (stride != 1 && len > 1) {
@@ -55,34 +65,28 @@ final class FloatRuns {
             case F16 -> readNarrow16(NarrowFloat.F16, seg, byteOff, dst, dstOff, len);
             case F8_E4M3 -> readNarrow8(NarrowFloat.E4M3, seg, byteOff, dst, dstOff, len);
             case F8_E5M2 -> readNarrow8(NarrowFloat.E5M2, seg, byteOff, dst, dstOff, len);
-            case F64 -> {
-                for (int i = 0; i < len; i++) {
-                    dst[dstOff + i] = (float) seg.get(F64, byteOff + 8L * i);
-                }
-            }
-            default -> throw notFloat(dtype);
+            default -> readStrided(seg, dtype, elemOffset, 1, dst, dstOff, len);
         }
     }
 
+    /** Element-wise, with the narrow formats widened by the same integer arithmetic as the vector code. */
     private static void readStrided(MemorySegment seg, DType dtype, long elemOffset, long stride, float[] dst,
                                     int dstOff, int len) {
-        if (!dtype.isFloatingPoint()) {
-            throw notFloat(dtype);
-        }
-        long size = dtype.byteSize();
-        if (dtype == DType.F32) {
-            for (int i = 0; i < len; i++) {
-                dst[dstOff + i] = seg.get(F32, (elemOffset + i * stride) * 4);
-            }
-            return;
-        }
         for (int i = 0; i < len; i++) {
-            dst[dstOff + i] = (float) dtype.read(seg, (elemOffset + i * stride) * size);
+            dst[dstOff + i] = readOne(seg, dtype, elemOffset + i * stride);
         }
     }
 
-    private static IllegalArgumentException notFloat(DType dtype) {
-        return new IllegalArgumentException("matmul: operand dtype " + dtype + " is not a floating type");
+    private static float readOne(MemorySegment seg, DType dtype, long elem) {
+        return switch (dtype) {
+            case F32 -> seg.get(F32, elem * 4);
+            case BF16 -> Float.intBitsToFloat(seg.get(I16, elem * 2) << 16);
+            case F16 -> NarrowFloat.F16.widen(seg.get(I16, elem * 2));
+            case F8_E4M3 -> NarrowFloat.E4M3.widen(seg.get(ValueLayout.JAVA_BYTE, elem));
+            case F8_E5M2 -> NarrowFloat.E5M2.widen(seg.get(ValueLayout.JAVA_BYTE, elem));
+            case F64 -> (float) seg.get(F64, elem * 8);
+            default -> (float) dtype.read(seg, elem * dtype.byteSize()); // integers: exact up to 2^24, as before
+        };
     }
 
     /** bf16 is the top half of an fp32: widening is a 16-bit shift. */

@@ -1,4 +1,4 @@
-package dev.loraid.tensor.cpu.gemm;
+package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.DType;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,6 +35,33 @@ class FloatRunsTest {
                 assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(got),
                     dtype + " pattern 0x" + Integer.toHexString(i) + ": " + got + " vs " + expected);
             }
+        }
+    }
+
+    /** Strided and broadcast runs, and Tensor.toFloatArray over views, decode like the scalar DType.read. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F64", "F32", "BF16", "F16", "F8_E4M3", "F8_E5M2", "I64", "I32", "U8"})
+    void stridedRunsAndViewsMatchTheScalarDecoder(DType dtype) {
+        java.util.Random rnd = new java.util.Random(dtype.ordinal());
+        dev.loraid.tensor.Tensor t = dev.loraid.tensor.Tensor.zeros(dtype, 7, 3, 37);
+        for (int i = 0; i < 7 * 3 * 37; i++) {
+            t.setDouble(rnd.nextGaussian() * 20, i / (3 * 37), i / 37 % 3, i % 37);
+        }
+        for (dev.loraid.tensor.Tensor v : new dev.loraid.tensor.Tensor[] {t, t.transpose(0, 2), t.narrow(2, 3, 30),
+            t.narrow(1, 1, 1).expand(7, 4, 37), t.transpose(1, 2).narrow(0, 2, 3)}) {
+            double[] expected = v.toDoubleArray();
+            float[] got = v.toFloatArray();
+            assertEquals(expected.length, got.length);
+            for (int i = 0; i < got.length; i++) {
+                assertEquals(Float.floatToIntBits((float) expected[i]), Float.floatToIntBits(got[i]),
+                    dtype + " " + v + " element " + i);
+            }
+        }
+        MemorySegment seg = t.storage().segment();
+        float[] row = new float[5];
+        FloatRuns.read(seg, dtype, 4, 0, row, 0, 5);
+        for (float f : row) {
+            assertEquals(Float.floatToIntBits((float) dtype.read(seg, 4L * dtype.byteSize())), Float.floatToIntBits(f));
         }
     }
 }

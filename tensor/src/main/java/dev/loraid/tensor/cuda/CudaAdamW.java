@@ -1,0 +1,41 @@
+package dev.loraid.tensor.cuda;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+
+/**
+ * The AdamW update in place (adamw.cu): the step-dependent factors (decay, step size, √ of the second bias
+ * correction) are computed here in double, once per call, as the CPU's {@code AdamW} does.
+ */
+final class CudaAdamW {
+    private final CudaBackend b;
+
+    CudaAdamW(CudaBackend backend) {
+        this.b = backend;
+    }
+
+    void update(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+                double weightDecay, long step) {
+        for (Tensor t : new Tensor[] {param, grad, m, v}) {
+            if (t.dtype() != DType.F32 || !t.shape().equals(param.shape())) {
+                throw new IllegalArgumentException("adamwUpdate: param, grad, m, v must be F32 of shape " + param.shape()
+                    + ", got " + t);
+            }
+        }
+        if (step < 1) {
+            throw new IllegalArgumentException("adamw step " + step + ", expected >= 1 (steps count from 1)");
+        }
+        double decay = 1 - lr * weightDecay;
+        double stepSize = lr / (1 - Math.pow(beta1, step));
+        double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+        long[][] l = CudaLayout.coalesce(param.shape().toArray(), param.strides(), grad.strides(), m.strides(), v.strides());
+        long n = param.numel();
+        b.kernels().launch1d("adamw", "adamw_update", n, a -> {
+            for (int i = 1; i <= 4; i++) {
+                a.struct(CudaLayout.pack(a.arena(), l[0], l[i], DType.F32));
+            }
+            a.ptr(b.pointer(param)).ptr(b.pointer(grad)).ptr(b.pointer(m)).ptr(b.pointer(v)).i64(n)
+                .f64(beta1).f64(beta2).f64(eps).f64(decay).f64(stepSize).f64(bc2Sqrt);
+        });
+    }
+}
