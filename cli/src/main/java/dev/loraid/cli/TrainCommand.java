@@ -225,7 +225,11 @@ final class TrainCommand extends OptionsCommand {
             seedValue = new SecureRandom().nextInt() & 0xffffffffL;
             reporter.info("--seed not given: using " + seedValue);
         } else {
-            seedValue = CliArgs.integer(cl, "seed");
+            try {
+                seedValue = Long.parseLong(seed.strip()); // upstream draws seeds up to 2^32
+            } catch (NumberFormatException e) {
+                throw new UsageException("--seed expects an integer, got '" + seed + "'");
+            }
         }
         SampleConfig sampling = null;
         if (cl.hasOption("sample_prompts")) {
