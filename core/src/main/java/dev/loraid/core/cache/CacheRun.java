@@ -60,8 +60,7 @@ final class CacheRun {
             msg = item.media() + ": " + msg;
         }
         if (!options.skipErrors()) {
-            throw e instanceof LoraidException && msg.equals(e.getMessage()) ? (LoraidException) e
-                : new LoraidException(msg + " (--skip_errors goes on past bad items)", e);
+            throw new LoraidException(msg + " (--skip_errors skips bad items and goes on)", e);
         }
         failedStems.add(item.stem());
         skipped.add(msg);
