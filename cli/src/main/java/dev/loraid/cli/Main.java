@@ -22,6 +22,7 @@ public final class Main {
                 new InspectCommand(),
                 new WanForwardCommand(),
                 new T5ForwardCommand(),
+                new CacheCommand(),
                 new TokenizeCommand(),
                 new PlanCommand(),
                 new MergeCommand(),

@@ -1,0 +1,117 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.cache.CacheOptions;
+import dev.loraid.core.cache.CacheSummary;
+import dev.loraid.core.cache.LatentEncoder;
+import dev.loraid.core.cache.TextCacher;
+import dev.loraid.core.data.DatasetConfig;
+import dev.loraid.core.generate.Umt5TextEncoder;
+import dev.loraid.tensor.Device;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+/**
+ * {@code loraid cache --dataset_config ds.toml [--vae VAE] [--t5 T5 --tokenizer TOK]}: musubi-tuner's
+ * {@code wan_cache_latents.py} and {@code wan_cache_text_encoder_outputs.py} in one command (spec training.md
+ * §4.5-4.6): the dataset's images, videos and captions become {@code *_wan.safetensors} and
+ * {@code *_wan_te.safetensors} caches that either trainer reads. The latent side waits for the Java Wan VAE:
+ * {@code --vae} is refused with a message saying so; the text side runs the Java UMT5.
+ */
+public final class CacheCommand extends OptionsCommand {
+    static final String VAE_NOT_AVAILABLE = "--vae: latent caching needs the Wan VAE, which loraid does not have yet "
+        + "(it is being written); cache the latents with musubi-tuner's wan_cache_latents.py for now (loraid trains "
+        + "on its caches), and the text with loraid cache --t5 T5 --tokenizer TOK";
+
+    @Override
+    public String name() {
+        return "cache";
+    }
+
+    @Override
+    public String summary() {
+        return "write musubi-tuner latent / text-encoder caches for a dataset config";
+    }
+
+    @Override
+    Options options() {
+        Options o = new Options();
+        o.addOption(CliArgs.value("dataset_config", "TOML", "dataset config (musubi-tuner's TOML or JSON)"));
+        o.addOption(CliArgs.value("vae", "VAE", "Wan VAE weights: write the latent caches (not available yet)"));
+        o.addOption(CliArgs.value("vae_dtype", "DTYPE", "latent dtype: bf16 (default), fp16, fp32"));
+        o.addOption(CliArgs.value("t5", "T5", "UMT5 encoder weights: write the text-encoder caches"));
+        o.addOption(CliArgs.value("tokenizer", "TOK", "the UMT5 tokenizer.json or spiece.model (or their folder)"));
+        o.addOption(CliArgs.value("text_len", "N", "the DiT's text length, 512 for Wan (default)"));
+        o.addOption(CliArgs.deviceOption());
+        o.addOption(CliArgs.value("batch_size", "N", "clips encoded together (default: each dataset's batch_size)"));
+        o.addOption(CliArgs.value("num_workers", "N", "accepted for musubi-tuner compatibility; loading is sequential"));
+        o.addOption(CliArgs.flag("skip_existing", "keep cache files that already exist"));
+        o.addOption(CliArgs.flag("keep_cache", "keep cache files this run did not produce (default: delete them)"));
+        o.addOption(CliArgs.flag("skip_errors", "skip unreadable items (listed at the end) instead of stopping"));
+        o.addOption(CliArgs.value("working_dir", "DIR", "where the config's relative paths resolve (default: the "
+            + "current directory, as upstream)"));
+        o.addOption(CliArgs.flag("i2v", "I2V latents (latents_image_*): not supported yet"));
+        o.addOption(CliArgs.value("clip", "CLIP", "CLIP features for Wan 2.1 I2V: not supported yet"));
+        o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        return o;
+    }
+
+    @Override
+    String usage() {
+        return "loraid cache --dataset_config TOML [--vae VAE] [--t5 T5 --tokenizer TOK] [--device DEVICE]";
+    }
+
+    @Override
+    String helpHeader() {
+        return summary() + " (spec training.md §4.5-4.6); file names, tensor names, dtypes and metadata as upstream's";
+    }
+
+    @Override
+    int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        Path config = CliArgs.requiredPath(cl, "dataset_config");
+        if (cl.hasOption("i2v") || cl.hasOption("clip")) {
+            throw new UsageException("--i2v / --clip: I2V latent caches are not supported yet");
+        }
+        if (!cl.hasOption("vae") && !cl.hasOption("t5")) {
+            throw new UsageException("nothing to cache: give --vae VAE (latents) and/or --t5 T5 --tokenizer TOK (text)");
+        }
+        if (cl.hasOption("t5") && !cl.hasOption("tokenizer")) {
+            throw new UsageException("--t5 needs --tokenizer TOK (the UMT5 tokenizer.json or spiece.model)");
+        }
+        if (cl.hasOption("vae_dtype")) {
+            try {
+                LatentEncoder.parseDtype(cl.getOptionValue("vae_dtype"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        Integer batchSize = CliArgs.integer(cl, "batch_size", 1, Integer.MAX_VALUE);
+        CliArgs.integer(cl, "num_workers", 0, Integer.MAX_VALUE);
+        Integer textLen = CliArgs.integer(cl, "text_len", 1, 1 << 16);
+        if (cl.hasOption("vae")) {
+            throw new LoraidException(VAE_NOT_AVAILABLE);
+        }
+        Path workingDir = cl.hasOption("working_dir") ? Path.of(cl.getOptionValue("working_dir")).toAbsolutePath()
+            : Path.of("").toAbsolutePath();
+        CacheOptions options = new CacheOptions(cl.hasOption("skip_existing"), cl.hasOption("keep_cache"), batchSize,
+            cl.hasOption("skip_errors"));
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
+            DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
+            Device device = CliArgs.device(cl, err);
+            CacheSummary s;
+            try (Umt5TextEncoder t5 = Umt5TextEncoder.open(CliArgs.requiredPath(cl, "t5"),
+                CliArgs.requiredPath(cl, "tokenizer"), textLen == null ? 512 : textLen, device)) {
+                s = new TextCacher(t5, workingDir, options, reporter).run(datasets);
+            }
+            reporter.close();
+            out.println("text encoder caches: " + s.written().size() + " written, " + s.existing().size()
+                + " existing kept, " + s.deleted().size() + " stale deleted, " + s.skipped().size() + " skipped");
+            for (String skipped : s.skipped()) {
+                out.println("  skipped " + skipped);
+            }
+            return s.skipped().isEmpty() ? 0 : 1;
+        }
+    }
+}

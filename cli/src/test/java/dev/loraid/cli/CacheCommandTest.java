@@ -1,0 +1,101 @@
+package dev.loraid.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code loraid cache}: text caches through the tiny UMT5, the VAE's absence said plainly, usage errors. */
+class CacheCommandTest {
+    @TempDir
+    Path work;
+
+    private static String golden(String name) {
+        return Path.of(System.getProperty("loraid.testdata"), "golden", name).toString();
+    }
+
+    private void dataset() throws IOException {
+        Files.createDirectories(work.resolve("images"));
+        ImageIO.write(new BufferedImage(50, 30, BufferedImage.TYPE_3BYTE_BGR), "png", work.resolve("images/a.png").toFile());
+        Files.writeString(work.resolve("images/a.txt"), "red square\n");
+        ImageIO.write(new BufferedImage(48, 32, BufferedImage.TYPE_3BYTE_BGR), "png", work.resolve("images/b.png").toFile());
+        Files.writeString(work.resolve("dataset.toml"), """
+            [general]
+            resolution = [48, 32]
+            caption_extension = ".txt"
+            enable_bucket = true
+
+            [[datasets]]
+            image_directory = "images"
+            cache_directory = "cache"
+            """);
+    }
+
+    @Test
+    void writesTextCaches() throws IOException {
+        dataset();
+        Files.writeString(work.resolve("images/b.txt"), "a small blue circle");
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer",
+            golden("spm_tiny_tokenizer.json"), "--device", "cpu", "--num_workers", "2", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("2 written"), r.out());
+        try (SafetensorsFile f = SafetensorsFile.open(work.resolve("cache/a_wan_te.safetensors"))) {
+            assertEquals(List.of("varlen_t5_bfloat16"), f.names());
+            assertEquals(DType.BF16, f.info("varlen_t5_bfloat16").dtype());
+            assertEquals("red square", f.metadata().get("caption1"));
+            assertEquals("wan", f.metadata().get("architecture"));
+            assertEquals("1.0.1", f.metadata().get("format_version"));
+        }
+        // --skip_existing keeps both
+        r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer",
+            golden("spm_tiny_tokenizer.json"), "--skip_existing", "--quiet");
+        assertTrue(r.out().contains("0 written, 2 existing kept"), r.out());
+    }
+
+    @Test
+    void missingCaptionNamesTheFileAndSkipErrorsListsIt() throws IOException {
+        dataset();
+        String[] base = {"cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer",
+            golden("spm_tiny_tokenizer.json"), "--quiet"};
+        CliRun r = CliRun.run(base);
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("b.txt") && r.err().contains("--skip_errors"), r.err());
+        String[] skip = java.util.Arrays.copyOf(base, base.length + 1);
+        skip[base.length] = "--skip_errors";
+        r = CliRun.run(skip);
+        assertEquals(1, r.code());
+        assertTrue(r.out().contains("1 written") && r.out().contains("skipped") && r.out().contains("b.txt"), r.out());
+        assertTrue(Files.exists(work.resolve("cache/a_wan_te.safetensors")));
+        assertFalse(Files.exists(work.resolve("cache/b_wan_te.safetensors")));
+    }
+
+    @Test
+    void vaeIsNotAvailableYetAndUsageErrors() throws IOException {
+        dataset();
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--vae", "vae.pth");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("loraid does not have yet") && r.err().contains("wan_cache_latents.py"), r.err());
+        r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("nothing to cache"), r.err());
+        r = CliRun.run("cache", "--dataset_config", "ds.toml", "--t5", "t5.safetensors");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--tokenizer"), r.err());
+        r = CliRun.run("cache", "--dataset_config", "ds.toml", "--vae", "v", "--vae_dtype", "int8");
+        assertEquals(2, r.code());
+        assertTrue(CliRun.run("--help").out().contains("cache"));
+    }
+}

@@ -1,0 +1,20 @@
+package dev.loraid.core.cache;
+
+/**
+ * musubi-tuner's caching flags (spec training.md §4.5-4.6).
+ *
+ * @param skipExisting keep a cache file that already exists instead of recomputing it ({@code --skip_existing})
+ * @param keepCache    leave cache files of the cache directory that this run did not produce ({@code --keep_cache});
+ *                     without it they are deleted, except those of items that failed with {@code skipErrors}
+ * @param batchSize    clips of one bucket encoded together; null: the dataset's batch_size ({@code --batch_size})
+ * @param skipErrors   report a bad item and go on instead of stopping ({@code --skip_errors}, loraid's own)
+ */
+public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors) {
+    public static final CacheOptions DEFAULTS = new CacheOptions(false, false, null, false);
+
+    public CacheOptions {
+        if (batchSize != null && batchSize < 1) {
+            throw new IllegalArgumentException("--batch_size must be ≥ 1, got " + batchSize);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package dev.loraid.core.cache;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.data.BucketSelector;
+import dev.loraid.core.data.DatasetConfig;
+import dev.loraid.core.data.DatasetSpec;
+import dev.loraid.core.data.Size;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the latent caches of a dataset config (spec training.md §4.3-4.5, upstream {@code wan_cache_latents.py}):
+ * each image, or each frame crop of each video, resized to its bucket, normalised to x/127.5 - 1, encoded, and saved
+ * as {@code latents_{F}x{H}x{W}_{dtype}} with upstream's metadata. Images use the dataset's bucket selector and the
+ * original size in the file name; videos always bucket (enable_bucket on, no_upscale off) by their first frame and
+ * carry the bucket size. Clips of one shape are encoded {@code batch_size} at a time.
+ */
+public final class LatentCacher {
+    private final LatentEncoder encoder;
+    private final Path workingDir;
+    private final CacheOptions options;
+    private final Reporter reporter;
+
+    public LatentCacher(LatentEncoder encoder, Path workingDir, CacheOptions options, Reporter reporter) {
+        this.encoder = encoder;
+        this.workingDir = workingDir;
+        this.options = options;
+        this.reporter = reporter;
+    }
+
+    /** One clip waiting for the encoder. */
+    private record Pending(SourceItem item, Path file, Map<String, String> metadata, Tensor pixels) {
+    }
+
+    public CacheSummary run(DatasetConfig config) {
+        List<List<SourceItem>> sources = new ArrayList<>();
+        long total = 0;
+        for (DatasetSpec spec : config.datasets()) {
+            List<SourceItem> s = CacheSources.list(spec, workingDir);
+            sources.add(s);
+            total += s.size();
+        }
+        CacheRun run = new CacheRun(options, reporter, "latents", total);
+        for (int d = 0; d < config.datasets().size(); d++) {
+            DatasetSpec spec = config.datasets().get(d);
+            CacheRun.createDirectory(spec.cacheDirectory());
+            int batchSize = options.batchSize() != null ? options.batchSize() : spec.batchSize();
+            Map<List<Long>, List<Pending>> pending = new LinkedHashMap<>();
+            for (SourceItem item : sources.get(d)) {
+                try {
+                    List<Pending> clips = spec.isVideo() ? videoClips(spec, item, run) : imageClip(spec, item, run);
+                    for (Pending p : clips) {
+                        List<Pending> batch = pending.computeIfAbsent(List.of(p.pixels().size(1),
+                            p.pixels().size(2), p.pixels().size(3)), k -> new ArrayList<>());
+                        batch.add(p);
+                        if (batch.size() >= batchSize) {
+                            flush(batch, run);
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    run.failed(item, e);
+                }
+                run.itemDone();
+            }
+            for (List<Pending> batch : pending.values()) {
+                flush(batch, run);
+            }
+            run.finishDataset(spec, CacheNames.LATENT_SUFFIX, CacheNames.TEXT_SUFFIX);
+        }
+        return run.summary();
+    }
+
+    private List<Pending> imageClip(DatasetSpec spec, SourceItem item, CacheRun run) {
+        RgbImage img = Images.read(item.media());
+        Size original = img.size();
+        Path file = spec.cacheDirectory().resolve(CacheNames.imageLatent(item.stem(), original));
+        if (run.keepExisting(file)) {
+            return List.of();
+        }
+        Size bucket = spec.bucketSelector().select(original);
+        checkBucket(item, bucket);
+        Map<String, String> meta = metadata(original, null);
+        return List.of(new Pending(item, file, meta, pixels(List.of(Resize.toBucket(img, bucket)))));
+    }
+
+    private List<Pending> videoClips(DatasetSpec spec, SourceItem item, CacheRun run) {
+        List<Integer> targets = FrameExtraction.roundTargetFrames(spec.targetFrames());
+        String mode = spec.frameExtraction();
+        int limit = FrameExtraction.decodeLimit(mode, targets, spec.maxFrames());
+        List<RgbImage> frames = Videos.read(item.media(), FrameExtraction.filter(spec.sourceFps(), limit));
+        // §4.3: videos always bucket by their first frame, whatever the dataset's enable_bucket says
+        Size bucket = new BucketSelector(spec.resolution(), true, false).select(frames.getFirst().size());
+        checkBucket(item, bucket);
+        List<FrameExtraction.Crop> crops = FrameExtraction.crops(mode, frames.size(), targets, spec.frameStride(),
+            spec.frameSample(), spec.maxFrames());
+        if (crops.isEmpty()) {
+            reporter.warn(item.media() + ": " + frames.size() + " frames, too few for target_frames " + targets
+                + " (" + mode + "): no latent cache");
+        }
+        List<RgbImage> resized = new ArrayList<>(frames.size());
+        for (RgbImage f : frames) {
+            if (!f.size().equals(frames.getFirst().size())) {
+                throw new LoraidException(item.media() + ": frames change size (" + frames.getFirst().size() + " then "
+                    + f.size() + ")");
+            }
+            resized.add(null);
+        }
+        List<Pending> out = new ArrayList<>();
+        for (FrameExtraction.Crop c : crops) {
+            Path file = spec.cacheDirectory().resolve(CacheNames.videoLatent(item.stem(), c.start(), c.length(), bucket));
+            if (run.keepExisting(file)) {
+                continue;
+            }
+            List<RgbImage> clip = new ArrayList<>(c.length());
+            for (int i = c.start(); i < c.start() + c.length(); i++) {
+                if (resized.get(i) == null) {
+                    resized.set(i, Resize.toBucket(frames.get(i), bucket));
+                }
+                clip.add(resized.get(i));
+            }
+            out.add(new Pending(item, file, metadata(bucket, c.length()), pixels(clip)));
+        }
+        return out;
+    }
+
+    private static void checkBucket(SourceItem item, Size bucket) {
+        if (bucket.width() < 8 || bucket.height() < 8 || bucket.width() % 8 != 0 || bucket.height() % 8 != 0) {
+            throw new LoraidException(item.media() + ": bucket " + bucket + " cannot be encoded (the VAE needs sides "
+                + "that are multiples of 8, at least 8)");
+        }
+    }
+
+    /** §4.5 metadata, in the key order of upstream's first fixture file. */
+    static Map<String, String> metadata(Size size, Integer frameCount) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format_version", CacheNames.FORMAT_VERSION);
+        m.put("architecture", CacheNames.ARCHITECTURE);
+        m.put("width", Integer.toString(size.width()));
+        m.put("height", Integer.toString(size.height()));
+        if (frameCount != null) {
+            m.put("frame_count", Integer.toString(frameCount));
+        }
+        return m;
+    }
+
+    /** Frames [H, W, 3] uint8 → [3, F, H, W] F32, x/127.5 - 1 (vae-t5.md §1.5). */
+    public static Tensor pixels(List<RgbImage> frames) {
+        int f = frames.size();
+        int h = frames.getFirst().height();
+        int w = frames.getFirst().width();
+        float[] out = new float[3 * f * h * w];
+        for (int t = 0; t < f; t++) {
+            byte[] rgb = frames.get(t).rgb();
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    for (int c = 0; c < 3; c++) {
+                        out[((c * f + t) * h + y) * w + x] = (rgb[(y * w + x) * 3 + c] & 0xFF) / 127.5f - 1f;
+                    }
+                }
+            }
+        }
+        return Tensor.of(out, 3, f, h, w);
+    }
+
+    private void flush(List<Pending> batch, CacheRun run) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        List<Pending> items = List.copyOf(batch);
+        batch.clear();
+        List<Tensor> latents;
+        try {
+            List<Tensor> in = new ArrayList<>(items.size());
+            for (Pending p : items) {
+                in.add(p.pixels());
+            }
+            latents = encoder.encodeBatch(in);
+            if (latents.size() != items.size()) {
+                throw new LoraidException("the latent encoder returned " + latents.size() + " latents for "
+                    + items.size() + " clips");
+            }
+        } catch (RuntimeException e) {
+            for (Pending p : items) {
+                run.failed(p.item(), e);
+            }
+            return;
+        }
+        for (int i = 0; i < items.size(); i++) {
+            Pending p = items.get(i);
+            try {
+                write(p, latents.get(i));
+                run.wrote(p.file());
+            } catch (RuntimeException e) {
+                run.failed(p.item(), e);
+            }
+        }
+    }
+
+    private void write(Pending p, Tensor latent) {
+        if (latent.rank() != 4) {
+            throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape()
+                + ", expected [C, F, H, W]");
+        }
+        long frames = p.pixels().size(1);
+        long expectF = (frames - 1) / 4 + 1;
+        if (latent.size(1) != expectF || latent.size(2) * 8 != p.pixels().size(2)
+            || latent.size(3) * 8 != p.pixels().size(3)) {
+            throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape() + " for pixels "
+                + p.pixels().shape() + ", expected [C, " + expectF + ", " + p.pixels().size(2) / 8 + ", "
+                + p.pixels().size(3) / 8 + "]");
+        }
+        float[] v = latent.to(Device.CPU).toFloatArray();
+        int nans = 0;
+        for (int i = 0; i < v.length; i++) {
+            if (Float.isNaN(v[i])) {
+                v[i] = 0f;
+                nans++;
+            }
+        }
+        if (nans > 0) {
+            // §4.5: upstream replaces NaN by 0 with a warning
+            reporter.warn(p.file().getFileName() + ": " + nans + " NaN values in the latent replaced by 0");
+        }
+        Tensor stored = Tensor.of(v, latent.shape().toArray()).to(encoder.dtype());
+        String key = CacheNames.latentKey(latent.size(1), latent.size(2), latent.size(3),
+            LatentEncoder.torchName(encoder.dtype()));
+        try {
+            SafetensorsWriter.write(p.file(), Map.of(key, stored), p.metadata());
+        } catch (IOException e) {
+            throw new LoraidException(p.file() + ": cannot write the latent cache (" + e.getMessage() + ")", e);
+        }
+    }
+}

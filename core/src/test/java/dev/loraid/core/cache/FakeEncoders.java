@@ -1,0 +1,70 @@
+package dev.loraid.core.cache;
+
+import dev.loraid.core.generate.TextEncoder;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Stand-ins for the models, shaped like the synthetic encoders that wrote the musubi fixture (expected.json
+ * "synthetic_models"): a VAE giving 4 latent channels [4, (F-1)/4 + 1, H/8, W/8], and a T5 giving [words + 1, 32].
+ */
+final class FakeEncoders {
+    private FakeEncoders() {
+    }
+
+    static final class Vae implements LatentEncoder {
+        final List<long[]> calls = new ArrayList<>();
+        final List<Integer> batchSizes = new ArrayList<>();
+        private final SplittableRandom random = new SplittableRandom(1);
+
+        @Override
+        public Tensor encode(Tensor video) {
+            if (video.rank() != 4 || video.size(0) != 3) {
+                throw new IllegalArgumentException("expected [3, F, H, W], got " + video.shape());
+            }
+            calls.add(video.shape().toArray());
+            long f = (video.size(1) - 1) / 4 + 1;
+            long h = video.size(2) / 8;
+            long w = video.size(3) / 8;
+            float[] v = new float[(int) (4 * f * h * w)];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) random.nextDouble(-2, 2);
+            }
+            return Tensor.of(v, 4, f, h, w);
+        }
+
+        @Override
+        public List<Tensor> encodeBatch(List<Tensor> videos) {
+            batchSizes.add(videos.size());
+            return LatentEncoder.super.encodeBatch(videos);
+        }
+
+        @Override
+        public DType dtype() {
+            return DType.BF16;
+        }
+    }
+
+    static final class T5 implements TextEncoder {
+        final List<String> prompts = new ArrayList<>();
+
+        @Override
+        public Tensor encode(String prompt) {
+            prompts.add(prompt);
+            int rows = prompt.isBlank() ? 1 : prompt.strip().split("\\s+").length + 1;
+            float[] v = new float[rows * 32];
+            SplittableRandom r = new SplittableRandom(prompt.hashCode());
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) r.nextDouble(-1, 1);
+            }
+            return Tensor.of(v, rows, 32);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

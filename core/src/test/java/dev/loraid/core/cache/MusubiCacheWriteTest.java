@@ -1,0 +1,123 @@
+package dev.loraid.core.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loraid.core.CollectingReporter;
+import dev.loraid.core.data.BucketKey;
+import dev.loraid.core.data.CacheItem;
+import dev.loraid.core.data.CachedDataset;
+import dev.loraid.core.data.DatasetConfig;
+import dev.loraid.core.data.DatasetGroup;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.TensorInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Caching the fixture's dataset.toml from its real PNGs and MP4 (MPEG-4 Part 2) with fake encoders gives the files
+ * upstream wrote (expected.json "cache_files": names, tensor names, shapes, dtypes, metadata), and the trainer's
+ * reader finds in them what upstream's loader found ("training").
+ */
+class MusubiCacheWriteTest {
+    @TempDir
+    Path work;
+
+    @Test
+    void writesWhatUpstreamWrote() throws IOException {
+        CacheFixture.copySources(work);
+        CollectingReporter rep = new CollectingReporter();
+        DatasetConfig config = DatasetConfig.read(work.resolve("dataset.toml"), work, rep);
+        FakeEncoders.Vae vae = new FakeEncoders.Vae();
+        FakeEncoders.T5 t5 = new FakeEncoders.T5();
+        CacheSummary latents = new LatentCacher(vae, work, CacheOptions.DEFAULTS, rep).run(config);
+        CacheSummary text = new TextCacher(t5, work, CacheOptions.DEFAULTS, rep).run(config);
+        assertEquals(List.of(), rep.warnings);
+        assertEquals(List.of(), latents.skipped());
+        assertEquals(4, latents.written().size(), latents.toString());
+        assertEquals(3, text.written().size(), text.toString());
+        assertEquals(List.of("red square", "a small blue circle", "a ball rolls right"), t5.prompts);
+
+        // the images' batch of 2 (dataset batch_size) shares bucket 48x32; the video's crops are 1 and 5 frames
+        assertEquals(List.of(2, 1, 1), vae.batchSizes);
+        JsonNode exp = CacheFixture.expected();
+        Set<String> expectedFiles = new TreeSet<>();
+        for (JsonNode f : exp.get("cache_files")) {
+            String name = f.get("file").asText();
+            if (name.startsWith("cache_i2v/")) {
+                continue; // --i2v / --clip are not implemented
+            }
+            expectedFiles.add(name);
+            Path ours = work.resolve(name);
+            assertTrue(Files.isRegularFile(ours), "missing " + name);
+            try (SafetensorsFile sf = SafetensorsFile.open(ours)) {
+                Map<String, String> expMeta = new HashMap<>();
+                f.get("metadata").fields().forEachRemaining(e -> expMeta.put(e.getKey(), e.getValue().asText()));
+                assertEquals(expMeta, sf.metadata(), name);
+                List<String> expNames = new ArrayList<>();
+                f.get("header_key_order").forEach(n -> expNames.add(n.asText()));
+                assertEquals(expNames, sf.names(), name);
+                for (String n : expNames) {
+                    JsonNode et = f.get("tensors").get(n);
+                    TensorInfo info = sf.info(n);
+                    assertEquals(et.get("header_dtype").asText(), info.dtype().safetensorsName(), name + " " + n);
+                    List<Long> shape = new ArrayList<>();
+                    et.get("shape").forEach(d -> shape.add(d.asLong()));
+                    List<Long> ourShape = new ArrayList<>();
+                    for (long d : info.shape().toArray()) {
+                        ourShape.add(d);
+                    }
+                    assertEquals(shape, ourShape, name + " " + n);
+                }
+            }
+        }
+        Set<String> ourFiles = new TreeSet<>();
+        for (String d : new String[] {"cache_images", "cache_videos"}) {
+            try (Stream<Path> s = Files.list(work.resolve(d))) {
+                s.forEach(p -> ourFiles.add(d + "/" + p.getFileName()));
+            }
+        }
+        assertEquals(expectedFiles, ourFiles);
+
+        // the trainer's side reads our caches as upstream's loader read upstream's
+        DatasetGroup g = DatasetGroup.open(work.resolve("dataset.toml"), work, rep);
+        assertEquals(List.of(), rep.warnings);
+        JsonNode training = exp.get("training").get("dataset.toml");
+        assertEquals(training.get("num_train_items").asInt(), g.numTrainItems());
+        assertEquals(training.get("num_batches").asInt(), g.batchesPerEpoch());
+        for (JsonNode ed : training.get("datasets")) {
+            CachedDataset d = g.datasets().get(ed.get("index").asInt());
+            List<BucketKey> keys = new ArrayList<>();
+            for (JsonNode eb : ed.get("buckets")) {
+                JsonNode k = eb.get("bucket_key");
+                keys.add(new BucketKey(k.get(0).asInt(), k.get(1).asInt(), k.get(2).asInt()));
+            }
+            assertEquals(keys, d.bucketKeys());
+            for (int b = 0; b < keys.size(); b++) {
+                Set<String> expected = new HashSet<>();
+                for (JsonNode ei : ed.get("buckets").get(b).get("items")) {
+                    expected.add(ei.get("item_key").asText() + " " + ei.get("latent_cache_file").asText() + " "
+                        + ei.get("text_encoder_output_cache_file").asText() + " " + ei.get("frame_count"));
+                }
+                Set<String> actual = new HashSet<>();
+                for (CacheItem i : d.bucket(b)) {
+                    actual.add(i.itemKey() + " " + i.latentCache().getFileName() + " " + i.textCache().getFileName()
+                        + " " + (i.frameCount() == null ? "null" : i.frameCount()));
+                }
+                assertEquals(expected, actual, "datasets[" + ed.get("index") + "] bucket " + keys.get(b));
+            }
+        }
+    }
+}
