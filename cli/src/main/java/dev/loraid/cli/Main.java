@@ -22,6 +22,7 @@ public final class Main {
                 new InspectCommand(),
                 new WanForwardCommand(),
                 new T5ForwardCommand(),
+                new VaeForwardCommand(),
                 new TokenizeCommand(),
                 new PlanCommand(),
                 new MergeCommand(),
