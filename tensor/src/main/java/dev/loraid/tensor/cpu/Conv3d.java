@@ -14,8 +14,8 @@ import java.nio.ByteOrder;
  * 3-D convolution ({@link dev.loraid.tensor.Backend#conv3d}) as an implicit GEMM: the output positions are cut into
  * tiles of whole output rows, and for each tile the input patches are packed into a [K, P] column block
  * (K = I·kt·kh·kw in the weight's order, P = the tile's positions) that {@link Gemm} multiplies by the weight seen
- * as [O, K]. Only one tile's columns exist at a time (at most {@link #TILE_ELEMENTS} values), never the whole
- * im2col matrix. Zero padding is applied while packing: an out-of-range input position packs as 0.
+ * as [O, K]. Only one tile's columns exist at a time (at most {@link #TILE_ELEMENTS} values, in a per-thread buffer
+ * reused across calls), never the whole im2col matrix. Zero padding is applied while packing: an out-of-range input position packs as 0.
  *
  * <p>x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O], out [N, O, To, Ho, Wo] with
  * {@code To = (T + padFront + padBack − kt) / st + 1} (likewise H, W); padding = {front, back, top, bottom,
@@ -45,7 +45,7 @@ final class Conv3d {
         long rowsTotal = (long) g.to * g.ho;
         int rowsPerTile = (int) Math.max(1, Math.min(rowsTotal, tileElements / ((long) g.k * g.wo)));
         boolean merged = out.stride(2) == (long) g.ho * out.stride(3) && out.stride(3) == (long) g.wo * out.stride(4);
-        Tensor tile = Tensor.empty(x.device(), tileType, g.k, (long) rowsPerTile * g.wo);
+        Tensor tile = tile(tileType, g.k, (long) rowsPerTile * g.wo);
         for (int n = 0; n < g.n; n++) {
             Tensor outN = out.select(0, n);
             // an output whose positions do not flatten to one stride is computed contiguous and copied back
@@ -66,6 +66,18 @@ final class Conv3d {
                 StridedCopy.copy(target, outN);
             }
         }
+    }
+
+    /** The calling thread's column block, reused from call to call (grown when too small), never scope memory. */
+    private static final ThreadLocal<MemorySegment[]> TILE = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    private static Tensor tile(DType dtype, long k, long p) {
+        long bytes = k * p * dtype.byteSize();
+        MemorySegment[] held = TILE.get();
+        if (held[0] == null || held[0].byteSize() < bytes) {
+            held[0] = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
+        }
+        return new Tensor(dev.loraid.tensor.Storage.host(held[0]), dtype, Shape.of(k, p), new long[] {p, 1}, 0);
     }
 
     /** Fills cols [K, rows·Wo] with the patches of flattened output rows [r0, r0 + rows) of batch n. */

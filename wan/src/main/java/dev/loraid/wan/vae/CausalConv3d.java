@@ -52,8 +52,10 @@ final class CausalConv3d {
         if (prev == FeatureCache.REP) {
             prev = null;
         }
-        cache.put(this, nextSlot(prev, x));
-        return apply(x, prev);
+        Tensor next = nextSlot(prev, x);
+        Tensor y = apply(x, prev);
+        cache.put(this, next); // frees prev
+        return y;
     }
 
     /** What the slot holds after a chunk x: its last 2 frames, topped up with the previous slot's last frame. */
@@ -62,6 +64,6 @@ final class CausalConv3d {
         if (last.size(1) < CACHE_T && prev != null) {
             last = VaeOps.catTime(VaeOps.lastFrames(prev, 1), last);
         }
-        return VaeOps.keep(last);
+        return VaeOps.own(last);
     }
 }

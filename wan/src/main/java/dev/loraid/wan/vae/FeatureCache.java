@@ -41,8 +41,21 @@ final class FeatureCache {
         return slots.get(layer);
     }
 
-    /** Stores {@code value} (already a {@link VaeOps#keep} copy, or {@link #REP}). */
+    /** Stores {@code value} (an {@link VaeOps#own} copy, or {@link #REP}), releasing the slot's old value. */
     void put(Object layer, Tensor value) {
-        slots.put(layer, value);
+        Tensor old = slots.put(layer, value);
+        if (old != REP && old != value) {
+            VaeOps.free(old);
+        }
+    }
+
+    /** Releases every slot (end of an encode/decode call). */
+    void clear() {
+        for (Tensor t : slots.values()) {
+            if (t != REP) {
+                VaeOps.free(t);
+            }
+        }
+        slots.clear();
     }
 }

@@ -6,8 +6,12 @@ import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
 /**
  * The VAE's tensor helpers over batch-free video tensors [C, T, H, W], all fp32 on the CPU (the CUDA backend has no
@@ -77,13 +81,48 @@ final class VaeOps {
         return out;
     }
 
-    /** A copy of {@code x} that outlives the current {@link MemoryScope} (cache state, results, taps). */
+    /**
+     * A copy of {@code x} in memory of its own, outside every {@link MemoryScope}, released by {@link #free} (the
+     * activation handed from one layer to the next, cache slots): the chunk loop frees each as soon as it is used, so
+     * peak memory is one layer's working set, not the sum over a chunk's layers (scopes only release at close).
+     */
+    static Tensor own(Tensor x) {
+        Arena arena = Arena.ofShared();
+        long bytes = x.numel() * DType.F32.byteSize();
+        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+        Tensor out = new Tensor(new Storage(CPU.device(), seg, arena), DType.F32, x.shape(),
+            x.shape().contiguousStrides(), 0);
+        CPU.copy(x, out);
+        return out;
+    }
+
+    /** Releases a tensor made by {@link #own} now; anything else (views of inputs, scoped memory) is left alone. */
+    static void free(Tensor x) {
+        if (x != null && x.storage().owner() instanceof Arena a) {
+            a.close();
+        }
+    }
+
+    /** A copy of {@code x} that outlives the current {@link MemoryScope}, garbage-collected (results, taps). */
     static Tensor keep(Tensor x) {
         try (MemoryScope outside = MemoryScope.suspend()) {
             Tensor out = Tensor.empty(CPU.device(), DType.F32, x.shape().toArray());
             CPU.copy(x, out);
             return out;
         }
+    }
+
+    /**
+     * One layer step of a chunk: {@code f(x)} with its temporaries in a scope of their own, the result
+     * {@link #own}ed and x freed (if owned). x must not be used afterwards.
+     */
+    static Tensor step(Tensor x, java.util.function.UnaryOperator<Tensor> f) {
+        Tensor y;
+        try (MemoryScope layer = MemoryScope.open()) {
+            y = own(f.apply(x));
+        }
+        free(x);
+        return y;
     }
 
     /** The last {@code n} frames (or all, if fewer) as a view. */

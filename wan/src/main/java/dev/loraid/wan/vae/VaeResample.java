@@ -61,11 +61,9 @@ record VaeResample(String name, Mode mode, Tensor weight, Tensor bias, CausalCon
             return VaeOps.catTime(y.narrow(1, 0, 1), reduced);
         }
         Tensor prev = cache.get(this);
-        cache.put(this, VaeOps.keep(VaeOps.lastFrames(y, 1)));
-        if (prev == null) {
-            return y;
-        }
-        return VaeOps.conv(VaeOps.catTime(prev, y), timeConv.weight, timeConv.bias, stride, none);
+        Tensor out = prev == null ? y : VaeOps.conv(VaeOps.catTime(prev, y), timeConv.weight, timeConv.bias, stride, none);
+        cache.put(this, VaeOps.own(VaeOps.lastFrames(y, 1))); // frees prev
+        return out;
     }
 
     /** Whole clip u₀…: [u₀, interleave(causal tc(u₁, u₂, …))]; chunked: the first chunk passes, then cached. */

@@ -10,8 +10,9 @@ import java.util.List;
  * The Wan 2.1 VAE (spec vae-t5.md §1), inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
  * batch-free [C, T, H, W]. Both directions run chunk by chunk with the feature cache (§1.4 — this is the model's
  * definition, not an optimisation): encode takes frame 0, then 4 frames at a time; decode one latent frame at a
- * time. Each chunk's activations live in one {@link MemoryScope} released after the chunk, so peak memory is one
- * chunk's working set plus the cache (2 frames per cached conv) and the result.
+ * time. Each layer's temporaries live in a {@link MemoryScope} of their own and the activation passed between layers
+ * is freed as soon as the next layer has read it ({@link VaeOps#step}), so peak memory is one layer's working set on
+ * one chunk, plus the cache (2 frames per cached conv, freed when replaced) and the result.
  *
  * <pre>{@code
  * try (VaeCheckpoint ck = VaeCheckpoint.open(Path.of("Wan2.1_VAE.pth"))) {
@@ -146,32 +147,33 @@ public final class WanVae {
         for (long i = 0; i < (cache.whole() ? 1 : chunks); i++) {
             long start = i == 0 ? 0 : 1 + (i - 1) * tf;
             long len = cache.whole() ? used : i == 0 ? 1 : tf;
-            try (MemoryScope chunk = MemoryScope.open()) {
-                Tensor h = conv1.forward(encoderChunk(video.narrow(1, start, len), cache, taps), cache);
-                Tensor kept = VaeOps.keep(h);
-                try (MemoryScope outside = MemoryScope.suspend()) {
-                    out = VaeOps.catTime(out, kept);
-                }
+            Tensor h = VaeOps.step(encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                out = out == null ? VaeOps.keep(h) : VaeOps.catTime(out, h); // h is freed below, never kept
             }
+            VaeOps.free(h);
         }
+        cache.clear();
         int z = config.zDim();
         return new Encoded(VaeOps.keep(out.narrow(0, 0, z)), VaeOps.keep(out.narrow(0, z, z)));
     }
 
+    /** One chunk through the encoder, layer by layer ({@link VaeOps#step}); the result is owned by the caller. */
     private Tensor encoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = encConv1.forward(x, cache);
+        x = VaeOps.step(x, v -> encConv1.forward(v, cache));
         tap(taps, "enc_conv1_out", x);
         for (int i = 0; i < encDown.size(); i++) {
-            x = encDown.get(i).forward(x, cache);
+            VaeLayer l = encDown.get(i);
+            x = VaeOps.step(x, v -> l.forward(v, cache));
             if (i == 0) {
                 tap(taps, "enc_resblock0_out", x);
             }
         }
         for (VaeLayer l : encMiddle) {
-            x = l.forward(x, cache);
+            x = VaeOps.step(x, v -> l.forward(v, cache));
         }
         tap(taps, "enc_middle_out", x);
-        return encHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(x, encHeadGamma)), cache);
+        return VaeOps.step(x, v -> encHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, encHeadGamma)), cache));
     }
 
     private void checkVideo(Tensor video) {
@@ -205,17 +207,20 @@ public final class WanVae {
         }
         long frames = z.size(1);
         int s = config.spatialFactor();
-        Tensor out = VaeOps.keep(VaeOps.empty(decHead.outChannels(), 1 + config.temporalFactor() * (frames - 1),
-            s * z.size(2), s * z.size(3)));
+        Tensor out;
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            out = VaeOps.empty(decHead.outChannels(), 1 + config.temporalFactor() * (frames - 1),
+                s * z.size(2), s * z.size(3));
+        }
         long at = 0;
         for (long i = 0; i < (cache.whole() ? 1 : frames); i++) {
-            try (MemoryScope chunk = MemoryScope.open()) {
-                Tensor x = cache.whole() ? z : z.narrow(1, i, 1);
-                Tensor y = decoderChunk(conv2.forward(x, cache), cache, taps);
-                VaeOps.CPU.copy(y, out.narrow(1, at, y.size(1)));
-                at += y.size(1);
-            }
+            Tensor x = cache.whole() ? z : z.narrow(1, i, 1);
+            Tensor y = decoderChunk(VaeOps.step(x, v -> conv2.forward(v, cache)), cache, taps);
+            VaeOps.CPU.copy(y, out.narrow(1, at, y.size(1)));
+            at += y.size(1);
+            VaeOps.free(y);
         }
+        cache.clear();
         if (at != out.size(1)) {
             throw new IllegalStateException("VAE decode produced " + at + " frames, expected " + out.size(1));
         }
@@ -223,16 +228,16 @@ public final class WanVae {
     }
 
     private Tensor decoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = decConv1.forward(x, cache);
+        x = VaeOps.step(x, v -> decConv1.forward(v, cache));
         tap(taps, "dec_conv1_out", x);
         for (VaeLayer l : decMiddle) {
-            x = l.forward(x, cache);
+            x = VaeOps.step(x, v -> l.forward(v, cache));
         }
         tap(taps, "dec_middle_out", x);
         for (VaeLayer l : decUp) {
-            x = l.forward(x, cache);
+            x = VaeOps.step(x, v -> l.forward(v, cache));
         }
-        return decHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(x, decHeadGamma)), cache);
+        return VaeOps.step(x, v -> decHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, decHeadGamma)), cache));
     }
 
     private static void tap(VaeTaps taps, String name, Tensor x) {
