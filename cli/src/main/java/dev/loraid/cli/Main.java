@@ -17,12 +17,13 @@ public final class Main {
     static List<Command> commands() {
         return List.of(
                 new DemoCommand(),
+                new CacheCommand(),
                 new TrainCommand(),
                 new GenerateCommand(),
                 new InspectCommand(),
                 new WanForwardCommand(),
                 new T5ForwardCommand(),
-                new CacheCommand(),
+                new VaeForwardCommand(),
                 new TokenizeCommand(),
                 new PlanCommand(),
                 new MergeCommand(),

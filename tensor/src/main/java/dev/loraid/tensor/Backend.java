@@ -131,6 +131,22 @@ public interface Backend {
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                            int[] kvLengths, Tensor dq, Tensor dk, Tensor dv);
 
+    // ---- convolution and resampling ----
+
+    /**
+     * 3-D convolution (cross-correlation, as PyTorch): x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or
+     * [O], out [N, O, To, Ho, Wo] with {@code To = (T + front + back − kt) / stride[0] + 1} (likewise H, W).
+     * stride = {t, h, w}; padding = {front, back, top, bottom, left, right}, zeros, so that causal (front-only)
+     * time padding and one-sided spatial padding need no separate copy. A 2-D convolution is kt = 1.
+     */
+    void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out);
+
+    /** Nearest-neighbour upsampling by the integer factors out.size(d) / x.size(d), every dimension. */
+    void upsampleNearest(Tensor x, Tensor out);
+
+    /** Zero padding: x placed at offset {@code before[d]} of each dimension of out, zeros elsewhere. */
+    void pad(Tensor x, int[] before, Tensor out);
+
     // ---- randomness (counter-based: the same seed gives the same numbers on every backend) ----
 
     /** Element i (row-major over dst's shape) gets uniform [0, 1) number {@code offset + i} of stream {@code seed}. */

@@ -44,6 +44,10 @@ public enum BackendOp {
     ATTENTION_BACKWARD("attentionBackward",
         "q:float, k:float, v:float, out:float, dOut:float, lse:wide, dq:float, dk:float, dv:float",
         "as attention; dq, dk, dv shaped as q, k, v"),
+    CONV3D("conv3d", "x:float, weight:float, bias:float, out:float",
+        "x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O] -> out [N, O, To, Ho, Wo]"),
+    UPSAMPLE_NEAREST("upsampleNearest", "x:any, out:any", "out.size(d) a whole multiple of x.size(d), same rank"),
+    PAD("pad", "x:any, out:any", "x placed at before[d] inside out, zeros elsewhere, same rank"),
     RANDOM_UNIFORM("randomUniform", "dst:float", "element i = uniform [0, 1) number offset + i of stream seed"),
     RANDOM_NORMAL("randomNormal", "dst:float", "element i = standard normal number offset + i of stream seed"),
     ADAMW_UPDATE("adamwUpdate", "param:f32, grad:f32, m:f32, v:f32", "all F32, one shape; updated in place");

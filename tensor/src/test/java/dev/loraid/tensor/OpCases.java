@@ -84,6 +84,14 @@ final class OpCases {
         add(BackendOp.ROPE, "inverse", FLOATS, (t, rnd, dt, lay) -> rope(t, true, rnd, dt, lay));
         add(BackendOp.ATTENTION, "", FLOATS, (t, rnd, dt, lay) -> attention(t, false, rnd, dt, lay));
         add(BackendOp.ATTENTION_BACKWARD, "", FLOATS, (t, rnd, dt, lay) -> attention(t, true, rnd, dt, lay));
+        add(BackendOp.CONV3D, "causal", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {2, 3, 4, 5, 6},
+            new int[] {4, 3, 3, 2, 3}, true, new int[] {1, 2, 1}, new int[] {2, 0, 1, 0, 1, 1}, rnd, dt, lay));
+        add(BackendOp.CONV3D, "strided no bias", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {1, 5, 5, 7, 8},
+            new int[] {3, 5, 3, 3, 3}, false, new int[] {2, 2, 2}, new int[] {0, 0, 0, 1, 0, 1}, rnd, dt, lay));
+        add(BackendOp.CONV3D, "1x1", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {1, 6, 2, 3, 9},
+            new int[] {7, 6, 1, 1, 1}, true, new int[] {1, 1, 1}, new int[] {0, 0, 0, 0, 0, 0}, rnd, dt, lay));
+        add(BackendOp.UPSAMPLE_NEAREST, "", WITH_FP8, OpCases::upsampleNearest);
+        add(BackendOp.PAD, "", WITH_FP8, OpCases::pad);
         add(BackendOp.RANDOM_UNIFORM, "", FLOATS, (t, rnd, dt, lay) -> randomStream(t, false, dt, lay));
         add(BackendOp.RANDOM_NORMAL, "", FLOATS, (t, rnd, dt, lay) -> randomStream(t, true, dt, lay));
         add(BackendOp.ADAMW_UPDATE, "", Set.of(DType.F32), OpCases::adamw);
@@ -293,6 +301,62 @@ final class OpCases {
             assertClose("matmul batch " + batch, expect, Arrays.copyOfRange(got, batch * m * n, (batch + 1) * m * n),
                 t.tol(io) * 8);
         }
+    }
+
+    // ---- convolution and resampling ----
+
+    /** x and weight in the case's layout (a transposed or padded weight is made contiguous by the kernel). */
+    private static void conv3d(Target t, int[] xd, int[] wd, boolean withBias, int[] stride, int[] pad, Random rnd,
+                               DType dt, Layout lay) {
+        Tensor x = random(rnd, dt, lay, toLongs(xd));
+        Tensor w = random(rnd, dt, lay == Layout.BROADCAST ? Layout.CONTIGUOUS : lay, 0.3, 0, toLongs(wd));
+        Tensor bias = withBias ? random(rnd, dt, Layout.CONTIGUOUS, wd[0]) : null;
+        double[] expect = Reference.conv3d(x.toDoubleArray(), xd, w.toDoubleArray(), wd,
+            bias == null ? null : bias.toDoubleArray(), stride, pad);
+        long[] od = {xd[0], wd[0], (xd[2] + pad[0] + pad[1] - wd[2]) / stride[0] + 1,
+            (xd[3] + pad[2] + pad[3] - wd[3]) / stride[1] + 1, (xd[4] + pad[4] + pad[5] - wd[4]) / stride[2] + 1};
+        Tensor[] r = t.run((b, a) -> {
+            // CUDA has no conv kernel yet and says so through supports(); the VAE then runs on the CPU
+            org.junit.jupiter.api.Assumptions.assumeTrue(b.supports(BackendOp.CONV3D, a[0], a[1], a[2], a[3]),
+                "conv3d not supported on " + b.device());
+            b.conv3d(a[0], a[1], a[2], stride, pad, a[3]);
+        }, x, w, bias, TestTensors.empty(dt, lay, od));
+        assertClose("conv3d", expect, r[3].toDoubleArray(), t.tol(dt) * 8);
+    }
+
+    private static long[] toLongs(int[] v) {
+        return Arrays.stream(v).asLongStream().toArray();
+    }
+
+    private static void upsampleNearest(Target t, Random rnd, DType dt, Layout lay) {
+        Tensor x = random(rnd, dt, lay, 2, 3, 4);
+        Tensor[] r = t.run((b, a) -> b.upsampleNearest(a[0], a[1]), x, TestTensors.empty(dt, lay, 2, 6, 12));
+        double[] xs = x.toDoubleArray();
+        double[] expect = new double[2 * 6 * 12];
+        for (int i = 0; i < expect.length; i++) {
+            int a = i / 72;
+            int h = i / 12 % 6;
+            int w = i % 12;
+            expect[i] = xs[(a * 3 + h / 2) * 4 + w / 3];
+        }
+        assertClose("upsampleNearest", expect, r[1].toDoubleArray(), 0);
+    }
+
+    private static void pad(Target t, Random rnd, DType dt, Layout lay) {
+        Tensor x = random(rnd, dt, lay, 2, 3, 4);
+        int[] before = {0, 2, 1};
+        Tensor out = random(rnd, dt, lay == Layout.BROADCAST ? Layout.CONTIGUOUS : lay, 3, 6, 5); // stale values
+        Tensor[] r = t.run((b, a) -> b.pad(a[0], before, a[1]), x, out);
+        double[] xs = x.toDoubleArray();
+        double[] expect = new double[3 * 6 * 5];
+        for (int a = 0; a < 2; a++) {
+            for (int h = 0; h < 3; h++) {
+                for (int w = 0; w < 4; w++) {
+                    expect[(a * 6 + h + 2) * 5 + w + 1] = xs[(a * 3 + h) * 4 + w];
+                }
+            }
+        }
+        assertClose("pad", expect, r[1].toDoubleArray(), 0);
     }
 
     // ---- reductions ----

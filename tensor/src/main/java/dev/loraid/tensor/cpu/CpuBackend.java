@@ -9,6 +9,7 @@ import dev.loraid.tensor.ScopeAllocator;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
+import dev.loraid.tensor.ViewOps;
 import dev.loraid.tensor.cpu.gemm.Gemm;
 
 import java.lang.foreign.Arena;
@@ -157,6 +158,24 @@ public final class CpuBackend implements Backend {
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         Checks.onCpu("attentionBackward", "q, k, v, out, dOut, lse, dq, dk, dv", q, k, v, out, dOut, lse, dq, dk, dv);
         Attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+    }
+
+    @Override
+    public void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
+        Checks.onCpu("conv3d", "x, weight, bias, out", x, weight, bias, out);
+        Conv3d.forward(x, weight, bias, stride, padding, out);
+    }
+
+    @Override
+    public void upsampleNearest(Tensor x, Tensor out) {
+        Checks.onCpu("upsampleNearest", "x, out", x, out);
+        ViewOps.upsampleNearest(this, x, out);
+    }
+
+    @Override
+    public void pad(Tensor x, int[] before, Tensor out) {
+        Checks.onCpu("pad", "x, out", x, out);
+        ViewOps.pad(this, x, before, out);
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.loraid.tensor.ScopeAllocator;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
+import dev.loraid.tensor.ViewOps;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -160,6 +161,8 @@ public final class CudaBackend implements Backend {
         return switch (op) {
             case ATTENTION, ATTENTION_BACKWARD -> args[0].rank() == 4 && args[2].rank() == 4
                 && args[0].size(3) <= CudaAttention.MAX_HEAD_DIM && args[2].size(3) <= CudaAttention.MAX_HEAD_DIM;
+            // no convolution kernel yet: callers (the VAE) run it on the CPU, see conv3d below
+            case CONV3D -> false;
             default -> true;
         };
     }
@@ -302,6 +305,32 @@ public final class CudaBackend implements Backend {
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         ctx.bind();
         attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+    }
+
+    // ---- convolution and resampling ----
+
+    /**
+     * Not on CUDA yet (issue 13 shipped the CPU implicit GEMM only): {@link #supports} answers false for
+     * {@link BackendOp#CONV3D} so that callers fall back to the CPU, and a direct call fails saying so.
+     */
+    @Override
+    public void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
+        throw new UnsupportedOperationException("conv3d has no CUDA kernel yet (supports(CONV3D) is false): run it on "
+            + "the CPU backend; x " + x.shape() + ", weight " + weight.shape());
+    }
+
+    /** Composed from this backend's strided copy ({@link ViewOps}). */
+    @Override
+    public void upsampleNearest(Tensor x, Tensor out) {
+        ctx.bind();
+        ViewOps.upsampleNearest(this, x, out);
+    }
+
+    /** Composed from this backend's fill and strided copy ({@link ViewOps}). */
+    @Override
+    public void pad(Tensor x, int[] before, Tensor out) {
+        ctx.bind();
+        ViewOps.pad(this, x, before, out);
     }
 
     // ---- randomness ----

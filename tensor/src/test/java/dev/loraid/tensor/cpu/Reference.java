@@ -184,6 +184,50 @@ public final class Reference {
         return out;
     }
 
+    /**
+     * 3-D cross-correlation, loop by loop: x [n, ci, t, h, w] and weight [co, ci, kt, kh, kw] row-major, bias null
+     * or [co], stride {t, h, w}, zero padding {front, back, top, bottom, left, right}; out row-major
+     * [n, co, to, ho, wo].
+     */
+    public static double[] conv3d(double[] x, int[] xd, double[] w, int[] wd, double[] bias, int[] stride, int[] pad) {
+        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
+        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
+        int to = (t + pad[0] + pad[1] - kt) / stride[0] + 1;
+        int ho = (h + pad[2] + pad[3] - kh) / stride[1] + 1;
+        int wo = (wi + pad[4] + pad[5] - kw) / stride[2] + 1;
+        double[] out = new double[n * co * to * ho * wo];
+        int idx = 0;
+        for (int b = 0; b < n; b++) {
+            for (int o = 0; o < co; o++) {
+                for (int ot = 0; ot < to; ot++) {
+                    for (int oh = 0; oh < ho; oh++) {
+                        for (int ow = 0; ow < wo; ow++) {
+                            double s = bias == null ? 0 : bias[o];
+                            for (int i = 0; i < ci; i++) {
+                                for (int a = 0; a < kt; a++) {
+                                    int it = ot * stride[0] + a - pad[0];
+                                    for (int c = 0; c < kh; c++) {
+                                        int ih = oh * stride[1] + c - pad[2];
+                                        for (int e = 0; e < kw; e++) {
+                                            int iw = ow * stride[2] + e - pad[4];
+                                            if (it < 0 || it >= t || ih < 0 || ih >= h || iw < 0 || iw >= wi) {
+                                                continue;
+                                            }
+                                            s += x[(((b * ci + i) * t + it) * h + ih) * wi + iw]
+                                                * w[(((o * ci + i) * kt + a) * kh + c) * kw + e];
+                                        }
+                                    }
+                                }
+                            }
+                            out[idx++] = s;
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** One PyTorch AdamW step (decoupled weight decay, bias-corrected): returns {param, m, v}. */
     public static double[][] adamw(double[] p, double[] g, double[] m, double[] v, double lr, double beta1, double beta2,
                                    double eps, double weightDecay, long step) {

@@ -1,0 +1,133 @@
+package dev.loraid.wan.vae;
+
+import dev.loraid.tensor.Backend;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.ReduceOp;
+import dev.loraid.tensor.Storage;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.UnaryOp;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The VAE's tensor helpers over batch-free video tensors [C, T, H, W], all fp32 on the CPU (the CUDA backend has no
+ * convolution yet: {@code supports(CONV3D)} is false there, so the VAE runs on the CPU whatever device is asked).
+ */
+final class VaeOps {
+    static final Backend CPU = Backends.cpu();
+
+    private VaeOps() {
+    }
+
+    /** A fresh fp32 [dims] tensor (from the open {@link MemoryScope}, if any). */
+    static Tensor empty(long... dims) {
+        return Tensor.empty(CPU.device(), DType.F32, dims);
+    }
+
+    /**
+     * conv3d over x [C, T, H, W] with weight [O, I, kt, kh, kw] (or a 2-D [O, I, kh, kw], applied frame by frame),
+     * stride {t, h, w}, zero padding {front, back, top, bottom, left, right}.
+     */
+    static Tensor conv(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] pad) {
+        Tensor w = weight.rank() == 4 ? weight.unsqueeze(2) : weight;
+        long to = (x.size(1) + pad[0] + pad[1] - w.size(2)) / stride[0] + 1;
+        long ho = (x.size(2) + pad[2] + pad[3] - w.size(3)) / stride[1] + 1;
+        long wo = (x.size(3) + pad[4] + pad[5] - w.size(4)) / stride[2] + 1;
+        Tensor out = empty(w.size(0), to, ho, wo);
+        CPU.conv3d(x.unsqueeze(0), w, bias, stride, pad, out.unsqueeze(0));
+        return out;
+    }
+
+    /** A 1×1(×1) convolution: a per-position linear map over channels. */
+    static Tensor conv1x1(Tensor x, Tensor weight, Tensor bias) {
+        return conv(x, weight, bias, new int[] {1, 1, 1}, new int[6]);
+    }
+
+    /**
+     * The VAE's RMS_norm over channels (spec vae-t5.md §1.1): {@code x / max(‖x‖₂, 1e-12) · sqrt(C) · gamma},
+     * {@code gammaScaled = sqrt(C)·gamma} as [C, 1, 1, 1].
+     */
+    static Tensor rmsNorm(Tensor x, Tensor gammaScaled) {
+        Tensor norm = empty(1, x.size(1), x.size(2), x.size(3));
+        CPU.reduce(ReduceOp.SUM_SQUARES, x, new int[] {0}, norm);
+        CPU.unary(UnaryOp.SQRT, norm, norm);
+        CPU.binaryScalar(BinaryOp.MAX, norm, 1e-12, norm);
+        Tensor out = empty(x.shape().toArray());
+        CPU.binary(BinaryOp.DIV, x, norm, out);
+        CPU.binary(BinaryOp.MUL, out, gammaScaled, out);
+        return out;
+    }
+
+    static Tensor siluInPlace(Tensor x) {
+        CPU.unary(UnaryOp.SILU, x, x);
+        return x;
+    }
+
+    /** [a; b] along time (either may be null). */
+    static Tensor catTime(Tensor a, Tensor b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        Tensor out = empty(a.size(0), a.size(1) + b.size(1), a.size(2), a.size(3));
+        CPU.copy(a, out.narrow(1, 0, a.size(1)));
+        CPU.copy(b, out.narrow(1, a.size(1), b.size(1)));
+        return out;
+    }
+
+    /**
+     * A copy of {@code x} in memory of its own, outside every {@link MemoryScope}, released by {@link #free} (the
+     * activation handed from one layer to the next, cache slots): the chunk loop frees each as soon as it is used, so
+     * peak memory is one layer's working set, not the sum over a chunk's layers (scopes only release at close).
+     */
+    static Tensor own(Tensor x) {
+        Arena arena = Arena.ofShared();
+        long bytes = x.numel() * DType.F32.byteSize();
+        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+        Tensor out = new Tensor(new Storage(CPU.device(), seg, arena), DType.F32, x.shape(),
+            x.shape().contiguousStrides(), 0);
+        CPU.copy(x, out);
+        return out;
+    }
+
+    /** Releases a tensor made by {@link #own} now; anything else (views of inputs, scoped memory) is left alone. */
+    static void free(Tensor x) {
+        if (x != null && x.storage().owner() instanceof Arena a) {
+            a.close();
+        }
+    }
+
+    /** A copy of {@code x} that outlives the current {@link MemoryScope}, garbage-collected (results, taps). */
+    static Tensor keep(Tensor x) {
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            Tensor out = Tensor.empty(CPU.device(), DType.F32, x.shape().toArray());
+            CPU.copy(x, out);
+            return out;
+        }
+    }
+
+    /**
+     * One layer step of a chunk: {@code f(x)} with its temporaries in a scope of their own, the result
+     * {@link #own}ed and x freed (if owned). x must not be used afterwards.
+     */
+    static Tensor step(Tensor x, java.util.function.UnaryOperator<Tensor> f) {
+        Tensor y;
+        try (MemoryScope layer = MemoryScope.open()) {
+            y = own(f.apply(x));
+        }
+        free(x);
+        return y;
+    }
+
+    /** The last {@code n} frames (or all, if fewer) as a view. */
+    static Tensor lastFrames(Tensor x, int n) {
+        long t = x.size(1);
+        return x.narrow(1, Math.max(0, t - n), Math.min(n, t));
+    }
+}

@@ -1,0 +1,15 @@
+/**
+ * The Wan 2.1 VAE in pure Java (spec {@code vae-t5.md} §1, §4b), inference on the CPU.
+ *
+ * <ul>
+ *   <li>{@link dev.loraid.wan.vae.VaeCheckpoint}: opens {@code Wan2.1_VAE.pth} or ComfyUI's
+ *       {@code wan_2.1_vae.safetensors}, refuses DiT / text-encoder files by name, reads the
+ *       {@link dev.loraid.wan.vae.VaeConfig} off the key list.</li>
+ *   <li>{@link dev.loraid.wan.vae.WanVae}: {@code encode} (frame 0, then chunks of 4) and {@code decode} (one latent
+ *       frame per chunk) with the 2-frame feature cache; {@link dev.loraid.wan.vae.LatentStats} normalises.</li>
+ *   <li>Layers: CausalConv3d, the channel RMS norm and SiLU (VaeOps), residual, attention and resample blocks, on
+ *       {@code Backend.conv3d} / {@code upsampleNearest}. CUDA has no conv3d kernel yet
+ *       ({@code supports(CONV3D)} is false), so the VAE always runs on the CPU.</li>
+ * </ul>
+ */
+package dev.loraid.wan.vae;
