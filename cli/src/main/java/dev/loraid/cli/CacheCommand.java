@@ -1,15 +1,19 @@
 package dev.loraid.cli;
 
-import dev.loraid.core.LoraidException;
 import dev.loraid.core.cache.CacheOptions;
 import dev.loraid.core.cache.CacheSummary;
+import dev.loraid.core.cache.LatentCacher;
 import dev.loraid.core.cache.LatentEncoder;
 import dev.loraid.core.cache.TextCacher;
+import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.generate.Umt5TextEncoder;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -17,14 +21,10 @@ import org.apache.commons.cli.Options;
  * {@code loraid cache --dataset_config ds.toml [--vae VAE] [--t5 T5 --tokenizer TOK]}: musubi-tuner's
  * {@code wan_cache_latents.py} and {@code wan_cache_text_encoder_outputs.py} in one command (spec training.md
  * §4.5-4.6): the dataset's images, videos and captions become {@code *_wan.safetensors} and
- * {@code *_wan_te.safetensors} caches that either trainer reads. The latent side waits for the Java Wan VAE:
- * {@code --vae} is refused with a message saying so; the text side runs the Java UMT5.
+ * {@code *_wan_te.safetensors} caches that either trainer reads.
+ * The latent side runs the Java Wan 2.1 VAE (on the CPU), the text side the Java UMT5.
  */
 public final class CacheCommand extends OptionsCommand {
-    static final String VAE_NOT_AVAILABLE = "--vae: latent caching needs the Wan VAE, which loraid does not have yet "
-        + "(it is being written); cache the latents with musubi-tuner's wan_cache_latents.py for now (loraid trains "
-        + "on its caches), and the text with loraid cache --t5 T5 --tokenizer TOK";
-
     @Override
     public String name() {
         return "cache";
@@ -39,7 +39,9 @@ public final class CacheCommand extends OptionsCommand {
     Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("dataset_config", "TOML", "dataset config (musubi-tuner's TOML or JSON)"));
-        o.addOption(CliArgs.value("vae", "VAE", "Wan VAE weights: write the latent caches (not available yet)"));
+        o.addOption(CliArgs.value("vae", "VAE", "Wan 2.1 VAE weights (.safetensors or Wan2.1_VAE.pth): write the latent caches"));
+        o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not "
+            + "Wan 2.1's 16 (default: Wan 2.1's values)"));
         o.addOption(CliArgs.value("vae_dtype", "DTYPE", "latent dtype: bf16 (default), fp16, fp32"));
         o.addOption(CliArgs.value("t5", "T5", "UMT5 encoder weights: write the text-encoder caches"));
         o.addOption(CliArgs.value("tokenizer", "TOK", "the UMT5 tokenizer.json or spiece.model (or their folder)"));
@@ -90,9 +92,6 @@ public final class CacheCommand extends OptionsCommand {
         Integer batchSize = CliArgs.integer(cl, "batch_size", 1, Integer.MAX_VALUE);
         CliArgs.integer(cl, "num_workers", 0, Integer.MAX_VALUE);
         Integer textLen = CliArgs.integer(cl, "text_len", 1, 1 << 16);
-        if (cl.hasOption("vae")) {
-            throw new LoraidException(VAE_NOT_AVAILABLE);
-        }
         Path workingDir = cl.hasOption("working_dir") ? Path.of(cl.getOptionValue("working_dir")).toAbsolutePath()
             : Path.of("").toAbsolutePath();
         CacheOptions options = new CacheOptions(cl.hasOption("skip_existing"), cl.hasOption("keep_cache"), batchSize,
@@ -100,18 +99,38 @@ public final class CacheCommand extends OptionsCommand {
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
             Device device = CliArgs.device(cl, err);
-            CacheSummary s;
-            try (Umt5TextEncoder t5 = Umt5TextEncoder.open(CliArgs.requiredPath(cl, "t5"),
-                CliArgs.requiredPath(cl, "tokenizer"), textLen == null ? 512 : textLen, device)) {
-                s = new TextCacher(t5, workingDir, options, reporter).run(datasets);
+            List<String> skipped = new ArrayList<>();
+            if (cl.hasOption("vae")) {
+                if (!device.isCpu()) {
+                    reporter.warn("the VAE runs on the CPU (no CUDA convolution yet)");
+                }
+                DType dtype = cl.hasOption("vae_dtype") ? LatentEncoder.parseDtype(cl.getOptionValue("vae_dtype")) : DType.BF16;
+                CacheSummary s;
+                try (VaeLatentEncoder vae = VaeLatentEncoder.open(CliArgs.requiredPath(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"),
+                    dtype)) {
+                    s = new LatentCacher(vae, workingDir, options, reporter).run(datasets);
+                }
+                report(out, "latent caches", s);
+                skipped.addAll(s.skipped());
             }
-            reporter.close();
-            out.println("text encoder caches: " + s.written().size() + " written, " + s.existing().size()
-                + " existing kept, " + s.deleted().size() + " stale deleted, " + s.skipped().size() + " skipped");
-            for (String skipped : s.skipped()) {
-                out.println("  skipped " + skipped);
+            if (cl.hasOption("t5")) {
+                CacheSummary s;
+                try (Umt5TextEncoder t5 = Umt5TextEncoder.open(CliArgs.requiredPath(cl, "t5"),
+                    CliArgs.requiredPath(cl, "tokenizer"), textLen == null ? 512 : textLen, device)) {
+                    s = new TextCacher(t5, workingDir, options, reporter).run(datasets);
+                }
+                report(out, "text encoder caches", s);
+                skipped.addAll(s.skipped());
             }
-            return s.skipped().isEmpty() ? 0 : 1;
+            return skipped.isEmpty() ? 0 : 1;
+        }
+    }
+
+    private static void report(PrintStream out, String what, CacheSummary s) {
+        out.println(what + ": " + s.written().size() + " written, " + s.existing().size() + " existing kept, "
+            + s.deleted().size() + " stale deleted, " + s.skipped().size() + " skipped");
+        for (String skipped : s.skipped()) {
+            out.println("  skipped " + skipped);
         }
     }
 }

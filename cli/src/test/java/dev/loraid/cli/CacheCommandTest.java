@@ -15,7 +15,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code loraid cache}: text caches through the tiny UMT5, the VAE's absence said plainly, usage errors. */
+/** {@code loraid cache}: latent caches through the tiny VAE, text caches through the tiny UMT5, the trainer reading them. */
 class CacheCommandTest {
     @TempDir
     Path work;
@@ -83,11 +83,54 @@ class CacheCommandTest {
     }
 
     @Test
-    void vaeIsNotAvailableYetAndUsageErrors() throws IOException {
+    void theTinyVaeAndUmt5MakeCachesTheTrainerConsumes() throws IOException {
         dataset();
-        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--vae", "vae.pth");
+        Files.writeString(work.resolve("images/b.txt"), "a small blue circle");
+        for (String name : List.of("a", "b")) { // pictures with something in them
+            BufferedImage img = ImageIO.read(work.resolve("images/" + name + ".png").toFile());
+            for (int y = 0; y < img.getHeight(); y++) {
+                for (int x = 0; x < img.getWidth(); x++) {
+                    img.setRGB(x, y, (x * 5 << 16) | (y * 7 << 8) | (name.equals("a") ? 200 : 40));
+                }
+            }
+            ImageIO.write(img, "png", work.resolve("images/" + name + ".png").toFile());
+        }
+        // the tiny VAE's latent statistics (4 channels, not Wan 2.1's 16), from its golden file
+        Path stats = work.resolve("stats.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(Path.of(golden("vae_tiny_forward.safetensors")))) {
+            dev.loraid.tensor.safetensors.SafetensorsWriter.write(stats, java.util.Map.of("latents_mean", f.tensor("latents_mean").copy(),
+                "latents_std", f.tensor("latents_std").copy()), java.util.Map.of());
+        }
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--vae", golden("vae_tiny_weights.safetensors"), "--vae_latent_stats", stats.toString(),
+            "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer", golden("spm_tiny_tokenizer.json"),
+            "--text_len", "8", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("latent caches: 2 written") && r.out().contains("text encoder caches: 2 written"), r.out());
+        try (SafetensorsFile f = SafetensorsFile.open(work.resolve("cache/a_0050x0030_wan.safetensors"))) {
+            assertEquals(List.of("latents_1x4x6_bfloat16"), f.names());
+            assertEquals(DType.BF16, f.info("latents_1x4x6_bfloat16").dtype());
+            assertEquals(List.of(4L, 1L, 4L, 6L), java.util.Arrays.stream(f.tensor("latents_1x4x6_bfloat16").shape().toArray()).boxed().toList());
+        }
+        // the trainer reads them: a few LoRA steps on the tiny DiT
+        CliRun train = CliRun.run("train", "--dit", golden("wan_tiny_weights.safetensors"), "--dataset_config",
+            work.resolve("dataset.toml").toString(), "--network_dim", "4", "--max_train_steps", "4", "--seed", "1",
+            "--learning_rate", "1e-3", "--output_dir", work.resolve("out").toString(), "--output_name", "c", "--quiet");
+        assertEquals(0, train.code(), train.err());
+        assertTrue(train.out().contains("trained 4 steps"), train.out());
+    }
+
+    @Test
+    void usageErrors() throws IOException {
+        dataset();
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir", work.toString(),
+            "--vae", golden("wan_tiny_weights.safetensors"));
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("loraid does not have yet") && r.err().contains("wan_cache_latents.py"), r.err());
+        assertTrue(r.err().contains("not a Wan 2.1 VAE"), r.err());
+        r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir", work.toString(),
+            "--vae", golden("vae_tiny_weights.safetensors"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("4 latent channels") && r.err().contains("latents_mean"), r.err());
         r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("nothing to cache"), r.err());

@@ -1,0 +1,81 @@
+package dev.loraid.core.cache;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.wan.vae.LatentStats;
+import dev.loraid.wan.vae.VaeCheckpoint;
+import dev.loraid.wan.vae.WanVae;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The Java Wan VAE as the latent side of caching (spec vae-t5.md §1.5, training.md §4.5): the encoder's mean,
+ * normalised per channel with the latent statistics — Wan 2.1's 16 mean/std values, or those of a file for a VAE
+ * of another latent width (e.g. the tiny test VAE).
+ */
+public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
+    private final VaeCheckpoint checkpoint;
+    private final WanVae vae;
+    private final LatentStats stats;
+    private final DType dtype;
+
+    private VaeLatentEncoder(VaeCheckpoint checkpoint, WanVae vae, LatentStats stats, DType dtype) {
+        this.checkpoint = checkpoint;
+        this.vae = vae;
+        this.stats = stats;
+        this.dtype = dtype;
+    }
+
+    /**
+     * @param vaeFile   the VAE weights (.safetensors or the official .pth)
+     * @param statsFile a safetensors file with {@code latents_mean} and {@code latents_std} [z], or null for Wan 2.1's
+     */
+    public static VaeLatentEncoder open(Path vaeFile, Path statsFile, DType dtype) {
+        VaeCheckpoint ck;
+        try {
+            ck = VaeCheckpoint.open(vaeFile);
+        } catch (IOException e) {
+            throw new LoraidException("cannot open the VAE " + vaeFile + ": " + e.getMessage(), e);
+        }
+        try {
+            LatentStats stats = statsFile == null ? LatentStats.WAN21 : readStats(statsFile);
+            if (stats.channels() != ck.config().zDim()) {
+                throw new LoraidException("the VAE " + vaeFile + " has " + ck.config().zDim() + " latent channels but the latent "
+                        + "statistics have " + stats.channels() + (statsFile == null ? " (Wan 2.1's): give the VAE's latents_mean and "
+                        + "latents_std in a file" : " (" + statsFile + ")"));
+            }
+            return new VaeLatentEncoder(ck, ck.model(), stats, dtype);
+        } catch (RuntimeException e) {
+            ck.close();
+            throw e;
+        }
+    }
+
+    private static LatentStats readStats(Path file) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            if (!f.contains("latents_mean") || !f.contains("latents_std")) {
+                throw new LoraidException(file + ": expected tensors latents_mean and latents_std, found " + f.names());
+            }
+            return LatentStats.of(f.tensor("latents_mean").copy(), f.tensor("latents_std").copy());
+        } catch (IOException e) {
+            throw new LoraidException("cannot read latent statistics " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Tensor encode(Tensor video) {
+        return stats.normalize(vae.encode(video).mu());
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+    }
+}
