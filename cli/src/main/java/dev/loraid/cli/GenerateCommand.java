@@ -3,6 +3,7 @@ package dev.loraid.cli;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.NegativePrompts;
+import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
@@ -34,8 +35,8 @@ import java.util.function.Function;
 /**
  * {@code loraid generate}: text-to-video sampling with a Wan DiT, upstream's wan_generate_video.py flags and defaults
  * (spec training.md §6.3). The text comes from {@code --prompt} through the Java UMT5 ({@code --t5}, {@code --tokenizer})
- * or as precomputed embeddings ({@code --text_embeds}); until a VAE exists the images are a fixed projection of the
- * latent (core {@code LatentPreview}).
+ * or as precomputed embeddings ({@code --text_embeds}); images are decoded by the Java Wan VAE ({@code --vae}) or, without
+ * one, a fixed projection of the latent (core {@code LatentPreview}).
  */
 final class GenerateCommand extends OptionsCommand {
     /** Upstream flags this command refuses, with the reason (a usage error rather than a silently ignored flag). */
@@ -51,7 +52,6 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("include_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
         REFUSED.put("exclude_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
-        REFUSED.put("latent_path", "decoding needs the VAE, which does not exist yet");
         REFUSED.put("from_file", "batch prompt files are not supported yet");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
@@ -76,6 +76,11 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
         o.addOption(CliArgs.value("prompt", "TEXT", "the prompt, encoded with --t5 and --tokenizer (or give --text_embeds)"));
         o.addOption(CliArgs.value("negative_prompt", "TEXT", "the negative prompt (default: the task's sample_neg_prompt)"));
+        o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
+                + "a fixed projection of the latent)"));
+        o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
+        o.addOption(CliArgs.value("latent_path", "FILE", "decode a saved <time>_<seed>_latent.safetensors to images and exit "
+                + "(no DiT)"));
         o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights (.safetensors or the official .pth), for --prompt"));
         o.addOption(CliArgs.value("tokenizer", "FILE", "UMT5 tokenizer.json or spiece.model (or their folder), for --prompt"));
         o.addOption(CliArgs.value("text_embeds", "FILE", "instead of --prompt: safetensors with context [L, text_dim] (the prompt's "
@@ -109,7 +114,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("slg_start", "R", "SLG from this share of the steps (default 0.0)"));
         o.addOption(CliArgs.value("slg_end", "R", "SLG until this share of the steps (default 0.3)"));
         o.addOption(CliArgs.value("slg_mode", "MODE", "original or uncond (default: SLG off)"));
-        o.addOption(CliArgs.value("output_type", "TYPE", "latent (default here; upstream's default video needs the VAE), images or both"));
+        o.addOption(CliArgs.value("output_type", "TYPE", "latent (default here; upstream's default, video, is not written yet), "
+                + "images (a PNG per frame) or both"));
         o.addOption(CliArgs.value("save_path", "DIR", "output folder; required"));
         o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
         o.addOption(CliArgs.deviceOption());
@@ -128,7 +134,8 @@ final class GenerateCommand extends OptionsCommand {
 
     @Override
     String helpFooter() {
-        return "Images are latent channels 0, 1, 2 as RGB (no VAE yet); files are named <time>_<seed>… as upstream.";
+        return "Images are VAE-decoded frames with --vae, else latent channels 0, 1, 2 as RGB; files are named <time>_<seed>… as "
+                + "upstream.";
     }
 
     @Override
@@ -141,6 +148,9 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         WanVariant task = parse(cl, "task", WanPresets::get, WanPresets.get("t2v-14B"));
+        if (cl.hasOption("latent_path")) {
+            return decodeOnly(cl, task, out, err);
+        }
         Path dit = CliArgs.requiredPath(cl, "dit");
         Path embeds = CliArgs.path(cl, "text_embeds");
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
@@ -194,9 +204,40 @@ final class GenerateCommand extends OptionsCommand {
             if (cl.hasOption("no_metadata")) {
                 result = new GenerateResult(result.latent(), result.seed(), Map.of());
             }
-            List<Path> files = GenerateOutputs.save(result, outputType, saveDir, LocalDateTime.now(), task.vaeStride());
-            files.forEach(out::println);
+            save(cl, task, result, outputType, saveDir).forEach(out::println);
         }
+        return 0;
+    }
+
+    /** Writes the outputs, images decoded by --vae when given, else the latent projection. */
+    private static List<Path> save(CommandLine cl, WanVariant task, GenerateResult result, OutputType type, Path dir) throws Exception {
+        String base = GenerateOutputs.TIME.format(LocalDateTime.now()) + "_" + result.seed();
+        if (!cl.hasOption("vae") || !type.images()) {
+            return GenerateOutputs.save(result, type, dir, base, task.vaeStride());
+        }
+        try (VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"))) {
+            return GenerateOutputs.save(result, type, dir, base, vae);
+        }
+    }
+
+    /** --latent_path: a saved latent (key {@code latent}) decoded to images, with the seed from its metadata. */
+    private static int decodeOnly(CommandLine cl, WanVariant task, PrintStream out, PrintStream err) throws Exception {
+        Path file = CliArgs.path(cl, "latent_path");
+        GenerateResult result;
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            if (!f.contains("latent")) {
+                throw new UsageException("--latent_path " + file + " has no tensor 'latent' (found " + f.names() + ")");
+            }
+            String seeds = f.metadata().getOrDefault("seeds", "0");
+            long seed;
+            try {
+                seed = Long.parseLong(seeds.strip());
+            } catch (NumberFormatException e) {
+                seed = 0;
+            }
+            result = new GenerateResult(f.tensor("latent").to(dev.loraid.tensor.DType.F32).copy(), seed, f.metadata());
+        }
+        save(cl, task, result, OutputType.IMAGES, CliArgs.requiredPath(cl, "save_path")).forEach(out::println);
         return 0;
     }
 

@@ -120,7 +120,8 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("save_precision", "P", "float (default), fp16 or bf16"));
         o.addOption(CliArgs.flag("no_metadata", "write only the minimum metadata"));
         o.addOption(CliArgs.value("training_comment", "TEXT", "stored as ss_training_comment"));
-        o.addOption(CliArgs.value("vae", "FILE", "recorded as ss_vae_name"));
+        o.addOption(CliArgs.value("vae", "FILE", "Wan VAE: decodes the samples (else a latent projection); recorded as ss_vae_name"));
+        o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
         o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
                 + "--fs --n options, .toml, .json); needs --t5 and --tokenizer"));
         o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N steps"));
@@ -238,7 +239,7 @@ final class TrainCommand extends OptionsCommand {
             Device device = CliArgs.device(cl);
             sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps"),
                     CliArgs.integer(cl, "sample_every_n_epochs"), cl.hasOption("sample_at_first"),
-                    textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device));
+                    textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device), CliArgs.path(cl, "vae_latent_stats"));
         } else if (cl.hasOption("sample_every_n_steps") || cl.hasOption("sample_every_n_epochs") || cl.hasOption("sample_at_first")) {
             throw new UsageException("--sample_every_n_steps, --sample_every_n_epochs and --sample_at_first need --sample_prompts");
         }

@@ -134,7 +134,7 @@ class GenerateCommandTest {
         assertTrue(p.err().contains("--prompt and --text_embeds exclude each other"), p.err());
         CliRun v = generate("x", "--output_type", "video");
         assertEquals(2, v.code());
-        assertTrue(v.err().contains("video needs the VAE decoder"), v.err());
+        assertTrue(v.err().contains("video files are not written yet"), v.err());
         CliRun s = generate("x", "--sample_solver", "ddim");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("unknown solver 'ddim'"), s.err());
@@ -172,6 +172,41 @@ class GenerateCommandTest {
                 SafetensorsFile b = SafetensorsFile.open(only(viaEmbeds, "_latent.safetensors"))) {
             assertArrayEquals(b.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray(), 0.0);
             assertEquals(prompt, a.metadata().get("prompt"));
+        }
+    }
+
+    @Test
+    void latentPathDecodesThroughTheVaeToTheGoldenFrames() throws Exception {
+        // the golden tiny VAE case: dec_input_latent (normalised) → decoded [3, 9, 16, 16] in [-1, 1]
+        Path latent = dir.resolve("x_latent.safetensors");
+        Path stats = dir.resolve("stats.safetensors");
+        float[] expected;
+        try (SafetensorsFile f = SafetensorsFile.open(golden("vae_tiny_forward.safetensors"))) {
+            SafetensorsWriter.write(latent, Map.of("latent", f.tensor("dec_input_latent").copy()), Map.of("seeds", "77"));
+            SafetensorsWriter.write(stats, Map.of("latents_mean", f.tensor("latents_mean").copy(), "latents_std",
+                    f.tensor("latents_std").copy()), Map.of());
+            expected = f.tensor("decoded").toFloatArray();
+        }
+        CliRun r = CliRun.run("generate", "--task", "tiny", "--latent_path", latent.toString(), "--vae",
+                golden("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats", stats.toString(), "--quiet", "--save_path",
+                dir.resolve("dec").toString());
+        assertEquals(0, r.code(), r.err());
+        List<Path> pngs = r.out().lines().map(Path::of).sorted().toList();
+        assertEquals(9, pngs.size(), r.out());
+        assertTrue(pngs.getFirst().getFileName().toString().contains("_77_000.png"), pngs.toString());
+        for (int f = 0; f < 9; f++) {
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(pngs.get(f).toFile());
+            for (int y = 0; y < 16; y++) {
+                for (int x = 0; x < 16; x++) {
+                    int rgb = img.getRGB(x, y);
+                    for (int c = 0; c < 3; c++) {
+                        int got = (rgb >> (16 - 8 * c)) & 255;
+                        double want = (expected[((c * 9 + f) * 16 + y) * 16 + x] + 1) * 127.5;
+                        assertTrue(Math.abs(got - want) <= 0.5 + 1e-3, "frame " + f + " (" + x + ", " + y + ") channel " + c
+                                + ": " + got + " vs " + want);
+                    }
+                }
+            }
         }
     }
 

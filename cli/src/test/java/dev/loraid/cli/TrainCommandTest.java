@@ -127,7 +127,8 @@ class TrainCommandTest {
         args.set(args.indexOf("--max_train_steps") + 1, "40");
         args.addAll(List.of("--sample_prompts", prompts.toString(), "--sample_every_n_steps", "20", "--sample_at_first",
                 "--t5", golden.resolve("umt5_tiny_weights.safetensors").toString(),
-                "--tokenizer", golden.resolve("spm_tiny_tokenizer.json").toString()));
+                "--tokenizer", golden.resolve("spm_tiny_tokenizer.json").toString(),
+                "--vae", golden.resolve("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats", stats(dir).toString()));
         CliRun r = CliRun.run(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         List<String> samples;
@@ -138,7 +139,20 @@ class TrainCommandTest {
         for (String tag : List.of("mylora_000000_00_", "mylora_000020_00_", "mylora_000040_00_")) {
             assertTrue(samples.stream().anyMatch(n -> n.startsWith(tag) && n.endsWith("_11_000.png")), tag + " in " + samples);
         }
-        assertTrue(javax.imageio.ImageIO.read(out.resolve("sample").resolve(samples.getFirst()).toFile()).getWidth() > 0);
+        // decoded by the tiny VAE: 48×32 pixels (8× the 6×4 latent), not the projection
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(out.resolve("sample").resolve(samples.getFirst()).toFile());
+        assertEquals(48, img.getWidth());
+        assertEquals(32, img.getHeight());
+    }
+
+    /** The tiny VAE's 4-channel latent statistics, from its golden file. */
+    private static Path stats(Path dir) throws Exception {
+        Path stats = dir.resolve("stats.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(TINY.getParent().resolve("vae_tiny_forward.safetensors"))) {
+            SafetensorsWriter.write(stats, Map.of("latents_mean", f.tensor("latents_mean").copy(), "latents_std",
+                    f.tensor("latents_std").copy()), Map.of());
+        }
+        return stats;
     }
 
     @Test

@@ -40,17 +40,25 @@ public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
             throw new LoraidException("cannot open the VAE " + vaeFile + ": " + e.getMessage(), e);
         }
         try {
-            LatentStats stats = statsFile == null ? LatentStats.WAN21 : readStats(statsFile);
-            if (stats.channels() != ck.config().zDim()) {
-                throw new LoraidException("the VAE " + vaeFile + " has " + ck.config().zDim() + " latent channels but the latent "
-                        + "statistics have " + stats.channels() + (statsFile == null ? " (Wan 2.1's): give the VAE's latents_mean and "
-                        + "latents_std in a file" : " (" + statsFile + ")"));
-            }
-            return new VaeLatentEncoder(ck, ck.model(), stats, dtype);
+            return new VaeLatentEncoder(ck, ck.model(), stats(vaeFile, ck.config().zDim(), statsFile), dtype);
         } catch (RuntimeException e) {
             ck.close();
             throw e;
         }
+    }
+
+    /**
+     * The latent statistics of a VAE with {@code zDim} latent channels: Wan 2.1's 16 values, or those of
+     * {@code statsFile} (tensors latents_mean, latents_std), checked against zDim.
+     */
+    public static LatentStats stats(Path vaeFile, int zDim, Path statsFile) {
+        LatentStats stats = statsFile == null ? LatentStats.WAN21 : readStats(statsFile);
+        if (stats.channels() != zDim) {
+            throw new LoraidException("the VAE " + vaeFile + " has " + zDim + " latent channels but the latent statistics have "
+                    + stats.channels() + (statsFile == null ? " (Wan 2.1's): give the VAE's latents_mean and latents_std in a file"
+                    : " (" + statsFile + ")"));
+        }
+        return stats;
     }
 
     private static LatentStats readStats(Path file) {

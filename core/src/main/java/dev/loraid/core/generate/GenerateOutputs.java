@@ -39,24 +39,30 @@ public final class GenerateOutputs {
     /** As {@link #save(GenerateResult, OutputType, Path, LocalDateTime, int[])} with the files' common stem given. */
     public static List<Path> save(GenerateResult result, OutputType type, Path dir, String base, int[] vaeStride)
             throws IOException {
+        return save(result, type, dir, base, LatentPreview.renderer(vaeStride));
+    }
+
+    /** Writes what {@code type} asks for, the images drawn by {@code frames} (the VAE's decode or the latent preview). */
+    public static List<Path> save(GenerateResult result, OutputType type, Path dir, String base, FrameRenderer frames)
+            throws IOException {
         Files.createDirectories(dir);
         List<Path> written = new ArrayList<>();
         if (type.latent()) {
             Path p = dir.resolve(base + "_latent.safetensors");
             Map<String, String> meta = new LinkedHashMap<>(result.metadata());
-            meta.put("preview_projection", LatentPreview.PROJECTION);
+            meta.put(frames.metadataKey(), frames.description());
             SafetensorsWriter.write(p, Map.of("latent", result.latent()), meta);
             written.add(p);
         }
         if (type.images()) {
-            int frames = (int) result.latent().size(1);
-            Path folder = frames == 1 ? dir : dir.resolve(base);
+            List<java.awt.image.BufferedImage> images = frames.render(result.latent());
+            Path folder = images.size() == 1 ? dir : dir.resolve(base);
             Files.createDirectories(folder);
-            for (int i = 0; i < frames; i++) {
+            for (int i = 0; i < images.size(); i++) {
                 int f = i;
                 Path p = folder.resolve(String.format("%s_%03d.png", base, f));
-                writeAtomically(p, out -> LatentPreview.writePng(LatentPreview.frame(result.latent(), f, vaeStride[1],
-                        vaeStride[2]), "loraid", LatentPreview.PROJECTION + "; latent frame " + f + "; seed " + result.seed(), out));
+                writeAtomically(p, out -> LatentPreview.writePng(images.get(f), "loraid", frames.description() + "; frame " + f
+                        + "; seed " + result.seed(), out));
                 written.add(p);
             }
         }

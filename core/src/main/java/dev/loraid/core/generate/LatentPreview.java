@@ -28,6 +28,25 @@ public final class LatentPreview {
     private LatentPreview() {
     }
 
+    /** The projection as a {@link FrameRenderer}: one image per latent frame, enlarged by the VAE's spatial stride. */
+    public static FrameRenderer renderer(int[] vaeStride) {
+        return new FrameRenderer() {
+            @Override
+            public java.util.List<BufferedImage> render(Tensor latent) {
+                java.util.List<BufferedImage> out = new java.util.ArrayList<>();
+                for (int f = 0; f < latent.size(1); f++) {
+                    out.add(frame(latent, f, vaeStride[1], vaeStride[2]));
+                }
+                return out;
+            }
+
+            @Override
+            public String description() {
+                return PROJECTION;
+            }
+        };
+    }
+
     /** Frame {@code f} of {@code latent} [C, F, H, W] (host F32) as an image of (H·scaleH) × (W·scaleW). */
     public static BufferedImage frame(Tensor latent, int f, int scaleH, int scaleW) {
         int c = (int) latent.size(0);

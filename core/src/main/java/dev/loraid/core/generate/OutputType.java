@@ -3,8 +3,9 @@ package dev.loraid.core.generate;
 import java.util.Locale;
 
 /**
- * What a generation writes (training.md §6.7). Without a VAE, images are a fixed projection of the latent
- * ({@link LatentPreview}); upstream's {@code video} and {@code latent_images} are not offered yet.
+ * What a generation writes (training.md §6.7): the latent file, one PNG per frame (VAE-decoded, or the latent projection
+ * {@link LatentPreview} without a VAE), or both. Upstream's {@code video} (an MP4 file) and {@code latent_images} are
+ * not offered yet.
  */
 public enum OutputType {
     LATENT, IMAGES, BOTH;
@@ -15,7 +16,7 @@ public enum OutputType {
             case "images" -> IMAGES;
             case "both" -> BOTH;
             default -> throw new IllegalArgumentException("output type '" + name + "' is not supported (supported: latent, "
-                    + "images, both; video needs the VAE decoder, which does not exist yet)");
+                    + "images, both; video files are not written yet: images gives one PNG per frame)");
         };
     }
 

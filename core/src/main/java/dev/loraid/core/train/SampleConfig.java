@@ -13,8 +13,11 @@ import java.util.function.IntFunction;
  * @param atFirst      {@code --sample_at_first}: once before the first step
  * @param encoder      opens the text encoder (tokenizer + UMT5) for the DiT's text length; used once at start-up, then
  *                     closed
+ * @param vaeLatentStats latents_mean / latents_std for a VAE ({@link TrainConfig#vae()}) whose latent width is not 16, or
+ *                     null
  */
-public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder) {
+public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
+        Path vaeLatentStats) {
     public SampleConfig {
         if (prompts == null || encoder == null) {
             throw new IllegalArgumentException("sampling needs a prompt file and a text encoder (--t5 and --tokenizer)");

@@ -145,7 +145,9 @@ public final class Trainer {
                     batchesPerEpoch, epochs, maxSteps, warmup, data.datasetsMetadataJson(), new SecureRandom().nextLong() >>> 1,
                     System.currentTimeMillis() / 1000.0);
             Path logFile = c.save().outputDir().resolve(c.save().outputName() + "-log.jsonl");
-            try (TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile)) {
+            // the sampler's VAE (if any) is freed with the run; a null resource is skipped
+            try (TrainingSampler samplesToClose = sampler;
+                    TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile)) {
                 Loop loop = new Loop(models, net, params, optimizer, scheduler, step, data, validationData, sampler, metadata, log,
                         maxSteps, epochs, updatesPerEpoch);
                 return loop.run(position);

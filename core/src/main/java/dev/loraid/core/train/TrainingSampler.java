@@ -2,15 +2,18 @@ package dev.loraid.core.train;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
+import dev.loraid.core.generate.LatentPreview;
 import dev.loraid.core.generate.NegativePrompts;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompt;
 import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.core.generate.TextEncoder;
+import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -31,10 +34,10 @@ import java.util.List;
  * the same {@link Generator} as {@code loraid generate}, UniPC with the prompt's steps, shift, size, seed and CFG
  * scale (the task's default scale and negative prompt when the line gives none). With two experts the low-noise one
  * samples the whole run, as upstream. Outputs: {@code <output_dir>/sample/<name>_<e000001|000040>_<NN>_<time>[_<seed>]}
- * as PNG frames (latent preview until a VAE decodes them). The training's random streams are untouched: sampling
- * draws from its own seeds.
+ * as PNG frames, decoded by the VAE ({@code --vae}) or, without one, the latent projection. The training's random
+ * streams are untouched: sampling draws from its own seeds.
  */
-final class TrainingSampler {
+final class TrainingSampler implements AutoCloseable {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
 
     private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative) {
@@ -43,11 +46,13 @@ final class TrainingSampler {
     private final List<Encoded> prompts;
     private final WanVariant task;
     private final TrainConfig config;
+    private final FrameRenderer frames;
 
-    private TrainingSampler(List<Encoded> prompts, WanVariant task, TrainConfig config) {
+    private TrainingSampler(List<Encoded> prompts, WanVariant task, TrainConfig config, FrameRenderer frames) {
         this.prompts = prompts;
         this.task = task;
         this.config = config;
+        this.frames = frames;
     }
 
     static TrainingSampler prepare(TrainConfig c, WanVariant task, Reporter reporter) {
@@ -66,7 +71,9 @@ final class TrainingSampler {
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
-        return new TrainingSampler(encoded, task, c);
+        FrameRenderer frames = c.vae() == null ? LatentPreview.renderer(task.vaeStride())
+                : VaeFrames.open(c.vae(), c.sampling().vaeLatentStats());
+        return new TrainingSampler(encoded, task, c, frames);
     }
 
     /** Generates every prompt with {@code model} as it is now; {@code tag} is {@code e000001} or {@code 000040}. */
@@ -84,8 +91,7 @@ final class TrainingSampler {
                 GenerateResult r = Generator.sample(model, req, Reporter.SILENT);
                 String base = config.save().outputName() + "_" + tag + String.format("_%02d_", p.index()) + TIME.format(LocalDateTime.now())
                         + (p.seed() != null ? "_" + p.seed() : "");
-                written.addAll(GenerateOutputs.save(r, OutputType.IMAGES, config.save().outputDir().resolve("sample"), base,
-                        task.vaeStride()));
+                written.addAll(GenerateOutputs.save(r, OutputType.IMAGES, config.save().outputDir().resolve("sample"), base, frames));
             }
         } catch (IOException ex) {
             throw new LoraidException("cannot write samples: " + ex.getMessage(), ex);
@@ -93,5 +99,17 @@ final class TrainingSampler {
             net.setTraining(true);
         }
         return written;
+    }
+
+    /** Frees the VAE, if one decodes the samples. */
+    @Override
+    public void close() {
+        if (frames instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new LoraidException("closing the VAE: " + e.getMessage(), e);
+            }
+        }
     }
 }

@@ -265,7 +265,7 @@ class TrainerTest {
         };
         TrainConfig plain = TrainFixture.config(toml, dir.resolve("plain"), "s", 6, TrainFixture.network(4, null, 12), null, null);
         TrainConfig sampled = withSampling(TrainFixture.config(toml, dir.resolve("sampled"), "s", 6, TrainFixture.network(4, null, 12),
-                null, null), new SampleConfig(prompts, 4, 2, true, encoder));
+                null, null), new SampleConfig(prompts, 4, 2, true, encoder, null));
         Trainer.Result a = Trainer.run(plain, TrainListener.SILENT);
         Trainer.Result b = Trainer.run(sampled, TrainListener.SILENT);
         assertSameTensors(a.lora(), b.lora()); // sampling draws from its own seeds
