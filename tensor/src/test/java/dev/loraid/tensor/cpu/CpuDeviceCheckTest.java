@@ -75,7 +75,10 @@ class CpuDeviceCheckTest {
         Op.of("randomUniform", "dst", t -> CPU.randomUniform(t[0], 1, 0)),
         Op.of("randomNormal", "dst", t -> CPU.randomNormal(t[0], 1, 0)),
         Op.of("adamwUpdate", "param, grad, m, v", t -> CPU.adamwUpdate(t[0], t[1], t[2], t[3], 1e-3, 0.9, 0.999,
-            1e-8, 0.01, 1)));
+            1e-8, 0.01, 1)),
+        Op.of("conv3d", "x, weight, bias, out", t -> CPU.conv3d(t[0], t[1], t[2], new int[] {1, 1, 1}, new int[6], t[3])),
+        Op.of("upsampleNearest", "x, out", t -> CPU.upsampleNearest(t[0], t[1])),
+        Op.of("pad", "x, out", t -> CPU.pad(t[0], new int[] {0}, t[1])));
 
     /**
      * A tensor whose storage claims cuda:0 but is real host memory: no GPU is needed, and an op that forgot the
