@@ -1,5 +1,9 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+
 /**
  * musubi's fp8-scaled weights (spec wan.md §3.3): an E4M3 weight [out, in] and a scale that is block-wise along
  * the input ([out, in/64, 1], the default), per output row ([out, 1], when in % 64 ≠ 0) or one number ([1]).
@@ -10,6 +14,32 @@ public final class Fp8Scales {
     public static final int BLOCK = 64;
 
     private Fp8Scales() {
+    }
+
+    /** {@code t} widened to F32 (outside any memory scope) when it is fp8, else {@code t} itself. */
+    public static Tensor widened(Tensor t) {
+        if (t.dtype() != DType.F8_E4M3 && t.dtype() != DType.F8_E5M2) {
+            return t;
+        }
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return t.to(DType.F32);
+        }
+    }
+
+    /**
+     * The model config a file carries in its {@code config} metadata (a JSON object), or an empty map; {@code where}
+     * names the file in the error.
+     */
+    public static java.util.Map<String, Object> configMetadata(dev.loraid.tensor.safetensors.TensorSource src, String where) {
+        String json = src.metadata().get("config");
+        if (json == null) {
+            return java.util.Map.of();
+        }
+        try {
+            return dev.loraid.tensor.json.Json.parseObject(json);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(where + ": metadata 'config' is not a JSON object: " + e.getMessage(), e);
+        }
     }
 
     static boolean isValidScaleShape(long[] scale, long[] weight) {

@@ -2,9 +2,7 @@ package dev.loraid.wan;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
-import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.json.Json;
 import dev.loraid.tensor.safetensors.TensorSource;
 
 import java.io.IOException;
@@ -52,7 +50,7 @@ public final class WanCheckpoint implements AutoCloseable {
         try {
             String where = src.describe();
             Map<String, Tensor> tensors = strippedTensors(src, where);
-            Map<String, Object> meta = configMetadata(src, where);
+            Map<String, Object> meta = Fp8Scales.configMetadata(src, where);
             WanWeights weights = new WanWeights(tensors, where);
             WanConfig config = preset != null ? preset : inferNaming(weights.shapes(), meta, path.getFileName().toString(), where);
             WanKeyCheck.requireMatches(config, weights.shapes(), where);
@@ -81,7 +79,7 @@ public final class WanCheckpoint implements AutoCloseable {
         for (String raw : src.names()) {
             shapes.put(WanKeys.stripPrefix(raw), src.info(raw).shape().toArray());
         }
-        WanConfig config = inferNaming(shapes, configMetadata(src, src.describe()), fileName, src.describe());
+        WanConfig config = inferNaming(shapes, Fp8Scales.configMetadata(src, src.describe()), fileName, src.describe());
         WanKeyCheck.requireMatches(config, shapes, src.describe());
         return config;
     }
@@ -116,26 +114,8 @@ public final class WanCheckpoint implements AutoCloseable {
      * elementwise kernels take F32/BF16/F16/F64 only.
      */
     private static Tensor readable(String key, Tensor t) {
-        boolean fp8 = t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2;
         boolean gemmOperand = key.endsWith(".weight") && t.rank() >= 2;
-        if (!fp8 || gemmOperand) {
-            return t;
-        }
-        try (MemoryScope outside = MemoryScope.suspend()) {
-            return t.to(DType.F32);
-        }
-    }
-
-    private static Map<String, Object> configMetadata(TensorSource src, String where) {
-        String json = src.metadata().get("config");
-        if (json == null) {
-            return Map.of();
-        }
-        try {
-            return Json.parseObject(json);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(where + ": metadata 'config' is not a JSON object: " + e.getMessage(), e);
-        }
+        return gemmOperand ? t : Fp8Scales.widened(t);
     }
 
     public WanConfig config() {

@@ -3,7 +3,6 @@ package dev.loraid.core.cache;
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.vae.LatentStats;
 import dev.loraid.wan.vae.VaeCheckpoint;
 import dev.loraid.wan.vae.WanVae;
@@ -40,35 +39,10 @@ public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
             throw new LoraidException("cannot open the VAE " + vaeFile + ": " + e.getMessage(), e);
         }
         try {
-            return new VaeLatentEncoder(ck, ck.model(), stats(vaeFile, ck.config().zDim(), statsFile), dtype);
-        } catch (RuntimeException e) {
+            return new VaeLatentEncoder(ck, ck.model(), LatentStats.forVae(ck.config().zDim(), statsFile, vaeFile.toString()), dtype);
+        } catch (IOException | RuntimeException e) {
             ck.close();
-            throw e;
-        }
-    }
-
-    /**
-     * The latent statistics of a VAE with {@code zDim} latent channels: Wan 2.1's 16 values, or those of
-     * {@code statsFile} (tensors latents_mean, latents_std), checked against zDim.
-     */
-    public static LatentStats stats(Path vaeFile, int zDim, Path statsFile) {
-        LatentStats stats = statsFile == null ? LatentStats.WAN21 : readStats(statsFile);
-        if (stats.channels() != zDim) {
-            throw new LoraidException("the VAE " + vaeFile + " has " + zDim + " latent channels but the latent statistics have "
-                    + stats.channels() + (statsFile == null ? " (Wan 2.1's): give the VAE's latents_mean and latents_std in a file"
-                    : " (" + statsFile + ")"));
-        }
-        return stats;
-    }
-
-    private static LatentStats readStats(Path file) {
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            if (!f.contains("latents_mean") || !f.contains("latents_std")) {
-                throw new LoraidException(file + ": expected tensors latents_mean and latents_std, found " + f.names());
-            }
-            return LatentStats.of(f.tensor("latents_mean").copy(), f.tensor("latents_std").copy());
-        } catch (IOException e) {
-            throw new LoraidException("cannot read latent statistics " + file + ": " + e.getMessage(), e);
+            throw new LoraidException(e.getMessage(), e);
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.loraid.core.generate;
 
 import dev.loraid.core.LoraidException;
-import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.vae.LatentStats;
 import dev.loraid.wan.vae.VaeCheckpoint;
@@ -39,11 +38,11 @@ public final class VaeFrames implements FrameRenderer, AutoCloseable {
             throw new LoraidException("cannot open the VAE " + vaeFile + ": " + e.getMessage(), e);
         }
         try {
-            LatentStats stats = VaeLatentEncoder.stats(vaeFile, ck.config().zDim(), statsFile);
+            LatentStats stats = LatentStats.forVae(ck.config().zDim(), statsFile, vaeFile.toString());
             return new VaeFrames(ck, ck.model(), stats, vaeFile.getFileName().toString());
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             ck.close();
-            throw e;
+            throw new LoraidException(e.getMessage(), e);
         }
     }
 

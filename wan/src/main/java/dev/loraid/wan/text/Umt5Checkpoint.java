@@ -2,10 +2,9 @@ package dev.loraid.wan.text;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
-import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.json.Json;
 import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.Fp8Scales;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -49,7 +48,7 @@ public final class Umt5Checkpoint implements AutoCloseable {
                 weights.put(key, readable(key, t));
                 shapes.put(key, t.shape().toArray());
             });
-            Umt5Config config = Umt5Config.infer(shapes, configMetadata(src, where), where);
+            Umt5Config config = Umt5Config.infer(shapes, Fp8Scales.configMetadata(src, where), where);
             Umt5Keys.requireMatches(config, shapes, where);
             return new Umt5Checkpoint(src, weights, config);
         } catch (RuntimeException e) {
@@ -73,25 +72,7 @@ public final class Umt5Checkpoint implements AutoCloseable {
      * float dtype); fp8 norm weights are widened to F32 once, since the norm kernel reads F32/BF16/F16/F64 only.
      */
     private static Tensor readable(String key, Tensor t) {
-        boolean fp8 = t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2;
-        if (!fp8 || t.rank() >= 2) {
-            return t;
-        }
-        try (MemoryScope outside = MemoryScope.suspend()) {
-            return t.to(DType.F32);
-        }
-    }
-
-    private static Map<String, Object> configMetadata(TensorSource src, String where) {
-        String json = src.metadata().get("config");
-        if (json == null) {
-            return Map.of();
-        }
-        try {
-            return Json.parseObject(json);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(where + ": metadata 'config' is not a JSON object: " + e.getMessage(), e);
-        }
+        return t.rank() >= 2 ? t : Fp8Scales.widened(t);
     }
 
     public Umt5Config config() {

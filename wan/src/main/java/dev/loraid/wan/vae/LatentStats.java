@@ -26,6 +26,29 @@ public record LatentStats(double[] mean, double[] std) {
         return new LatentStats(mean.toDoubleArray(), std.toDoubleArray());
     }
 
+    /**
+     * The statistics of a VAE with {@code zDim} latent channels: Wan 2.1's 16 values when {@code file} is null, else
+     * the {@code latents_mean} and {@code latents_std} tensors of the safetensors {@code file}; checked against zDim
+     * ({@code vae} names the VAE in the error).
+     */
+    public static LatentStats forVae(int zDim, java.nio.file.Path file, String vae) throws java.io.IOException {
+        LatentStats stats = WAN21;
+        if (file != null) {
+            try (dev.loraid.tensor.safetensors.SafetensorsFile f = dev.loraid.tensor.safetensors.SafetensorsFile.open(file)) {
+                if (!f.contains("latents_mean") || !f.contains("latents_std")) {
+                    throw new IllegalArgumentException(file + ": expected tensors latents_mean and latents_std, found " + f.names());
+                }
+                stats = of(f.tensor("latents_mean").copy(), f.tensor("latents_std").copy());
+            }
+        }
+        if (stats.channels() != zDim) {
+            throw new IllegalArgumentException("the VAE " + vae + " has " + zDim + " latent channels but the latent statistics have "
+                    + stats.channels() + (file == null ? " (Wan 2.1's): give the VAE's latents_mean and latents_std in a file"
+                    : " (" + file + ")"));
+        }
+        return stats;
+    }
+
     public int channels() {
         return mean.length;
     }
