@@ -31,6 +31,17 @@ class BenchMainTest {
     }
 
     @Test
+    void generateIsRegistered() {
+        assertTrue(BenchMain.commands().stream().anyMatch(c -> c.name().equals("generate")));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err);
+        PrintStream out = new PrintStream(new ByteArrayOutputStream());
+        // options are checked before any weight is drawn
+        assertEquals(2, BenchMain.run(new String[] {"generate", "--no-torch", "--bogus"}, out, e));
+        assertEquals(2, BenchMain.run(new String[] {"generate", "--no-torch", "--steps", "x"}, out, e));
+    }
+
+    @Test
     void unknownBenchmarkAndBadOptionsAreUsageErrors() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream e = new PrintStream(err);

@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.NegativePrompts;
@@ -9,6 +10,7 @@ import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
+import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
@@ -21,11 +23,14 @@ import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.LocalDateTime;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +57,6 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("include_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
         REFUSED.put("exclude_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
-        REFUSED.put("from_file", "batch prompt files are not supported yet");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
         REFUSED.put("fp8_scaled", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
@@ -75,6 +79,9 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dit", "FILE", "DiT checkpoint (the low-noise expert for A14B); required"));
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
         o.addOption(CliArgs.value("prompt", "TEXT", "the prompt, encoded with --t5 and --tokenizer (or give --text_embeds)"));
+        o.addOption(CliArgs.value("from_file", "FILE", "one generation per prompt of FILE (.txt lines, .toml or .json as for "
+                + "--sample_prompts); a line's --w --h --f --d --s --l/--g --fs --n override the command line's values; "
+                + "needs --t5 and --tokenizer; the DiT and its LoRAs are loaded once"));
         o.addOption(CliArgs.value("negative_prompt", "TEXT", "the negative prompt (default: the task's sample_neg_prompt)"));
         o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
                 + "a fixed projection of the latent)"));
@@ -114,8 +121,9 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("slg_start", "R", "SLG from this share of the steps (default 0.0)"));
         o.addOption(CliArgs.value("slg_end", "R", "SLG until this share of the steps (default 0.3)"));
         o.addOption(CliArgs.value("slg_mode", "MODE", "original or uncond (default: SLG off)"));
-        o.addOption(CliArgs.value("output_type", "TYPE", "latent (default here; upstream's default, video, is not written yet), "
-                + "images (a PNG per frame) or both"));
+        o.addOption(CliArgs.value("output_type", "TYPE", "video (default: <time>_<seed>.mp4, H.264), images (a PNG per frame), "
+                + "latent (<time>_<seed>_latent.safetensors), both (latent and video) or latent_images"));
+        o.addOption(CliArgs.value("fps", "N", "frame rate of the video (default 16)"));
         o.addOption(CliArgs.value("save_path", "DIR", "output folder; required"));
         o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
         o.addOption(CliArgs.deviceOption());
@@ -128,14 +136,14 @@ final class GenerateCommand extends OptionsCommand {
 
     @Override
     String usage() {
-        return "loraid generate --task TASK --dit FILE (--prompt TEXT --t5 FILE --tokenizer FILE | --text_embeds FILE) "
-                + "--save_path DIR [options]";
+        return "loraid generate --task TASK --dit FILE (--prompt TEXT | --from_file FILE) --t5 FILE --tokenizer FILE "
+                + "--save_path DIR [options]   (or --text_embeds FILE instead of the prompt and the encoder)";
     }
 
     @Override
     String helpFooter() {
-        return "Images are VAE-decoded frames with --vae, else latent channels 0, 1, 2 as RGB; files are named <time>_<seed>… as "
-                + "upstream.";
+        return "Frames (PNGs and the MP4) are VAE-decoded with --vae, else latent channels 0, 1, 2 as RGB, one frame per latent "
+                + "frame; files are named <time>_<seed>… as upstream.";
     }
 
     @Override
@@ -154,10 +162,23 @@ final class GenerateCommand extends OptionsCommand {
         Path dit = CliArgs.requiredPath(cl, "dit");
         Path embeds = CliArgs.path(cl, "text_embeds");
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
-        OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.LATENT);
-        long seed = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : new SecureRandom().nextLong() & 0xffffffffL;
+        OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.VIDEO);
+        int fps = fps(cl);
+        Long seedFlag = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : null;
+        long seed = seedFlag != null ? seedFlag : randomSeed();
+        Path fromFile = CliArgs.path(cl, "from_file");
+        List<SamplePrompts.Entry> entries = fromFile == null ? List.of() : promptFile(cl, fromFile);
         Map<String, String> extra = new LinkedHashMap<>();
-        Tensor[] text = text(cl, task, embeds, extra);
+        // the text: --text_embeds or --prompt, or every entry of --from_file (the first one fills the template request)
+        List<Tensor[]> texts = new ArrayList<>();
+        List<Map<String, String>> extras = new ArrayList<>();
+        if (fromFile == null) {
+            texts.add(text(cl, task, embeds, extra));
+            extras.add(extra);
+        } else {
+            encodePromptFile(cl, task, fromFile, entries, texts, extras);
+        }
+        Tensor[] text = texts.getFirst();
         GenerateRequest d = GenerateRequest.withTaskDefaults(task, dit, CliArgs.path(cl, "dit_high_noise"), seed, text[0], text[1]);
 
         int height = 256;
@@ -194,35 +215,176 @@ final class GenerateCommand extends OptionsCommand {
                 shift != null ? shift : d.flowShift(), g != null ? g : d.guidanceScale(),
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
-                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), extra);
+                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), extras.getFirst());
+        List<GenerateRequest> reqs = new ArrayList<>();
+        if (fromFile == null) {
+            reqs.add(req);
+        } else {
+            for (int i = 0; i < entries.size(); i++) {
+                reqs.add(fromEntry(req, entries.get(i), texts.get(i), extras.get(i), seedFlag));
+            }
+        }
 
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps")) {
-            reporter.info("generate: " + task.name() + ", " + req.solver().flagValue() + " " + req.steps() + " steps, shift "
-                    + req.flowShift() + ", guidance " + req.guidanceScale() + ", seed " + seed + ", latent "
-                    + Arrays.toString(req.latentShape()) + ", device " + req.device());
-            GenerateResult result = Generator.run(req, reporter);
-            if (cl.hasOption("no_metadata")) {
-                result = new GenerateResult(result.latent(), result.seed(), Map.of());
+            for (GenerateRequest r : reqs) {
+                reporter.info("generate: " + task.name() + ", " + r.solver().flagValue() + " " + r.steps() + " steps, shift "
+                        + r.flowShift() + ", guidance " + r.guidanceScale() + ", seed " + r.seed() + ", latent "
+                        + Arrays.toString(r.latentShape()) + ", device " + r.device()
+                        + (reqs.size() > 1 ? " (" + r.extraMetadata().get("from_file_entry") + ")" : ""));
             }
-            save(cl, task, result, outputType, saveDir).forEach(out::println);
+            boolean noMetadata = cl.hasOption("no_metadata");
+            try (Frames frameSource = Frames.open(cl, task, outputType)) {
+                Generator.runAll(reqs, reporter, result -> {
+                    GenerateResult r = noMetadata ? new GenerateResult(result.latent(), result.seed(), Map.of()) : result;
+                    save(frameSource, r, outputType, saveDir, fps).forEach(out::println);
+                });
+            }
         }
         return 0;
     }
 
-    /** Writes the outputs, images decoded by --vae when given, else the latent projection. */
-    private static List<Path> save(CommandLine cl, WanVariant task, GenerateResult result, OutputType type, Path dir) throws Exception {
-        String base = GenerateOutputs.TIME.format(LocalDateTime.now()) + "_" + result.seed();
-        if (!cl.hasOption("vae") || !type.images()) {
-            return GenerateOutputs.save(result, type, dir, base, task.vaeStride());
+    private static long randomSeed() {
+        return new SecureRandom().nextLong() & 0xffffffffL;
+    }
+
+    private static int fps(CommandLine cl) {
+        Integer fps = CliArgs.integer(cl, "fps");
+        if (fps != null && fps < 1) {
+            throw new UsageException("--fps must be ≥ 1, got " + fps);
         }
-        try (VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"))) {
-            return GenerateOutputs.save(result, type, dir, base, vae);
+        return fps != null ? fps : GenerateOutputs.DEFAULT_FPS;
+    }
+
+    /** --from_file: its entries, with the flags it cannot be combined with refused. */
+    private static List<SamplePrompts.Entry> promptFile(CommandLine cl, Path file) {
+        for (String other : new String[] {"prompt", "text_embeds", "latent_noise"}) {
+            if (cl.hasOption(other)) {
+                throw new UsageException("--from_file and --" + other + " exclude each other");
+            }
+        }
+        List<SamplePrompts.Entry> entries;
+        try {
+            entries = SamplePrompts.readEntries(file);
+        } catch (dev.loraid.core.LoraidException e) {
+            throw new UsageException("--from_file: " + e.getMessage());
+        }
+        for (SamplePrompts.Entry e : entries) {
+            for (String key : List.of("image_path", "end_image_path", "control_video_path")) {
+                if (e.options().containsKey(key)) {
+                    throw new UsageException(e.where() + ": " + key + " (--i, --ei, --cn) is not supported: only text-to-video "
+                            + "generation is");
+                }
+            }
+        }
+        return entries;
+    }
+
+    /**
+     * Each entry's prompt and negative prompt (the line's --n, else --negative_prompt, else the task's) through one
+     * UMT5 encoder, each distinct text once; the encoder is closed before the DiT is opened.
+     */
+    private static void encodePromptFile(CommandLine cl, WanVariant task, Path file, List<SamplePrompts.Entry> entries,
+            List<Tensor[]> texts, List<Map<String, String>> extras) {
+        Path t5 = CliArgs.requiredPath(cl, "t5");
+        Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
+        String negativeDefault = cl.getOptionValue("negative_prompt", NegativePrompts.forTask(task));
+        Map<String, Tensor> done = new HashMap<>();
+        try (Umt5TextEncoder encoder = Umt5TextEncoder.open(t5, tokenizer, task.config().textLen(), CliArgs.device(cl))) {
+            for (SamplePrompts.Entry e : entries) {
+                String negative = e.options().getOrDefault("negative_prompt", negativeDefault);
+                texts.add(new Tensor[] {done.computeIfAbsent(e.prompt(), encoder::encode),
+                        done.computeIfAbsent(negative, encoder::encode)});
+                Map<String, String> extra = new LinkedHashMap<>();
+                extra.put("prompt", e.prompt());
+                extra.put("negative_prompt", negative);
+                extra.put("t5", t5.getFileName().toString());
+                extra.put("from_file", file.getFileName().toString());
+                extra.put("from_file_entry", e.where().replace(file.toString(), file.getFileName().toString()));
+                extras.add(extra);
+            }
         }
     }
 
-    /** --latent_path: a saved latent (key {@code latent}) decoded to images, with the seed from its metadata. */
+    /** The command line's request with one prompt-file entry's text and overrides (§6.3: w h f d s g/l fs n). */
+    private static GenerateRequest fromEntry(GenerateRequest base, SamplePrompts.Entry e, Tensor[] text,
+            Map<String, String> extra, Long seedFlag) {
+        Map<String, String> o = e.options();
+        int width = entryInt(e, "width", base.width());
+        int height = entryInt(e, "height", base.height());
+        int frames = entryInt(e, "frame_count", base.frames());
+        long seed = o.containsKey("seed") ? entryInt(e, "seed", 0) : seedFlag != null ? seedFlag : randomSeed();
+        int steps = entryInt(e, "sample_steps", base.steps());
+        double shift = entryNumber(e, "discrete_flow_shift", base.flowShift());
+        // upstream's batch lines take --g and --l alike as the guidance scale; --l wins when both are given
+        double guidance = entryNumber(e, "cfg_scale", entryNumber(e, "guidance_scale", base.guidanceScale()));
+        GenerateRequest r = base.withText(text[0], text[1], extra).withSize(height, width, frames).withSeed(seed)
+                .withSampling(base.solver(), steps, shift, guidance);
+        try {
+            Generator.check(r);
+        } catch (dev.loraid.core.LoraidException ex) {
+            throw new UsageException(e.where() + ": " + ex.getMessage());
+        }
+        return r;
+    }
+
+    private static int entryInt(SamplePrompts.Entry e, String key, int absent) {
+        String v = e.options().get(key);
+        if (v == null) {
+            return absent;
+        }
+        try {
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException ex) {
+            throw new UsageException(e.where() + ": " + key + " expects an integer, got '" + v + "'");
+        }
+    }
+
+    private static double entryNumber(SamplePrompts.Entry e, String key, double absent) {
+        String v = e.options().get(key);
+        if (v == null) {
+            return absent;
+        }
+        try {
+            return Double.parseDouble(v.strip());
+        } catch (NumberFormatException ex) {
+            throw new UsageException(e.where() + ": " + key + " expects a number, got '" + v + "'");
+        }
+    }
+
+    /** The frame renderer of a run: --vae's decoder (opened once for every prompt) or the latent projection. */
+    private record Frames(FrameRenderer renderer, VaeFrames vae) implements AutoCloseable {
+        static Frames open(CommandLine cl, WanVariant task, OutputType type) {
+            if (!cl.hasOption("vae") || !type.frames()) {
+                return new Frames(dev.loraid.core.generate.LatentPreview.renderer(task.vaeStride()), null);
+            }
+            VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"));
+            return new Frames(vae, vae);
+        }
+
+        @Override
+        public void close() {
+            if (vae != null) {
+                vae.close();
+            }
+        }
+    }
+
+    /** Writes one result's outputs under {@code <time>_<seed>}. */
+    private static List<Path> save(Frames frames, GenerateResult result, OutputType type, Path dir, int fps) throws IOException {
+        String base = GenerateOutputs.TIME.format(LocalDateTime.now()) + "_" + result.seed();
+        return GenerateOutputs.save(result, type, dir, base, frames.renderer(), fps);
+    }
+
+    /**
+     * --latent_path: a saved latent (key {@code latent}) decoded to images (or, with --output_type video, an MP4), with
+     * the seed from its metadata.
+     */
     private static int decodeOnly(CommandLine cl, WanVariant task, PrintStream out, PrintStream err) throws Exception {
         Path file = CliArgs.path(cl, "latent_path");
+        OutputType type = parse(cl, "output_type", OutputType::parse, OutputType.IMAGES);
+        if (type.latent()) {
+            throw new UsageException("--latent_path decodes a latent: --output_type images (default) or video");
+        }
         GenerateResult result;
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             if (!f.contains("latent")) {
@@ -237,7 +399,9 @@ final class GenerateCommand extends OptionsCommand {
             }
             result = new GenerateResult(f.tensor("latent").to(dev.loraid.tensor.DType.F32).copy(), seed, f.metadata());
         }
-        save(cl, task, result, OutputType.IMAGES, CliArgs.requiredPath(cl, "save_path")).forEach(out::println);
+        try (Frames frames = Frames.open(cl, task, type)) {
+            save(frames, result, type, CliArgs.requiredPath(cl, "save_path"), fps(cl)).forEach(out::println);
+        }
         return 0;
     }
 

@@ -51,6 +51,13 @@ class GenerateCommandTest {
                 "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--quiet",
                 "--save_path", dir.resolve(out).toString()));
         args.addAll(List.of(more));
+        if (!args.contains("--output_type")) {
+            args.addAll(List.of("--output_type", "latent"));
+        }
+        int length = args.lastIndexOf("--video_length");
+        if (length != args.indexOf("--video_length")) { // a length in `more` replaces the default 1
+            args.subList(args.indexOf("--video_length"), args.indexOf("--video_length") + 2).clear();
+        }
         return CliRun.run(args.toArray(String[]::new));
     }
 
@@ -82,7 +89,7 @@ class GenerateCommandTest {
 
     @Test
     void latentNoiseGivesSampleTinysResultAndPngsParse() throws Exception {
-        CliRun r = generate("n", "--latent_noise", noise.toString(), "--output_type", "both", "--seed", "0");
+        CliRun r = generate("n", "--latent_noise", noise.toString(), "--output_type", "latent_images", "--seed", "0");
         assertEquals(0, r.code(), r.err());
         try (SafetensorsFile got = SafetensorsFile.open(only(r, "_latent.safetensors"));
              SafetensorsFile want = SafetensorsFile.open(golden("sample_tiny.safetensors"))) {
@@ -112,7 +119,8 @@ class GenerateCommandTest {
         assertEquals(0, adapted.code(), adapted.err());
         CliRun onMerged = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds", embeds.toString(),
                 "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
-                "--guidance_scale", "4", "--quiet", "--seed", "5", "--save_path", dir.resolve("merged_out").toString());
+                "--guidance_scale", "4", "--quiet", "--seed", "5", "--output_type", "latent", "--save_path",
+                dir.resolve("merged_out").toString());
         assertEquals(0, onMerged.code(), onMerged.err());
         try (SafetensorsFile a = SafetensorsFile.open(only(adapted, "_latent.safetensors"));
              SafetensorsFile b = SafetensorsFile.open(only(onMerged, "_latent.safetensors"))) {
@@ -132,9 +140,13 @@ class GenerateCommandTest {
         CliRun p = generate("x", "--prompt", "a cat");
         assertEquals(2, p.code());
         assertTrue(p.err().contains("--prompt and --text_embeds exclude each other"), p.err());
-        CliRun v = generate("x", "--output_type", "video");
+        CliRun v = generate("x", "--output_type", "mkv");
         assertEquals(2, v.code());
-        assertTrue(v.err().contains("video files are not written yet"), v.err());
+        assertTrue(v.err().contains("output type 'mkv' is not supported (supported: video, images, latent, both, "
+                + "latent_images)"), v.err());
+        CliRun fps = generate("x", "--output_type", "video", "--fps", "0");
+        assertEquals(2, fps.code());
+        assertTrue(fps.err().contains("--fps must be ≥ 1"), fps.err());
         CliRun s = generate("x", "--sample_solver", "ddim");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("unknown solver 'ddim'"), s.err());
@@ -152,8 +164,8 @@ class GenerateCommandTest {
         Path tokenizer = golden("spm_tiny_tokenizer.json");
         List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--prompt", prompt, "--negative_prompt", "blurry", "--t5", t5.toString(), "--tokenizer", tokenizer.toString(),
-                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "4", "--seed", "9", "--quiet", "--save_path",
-                dir.resolve("p").toString()));
+                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "4", "--seed", "9", "--quiet", "--output_type",
+                "latent", "--save_path", dir.resolve("p").toString()));
         CliRun viaPrompt = CliRun.run(args.toArray(String[]::new));
         assertEquals(0, viaPrompt.code(), viaPrompt.err());
         // the same conditioning computed here with the tokenizer and encoder directly, handed over as --text_embeds
@@ -166,7 +178,7 @@ class GenerateCommandTest {
         }
         CliRun viaEmbeds = CliRun.run("generate", "--task", "tiny", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--text_embeds", direct.toString(), "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "4", "--seed",
-                "9", "--quiet", "--save_path", dir.resolve("e").toString());
+                "9", "--quiet", "--output_type", "latent", "--save_path", dir.resolve("e").toString());
         assertEquals(0, viaEmbeds.code(), viaEmbeds.err());
         try (SafetensorsFile a = SafetensorsFile.open(only(viaPrompt, "_latent.safetensors"));
                 SafetensorsFile b = SafetensorsFile.open(only(viaEmbeds, "_latent.safetensors"))) {
@@ -222,12 +234,152 @@ class GenerateCommandTest {
         }
     }
 
+    private Path vaeStats() throws Exception {
+        Path stats = dir.resolve("vae_stats.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(golden("vae_tiny_forward.safetensors"))) {
+            SafetensorsWriter.write(stats, Map.of("latents_mean", f.tensor("latents_mean").copy(), "latents_std",
+                    f.tensor("latents_std").copy()), Map.of());
+        }
+        return stats;
+    }
+
+    /** --output_type both: the latent and an MP4 of the VAE-decoded frames whose first frame looks like the PNG's. */
+    @Test
+    void videoOfTheVaeFramesMatchesThePngs() throws Exception {
+        Path stats = vaeStats();
+        String[] vae = {"--vae", golden("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats", stats.toString(),
+            "--video_length", "5", "--seed", "21"};
+        CliRun both = generate("v", concat(vae, "--output_type", "both", "--fps", "8"));
+        assertEquals(0, both.code(), both.err());
+        Path mp4 = only(both, ".mp4");
+        only(both, "_latent.safetensors");
+        assertTrue(mp4.getFileName().toString().matches("\\d{8}-\\d{6}-\\d{3}_21\\.mp4"), mp4.toString());
+        CliRun pngs = generate("i", concat(vae, "--output_type", "images"));
+        assertEquals(0, pngs.code(), pngs.err());
+        List<Path> frames = pngs.out().lines().map(Path::of).sorted().toList();
+        assertEquals(5, frames.size(), pngs.out());
+
+        List<double[]> means = new ArrayList<>();
+        try (org.jcodec.common.io.SeekableByteChannel ch = org.jcodec.common.io.NIOUtils.readableChannel(mp4.toFile())) {
+            org.jcodec.api.FrameGrab grab = org.jcodec.api.FrameGrab.createFrameGrab(ch);
+            assertEquals(8.0, grab.getVideoTrack().getMeta().getTotalFrames() / grab.getVideoTrack().getMeta().getTotalDuration(),
+                    1e-9, "fps");
+            org.jcodec.common.model.Picture p;
+            while ((p = grab.getNativeFrame()) != null) {
+                assertEquals(48, p.getCroppedWidth());
+                assertEquals(32, p.getCroppedHeight());
+                means.add(meanRgb(p));
+            }
+        }
+        assertEquals(5, means.size(), "decoded frames");
+        BufferedImage png = ImageIO.read(frames.getFirst().toFile());
+        double[] want = new double[3];
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 48; x++) {
+                int rgb = png.getRGB(x, y);
+                for (int c = 0; c < 3; c++) {
+                    want[c] += ((rgb >> (16 - 8 * c)) & 255) / (32.0 * 48);
+                }
+            }
+        }
+        for (int c = 0; c < 3; c++) {
+            System.out.printf("generate video: frame 0 channel %d mean %.2f (mp4) vs %.2f (png)%n", c, means.getFirst()[c], want[c]);
+            assertEquals(want[c], means.getFirst()[c], 3.0, "frame 0 mean of channel " + c);
+        }
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** The decoded picture's mean RGB, BT.601 limited range (what the writer encodes and the decoder reports). */
+    private static double[] meanRgb(org.jcodec.common.model.Picture p) {
+        int w = p.getCroppedWidth();
+        int h = p.getCroppedHeight();
+        double[] sum = new double[3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                double l = 1.164383 * (p.getPlaneData(0)[y * p.getPlaneWidth(0) + x] + 128 - 16);
+                double u = p.getPlaneData(1)[(y >> 1) * p.getPlaneWidth(1) + (x >> 1)];
+                double v = p.getPlaneData(2)[(y >> 1) * p.getPlaneWidth(2) + (x >> 1)];
+                sum[0] += Math.max(0, Math.min(255, l + 1.596027 * v)) / (w * h);
+                sum[1] += Math.max(0, Math.min(255, l - 0.391762 * u - 0.812968 * v)) / (w * h);
+                sum[2] += Math.max(0, Math.min(255, l + 2.017232 * u)) / (w * h);
+            }
+        }
+        return sum;
+    }
+
+    private List<String> promptArgs(String out, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit",
+                golden("wan_tiny_weights.safetensors").toString(), "--t5", golden("umt5_tiny_weights.safetensors").toString(),
+                "--tokenizer", golden("spm_tiny_tokenizer.json").toString(), "--video_size", "32", "48", "--video_length", "1",
+                "--quiet", "--save_path", dir.resolve(out).toString()));
+        args.addAll(List.of(more));
+        return args;
+    }
+
+    /** --from_file: one latent per line, each line's options over the command line's, equal to the single-prompt run. */
+    @Test
+    void fromFileRunsEachLineWithItsOverrides() throws Exception {
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, """
+                # two prompts
+                a small blue circle --d 3 --s 3
+                a red square --d 4 --n blurry --l 3.5 --f 5 --w 64 --fs 2
+                """);
+        CliRun batch = CliRun.run(promptArgs("batch", "--from_file", prompts.toString(), "--output_type", "latent",
+                "--guidance_scale", "4", "--negative_prompt", "ugly", "--infer_steps", "4").toArray(String[]::new));
+        assertEquals(0, batch.code(), batch.err());
+        Path first = only(batch, "_3_latent.safetensors");
+        Path second = only(batch, "_4_latent.safetensors");
+        try (SafetensorsFile a = SafetensorsFile.open(first); SafetensorsFile b = SafetensorsFile.open(second)) {
+            assertEquals("a small blue circle", a.metadata().get("prompt"));
+            assertEquals("ugly", a.metadata().get("negative_prompt"));
+            assertEquals("3", a.metadata().get("infer_steps"));
+            assertEquals("4.0", a.metadata().get("guidance_scale"));
+            assertEquals("prompts.txt:2", a.metadata().get("from_file_entry"));
+            assertEquals("blurry", b.metadata().get("negative_prompt"));
+            assertEquals("3.5", b.metadata().get("guidance_scale"));
+            assertEquals("4", b.metadata().get("infer_steps"));
+            assertEquals("2.0", b.metadata().get("flow_shift"));
+            assertArrayEquals(new long[] {4, 2, 4, 8}, b.tensor("latent").shape().toArray());
+            // the first line is the same generation as --prompt with the same settings
+            CliRun single = CliRun.run(promptArgs("single", "--prompt", "a small blue circle", "--negative_prompt", "ugly",
+                    "--seed", "3", "--infer_steps", "3", "--guidance_scale", "4", "--output_type", "latent")
+                    .toArray(String[]::new));
+            assertEquals(0, single.code(), single.err());
+            try (SafetensorsFile s = SafetensorsFile.open(only(single, "_latent.safetensors"))) {
+                assertArrayEquals(s.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray(), 0.0);
+            }
+        }
+    }
+
+    @Test
+    void fromFileErrorsNameTheLine() throws Exception {
+        Path bad = dir.resolve("bad.txt");
+        Files.writeString(bad, "fine\na cat --w 50\n");
+        CliRun w = CliRun.run(promptArgs("x", "--from_file", bad.toString()).toArray(String[]::new));
+        assertEquals(2, w.code());
+        assertTrue(w.err().contains("bad.txt:2: video size 32×50"), w.err());
+        Path i2v = dir.resolve("i2v.txt");
+        Files.writeString(i2v, "a cat --i cat.png\n");
+        CliRun i = CliRun.run(promptArgs("x", "--from_file", i2v.toString()).toArray(String[]::new));
+        assertEquals(2, i.code());
+        assertTrue(i.err().contains("i2v.txt:1: image_path (--i, --ei, --cn) is not supported"), i.err());
+        CliRun both = CliRun.run(promptArgs("x", "--from_file", i2v.toString(), "--prompt", "x").toArray(String[]::new));
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("--from_file and --prompt exclude each other"), both.err());
+    }
+
     @Test
     void helpListsTheFlagsWithDefaults() {
         CliRun h = CliRun.run("generate", "--help");
         assertEquals(0, h.code());
         for (String s : new String[] {"--sample_solver", "unipc (default)", "--video_size", "default 256 256", "--slg_end",
-                "default 0.3", "--text_embeds", "--guidance_scale_high_noise"}) {
+                "default 0.3", "--text_embeds", "--guidance_scale_high_noise", "--from_file", "--fps", "video (default"}) {
             assertTrue(h.out().contains(s), s + " in\n" + h.out());
         }
     }

@@ -122,6 +122,11 @@ public final class DjlTorchCpu implements TorchCpu {
     }
 
     @Override
+    public SampleRun wanSample(TrainStepCase c, float[] negativeT5, int steps, double shift, double guidance) {
+        return new DjlWanSample(manager, c, negativeT5, steps, shift, guidance);
+    }
+
+    @Override
     public void close() {
         if (manager != null) {
             manager.close();

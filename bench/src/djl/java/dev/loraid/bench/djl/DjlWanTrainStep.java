@@ -43,13 +43,20 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
     private final Map<String, NDArray> up = new HashMap<>();
     private final List<NDArray[]> adam = new ArrayList<>(); // {param, m, v}
     private final double scale;
+    private final boolean withLora;
     private final NDArray cos;
     private final NDArray sin;
     private long steps;
     private double lastLoss = Double.NaN;
 
     DjlWanTrainStep(NDManager parent, TrainStepCase data) {
+        this(parent, data, true);
+    }
+
+    /** @param withLora false: the plain frozen model (sampling, {@link DjlWanSample}); {@link #run()} then does not apply */
+    DjlWanTrainStep(NDManager parent, TrainStepCase data, boolean withLora) {
         this.manager = parent.newSubManager();
+        this.withLora = withLora;
         this.data = data;
         this.c = data.config();
         this.tokens = data.tokens();
@@ -68,7 +75,7 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
             w.put(name, name.endsWith(".weight") && a.getShape().dimension() == 2 ? a.transpose() : a);
         });
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
-        for (int b = 0; b < c.numLayers(); b++) {
+        for (int b = 0; b < (withLora ? c.numLayers() : 0); b++) {
             for (String l : LORA_LAYERS) {
                 String name = "blocks." + b + "." + l;
                 long[] s = data.shapes().get(name + ".weight");
@@ -104,7 +111,7 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
                 double s = data.sigma();
                 NDArray noisy = x0.mul(1 - s).add(eps.mul(s));
                 NDArray target = eps.sub(x0);
-                NDArray pred = forward(call, noisy);
+                NDArray pred = forward(call, noisy, data.timestep(), data.t5());
                 loss = pred.sub(target).square().mean();
                 gc.backward(loss);
             }
@@ -118,9 +125,13 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
         return lastLoss;
     }
 
-    private NDArray forward(NDManager call, NDArray latent) {
+    /**
+     * The DiT's velocity for {@code latent} [C, F, H, W] at model timestep {@code timestep} with the unpadded T5 states
+     * {@code t5} [tokens, text_dim]; every intermediate joins {@code call} (create {@code latent} there).
+     */
+    NDArray forward(NDManager call, NDArray latent, double timestep, float[] t5States) {
         // conditioning: sinusoid → e [1, D] → e0 [6, D]; padded T5 → context [text_len, D]
-        double[] sf = Sinusoid.features(new double[] {data.timestep()}, c.freqDim());
+        double[] sf = Sinusoid.features(new double[] {timestep}, c.freqDim());
         float[] sff = new float[sf.length];
         for (int i = 0; i < sf.length; i++) {
             sff[i] = (float) sf[i];
@@ -129,7 +140,7 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
         NDArray e = linear(silu(linear(sinusoid, "time_embedding.0")), "time_embedding.2");
         NDArray e0 = linear(silu(e), "time_projection.1").reshape(6, c.dim());
         float[] t5 = new float[c.textLen() * c.textDim()];
-        System.arraycopy(data.t5(), 0, t5, 0, data.t5().length);
+        System.arraycopy(t5States, 0, t5, 0, t5States.length);
         NDArray context = call.create(t5, new Shape(c.textLen(), c.textDim()));
         NDArray ctx = linear(gelu(linear(context, "text_embedding.0")), "text_embedding.2");
 
@@ -181,6 +192,9 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
 
     /** The frozen Linear plus its LoRA branch (x·Dᵀ)·Uᵀ·scale. */
     private NDArray lora(NDManager call, NDArray x, String name) {
+        if (!withLora) {
+            return linear(x, name);
+        }
         NDArray dT = down.get(name).transpose();
         NDArray uT = up.get(name).transpose();
         dT.attach(call);

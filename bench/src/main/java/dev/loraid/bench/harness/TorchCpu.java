@@ -50,8 +50,25 @@ public interface TorchCpu extends AutoCloseable {
      */
     TrainRun wanTrainStep(TrainStepCase c);
 
+    /**
+     * Text-to-video sampling with the case's model (the forward of {@link #wanTrainStep} without LoRA, fp32): UniPC
+     * (bh2, order 2, {@code FlowSchedule.unipc(steps, shift)}) written out with NDArray ops, CFG with both passes each
+     * step ({@code v = v_u + guidance·(v_c − v_u)}, cond = the case's T5 states, uncond = {@code negativeT5}), from the
+     * case's latents as the starting noise. {@code run()} is one whole sample.
+     */
+    SampleRun wanSample(TrainStepCase c, float[] negativeT5, int steps, double shift, double guidance);
+
     @Override
     void close();
+
+    /** A timed sampling run that can also time one model call alone and hand back its final latent. */
+    interface SampleRun extends Workload {
+        /** One DiT forward (cond branch, first timestep, from the starting noise), as a workload of its own. */
+        Workload forwardOnly();
+
+        /** The final latent of the last {@link #run()}, [C, F, H, W] flattened. */
+        float[] latent();
+    }
 
     /** A timed block call that can also hand back what it computed. */
     interface BlockRun extends Workload {

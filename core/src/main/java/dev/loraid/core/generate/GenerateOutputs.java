@@ -20,12 +20,14 @@ import java.util.Map;
 /**
  * Writes a {@link GenerateResult} under a folder with upstream's names (training.md §6.7; musubi's get_time_flag is
  * {@code %Y%m%d-%H%M%S-<milliseconds>}): the latent as {@code <time>_<seed>_latent.safetensors} (key {@code latent}, the
- * generation parameters as metadata) and the images as {@code <time>_<seed>/<time>_<seed>_NNN.png} per frame, or
- * {@code <time>_<seed>_000.png} directly in the folder for a single frame. Every file appears atomically (temp file,
- * fsync, rename).
+ * generation parameters as metadata), the images as {@code <time>_<seed>/<time>_<seed>_NNN.png} per frame, or
+ * {@code <time>_<seed>_000.png} directly in the folder for a single frame, and the video as {@code <time>_<seed>.mp4}
+ * ({@link Mp4Video}). Every file appears atomically (temp file, fsync, rename).
  */
 public final class GenerateOutputs {
     public static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS");
+    /** Upstream's {@code --fps} default. */
+    public static final int DEFAULT_FPS = 16;
 
     private GenerateOutputs() {
     }
@@ -42,9 +44,18 @@ public final class GenerateOutputs {
         return save(result, type, dir, base, LatentPreview.renderer(vaeStride));
     }
 
-    /** Writes what {@code type} asks for, the images drawn by {@code frames} (the VAE's decode or the latent preview). */
+    /** Writes what {@code type} asks for, the frames drawn by {@code frames}, a video at {@link #DEFAULT_FPS}. */
     public static List<Path> save(GenerateResult result, OutputType type, Path dir, String base, FrameRenderer frames)
             throws IOException {
+        return save(result, type, dir, base, frames, DEFAULT_FPS);
+    }
+
+    /**
+     * Writes what {@code type} asks for, the frames drawn by {@code frames} (the VAE's decode or the latent preview)
+     * once for both the PNGs and the MP4, the video at {@code fps}.
+     */
+    public static List<Path> save(GenerateResult result, OutputType type, Path dir, String base, FrameRenderer frames,
+            int fps) throws IOException {
         Files.createDirectories(dir);
         List<Path> written = new ArrayList<>();
         if (type.latent()) {
@@ -54,8 +65,13 @@ public final class GenerateOutputs {
             SafetensorsWriter.write(p, Map.of("latent", result.latent()), meta);
             written.add(p);
         }
+        List<java.awt.image.BufferedImage> images = type.frames() ? frames.render(result.latent()) : List.of();
+        if (type.video()) {
+            Path p = dir.resolve(base + ".mp4");
+            Mp4Video.write(images, fps, p);
+            written.add(p);
+        }
         if (type.images()) {
-            List<java.awt.image.BufferedImage> images = frames.render(result.latent());
             Path folder = images.size() == 1 ? dir : dir.resolve(base);
             Files.createDirectories(folder);
             for (int i = 0; i < images.size(); i++) {

@@ -99,6 +99,13 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                 context, negativeContext, noise, device, extraMetadata);
     }
 
+    /** Another prompt: its text embeddings and the metadata that records where they came from. */
+    public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, extraMetadata);
+    }
+
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,

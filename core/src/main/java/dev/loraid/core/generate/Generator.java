@@ -40,21 +40,55 @@ public final class Generator {
     }
 
     public static GenerateResult run(GenerateRequest req, Reporter reporter) throws IOException {
-        check(req);
-        Tensor noise = startingNoise(req);
+        GenerateResult[] out = new GenerateResult[1];
+        runAll(List.of(req), reporter, r -> out[0] = r);
+        return out[0];
+    }
+
+    /** Receives each finished generation of {@link #runAll} (e.g. to write its files before the next one starts). */
+    @FunctionalInterface
+    public interface ResultSink {
+        void accept(GenerateResult result) throws IOException;
+    }
+
+    /**
+     * Several generations with one model (upstream's {@code --from_file} batch): the DiT(s) are opened and their LoRAs
+     * attached once, then each request runs with its own text, size, sampler settings and seed. The requests must
+     * agree on the task, the DiT files, the LoRAs and the device; each result goes to {@code sink} as it finishes.
+     */
+    public static void runAll(List<GenerateRequest> reqs, Reporter reporter, ResultSink sink) throws IOException {
+        if (reqs.isEmpty()) {
+            return;
+        }
+        GenerateRequest first = reqs.getFirst();
+        for (GenerateRequest req : reqs) {
+            check(req);
+            if (req.task() != first.task() || !req.dit().equals(first.dit())
+                    || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
+                    || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())) {
+                throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs and the "
+                        + "device (request " + reqs.indexOf(req) + " differs from request 0)");
+            }
+        }
         List<AutoCloseable> open = new ArrayList<>();
         List<LoraApplication> attached = new ArrayList<>();
         try {
-            Map<String, String> meta = metadata(req);
-            GuidedVelocity.Expert low = expert("low_noise_model", req.dit(), req.loras(), req.guidanceScale(), req, open,
-                    attached, meta, "lora", reporter);
-            GuidedVelocity.Expert high = req.ditHighNoise() == null ? null
-                    : expert("high_noise_model", req.ditHighNoise(), req.lorasHighNoise(), req.guidanceScaleHighNoise(), req,
-                    open, attached, meta, "lora_high_noise", reporter);
-            if (high == null && req.timestepBoundary() != null) {
-                reporter.warn("timestep boundary " + req.timestepBoundary() + " ignored: no high-noise DiT was given");
+            Map<String, String> loraMeta = new LinkedHashMap<>();
+            WanModel low = model(first.dit(), first.loras(), first, open, attached, loraMeta, "lora", reporter);
+            WanModel high = first.ditHighNoise() == null ? null
+                    : model(first.ditHighNoise(), first.lorasHighNoise(), first, open, attached, loraMeta, "lora_high_noise",
+                    reporter);
+            if (high == null && first.timestepBoundary() != null) {
+                reporter.warn("timestep boundary " + first.timestepBoundary() + " ignored: no high-noise DiT was given");
             }
-            return loop(req, noise, high, low, meta, reporter);
+            for (GenerateRequest req : reqs) {
+                Map<String, String> meta = metadata(req);
+                loraMeta.forEach(meta::putIfAbsent);
+                GuidedVelocity.Expert lowExpert = expertOf("low_noise_model", low, req, req.guidanceScale());
+                GuidedVelocity.Expert highExpert = high == null ? null
+                        : expertOf("high_noise_model", high, req, req.guidanceScaleHighNoise());
+                sink.accept(loop(req, startingNoise(req), highExpert, lowExpert, meta, reporter));
+            }
         } finally {
             attached.forEach(LoraApplication::detach);
             for (AutoCloseable c : open.reversed()) {
@@ -95,10 +129,10 @@ public final class Generator {
         return new GenerateResult(host, req.seed(), meta);
     }
 
-    private static GuidedVelocity.Expert expert(String name, Path dit, LoraSelection loras, double guidance,
-                                                GenerateRequest req, List<AutoCloseable> open,
-                                                List<LoraApplication> attached, Map<String, String> meta,
-                                                String metaPrefix, Reporter reporter) throws IOException {
+    /** Opens a DiT on the request's device and attaches its LoRAs, recording them in {@code meta}. */
+    private static WanModel model(Path dit, LoraSelection loras, GenerateRequest req, List<AutoCloseable> open,
+                                  List<LoraApplication> attached, Map<String, String> meta, String metaPrefix,
+                                  Reporter reporter) throws IOException {
         WanCheckpoint ck = WanCheckpoint.open(dit, req.task().config());
         open.add(ck);
         WanModel model = ck.model(req.device());
@@ -111,7 +145,7 @@ public final class Generator {
             meta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
                     .collect(Collectors.joining(" ")));
         }
-        return expertOf(name, model, req, guidance);
+        return model;
     }
 
     /** One expert: the model with the request's text conditioning (cond, uncond, SLG layers) at {@code guidance}. */
@@ -137,7 +171,8 @@ public final class Generator {
         return noise;
     }
 
-    private static void check(GenerateRequest req) {
+    /** Throws a {@link LoraidException} naming what is wrong with {@code req} (run does this before opening anything). */
+    public static void check(GenerateRequest req) {
         WanConfig c = req.task().config();
         if (c.inDim() != c.outDim()) {
             throw new LoraidException(req.task().name() + " needs image conditioning (in_dim " + c.inDim()

@@ -25,11 +25,29 @@ public final class SamplePrompts {
     private SamplePrompts() {
     }
 
+    /** The prompts with {@link SamplePrompt}'s defaults filled in (the training sampler's reading, §6.1). */
     public static List<SamplePrompt> read(Path file) {
+        return readEntries(file).stream().map(e -> build(e.index(), e.prompt(), e.options()::get, e.where())).toList();
+    }
+
+    /**
+     * One prompt as written: its text and only the options it sets, under their canonical keys (width, height,
+     * frame_count, seed, sample_steps, guidance_scale, discrete_flow_shift, cfg_scale, negative_prompt, image_path,
+     * end_image_path, control_video_path), so that a caller can lay them over its own defaults ({@code generate
+     * --from_file}, §6.3). {@code where} names the file and line or entry for error messages.
+     */
+    public record Entry(int index, String prompt, Map<String, String> options, String where) {
+        public Entry {
+            options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
+        }
+    }
+
+    /** The file's prompts as written (see {@link Entry}); the same formats and errors as {@link #read}. */
+    public static List<Entry> readEntries(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         try {
             if (name.endsWith(".txt")) {
-                List<SamplePrompt> out = new ArrayList<>();
+                List<Entry> out = new ArrayList<>();
                 int lineNo = 0;
                 for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                     lineNo++;
@@ -50,7 +68,7 @@ public final class SamplePrompts {
         throw new LoraidException("sample prompts " + file + ": expected a .txt, .toml or .json file");
     }
 
-    private static List<SamplePrompt> checked(List<SamplePrompt> prompts, Path file) {
+    private static List<Entry> checked(List<Entry> prompts, Path file) {
         if (prompts.isEmpty()) {
             throw new LoraidException("sample prompts " + file + " holds no prompt");
         }
@@ -58,7 +76,7 @@ public final class SamplePrompts {
     }
 
     /** One line: the prompt, then {@code " --key value"} options (keys case-insensitive). */
-    static SamplePrompt fromLine(int index, String line, String where) {
+    static Entry fromLine(int index, String line, String where) {
         String[] parts = line.split(" --");
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
@@ -84,11 +102,11 @@ public final class SamplePrompts {
             };
             options.put(canonical, value);
         }
-        return build(index, parts[0].strip(), options::get, where);
+        return new Entry(index, parts[0].strip(), options, where);
     }
 
-    private static List<SamplePrompt> fromTree(JsonNode root, Path file) {
-        List<SamplePrompt> out = new ArrayList<>();
+    private static List<Entry> fromTree(JsonNode root, Path file) {
+        List<Entry> out = new ArrayList<>();
         if (root.isArray()) {
             for (JsonNode n : root) {
                 String where = file + ": prompt " + out.size();
@@ -118,7 +136,7 @@ public final class SamplePrompts {
     }
 
     /** An object's keys over the shared {@code base} keys (TOML subsets). */
-    private static SamplePrompt fromObject(int index, JsonNode n, JsonNode base, String where) {
+    private static Entry fromObject(int index, JsonNode n, JsonNode base, String where) {
         Map<String, String> values = new LinkedHashMap<>();
         for (JsonNode src : base == null ? List.of(n) : List.of(base, n)) {
             for (Iterator<Map.Entry<String, JsonNode>> it = src.fields(); it.hasNext(); ) {
@@ -138,7 +156,7 @@ public final class SamplePrompts {
                 throw new LoraidException(where + ": unknown key \"" + k + "\"");
             }
         }
-        return build(index, text, values::get, where);
+        return new Entry(index, text, values, where);
     }
 
     private interface Options {

@@ -97,7 +97,7 @@ class GeneratorTest {
     void outputsAreTheLatentFileAndParsablePngs() throws Exception {
         GenerateResult res = Generator.run(tiny(5), new CollectingReporter());
         LocalDateTime time = LocalDateTime.of(2026, 1, 2, 3, 4, 5, 6_000_000);
-        List<Path> files = GenerateOutputs.save(res, OutputType.BOTH, dir, time, new int[] {4, 8, 8});
+        List<Path> files = GenerateOutputs.save(res, OutputType.LATENT_IMAGES, dir, time, new int[] {4, 8, 8});
         assertEquals(List.of(dir.resolve("20260102-030405-006_5_latent.safetensors"), dir.resolve("20260102-030405-006_5_000.png")),
                 files);
         try (SafetensorsFile f = SafetensorsFile.open(files.get(0))) {
