@@ -3,6 +3,8 @@ package dev.loraid.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loraid.core.demo.DemoScenes;
+import dev.loraid.core.demo.LoraidDemo;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -41,8 +43,9 @@ class DemoCommandTest {
         assertTrue(stdout.contains("3 LORAIDs") && stdout.contains("3 LoRAs merged") && stdout.contains("recognised"), stdout);
 
         java.awt.image.BufferedImage grid = ImageIO.read(dir.resolve("grid.png").toFile());
-        assertEquals(150 + 6 * (64 * 2 + 4), grid.getWidth(), "6 prompts of 64 px at 2x, after the labels");
-        assertEquals(18 + 3 * (64 * 2 + 4), grid.getHeight(), "3 methods");
+        int cell = DemoScenes.SIZE * 2 + 4;
+        assertEquals(150 + LoraidDemo.PROMPTS.size() * cell, grid.getWidth(), "one column per prompt (2x), after the labels");
+        assertEquals(18 + LoraidDemo.METHODS.size() * cell, grid.getHeight(), "one row per method");
         byte[] gif = Files.readAllBytes(dir.resolve("animation.gif"));
         assertEquals("GIF89a", new String(gif, 0, 6, StandardCharsets.US_ASCII));
         String table = Files.readString(dir.resolve("table.json"));

@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
 public final class DemoBase {
     public static final long SEED = 1234;
     public static final int SCENES = 1024;
-    public static final int EPOCHS = 16;
+    public static final int EPOCHS = 32;
     public static final int BATCH = 16;
 
     private DemoBase() {

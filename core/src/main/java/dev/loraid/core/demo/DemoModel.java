@@ -16,14 +16,14 @@ import java.util.SplittableRandom;
 /**
  * The demo's DiT: the Wan 2.1 T2V architecture at toy size (dim 64, 4 heads, 6 blocks, FFN 128, patch 1×2×2,
  * 4 latent channels = {@link PatchLatents}, text_dim 32 = {@link DemoText}, text_len 16), and the generation
- * task that goes with it (latent stride 4 = the patch transform, one frame, unipc, shift 3, guidance 5).
+ * task that goes with it (latent stride 4 = the patch transform, one frame, unipc, shift 2, guidance 3).
  */
 public final class DemoModel {
     public static final WanConfig CONFIG = new WanConfig("2.1", 1, 2, 2, PatchLatents.CHANNELS, PatchLatents.CHANNELS, 64, 128,
             4, 6, DemoText.DIM, 32, 16, 1e-6, false, false);
     /** Blocks per LORAID: three characters on blocks 0–1, 2–3, 4–5. */
     public static final int BLOCKS_PER_LORAID = 2;
-    public static final WanVariant TASK = new WanVariant("loraid-demo", CONFIG, List.of(), 0, 3.0, 20, 5.0, 5.0,
+    public static final WanVariant TASK = new WanVariant("loraid-demo", CONFIG, List.of(), 0, 2.0, 20, 3.0, 3.0,
             PatchLatents.CHANNELS, new int[] {4, PatchLatents.STRIDE, PatchLatents.STRIDE}, 1, 16);
 
     private DemoModel() {

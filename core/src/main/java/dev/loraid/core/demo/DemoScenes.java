@@ -11,10 +11,10 @@ import java.util.SplittableRandom;
  * {@code blix} a purple diamond with dark stripes, {@code quen} a cyan cross.
  */
 public final class DemoScenes {
-    public static final int SIZE = 64;
+    public static final int SIZE = 48;
     static final float[] BACKGROUND = {0.12f, 0.12f, 0.14f};
     /** Object radius in pixels (objects span about 2·R + 1). */
-    static final int R = 9;
+    static final int R = 10;
 
     /** A base colour or a character colour, by its word. */
     public record Colour(String word, float[] rgb) {
@@ -98,14 +98,14 @@ public final class DemoScenes {
         return new Look("a " + c.word() + " " + s.name().toLowerCase(), c, s);
     }
 
-    /** Random centres at least 2·R + 3 apart, inside the picture. */
+    /** Random centres at least 2·R + 2 apart, inside the picture. */
     private static Scene place(List<Look> looks, SplittableRandom r) {
         List<Placed> placed = new ArrayList<>();
         for (Look l : looks) {
             for (int attempt = 0; ; attempt++) {
                 int cx = R + 1 + r.nextInt(SIZE - 2 * R - 2);
                 int cy = R + 1 + r.nextInt(SIZE - 2 * R - 2);
-                boolean free = placed.stream().allMatch(p -> Math.hypot(p.cx() - cx, p.cy() - cy) >= 2 * R + 3);
+                boolean free = placed.stream().allMatch(p -> Math.hypot(p.cx() - cx, p.cy() - cy) >= 2 * R + 2);
                 if (free || attempt > 200) {
                     placed.add(new Placed(l, cx, cy));
                     break;
@@ -128,7 +128,7 @@ public final class DemoScenes {
                     case CIRCLE -> d <= R;
                     case SQUARE -> Math.abs(dx) <= R - 1 && Math.abs(dy) <= R - 1;
                     case TRIANGLE -> dy >= -R && dy <= R && Math.abs(dx) <= (dy + R) / 2.0;
-                    case RING -> d <= R && d >= R - 4.5;
+                    case RING -> d <= R && d >= R - 5;
                     case STRIPED_DIAMOND -> Math.abs(dx) + Math.abs(dy) <= R + 1;
                     case CROSS -> (Math.abs(dx) <= 3 && Math.abs(dy) <= R) || (Math.abs(dy) <= 3 && Math.abs(dx) <= R);
                 };

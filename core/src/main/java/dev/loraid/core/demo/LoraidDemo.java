@@ -52,6 +52,8 @@ public final class LoraidDemo {
     public static final List<String> METHODS = List.of("base model", "3 LoRAs merged", "3 LORAIDs");
     static final long DATA_SEED = 99;
     static final long TRAIN_SEED = 42;
+    static final int RANK = 16;
+    static final double LEARNING_RATE = 1e-2;
 
     /**
      * @param base  the demo DiT (the shipped one, or a rebuilt one)
@@ -64,7 +66,7 @@ public final class LoraidDemo {
         }
 
         int epochs() {
-            return quick ? 3 : 16;
+            return quick ? 3 : 20;
         }
 
         int batch() {
@@ -246,11 +248,11 @@ public final class LoraidDemo {
             List<Path> results = new ArrayList<>();
             for (int c = 0; c < tomls.size(); c++) {
                 String name = DemoScenes.CHARACTERS.get(c).phrase();
-                NetworkConfig net = new NetworkConfig(8, 8, 0, List.of(), null, false, null, loraid ? c + 1 : null,
+                NetworkConfig net = new NetworkConfig(RANK, RANK, 0, List.of(), null, false, null, loraid ? c + 1 : null,
                         DemoModel.BLOCKS_PER_LORAID);
                 String label = (loraid ? "LORAID " + (c + 1) + " " : "LoRA ") + name;
-                Trainer.Result r = DemoTraining.run(DemoTraining.config(o.base(), tomls.get(c), dir, name, net, 5e-3,
-                        DemoTraining.shift(3.0), o.epochs(), 1, TRAIN_SEED + c, o.device()), label, out);
+                Trainer.Result r = DemoTraining.run(DemoTraining.config(o.base(), tomls.get(c), dir, name, net, LEARNING_RATE,
+                        DemoTraining.logitNormal(), o.epochs(), 1, TRAIN_SEED + c, o.device()), label, out);
                 List<Path> epochs = new ArrayList<>();
                 for (int e = 1; e < o.epochs(); e++) {
                     epochs.add(dir.resolve(name + SaveConfig.epochSuffix(e) + ".safetensors"));
