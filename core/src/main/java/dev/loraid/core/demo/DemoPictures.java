@@ -46,7 +46,12 @@ final class DemoPictures {
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             for (int c = 0; c < columnLabels.size(); c++) {
-                g.drawString(columnLabels.get(c), LABEL_W + c * (cell + GAP), LABEL_H - 5);
+                String label = columnLabels.get(c);
+                for (int size = 11; size > 6 && g.getFontMetrics().stringWidth(label) > cell; size--) {
+                    g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, size - 1)); // long prompts shrink to their column
+                }
+                g.drawString(label, LABEL_W + c * (cell + GAP), LABEL_H - 5);
+                g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             }
             for (int r = 0; r < rowLabels.size(); r++) {
                 g.drawString(rowLabels.get(r), 4, LABEL_H + r * (cell + GAP) + cell / 2);
