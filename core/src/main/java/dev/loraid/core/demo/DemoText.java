@@ -1,6 +1,5 @@
 package dev.loraid.core.demo;
 
-import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -152,11 +151,5 @@ public final class DemoText {
         float[] v = new float[n];
         java.util.Arrays.fill(v, 1f);
         return v;
-    }
-
-    static void check(boolean ok, String message) {
-        if (!ok) {
-            throw new LoraidException(message);
-        }
     }
 }
