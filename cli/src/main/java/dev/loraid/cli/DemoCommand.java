@@ -1,6 +1,9 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.Reporter;
+import dev.loraid.core.demo.DemoBase;
+import dev.loraid.core.demo.DemoTable;
+import dev.loraid.core.demo.LoraidDemo;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
@@ -25,15 +28,20 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
- * {@code loraid demo}: the most complete job the project can run today on the tiny Wan DiT embedded in the jar
- * (copies of testdata/golden's 4-block model, LoRAs and reference outputs): load it through the checkpoint loader,
- * run the Wan 2.1 and Wan 2.2 (per-token timestep) forward passes, apply a LoRA at sampling time, and apply two
- * LORAID LoRAs on disjoint blocks — each compared with the independent reference (or, for LORAID, with the model
- * whose weights were merged offline). {@code --device} runs it all on a GPU (outputs are compared on the host). Exit
- * code 1 if any output differs by more than the golden tolerance.
+ * {@code loraid demo}: the LORAID story on the demo's tiny Wan model shipped in the jar ({@link LoraidDemo}: three
+ * characters trained as LORAIDs and as ordinary LoRAs, combined, pictured and scored); {@code --quick} runs the same
+ * stages smaller; {@code --rebuild-base} retrains the shipped base from its seeds ({@link DemoBase}).
+ *
+ * <p>{@code --check}: the golden-parity checks on the tiny Wan DiT embedded in the jar (copies of testdata/golden's
+ * 4-block model, LoRAs and reference outputs): load it through the checkpoint loader, run the Wan 2.1 and Wan 2.2
+ * (per-token timestep) forward passes, apply a LoRA at sampling time, and apply two LORAID LoRAs on disjoint blocks —
+ * each compared with the independent reference (or, for LORAID, with the model whose weights were merged offline).
+ * {@code --device} runs it all on a GPU (outputs are compared on the host). Exit code 1 if any output differs by more
+ * than the golden tolerance.
  */
 public final class DemoCommand extends OptionsCommand {
     private static final String RESOURCES = "demo/";
+    static final String BASE_RESOURCE = "loraid_demo_base.safetensors";
     private static final double ATOL = 1e-4;
     private static final double RTOL = 1e-4;
 
@@ -44,17 +52,22 @@ public final class DemoCommand extends OptionsCommand {
 
     @Override
     public String summary() {
-        return "run the embedded tiny Wan model and check it against reference outputs";
+        return "train three LoRAs as LORAIDs and as ordinary LoRAs on a tiny model, combine, draw and score them";
     }
 
     @Override
     Options options() {
-        return new Options().addOption(CliArgs.deviceOption());
+        return new Options().addOption(CliArgs.deviceOption())
+                .addOption(CliArgs.flag("quick", "fewer pictures, epochs and steps (about a minute); the same stages and outputs"))
+                .addOption(CliArgs.value("out", "DIR", "output folder (default demo-out)"))
+                .addOption(CliArgs.value("base", "FILE", "the demo base DiT to use instead of the one in the jar"))
+                .addOption(CliArgs.flag("rebuild-base", "retrain the demo base model from its fixed seeds into DIR/base/"))
+                .addOption(CliArgs.flag("check", "instead: check the embedded golden tiny model against reference outputs"));
     }
 
     @Override
     String usage() {
-        return "loraid " + name() + " [--device DEVICE]";
+        return "loraid " + name() + " [--quick] [--out DIR] [--base FILE] [--device DEVICE] | --rebuild-base [--out DIR] | --check";
     }
 
     @Override
@@ -66,6 +79,50 @@ public final class DemoCommand extends OptionsCommand {
     int run(CommandLine line, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(line);
         Device device = CliArgs.device(line, err);
+        if (line.hasOption("check")) {
+            return check(out, device);
+        }
+        Path dir = line.hasOption("out") ? CliArgs.path(line, "out") : Path.of("demo-out");
+        Reporter reporter = new Reporter() {
+            @Override
+            public void info(String message) {
+                out.println(message);
+            }
+
+            @Override
+            public void warn(String message) {
+                err.println("warning: " + message);
+            }
+        };
+        if (line.hasOption("rebuild-base")) {
+            Path base = dir.resolve("base").resolve(BASE_RESOURCE);
+            DemoBase.rebuild(dir.resolve("base").resolve("work"), base, DemoBase.EPOCHS, device, reporter);
+            out.println("to ship it: cp " + base + " cli/src/main/resources/dev/loraid/cli/demo/" + BASE_RESOURCE
+                    + "  (or run: loraid demo --base " + base + ")");
+            return 0;
+        }
+        Path base = line.hasOption("base") ? CliArgs.path(line, "base") : null;
+        if (base == null) {
+            Files.createDirectories(dir.resolve("work"));
+            base = dir.resolve("work").resolve(BASE_RESOURCE);
+            Files.deleteIfExists(base);
+            extract(dir.resolve("work"), BASE_RESOURCE);
+        }
+        out.println("loraid demo: three characters (zorp, blix, quen) the base model has never seen, each trained as a LORAID on "
+                + "its own 2 of 6 blocks and as an ordinary LoRA on all blocks, then combined" + (line.hasOption("quick")
+                ? " (--quick: fewer pictures, epochs and steps)" : ""));
+        LoraidDemo.Result r = LoraidDemo.run(new LoraidDemo.Options(base, dir, line.hasOption("quick"), device), reporter);
+        out.println();
+        DemoTable.format(r.rows()).forEach(out::println);
+        out.println();
+        out.println("(presence: 1.00 = one character as drawn in training; * = named by the prompt; recognised: mean of "
+                + "min(1, presence) over named characters; leak: presence of characters not named)");
+        out.println("wrote " + r.grid() + ", " + r.animation() + ", " + r.table() + ", LoRA files under " + dir.resolve("loras"));
+        return 0;
+    }
+
+    /** The golden-parity checks (the former {@code loraid demo}). */
+    private static int check(PrintStream out, Device device) throws IOException {
         out.println("device: " + device);
         Path dir = Files.createTempDirectory("loraid-demo");
         try {

@@ -191,7 +191,7 @@ class WanForwardCommandTest {
 
     @Test
     void demoRunsAndPasses() {
-        assertEquals(0, run("demo"), err());
+        assertEquals(0, run("demo", "--check"), err());
         assertTrue(stdout.toString(StandardCharsets.UTF_8).contains("demo: OK"), stdout.toString());
     }
 }
