@@ -69,7 +69,7 @@ final class GenerateCommand extends OptionsCommand {
 
     @Override
     public String summary() {
-        return "generate a video latent with a Wan DiT (unipc / dpm++ / vanilla, CFG, SLG, A14B, LoRAs as adapters)";
+        return "generate a video from a prompt with a Wan DiT (unipc / dpm++ / vanilla, CFG, SLG, A14B, LoRAs as adapters)";
     }
 
     @Override
