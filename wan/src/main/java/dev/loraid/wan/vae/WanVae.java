@@ -147,7 +147,7 @@ public final class WanVae {
         for (long i = 0; i < (cache.whole() ? 1 : chunks); i++) {
             long start = i == 0 ? 0 : 1 + (i - 1) * tf;
             long len = cache.whole() ? used : i == 0 ? 1 : tf;
-            Tensor h = VaeOps.step(encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
+            Tensor h = VaeOps.step("conv1", encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
             try (MemoryScope outside = MemoryScope.suspend()) {
                 out = out == null ? VaeOps.keep(h) : VaeOps.catTime(out, h); // h is freed below, never kept
             }
@@ -160,20 +160,20 @@ public final class WanVae {
 
     /** One chunk through the encoder, layer by layer ({@link VaeOps#step}); the result is owned by the caller. */
     private Tensor encoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = VaeOps.step(x, v -> encConv1.forward(v, cache));
+        x = VaeOps.step(encConv1.name, x, v -> encConv1.forward(v, cache));
         tap(taps, "enc_conv1_out", x);
         for (int i = 0; i < encDown.size(); i++) {
             VaeLayer l = encDown.get(i);
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
             if (i == 0) {
                 tap(taps, "enc_resblock0_out", x);
             }
         }
         for (VaeLayer l : encMiddle) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
         tap(taps, "enc_middle_out", x);
-        return VaeOps.step(x, v -> encHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, encHeadGamma)), cache));
+        return VaeOps.step("encoder.head", x, v -> encHead.forwardNormed(v, encHeadGamma, cache, false));
     }
 
     private void checkVideo(Tensor video) {
@@ -215,7 +215,7 @@ public final class WanVae {
         long at = 0;
         for (long i = 0; i < (cache.whole() ? 1 : frames); i++) {
             Tensor x = cache.whole() ? z : z.narrow(1, i, 1);
-            Tensor y = decoderChunk(VaeOps.step(x, v -> conv2.forward(v, cache)), cache, taps);
+            Tensor y = decoderChunk(VaeOps.step("conv2", x, v -> conv2.forward(v, cache)), cache, taps);
             VaeOps.CPU.copy(y, out.narrow(1, at, y.size(1)));
             at += y.size(1);
             VaeOps.free(y);
@@ -228,16 +228,16 @@ public final class WanVae {
     }
 
     private Tensor decoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = VaeOps.step(x, v -> decConv1.forward(v, cache));
+        x = VaeOps.step(decConv1.name, x, v -> decConv1.forward(v, cache));
         tap(taps, "dec_conv1_out", x);
         for (VaeLayer l : decMiddle) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
         tap(taps, "dec_middle_out", x);
         for (VaeLayer l : decUp) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
-        return VaeOps.step(x, v -> decHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, decHeadGamma)), cache));
+        return VaeOps.step("decoder.head", x, v -> decHead.forwardNormed(v, decHeadGamma, cache, false));
     }
 
     private static void tap(VaeTaps taps, String name, Tensor x) {
