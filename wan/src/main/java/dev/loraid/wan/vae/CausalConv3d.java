@@ -82,13 +82,12 @@ final class CausalConv3d {
         if (freeInput) {
             VaeOps.free(x);
         }
-        Tensor next = pt == 0 ? null : nextSlot(prev, normed);
+        if (pt > 0) {
+            cache.put(this, nextSlot(prev, normed)); // frees prev: its frames are in the buffer now
+        }
         int front = Math.max(0, 2 * pt - cached);
         Tensor y = VaeOps.conv(in, weight, bias, new int[] {1, 1, 1}, new int[] {front, 0, ph, ph, pw, pw}, true);
         VaeOps.free(in);
-        if (pt > 0) {
-            cache.put(this, next); // frees prev
-        }
         return y;
     }
 
