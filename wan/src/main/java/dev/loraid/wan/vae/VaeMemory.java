@@ -11,7 +11,7 @@ import java.util.Locale;
  * {@link MemoryScope}s hold. {@link #peakBytes()} is the high-water mark of that sum, taken at every owned
  * allocation and release and at the end of every layer step; a scope only grows until it closes, so this is the
  * true peak of the two together. With {@code -Dloraid.vae.memlog=true} every layer step prints one line (name, output
- * shape, scope bytes, owned bytes) to stderr: how to find which layer sets the peak.
+ * shape, time, scope bytes, owned bytes) to stderr: how to find which layer sets the peak (or takes the time).
  *
  * <p>One VAE call at a time per process is assumed (the counters are global, the methods synchronised).
  */
@@ -49,13 +49,13 @@ public final class VaeMemory {
     }
 
     /** A layer step ends: its scope is at its largest now. */
-    static synchronized void stepEnd(String name, dev.loraid.tensor.Tensor out) {
+    static synchronized void stepEnd(String name, dev.loraid.tensor.Tensor out, long nanos) {
         long scoped = MemoryScope.bytesInUseNow(Device.CPU);
         note();
         if (LOG) {
-            System.err.printf(Locale.ROOT, "vae-mem %-28s out %-22s scope %8.1f MiB, owned %8.1f MiB, sum %8.1f MiB, "
-                + "peak so far %8.1f MiB%n", name, out.shape(), scoped / 1048576.0, owned / 1048576.0,
-                (scoped + owned) / 1048576.0, peak / 1048576.0);
+            System.err.printf(Locale.ROOT, "vae-mem %-28s out %-22s %8.1f ms, scope %8.1f MiB, owned %8.1f MiB, sum "
+                + "%8.1f MiB, peak so far %8.1f MiB%n", name, out.shape(), nanos / 1e6, scoped / 1048576.0,
+                owned / 1048576.0, (scoped + owned) / 1048576.0, peak / 1048576.0);
         }
     }
 

@@ -147,10 +147,11 @@ final class VaeOps {
      */
     static Tensor step(String name, Tensor x, java.util.function.UnaryOperator<Tensor> f) {
         Tensor y;
+        long t0 = System.nanoTime();
         try (MemoryScope layer = MemoryScope.open()) {
             Tensor r = f.apply(x);
             y = wholeOwned(r) && r.storage() != x.storage() ? r : own(r);
-            VaeMemory.stepEnd(name, y);
+            VaeMemory.stepEnd(name, y, System.nanoTime() - t0);
         }
         free(x);
         return y;
