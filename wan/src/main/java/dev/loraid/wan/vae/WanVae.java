@@ -10,9 +10,11 @@ import java.util.List;
  * The Wan 2.1 VAE (spec vae-t5.md §1), inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
  * batch-free [C, T, H, W]. Both directions run chunk by chunk with the feature cache (§1.4 — this is the model's
  * definition, not an optimisation): encode takes frame 0, then 4 frames at a time; decode one latent frame at a
- * time. Each layer's temporaries live in a {@link MemoryScope} of their own and the activation passed between layers
- * is freed as soon as the next layer has read it ({@link VaeOps#step}), so peak memory is one layer's working set on
- * one chunk, plus the cache (2 frames per cached conv, freed when replaced) and the result.
+ * time. Each layer's small temporaries live in a {@link MemoryScope} of their own; its big ones (a conv's input with
+ * the cached frames in front, a conv's output) are owned buffers freed as soon as they are read, and the activation
+ * passed between layers is freed as soon as the next layer has read it ({@link VaeOps#step}). Peak memory is thus
+ * one layer's input, one conv input and one conv output on one chunk, plus the cache (2 frames per cached conv, freed
+ * when replaced) and the result; {@link VaeMemory} counts it.
  *
  * <pre>{@code
  * try (VaeCheckpoint ck = VaeCheckpoint.open(Path.of("Wan2.1_VAE.pth"))) {
