@@ -9,6 +9,8 @@ import dev.loraid.bench.harness.LoadGate;
 import dev.loraid.bench.merge.MergeBench;
 import dev.loraid.bench.train.LinearTrainBench;
 import dev.loraid.bench.train.TrainStepBench;
+import dev.loraid.bench.umt5.Umt5Bench;
+import dev.loraid.bench.vae.VaeEncodeBench;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -25,7 +27,8 @@ public final class BenchMain {
     /** Every benchmark, in the order the usage lists them: add new ones here, one class each. */
     static List<BenchCommand> commands() {
         return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
-                new MergeBench(), new WanBlockGpuBench(), new TrainStepBench(), new GenerateBench());
+                new MergeBench(), new WanBlockGpuBench(), new TrainStepBench(), new GenerateBench(), new VaeEncodeBench(),
+                new Umt5Bench());
     }
 
     public static void main(String[] args) {

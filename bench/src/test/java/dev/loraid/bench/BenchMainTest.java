@@ -42,6 +42,20 @@ class BenchMainTest {
     }
 
     @Test
+    void vaeEncodeAndUmt5AreRegistered() {
+        assertTrue(BenchMain.commands().stream().anyMatch(c -> c.name().equals("vae-encode")));
+        assertTrue(BenchMain.commands().stream().anyMatch(c -> c.name().equals("umt5")));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream e = new PrintStream(err);
+        PrintStream out = new PrintStream(new ByteArrayOutputStream());
+        // options are checked before any weight is drawn
+        assertEquals(2, BenchMain.run(new String[] {"vae-encode", "--no-torch", "--height", "12"}, out, e));
+        assertEquals(2, BenchMain.run(new String[] {"umt5", "--no-torch", "--bogus"}, out, e));
+        e.flush();
+        assertTrue(err.toString().contains("multiples of 8"), err.toString());
+    }
+
+    @Test
     void unknownBenchmarkAndBadOptionsAreUsageErrors() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream e = new PrintStream(err);

@@ -78,6 +78,15 @@ public final class MemoryScope implements AutoCloseable {
         return PEAK.get().getOrDefault(device, 0L);
     }
 
+    /** Bytes in use right now on {@code device} by this thread's open scopes, nested ones summed. */
+    public static long bytesInUseNow(Device device) {
+        long inUse = 0;
+        for (MemoryScope open : STACK.get()) {
+            inUse += open.bytesInUse(device);
+        }
+        return inUse;
+    }
+
     /** Starts a new high-water-mark measurement on this thread. */
     public static void resetPeak(Device device) {
         PEAK.get().remove(device);

@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.bench.train.TrainStepCase;
+import dev.loraid.bench.umt5.Umt5LayerCase;
+import dev.loraid.bench.vae.VaeEncodeCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
@@ -124,6 +126,16 @@ public final class DjlTorchCpu implements TorchCpu {
     @Override
     public SampleRun wanSample(TrainStepCase c, float[] negativeT5, int steps, double shift, double guidance) {
         return new DjlWanSample(manager, c, negativeT5, steps, shift, guidance);
+    }
+
+    @Override
+    public OutputRun vaeEncode(VaeEncodeCase c) {
+        return new DjlVaeEncoder(manager, c);
+    }
+
+    @Override
+    public OutputRun umt5Layer(Umt5LayerCase c) {
+        return new DjlUmt5(manager, c);
     }
 
     @Override

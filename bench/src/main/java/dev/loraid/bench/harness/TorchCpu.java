@@ -1,6 +1,8 @@
 package dev.loraid.bench.harness;
 
 import dev.loraid.bench.train.TrainStepCase;
+import dev.loraid.bench.umt5.Umt5LayerCase;
+import dev.loraid.bench.vae.VaeEncodeCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
@@ -58,6 +60,18 @@ public interface TorchCpu extends AutoCloseable {
      */
     SampleRun wanSample(TrainStepCase c, float[] negativeT5, int steps, double shift, double guidance);
 
+    /**
+     * The Wan 2.1 VAE encoder (spec vae-t5.md §1) over the case's video, chunked with the feature cache as upstream's
+     * {@code WanVAE_.encode} runs it: {@code run()} is one encode, {@link OutputRun#output()} [mu; log-var].
+     */
+    OutputRun vaeEncode(VaeEncodeCase c);
+
+    /**
+     * The UMT5 encoder of the case (embedding, relative position bias, its layers, final norm; spec vae-t5.md §3):
+     * {@code run()} is one forward over the case's ids, {@link OutputRun#output()} the hidden states [L, dim].
+     */
+    OutputRun umt5Layer(Umt5LayerCase c);
+
     @Override
     void close();
 
@@ -68,6 +82,12 @@ public interface TorchCpu extends AutoCloseable {
 
         /** The final latent of the last {@link #run()}, [C, F, H, W] flattened. */
         float[] latent();
+    }
+
+    /** A timed call that can also hand back what it computed. */
+    interface OutputRun extends Workload {
+        /** One more call's result, as floats in row-major order. */
+        float[] output();
     }
 
     /** A timed block call that can also hand back what it computed. */

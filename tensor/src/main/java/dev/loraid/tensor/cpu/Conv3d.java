@@ -90,8 +90,10 @@ final class Conv3d {
         long dstBase = cols.offset();
         int kernel = g.kt * g.kh * g.kw;
         Parallel.forRange(g.k, 4, (k0, k1) -> {
-            float[] f = fp64 ? null : new float[g.wo];
-            double[] d = fp64 ? new double[g.wo] : null;
+            // per-thread rows (Scratch), not a fresh array per chunk: a VAE encode packs millions of rows, and fresh
+            // arrays made gigabytes of young-generation garbage that the heap grew (and the process's RSS) to hold
+            float[] f = fp64 ? null : Scratch.floats(0, g.wo);
+            double[] d = fp64 ? Scratch.doubles(0, g.wo) : null;
             for (long k = k0; k < k1; k++) {
                 int i = (int) (k / kernel);
                 int rem = (int) (k % kernel);
@@ -110,14 +112,14 @@ final class Conv3d {
                     boolean inside = ti >= 0 && ti < g.t && hi >= 0 && hi < g.h && wLo <= wHi;
                     long at = (dstBase + k * rowStride + (long) r * g.wo);
                     if (fp64) {
-                        java.util.Arrays.fill(d, 0);
+                        java.util.Arrays.fill(d, 0, g.wo, 0);
                         if (inside) {
                             Lanes.load(src, x.dtype(), base + i * xs[1] + ti * xs[2] + hi * xs[3]
                                 + (long) (wLo * g.sw + dw - g.left) * xs[4], xs[4] * g.sw, d, wLo, wHi - wLo + 1);
                         }
                         MemorySegment.copy(d, 0, dst, F64, at * 8, g.wo);
                     } else {
-                        java.util.Arrays.fill(f, 0);
+                        java.util.Arrays.fill(f, 0, g.wo, 0);
                         if (inside) {
                             FloatRuns.read(src, x.dtype(), base + i * xs[1] + ti * xs[2] + hi * xs[3]
                                 + (long) (wLo * g.sw + dw - g.left) * xs[4], xs[4] * g.sw, f, wLo, wHi - wLo + 1);

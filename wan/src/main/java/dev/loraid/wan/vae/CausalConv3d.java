@@ -58,6 +58,39 @@ final class CausalConv3d {
         return y;
     }
 
+    /**
+     * {@code forward(silu(rmsNorm(x, gamma)), cache)} with one buffer for the conv's input: the cached frames, then
+     * the normalised chunk written straight behind them (no separate normalised tensor, no concatenated copy). The
+     * values and their layout are those of the plain call, so the result is bit-identical. Input and output are
+     * {@link VaeOps#owned}: the buffer is freed before returning, x too when {@code freeInput}, and the result is the
+     * caller's to free.
+     */
+    Tensor forwardNormed(Tensor x, Tensor gamma, FeatureCache cache, boolean freeInput) {
+        Tensor prev = pt == 0 ? null : cache.get(this);
+        if (prev == FeatureCache.REP) {
+            prev = null;
+        }
+        int cached = prev == null ? 0 : (int) prev.size(1);
+        long t = x.size(1);
+        Tensor in = VaeOps.owned(x.size(0), cached + t, x.size(2), x.size(3));
+        if (cached > 0) {
+            VaeOps.CPU.copy(prev, in.narrow(1, 0, cached));
+        }
+        Tensor normed = in.narrow(1, cached, t);
+        VaeOps.rmsNorm(x, gamma, normed);
+        VaeOps.siluInPlace(normed);
+        if (freeInput) {
+            VaeOps.free(x);
+        }
+        if (pt > 0) {
+            cache.put(this, nextSlot(prev, normed)); // frees prev: its frames are in the buffer now
+        }
+        int front = Math.max(0, 2 * pt - cached);
+        Tensor y = VaeOps.conv(in, weight, bias, new int[] {1, 1, 1}, new int[] {front, 0, ph, ph, pw, pw}, true);
+        VaeOps.free(in);
+        return y;
+    }
+
     /** What the slot holds after a chunk x: its last 2 frames, topped up with the previous slot's last frame. */
     static Tensor nextSlot(Tensor prev, Tensor x) {
         Tensor last = VaeOps.lastFrames(x, CACHE_T);

@@ -6,6 +6,7 @@ import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
+import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
@@ -33,11 +34,16 @@ final class VaeOps {
      * stride {t, h, w}, zero padding {front, back, top, bottom, left, right}.
      */
     static Tensor conv(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] pad) {
+        return conv(x, weight, bias, stride, pad, false);
+    }
+
+    /** {@link #conv(Tensor, Tensor, Tensor, int[], int[])} into scope memory, or an {@link #owned} tensor. */
+    static Tensor conv(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] pad, boolean owned) {
         Tensor w = weight.rank() == 4 ? weight.unsqueeze(2) : weight;
         long to = (x.size(1) + pad[0] + pad[1] - w.size(2)) / stride[0] + 1;
         long ho = (x.size(2) + pad[2] + pad[3] - w.size(3)) / stride[1] + 1;
         long wo = (x.size(3) + pad[4] + pad[5] - w.size(4)) / stride[2] + 1;
-        Tensor out = empty(w.size(0), to, ho, wo);
+        Tensor out = owned ? owned(w.size(0), to, ho, wo) : empty(w.size(0), to, ho, wo);
         CPU.conv3d(x.unsqueeze(0), w, bias, stride, pad, out.unsqueeze(0));
         return out;
     }
@@ -52,14 +58,19 @@ final class VaeOps {
      * {@code gammaScaled = sqrt(C)·gamma} as [C, 1, 1, 1].
      */
     static Tensor rmsNorm(Tensor x, Tensor gammaScaled) {
+        Tensor out = empty(x.shape().toArray());
+        rmsNorm(x, gammaScaled, out);
+        return out;
+    }
+
+    /** {@link #rmsNorm(Tensor, Tensor)} written into {@code out} (x's shape, any strides; may be x itself). */
+    static void rmsNorm(Tensor x, Tensor gammaScaled, Tensor out) {
         Tensor norm = empty(1, x.size(1), x.size(2), x.size(3));
         CPU.reduce(ReduceOp.SUM_SQUARES, x, new int[] {0}, norm);
         CPU.unary(UnaryOp.SQRT, norm, norm);
         CPU.binaryScalar(BinaryOp.MAX, norm, 1e-12, norm);
-        Tensor out = empty(x.shape().toArray());
         CPU.binary(BinaryOp.DIV, x, norm, out);
         CPU.binary(BinaryOp.MUL, out, gammaScaled, out);
-        return out;
     }
 
     static Tensor siluInPlace(Tensor x) {
@@ -87,18 +98,34 @@ final class VaeOps {
      * peak memory is one layer's working set, not the sum over a chunk's layers (scopes only release at close).
      */
     static Tensor own(Tensor x) {
-        Arena arena = Arena.ofShared();
-        long bytes = x.numel() * DType.F32.byteSize();
-        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
-        Tensor out = new Tensor(new Storage(CPU.device(), seg, arena), DType.F32, x.shape(),
-            x.shape().contiguousStrides(), 0);
+        Tensor out = owned(x.shape().toArray());
         CPU.copy(x, out);
         return out;
+    }
+
+    /**
+     * A fresh fp32 [dims] tensor in memory of its own, outside every {@link MemoryScope}, released by {@link #free}:
+     * for a layer's big intermediates, which can then go before the layer ends (a scope only releases at close).
+     */
+    static Tensor owned(long... dims) {
+        Shape shape = Shape.of(dims);
+        Arena arena = Arena.ofShared();
+        long bytes = shape.numel() * DType.F32.byteSize();
+        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+        VaeMemory.allocated(bytes);
+        return new Tensor(new Storage(CPU.device(), seg, arena), DType.F32, shape, shape.contiguousStrides(), 0);
+    }
+
+    /** Whether {@code y} is the whole of an {@link #owned} tensor (not a view into one, not scope memory). */
+    private static boolean wholeOwned(Tensor y) {
+        return y.storage().owner() instanceof Arena && y.offset() == 0 && y.isContiguous()
+            && y.numel() * DType.F32.byteSize() == y.storage().byteSize() && y.dtype() == DType.F32;
     }
 
     /** Releases a tensor made by {@link #own} now; anything else (views of inputs, scoped memory) is left alone. */
     static void free(Tensor x) {
         if (x != null && x.storage().owner() instanceof Arena a) {
+            VaeMemory.released(x.storage().byteSize());
             a.close();
         }
     }
@@ -114,12 +141,17 @@ final class VaeOps {
 
     /**
      * One layer step of a chunk: {@code f(x)} with its temporaries in a scope of their own, the result
-     * {@link #own}ed and x freed (if owned). x must not be used afterwards.
+     * {@link #own}ed and x freed (if owned). x must not be used afterwards. A result that f made with
+     * {@link #owned} (whole, and not x itself) is handed over as it is, without a copy: a cache slot must never be
+     * returned that way.
      */
-    static Tensor step(Tensor x, java.util.function.UnaryOperator<Tensor> f) {
+    static Tensor step(String name, Tensor x, java.util.function.UnaryOperator<Tensor> f) {
         Tensor y;
+        long t0 = System.nanoTime();
         try (MemoryScope layer = MemoryScope.open()) {
-            y = own(f.apply(x));
+            Tensor r = f.apply(x);
+            y = wholeOwned(r) && r.storage() != x.storage() ? r : own(r);
+            VaeMemory.stepEnd(name, y, System.nanoTime() - t0);
         }
         free(x);
         return y;

@@ -27,9 +27,11 @@ record VaeResidualBlock(String name, Tensor gamma0, CausalConv3d conv0, Tensor g
     @Override
     public Tensor forward(Tensor x, FeatureCache cache) {
         Tensor h = shortcut == null ? x : shortcut.forward(x, cache);
-        Tensor r = conv0.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(x, gamma0)), cache);
-        r = conv1.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(r, gamma1)), cache);
-        VaeOps.CPU.binary(BinaryOp.ADD, r, h, r);
-        return r;
+        // owned intermediates, each freed as soon as read: at most x, one conv input (with its cached frames) and
+        // one conv output live at once, not every temporary of the block until the layer's scope closes
+        Tensor r = conv0.forwardNormed(x, gamma0, cache, false);
+        Tensor y = conv1.forwardNormed(r, gamma1, cache, true);
+        VaeOps.CPU.binary(BinaryOp.ADD, y, h, y);
+        return y;
     }
 }

@@ -10,9 +10,11 @@ import java.util.List;
  * The Wan 2.1 VAE (spec vae-t5.md §1), inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
  * batch-free [C, T, H, W]. Both directions run chunk by chunk with the feature cache (§1.4 — this is the model's
  * definition, not an optimisation): encode takes frame 0, then 4 frames at a time; decode one latent frame at a
- * time. Each layer's temporaries live in a {@link MemoryScope} of their own and the activation passed between layers
- * is freed as soon as the next layer has read it ({@link VaeOps#step}), so peak memory is one layer's working set on
- * one chunk, plus the cache (2 frames per cached conv, freed when replaced) and the result.
+ * time. Each layer's small temporaries live in a {@link MemoryScope} of their own; its big ones (a conv's input with
+ * the cached frames in front, a conv's output) are owned buffers freed as soon as they are read, and the activation
+ * passed between layers is freed as soon as the next layer has read it ({@link VaeOps#step}). Peak memory is thus
+ * one layer's input, one conv input and one conv output on one chunk, plus the cache (2 frames per cached conv, freed
+ * when replaced) and the result; {@link VaeMemory} counts it.
  *
  * <pre>{@code
  * try (VaeCheckpoint ck = VaeCheckpoint.open(Path.of("Wan2.1_VAE.pth"))) {
@@ -147,7 +149,7 @@ public final class WanVae {
         for (long i = 0; i < (cache.whole() ? 1 : chunks); i++) {
             long start = i == 0 ? 0 : 1 + (i - 1) * tf;
             long len = cache.whole() ? used : i == 0 ? 1 : tf;
-            Tensor h = VaeOps.step(encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
+            Tensor h = VaeOps.step("conv1", encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
             try (MemoryScope outside = MemoryScope.suspend()) {
                 out = out == null ? VaeOps.keep(h) : VaeOps.catTime(out, h); // h is freed below, never kept
             }
@@ -160,20 +162,20 @@ public final class WanVae {
 
     /** One chunk through the encoder, layer by layer ({@link VaeOps#step}); the result is owned by the caller. */
     private Tensor encoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = VaeOps.step(x, v -> encConv1.forward(v, cache));
+        x = VaeOps.step(encConv1.name, x, v -> encConv1.forward(v, cache));
         tap(taps, "enc_conv1_out", x);
         for (int i = 0; i < encDown.size(); i++) {
             VaeLayer l = encDown.get(i);
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
             if (i == 0) {
                 tap(taps, "enc_resblock0_out", x);
             }
         }
         for (VaeLayer l : encMiddle) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
         tap(taps, "enc_middle_out", x);
-        return VaeOps.step(x, v -> encHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, encHeadGamma)), cache));
+        return VaeOps.step("encoder.head", x, v -> encHead.forwardNormed(v, encHeadGamma, cache, false));
     }
 
     private void checkVideo(Tensor video) {
@@ -215,7 +217,7 @@ public final class WanVae {
         long at = 0;
         for (long i = 0; i < (cache.whole() ? 1 : frames); i++) {
             Tensor x = cache.whole() ? z : z.narrow(1, i, 1);
-            Tensor y = decoderChunk(VaeOps.step(x, v -> conv2.forward(v, cache)), cache, taps);
+            Tensor y = decoderChunk(VaeOps.step("conv2", x, v -> conv2.forward(v, cache)), cache, taps);
             VaeOps.CPU.copy(y, out.narrow(1, at, y.size(1)));
             at += y.size(1);
             VaeOps.free(y);
@@ -228,16 +230,16 @@ public final class WanVae {
     }
 
     private Tensor decoderChunk(Tensor x, FeatureCache cache, VaeTaps taps) {
-        x = VaeOps.step(x, v -> decConv1.forward(v, cache));
+        x = VaeOps.step(decConv1.name, x, v -> decConv1.forward(v, cache));
         tap(taps, "dec_conv1_out", x);
         for (VaeLayer l : decMiddle) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
         tap(taps, "dec_middle_out", x);
         for (VaeLayer l : decUp) {
-            x = VaeOps.step(x, v -> l.forward(v, cache));
+            x = VaeOps.step(l.name(), x, v -> l.forward(v, cache));
         }
-        return VaeOps.step(x, v -> decHead.forward(VaeOps.siluInPlace(VaeOps.rmsNorm(v, decHeadGamma)), cache));
+        return VaeOps.step("decoder.head", x, v -> decHead.forwardNormed(v, decHeadGamma, cache, false));
     }
 
     private static void tap(VaeTaps taps, String name, Tensor x) {

@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Random weights of the real config: the key-list reading recovers the config (always runs, no forward pass);
  * with {@code -Dloraid.vae.probe=WxHxF} (e.g. 416x240x5) also encodes a random clip and prints time, the scoped
- * activation peak and the process's peak RSS (a measurement to run by hand, not part of the suite).
+ * activation peak and the process's peak RSS;
+ * {@code -Dloraid.vae.memlog=true} adds one line per layer step ({@link VaeMemory}) (a measurement to run by hand, not part of the suite).
  */
 class VaeMemoryProbe {
     static final VaeConfig REAL = new VaeConfig(96, 16, List.of(1, 2, 4, 4), 2, List.of(false, true, true));
@@ -45,12 +46,15 @@ class VaeMemoryProbe {
         video.backend().binaryScalar(dev.loraid.tensor.BinaryOp.SUB, video, 1, video);
         long rss0 = rssKb("VmRSS");
         MemoryScope.resetPeak(Device.CPU);
+        VaeMemory.resetPeak();
         long t0 = System.nanoTime();
         WanVae.Encoded e = vae.encode(video);
         long t1 = System.nanoTime();
-        System.out.printf("VAE probe encode %dx%d, %d frames -> %s: %.1f s, scoped activation peak %.1f MiB, "
-                + "process RSS before %.1f MiB, peak (VmHWM) %.1f MiB%n", w, h, f, e.mu().shape(), (t1 - t0) / 1e9,
-            MemoryScope.peakBytesInUse(Device.CPU) / 1048576.0, rss0 / 1024.0, rssKb("VmHWM") / 1024.0);
+        System.out.printf("VAE probe encode %dx%d, %d frames -> %s: %.1f s, activation peak (owned + scoped) %.1f MiB, "
+                + "scoped alone %.1f MiB, scope chunks reserved %.1f MiB, process RSS before %.1f MiB, peak (VmHWM) "
+                + "%.1f MiB%n", w, h, f, e.mu().shape(), (t1 - t0) / 1e9, VaeMemory.peakBytes() / 1048576.0,
+            MemoryScope.peakBytesInUse(Device.CPU) / 1048576.0, MemoryScope.bytesReserved(Device.CPU) / 1048576.0,
+            rss0 / 1024.0, rssKb("VmHWM") / 1024.0);
     }
 
     private static long rssKb(String field) throws IOException {

@@ -62,6 +62,8 @@ class VaeSelfCheckTest {
         assertEquals(13, dc.size(1));
         double dec = assertClose("chunked vs whole decode", dw, dc, 1e-5, 1e-5);
         System.out.printf("VAE chunked vs whole: encode max abs %.3g, decode max abs %.3g%n", enc, dec);
+        // owned buffers (layer outputs, conv inputs, cache slots) are native memory no collector frees
+        assertEquals(0, VaeMemory.ownedBytes(), "owned VAE bytes still allocated after encode and decode");
     }
 
     @Test

@@ -10,9 +10,10 @@ import java.util.Map;
 /**
  * A full VAE state dict for any {@link VaeConfig}, built the way upstream's {@code WanVAE_} lays its modules out
  * (spec vae-t5.md §1.3), with conv weights N(0, 1/fan_in), biases 0, gammas 1: for memory and speed probes with the
- * real config, and to check that the key-list reading recovers the config it was built from.
+ * real config (tests, {@code bench/run vae-encode}), and to check that the key-list reading recovers the config it
+ * was built from.
  */
-final class VaeRandomWeights {
+public final class VaeRandomWeights {
     private final Map<String, Tensor> out = new LinkedHashMap<>();
     private long seed;
 
@@ -20,7 +21,8 @@ final class VaeRandomWeights {
         this.seed = seed;
     }
 
-    static Map<String, Tensor> of(VaeConfig c, long seed) {
+    /** Every key of the VAE for config {@code c}, drawn from {@code seed} (contiguous fp32, outside any scope). */
+    public static Map<String, Tensor> of(VaeConfig c, long seed) {
         VaeRandomWeights w = new VaeRandomWeights(seed);
         w.build(c);
         return w.out;
