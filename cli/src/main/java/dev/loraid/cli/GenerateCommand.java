@@ -3,6 +3,8 @@ package dev.loraid.cli;
 import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.merge.LoraMerger;
+import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.generate.NegativePrompts;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
@@ -48,7 +50,6 @@ final class GenerateCommand extends OptionsCommand {
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
     static {
-        REFUSED.put("save_merged_model", "use 'loraid merge --dit … --lora_weight … --save_merged_model OUT'");
         REFUSED.put("image_path", "image-to-video is not supported yet");
         REFUSED.put("end_image_path", "image-to-video is not supported yet");
         REFUSED.put("control_path", "Fun-Control is not supported yet");
@@ -86,6 +87,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
                 + "a fixed projection of the latent)"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
+        o.addOption(CliArgs.value("save_merged_model", "FILE", "merge the --lora_weight files into --dit, write FILE and exit (no "
+                + "sampling; the same merge as loraid merge)"));
         o.addOption(CliArgs.value("latent_path", "FILE", "decode a saved <time>_<seed>_latent.safetensors to images and exit "
                 + "(no DiT)"));
         o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights (.safetensors or the official .pth), for --prompt"));
@@ -160,6 +163,9 @@ final class GenerateCommand extends OptionsCommand {
             return decodeOnly(cl, task, out, err);
         }
         Path dit = CliArgs.requiredPath(cl, "dit");
+        if (cl.hasOption("save_merged_model")) {
+            return saveMerged(cl, dit, out, err);
+        }
         Path embeds = CliArgs.path(cl, "text_embeds");
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
         OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.VIDEO);
@@ -373,6 +379,24 @@ final class GenerateCommand extends OptionsCommand {
     private static List<Path> save(Frames frames, GenerateResult result, OutputType type, Path dir, int fps) throws IOException {
         String base = GenerateOutputs.TIME.format(LocalDateTime.now()) + "_" + result.seed();
         return GenerateOutputs.save(result, type, dir, base, frames.renderer(), fps);
+    }
+
+    /**
+     * --save_merged_model (§6.6, upstream's wan_generate_video.py): the LoRAs merged into the DiT through the same streaming
+     * merge as {@code loraid merge}, the result written, no sampling.
+     */
+    private static int saveMerged(CommandLine cl, Path dit, PrintStream out, PrintStream err) {
+        LoraSelection loras = loras(cl, "lora_weight", "lora_multiplier");
+        if (loras.isEmpty()) {
+            throw new UsageException("--save_merged_model needs --lora_weight (the LoRAs to merge into --dit)");
+        }
+        Path output = CliArgs.path(cl, "save_merged_model");
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+            LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multiplierTokens(), loras.blocksPerLoraid(),
+                    loras.allowOverlap(), List.of(), List.of(), null, output), reporter);
+        }
+        out.println(output);
+        return 0;
     }
 
     /**

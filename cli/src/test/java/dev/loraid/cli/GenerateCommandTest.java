@@ -113,6 +113,19 @@ class GenerateCommandTest {
                 golden("lora_id1.safetensors").toString(), golden("lora_id2.safetensors").toString(), "--LORAID", "1", "2",
                 "--lora_multiplier", "1.0", "0.7", "--blocks_per_loraid", "2", "--save_merged_model", merged.toString());
         assertEquals(0, m.code(), m.err());
+        // generate --save_merged_model is the same merge (upstream's way to bake LoRAs in), then exits
+        Path viaGenerate = dir.resolve("merged_by_generate.safetensors");
+        CliRun g = generate("none", "--lora_weight", golden("lora_id1.safetensors").toString(), golden("lora_id2.safetensors").toString(),
+                "--LORAID", "1", "2", "--lora_multiplier", "1.0", "0.7", "--blocks_per_loraid", "2", "--save_merged_model",
+                viaGenerate.toString());
+        assertEquals(0, g.code(), g.err());
+        try (SafetensorsFile a = SafetensorsFile.open(merged); SafetensorsFile b = SafetensorsFile.open(viaGenerate)) {
+            assertEquals(a.names(), b.names());
+            for (String n : a.names()) {
+                assertArrayEquals(a.tensor(n).toDoubleArray(), b.tensor(n).toDoubleArray(), 0.0, n);
+            }
+        }
+        assertFalse(Files.exists(dir.resolve("none")), "no sampling output with --save_merged_model");
         CliRun adapted = generate("lora", "--seed", "5", "--lora_weight", golden("lora_id1.safetensors").toString(),
                 golden("lora_id2.safetensors").toString(), "--LORAID", "1", "2", "--lora_multiplier", "1.0", "0.7",
                 "--blocks_per_loraid", "2");
@@ -152,6 +165,7 @@ class GenerateCommandTest {
         assertTrue(s.err().contains("unknown solver 'ddim'"), s.err());
         CliRun merged = generate("x", "--save_merged_model", "out.safetensors");
         assertEquals(2, merged.code());
+        assertTrue(merged.err().contains("--save_merged_model needs --lora_weight"), merged.err());
         CliRun slg = generate("x", "--slg_mode", "original");
         assertEquals(2, slg.code());
         assertTrue(slg.err().contains("--slg_mode needs --slg_layers"), slg.err());
