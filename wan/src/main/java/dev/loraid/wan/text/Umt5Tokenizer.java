@@ -80,7 +80,11 @@ public final class Umt5Tokenizer {
         } catch (JsonFormatException | java.nio.charset.MalformedInputException e) {
             throw new TokenizerFileException(file + ": not valid JSON: " + e.getMessage(), e);
         }
-        return new TokenizerJsonPipeline(root, file.toString());
+        try {
+            return new TokenizerJsonPipeline(root, file.toString());
+        } catch (IllegalArgumentException | ClassCastException e) { // a value of the wrong JSON type (found by fuzzing)
+            throw new TokenizerFileException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** safetensors: u64 LE header length, then a JSON object. */
