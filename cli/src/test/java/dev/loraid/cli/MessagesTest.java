@@ -50,7 +50,7 @@ class MessagesTest {
 
     @Test
     void device_auto_warns_in_one_plain_line() {
-        CliRun r = run("demo", "--device", "auto");
+        CliRun r = run("demo", "--check", "--device", "auto"); // the golden checks: quick, and nothing written to the working dir
         // without a usable GPU the fallback is said on the command's own stderr (java.util.logging wrote to the process's)
         assertTrue(r.err().contains("warning: --device auto: using the CPU, cuda:0 is not usable: ") || r.out().contains("cuda:0"),
                 r.out() + r.err());
