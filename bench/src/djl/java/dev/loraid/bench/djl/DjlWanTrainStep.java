@@ -26,7 +26,6 @@ import java.util.Map;
  * product is written activation-first; transposed LoRA weights are attached to the step's manager).
  */
 final class DjlWanTrainStep implements TorchCpu.TrainRun {
-    private static final double GELU_C = 0.7978845608028654;
     private static final String[] LORA_LAYERS = {"self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o",
         "cross_attn.q", "cross_attn.k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2"};
     private static final double BETA1 = 0.9;
@@ -243,38 +242,27 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
     }
 
     private NDArray layerNorm(NDArray x) {
-        NDArray centred = x.sub(x.mean(new int[] {-1}, true));
-        return centred.div(centred.square().mean(new int[] {-1}, true).add(c.eps()).sqrt());
+        return DjlWanOps.layerNorm(x, c);
     }
 
     private NDArray rms(NDArray x, String weight) {
-        return x.div(x.square().mean(new int[] {-1}, true).add(c.eps()).sqrt()).mul(w.get(weight));
+        return DjlWanOps.rms(x, w.get(weight), c);
     }
 
-    /** [N, D] → [N, H, d]. */
     private NDArray split(NDArray x) {
-        return x.reshape(x.getShape().get(0), c.numHeads(), c.headDim());
+        return DjlWanOps.split(x, c);
     }
 
-    /** Channels (2j, 2j+1) of each head are (real, imag) of pair j. */
     private NDArray rope(NDArray x) {
-        NDArray pairs = x.reshape(tokens, c.numHeads(), c.headDim() / 2, 2);
-        NDArray re = pairs.get("..., 0");
-        NDArray im = pairs.get("..., 1");
-        NDArray outRe = re.mul(cos).sub(im.mul(sin));
-        NDArray outIm = re.mul(sin).add(im.mul(cos));
-        return outRe.stack(outIm, -1).reshape(tokens, c.numHeads(), c.headDim());
+        return DjlWanOps.rope(x, cos, sin, c);
     }
 
-    /** q [Lq, H, d], k and v [Lk, H, d] → [Lq, H·d]. */
     private NDArray attention(NDArray q, NDArray k, NDArray v) {
-        NDArray p = q.transpose(1, 0, 2).matMul(k.transpose(1, 2, 0)).mul(1 / Math.sqrt(c.headDim())).softmax(-1);
-        return p.matMul(v.transpose(1, 0, 2)).transpose(1, 0, 2).reshape(q.getShape().get(0), c.dim());
+        return DjlWanOps.attention(q, k, v, c);
     }
 
     private static NDArray gelu(NDArray x) {
-        NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(GELU_C);
-        return x.mul(inner.tanh().add(1)).mul(0.5);
+        return DjlWanOps.gelu(x);
     }
 
     private static NDArray silu(NDArray x) {
