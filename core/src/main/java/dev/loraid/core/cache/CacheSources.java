@@ -3,6 +3,7 @@ package dev.loraid.core.cache;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.data.DatasetSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -21,6 +22,15 @@ public final class CacheSources {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private CacheSources() {
+    }
+
+    /** The sources of every dataset of {@code config}, in dataset order (all listed before any is cached). */
+    public static List<List<SourceItem>> listAll(DatasetConfig config, Path workingDir) {
+        List<List<SourceItem>> out = new ArrayList<>();
+        for (DatasetSpec spec : config.datasets()) {
+            out.add(list(spec, workingDir));
+        }
+        return out;
     }
 
     /** Refuses dataset keys whose caching is not implemented, before any work is done. */

@@ -41,13 +41,8 @@ public final class LatentCacher {
     }
 
     public CacheSummary run(DatasetConfig config) {
-        List<List<SourceItem>> sources = new ArrayList<>();
-        long total = 0;
-        for (DatasetSpec spec : config.datasets()) {
-            List<SourceItem> s = CacheSources.list(spec, workingDir);
-            sources.add(s);
-            total += s.size();
-        }
+        List<List<SourceItem>> sources = CacheSources.listAll(config, workingDir);
+        long total = sources.stream().mapToLong(List::size).sum();
         CacheRun run = new CacheRun(options, reporter, "latents", total);
         for (int d = 0; d < config.datasets().size(); d++) {
             DatasetSpec spec = config.datasets().get(d);

@@ -12,7 +12,6 @@ import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,13 +41,8 @@ public final class TextCacher {
     }
 
     public CacheSummary run(DatasetConfig config) {
-        List<List<SourceItem>> sources = new ArrayList<>();
-        long total = 0;
-        for (DatasetSpec spec : config.datasets()) {
-            List<SourceItem> s = CacheSources.list(spec, workingDir);
-            sources.add(s);
-            total += s.size();
-        }
+        List<List<SourceItem>> sources = CacheSources.listAll(config, workingDir);
+        long total = sources.stream().mapToLong(List::size).sum();
         CacheRun run = new CacheRun(options, reporter, "text encoder", total);
         String key = CacheNames.textKey(LatentEncoder.torchName(DTYPE));
         for (int d = 0; d < config.datasets().size(); d++) {
