@@ -12,7 +12,8 @@
 # runs them on the CPU with the carried runtime, to prove the class path).
 set -uo pipefail
 device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientCheckTest dev.loraid.wan.WanFp8Test
-  dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest)
+  dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest
+  dev.loraid.core.generate.DualExpertGenerationTest)
 if [ "${1:-}" = "--device-tests" ]; then
   echo "${device_tests[@]}"
   exit 0

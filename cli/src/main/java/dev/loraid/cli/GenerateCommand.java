@@ -1,6 +1,7 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.generate.FrameRenderer;
+import dev.loraid.core.generate.ExpertResidency;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.merge.LoraMerger;
@@ -56,8 +57,6 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("video_path", "video-to-video is not supported yet");
         REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
-        REFUSED.put("include_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
-        REFUSED.put("exclude_patterns", "LoRA key filters are not supported at inference yet (loraid merge has them)");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
         REFUSED.put("fp8_scaled", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
@@ -79,6 +78,10 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("task", "TASK", "Wan task (default t2v-14B): t2v-1.3B, t2v-14B, t2i-14B, t2v-A14B, …"));
         o.addOption(CliArgs.value("dit", "FILE", "DiT checkpoint (the low-noise expert for A14B); required"));
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
+        o.addOption(CliArgs.flag("offload_inactive_dit", "A14B: keep only the expert in use on the device, the other on "
+                + "the host (both opened at the start)"));
+        o.addOption(CliArgs.flag("lazy_loading", "A14B: open each expert (with its LoRAs) when its first step comes and "
+                + "close the high-noise one at the switch"));
         o.addOption(CliArgs.value("prompt", "TEXT", "the prompt, encoded with --t5 and --tokenizer (or give --text_embeds)"));
         o.addOption(CliArgs.value("from_file", "FILE", "one generation per prompt of FILE (.txt lines, .toml or .json as for "
                 + "--sample_prompts); a line's --w --h --f --d --s --l/--g --fs --n override the command line's values; "
@@ -113,6 +116,10 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers: none = 1.0, one = for all, else one per LoRA (per LORAID with --LORAID)"));
         o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the A14B high-noise expert"));
         o.addOption(CliArgs.values("lora_multiplier_high_noise", "M", "multipliers for --lora_weight_high_noise"));
+        o.addOption(CliArgs.values("include_patterns", "REGEX", "per LoRA file, in file order (one pattern: every file): "
+                + "keep only its keys the regex finds (unanchored search on lora_unet_… keys)"));
+        o.addOption(CliArgs.values("exclude_patterns", "REGEX", "per LoRA file like --include_patterns: drop the keys the "
+                + "regex finds, after the include patterns"));
         o.addOption(CliArgs.values("LORAID", "ID", "apply only the files of these LORAIDs, in this order"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid"));
@@ -221,7 +228,8 @@ final class GenerateCommand extends OptionsCommand {
                 shift != null ? shift : d.flowShift(), g != null ? g : d.guidanceScale(),
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
-                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), extras.getFirst());
+                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl),
+                extras.getFirst());
         List<GenerateRequest> reqs = new ArrayList<>();
         if (fromFile == null) {
             reqs.add(req);
@@ -247,6 +255,20 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /** --offload_inactive_dit / --lazy_loading (upstream breaks on both: its lazy path has no model to offload). */
+    private static ExpertResidency residency(CommandLine cl) {
+        boolean offload = cl.hasOption("offload_inactive_dit");
+        boolean lazy = cl.hasOption("lazy_loading");
+        if (offload && lazy) {
+            throw new UsageException("--offload_inactive_dit and --lazy_loading exclude each other: give one");
+        }
+        if ((offload || lazy) && !cl.hasOption("dit_high_noise")) {
+            throw new UsageException("--" + (offload ? "offload_inactive_dit" : "lazy_loading") + " needs two experts "
+                    + "(--dit_high_noise)");
+        }
+        return offload ? ExpertResidency.OFFLOAD_INACTIVE : lazy ? ExpertResidency.LAZY : ExpertResidency.BOTH;
     }
 
     private static long randomSeed() {
@@ -390,10 +412,14 @@ final class GenerateCommand extends OptionsCommand {
         if (loras.isEmpty()) {
             throw new UsageException("--save_merged_model needs --lora_weight (the LoRAs to merge into --dit)");
         }
+        if (loras.includePatterns().size() > 1 || loras.excludePatterns().size() > 1) {
+            throw new UsageException("--save_merged_model applies one --include_patterns / --exclude_patterns to every LoRA "
+                    + "file (as loraid merge): per-file patterns are for sampling");
+        }
         Path output = CliArgs.path(cl, "save_merged_model");
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multiplierTokens(), loras.blocksPerLoraid(),
-                    loras.allowOverlap(), List.of(), List.of(), null, output), reporter);
+                    loras.allowOverlap(), loras.includePatterns(), loras.excludePatterns(), null, output), reporter);
         }
         out.println(output);
         return 0;
@@ -481,8 +507,18 @@ final class GenerateCommand extends OptionsCommand {
         }
         List<String> multipliers = CliArgs.all(cl, multiplierFlag);
         Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), dev.loraid.core.Reporter.SILENT);
-        return new LoraSelection(LoraidArgs.loraFiles(tokens), multipliers, ids, CliArgs.integer(cl, "blocks_per_loraid"),
-                cl.hasOption("allow_overlap"));
+        List<Path> files = LoraidArgs.loraFiles(tokens);
+        List<String> include = CliArgs.patterns(cl, "include_patterns");
+        List<String> exclude = CliArgs.patterns(cl, "exclude_patterns");
+        for (var flag : List.of(Map.entry("include_patterns", include), Map.entry("exclude_patterns", exclude))) {
+            int n = flag.getValue().size();
+            if (n > 1 && n != files.size()) {
+                throw new UsageException("--" + flag.getKey() + ": " + n + " patterns for the " + files.size() + " files of --"
+                        + weightFlag + ": give one for every file, or one per file in file order");
+            }
+        }
+        return new LoraSelection(files, multipliers, ids, CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"),
+                include, exclude);
     }
 
     private static SkipLayerGuidance slg(CommandLine cl) {

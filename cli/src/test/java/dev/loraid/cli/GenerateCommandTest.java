@@ -54,6 +54,9 @@ class GenerateCommandTest {
         if (!args.contains("--output_type")) {
             args.addAll(List.of("--output_type", "latent"));
         }
+        if (args.lastIndexOf("--task") != args.indexOf("--task")) { // a task in `more` replaces tiny
+            args.subList(args.indexOf("--task"), args.indexOf("--task") + 2).clear();
+        }
         int length = args.lastIndexOf("--video_length");
         if (length != args.indexOf("--video_length")) { // a length in `more` replaces the default 1
             args.subList(args.indexOf("--video_length"), args.indexOf("--video_length") + 2).clear();
@@ -146,6 +149,49 @@ class GenerateCommandTest {
             System.out.printf("generate: adapters vs merged model, max |latent difference| %.3g%n", max);
             assertTrue(max < 1e-5, "max difference " + max);
         }
+    }
+
+    /**
+     * tiny-A14B (the tiny DiT as low-noise expert, with lora_tiny merged in as the high-noise one): the same latent with
+     * both experts resident, with the inactive one offloaded and with lazy loading; per-file key patterns are checked.
+     */
+    @Test
+    void dualExpertResidencyFlagsGiveTheSameLatent() throws Exception {
+        Path high = dir.resolve("high.safetensors");
+        CliRun m = CliRun.run("merge", "--quiet", "--dit", golden("wan_tiny_weights.safetensors").toString(), "--lora_weight",
+                golden("lora_tiny.safetensors").toString(), "--save_merged_model", high.toString());
+        assertEquals(0, m.code(), m.err());
+        String[] dual = {"--task", "tiny-A14B", "--dit_high_noise", high.toString(), "--seed", "8", "--lora_weight",
+                golden("lora_id1.safetensors").toString(), golden("lora_id2.safetensors").toString(), "--include_patterns",
+                "blocks_0_", "_ffn_"};
+        double[] both = null;
+        for (String flag : new String[] {"--quiet", "--offload_inactive_dit", "--lazy_loading"}) {
+            CliRun r = generate(flag.substring(2), concat(dual, flag));
+            assertEquals(0, r.code(), r.err());
+            double[] latent;
+            try (SafetensorsFile f = SafetensorsFile.open(only(r, "_latent.safetensors"))) {
+                latent = f.tensor("latent").toDoubleArray();
+                assertEquals("lora_id1.safetensors lora_id2.safetensors", Arrays.stream(f.metadata().get("lora_weight").split(" "))
+                        .map(p -> Path.of(p).getFileName().toString()).collect(java.util.stream.Collectors.joining(" ")));
+            }
+            if (both == null) {
+                both = latent;
+            } else {
+                assertArrayEquals(both, latent, 0.0, flag);
+            }
+        }
+        CliRun twice = generate("x", concat(dual, "--offload_inactive_dit", "--lazy_loading"));
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("--offload_inactive_dit and --lazy_loading exclude each other"), twice.err());
+        CliRun single = generate("x", "--lazy_loading");
+        assertEquals(2, single.code());
+        assertTrue(single.err().contains("--lazy_loading needs two experts (--dit_high_noise)"), single.err());
+        CliRun three = generate("x", concat(dual, "--include_patterns", "blocks_1_"));
+        assertEquals(2, three.code());
+        assertTrue(three.err().contains("--include_patterns: 3 patterns for the 2 files of --lora_weight"), three.err());
+        CliRun regex = generate("x", "--lora_weight", golden("lora_id1.safetensors").toString(), "--exclude_patterns", "(");
+        assertEquals(2, regex.code());
+        assertTrue(regex.err().contains("--exclude_patterns '(' is not a valid regular expression"), regex.err());
     }
 
     @Test

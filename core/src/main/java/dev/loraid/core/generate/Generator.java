@@ -2,29 +2,26 @@ package dev.loraid.core.generate;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.lora.LoraApplication;
-import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
-import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
+import dev.loraid.wan.sample.Denoiser;
 import dev.loraid.wan.sample.FlowSampler;
 import dev.loraid.wan.sample.FlowSchedule;
 import dev.loraid.wan.sample.GuidedVelocity;
 import dev.loraid.wan.sample.WanDenoiser;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -53,8 +50,9 @@ public final class Generator {
 
     /**
      * Several generations with one model (upstream's {@code --from_file} batch): the DiT(s) are opened and their LoRAs
-     * attached once, then each request runs with its own text, size, sampler settings and seed. The requests must
-     * agree on the task, the DiT files, the LoRAs and the device; each result goes to {@code sink} as it finishes.
+     * attached once (or, with {@link ExpertResidency#LAZY}, each time an expert's steps come), then each request runs
+     * with its own text, size, sampler settings and seed. The requests must agree on the task, the DiT files, the LoRAs,
+     * the device and the residency; each result goes to {@code sink} as it finishes.
      */
     public static void runAll(List<GenerateRequest> reqs, Reporter reporter, ResultSink sink) throws IOException {
         if (reqs.isEmpty()) {
@@ -65,38 +63,59 @@ public final class Generator {
             check(req);
             if (req.task() != first.task() || !req.dit().equals(first.dit())
                     || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
-                    || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())) {
-                throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs and the "
-                        + "device (request " + reqs.indexOf(req) + " differs from request 0)");
+                    || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())
+                    || req.residency() != first.residency()) {
+                throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs, the "
+                        + "device and the expert residency (request " + reqs.indexOf(req) + " differs from request 0)");
             }
         }
-        List<AutoCloseable> open = new ArrayList<>();
-        List<LoraApplication> attached = new ArrayList<>();
-        try {
-            Map<String, String> loraMeta = new LinkedHashMap<>();
-            WanModel low = model(first.dit(), first.loras(), first, open, attached, loraMeta, "lora", reporter);
-            WanModel high = first.ditHighNoise() == null ? null
-                    : model(first.ditHighNoise(), first.lorasHighNoise(), first, open, attached, loraMeta, "lora_high_noise",
-                    reporter);
+        boolean dual = first.ditHighNoise() != null;
+        ExpertResidency residency = dual ? first.residency() : ExpertResidency.BOTH;
+        try (DitExpert low = new DitExpert(dual ? "low-noise DiT" : "DiT", first.dit(), first.loras(), first.task(),
+                     first.device(), "lora", reporter);
+             DitExpert high = !dual ? null : new DitExpert("high-noise DiT", first.ditHighNoise(), first.lorasHighNoise(),
+                     first.task(), first.device(), "lora_high_noise", reporter)) {
+            // upstream's load order (§6.5): the low-noise expert first, left on the host when offloading
+            switch (residency) {
+                case BOTH -> {
+                    low.open(true);
+                    if (high != null) {
+                        high.open(true);
+                    }
+                }
+                case OFFLOAD_INACTIVE -> {
+                    low.open(false);
+                    high.open(true);
+                }
+                case LAZY -> { }
+            }
             if (high == null && first.timestepBoundary() != null) {
                 reporter.warn("timestep boundary " + first.timestepBoundary() + " ignored: no high-noise DiT was given");
             }
             for (GenerateRequest req : reqs) {
                 Map<String, String> meta = metadata(req);
-                loraMeta.forEach(meta::putIfAbsent);
-                GuidedVelocity.Expert lowExpert = expertOf("low_noise_model", low, req, req.guidanceScale());
-                GuidedVelocity.Expert highExpert = high == null ? null
-                        : expertOf("high_noise_model", high, req, req.guidanceScaleHighNoise());
-                sink.accept(loop(req, startingNoise(req), highExpert, lowExpert, meta, reporter));
-            }
-        } finally {
-            attached.forEach(LoraApplication::detach);
-            for (AutoCloseable c : open.reversed()) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    reporter.warn("closing " + c + ": " + e.getMessage());
+                GuidedVelocity.Expert highExpert = null;
+                if (high != null) {
+                    // each run starts on the high-noise expert: put it back where the previous run's switch took it
+                    switch (residency) {
+                        case OFFLOAD_INACTIVE -> low.offload();
+                        case LAZY -> low.release();
+                        case BOTH -> { }
+                    }
+                    highExpert = expertOf("high_noise_model", high, req, req.guidanceScaleHighNoise());
                 }
+                GuidedVelocity.SwitchListener onSwitch = switch (residency) {
+                    case BOTH -> GuidedVelocity.SwitchListener.NONE;
+                    case OFFLOAD_INACTIVE -> (step, t) -> high.offload();
+                    case LAZY -> (step, t) -> high.release();
+                };
+                Tensor latent = loop(req, startingNoise(req), highExpert, expertOf("low_noise_model", low, req,
+                        req.guidanceScale()), onSwitch, reporter);
+                low.loraMetadata().forEach(meta::putIfAbsent);
+                if (high != null) {
+                    high.loraMetadata().forEach(meta::putIfAbsent);
+                }
+                sink.accept(new GenerateResult(latent, req.seed(), meta));
             }
         }
     }
@@ -108,50 +127,40 @@ public final class Generator {
      */
     public static GenerateResult sample(WanModel model, GenerateRequest req, Reporter reporter) {
         check(req);
-        Map<String, String> meta = metadata(req);
-        return loop(req, startingNoise(req), null, expertOf("low_noise_model", model, req, req.guidanceScale()), meta, reporter);
+        GuidedVelocity.Expert expert = new GuidedVelocity.Expert("low_noise_model", denoiser(() -> model, req),
+                req.guidanceScale());
+        Tensor latent = loop(req, startingNoise(req), null, expert, GuidedVelocity.SwitchListener.NONE, reporter);
+        return new GenerateResult(latent, req.seed(), metadata(req));
     }
 
     /** The guided solver loop over one or two experts; the latent comes back on the host in F32. */
-    private static GenerateResult loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
-            Map<String, String> meta, Reporter reporter) {
+    private static Tensor loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
+                               GuidedVelocity.SwitchListener onSwitch, Reporter reporter) {
         FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
         GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
                 req.cfgSkipMode().applied(req.steps(), req.cfgApplyRatio()), req.slg(),
-                (step, t) -> reporter.info("switching to the low-noise expert at step " + step + ", t = " + (long) t
-                        + ", guidance scale " + req.guidanceScale()));
+                (step, t) -> {
+                    reporter.info("switching to the low-noise expert at step " + step + ", t = " + (long) t
+                            + ", guidance scale " + req.guidanceScale());
+                    onSwitch.switchedToLowNoise(step, t);
+                });
         Tensor latent = FlowSampler.sample(req.solver(), schedule, noise, velocity,
                 (done, total) -> reporter.progress(PROGRESS_TASK, done, total));
-        Tensor host;
         try (MemoryScope outside = MemoryScope.suspend()) {
-            host = latent.to(DType.F32).to(Device.CPU).copy();
+            return latent.to(DType.F32).to(Device.CPU).copy();
         }
-        return new GenerateResult(host, req.seed(), meta);
     }
 
-    /** Opens a DiT on the request's device and attaches its LoRAs, recording them in {@code meta}. */
-    private static WanModel model(Path dit, LoraSelection loras, GenerateRequest req, List<AutoCloseable> open,
-                                  List<LoraApplication> attached, Map<String, String> meta, String metaPrefix,
-                                  Reporter reporter) throws IOException {
-        WanCheckpoint ck = WanCheckpoint.open(dit, req.task().config());
-        open.add(ck);
-        WanModel model = ck.model(req.device());
-        if (!loras.isEmpty()) {
-            LoraApplication app = LoraApplication.apply(model, loras.files(), loras.loraids(), loras.multiplierTokens(),
-                    loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
-            attached.add(app);
-            meta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)
-                    .collect(Collectors.joining(" ")));
-            meta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
-                    .collect(Collectors.joining(" ")));
-        }
-        return model;
+    /** One expert at {@code guidance}: its DiT, made resident when a step needs it, with the request's text. */
+    private static GuidedVelocity.Expert expertOf(String name, DitExpert dit, GenerateRequest req, double guidance) {
+        return new GuidedVelocity.Expert(name, denoiser(dit::resident, req), guidance);
     }
 
-    /** One expert: the model with the request's text conditioning (cond, uncond, SLG layers) at {@code guidance}. */
-    private static GuidedVelocity.Expert expertOf(String name, WanModel model, GenerateRequest req, double guidance) {
-        return new GuidedVelocity.Expert(name, WanDenoiser.textToVideo(model, req.context().to(DType.F32),
-                req.negativeContext().to(DType.F32), req.slg().layers()), guidance);
+    /** The DiT passes with the request's text conditioning (cond, uncond, SLG layers), on the model {@code model} gives. */
+    private static Denoiser denoiser(Supplier<WanModel> model, GenerateRequest req) {
+        Tensor context = req.context().to(DType.F32);
+        Tensor negative = req.negativeContext().to(DType.F32);
+        return (x, t, branch) -> WanDenoiser.textToVideo(model.get(), context, negative, req.slg().layers()).predict(x, t, branch);
     }
 
     /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */

@@ -1,5 +1,6 @@
 package dev.loraid.core.generate;
 
+import dev.loraid.core.lora.LoraKeyFilter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -11,14 +12,33 @@ import java.util.Optional;
  * @param multiplierTokens multipliers as given: none = 1.0, one = for all, else one per file (per LORAID with IDs)
  * @param loraids          the LORAIDs to apply, empty when none were named
  * @param blocksPerLoraid  blocks per LORAID for files without ss_loraid_blocks_per_loraid, or null
+ * @param includePatterns  key patterns (REQ-MERGE-6 search on lora_unet_… keys): none, one for every file, or the i-th
+ *                         for the i-th file (upstream's wan_generate_video.py, training.md §6.3)
+ * @param excludePatterns  the same for exclusion, applied after the include patterns
  */
 public record LoraSelection(List<Path> files, List<String> multiplierTokens, Optional<List<Integer>> loraids,
-                            Integer blocksPerLoraid, boolean allowOverlap) {
+                            Integer blocksPerLoraid, boolean allowOverlap, List<String> includePatterns,
+                            List<String> excludePatterns) {
     public static final LoraSelection NONE = new LoraSelection(List.of(), List.of(), Optional.empty(), null, false);
 
+    /** @throws dev.loraid.core.LoraidException when a pattern list has neither 0, 1 nor one entry per file */
     public LoraSelection {
         files = List.copyOf(files);
         multiplierTokens = List.copyOf(multiplierTokens);
+        includePatterns = List.copyOf(includePatterns);
+        excludePatterns = List.copyOf(excludePatterns);
+        LoraKeyFilter.perFile(files.size(), includePatterns, excludePatterns);
+    }
+
+    /** Files without key patterns. */
+    public LoraSelection(List<Path> files, List<String> multiplierTokens, Optional<List<Integer>> loraids,
+                         Integer blocksPerLoraid, boolean allowOverlap) {
+        this(files, multiplierTokens, loraids, blocksPerLoraid, allowOverlap, List.of(), List.of());
+    }
+
+    /** Each file's key filter, in file order. */
+    public List<LoraKeyFilter> filters() {
+        return LoraKeyFilter.perFile(files.size(), includePatterns, excludePatterns);
     }
 
     public boolean isEmpty() {

@@ -23,12 +23,15 @@ public final class LoraApplication {
         this.applied = applied;
     }
 
-    /** Same arguments as a merge: {@code loraids} empty when {@code --LORAID} was absent. */
-    public static LoraApplication apply(Module model, List<Path> files, Optional<List<Integer>> loraids, List<String> multiplierTokens,
-            Integer blocksPerLoraid, boolean allowOverlap, Reporter reporter) {
+    /**
+     * Same arguments as a merge: {@code loraids} empty when {@code --LORAID} was absent; {@code filters} one key filter
+     * per file (REQ-MERGE-6), applied before the LORAID checks.
+     */
+    public static LoraApplication apply(Module model, List<Path> files, List<LoraKeyFilter> filters, Optional<List<Integer>> loraids,
+            List<String> multiplierTokens, Integer blocksPerLoraid, boolean allowOverlap, Reporter reporter) {
         int blocks = BlockCount.fromWeightNames(LoraNetwork.candidates(model).keySet());
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
-            LoraInputs in = LoraInputs.load(files, opened, List.of(), List.of(), reporter);
+            LoraInputs in = LoraInputs.load(files, opened, filters, reporter);
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), loraids, multiplierTokens, blocks, blocksPerLoraid,
                     allowOverlap, reporter);
             List<LoraNetwork> networks = new ArrayList<>();
@@ -47,6 +50,11 @@ public final class LoraApplication {
     /** The applied files in application order, with their LORAIDs, blocks and multipliers. */
     public List<LoraPairing.Applied> applied() {
         return applied;
+    }
+
+    /** Moves the adapters to {@code device}, after or before their model moves there. */
+    public void moveTo(dev.loraid.tensor.Device device) {
+        networks.forEach(n -> n.moveTo(device));
     }
 
     public void detach() {

@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * The LoRA files of a merge or validation, loaded and checked: combined (channel-partitioned) files expand into their
@@ -27,15 +26,24 @@ public record LoraInputs(List<LoraWeights> loras, List<LoraPairing.Candidate> ca
      */
     public static LoraInputs load(List<Path> files, LoraFiles.Opened opened, List<String> include, List<String> exclude,
             Reporter reporter) {
-        List<Pattern> inc = include.stream().map(Pattern::compile).toList();
-        List<Pattern> exc = exclude.stream().map(Pattern::compile).toList();
+        LoraKeyFilter filter = LoraKeyFilter.of(include, exclude);
+        return load(files, opened, files.stream().map(f -> filter).toList(), reporter);
+    }
+
+    /** As {@link #load(List, LoraFiles.Opened, List, List, Reporter)} with its own key filter for each file. */
+    public static LoraInputs load(List<Path> files, LoraFiles.Opened opened, List<LoraKeyFilter> filters, Reporter reporter) {
+        if (filters.size() != files.size()) {
+            throw new IllegalArgumentException(filters.size() + " key filters for " + files.size() + " files");
+        }
         List<LoraWeights> loras = new ArrayList<>();
         List<LoraPairing.Candidate> candidates = new ArrayList<>();
         Map<String, Path> pathOf = new LinkedHashMap<>();
-        for (Path p : files) {
+        for (int i = 0; i < files.size(); i++) {
+            Path p = files.get(i);
+            LoraKeyFilter filter = filters.get(i);
             LoraFile f = opened.open(p);
             for (LoraFile part : PartitionedLora.isPartitioned(f.metadata()) ? PartitionedLora.split(f) : List.of(f)) {
-                LoraWeights w = filter(LoraWeights.of(part, reporter), inc, exc, reporter);
+                LoraWeights w = filter(LoraWeights.of(part, reporter), filter, reporter);
                 if (w != null) {
                     loras.add(w);
                     pathOf.put(w.source(), p);
@@ -60,21 +68,18 @@ public record LoraInputs(List<LoraWeights> loras, List<LoraPairing.Candidate> ca
         return parts;
     }
 
-    private static LoraWeights filter(LoraWeights w, List<Pattern> inc, List<Pattern> exc, Reporter reporter) {
-        if (inc.isEmpty() && exc.isEmpty()) {
+    private static LoraWeights filter(LoraWeights w, LoraKeyFilter filter, Reporter reporter) {
+        if (filter.isEmpty()) {
             return w;
         }
         TreeMap<String, LoraModule> kept = new TreeMap<>();
         w.modules().forEach((name, m) -> {
-            String key = name + LoraKeys.Part.DOWN.musubiSuffix();
-            boolean in = inc.isEmpty() || inc.stream().anyMatch(p -> p.matcher(key).find());
-            boolean out = exc.stream().anyMatch(p -> p.matcher(key).find());
-            if (in && !out) {
+            if (filter.keeps(name + LoraKeys.Part.DOWN.musubiSuffix())) {
                 kept.put(name, m);
             }
         });
         if (kept.isEmpty()) {
-            reporter.warn(w.source() + ": no keys left after --include_patterns/--exclude_patterns; file skipped");
+            reporter.warn(w.source() + ": no keys left after the include/exclude key patterns; file skipped");
             return null;
         }
         return new LoraWeights(w.file(), kept);

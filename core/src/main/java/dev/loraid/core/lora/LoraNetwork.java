@@ -150,6 +150,14 @@ public final class LoraNetwork {
         });
     }
 
+    /** Moves every adapter's factors to {@code device} (with the model they adapt; {@code Module.to} does not see them). */
+    public void moveTo(Device device) {
+        adapters.values().forEach(a -> {
+            a.down().moveTo(device);
+            a.up().moveTo(device);
+        });
+    }
+
     public void setMultiplier(double multiplier) {
         adapters.values().forEach(a -> a.setMultiplier(multiplier));
     }

@@ -65,8 +65,37 @@ final class CudaAllocator {
         return b;
     }
 
-    /** A block the caller returns explicitly with {@link #release}. */
-    synchronized Block take(long bytes) {
+    /**
+     * A block the caller returns explicitly with {@link #release}. When the device is full, cached blocks go back to the
+     * driver first; if that is not enough, the JVM is asked to collect, since the blocks of unreachable tensors (a model
+     * just moved to the host, training.md §6.5) come back only through the {@link Cleaner} — the same retry as
+     * java.nio's direct-memory reservation, with waits of 1, 2, … 256 ms, outside the lock the Cleaner needs.
+     */
+    Block take(long bytes) {
+        CudaException full;
+        try {
+            return takeOrThrow(bytes);
+        } catch (CudaException e) {
+            full = e;
+        }
+        for (long wait = 1; wait <= 256; wait *= 2) {
+            System.gc();
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            try {
+                return takeOrThrow(bytes);
+            } catch (CudaException e) {
+                full = e;
+            }
+        }
+        throw full;
+    }
+
+    private synchronized Block takeOrThrow(long bytes) {
         long size = roundUp(bytes);
         Block b = size <= SMALL_LIMIT ? poll(small.get(size), size) : pollLarge(size);
         if (b != null) {

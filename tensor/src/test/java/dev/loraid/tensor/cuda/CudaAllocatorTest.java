@@ -113,4 +113,27 @@ class CudaAllocatorTest {
         }
         assertEquals(b.size, a.bytesCached(), "the Cleaner returned the block to the cache");
     }
+
+    /** A block held only by an unreachable owner (a model moved off the device) is reclaimed when the device is full. */
+    @Test
+    void outOfMemoryCollectsBlocksOfUnreachableOwners() {
+        FakeSource src = new FakeSource(100L << 20);
+        CudaAllocator a = new CudaAllocator(src);
+        long first = holdUnreachable(a);
+        CudaAllocator.Block b = a.take(80L << 20);            // fits only once the Cleaner has returned the first block
+        assertTrue(src.freed.contains(first), "the unreachable block went back to the driver");
+        assertEquals(80L << 20, b.size);
+        assertEquals(80L << 20, a.bytesReserved());
+    }
+
+    private static long holdUnreachable(CudaAllocator a) {
+        return a.allocate(60L << 20, new Object()).ptr;
+    }
+
+    @Test
+    void aRequestLargerThanTheDeviceStillFails() {
+        CudaAllocator a = new CudaAllocator(new FakeSource(10L << 20));
+        CudaException e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> a.take(20L << 20));
+        assertTrue(e.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"), e.getMessage());
+    }
 }

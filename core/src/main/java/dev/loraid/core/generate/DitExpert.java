@@ -1,0 +1,137 @@
+package dev.loraid.core.generate;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraApplication;
+import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.tensor.Device;
+import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanVariant;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * One DiT of a generation run with its LoRAs attached as adapters, opened, put on the device, moved to the host and
+ * closed as the run's {@link ExpertResidency} asks (training.md §6.5). Reports each load and release as an info line.
+ */
+final class DitExpert implements AutoCloseable {
+    private final String name;
+    private final Path dit;
+    private final LoraSelection loras;
+    private final WanVariant task;
+    private final Device device;
+    private final String metaPrefix;
+    private final Reporter reporter;
+    private final Map<String, String> loraMeta = new LinkedHashMap<>();
+    private WanCheckpoint checkpoint;
+    private WanModel model;
+    private LoraApplication app;
+    private boolean onDevice;
+
+    /**
+     * @param name       how messages call it ("high-noise DiT")
+     * @param metaPrefix the metadata key prefix of its LoRAs ("lora" → lora_weight, lora_multiplier)
+     */
+    DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, String metaPrefix, Reporter reporter) {
+        this.name = name;
+        this.dit = dit;
+        this.loras = loras;
+        this.task = task;
+        this.device = device;
+        this.metaPrefix = metaPrefix;
+        this.reporter = reporter;
+    }
+
+    /** The model on the device, opening the file and attaching the LoRAs first if it is closed. */
+    WanModel resident() {
+        if (model == null) {
+            open(true);
+        } else if (!onDevice) {
+            reporter.info("moving the " + name + " to " + device);
+            model.to(device);
+            if (app != null) {
+                app.moveTo(device);
+            }
+            onDevice = true;
+        }
+        return model;
+    }
+
+    /** Opens the file and attaches the LoRAs, the model on the device or (onDevice false) on the host. */
+    void open(boolean toDevice) {
+        if (model != null) {
+            return;
+        }
+        reporter.info("loading the " + name + " " + dit.getFileName() + (toDevice ? " on " + device : " on the host"));
+        try {
+            checkpoint = WanCheckpoint.open(dit, task.config());
+        } catch (IOException e) {
+            throw new LoraidException("the " + name + " " + dit + ": " + e.getMessage(), e);
+        }
+        try {
+            WanModel m = toDevice ? checkpoint.model(device) : checkpoint.model();
+            if (!loras.isEmpty()) {
+                app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multiplierTokens(),
+                        loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
+                loraMeta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)
+                        .collect(Collectors.joining(" ")));
+                loraMeta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
+                        .collect(Collectors.joining(" ")));
+            }
+            model = m;
+            onDevice = toDevice || device.equals(Device.CPU);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            checkpoint = null;
+            throw e;
+        }
+    }
+
+    /** Moves the model to the host, keeping it open (a no-op when closed, already there, or on the CPU device). */
+    void offload() {
+        if (model != null && onDevice && !device.equals(Device.CPU)) {
+            reporter.info("moving the " + name + " to the host");
+            model.to(Device.CPU);
+            if (app != null) {
+                app.moveTo(Device.CPU);
+            }
+        }
+        onDevice = model != null && device.equals(Device.CPU);
+    }
+
+    /** Detaches the LoRAs and closes the file; {@link #resident()} opens it again. */
+    void release() {
+        if (model == null) {
+            return;
+        }
+        reporter.info("releasing the " + name);
+        if (app != null) {
+            app.detach();
+            app = null;
+        }
+        model = null;
+        onDevice = false;
+        checkpoint.close();
+        checkpoint = null;
+    }
+
+
+    /** lora_weight / lora_multiplier (with the prefix) of the attached LoRAs, once the expert has been opened. */
+    Map<String, String> loraMetadata() {
+        return loraMeta;
+    }
+
+    @Override
+    public void close() {
+        try {
+            release();
+        } catch (RuntimeException e) {
+            throw new LoraidException("closing the " + name + " " + dit + ": " + e.getMessage(), e);
+        }
+    }
+}
