@@ -47,7 +47,7 @@ public final class CudaBackend implements Backend {
         this.ctx = ctx;
         this.device = Device.cuda(ctx.index());
         CudaDriver d = ctx.driver();
-        this.allocator = new CudaAllocator(new CudaAllocator.Source() {
+        this.allocator = new CudaAllocator(CappedMemorySource.fromProperty(new CudaAllocator.Source() {
             @Override
             public long alloc(long bytes) {
                 return d.memAlloc(bytes);
@@ -57,7 +57,7 @@ public final class CudaBackend implements Backend {
             public void free(long ptr) {
                 d.memFree(ptr);
             }
-        });
+        }));
         this.kernels = new CudaKernels(ctx, nvrtc, new KernelCache(kernelCache));
         kernels.loadAll();
         this.transfers = new CudaTransfers(this);
