@@ -117,6 +117,11 @@ public final class DemoCommand extends OptionsCommand {
         out.println();
         out.println("(presence: 1.00 = one character as drawn in training; * = named by the prompt; recognised: mean of "
                 + "min(1, presence) over named characters; leak: presence of characters not named)");
+        out.println();
+        r.interference().forEach(out::println);
+        out.println();
+        out.println("(validation loss on held-out pictures of each character: the base, its LoRA alone, all three LoRAs; "
+                + "gain kept = (base − all three) / (base − alone), 100% = combining costs that character nothing)");
         out.println("wrote " + r.grid() + ", " + r.animation() + ", " + r.table() + ", LoRA files under " + dir.resolve("loras"));
         return 0;
     }

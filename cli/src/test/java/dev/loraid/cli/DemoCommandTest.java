@@ -51,6 +51,27 @@ class DemoCommandTest {
         String table = Files.readString(dir.resolve("table.json"));
         assertTrue(table.contains("\"rows\"") && table.contains("\"3 LORAIDs\"") && table.contains("\"zorp and blix and quen\""),
                 table);
+        // the interference table: per method and character the validation losses, the base's the same for both methods
+        // (the same held-out pictures and noise through the same model), the kept share their stated arithmetic
+        @SuppressWarnings("unchecked")
+        List<java.util.Map<String, Object>> inter = (List<java.util.Map<String, Object>>) dev.loraid.tensor.json.Json.parseObject(table)
+                .get("interference");
+        assertEquals(6, inter.size(), table);
+        for (int c = 0; c < 3; c++) {
+            java.util.Map<String, Object> merged = inter.get(c);
+            java.util.Map<String, Object> loraid = inter.get(3 + c);
+            assertEquals(List.of("3 LoRAs merged", "3 LORAIDs"), List.of(merged.get("method"), loraid.get("method")));
+            assertEquals(merged.get("character"), loraid.get("character"));
+            assertEquals(merged.get("base"), loraid.get("base"));
+            for (java.util.Map<String, Object> r : List.of(merged, loraid)) {
+                double base = ((Number) r.get("base")).doubleValue();
+                double alone = ((Number) r.get("alone")).doubleValue();
+                double all = ((Number) r.get("all_three")).doubleValue();
+                assertTrue(alone != base && all != alone, r.toString());
+                assertEquals((base - all) / (base - alone), ((Number) r.get("gain_kept")).doubleValue(), 1e-12, r.toString());
+            }
+        }
+        assertTrue(stdout.contains("gain kept when combined, over the three"), stdout);
 
         String[] names = {"zorp", "blix", "quen"};
         for (int id = 1; id <= 3; id++) {

@@ -22,6 +22,15 @@ final class DemoDataset {
 
     /** Returns the dataset TOML. {@code pngs}: how many of the pictures also get a PNG (the rest only a caption). */
     static Path write(Path dir, List<DemoScenes.Scene> scenes, TextEncoder text, int batchSize, int pngs) throws IOException {
+        return write(dir, scenes, text, batchSize, pngs, List.of());
+    }
+
+    /**
+     * As {@link #write(Path, List, TextEncoder, int, int)}, the TOML also listing the datasets {@code alsoTrainOn}
+     * (folders this method wrote before: their {@code images/} and {@code cache/}) as further {@code [[datasets]]}.
+     */
+    static Path write(Path dir, List<DemoScenes.Scene> scenes, TextEncoder text, int batchSize, int pngs, List<Path> alsoTrainOn)
+            throws IOException {
         Path images = Files.createDirectories(dir.resolve("images"));
         Path cache = Files.createDirectories(dir.resolve("cache"));
         Map<String, Tensor> embedded = new HashMap<>();
@@ -37,19 +46,21 @@ final class DemoDataset {
             WanCacheWriter.writeImage(cache, stem, p.width(), p.height(), PatchLatents.encode(p), t5, s.caption());
         }
         Path toml = dir.resolve("dataset.toml");
-        Files.writeString(toml, String.join("\n", List.of(
+        List<String> lines = new java.util.ArrayList<>(List.of(
                 "# written by loraid demo: " + scenes.size() + " pictures, musubi Wan caches",
                 "[general]",
                 "resolution = [" + DemoScenes.SIZE + ", " + DemoScenes.SIZE + "]",
                 "caption_extension = \".txt\"",
                 "batch_size = " + batchSize,
-                "enable_bucket = false",
-                "",
-                "[[datasets]]",
-                "image_directory = \"" + images.toAbsolutePath() + "\"",
-                "cache_directory = \"" + cache.toAbsolutePath() + "\"",
-                "num_repeats = 1",
-                "")));
+                "enable_bucket = false"));
+        for (Path d : java.util.stream.Stream.concat(java.util.stream.Stream.of(dir), alsoTrainOn.stream()).toList()) {
+            lines.addAll(List.of("", "[[datasets]]",
+                    "image_directory = \"" + d.resolve("images").toAbsolutePath() + "\"",
+                    "cache_directory = \"" + d.resolve("cache").toAbsolutePath() + "\"",
+                    "num_repeats = 1"));
+        }
+        lines.add("");
+        Files.writeString(toml, String.join("\n", lines));
         return toml;
     }
 }

@@ -52,8 +52,8 @@ public final class DemoTable {
         return lines;
     }
 
-    static void writeJson(Path file, LoraidDemo.Options o, List<LoraidDemo.Row> rows, CharacterDetector detector)
-            throws IOException {
+    static void writeJson(Path file, LoraidDemo.Options o, List<LoraidDemo.Row> rows, CharacterDetector detector,
+            List<DemoInterference.Row> interference) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("command", "loraid demo" + (o.quick() ? " --quick" : ""));
         root.put("seeds", o.seeds());
@@ -90,6 +90,21 @@ public final class DemoTable {
             out.add(m);
         }
         root.put("rows", out);
+        root.put("interference_measure", "validation flow-matching loss (sigma 0.125, 0.375, 0.625, 0.875, fixed noise) on "
+                + LoraidDemo.HELD_OUT_PICTURES + " held-out pictures of each character: base, base + its LoRA alone, base + "
+                + "all three; gain_kept = (base - all_three) / (base - alone)");
+        List<Object> inter = new ArrayList<>();
+        for (DemoInterference.Row r : interference) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("method", r.method());
+            m.put("character", r.character());
+            m.put("base", r.base());
+            m.put("alone", r.alone());
+            m.put("all_three", r.combined());
+            m.put("gain_kept", r.kept());
+            inter.add(m);
+        }
+        root.put("interference", inter);
         Files.writeString(file, JsonWriter.pretty(root) + "\n");
     }
 }

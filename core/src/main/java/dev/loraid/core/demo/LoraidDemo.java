@@ -42,7 +42,8 @@ import java.util.TreeMap;
  *       ({@code loraid merge}, multiplier 1 each);</li>
  *   <li>pictures: every prompt of {@link #PROMPTS} with the same seeds for every method ({@link DemoSampler}), a grid
  *       PNG and an animated GIF;</li>
- *   <li>table: {@link CharacterDetector} scores per method and prompt, printed and written as {@code table.json}.</li>
+ *   <li>tables: {@link CharacterDetector} scores per method and prompt, and {@link DemoInterference}'s validation losses
+ *       (what combining costs each character), printed and written as {@code table.json}.</li>
  * </ol>
  */
 public final class LoraidDemo {
@@ -51,6 +52,10 @@ public final class LoraidDemo {
             "zorp and blix and quen");
     public static final List<String> METHODS = List.of("base model", "3 LoRAs merged", "3 LORAIDs");
     static final long DATA_SEED = 99;
+    static final long REGULARISATION_SEED = 98;
+    /** Seeds of the held-out pictures the interference table measures on (never trained on). */
+    static final long HELD_OUT_SEED = 7_000;
+    static final int HELD_OUT_PICTURES = 8;
     static final long TRAIN_SEED = 42;
     static final int RANK = 16;
     static final double LEARNING_RATE = 1e-2;
@@ -90,8 +95,12 @@ public final class LoraidDemo {
     public record Row(String method, String prompt, List<Integer> requested, double[] presence, double recognised, double leak) {
     }
 
-    public record Result(List<Row> rows, Path grid, Path animation, Path table, List<Path> loraids, List<Path> loras,
-            double seconds) {
+    /**
+     * @param interference the table of {@link DemoInterference} (lines as printed): what combining costs each character
+     *                     in validation loss, per method
+     */
+    public record Result(List<Row> rows, List<String> interference, Path grid, Path animation, Path table, List<Path> loraids,
+            List<Path> loras, double seconds) {
     }
 
     private LoraidDemo() {
@@ -146,9 +155,20 @@ public final class LoraidDemo {
 
         private Result withText(Path work, Umt5TextEncoder text) throws IOException {
             int n = DemoScenes.CHARACTERS.size();
-            stage("data: " + n + " characters × " + o.pictures() + " captioned pictures, musubi caches + dataset TOML");
+            stage("data: " + n + " characters × " + o.pictures() + " captioned pictures (+ " + HELD_OUT_PICTURES
+                    + " held out) and " + o.pictures() + " regularisation pictures, musubi caches + dataset TOMLs");
             List<Path> tomls = new ArrayList<>();
+            List<Path> heldOut = new ArrayList<>();
             List<List<Picture>> references = new ArrayList<>();
+            // regularisation pictures (prior preservation): base scenes with their captions, listed in every character's
+            // dataset, so that a LoRA learns its word rather than "draw this whatever the prompt says"
+            SplittableRandom rr = new SplittableRandom(REGULARISATION_SEED);
+            List<DemoScenes.Scene> base = new ArrayList<>();
+            for (int i = 0; i < o.pictures(); i++) {
+                base.add(DemoScenes.base(rr));
+            }
+            Path regularisation = work.resolve("data").resolve("regularisation");
+            DemoDataset.write(regularisation, base, text, o.batch(), o.pictures());
             for (int c = 0; c < n; c++) {
                 SplittableRandom r = new SplittableRandom(DATA_SEED + c);
                 List<DemoScenes.Scene> scenes = new ArrayList<>();
@@ -160,7 +180,14 @@ public final class LoraidDemo {
                 }
                 references.add(ref);
                 String name = DemoScenes.CHARACTERS.get(c).phrase();
-                tomls.add(DemoDataset.write(work.resolve("data").resolve(name), scenes, text, o.batch(), o.pictures()));
+                tomls.add(DemoDataset.write(work.resolve("data").resolve(name), scenes, text, o.batch(), o.pictures(),
+                        List.of(regularisation)));
+                SplittableRandom h = new SplittableRandom(HELD_OUT_SEED + c);
+                List<DemoScenes.Scene> held = new ArrayList<>();
+                for (int i = 0; i < HELD_OUT_PICTURES; i++) {
+                    held.add(DemoScenes.character(c, h));
+                }
+                heldOut.add(DemoDataset.write(work.resolve("held-out").resolve(name), held, text, 1, HELD_OUT_PICTURES));
                 out.info("    " + name + ": e.g. \"" + scenes.getFirst().caption() + "\" → " + work.resolve("data").resolve(name));
             }
             CharacterDetector detector = new CharacterDetector(references);
@@ -226,12 +253,16 @@ public final class LoraidDemo {
             out.info("    " + gridFile + " (rows: method, columns: prompt, seed " + o.seeds().getFirst() + "), " + animation
                     + " (\"" + last + "\", one frame per seed)");
 
-            stage("table: character detector over " + o.seeds().size() + " seed(s) per cell");
+            stage("tables: character detector over " + o.seeds().size() + " seed(s) per cell; validation loss on "
+                    + HELD_OUT_PICTURES + " held-out pictures per character");
+            List<DemoInterference.Row> interference = new ArrayList<>();
+            interference.addAll(DemoInterference.measure(METHODS.get(1), o.base(), heldOut, loras, false, merged, o.device()));
+            interference.addAll(DemoInterference.measure(METHODS.get(2), o.base(), heldOut, loraids, true, null, o.device()));
             Path table = o.out().resolve("table.json");
-            DemoTable.writeJson(table, o, rows, detector);
+            DemoTable.writeJson(table, o, rows, detector, interference);
             double seconds = (System.nanoTime() - t0) / 1e9;
             out.info(String.format(Locale.ROOT, "demo done in %.0f s", seconds));
-            return new Result(rows, gridFile, animation, table, loraids, loras, seconds);
+            return new Result(rows, DemoInterference.format(interference), gridFile, animation, table, loraids, loras, seconds);
         }
 
         private Picture sample(DemoSampler sampler, int method, Path merged, List<Path> loraids, String prompt, long seed)

@@ -70,6 +70,11 @@ public final class TrainModels implements AutoCloseable {
         }
     }
 
+    /** One model built elsewhere (its checkpoint is the caller's to close), e.g. to measure a {@link ValidationLoss}. */
+    public static TrainModels of(WanModel model) {
+        return new TrainModels(List.of(), model, null, Double.NaN, model.device(), false);
+    }
+
     private static WanCheckpoint open(Path path, String task, String flag) throws IOException {
         try {
             if (task == null) {
