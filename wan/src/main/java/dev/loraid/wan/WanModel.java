@@ -1,6 +1,6 @@
 package dev.loraid.wan;
 
-import dev.loraid.autograd.Checkpoint;
+import dev.loraid.autograd.Recompute;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
@@ -90,7 +90,7 @@ public final class WanModel extends Module {
     /**
      * With checkpointing on, the differentiable forward keeps only the inputs of each block's three sub-blocks
      * (self-attention, cross-attention, FFN); their activations are recomputed one sub-block at a time during the
-     * backward pass (autograd's {@link Checkpoint}, {@link WanBlock#forwardCheckpointed}; spec training.md §3.5).
+     * backward pass (autograd's {@link Recompute}, {@link WanBlock#forwardRecomputed}; spec training.md §3.5).
      * Gradients are the same; intermediates inside blocks are then not tapped.
      */
     public void setGradientCheckpointing(boolean on) {
@@ -160,7 +160,7 @@ public final class WanModel extends Module {
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = gradientCheckpointing ? b.forwardCheckpointed(x, c.e0(), c.ctx(), c.rope())
+            x = gradientCheckpointing ? b.forwardRecomputed(x, c.e0(), c.ctx(), c.rope())
                     : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
