@@ -13,7 +13,6 @@ import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompts;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanPresets;
@@ -392,7 +391,7 @@ final class GenerateCommand extends OptionsCommand {
         }
         Path output = CliArgs.path(cl, "save_merged_model");
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multiplierTokens(), loras.blocksPerLoraid(),
+            LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multipliers(), loras.blocksPerLoraid(),
                     loras.allowOverlap(), List.of(), List.of(), null, output), reporter);
         }
         out.println(output);
@@ -481,7 +480,7 @@ final class GenerateCommand extends OptionsCommand {
         }
         List<String> multipliers = CliArgs.all(cl, multiplierFlag);
         Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), dev.loraid.core.Reporter.SILENT);
-        return new LoraSelection(LoraidArgs.loraFiles(tokens), multipliers, ids, CliArgs.integer(cl, "blocks_per_loraid"),
+        return new LoraSelection(LoraidArgs.loraFiles(tokens), LoraidArgs.multipliers(multipliers), ids, CliArgs.integer(cl, "blocks_per_loraid"),
                 cl.hasOption("allow_overlap"));
     }
 

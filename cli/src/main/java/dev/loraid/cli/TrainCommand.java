@@ -2,7 +2,6 @@ package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.generate.Umt5TextEncoder;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;

@@ -9,7 +9,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
@@ -56,5 +60,45 @@ class SourceRulesTest {
             }
         });
         assertEquals(Map.of(), twice, "main class names used more than once");
+    }
+
+    /** Core's packages depend on each other one way only (lora → plan, ema → lora, merge → lora; issue 12). */
+    @Test
+    void corePackagesFormNoCycle() throws IOException {
+        String prefix = "dev.loraid.core.";
+        Map<String, Set<String>> uses = new TreeMap<>();
+        Pattern ref = Pattern.compile("\\bdev\\.loraid\\.core\\.([a-z]\\w*)\\.[A-Z]");
+        for (Path f : mainSources()) {
+            String text = Files.readString(f);
+            Matcher pkg = Pattern.compile("^package " + Pattern.quote(prefix) + "(\\w+);", Pattern.MULTILINE).matcher(text);
+            if (!pkg.find()) {
+                continue;
+            }
+            Set<String> to = uses.computeIfAbsent(pkg.group(1), k -> new TreeSet<>());
+            for (Matcher m = ref.matcher(text); m.find(); ) {
+                if (!m.group(1).equals(pkg.group(1))) {
+                    to.add(m.group(1));
+                }
+            }
+        }
+        assertTrue(uses.keySet().containsAll(List.of("lora", "plan", "ema", "merge")), "core packages: " + uses.keySet());
+        List<String> cycles = new ArrayList<>();
+        for (String a : uses.keySet()) {
+            for (String b : uses.keySet()) {
+                if (a.compareTo(b) < 0 && reaches(uses, a, b, new TreeSet<>()) && reaches(uses, b, a, new TreeSet<>())) {
+                    cycles.add(a + " <-> " + b);
+                }
+            }
+        }
+        assertEquals(List.of(), cycles, "package cycles in core (imports: " + uses + ")");
+    }
+
+    private static boolean reaches(Map<String, Set<String>> uses, String from, String to, Set<String> seen) {
+        for (String next : uses.getOrDefault(from, Set.of())) {
+            if (next.equals(to) || (seen.add(next) && reaches(uses, next, to, seen))) {
+                return true;
+            }
+        }
+        return false;
     }
 }

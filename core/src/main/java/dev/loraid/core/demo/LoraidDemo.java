@@ -174,7 +174,7 @@ public final class LoraidDemo {
 
             stage("combination: LORAIDs attached together (disjoint blocks); ordinary LoRAs merged into the base");
             Path merged = o.out().resolve("loras").resolve("ordinary-3-merged-dit.safetensors");
-            LoraMerger.merge(new MergeRequest(o.base(), loras, Optional.empty(), List.of("1.0"), null, false, List.of(), List.of(),
+            LoraMerger.merge(new MergeRequest(o.base(), loras, Optional.empty(), List.of(1.0), null, false, List.of(), List.of(),
                     DType.F32, merged), Reporter.SILENT);
             out.info("    " + merged.getFileName() + ": base + zorp + blix + quen, multiplier 1.0 each");
 

@@ -5,6 +5,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -3,7 +3,7 @@ package dev.loraid.core.generate;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
-import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
@@ -137,7 +137,7 @@ public final class Generator {
         open.add(ck);
         WanModel model = ck.model(req.device());
         if (!loras.isEmpty()) {
-            LoraApplication app = LoraApplication.apply(model, loras.files(), loras.loraids(), loras.multiplierTokens(),
+            LoraApplication app = LoraApplication.apply(model, loras.files(), loras.loraids(), loras.multipliers(),
                     loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
             attached.add(app);
             meta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)

@@ -1,8 +1,6 @@
 package dev.loraid.core.lora;
 
 import dev.loraid.core.Reporter;
-import dev.loraid.core.ema.PartitionedLora;
-import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.core.plan.LoraidMetadata;
 import java.nio.file.Path;
 import java.util.ArrayList;

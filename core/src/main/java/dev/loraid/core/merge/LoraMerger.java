@@ -8,7 +8,7 @@ import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.OutputSet;
@@ -69,7 +69,7 @@ public final class LoraMerger {
         try {
             int blocks = BlockCount.ofWanDit(base.names(), base.describe());
             LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
-            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multipliers(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<MergePlan.Update>> updates = schedule(base, in, applied, reporter);
             return new MergePlan(base, opened, updates, applied, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(),

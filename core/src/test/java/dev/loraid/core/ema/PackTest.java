@@ -12,6 +12,7 @@ import dev.loraid.core.LoraFixtures;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.LoraidAllocator;
@@ -116,9 +117,9 @@ class PackTest {
         Path base = BaseModelFixture.write(dir.resolve("base.safetensors"), 40, DType.F32, 9);
         Path m1 = dir.resolve("m1.safetensors");
         Path m2 = dir.resolve("m2.safetensors");
-        LoraMerger.merge(new MergeRequest(base, List.of(out), Optional.empty(), List.of("1.0", "0.5"), null, false, List.of(), List.of(), null, m1),
+        LoraMerger.merge(new MergeRequest(base, List.of(out), Optional.empty(), List.of(1.0, 0.5), null, false, List.of(), List.of(), null, m1),
                 new CollectingReporter());
-        LoraMerger.merge(new MergeRequest(base, List.of(a, b), Optional.empty(), List.of("1.0", "0.5"), null, false, List.of(), List.of(), null, m2),
+        LoraMerger.merge(new MergeRequest(base, List.of(a, b), Optional.empty(), List.of(1.0, 0.5), null, false, List.of(), List.of(), null, m2),
                 new CollectingReporter());
         try (SafetensorsFile x = SafetensorsFile.open(m1); SafetensorsFile y = SafetensorsFile.open(m2)) {
             for (String n : x.names()) {
