@@ -262,7 +262,7 @@ final class CliArgs {
         try {
             return rule.get();
         } catch (LoraidException e) {
-            throw new UsageException(e.getMessage());
+            throw new UsageException(CliFlags.message(e));
         }
     }
 }

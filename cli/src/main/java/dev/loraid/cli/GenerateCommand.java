@@ -392,7 +392,7 @@ final class GenerateCommand extends OptionsCommand {
         Path output = CliArgs.path(cl, "save_merged_model");
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multipliers(), loras.blocksPerLoraid(),
-                    loras.allowOverlap(), List.of(), List.of(), null, output), reporter);
+                    loras.allowOverlap(), List.of(), List.of(), null, output), "--save_merged_model", reporter);
         }
         out.println(output);
         return 0;
@@ -509,7 +509,7 @@ final class GenerateCommand extends OptionsCommand {
             return parser.apply(value.strip());
         } catch (IllegalArgumentException e) {
             throw new UsageException("--" + flag + ": " + (e instanceof NumberFormatException ? "not a number: '" + value + "'"
-                    : e.getMessage()));
+                    : CliFlags.message(e)));
         }
     }
 }

@@ -143,7 +143,7 @@ final class MergeCommand extends OptionsCommand {
         try {
             return plan.get();
         } catch (LoraidException e) {
-            throw new LoraidException("high-noise expert (--dit_high_noise " + highBase + "): " + e.getMessage(), e);
+            throw new LoraidException("high-noise expert (--dit_high_noise " + highBase + "): " + CliFlags.message(e), e);
         }
     }
 

@@ -62,6 +62,23 @@ class SourceRulesTest {
         assertEquals(Map.of(), twice, "main class names used more than once");
     }
 
+    /** The library names parameters in API words; only the CLI spells flags ({@code CliFlags}; issue 12). */
+    @Test
+    void coreWritesNoCommandLineFlag() throws IOException {
+        List<String> found = new ArrayList<>();
+        for (Path f : mainSources()) {
+            if (f.startsWith(ROOT.resolve("core"))) {
+                List<String> lines = Files.readAllLines(f);
+                for (int i = 0; i < lines.size(); i++) {
+                    if (lines.get(i).contains("\"--")) {
+                        found.add(ROOT.relativize(f) + ":" + (i + 1) + ": " + lines.get(i).strip());
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), found, "string literals in core that start with a flag");
+    }
+
     /** Core's packages depend on each other one way only (lora → plan, ema → lora, merge → lora; issue 12). */
     @Test
     void corePackagesFormNoCycle() throws IOException {

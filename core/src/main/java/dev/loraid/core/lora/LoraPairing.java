@@ -1,5 +1,8 @@
 package dev.loraid.core.lora;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.LoraidMetadata;
@@ -80,7 +83,8 @@ public final class LoraPairing {
             for (int id : wanted) {
                 List<Candidate> cs = byId.get(id);
                 if (cs == null) {
-                    throw new LoraidException("LORAID " + id + " requested but no --lora_weight file has it");
+                    throw new LoraidException(named("LORAID " + id + " requested but no ",
+                            param("MergeRequest.loras"), " file has it"));
                 }
                 for (Candidate c : cs) {
                     chosen.add(c);
@@ -182,9 +186,11 @@ public final class LoraPairing {
                         + ": blocks " + shared;
                 boolean bothTagged = applied.get(i).slice().isPresent() && applied.get(j).slice().isPresent();
                 if (bothTagged && !allowOverlap) {
-                    throw new LoraidException(msg + " (both are LORAID LoRAs; --allow_overlap to proceed anyway)");
+                    throw new LoraidException(named(msg + " (both are LORAID LoRAs; ",
+                            param("MergeRequest.allowOverlap"), " to proceed anyway)"));
                 }
-                reporter.warn(msg + (bothTagged ? " (allowed by --allow_overlap)" : " (ordinary LoRA involved: effects add up)"));
+                reporter.warn(bothTagged ? named(msg, " (allowed by ", param("MergeRequest.allowOverlap"), ")")
+                        : named(msg, " (ordinary LoRA involved: effects add up)"));
             }
         }
         if (!any) {

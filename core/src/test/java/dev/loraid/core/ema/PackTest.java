@@ -46,7 +46,8 @@ class PackTest {
 
     private void ema(Path out, String mode, Map<Integer, Path> seriesOutputs) {
         EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a, 2, b)), List.of(), out, new TreeMap<>(seriesOutputs),
-                EmaSchedule.fromFlags(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT,
+                EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0,
+                        LoraBlend.Mode.INTELLIGENT,
                 0.1, false, mode, false), new CollectingReporter());
     }
 
@@ -105,7 +106,8 @@ class PackTest {
         Path c = EmaTestFiles.write(LoraFixtures.randomLora("c", 3, 0, 1, 2, 1, Map.of()), dir.resolve("c/c-000001.safetensors"), 1);
         Path d = EmaTestFiles.write(LoraFixtures.randomLora("d", 4, 1, 2, 2, 1, Map.of()), dir.resolve("d/d-000001.safetensors"), 1);
         LoraidException e = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, c, 2, d)), List.of(),
-                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.fromFlags(null, null, null, false), EpochDiscovery.SortBy.MTIME,
+                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.select(null, null, null, false),
+                        EpochDiscovery.SortBy.MTIME,
                 false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "union", false), new CollectingReporter()));
         assertTrue(e.getMessage().contains("partitioned"), e.getMessage());
     }
@@ -130,7 +132,7 @@ class PackTest {
 
     @Test
     void t41_outputs_required() throws Exception {
-        EmaSchedule s = EmaSchedule.fromFlags(null, null, null, false);
+        EmaSchedule s = EmaSchedule.select(null, null, null, false);
         LoraidException none = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 null, new TreeMap<>(), s, EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                 new CollectingReporter()));
@@ -138,7 +140,8 @@ class PackTest {
         LoraidException slot = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 null, new TreeMap<>(Map.of(3, dir.resolve("x.safetensors"))), s, EpochDiscovery.SortBy.MTIME, false, 0,
                 LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false), new CollectingReporter()));
-        assertTrue(slot.getMessage().contains("--output_file_lora3 given without --lora3"), slot.getMessage());
+        assertTrue(slot.getMessage().contains("EmaRequest.seriesOutputs[3] given without EmaRequest.series[3]"),
+                slot.getMessage());
         LoraidException same = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 a, new TreeMap<>(), s, EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                 new CollectingReporter()));

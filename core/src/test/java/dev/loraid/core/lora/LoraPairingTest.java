@@ -63,7 +63,7 @@ class LoraPairingTest {
         assertEquals(1.0, applied.get(0).multiplier());
         assertTrue(r.informed("skipping A: LORAID 1 not selected"), r.infos.toString());
         LoraidException e = assertThrows(LoraidException.class, () -> pair(files, List.of(4), List.of(), r));
-        assertTrue(e.getMessage().contains("LORAID 4 requested but no --lora_weight file has it"), e.getMessage());
+        assertTrue(e.getMessage().contains("LORAID 4 requested but no MergeRequest.loras file has it"), e.getMessage());
     }
 
     @Test
@@ -107,7 +107,7 @@ class LoraPairingTest {
         assertTrue(e.getMessage().contains("blocks [12, 13, 14]"), e.getMessage());
         CollectingReporter r = new CollectingReporter();
         assertEquals(2, LoraPairing.pair(files, Optional.empty(), List.of(), 40, null, true, r).size());
-        assertTrue(r.warned("--allow_overlap"));
+        assertTrue(r.warned("MergeRequest.allowOverlap"));
     }
 
     @Test
