@@ -37,6 +37,8 @@ public final class WanModel extends Module {
     private final WanHead head;
     private final ImageEmbedding imageEmbedding;
     private boolean gradientCheckpointing;
+    /** The file the weights are views of ({@link #load}), named when it is closed under the model; else null. */
+    private String weightsSource;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -72,6 +74,7 @@ public final class WanModel extends Module {
             }
         });
         m.loadStateDict(StateSource.of(weights.tensors()), true);
+        m.weightsSource = weights.source();
         return m;
     }
 
@@ -116,6 +119,7 @@ public final class WanModel extends Module {
      * as it ends. Blocks listed in {@link WanInputs#skipBlocks()} are not run.
      */
     public Tensor forward(WanInputs inputs, WanTaps taps) {
+        requireWeightsOpen();
         inputs.validate(config, "inputs");
         try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
             WanInputs in = inputs.to(device());
@@ -153,6 +157,7 @@ public final class WanModel extends Module {
             throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
                     + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
         }
+        requireWeightsOpen();
         Device device = device();
         requireOn(device, "latent", latent);
         requireOn(device, "context", context);
@@ -164,6 +169,17 @@ public final class WanModel extends Module {
                     : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
+    }
+
+    /**
+     * The weights of a loaded model are views of its checkpoint file: once the file is closed the first GEMM would
+     * fail with the FFM's bare "Already closed". Says which file instead.
+     */
+    private void requireWeightsOpen() {
+        if (weightsSource != null && !patchEmbedding.weightStorage().segment().scope().isAlive()) {
+            throw new IllegalStateException(weightsSource + " is closed, but this model's weights are views of it: keep "
+                    + "the checkpoint (WanCheckpoint) open while the model is used, or move the model to another device");
+        }
     }
 
     /** {@link #forward(Var, double[], Var, Var, WanTaps)} for text-only models (no CLIP tokens). */

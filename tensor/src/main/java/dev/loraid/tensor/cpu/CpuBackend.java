@@ -18,6 +18,20 @@ import java.lang.foreign.MemorySegment;
 /** The CPU backend: kernels on the Vector API, multi-threaded through {@link Parallel}. */
 public final class CpuBackend implements Backend {
     private static final long ALIGN = 64;
+    /** The Vector API is an incubator module: the JVM resolves it only when started with {@code --add-modules}. */
+    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /**
+     * Fails with the JVM flag to add when the Vector API is missing; {@link dev.loraid.tensor.Backends} calls it
+     * before handing out this backend, so a JVM started without the flag fails at its first tensor, by name,
+     * instead of with a {@code NoClassDefFoundError} inside the first kernel.
+     */
+    public static void requireVectorApi() {
+        if (!VECTOR_API) {
+            throw new IllegalStateException("loraid's CPU kernels need the Vector API, which this JVM was started "
+                    + "without: add the JVM flag --add-modules jdk.incubator.vector (and --enable-native-access=ALL-UNNAMED)");
+        }
+    }
 
     @Override
     public Device device() {
