@@ -79,6 +79,33 @@ class SourceRulesTest {
         assertEquals(List.of(), found, "string literals in core that start with a flag");
     }
 
+    /** loraid-bom manages every library module of the reactor, at the reactor's version. */
+    @Test
+    void theBomNamesEveryModuleAtTheReactorVersion() throws IOException {
+        String parent = Files.readString(ROOT.resolve("pom.xml"));
+        String bom = Files.readString(ROOT.resolve("bom/pom.xml"));
+        assertEquals(first(parent, "<artifactId>loraid-parent</artifactId>\\s*<version>([^<]+)</version>"),
+                first(bom, "<artifactId>loraid-bom</artifactId>\\s*<version>([^<]+)</version>"), "bom version");
+        List<String> missing = new ArrayList<>();
+        for (Matcher m = Pattern.compile("<module>([^<]+)</module>").matcher(parent); m.find(); ) {
+            if (m.group(1).equals("bom") || m.group(1).equals("bench")) { // bench is no library
+                continue;
+            }
+            String artifact = first(Files.readString(ROOT.resolve(m.group(1)).resolve("pom.xml")),
+                    "</parent>\\s*<artifactId>([^<]+)</artifactId>");
+            if (!bom.contains("<artifactId>" + artifact + "</artifactId>")) {
+                missing.add(artifact);
+            }
+        }
+        assertEquals(List.of(), missing, "modules missing from bom/pom.xml");
+    }
+
+    private static String first(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        assertTrue(m.find(), "no match for " + regex);
+        return m.group(1);
+    }
+
     /** Core's packages depend on each other one way only (lora → plan, ema → lora, merge → lora; issue 12). */
     @Test
     void corePackagesFormNoCycle() throws IOException {
