@@ -26,6 +26,16 @@ import java.util.Map;
  * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
  * {@link #to(Device)} moves the weights to a GPU (once, in their dtype); every op then runs on that device's
  * backend, and only the small host-computed tables (timestep sinusoid, RoPE angles) are uploaded per call.
+ *
+ * <p>Threads. On the CPU, {@link #forward(WanInputs)} may be called from several threads at once: a call only reads
+ * the weights, and its graph mode, memory scope and random stream are the calling thread's own; the CPU kernels of
+ * all calls share one pool of one worker per core, so concurrent calls interleave rather than run faster
+ * ({@code WanModelThreadsTest}: concurrent calls give the sequential result bit for bit). Not safe while anything
+ * changes the model: attaching or detaching LoRA adapters, {@link #to}, {@link #setBf16Residual},
+ * {@link #setGradientCheckpointing}, {@link #loadStateDict}; nor are differentiable forwards whose backward passes
+ * accumulate into the same parameter gradients (training is single-threaded). A model on a GPU runs every call on
+ * its device's one stream: use it from one thread at a time (concurrent use is not supported). In every case the
+ * checkpoint the weights were loaded from must stay open (a forward after it closed fails naming the file).
  */
 public final class WanModel extends Module {
     private final WanConfig config;
