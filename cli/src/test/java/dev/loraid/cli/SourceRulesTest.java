@@ -62,6 +62,31 @@ class SourceRulesTest {
         assertEquals(Map.of(), twice, "main class names used more than once");
     }
 
+    /**
+     * Internal packages are public only for the other packages of their own module (no module-info: the incubator
+     * module, the shaded jar and surefire's class path make JPMS cost more than it gives here). Only the benchmarks,
+     * which measure kernels, may reach into them.
+     */
+    @Test
+    void internalPackagesAreUsedOnlyInsideTheirModule() throws IOException {
+        Map<String, String> internal = Map.of(
+                "dev.loraid.tensor.cpu", "tensor", "dev.loraid.tensor.cuda", "tensor", "dev.loraid.autograd.ops", "autograd");
+        List<String> found = new ArrayList<>();
+        for (Path f : mainSources()) {
+            String module = ROOT.relativize(f).getName(0).toString();
+            if (module.equals("bench")) {
+                continue;
+            }
+            String text = Files.readString(f);
+            internal.forEach((pkg, owner) -> {
+                if (!module.equals(owner) && Pattern.compile(Pattern.quote(pkg) + "(\\.[a-z]\\w*)*\\.[A-Z]").matcher(text).find()) {
+                    found.add(ROOT.relativize(f) + " uses " + pkg);
+                }
+            });
+        }
+        assertEquals(List.of(), found, "internal packages used outside their module");
+    }
+
     /** The library names parameters in API words; only the CLI spells flags ({@code CliFlags}; issue 12). */
     @Test
     void coreWritesNoCommandLineFlag() throws IOException {
