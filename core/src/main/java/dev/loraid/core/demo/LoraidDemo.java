@@ -259,8 +259,7 @@ public final class LoraidDemo {
                 }
                 epochs.add(r.lora());
                 Path ema = dir.resolve(name + "-ema.safetensors");
-                EmaTool.run(new EmaRequest(new TreeMap<>(), epochs, ema, new TreeMap<>(), EmaSchedule.select(0.2,
-                        null, null, false),
+                EmaTool.run(new EmaRequest(new TreeMap<>(), epochs, ema, new TreeMap<>(), EmaSchedule.select(0.2, null, null, false),
                         EpochDiscovery.SortBy.EPOCH, true, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                         Reporter.SILENT);
                 out.info("    " + label + ": post-hoc EMA (σ_rel 0.2) over " + epochs.size() + " epoch files → " + ema);

@@ -46,8 +46,7 @@ class PackTest {
 
     private void ema(Path out, String mode, Map<Integer, Path> seriesOutputs) {
         EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a, 2, b)), List.of(), out, new TreeMap<>(seriesOutputs),
-                EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0,
-                        LoraBlend.Mode.INTELLIGENT,
+                EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT,
                 0.1, false, mode, false), new CollectingReporter());
     }
 
@@ -106,8 +105,7 @@ class PackTest {
         Path c = EmaTestFiles.write(LoraFixtures.randomLora("c", 3, 0, 1, 2, 1, Map.of()), dir.resolve("c/c-000001.safetensors"), 1);
         Path d = EmaTestFiles.write(LoraFixtures.randomLora("d", 4, 1, 2, 2, 1, Map.of()), dir.resolve("d/d-000001.safetensors"), 1);
         LoraidException e = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, c, 2, d)), List.of(),
-                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.select(null, null, null, false),
-                        EpochDiscovery.SortBy.MTIME,
+                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME,
                 false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "union", false), new CollectingReporter()));
         assertTrue(e.getMessage().contains("partitioned"), e.getMessage());
     }

@@ -67,16 +67,14 @@ class PostHocEmaTest {
     void t33_ema_alpha_and_keys() throws Exception {
         Path a = EmaTestFiles.write(EmaTestFiles.constant(0, 2, DType.F32, Map.of()), dir.resolve("x/run-000001.safetensors"), 1000);
         Path b = EmaTestFiles.write(EmaTestFiles.constant(1, 3, DType.F32, Map.of()), dir.resolve("x/run-000002.safetensors"), 1001);
-        LoraidException alpha = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null,
-                false)));
+        LoraidException alpha = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null, false)));
         assertTrue(alpha.getMessage().contains("alpha for " + EmaTestFiles.Q + ".alpha differs between") && alpha.getMessage().contains("run-000002"),
                 alpha.getMessage());
         LoraFile full = EmaTestFiles.constant(1, 2, DType.F32, Map.of());
         TreeMap<String, Tensor> fewer = new TreeMap<>(full.tensors());
         fewer.remove(EmaTestFiles.Q + ".lora_up.weight");
         EmaTestFiles.write(full.withTensors(fewer), b, 1001);
-        LoraidException keys = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null,
-                false)));
+        LoraidException keys = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null, false)));
         // caught by the per-file input check (issue 16) before the key sets are compared
         assertTrue(keys.getMessage().contains(EmaTestFiles.Q + " has lora_down but no lora_up") && keys.getMessage().contains("run-000002"),
                 keys.getMessage());
