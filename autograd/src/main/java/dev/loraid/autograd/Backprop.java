@@ -96,7 +96,7 @@ final class Backprop {
      * gradient, or the elementwise add of {@link Var#accumulateGrad(Tensor, GradBuffer)}, would read the seed
      * after overwriting it (through a transposed view, element by element), and a seed that is the gradient
      * tensor itself would be taken as already added. The pass writes no other memory a caller can hold (new
-     * gradients and running sums are its own), and an ordinary seed, such as a checkpointed block's output
+     * gradients and running sums are its own), and an ordinary seed, such as a recomputed block's output
      * gradient, is not copied.
      */
     private static Tensor unaliased(Tensor seed, Var root, List<Var> order) {

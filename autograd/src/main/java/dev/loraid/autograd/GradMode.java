@@ -2,7 +2,7 @@ package dev.loraid.autograd;
 
 /**
  * Whether operations on this thread record a graph. Disabled inside {@link #noGrad()} scopes (inference,
- * optimizer updates, the forward pass of a checkpointed block), which nest:
+ * optimizer updates, the first forward pass of a recomputed block), which nest:
  *
  * <pre>{@code
  * try (GradMode.Scope s = GradMode.noGrad()) {
@@ -25,7 +25,7 @@ public final class GradMode {
         return set(false);
     }
 
-    /** Re-enables graph recording inside a {@link #noGrad()} scope (used to recompute checkpointed blocks). */
+    /** Re-enables graph recording inside a {@link #noGrad()} scope (used by {@link Recompute} in the backward pass). */
     public static Scope enableGrad() {
         return set(true);
     }

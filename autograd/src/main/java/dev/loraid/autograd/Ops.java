@@ -3,10 +3,10 @@ package dev.loraid.autograd;
 import dev.loraid.autograd.ops.Add;
 import dev.loraid.autograd.ops.Attention;
 import dev.loraid.autograd.ops.Concat;
-import dev.loraid.autograd.ops.LayerNorm;
-import dev.loraid.autograd.ops.Linear;
+import dev.loraid.autograd.ops.LayerNormOp;
 import dev.loraid.autograd.ops.LinearAdd;
-import dev.loraid.autograd.ops.RmsNorm;
+import dev.loraid.autograd.ops.LinearOp;
+import dev.loraid.autograd.ops.RmsNormOp;
 import dev.loraid.autograd.ops.Rope;
 import dev.loraid.autograd.ops.Scale;
 import dev.loraid.autograd.ops.Softmax;
@@ -31,7 +31,7 @@ public final class Ops {
 
     /** {@code x[..., in] @ weightᵀ + bias}; weight [out, in] may be a frozen BF16/FP8 tensor; bias may be null. */
     public static Var linear(Var x, Var weight, Var bias) {
-        return Linear.apply(x, weight, bias);
+        return LinearOp.apply(x, weight, bias);
     }
 
     /**
@@ -89,12 +89,12 @@ public final class Ops {
 
     /** LayerNorm over the last dimension; weight and bias may be null (non-affine). */
     public static Var layerNorm(Var x, Var weight, Var bias, double eps) {
-        return LayerNorm.apply(x, weight, bias, eps);
+        return LayerNormOp.apply(x, weight, bias, eps);
     }
 
     /** RMSNorm over the last dimension; weight may be null. */
     public static Var rmsNorm(Var x, Var weight, double eps) {
-        return RmsNorm.apply(x, weight, eps);
+        return RmsNormOp.apply(x, weight, eps);
     }
 
     /** Rotary embedding of x [..., L, H, D] with constant cos/sin tables [L, D/2] (spec wan.md §2.8). */
@@ -122,7 +122,7 @@ public final class Ops {
     /**
      * A keep-mask of {@code shape}: 1 where uniform number i of stream (seed, offset) is &gt; p, else 0, so each
      * element survives with probability 1−p (spec training.md §2.3: {@code mask = rand > rank_dropout}).
-     * Counter-based, hence identical on every backend and when a checkpointed block is recomputed.
+     * Counter-based, hence identical on every backend and when a block is recomputed ({@link Recompute}).
      */
     public static Tensor keepMask(Tensor like, Shape shape, double p, long seed, long offset) {
         Tensor u = Tensor.empty(like.device(), TensorMath.computeType(like), shape.toArray());
@@ -148,7 +148,7 @@ public final class Ops {
         return x.mul(Var.constant(mask));
     }
 
-    /** Inverted dropout drawing from this thread's {@link Rng} stream (replayed by {@link Checkpoint}). */
+    /** Inverted dropout drawing from this thread's {@link Rng} stream (replayed by {@link Recompute}). */
     public static Var dropout(Var x, double p) {
         if (p <= 0) {
             return x;

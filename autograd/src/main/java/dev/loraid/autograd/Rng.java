@@ -4,7 +4,7 @@ package dev.loraid.autograd;
  * The training random stream of this thread, counter-based: a seed and an offset that every draw advances.
  * Device-side draws ({@link Ops#dropout(Var, double)}, {@link Ops#keepMask}) reserve a range of offsets for the
  * backend's counter-based generator; host-side draws ({@link #nextDouble()}, e.g. module dropout) hash
- * (seed, offset). {@link Checkpoint} saves the state before a block's forward pass and replays it for the
+ * (seed, offset). {@link Recompute} saves the state before a block's forward pass and replays it for the
  * recomputation, so dropout masks are identical both times (PyTorch's {@code preserve_rng_state}).
  */
 public final class Rng {

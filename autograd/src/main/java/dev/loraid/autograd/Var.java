@@ -43,7 +43,7 @@ public class Var {
         return new Var(data, false, null);
     }
 
-    /** A leaf that accumulates a gradient (a test input, a checkpointed block's detached input). */
+    /** A leaf that accumulates a gradient (a test input, a recomputed block's detached input). */
     public static Var leaf(Tensor data) {
         return new Var(data, true, null);
     }

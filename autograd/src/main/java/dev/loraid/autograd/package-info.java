@@ -12,8 +12,9 @@
  *       layers in {@code dev.loraid.autograd.nn} ({@code Linear}, {@code LayerNorm}, {@code RMSNorm},
  *       {@code Sequential}, {@code ModuleList}, {@code Activation}).</li>
  *   <li>Optimizers, LR schedules, gradient clipping, resume state in {@code dev.loraid.autograd.optim};
- *       gradient checkpointing in {@link dev.loraid.autograd.Checkpoint}; the training random stream
- *       ({@link dev.loraid.autograd.Rng}: dropout masks, module-dropout draws) that checkpointing replays.</li>
+ *       recomputation in the backward pass (gradient checkpointing) in {@link dev.loraid.autograd.Recompute};
+ *       the training random stream ({@link dev.loraid.autograd.Rng}: dropout masks, module-dropout draws) that
+ *       recomputation replays.</li>
  * </ul>
  *
  * <h2>Precision and memory rules</h2>
@@ -46,7 +47,7 @@
  * Var h = Ops.layerNorm(x, null, null, 1e-6);             // x [B, L, C]
  * Var qh = Ops.rope(q.forward(h).reshape(b, l, heads, d), cos, sin).permute(0, 2, 1, 3);   // [B, H, L, D]
  * Var o = Ops.attention(qh, kh, vh).permute(0, 2, 1, 3).reshape(b, l, dim);
- * Var y = Checkpoint.apply(block, in -> block.forward(in[0]), x);   // activations recomputed in backward
+ * Var y = Recompute.apply(block, in -> block.forward(in[0]), x);   // activations recomputed in backward
  * }</pre>
  *
  * <h2>Gradient accumulation</h2>

@@ -153,8 +153,8 @@ class GraphTest {
             try (MemoryScope step = MemoryScope.open()) {
                 Var x = Var.constant(input);
                 for (int i = 0; i < 2; i++) {
-                    Checkpoint.Block f = in -> Ops.dropout(block.forward(Ops.dropout(in[0], 0.3)), 0.5);
-                    x = checkpoint ? Checkpoint.apply(block, f, x) : f.forward(x);
+                    Recompute.Block f = in -> Ops.dropout(block.forward(Ops.dropout(in[0], 0.3)), 0.5);
+                    x = checkpoint ? Recompute.apply(block, f, x) : f.forward(x);
                 }
                 x.mul(x).sum().backward();
             }
@@ -195,9 +195,9 @@ class GraphTest {
             a.zeroGrad();
             try (MemoryScope step = MemoryScope.open()) {
                 Var x = Var.constant(f32(3, 5, 8));
-                Var y = checkpoint ? Checkpoint.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
+                Var y = checkpoint ? Recompute.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
                 if (checkpoint) {
-                    assertTrue(y.node() instanceof Checkpoint, "the block ran without checkpointing: " + y.node());
+                    assertTrue(y.node() instanceof Recompute, "the block ran without checkpointing: " + y.node());
                 }
                 y.mul(y).sum().backward();
             }
@@ -230,7 +230,7 @@ class GraphTest {
         try (MemoryScope step = MemoryScope.open()) {
             Var x = Var.constant(input);
             for (int i = 0; i < 4; i++) {
-                x = checkpoint ? Checkpoint.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
+                x = checkpoint ? Recompute.apply(block, in -> block.forward(in[0]), x) : block.forward(x);
             }
             x.mul(x).mean().backward();
         }

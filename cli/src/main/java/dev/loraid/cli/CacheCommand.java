@@ -86,7 +86,7 @@ public final class CacheCommand extends OptionsCommand {
             try {
                 LatentEncoder.parseDtype(cl.getOptionValue("vae_dtype"));
             } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
+                throw new UsageException(CliFlags.message(e));
             }
         }
         Integer batchSize = CliArgs.integer(cl, "batch_size", 1, Integer.MAX_VALUE);

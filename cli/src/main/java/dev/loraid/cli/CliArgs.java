@@ -2,7 +2,6 @@ package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.safetensors.OutputSet;
@@ -263,7 +262,7 @@ final class CliArgs {
         try {
             return rule.get();
         } catch (LoraidException e) {
-            throw new UsageException(e.getMessage());
+            throw new UsageException(CliFlags.message(e));
         }
     }
 }

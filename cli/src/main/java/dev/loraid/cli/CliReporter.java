@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.ParameterText;
 import dev.loraid.core.Reporter;
 import java.io.PrintStream;
 
@@ -37,6 +38,16 @@ final class CliReporter implements Reporter, AutoCloseable {
     public void warn(String message) {
         endBar();
         err.println("warning: " + message);
+    }
+
+    @Override
+    public void info(ParameterText message) {
+        info(CliFlags.render(message));
+    }
+
+    @Override
+    public void warn(ParameterText message) {
+        warn(CliFlags.render(message));
     }
 
     @Override

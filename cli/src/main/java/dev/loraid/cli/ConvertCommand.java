@@ -3,8 +3,6 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraConverter;
 import dev.loraid.core.lora.LoraFile;
-import dev.loraid.core.lora.LoraFiles;
-import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
@@ -66,16 +64,9 @@ final class ConvertCommand extends OptionsCommand {
         }
         OutputSet.checkFolders(java.util.Map.of("--output", outPath)); // before the input is read
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            LoraFile lora = LoraFiles.read(in);
-            LoraInputs.check(lora, reporter); // the checks merge and validate run: keys, down/up pairs and ranks, finite values
-            boolean diffusers = LoraConverter.isDiffusers(lora.tensors());
-            if (diffusers == "other".equals(target)) {
-                throw new LoraidException(in + " is already in " + ("other".equals(target) ? "diffusers/ComfyUI" : "musubi") + " format");
-            }
-            LoraFile converted = "other".equals(target)
-                    ? LoraConverter.toDiffusers(lora, cl.getOptionValue("diffusers_prefix", LoraKeys.DIFFUSERS_PREFIX), cl.hasOption("keep_alpha"))
-                    : LoraConverter.toMusubi(lora, reporter);
-            LoraFiles.write(converted, outPath);
+            LoraFile converted = LoraConverter.convert(in, outPath,
+                    "other".equals(target) ? LoraConverter.Format.DIFFUSERS : LoraConverter.Format.MUSUBI,
+                    cl.getOptionValue("diffusers_prefix", LoraKeys.DIFFUSERS_PREFIX), cl.hasOption("keep_alpha"), reporter);
             reporter.info("wrote " + outPath + " (" + converted.tensors().size() + " tensors, " + target + " format)");
         }
         return 0;

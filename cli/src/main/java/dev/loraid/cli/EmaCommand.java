@@ -77,7 +77,7 @@ final class EmaCommand extends OptionsCommand {
             }
         }
         List<Path> positional = cl.getArgList().stream().map(Path::of).toList();
-        EmaSchedule schedule = CliArgs.usage(() -> EmaSchedule.fromFlags(CliArgs.number(cl, "sigma_rel"), CliArgs.number(cl, "beta"),
+        EmaSchedule schedule = CliArgs.usage(() -> EmaSchedule.select(CliArgs.number(cl, "sigma_rel"), CliArgs.number(cl, "beta"),
                 CliArgs.number(cl, "beta2"), cl.hasOption("reference_compat")));
         EpochDiscovery.SortBy sortBy = switch (cl.getOptionValue("sort_by", "mtime").toLowerCase(Locale.ROOT)) {
             case "mtime" -> EpochDiscovery.SortBy.MTIME;

@@ -14,7 +14,6 @@ import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompts;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanPresets;
@@ -418,8 +417,9 @@ final class GenerateCommand extends OptionsCommand {
         }
         Path output = CliArgs.path(cl, "save_merged_model");
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multiplierTokens(), loras.blocksPerLoraid(),
-                    loras.allowOverlap(), loras.includePatterns(), loras.excludePatterns(), null, output), reporter);
+            LoraMerger.merge(new MergeRequest(dit, loras.files(), loras.loraids(), loras.multipliers(), loras.blocksPerLoraid(),
+                    loras.allowOverlap(), loras.includePatterns(), loras.excludePatterns(), null, output), "--save_merged_model",
+                    reporter);
         }
         out.println(output);
         return 0;
@@ -517,8 +517,8 @@ final class GenerateCommand extends OptionsCommand {
                         + weightFlag + ": give one for every file, or one per file in file order");
             }
         }
-        return new LoraSelection(files, multipliers, ids, CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"),
-                include, exclude);
+        return new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids, CliArgs.integer(cl, "blocks_per_loraid"),
+                cl.hasOption("allow_overlap"), include, exclude);
     }
 
     private static SkipLayerGuidance slg(CommandLine cl) {
@@ -546,7 +546,7 @@ final class GenerateCommand extends OptionsCommand {
             return parser.apply(value.strip());
         } catch (IllegalArgumentException e) {
             throw new UsageException("--" + flag + ": " + (e instanceof NumberFormatException ? "not a number: '" + value + "'"
-                    : e.getMessage()));
+                    : CliFlags.message(e)));
         }
     }
 }

@@ -78,10 +78,12 @@ public final class Main {
 
     /** The message of an exception and its causes, without a stack trace (-Dloraid.debug=true prints one). */
     static String describe(Throwable e) {
-        StringBuilder sb = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        String first = CliFlags.message(e);
+        StringBuilder sb = new StringBuilder(first != null ? first : e.getClass().getSimpleName());
         for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
-            if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) {
-                sb.append(": ").append(c.getMessage());
+            String m = CliFlags.message(c);
+            if (m != null && !sb.toString().contains(m)) {
+                sb.append(": ").append(m);
             }
         }
         return sb.toString();

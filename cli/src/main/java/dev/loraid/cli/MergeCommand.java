@@ -5,7 +5,6 @@ import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergePlan;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.TensorSource;
@@ -118,10 +117,11 @@ final class MergeCommand extends OptionsCommand {
     }
 
     /** One expert: validate {@code loraTokens} against {@code base} and schedule the merge. */
-    private static MergePlan plan(CommandLine cl, Path base, List<String> loraTokens, List<String> multipliers, Path output,
+    private static MergePlan plan(CommandLine cl, Path base, List<String> loraTokens, List<String> multiplierTokens, Path output,
             String outputFlag, CliReporter reporter) {
         List<Path> loras = LoraidArgs.loraFiles(loraTokens);
-        Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
+        List<Double> multipliers = LoraidArgs.multipliers(multiplierTokens);
+        Optional<List<Integer>> ids = CliArgs.loraids(cl, multiplierTokens.size(), reporter);
         if (cl.hasOption("task")) {
             int want = CliArgs.preset(cl.getOptionValue("task")).numLayers();
             try (TensorSource src = TensorSource.open(base)) {
@@ -143,7 +143,7 @@ final class MergeCommand extends OptionsCommand {
         try {
             return plan.get();
         } catch (LoraidException e) {
-            throw new LoraidException("high-noise expert (--dit_high_noise " + highBase + "): " + e.getMessage(), e);
+            throw new LoraidException("high-noise expert (--dit_high_noise " + highBase + "): " + CliFlags.message(e), e);
         }
     }
 

@@ -4,7 +4,6 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.core.plan.BlockModules;
 import dev.loraid.core.plan.LoraidAllocator;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.plan.LoraidSlice;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.tensor.json.JsonWriter;

@@ -5,7 +5,7 @@ import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraidTag;
+import dev.loraid.core.lora.LoraidTag;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.PrintStream;
 import java.nio.file.Path;

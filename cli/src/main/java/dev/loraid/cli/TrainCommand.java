@@ -1,8 +1,8 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.ParameterText;
 import dev.loraid.core.generate.Umt5TextEncoder;
-import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
@@ -168,7 +168,7 @@ final class TrainCommand extends OptionsCommand {
             try {
                 config = config(cl, reporter);
             } catch (IllegalArgumentException | LoraidException e) { // a flag's value breaks a rule of the library
-                throw new UsageException(e.getMessage());
+                throw new UsageException(CliFlags.message(e));
             }
             Progress progress = new Progress(reporter, cl.hasOption("quiet"));
             Trainer.Result r;
@@ -303,6 +303,16 @@ final class TrainCommand extends OptionsCommand {
                 bar.clearLine();
             }
             reporter.warn(message);
+        }
+
+        @Override
+        public void info(ParameterText message) {
+            info(CliFlags.render(message));
+        }
+
+        @Override
+        public void warn(ParameterText message) {
+            warn(CliFlags.render(message));
         }
 
         @Override

@@ -7,8 +7,7 @@ import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergePlan;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraPairing;
-import dev.loraid.core.plan.LoraidArgs;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -58,14 +57,15 @@ final class ValidateCommand extends OptionsCommand {
         if (tokens.isEmpty()) {
             throw new UsageException("--lora_weight is required");
         }
-        List<String> multipliers = CliArgs.all(cl, "lora_multiplier");
+        List<String> multiplierTokens = CliArgs.all(cl, "lora_multiplier");
         Integer perLoraid = CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS);
         if (cl.hasOption("dit") && cl.hasOption("num_blocks")) {
             throw new UsageException("give --dit or --num_blocks, not both");
         }
         try (CliReporter reporter = new CliReporter(err, false)) {
             List<Path> files = LoraidArgs.loraFiles(tokens);
-            Optional<List<Integer>> ids = CliArgs.loraids(cl, multipliers.size(), reporter);
+            List<Double> multipliers = LoraidArgs.multipliers(multiplierTokens);
+            Optional<List<Integer>> ids = CliArgs.loraids(cl, multiplierTokens.size(), reporter);
             List<LoraPairing.Applied> applied;
             int blocks;
             if (cl.hasOption("dit")) {

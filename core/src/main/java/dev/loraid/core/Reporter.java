@@ -20,6 +20,16 @@ public interface Reporter {
 
     void warn(String message);
 
+    /** An info line that names parameters: in API words unless the reporter re-spells them (the CLI: flags). */
+    default void info(ParameterText message) {
+        info(message.toString());
+    }
+
+    /** A warning that names parameters: in API words unless the reporter re-spells them (the CLI: flags). */
+    default void warn(ParameterText message) {
+        warn(message.toString());
+    }
+
     /** {@code done} of {@code total} units (e.g. bytes or tensors) of {@code task} are finished. */
     default void progress(String task, long done, long total) {
     }

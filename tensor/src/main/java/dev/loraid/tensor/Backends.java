@@ -16,11 +16,13 @@ public final class Backends {
     }
 
     public static Backend cpu() {
+        CpuBackend.requireVectorApi();
         return CPU;
     }
 
     /** The backend of {@code device}; for an unusable CUDA device, an {@link IllegalStateException} saying why. */
     public static Backend of(Device device) {
+        CpuBackend.requireVectorApi(); // every backend converts on the host with the CPU kernels
         if (device.isCpu()) {
             return CPU;
         }

@@ -5,6 +5,7 @@ import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Storage;
 
 /**
  * {@code patch_embedding} (spec wan.md §2.1, §2.2): a Conv3d with kernel = stride = (pt, ph, pw), done as a
@@ -41,5 +42,10 @@ final class PatchEmbedding extends Module {
         return rows.reshape(grid[0], grid[1], grid[2], c.patchT(), c.patchH(), c.patchW(), ch)
                 .permute(6, 0, 3, 1, 4, 2, 5)
                 .reshape(ch, (long) grid[0] * c.patchT(), (long) grid[1] * c.patchH(), (long) grid[2] * c.patchW());
+    }
+
+    /** The weight's storage (a view of the checkpoint file until the model is moved). */
+    Storage weightStorage() {
+        return weight.data().storage();
     }
 }

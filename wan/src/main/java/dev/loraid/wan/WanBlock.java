@@ -1,6 +1,6 @@
 package dev.loraid.wan;
 
-import dev.loraid.autograd.Checkpoint;
+import dev.loraid.autograd.Recompute;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
@@ -55,15 +55,16 @@ public final class WanBlock extends Module {
     }
 
     /**
-     * {@link #forward} with gradient checkpointing at sub-block granularity (training.md §3.5): self-attention,
-     * cross-attention and the FFN are each an autograd {@link Checkpoint}, so the forward keeps only their three
+     * {@link #forward} with its activations recomputed in the backward pass (gradient checkpointing) at sub-block
+     * granularity (training.md §3.5): self-attention, cross-attention and the FFN are each an autograd
+     * {@link Recompute}, so the forward keeps only their three
      * inputs and the backward recomputes one sub-block at a time — the peak is one sub-block's activations, not a
      * whole block's (measured in {@code bench/run train-step}). Taps inside the block are not reported.
      */
-    public Var forwardCheckpointed(Var x, Var e0, Var ctx, RopeTables rope) {
-        x = Checkpoint.apply(this, in -> selfAttention(in[0], in[1], rope, WanTaps.NONE), x, e0);
-        x = Checkpoint.apply(this, in -> crossAttention(in[0], in[1], WanTaps.NONE), x, ctx);
-        return Checkpoint.apply(this, in -> feedForward(in[0], in[1], WanTaps.NONE), x, e0);
+    public Var forwardRecomputed(Var x, Var e0, Var ctx, RopeTables rope) {
+        x = Recompute.apply(this, in -> selfAttention(in[0], in[1], rope, WanTaps.NONE), x, e0);
+        x = Recompute.apply(this, in -> crossAttention(in[0], in[1], WanTaps.NONE), x, ctx);
+        return Recompute.apply(this, in -> feedForward(in[0], in[1], WanTaps.NONE), x, e0);
     }
 
     /**

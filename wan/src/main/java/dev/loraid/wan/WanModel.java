@@ -1,6 +1,6 @@
 package dev.loraid.wan;
 
-import dev.loraid.autograd.Checkpoint;
+import dev.loraid.autograd.Recompute;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
@@ -26,6 +26,16 @@ import java.util.Map;
  * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
  * {@link #to(Device)} moves the weights to a GPU (once, in their dtype); every op then runs on that device's
  * backend, and only the small host-computed tables (timestep sinusoid, RoPE angles) are uploaded per call.
+ *
+ * <p>Threads. On the CPU, {@link #forward(WanInputs)} may be called from several threads at once: a call only reads
+ * the weights, and its graph mode, memory scope and random stream are the calling thread's own; the CPU kernels of
+ * all calls share one pool of one worker per core, so concurrent calls interleave rather than run faster
+ * ({@code WanModelThreadsTest}: concurrent calls give the sequential result bit for bit). Not safe while anything
+ * changes the model: attaching or detaching LoRA adapters, {@link #to}, {@link #setBf16Residual},
+ * {@link #setGradientCheckpointing}, {@link #loadStateDict}; nor are differentiable forwards whose backward passes
+ * accumulate into the same parameter gradients (training is single-threaded). A model on a GPU runs every call on
+ * its device's one stream: use it from one thread at a time (concurrent use is not supported). In every case the
+ * checkpoint the weights were loaded from must stay open (a forward after it closed fails naming the file).
  */
 public final class WanModel extends Module {
     private final WanConfig config;
@@ -37,6 +47,8 @@ public final class WanModel extends Module {
     private final WanHead head;
     private final ImageEmbedding imageEmbedding;
     private boolean gradientCheckpointing;
+    /** The file the weights are views of ({@link #load}), named when it is closed under the model; else null. */
+    private String weightsSource;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -72,6 +84,7 @@ public final class WanModel extends Module {
             }
         });
         m.loadStateDict(StateSource.of(weights.tensors()), true);
+        m.weightsSource = weights.source();
         return m;
     }
 
@@ -90,7 +103,7 @@ public final class WanModel extends Module {
     /**
      * With checkpointing on, the differentiable forward keeps only the inputs of each block's three sub-blocks
      * (self-attention, cross-attention, FFN); their activations are recomputed one sub-block at a time during the
-     * backward pass (autograd's {@link Checkpoint}, {@link WanBlock#forwardCheckpointed}; spec training.md §3.5).
+     * backward pass (autograd's {@link Recompute}, {@link WanBlock#forwardRecomputed}; spec training.md §3.5).
      * Gradients are the same; intermediates inside blocks are then not tapped.
      */
     public void setGradientCheckpointing(boolean on) {
@@ -116,6 +129,7 @@ public final class WanModel extends Module {
      * as it ends. Blocks listed in {@link WanInputs#skipBlocks()} are not run.
      */
     public Tensor forward(WanInputs inputs, WanTaps taps) {
+        requireWeightsOpen();
         inputs.validate(config, "inputs");
         try (GradMode.Scope noGrad = GradMode.noGrad(); MemoryScope step = MemoryScope.open()) {
             WanInputs in = inputs.to(device());
@@ -153,6 +167,7 @@ public final class WanModel extends Module {
             throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
                     + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
         }
+        requireWeightsOpen();
         Device device = device();
         requireOn(device, "latent", latent);
         requireOn(device, "context", context);
@@ -160,10 +175,21 @@ public final class WanModel extends Module {
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
         for (WanBlock b : blocks) {
-            x = gradientCheckpointing ? b.forwardCheckpointed(x, c.e0(), c.ctx(), c.rope())
+            x = gradientCheckpointing ? b.forwardRecomputed(x, c.e0(), c.ctx(), c.rope())
                     : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
         return output(x, c, taps);
+    }
+
+    /**
+     * The weights of a loaded model are views of its checkpoint file: once the file is closed the first GEMM would
+     * fail with the FFM's bare "Already closed". Says which file instead.
+     */
+    private void requireWeightsOpen() {
+        if (weightsSource != null && !patchEmbedding.weightStorage().segment().scope().isAlive()) {
+            throw new IllegalStateException(weightsSource + " is closed, but this model's weights are views of it: keep "
+                    + "the checkpoint (WanCheckpoint) open while the model is used, or move the model to another device");
+        }
     }
 
     /** {@link #forward(Var, double[], Var, Var, WanTaps)} for text-only models (no CLIP tokens). */

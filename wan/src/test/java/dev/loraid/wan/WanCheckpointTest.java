@@ -98,4 +98,19 @@ class WanCheckpointTest {
         assertTrue(!WanKeys.isFp8ScaledTarget("blocks.3.self_attn.norm_q.weight"));
         assertTrue(!WanKeys.isFp8ScaledTarget("blocks.3.modulation"));
     }
+
+    /** A model used after its checkpoint was closed says which file, instead of "Already closed" inside a GEMM. */
+    @Test
+    void aModelUsedAfterItsCheckpointClosedNamesTheFile() throws IOException {
+        WanModel model;
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"));
+             SafetensorsFile golden = Golden.open("wan_tiny_forward.safetensors")) {
+            model = ck.model();
+            WanInputs in = WanInputs.of(golden.tensor("x").copy(), golden.tensor("t").copy(), golden.tensor("context").copy());
+            assertEquals(4, model.forward(in).rank()); // [out_dim, F, H, W] while the file is open
+            ck.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> model.forward(in));
+            assertTrue(e.getMessage().contains("wan_tiny_weights.safetensors is closed"), e.getMessage());
+        }
+    }
 }

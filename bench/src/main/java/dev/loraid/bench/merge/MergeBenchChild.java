@@ -15,7 +15,7 @@ public final class MergeBenchChild {
     /** args: BASE LORA OUT. Prints the merge's own seconds (without JVM start) on stdout. */
     public static void main(String[] args) {
         long t0 = System.nanoTime();
-        LoraMerger.merge(new MergeRequest(Path.of(args[0]), List.of(Path.of(args[1])), Optional.empty(), List.of("1.0"), null, false,
+        LoraMerger.merge(new MergeRequest(Path.of(args[0]), List.of(Path.of(args[1])), Optional.empty(), List.of(1.0), null, false,
                 List.of(), List.of(), null, Path.of(args[2])), Reporter.SILENT);
         System.out.println("merge_seconds=" + (System.nanoTime() - t0) / 1e9);
     }

@@ -1,5 +1,9 @@
 package dev.loraid.core.cache;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 /**
  * musubi-tuner's caching flags (spec training.md §4.5-4.6).
  *
@@ -14,7 +18,7 @@ public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batc
 
     public CacheOptions {
         if (batchSize != null && batchSize < 1) {
-            throw new IllegalArgumentException("--batch_size must be ≥ 1, got " + batchSize);
+            throw new ParameterException(named(param("CacheOptions.batchSize"), " must be ≥ 1, got " + batchSize));
         }
     }
 }

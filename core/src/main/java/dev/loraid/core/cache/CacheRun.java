@@ -1,5 +1,8 @@
 package dev.loraid.core.cache;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.data.DatasetSpec;
@@ -60,7 +63,8 @@ final class CacheRun {
             msg = item.media() + ": " + msg;
         }
         if (!options.skipErrors()) {
-            throw new LoraidException(msg + " (--skip_errors skips bad items and goes on)", e);
+            throw new LoraidException(named(msg + " (", param("CacheOptions.skipErrors"),
+                    " skips bad items and goes on)"), e);
         }
         failedStems.add(item.stem());
         skipped.add(msg);
@@ -92,7 +96,8 @@ final class CacheRun {
                     try {
                         Files.delete(p);
                         deleted.add(p);
-                        reporter.info("deleted stale cache " + p + " (not produced by this run; --keep_cache keeps it)");
+                        reporter.info(named("deleted stale cache " + p + " (not produced by this run; ",
+                                param("CacheOptions.keepCache"), " keeps it)"));
                     } catch (IOException e) {
                         reporter.warn(p + ": cannot delete the stale cache (" + e.getMessage() + ")");
                     }

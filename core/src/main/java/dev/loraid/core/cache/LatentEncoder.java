@@ -1,5 +1,9 @@
 package dev.loraid.core.cache;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import java.util.ArrayList;
@@ -47,7 +51,8 @@ public interface LatentEncoder {
             case "bf16", "bfloat16" -> DType.BF16;
             case "fp16", "f16", "float16", "half" -> DType.F16;
             case "fp32", "f32", "float32", "float" -> DType.F32;
-            default -> throw new IllegalArgumentException("--vae_dtype " + name + ": expected bf16, fp16 or fp32");
+            default -> throw new ParameterException(named(param("LatentEncoder.dtype"), " " + name
+                    + ": expected bf16, fp16 or fp32"));
         };
     }
 }

@@ -92,7 +92,7 @@ public final class BatchLoader {
                 String key = normalize(name);
                 String where = file + ": " + name;
                 if (key.equals("f_indices")) {
-                    throw new LoraidException(where + ": one-frame caches (--one_frame) are not supported for training");
+                    throw new LoraidException(where + ": one-frame caches are not supported for training");
                 }
                 if (!KNOWN.contains(key)) {
                     throw new LoraidException(where + ": unexpected tensor (after normalisation '" + key

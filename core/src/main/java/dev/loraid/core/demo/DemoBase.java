@@ -57,7 +57,7 @@ public final class DemoBase {
             Trainer.Result res = DemoTraining.run(DemoTraining.config(random, toml, work.resolve("base-lora"), "base", net, 2e-3,
                     DemoTraining.logitNormal(), epochs, null, SEED, device), "base (full-rank LoRA)", out);
             Files.createDirectories(output.toAbsolutePath().getParent());
-            LoraMerger.merge(new MergeRequest(random, List.of(res.lora()), Optional.empty(), List.of("1.0"), null, false, List.of(),
+            LoraMerger.merge(new MergeRequest(random, List.of(res.lora()), Optional.empty(), List.of(1.0), null, false, List.of(),
                     List.of(), DType.F32, output), Reporter.SILENT);
             out.info(String.format(Locale.ROOT, "base: merged into %s (%d KiB) in %.0f s total", output, Files.size(output) / 1024,
                     (System.nanoTime() - t0) / 1e9));

@@ -201,7 +201,7 @@ public final class LoraidDemo {
 
             stage("combination: LORAIDs attached together (disjoint blocks); ordinary LoRAs merged into the base");
             Path merged = o.out().resolve("loras").resolve("ordinary-3-merged-dit.safetensors");
-            LoraMerger.merge(new MergeRequest(o.base(), loras, Optional.empty(), List.of("1.0"), null, false, List.of(), List.of(),
+            LoraMerger.merge(new MergeRequest(o.base(), loras, Optional.empty(), List.of(1.0), null, false, List.of(), List.of(),
                     DType.F32, merged), Reporter.SILENT);
             out.info("    " + merged.getFileName() + ": base + zorp + blix + quen, multiplier 1.0 each");
 
@@ -290,7 +290,7 @@ public final class LoraidDemo {
                 }
                 epochs.add(r.lora());
                 Path ema = dir.resolve(name + "-ema.safetensors");
-                EmaTool.run(new EmaRequest(new TreeMap<>(), epochs, ema, new TreeMap<>(), EmaSchedule.fromFlags(0.2, null, null, false),
+                EmaTool.run(new EmaRequest(new TreeMap<>(), epochs, ema, new TreeMap<>(), EmaSchedule.select(0.2, null, null, false),
                         EpochDiscovery.SortBy.EPOCH, true, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                         Reporter.SILENT);
                 out.info("    " + label + ": post-hoc EMA (σ_rel 0.2) over " + epochs.size() + " epoch files → " + ema);

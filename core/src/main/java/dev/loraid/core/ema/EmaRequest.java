@@ -20,4 +20,17 @@ public record EmaRequest(SortedMap<Integer, Path> series, List<Path> positional,
         double average, LoraBlend.Mode blendMode, double conflictThreshold, boolean mergeOnly, String combineMode,
         boolean referenceCompat) {
     public static final int MAX_SERIES = 20;
+    /** The API names of {@link #series} and {@link #seriesOutputs} in messages ({@link dev.loraid.core.ParameterText}). */
+    public static final String SERIES = "EmaRequest.series";
+    public static final String SERIES_OUTPUTS = "EmaRequest.seriesOutputs";
+
+    /** The API name of series {@code slot}'s input in messages: {@code EmaRequest.series[slot]}. */
+    public static String series(int slot) {
+        return SERIES + "[" + slot + "]";
+    }
+
+    /** The API name of series {@code slot}'s output in messages: {@code EmaRequest.seriesOutputs[slot]}. */
+    public static String seriesOutput(int slot) {
+        return SERIES_OUTPUTS + "[" + slot + "]";
+    }
 }

@@ -1,5 +1,8 @@
 package dev.loraid.core.ema;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 
 /**
@@ -44,7 +47,8 @@ public sealed interface EmaSchedule {
         public Linear {
             for (double b : new double[] {beta1, beta2}) {
                 if (!(b >= 0 && b <= 1)) {
-                    throw new LoraidException("--beta and --beta2 must be in [0, 1], got " + b);
+                    throw new LoraidException(named(param("EmaSchedule.beta"), " and ", param("EmaSchedule.beta2"),
+                            " must be in [0, 1], got " + b));
                 }
             }
         }
@@ -65,12 +69,13 @@ public sealed interface EmaSchedule {
     }
 
     /**
-     * The schedule the flags ask for (REQ-EMA-4); null means "flag not given". Explicit β without σ_rel → linear;
+     * The schedule the parameters ask for (REQ-EMA-4); null means "not given". Explicit β without σ_rel → linear;
      * both → error (the reference's default σ_rel made linear mode unreachable — D-23); otherwise power, σ_rel 0.2.
      */
-    public static EmaSchedule fromFlags(Double sigmaRel, Double beta, Double beta2, boolean referenceCompat) {
+    public static EmaSchedule select(Double sigmaRel, Double beta, Double beta2, boolean referenceCompat) {
         if (sigmaRel != null && (beta != null || beta2 != null)) {
-            throw new LoraidException("--sigma_rel and --beta/--beta2 select both modes (power and linear EMA): give one");
+            throw new LoraidException(named(param("EmaSchedule.sigmaRel"), " and ", param("EmaSchedule.beta"), "/",
+                    param("EmaSchedule.beta2"), " select both modes (power and linear EMA): give one"));
         }
         if (beta != null || beta2 != null) {
             double b1 = beta != null ? beta : 0.95;

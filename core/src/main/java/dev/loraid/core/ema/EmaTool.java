@@ -1,10 +1,15 @@
 package dev.loraid.core.ema;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.ParameterText;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,9 +33,9 @@ public final class EmaTool {
     public static void run(EmaRequest req, Reporter reporter) {
         validate(req);
         try {
-            OutputSet.checkFolders(outputFlags(req)); // a wrong output folder fails now, not after the EMA is computed
+            OutputSet.checkFolders(outputNames(req)); // a wrong output folder fails now, not after the EMA is computed
         } catch (java.io.IOException e) {
-            throw new LoraidException(e.getMessage(), e);
+            throw new LoraidException(ParameterText.naming(e.getMessage(), outputNames(req).keySet()), e);
         }
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
             List<String> names = new ArrayList<>();
@@ -57,17 +62,20 @@ public final class EmaTool {
             }
             Map<Path, LoraFile> outputs = outputs(req, names, results, reporter);
             checkNotInputs(outputs.keySet(), inputs);
-            LoraFiles.writeAll(outputs, new OutputSet(outputFlags(req)));
+            LoraFiles.writeAll(outputs, new OutputSet(outputNames(req)));
             outputs.forEach((path, lora) -> reporter.info("wrote " + path + " (" + lora.tensors().size() + " tensors)"));
         }
     }
 
-    /** Every output path under its flag, in the order they are written: {@code --output_file_loraN} by slot, then {@code --output_file}. */
-    private static Map<String, Path> outputFlags(EmaRequest req) {
+    /** Every output path under its parameter's name, in the order they are written: the series outputs by slot,
+            then the output file. */
+    private static final String OUTPUT_FILE = "EmaRequest.outputFile";
+
+    private static Map<String, Path> outputNames(EmaRequest req) {
         Map<String, Path> flags = new LinkedHashMap<>();
-        req.seriesOutputs().forEach((slot, path) -> flags.put("--output_file_lora" + slot, path));
+        req.seriesOutputs().forEach((slot, path) -> flags.put(EmaRequest.seriesOutput(slot), path));
         if (req.outputFile() != null) {
-            flags.put("--output_file", req.outputFile());
+            flags.put(OUTPUT_FILE, req.outputFile());
         }
         return flags;
     }
@@ -75,29 +83,35 @@ public final class EmaTool {
     /** The request's own consistency (inputs and outputs given, slots paired, modes known); no file is read. */
     public static void validate(EmaRequest req) {
         if (!req.positional().isEmpty() && !req.series().isEmpty()) {
-            throw new LoraidException("positional LoRA paths and --loraN cannot be mixed: give one form");
+            throw new LoraidException(named("positional LoRA paths and ", param(EmaRequest.SERIES),
+                    " cannot be mixed: give one form"));
         }
         if (req.positional().isEmpty() && req.series().isEmpty()) {
-            throw new LoraidException("no input: give --lora1 … --lora" + EmaRequest.MAX_SERIES + " or positional epoch files");
+            throw new LoraidException(named("no input: give ", param(EmaRequest.series(1)), " … ",
+                    param(EmaRequest.series(EmaRequest.MAX_SERIES)),
+                    " or positional epoch files"));
         }
         if (req.outputFile() == null && req.seriesOutputs().isEmpty()) {
-            throw new LoraidException("no output requested: give --output_file and/or --output_file_loraN");
+            throw new LoraidException(named("no output requested: give ", param(OUTPUT_FILE), " and/or ",
+                    param(EmaRequest.SERIES_OUTPUTS)));
         }
         for (int slot : req.seriesOutputs().keySet()) {
             if (!req.series().containsKey(slot)) {
-                throw new LoraidException("--output_file_lora" + slot + " given without --lora" + slot);
+                throw new LoraidException(named(param(EmaRequest.seriesOutput(slot)), " given without ",
+                        param(EmaRequest.series(slot))));
             }
         }
         if (!req.positional().isEmpty() && req.outputFile() == null) {
-            throw new LoraidException("positional LoRA paths need --output_file");
+            throw new LoraidException(named("positional LoRA paths need ", param(OUTPUT_FILE)));
         }
         if (!"partitioned".equals(req.combineMode()) && !"union".equals(req.combineMode())) {
-            throw new LoraidException("--combine_mode must be partitioned or union, got " + req.combineMode());
+            throw new LoraidException(named(param("EmaRequest.combineMode"), " must be partitioned or union, got "
+                    + req.combineMode()));
         }
         try {
-            OutputSet.checkDistinct(outputFlags(req));
+            OutputSet.checkDistinct(outputNames(req));
         } catch (IllegalArgumentException e) {
-            throw new LoraidException(e.getMessage(), e);
+            throw new LoraidException(ParameterText.naming(e.getMessage(), outputNames(req).keySet()), e);
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.loraid.core.ema;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
@@ -80,17 +83,19 @@ public final class LoraBlend {
     public static List<LoraFile> blend(List<LoraFile> inputs, List<String> names, Options options, Reporter reporter) {
         double b = options.factor();
         if (!(b >= 0 && b <= 1)) {
-            throw new LoraidException("--average must be in [0, 1], got " + b);
+            throw new LoraidException(named(param("EmaRequest.average"), " must be in [0, 1], got " + b));
         }
         if (inputs.size() < 2 || b == 0) {
             if (b > 0) {
-                reporter.warn("--average " + b + " ignored: blending needs at least two LoRA series");
+                reporter.warn(named(param("EmaRequest.average"), " " + b
+                        + " ignored: blending needs at least two LoRA series"));
             }
             return inputs;
         }
         if (b > 0.5) {
-            reporter.warn("--average " + b + " > 0.5 mixes in more of the other LoRAs' mean than of each LoRA itself "
-                    + "(with two LoRAs 1.0 swaps them; 0.5 is the plain average)");
+            reporter.warn(named(param("EmaRequest.average"), " " + b
+                    + " > 0.5 mixes in more of the other LoRAs' mean than of each LoRA itself "
+                    + "(with two LoRAs 1.0 swaps them; 0.5 is the plain average)"));
         }
         warnGates(options, reporter);
         return new LoraBlend(inputs, names, options, reporter).run();
@@ -99,11 +104,14 @@ public final class LoraBlend {
     private static void warnGates(Options o, Reporter reporter) {
         double b = o.factor();
         if (o.mode() == Mode.INTELLIGENT && b < GATE) {
-            reporter.warn("intelligent blending does nothing below --average " + GATE + " (got " + b + ")");
+            reporter.warn(named("intelligent blending does nothing below ", param("EmaRequest.average"), " " + GATE
+                    + " (got " + b + ")"));
         } else if (o.mode() == Mode.DEMOCRATIC && b < GATE) {
-            reporter.warn("democratic blending does nothing below --average " + GATE + " (got " + b + ")");
+            reporter.warn(named("democratic blending does nothing below ", param("EmaRequest.average"), " " + GATE
+                    + " (got " + b + ")"));
         } else if (o.mode() == Mode.DEMOCRATIC && b < SPATIAL_GATE) {
-            reporter.warn("democratic blending leaves self-attention unchanged below --average " + SPATIAL_GATE + " (got " + b + ")");
+            reporter.warn(named("democratic blending leaves self-attention unchanged below ",
+                    param("EmaRequest.average"), " " + SPATIAL_GATE + " (got " + b + ")"));
         }
     }
 
@@ -123,7 +131,8 @@ public final class LoraBlend {
             }
         }
         if (shared == 0 && !options.referenceCompat()) {
-            reporter.warn("inputs share no modules; --average has no effect on disjoint LORAID LoRAs");
+            reporter.warn(named("inputs share no modules; ", param("EmaRequest.average"),
+                    " has no effect on disjoint LORAID LoRAs"));
         }
         List<LoraFile> result = new ArrayList<>();
         long changedAll = 0;

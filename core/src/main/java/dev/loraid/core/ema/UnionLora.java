@@ -1,5 +1,8 @@
 package dev.loraid.core.ema;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
@@ -28,8 +31,9 @@ public final class UnionLora {
             for (var e : series.get(i).tensors().entrySet()) {
                 String prev = owner.putIfAbsent(e.getKey(), names.get(i));
                 if (prev != null) {
-                    throw new LoraidException("--combine_mode union needs disjoint LoRAs, but " + prev + " and " + names.get(i)
-                            + " both have " + e.getKey() + "; use --combine_mode partitioned");
+                    throw new LoraidException(named(param("EmaRequest.combineMode"),
+                            " union needs disjoint LoRAs, but " + prev + " and " + names.get(i)
+                            + " both have " + e.getKey() + "; use ", param("EmaRequest.combineMode"), " partitioned"));
                 }
                 tensors.put(e.getKey(), e.getValue());
             }

@@ -3,7 +3,7 @@ package dev.loraid.core.generate;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
-import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.Device;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanModel;
@@ -76,7 +76,7 @@ final class DitExpert implements AutoCloseable {
         try {
             WanModel m = toDevice ? checkpoint.model(device) : checkpoint.model();
             if (!loras.isEmpty()) {
-                app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multiplierTokens(),
+                app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multipliers(),
                         loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
                 loraMeta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)
                         .collect(Collectors.joining(" ")));

@@ -9,14 +9,14 @@ import java.util.Optional;
  * The LoRA / LORAID files one expert runs with, attached as adapters at their multipliers after the same checks as a
  * merge (spec loraid.md REQ-CLI-5/6; training.md §6.6 merges instead, with the same formula W + m·(alpha/r)·up@down).
  *
- * @param multiplierTokens multipliers as given: none = 1.0, one = for all, else one per file (per LORAID with IDs)
+ * @param multipliers     none = 1.0, one = for all, else one per file (per LORAID with IDs)
  * @param loraids          the LORAIDs to apply, empty when none were named
  * @param blocksPerLoraid  blocks per LORAID for files without ss_loraid_blocks_per_loraid, or null
  * @param includePatterns  key patterns (REQ-MERGE-6 search on lora_unet_… keys): none, one for every file, or the i-th
  *                         for the i-th file (upstream's wan_generate_video.py, training.md §6.3)
  * @param excludePatterns  the same for exclusion, applied after the include patterns
  */
-public record LoraSelection(List<Path> files, List<String> multiplierTokens, Optional<List<Integer>> loraids,
+public record LoraSelection(List<Path> files, List<Double> multipliers, Optional<List<Integer>> loraids,
                             Integer blocksPerLoraid, boolean allowOverlap, List<String> includePatterns,
                             List<String> excludePatterns) {
     public static final LoraSelection NONE = new LoraSelection(List.of(), List.of(), Optional.empty(), null, false);
@@ -24,16 +24,16 @@ public record LoraSelection(List<Path> files, List<String> multiplierTokens, Opt
     /** @throws dev.loraid.core.LoraidException when a pattern list has neither 0, 1 nor one entry per file */
     public LoraSelection {
         files = List.copyOf(files);
-        multiplierTokens = List.copyOf(multiplierTokens);
+        multipliers = List.copyOf(multipliers);
         includePatterns = List.copyOf(includePatterns);
         excludePatterns = List.copyOf(excludePatterns);
         LoraKeyFilter.perFile(files.size(), includePatterns, excludePatterns);
     }
 
     /** Files without key patterns. */
-    public LoraSelection(List<Path> files, List<String> multiplierTokens, Optional<List<Integer>> loraids,
+    public LoraSelection(List<Path> files, List<Double> multipliers, Optional<List<Integer>> loraids,
                          Integer blocksPerLoraid, boolean allowOverlap) {
-        this(files, multiplierTokens, loraids, blocksPerLoraid, allowOverlap, List.of(), List.of());
+        this(files, multipliers, loraids, blocksPerLoraid, allowOverlap, List.of(), List.of());
     }
 
     /** Each file's key filter, in file order. */

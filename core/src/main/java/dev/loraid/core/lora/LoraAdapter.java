@@ -54,7 +54,7 @@ public final class LoraAdapter implements Linear.Adapter {
         if (multiplier == 0) {
             return baseOut;
         }
-        // every draw comes from the thread's Rng stream, which Checkpoint replays when it recomputes a block:
+        // every draw comes from the thread's Rng stream, which Recompute replays when it recomputes a block:
         // the recomputed forward then drops exactly what the first one dropped, and the gradients stay right
         if (training && dropouts.module() > 0 && Rng.nextDouble() < dropouts.module()) {
             return baseOut;

@@ -3,7 +3,6 @@ package dev.loraid.core.lora;
 import dev.loraid.autograd.Module;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraPairing;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,15 +23,15 @@ public final class LoraApplication {
     }
 
     /**
-     * Same arguments as a merge: {@code loraids} empty when {@code --LORAID} was absent; {@code filters} one key filter
-     * per file (REQ-MERGE-6), applied before the LORAID checks.
+     * Same arguments as a merge ({@link LoraPairing#pair}): {@code loraids} empty when no LORAID is selected;
+     * {@code filters} one key filter per file (REQ-MERGE-6), applied before the LORAID checks.
      */
     public static LoraApplication apply(Module model, List<Path> files, List<LoraKeyFilter> filters, Optional<List<Integer>> loraids,
-            List<String> multiplierTokens, Integer blocksPerLoraid, boolean allowOverlap, Reporter reporter) {
+            List<Double> multipliers, Integer blocksPerLoraid, boolean allowOverlap, Reporter reporter) {
         int blocks = BlockCount.fromWeightNames(LoraNetwork.candidates(model).keySet());
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
             LoraInputs in = LoraInputs.load(files, opened, filters, reporter);
-            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), loraids, multiplierTokens, blocks, blocksPerLoraid,
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), loraids, multipliers, blocks, blocksPerLoraid,
                     allowOverlap, reporter);
             List<LoraNetwork> networks = new ArrayList<>();
             try {

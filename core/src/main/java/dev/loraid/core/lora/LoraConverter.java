@@ -4,6 +4,7 @@ import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.tensor.Tensor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,28 @@ import java.util.TreeMap;
  * trip byte-exact for any alpha. To "default", a module without alpha gets alpha = rank (scale 1, the same update).
  */
 public final class LoraConverter {
+    /** The two key layouts: musubi's {@code lora_unet_…} ("default") and diffusers/ComfyUI's ("other"). */
+    public enum Format {
+        MUSUBI, DIFFUSERS
+    }
+
     private LoraConverter() {
+    }
+
+    /**
+     * Reads {@code in}, checks it as merge does (keys, down/up pairs, ranks, finite values), converts it to
+     * {@code to} and writes {@code out}; a file already in {@code to}'s layout is refused. {@code prefix} and
+     * {@code keepAlpha} apply to {@link Format#DIFFUSERS} ({@link #toDiffusers}). Returns what was written.
+     */
+    public static LoraFile convert(Path in, Path out, Format to, String prefix, boolean keepAlpha, Reporter reporter) {
+        LoraFile lora = LoraFiles.read(in);
+        LoraInputs.check(lora, reporter);
+        if (isDiffusers(lora.tensors()) == (to == Format.DIFFUSERS)) {
+            throw new LoraidException(in + " is already in " + (to == Format.DIFFUSERS ? "diffusers/ComfyUI" : "musubi") + " format");
+        }
+        LoraFile converted = to == Format.DIFFUSERS ? toDiffusers(lora, prefix, keepAlpha) : toMusubi(lora, reporter);
+        LoraFiles.write(converted, out);
+        return converted;
     }
 
     public static LoraFile toDiffusers(LoraFile in, String prefix, boolean keepAlpha) {

@@ -1,8 +1,9 @@
 package dev.loraid.core.lora;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.Reporter;
-import dev.loraid.core.ema.PartitionedLora;
-import dev.loraid.core.plan.LoraPairing;
 import dev.loraid.core.plan.LoraidMetadata;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,7 +80,8 @@ public record LoraInputs(List<LoraWeights> loras, List<LoraPairing.Candidate> ca
             }
         });
         if (kept.isEmpty()) {
-            reporter.warn(w.source() + ": no keys left after the include/exclude key patterns; file skipped");
+            reporter.warn(named(w.source() + ": no keys left after ", param("MergeRequest.includeKeyPatterns"), "/",
+                    param("MergeRequest.excludeKeyPatterns"), "; file skipped"));
             return null;
         }
         return new LoraWeights(w.file(), kept);

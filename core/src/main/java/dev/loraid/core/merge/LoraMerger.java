@@ -8,7 +8,7 @@ import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.plan.BlockCount;
-import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.OutputSet;
@@ -41,24 +41,30 @@ public final class LoraMerger {
     private LoraMerger() {
     }
 
-    /** The flag {@link #merge(MergeRequest, Reporter)} names its output by. */
-    private static final String OUTPUT_FLAG = "--save_merged_model";
+    /** The name {@link #merge(MergeRequest, Reporter)} gives its output in messages. */
+    public static final String OUTPUT = "MergeRequest.output";
 
     /** Merges and writes {@code req.output()} (atomically: temp file, fsync, rename). */
     public static void merge(MergeRequest req, Reporter reporter) {
-        try (MergePlan plan = plan(req, OUTPUT_FLAG, reporter); OutputSet output = new OutputSet(Map.of(OUTPUT_FLAG, req.output()))) {
+        merge(req, OUTPUT, reporter);
+    }
+
+    /** {@link #merge(MergeRequest, Reporter)}, its messages naming the output {@code outputName} (e.g. a CLI flag). */
+    public static void merge(MergeRequest req, String outputName, Reporter reporter) {
+        try (MergePlan plan = plan(req, outputName, reporter); OutputSet output = new OutputSet(Map.of(outputName,
+                req.output()))) {
             plan.write(output, reporter);
             output.commit();
             reporter.info("merged " + plan.adaptedWeights() + " weights into " + req.output());
         } catch (IOException e) {
-            throw new LoraidException("cannot write " + OUTPUT_FLAG + " " + req.output() + ": " + e.getMessage(), e);
+            throw new LoraidException("cannot write " + outputName + " " + req.output() + ": " + e.getMessage(), e);
         }
     }
 
     /**
      * Validates {@code req} and schedules its updates, reading headers and LoRA files but none of the base's tensor
-     * data: a bad input fails here, before the long write. {@code outputName} is the flag the output was given with;
-     * errors about the output name it. The plan holds the files open until closed.
+     * data: a bad input fails here, before the long write. {@code outputName} names the output in errors
+     * ({@link #OUTPUT}, or the front end's own name such as a CLI flag). The plan holds the files open until closed.
      */
     public static MergePlan plan(MergeRequest req, String outputName, Reporter reporter) {
         if (req.output() != null) { // null: validation only (loraid validate --dit), the same checks without an output
@@ -69,7 +75,7 @@ public final class LoraMerger {
         try {
             int blocks = BlockCount.ofWanDit(base.names(), base.describe());
             LoraInputs in = LoraInputs.load(req.loras(), opened, req.includeKeyPatterns(), req.excludeKeyPatterns(), reporter);
-            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multiplierTokens(), blocks,
+            List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multipliers(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<MergePlan.Update>> updates = schedule(base, in, applied, reporter);
             return new MergePlan(base, opened, updates, applied, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(),

@@ -4,7 +4,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraModule;
-import dev.loraid.core.plan.LoraPairing;
+import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Storage;

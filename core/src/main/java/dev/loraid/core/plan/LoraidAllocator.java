@@ -1,5 +1,8 @@
 package dev.loraid.core.plan;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import java.util.List;
 import java.util.Optional;
@@ -58,7 +61,8 @@ public final class LoraidAllocator {
             throw new LoraidException("the model has no transformer blocks (B=" + totalBlocks + ")");
         }
         if (blocksPerLoraid < 1 || blocksPerLoraid > totalBlocks) {
-            throw new LoraidException("--blocks_per_loraid must be between 1 and " + totalBlocks + ", got " + blocksPerLoraid);
+            throw new LoraidException(named(param("LoraidAllocator.blocksPerLoraid"), " must be between 1 and "
+                    + totalBlocks + ", got " + blocksPerLoraid));
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.loraid.core.plan;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
@@ -93,8 +96,9 @@ public record LoraidMetadata(OptionalInt loraid, OptionalInt blocksPerLoraid, Op
         if (blocksPerLoraid.isPresent()) {
             p = blocksPerLoraid.getAsInt();
             if (cliBlocksPerLoraid != null && cliBlocksPerLoraid != p) {
-                throw new LoraidException(file + ": metadata says " + p + " blocks per LORAID but --blocks_per_loraid is "
-                        + cliBlocksPerLoraid);
+                throw new LoraidException(named(file + ": metadata says " + p + " blocks per LORAID but ",
+                        param("MergeRequest.blocksPerLoraid"), " is "
+                        + cliBlocksPerLoraid));
             }
         } else {
             p = cliBlocksPerLoraid != null ? cliBlocksPerLoraid : LoraidAllocator.DEFAULT_BLOCKS_PER_LORAID;

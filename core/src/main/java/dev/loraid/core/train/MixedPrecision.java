@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import java.util.Locale;
 
 /**
@@ -15,7 +19,8 @@ public enum MixedPrecision {
             case "no", "fp32", "none" -> NO;
             case "fp16" -> FP16;
             case "bf16" -> BF16;
-            default -> throw new IllegalArgumentException("--mixed_precision must be no, fp16 or bf16, got '" + value + "'");
+            default -> throw new ParameterException(named(param("TrainConfig.mixedPrecision"),
+                    " must be no, fp16 or bf16, got '" + value + "'"));
         };
     }
 

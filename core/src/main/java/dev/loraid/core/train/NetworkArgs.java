@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +25,8 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
         for (String item : items) {
             int eq = item.indexOf('=');
             if (eq < 0 || item.indexOf('=', eq + 1) >= 0) {
-                throw new IllegalArgumentException("--network_args item '" + item + "' must be key=value with exactly one '='");
+                throw new ParameterException(named(param("NetworkConfig.args"), " item '" + item
+                        + "' must be key=value with exactly one '='"));
             }
             raw.put(item.substring(0, eq).strip(), item.substring(eq + 1).strip());
         }
@@ -42,13 +47,16 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
                 case "loraplus_lr_ratio" -> {
                     plus = number(k, v);
                     if (!(plus > 0)) {
-                        throw new IllegalArgumentException("--network_args loraplus_lr_ratio must be > 0, got " + v);
+                        throw new ParameterException(named(param("NetworkConfig.args"),
+                                " loraplus_lr_ratio must be > 0, got " + v));
                     }
                 }
                 case "verbose" -> verbose = v.equals("True");
-                case "conv_dim", "conv_alpha" -> reporter.warn("--network_args " + k + " is ignored: Wan blocks have no convolutions");
-                default -> throw new IllegalArgumentException("--network_args: unknown key '" + k + "' (known: include_patterns, "
-                        + "exclude_patterns, rank_dropout, module_dropout, loraplus_lr_ratio, verbose, conv_dim, conv_alpha)");
+                case "conv_dim", "conv_alpha" -> reporter.warn(named(param("NetworkConfig.args"), " " + k
+                        + " is ignored: Wan blocks have no convolutions"));
+                default -> throw new ParameterException(named(param("NetworkConfig.args"), ": unknown key '" + k
+                        + "' (known: include_patterns, "
+                        + "exclude_patterns, rank_dropout, module_dropout, loraplus_lr_ratio, verbose, conv_dim, conv_alpha)"));
             }
         }
         return new NetworkArgs(include, exclude, rank, module, plus, verbose, raw);
@@ -58,14 +66,15 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
         try {
             return Double.parseDouble(v);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--network_args " + key + ": expected a number, got '" + v + "'");
+            throw new ParameterException(named(param("NetworkConfig.args"), " " + key + ": expected a number, got '"
+                    + v + "'"));
         }
     }
 
     private static double probability(String key, String v) {
         double p = number(key, v);
         if (!(p >= 0 && p < 1)) {
-            throw new IllegalArgumentException("--network_args " + key + " must be in [0, 1), got " + v);
+            throw new ParameterException(named(param("NetworkConfig.args"), " " + key + " must be in [0, 1), got " + v));
         }
         return p;
     }
@@ -74,8 +83,9 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
     static List<String> pythonStringList(String key, String v) {
         String s = v.strip();
         if (!s.startsWith("[") || !s.endsWith("]")) {
-            throw new IllegalArgumentException("--network_args " + key + ": expected a Python list of strings like "
-                    + "['a', 'b'], got " + v);
+            throw new ParameterException(named(param("NetworkConfig.args"), " " + key
+                    + ": expected a Python list of strings like "
+                    + "['a', 'b'], got " + v));
         }
         List<String> out = new ArrayList<>();
         int i = 1;
@@ -93,7 +103,8 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
             }
             char q = s.charAt(i);
             if (q != '\'' && q != '"') {
-                throw new IllegalArgumentException("--network_args " + key + ": expected a quoted string at position " + i + " of " + v);
+                throw new ParameterException(named(param("NetworkConfig.args"), " " + key
+                        + ": expected a quoted string at position " + i + " of " + v));
             }
             StringBuilder sb = new StringBuilder();
             i++;
@@ -117,7 +128,8 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
                 i++;
             }
             if (i >= end) {
-                throw new IllegalArgumentException("--network_args " + key + ": unterminated string in " + v);
+                throw new ParameterException(named(param("NetworkConfig.args"), " " + key
+                        + ": unterminated string in " + v));
             }
             out.add(sb.toString());
             i++;
@@ -127,7 +139,8 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
             if (i < end && s.charAt(i) == ',') {
                 i++;
             } else if (i < end) {
-                throw new IllegalArgumentException("--network_args " + key + ": expected ',' at position " + i + " of " + v);
+                throw new ParameterException(named(param("NetworkConfig.args"), " " + key
+                        + ": expected ',' at position " + i + " of " + v));
             }
         }
         return List.copyOf(out);

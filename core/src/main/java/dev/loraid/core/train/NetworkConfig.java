@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,19 +28,22 @@ public record NetworkConfig(int dim, double alpha, double dropout, List<String> 
         args = List.copyOf(args);
         NetworkArgs.parse(args, Reporter.SILENT); // fail at configuration time, before any model is opened
         if (dim < 1) {
-            throw new IllegalArgumentException("--network_dim must be ≥ 1, got " + dim);
+            throw new ParameterException(named(param("NetworkConfig.dim"), " must be ≥ 1, got " + dim));
         }
         if (!(dropout >= 0 && dropout < 1)) {
-            throw new IllegalArgumentException("--network_dropout must be in [0, 1), got " + dropout);
+            throw new ParameterException(named(param("NetworkConfig.dropout"), " must be in [0, 1), got " + dropout));
         }
         if (dimFromWeights && weights == null) {
-            throw new IllegalArgumentException("--dim_from_weights needs --network_weights");
+            throw new ParameterException(named(param("NetworkConfig.dimFromWeights"), " needs ",
+                    param("NetworkConfig.weights")));
         }
         if (scaleWeightNorms != null && !(scaleWeightNorms > 0)) {
-            throw new IllegalArgumentException("--scale_weight_norms must be > 0, got " + scaleWeightNorms);
+            throw new ParameterException(named(param("NetworkConfig.scaleWeightNorms"), " must be > 0, got "
+                    + scaleWeightNorms));
         }
         if (blocksPerLoraid < 1) {
-            throw new IllegalArgumentException("--blocks_per_loraid must be ≥ 1, got " + blocksPerLoraid);
+            throw new ParameterException(named(param("NetworkConfig.blocksPerLoraid"), " must be ≥ 1, got "
+                    + blocksPerLoraid));
         }
     }
 

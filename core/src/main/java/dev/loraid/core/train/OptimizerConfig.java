@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import java.util.List;
 import java.util.Locale;
 
@@ -28,17 +32,20 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         type = type == null || type.isBlank() ? "AdamW" : type;
         String t = type.toLowerCase(Locale.ROOT);
         if (t.endsWith("8bit")) {
-            throw new IllegalArgumentException("--optimizer_type " + type + " is not supported: 8-bit optimizer states are "
-                    + "not implemented; use AdamW (its fp32 moments of a LoRA are small)");
+            throw new ParameterException(named(param("OptimizerConfig.type"), " " + type
+                    + " is not supported: 8-bit optimizer states are "
+                    + "not implemented; use AdamW (its fp32 moments of a LoRA are small)"));
         }
         if (!t.equals("adamw") && !t.equals("torch.optim.adamw") && !t.equals("torch.optim.adamw.adamw")) {
-            throw new IllegalArgumentException("--optimizer_type " + type + " is not supported (supported: AdamW)");
+            throw new ParameterException(named(param("OptimizerConfig.type"), " " + type
+                    + " is not supported (supported: AdamW)"));
         }
         if (!(learningRate > 0)) {
-            throw new IllegalArgumentException("--learning_rate must be > 0, got " + learningRate);
+            throw new ParameterException(named(param("OptimizerConfig.learningRate"), " must be > 0, got " + learningRate));
         }
         if (maxGradNorm < 0) {
-            throw new IllegalArgumentException("--max_grad_norm must be ≥ 0 (0 disables clipping), got " + maxGradNorm);
+            throw new ParameterException(named(param("OptimizerConfig.maxGradNorm"),
+                    " must be ≥ 0 (0 disables clipping), got " + maxGradNorm));
         }
     }
 

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.AdamW;
 import dev.loraid.autograd.optim.ParamGroup;
@@ -25,7 +29,7 @@ public final class Optimizers {
         for (String item : c.args()) {
             int eq = item.indexOf('=');
             if (eq < 0) {
-                throw new IllegalArgumentException("--optimizer_args item '" + item + "' must be key=value");
+                throw new ParameterException(named(param("OptimizerConfig.args"), " item '" + item + "' must be key=value"));
             }
             String k = item.substring(0, eq).strip();
             String v = item.substring(eq + 1).strip();
@@ -36,13 +40,15 @@ public final class Optimizers {
                     String inner = v.replaceAll("[()\\[\\]\\s]", "");
                     String[] parts = inner.split(",");
                     if (parts.length != 2) {
-                        throw new IllegalArgumentException("--optimizer_args betas: expected (b1, b2), got " + v);
+                        throw new ParameterException(named(param("OptimizerConfig.args"),
+                                " betas: expected (b1, b2), got " + v));
                     }
                     beta1 = number(k, parts[0]);
                     beta2 = number(k, parts[1]);
                 }
-                default -> throw new IllegalArgumentException("--optimizer_args: AdamW takes weight_decay, betas and eps, not '"
-                        + k + "'");
+                default -> throw new ParameterException(named(param("OptimizerConfig.args"),
+                        ": AdamW takes weight_decay, betas and eps, not '"
+                        + k + "'"));
             }
         }
         List<ParamGroup> groups = new ArrayList<>();
@@ -62,7 +68,8 @@ public final class Optimizers {
         try {
             return Double.parseDouble(v.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--optimizer_args " + key + ": expected a number, got '" + v + "'");
+            throw new ParameterException(named(param("OptimizerConfig.args"), " " + key
+                    + ": expected a number, got '" + v + "'"));
         }
     }
 }

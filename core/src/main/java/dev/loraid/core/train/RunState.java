@@ -1,5 +1,8 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.Optimizer;
@@ -81,7 +84,8 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
     public static RunState read(Path dir) {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
-            throw new LoraidException("--resume " + dir + ": not a run state folder (no " + FILE + " inside)");
+            throw new LoraidException(named(param("TrainConfig.resume"), " " + dir + ": not a run state folder (no "
+                    + FILE + " inside)"));
         }
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, String> m = f.metadata();
@@ -91,7 +95,8 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
                     number(m, "micro_step", file), number(m, "samples_drawn", file), number(m, "seed", file),
                     (int) number(m, "batches_per_epoch", file), losses);
         } catch (IOException e) {
-            throw new LoraidException("--resume " + dir + ": cannot read " + file + ": " + e.getMessage(), e);
+            throw new LoraidException(named(param("TrainConfig.resume"), " " + dir + ": cannot read " + file + ": "
+                    + e.getMessage()), e);
         }
     }
 
@@ -100,7 +105,7 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
         try {
             TrainingState.load(dir.resolve(FILE), params, optimizer, scheduler);
         } catch (IOException | IllegalArgumentException e) {
-            throw new LoraidException("--resume " + dir + ": " + e.getMessage(), e);
+            throw new LoraidException(named(param("TrainConfig.resume"), " " + dir + ": " + e.getMessage()), e);
         }
     }
 

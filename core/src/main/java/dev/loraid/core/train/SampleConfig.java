@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.core.generate.TextEncoder;
 import java.nio.file.Path;
 import java.util.function.IntFunction;
@@ -20,12 +24,11 @@ public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpoc
         Path vaeLatentStats) {
     public SampleConfig {
         if (prompts == null || encoder == null) {
-            throw new IllegalArgumentException("sampling needs a prompt file and a text encoder (--t5 and --tokenizer)");
+            throw new ParameterException(named("sampling needs a prompt file (", param("SampleConfig.prompts"),
+                    ") and a text encoder (",
+                    param("SampleConfig.encoder"), ")"));
         }
-        for (Integer n : new Integer[] {everyNSteps, everyNEpochs}) {
-            if (n != null && n < 1) {
-                throw new IllegalArgumentException("--sample_every_n_steps / --sample_every_n_epochs must be ≥ 1, got " + n);
-            }
-        }
+        ParameterException.requireAtLeastOne("SampleConfig.everyNSteps", everyNSteps);
+        ParameterException.requireAtLeastOne("SampleConfig.everyNEpochs", everyNEpochs);
     }
 }

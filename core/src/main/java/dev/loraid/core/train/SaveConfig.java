@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.tensor.DType;
 import java.nio.file.Path;
 
@@ -26,18 +30,22 @@ public record SaveConfig(Path outputDir, String outputName, Integer everyNSteps,
 
     public SaveConfig {
         if (outputDir == null || outputName == null || outputName.isBlank()) {
-            throw new IllegalArgumentException("--output_dir and --output_name are required");
+            throw new ParameterException(named(param("SaveConfig.outputDir"), " and ", param("SaveConfig.outputName"),
+                    " are required"));
         }
         if (outputName.contains("/") || outputName.contains("\\")) {
-            throw new IllegalArgumentException("--output_name must be a file name without folders, got " + outputName);
+            throw new ParameterException(named(param("SaveConfig.outputName"),
+                    " must be a file name without folders, got " + outputName));
         }
-        for (Integer n : new Integer[] {everyNSteps, everyNEpochs, lastNSteps, lastNStepsState, lastNEpochs, lastNEpochsState}) {
-            if (n != null && n < 1) {
-                throw new IllegalArgumentException("--save_every_n_* and --save_last_n_* must be ≥ 1, got " + n);
-            }
-        }
+        ParameterException.requireAtLeastOne("SaveConfig.everyNSteps", everyNSteps);
+        ParameterException.requireAtLeastOne("SaveConfig.everyNEpochs", everyNEpochs);
+        ParameterException.requireAtLeastOne("SaveConfig.lastNSteps", lastNSteps);
+        ParameterException.requireAtLeastOne("SaveConfig.lastNStepsState", lastNStepsState);
+        ParameterException.requireAtLeastOne("SaveConfig.lastNEpochs", lastNEpochs);
+        ParameterException.requireAtLeastOne("SaveConfig.lastNEpochsState", lastNEpochsState);
         if (precision != DType.F32 && precision != DType.F16 && precision != DType.BF16) {
-            throw new IllegalArgumentException("--save_precision must be float, fp16 or bf16, got " + precision);
+            throw new ParameterException(named(param("SaveConfig.precision"), " must be float, fp16 or bf16, got "
+                    + precision));
         }
     }
 

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 /**
  * The timestep flags (spec training.md §1.2), validated at construction with messages naming the flag.
  *
@@ -21,41 +25,48 @@ public record TimestepConfig(TimestepSampling sampling, double discreteFlowShift
 
     public TimestepConfig {
         if (sampling == null) {
-            throw new IllegalArgumentException("--timestep_sampling must be given");
+            throw new ParameterException(named(param("TimestepConfig.sampling"), " must be given"));
         }
         if (weighting == null) {
-            throw new IllegalArgumentException("--weighting_scheme must be given");
+            throw new ParameterException(named(param("TimestepConfig.weighting"), " must be given"));
         }
         if (!(discreteFlowShift > 0) || Double.isInfinite(discreteFlowShift)) {
-            throw new IllegalArgumentException("--discrete_flow_shift " + discreteFlowShift + ": expected a finite value > 0");
+            throw new ParameterException(named(param("TimestepConfig.discreteFlowShift"), " " + discreteFlowShift
+                    + ": expected a finite value > 0"));
         }
         if (!Double.isFinite(sigmoidScale)) {
-            throw new IllegalArgumentException("--sigmoid_scale " + sigmoidScale + ": expected a finite value");
+            throw new ParameterException(named(param("TimestepConfig.sigmoidScale"), " " + sigmoidScale
+                    + ": expected a finite value"));
         }
         if (!Double.isFinite(logitMean)) {
-            throw new IllegalArgumentException("--logit_mean " + logitMean + ": expected a finite value");
+            throw new ParameterException(named(param("TimestepConfig.logitMean"), " " + logitMean
+                    + ": expected a finite value"));
         }
         if (!(logitStd > 0) || Double.isInfinite(logitStd)) {
-            throw new IllegalArgumentException("--logit_std " + logitStd + ": expected a finite value > 0");
+            throw new ParameterException(named(param("TimestepConfig.logitStd"), " " + logitStd
+                    + ": expected a finite value > 0"));
         }
         if (!Double.isFinite(modeScale)) {
-            throw new IllegalArgumentException("--mode_scale " + modeScale + ": expected a finite value");
+            throw new ParameterException(named(param("TimestepConfig.modeScale"), " " + modeScale
+                    + ": expected a finite value"));
         }
-        checkRange("--min_timestep", minTimestep);
-        checkRange("--max_timestep", maxTimestep);
+        checkRange("TimestepConfig.minTimestep", minTimestep);
+        checkRange("TimestepConfig.maxTimestep", maxTimestep);
         int lo = minTimestep == null ? 0 : minTimestep;
         int hi = maxTimestep == null ? 1000 : maxTimestep;
         if (lo >= hi) {
-            throw new IllegalArgumentException("--min_timestep " + lo + " must be smaller than --max_timestep " + hi);
+            throw new ParameterException(named(param("TimestepConfig.minTimestep"), " " + lo
+                    + " must be smaller than ", param("TimestepConfig.maxTimestep"), " " + hi));
         }
         if (numTimestepBuckets != null && numTimestepBuckets < 0) {
-            throw new IllegalArgumentException("--num_timestep_buckets " + numTimestepBuckets + " must not be negative");
+            throw new ParameterException(named(param("TimestepConfig.numTimestepBuckets"), " " + numTimestepBuckets
+                    + " must not be negative"));
         }
     }
 
-    private static void checkRange(String flag, Integer v) {
+    private static void checkRange(String parameter, Integer v) {
         if (v != null && (v < 0 || v > 1000)) {
-            throw new IllegalArgumentException(flag + " " + v + ": expected an integer in 0..1000");
+            throw new ParameterException(named(param(parameter), " " + v + ": expected an integer in 0..1000"));
         }
     }
 

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -106,9 +110,10 @@ public final class TimestepSampler {
                 }
                 if (round == PRESERVE_ROUNDS - 1) {
                     shapeFallbacks.incrementAndGet();
-                    reporter.warn("--preserve_distribution_shape: no timestep in [" + config.minTimestepOrDefault() + ", "
+                    reporter.warn(named(param("TimestepConfig.preserveDistributionShape"), ": no timestep in ["
+                            + config.minTimestepOrDefault() + ", "
                             + config.maxTimestepOrDefault() + "] after " + PRESERVE_ROUNDS + " draws for sample "
-                            + sampleIndex + "; using the last unfiltered value " + t * 1000);
+                            + sampleIndex + "; using the last unfiltered value " + t * 1000));
                 }
             }
         }
@@ -241,7 +246,8 @@ public final class TimestepSampler {
             case FLUX2_SHIFT -> Math.exp(lin(256, 0.5, 4096, 1.15, h * w));
             case QWEN_SHIFT -> Math.exp(lin(256, 0.5, 8192, 0.9, (h / 2) * (w / 2)));
             case KREA2_SHIFT -> Math.exp(lin(256, 0.5, 6400, 1.15, (h / 2) * (w / 2)));
-            default -> throw new IllegalArgumentException("--timestep_sampling " + mode.flagValue() + " has no shift");
+            default -> throw new ParameterException(named(param("TimestepConfig.sampling"), " " + mode.flagValue()
+                    + " has no shift"));
         };
     }
 

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -38,15 +42,17 @@ public enum TimestepSampling {
     public static TimestepSampling parse(String flagValue) {
         String v = flagValue.trim().toLowerCase(Locale.ROOT);
         if (v.equals("ideogram4_shift")) {
-            throw new IllegalArgumentException("--timestep_sampling ideogram4_shift is not for Wan (a resolution-aware "
-                    + "logit-normal for Ideogram 4); expected one of " + choices());
+            throw new ParameterException(named(param("TimestepConfig.sampling"),
+                    " ideogram4_shift is not for Wan (a resolution-aware "
+                    + "logit-normal for Ideogram 4); expected one of " + choices()));
         }
         for (TimestepSampling s : values()) {
             if (s.flagValue().equals(v)) {
                 return s;
             }
         }
-        throw new IllegalArgumentException("unknown --timestep_sampling '" + flagValue + "' (expected one of " + choices() + ")");
+        throw new ParameterException(named("unknown ", param("TimestepConfig.sampling"), " '" + flagValue
+                + "' (expected one of " + choices() + ")"));
     }
 
     static String choices() {

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.tensor.Device;
 import java.nio.file.Path;
 
@@ -36,32 +40,38 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
     public record Validation(Path datasetConfig, int everyNSteps) {
         public Validation {
             if (everyNSteps < 1) {
-                throw new IllegalArgumentException("--validate_every_n_steps must be ≥ 1, got " + everyNSteps);
+                throw new ParameterException(named(param("TrainConfig.Validation.everyNSteps"), " must be ≥ 1, got "
+                        + everyNSteps));
             }
         }
     }
 
     public TrainConfig {
         if (dit == null || datasetConfig == null) {
-            throw new IllegalArgumentException("--dit and --dataset_config are required");
+            throw new ParameterException(named(param("TrainConfig.dit"), " and ", param("TrainConfig.datasetConfig"),
+                    " are required"));
         }
         if (maxTrainSteps < 1) {
-            throw new IllegalArgumentException("--max_train_steps must be ≥ 1, got " + maxTrainSteps);
+            throw new ParameterException(named(param("TrainConfig.maxTrainSteps"), " must be ≥ 1, got " + maxTrainSteps));
         }
         if (maxTrainEpochs != null && maxTrainEpochs < 1) {
-            throw new IllegalArgumentException("--max_train_epochs must be ≥ 1, got " + maxTrainEpochs);
+            throw new ParameterException(named(param("TrainConfig.maxTrainEpochs"), " must be ≥ 1, got " + maxTrainEpochs));
         }
         if (gradientAccumulationSteps < 1) {
-            throw new IllegalArgumentException("--gradient_accumulation_steps must be ≥ 1, got " + gradientAccumulationSteps);
+            throw new ParameterException(named(param("TrainConfig.gradientAccumulationSteps"), " must be ≥ 1, got "
+                    + gradientAccumulationSteps));
         }
         if (timestepBoundary != null && !(timestepBoundary >= 0 && timestepBoundary <= 1000)) {
-            throw new IllegalArgumentException("--timestep_boundary must be in 0..1 (or 0..1000), got " + timestepBoundary);
+            throw new ParameterException(named(param("TrainConfig.timestepBoundary"),
+                    " must be in 0..1 (or 0..1000), got " + timestepBoundary));
         }
         if (timestepBoundary != null && ditHighNoise == null) {
-            throw new IllegalArgumentException("--timestep_boundary needs --dit_high_noise (two experts)");
+            throw new ParameterException(named(param("TrainConfig.timestepBoundary"), " needs ",
+                    param("TrainConfig.ditHighNoise"), " (two experts)"));
         }
         if (offloadInactiveDit && ditHighNoise == null) {
-            throw new IllegalArgumentException("--offload_inactive_dit needs --dit_high_noise (two experts)");
+            throw new ParameterException(named(param("TrainConfig.offloadInactiveDit"), " needs ",
+                    param("TrainConfig.ditHighNoise"), " (two experts)"));
         }
         workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
         device = device == null ? Device.CPU : device;

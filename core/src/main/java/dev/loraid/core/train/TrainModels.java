@@ -1,5 +1,8 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.tensor.Device;
@@ -43,16 +46,17 @@ public final class TrainModels implements AutoCloseable {
     public static TrainModels open(TrainConfig c, Reporter reporter) {
         List<WanCheckpoint> opened = new ArrayList<>();
         try {
-            WanCheckpoint lowCk = open(c.dit(), c.task(), "--dit");
+            WanCheckpoint lowCk = open(c.dit(), c.task(), "TrainConfig.dit");
             opened.add(lowCk);
             if (c.ditHighNoise() == null) {
                 return new TrainModels(opened, lowCk.model(c.device()), null, Double.NaN, c.device(), false);
             }
-            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), "--dit_high_noise");
+            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), "TrainConfig.ditHighNoise");
             opened.add(highCk);
             if (!highCk.config().equals(lowCk.config())) {
-                throw new LoraidException("--dit_high_noise " + c.ditHighNoise() + " is a " + highCk.describe() + " but --dit "
-                        + c.dit() + " is a " + lowCk.describe() + ": the two experts must share one config");
+                throw new LoraidException(named(param("TrainConfig.ditHighNoise"), " " + c.ditHighNoise() + " is a "
+                        + highCk.describe() + " but ", param("TrainConfig.dit"), " "
+                        + c.dit() + " is a " + lowCk.describe() + ": the two experts must share one config"));
             }
             double boundary = boundary(c, reporter);
             // the inactive expert starts off the device when offloading: only the low-noise one is moved there now
@@ -75,14 +79,14 @@ public final class TrainModels implements AutoCloseable {
         return new TrainModels(List.of(), model, null, Double.NaN, model.device(), false);
     }
 
-    private static WanCheckpoint open(Path path, String task, String flag) throws IOException {
+    private static WanCheckpoint open(Path path, String task, String parameter) throws IOException {
         try {
             if (task == null) {
                 return WanCheckpoint.open(path);
             }
             return WanCheckpoint.open(path, WanPresets.get(task).config());
         } catch (IllegalArgumentException e) {
-            throw new LoraidException(flag + " " + path + ": " + e.getMessage(), e);
+            throw new LoraidException(named(param(parameter), " " + path + ": " + e.getMessage()), e);
         }
     }
 
@@ -98,7 +102,8 @@ public final class TrainModels implements AutoCloseable {
                 return v.boundary();
             }
         }
-        throw new LoraidException("two experts need a boundary: give --timestep_boundary (e.g. 875) or --task t2v-A14B / i2v-A14B");
+        throw new LoraidException(named("two experts need a boundary: give ", param("TrainConfig.timestepBoundary"),
+                " (e.g. 875) or ", param("TrainConfig.task"), " t2v-A14B / i2v-A14B"));
     }
 
     /** The model the network is built on (--dit; the low-noise expert with two). */

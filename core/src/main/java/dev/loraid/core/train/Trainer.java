@@ -1,5 +1,8 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.AdamW;
 import dev.loraid.autograd.optim.LrSchedules;
@@ -66,8 +69,9 @@ public final class Trainer {
 
     private Result run() {
         if (c.mixedPrecision() != MixedPrecision.NO) {
-            listener.info("--mixed_precision " + c.mixedPrecision().flagValue() + " is recorded, but the model's half-precision "
-                    + "activation rules are not implemented yet: this run computes in fp32");
+            listener.info(named(param("TrainConfig.mixedPrecision"), " " + c.mixedPrecision().flagValue()
+                    + " is recorded, but the model's half-precision "
+                    + "activation rules are not implemented yet: this run computes in fp32"));
         }
         DatasetGroup data = DatasetGroup.open(c.datasetConfig(), c.workingDir(), listener);
         DatasetGroup validationData = c.validation() == null ? null
@@ -80,7 +84,8 @@ public final class Trainer {
         try {
             Files.createDirectories(c.save().outputDir());
         } catch (IOException e) {
-            throw new LoraidException("cannot create --output_dir " + c.save().outputDir() + ": " + e.getMessage(), e);
+            throw new LoraidException(named("cannot create ", param("SaveConfig.outputDir"), " "
+                    + c.save().outputDir() + ": " + e.getMessage()), e);
         }
         try (TrainModels models = TrainModels.open(c, listener)) {
             WanModel primary = models.primary();
@@ -124,12 +129,15 @@ public final class Trainer {
             if (c.resume() != null) {
                 position = RunState.read(c.resume());
                 if (position.seed() != c.seed()) {
-                    listener.warn("--resume " + c.resume() + " was saved by a run with --seed " + position.seed() + ", this run has "
-                            + c.seed() + ": the continuation will not repeat the original run");
+                    listener.warn(named(param("TrainConfig.resume"), " " + c.resume() + " was saved by a run with ",
+                            param("TrainConfig.seed"), " " + position.seed() + ", this run has "
+                            + c.seed() + ": the continuation will not repeat the original run"));
                 }
                 if (position.batchesPerEpoch() != batchesPerEpoch) {
-                    listener.warn("--resume " + c.resume() + " was saved with " + position.batchesPerEpoch() + " batches per epoch, the "
-                            + "dataset now gives " + batchesPerEpoch + ": the data order changes, the continuation will not repeat the run");
+                    listener.warn(named(param("TrainConfig.resume"), " " + c.resume() + " was saved with "
+                            + position.batchesPerEpoch() + " batches per epoch, the "
+                            + "dataset now gives " + batchesPerEpoch
+                            + ": the data order changes, the continuation will not repeat the run"));
                 }
                 RunState.restore(c.resume(), params, optimizer, scheduler);
                 listener.info("resumed from " + c.resume() + " at step " + position.globalStep() + " (epoch " + (position.epoch() + 1)
@@ -247,9 +255,9 @@ public final class Trainer {
                     log.step(globalStep, epoch + 1, lastLoss, avr, u.lr());
                     listener.stepped(new TrainListener.Step(globalStep, maxSteps, epoch + 1, lastLoss, avr, u.lr(), u.gradNorm()));
                     if (u.maxNorm() != null && u.maxNorm().scaled() > 0) {
-                        listener.info(String.format(java.util.Locale.ROOT, "step %d: --scale_weight_norms scaled %d module(s), "
-                                + "mean norm %.4g, max %.4g", globalStep, u.maxNorm().scaled(), u.maxNorm().meanNorm(),
-                                u.maxNorm().maxNorm()));
+                        listener.info(named("step " + globalStep + ": ", param("NetworkConfig.scaleWeightNorms"),
+                                String.format(java.util.Locale.ROOT, " scaled %d module(s), mean norm %.4g, max %.4g",
+                                        u.maxNorm().scaled(), u.maxNorm().meanNorm(), u.maxNorm().maxNorm())));
                     }
                     if (validation != null && globalStep % c.validation().everyNSteps() == 0) {
                         validate(globalStep);
@@ -385,8 +393,9 @@ public final class Trainer {
         }
         List<WanVariant> matching = WanPresets.matching(model.config());
         if (matching.isEmpty()) {
-            throw new LoraidException("sampling needs --task: the model's config (" + model.config().describe() + ") is no known "
-                    + "Wan variant");
+            throw new LoraidException(named("sampling needs ", param("TrainConfig.task"), ": the model's config ("
+                    + model.config().describe() + ") is no known "
+                    + "Wan variant"));
         }
         return matching.getFirst();
     }
@@ -396,8 +405,9 @@ public final class Trainer {
         int rank = -1;
         for (LoraModule m : w.modules().values()) {
             if (rank >= 0 && m.rank() != rank) {
-                throw new LoraidException("--dim_from_weights: " + w.source() + " mixes ranks (" + rank + " and " + m.rank() + " at "
-                        + m.loraName() + "); per-module ranks are not supported");
+                throw new LoraidException(named(param("NetworkConfig.dimFromWeights"), ": " + w.source()
+                        + " mixes ranks (" + rank + " and " + m.rank() + " at "
+                        + m.loraName() + "); per-module ranks are not supported"));
             }
             rank = m.rank();
         }
@@ -416,20 +426,24 @@ public final class Trainer {
             Tensor down = m.down().reshape(m.rank(), -1);
             Tensor up = m.up().reshape(m.up().size(0), m.rank());
             if (!down.shape().equals(a.down().shape()) || !up.shape().equals(a.up().shape())) {
-                throw new LoraidException("--network_weights " + w.source() + ": " + a.loraName() + " is " + up.shape() + " × "
+                throw new LoraidException(named(param("NetworkConfig.weights"), " " + w.source() + ": "
+                        + a.loraName() + " is " + up.shape() + " × "
                         + down.shape() + " but the network's is " + a.up().shape() + " × " + a.down().shape()
-                        + " (use the same --network_dim, or --dim_from_weights)");
+                        + " (use the same ", param("NetworkConfig.dim"), ", or ",
+                        param("NetworkConfig.dimFromWeights"), ")"));
             }
             if (m.alpha() != a.alpha()) {
-                listener.warn("--network_weights " + w.source() + ": " + a.loraName() + " has alpha " + m.alpha() + ", the network "
-                        + a.alpha() + "; training keeps " + a.alpha());
+                listener.warn(named(param("NetworkConfig.weights"), " " + w.source() + ": " + a.loraName()
+                        + " has alpha " + m.alpha() + ", the network "
+                        + a.alpha() + "; training keeps " + a.alpha()));
             }
             a.down().copyFrom(down);
             a.up().copyFrom(up);
         }
         if (!missing.isEmpty()) {
-            listener.warn("--network_weights " + w.source() + " has no weights for " + missing.size() + " module(s), first "
-                    + missing.getFirst() + ": they start fresh");
+            listener.warn(named(param("NetworkConfig.weights"), " " + w.source() + " has no weights for "
+                    + missing.size() + " module(s), first "
+                    + missing.getFirst() + ": they start fresh"));
         }
     }
 }

@@ -1,5 +1,9 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -31,8 +35,9 @@ public enum WeightingScheme {
                 return s;
             }
         }
-        throw new IllegalArgumentException("unknown --weighting_scheme '" + flagValue + "' (expected one of "
-                + Arrays.stream(values()).map(WeightingScheme::flagValue).collect(Collectors.joining(", ")) + ")");
+        throw new ParameterException(named("unknown ", param("TimestepConfig.weighting"), " '" + flagValue
+                + "' (expected one of "
+                + Arrays.stream(values()).map(WeightingScheme::flagValue).collect(Collectors.joining(", ")) + ")"));
     }
 
     /**

@@ -62,7 +62,7 @@ class CacheOptionsTest {
         LoraidException e = assertThrows(LoraidException.class,
             () -> new LatentCacher(new FakeEncoders.Vae(), work, CacheOptions.DEFAULTS, rep).run(config(rep)));
         assertTrue(e.getMessage().contains("broken.png"), e.getMessage());
-        assertTrue(e.getMessage().contains("--skip_errors"), e.getMessage());
+        assertTrue(e.getMessage().contains("CacheOptions.skipErrors"), e.getMessage());
 
         CacheSummary s = new LatentCacher(new FakeEncoders.Vae(), work, new CacheOptions(false, false, 1, true), rep)
             .run(config(rep));

@@ -25,16 +25,16 @@ class EmaGoldenTest {
 
     @Test
     void ema_linear() throws Exception {
-        run(EmaSchedule.fromFlags(null, 0.95, 0.99, false), "ema_linear.safetensors");
+        run(EmaSchedule.select(null, 0.95, 0.99, false), "ema_linear.safetensors");
     }
 
     @Test
     void ema_sigma_rel() throws Exception {
-        run(EmaSchedule.fromFlags(0.2, null, null, false), "ema_sigma_rel.safetensors");
+        run(EmaSchedule.select(0.2, null, null, false), "ema_sigma_rel.safetensors");
     }
 
     @Test
     void ema_sigma_rel_reference_compat() throws Exception {
-        run(EmaSchedule.fromFlags(0.2, null, null, true), "ema_sigma_rel_reference_compat.safetensors");
+        run(EmaSchedule.select(0.2, null, null, true), "ema_sigma_rel_reference_compat.safetensors");
     }
 }

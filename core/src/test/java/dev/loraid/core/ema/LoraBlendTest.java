@@ -57,11 +57,11 @@ class LoraBlendTest {
         CollectingReporter r = new CollectingReporter();
         List<LoraFile> i = LoraBlend.blend(in, NAMES, opts(0.05, LoraBlend.Mode.INTELLIGENT, false), r);
         assertArrayEquals(get(in.get(0), k), get(i.get(0), k));
-        assertTrue(r.warned("does nothing below --average 0.1"), r.warnings.toString());
+        assertTrue(r.warned("does nothing below EmaRequest.average 0.1"), r.warnings.toString());
         CollectingReporter r2 = new CollectingReporter();
         List<LoraFile> d = LoraBlend.blend(in, NAMES, opts(0.15, LoraBlend.Mode.DEMOCRATIC, false), r2);
         assertArrayEquals(get(in.get(0), k), get(d.get(0), k));
-        assertTrue(r2.warned("self-attention unchanged below --average 0.2"), r2.warnings.toString());
+        assertTrue(r2.warned("self-attention unchanged below EmaRequest.average 0.2"), r2.warnings.toString());
     }
 
     /** down = fill(d), up = fill(u), alpha 1, rank 2, for module {@code name}. */

@@ -12,6 +12,7 @@ import dev.loraid.core.LoraFixtures;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.plan.LoraidAllocator;
@@ -45,7 +46,7 @@ class PackTest {
 
     private void ema(Path out, String mode, Map<Integer, Path> seriesOutputs) {
         EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a, 2, b)), List.of(), out, new TreeMap<>(seriesOutputs),
-                EmaSchedule.fromFlags(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT,
+                EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT,
                 0.1, false, mode, false), new CollectingReporter());
     }
 
@@ -104,7 +105,7 @@ class PackTest {
         Path c = EmaTestFiles.write(LoraFixtures.randomLora("c", 3, 0, 1, 2, 1, Map.of()), dir.resolve("c/c-000001.safetensors"), 1);
         Path d = EmaTestFiles.write(LoraFixtures.randomLora("d", 4, 1, 2, 2, 1, Map.of()), dir.resolve("d/d-000001.safetensors"), 1);
         LoraidException e = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, c, 2, d)), List.of(),
-                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.fromFlags(null, null, null, false), EpochDiscovery.SortBy.MTIME,
+                dir.resolve("u2.safetensors"), new TreeMap<>(), EmaSchedule.select(null, null, null, false), EpochDiscovery.SortBy.MTIME,
                 false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "union", false), new CollectingReporter()));
         assertTrue(e.getMessage().contains("partitioned"), e.getMessage());
     }
@@ -116,9 +117,9 @@ class PackTest {
         Path base = BaseModelFixture.write(dir.resolve("base.safetensors"), 40, DType.F32, 9);
         Path m1 = dir.resolve("m1.safetensors");
         Path m2 = dir.resolve("m2.safetensors");
-        LoraMerger.merge(new MergeRequest(base, List.of(out), Optional.empty(), List.of("1.0", "0.5"), null, false, List.of(), List.of(), null, m1),
+        LoraMerger.merge(new MergeRequest(base, List.of(out), Optional.empty(), List.of(1.0, 0.5), null, false, List.of(), List.of(), null, m1),
                 new CollectingReporter());
-        LoraMerger.merge(new MergeRequest(base, List.of(a, b), Optional.empty(), List.of("1.0", "0.5"), null, false, List.of(), List.of(), null, m2),
+        LoraMerger.merge(new MergeRequest(base, List.of(a, b), Optional.empty(), List.of(1.0, 0.5), null, false, List.of(), List.of(), null, m2),
                 new CollectingReporter());
         try (SafetensorsFile x = SafetensorsFile.open(m1); SafetensorsFile y = SafetensorsFile.open(m2)) {
             for (String n : x.names()) {
@@ -129,7 +130,7 @@ class PackTest {
 
     @Test
     void t41_outputs_required() throws Exception {
-        EmaSchedule s = EmaSchedule.fromFlags(null, null, null, false);
+        EmaSchedule s = EmaSchedule.select(null, null, null, false);
         LoraidException none = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 null, new TreeMap<>(), s, EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                 new CollectingReporter()));
@@ -137,7 +138,8 @@ class PackTest {
         LoraidException slot = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 null, new TreeMap<>(Map.of(3, dir.resolve("x.safetensors"))), s, EpochDiscovery.SortBy.MTIME, false, 0,
                 LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false), new CollectingReporter()));
-        assertTrue(slot.getMessage().contains("--output_file_lora3 given without --lora3"), slot.getMessage());
+        assertTrue(slot.getMessage().contains("EmaRequest.seriesOutputs[3] given without EmaRequest.series[3]"),
+                slot.getMessage());
         LoraidException same = assertThrows(LoraidException.class, () -> EmaTool.run(new EmaRequest(new TreeMap<>(Map.of(1, a)), List.of(),
                 a, new TreeMap<>(), s, EpochDiscovery.SortBy.MTIME, false, 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false),
                 new CollectingReporter()));

@@ -51,15 +51,15 @@ class PostHocEmaTest {
     @Test
     void t29_power_ema_weights() throws Exception {
         Path ref = epochs(0, 1, 2);
-        assertEquals(1.637243, valueOf(ema(ref, EmaSchedule.fromFlags(0.2, null, null, false))), 1e-6);
-        assertEquals(1.858998, valueOf(ema(ref, EmaSchedule.fromFlags(0.2, null, null, true))), 1e-6);
+        assertEquals(1.637243, valueOf(ema(ref, EmaSchedule.select(0.2, null, null, false))), 1e-6);
+        assertEquals(1.858998, valueOf(ema(ref, EmaSchedule.select(0.2, null, null, true))), 1e-6);
     }
 
     @Test
     void t30_linear_ema() throws Exception {
         Path ref = epochs(0, 1, 2);
-        assertEquals(1.05, valueOf(ema(ref, EmaSchedule.fromFlags(null, 0.9, 0.5, false))), 1e-6);
-        LoraidException e = assertThrows(LoraidException.class, () -> EmaSchedule.fromFlags(0.2, 0.9, null, false));
+        assertEquals(1.05, valueOf(ema(ref, EmaSchedule.select(null, 0.9, 0.5, false))), 1e-6);
+        LoraidException e = assertThrows(LoraidException.class, () -> EmaSchedule.select(0.2, 0.9, null, false));
         assertTrue(e.getMessage().contains("both modes"));
     }
 
@@ -67,14 +67,14 @@ class PostHocEmaTest {
     void t33_ema_alpha_and_keys() throws Exception {
         Path a = EmaTestFiles.write(EmaTestFiles.constant(0, 2, DType.F32, Map.of()), dir.resolve("x/run-000001.safetensors"), 1000);
         Path b = EmaTestFiles.write(EmaTestFiles.constant(1, 3, DType.F32, Map.of()), dir.resolve("x/run-000002.safetensors"), 1001);
-        LoraidException alpha = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.fromFlags(null, null, null, false)));
+        LoraidException alpha = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null, false)));
         assertTrue(alpha.getMessage().contains("alpha for " + EmaTestFiles.Q + ".alpha differs between") && alpha.getMessage().contains("run-000002"),
                 alpha.getMessage());
         LoraFile full = EmaTestFiles.constant(1, 2, DType.F32, Map.of());
         TreeMap<String, Tensor> fewer = new TreeMap<>(full.tensors());
         fewer.remove(EmaTestFiles.Q + ".lora_up.weight");
         EmaTestFiles.write(full.withTensors(fewer), b, 1001);
-        LoraidException keys = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.fromFlags(null, null, null, false)));
+        LoraidException keys = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null, false)));
         // caught by the per-file input check (issue 16) before the key sets are compared
         assertTrue(keys.getMessage().contains(EmaTestFiles.Q + " has lora_down but no lora_up") && keys.getMessage().contains("run-000002"),
                 keys.getMessage());
@@ -87,13 +87,13 @@ class PostHocEmaTest {
                 dir.resolve("y/run-000001.safetensors"), 1000);
         EmaTestFiles.write(EmaTestFiles.constant(0.25f, 2, DType.BF16, Map.of("ss_loraid", "2", "ss_output_name", "new")),
                 dir.resolve("y/run-000002.safetensors"), 1001);
-        LoraFile out = ema(a, EmaSchedule.fromFlags(null, null, null, false));
+        LoraFile out = ema(a, EmaSchedule.select(null, null, null, false));
         assertEquals(DType.BF16, out.tensors().get(EmaTestFiles.Q + ".lora_down.weight").dtype());
         assertEquals("new", out.metadata().get("ss_output_name"));
         assertEquals("2", out.metadata().get("ss_loraid"));
         assertEquals(LoraHashes.withHashes(out.tensors(), out.metadata()).get(LoraHashes.MODEL_HASH), out.metadata().get(LoraHashes.MODEL_HASH));
         EmaTestFiles.write(EmaTestFiles.constant(0.25f, 2, DType.BF16, Map.of("ss_loraid", "3")), dir.resolve("y/run-000002.safetensors"), 1001);
-        LoraidException e = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.fromFlags(null, null, null, false)));
+        LoraidException e = assertThrows(LoraidException.class, () -> ema(a, EmaSchedule.select(null, null, null, false)));
         assertTrue(e.getMessage().contains("disagree on ss_loraid"), e.getMessage());
     }
 }

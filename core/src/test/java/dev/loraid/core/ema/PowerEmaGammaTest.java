@@ -42,13 +42,13 @@ class PowerEmaGammaTest {
 
     @Test
     void linear_weights_and_mode_selection() {
-        EmaSchedule lin = EmaSchedule.fromFlags(null, 0.9, 0.5, false);
+        EmaSchedule lin = EmaSchedule.select(null, 0.9, 0.5, false);
         assertArrayEquals(new double[] {0.45, 0.05, 0.5}, EmaSchedule.effectiveWeights(lin.betas(3)), 1e-12);
-        assertArrayEquals(new double[] {0.95, 0.97, 0.99}, EmaSchedule.fromFlags(null, 0.95, 0.99, false).betas(4), 1e-12);
-        assertArrayEquals(new double[] {0.9}, EmaSchedule.fromFlags(null, 0.9, null, false).betas(2), 0);
-        assertTrue(EmaSchedule.fromFlags(null, null, null, false) instanceof EmaSchedule.Power p && p.sigmaRel() == 0.2);
-        LoraidException e = assertThrows(LoraidException.class, () -> EmaSchedule.fromFlags(0.2, 0.9, null, false));
+        assertArrayEquals(new double[] {0.95, 0.97, 0.99}, EmaSchedule.select(null, 0.95, 0.99, false).betas(4), 1e-12);
+        assertArrayEquals(new double[] {0.9}, EmaSchedule.select(null, 0.9, null, false).betas(2), 0);
+        assertTrue(EmaSchedule.select(null, null, null, false) instanceof EmaSchedule.Power p && p.sigmaRel() == 0.2);
+        LoraidException e = assertThrows(LoraidException.class, () -> EmaSchedule.select(0.2, 0.9, null, false));
         assertTrue(e.getMessage().contains("both modes"), e.getMessage());
-        assertThrows(LoraidException.class, () -> EmaSchedule.fromFlags(null, 1.5, null, false));
+        assertThrows(LoraidException.class, () -> EmaSchedule.select(null, 1.5, null, false));
     }
 }

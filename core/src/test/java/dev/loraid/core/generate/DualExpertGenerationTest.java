@@ -73,7 +73,7 @@ class DualExpertGenerationTest {
     private GenerateRequest dualOnDevice(long seed, ExpertResidency residency) {
         LoraSelection id1 = new LoraSelection(List.of(Golden.file("lora_id1.safetensors")), List.of(), Optional.empty(), null,
                 false);
-        LoraSelection id2 = new LoraSelection(List.of(Golden.file("lora_id2.safetensors")), List.of("0.5"), Optional.empty(),
+        LoraSelection id2 = new LoraSelection(List.of(Golden.file("lora_id2.safetensors")), List.of(0.5), Optional.empty(),
                 null, false);
         return dual(seed, 0.875).withLoras(id1, id2).withDevice(device).withResidency(residency);
     }
@@ -193,8 +193,7 @@ class DualExpertGenerationTest {
                 List.of("blocks_[23]_"));
         CollectingReporter r = new CollectingReporter();
         Generator.run(base.withLoras(onlyId1, LoraSelection.NONE), r);
-        assertTrue(r.warned("lora_id2.safetensors: no keys left after the include/exclude key patterns; file skipped"),
-                r.warnings.toString());
+        assertTrue(r.warned("lora_id2.safetensors: no keys left after") && r.warned("; file skipped"), r.warnings.toString());
         LoraidException e = assertThrows(LoraidException.class, () -> new LoraSelection(List.of(id1, id2), List.of(),
                 Optional.empty(), null, false, List.of("a", "b", "c"), List.of()));
         assertEquals("3 include patterns for 2 LoRA files: give none, one for every file, or one per file in file order",

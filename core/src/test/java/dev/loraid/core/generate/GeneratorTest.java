@@ -71,9 +71,9 @@ class GeneratorTest {
         List<Path> files = List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors"));
         Path merged = dir.resolve("merged.safetensors");
         LoraMerger.merge(new MergeRequest(Golden.file("wan_tiny_weights.safetensors"), files, Optional.of(List.of(1, 2)),
-                List.of("1.0", "0.7"), 2, false, List.of(), List.of(), null, merged), new CollectingReporter());
+                List.of(1.0, 0.7), 2, false, List.of(), List.of(), null, merged), new CollectingReporter());
         GenerateRequest base = tiny(7);
-        LoraSelection loras = new LoraSelection(files, List.of("1.0", "0.7"), Optional.of(List.of(1, 2)), 2, false);
+        LoraSelection loras = new LoraSelection(files, List.of(1.0, 0.7), Optional.of(List.of(1, 2)), 2, false);
         GenerateResult adapted = Generator.run(base.withLoras(loras, LoraSelection.NONE), new CollectingReporter());
         GenerateRequest onMerged = new GenerateRequest(base.task(), merged, null, null, null, base.solver(), base.steps(),
                 base.flowShift(), base.guidanceScale(), base.guidanceScaleHighNoise(), null, null, null, null, base.seed(),

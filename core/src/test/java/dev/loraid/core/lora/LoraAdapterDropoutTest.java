@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loraid.autograd.Checkpoint;
+import dev.loraid.autograd.Recompute;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Rng;
@@ -74,7 +74,7 @@ class LoraAdapterDropoutTest {
         Rng.seed(seed);
         try (MemoryScope step = MemoryScope.open()) {
             Var x = Var.constant(input);
-            Var y = checkpoint ? Checkpoint.apply(net, in -> net.forward(in[0]), x) : net.forward(x);
+            Var y = checkpoint ? Recompute.apply(net, in -> net.forward(in[0]), x) : net.forward(x);
             if (y.requiresGrad()) { // false when module dropout skipped both branches of a plain run
                 y.mul(y).sum().backward();
             }

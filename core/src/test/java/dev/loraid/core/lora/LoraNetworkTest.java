@@ -139,12 +139,12 @@ class LoraNetworkTest {
             // the golden files carry no ss_loraid: --LORAID assigns IDs by position and the range check catches a swap
             LoraidException swapped = assertThrows(LoraidException.class, () -> LoraApplication.apply(model,
                     List.of(Golden.file("lora_id2.safetensors"), Golden.file("lora_id1.safetensors")), unfiltered(2), Optional.of(List.of(1, 2)),
-                    List.of("1.0", "0.7"), 2, false, new CollectingReporter()));
+                    List.of(1.0, 0.7), 2, false, new CollectingReporter()));
             assertTrue(swapped.getMessage().contains("lora_id2.safetensors (LORAID 1, blocks 0–1) contains adapters for block(s) [2, 3]"),
                     swapped.getMessage());
             Golden.assertSameBytes("output after a refused application", base, TestDevice.host(model.forward(in)));
             LoraApplication app = LoraApplication.apply(model, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
-                    unfiltered(2), Optional.of(List.of(1, 2)), List.of("1.0", "0.7"), 2, false, new CollectingReporter());
+                    unfiltered(2), Optional.of(List.of(1, 2)), List.of(1.0, 0.7), 2, false, new CollectingReporter());
             assertEquals(2, app.applied().size());
             Golden.assertClose("output", merged, model.forward(in), 1e-4, 1e-4);
             app.detach();

@@ -17,7 +17,7 @@ class LoraMergerGoldenTest {
     @TempDir
     Path dir;
 
-    static MergeRequest request(Path base, List<Path> loras, Optional<List<Integer>> ids, List<String> mult, Integer p, Path out) {
+    static MergeRequest request(Path base, List<Path> loras, Optional<List<Integer>> ids, List<Double> mult, Integer p, Path out) {
         return new MergeRequest(base, loras, ids, mult, p, false, List.of(), List.of(), null, out);
     }
 
@@ -43,7 +43,7 @@ class LoraMergerGoldenTest {
     void lora_tiny_at_0_8_matches_golden() throws Exception {
         Path base = Golden.file("wan_tiny_weights.safetensors");
         Path out = dir.resolve("merged.safetensors");
-        LoraMerger.merge(request(base, List.of(Golden.file("lora_tiny.safetensors")), Optional.empty(), List.of("0.8"), null, out),
+        LoraMerger.merge(request(base, List.of(Golden.file("lora_tiny.safetensors")), Optional.empty(), List.of(0.8), null, out),
                 new CollectingReporter());
         assertMerged(Golden.file("lora_merged_weights.safetensors"), out, base);
     }
@@ -55,7 +55,7 @@ class LoraMergerGoldenTest {
         // the golden LoRAs carry no ss_loraid: --LORAID 1 2 assigns them by position, ranges checked at P=2
         CollectingReporter r = new CollectingReporter();
         LoraMerger.merge(request(base, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
-                Optional.of(List.of(1, 2)), List.of("1.0", "0.7"), 2, out), r);
+                Optional.of(List.of(1, 2)), List.of(1.0, 0.7), 2, out), r);
         assertMerged(Golden.file("lora_id_merged_weights.safetensors"), out, base);
         assertTrue(r.informed("no block overlaps"), r.infos.toString());
     }

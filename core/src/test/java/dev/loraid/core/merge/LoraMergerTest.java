@@ -54,7 +54,7 @@ class LoraMergerTest {
         return p;
     }
 
-    private MergeRequest req(List<Path> loras, List<String> mult, Path out) {
+    private MergeRequest req(List<Path> loras, List<Double> mult, Path out) {
         return new MergeRequest(base, loras, Optional.empty(), mult, null, false, List.of(), List.of(), null, out);
     }
 
@@ -67,7 +67,7 @@ class LoraMergerTest {
     @Test
     void t26_merge_disjoint_untouched() throws Exception {
         Path out = dir.resolve("out.safetensors");
-        LoraMerger.merge(req(List.of(id1, id2), List.of("1.0", "0.7"), out), new CollectingReporter());
+        LoraMerger.merge(req(List.of(id1, id2), List.of(1.0, 0.7), out), new CollectingReporter());
         try (SafetensorsFile b = SafetensorsFile.open(base); SafetensorsFile o = SafetensorsFile.open(out)) {
             assertEquals(b.names(), o.names());
             int changed = 0;
@@ -113,8 +113,8 @@ class LoraMergerTest {
     void t27_merge_order_invariance() throws Exception {
         Path a = dir.resolve("a.safetensors");
         Path b = dir.resolve("b.safetensors");
-        LoraMerger.merge(req(List.of(id1, id2), List.of("1.0", "0.7"), a), new CollectingReporter());
-        LoraMerger.merge(req(List.of(id2, id1), List.of("0.7", "1.0"), b), new CollectingReporter());
+        LoraMerger.merge(req(List.of(id1, id2), List.of(1.0, 0.7), a), new CollectingReporter());
+        LoraMerger.merge(req(List.of(id2, id1), List.of(0.7, 1.0), b), new CollectingReporter());
         try (SafetensorsFile x = SafetensorsFile.open(a); SafetensorsFile y = SafetensorsFile.open(b)) {
             for (String n : x.names()) {
                 Golden.assertSameBytes(n, x.tensor(n), y.tensor(n));

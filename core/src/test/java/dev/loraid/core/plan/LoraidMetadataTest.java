@@ -54,7 +54,7 @@ class LoraidMetadataTest {
                 && e.getMessage().contains("30 blocks"), e.getMessage());
         LoraidException p = assertThrows(LoraidException.class, () -> forty.slice(40, 3, "a.safetensors"));
         assertTrue(p.getMessage().contains("a.safetensors") && p.getMessage().contains("12")
-                && p.getMessage().contains("--blocks_per_loraid is 3"), p.getMessage());
+                && p.getMessage().contains("MergeRequest.blocksPerLoraid is 3"), p.getMessage());
         // consistent CLI value is fine
         assertEquals(0, forty.slice(40, 12, "a").start());
     }

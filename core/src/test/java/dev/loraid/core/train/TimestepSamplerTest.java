@@ -310,7 +310,7 @@ class TimestepSamplerTest {
         TimestepSampler sampler = new TimestepSampler(c, r);
         Noising[] ns = sampler.draw(2, 32, 32, RANDOM, 0);
         assertEquals(2, sampler.shapeFallbacks());
-        assertTrue(r.warned("--preserve_distribution_shape"), r.warnings.toString());
+        assertTrue(r.warned("TimestepConfig.preserveDistributionShape"), r.warnings.toString());
         for (Noising n : ns) {
             assertTrue(n.sigma() < 0.01);
         }
@@ -420,13 +420,15 @@ class TimestepSamplerTest {
         assertEquals(WeightingScheme.SIGMA_SQRT, WeightingScheme.parse("sigma_sqrt"));
         assertThrows(IllegalArgumentException.class, () -> WeightingScheme.parse("sqrt"));
         TimestepConfig base = TimestepConfig.of(TimestepSampling.SHIFT);
-        assertMessage("--min_timestep", () -> base.withRange(-1, null, false));
-        assertMessage("--max_timestep", () -> base.withRange(null, 1001, false));
-        assertMessage("--min_timestep 500 must be smaller than --max_timestep 500", () -> base.withRange(500, 500, false));
-        assertMessage("--min_timestep 1000 must be smaller than --max_timestep 1000", () -> base.withRange(1000, null, false));
-        assertMessage("--logit_std", () -> base.withWeighting(WeightingScheme.NONE, 0, 0, 1.29));
-        assertMessage("--discrete_flow_shift", () -> base.withShift(0, 1));
-        assertMessage("--num_timestep_buckets", () -> base.withBuckets(-2));
+        assertMessage("TimestepConfig.minTimestep", () -> base.withRange(-1, null, false));
+        assertMessage("TimestepConfig.maxTimestep", () -> base.withRange(null, 1001, false));
+        assertMessage("TimestepConfig.minTimestep 500 must be smaller than TimestepConfig.maxTimestep 500",
+                () -> base.withRange(500, 500, false));
+        assertMessage("TimestepConfig.minTimestep 1000 must be smaller than TimestepConfig.maxTimestep 1000",
+                () -> base.withRange(1000, null, false));
+        assertMessage("TimestepConfig.logitStd", () -> base.withWeighting(WeightingScheme.NONE, 0, 0, 1.29));
+        assertMessage("TimestepConfig.discreteFlowShift", () -> base.withShift(0, 1));
+        assertMessage("TimestepConfig.numTimestepBuckets", () -> base.withBuckets(-2));
         assertEquals(0, base.withBuckets(1).buckets());
         assertEquals(5, base.withBuckets(5).buckets());
     }

@@ -90,10 +90,10 @@ final class Conv3d {
         long dstBase = cols.offset();
         int kernel = g.kt * g.kh * g.kw;
         Parallel.forRange(g.k, 4, (k0, k1) -> {
-            // per-thread rows (Scratch), not a fresh array per chunk: a VAE encode packs millions of rows, and fresh
+            // per-thread rows (CpuScratch), not a fresh array per chunk: a VAE encode packs millions of rows, and fresh
             // arrays made gigabytes of young-generation garbage that the heap grew (and the process's RSS) to hold
-            float[] f = fp64 ? null : Scratch.floats(0, g.wo);
-            double[] d = fp64 ? Scratch.doubles(0, g.wo) : null;
+            float[] f = fp64 ? null : CpuScratch.floats(0, g.wo);
+            double[] d = fp64 ? CpuScratch.doubles(0, g.wo) : null;
             for (long k = k0; k < k1; k++) {
                 int i = (int) (k / kernel);
                 int rem = (int) (k % kernel);

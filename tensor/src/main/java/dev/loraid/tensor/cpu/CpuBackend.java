@@ -18,6 +18,20 @@ import java.lang.foreign.MemorySegment;
 /** The CPU backend: kernels on the Vector API, multi-threaded through {@link Parallel}. */
 public final class CpuBackend implements Backend {
     private static final long ALIGN = 64;
+    /** The Vector API is an incubator module: the JVM resolves it only when started with {@code --add-modules}. */
+    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /**
+     * Fails with the JVM flag to add when the Vector API is missing; {@link dev.loraid.tensor.Backends} calls it
+     * before handing out this backend, so a JVM started without the flag fails at its first tensor, by name,
+     * instead of with a {@code NoClassDefFoundError} inside the first kernel.
+     */
+    public static void requireVectorApi() {
+        if (!VECTOR_API) {
+            throw new IllegalStateException("loraid's CPU kernels need the Vector API, which this JVM was started "
+                    + "without: add the JVM flag --add-modules jdk.incubator.vector (and --enable-native-access=ALL-UNNAMED)");
+        }
+    }
 
     @Override
     public Device device() {
@@ -107,13 +121,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void softmax(Tensor x, Tensor out) {
         Checks.onCpu("softmax", "x, out", x, out);
-        Softmax.forward(x, out);
+        CpuSoftmax.forward(x, out);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         Checks.onCpu("softmaxBackward", "y, dy, dx", y, dy, dx);
-        Softmax.backward(y, dy, dx);
+        CpuSoftmax.backward(y, dy, dx);
     }
 
     @Override
@@ -144,20 +158,20 @@ public final class CpuBackend implements Backend {
     @Override
     public void rope(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor out) {
         Checks.onCpu("rope", "x, cos, sin, out", x, cos, sin, out);
-        Rope.apply(x, cos, sin, inverse, out);
+        CpuRope.apply(x, cos, sin, inverse, out);
     }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths, Tensor out, Tensor lse) {
         Checks.onCpu("attention", "q, k, v, out, lse", q, k, v, out, lse);
-        Attention.forward(q, k, v, scale, kvLengths, out, lse);
+        CpuAttention.forward(q, k, v, scale, kvLengths, out, lse);
     }
 
     @Override
     public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         Checks.onCpu("attentionBackward", "q, k, v, out, dOut, lse, dq, dk, dv", q, k, v, out, dOut, lse, dq, dk, dv);
-        Attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+        CpuAttention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
     }
 
     @Override
@@ -194,6 +208,6 @@ public final class CpuBackend implements Backend {
     public void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                             double eps, double weightDecay, long step) {
         Checks.onCpu("adamwUpdate", "param, grad, m, v", param, grad, m, v);
-        AdamW.update(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
+        CpuAdamW.update(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
     }
 }

@@ -175,9 +175,9 @@ final class Elementwise {
             if (dbl) {
                 double[][] in = new double[k][];
                 for (int i = 0; i < k; i++) {
-                    in[i] = Scratch.doubles(i, n);
+                    in[i] = CpuScratch.doubles(i, n);
                 }
-                double[] o = Scratch.doubles(k, n);
+                double[] o = CpuScratch.doubles(k, n);
                 for (int i = 0; i < k; i++) {
                     Lanes.load(seg[i], type[i], base[i], stride[i], in[i], 0, n);
                 }
@@ -187,9 +187,9 @@ final class Elementwise {
                 int p = Lanes.padded(Math.min(n, BLOCK));
                 float[][] in = new float[k][];
                 for (int i = 0; i < k; i++) {
-                    in[i] = Scratch.floats(i, p);
+                    in[i] = CpuScratch.floats(i, p);
                 }
-                float[] o = Scratch.floats(k, p);
+                float[] o = CpuScratch.floats(k, p);
                 for (int from = 0; from < n; from += BLOCK) {
                     int m = Math.min(BLOCK, n - from);
                     for (int i = 0; i < k; i++) {

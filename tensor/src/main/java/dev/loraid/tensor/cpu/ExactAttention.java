@@ -16,7 +16,7 @@ final class ExactAttention {
     private ExactAttention() {
     }
 
-    static void forward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths,
+    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths,
                         Tensor out, Tensor lse) {
         int lq = dims.lq();
         int d = dims.d();
@@ -50,7 +50,7 @@ final class ExactAttention {
         });
     }
 
-    static void backward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+    static void backward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                          double scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         int lq = dims.lq();
         int lk = dims.lk();

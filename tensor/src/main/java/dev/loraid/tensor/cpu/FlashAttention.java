@@ -50,7 +50,7 @@ final class FlashAttention {
         }
     }
 
-    static void forward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
+    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
                         Tensor out, Tensor lse) {
         int tiles = (dims.lq() + BR - 1) / BR;
         forEachHead(dims, tiles, (b, h, parallel) -> head(dims, q, k, v, scale, dims.keys(kvLengths, b), out, lse, b, h, tiles, parallel));
@@ -67,7 +67,7 @@ final class FlashAttention {
      * its {@code units} (query tiles or key blocks) spread over the threads. Either way each head's arithmetic is
      * fixed by the thread count alone, not by scheduling.
      */
-    static void forEachHead(Attention.Dims dims, int units, HeadTask task) {
+    static void forEachHead(CpuAttention.Dims dims, int units, HeadTask task) {
         int heads = dims.batch() * dims.heads();
         boolean wholeHeads = heads % Parallel.threads() == 0 || units < 2 * Parallel.threads();
         if (heads == 1 || !wholeHeads) {
@@ -79,7 +79,7 @@ final class FlashAttention {
         }
     }
 
-    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
+    private static void head(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
                              Tensor lse, int b, int h, int tiles, boolean parallel) {
         int d = dims.d();
         PackedKv kv = PackedKv.of(k, v, b, h, keys, parallel);

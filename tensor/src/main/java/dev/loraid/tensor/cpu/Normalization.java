@@ -39,7 +39,7 @@ final class Normalization {
             double[] w = Checks.vectorD(weight, d, "weight");
             double[] bb = Checks.vectorD(bias, d, "bias");
             rows.forEach((r, b) -> {
-                double[] v = Scratch.doubles(0, d);
+                double[] v = CpuScratch.doubles(0, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 double mu = 0;
                 if (centered) {
@@ -66,7 +66,7 @@ final class Normalization {
         float[] bb = Checks.vectorF(bias, d, "bias", p);
         float fe = (float) eps;
         rows.forEach((r, b) -> {
-            float[] v = Scratch.floats(0, p);
+            float[] v = CpuScratch.floats(0, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
             java.util.Arrays.fill(v, d, p, 0f);
             float mu = centered ? VecMath.sum(v, p) / d : 0f;
@@ -115,8 +115,8 @@ final class Normalization {
             double[][] dw = new double[chunks][d];
             double[][] db = new double[chunks][d];
             Parallel.forEach(chunks, c -> rows.forChunk(c, chunks, (r, b) -> {
-                double[] v = Scratch.doubles(0, d);
-                double[] g = Scratch.doubles(1, d);
+                double[] v = CpuScratch.doubles(0, d);
+                double[] g = CpuScratch.doubles(1, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 Lanes.load(gs, dOut.dtype(), b[1], sg, g, 0, d);
                 double mu = centered ? read(meanRows, r) : 0;
@@ -146,8 +146,8 @@ final class Normalization {
         float[][] dw = new float[chunks][p];
         float[][] db = new float[chunks][p];
         Parallel.forEach(chunks, c -> rows.forChunk(c, chunks, (r, b) -> {
-            float[] v = Scratch.floats(0, p);
-            float[] g = Scratch.floats(1, p);
+            float[] v = CpuScratch.floats(0, p);
+            float[] g = CpuScratch.floats(1, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
             Lanes.load(gs, dOut.dtype(), b[1], sg, g, 0, d);
             java.util.Arrays.fill(v, d, p, 0f);

@@ -56,7 +56,7 @@ final class RandomFill {
         int k0 = (int) seed;
         int k1 = (int) (seed >>> 32);
         StridedLoop.of(shape, strides, new long[] {dst.offset(), 0}).forEachRun(8, (base, stride, len) -> {
-            double[] values = Scratch.doubles(0, len);
+            double[] values = CpuScratch.doubles(0, len);
             int[] words = new int[4];
             double[] four = new double[4];
             long block = -1;

@@ -122,7 +122,7 @@ final class Reductions {
         MemorySegment seg = x.storage().segment();
         int ai = (int) base[1];
         if (x.dtype() == DType.F64) {
-            double[] buf = Scratch.doubles(0, n);
+            double[] buf = CpuScratch.doubles(0, n);
             Lanes.load(seg, DType.F64, base[0], stride[0], buf, 0, n);
             for (int i = 0; i < n; i++) {
                 int k = ai + (int) (i * stride[1]);
@@ -131,7 +131,7 @@ final class Reductions {
             return;
         }
         int p = Lanes.padded(n);
-        float[] buf = Scratch.floats(0, p);
+        float[] buf = CpuScratch.floats(0, p);
         Lanes.load(seg, x.dtype(), base[0], stride[0], buf, 0, n);
         if (stride[1] == 0) {
             Arrays.fill(buf, n, p, (float) identity(op));

@@ -76,11 +76,11 @@ final class StridedCopy {
                     to.writeLong(out, (base[1] + i * stride[1]) * bo, ti.readLong(in, (base[0] + i * stride[0]) * bi));
                 }
             } else if (viaFloat) {
-                float[] buf = Scratch.floats(0, n);
+                float[] buf = CpuScratch.floats(0, n);
                 Lanes.load(in, ti, base[0], stride[0], buf, 0, n);
                 Lanes.store(buf, 0, n, out, to, base[1], stride[1]);
             } else {
-                double[] buf = Scratch.doubles(0, n);
+                double[] buf = CpuScratch.doubles(0, n);
                 Lanes.load(in, ti, base[0], stride[0], buf, 0, n);
                 Lanes.store(buf, 0, n, out, to, base[1], stride[1]);
             }

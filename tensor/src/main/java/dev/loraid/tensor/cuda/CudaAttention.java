@@ -126,7 +126,7 @@ final class CudaAttention {
         return variant.equals("f64") ? 8 : 4;
     }
 
-    private Tensor lengths(int[] kvLengths, Scratch s) {
+    private Tensor lengths(int[] kvLengths, CudaScratch s) {
         if (kvLengths == null) {
             return null;
         }
@@ -140,7 +140,7 @@ final class CudaAttention {
     }
 
     /** The caller's lse if the kernels can write/read it in place (contiguous F32 [B, H, Lq]), else scratch. */
-    private Tensor lseBuffer(Tensor lse, Tensor q, Scratch s, boolean load) {
+    private Tensor lseBuffer(Tensor lse, Tensor q, CudaScratch s, boolean load) {
         long n = q.size(0) * q.size(1) * q.size(2);
         if (lse != null && lse.numel() != n) {
             throw new IllegalArgumentException("attention: lse must be [B, H, Lq] = " + n + " elements, got " + lse.shape());
@@ -218,7 +218,7 @@ final class CudaAttention {
         }
         if (p == AttentionPath.CUDNN) {
             if (CudnnAttention.eligible(kvLengths, q, k, v, out)) {
-                try (Scratch s = b.scratch()) {
+                try (CudaScratch s = b.scratch()) {
                     Tensor l = lseBuffer(lse, q, s, false); // cuDNN always writes its stats
                     if (cudnn().forward(q, k, v, scale, out, l)) {
                         storeLse(l, lse);
@@ -257,7 +257,7 @@ final class CudaAttention {
             threads = THREADS;
             shared = (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant);
         }
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
             Tensor l = lse == null ? null : lseBuffer(lse, q, s, false);
             int gx = (int) ((q.size(2) + rowsPerBlock - 1) / rowsPerBlock);
@@ -282,7 +282,7 @@ final class CudaAttention {
     /** The backward on cuDNN: lse staged as contiguous F32, or recomputed by a cuDNN forward when absent. */
     private boolean cudnnBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                                   Tensor dq, Tensor dk, Tensor dv) {
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor l = lseBuffer(lse, q, s, lse != null);
             if (lse == null && !cudnn().forward(q, k, v, scale, s.tensor(out.dtype(), out.shape().toArray()), l)) {
                 return false;
@@ -309,7 +309,7 @@ final class CudaAttention {
             }
             p = resolve(p.fallback(), q, k, v, kvLengths);
         }
-        if (p == AttentionPath.FLASH && !FlashAttentionBackward.takes(q, k, v, dOut)) {
+        if (p == AttentionPath.FLASH && !CudaFlashAttentionBackward.takes(q, k, v, dOut)) {
             p = resolve(p.fallback(), q, k, v, kvLengths);
         }
         String variant = CudaKernels.variant(q, k, v, out, dOut, dq, dk, dv);
@@ -318,7 +318,7 @@ final class CudaAttention {
         long lq = q.size(2);
         long d = q.size(3);
         long dvDim = v.size(3);
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
             Tensor l;
             if (lse != null) {
@@ -336,10 +336,10 @@ final class CudaAttention {
             boolean flash = p == AttentionPath.FLASH;
             String mma = p == AttentionPath.MMA ? mmaKernel(q, k, v) : null;
             String module = flash ? "attention_flash_backward" : mma != null ? "attention_mma_backward" : "attention";
-            String kernel = flash ? FlashAttentionBackward.kernel(q)
+            String kernel = flash ? CudaFlashAttentionBackward.kernel(q)
                 : mma != null ? mma.replace("forward", "backward") : "attention_backward_" + variant;
-            int keysPerBlock = flash ? FlashAttentionBackward.KEYS : mma != null ? MMA_BWD_BN : BN;
-            int shared = flash ? FlashAttentionBackward.sharedBytes(d) : (int) (mma != null
+            int keysPerBlock = flash ? CudaFlashAttentionBackward.KEYS : mma != null ? MMA_BWD_BN : BN;
+            int shared = flash ? CudaFlashAttentionBackward.sharedBytes(d) : (int) (mma != null
                 // K, Kᵀ, V, Q, Qᵀ, dO, dOᵀ, dS (16-bit), then lse and delta (fp32): attention_mma_backward.cu
                 ? (MMA_BWD_BN * (d + 8) + d * (MMA_BWD_BN + 8) + MMA_BWD_BN * (dvDim + 8) + MMA_BWD_BM * (d + 8)
                     + d * (MMA_BWD_BM + 8) + MMA_BWD_BM * (dvDim + 8) + dvDim * (MMA_BWD_BM + 8)
@@ -347,7 +347,7 @@ final class CudaAttention {
                 : (BN * (d + 1) + BN * (dvDim + 1) + BM * (d + 1) + BM * (dvDim + 1) + 2L * BM * (BN + 1) + 2L * BM)
                     * elemBytes(variant));
             int gx = (int) Math.max(1, (k.size(2) + keysPerBlock - 1) / keysPerBlock);
-            int threads = flash ? FlashAttentionBackward.THREADS : THREADS;
+            int threads = flash ? CudaFlashAttentionBackward.THREADS : THREADS;
             b.kernels().launch(module, kernel, gx, Math.toIntExact(bh), threads, 1, shared,
                 a -> a.struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
                     .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), dOut))

@@ -91,8 +91,8 @@ public final class CudaBackend implements Backend {
         return transfers;
     }
 
-    Scratch scratch() {
-        return new Scratch(device, allocator);
+    CudaScratch scratch() {
+        return new CudaScratch(device, allocator);
     }
 
     /** The device address of {@code t}'s first element; t must live on this device. */

@@ -44,7 +44,7 @@ final class CudaCopies {
             throw new IllegalArgumentException("gatherRows: expected table [V, D], ids [N], out [N, D], got "
                 + table.shape() + ", " + ids.shape() + ", " + out.shape());
         }
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor err = s.tensor(DType.I64, 2);
             fill(err, 0);
             b.kernels().launch1d("copy", "gather_rows", out.numel(), a -> a

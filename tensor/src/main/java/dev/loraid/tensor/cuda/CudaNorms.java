@@ -20,7 +20,7 @@ final class CudaNorms {
     }
 
     /** t when it is contiguous F32, else a scratch tensor (copied from t when {@code load}). */
-    private Tensor stats(Tensor t, long rows, Scratch s, boolean load) {
+    private Tensor stats(Tensor t, long rows, CudaScratch s, boolean load) {
         if (t == null) {
             return null;
         }
@@ -49,7 +49,7 @@ final class CudaNorms {
         long d = x.size(-1);
         Tensor w = vector(weight, d, "norm weight");
         Tensor bi = vector(bias, d, "norm bias");
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor m = stats(mean, rows, s, false);
             Tensor r = stats(rstd, rows, s, false);
             String v = CudaKernels.variant(x, w, bi, out);
@@ -127,7 +127,7 @@ final class CudaNorms {
         if (rstd == null || (!rms && mean == null)) {
             throw new IllegalArgumentException("norm backward needs the forward's " + (rms ? "rstd" : "mean and rstd"));
         }
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor m = rms ? null : stats(mean, rows, s, true);
             Tensor r = stats(rstd, rows, s, true);
             String v = CudaKernels.variant(x, weight, dOut, dx, dWeight, dBias);

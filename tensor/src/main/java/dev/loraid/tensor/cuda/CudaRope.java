@@ -22,7 +22,7 @@ final class CudaRope {
         }
         DType t = Precision.computeType(x, cos, sin, out);
         String v = CudaKernels.variant(x, cos, sin, out);
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             Tensor c = cos.dtype() == t && cos.isContiguous() ? cos : s.tensor(t, cos.shape().toArray());
             Tensor sn = sin.dtype() == t && sin.isContiguous() ? sin : s.tensor(t, sin.shape().toArray());
             if (c != cos) {

@@ -45,7 +45,7 @@ final class CudaTransfers {
             withNative(hs, bytes, seg -> ctx.driver().copyHostToDevice(backend.pointer(dst), seg, bytes, ctx.stream()));
             return;
         }
-        try (Scratch s = backend.scratch()) {
+        try (CudaScratch s = backend.scratch()) {
             Tensor staged = s.tensor(hs.dtype(), hs.shape().toArray());
             withNative(hs, bytes, seg -> ctx.driver().copyHostToDevice(backend.pointer(staged), seg, bytes, ctx.stream()));
             backend.copy(staged, dst);
@@ -62,7 +62,7 @@ final class CudaTransfers {
     private void downloadInto(Tensor src, Tensor dst) {
         CudaContext ctx = backend.context();
         Tensor s = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape());
-        try (Scratch scratch = backend.scratch()) {
+        try (CudaScratch scratch = backend.scratch()) {
             Tensor dev = s;
             if (!(s.isContiguous() && s.dtype() == dst.dtype())) {
                 dev = scratch.tensor(dst.dtype(), dst.shape().toArray());

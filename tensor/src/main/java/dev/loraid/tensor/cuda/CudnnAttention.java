@@ -198,7 +198,7 @@ final class CudnnAttention {
         if (p == null) {
             return false;
         }
-        try (Scratch s = b.scratch()) {
+        try (CudaScratch s = b.scratch()) {
             // cudnn-frontend keeps these two in its workspace: softmax_sum = rowsum(dO∘O), and the fp32 dQ accumulator
             // the engine adds into (so it starts at zero)
             Tensor softmaxSum = s.tensor(DType.F32, bb, h, lq, 1);
@@ -276,9 +276,9 @@ final class CudnnAttention {
     }
 
     /** Executes with a workspace from the allocator; a failure declines the key (the caller falls back). */
-    private boolean run(String key, Plan p, long[] pointers, Scratch outer) {
-        try (Scratch s = outer == null ? b.scratch() : null) {
-            Scratch ws = outer != null ? outer : s;
+    private boolean run(String key, Plan p, long[] pointers, CudaScratch outer) {
+        try (CudaScratch s = outer == null ? b.scratch() : null) {
+            CudaScratch ws = outer != null ? outer : s;
             long bytes = p.graph().workspaceBytes();
             long wsPtr = bytes > 0 ? b.pointer(ws.tensor(DType.F32, (bytes + 3) / 4)) : 0;
             CudaProfile.time(b.context(), "cudnn sdpa " + key.substring(0, key.indexOf(' ')), // forward or backward

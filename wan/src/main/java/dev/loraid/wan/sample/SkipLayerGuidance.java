@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Skip-layer guidance (SLG, training.md §6.3/§6.4, upstream {@code --slg_*}): on steps int(start·n) ≤ i < int(end·n)
+ * Skip-layer guidance (SLG, training.md §6.3/§6.4, upstream {@code --slg_*}): on steps int(start·n) ≤ i &lt; int(end·n)
  * where CFG is applied, {@code original} adds {@code scale·(v_c − v_skip)} to the CFG velocity, v_skip being the
  * unconditional pass with {@code layers} skipped; {@code uncond} uses that skipped pass as the unconditional branch.
  *

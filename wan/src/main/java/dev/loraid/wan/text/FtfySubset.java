@@ -5,7 +5,7 @@ import java.util.regex.Pattern;
 
 /**
  * The part of {@code ftfy.fix_text} (ftfy 6, default config) that Wan's cleaning relies on, in ftfy's order:
- * HTML entities when the text has no '<' ({@code unescape_html="auto"}: entities of the form
+ * HTML entities when the text has no {@code '<'} ({@code unescape_html="auto"}: entities of the form
  * {@code &#?[0-9A-Za-z]{1,24};}), ANSI terminal escapes removed, Latin ligatures and full/half-width characters
  * expanded (NFKC of those characters, U+3000 → space), curly quotes straightened, line breaks to '\n', control
  * characters removed, then NFC.

@@ -5,19 +5,19 @@ package dev.loraid.tensor.cpu;
  * A kernel owns the slots it asks for until it returns, and never calls another kernel while holding them
  * (slots are not re-entrant). Contents are stale: kernels clear whatever padding they rely on.
  */
-final class Scratch {
+final class CpuScratch {
     private static final int SLOTS = 6;
-    private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<CpuScratch> LOCAL = ThreadLocal.withInitial(CpuScratch::new);
 
     private final float[][] floats = new float[SLOTS][0];
     private final double[][] doubles = new double[SLOTS][0];
 
-    private Scratch() {
+    private CpuScratch() {
     }
 
     /** This thread's float buffer {@code slot}, at least {@code n} long. */
     static float[] floats(int slot, int n) {
-        Scratch s = LOCAL.get();
+        CpuScratch s = LOCAL.get();
         if (s.floats[slot].length < n) {
             s.floats[slot] = new float[n];
         }
@@ -26,7 +26,7 @@ final class Scratch {
 
     /** This thread's double buffer {@code slot}, at least {@code n} long. */
     static double[] doubles(int slot, int n) {
-        Scratch s = LOCAL.get();
+        CpuScratch s = LOCAL.get();
         if (s.doubles[slot].length < n) {
             s.doubles[slot] = new double[n];
         }

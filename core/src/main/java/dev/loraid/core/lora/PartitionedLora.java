@@ -1,7 +1,6 @@
-package dev.loraid.core.ema;
+package dev.loraid.core.lora;
 
 import dev.loraid.core.LoraidException;
-import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.plan.LoraidMetadata;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;

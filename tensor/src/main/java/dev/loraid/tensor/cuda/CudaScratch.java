@@ -15,12 +15,12 @@ import java.util.List;
  * the op has enqueued its work. Giving back before the kernels ran is safe: every later user of the memory is
  * enqueued behind them on the same stream.
  */
-final class Scratch implements AutoCloseable {
+final class CudaScratch implements AutoCloseable {
     private final Device device;
     private final CudaAllocator allocator;
     private final List<CudaAllocator.Block> blocks = new ArrayList<>();
 
-    Scratch(Device device, CudaAllocator allocator) {
+    CudaScratch(Device device, CudaAllocator allocator) {
         this.device = device;
         this.allocator = allocator;
     }

@@ -9,12 +9,12 @@ import dev.loraid.tensor.Tensor;
  * tiles of {@link #QUERIES}; K, V, two stages of Q and dO (rows padded by 16 bytes), dSᵀ, and two stages of lse and
  * delta live in shared memory.
  */
-final class FlashAttentionBackward {
+final class CudaFlashAttentionBackward {
     static final int KEYS = 128;
     static final int QUERIES = 64;
     static final int THREADS = 256;
 
-    private FlashAttentionBackward() {
+    private CudaFlashAttentionBackward() {
     }
 
     /**

@@ -8,7 +8,8 @@ import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 
 /**
- * Gradient checkpointing (spec training.md §3.5): the block's forward runs without a graph inside its own
+ * Recomputation of a block in the backward pass, known as gradient checkpointing (spec training.md §3.5; the
+ * trainer's {@code --gradient_checkpointing}): the block's forward runs without a graph inside its own
  * {@link MemoryScope}, which is released as soon as the output is copied out, so none of the block's
  * activations stay alive; the backward pass runs the forward again (with a graph, in a fresh nested scope),
  * backpropagates through it, and copies out only the input gradients. Parameter gradients accumulate as usual.
@@ -18,8 +19,8 @@ import dev.loraid.tensor.Tensor;
  * {@code preserve_rng_state}). Any other source of randomness inside the block must be a pure function of its
  * inputs (e.g. explicit seeds), never a generator that advances on every call.
  */
-public final class Checkpoint extends Node {
-    /** The checkpointed computation. */
+public final class Recompute extends Node {
+    /** The recomputed computation. */
     @FunctionalInterface
     public interface Block {
         Var forward(Var... inputs);
@@ -28,17 +29,17 @@ public final class Checkpoint extends Node {
     private final Block block;
     private final Rng.State rngBefore;
 
-    private Checkpoint(Block block, Var[] inputs, Rng.State rngBefore) {
+    private Recompute(Block block, Var[] inputs, Rng.State rngBefore) {
         super(inputs);
         this.block = block;
         this.rngBefore = rngBefore;
     }
 
     /**
-     * Runs {@code block} on {@code inputs} with checkpointing. {@code owner} is the module whose parameters the
-     * block uses: a graph node is recorded when an input or one of its weights requires a gradient — its own
+     * Runs {@code block} on {@code inputs}, to be recomputed in the backward pass. {@code owner} is the module
+     * whose parameters the block uses: a graph node is recorded when an input or one of its weights requires a gradient — its own
      * parameters or an adapter's ({@link Module#hasTrainableWeights()}), so the first LoRA-adapted block, whose
-     * input is a constant, is checkpointed and trained too.
+     * input is a constant, is recomputed and trained too.
      */
     public static Var apply(Module owner, Block block, Var... inputs) {
         boolean trainable = owner.hasTrainableWeights();
@@ -53,7 +54,7 @@ public final class Checkpoint extends Node {
             out = allocateIn(outer, o);
             o.backend().copy(o, out);
         }
-        return Var.recorded(out, new Checkpoint(block, inputs, rngBefore));
+        return Var.recorded(out, new Recompute(block, inputs, rngBefore));
     }
 
     @Override

@@ -17,8 +17,8 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * dK += dSᵀ·(scale·Q), and dQ += dS·K into a per-worker accumulator (summed and scaled at the end), so no two
  * threads write the same memory and nothing of size [Lq, Lk] is ever held.
  */
-final class FlashAttentionBackward {
-    private FlashAttentionBackward() {
+final class CpuFlashAttentionBackward {
+    private CpuFlashAttentionBackward() {
     }
 
     /** One head's operands in fp32, packed for {@link TileMatmul}; rows padded to whole tiles. */
@@ -26,7 +26,7 @@ final class FlashAttentionBackward {
                         float[] kRows, int dPad, int dvPad, int tiles, int keys) {
     }
 
-    static void backward(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+    static void backward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                          float scale, int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         int blocks = (dims.lk() + BC - 1) / BC;
         FlashAttention.forEachHead(dims, blocks, (b, h, parallel) -> {
@@ -41,7 +41,7 @@ final class FlashAttentionBackward {
         });
     }
 
-    private static void head(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+    private static void head(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                              float scale, int keys, Tensor dq, Tensor dk, Tensor dv, int b, int h, boolean parallel) {
         Head hd = pack(dims, q, k, v, out, dOut, lse, scale, b, h, keys, parallel);
         int blocks = (keys + BC - 1) / BC;
@@ -75,7 +75,7 @@ final class FlashAttentionBackward {
     }
 
     /** All query tiles against key block {@code blk}: fills dK, dV of the block and adds into dq. */
-    private static void keyBlock(Attention.Dims dims, Head hd, int blk, float[] s, float[] ds, float[] dkBlk,
+    private static void keyBlock(CpuAttention.Dims dims, Head hd, int blk, float[] s, float[] ds, float[] dkBlk,
                                  float[] dvBlk, float[] dqAcc) {
         int d = dims.d();
         int dvn = dims.dv();
@@ -115,7 +115,7 @@ final class FlashAttentionBackward {
         }
     }
 
-    private static Head pack(Attention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
+    private static Head pack(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse,
                              float scale, int b, int h, int keys, boolean parallel) {
         int lq = dims.lq();
         int tiles = (lq + BR - 1) / BR;

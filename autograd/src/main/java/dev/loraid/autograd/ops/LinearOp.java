@@ -11,11 +11,11 @@ import dev.loraid.tensor.Tensor;
  * dx = g @ W; dW = gᵀ @ x over all rows; dbias = Σ_rows g. W may be a frozen BF16/FP8 weight read in its file
  * dtype by the GEMM: then dW is never computed (design.md "Precision", issue 4), only dx flows through it.
  */
-public final class Linear extends Node {
+public final class LinearOp extends Node {
     private final Tensor x;
     private final Tensor w;
 
-    private Linear(Var x, Var w, Var bias) {
+    private LinearOp(Var x, Var w, Var bias) {
         super(x, w, bias);
         this.x = x.data();
         this.w = w.data();
@@ -37,7 +37,7 @@ public final class Linear extends Node {
         if (xd.rank() == 1) {
             y = y.squeeze(0);
         }
-        return Var.result(y, Node.recording(x, w, bias) ? new Linear(x, w, bias) : null, x, w, bias);
+        return Var.result(y, Node.recording(x, w, bias) ? new LinearOp(x, w, bias) : null, x, w, bias);
     }
 
     @Override

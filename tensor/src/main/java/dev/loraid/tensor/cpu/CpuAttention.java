@@ -9,8 +9,8 @@ import dev.loraid.tensor.Tensor;
  * any floating dtype and layout (rows are widened into fp32 tiles as they are packed), {@link ExactAttention}
  * (fp64) when every tensor is F64, as the gradient checks need.
  */
-final class Attention {
-    private Attention() {
+final class CpuAttention {
+    private CpuAttention() {
     }
 
     /** Sizes shared by the forward and backward kernels. */
@@ -73,6 +73,6 @@ final class Attention {
             FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths,
                 Tensor.empty(DType.F32, dims.batch(), dims.heads(), dims.lq(), dims.dv()), rowLse);
         }
-        FlashAttentionBackward.backward(dims, q, k, v, out, dOut, rowLse, (float) scale, kvLengths, dq, dk, dv);
+        CpuFlashAttentionBackward.backward(dims, q, k, v, out, dOut, rowLse, (float) scale, kvLengths, dq, dk, dv);
     }
 }

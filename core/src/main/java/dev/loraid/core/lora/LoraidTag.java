@@ -1,9 +1,10 @@
-package dev.loraid.core.plan;
+package dev.loraid.core.lora;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.lora.LoraFile;
-import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.plan.LoraidAllocator;
+import dev.loraid.core.plan.LoraidMetadata;
+import dev.loraid.core.plan.LoraidSlice;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

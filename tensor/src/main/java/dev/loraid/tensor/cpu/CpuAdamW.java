@@ -13,8 +13,8 @@ import java.lang.foreign.MemorySegment;
  * </pre>
  * Each element is computed in fp64 and rounded once when stored (the CUDA kernel does the same).
  */
-final class AdamW {
-    private AdamW() {
+final class CpuAdamW {
+    private CpuAdamW() {
     }
 
     static void update(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
@@ -36,7 +36,7 @@ final class AdamW {
         StridedLoop.of(param.shape().toArray(), ops).forEachRun(4, (base, stride, n) -> {
             double[][] buf = new double[4][];
             for (int k = 0; k < 4; k++) {
-                buf[k] = Scratch.doubles(k, n);
+                buf[k] = CpuScratch.doubles(k, n);
                 Lanes.load(seg[k], ops[k].dtype(), base[k], stride[k], buf[k], 0, n);
             }
             double[] p = buf[0];

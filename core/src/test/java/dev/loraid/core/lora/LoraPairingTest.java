@@ -1,5 +1,6 @@
-package dev.loraid.core.plan;
+package dev.loraid.core.lora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,7 +9,7 @@ import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.WanModuleFixture;
-import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.core.plan.LoraidMetadata;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,7 +35,7 @@ class LoraPairingTest {
         return new LoraPairing.Candidate(name, LoraidMetadata.read(meta, name, Reporter.SILENT), names);
     }
 
-    private static List<LoraPairing.Applied> pair(List<LoraPairing.Candidate> files, List<Integer> ids, List<String> mult,
+    private static List<LoraPairing.Applied> pair(List<LoraPairing.Candidate> files, List<Integer> ids, List<Double> mult,
             CollectingReporter r) {
         return LoraPairing.pair(files, ids == null ? Optional.empty() : Optional.of(ids), mult, 40, 12, false, r);
     }
@@ -42,7 +43,7 @@ class LoraPairingTest {
     @Test
     void t17_pairing_by_metadata() {
         CollectingReporter r = new CollectingReporter();
-        var applied = pair(List.of(file("J", 2, 12, 23), file("S", 1, 0, 11)), List.of(1, 2), List.of("1.0", "0.7"), r);
+        var applied = pair(List.of(file("J", 2, 12, 23), file("S", 1, 0, 11)), List.of(1, 2), List.of(1.0, 0.7), r);
         assertEquals(2, applied.size());
         assertEquals("S", applied.get(0).file());
         assertEquals(1.0, applied.get(0).multiplier());
@@ -62,7 +63,7 @@ class LoraPairingTest {
         assertEquals(1.0, applied.get(0).multiplier());
         assertTrue(r.informed("skipping A: LORAID 1 not selected"), r.infos.toString());
         LoraidException e = assertThrows(LoraidException.class, () -> pair(files, List.of(4), List.of(), r));
-        assertTrue(e.getMessage().contains("LORAID 4 requested but no --lora_weight file has it"), e.getMessage());
+        assertTrue(e.getMessage().contains("LORAID 4 requested but no MergeRequest.loras file has it"), e.getMessage());
     }
 
     @Test
@@ -106,6 +107,17 @@ class LoraPairingTest {
         assertTrue(e.getMessage().contains("blocks [12, 13, 14]"), e.getMessage());
         CollectingReporter r = new CollectingReporter();
         assertEquals(2, LoraPairing.pair(files, Optional.empty(), List.of(), 40, null, true, r).size());
-        assertTrue(r.warned("--allow_overlap"));
+        assertTrue(r.warned("MergeRequest.allowOverlap"));
+    }
+
+    @Test
+    void t16_multiplier_count_rules() {
+        assertArrayEquals(new double[] {1, 1, 1}, LoraPairing.multipliers(List.of(), 3));
+        assertArrayEquals(new double[] {0.5, 0.5, 0.5}, LoraPairing.multipliers(List.of(0.5), 3));
+        assertArrayEquals(new double[] {1, 0.7, 0.3}, LoraPairing.multipliers(List.of(1.0, 0.7, 0.3), 3));
+        LoraidException few = assertThrows(LoraidException.class, () -> LoraPairing.multipliers(List.of(1.0, 0.5), 3));
+        assertTrue(few.getMessage().contains("got 2 multipliers for 3 LoRAs"), few.getMessage());
+        assertThrows(LoraidException.class, () -> LoraPairing.multipliers(List.of(1.0, 1.0, 1.0, 1.0), 3));
+        assertThrows(LoraidException.class, () -> LoraPairing.multipliers(List.of(Double.NaN), 1));
     }
 }

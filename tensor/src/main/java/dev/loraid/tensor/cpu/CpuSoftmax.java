@@ -11,8 +11,8 @@ import static dev.loraid.tensor.cpu.Lanes.F;
 import static dev.loraid.tensor.cpu.Lanes.VL;
 
 /** Softmax over the last dimension and its backward, one row at a time: fp32 vector lanes, or fp64 for F64. */
-final class Softmax {
-    private Softmax() {
+final class CpuSoftmax {
+    private CpuSoftmax() {
     }
 
     /** {@code out = exp(x − max) / Σ exp(x − max)} per row. */
@@ -26,7 +26,7 @@ final class Softmax {
         long so = out.stride(-1);
         if (Precision.fp64(x, out)) {
             Rows.of(x, out).forEach((r, b) -> {
-                double[] v = Scratch.doubles(0, d);
+                double[] v = CpuScratch.doubles(0, d);
                 Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
                 double max = Double.NEGATIVE_INFINITY;
                 for (int i = 0; i < d; i++) {
@@ -45,7 +45,7 @@ final class Softmax {
             return;
         }
         Rows.of(x, out).forEach((r, b) -> {
-            float[] v = Scratch.floats(0, p);
+            float[] v = CpuScratch.floats(0, p);
             Lanes.load(xs, x.dtype(), b[0], sx, v, 0, d);
             Arrays.fill(v, d, p, Float.NEGATIVE_INFINITY);
             float max = VecMath.max(v, p);
@@ -77,8 +77,8 @@ final class Softmax {
         long sx = dx.stride(-1);
         if (Precision.fp64(y, dy, dx)) {
             Rows.of(y, dy, dx).forEach((r, b) -> {
-                double[] yv = Scratch.doubles(0, d);
-                double[] gv = Scratch.doubles(1, d);
+                double[] yv = CpuScratch.doubles(0, d);
+                double[] gv = CpuScratch.doubles(1, d);
                 Lanes.load(ys, y.dtype(), b[0], sy, yv, 0, d);
                 Lanes.load(gs, dy.dtype(), b[1], sg, gv, 0, d);
                 double dot = 0;
@@ -93,8 +93,8 @@ final class Softmax {
             return;
         }
         Rows.of(y, dy, dx).forEach((r, b) -> {
-            float[] yv = Scratch.floats(0, p);
-            float[] gv = Scratch.floats(1, p);
+            float[] yv = CpuScratch.floats(0, p);
+            float[] gv = CpuScratch.floats(1, p);
             Lanes.load(ys, y.dtype(), b[0], sy, yv, 0, d);
             Lanes.load(gs, dy.dtype(), b[1], sg, gv, 0, d);
             Arrays.fill(yv, d, p, 0f);

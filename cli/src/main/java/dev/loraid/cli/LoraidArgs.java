@@ -1,12 +1,12 @@
-package dev.loraid.core.plan;
+package dev.loraid.cli;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraPairing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.OptionalInt;
@@ -14,9 +14,9 @@ import java.util.Set;
 
 /**
  * The value rules of the LORAID command-line lists (spec loraid.md REQ-CLI-1, -3, -4), on the raw tokens the CLI
- * collected from every occurrence of a flag in command-line order. A library caller passes the same strings.
+ * collected from every occurrence of a flag in command-line order; the library takes the typed values.
  */
-public final class LoraidArgs {
+final class LoraidArgs {
     private LoraidArgs() {
     }
 
@@ -40,7 +40,7 @@ public final class LoraidArgs {
      * @param multiplierCount how many {@code --lora_multiplier} values were given: duplicates together with more
      *                        than one multiplier are an error, because removing one would shift the pairing (D-10)
      */
-    public static List<Integer> loraids(List<String> tokens, int multiplierCount, Reporter reporter) {
+    static List<Integer> loraids(List<String> tokens, int multiplierCount, Reporter reporter) {
         Set<Integer> ids = new LinkedHashSet<>();
         List<Integer> duplicates = new ArrayList<>();
         for (String v : flatten(tokens)) {
@@ -65,7 +65,7 @@ public final class LoraidArgs {
     }
 
     /** The one LORAID a training run may take (REQ-ALLOC-9); empty = an ordinary LoRA over all blocks. */
-    public static OptionalInt trainingLoraid(List<Integer> loraids) {
+    static OptionalInt trainingLoraid(List<Integer> loraids) {
         if (loraids.size() > 1) {
             throw new LoraidException("training accepts a single LORAID; got " + loraids);
         }
@@ -73,29 +73,22 @@ public final class LoraidArgs {
     }
 
     /**
-     * {@code --lora_multiplier} values for {@code n} LoRAs (REQ-CLI-4): none → all 1.0; one → broadcast; n → as
-     * given; anything else is an error (the reference padded with 1.0 and truncated silently — D-14).
+     * {@code --lora_multiplier} values (REQ-CLI-4), comma-separated or not; how many there must be is the library's
+     * rule ({@link LoraPairing#multipliers}).
      */
-    public static double[] multipliers(List<String> tokens, int n) {
-        List<String> values = flatten(tokens);
-        double[] parsed = new double[values.size()];
-        for (int i = 0; i < parsed.length; i++) {
+    static List<Double> multipliers(List<String> tokens) {
+        List<Double> out = new ArrayList<>();
+        for (String v : flatten(tokens)) {
+            double d;
             try {
-                parsed[i] = Double.parseDouble(values.get(i));
+                d = Double.parseDouble(v);
             } catch (NumberFormatException e) {
-                throw new LoraidException("invalid --lora_multiplier value '" + values.get(i) + "' (expected a number)");
+                throw new LoraidException("invalid --lora_multiplier value '" + v + "' (expected a number)");
             }
-            if (!Double.isFinite(parsed[i])) {
-                throw new LoraidException("--lora_multiplier must be finite, got " + values.get(i));
+            if (!Double.isFinite(d)) {
+                throw new LoraidException("--lora_multiplier must be finite, got " + v);
             }
-        }
-        double[] out = new double[n];
-        if (parsed.length == 0 || parsed.length == 1) {
-            Arrays.fill(out, parsed.length == 0 ? 1.0 : parsed[0]);
-        } else if (parsed.length == n) {
-            out = parsed;
-        } else {
-            throw new LoraidException("got " + parsed.length + " multipliers for " + n + " LoRAs");
+            out.add(d);
         }
         return out;
     }
@@ -105,7 +98,7 @@ public final class LoraidArgs {
      * value that names an existing file as a whole is that file, commas included; only other values are split on
      * commas. An empty value or piece ({@code --lora_weight ''}, {@code a,,b}) is an error, not silently skipped.
      */
-    public static List<Path> loraFiles(List<String> tokens) {
+    static List<Path> loraFiles(List<String> tokens) {
         List<Path> out = new ArrayList<>();
         Set<Path> seen = new LinkedHashSet<>();
         for (String token : tokens) {

@@ -5,12 +5,12 @@ import dev.loraid.autograd.Var;
 import dev.loraid.tensor.Tensor;
 
 /** RMSNorm over the last dimension, {@code x·rstd·weight} (weight may be null). Saves x and the per-row rstd. */
-public final class RmsNorm extends Node {
+public final class RmsNormOp extends Node {
     private final Tensor x;
     private final Tensor weight;
     private final Tensor rstd;
 
-    private RmsNorm(Var x, Var weight, Tensor rstd) {
+    private RmsNormOp(Var x, Var weight, Tensor rstd) {
         super(x, weight);
         this.x = x.data();
         this.weight = weight == null ? null : weight.data();
@@ -24,7 +24,7 @@ public final class RmsNorm extends Node {
         boolean rec = Node.recording(x, weight);
         Tensor rstd = rec ? Tensor.empty(xd.device(), TensorMath.statsType(out.dtype()), Shapes.rows(xd)) : null;
         xd.backend().rmsNorm(xd, wd, eps, out, rstd);
-        return Var.result(out, rec ? new RmsNorm(x, weight, rstd) : null, x, weight);
+        return Var.result(out, rec ? new RmsNormOp(x, weight, rstd) : null, x, weight);
     }
 
     @Override

@@ -16,10 +16,10 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * The fp32 path expands token l's table to full width once per token (c c | −s s) and rotates every head with
  * two multiplies and a pair-swap shuffle.
  */
-final class Rope {
+final class CpuRope {
     private static final VectorShuffle<Float> PAIR_SWAP = VectorShuffle.fromOp(F, i -> i ^ 1);
 
-    private Rope() {
+    private CpuRope() {
     }
 
     static void apply(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor out) {

@@ -1,9 +1,14 @@
-package dev.loraid.core.plan;
+package dev.loraid.core.lora;
+
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.core.plan.LoraidMetadata;
+import dev.loraid.core.plan.LoraidSlice;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,24 +42,25 @@ public final class LoraPairing {
 
     /**
      * @param loraids            the de-duplicated {@code --LORAID} list, or empty when the flag was absent
-     * @param multiplierTokens   the raw {@code --lora_multiplier} values
+     * @param multipliers        none (all 1.0), one (for every file or LORAID), or one per file (per LORAID when
+     *                           {@code loraids} is given): {@link #multipliers}
      * @param modelBlocks        B of the DiT
      * @param cliBlocksPerLoraid {@code --blocks_per_loraid} if given, else null
      */
-    public static List<Applied> pair(List<Candidate> files, Optional<List<Integer>> loraids, List<String> multiplierTokens,
+    public static List<Applied> pair(List<Candidate> files, Optional<List<Integer>> loraids, List<Double> multipliers,
             int modelBlocks, Integer cliBlocksPerLoraid, boolean allowOverlap, Reporter reporter) {
         List<Candidate> chosen = new ArrayList<>();
         List<LoraidMetadata> ids = new ArrayList<>();
-        double[] multipliers;
+        double[] perFile;
         if (loraids.isEmpty()) {
-            multipliers = LoraidArgs.multipliers(multiplierTokens, files.size());
+            perFile = multipliers(multipliers, files.size());
             for (Candidate c : files) {
                 chosen.add(c);
                 ids.add(c.metadata());
             }
         } else {
             List<Integer> wanted = loraids.get();
-            multipliers = LoraidArgs.multipliers(multiplierTokens, wanted.size());
+            double[] perId = multipliers(multipliers, wanted.size());
             Map<Integer, List<Candidate>> byId = new LinkedHashMap<>();
             for (int i = 0; i < files.size(); i++) {
                 Candidate c = files.get(i);
@@ -77,7 +83,8 @@ public final class LoraPairing {
             for (int id : wanted) {
                 List<Candidate> cs = byId.get(id);
                 if (cs == null) {
-                    throw new LoraidException("LORAID " + id + " requested but no --lora_weight file has it");
+                    throw new LoraidException(named("LORAID " + id + " requested but no ",
+                            param("MergeRequest.loras"), " file has it"));
                 }
                 for (Candidate c : cs) {
                     chosen.add(c);
@@ -85,11 +92,10 @@ public final class LoraPairing {
                 }
             }
             // duplicates within one ID are reported below; the multiplier index follows the --LORAID list
-            double[] perFile = new double[chosen.size()];
+            perFile = new double[chosen.size()];
             for (int i = 0; i < chosen.size(); i++) {
-                perFile[i] = multipliers[wanted.indexOf(ids.get(i).loraid().getAsInt())];
+                perFile[i] = perId[wanted.indexOf(ids.get(i).loraid().getAsInt())];
             }
-            multipliers = perFile;
         }
         checkDuplicateIds(chosen, ids);
         List<Applied> applied = new ArrayList<>();
@@ -104,11 +110,34 @@ public final class LoraPairing {
                 throw new LoraidException(c.file() + " has adapters for block(s) " + blocks.tailSet(modelBlocks)
                         + " but the model has " + modelBlocks + " blocks (0-" + (modelBlocks - 1) + "): a LoRA for another architecture or model size?");
             }
-            applied.add(new Applied(c, slice, multipliers[i], blocks));
+            applied.add(new Applied(c, slice, perFile[i], blocks));
         }
         checkOverlaps(applied, allowOverlap, reporter);
         logPairing(applied, reporter);
         return applied;
+    }
+
+    /**
+     * The multipliers of {@code n} LoRAs (REQ-CLI-4): none → all 1.0; one → for all; n → as given; anything else is an
+     * error (the reference padded with 1.0 and truncated silently — D-14).
+     */
+    public static double[] multipliers(List<Double> given, int n) {
+        double[] out = new double[n];
+        if (given.size() <= 1) {
+            Arrays.fill(out, given.isEmpty() ? 1.0 : given.getFirst());
+        } else if (given.size() == n) {
+            for (int i = 0; i < n; i++) {
+                out[i] = given.get(i);
+            }
+        } else {
+            throw new LoraidException("got " + given.size() + " multipliers for " + n + " LoRAs");
+        }
+        for (double m : out) {
+            if (!Double.isFinite(m)) {
+                throw new LoraidException("multipliers must be finite, got " + given);
+            }
+        }
+        return out;
     }
 
     private static void checkDuplicateIds(List<Candidate> files, List<LoraidMetadata> ids) {
@@ -157,9 +186,11 @@ public final class LoraPairing {
                         + ": blocks " + shared;
                 boolean bothTagged = applied.get(i).slice().isPresent() && applied.get(j).slice().isPresent();
                 if (bothTagged && !allowOverlap) {
-                    throw new LoraidException(msg + " (both are LORAID LoRAs; --allow_overlap to proceed anyway)");
+                    throw new LoraidException(named(msg + " (both are LORAID LoRAs; ",
+                            param("MergeRequest.allowOverlap"), " to proceed anyway)"));
                 }
-                reporter.warn(msg + (bothTagged ? " (allowed by --allow_overlap)" : " (ordinary LoRA involved: effects add up)"));
+                reporter.warn(bothTagged ? named(msg, " (allowed by ", param("MergeRequest.allowOverlap"), ")")
+                        : named(msg, " (ordinary LoRA involved: effects add up)"));
             }
         }
         if (!any) {

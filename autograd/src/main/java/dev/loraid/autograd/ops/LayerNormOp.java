@@ -9,13 +9,13 @@ import dev.loraid.tensor.Tensor;
  * LayerNorm over the last dimension, {@code (x − mean)·rstd·weight + bias}; weight and bias may be null
  * (Wan's non-affine norms). Saves x and the per-row mean/rstd; the backward is the backend's fused kernel.
  */
-public final class LayerNorm extends Node {
+public final class LayerNormOp extends Node {
     private final Tensor x;
     private final Tensor weight;
     private final Tensor mean;
     private final Tensor rstd;
 
-    private LayerNorm(Var x, Var weight, Var bias, Tensor mean, Tensor rstd) {
+    private LayerNormOp(Var x, Var weight, Var bias, Tensor mean, Tensor rstd) {
         super(x, weight, bias);
         this.x = x.data();
         this.weight = weight == null ? null : weight.data();
@@ -34,7 +34,7 @@ public final class LayerNorm extends Node {
         Tensor mean = rec ? Tensor.empty(xd.device(), stats, rows) : null;
         Tensor rstd = rec ? Tensor.empty(xd.device(), stats, rows) : null;
         xd.backend().layerNorm(xd, wd, bd, eps, out, mean, rstd);
-        return Var.result(out, rec ? new LayerNorm(x, weight, bias, mean, rstd) : null, x, weight, bias);
+        return Var.result(out, rec ? new LayerNormOp(x, weight, bias, mean, rstd) : null, x, weight, bias);
     }
 
     @Override
