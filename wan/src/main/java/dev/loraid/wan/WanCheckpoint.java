@@ -4,6 +4,9 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.quant.Fp8Load;
+import dev.loraid.wan.quant.Fp8Scales;
+
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,6 +45,15 @@ public final class WanCheckpoint implements AutoCloseable {
      * mis-shaped key is named), else the config is inferred.
      */
     public static WanCheckpoint open(Path path, WanConfig preset) throws IOException {
+        return open(path, preset, Fp8Load.NONE);
+    }
+
+    /**
+     * As {@link #open(Path, WanConfig)}, the block Linear weights stored in fp8 as {@code fp8} says (musubi's
+     * {@code --fp8_base} / {@code --fp8_scaled}, applied at load: the quantised weights are owned copies, half the
+     * memory of BF16).
+     */
+    public static WanCheckpoint open(Path path, WanConfig preset, Fp8Load fp8) throws IOException {
         if (Files.isDirectory(path.resolve(WanVariant.HIGH_NOISE)) || Files.isDirectory(path.resolve(WanVariant.LOW_NOISE))) {
             throw new IOException(path + " holds the two Wan 2.2 A14B experts: give " + path.resolve(WanVariant.HIGH_NOISE)
                     + " or " + path.resolve(WanVariant.LOW_NOISE));
@@ -49,7 +61,7 @@ public final class WanCheckpoint implements AutoCloseable {
         TensorSource src = TensorSource.open(path);
         try {
             String where = src.describe();
-            Map<String, Tensor> tensors = strippedTensors(src, where);
+            Map<String, Tensor> tensors = fp8.apply(strippedTensors(src, where), where);
             Map<String, Object> meta = Fp8Scales.configMetadata(src, where);
             WanWeights weights = new WanWeights(tensors, where);
             WanConfig config = preset != null ? preset : inferNaming(weights.shapes(), meta, path.getFileName().toString(), where);

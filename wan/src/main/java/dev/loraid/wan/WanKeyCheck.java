@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.wan.quant.Fp8Scales;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -46,7 +47,7 @@ public final class WanKeyCheck {
             if (k.endsWith(WanKeys.SCALE_SUFFIX)) {
                 String weight = k.substring(0, k.length() - WanKeys.SCALE_SUFFIX.length()) + ".weight";
                 long[] w = expected.get(weight);
-                if (w != null && WanKeys.isFp8ScaledTarget(weight)) {
+                if (w != null && Fp8Scales.isTarget(weight)) {
                     if (!Fp8Scales.isValidScaleShape(e.getValue(), w)) {
                         misShaped.add(k + ": expected a scale of shape [" + w[0] + ", " + w[1] / Fp8Scales.BLOCK
                                 + ", 1], [" + w[0] + ", 1] or [1], got " + Arrays.toString(e.getValue()));

@@ -14,13 +14,10 @@ public final class WanKeys {
     /** Seen on ComfyUI-saved models without the outer {@code model.}. */
     public static final String DIFFUSION_MODEL_PREFIX = "diffusion_model.";
     /** Suffix of the per-block scale of musubi's fp8-scaled weights (§3.3): {@code blocks.3.ffn.0.scale_weight}. */
-    public static final String SCALE_SUFFIX = ".scale_weight";
+    public static final String SCALE_SUFFIX = dev.loraid.wan.quant.Fp8Scales.SCALE_SUFFIX;
 
     private static final List<String> PREFIXES = List.of(COMFY_PREFIX, DIFFUSION_MODEL_PREFIX);
     /** musubi's fp8-scaled exclusions (§3.3): weights whose key contains one of these stay in bf16. */
-    private static final List<String> FP8_EXCLUDED = List.of("norm", "patch_embedding", "text_embedding",
-            "time_embedding", "time_projection", "head", "modulation", "img_emb");
-
     private WanKeys() {
     }
 
@@ -32,19 +29,6 @@ public final class WanKeys {
             }
         }
         return key;
-    }
-
-    /** Whether musubi's fp8-scaled mode quantises this (stripped) key: the Linear weights inside blocks. */
-    public static boolean isFp8ScaledTarget(String key) {
-        if (!key.contains("blocks") || !key.endsWith(".weight")) {
-            return false;
-        }
-        for (String ex : FP8_EXCLUDED) {
-            if (key.contains(ex)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Every key a checkpoint of this config holds, with its shape, in upstream order. */

@@ -7,6 +7,7 @@ import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.quant.Fp8Scales;
 
 /**
  * A frozen Linear of the checkpoint, {@code y = x·Wᵀ + b}, with W in its file dtype — or musubi's fp8-scaled W

@@ -4,6 +4,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.wan.quant.Fp8Scales;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,9 +95,9 @@ class WanCheckpointTest {
         assertEquals("blocks.0.ffn.0.weight", WanKeys.stripPrefix("model.diffusion_model.blocks.0.ffn.0.weight"));
         assertEquals("head.head.bias", WanKeys.stripPrefix("diffusion_model.head.head.bias"));
         assertSame("blocks.1.norm3.weight", WanKeys.stripPrefix("blocks.1.norm3.weight"));
-        assertTrue(WanKeys.isFp8ScaledTarget("blocks.3.ffn.0.weight"));
-        assertTrue(!WanKeys.isFp8ScaledTarget("blocks.3.self_attn.norm_q.weight"));
-        assertTrue(!WanKeys.isFp8ScaledTarget("blocks.3.modulation"));
+        assertTrue(Fp8Scales.isTarget("blocks.3.ffn.0.weight"));
+        assertTrue(!Fp8Scales.isTarget("blocks.3.self_attn.norm_q.weight"));
+        assertTrue(!Fp8Scales.isTarget("blocks.3.modulation"));
     }
 
     /** A model used after its checkpoint was closed says which file, instead of "Already closed" inside a GEMM. */

@@ -6,6 +6,7 @@ import dev.loraid.tensor.MiniFloats;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.wan.quant.Fp8Scales;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +42,7 @@ class WanFp8Test {
                     Tensor q = v.to(DType.F8_E5M2);
                     fp8.put(n, q);
                     dequantised.put(n, q.to(DType.F32));
-                } else if (block >= 0 && WanKeys.isFp8ScaledTarget(n)) {
+                } else if (block >= 0 && Fp8Scales.isTarget(n)) {
                     quantise(n, v, block, fp8, dequantised);
                 } else {
                     fp8.put(n, v);

@@ -4,7 +4,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.TensorSource;
-import dev.loraid.wan.Fp8Scales;
+import dev.loraid.wan.quant.Fp8Scales;
 
 import java.io.IOException;
 import java.nio.file.Path;

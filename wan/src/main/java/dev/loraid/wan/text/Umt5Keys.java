@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * A Wan DiT, VAE or LoRA file is recognised and refused by name.
  */
 final class Umt5Keys {
-    static final String SCALE_SUFFIX = ".scale_weight";
+    static final String SCALE_SUFFIX = dev.loraid.wan.quant.Fp8Scales.SCALE_SUFFIX;
     private static final Pattern HF_ATTN = Pattern.compile(
             "encoder\\.block\\.(\\d+)\\.layer\\.0\\.SelfAttention\\.(q|k|v|o)\\.(weight|scale_weight)");
     private static final Pattern HF_REST = Pattern.compile("encoder\\.block\\.(\\d+)\\.layer\\.([01])\\.(.+)");

@@ -1,8 +1,10 @@
-package dev.loraid.wan;
+package dev.loraid.wan.quant;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+
+import java.util.List;
 
 /**
  * musubi's fp8-scaled weights (spec wan.md §3.3): an E4M3 weight [out, in] and a scale that is block-wise along
@@ -10,10 +12,21 @@ import dev.loraid.tensor.Tensor;
  * Dequantised: {@code W[o, i] = Wq[o, i] · scale[o, i / 64]}.
  */
 public final class Fp8Scales {
+    /** Key suffix of a weight's scale: {@code blocks.3.ffn.0.scale_weight} for {@code blocks.3.ffn.0.weight}. */
+    public static final String SCALE_SUFFIX = ".scale_weight";
     /** Block length along the input dimension. */
     public static final int BLOCK = 64;
 
+    /** What musubi leaves in high precision even inside the blocks (wan.md §3.3). */
+    private static final List<String> EXCLUDED = List.of("norm", "patch_embedding", "text_embedding", "time_embedding",
+            "time_projection", "head", "modulation", "img_emb");
+
     private Fp8Scales() {
+    }
+
+    /** Whether musubi's fp8 modes quantise this (prefix-stripped) key: the Linear weights inside the blocks. */
+    public static boolean isTarget(String key) {
+        return key.contains("blocks") && key.endsWith(".weight") && EXCLUDED.stream().noneMatch(key::contains);
     }
 
     /** {@code t} widened to F32 (outside any memory scope) when it is fp8, else {@code t} itself. */
@@ -42,7 +55,8 @@ public final class Fp8Scales {
         }
     }
 
-    static boolean isValidScaleShape(long[] scale, long[] weight) {
+    /** Whether {@code scale} is one of the three scale shapes for a weight of shape {@code weight}. */
+    public static boolean isValidScaleShape(long[] scale, long[] weight) {
         if (scale.length == 1) {
             return scale[0] == 1;
         }
