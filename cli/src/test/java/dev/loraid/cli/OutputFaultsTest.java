@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,11 +59,8 @@ class OutputFaultsTest {
     }
 
     private Process child(Path base, Path out, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "merge", "--dit", base.toString(),
-                "--lora_weight", LORA, "--save_merged_model", out.toString(), "--quiet"));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return ChildLoraid.start(List.of(), List.of("merge", "--dit", base.toString(), "--lora_weight", LORA, "--save_merged_model",
+                out.toString(), "--quiet"), log);
     }
 
     /** Starts a merge in a child JVM, signals it once its temp file exists, and returns what the output folder holds. */
