@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.cache.CacheFolders;
 import dev.loraid.core.cache.CacheOptions;
 import dev.loraid.core.cache.CacheSummary;
 import dev.loraid.core.cache.LatentCacher;
@@ -98,6 +99,7 @@ public final class CacheCommand extends OptionsCommand {
             cl.hasOption("skip_errors"));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
+            CacheFolders.prepare(datasets);
             Device device = CliArgs.device(cl, err);
             List<String> skipped = new ArrayList<>();
             if (cl.hasOption("vae")) {

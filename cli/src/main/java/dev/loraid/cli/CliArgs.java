@@ -6,8 +6,11 @@ import dev.loraid.core.plan.LoraidArgs;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.safetensors.OutputSet;
+import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanPresets;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -247,6 +250,23 @@ final class CliArgs {
             throw new IllegalStateException("--device " + device + " cannot be used: " + problem);
         }
         return device;
+    }
+
+    /**
+     * An output folder flag ({@code --save_path DIR}): created if missing and checked writable before any input is
+     * read, so a wrong folder fails at once (exit 1, naming the flag and the folder); temp files a killed earlier run
+     * left there are removed.
+     */
+    static void outputFolder(String flag, Path dir) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("--" + flag + " " + dir + ": cannot create the folder: " + TempFiles.reason(e), e);
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IOException("--" + flag + " " + dir + " is not writable");
+        }
+        TempFiles.removeStale(dir);
     }
 
     /** Two output flags naming the same file are a usage error (exit 2) naming both; {@code flags}: flag → path. */

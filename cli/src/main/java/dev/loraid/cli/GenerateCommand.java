@@ -168,6 +168,7 @@ final class GenerateCommand extends OptionsCommand {
         }
         Path embeds = CliArgs.path(cl, "text_embeds");
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
+        CliArgs.outputFolder("save_path", saveDir);
         OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.VIDEO);
         int fps = fps(cl);
         Long seedFlag = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : null;
@@ -409,6 +410,8 @@ final class GenerateCommand extends OptionsCommand {
         if (type.latent()) {
             throw new UsageException("--latent_path decodes a latent: --output_type images (default) or video");
         }
+        Path saveDir = CliArgs.requiredPath(cl, "save_path");
+        CliArgs.outputFolder("save_path", saveDir);
         GenerateResult result;
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             if (!f.contains("latent")) {
@@ -424,7 +427,7 @@ final class GenerateCommand extends OptionsCommand {
             result = new GenerateResult(f.tensor("latent").to(dev.loraid.tensor.DType.F32).copy(), seed, f.metadata());
         }
         try (Frames frames = Frames.open(cl, task, type)) {
-            save(frames, result, type, CliArgs.requiredPath(cl, "save_path"), fps(cl)).forEach(out::println);
+            save(frames, result, type, saveDir, fps(cl)).forEach(out::println);
         }
         return 0;
     }

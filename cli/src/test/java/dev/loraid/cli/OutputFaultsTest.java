@@ -149,6 +149,18 @@ class OutputFaultsTest {
     }
 
     @Test
+    void a_train_output_name_too_long_for_its_step_state_folders_is_refused_before_training() {
+        // <name>-stepNNNNNNNN-state is the longest name a run writes: 237 + 19 bytes is one over NAME_MAX
+        CliRun r = run("train", "--dit", dir.resolve("missing.safetensors").toString(), "--dataset_config", dir.resolve("missing.toml").toString(),
+                "--output_dir", dir.toString(), "--output_name", "n".repeat(237));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--output_name is too long") && r.err().contains("256 bytes"), r.err());
+        CliRun fits = run("train", "--dit", dir.resolve("missing.safetensors").toString(), "--dataset_config",
+                dir.resolve("missing.toml").toString(), "--output_dir", dir.toString(), "--output_name", "n".repeat(236));
+        assertFalse(fits.err().contains("--output_name"), fits.err());
+    }
+
+    @Test
     void wan_forward_checks_its_output_folder_before_the_forward_pass() {
         CliRun r = run("wan-forward", "--dit", DIT, "--inputs", GOLDEN.resolve("wan_tiny_forward.safetensors").toString(), "--out",
                 dir.resolve("no/such/folder/out.safetensors").toString());

@@ -31,6 +31,12 @@ public record SaveConfig(Path outputDir, String outputName, Integer everyNSteps,
         if (outputName.contains("/") || outputName.contains("\\")) {
             throw new IllegalArgumentException("--output_name must be a file name without folders, got " + outputName);
         }
+        // the longest name a run writes: <name>-stepNNNNNNNN-state (its temp name is shortened to fit, TempFiles)
+        int bytes = (outputName + stepSuffix(0) + "-state").getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > 255) {
+            throw new IllegalArgumentException("--output_name is too long: " + outputName + stepSuffix(0) + "-state would be " + bytes
+                    + " bytes, over the 255-byte limit of file names");
+        }
         for (Integer n : new Integer[] {everyNSteps, everyNEpochs, lastNSteps, lastNStepsState, lastNEpochs, lastNEpochsState}) {
             if (n != null && n < 1) {
                 throw new IllegalArgumentException("--save_every_n_* and --save_last_n_* must be ≥ 1, got " + n);
