@@ -156,9 +156,27 @@ final class CliArgs {
     static Double number(CommandLine cl, String name, double min, double max) {
         Double v = number(cl, name);
         if (v != null && !(v >= min && v <= max)) {
-            throw new UsageException("--" + name + " must be in [" + min + ", " + max + "], got " + cl.getOptionValue(name));
+            throw new UsageException("--" + name + " must be " + (max == Double.MAX_VALUE ? "≥ " + min : "in [" + min + ", " + max + "]")
+                    + ", got " + cl.getOptionValue(name));
         }
         return v;
+    }
+
+    /** {@code --seed}: an integer in [0, 2^63 − 1], or null when not given. */
+    static Long seed(CommandLine cl) {
+        String v = cl.getOptionValue("seed");
+        if (v == null) {
+            return null;
+        }
+        try {
+            long seed = Long.parseLong(v.strip());
+            if (seed >= 0) {
+                return seed;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new UsageException("--seed expects an integer in [0, " + Long.MAX_VALUE + "], got '" + v + "'");
     }
 
     private static String range(int min, int max) {

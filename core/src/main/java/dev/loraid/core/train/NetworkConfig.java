@@ -38,6 +38,9 @@ public record NetworkConfig(int dim, double alpha, double dropout, List<String> 
         if (blocksPerLoraid < 1) {
             throw new IllegalArgumentException("--blocks_per_loraid must be ≥ 1, got " + blocksPerLoraid);
         }
+        if (loraid != null && loraid < 1) {
+            throw new IllegalArgumentException("--LORAID must be ≥ 1, got " + loraid);
+        }
     }
 
     /** Upstream's defaults: rank 4, alpha 1, no dropout, no args, every block. */
