@@ -69,7 +69,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha ≥ 0; scale = alpha / rank (default 1)"));
         o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection, in [0, 1) (default none)"));
         o.addOption(CliArgs.values("network_args", "K=V", "include_patterns=[...] exclude_patterns=[...] rank_dropout= "
-                + "module_dropout= loraplus_lr_ratio= verbose=True"));
+                + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True"));
         o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA file"));
         o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
         o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W, > 0"));
@@ -77,7 +77,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID, 1..10000 (default 12)"));
         o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default; 8-bit optimizers are not supported)"));
-        o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 betas=(0.9,0.999) eps=1e-8"));
+        o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 (≥ 0) betas=(0.9,0.999) (each in [0, 1)) eps=1e-8 (> 0)"));
         o.addOption(CliArgs.value("learning_rate", "LR", "learning rate, > 0 (default 2e-6)"));
         o.addOption(CliArgs.value("lr_scheduler", "NAME", "constant (default), constant_with_warmup, linear, cosine, "
                 + "cosine_with_restarts, polynomial, cosine_with_min_lr, inverse_sqrt, warmup_stable_decay, piecewise_constant, rex"));

@@ -40,6 +40,9 @@ class NumericFlagRangesTest {
         return Stream.of(
                 bad(TRAIN, "network_dim", "0"), bad(TRAIN, "network_alpha", "-1"), bad(TRAIN, "network_dropout", "1"),
                 bad(TRAIN, "scale_weight_norms", "0"), bad(TRAIN, "blocks_per_loraid", "0"), bad(TRAIN, "LORAID", "-1"),
+                bad(TRAIN, "network_args", "rank_dropout=1.5"), bad(TRAIN, "network_args", "module_dropout=-0.1"),
+                bad(TRAIN, "network_args", "loraplus_lr_ratio=0"), bad(TRAIN, "optimizer_args", "weight_decay=-1"),
+                bad(TRAIN, "optimizer_args", "betas=(0.9,1.5)"), bad(TRAIN, "optimizer_args", "eps=0"),
                 bad(TRAIN, "learning_rate", "0"), bad(TRAIN, "lr_warmup_steps", "-5"), bad(TRAIN, "lr_warmup_steps", "150%"),
                 bad(TRAIN, "lr_decay_steps", "abc"), bad(TRAIN, "lr_scheduler_num_cycles", "0"), bad(TRAIN, "lr_scheduler_power", "-1"),
                 bad(TRAIN, "lr_scheduler_min_lr_ratio", "1.5"), bad(TRAIN, "lr_scheduler_timescale", "0"),
@@ -82,7 +85,10 @@ class NumericFlagRangesTest {
         }
         CliRun r = run(args.toArray(String[]::new));
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().contains("--" + flag) && r.err().contains(value), "the flag and its value are not named: " + r.err());
+        // key=value items (--network_args, --optimizer_args): the key and the value
+        int eq = value.indexOf('=');
+        assertTrue(r.err().contains("--" + flag) && r.err().contains(value.substring(0, Math.max(eq, 0)))
+                && r.err().contains(value.substring(eq + 1)), "the flag and its value are not named: " + r.err());
         assertFalse(r.err().contains("loraid-missing-input"), "an input was read first: " + r.err());
         assertFalse(Files.exists(out), "an output folder was made");
         OptionsCommand command = (OptionsCommand) Main.commands().stream().filter(c -> c.name().equals(base.getFirst())).findFirst().orElseThrow();
