@@ -123,6 +123,11 @@ class LrSchedulesTest {
         assertEquals(3, LrSchedules.parseSteps("3.0", 1600));
         assertThrows(IllegalArgumentException.class, () -> LrSchedules.parseSteps("2.5", 1600));
         assertThrows(IllegalArgumentException.class, () -> LrSchedules.parseSteps("ten", 1600));
+        // issue 16: no negative, unbounded or NaN step counts
+        for (String bad : new String[] {"-5", "-5%", "150%", "Infinity", "NaN"}) {
+            assertThrows(IllegalArgumentException.class, () -> LrSchedules.parseSteps(bad, 1600), bad);
+        }
+        assertEquals(1600, LrSchedules.parseSteps("100%", 1600));
     }
 
     @Test

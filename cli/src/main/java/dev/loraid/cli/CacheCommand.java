@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.cache.CacheFolders;
 import dev.loraid.core.cache.CacheOptions;
 import dev.loraid.core.cache.CacheSummary;
 import dev.loraid.core.cache.LatentCacher;
@@ -45,10 +46,10 @@ public final class CacheCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae_dtype", "DTYPE", "latent dtype: bf16 (default), fp16, fp32"));
         o.addOption(CliArgs.value("t5", "T5", "UMT5 encoder weights: write the text-encoder caches"));
         o.addOption(CliArgs.value("tokenizer", "TOK", "the UMT5 tokenizer.json or spiece.model (or their folder)"));
-        o.addOption(CliArgs.value("text_len", "N", "the DiT's text length, 512 for Wan (default)"));
+        o.addOption(CliArgs.value("text_len", "N", "the DiT's text length, 1..65536 (default 512, Wan's)"));
         o.addOption(CliArgs.deviceOption());
-        o.addOption(CliArgs.value("batch_size", "N", "clips encoded together (default: each dataset's batch_size)"));
-        o.addOption(CliArgs.value("num_workers", "N", "accepted for musubi-tuner compatibility; loading is sequential"));
+        o.addOption(CliArgs.value("batch_size", "N", "clips encoded together, ≥ 1 (default: each dataset's batch_size)"));
+        o.addOption(CliArgs.value("num_workers", "N", "≥ 0, accepted for musubi-tuner compatibility; loading is sequential"));
         o.addOption(CliArgs.flag("skip_existing", "keep cache files that already exist"));
         o.addOption(CliArgs.flag("keep_cache", "keep cache files this run did not produce (default: delete them)"));
         o.addOption(CliArgs.flag("skip_errors", "skip unreadable items (listed at the end) instead of stopping"));
@@ -98,6 +99,7 @@ public final class CacheCommand extends OptionsCommand {
             cl.hasOption("skip_errors"));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
+            CacheFolders.prepare(datasets);
             Device device = CliArgs.device(cl, err);
             List<String> skipped = new ArrayList<>();
             if (cl.hasOption("vae")) {

@@ -5,8 +5,11 @@ import dev.loraid.core.Reporter;
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.safetensors.OutputSet;
+import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanPresets;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -152,9 +155,27 @@ final class CliArgs {
     static Double number(CommandLine cl, String name, double min, double max) {
         Double v = number(cl, name);
         if (v != null && !(v >= min && v <= max)) {
-            throw new UsageException("--" + name + " must be in [" + min + ", " + max + "], got " + cl.getOptionValue(name));
+            throw new UsageException("--" + name + " must be " + (max == Double.MAX_VALUE ? "≥ " + min : "in [" + min + ", " + max + "]")
+                    + ", got " + cl.getOptionValue(name));
         }
         return v;
+    }
+
+    /** {@code --seed}: an integer in [0, 2^63 − 1], or null when not given. */
+    static Long seed(CommandLine cl) {
+        String v = cl.getOptionValue("seed");
+        if (v == null) {
+            return null;
+        }
+        try {
+            long seed = Long.parseLong(v.strip());
+            if (seed >= 0) {
+                return seed;
+            }
+        } catch (NumberFormatException e) {
+            // the message below
+        }
+        throw new UsageException("--seed expects an integer in [0, " + Long.MAX_VALUE + "], got '" + v + "'");
     }
 
     private static String range(int min, int max) {
@@ -246,6 +267,23 @@ final class CliArgs {
             throw new IllegalStateException("--device " + device + " cannot be used: " + problem);
         }
         return device;
+    }
+
+    /**
+     * An output folder flag ({@code --save_path DIR}): created if missing and checked writable before any input is
+     * read, so a wrong folder fails at once (exit 1, naming the flag and the folder); temp files a killed earlier run
+     * left there are removed.
+     */
+    static void outputFolder(String flag, Path dir) throws IOException {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new IOException("--" + flag + " " + dir + ": cannot create the folder: " + TempFiles.reason(e), e);
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IOException("--" + flag + " " + dir + " is not writable");
+        }
+        TempFiles.removeStale(dir);
     }
 
     /** Two output flags naming the same file are a usage error (exit 2) naming both; {@code flags}: flag → path. */

@@ -20,6 +20,7 @@ final class CliFlags {
             entry("NetworkConfig.dropout", "--network_dropout"),
             entry("NetworkConfig.weights", "--network_weights"),
             entry("NetworkConfig.args", "--network_args"),
+            entry("NetworkConfig.loraid", "--LORAID"),
             entry("OptimizerConfig.type", "--optimizer_type"),
             entry("OptimizerConfig.args", "--optimizer_args"),
             entry("SampleConfig.prompts", "--sample_prompts"),

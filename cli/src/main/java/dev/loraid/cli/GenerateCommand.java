@@ -14,6 +14,7 @@ import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompts;
+import dev.loraid.core.plan.BlockCount;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanPresets;
@@ -46,6 +47,9 @@ import java.util.function.Function;
  * one, a fixed projection of the latent (core {@code LatentPreview}).
  */
 final class GenerateCommand extends OptionsCommand {
+    /** Upper bounds of --video_size and --video_length: far beyond what fits in memory, below int overflow of sizes. */
+    private static final int MAX_PIXELS = 16384;
+    private static final int MAX_FRAMES = 16385;
     /** Upstream flags this command refuses, with the reason (a usage error rather than a silently ignored flag). */
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
@@ -100,17 +104,17 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("latent_noise", "FILE", "safetensors with noise [C, F, H, W]: the starting latent instead of "
                 + "noise drawn from --seed"));
         o.addOption(CliArgs.value("sample_solver", "NAME", "unipc (default), dpm++ or vanilla"));
-        o.addOption(CliArgs.value("infer_steps", "N", "sampling steps (default: the task's, 50 for 2.1 t2v, 40 for A14B)"));
-        o.addOption(CliArgs.value("flow_shift", "S", "σ shift (default: the task's sample_shift, 5.0; 12.0 for t2v-A14B)"));
-        o.addOption(CliArgs.value("guidance_scale", "G", "CFG scale (default: the task's, 5.0; the low-noise expert's for A14B)"));
-        o.addOption(CliArgs.value("guidance_scale_high_noise", "G", "CFG scale of the A14B high-noise expert (default: the task's)"));
+        o.addOption(CliArgs.value("infer_steps", "N", "sampling steps, 1..1000 (default: the task's, 50 for 2.1 t2v, 40 for A14B)"));
+        o.addOption(CliArgs.value("flow_shift", "S", "σ shift, > 0 (default: the task's sample_shift, 5.0; 12.0 for t2v-A14B)"));
+        o.addOption(CliArgs.value("guidance_scale", "G", "CFG scale, ≥ 0 (default: the task's, 5.0; the low-noise expert's for A14B)"));
+        o.addOption(CliArgs.value("guidance_scale_high_noise", "G", "CFG scale of the A14B high-noise expert, ≥ 0 (default: the task's)"));
         o.addOption(CliArgs.value("timestep_boundary", "B", "A14B switch: high-noise expert while t/1000 ≥ B (0..1, or 0..1000; "
                 + "default: the task's)"));
-        o.addOption(CliArgs.value("seed", "N", "seed of the counter-based noise (default: random)"));
+        o.addOption(CliArgs.value("seed", "N", "seed of the counter-based noise, 0..2^63-1 (default: random)"));
         o.addOption(CliArgs.flag("cpu_noise", "accepted for compatibility: the noise is the same on every device"));
         o.addOption(Option.builder().longOpt("video_size").numberOfArgs(2).argName("H W")
-                .desc("height and width in pixels (default 256 256)").build());
-        o.addOption(CliArgs.value("video_length", "N", "frames, 4k + 1 (default 81; 1 for t2i)"));
+                .desc("height and width in pixels, 16..16384, multiples of 16 (of 32 with a stride-16 VAE) (default 256 256)").build());
+        o.addOption(CliArgs.value("video_length", "N", "frames, 4k + 1 in 1..16385 (default 81; 1 for t2i)"));
         o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA / LORAID files applied as adapters (to the low-noise expert for A14B)"));
         o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers: none = 1.0, one = for all, else one per LoRA (per LORAID with --LORAID)"));
         o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the A14B high-noise expert"));
@@ -121,18 +125,18 @@ final class GenerateCommand extends OptionsCommand {
                 + "regex finds, after the include patterns"));
         o.addOption(CliArgs.values("LORAID", "ID", "apply only the files of these LORAIDs, in this order"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
-        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID for files without ss_loraid_blocks_per_loraid, 1..10000"));
         o.addOption(CliArgs.flag("allow_overlap", "downgrade block overlaps between LORAID files to a warning"));
         o.addOption(CliArgs.value("cfg_skip_mode", "MODE", "none (default), early, late, middle, early_late or alternate"));
         o.addOption(CliArgs.value("cfg_apply_ratio", "R", "share of steps that apply CFG (0..1; default: all)"));
-        o.addOption(CliArgs.value("slg_layers", "I,J", "blocks skipped for skip-layer guidance, comma separated"));
-        o.addOption(CliArgs.value("slg_scale", "S", "SLG scale for --slg_mode original (default 3.0)"));
-        o.addOption(CliArgs.value("slg_start", "R", "SLG from this share of the steps (default 0.0)"));
-        o.addOption(CliArgs.value("slg_end", "R", "SLG until this share of the steps (default 0.3)"));
+        o.addOption(CliArgs.value("slg_layers", "I,J", "blocks skipped for skip-layer guidance, comma separated indices ≥ 0"));
+        o.addOption(CliArgs.value("slg_scale", "S", "SLG scale for --slg_mode original, any finite number (default 3.0)"));
+        o.addOption(CliArgs.value("slg_start", "R", "SLG from this share of the steps, in [0, 1] (default 0.0)"));
+        o.addOption(CliArgs.value("slg_end", "R", "SLG until this share of the steps, in [0, 1] (default 0.3)"));
         o.addOption(CliArgs.value("slg_mode", "MODE", "original or uncond (default: SLG off)"));
         o.addOption(CliArgs.value("output_type", "TYPE", "video (default: <time>_<seed>.mp4, H.264), images (a PNG per frame), "
                 + "latent (<time>_<seed>_latent.safetensors), both (latent and video) or latent_images"));
-        o.addOption(CliArgs.value("fps", "N", "frame rate of the video (default 16)"));
+        o.addOption(CliArgs.value("fps", "N", "frame rate of the video, 1..1000 (default 16)"));
         o.addOption(CliArgs.value("save_path", "DIR", "output folder; required"));
         o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
         o.addOption(CliArgs.deviceOption());
@@ -176,8 +180,33 @@ final class GenerateCommand extends OptionsCommand {
         Path saveDir = CliArgs.requiredPath(cl, "save_path");
         OutputType outputType = parse(cl, "output_type", OutputType::parse, OutputType.VIDEO);
         int fps = fps(cl);
-        Long seedFlag = cl.hasOption("seed") ? parse(cl, "seed", Long::parseLong, 0L) : null;
+        Long seedFlag = CliArgs.seed(cl);
         long seed = seedFlag != null ? seedFlag : randomSeed();
+        // every number is checked before the text is encoded or any file is read (issue 16)
+        int multiple = task.vaeStride()[1] * task.config().patchH();
+        int height = 256;
+        int width = 256;
+        if (cl.hasOption("video_size")) {
+            String[] hw = cl.getOptionValues("video_size");
+            height = pixels(hw[0], multiple);
+            width = pixels(hw[1], multiple);
+        }
+        Integer frames = CliArgs.integer(cl, "video_length", 1, MAX_FRAMES);
+        if (frames != null && (frames - 1) % task.vaeStride()[0] != 0) {
+            throw new UsageException("--video_length must be " + task.vaeStride()[0] + "k + 1 (1, 5, 9, …), got " + frames);
+        }
+        Integer steps = CliArgs.integer(cl, "infer_steps", 1, 1000);
+        Double shift = CliArgs.number(cl, "flow_shift");
+        if (shift != null && !(shift > 0)) {
+            throw new UsageException("--flow_shift must be > 0, got " + cl.getOptionValue("flow_shift"));
+        }
+        Double g = CliArgs.number(cl, "guidance_scale", 0, Double.MAX_VALUE);
+        Double gHigh = CliArgs.number(cl, "guidance_scale_high_noise", 0, Double.MAX_VALUE);
+        Double boundary = CliArgs.number(cl, "timestep_boundary", 0, 1000);
+        Double ratio = CliArgs.number(cl, "cfg_apply_ratio", 0, 1);
+        SkipLayerGuidance slg = slg(cl);
+        CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS);
+        CliArgs.outputFolder("save_path", saveDir);
         Path fromFile = CliArgs.path(cl, "from_file");
         List<SamplePrompts.Entry> entries = fromFile == null ? List.of() : promptFile(cl, fromFile);
         Map<String, String> extra = new LinkedHashMap<>();
@@ -193,21 +222,6 @@ final class GenerateCommand extends OptionsCommand {
         Tensor[] text = texts.getFirst();
         GenerateRequest d = GenerateRequest.withTaskDefaults(task, dit, CliArgs.path(cl, "dit_high_noise"), seed, text[0], text[1]);
 
-        int height = 256;
-        int width = 256;
-        if (cl.hasOption("video_size")) {
-            String[] hw = cl.getOptionValues("video_size");
-            height = parse("video_size", hw[0], Integer::parseInt);
-            width = parse("video_size", hw[1], Integer::parseInt);
-        }
-        Integer frames = CliArgs.integer(cl, "video_length");
-        Integer steps = CliArgs.integer(cl, "infer_steps");
-        Double shift = CliArgs.number(cl, "flow_shift");
-        Double g = CliArgs.number(cl, "guidance_scale");
-        Double gHigh = CliArgs.number(cl, "guidance_scale_high_noise");
-        Double boundary = CliArgs.number(cl, "timestep_boundary");
-        Double ratio = CliArgs.number(cl, "cfg_apply_ratio");
-        SkipLayerGuidance slg = slg(cl);
         Tensor noise = null;
         if (cl.hasOption("latent_noise")) {
             try (SafetensorsFile f = SafetensorsFile.open(CliArgs.path(cl, "latent_noise"))) {
@@ -275,11 +289,18 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     private static int fps(CommandLine cl) {
-        Integer fps = CliArgs.integer(cl, "fps");
-        if (fps != null && fps < 1) {
-            throw new UsageException("--fps must be ≥ 1, got " + fps);
-        }
+        Integer fps = CliArgs.integer(cl, "fps", 1, 1000);
         return fps != null ? fps : GenerateOutputs.DEFAULT_FPS;
+    }
+
+    /** One --video_size value: pixels in [multiple, MAX_PIXELS], a multiple of the task's VAE stride × patch size. */
+    private static int pixels(String v, int multiple) {
+        int px = parse("video_size", v, Integer::parseInt);
+        if (px < multiple || px > MAX_PIXELS || px % multiple != 0) {
+            throw new UsageException("--video_size values must be multiples of " + multiple + " in [" + multiple + ", " + MAX_PIXELS
+                    + "] (VAE stride × patch size), got " + v);
+        }
+        return px;
     }
 
     /** --from_file: its entries, with the flags it cannot be combined with refused. */
@@ -435,6 +456,8 @@ final class GenerateCommand extends OptionsCommand {
         if (type.latent()) {
             throw new UsageException("--latent_path decodes a latent: --output_type images (default) or video");
         }
+        Path saveDir = CliArgs.requiredPath(cl, "save_path");
+        CliArgs.outputFolder("save_path", saveDir);
         GenerateResult result;
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             if (!f.contains("latent")) {
@@ -450,7 +473,7 @@ final class GenerateCommand extends OptionsCommand {
             result = new GenerateResult(f.tensor("latent").to(dev.loraid.tensor.DType.F32).copy(), seed, f.metadata());
         }
         try (Frames frames = Frames.open(cl, task, type)) {
-            save(frames, result, type, CliArgs.requiredPath(cl, "save_path"), fps(cl)).forEach(out::println);
+            save(frames, result, type, saveDir, fps(cl)).forEach(out::println);
         }
         return 0;
     }
@@ -524,17 +547,25 @@ final class GenerateCommand extends OptionsCommand {
     private static SkipLayerGuidance slg(CommandLine cl) {
         SkipLayerGuidance off = SkipLayerGuidance.OFF;
         List<Integer> layers = cl.hasOption("slg_layers")
-                ? Arrays.stream(cl.getOptionValue("slg_layers").split(",")).map(s -> parse("slg_layers", s, Integer::parseInt)).toList()
+                ? Arrays.stream(cl.getOptionValue("slg_layers").split(",")).map(GenerateCommand::slgLayer).toList()
                 : List.of();
         SkipLayerGuidance.Mode mode = parse(cl, "slg_mode", SkipLayerGuidance.Mode::parse, null);
         if (mode != null && layers.isEmpty()) {
             throw new UsageException("--slg_mode needs --slg_layers");
         }
         Double scale = CliArgs.number(cl, "slg_scale");
-        Double start = CliArgs.number(cl, "slg_start");
-        Double end = CliArgs.number(cl, "slg_end");
+        Double start = CliArgs.number(cl, "slg_start", 0, 1);
+        Double end = CliArgs.number(cl, "slg_end", 0, 1);
         return new SkipLayerGuidance(layers, scale != null ? scale : off.scale(), start != null ? start : off.start(),
                 end != null ? end : off.end(), mode);
+    }
+
+    private static int slgLayer(String v) {
+        int b = parse("slg_layers", v, Integer::parseInt);
+        if (b < 0) {
+            throw new UsageException("--slg_layers takes block indices ≥ 0, got " + v);
+        }
+        return b;
     }
 
     private static <T> T parse(CommandLine cl, String flag, Function<String, T> parser, T absent) {

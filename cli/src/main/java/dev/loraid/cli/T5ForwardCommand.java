@@ -5,6 +5,7 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.wan.WanTaps;
@@ -71,6 +72,7 @@ public final class T5ForwardCommand extends OptionsCommand {
         Path weights = requiredPath(line, "t5");
         Path inputs = requiredPath(line, "inputs");
         Path outPath = requiredPath(line, "out");
+        OutputSet.checkFolders(Map.of("--out", outPath)); // before the model is read
         Device device = CliArgs.device(line);
         long t0 = System.nanoTime();
         try (Umt5Checkpoint ck = Umt5Checkpoint.open(weights); SafetensorsFile in = SafetensorsFile.open(inputs)) {

@@ -3,6 +3,8 @@ package dev.loraid.cli;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.ParameterText;
 import dev.loraid.core.generate.Umt5TextEncoder;
+import dev.loraid.core.plan.BlockCount;
+import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
@@ -30,6 +32,8 @@ import org.apache.commons.cli.Options;
  * mapped onto a {@link TrainConfig}; {@link Trainer} does the work, this class draws the progress bar.
  */
 final class TrainCommand extends OptionsCommand {
+    private static final int MAX = Integer.MAX_VALUE;
+    private static final double INF = Double.MAX_VALUE;
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
             "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu");
@@ -59,61 +63,61 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("task", "TASK", "Wan task, e.g. t2v-1.3B, t2v-A14B (default: inferred from the checkpoint)"));
         o.addOption(CliArgs.value("dataset_config", "FILE", "dataset config, TOML or JSON (musubi-tuner's format)"));
         o.addOption(CliArgs.value("validation_dataset_config", "FILE", "validation dataset: loss at fixed σ and fixed noise"));
-        o.addOption(CliArgs.value("validate_every_n_steps", "N", "validation interval in steps (with --validation_dataset_config)"));
+        o.addOption(CliArgs.value("validate_every_n_steps", "N", "validation interval in steps, ≥ 1 (with --validation_dataset_config; default 100)"));
         o.addOption(CliArgs.value("network_module", "M", "networks.lora_wan (the only one supported)"));
-        o.addOption(CliArgs.value("network_dim", "R", "LoRA rank (default 4)"));
-        o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha; scale = alpha / rank (default 1)"));
-        o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection (default none)"));
+        o.addOption(CliArgs.value("network_dim", "R", "LoRA rank, 1..65536 (default 4)"));
+        o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha ≥ 0; scale = alpha / rank (default 1)"));
+        o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection, in [0, 1) (default none)"));
         o.addOption(CliArgs.values("network_args", "K=V", "include_patterns=[...] exclude_patterns=[...] rank_dropout= "
-                + "module_dropout= loraplus_lr_ratio= verbose=True"));
+                + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True"));
         o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA file"));
         o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
-        o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W"));
-        o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID: only its block slice (one ID)"));
+        o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W, > 0"));
+        o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID ≥ 1: only its block slice (one ID)"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
-        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID (default 12)"));
+        o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID, 1..10000 (default 12)"));
         o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default; 8-bit optimizers are not supported)"));
-        o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 betas=(0.9,0.999) eps=1e-8"));
-        o.addOption(CliArgs.value("learning_rate", "LR", "learning rate (default 2e-6)"));
+        o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 (≥ 0) betas=(0.9,0.999) (each in [0, 1)) eps=1e-8 (> 0)"));
+        o.addOption(CliArgs.value("learning_rate", "LR", "learning rate, > 0 (default 2e-6)"));
         o.addOption(CliArgs.value("lr_scheduler", "NAME", "constant (default), constant_with_warmup, linear, cosine, "
                 + "cosine_with_restarts, polynomial, cosine_with_min_lr, inverse_sqrt, warmup_stable_decay, piecewise_constant, rex"));
-        o.addOption(CliArgs.value("lr_warmup_steps", "N", "warmup steps: a count, a ratio < 1 of the steps, or N% (default 0)"));
-        o.addOption(CliArgs.value("lr_decay_steps", "N", "decay steps of warmup_stable_decay, same forms (default 0)"));
-        o.addOption(CliArgs.value("lr_scheduler_num_cycles", "N", "cycles of cosine_with_restarts (default 1)"));
-        o.addOption(CliArgs.value("lr_scheduler_power", "P", "power of polynomial (default 1)"));
-        o.addOption(CliArgs.value("lr_scheduler_min_lr_ratio", "R", "min lr ratio of cosine_with_min_lr / warmup_stable_decay / rex"));
-        o.addOption(CliArgs.value("lr_scheduler_timescale", "N", "timescale of inverse_sqrt (default: warmup steps)"));
+        o.addOption(CliArgs.value("lr_warmup_steps", "N", "warmup steps: a count ≥ 0, a ratio in [0, 1) of the steps, or 0%..100% (default 0)"));
+        o.addOption(CliArgs.value("lr_decay_steps", "N", "decay steps of warmup_stable_decay: a count ≥ 0, a ratio in [0, 1) or 0%..100% (default 0)"));
+        o.addOption(CliArgs.value("lr_scheduler_num_cycles", "N", "cycles of cosine_with_restarts, ≥ 1 (default 1)"));
+        o.addOption(CliArgs.value("lr_scheduler_power", "P", "power of polynomial, ≥ 0 (default 1)"));
+        o.addOption(CliArgs.value("lr_scheduler_min_lr_ratio", "R", "min lr ratio of cosine_with_min_lr / warmup_stable_decay / rex, in [0, 1]"));
+        o.addOption(CliArgs.value("lr_scheduler_timescale", "N", "timescale of inverse_sqrt, ≥ 1 (default: warmup steps)"));
         o.addOption(CliArgs.values("lr_scheduler_args", "K=V", "step_rules=... for piecewise_constant"));
-        o.addOption(CliArgs.value("max_grad_norm", "N", "clip the global gradient norm (default 1.0; 0 = off)"));
-        o.addOption(CliArgs.value("gradient_accumulation_steps", "N", "micro-batches per update (default 1)"));
-        o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates (default 1600)"));
-        o.addOption(CliArgs.value("max_train_epochs", "N", "epochs; overrides --max_train_steps"));
+        o.addOption(CliArgs.value("max_grad_norm", "N", "clip the global gradient norm, ≥ 0 (default 1.0; 0 = off)"));
+        o.addOption(CliArgs.value("gradient_accumulation_steps", "N", "micro-batches per update, ≥ 1 (default 1)"));
+        o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates, ≥ 1 (default 1600)"));
+        o.addOption(CliArgs.value("max_train_epochs", "N", "epochs, ≥ 1; overrides --max_train_steps"));
         o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
         o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16 (recorded; computes in fp32 for now)"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.allowNonFinite());
-        o.addOption(CliArgs.value("seed", "N", "seed of every random stream (default: random)"));
+        o.addOption(CliArgs.value("seed", "N", "seed of every random stream, 0..2^63-1 (default: random)"));
         o.addOption(CliArgs.value("timestep_sampling", "MODE", "sigma (default), uniform, sigmoid, shift, flux_shift, flux2_shift, "
                 + "qwen_shift, krea2_shift, logsnr, qinglong_flux, qinglong_qwen"));
-        o.addOption(CliArgs.value("discrete_flow_shift", "S", "shift of the shift mode (default 1.0; Wan docs use 3.0)"));
-        o.addOption(CliArgs.value("sigmoid_scale", "S", "scale of the sigmoid and shift modes (default 1.0)"));
+        o.addOption(CliArgs.value("discrete_flow_shift", "S", "shift of the shift mode, > 0 (default 1.0; Wan docs use 3.0)"));
+        o.addOption(CliArgs.value("sigmoid_scale", "S", "scale of the sigmoid and shift modes, any finite number (default 1.0)"));
         o.addOption(CliArgs.value("weighting_scheme", "W", "none (default), logit_normal, mode, cosmap, sigma_sqrt"));
-        o.addOption(CliArgs.value("logit_mean", "M", "default 0.0"));
-        o.addOption(CliArgs.value("logit_std", "S", "default 1.0"));
-        o.addOption(CliArgs.value("mode_scale", "S", "default 1.29"));
+        o.addOption(CliArgs.value("logit_mean", "M", "mean of logit_normal / logsnr, any finite number (default 0.0)"));
+        o.addOption(CliArgs.value("logit_std", "S", "std of logit_normal / logsnr, > 0 (default 1.0)"));
+        o.addOption(CliArgs.value("mode_scale", "S", "scale of the mode weighting, any finite number (default 1.29)"));
         o.addOption(CliArgs.value("min_timestep", "T", "0..1000 (default 0)"));
         o.addOption(CliArgs.value("max_timestep", "T", "0..1000 (default 1000)"));
         o.addOption(CliArgs.flag("preserve_distribution_shape", "rejection-sample into [min, max] instead of squeezing"));
-        o.addOption(CliArgs.value("num_timestep_buckets", "N", "stratified timesteps over N intervals"));
-        o.addOption(CliArgs.value("guidance_scale", "G", "recorded only (HunyuanVideo's; ignored for Wan)"));
+        o.addOption(CliArgs.value("num_timestep_buckets", "N", "stratified timesteps over N intervals, 0..1000 (≤ 1: off)"));
+        o.addOption(CliArgs.value("guidance_scale", "G", "≥ 0, recorded only (HunyuanVideo's; ignored for Wan)"));
         o.addOption(CliArgs.value("output_dir", "DIR", "where LoRA files, states and the log go"));
         o.addOption(CliArgs.value("output_name", "NAME", "file name stem of the outputs"));
-        o.addOption(CliArgs.value("save_every_n_steps", "N", "save <name>-stepNNNNNNNN.safetensors every N steps"));
-        o.addOption(CliArgs.value("save_every_n_epochs", "N", "save <name>-NNNNNN.safetensors every N epochs"));
-        o.addOption(CliArgs.value("save_last_n_steps", "N", "keep the step files of the last N steps only"));
-        o.addOption(CliArgs.value("save_last_n_steps_state", "N", "same for step states (default: --save_last_n_steps)"));
-        o.addOption(CliArgs.value("save_last_n_epochs", "N", "keep the last N epoch files only"));
-        o.addOption(CliArgs.value("save_last_n_epochs_state", "N", "same for epoch states"));
+        o.addOption(CliArgs.value("save_every_n_steps", "N", "save <name>-stepNNNNNNNN.safetensors every N ≥ 1 steps"));
+        o.addOption(CliArgs.value("save_every_n_epochs", "N", "save <name>-NNNNNN.safetensors every N ≥ 1 epochs"));
+        o.addOption(CliArgs.value("save_last_n_steps", "N", "keep the step files of the last N ≥ 1 steps only"));
+        o.addOption(CliArgs.value("save_last_n_steps_state", "N", "same for step states, ≥ 1 (default: --save_last_n_steps)"));
+        o.addOption(CliArgs.value("save_last_n_epochs", "N", "keep the last N ≥ 1 epoch files only"));
+        o.addOption(CliArgs.value("save_last_n_epochs_state", "N", "same for epoch states, ≥ 1"));
         o.addOption(CliArgs.flag("save_state", "also save a resumable state folder with every LoRA file"));
         o.addOption(CliArgs.flag("save_state_on_train_end", "save the final state folder only"));
         o.addOption(CliArgs.value("resume", "DIR", "continue from a state folder (bit-identical to an uninterrupted run)"));
@@ -124,14 +128,15 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
         o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
                 + "--fs --n options, .toml, .json); needs --t5 and --tokenizer"));
-        o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N steps"));
-        o.addOption(CliArgs.value("sample_every_n_epochs", "N", "sample at the end of every N-th epoch"));
+        o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N ≥ 1 steps"));
+        o.addOption(CliArgs.value("sample_every_n_epochs", "N", "sample at the end of every N-th epoch, N ≥ 1"));
         o.addOption(CliArgs.flag("sample_at_first", "sample once before the first step"));
         o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights for the sample prompts (.safetensors or .pth)"));
         o.addOption(CliArgs.value("tokenizer", "FILE", "UMT5 tokenizer.json or spiece.model (or their folder) for the sample prompts"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
-        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here")));
+        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here"
+                + (f.equals("max_data_loader_n_workers") ? " (an integer ≥ 0)" : ""))));
         UNSUPPORTED.forEach(f -> o.addOption(CliArgs.values(f, "V", "not supported yet (refused)")));
         return o;
     }
@@ -184,10 +189,11 @@ final class TrainCommand extends OptionsCommand {
 
     private static TrainConfig config(CommandLine cl, CliReporter reporter) {
         OptionalInt id = LoraidArgs.trainingLoraid(CliArgs.loraids(cl, 0, reporter).orElse(List.of()));
-        NetworkConfig network = new NetworkConfig(intOr(cl, "network_dim", 4), numberOr(cl, "network_alpha", 1.0),
-                numberOr(cl, "network_dropout", 0.0), CliArgs.all(cl, "network_args"), CliArgs.path(cl, "network_weights"),
+        CliArgs.integer(cl, "max_data_loader_n_workers", 0, MAX); // no effect here, but a bad value is still an error
+        NetworkConfig network = new NetworkConfig(intOr(cl, "network_dim", 1, 1 << 16, 4), numberOr(cl, "network_alpha", 0, INF, 1.0),
+                numberOr(cl, "network_dropout", 0, 1, 0.0), CliArgs.all(cl, "network_args"), CliArgs.path(cl, "network_weights"),
                 cl.hasOption("dim_from_weights"), CliArgs.number(cl, "scale_weight_norms"), id.isPresent() ? id.getAsInt() : null,
-                intOr(cl, "blocks_per_loraid", 12));
+                intOr(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS, 12));
         String stepRules = null;
         for (String a : CliArgs.all(cl, "lr_scheduler_args")) {
             if (!a.startsWith("step_rules=")) {
@@ -196,58 +202,56 @@ final class TrainCommand extends OptionsCommand {
             stepRules = a.substring("step_rules=".length());
         }
         OptimizerConfig optimizer = new OptimizerConfig(cl.getOptionValue("optimizer_type", "AdamW"), CliArgs.all(cl, "optimizer_args"),
-                numberOr(cl, "learning_rate", 2e-6), cl.getOptionValue("lr_scheduler", "constant"),
-                cl.getOptionValue("lr_warmup_steps", "0"), cl.getOptionValue("lr_decay_steps", "0"),
-                intOr(cl, "lr_scheduler_num_cycles", 1), numberOr(cl, "lr_scheduler_power", 1.0),
-                CliArgs.number(cl, "lr_scheduler_min_lr_ratio"), CliArgs.integer(cl, "lr_scheduler_timescale"), stepRules,
-                numberOr(cl, "max_grad_norm", 1.0));
+                numberOr(cl, "learning_rate", 0, INF, 2e-6), cl.getOptionValue("lr_scheduler", "constant"),
+                steps(cl, "lr_warmup_steps"), steps(cl, "lr_decay_steps"),
+                intOr(cl, "lr_scheduler_num_cycles", 1, MAX, 1), numberOr(cl, "lr_scheduler_power", 0, INF, 1.0),
+                CliArgs.number(cl, "lr_scheduler_min_lr_ratio", 0, 1), CliArgs.integer(cl, "lr_scheduler_timescale", 1, MAX), stepRules,
+                numberOr(cl, "max_grad_norm", 0, INF, 1.0));
+        CliArgs.number(cl, "guidance_scale", 0, INF); // recorded only
         TimestepConfig timesteps = new TimestepConfig(TimestepSampling.parse(cl.getOptionValue("timestep_sampling", "sigma")),
-                numberOr(cl, "discrete_flow_shift", 1.0), numberOr(cl, "sigmoid_scale", 1.0),
-                WeightingScheme.parse(cl.getOptionValue("weighting_scheme", "none")), numberOr(cl, "logit_mean", 0.0),
-                numberOr(cl, "logit_std", 1.0), numberOr(cl, "mode_scale", 1.29), CliArgs.integer(cl, "min_timestep"),
-                CliArgs.integer(cl, "max_timestep"), cl.hasOption("preserve_distribution_shape"),
-                CliArgs.integer(cl, "num_timestep_buckets"));
+                numberOr(cl, "discrete_flow_shift", 0, INF, 1.0), numberOr(cl, "sigmoid_scale", -INF, INF, 1.0),
+                WeightingScheme.parse(cl.getOptionValue("weighting_scheme", "none")), numberOr(cl, "logit_mean", -INF, INF, 0.0),
+                numberOr(cl, "logit_std", 0, INF, 1.0), numberOr(cl, "mode_scale", -INF, INF, 1.29), CliArgs.integer(cl, "min_timestep", 0, 1000),
+                CliArgs.integer(cl, "max_timestep", 0, 1000), cl.hasOption("preserve_distribution_shape"),
+                CliArgs.integer(cl, "num_timestep_buckets", 0, 1000));
         SaveConfig save = new SaveConfig(CliArgs.requiredPath(cl, "output_dir"), required(cl, "output_name"),
-                CliArgs.integer(cl, "save_every_n_steps"), CliArgs.integer(cl, "save_every_n_epochs"),
-                CliArgs.integer(cl, "save_last_n_steps"), CliArgs.integer(cl, "save_last_n_steps_state"),
-                CliArgs.integer(cl, "save_last_n_epochs"), CliArgs.integer(cl, "save_last_n_epochs_state"), cl.hasOption("save_state"),
+                CliArgs.integer(cl, "save_every_n_steps", 1, MAX), CliArgs.integer(cl, "save_every_n_epochs", 1, MAX),
+                CliArgs.integer(cl, "save_last_n_steps", 1, MAX), CliArgs.integer(cl, "save_last_n_steps_state", 1, MAX),
+                CliArgs.integer(cl, "save_last_n_epochs", 1, MAX), CliArgs.integer(cl, "save_last_n_epochs_state", 1, MAX),
+                cl.hasOption("save_state"),
                 cl.hasOption("save_state_on_train_end"), savePrecision(cl.getOptionValue("save_precision", "float")),
                 cl.hasOption("no_metadata"), cl.getOptionValue("training_comment"));
         TrainConfig.Validation validation = null;
         if (cl.hasOption("validation_dataset_config")) {
             validation = new TrainConfig.Validation(CliArgs.requiredPath(cl, "validation_dataset_config"),
-                    intOr(cl, "validate_every_n_steps", 100));
+                    intOr(cl, "validate_every_n_steps", 1, MAX, 100));
         } else if (cl.hasOption("validate_every_n_steps")) {
             throw new UsageException("--validate_every_n_steps needs --validation_dataset_config");
         }
-        String seed = cl.getOptionValue("seed");
+        Long seed = CliArgs.seed(cl);
         long seedValue;
         if (seed == null) {
-            seedValue = new SecureRandom().nextInt() & 0xffffffffL;
+            seedValue = new SecureRandom().nextInt() & 0xffffffffL; // upstream draws seeds up to 2^32
             reporter.info("--seed not given: using " + seedValue);
         } else {
-            try {
-                seedValue = Long.parseLong(seed.strip()); // upstream draws seeds up to 2^32
-            } catch (NumberFormatException e) {
-                throw new UsageException("--seed expects an integer, got '" + seed + "'");
-            }
+            seedValue = seed;
         }
         SampleConfig sampling = null;
         if (cl.hasOption("sample_prompts")) {
             Path t5 = CliArgs.requiredPath(cl, "t5");
             Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
             Device device = CliArgs.device(cl);
-            sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps"),
-                    CliArgs.integer(cl, "sample_every_n_epochs"), cl.hasOption("sample_at_first"),
+            sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps", 1, MAX),
+                    CliArgs.integer(cl, "sample_every_n_epochs", 1, MAX), cl.hasOption("sample_at_first"),
                     textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device), CliArgs.path(cl, "vae_latent_stats"));
         } else if (cl.hasOption("sample_every_n_steps") || cl.hasOption("sample_every_n_epochs") || cl.hasOption("sample_at_first")) {
             throw new UsageException("--sample_every_n_steps, --sample_every_n_epochs and --sample_at_first need --sample_prompts");
         }
-        return new TrainConfig(CliArgs.requiredPath(cl, "dit"), CliArgs.path(cl, "dit_high_noise"), CliArgs.number(cl, "timestep_boundary"),
+        return new TrainConfig(CliArgs.requiredPath(cl, "dit"), CliArgs.path(cl, "dit_high_noise"), CliArgs.number(cl, "timestep_boundary", 0, 1000),
                 cl.hasOption("offload_inactive_dit"), cl.getOptionValue("task"), CliArgs.requiredPath(cl, "dataset_config"),
                 Path.of("").toAbsolutePath(), CliArgs.device(cl), MixedPrecision.parse(cl.getOptionValue("mixed_precision", "no")),
-                cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1600),
-                CliArgs.integer(cl, "max_train_epochs"), intOr(cl, "gradient_accumulation_steps", 1), seedValue, save, validation,
+                cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1, MAX, 1600),
+                CliArgs.integer(cl, "max_train_epochs", 1, MAX), intOr(cl, "gradient_accumulation_steps", 1, MAX, 1), seedValue, save, validation,
                 CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling);
     }
 
@@ -268,14 +272,25 @@ final class TrainCommand extends OptionsCommand {
         return v;
     }
 
-    private static int intOr(CommandLine cl, String name, int dflt) {
-        Integer v = CliArgs.integer(cl, name);
+    private static int intOr(CommandLine cl, String name, int min, int max, int dflt) {
+        Integer v = CliArgs.integer(cl, name, min, max);
         return v == null ? dflt : v;
     }
 
-    private static double numberOr(CommandLine cl, String name, double dflt) {
-        Double v = CliArgs.number(cl, name);
+    private static double numberOr(CommandLine cl, String name, double min, double max, double dflt) {
+        Double v = CliArgs.number(cl, name, min, max);
         return v == null ? dflt : v;
+    }
+
+    /** --lr_warmup_steps / --lr_decay_steps: a count ≥ 0, a ratio in [0, 1) of the steps, or a percentage 0%..100%. */
+    private static String steps(CommandLine cl, String name) {
+        String v = cl.getOptionValue(name, "0");
+        try {
+            LrSchedules.parseSteps(v, 1);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + name + ": " + e.getMessage());
+        }
+        return v;
     }
 
     /** The training progress bar: step/total, rate and ETA, then loss, smoothed loss and lr. */

@@ -2,6 +2,7 @@ package dev.loraid.cli;
 
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.wan.vae.LatentStats;
@@ -66,6 +67,7 @@ public final class VaeForwardCommand extends OptionsCommand {
         Path weights = requiredPath(line, "vae");
         Path inputs = requiredPath(line, "inputs");
         Path outPath = requiredPath(line, "out");
+        OutputSet.checkFolders(Map.of("--out", outPath)); // before the model is read
         Device device = CliArgs.device(line, err);
         if (!device.isCpu()) {
             err.println("warning: --device " + device + ": the VAE runs on the CPU (no CUDA conv3d kernel yet)");

@@ -205,7 +205,7 @@ class GenerateCommandTest {
                 + "latent_images)"), v.err());
         CliRun fps = generate("x", "--output_type", "video", "--fps", "0");
         assertEquals(2, fps.code());
-        assertTrue(fps.err().contains("--fps must be ≥ 1"), fps.err());
+        assertTrue(fps.err().contains("--fps must be in [1, 1000]"), fps.err());
         CliRun s = generate("x", "--sample_solver", "ddim");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("unknown solver 'ddim'"), s.err());

@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,11 +59,8 @@ class OutputFaultsTest {
     }
 
     private Process child(Path base, Path out, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "merge", "--dit", base.toString(),
-                "--lora_weight", LORA, "--save_merged_model", out.toString(), "--quiet"));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return ChildLoraid.start(List.of(), List.of("merge", "--dit", base.toString(), "--lora_weight", LORA, "--save_merged_model",
+                out.toString(), "--quiet"), log);
     }
 
     /** Starts a merge in a child JVM, signals it once its temp file exists, and returns what the output folder holds. */
@@ -150,6 +146,18 @@ class OutputFaultsTest {
                 "--save_merged_model", dir.resolve("x" + name).toString());
         assertEquals(1, tooLong.code(), tooLong.err());
         assertTrue(tooLong.err().contains("--save_merged_model") && tooLong.err().contains("256 bytes"), tooLong.err());
+    }
+
+    @Test
+    void a_train_output_name_too_long_for_its_step_state_folders_is_refused_before_training() {
+        // <name>-stepNNNNNNNN-state is the longest name a run writes: 237 + 19 bytes is one over NAME_MAX
+        CliRun r = run("train", "--dit", dir.resolve("missing.safetensors").toString(), "--dataset_config", dir.resolve("missing.toml").toString(),
+                "--output_dir", dir.toString(), "--output_name", "n".repeat(237));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--output_name is too long") && r.err().contains("256 bytes"), r.err());
+        CliRun fits = run("train", "--dit", dir.resolve("missing.safetensors").toString(), "--dataset_config",
+                dir.resolve("missing.toml").toString(), "--output_dir", dir.toString(), "--output_name", "n".repeat(236));
+        assertFalse(fits.err().contains("--output_name"), fits.err());
     }
 
     @Test

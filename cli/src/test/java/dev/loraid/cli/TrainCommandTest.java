@@ -22,7 +22,7 @@ class TrainCommandTest {
     private static final Path TINY = Path.of(System.getProperty("loraid.testdata"), "golden", "wan_tiny_weights.safetensors");
 
     /** Three cached images in musubi's layout (latents [4, 1, 4, 6] bf16, T5 [L, 32] bf16) and their TOML. */
-    private static Path dataset(Path dir) throws Exception {
+    static Path dataset(Path dir) throws Exception {
         Path cache = Files.createDirectories(dir.resolve("cache"));
         for (int k = 0; k < 3; k++) {
             float[] lat = new float[96];

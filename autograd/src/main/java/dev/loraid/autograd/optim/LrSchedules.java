@@ -268,11 +268,15 @@ public final class LrSchedules {
         String v = value.trim();
         try {
             if (v.endsWith("%")) {
-                return (long) (totalSteps * Double.parseDouble(v.substring(0, v.length() - 1)) / 100.0);
+                double percent = Double.parseDouble(v.substring(0, v.length() - 1));
+                if (!(percent >= 0 && percent <= 100)) {
+                    throw new IllegalArgumentException("step count '" + value + "': a percentage must be in 0%..100%");
+                }
+                return (long) (totalSteps * percent / 100.0);
             }
             double d = Double.parseDouble(v);
-            if (d < 0) {
-                throw new IllegalArgumentException("step count '" + value + "' must not be negative");
+            if (!(d >= 0) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException("step count '" + value + "' must be a finite number ≥ 0");
             }
             if (d < 1) {
                 return (long) (totalSteps * d);

@@ -45,6 +45,9 @@ public record NetworkConfig(int dim, double alpha, double dropout, List<String> 
             throw new ParameterException(named(param("NetworkConfig.blocksPerLoraid"), " must be ≥ 1, got "
                     + blocksPerLoraid));
         }
+        if (loraid != null && loraid < 1) {
+            throw new ParameterException(named(param("NetworkConfig.loraid"), " must be ≥ 1, got " + loraid));
+        }
     }
 
     /** Upstream's defaults: rank 4, alpha 1, no dropout, no args, every block. */

@@ -47,6 +47,7 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
             throw new ParameterException(named(param("OptimizerConfig.maxGradNorm"),
                     " must be ≥ 0 (0 disables clipping), got " + maxGradNorm));
         }
+        Optimizers.AdamWArgs.parse(args); // fail at configuration time, before any model is opened
     }
 
     /** Upstream's defaults: AdamW, lr 2e-6, constant, no warmup, clip at 1.0. */

@@ -9,19 +9,17 @@ import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.TrainingState;
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.TempFiles;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * A resumable training run on disk (training.md §5.2, done better than upstream): the folder
@@ -51,32 +49,45 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
         lossWindow = List.copyOf(lossWindow);
     }
 
-    /** Writes this state with the weights, optimizer and schedule into {@code dir}, atomically (see class doc). */
+    /**
+     * Writes this state with the weights, optimizer and schedule into {@code dir}, atomically (see class doc). The
+     * new folder and a replaced one are temp folders named as {@link TempFiles} names them: a shutdown hook deletes
+     * them on SIGINT/SIGTERM, and the next run writing to the folder removes what a SIGKILL left.
+     */
     public void save(Path dir, Map<String, Parameter> params, Optimizer optimizer, LrScheduler scheduler) {
         Path parent = dir.toAbsolutePath().getParent();
-        Path tmp = parent.resolve("." + dir.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        String name = dir.getFileName().toString();
+        TempFiles.removeStale(parent);
+        Path tmp = parent.resolve(TempFiles.name(name));
+        Path old = null;
+        TempFiles.track(tmp);
         try {
-            deleteTree(tmp);
-            Files.createDirectories(tmp);
+            Files.createDirectory(tmp);
             TrainingState.save(tmp.resolve(FILE), params, optimizer, scheduler, metadata());
-            Path old = null;
             if (Files.exists(dir)) {
-                old = parent.resolve("." + dir.getFileName() + ".old-" + ProcessHandle.current().pid());
-                deleteTree(old);
+                // a folder cannot be renamed over a non-empty one: the old state steps aside first (a kill right
+                // here leaves no state under this name; the previous step's state is still there)
+                old = parent.resolve(TempFiles.name(name));
+                TempFiles.track(old);
                 Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
             }
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             syncFolder(parent);
             if (old != null) {
-                deleteTree(old);
+                TempFiles.deleteTree(old);
             }
         } catch (IOException e) {
             try {
-                deleteTree(tmp);
+                TempFiles.deleteTree(tmp);
             } catch (IOException ignored) {
                 // the original failure is what matters
             }
-            throw new LoraidException("cannot write run state " + dir + ": " + e.getMessage(), e);
+            throw new LoraidException("cannot write run state " + dir + ": " + TempFiles.reason(e), e);
+        } finally {
+            TempFiles.untrack(tmp);
+            if (old != null) {
+                TempFiles.untrack(old);
+            }
         }
     }
 
@@ -137,22 +148,9 @@ public record RunState(long globalStep, int epoch, int nextBatch, long microStep
     /** Removes a state folder (--save_last_n_*_state). */
     public static void delete(Path dir) {
         try {
-            deleteTree(dir);
+            TempFiles.deleteTree(dir);
         } catch (IOException e) {
             throw new LoraidException("cannot remove old run state " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        List<Path> all = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(all::add);
-        }
-        for (Path p : all) {
-            Files.deleteIfExists(p);
         }
     }
 

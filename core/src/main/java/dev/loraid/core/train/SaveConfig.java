@@ -37,6 +37,12 @@ public record SaveConfig(Path outputDir, String outputName, Integer everyNSteps,
             throw new ParameterException(named(param("SaveConfig.outputName"),
                     " must be a file name without folders, got " + outputName));
         }
+        // the longest name a run writes: <name>-stepNNNNNNNN-state (its temp name is shortened to fit, TempFiles)
+        int bytes = (outputName + stepSuffix(0) + "-state").getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > 255) {
+            throw new ParameterException(named(param("SaveConfig.outputName"), " is too long: " + outputName + stepSuffix(0)
+                    + "-state would be " + bytes + " bytes, over the 255-byte limit of file names"));
+        }
         ParameterException.requireAtLeastOne("SaveConfig.everyNSteps", everyNSteps);
         ParameterException.requireAtLeastOne("SaveConfig.everyNEpochs", everyNEpochs);
         ParameterException.requireAtLeastOne("SaveConfig.lastNSteps", lastNSteps);

@@ -23,6 +23,7 @@ import dev.loraid.core.plan.LoraidAllocator;
 import dev.loraid.core.plan.LoraidSlice;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
@@ -73,6 +74,7 @@ public final class Trainer {
                     + " is recorded, but the model's half-precision "
                     + "activation rules are not implemented yet: this run computes in fp32"));
         }
+        checkOutputDir();
         DatasetGroup data = DatasetGroup.open(c.datasetConfig(), c.workingDir(), listener);
         DatasetGroup validationData = c.validation() == null ? null
                 : DatasetGroup.open(c.validation().datasetConfig(), c.workingDir(), listener);
@@ -81,12 +83,6 @@ public final class Trainer {
         int updatesPerEpoch = (batchesPerEpoch + ga - 1) / ga;
         long maxSteps = c.maxTrainEpochs() != null ? (long) c.maxTrainEpochs() * updatesPerEpoch : c.maxTrainSteps();
         int epochs = (int) ((maxSteps + updatesPerEpoch - 1) / updatesPerEpoch);
-        try {
-            Files.createDirectories(c.save().outputDir());
-        } catch (IOException e) {
-            throw new LoraidException(named("cannot create ", param("SaveConfig.outputDir"), " "
-                    + c.save().outputDir() + ": " + e.getMessage()), e);
-        }
         try (TrainModels models = TrainModels.open(c, listener)) {
             WanModel primary = models.primary();
             int blocks = primary.blocks().size();
@@ -161,6 +157,24 @@ public final class Trainer {
                 return loop.run(position);
             }
         }
+    }
+
+    /**
+     * The output folder is created and checked writable before any input is read, so a wrong folder fails in a second,
+     * not at the first save; what a killed earlier run left there (temp files, temp state folders) is removed.
+     */
+    private void checkOutputDir() {
+        Path dir = c.save().outputDir();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new LoraidException(named("cannot create ", param("SaveConfig.outputDir"), " " + dir + ": "
+                    + TempFiles.reason(e)), e);
+        }
+        if (!Files.isWritable(dir)) {
+            throw new LoraidException(named(param("SaveConfig.outputDir"), " " + dir + " is not writable"));
+        }
+        TempFiles.removeStale(dir);
     }
 
     /** The per-step state of one run. */

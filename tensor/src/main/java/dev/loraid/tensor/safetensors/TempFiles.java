@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -24,9 +25,10 @@ import java.util.regex.Pattern;
  * SIGKILL runs no hook, removed by the next run writing to that folder when the pid in the name is not alive on
  * this host. {@code <host>} is a hash of the host name, so a folder shared over the network never loses a temp
  * file of a live writer elsewhere. Temps in the old {@code .<output>.<hex>.tmp} form carry no owner and are left
- * alone.
+ * alone. A temp may be a folder (a training state is written as one, {@code RunState}): it is removed with its
+ * contents.
  */
-final class TempFiles {
+public final class TempFiles {
     /** The longest file name Linux, macOS and Windows file systems accept, in bytes. */
     static final int NAME_MAX = 255;
     private static final Pattern OURS = Pattern.compile("^\\..*\\.loraid-(\\d+)-([0-9a-f]{8})-[0-9a-f]{8}\\.tmp$");
@@ -40,7 +42,7 @@ final class TempFiles {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (Path p : LIVE) {
                 try {
-                    Files.deleteIfExists(p);
+                    deleteTree(p);
                 } catch (IOException e) {
                     // the next run to this folder removes it (its pid is dead by then)
                 }
@@ -62,7 +64,7 @@ final class TempFiles {
     }
 
     /** The temp name for {@code outputName}: the output's name, shortened (whole UTF-8 characters) to fit NAME_MAX. */
-    static String name(String outputName) {
+    public static String name(String outputName) {
         String tail = ".loraid-" + PID + "-" + HOST + "-" + String.format("%08x", RANDOM.nextInt()) + ".tmp";
         int budget = NAME_MAX - 1 - tail.getBytes(StandardCharsets.UTF_8).length;
         StringBuilder head = new StringBuilder();
@@ -87,19 +89,21 @@ final class TempFiles {
         return bytes > NAME_MAX ? "has a file name of " + bytes + " bytes, over the " + NAME_MAX + "-byte limit of file names" : null;
     }
 
-    static void track(Path temp) {
+    /** Registers a temp file or folder for the shutdown hook, which deletes it unless {@link #untrack} came first. */
+    public static void track(Path temp) {
         LIVE.add(temp);
     }
 
-    static void untrack(Path temp) {
+    public static void untrack(Path temp) {
         LIVE.remove(temp);
     }
 
     /**
      * Deletes the temp files in {@code dir} that a writer on this host left behind when it was killed (its pid is
-     * no longer alive). Returns them; an unreadable folder or a file that cannot be deleted is skipped.
+     * no longer alive), temp folders with their contents. Returns them; an unreadable folder or a file that cannot
+     * be deleted is skipped.
      */
-    static List<Path> removeStale(Path dir) {
+    public static List<Path> removeStale(Path dir) {
         List<Path> removed = new ArrayList<>();
         if (dir == null) {
             return removed;
@@ -107,8 +111,13 @@ final class TempFiles {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".*.tmp")) {
             for (Path p : ds) {
                 Matcher m = OURS.matcher(p.getFileName().toString());
-                if (m.matches() && m.group(2).equals(HOST) && !alive(Long.parseLong(m.group(1))) && Files.deleteIfExists(p)) {
-                    removed.add(p);
+                if (m.matches() && m.group(2).equals(HOST) && !alive(Long.parseLong(m.group(1)))) {
+                    try {
+                        deleteTree(p);
+                        removed.add(p);
+                    } catch (IOException | RuntimeException e) {
+                        // skipped: it stays for a later run, the others are still removed
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -117,12 +126,24 @@ final class TempFiles {
         return removed;
     }
 
+    /** Deletes a file, or a folder with everything in it (a symlink is deleted, not followed). */
+    public static void deleteTree(Path p) throws IOException {
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
+                for (Path c : ds) {
+                    deleteTree(c);
+                }
+            }
+        }
+        Files.deleteIfExists(p);
+    }
+
     private static boolean alive(long pid) {
         return pid == PID ? true : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 
     /** The cause of a file error in words: the JDK puts only the path in the message of most of them. */
-    static String reason(IOException e) {
+    public static String reason(IOException e) {
         if (e instanceof FileSystemException f && f.getReason() != null) {
             return f.getReason();
         }
