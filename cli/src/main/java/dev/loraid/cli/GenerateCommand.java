@@ -19,6 +19,7 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.sample.CfgSkipMode;
 import dev.loraid.wan.sample.SkipLayerGuidance;
 import dev.loraid.wan.sample.SolverKind;
@@ -61,8 +62,7 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("interactive", "interactive mode is not supported");
-        REFUSED.put("fp8", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
-        REFUSED.put("fp8_scaled", "fp8 weights are used as stored; on-the-fly fp8 conversion is not supported");
+        REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
     }
 
     @Override
@@ -83,6 +83,10 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
         o.addOption(CliArgs.flag("offload_inactive_dit", "A14B: keep only the expert in use on the device, the other on "
                 + "the host (both opened at the start)"));
+        o.addOption(CliArgs.flag("fp8", "store the DiT's block Linear weights as fp8 (E4M3) when loading, without a scale "
+                + "(upstream's --fp8; fp8 files are used as stored either way)"));
+        o.addOption(CliArgs.flag("fp8_scaled", "with --fp8: quantise block-wise (64 inputs per scale) instead, as upstream's "
+                + "--fp8_scaled; needs a bf16/fp16/fp32 DiT"));
         o.addOption(CliArgs.flag("lazy_loading", "A14B: open each expert (with its LoRAs) when its first step comes and "
                 + "close the high-noise one at the switch"));
         o.addOption(CliArgs.value("prompt", "TEXT", "the prompt, encoded with --t5 and --tokenizer (or give --text_embeds)"));
@@ -241,7 +245,7 @@ final class GenerateCommand extends OptionsCommand {
                 shift != null ? shift : d.flowShift(), g != null ? g : d.guidanceScale(),
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
-                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl),
+                frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 extras.getFirst());
         List<GenerateRequest> reqs = new ArrayList<>();
         if (fromFile == null) {
@@ -268,6 +272,14 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /** --fp8 / --fp8_scaled (upstream: scaled only applies with --fp8). */
+    private static Fp8Load fp8(CommandLine cl) {
+        if (cl.hasOption("fp8_scaled") && !cl.hasOption("fp8")) {
+            throw new UsageException("--fp8_scaled needs --fp8 (as upstream's wan_generate_video.py)");
+        }
+        return cl.hasOption("fp8_scaled") ? Fp8Load.SCALED : cl.hasOption("fp8") ? Fp8Load.CAST : Fp8Load.NONE;
     }
 
     /** --offload_inactive_dit / --lazy_loading (upstream breaks on both: its lazy path has no model to offload). */

@@ -18,6 +18,7 @@ import dev.loraid.core.train.Trainer;
 import dev.loraid.core.train.WeightingScheme;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
+import dev.loraid.wan.quant.Fp8Load;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -40,7 +41,7 @@ final class TrainCommand extends OptionsCommand {
     private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "clip", "logging_dir",
             "log_with", "log_prefix", "vae_dtype");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
-    private static final List<String> UNSUPPORTED = List.of("fp8_base", "fp8_scaled", "blocks_to_swap", "compile",
+    private static final List<String> UNSUPPORTED = List.of("blocks_to_swap", "compile",
             "gradient_checkpointing_cpu_offload", "base_weights", "lr_scheduler_type", "resume_from_huggingface");
 
     @Override
@@ -60,6 +61,10 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "Wan 2.2 A14B high-noise expert: both experts train one LoRA"));
         o.addOption(CliArgs.value("timestep_boundary", "B", "A14B switch point, 0..1 or 0..1000 (default: the task's, 875 / 900)"));
         o.addOption(CliArgs.flag("offload_inactive_dit", "keep the expert not in use off the GPU"));
+        o.addOption(CliArgs.flag("fp8_base", "store the frozen DiT's block Linear weights as fp8 (E4M3) when loading, "
+                + "without a scale (an fp8 file is used as stored)"));
+        o.addOption(CliArgs.flag("fp8_scaled", "with --fp8_base: quantise block-wise (64 inputs per scale) instead; needs a "
+                + "bf16/fp16/fp32 DiT"));
         o.addOption(CliArgs.value("task", "TASK", "Wan task, e.g. t2v-1.3B, t2v-A14B (default: inferred from the checkpoint)"));
         o.addOption(CliArgs.value("dataset_config", "FILE", "dataset config, TOML or JSON (musubi-tuner's format)"));
         o.addOption(CliArgs.value("validation_dataset_config", "FILE", "validation dataset: loss at fixed σ and fixed noise"));
@@ -144,6 +149,14 @@ final class TrainCommand extends OptionsCommand {
     @Override
     String usage() {
         return "loraid train --dit DIT --dataset_config DS.toml --output_dir DIR --output_name NAME [options]";
+    }
+
+    /** --fp8_base / --fp8_scaled (training.md §3.4: fp8_scaled requires fp8_base). */
+    private static Fp8Load fp8(CommandLine cl) {
+        if (cl.hasOption("fp8_scaled") && !cl.hasOption("fp8_base")) {
+            throw new UsageException("--fp8_scaled needs --fp8_base (as upstream)");
+        }
+        return cl.hasOption("fp8_scaled") ? Fp8Load.SCALED : cl.hasOption("fp8_base") ? Fp8Load.CAST : Fp8Load.NONE;
     }
 
     @Override
@@ -252,7 +265,7 @@ final class TrainCommand extends OptionsCommand {
                 Path.of("").toAbsolutePath(), CliArgs.device(cl), MixedPrecision.parse(cl.getOptionValue("mixed_precision", "no")),
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1, MAX, 1600),
                 CliArgs.integer(cl, "max_train_epochs", 1, MAX), intOr(cl, "gradient_accumulation_steps", 1, MAX, 1), seedValue, save, validation,
-                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling);
+                CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling, fp8(cl));
     }
 
     private static DType savePrecision(String v) {

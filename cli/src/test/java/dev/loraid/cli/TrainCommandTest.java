@@ -156,6 +156,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void fp8_scaled_needs_fp8_base_and_fp8_base_trains(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        List<String> args = flags(toml, dir.resolve("out"));
+        args.add("--fp8_scaled");
+        CliRun alone = CliRun.run(args.toArray(String[]::new));
+        assertEquals(2, alone.code(), alone.err());
+        assertTrue(alone.err().contains("--fp8_scaled needs --fp8_base"), alone.err());
+        args.add("--fp8_base");
+        CliRun both = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, both.code(), both.err());
+    }
+
+    @Test
     void flags_that_break_a_rule_are_usage_errors_naming_the_flag(@TempDir Path dir) throws Exception {
         Path toml = dataset(dir);
         Path out = dir.resolve("out");
@@ -163,7 +176,7 @@ class TrainCommandTest {
             {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
             {"--optimizer_type", "AdamW8bit", "--optimizer_type AdamW8bit is not supported"},
             {"--sample_every_n_steps", "5", "need --sample_prompts"},
-            {"--fp8_base", "x", "--fp8_base is not supported yet"},
+            {"--blocks_to_swap", "4", "--blocks_to_swap is not supported yet"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
             {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},

@@ -11,6 +11,7 @@ import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.bench.train.TrainStepCase;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.generate.ExpertResidency;
+import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
@@ -91,7 +92,7 @@ public final class GenerateBench implements BenchCommand {
         GenerateRequest req = new GenerateRequest(task, Path.of("bench-weights"), null, LoraSelection.NONE,
                 LoraSelection.NONE, SolverKind.UNIPC, steps, SHIFT, GUIDANCE, GUIDANCE, null, CfgSkipMode.NONE, null,
                 SkipLayerGuidance.OFF, SEED, (int) LATENTS[2] * 8, (int) LATENTS[3] * 8, 1, context, negativeContext, noise,
-                Device.CPU, ExpertResidency.BOTH, Map.of());
+                Device.CPU, ExpertResidency.BOTH, Fp8Load.NONE, Map.of());
         double t0 = req.solver().schedule(steps, SHIFT).timesteps()[0];
 
         Stopwatch.Timing fwd = series.time("loraid one DiT forward", () -> {

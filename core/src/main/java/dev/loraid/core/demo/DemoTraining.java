@@ -12,6 +12,7 @@ import dev.loraid.core.train.TrainListener;
 import dev.loraid.core.train.Trainer;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
+import dev.loraid.wan.quant.Fp8Load;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +33,7 @@ final class DemoTraining {
         SaveConfig save = new SaveConfig(outDir, name, null, saveEvery, null, null, null, null, false, false, DType.F32, false,
                 "loraid demo");
         return new TrainConfig(dit, null, null, false, null, toml, toml.getParent(), device, MixedPrecision.NO, false, network,
-                optimizer, timesteps, 1, epochs, 1, seed, save, null, null, null, null);
+                optimizer, timesteps, 1, epochs, 1, seed, save, null, null, null, null, Fp8Load.NONE);
     }
 
     static TimestepConfig logitNormal() {

@@ -8,6 +8,7 @@ import dev.loraid.tensor.Device;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.quant.Fp8Load;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,6 +26,7 @@ final class DitExpert implements AutoCloseable {
     private final LoraSelection loras;
     private final WanVariant task;
     private final Device device;
+    private final Fp8Load fp8;
     private final String metaPrefix;
     private final Reporter reporter;
     private final Map<String, String> loraMeta = new LinkedHashMap<>();
@@ -37,12 +39,14 @@ final class DitExpert implements AutoCloseable {
      * @param name       how messages call it ("high-noise DiT")
      * @param metaPrefix the metadata key prefix of its LoRAs ("lora" → lora_weight, lora_multiplier)
      */
-    DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, String metaPrefix, Reporter reporter) {
+    DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, Fp8Load fp8, String metaPrefix,
+              Reporter reporter) {
         this.name = name;
         this.dit = dit;
         this.loras = loras;
         this.task = task;
         this.device = device;
+        this.fp8 = fp8;
         this.metaPrefix = metaPrefix;
         this.reporter = reporter;
     }
@@ -67,10 +71,11 @@ final class DitExpert implements AutoCloseable {
         if (model != null) {
             return;
         }
-        reporter.info("loading the " + name + " " + dit.getFileName() + (toDevice ? " on " + device : " on the host"));
+        reporter.info("loading the " + name + " " + dit.getFileName() + (toDevice ? " on " + device : " on the host")
+                + (fp8 == Fp8Load.NONE ? "" : ", block weights in fp8 (" + fp8.name().toLowerCase(java.util.Locale.ROOT) + ")"));
         try {
-            checkpoint = WanCheckpoint.open(dit, task.config());
-        } catch (IOException e) {
+            checkpoint = WanCheckpoint.open(dit, task.config(), fp8);
+        } catch (IOException | IllegalArgumentException e) {
             throw new LoraidException("the " + name + " " + dit + ": " + e.getMessage(), e);
         }
         try {

@@ -5,6 +5,7 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.sample.CfgSkipMode;
 import dev.loraid.wan.sample.SkipLayerGuidance;
+import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.sample.SolverKind;
 
 import java.nio.file.Path;
@@ -26,6 +27,8 @@ import java.util.Objects;
  * @param negativeContext        the negative prompt's text embedding [L ≤ text_len, text_dim]
  * @param noise                  the starting latent [C, F, H, W], or null to draw it with {@code seed}
  * @param residency              when each A14B expert is on the device (single-DiT tasks ignore it)
+ * @param fp8                    the block Linear weights stored in fp8 at load (upstream's {@code --fp8},
+ *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
  * @param extraMetadata          more key → value pairs for the output's metadata (e.g. the files the inputs came from)
  */
 public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras,
@@ -33,7 +36,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               double guidanceScale, double guidanceScaleHighNoise, Double timestepBoundary,
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
-                              Device device, ExpertResidency residency, Map<String, String> extraMetadata) {
+                              Device device, ExpertResidency residency, Fp8Load fp8, Map<String, String> extraMetadata) {
 
     public GenerateRequest {
         Objects.requireNonNull(task, "task");
@@ -46,6 +49,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         cfgSkipMode = cfgSkipMode == null ? CfgSkipMode.NONE : cfgSkipMode;
         device = device == null ? Device.CPU : device;
         residency = residency == null ? ExpertResidency.BOTH : residency;
+        fp8 = fp8 == null ? Fp8Load.NONE : fp8;
         extraMetadata = extraMetadata == null ? Map.of() : Map.copyOf(extraMetadata);
         if (timestepBoundary != null && timestepBoundary > 1.0) {
             timestepBoundary = timestepBoundary / 1000.0; // upstream accepts 0..1000 too (§6.3)
@@ -63,7 +67,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         return new GenerateRequest(task, dit, ditHighNoise, LoraSelection.NONE, LoraSelection.NONE, SolverKind.UNIPC,
                 task.sampleSteps(), task.sampleShift(), task.guidanceLow(), task.guidanceHigh(), boundary, CfgSkipMode.NONE,
                 null, SkipLayerGuidance.OFF, seed, 256, 256, frames, context, negativeContext, null, Device.CPU, ExpertResidency.BOTH,
-                Map.of());
+                Fp8Load.NONE, Map.of());
     }
 
     /** The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2). */
@@ -75,49 +79,55 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+    }
+
+    public GenerateRequest withFp8(Fp8Load fp8) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     /** Another prompt: its text embeddings and the metadata that records where they came from. */
     public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, extraMetadata);
     }
 }

@@ -9,6 +9,7 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
+import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.sample.Denoiser;
 import dev.loraid.wan.sample.FlowSampler;
 import dev.loraid.wan.sample.FlowSchedule;
@@ -64,17 +65,17 @@ public final class Generator {
             if (req.task() != first.task() || !req.dit().equals(first.dit())
                     || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
                     || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())
-                    || req.residency() != first.residency()) {
+                    || req.residency() != first.residency() || req.fp8() != first.fp8()) {
                 throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs, the "
-                        + "device and the expert residency (request " + reqs.indexOf(req) + " differs from request 0)");
+                        + "device, the expert residency and fp8 (request " + reqs.indexOf(req) + " differs from request 0)");
             }
         }
         boolean dual = first.ditHighNoise() != null;
         ExpertResidency residency = dual ? first.residency() : ExpertResidency.BOTH;
         try (DitExpert low = new DitExpert(dual ? "low-noise DiT" : "DiT", first.dit(), first.loras(), first.task(),
-                     first.device(), "lora", reporter);
+                     first.device(), first.fp8(), "lora", reporter);
              DitExpert high = !dual ? null : new DitExpert("high-noise DiT", first.ditHighNoise(), first.lorasHighNoise(),
-                     first.task(), first.device(), "lora_high_noise", reporter)) {
+                     first.task(), first.device(), first.fp8(), "lora_high_noise", reporter)) {
             // upstream's load order (§6.5): the low-noise expert first, left on the host when offloading
             switch (residency) {
                 case BOTH -> {
@@ -249,6 +250,9 @@ public final class Generator {
             m.put("slg_scale", Double.toString(req.slg().scale()));
             m.put("slg_start", Double.toString(req.slg().start()));
             m.put("slg_end", Double.toString(req.slg().end()));
+        }
+        if (req.fp8() != Fp8Load.NONE) {
+            m.put("fp8", req.fp8().name().toLowerCase(Locale.ROOT));
         }
         m.put("noise", req.noise() != null ? "given" : "randomNormal(seed, offset 0), F32");
         m.put("latent_shape", JsonWriter.compact(Arrays.stream(req.latentShape()).boxed().toList()));

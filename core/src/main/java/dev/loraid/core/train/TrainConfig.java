@@ -5,6 +5,7 @@ import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.core.ParameterException;
 import dev.loraid.tensor.Device;
+import dev.loraid.wan.quant.Fp8Load;
 import java.nio.file.Path;
 
 /**
@@ -29,12 +30,14 @@ import java.nio.file.Path;
  * @param resume               {@code --resume}: a {@link RunState} folder, or null
  * @param vae                  {@code --vae} (recorded as ss_vae_name only), or null
  * @param sampling             {@code --sample_prompts} and its triggers, or null
+ * @param fp8                  {@code --fp8_base} ({@link Fp8Load#CAST}) or with {@code --fp8_scaled}
+ *                             ({@link Fp8Load#SCALED}): the frozen block Linear weights stored in fp8 (wan.md §3.3)
  */
 public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
         Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
         NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
         Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
-        Path resume, Path vae, SampleConfig sampling) {
+        Path resume, Path vae, SampleConfig sampling, Fp8Load fp8) {
 
     /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
     public record Validation(Path datasetConfig, int everyNSteps) {
@@ -76,5 +79,6 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
         workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
         device = device == null ? Device.CPU : device;
         mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;
+        fp8 = fp8 == null ? Fp8Load.NONE : fp8;
     }
 }

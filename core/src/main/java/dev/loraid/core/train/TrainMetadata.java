@@ -2,6 +2,7 @@ package dev.loraid.core.train;
 
 import dev.loraid.core.lora.NetworkMetadata;
 import dev.loraid.core.plan.LoraidSlice;
+import dev.loraid.wan.quant.Fp8Load;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -54,7 +55,7 @@ public final class TrainMetadata {
         }
         m.put("ss_optimizer", optimizerName(c.optimizer()));
         m.put("ss_max_grad_norm", Double.toString(c.optimizer().maxGradNorm()));
-        m.put("ss_fp8_base", python(false));
+        m.put("ss_fp8_base", python(c.fp8() != Fp8Load.NONE));
         m.put("ss_full_fp16", python(false));
         m.put("ss_full_bf16", python(false));
         TimestepConfig t = c.timesteps();

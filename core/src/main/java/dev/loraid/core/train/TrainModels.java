@@ -11,6 +11,7 @@ import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.quant.Fp8Load;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,12 +47,12 @@ public final class TrainModels implements AutoCloseable {
     public static TrainModels open(TrainConfig c, Reporter reporter) {
         List<WanCheckpoint> opened = new ArrayList<>();
         try {
-            WanCheckpoint lowCk = open(c.dit(), c.task(), "TrainConfig.dit");
+            WanCheckpoint lowCk = open(c.dit(), c.task(), c.fp8(), "TrainConfig.dit");
             opened.add(lowCk);
             if (c.ditHighNoise() == null) {
                 return new TrainModels(opened, lowCk.model(c.device()), null, Double.NaN, c.device(), false);
             }
-            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), "TrainConfig.ditHighNoise");
+            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), c.fp8(), "TrainConfig.ditHighNoise");
             opened.add(highCk);
             if (!highCk.config().equals(lowCk.config())) {
                 throw new LoraidException(named(param("TrainConfig.ditHighNoise"), " " + c.ditHighNoise() + " is a "
@@ -79,12 +80,9 @@ public final class TrainModels implements AutoCloseable {
         return new TrainModels(List.of(), model, null, Double.NaN, model.device(), false);
     }
 
-    private static WanCheckpoint open(Path path, String task, String parameter) throws IOException {
+    private static WanCheckpoint open(Path path, String task, Fp8Load fp8, String parameter) throws IOException {
         try {
-            if (task == null) {
-                return WanCheckpoint.open(path);
-            }
-            return WanCheckpoint.open(path, WanPresets.get(task).config());
+            return WanCheckpoint.open(path, task == null ? null : WanPresets.get(task).config(), fp8);
         } catch (IllegalArgumentException e) {
             throw new LoraidException(named(param(parameter), " " + path + ": " + e.getMessage()), e);
         }

@@ -77,7 +77,7 @@ class GeneratorTest {
         GenerateResult adapted = Generator.run(base.withLoras(loras, LoraSelection.NONE), new CollectingReporter());
         GenerateRequest onMerged = new GenerateRequest(base.task(), merged, null, null, null, base.solver(), base.steps(),
                 base.flowShift(), base.guidanceScale(), base.guidanceScaleHighNoise(), null, null, null, null, base.seed(),
-                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null);
+                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null, null);
         Tensor want = Generator.run(onMerged, new CollectingReporter()).latent();
         Golden.assertClose("latent with adapters vs merged", want, adapted.latent(), 1e-5, 1e-5);
         Tensor plain = Generator.run(base, new CollectingReporter()).latent();

@@ -31,7 +31,7 @@ class KillAndResumeTest {
         // batch 1 over 5 items with accumulation 2: updates span batches, and an epoch ends mid-window
         TrainConfig c = TrainFixture.config(toml, out, "run", STEPS, TrainFixture.network(4, null, 12), save, resume);
         return new TrainConfig(c.dit(), null, null, false, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
-                true, c.network(), c.optimizer(), c.timesteps(), STEPS, null, 2, c.seed(), save, null, resume, null, null);
+                true, c.network(), c.optimizer(), c.timesteps(), STEPS, null, 2, c.seed(), save, null, resume, null, null, c.fp8());
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.wan.quant.Fp8Load;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ final class TrainFixture {
         TimestepConfig timesteps = new TimestepConfig(TimestepSampling.SHIFT, 3.0, 1.0, WeightingScheme.NONE, 0, 1, 1.29, null, null,
                 false, null);
         return new TrainConfig(TINY, null, null, false, null, toml, toml.getParent(), Device.CPU, MixedPrecision.NO, false, network,
-                optimizer, timesteps, steps, null, 1, 7, save == null ? SaveConfig.of(out, name) : save, null, resume, null, null);
+                optimizer, timesteps, steps, null, 1, 7, save == null ? SaveConfig.of(out, name) : save, null, resume, null, null, Fp8Load.NONE);
     }
 
     static NetworkConfig network(int dim, Integer loraid, int blocksPerLoraid) {

@@ -18,6 +18,7 @@ import dev.loraid.wan.WanInputs;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanTaps;
+import dev.loraid.wan.quant.Fp8Load;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,7 +78,7 @@ class TrainerTest {
         TrainConfig base = TrainFixture.config(toml, dir.resolve("v"), "v", 120, TrainFixture.network(4, null, 12), null, null);
         TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
                 false, base.network(), base.optimizer(), base.timesteps(), 120, null, 1, base.seed(), base.save(),
-                new TrainConfig.Validation(toml, 40), null, null, null);
+                new TrainConfig.Validation(toml, 40), null, null, null, Fp8Load.NONE);
         List<Double> seen = new ArrayList<>();
         TrainListener listener = new Losses() {
             @Override
@@ -207,7 +208,7 @@ class TrainerTest {
                 + dir.resolve("videos") + "\"\ncache_directory = \"" + cache + "\"\ntarget_frames = [5]\n");
         TrainConfig base = TrainFixture.config(toml, dir.resolve("out"), "i2v", 10, TrainFixture.network(4, null, 12), null, null);
         TrainConfig c = new TrainConfig(dit, null, null, false, null, toml, dir, base.device(), base.mixedPrecision(), true,
-                base.network(), base.optimizer(), base.timesteps(), 10, null, 1, base.seed(), base.save(), null, null, null, null);
+                base.network(), base.optimizer(), base.timesteps(), 10, null, 1, base.seed(), base.save(), null, null, null, null, Fp8Load.NONE);
         Losses losses = new Losses();
         Trainer.Result r = Trainer.run(c, losses);
         assertEquals(10, losses.losses.size());
@@ -236,7 +237,7 @@ class TrainerTest {
         TrainConfig base = TrainFixture.config(toml, dir.resolve("b"), "b", 1, fromFile, null, null);
         OptimizerConfig frozen = new OptimizerConfig("AdamW", List.of(), 1e-30, "constant", "0", "0", 1, 1, null, null, null, 1);
         TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
-                false, fromFile, frozen, base.timesteps(), 1, null, 1, base.seed(), base.save(), null, null, null, null);
+                false, fromFile, frozen, base.timesteps(), 1, null, 1, base.seed(), base.save(), null, null, null, null, Fp8Load.NONE);
         Trainer.Result second = Trainer.run(c, TrainListener.SILENT);
         try (SafetensorsFile a = SafetensorsFile.open(first.lora()); SafetensorsFile b = SafetensorsFile.open(second.lora())) {
             assertEquals(a.names(), b.names());
@@ -284,17 +285,52 @@ class TrainerTest {
         javax.imageio.ImageIO.read(dir.resolve("sampled").resolve("sample").resolve(names.getFirst()).toFile()).getWidth();
     }
 
+    /**
+     * --fp8_base / --fp8_scaled: the frozen block weights in fp8 change each step's loss a little (the tiny DiT's output
+     * moves by under 1%, Fp8LoadTest), the run is as reproducible, and the LoRA file records ss_fp8_base.
+     */
+    @Test
+    void fp8_base_trains_close_to_the_full_precision_run(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        Losses full = new Losses();
+        Trainer.run(TrainFixture.config(toml, dir.resolve("full"), "f", 8, TrainFixture.network(4, null, 12), null, null), full);
+        for (Fp8Load mode : new Fp8Load[] {Fp8Load.CAST, Fp8Load.SCALED}) {
+            Losses fp8 = new Losses();
+            TrainConfig c = TrainFixture.config(toml, dir.resolve(mode.name()), "q", 8, TrainFixture.network(4, null, 12), null, null);
+            Trainer.Result r = Trainer.run(withFp8(c, mode), fp8);
+            for (int i = 0; i < 8; i++) {
+                double a = full.losses.get(i);
+                double b = fp8.losses.get(i);
+                assertTrue(a != b && Math.abs(a - b) < 0.05 * a, mode + " step " + i + ": loss " + b + " vs " + a);
+            }
+            Losses again = new Losses();
+            Trainer.run(withFp8(TrainFixture.config(toml, dir.resolve(mode + "2"), "q", 8, TrainFixture.network(4, null, 12),
+                    null, null), mode), again);
+            assertEquals(fp8.losses, again.losses, mode.name());
+            try (SafetensorsFile f = SafetensorsFile.open(r.lora())) {
+                assertEquals("True", f.metadata().get("ss_fp8_base"));
+            }
+        }
+    }
+
+    private static TrainConfig withFp8(TrainConfig c, Fp8Load fp8) {
+        return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
+                c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(), c.optimizer(), c.timesteps(),
+                c.maxTrainSteps(), c.maxTrainEpochs(), c.gradientAccumulationSteps(), c.seed(), c.save(), c.validation(), c.resume(),
+                c.vae(), c.sampling(), fp8);
+    }
+
     private static TrainConfig withSampling(TrainConfig c, SampleConfig sampling) {
         return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
                 c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(), c.optimizer(), c.timesteps(),
                 c.maxTrainSteps(), c.maxTrainEpochs(), c.gradientAccumulationSteps(), c.seed(), c.save(), c.validation(), c.resume(),
-                c.vae(), sampling);
+                c.vae(), sampling, c.fp8());
     }
 
     private static TrainConfig dual(Path toml, Path out, Path lowDit, Path highDit, TimestepConfig timesteps) {
         TrainConfig c = TrainFixture.config(toml, out, "dual", 6, TrainFixture.network(4, null, 12), null, null);
         return new TrainConfig(lowDit, highDit, 0.5, true, null, c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(),
-                false, c.network(), c.optimizer(), timesteps, c.maxTrainSteps(), null, 1, c.seed(), c.save(), null, null, null, null);
+                false, c.network(), c.optimizer(), timesteps, c.maxTrainSteps(), null, 1, c.seed(), c.save(), null, null, null, null, c.fp8());
     }
 
     private static float[] nanArray(long n) {
