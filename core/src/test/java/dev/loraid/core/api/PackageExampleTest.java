@@ -74,6 +74,21 @@ class PackageExampleTest {
         assertEquals(example, test.subList(test.indexOf(example.getFirst()), test.indexOf(example.getFirst()) + example.size()));
     }
 
+    /** The README's "As a library" example is the same code (checked where the README is, i.e. in a full checkout). */
+    @Test
+    void theReadmeShowsThisTestsCode() throws IOException {
+        Path readme = Path.of("..", "README.md");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(readme), "no README.md beside the core module");
+        List<String> lines = Files.readAllLines(readme);
+        int from = lines.indexOf("```java") + 1;
+        assertTrue(from > 0, "a java block in the README");
+        List<String> example = lines.subList(from, lines.subList(from, lines.size()).indexOf("```") + from).stream()
+                .map(String::strip).toList();
+        List<String> test = Files.readAllLines(Path.of("src/test/java/dev/loraid/core/api/PackageExampleTest.java"))
+                .stream().map(String::strip).toList();
+        assertEquals(example, test.subList(test.indexOf(example.getFirst()), test.indexOf(example.getFirst()) + example.size()));
+    }
+
     @Test
     void lorasAreValidatedWhenBuilt() {
         Path f = Path.of("a.safetensors");
