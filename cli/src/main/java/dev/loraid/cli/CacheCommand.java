@@ -55,8 +55,9 @@ public final class CacheCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("skip_errors", "skip unreadable items (listed at the end) instead of stopping"));
         o.addOption(CliArgs.value("working_dir", "DIR", "where the config's relative paths resolve (default: the "
             + "current directory, as upstream)"));
-        o.addOption(CliArgs.flag("i2v", "I2V latents (latents_image_*): not supported yet"));
-        o.addOption(CliArgs.value("clip", "CLIP", "CLIP features for Wan 2.1 I2V: not supported yet"));
+        o.addOption(CliArgs.flag("i2v", "also cache the I2V conditioning latents_image_* (4 mask channels + the latent of "
+                + "the first frame followed by grey frames), what Wan 2.2 i2v-A14B training reads"));
+        o.addOption(CliArgs.value("clip", "CLIP", "CLIP image features for Wan 2.1 I2V: not supported yet (refused)"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         return o;
     }
@@ -74,8 +75,9 @@ public final class CacheCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         Path config = CliArgs.requiredPath(cl, "dataset_config");
-        if (cl.hasOption("i2v") || cl.hasOption("clip")) {
-            throw new UsageException("--i2v / --clip: I2V latent caches are not supported yet");
+        if (cl.hasOption("clip")) {
+            throw new UsageException("--clip: CLIP image features (Wan 2.1 I2V) are not supported yet; --i2v alone caches "
+                    + "what Wan 2.2 i2v-A14B needs");
         }
         if (!cl.hasOption("vae") && !cl.hasOption("t5")) {
             throw new UsageException("nothing to cache: give --vae VAE (latents) and/or --t5 T5 --tokenizer TOK (text)");
@@ -96,7 +98,7 @@ public final class CacheCommand extends OptionsCommand {
         Path workingDir = cl.hasOption("working_dir") ? Path.of(cl.getOptionValue("working_dir")).toAbsolutePath()
             : Path.of("").toAbsolutePath();
         CacheOptions options = new CacheOptions(cl.hasOption("skip_existing"), cl.hasOption("keep_cache"), batchSize,
-            cl.hasOption("skip_errors"));
+            cl.hasOption("skip_errors"), cl.hasOption("i2v"));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
             CacheFolders.prepare(datasets);

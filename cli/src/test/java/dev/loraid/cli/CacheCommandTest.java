@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -112,7 +113,22 @@ class CacheCommandTest {
             assertEquals(DType.BF16, f.info("latents_1x4x6_bfloat16").dtype());
             assertEquals(List.of(4L, 1L, 4L, 6L), java.util.Arrays.stream(f.tensor("latents_1x4x6_bfloat16").shape().toArray()).boxed().toList());
         }
-        // the trainer reads them: a few LoRA steps on the tiny DiT
+        // --i2v adds the I2V conditioning; for a picture (one frame) its latent channels are the picture's latent
+        r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--vae", golden("vae_tiny_weights.safetensors"), "--vae_latent_stats", stats.toString(),
+            "--i2v", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        try (SafetensorsFile f = SafetensorsFile.open(work.resolve("cache/a_0050x0030_wan.safetensors"))) {
+            assertEquals(List.of("latents_1x4x6_bfloat16", "latents_image_1x4x6_bfloat16"), f.names());
+            double[] latent = f.tensor("latents_1x4x6_bfloat16").toDoubleArray();
+            double[] y = f.tensor("latents_image_1x4x6_bfloat16").toDoubleArray();
+            assertEquals(8 * 24, y.length);
+            for (int i = 0; i < 4 * 24; i++) {
+                assertEquals(1.0, y[i], "mask");
+            }
+            assertArrayEquals(latent, java.util.Arrays.copyOfRange(y, 4 * 24, 8 * 24), 0.0);
+        }
+        // the trainer reads them: a few LoRA steps on the tiny T2V DiT, which (as upstream) ignores latents_image
         CliRun train = CliRun.run("train", "--dit", golden("wan_tiny_weights.safetensors"), "--dataset_config",
             work.resolve("dataset.toml").toString(), "--network_dim", "4", "--max_train_steps", "4", "--seed", "1",
             "--learning_rate", "1e-3", "--output_dir", work.resolve("out").toString(), "--output_name", "c", "--quiet");
@@ -139,6 +155,9 @@ class CacheCommandTest {
         assertTrue(r.err().contains("--tokenizer"), r.err());
         r = CliRun.run("cache", "--dataset_config", "ds.toml", "--vae", "v", "--vae_dtype", "int8");
         assertEquals(2, r.code());
+        r = CliRun.run("cache", "--dataset_config", "ds.toml", "--vae", "v", "--i2v", "--clip", "clip.safetensors");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--clip: CLIP image features (Wan 2.1 I2V) are not supported yet"), r.err());
         assertTrue(CliRun.run("--help").out().contains("cache"));
     }
 }

@@ -34,6 +34,11 @@ public final class CacheNames {
         return "latents_" + f + "x" + h + "x" + w + "_" + torchDtype;
     }
 
+    /** {@code latents_image_{F}x{H}x{W}_{dtype}}: the I2V conditioning (mask and first-frame latent) of a clip. */
+    public static String imageLatentKey(long f, long h, long w, String torchDtype) {
+        return "latents_image_" + f + "x" + h + "x" + w + "_" + torchDtype;
+    }
+
     /** {@code varlen_t5_{dtype}}. */
     public static String textKey(String torchDtype) {
         return "varlen_t5_" + torchDtype;

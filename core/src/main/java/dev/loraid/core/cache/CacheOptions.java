@@ -12,9 +12,10 @@ import dev.loraid.core.ParameterException;
  *                     without it they are deleted, except those of items that failed with {@code skipErrors}
  * @param batchSize    clips of one bucket encoded together; null: the dataset's batch_size ({@code --batch_size})
  * @param skipErrors   report a bad item and go on instead of stopping ({@code --skip_errors}, loraid's own)
+ * @param i2v          also write each clip's I2V conditioning {@code latents_image_*} ({@code --i2v}; §4.5)
  */
-public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors) {
-    public static final CacheOptions DEFAULTS = new CacheOptions(false, false, null, false);
+public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors, boolean i2v) {
+    public static final CacheOptions DEFAULTS = new CacheOptions(false, false, null, false, false);
 
     public CacheOptions {
         if (batchSize != null && batchSize < 1) {

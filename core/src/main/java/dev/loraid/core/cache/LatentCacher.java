@@ -12,6 +12,7 @@ import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,8 @@ import java.util.Map;
  * each image, or each frame crop of each video, resized to its bucket, normalised to x/127.5 - 1, encoded, and saved
  * as {@code latents_{F}x{H}x{W}_{dtype}} with upstream's metadata. Images use the dataset's bucket selector and the
  * original size in the file name; videos always bucket (enable_bucket on, no_upscale off) by their first frame and
- * carry the bucket size. Clips of one shape are encoded {@code batch_size} at a time.
+ * carry the bucket size. Clips of one shape are encoded {@code batch_size} at a time. With {@code --i2v} each file also
+ * holds the clip's I2V conditioning {@code latents_image_{F}x{H}x{W}_{dtype}} (mask + first-frame latent, §4.5).
  */
 public final class LatentCacher {
     private final LatentEncoder encoder;
@@ -172,15 +174,15 @@ public final class LatentCacher {
         List<Pending> items = List.copyOf(batch);
         batch.clear();
         List<Tensor> latents;
+        List<Tensor> firstFrames = null;
         try {
             List<Tensor> in = new ArrayList<>(items.size());
             for (Pending p : items) {
                 in.add(p.pixels());
             }
-            latents = encoder.encodeBatch(in);
-            if (latents.size() != items.size()) {
-                throw new LoraidException("the latent encoder returned " + latents.size() + " latents for "
-                    + items.size() + " clips");
+            latents = encode(in);
+            if (options.i2v()) {
+                firstFrames = encode(in.stream().map(LatentCacher::firstFrameThenZeros).toList());
             }
         } catch (RuntimeException e) {
             for (Pending p : items) {
@@ -191,7 +193,7 @@ public final class LatentCacher {
         for (int i = 0; i < items.size(); i++) {
             Pending p = items.get(i);
             try {
-                write(p, latents.get(i));
+                write(p, latents.get(i), firstFrames == null ? null : firstFrames.get(i));
                 run.wrote(p.file());
             } catch (RuntimeException e) {
                 run.failed(p.item(), e);
@@ -199,7 +201,46 @@ public final class LatentCacher {
         }
     }
 
-    private void write(Pending p, Tensor latent) {
+    private List<Tensor> encode(List<Tensor> clips) {
+        List<Tensor> latents = encoder.encodeBatch(clips);
+        if (latents.size() != clips.size()) {
+            throw new LoraidException("the latent encoder returned " + latents.size() + " latents for " + clips.size()
+                + " clips");
+        }
+        return latents;
+    }
+
+    /**
+     * The I2V conditioning clip (§4.5): the first frame followed by zero frames (0 is mid-grey in the VAE's [−1, 1]
+     * range), as upstream's {@code --i2v} caching encodes it.
+     */
+    static Tensor firstFrameThenZeros(Tensor pixels) {
+        long f = pixels.size(1);
+        long h = pixels.size(2);
+        long w = pixels.size(3);
+        float[] v = pixels.contiguous().toFloatArray();
+        float[] out = new float[v.length];
+        for (int c = 0; c < 3; c++) {
+            System.arraycopy(v, (int) (c * f * h * w), out, (int) (c * f * h * w), (int) (h * w));
+        }
+        return Tensor.of(out, 3, f, h, w);
+    }
+
+    /**
+     * {@code latents_image}: 4 mask channels, 1 on latent frame 0 (the given first frame) and 0 after it, followed by
+     * the conditioning clip's latent channels (§4.5).
+     */
+    static float[] imageConditioning(float[] firstFrameLatent, long channels, long f, long h, long w) {
+        long plane = f * h * w;
+        float[] out = new float[(int) ((4 + channels) * plane)];
+        for (int m = 0; m < 4; m++) {
+            Arrays.fill(out, (int) (m * plane), (int) (m * plane + h * w), 1f);
+        }
+        System.arraycopy(firstFrameLatent, 0, out, (int) (4 * plane), (int) (channels * plane));
+        return out;
+    }
+
+    private void write(Pending p, Tensor latent, Tensor firstFrame) {
         if (latent.rank() != 4) {
             throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape()
                 + ", expected [C, F, H, W]");
@@ -225,10 +266,22 @@ public final class LatentCacher {
             reporter.warn(p.file().getFileName() + ": " + nans + " NaN values in the latent replaced by 0");
         }
         Tensor stored = Tensor.of(v, latent.shape().toArray()).to(encoder.dtype());
-        String key = CacheNames.latentKey(latent.size(1), latent.size(2), latent.size(3),
-            LatentEncoder.torchName(encoder.dtype()));
+        String dtype = LatentEncoder.torchName(encoder.dtype());
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put(CacheNames.latentKey(latent.size(1), latent.size(2), latent.size(3), dtype), stored);
+        if (firstFrame != null) {
+            if (!firstFrame.shape().equals(latent.shape())) {
+                throw new LoraidException(p.file() + ": the I2V conditioning latent is " + firstFrame.shape() + ", the clip's "
+                    + latent.shape());
+            }
+            long c = latent.size(0);
+            float[] y = imageConditioning(firstFrame.to(Device.CPU).toFloatArray(), c, latent.size(1), latent.size(2),
+                latent.size(3));
+            tensors.put(CacheNames.imageLatentKey(latent.size(1), latent.size(2), latent.size(3), dtype),
+                Tensor.of(y, 4 + c, latent.size(1), latent.size(2), latent.size(3)).to(encoder.dtype()));
+        }
         try {
-            SafetensorsWriter.write(p.file(), Map.of(key, stored), p.metadata());
+            SafetensorsWriter.write(p.file(), tensors, p.metadata());
         } catch (IOException e) {
             throw new LoraidException(p.file() + ": cannot write the latent cache (" + e.getMessage() + ")", e);
         }

@@ -12,6 +12,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanTaps;
 import java.util.Collection;
@@ -110,14 +111,21 @@ public final class TrainStep {
      */
     static Var predict(WanModel model, TrainSample s, Var noisy, double timestep) {
         Device device = model.device();
+        WanConfig c = model.config();
         Var input = noisy;
-        if (s.latentsImage() != null) {
+        // as upstream, a cache's I2V conditioning and CLIP features are read only by a DiT that takes them (a T2V run on
+        // --i2v caches ignores them)
+        if (c.inDim() != c.outDim()) {
+            if (s.latentsImage() == null) {
+                throw new IllegalArgumentException(s.itemKey() + ": the DiT takes image conditioning (in_dim " + c.inDim()
+                        + ") but its cache has no latents_image: cache the dataset with --i2v");
+            }
             input = Ops.concat(List.of(input, Var.constant(onDevice(s.latentsImage(), device))), 0);
         }
         if (s.latentsControl() != null) {
             throw new IllegalArgumentException(s.itemKey() + ": control latents (Fun-Control) are not supported yet");
         }
-        Var clip = s.clip() == null ? null : Var.constant(onDevice(s.clip(), device));
+        Var clip = s.clip() == null || !c.imageBranch() ? null : Var.constant(onDevice(s.clip(), device));
         return model.forward(input, new double[] {timestep}, Var.constant(onDevice(s.t5(), device)), clip, WanTaps.NONE);
     }
 

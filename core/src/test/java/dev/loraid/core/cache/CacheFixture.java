@@ -32,7 +32,7 @@ final class CacheFixture {
         for (String f : new String[] {"dataset.toml", "dataset_i2v.toml"}) {
             Files.copy(dir().resolve(f), work.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
-        for (String d : new String[] {"images", "videos"}) {
+        for (String d : new String[] {"images", "videos", "videos_i2v"}) {
             Files.createDirectories(work.resolve(d));
             try (Stream<Path> s = Files.list(dir().resolve(d))) {
                 s.forEach(p -> {

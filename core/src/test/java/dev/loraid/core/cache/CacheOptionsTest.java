@@ -41,12 +41,12 @@ class CacheOptionsTest {
         Files.writeString(text, "kept: a text cache is not a latent cache");
 
         FakeEncoders.Vae vae = new FakeEncoders.Vae();
-        CacheSummary s = new LatentCacher(vae, work, new CacheOptions(true, true, null, false), rep).run(config(rep));
+        CacheSummary s = new LatentCacher(vae, work, new CacheOptions(true, true, null, false, false), rep).run(config(rep));
         assertEquals(0, vae.calls.size());
         assertEquals(4, s.existing().size());
         assertTrue(Files.exists(stale), "--keep_cache keeps files this run did not produce");
 
-        s = new LatentCacher(new FakeEncoders.Vae(), work, new CacheOptions(true, false, null, false), rep).run(config(rep));
+        s = new LatentCacher(new FakeEncoders.Vae(), work, new CacheOptions(true, false, null, false, false), rep).run(config(rep));
         assertEquals(List.of(stale), s.deleted());
         assertFalse(Files.exists(stale));
         assertTrue(Files.exists(text));
@@ -64,13 +64,13 @@ class CacheOptionsTest {
         assertTrue(e.getMessage().contains("broken.png"), e.getMessage());
         assertTrue(e.getMessage().contains("CacheOptions.skipErrors"), e.getMessage());
 
-        CacheSummary s = new LatentCacher(new FakeEncoders.Vae(), work, new CacheOptions(false, false, 1, true), rep)
+        CacheSummary s = new LatentCacher(new FakeEncoders.Vae(), work, new CacheOptions(false, false, 1, true, false), rep)
             .run(config(rep));
         assertEquals(1, s.skipped().size(), s.toString());
         assertTrue(s.skipped().getFirst().contains("broken.png"));
         assertEquals(4, s.written().size());
         // the text side: a missing caption names the caption file
-        CacheSummary t = new TextCacher(new FakeEncoders.T5(), work, new CacheOptions(false, false, null, true), rep)
+        CacheSummary t = new TextCacher(new FakeEncoders.T5(), work, new CacheOptions(false, false, null, true, false), rep)
             .run(config(rep));
         assertEquals(1, t.skipped().size());
         assertTrue(t.skipped().getFirst().contains("img_b.txt"), t.skipped().toString());

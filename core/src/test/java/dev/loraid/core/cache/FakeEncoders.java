@@ -48,6 +48,47 @@ final class FakeEncoders {
         }
     }
 
+    /**
+     * A VAE whose latent is a plain function of the pixels, for checking what was encoded: channel c of latent frame t
+     * is the mean of pixel channel c % 3 over the 8×8 block and frame 0 (t = 0) or frames 4t−3 … 4t (as the Wan VAE
+     * groups them).
+     */
+    static final class BlockMeanVae implements LatentEncoder {
+        @Override
+        public Tensor encode(Tensor video) {
+            long frames = video.size(1);
+            long f = (frames - 1) / 4 + 1;
+            long h = video.size(2) / 8;
+            long w = video.size(3) / 8;
+            float[] v = new float[(int) (4 * f * h * w)];
+            for (int c = 0; c < 4; c++) {
+                for (int t = 0; t < f; t++) {
+                    int from = t == 0 ? 0 : 4 * t - 3;
+                    int to = t == 0 ? 0 : 4 * t;
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < w; x++) {
+                            double sum = 0;
+                            for (int fr = from; fr <= to; fr++) {
+                                for (int dy = 0; dy < 8; dy++) {
+                                    for (int dx = 0; dx < 8; dx++) {
+                                        sum += video.getDouble(c % 3, fr, 8 * y + dy, 8 * x + dx);
+                                    }
+                                }
+                            }
+                            v[(int) (((c * f + t) * h + y) * w + x)] = (float) (sum / (64 * (to - from + 1)));
+                        }
+                    }
+                }
+            }
+            return Tensor.of(v, 4, f, h, w);
+        }
+
+        @Override
+        public DType dtype() {
+            return DType.BF16;
+        }
+    }
+
     static final class T5 implements TextEncoder {
         final List<String> prompts = new ArrayList<>();
 

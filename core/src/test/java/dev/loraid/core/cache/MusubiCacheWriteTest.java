@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.loraid.core.CollectingReporter;
+import dev.loraid.core.data.Batch;
+import dev.loraid.core.data.BatchLoader;
 import dev.loraid.core.data.BucketKey;
 import dev.loraid.core.data.CacheItem;
 import dev.loraid.core.data.CachedDataset;
 import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.data.DatasetGroup;
+import dev.loraid.core.data.TrainSample;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import java.io.IOException;
@@ -119,5 +124,50 @@ class MusubiCacheWriteTest {
                 assertEquals(expected, actual, "datasets[" + ed.get("index") + "] bucket " + keys.get(b));
             }
         }
+    }
+
+    /**
+     * --i2v on the fixture's I2V dataset: upstream's file name, tensor names, dtypes and shapes (upstream's file also has
+     * the CLIP features of --clip, not written here); the mask is 1 on latent frame 0 only; the conditioning channels
+     * are the encoding of the first frame followed by grey frames, checked through a VAE that averages pixel blocks;
+     * and the trainer's reader finds latents_image beside latents, as upstream's loader did.
+     */
+    @Test
+    void i2vWritesTheMaskAndTheFirstFrameLatent() throws IOException {
+        CacheFixture.copySources(work);
+        CollectingReporter rep = new CollectingReporter();
+        DatasetConfig config = DatasetConfig.read(work.resolve("dataset_i2v.toml"), work, rep);
+        FakeEncoders.BlockMeanVae vae = new FakeEncoders.BlockMeanVae();
+        CacheSummary s = new LatentCacher(vae, work, new CacheOptions(false, false, null, false, true), rep).run(config);
+        assertEquals(1, s.written().size(), s.toString());
+        Path file = work.resolve("cache_i2v/clip2_00000-005_0048x0032_wan.safetensors");
+        assertEquals(List.of(file), s.written());
+        Tensor pixels;
+        try (SafetensorsFile sf = SafetensorsFile.open(file)) {
+            assertEquals(List.of("latents_2x4x6_bfloat16", "latents_image_2x4x6_bfloat16"), sf.names());
+            assertEquals(DType.BF16, sf.info("latents_image_2x4x6_bfloat16").dtype());
+            Tensor y = sf.tensor("latents_image_2x4x6_bfloat16");
+            assertEquals(List.of(8L, 2L, 4L, 6L), java.util.Arrays.stream(y.shape().toArray()).boxed().toList());
+            Tensor latents = sf.tensor("latents_2x4x6_bfloat16");
+            for (int c = 0; c < 8; c++) {
+                for (int y0 = 0; y0 < 4; y0++) {
+                    for (int x0 = 0; x0 < 6; x0++) {
+                        if (c < 4) {
+                            assertEquals(1.0, y.getDouble(c, 0, y0, x0), "mask on frame 0");
+                            assertEquals(0.0, y.getDouble(c, 1, y0, x0), "mask after frame 0");
+                        } else {
+                            // frame 0 of the conditioning clip is the clip's first frame: the same latent as the clip's
+                            assertEquals(latents.getDouble(c - 4, 0, y0, x0), y.getDouble(c, 0, y0, x0), 0.0);
+                            assertEquals(0.0, y.getDouble(c, 1, y0, x0), "grey frames encode to 0 here");
+                        }
+                    }
+                }
+            }
+            assertTrue(Math.abs(latents.getDouble(0, 1, 0, 0)) > 0, "the clip's later frames are not grey");
+        }
+        new TextCacher(new FakeEncoders.T5(), work, CacheOptions.DEFAULTS, rep).run(config);
+        List<Batch> batches = DatasetGroup.open(work.resolve("dataset_i2v.toml"), work, rep).batches(0, 0);
+        TrainSample sample = BatchLoader.load(batches.getFirst()).getFirst();
+        assertEquals(List.of(8L, 2L, 4L, 6L), java.util.Arrays.stream(sample.latentsImage().shape().toArray()).boxed().toList());
     }
 }
