@@ -63,7 +63,18 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
+        REFUSED.put("clip", "image-to-video (Wan 2.1 CLIP features) is not supported yet");
+        REFUSED.put("control_image_path", "one-frame inference is not supported yet");
+        REFUSED.put("control_image_mask_path", "one-frame inference is not supported yet");
+        REFUSED.put("blocks_to_swap", "block swapping is not supported yet (--offload_inactive_dit / --lazy_loading keep one "
+                + "A14B expert on the device)");
+        REFUSED.put("trim_tail_frames", "trimming decoded frames is not supported yet");
+        REFUSED.put("ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer");
     }
+
+    /** Upstream flags that change nothing here, accepted so that command lines carry over (with a notice). */
+    private static final List<String> IGNORED = List.of("vae_cache_cpu", "fp8_t5", "compile");
+    private static final List<String> IGNORED_WITH_VALUE = List.of("attn_mode", "vae_dtype");
 
     @Override
     public String name() {
@@ -145,6 +156,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
+        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here")));
         for (String refused : REFUSED.keySet()) {
             o.addOption(Option.builder().longOpt(refused).optionalArg(true).hasArgs().desc("refused: " + REFUSED.get(refused)).build());
         }
@@ -257,6 +270,11 @@ final class GenerateCommand extends OptionsCommand {
         }
 
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps")) {
+            for (String f : java.util.stream.Stream.concat(IGNORED.stream(), IGNORED_WITH_VALUE.stream()).toList()) {
+                if (cl.hasOption(f)) {
+                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
+                }
+            }
             for (GenerateRequest r : reqs) {
                 reporter.info("generate: " + task.name() + ", " + r.solver().flagValue() + " " + r.steps() + " steps, shift "
                         + r.flowShift() + ", guidance " + r.guidanceScale() + ", seed " + r.seed() + ", latent "

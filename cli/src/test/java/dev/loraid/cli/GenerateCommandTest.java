@@ -218,6 +218,14 @@ class GenerateCommandTest {
                 assertEquals(flags.length == 2 ? "scaled" : "cast", f.metadata().get("fp8"));
             }
         }
+        CliRun compat = generate("compat", "--seed", "3", "--attn_mode", "sdpa", "--vae_cache_cpu");
+        assertEquals(0, compat.code(), compat.err());
+        try (SafetensorsFile f = SafetensorsFile.open(only(compat, "_latent.safetensors"))) {
+            assertArrayEquals(full, f.tensor("latent").toDoubleArray(), 0.0, "upstream flags without effect change nothing");
+        }
+        CliRun swap = generate("x", "--blocks_to_swap", "10");
+        assertEquals(2, swap.code());
+        assertTrue(swap.err().contains("--blocks_to_swap is not supported: block swapping is not supported yet"), swap.err());
         CliRun scaledAlone = generate("x", "--fp8_scaled");
         assertEquals(2, scaledAlone.code());
         assertTrue(scaledAlone.err().contains("--fp8_scaled needs --fp8"), scaledAlone.err());
