@@ -141,6 +141,14 @@ public interface Backend {
      */
     void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out);
 
+    /**
+     * Backward of {@link #conv3d} (stride and padding as there), dOut shaped as its out: writes dx (shaped as x),
+     * dWeight (as weight) and dBias ([O]), each overwritten, not accumulated; a null one is not computed. A 2-D
+     * convolution's backward is kt = 1 here too.
+     */
+    void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx, Tensor dWeight,
+                        Tensor dBias);
+
     /** Nearest-neighbour upsampling by the integer factors out.size(d) / x.size(d), every dimension. */
     void upsampleNearest(Tensor x, Tensor out);
 

@@ -46,6 +46,8 @@ public enum BackendOp {
         "as attention; dq, dk, dv shaped as q, k, v"),
     CONV3D("conv3d", "x:float, weight:float, bias:float, out:float",
         "x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O] -> out [N, O, To, Ho, Wo]"),
+    CONV3D_BACKWARD("conv3dBackward", "x:float, weight:float, dOut:float, dx:float, dWeight:float, dBias:float",
+        "as conv3d, dOut shaped as its out; dx, dWeight, dBias null or shaped as x, weight, [O]; overwritten"),
     UPSAMPLE_NEAREST("upsampleNearest", "x:any, out:any", "out.size(d) a whole multiple of x.size(d), same rank"),
     PAD("pad", "x:any, out:any", "x placed at before[d] inside out, zeros elsewhere, same rank"),
     RANDOM_UNIFORM("randomUniform", "dst:float", "element i = uniform [0, 1) number offset + i of stream seed"),

@@ -167,6 +167,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx,
+                               Tensor dWeight, Tensor dBias) {
+        Checks.onCpu("conv3dBackward", "x, weight, dOut, dx, dWeight, dBias", x, weight, dOut, dx, dWeight, dBias);
+        Conv3dBackward.backward(x, weight, dOut, stride, padding, dx, dWeight, dBias);
+    }
+
+    @Override
     public void upsampleNearest(Tensor x, Tensor out) {
         Checks.onCpu("upsampleNearest", "x, out", x, out);
         ViewOps.upsampleNearest(this, x, out);

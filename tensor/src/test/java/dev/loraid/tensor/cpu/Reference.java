@@ -228,6 +228,54 @@ public final class Reference {
         return out;
     }
 
+    /**
+     * Gradients of {@link #conv3d} for the output gradient g (row-major [n, co, to, ho, wo]), loop by loop:
+     * {dx, dWeight, dBias}, each out[pos] = Σ x·w term's partial derivative summed over every output position.
+     */
+    public static double[][] conv3dBackward(double[] x, int[] xd, double[] w, int[] wd, double[] g, int[] stride,
+                                            int[] pad) {
+        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
+        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
+        int to = (t + pad[0] + pad[1] - kt) / stride[0] + 1;
+        int ho = (h + pad[2] + pad[3] - kh) / stride[1] + 1;
+        int wo = (wi + pad[4] + pad[5] - kw) / stride[2] + 1;
+        double[] dx = new double[x.length];
+        double[] dw = new double[w.length];
+        double[] db = new double[co];
+        int idx = 0;
+        for (int b = 0; b < n; b++) {
+            for (int o = 0; o < co; o++) {
+                for (int ot = 0; ot < to; ot++) {
+                    for (int oh = 0; oh < ho; oh++) {
+                        for (int ow = 0; ow < wo; ow++) {
+                            double go = g[idx++];
+                            db[o] += go;
+                            for (int i = 0; i < ci; i++) {
+                                for (int a = 0; a < kt; a++) {
+                                    int it = ot * stride[0] + a - pad[0];
+                                    for (int c = 0; c < kh; c++) {
+                                        int ih = oh * stride[1] + c - pad[2];
+                                        for (int e = 0; e < kw; e++) {
+                                            int iw = ow * stride[2] + e - pad[4];
+                                            if (it < 0 || it >= t || ih < 0 || ih >= h || iw < 0 || iw >= wi) {
+                                                continue;
+                                            }
+                                            int xi = (((b * ci + i) * t + it) * h + ih) * wi + iw;
+                                            int wj = (((o * ci + i) * kt + a) * kh + c) * kw + e;
+                                            dx[xi] += go * w[wj];
+                                            dw[wj] += go * x[xi];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new double[][] {dx, dw, db};
+    }
+
     /** One PyTorch AdamW step (decoupled weight decay, bias-corrected): returns {param, m, v}. */
     public static double[][] adamw(double[] p, double[] g, double[] m, double[] v, double lr, double beta1, double beta2,
                                    double eps, double weightDecay, long step) {
