@@ -131,6 +131,14 @@ public interface Backend {
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                            int[] kvLengths, Tensor dq, Tensor dk, Tensor dv);
 
+    /**
+     * {@link #attention} with an additive bias on the scaled scores, {@code softmax(q·kᵀ·scale + bias)·v}: bias
+     * [B, H, Lq, Lk], any strides (T5's relative position bias is one [H, Lq, Lk] table expanded over the batch with
+     * stride 0), read tile by tile; no other [Lq, Lk] buffer exists. kvLengths as in {@link #attention}. Forward only
+     * (the frozen text encoder's attention).
+     */
+    void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out);
+
     // ---- convolution and resampling ----
 
     /**

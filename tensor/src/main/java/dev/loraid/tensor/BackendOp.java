@@ -44,6 +44,8 @@ public enum BackendOp {
     ATTENTION_BACKWARD("attentionBackward",
         "q:float, k:float, v:float, out:float, dOut:float, lse:wide, dq:float, dk:float, dv:float",
         "as attention; dq, dk, dv shaped as q, k, v"),
+    ATTENTION_WITH_BIAS("attentionWithBias", "q:float, k:float, v:float, bias:float, out:float",
+        "as attention; bias [B, H, Lq, Lk] (any strides, e.g. stride 0 over B) added to the scaled scores"),
     CONV3D("conv3d", "x:float, weight:float, bias:float, out:float",
         "x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O] -> out [N, O, To, Ho, Wo]"),
     CONV3D_BACKWARD("conv3dBackward", "x:float, weight:float, dOut:float, dx:float, dWeight:float, dBias:float",

@@ -84,6 +84,7 @@ final class OpCases {
         add(BackendOp.ROPE, "inverse", FLOATS, (t, rnd, dt, lay) -> rope(t, true, rnd, dt, lay));
         add(BackendOp.ATTENTION, "", FLOATS, (t, rnd, dt, lay) -> attention(t, false, rnd, dt, lay));
         add(BackendOp.ATTENTION_BACKWARD, "", FLOATS, (t, rnd, dt, lay) -> attention(t, true, rnd, dt, lay));
+        add(BackendOp.ATTENTION_WITH_BIAS, "", FLOATS, OpCases::attentionWithBias);
         add(BackendOp.CONV3D, "causal", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {2, 3, 4, 5, 6},
             new int[] {4, 3, 3, 2, 3}, true, new int[] {1, 2, 1}, new int[] {2, 0, 1, 0, 1, 1}, rnd, dt, lay));
         add(BackendOp.CONV3D, "strided no bias", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {1, 5, 5, 7, 8},
@@ -661,6 +662,40 @@ final class OpCases {
                     assertClose("attention dk " + where, grads[1], head(g[2], bi, hi), tol * 2);
                     assertClose("attention dv " + where, grads[2], head(g[3], bi, hi), tol * 2);
                 }
+            }
+        }
+    }
+
+    /**
+     * Attention with a bias: one [H, Lq, Lk] table in the case's layout, expanded over the batch (stride 0, as T5's
+     * position bias); Lq and Lk past one query tile and one key block (96) so the bias is read across tile edges; a
+     * key mask on batch 1.
+     */
+    private static void attentionWithBias(Target t, Random rnd, DType dt, Layout lay) {
+        int bs = 2;
+        int h = 3;
+        int lq = 101;
+        int lk = 130;
+        int d = 8;
+        int dv = 6;
+        Tensor q = random(rnd, dt, lay, bs, h, lq, d);
+        Tensor k = random(rnd, dt, Layout.CONTIGUOUS, bs, lk, h, d).permute(0, 2, 1, 3);
+        Tensor v = random(rnd, dt, Layout.NARROWED, bs, lk, h, dv).permute(0, 2, 1, 3);
+        Tensor table = random(rnd, dt, lay == Layout.BROADCAST ? Layout.TRANSPOSED : lay, 2.0, 0.0, h, lq, lk);
+        Tensor bias = table.unsqueeze(0).expand(bs, h, lq, lk);
+        int[] kv = {lk, 70};
+        double scale = 0.7;
+        Tensor[] r = t.run((be, a) -> {
+            org.junit.jupiter.api.Assumptions.assumeTrue(be.supports(BackendOp.ATTENTION_WITH_BIAS, a),
+                "attentionWithBias not supported on " + be.device());
+            be.attentionWithBias(a[0], a[1], a[2], a[3], scale, kv, a[4]);
+        }, q, k, v, bias, TestTensors.empty(dt, lay, bs, h, lq, dv));
+        double tol = dt == DType.F64 ? 1e-10 : Math.max(t.tol(dt), dt == DType.F32 ? 1e-4 : dt == DType.F16 ? 4e-3 : 3e-2);
+        for (int bi = 0; bi < bs; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                assertClose("attentionWithBias out b=" + bi + " h=" + hi, Reference.attention(head(q, bi, hi),
+                    head(k, bi, hi), head(v, bi, hi), head(bias, bi, hi), lq, lk, d, dv, kv[bi], scale),
+                    head(r[4], bi, hi), tol);
             }
         }
     }

@@ -163,6 +163,8 @@ public final class CudaBackend implements Backend {
                 && args[0].size(3) <= CudaAttention.MAX_HEAD_DIM && args[2].size(3) <= CudaAttention.MAX_HEAD_DIM;
             // no convolution kernel yet: callers (the VAE) run it on the CPU, see conv3d below
             case CONV3D, CONV3D_BACKWARD -> false;
+            // no fused kernel with a bias yet: the text encoder composes it from matmul, add and softmax here
+            case ATTENTION_WITH_BIAS -> false;
             default -> true;
         };
     }
@@ -305,6 +307,13 @@ public final class CudaBackend implements Backend {
                                   int[] kvLengths, Tensor dq, Tensor dk, Tensor dv) {
         ctx.bind();
         attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
+    }
+
+    /** Not on CUDA yet: {@link #supports} answers false for {@link BackendOp#ATTENTION_WITH_BIAS}. */
+    @Override
+    public void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
+        throw new UnsupportedOperationException("attentionWithBias has no CUDA kernel yet (supports(ATTENTION_WITH_BIAS) "
+            + "is false): compose matmul, add and softmax, or run it on the CPU backend; q " + q.shape());
     }
 
     // ---- convolution and resampling ----

@@ -72,6 +72,8 @@ class CpuDeviceCheckTest {
         Op.of("attention", "q, k, v, out, lse", t -> CPU.attention(t[0], t[1], t[2], 0.5, null, t[3], t[4])),
         Op.of("attentionBackward", "q, k, v, out, dOut, lse, dq, dk, dv",
             t -> CPU.attentionBackward(t[0], t[1], t[2], t[3], t[4], t[5], 0.5, null, t[6], t[7], t[8])),
+        Op.of("attentionWithBias", "q, k, v, bias, out",
+            t -> CPU.attentionWithBias(t[0], t[1], t[2], t[3], 0.5, null, t[4])),
         Op.of("randomUniform", "dst", t -> CPU.randomUniform(t[0], 1, 0)),
         Op.of("randomNormal", "dst", t -> CPU.randomNormal(t[0], 1, 0)),
         Op.of("adamwUpdate", "param, grad, m, v", t -> CPU.adamwUpdate(t[0], t[1], t[2], t[3], 1e-3, 0.9, 0.999,

@@ -79,6 +79,12 @@ public final class Reference {
 
     /** Naive attention for one head: q [lq, d], k [lk, d], v [lk, dv], the first {@code keys} keys valid. */
     public static double[] attention(double[] q, double[] k, double[] v, int lq, int lk, int d, int dv, int keys, double scale) {
+        return attention(q, k, v, null, lq, lk, d, dv, keys, scale);
+    }
+
+    /** As above with bias null or [lq, lk] (row-major) added to the scaled scores. */
+    public static double[] attention(double[] q, double[] k, double[] v, double[] bias, int lq, int lk, int d, int dv,
+                                     int keys, double scale) {
         double[] out = new double[lq * dv];
         for (int i = 0; i < lq; i++) {
             double[] s = new double[keys];
@@ -87,7 +93,7 @@ public final class Reference {
                 for (int c = 0; c < d; c++) {
                     s[j] += q[i * d + c] * k[j * d + c];
                 }
-                s[j] *= scale;
+                s[j] = s[j] * scale + (bias == null ? 0 : bias[i * lk + j]);
                 max = Math.max(max, s[j]);
             }
             double sum = 0;
