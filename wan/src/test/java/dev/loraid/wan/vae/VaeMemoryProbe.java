@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,7 +20,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code -Dloraid.vae.memlog=true} adds one line per layer step ({@link VaeMemory}) (a measurement to run by hand, not part of the suite).
  */
 class VaeMemoryProbe {
-    static final VaeConfig REAL = new VaeConfig(96, 16, List.of(1, 2, 4, 4), 2, List.of(false, true, true));
+    static final VaeConfig REAL = VaeConfig.WAN21;
 
     @Test
     void realConfigIsRecoveredFromItsKeys() {
