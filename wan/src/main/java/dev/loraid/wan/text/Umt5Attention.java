@@ -45,16 +45,21 @@ final class Umt5Attention extends Module {
         Tensor kh = heads(k.forward(x), len);
         Tensor vh = heads(v.forward(x), len);
         Backend backend = qh.backend();
-        Tensor bias = (kvLengths != null ? pos : Var.constant(pos).add(Var.constant(keyMask)).data()).unsqueeze(0);
         Tensor merged = Tensor.empty(qh.device(), DType.F32, 1, len, config.numHeads(), config.headDim());
         Tensor out = merged.permute(0, 2, 1, 3);
-        if (backend.supports(BackendOp.ATTENTION_WITH_BIAS, qh, kh, vh, bias, out)) {
-            backend.attentionWithBias(qh, kh, vh, bias, 1.0, kvLengths, out);
+        if (backend.supports(BackendOp.ATTENTION_WITH_BIAS, qh, kh, vh, pos.unsqueeze(0), out)) {
+            Tensor bias = kvLengths != null ? pos : masked(pos, keyMask);
+            backend.attentionWithBias(qh, kh, vh, bias.unsqueeze(0), 1.0, kvLengths, out);
             return o.forward(Var.constant(merged.view(len, config.dimAttn())));
         }
-        Var full = Var.constant(pos).add(Var.constant(keyMask));
+        Var full = Var.constant(masked(pos, keyMask));
         Var probs = Ops.softmax(Var.constant(qh.select(0, 0)).matmul(Var.constant(kh.select(0, 0)).transpose(1, 2)).add(full));
         return o.forward(probs.matmul(Var.constant(vh.select(0, 0))).permute(1, 0, 2).reshape(len, config.dimAttn()));
+    }
+
+    /** pos [H, L, L] + keyMask [1, 1, L]: one new [H, L, L] tensor. */
+    private static Tensor masked(Tensor pos, Tensor keyMask) {
+        return Var.constant(pos).add(Var.constant(keyMask)).data();
     }
 
     /** [L, H·hd] → [1, H, L, hd] (a view). */
