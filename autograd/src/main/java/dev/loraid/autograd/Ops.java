@@ -3,6 +3,7 @@ package dev.loraid.autograd;
 import dev.loraid.autograd.ops.Add;
 import dev.loraid.autograd.ops.Attention;
 import dev.loraid.autograd.ops.Concat;
+import dev.loraid.autograd.ops.Conv3dOp;
 import dev.loraid.autograd.ops.LayerNormOp;
 import dev.loraid.autograd.ops.LinearAdd;
 import dev.loraid.autograd.ops.LinearOp;
@@ -113,6 +114,14 @@ public final class Ops {
     /** Attention with the usual scale 1/sqrt(D) and no mask. */
     public static Var attention(Var q, Var k, Var v) {
         return Attention.apply(q, k, v, 1.0 / Math.sqrt(q.size(-1)), null);
+    }
+
+    /**
+     * 3-D convolution x [N, I, T, H, W] * weight [O, I, kt, kh, kw] (+ bias [O] or null), stride {t, h, w}, zero
+     * padding {front, back, top, bottom, left, right}; a 2-D convolution is kt = 1 with T = 1.
+     */
+    public static Var conv3d(Var x, Var weight, Var bias, int[] stride, int[] padding) {
+        return Conv3dOp.apply(x, weight, bias, stride, padding);
     }
 
     public static Var concat(List<Var> xs, int dim) {

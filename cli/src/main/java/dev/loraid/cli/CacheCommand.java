@@ -23,7 +23,7 @@ import org.apache.commons.cli.Options;
  * {@code wan_cache_latents.py} and {@code wan_cache_text_encoder_outputs.py} in one command (spec training.md
  * §4.5-4.6): the dataset's images, videos and captions become {@code *_wan.safetensors} and
  * {@code *_wan_te.safetensors} caches that either trainer reads.
- * The latent side runs the Java Wan 2.1 VAE (on the CPU), the text side the Java UMT5.
+ * The latent side runs the Java Wan VAE, 2.1 or 2.2 (on the CPU), the text side the Java UMT5.
  */
 public final class CacheCommand extends OptionsCommand {
     @Override
@@ -40,7 +40,7 @@ public final class CacheCommand extends OptionsCommand {
     Options options() {
         Options o = new Options();
         o.addOption(CliArgs.value("dataset_config", "TOML", "dataset config (musubi-tuner's TOML or JSON)"));
-        o.addOption(CliArgs.value("vae", "VAE", "Wan 2.1 VAE weights (.safetensors or Wan2.1_VAE.pth): write the latent caches"));
+        o.addOption(CliArgs.value("vae", "VAE", "Wan VAE weights (2.1 or 2.2 TI2V-5B; .safetensors or .pth): write the latent caches"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not "
             + "Wan 2.1's 16 (default: Wan 2.1's values)"));
         o.addOption(CliArgs.value("vae_dtype", "DTYPE", "latent dtype: bf16 (default), fp16, fp32"));

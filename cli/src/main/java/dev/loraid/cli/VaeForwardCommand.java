@@ -19,7 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code loraid vae-forward --vae W --inputs IN --out OUT}: the Wan 2.1 VAE (spec vae-t5.md §1) on the user's own
+ * {@code loraid vae-forward --vae W --inputs IN --out OUT}: the Wan VAE (spec vae-t5.md §1, §2 for 2.2) on the user's own
  * weights, for parity checks. IN may hold {@code input_video} [3, F, H, W] in [-1, 1] (→ {@code mu_raw},
  * {@code log_var}, {@code latent}) and/or {@code dec_input_latent} [z, F, h, w], a normalised latent
  * (→ {@code decoded_raw}, {@code decoded} = clamp to [-1, 1]); optional {@code latents_mean} / {@code latents_std}
@@ -34,7 +34,7 @@ public final class VaeForwardCommand extends OptionsCommand {
 
     @Override
     public String summary() {
-        return "run the Wan 2.1 VAE (encode and/or decode) on tensors from a safetensors file";
+        return "run the Wan VAE (2.1, or 2.2 TI2V-5B by its weights; encode and/or decode) on tensors from a safetensors file";
     }
 
     @Override
@@ -87,7 +87,8 @@ public final class VaeForwardCommand extends OptionsCommand {
                 throw new IllegalArgumentException(inputs + ": latents_mean and latents_std come together; found " + in.names());
             }
             LatentStats stats = in.contains("latents_mean")
-                    ? LatentStats.of(in.tensor("latents_mean"), in.tensor("latents_std")) : LatentStats.WAN21;
+                    ? LatentStats.of(in.tensor("latents_mean"), in.tensor("latents_std"))
+                    : LatentStats.builtIn(ck.config().zDim());
             if (stats.channels() != ck.config().zDim()) {
                 throw new IllegalArgumentException("latent mean/std have " + stats.channels() + " channels but the VAE's z_dim is "
                         + ck.config().zDim() + (in.contains("latents_mean") ? "" : ": give latents_mean and latents_std in --inputs"));

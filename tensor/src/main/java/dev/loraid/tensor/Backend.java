@@ -131,6 +131,14 @@ public interface Backend {
     void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor dOut, Tensor lse, double scale,
                            int[] kvLengths, Tensor dq, Tensor dk, Tensor dv);
 
+    /**
+     * {@link #attention} with an additive bias on the scaled scores, {@code softmax(q·kᵀ·scale + bias)·v}: bias
+     * [B, H, Lq, Lk], any strides (T5's relative position bias is one [H, Lq, Lk] table expanded over the batch with
+     * stride 0), read tile by tile; no other [Lq, Lk] buffer exists. kvLengths as in {@link #attention}. Forward only
+     * (the frozen text encoder's attention).
+     */
+    void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out);
+
     // ---- convolution and resampling ----
 
     /**
@@ -140,6 +148,14 @@ public interface Backend {
      * time padding and one-sided spatial padding need no separate copy. A 2-D convolution is kt = 1.
      */
     void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out);
+
+    /**
+     * Backward of {@link #conv3d} (stride and padding as there), dOut shaped as its out: writes dx (shaped as x),
+     * dWeight (as weight) and dBias ([O]), each overwritten, not accumulated; a null one is not computed. A 2-D
+     * convolution's backward is kt = 1 here too.
+     */
+    void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx, Tensor dWeight,
+                        Tensor dBias);
 
     /** Nearest-neighbour upsampling by the integer factors out.size(d) / x.size(d), every dimension. */
     void upsampleNearest(Tensor x, Tensor out);

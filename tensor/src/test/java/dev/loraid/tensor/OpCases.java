@@ -84,12 +84,23 @@ final class OpCases {
         add(BackendOp.ROPE, "inverse", FLOATS, (t, rnd, dt, lay) -> rope(t, true, rnd, dt, lay));
         add(BackendOp.ATTENTION, "", FLOATS, (t, rnd, dt, lay) -> attention(t, false, rnd, dt, lay));
         add(BackendOp.ATTENTION_BACKWARD, "", FLOATS, (t, rnd, dt, lay) -> attention(t, true, rnd, dt, lay));
+        add(BackendOp.ATTENTION_WITH_BIAS, "", FLOATS, OpCases::attentionWithBias);
         add(BackendOp.CONV3D, "causal", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {2, 3, 4, 5, 6},
             new int[] {4, 3, 3, 2, 3}, true, new int[] {1, 2, 1}, new int[] {2, 0, 1, 0, 1, 1}, rnd, dt, lay));
         add(BackendOp.CONV3D, "strided no bias", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {1, 5, 5, 7, 8},
             new int[] {3, 5, 3, 3, 3}, false, new int[] {2, 2, 2}, new int[] {0, 0, 0, 1, 0, 1}, rnd, dt, lay));
         add(BackendOp.CONV3D, "1x1", FLOATS, (t, rnd, dt, lay) -> conv3d(t, new int[] {1, 6, 2, 3, 9},
             new int[] {7, 6, 1, 1, 1}, true, new int[] {1, 1, 1}, new int[] {0, 0, 0, 0, 0, 0}, rnd, dt, lay));
+        // odd sizes, every stride and padding shape: causal front padding, one-sided spatial padding, stride 2 with a
+        // remainder (input positions no output reads), 1x1, and a 2-D convolution (kt = 1)
+        add(BackendOp.CONV3D_BACKWARD, "causal", FLOATS, (t, rnd, dt, lay) -> conv3dBackward(t, new int[] {2, 3, 4, 5, 6},
+            new int[] {4, 3, 3, 2, 3}, new int[] {1, 2, 1}, new int[] {2, 0, 1, 0, 1, 1}, rnd, dt, lay));
+        add(BackendOp.CONV3D_BACKWARD, "strided", FLOATS, (t, rnd, dt, lay) -> conv3dBackward(t, new int[] {1, 5, 5, 7, 8},
+            new int[] {3, 5, 3, 3, 3}, new int[] {2, 2, 2}, new int[] {0, 0, 0, 1, 0, 1}, rnd, dt, lay));
+        add(BackendOp.CONV3D_BACKWARD, "1x1", FLOATS, (t, rnd, dt, lay) -> conv3dBackward(t, new int[] {1, 6, 2, 3, 9},
+            new int[] {7, 6, 1, 1, 1}, new int[] {1, 1, 1}, new int[] {0, 0, 0, 0, 0, 0}, rnd, dt, lay));
+        add(BackendOp.CONV3D_BACKWARD, "2-D", FLOATS, (t, rnd, dt, lay) -> conv3dBackward(t, new int[] {2, 3, 1, 7, 5},
+            new int[] {2, 3, 1, 3, 3}, new int[] {1, 2, 1}, new int[] {0, 0, 1, 1, 0, 2}, rnd, dt, lay));
         add(BackendOp.UPSAMPLE_NEAREST, "", WITH_FP8, OpCases::upsampleNearest);
         add(BackendOp.PAD, "", WITH_FP8, OpCases::pad);
         add(BackendOp.RANDOM_UNIFORM, "", FLOATS, (t, rnd, dt, lay) -> randomStream(t, false, dt, lay));
@@ -322,6 +333,62 @@ final class OpCases {
             b.conv3d(a[0], a[1], a[2], stride, pad, a[3]);
         }, x, w, bias, TestTensors.empty(dt, lay, od));
         assertClose("conv3d", expect, r[3].toDoubleArray(), t.tol(dt) * 8);
+    }
+
+    /**
+     * dx, dWeight and dBias against the fp64 twin ({@link Reference#conv3dBackward}); for F64 the twin itself is
+     * checked against central differences of {@code Σ conv3d(x, w, b)·g} first. The outputs start as garbage (NaN) in
+     * the case's layout, so a kernel that accumulated instead of overwriting fails.
+     */
+    private static void conv3dBackward(Target t, int[] xd, int[] wd, int[] stride, int[] pad, Random rnd, DType dt,
+                                       Layout lay) {
+        Tensor x = random(rnd, dt, lay, toLongs(xd));
+        Tensor w = random(rnd, dt, lay == Layout.BROADCAST ? Layout.CONTIGUOUS : lay, 0.3, 0, toLongs(wd));
+        long[] od = {xd[0], wd[0], (xd[2] + pad[0] + pad[1] - wd[2]) / stride[0] + 1,
+            (xd[3] + pad[2] + pad[3] - wd[3]) / stride[1] + 1, (xd[4] + pad[4] + pad[5] - wd[4]) / stride[2] + 1};
+        Tensor g = random(rnd, dt, lay == Layout.BROADCAST ? Layout.TRANSPOSED : lay, od);
+        double[] xs = x.toDoubleArray();
+        double[] ws = w.toDoubleArray();
+        double[] gs = g.toDoubleArray();
+        double[][] expect = Reference.conv3dBackward(xs, xd, ws, wd, gs, stride, pad);
+        if (dt == DType.F64) {
+            double[] bs = new double[wd[0]];
+            Function<double[][], Double> loss = p -> {
+                double[] o = Reference.conv3d(p[0], xd, p[1], wd, p[2], stride, pad);
+                double s = 0;
+                for (int i = 0; i < o.length; i++) {
+                    s += o[i] * gs[i];
+                }
+                return s;
+            };
+            double[][] params = {xs.clone(), ws.clone(), bs};
+            for (int which = 0; which < 3; which++) {
+                assertClose("conv3d reference gradient " + which + " vs finite differences",
+                    numericGradient(loss, params, which), expect[which], 1e-6);
+            }
+        }
+        Tensor dx = TestTensors.empty(dt, lay == Layout.BROADCAST ? Layout.NARROWED : lay, toLongs(xd));
+        Tensor dw = TestTensors.empty(dt, lay == Layout.BROADCAST ? Layout.NARROWED : lay, toLongs(wd));
+        Tensor db = TestTensors.empty(dt, Layout.CONTIGUOUS, wd[0]);
+        for (Tensor out : new Tensor[] {dx, dw, db}) {
+            HOST.fill(out, Double.NaN);
+        }
+        Tensor[] r = t.run((b, a) -> {
+            org.junit.jupiter.api.Assumptions.assumeTrue(b.supports(BackendOp.CONV3D_BACKWARD, a),
+                "conv3dBackward not supported on " + b.device());
+            b.conv3dBackward(a[0], a[1], a[2], stride, pad, a[3], a[4], a[5]);
+        }, x, w, g, dx, dw, db);
+        double tol = dt == DType.F64 ? 1e-10 : t.tol(dt) * 16;
+        assertClose("conv3dBackward dx", expect[0], r[3].toDoubleArray(), tol);
+        assertClose("conv3dBackward dWeight", expect[1], r[4].toDoubleArray(), tol);
+        assertClose("conv3dBackward dBias", expect[2], r[5].toDoubleArray(), tol);
+        // only dx, then only dWeight: a null output is skipped, the others unchanged
+        Tensor dx2 = TestTensors.empty(dt, Layout.CONTIGUOUS, toLongs(xd));
+        Tensor dw2 = TestTensors.empty(dt, Layout.CONTIGUOUS, toLongs(wd));
+        Tensor[] onlyDx = t.run((b, a) -> b.conv3dBackward(a[0], a[1], a[2], stride, pad, a[3], null, null), x, w, g, dx2);
+        assertClose("conv3dBackward dx alone", expect[0], onlyDx[3].toDoubleArray(), tol);
+        Tensor[] onlyDw = t.run((b, a) -> b.conv3dBackward(a[0], a[1], a[2], stride, pad, null, a[3], null), x, w, g, dw2);
+        assertClose("conv3dBackward dWeight alone", expect[1], onlyDw[3].toDoubleArray(), tol);
     }
 
     private static long[] toLongs(int[] v) {
@@ -595,6 +662,40 @@ final class OpCases {
                     assertClose("attention dk " + where, grads[1], head(g[2], bi, hi), tol * 2);
                     assertClose("attention dv " + where, grads[2], head(g[3], bi, hi), tol * 2);
                 }
+            }
+        }
+    }
+
+    /**
+     * Attention with a bias: one [H, Lq, Lk] table in the case's layout, expanded over the batch (stride 0, as T5's
+     * position bias); Lq and Lk past one query tile and one key block (96) so the bias is read across tile edges; a
+     * key mask on batch 1.
+     */
+    private static void attentionWithBias(Target t, Random rnd, DType dt, Layout lay) {
+        int bs = 2;
+        int h = 3;
+        int lq = 101;
+        int lk = 130;
+        int d = 8;
+        int dv = 6;
+        Tensor q = random(rnd, dt, lay, bs, h, lq, d);
+        Tensor k = random(rnd, dt, Layout.CONTIGUOUS, bs, lk, h, d).permute(0, 2, 1, 3);
+        Tensor v = random(rnd, dt, Layout.NARROWED, bs, lk, h, dv).permute(0, 2, 1, 3);
+        Tensor table = random(rnd, dt, lay == Layout.BROADCAST ? Layout.TRANSPOSED : lay, 2.0, 0.0, h, lq, lk);
+        Tensor bias = table.unsqueeze(0).expand(bs, h, lq, lk);
+        int[] kv = {lk, 70};
+        double scale = 0.7;
+        Tensor[] r = t.run((be, a) -> {
+            org.junit.jupiter.api.Assumptions.assumeTrue(be.supports(BackendOp.ATTENTION_WITH_BIAS, a),
+                "attentionWithBias not supported on " + be.device());
+            be.attentionWithBias(a[0], a[1], a[2], a[3], scale, kv, a[4]);
+        }, q, k, v, bias, TestTensors.empty(dt, lay, bs, h, lq, dv));
+        double tol = dt == DType.F64 ? 1e-10 : Math.max(t.tol(dt), dt == DType.F32 ? 1e-4 : dt == DType.F16 ? 4e-3 : 3e-2);
+        for (int bi = 0; bi < bs; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                assertClose("attentionWithBias out b=" + bi + " h=" + hi, Reference.attention(head(q, bi, hi),
+                    head(k, bi, hi), head(v, bi, hi), head(bias, bi, hi), lq, lk, d, dv, kv[bi], scale),
+                    head(r[4], bi, hi), tol);
             }
         }
     }

@@ -6,7 +6,6 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.vae.VaeConfig;
 import dev.loraid.wan.vae.VaeRandomWeights;
 
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,7 +15,7 @@ import java.util.Map;
  */
 public record VaeEncodeCase(VaeConfig config, Map<String, Tensor> weights, Tensor video) {
     /** The real Wan 2.1 VAE (spec vae-t5.md §1.3). */
-    public static final VaeConfig REAL = new VaeConfig(96, 16, List.of(1, 2, 4, 4), 2, List.of(false, true, true));
+    public static final VaeConfig REAL = VaeConfig.WAN21;
 
     public static VaeEncodeCase random(VaeConfig c, int frames, int height, int width, long seed) {
         Tensor video = Tensor.empty(DType.F32, 3, frames, height, width);

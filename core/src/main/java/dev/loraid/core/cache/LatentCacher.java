@@ -128,10 +128,11 @@ public final class LatentCacher {
         return out;
     }
 
-    private static void checkBucket(SourceItem item, Size bucket) {
-        if (bucket.width() < 8 || bucket.height() < 8 || bucket.width() % 8 != 0 || bucket.height() % 8 != 0) {
+    private void checkBucket(SourceItem item, Size bucket) {
+        int s = encoder.spatialFactor();
+        if (bucket.width() < s || bucket.height() < s || bucket.width() % s != 0 || bucket.height() % s != 0) {
             throw new LoraidException(item.media() + ": bucket " + bucket + " cannot be encoded (the VAE needs sides "
-                + "that are multiples of 8, at least 8)");
+                + "that are multiples of " + s + ", at least " + s + ")");
         }
     }
 
@@ -247,11 +248,12 @@ public final class LatentCacher {
         }
         long frames = p.pixels().size(1);
         long expectF = (frames - 1) / 4 + 1;
-        if (latent.size(1) != expectF || latent.size(2) * 8 != p.pixels().size(2)
-            || latent.size(3) * 8 != p.pixels().size(3)) {
+        int s = encoder.spatialFactor();
+        if (latent.size(1) != expectF || latent.size(2) * s != p.pixels().size(2)
+            || latent.size(3) * s != p.pixels().size(3)) {
             throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape() + " for pixels "
-                + p.pixels().shape() + ", expected [C, " + expectF + ", " + p.pixels().size(2) / 8 + ", "
-                + p.pixels().size(3) / 8 + "]");
+                + p.pixels().shape() + ", expected [C, " + expectF + ", " + p.pixels().size(2) / s + ", "
+                + p.pixels().size(3) / s + "]");
         }
         float[] v = latent.to(Device.CPU).toFloatArray();
         int nans = 0;

@@ -15,10 +15,16 @@ import java.util.List;
  */
 public interface LatentEncoder {
     /**
-     * @param video [3, F, H, W] F32 on the host, pixels x/127.5 - 1 in [-1, 1]; F = 4k+1, H and W multiples of 8
-     * @return the latent [C, (F-1)/4 + 1, H/8, W/8] ((mu - mean) / std per channel), any dtype and device
+     * @param video [3, F, H, W] F32 on the host, pixels x/127.5 - 1 in [-1, 1]; F = 4k+1, H and W multiples of
+     *              {@link #spatialFactor()}
+     * @return the latent [C, (F-1)/4 + 1, H/s, W/s] ((mu - mean) / std per channel), any dtype and device
      */
     Tensor encode(Tensor video);
+
+    /** Pixels per latent position in H and W: 8 (Wan 2.1 VAE), 16 (Wan 2.2 TI2V-5B VAE). */
+    default int spatialFactor() {
+        return 8;
+    }
 
     /** The dtype the latent is stored in ({@code --vae_dtype}, default BF16); it names the tensor (§4.5). */
     DType dtype();

@@ -52,6 +52,11 @@ public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
     }
 
     @Override
+    public int spatialFactor() {
+        return vae.config().spatialFactor();
+    }
+
+    @Override
     public DType dtype() {
         return dtype;
     }

@@ -43,9 +43,9 @@ final class Conv3d {
         Tensor w2 = (weight.isContiguous() ? weight : weight.contiguous()).view(g.o, g.k);
         // rows = flattened (output frame, output row) pairs; a tile is a run of them
         long rowsTotal = (long) g.to * g.ho;
-        int rowsPerTile = (int) Math.max(1, Math.min(rowsTotal, tileElements / ((long) g.k * g.wo)));
-        boolean merged = out.stride(2) == (long) g.ho * out.stride(3) && out.stride(3) == (long) g.wo * out.stride(4);
-        Tensor tile = tile(tileType, g.k, (long) rowsPerTile * g.wo);
+        int rowsPerTile = rowsPerTile(g, tileElements);
+        boolean merged = positionsMerge(out, g);
+        Tensor tile = tile(0, tileType, g.k, (long) rowsPerTile * g.wo);
         for (int n = 0; n < g.n; n++) {
             Tensor outN = out.select(0, n);
             // an output whose positions do not flatten to one stride is computed contiguous and copied back
@@ -68,20 +68,33 @@ final class Conv3d {
         }
     }
 
-    /** The calling thread's column block, reused from call to call (grown when too small), never scope memory. */
-    private static final ThreadLocal<MemorySegment[]> TILE = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+    /**
+     * The calling thread's column blocks (slot 0: the packed patches; slot 1: the backward's patch gradients),
+     * reused from call to call (grown when too small), never scope memory.
+     */
+    private static final ThreadLocal<MemorySegment[]> TILE = ThreadLocal.withInitial(() -> new MemorySegment[2]);
 
-    private static Tensor tile(DType dtype, long k, long p) {
+    /** Whether the output positions (To, Ho, Wo) of {@code out} flatten to one stride, so a tile is a strided matrix. */
+    static boolean positionsMerge(Tensor out, Geometry g) {
+        return out.stride(2) == (long) g.ho * out.stride(3) && out.stride(3) == (long) g.wo * out.stride(4);
+    }
+
+    /** Rows of whole output frames per tile: as many [K, Wo] row blocks as {@code tileElements} holds, at least one. */
+    static int rowsPerTile(Geometry g, long tileElements) {
+        return (int) Math.max(1, Math.min((long) g.to * g.ho, tileElements / ((long) g.k * g.wo)));
+    }
+
+    static Tensor tile(int slot, DType dtype, long k, long p) {
         long bytes = k * p * dtype.byteSize();
         MemorySegment[] held = TILE.get();
-        if (held[0] == null || held[0].byteSize() < bytes) {
-            held[0] = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
+        if (held[slot] == null || held[slot].byteSize() < bytes) {
+            held[slot] = java.lang.foreign.Arena.ofAuto().allocate(bytes, 64);
         }
-        return new Tensor(dev.loraid.tensor.Storage.host(held[0]), dtype, Shape.of(k, p), new long[] {p, 1}, 0);
+        return new Tensor(dev.loraid.tensor.Storage.host(held[slot]), dtype, Shape.of(k, p), new long[] {p, 1}, 0);
     }
 
     /** Fills cols [K, rows·Wo] with the patches of flattened output rows [r0, r0 + rows) of batch n. */
-    private static void pack(Tensor x, int n, Geometry g, long r0, int rows, Tensor cols, boolean fp64) {
+    static void pack(Tensor x, int n, Geometry g, long r0, int rows, Tensor cols, boolean fp64) {
         MemorySegment src = x.storage().segment();
         MemorySegment dst = cols.storage().segment();
         long[] xs = x.strides();
@@ -131,7 +144,7 @@ final class Conv3d {
         });
     }
 
-    private static int ceilDiv(int a, int b) {
+    static int ceilDiv(int a, int b) {
         return -Math.floorDiv(-a, b);
     }
 

@@ -47,9 +47,24 @@ final class CpuAttention {
             Checks.shape(lse, "attention lse", dims.batch(), dims.heads(), dims.lq());
         }
         if (Precision.fp64(q, k, v, out)) {
-            ExactAttention.forward(dims, q, k, v, scale, kvLengths, out, lse);
+            ExactAttention.forward(dims, q, k, v, null, scale, kvLengths, out, lse);
         } else {
-            FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths, out, lse);
+            FlashAttention.forward(dims, q, k, v, null, (float) scale, kvLengths, out, lse);
+        }
+    }
+
+    /**
+     * {@code softmax(q·kᵀ·scale + bias)·v}, bias [B, H, Lq, Lk] any strides (T5's relative position bias is one
+     * [H, Lq, Lk] table expanded over the batch with stride 0): the bias is read tile by tile into the score tile,
+     * no other [Lq, Lk] buffer exists. Forward only.
+     */
+    static void forwardWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
+        Dims dims = check(q, k, v, kvLengths, out);
+        Checks.shape(bias, "attention bias", dims.batch(), dims.heads(), dims.lq(), dims.lk());
+        if (Precision.fp64(q, k, v, bias, out)) {
+            ExactAttention.forward(dims, q, k, v, bias, scale, kvLengths, out, null);
+        } else {
+            FlashAttention.forward(dims, q, k, v, bias, (float) scale, kvLengths, out, null);
         }
     }
 
@@ -70,7 +85,7 @@ final class CpuAttention {
         Tensor rowLse = lse;
         if (rowLse == null) { // not kept by the caller: one forward pass recomputes it
             rowLse = Tensor.empty(DType.F32, dims.batch(), dims.heads(), dims.lq());
-            FlashAttention.forward(dims, q, k, v, (float) scale, kvLengths,
+            FlashAttention.forward(dims, q, k, v, null, (float) scale, kvLengths,
                 Tensor.empty(DType.F32, dims.batch(), dims.heads(), dims.lq(), dims.dv()), rowLse);
         }
         CpuFlashAttentionBackward.backward(dims, q, k, v, out, dOut, rowLse, (float) scale, kvLengths, dq, dk, dv);

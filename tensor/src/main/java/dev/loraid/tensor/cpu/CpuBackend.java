@@ -175,9 +175,22 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
+        Checks.onCpu("attentionWithBias", "q, k, v, bias, out", q, k, v, bias, out);
+        CpuAttention.forwardWithBias(q, k, v, bias, scale, kvLengths, out);
+    }
+
+    @Override
     public void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
         Checks.onCpu("conv3d", "x, weight, bias, out", x, weight, bias, out);
         Conv3d.forward(x, weight, bias, stride, padding, out);
+    }
+
+    @Override
+    public void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx,
+                               Tensor dWeight, Tensor dBias) {
+        Checks.onCpu("conv3dBackward", "x, weight, dOut, dx, dWeight, dBias", x, weight, dOut, dx, dWeight, dBias);
+        Conv3dBackward.backward(x, weight, dOut, stride, padding, dx, dWeight, dBias);
     }
 
     @Override

@@ -16,7 +16,8 @@ final class ExactAttention {
     private ExactAttention() {
     }
 
-    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, double scale, int[] kvLengths,
+    /** bias: null, or [B, H, Lq, Lk] added to the scaled scores ({@link CpuAttention#forwardWithBias}). */
+    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths,
                         Tensor out, Tensor lse) {
         int lq = dims.lq();
         int d = dims.d();
@@ -30,9 +31,14 @@ final class ExactAttention {
             double[] qi = new double[d];
             double[] s = new double[keys];
             double[] o = new double[dv];
+            double[] bi = bias == null ? null : new double[keys];
             for (int i = 0; i < lq; i++) {
                 row(q, b, h, i, qi);
-                double lseI = scores(qi, kk, keys, d, scale, s);
+                if (bi != null) {
+                    long base = bias.offset() + b * bias.stride(0) + h * bias.stride(1) + i * bias.stride(2);
+                    Lanes.load(bias.storage().segment(), bias.dtype(), base, bias.stride(3), bi, 0, keys);
+                }
+                double lseI = scores(qi, kk, keys, d, scale, bi, s);
                 java.util.Arrays.fill(o, 0);
                 for (int j = 0; j < keys; j++) {
                     double p = Math.exp(s[j] - lseI);
@@ -74,7 +80,7 @@ final class ExactAttention {
                 row(out, b, h, i, oi);
                 row(dOut, b, h, i, gi);
                 double lseI = lse != null ? lse.getDouble(b, h, i) : Double.NaN;
-                double computed = scores(qi, kk, keys, d, scale, s);
+                double computed = scores(qi, kk, keys, d, scale, null, s);
                 if (lse == null) {
                     lseI = computed;
                 }
@@ -113,15 +119,15 @@ final class ExactAttention {
         });
     }
 
-    /** s[j] = scale·q·k_j for the valid keys; returns log Σ exp(s) (−∞ when there are none). */
-    private static double scores(double[] qi, double[] kk, int keys, int d, double scale, double[] s) {
+    /** s[j] = scale·q·k_j (+ bias[j]) for the valid keys; returns log Σ exp(s) (−∞ when there are none). */
+    private static double scores(double[] qi, double[] kk, int keys, int d, double scale, double[] bias, double[] s) {
         double max = Double.NEGATIVE_INFINITY;
         for (int j = 0; j < keys; j++) {
             double dot = 0;
             for (int c = 0; c < d; c++) {
                 dot += qi[c] * kk[j * d + c];
             }
-            s[j] = dot * scale;
+            s[j] = dot * scale + (bias == null ? 0 : bias[j]);
             max = Math.max(max, s[j]);
         }
         if (keys == 0) {

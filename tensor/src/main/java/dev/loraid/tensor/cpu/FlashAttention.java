@@ -50,10 +50,15 @@ final class FlashAttention {
         }
     }
 
-    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int[] kvLengths,
+    /**
+     * bias: null, or [B, H, Lq, Lk] (any strides) added to the scaled scores, read one [BR, BC] tile at a time as the
+     * tile is scored ({@link CpuAttention#forwardWithBias}).
+     */
+    static void forward(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor bias, float scale, int[] kvLengths,
                         Tensor out, Tensor lse) {
         int tiles = (dims.lq() + BR - 1) / BR;
-        forEachHead(dims, tiles, (b, h, parallel) -> head(dims, q, k, v, scale, dims.keys(kvLengths, b), out, lse, b, h, tiles, parallel));
+        forEachHead(dims, tiles, (b, h, parallel) -> head(dims, q, k, v, bias, scale, dims.keys(kvLengths, b), out, lse,
+            b, h, tiles, parallel));
     }
 
     @FunctionalInterface
@@ -79,8 +84,8 @@ final class FlashAttention {
         }
     }
 
-    private static void head(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, float scale, int keys, Tensor out,
-                             Tensor lse, int b, int h, int tiles, boolean parallel) {
+    private static void head(CpuAttention.Dims dims, Tensor q, Tensor k, Tensor v, Tensor bias, float scale, int keys,
+                             Tensor out, Tensor lse, int b, int h, int tiles, boolean parallel) {
         int d = dims.d();
         PackedKv kv = PackedKv.of(k, v, b, h, keys, parallel);
         AtomicInteger next = new AtomicInteger();
@@ -91,10 +96,30 @@ final class FlashAttention {
                 int rows = Math.min(BR, dims.lq() - from);
                 st.reset();
                 HeadPack.rows(q, b, h, from, rows, scale, st.q, 0, d);
-                st.attend(kv, d, rows);
+                st.attend(kv, d, rows, bias == null ? null : new BiasRows(bias, b, h, from));
                 st.store(out, lse, b, h, from, rows, dims.dv());
             }
         });
+    }
+
+    /** The bias rows of one query tile: bias[b, h, from + r, j]. */
+    record BiasRows(Tensor bias, int b, int h, int from) {
+        /** s[r·ld + j] += bias[b, h, from + r, j0 + j] for r < rows, j < nb, through the one-row buffer {@code row}. */
+        void addTo(float[] s, int ld, int rows, int j0, int nb, float[] row) {
+            long base = bias.offset() + b * bias.stride(0) + h * bias.stride(1) + (long) j0 * bias.stride(3);
+            for (int r = 0; r < rows; r++) {
+                FloatRuns.read(bias.storage().segment(), bias.dtype(), base + (long) (from + r) * bias.stride(2),
+                    bias.stride(3), row, 0, nb);
+                int at = r * ld;
+                int j = 0;
+                for (; j < F.loopBound(nb); j += VL) {
+                    FloatVector.fromArray(F, s, at + j).add(FloatVector.fromArray(F, row, j)).intoArray(s, at + j);
+                }
+                for (; j < nb; j++) {
+                    s[at + j] += row[j];
+                }
+            }
+        }
     }
 
     /** One worker's buffers for a query tile: scaled queries, the score tile, the output accumulator and m, l. */
@@ -104,6 +129,8 @@ final class FlashAttention {
         final float[] o;
         final float[] m = new float[BR];
         final float[] l = new float[BR];
+        /** One row of a bias tile, widened to fp32. */
+        final float[] row = new float[BC];
         final int dvPad;
 
         TileState(int d, int dvPad) {
@@ -123,13 +150,16 @@ final class FlashAttention {
          * Folds every key block into o, m, l for the first {@code rows} query rows. A short last tile or key block
          * is computed only to the next whole register block, not to the full tile.
          */
-        void attend(PackedKv kv, int d, int rows) {
+        void attend(PackedKv kv, int d, int rows, BiasRows bias) {
             int m = TileMatmul.padRows(rows);
             for (int blk = 0; blk < kv.blocks(); blk++) {
                 int j0 = blk * BC;
                 int nb = Math.min(BC, kv.keys() - j0);
                 int cols = TileMatmul.padCols(nb);
                 TileMatmul.mul(q, 0, d, 1, kv.kPanels(), blk * d * BC, BC, s, 0, BC, m, cols, d, false);
+                if (bias != null) {
+                    bias.addTo(s, BC, rows, j0, nb, row);
+                }
                 for (int r = 0; r < m; r++) {
                     softmaxStep(r, nb, cols);
                 }

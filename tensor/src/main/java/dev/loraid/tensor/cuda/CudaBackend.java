@@ -162,7 +162,9 @@ public final class CudaBackend implements Backend {
             case ATTENTION, ATTENTION_BACKWARD -> args[0].rank() == 4 && args[2].rank() == 4
                 && args[0].size(3) <= CudaAttention.MAX_HEAD_DIM && args[2].size(3) <= CudaAttention.MAX_HEAD_DIM;
             // no convolution kernel yet: callers (the VAE) run it on the CPU, see conv3d below
-            case CONV3D -> false;
+            case CONV3D, CONV3D_BACKWARD -> false;
+            // no fused kernel with a bias yet: the text encoder composes it from matmul, add and softmax here
+            case ATTENTION_WITH_BIAS -> false;
             default -> true;
         };
     }
@@ -307,6 +309,13 @@ public final class CudaBackend implements Backend {
         attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
     }
 
+    /** Not on CUDA yet: {@link #supports} answers false for {@link BackendOp#ATTENTION_WITH_BIAS}. */
+    @Override
+    public void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
+        throw new UnsupportedOperationException("attentionWithBias has no CUDA kernel yet (supports(ATTENTION_WITH_BIAS) "
+            + "is false): compose matmul, add and softmax, or run it on the CPU backend; q " + q.shape());
+    }
+
     // ---- convolution and resampling ----
 
     /**
@@ -317,6 +326,14 @@ public final class CudaBackend implements Backend {
     public void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
         throw new UnsupportedOperationException("conv3d has no CUDA kernel yet (supports(CONV3D) is false): run it on "
             + "the CPU backend; x " + x.shape() + ", weight " + weight.shape());
+    }
+
+    /** Not on CUDA yet, as {@link #conv3d}: {@link #supports} answers false for {@link BackendOp#CONV3D_BACKWARD}. */
+    @Override
+    public void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx,
+                               Tensor dWeight, Tensor dBias) {
+        throw new UnsupportedOperationException("conv3dBackward has no CUDA kernel yet (supports(CONV3D_BACKWARD) is "
+            + "false): run it on the CPU backend; x " + x.shape() + ", weight " + weight.shape());
     }
 
     /** Composed from this backend's strided copy ({@link ViewOps}). */

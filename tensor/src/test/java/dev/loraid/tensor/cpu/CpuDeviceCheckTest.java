@@ -72,11 +72,15 @@ class CpuDeviceCheckTest {
         Op.of("attention", "q, k, v, out, lse", t -> CPU.attention(t[0], t[1], t[2], 0.5, null, t[3], t[4])),
         Op.of("attentionBackward", "q, k, v, out, dOut, lse, dq, dk, dv",
             t -> CPU.attentionBackward(t[0], t[1], t[2], t[3], t[4], t[5], 0.5, null, t[6], t[7], t[8])),
+        Op.of("attentionWithBias", "q, k, v, bias, out",
+            t -> CPU.attentionWithBias(t[0], t[1], t[2], t[3], 0.5, null, t[4])),
         Op.of("randomUniform", "dst", t -> CPU.randomUniform(t[0], 1, 0)),
         Op.of("randomNormal", "dst", t -> CPU.randomNormal(t[0], 1, 0)),
         Op.of("adamwUpdate", "param, grad, m, v", t -> CPU.adamwUpdate(t[0], t[1], t[2], t[3], 1e-3, 0.9, 0.999,
             1e-8, 0.01, 1)),
         Op.of("conv3d", "x, weight, bias, out", t -> CPU.conv3d(t[0], t[1], t[2], new int[] {1, 1, 1}, new int[6], t[3])),
+        Op.of("conv3dBackward", "x, weight, dOut, dx, dWeight, dBias",
+            t -> CPU.conv3dBackward(t[0], t[1], t[2], new int[] {1, 1, 1}, new int[6], t[3], t[4], t[5])),
         Op.of("upsampleNearest", "x, out", t -> CPU.upsampleNearest(t[0], t[1])),
         Op.of("pad", "x, out", t -> CPU.pad(t[0], new int[] {0}, t[1])));
 

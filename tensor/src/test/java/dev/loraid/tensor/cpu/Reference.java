@@ -79,6 +79,12 @@ public final class Reference {
 
     /** Naive attention for one head: q [lq, d], k [lk, d], v [lk, dv], the first {@code keys} keys valid. */
     public static double[] attention(double[] q, double[] k, double[] v, int lq, int lk, int d, int dv, int keys, double scale) {
+        return attention(q, k, v, null, lq, lk, d, dv, keys, scale);
+    }
+
+    /** As above with bias null or [lq, lk] (row-major) added to the scaled scores. */
+    public static double[] attention(double[] q, double[] k, double[] v, double[] bias, int lq, int lk, int d, int dv,
+                                     int keys, double scale) {
         double[] out = new double[lq * dv];
         for (int i = 0; i < lq; i++) {
             double[] s = new double[keys];
@@ -87,7 +93,7 @@ public final class Reference {
                 for (int c = 0; c < d; c++) {
                     s[j] += q[i * d + c] * k[j * d + c];
                 }
-                s[j] *= scale;
+                s[j] = s[j] * scale + (bias == null ? 0 : bias[i * lk + j]);
                 max = Math.max(max, s[j]);
             }
             double sum = 0;
@@ -226,6 +232,54 @@ public final class Reference {
             }
         }
         return out;
+    }
+
+    /**
+     * Gradients of {@link #conv3d} for the output gradient g (row-major [n, co, to, ho, wo]), loop by loop:
+     * {dx, dWeight, dBias}, each out[pos] = Σ x·w term's partial derivative summed over every output position.
+     */
+    public static double[][] conv3dBackward(double[] x, int[] xd, double[] w, int[] wd, double[] g, int[] stride,
+                                            int[] pad) {
+        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
+        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
+        int to = (t + pad[0] + pad[1] - kt) / stride[0] + 1;
+        int ho = (h + pad[2] + pad[3] - kh) / stride[1] + 1;
+        int wo = (wi + pad[4] + pad[5] - kw) / stride[2] + 1;
+        double[] dx = new double[x.length];
+        double[] dw = new double[w.length];
+        double[] db = new double[co];
+        int idx = 0;
+        for (int b = 0; b < n; b++) {
+            for (int o = 0; o < co; o++) {
+                for (int ot = 0; ot < to; ot++) {
+                    for (int oh = 0; oh < ho; oh++) {
+                        for (int ow = 0; ow < wo; ow++) {
+                            double go = g[idx++];
+                            db[o] += go;
+                            for (int i = 0; i < ci; i++) {
+                                for (int a = 0; a < kt; a++) {
+                                    int it = ot * stride[0] + a - pad[0];
+                                    for (int c = 0; c < kh; c++) {
+                                        int ih = oh * stride[1] + c - pad[2];
+                                        for (int e = 0; e < kw; e++) {
+                                            int iw = ow * stride[2] + e - pad[4];
+                                            if (it < 0 || it >= t || ih < 0 || ih >= h || iw < 0 || iw >= wi) {
+                                                continue;
+                                            }
+                                            int xi = (((b * ci + i) * t + it) * h + ih) * wi + iw;
+                                            int wj = (((o * ci + i) * kt + a) * kh + c) * kw + e;
+                                            dx[xi] += go * w[wj];
+                                            dw[wj] += go * x[xi];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new double[][] {dx, dw, db};
     }
 
     /** One PyTorch AdamW step (decoupled weight decay, bias-corrected): returns {param, m, v}. */

@@ -35,16 +35,16 @@ final class Umt5Block extends Module {
      * Updates the residual stream x [L, dim] (F32) in place. {@code buckets} is the flattened bucket table [L·L],
      * {@code keyMask} [1, 1, L] is 0 on real keys and the most negative float on padded ones (upstream's
      * {@code masked_fill(mask == 0, finfo.min)}: their weight is exactly 0), {@code sharedBias} [H, L, L] or null.
+     * {@code kvLengths}: {@code {real}} when the real keys are a prefix, else null ({@link Umt5Attention#forward}).
      * Each sub-block's temporaries are released when its residual add has been copied back.
      */
-    void forwardInPlace(Tensor x, Tensor buckets, Tensor keyMask, Tensor sharedBias, WanTaps taps) {
+    void forwardInPlace(Tensor x, Tensor buckets, Tensor keyMask, int[] kvLengths, Tensor sharedBias, WanTaps taps) {
         long len = x.size(0);
         try (MemoryScope s = MemoryScope.open()) {
             Tensor pos = sharedBias != null ? sharedBias : posEmbedding.bias(buckets, len, len);
             taps.put("pos_bias_layer" + index, pos);
-            Var bias = Var.constant(pos).add(Var.constant(keyMask));
             Var xv = Var.constant(x);
-            x.backend().copy(xv.add(attn.forward(norm1.forward(xv), bias)).data(), x);
+            x.backend().copy(xv.add(attn.forward(norm1.forward(xv), pos, keyMask, kvLengths)).data(), x);
         }
         try (MemoryScope s = MemoryScope.open()) {
             Var xv = Var.constant(x);

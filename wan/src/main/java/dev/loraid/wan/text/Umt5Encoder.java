@@ -120,8 +120,9 @@ public final class Umt5Encoder extends Module {
             Tensor keyMask = keyMask(mask, len).to(device);
             Tensor x = tokenEmbedding.lookup(ids.to(device));
             Tensor shared = posEmbedding == null ? null : posEmbedding.bias(buckets, len, len);
+            int[] kvLengths = prefixLength(mask);
             for (Umt5Block b : blocks) {
-                b.forwardInPlace(x, buckets, keyMask, shared, taps);
+                b.forwardInPlace(x, buckets, keyMask, kvLengths, shared, taps);
             }
             Tensor out = norm.forward(Var.constant(x)).data();
             taps.put("hidden_states", out);
@@ -129,6 +130,18 @@ public final class Umt5Encoder extends Module {
                 return out.copy();
             }
         }
+    }
+
+    /** {@code {n}} when the mask is n ones then only zeros (right padding), else null. */
+    private static int[] prefixLength(Tensor mask) {
+        Tensor host = mask.to(Device.CPU);
+        long n = realTokens(mask);
+        for (long i = 0; i < host.numel(); i++) {
+            if ((host.getLong(i) != 0) != (i < n)) {
+                return null;
+            }
+        }
+        return new int[] {Math.toIntExact(n)};
     }
 
     /** [1, 1, L] F32 on the host: 0 on real keys, the most negative float on padding. */

@@ -11,7 +11,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Wan 2.1 VAE file opened for use (spec vae-t5.md §4b): the official {@code Wan2.1_VAE.pth} (read by the safe
+ * A Wan VAE file opened for use (spec vae-t5.md §4b), 2.1 or 2.2 (TI2V-5B; told apart by the key layout, see
+ * {@link VaeConfig}): the official {@code Wan2.1_VAE.pth} / {@code Wan2.2_VAE.pth} (read by the safe
  * {@code torch.save} reader), ComfyUI's {@code wan_2.1_vae.safetensors} (same key names), or either with a
  * {@code vae.} / {@code first_stage_model.} prefix on every key. Recognised by its keys, not its extension; a DiT,
  * text-encoder or other file is refused naming what it looks like. Weights are views of the mapping (fp32 or
@@ -60,7 +61,7 @@ public final class VaeCheckpoint implements AutoCloseable {
         }
         List<String> missing = REQUIRED.stream().filter(k -> !out.containsKey(k)).toList();
         if (!missing.isEmpty()) {
-            throw new IllegalArgumentException(where + " is not a Wan 2.1 VAE" + looksLike(src, names) + ": missing "
+            throw new IllegalArgumentException(where + " is not a Wan VAE" + looksLike(src, names) + ": missing "
                 + missing + "; first keys: " + names.subList(0, Math.min(5, names.size())));
         }
         for (var e : out.entrySet()) {

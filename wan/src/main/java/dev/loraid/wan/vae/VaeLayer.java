@@ -9,4 +9,9 @@ interface VaeLayer {
 
     /** Upstream's module path, for messages. */
     String name();
+
+    /** The layers a config is read from: this one, or a 2.2 level's inner layers. */
+    default java.util.List<VaeLayer> layers() {
+        return java.util.List.of(this);
+    }
 }

@@ -122,9 +122,12 @@ final class VaeOps {
             && y.numel() * DType.F32.byteSize() == y.storage().byteSize() && y.dtype() == DType.F32;
     }
 
-    /** Releases a tensor made by {@link #own} now; anything else (views of inputs, scoped memory) is left alone. */
+    /**
+     * Releases a tensor made by {@link #own} now; anything else (views of inputs, scoped memory) is left alone, and so
+     * is one already released (a 2.2 level's first inner step frees the level input, then the level's own step does).
+     */
     static void free(Tensor x) {
-        if (x != null && x.storage().owner() instanceof Arena a) {
+        if (x != null && x.storage().owner() instanceof Arena a && a.scope().isAlive()) {
             VaeMemory.released(x.storage().byteSize());
             a.close();
         }
@@ -155,6 +158,39 @@ final class VaeOps {
         }
         free(x);
         return y;
+    }
+
+    /**
+     * Wan 2.2's patchify (spec §2): x [C, T, H, W] → [C·p², T, H/p, W/p] where channel {@code c·p² + r·p + q} holds
+     * pixel (row h·p + q, column w·p + r) of channel c (the column offset is the middle index). p = 1 returns x.
+     */
+    static Tensor patchify(Tensor x, int p) {
+        if (p == 1) {
+            return x;
+        }
+        long c = x.size(0);
+        long t = x.size(1);
+        long h = x.size(2) / p;
+        long w = x.size(3) / p;
+        long[] s = x.strides();
+        Tensor src = new Tensor(x.storage(), x.dtype(), Shape.of(c, p, p, t, h, w),
+            new long[] {s[0], s[3], s[2], s[1], s[2] * p, s[3] * p}, x.offset());
+        Tensor out = owned(c * p * p, t, h, w);
+        CPU.copy(src, out.view(c, p, p, t, h, w));
+        return out;
+    }
+
+    /** The inverse of {@link #patchify}: y [C·p², T, h, w] written into dst [C, T, h·p, w·p] (any strides). */
+    static void unpatchifyInto(Tensor y, int p, Tensor dst) {
+        if (p == 1) {
+            CPU.copy(y, dst);
+            return;
+        }
+        long c = dst.size(0);
+        long[] s = dst.strides();
+        Tensor view = new Tensor(dst.storage(), dst.dtype(), Shape.of(c, p, p, y.size(1), y.size(2), y.size(3)),
+            new long[] {s[0], s[3], s[2], s[1], s[2] * p, s[3] * p}, dst.offset());
+        CPU.copy((y.isContiguous() ? y : y.contiguous()).view(c, p, p, y.size(1), y.size(2), y.size(3)), view);
     }
 
     /** The last {@code n} frames (or all, if fewer) as a view. */

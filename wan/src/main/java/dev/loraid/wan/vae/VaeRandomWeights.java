@@ -9,7 +9,7 @@ import java.util.Map;
 
 /**
  * A full VAE state dict for any {@link VaeConfig}, built the way upstream's {@code WanVAE_} lays its modules out
- * (spec vae-t5.md §1.3), with conv weights N(0, 1/fan_in), biases 0, gammas 1: for memory and speed probes with the
+ * (spec vae-t5.md §1.3; vae2_2.py's for the 2.2 layout, §2), with conv weights N(0, 1/fan_in), biases 0, gammas 1: for memory and speed probes with the
  * real config (tests, {@code bench/run vae-encode}), and to check that the key-list reading recovers the config it
  * was built from.
  */
@@ -29,6 +29,8 @@ public final class VaeRandomWeights {
     }
 
     private void build(VaeConfig c) {
+        boolean wan22 = c.layout() == VaeConfig.Layout.WAN22;
+        int pixels = 3 * c.patchSize() * c.patchSize();
         int dim = c.dim();
         int z = c.zDim();
         List<Integer> mult = c.dimMult();
@@ -38,17 +40,20 @@ public final class VaeRandomWeights {
         for (int i = 0; i < levels; i++) {
             dims[i + 1] = dim * mult.get(i);
         }
-        conv("encoder.conv1", dim, 3, 3, 3);
+        conv("encoder.conv1", dim, pixels, 3, 3);
         int n = 0;
         for (int i = 0; i < levels; i++) {
+            // 2.1: one flat list encoder.downsamples.N; 2.2: encoder.downsamples.<level>.downsamples.N (spec §2)
+            String level = wan22 ? "encoder.downsamples." + i + ".downsamples." : "encoder.downsamples.";
+            n = wan22 ? 0 : n;
             int in = dims[i];
             int o = dims[i + 1];
             for (int j = 0; j < c.numResBlocks(); j++) {
-                res("encoder.downsamples." + n++, in, o);
+                res(level + n++, in, o);
                 in = o;
             }
             if (i < levels - 1) {
-                resample("encoder.downsamples." + n++, o, o, c.temporalDownsample().get(i) ? o : 0);
+                resample(level + n++, o, o, c.temporalDownsample().get(i) ? o : 0);
             }
         }
         int top = dims[levels];
@@ -57,28 +62,32 @@ public final class VaeRandomWeights {
         conv("encoder.head.2", 2 * z, top, 3, 3);
         conv("conv1", 2 * z, 2 * z, 1, 1);
         conv("conv2", z, z, 1, 1);
+        int dd = c.decoderDim();
         int[] ddims = new int[levels + 1];
-        ddims[0] = dim * mult.get(levels - 1);
+        ddims[0] = dd * mult.get(levels - 1);
         for (int i = 0; i < levels; i++) {
-            ddims[i + 1] = dim * mult.get(levels - 1 - i);
+            ddims[i + 1] = dd * mult.get(levels - 1 - i);
         }
         conv("decoder.conv1", ddims[0], z, 3, 3);
         middle("decoder.middle", ddims[0]);
         n = 0;
         for (int i = 0; i < levels; i++) {
-            int in = i > 0 ? ddims[i] / 2 : ddims[i];
+            String level = wan22 ? "decoder.upsamples." + i + ".upsamples." : "decoder.upsamples.";
+            n = wan22 ? 0 : n;
+            // 2.1's upsample conv halves the channels, so the next level starts at half; 2.2's keeps them
+            int in = i > 0 && !wan22 ? ddims[i] / 2 : ddims[i];
             int o = ddims[i + 1];
             for (int j = 0; j < c.numResBlocks() + 1; j++) {
-                res("decoder.upsamples." + n++, in, o);
+                res(level + n++, in, o);
                 in = o;
             }
             if (i < levels - 1) {
                 boolean temporal = c.temporalDownsample().get(levels - 2 - i);
-                resample("decoder.upsamples." + n++, o / 2, o, temporal ? 2 * o : 0);
+                resample(level + n++, wan22 ? o : o / 2, o, temporal ? 2 * o : 0);
             }
         }
         gamma("decoder.head.0.gamma", ddims[levels], 4);
-        conv("decoder.head.2", 3, ddims[levels], 3, 3);
+        conv("decoder.head.2", pixels, ddims[levels], 3, 3);
     }
 
     private void res(String p, int in, int o) {

@@ -7,14 +7,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Wan 2.1 VAE (spec vae-t5.md §1), inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
+ * The Wan VAE, 2.1 (spec vae-t5.md §1) or 2.2 TI2V-5B (§2; which one is read off the weights: {@link VaeConfig}),
+ * inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
  * batch-free [C, T, H, W]. Both directions run chunk by chunk with the feature cache (§1.4 — this is the model's
  * definition, not an optimisation): encode takes frame 0, then 4 frames at a time; decode one latent frame at a
  * time. Each layer's small temporaries live in a {@link MemoryScope} of their own; its big ones (a conv's input with
  * the cached frames in front, a conv's output) are owned buffers freed as soon as they are read, and the activation
  * passed between layers is freed as soon as the next layer has read it ({@link VaeOps#step}). Peak memory is thus
  * one layer's input, one conv input and one conv output on one chunk, plus the cache (2 frames per cached conv, freed
- * when replaced) and the result; {@link VaeMemory} counts it.
+ * when replaced) and the result; {@link VaeMemory} counts it. The 2.2 VAE adds a 2×2 patchify of each chunk
+ * before the encoder and its inverse after the decoder, and levels with parameter-free shortcuts ({@link VaeLevel}).
  *
  * <pre>{@code
  * try (VaeCheckpoint ck = VaeCheckpoint.open(Path.of("Wan2.1_VAE.pth"))) {
@@ -45,8 +47,9 @@ public final class WanVae {
     }
 
     WanVae(VaeWeights w) {
+        boolean wan22 = w.hasModule("encoder.downsamples.0.downsamples");
         encConv1 = w.conv("encoder.conv1", 1);
-        encDown = list(w, "encoder.downsamples", false);
+        encDown = wan22 ? levels(w, "encoder.downsamples", false) : list(w, "encoder.downsamples", false);
         encMiddle = middle(w, "encoder.middle");
         encHeadGamma = w.gamma("encoder.head.0.gamma");
         encHead = w.conv("encoder.head.2", 1);
@@ -54,13 +57,23 @@ public final class WanVae {
         conv2 = w.conv("conv2", 0);
         decConv1 = w.conv("decoder.conv1", 1);
         decMiddle = middle(w, "decoder.middle");
-        decUp = list(w, "decoder.upsamples", true);
+        decUp = wan22 ? levels(w, "decoder.upsamples", true) : list(w, "decoder.upsamples", true);
         decHeadGamma = w.gamma("decoder.head.0.gamma");
         decHead = w.conv("decoder.head.2", 1);
-        config = inferConfig(w.where());
+        config = inferConfig(w.where(), wan22);
     }
 
-    private static List<VaeLayer> list(VaeWeights w, String prefix, boolean up) {
+    /** Wan 2.2's {@code <prefix>.<i>} levels, each with its inner list and shortcut. */
+    private static List<VaeLayer> levels(VaeWeights w, String prefix, boolean up) {
+        List<VaeLayer> out = new ArrayList<>();
+        for (int i = 0; w.hasModule(prefix + "." + i); i++) {
+            out.add(VaeLevel.load(w, prefix + "." + i, up));
+        }
+        return out;
+    }
+
+    /** The residual blocks and resamples numbered {@code <prefix>.0, .1, …}. */
+    static List<VaeLayer> list(VaeWeights w, String prefix, boolean up) {
         List<VaeLayer> out = new ArrayList<>();
         for (int i = 0; w.hasModule(prefix + "." + i); i++) {
             String p = prefix + "." + i;
@@ -85,14 +98,14 @@ public final class WanVae {
     }
 
     /** dim, z_dim, multipliers, blocks per level and temporal flags, read off the encoder's layer list. */
-    private VaeConfig inferConfig(String where) {
+    private VaeConfig inferConfig(String where, boolean wan22) {
         int dim = (int) encConv1.outChannels();
         List<Integer> mult = new ArrayList<>();
         List<Boolean> temporal = new ArrayList<>();
         int blocks = 0;
         int firstLevelBlocks = -1;
         long levelOut = dim;
-        for (VaeLayer l : encDown) {
+        for (VaeLayer l : encDown.stream().flatMap(l -> l.layers().stream()).toList()) {
             if (l instanceof VaeResidualBlock r) {
                 blocks++;
                 levelOut = r.outChannels();
@@ -113,7 +126,15 @@ public final class WanVae {
                 + VaeWeights.shape(conv2.weight) + ", decoder.conv1.weight " + VaeWeights.shape(decConv1.weight)
                 + " disagree on z_dim (conv1 must output 2·z channels)");
         }
-        return new VaeConfig(dim, z, List.copyOf(mult), firstLevelBlocks, List.copyOf(temporal));
+        int patch = wan22 ? 2 : 1;
+        if (encConv1.weight.size(1) != 3L * patch * patch || decHead.outChannels() != 3L * patch * patch) {
+            throw new IllegalArgumentException(where + ": encoder.conv1.weight " + VaeWeights.shape(encConv1.weight)
+                + ", decoder.head.2.weight " + VaeWeights.shape(decHead.weight) + ": expected " + 3 * patch * patch
+                + " pixel channels (3 colours" + (wan22 ? " × the 2×2 patch of the Wan 2.2 layout)" : ")"));
+        }
+        int decoderDim = (int) (decConv1.outChannels() / mult.get(mult.size() - 1));
+        return new VaeConfig(wan22 ? VaeConfig.Layout.WAN22 : VaeConfig.Layout.WAN21, dim, decoderDim, z,
+            List.copyOf(mult), firstLevelBlocks, List.copyOf(temporal));
     }
 
     public VaeConfig config() {
@@ -128,8 +149,9 @@ public final class WanVae {
     }
 
     /**
-     * video [3, T, H, W] (any float dtype, [-1, 1]) → mu, log-var [z, 1 + (T−1)/4, H/8, W/8]. Frames after
-     * 1 + 4·((T−1)/4) are ignored, as upstream does; H and W must be multiples of 8.
+     * video [3, T, H, W] (any float dtype, [-1, 1]) → mu, log-var [z, 1 + (T−1)/4, H/s, W/s] (s = 8 for 2.1, 16 for
+     * 2.2: {@link VaeConfig#spatialFactor}). Frames after 1 + 4·((T−1)/4) are ignored, as upstream does; H and W must
+     * be multiples of s.
      */
     public Encoded encode(Tensor video, VaeTaps taps) {
         return encode(video, taps, FeatureCache.chunked());
@@ -149,7 +171,8 @@ public final class WanVae {
         for (long i = 0; i < (cache.whole() ? 1 : chunks); i++) {
             long start = i == 0 ? 0 : 1 + (i - 1) * tf;
             long len = cache.whole() ? used : i == 0 ? 1 : tf;
-            Tensor h = VaeOps.step("conv1", encoderChunk(video.narrow(1, start, len), cache, taps), x -> conv1.forward(x, cache));
+            Tensor chunk = VaeOps.patchify(video.narrow(1, start, len), config.patchSize());
+            Tensor h = VaeOps.step("conv1", encoderChunk(chunk, cache, taps), x -> conv1.forward(x, cache));
             try (MemoryScope outside = MemoryScope.suspend()) {
                 out = out == null ? VaeOps.keep(h) : VaeOps.catTime(out, h); // h is freed below, never kept
             }
@@ -179,7 +202,7 @@ public final class WanVae {
     }
 
     private void checkVideo(Tensor video) {
-        long c = encConv1.weight.size(1);
+        long c = 3;
         int s = config.spatialFactor();
         if (video.rank() != 4 || video.size(0) != c || video.size(1) < 1 || video.size(2) % s != 0
             || video.size(3) % s != 0 || video.size(2) == 0 || video.size(3) == 0) {
@@ -191,8 +214,8 @@ public final class WanVae {
     // ---- decode ----
 
     /**
-     * z [z_dim, F, h, w] (de-normalised: {@link LatentStats#denormalize}) → pixels [3, 1 + 4(F−1), 8h, 8w], fp32,
-     * not clamped (clamp to [-1, 1] for display, as upstream does after decoding).
+     * z [z_dim, F, h, w] (de-normalised: {@link LatentStats#denormalize}) → pixels [3, 1 + 4(F−1), s·h, s·w] (s as in
+     * {@link #encode}), fp32, not clamped (clamp to [-1, 1] for display, as upstream does after decoding).
      */
     public Tensor decode(Tensor z, VaeTaps taps) {
         return decode(z, taps, FeatureCache.chunked());
@@ -211,14 +234,14 @@ public final class WanVae {
         int s = config.spatialFactor();
         Tensor out;
         try (MemoryScope outside = MemoryScope.suspend()) {
-            out = VaeOps.empty(decHead.outChannels(), 1 + config.temporalFactor() * (frames - 1),
+            out = VaeOps.empty(3, 1 + config.temporalFactor() * (frames - 1),
                 s * z.size(2), s * z.size(3));
         }
         long at = 0;
         for (long i = 0; i < (cache.whole() ? 1 : frames); i++) {
             Tensor x = cache.whole() ? z : z.narrow(1, i, 1);
             Tensor y = decoderChunk(VaeOps.step("conv2", x, v -> conv2.forward(v, cache)), cache, taps);
-            VaeOps.CPU.copy(y, out.narrow(1, at, y.size(1)));
+            VaeOps.unpatchifyInto(y, config.patchSize(), out.narrow(1, at, y.size(1)));
             at += y.size(1);
             VaeOps.free(y);
         }

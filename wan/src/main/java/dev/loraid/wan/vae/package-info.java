@@ -1,5 +1,6 @@
 /**
- * The Wan 2.1 VAE in pure Java (spec {@code vae-t5.md} §1, §4b), inference on the CPU.
+ * The Wan VAE in pure Java, 2.1 (spec {@code vae-t5.md} §1, §4b) and 2.2 TI2V-5B (§2; patchify, AvgDown3D / DupUp3D
+ * level shortcuts in {@link dev.loraid.wan.vae.VaeLevel}), inference on the CPU.
  *
  * <ul>
  *   <li>{@link dev.loraid.wan.vae.VaeCheckpoint}: opens {@code Wan2.1_VAE.pth} or ComfyUI's

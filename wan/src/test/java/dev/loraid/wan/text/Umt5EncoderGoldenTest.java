@@ -205,6 +205,33 @@ class Umt5EncoderGoldenTest {
         }
     }
 
+    /**
+     * A mask with holes (not a right-padded prefix: the bias-plus-mask path, not the key-count path): the ids at the
+     * holes reach no other row, and the holes do change the rows (the mask is applied, not ignored).
+     */
+    @Test
+    void keysMaskedInsideTheTextReachNoOtherRow() throws IOException {
+        try (Umt5Checkpoint ck = Umt5Checkpoint.open(golden("umt5_tiny_weights.safetensors"))) {
+            Umt5Encoder t5 = ck.model(device());
+            long[] ids = {5, 17, 23, 8, 41, 12, 9, 1};
+            long[] holes = {1, 0, 1, 1, 0, 1, 1, 1};
+            long[] otherIds = ids.clone();
+            otherIds[1] = 60;
+            otherIds[4] = 3;
+            Tensor a = host(t5.forward(Tensor.ofLongs(ids, 8), Tensor.ofLongs(holes, 8)));
+            Tensor b = host(t5.forward(Tensor.ofLongs(otherIds, 8), Tensor.ofLongs(holes, 8)));
+            Tensor full = host(t5.forward(Tensor.ofLongs(ids, 8), Tensor.ofLongs(new long[] {1, 1, 1, 1, 1, 1, 1, 1}, 8)));
+            double changed = 0;
+            for (int row : new int[] {0, 2, 3, 5, 6, 7}) {
+                assertClose("row " + row + " with other ids under the holes", a.select(0, row), b.select(0, row), 1e-6, 1e-5);
+                for (int c = 0; c < a.size(1); c++) {
+                    changed = Math.max(changed, Math.abs(a.getDouble(row, c) - full.getDouble(row, c)));
+                }
+            }
+            assertTrue(changed > 1e-3, "the holes changed no real row (max change " + changed + "): mask ignored");
+        }
+    }
+
     @Test
     void tokenizedTextIsEncodedAndTrimmedToItsSeqLen() throws IOException {
         try (Umt5Checkpoint ck = Umt5Checkpoint.open(golden("umt5_tiny_weights.safetensors"));

@@ -39,7 +39,7 @@ class VaeCheckpointTest {
     @Test
     void ditAndTextEncoderAreRefusedByName() {
         var dit = assertThrows(IllegalArgumentException.class, () -> VaeCheckpoint.open(golden("wan_tiny_weights.safetensors")));
-        assertTrue(dit.getMessage().contains("not a Wan 2.1 VAE") && dit.getMessage().contains("Wan DiT")
+        assertTrue(dit.getMessage().contains("not a Wan VAE") && dit.getMessage().contains("Wan DiT")
             && dit.getMessage().contains("wan_tiny_weights"), dit.getMessage());
         var t5 = assertThrows(IllegalArgumentException.class, () -> VaeCheckpoint.open(golden("umt5_tiny_weights.safetensors")));
         assertTrue(t5.getMessage().contains("UMT5 text encoder"), t5.getMessage());

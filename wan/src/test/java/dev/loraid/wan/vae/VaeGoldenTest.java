@@ -81,7 +81,7 @@ class VaeGoldenTest {
 
     @Test
     void configIsReadOffTheShapes() {
-        assertEquals(new VaeConfig(8, 4, List.of(1, 2, 2, 2), 1, List.of(false, true, true)), ck.config());
+        assertEquals(VaeConfig.wan21(8, 4, List.of(1, 2, 2, 2), 1, List.of(false, true, true)), ck.config());
     }
 
     @Test
