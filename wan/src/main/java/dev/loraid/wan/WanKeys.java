@@ -17,7 +17,6 @@ public final class WanKeys {
     public static final String SCALE_SUFFIX = dev.loraid.wan.quant.Fp8Scales.SCALE_SUFFIX;
 
     private static final List<String> PREFIXES = List.of(COMFY_PREFIX, DIFFUSION_MODEL_PREFIX);
-    /** musubi's fp8-scaled exclusions (§3.3): weights whose key contains one of these stay in bf16. */
     private WanKeys() {
     }
 

@@ -14,6 +14,7 @@ import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.tensor.safetensors.OutputSet;
 import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.WanKeys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -124,7 +125,7 @@ public final class LoraMerger {
         Map<String, String> weightByLoraName = new LinkedHashMap<>();
         for (String n : base.names()) {
             if (n.endsWith(".weight")) {
-                String module = BlockCount.stripPrefix(n.substring(0, n.length() - ".weight".length()));
+                String module = WanKeys.stripPrefix(n.substring(0, n.length() - ".weight".length()));
                 weightByLoraName.put(LoraKeys.loraName(module), n);
             }
         }

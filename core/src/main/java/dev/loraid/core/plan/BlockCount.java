@@ -1,6 +1,7 @@
 package dev.loraid.core.plan;
 
 import dev.loraid.core.LoraidException;
+import dev.loraid.wan.WanKeys;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -19,17 +20,6 @@ public final class BlockCount {
     public static final int MAX_BLOCKS = 10_000;
 
     private BlockCount() {
-    }
-
-    /** Strips the ComfyUI-style prefixes {@code model.diffusion_model.} / {@code diffusion_model.}. */
-    public static String stripPrefix(String weightName) {
-        if (weightName.startsWith("model.diffusion_model.")) {
-            return weightName.substring("model.diffusion_model.".length());
-        }
-        if (weightName.startsWith("diffusion_model.")) {
-            return weightName.substring("diffusion_model.".length());
-        }
-        return weightName;
     }
 
     /** The block index of a (prefix-stripped) weight or module name {@code blocks.N.…}, or −1. */
@@ -63,7 +53,7 @@ public final class BlockCount {
             throw new LoraidException(source + ": this is a LoRA file, not a Wan DiT checkpoint");
         }
         int blocks = fromWeightNames(weightNames, source);
-        if (weightNames.stream().noneMatch(n -> stripPrefix(n).matches("blocks\\.\\d+\\.self_attn\\..+"))) {
+        if (weightNames.stream().noneMatch(n -> WanKeys.stripPrefix(n).matches("blocks\\.\\d+\\.self_attn\\..+"))) {
             throw new LoraidException(source + ": not a Wan DiT checkpoint: its blocks have no self_attn layers (a UMT5/T5 text "
                     + "encoder or another model?)");
         }
@@ -82,7 +72,7 @@ public final class BlockCount {
     private static int count(Collection<String> weightNames) {
         TreeSet<Integer> blocks = new TreeSet<>();
         for (String n : weightNames) {
-            int b = blockOf(stripPrefix(n));
+            int b = blockOf(WanKeys.stripPrefix(n));
             if (b >= 0) {
                 blocks.add(b);
             }

@@ -1,5 +1,6 @@
 package dev.loraid.core.plan;
 
+import dev.loraid.wan.WanKeys;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ public final class BlockModules {
     public static List<String> of(Map<String, long[]> shapes) {
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            String name = BlockCount.stripPrefix(e.getKey());
+            String name = WanKeys.stripPrefix(e.getKey());
             if (name.endsWith(".weight") && e.getValue().length >= 2 && BlockCount.blockOf(name) >= 0) {
                 out.add(name.substring(0, name.length() - ".weight".length()));
             }
