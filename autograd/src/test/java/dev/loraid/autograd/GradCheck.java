@@ -35,7 +35,7 @@ final class GradCheck {
             vars[i] = Var.leaf(inputs[i]);
         }
         Var out = f.apply(vars);
-        Tensor r = TestTensors.uniform(12345, 0.5, 1.5, out.shape().toArray());
+        Tensor r = RandomTensors.uniform(12345, 0.5, 1.5, out.shape().toArray());
         out.mul(Var.constant(r)).sum().backward();
         for (int i = 0; i < inputs.length; i++) {
             Tensor x = inputs[i];

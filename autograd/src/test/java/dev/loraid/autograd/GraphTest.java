@@ -9,8 +9,8 @@ import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-import static dev.loraid.autograd.TestTensors.f32;
-import static dev.loraid.autograd.TestTensors.f64;
+import static dev.loraid.autograd.RandomTensors.f32;
+import static dev.loraid.autograd.RandomTensors.f64;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -10,9 +10,9 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
-import static dev.loraid.autograd.TestTensors.f64;
-import static dev.loraid.autograd.TestTensors.f64Strided;
-import static dev.loraid.autograd.TestTensors.uniform;
+import static dev.loraid.autograd.RandomTensors.f64;
+import static dev.loraid.autograd.RandomTensors.f64Strided;
+import static dev.loraid.autograd.RandomTensors.uniform;
 
 /**
  * Every differentiable op against central finite differences in F64 (issue 4), one table entry per case,

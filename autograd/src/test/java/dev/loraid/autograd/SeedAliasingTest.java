@@ -3,7 +3,7 @@ package dev.loraid.autograd;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-import static dev.loraid.autograd.TestTensors.f32;
+import static dev.loraid.autograd.RandomTensors.f32;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**

@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,7 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.testing.TestDevice;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.DType;

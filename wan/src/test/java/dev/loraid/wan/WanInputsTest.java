@@ -1,5 +1,6 @@
 package dev.loraid.wan;
 
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;

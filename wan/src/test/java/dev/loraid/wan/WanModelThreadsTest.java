@@ -2,6 +2,7 @@ package dev.loraid.wan;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanInputs;
@@ -23,17 +23,17 @@ class PackageExampleTest {
 
     @Test
     void thePackageExampleRunsAsWrittenAndMatchesTheGoldenFiles() throws IOException {
-        Path ditFile = Golden.file("wan_tiny_weights.safetensors");
-        Path styleLora = Golden.file("lora_tiny.safetensors");
-        Path loraid1 = Golden.file("lora_id1.safetensors");
-        Path loraid2 = Golden.file("lora_id2.safetensors");
+        Path ditFile = Golden.path("wan_tiny_weights.safetensors");
+        Path styleLora = Golden.path("lora_tiny.safetensors");
+        Path loraid1 = Golden.path("lora_id1.safetensors");
+        Path loraid2 = Golden.path("lora_id2.safetensors");
         Path mergedFile = dir.resolve("merged.safetensors");
         List<Path> epochFiles = new ArrayList<>();
         for (int e = 1; e <= 4; e++) {
-            epochFiles.add(Golden.file("ema_lora-00000" + e + ".safetensors"));
+            epochFiles.add(Golden.path("ema_lora-00000" + e + ".safetensors"));
         }
         Path emaFile = dir.resolve("ema.safetensors");
-        try (SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+        try (SafetensorsFile golden = SafetensorsFile.open(Golden.path("lora_merged_forward.safetensors"))) {
             Tensor latent = golden.tensor("x");
             Tensor t = golden.tensor("t");
             Tensor context = golden.tensor("context");
@@ -49,8 +49,8 @@ class PackageExampleTest {
 
             Golden.assertClose("velocity with lora_tiny at 0.8", golden.tensor("output"), velocity, 1e-4, 1e-4);
         }
-        Golden.assertClose(Golden.file("lora_id_merged_weights.safetensors"), mergedFile, 1e-6, 1e-5);
-        Golden.assertClose(Golden.file("ema_sigma_rel.safetensors"), emaFile, 1e-6, 1e-5);
+        Golden.assertClose(Golden.path("lora_id_merged_weights.safetensors"), mergedFile, 1e-6, 1e-5);
+        Golden.assertClose(Golden.path("ema_sigma_rel.safetensors"), emaFile, 1e-6, 1e-5);
     }
 
     /** The example above is the package comment's, line for line (indentation aside). */

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.core.CollectingReporter;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.generate.Umt5TextEncoder;
@@ -81,8 +81,8 @@ class CacheOptionsTest {
     void textCacheThroughTheTinyUmt5MatchesEncodingTheCaption() throws IOException {
         CacheFixture.copySources(work);
         CollectingReporter rep = new CollectingReporter();
-        try (Umt5TextEncoder enc = Umt5TextEncoder.open(Golden.file("umt5_tiny_weights.safetensors"),
-            Golden.file("spm_tiny_tokenizer.json"), 512, Device.CPU)) {
+        try (Umt5TextEncoder enc = Umt5TextEncoder.open(Golden.path("umt5_tiny_weights.safetensors"),
+            Golden.path("spm_tiny_tokenizer.json"), 512, Device.CPU)) {
             new TextCacher(enc, work, CacheOptions.DEFAULTS, rep).run(config(rep));
             try (SafetensorsFile f = SafetensorsFile.open(work.resolve("cache_images/img_b_wan_te.safetensors"))) {
                 assertEquals(List.of("varlen_t5_bfloat16"), f.names());

@@ -1,7 +1,7 @@
 package dev.loraid.core.ema;
 
 import dev.loraid.core.CollectingReporter;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.TreeMap;
@@ -15,12 +15,12 @@ class EmaGoldenTest {
     Path dir;
 
     private void run(EmaSchedule schedule, String golden) throws Exception {
-        List<Path> epochs = IntStream.rangeClosed(1, 4).mapToObj(i -> Golden.file("ema_lora-00000" + i + ".safetensors")).toList();
+        List<Path> epochs = IntStream.rangeClosed(1, 4).mapToObj(i -> Golden.path("ema_lora-00000" + i + ".safetensors")).toList();
         Path out = dir.resolve("out.safetensors");
         EmaRequest req = new EmaRequest(new TreeMap<>(), epochs, out, new TreeMap<>(), schedule, EpochDiscovery.SortBy.MTIME, true,
                 0, LoraBlend.Mode.INTELLIGENT, 0.1, false, "partitioned", false);
         EmaTool.run(req, new CollectingReporter());
-        Golden.assertClose(Golden.file(golden), out, 1e-6, 1e-5);
+        Golden.assertClose(Golden.path(golden), out, 1e-6, 1e-5);
     }
 
     @Test

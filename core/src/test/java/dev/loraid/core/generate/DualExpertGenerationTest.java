@@ -1,10 +1,10 @@
 package dev.loraid.core.generate;
 
 import dev.loraid.core.CollectingReporter;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.TestDevice;
+import dev.loraid.tensor.testing.TestDevice;
 import dev.loraid.tensor.Device;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
@@ -44,12 +44,12 @@ class DualExpertGenerationTest {
     @BeforeEach
     void models() throws Exception {
         device = TestDevice.get();
-        low = Golden.file("wan_tiny_weights.safetensors");
+        low = Golden.path("wan_tiny_weights.safetensors");
         high = dir.resolve("high_noise.safetensors");
         if (!high.toFile().exists()) {
-            merge(low, List.of(Golden.file("lora_tiny.safetensors")), List.of(), high);
+            merge(low, List.of(Golden.path("lora_tiny.safetensors")), List.of(), high);
         }
-        try (SafetensorsFile f = SafetensorsFile.open(Golden.file("sample_tiny.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(Golden.path("sample_tiny.safetensors"))) {
             context = f.tensor("context").copy();
             negative = f.tensor("context_null").copy();
         }
@@ -71,9 +71,9 @@ class DualExpertGenerationTest {
 
     /** The residency runs on the device under test, with a LoRA on each expert (moved with it when offloading). */
     private GenerateRequest dualOnDevice(long seed, ExpertResidency residency) {
-        LoraSelection id1 = new LoraSelection(List.of(Golden.file("lora_id1.safetensors")), List.of(), Optional.empty(), null,
+        LoraSelection id1 = new LoraSelection(List.of(Golden.path("lora_id1.safetensors")), List.of(), Optional.empty(), null,
                 false);
-        LoraSelection id2 = new LoraSelection(List.of(Golden.file("lora_id2.safetensors")), List.of(0.5), Optional.empty(),
+        LoraSelection id2 = new LoraSelection(List.of(Golden.path("lora_id2.safetensors")), List.of(0.5), Optional.empty(),
                 null, false);
         return dual(seed, 0.875).withLoras(id1, id2).withDevice(device).withResidency(residency);
     }
@@ -169,8 +169,8 @@ class DualExpertGenerationTest {
      */
     @Test
     void keyPatternsFilterEachLoraFileByPosition() throws Exception {
-        Path id1 = Golden.file("lora_id1.safetensors");
-        Path id2 = Golden.file("lora_id2.safetensors");
+        Path id1 = Golden.path("lora_id1.safetensors");
+        Path id2 = Golden.path("lora_id2.safetensors");
         Path step1 = dir.resolve("with_block0_of_id1.safetensors");
         Path step2 = dir.resolve("with_ffn_of_id2.safetensors");
         merge(low, List.of(id1), List.of("blocks_0_"), step1);

@@ -1,7 +1,7 @@
 package dev.loraid.core.generate;
 
 import dev.loraid.core.CollectingReporter;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
@@ -33,8 +33,8 @@ class GeneratorTest {
 
     /** unipc, 8 steps, shift 5, guidance 4, 32×48 pixels and 1 frame → latent [4, 1, 4, 6], as sample_tiny. */
     private static GenerateRequest tiny(long seed) throws Exception {
-        try (SafetensorsFile f = SafetensorsFile.open(Golden.file("sample_tiny.safetensors"))) {
-            return GenerateRequest.withTaskDefaults(WanPresets.get("tiny"), Golden.file("wan_tiny_weights.safetensors"), null,
+        try (SafetensorsFile f = SafetensorsFile.open(Golden.path("sample_tiny.safetensors"))) {
+            return GenerateRequest.withTaskDefaults(WanPresets.get("tiny"), Golden.path("wan_tiny_weights.safetensors"), null,
                             seed, f.tensor("context").copy(), f.tensor("context_null").copy())
                     .withSize(32, 48, 1).withSampling(SolverKind.UNIPC, 8, 5.0, 4.0);
         }
@@ -42,7 +42,7 @@ class GeneratorTest {
 
     @Test
     void givenTheGoldenNoiseTheResultIsSampleTinysUnipcFinal() throws Exception {
-        try (SafetensorsFile f = SafetensorsFile.open(Golden.file("sample_tiny.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(Golden.path("sample_tiny.safetensors"))) {
             CollectingReporter r = new CollectingReporter();
             GenerateResult res = Generator.run(tiny(1).withNoise(f.tensor("noise").copy()), r);
             Golden.assertClose("unipc.final", f.tensor("unipc.final"), res.latent(), 1e-4, 1e-4);
@@ -68,9 +68,9 @@ class GeneratorTest {
      */
     @Test
     void loraidsAttachedAtInferenceMatchTheOfflineMerge() throws Exception {
-        List<Path> files = List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors"));
+        List<Path> files = List.of(Golden.path("lora_id1.safetensors"), Golden.path("lora_id2.safetensors"));
         Path merged = dir.resolve("merged.safetensors");
-        LoraMerger.merge(new MergeRequest(Golden.file("wan_tiny_weights.safetensors"), files, Optional.of(List.of(1, 2)),
+        LoraMerger.merge(new MergeRequest(Golden.path("wan_tiny_weights.safetensors"), files, Optional.of(List.of(1, 2)),
                 List.of(1.0, 0.7), 2, false, List.of(), List.of(), null, merged), new CollectingReporter());
         GenerateRequest base = tiny(7);
         LoraSelection loras = new LoraSelection(files, List.of(1.0, 0.7), Optional.of(List.of(1, 2)), 2, false);
@@ -86,7 +86,7 @@ class GeneratorTest {
                 Arrays.stream(adapted.metadata().get("lora_weight").split(" ")).map(s -> Path.of(s).getFileName().toString())
                         .reduce((x, y) -> x + " " + y).orElseThrow());
 
-        LoraSelection three = new LoraSelection(List.of(files.get(0), files.get(1), Golden.file("lora_tiny.safetensors")),
+        LoraSelection three = new LoraSelection(List.of(files.get(0), files.get(1), Golden.path("lora_tiny.safetensors")),
                 List.of(), Optional.empty(), 2, true);
         LoraidException e = assertThrows(LoraidException.class,
                 () -> Generator.run(base.withLoras(three, LoraSelection.NONE), new CollectingReporter()));

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.Floats;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraFixtures;
 import dev.loraid.core.Reporter;
 import dev.loraid.tensor.Tensor;
@@ -47,8 +47,8 @@ class LoraConverterTest {
 
     @Test
     void golden_lora_round_trips_byte_exact_with_kept_alpha() throws Exception {
-        Path back = roundTrip(Golden.file("lora_tiny.safetensors"), true, "keep");
-        LoraFile orig = LoraFiles.read(Golden.file("lora_tiny.safetensors"));
+        Path back = roundTrip(Golden.path("lora_tiny.safetensors"), true, "keep");
+        LoraFile orig = LoraFiles.read(Golden.path("lora_tiny.safetensors"));
         LoraFile got = LoraFiles.read(back);
         assertEquals(orig.tensors().keySet(), got.tensors().keySet());
         orig.tensors().forEach((k, t) -> Golden.assertSameBytes(k, t, got.tensors().get(k)));

@@ -12,10 +12,10 @@ import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.Floats;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.core.TestDevice;
+import dev.loraid.tensor.testing.TestDevice;
 import dev.loraid.core.plan.LoraidAllocator;
 import dev.loraid.core.plan.LoraidMetadata;
 import dev.loraid.core.plan.ModuleSelector;
@@ -46,8 +46,8 @@ class LoraNetworkTest {
     }
 
     private static void withModel(ModelTest body) throws Exception {
-        try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config());
-                SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config());
+                SafetensorsFile golden = SafetensorsFile.open(Golden.path("lora_merged_forward.safetensors"))) {
             body.run(ck.model(TestDevice.get()), WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
         }
     }
@@ -68,10 +68,10 @@ class LoraNetworkTest {
     @Test
     void attached_lora_matches_the_golden_merged_forward() throws Exception {
         withModel((model, in) -> {
-            LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(Golden.file("lora_tiny.safetensors")), Reporter.SILENT), 0.8);
+            LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(Golden.path("lora_tiny.safetensors")), Reporter.SILENT), 0.8);
             assertEquals(40, net.adapters().size());
             Tensor out = model.forward(in);
-            try (SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+            try (SafetensorsFile golden = SafetensorsFile.open(Golden.path("lora_merged_forward.safetensors"))) {
                 Golden.assertClose("output", golden.tensor("output"), out, 1e-4, 1e-4);
             }
             net.detach();
@@ -94,7 +94,7 @@ class LoraNetworkTest {
     void loraid_2_changes_the_output_only_through_its_blocks() throws Exception {
         withModel((model, in) -> {
             Map<String, Tensor> base = forward(model, in);
-            LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(Golden.file("lora_id2.safetensors")), Reporter.SILENT), 0.7);
+            LoraNetwork net = LoraNetwork.attach(model, LoraWeights.of(LoraFiles.read(Golden.path("lora_id2.safetensors")), Reporter.SILENT), 0.7);
             Map<String, Tensor> with = forward(model, in);
             Golden.assertSameBytes("block0.out", base.get("block0.out"), with.get("block0.out"));
             Golden.assertSameBytes("block1.out", base.get("block1.out"), with.get("block1.out"));
@@ -130,20 +130,20 @@ class LoraNetworkTest {
     @Test
     void two_loraids_applied_at_inference_equal_the_golden_merged_model() throws Exception {
         Tensor merged;
-        try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("lora_id_merged_weights.safetensors"), WanPresets.get("tiny").config());
-                SafetensorsFile golden = SafetensorsFile.open(Golden.file("lora_merged_forward.safetensors"))) {
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("lora_id_merged_weights.safetensors"), WanPresets.get("tiny").config());
+                SafetensorsFile golden = SafetensorsFile.open(Golden.path("lora_merged_forward.safetensors"))) {
             merged = ck.model(TestDevice.get()).forward(WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context")));
         }
         withModel((model, in) -> {
             Tensor base = TestDevice.host(model.forward(in));
             // the golden files carry no ss_loraid: --LORAID assigns IDs by position and the range check catches a swap
             LoraidException swapped = assertThrows(LoraidException.class, () -> LoraApplication.apply(model,
-                    List.of(Golden.file("lora_id2.safetensors"), Golden.file("lora_id1.safetensors")), unfiltered(2), Optional.of(List.of(1, 2)),
+                    List.of(Golden.path("lora_id2.safetensors"), Golden.path("lora_id1.safetensors")), unfiltered(2), Optional.of(List.of(1, 2)),
                     List.of(1.0, 0.7), 2, false, new CollectingReporter()));
             assertTrue(swapped.getMessage().contains("lora_id2.safetensors (LORAID 1, blocks 0–1) contains adapters for block(s) [2, 3]"),
                     swapped.getMessage());
             Golden.assertSameBytes("output after a refused application", base, TestDevice.host(model.forward(in)));
-            LoraApplication app = LoraApplication.apply(model, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
+            LoraApplication app = LoraApplication.apply(model, List.of(Golden.path("lora_id1.safetensors"), Golden.path("lora_id2.safetensors")),
                     unfiltered(2), Optional.of(List.of(1, 2)), List.of(1.0, 0.7), 2, false, new CollectingReporter());
             assertEquals(2, app.applied().size());
             Golden.assertClose("output", merged, model.forward(in), 1e-4, 1e-4);
@@ -155,8 +155,8 @@ class LoraNetworkTest {
     @Test
     void two_loraid_files_attach_side_by_side_but_not_on_the_same_layer() throws Exception {
         withModel((model, in) -> {
-            LoraWeights id1 = LoraWeights.of(LoraFiles.read(Golden.file("lora_id1.safetensors")), Reporter.SILENT);
-            LoraWeights id2 = LoraWeights.of(LoraFiles.read(Golden.file("lora_id2.safetensors")), Reporter.SILENT);
+            LoraWeights id1 = LoraWeights.of(LoraFiles.read(Golden.path("lora_id1.safetensors")), Reporter.SILENT);
+            LoraWeights id2 = LoraWeights.of(LoraFiles.read(Golden.path("lora_id2.safetensors")), Reporter.SILENT);
             LoraNetwork a = LoraNetwork.attach(model, id1, 1.0);
             LoraNetwork b = LoraNetwork.attach(model, id2, 0.7);
             assertThrows(LoraidException.class, () -> LoraNetwork.attach(model, id1, 1.0));

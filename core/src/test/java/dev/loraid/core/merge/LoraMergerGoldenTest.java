@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.core.CollectingReporter;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,22 +41,22 @@ class LoraMergerGoldenTest {
 
     @Test
     void lora_tiny_at_0_8_matches_golden() throws Exception {
-        Path base = Golden.file("wan_tiny_weights.safetensors");
+        Path base = Golden.path("wan_tiny_weights.safetensors");
         Path out = dir.resolve("merged.safetensors");
-        LoraMerger.merge(request(base, List.of(Golden.file("lora_tiny.safetensors")), Optional.empty(), List.of(0.8), null, out),
+        LoraMerger.merge(request(base, List.of(Golden.path("lora_tiny.safetensors")), Optional.empty(), List.of(0.8), null, out),
                 new CollectingReporter());
-        assertMerged(Golden.file("lora_merged_weights.safetensors"), out, base);
+        assertMerged(Golden.path("lora_merged_weights.safetensors"), out, base);
     }
 
     @Test
     void two_loraid_loras_match_golden() throws Exception {
-        Path base = Golden.file("wan_tiny_weights.safetensors");
+        Path base = Golden.path("wan_tiny_weights.safetensors");
         Path out = dir.resolve("merged_ids.safetensors");
         // the golden LoRAs carry no ss_loraid: --LORAID 1 2 assigns them by position, ranges checked at P=2
         CollectingReporter r = new CollectingReporter();
-        LoraMerger.merge(request(base, List.of(Golden.file("lora_id1.safetensors"), Golden.file("lora_id2.safetensors")),
+        LoraMerger.merge(request(base, List.of(Golden.path("lora_id1.safetensors"), Golden.path("lora_id2.safetensors")),
                 Optional.of(List.of(1, 2)), List.of(1.0, 0.7), 2, out), r);
-        assertMerged(Golden.file("lora_id_merged_weights.safetensors"), out, base);
+        assertMerged(Golden.path("lora_id_merged_weights.safetensors"), out, base);
         assertTrue(r.informed("no block overlaps"), r.infos.toString());
     }
 }

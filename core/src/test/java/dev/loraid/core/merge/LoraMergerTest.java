@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loraid.core.BaseModelFixture;
 import dev.loraid.core.CollectingReporter;
 import dev.loraid.core.Floats;
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraFixtures;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFile;

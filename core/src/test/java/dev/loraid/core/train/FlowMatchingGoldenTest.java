@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.loraid.autograd.Var;
 import dev.loraid.core.Floats;
-import dev.loraid.core.Golden;
-import dev.loraid.core.TestDevice;
+import dev.loraid.tensor.testing.Golden;
+import dev.loraid.tensor.testing.TestDevice;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 class FlowMatchingGoldenTest {
     @Test
     void noisy_target_pred_and_loss_match_the_oracle() throws Exception {
-        try (WanCheckpoint ck = WanCheckpoint.open(Golden.file("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config());
-                SafetensorsFile g = SafetensorsFile.open(Golden.file("flow_matching_loss.safetensors"))) {
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config());
+                SafetensorsFile g = SafetensorsFile.open(Golden.path("flow_matching_loss.safetensors"))) {
             WanModel model = ck.model(TestDevice.get());
             Device d = model.device();
             double sigma = g.tensor("sigma").getFloat(0);

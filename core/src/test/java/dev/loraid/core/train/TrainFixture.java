@@ -1,6 +1,6 @@
 package dev.loraid.core.train;
 
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
@@ -20,7 +20,7 @@ import java.util.SplittableRandom;
  * text_dim 32). Each item's latent is a smooth pattern of its own, so a LoRA has something to learn.
  */
 final class TrainFixture {
-    static final Path TINY = Golden.file("wan_tiny_weights.safetensors");
+    static final Path TINY = Golden.path("wan_tiny_weights.safetensors");
 
     private TrainFixture() {
     }

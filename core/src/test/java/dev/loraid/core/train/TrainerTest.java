@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loraid.core.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraNetwork;
@@ -139,7 +139,7 @@ class TrainerTest {
             assertEquals("7", m.get("ss_seed"));
         }
         try (WanCheckpoint ck = WanCheckpoint.open(TrainFixture.TINY, WanPresets.TINY);
-                SafetensorsFile golden = SafetensorsFile.open(Golden.file("wan_tiny_forward.safetensors"))) {
+                SafetensorsFile golden = SafetensorsFile.open(Golden.path("wan_tiny_forward.safetensors"))) {
             WanModel model = ck.model();
             WanInputs in = WanInputs.of(golden.tensor("x"), golden.tensor("t"), golden.tensor("context"));
             Map<String, Tensor> base = blockOutputs(model, in);

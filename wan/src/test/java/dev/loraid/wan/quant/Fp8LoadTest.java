@@ -2,7 +2,7 @@ package dev.loraid.wan.quant;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.wan.Golden;
+import dev.loraid.tensor.testing.Golden;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanInputs;
 import dev.loraid.wan.WanPresets;

@@ -2,7 +2,7 @@ package dev.loraid.wan.sample;
 
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
-import dev.loraid.wan.Golden;
+import dev.loraid.tensor.testing.Golden;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -7,8 +7,8 @@ import dev.loraid.tensor.Tensor;
 import java.util.SplittableRandom;
 
 /** Small random tensors for tests, from a fixed seed. */
-final class TestTensors {
-    private TestTensors() {
+final class RandomTensors {
+    private RandomTensors() {
     }
 
     /** Contiguous F64, uniform in [lo, hi). */
