@@ -563,15 +563,8 @@ final class GenerateCommand extends OptionsCommand {
         List<Path> files = LoraidArgs.loraFiles(tokens);
         List<String> include = CliArgs.patterns(cl, "include_patterns");
         List<String> exclude = CliArgs.patterns(cl, "exclude_patterns");
-        for (var flag : List.of(Map.entry("include_patterns", include), Map.entry("exclude_patterns", exclude))) {
-            int n = flag.getValue().size();
-            if (n > 1 && n != files.size()) {
-                throw new UsageException("--" + flag.getKey() + ": " + n + " patterns for the " + files.size() + " files of --"
-                        + weightFlag + ": give one for every file, or one per file in file order");
-            }
-        }
-        return new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids, CliArgs.integer(cl, "blocks_per_loraid"),
-                cl.hasOption("allow_overlap"), include, exclude);
+        return CliArgs.usage(() -> new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids,
+                CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), include, exclude));
     }
 
     private static SkipLayerGuidance slg(CommandLine cl) {

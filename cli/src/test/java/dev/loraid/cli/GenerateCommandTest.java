@@ -188,7 +188,8 @@ class GenerateCommandTest {
         assertTrue(single.err().contains("--lazy_loading needs two experts (--dit_high_noise)"), single.err());
         CliRun three = generate("x", concat(dual, "--include_patterns", "blocks_1_"));
         assertEquals(2, three.code());
-        assertTrue(three.err().contains("--include_patterns: 3 patterns for the 2 files of --lora_weight"), three.err());
+        assertTrue(three.err().contains("--include_patterns: 3 patterns for 2 LoRA files: give none, one for every file, "
+                + "or one per file in file order"), three.err());
         CliRun regex = generate("x", "--lora_weight", golden("lora_id1.safetensors").toString(), "--exclude_patterns", "(");
         assertEquals(2, regex.code());
         assertTrue(regex.err().contains("--exclude_patterns '(' is not a valid regular expression"), regex.err());

@@ -1,5 +1,8 @@
 package dev.loraid.core.lora;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +33,8 @@ public record LoraKeyFilter(List<Pattern> include, List<Pattern> exclude) {
      * @throws LoraidException when a list has another length, naming it
      */
     public static List<LoraKeyFilter> perFile(int files, List<String> include, List<String> exclude) {
-        checkCount("include", include, files);
-        checkCount("exclude", exclude, files);
+        checkCount("LoraSelection.includePatterns", include, files);
+        checkCount("LoraSelection.excludePatterns", exclude, files);
         List<LoraKeyFilter> out = new ArrayList<>();
         for (int i = 0; i < files; i++) {
             out.add(of(pick(include, i), pick(exclude, i)));
@@ -39,10 +42,10 @@ public record LoraKeyFilter(List<Pattern> include, List<Pattern> exclude) {
         return out;
     }
 
-    private static void checkCount(String what, List<String> patterns, int files) {
+    private static void checkCount(String parameter, List<String> patterns, int files) {
         if (patterns.size() > 1 && patterns.size() != files) {
-            throw new LoraidException(patterns.size() + " " + what + " patterns for " + files + " LoRA files: give none, one "
-                    + "for every file, or one per file in file order");
+            throw new LoraidException(named(param(parameter), ": " + patterns.size() + " patterns for " + files
+                    + " LoRA files: give none, one for every file, or one per file in file order"));
         }
     }
 

@@ -196,7 +196,7 @@ class DualExpertGenerationTest {
         assertTrue(r.warned("lora_id2.safetensors: no keys left after") && r.warned("; file skipped"), r.warnings.toString());
         LoraidException e = assertThrows(LoraidException.class, () -> new LoraSelection(List.of(id1, id2), List.of(),
                 Optional.empty(), null, false, List.of("a", "b", "c"), List.of()));
-        assertEquals("3 include patterns for 2 LoRA files: give none, one for every file, or one per file in file order",
-                e.getMessage());
+        assertEquals("LoraSelection.includePatterns: 3 patterns for 2 LoRA files: give none, one for every file, or one per "
+                + "file in file order", e.getMessage());
     }
 }
