@@ -37,24 +37,37 @@ final class DemoInterference {
     private DemoInterference() {
     }
 
+    /** The base's loss on each character's held-out pictures (the same for every method, so measured once). */
+    static double[] baseLosses(Path base, List<Path> validation, Device device) throws IOException {
+        double[] out = new double[validation.size()];
+        for (int c = 0; c < out.length; c++) {
+            out[c] = loss(base, data(validation.get(c)), List.of(), Optional.empty(), device);
+        }
+        return out;
+    }
+
     /**
+     * @param baseLoss   {@link #baseLosses} of {@code base}
      * @param validation one held-out dataset TOML per character
      * @param loras      each character's LoRA, in character order
      * @param combined   the DiT with all three merged (ordinary), or null to attach all three as LORAIDs 1, 2, 3
      */
-    static List<Row> measure(String method, Path base, List<Path> validation, List<Path> loras, boolean loraid, Path combined,
-            Device device) throws IOException {
+    static List<Row> measure(String method, Path base, double[] baseLoss, List<Path> validation, List<Path> loras,
+            boolean loraid, Path combined, Device device) throws IOException {
         List<Row> rows = new ArrayList<>();
         for (int c = 0; c < loras.size(); c++) {
-            DatasetGroup data = DatasetGroup.open(validation.get(c), validation.get(c).getParent(), Reporter.SILENT);
+            DatasetGroup data = data(validation.get(c));
             Optional<List<Integer>> own = loraid ? Optional.of(List.of(c + 1)) : Optional.empty();
-            double plain = loss(base, data, List.of(), Optional.empty(), device);
             double alone = loss(base, data, List.of(loras.get(c)), own, device);
             double all = combined != null ? loss(combined, data, List.of(), Optional.empty(), device)
                     : loss(base, data, loras, Optional.of(List.of(1, 2, 3)), device);
-            rows.add(new Row(method, DemoScenes.CHARACTERS.get(c).phrase(), plain, alone, all));
+            rows.add(new Row(method, DemoScenes.CHARACTERS.get(c).phrase(), baseLoss[c], alone, all));
         }
         return rows;
+    }
+
+    private static DatasetGroup data(Path toml) {
+        return DatasetGroup.open(toml, toml.getParent(), Reporter.SILENT);
     }
 
     private static double loss(Path dit, DatasetGroup data, List<Path> loras, Optional<List<Integer>> loraids, Device device)

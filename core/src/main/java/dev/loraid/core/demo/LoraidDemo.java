@@ -256,8 +256,11 @@ public final class LoraidDemo {
             stage("tables: character detector over " + o.seeds().size() + " seed(s) per cell; validation loss on "
                     + HELD_OUT_PICTURES + " held-out pictures per character");
             List<DemoInterference.Row> interference = new ArrayList<>();
-            interference.addAll(DemoInterference.measure(METHODS.get(1), o.base(), heldOut, loras, false, merged, o.device()));
-            interference.addAll(DemoInterference.measure(METHODS.get(2), o.base(), heldOut, loraids, true, null, o.device()));
+            double[] baseLoss = DemoInterference.baseLosses(o.base(), heldOut, o.device());
+            interference.addAll(DemoInterference.measure(METHODS.get(1), o.base(), baseLoss, heldOut, loras, false, merged,
+                    o.device()));
+            interference.addAll(DemoInterference.measure(METHODS.get(2), o.base(), baseLoss, heldOut, loraids, true, null,
+                    o.device()));
             Path table = o.out().resolve("table.json");
             DemoTable.writeJson(table, o, rows, detector, interference);
             double seconds = (System.nanoTime() - t0) / 1e9;
