@@ -14,16 +14,17 @@ import java.nio.file.Path;
  * into NR-wide panels; for each MC-high row block pack A's slice into MR-high strips; then the micro-kernel
  * computes every MR x NR tile of the block with all MR x NR accumulators in registers.
  *
- * <p>Sizes: the register tile is MR x 2 vectors (12 accumulators leave room for the two B vectors and the A
- * broadcast even in AVX2's 16 registers). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
+ * <p>Sizes: the register tile is MR x 2 vectors, MR chosen by the register count: 6 rows (12 accumulators) where
+ * there are 32 vector registers (AVX-512, NEON/SVE), 5 rows (10) on x86 without AVX-512, whose 16 registers C2
+ * cannot fit 12 accumulators, 2 B vectors and its broadcasts into without spilling ({@link MicroKernel}). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
  * of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block (KC x NC)
  * lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
  */
 public final class GemmTiling {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int LANES = SPECIES.length();
-    /** Rows of the register tile. */
-    public static final int MR = 6;
+    /** Rows of the register tile: 6, or 5 where there are only 16 vector registers ({@code -Dloraid.gemm.mr}). */
+    public static final int MR = rows(Integer.getInteger("loraid.gemm.mr", sixteenRegisters() ? 5 : 6));
     /** Columns of the register tile: two vectors. */
     public static final int NR = 2 * LANES;
     /** Depth of one packed slice of K. */
@@ -54,6 +55,22 @@ public final class GemmTiling {
     }
 
     private GemmTiling() {
+    }
+
+    /**
+     * x86 without AVX-512 has 16 vector registers (AVX-512 and every AArch64 vector ISA have 32). The preferred
+     * species tells AVX-512 apart: it is 512 bits only where the JVM uses AVX-512 (not under -XX:UseAVX=2).
+     */
+    private static boolean sixteenRegisters() {
+        String arch = System.getProperty("os.arch", "");
+        return (arch.equals("amd64") || arch.equals("x86_64")) && SPECIES.vectorBitSize() < 512;
+    }
+
+    private static int rows(int mr) {
+        if (mr != 5 && mr != 6) {
+            throw new IllegalArgumentException("loraid.gemm.mr must be 5 or 6 (the micro-kernel's rows), not " + mr);
+        }
+        return mr;
     }
 
     static int roundUp(int x, int multiple) {
