@@ -11,11 +11,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * 3-D convolution ({@link dev.loraid.tensor.Backend#conv3d}) as an implicit GEMM: the output positions are cut into
- * tiles of whole output rows, and for each tile the input patches are packed into a [K, P] column block
- * (K = I·kt·kh·kw in the weight's order, P = the tile's positions) that {@link Gemm} multiplies by the weight seen
- * as [O, K]. Only one tile's columns exist at a time (at most {@link #TILE_ELEMENTS} values, in a per-thread buffer
- * reused across calls), never the whole im2col matrix. Zero padding is applied while packing: an out-of-range input position packs as 0.
+ * 3-D convolution ({@link dev.loraid.tensor.Backend#conv3d}) as an implicit GEMM. In fp32 (and BF16/F16 inputs),
+ * each batch item is one product {@code out[n] [O, P] = weight [O, K] · patches [K, P]} (K = I·kt·kh·kw in the
+ * weight's order, P = the output positions) whose right operand is packed panel by panel straight from x
+ * ({@link ConvPatches}): no column matrix exists, not even a tile of one. The fp64 reference path packs the
+ * patches of whole output rows into a [K, P] column block of at most {@link #TILE_ELEMENTS} values (a per-thread
+ * buffer reused across calls) that {@link Gemm} multiplies; the backward reuses those blocks. Zero padding is
+ * applied while packing: an out-of-range input position packs as 0.
  *
  * <p>x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O], out [N, O, To, Ho, Wo] with
  * {@code To = (T + padFront + padBack − kt) / st + 1} (likewise H, W); padding = {front, back, top, bottom,
@@ -39,22 +41,25 @@ final class Conv3d {
                         long tileElements) {
         Geometry g = Geometry.of(x, weight, bias, stride, padding, out);
         boolean fp64 = Precision.fp64(x, weight, bias, out);
-        DType tileType = fp64 ? DType.F64 : DType.F32;
         Tensor w2 = (weight.isContiguous() ? weight : weight.contiguous()).view(g.o, g.k);
-        // rows = flattened (output frame, output row) pairs; a tile is a run of them
+        if (!fp64) {
+            implicit(x, w2, bias, out, g);
+            return;
+        }
+        // fp64 (the reference precision): im2col tiles through the fp64 GEMM
         long rowsTotal = (long) g.to * g.ho;
         int rowsPerTile = rowsPerTile(g, tileElements);
         boolean merged = positionsMerge(out, g);
-        Tensor tile = tile(0, tileType, g.k, (long) rowsPerTile * g.wo);
+        Tensor tile = tile(0, DType.F64, g.k, (long) rowsPerTile * g.wo);
         for (int n = 0; n < g.n; n++) {
             Tensor outN = out.select(0, n);
             // an output whose positions do not flatten to one stride is computed contiguous and copied back
-            Tensor target = merged ? outN : Tensor.empty(out.device(), tileType, g.o, g.to, g.ho, g.wo);
+            Tensor target = merged ? outN : Tensor.empty(out.device(), DType.F64, g.o, g.to, g.ho, g.wo);
             for (long r0 = 0; r0 < rowsTotal; r0 += rowsPerTile) {
                 int rows = (int) Math.min(rowsPerTile, rowsTotal - r0);
                 int p = rows * g.wo;
                 Tensor cols = tile.narrow(1, 0, p);
-                pack(x, n, g, r0, rows, cols, fp64);
+                pack(x, n, g, r0, rows, cols, true);
                 long off = target.offset() + (r0 / g.ho) * target.stride(1) + (r0 % g.ho) * target.stride(2);
                 Tensor c = new Tensor(target.storage(), target.dtype(), Shape.of(g.o, p),
                     new long[] {target.stride(0), target.stride(3)}, off);
@@ -63,6 +68,26 @@ final class Conv3d {
                 Gemm.matmul(cols.transpose(0, 1), w2.transpose(0, 1), c.transpose(0, 1), 1, 0, bias);
             }
             if (!merged) {
+                StridedCopy.copy(target, outN);
+            }
+        }
+    }
+
+    /**
+     * fp32 work as an implicit GEMM per batch item: {@code out[n] [O, P] = w2 [O, K] · patches [K, P] + bias}, the
+     * patches packed straight from x into the GEMM's panels ({@link ConvPatches}). An output that is not F32 with
+     * unit-stride positions is computed in an F32 temporary and copied.
+     */
+    private static void implicit(Tensor x, Tensor w2, Tensor bias, Tensor out, Geometry g) {
+        boolean direct = out.dtype() == DType.F32 && positionsMerge(out, g) && out.stride(4) == 1;
+        long positions = (long) g.to * g.ho * g.wo;
+        for (int n = 0; n < g.n; n++) {
+            Tensor outN = out.select(0, n);
+            Tensor target = direct ? outN : Tensor.empty(out.device(), DType.F32, g.o, g.to, g.ho, g.wo);
+            Tensor c = new Tensor(target.storage(), DType.F32, Shape.of(g.o, positions),
+                new long[] {target.stride(0), 1}, target.offset());
+            Gemm.matmul(w2, new ConvPatches(x, n, g), c, bias);
+            if (!direct) {
                 StridedCopy.copy(target, outN);
             }
         }

@@ -32,7 +32,7 @@ final class BlockedGemm {
      * {@code b.at(bOffsets[i])} into {@code c.at(cOffsets[i])}; c is F32 with column stride 1 (or one column).
      * The bias is indexed by column of c, or by row when {@code biasPerRow} (c is then a transposed output).
      */
-    record Problem(StridedMatrix a, StridedMatrix b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
+    record Problem(StridedMatrix a, PanelSource b, StridedMatrix c, long[] aOffsets, long[] bOffsets,
                    long[] cOffsets, float alpha, float beta, float[] bias, boolean biasPerRow) {
     }
 
@@ -81,7 +81,7 @@ final class BlockedGemm {
     }
 
     /** C[i0..i1, j0..j1] of one batch, over all of K. */
-    private static void runBlock(StridedMatrix a, StridedMatrix b, StridedMatrix c, int i0, int i1, int j0, int j1,
+    private static void runBlock(StridedMatrix a, PanelSource b, StridedMatrix c, int i0, int i1, int j0, int j1,
                                  Problem p, Buffers buf) {
         int k = a.cols();
         // equal row blocks of at most MC rows (1560 rows: 4 x 390, not 3 x 516 + 12)

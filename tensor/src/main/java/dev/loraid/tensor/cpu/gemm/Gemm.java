@@ -65,6 +65,33 @@ public final class Gemm {
     }
 
     /**
+     * {@code c = a · b + rowBias} with the right operand given panel by panel ({@link PanelSource}: an implicit GEMM,
+     * e.g. a convolution's patches, never materialised): a [M, K] in any float dtype and strides, c [M, N] F32 with
+     * unit column stride, rowBias null or [M] (one value per row of c, as a convolution's per-channel bias).
+     */
+    public static void matmul(Tensor a, PanelSource b, Tensor c, Tensor rowBias) {
+        if (a.rank() != 2 || c.rank() != 2 || a.size(1) != b.rows() || c.size(0) != a.size(0) || c.size(1) != b.cols()) {
+            throw new IllegalArgumentException("matmul: shapes do not chain: a " + a.shape() + " @ b [" + b.rows() + ", "
+                + b.cols() + "] -> c " + c.shape());
+        }
+        if (c.dtype() != DType.F32 || c.stride(1) != 1 && c.size(1) > 1 || !a.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("matmul: an implicit right operand needs a float a and an F32 c with "
+                + "unit column stride; got a " + a + ", c " + c);
+        }
+        if (rowBias != null && (rowBias.rank() != 1 || rowBias.size(0) != c.size(0))) {
+            throw new IllegalArgumentException("matmul: row bias " + rowBias.shape() + " does not match M = " + c.size(0));
+        }
+        float[] bias = rowBias == null ? null : new float[Math.toIntExact(rowBias.size(0))];
+        if (bias != null) {
+            FloatRuns.read(rowBias.storage().segment(), rowBias.dtype(), rowBias.offset(), rowBias.stride(0), bias, 0,
+                bias.length);
+        }
+        BlockedGemm.run(new BlockedGemm.Problem(matrix(a, Math.toIntExact(a.size(0)), a.stride(0)), b,
+            matrix(c, Math.toIntExact(c.size(0)), c.stride(0)), new long[] {a.offset()}, new long[] {0}, new long[] {c.offset()},
+            1f, 0f, bias, true));
+    }
+
+    /**
      * Whether computing {@code cᵀ = bᵀ·aᵀ} moves fewer elements through the slow (transposing, scalar) paths
      * than {@code c = a·b}. The kernel wants its left operand contiguous along K, its right operand and the
      * output contiguous along their columns; e.g. a weight gradient {@code gᵀ·h} with g [4096, 1536] and

@@ -45,10 +45,10 @@ final class Packing {
      * otherwise (a transposed weight, K contiguous) the panel's columns are read as runs into {@code columns}
      * (NR x kc floats) and transposed from there.
      */
-    static void packB(StridedMatrix b, int k0, int kc, int j0, int nc, float[] dst, float[] columns) {
+    static void packB(PanelSource b, int k0, int kc, int j0, int nc, float[] dst, float[] columns) {
         int panels = (nc + NR - 1) / NR;
         for (int p = 0; p < panels; p++) {
-            packPanel(b, k0, kc, j0 + p * NR, Math.min(NR, nc - p * NR), dst, p * kc * NR, columns);
+            b.packPanel(k0, kc, j0 + p * NR, Math.min(NR, nc - p * NR), dst, p * kc * NR, columns);
         }
     }
 

@@ -99,10 +99,9 @@ final class SharedPanelGemm {
                         return;
                     }
                 }
-                StridedMatrix b = p.b().at(p.bOffsets()[batch]);
+                PanelSource b = p.b().at(p.bOffsets()[batch]);
                 for (int q; (q = claims.getAndIncrement(3 * t)) < panels; ) {
-                    Packing.packPanel(b, pc, kc, jc + q * NR, Math.min(NR, nc - q * NR), block, q * kc * NR,
-                        buf.columns);
+                    b.packPanel(pc, kc, jc + q * NR, Math.min(NR, nc - q * NR), block, q * kc * NR, buf.columns);
                     claims.incrementAndGet(3 * t + 1);
                 }
             }

@@ -11,15 +11,21 @@ import java.lang.foreign.MemorySegment;
  * differing only in {@code offset}.
  */
 record StridedMatrix(MemorySegment segment, DType dtype, long offset, int rows, int cols, long rowStride,
-                     long colStride) {
+                     long colStride) implements PanelSource {
 
     /** The transpose, as a view of the same elements. */
     StridedMatrix transposed() {
         return new StridedMatrix(segment, dtype, offset, cols, rows, colStride, rowStride);
     }
 
-    StridedMatrix at(long newOffset) {
+    @Override
+    public StridedMatrix at(long newOffset) {
         return new StridedMatrix(segment, dtype, newOffset, rows, cols, rowStride, colStride);
+    }
+
+    @Override
+    public void packPanel(int k0, int kc, int j, int w, float[] dst, int base, float[] scratch) {
+        Packing.packPanel(this, k0, kc, j, w, dst, base, scratch);
     }
 
     /** Converts {@code len} elements of row {@code r} starting at column {@code c} into {@code dst}. */

@@ -1,0 +1,105 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.gemm.GemmTiling;
+import dev.loraid.tensor.cpu.gemm.PanelSource;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * The patches of one batch item of a 3-D convolution as the right operand of the implicit GEMM
+ * {@code out[n] [O, To·Ho·Wo] = weight [O, K] · patches [K, To·Ho·Wo]}: row k = (input channel, dt, dh, dw) in the
+ * weight's order, column p = an output position. Packed straight from x into the GEMM's panels, a run of output
+ * columns at a time; zero padding is the positions whose input lies outside x. Nothing of size K x P exists.
+ */
+final class ConvPatches implements PanelSource {
+    private static final int NR = GemmTiling.NR;
+
+    private final MemorySegment src;
+    private final Tensor x;
+    private final Conv3d.Geometry g;
+    private final long[] xs;
+    private final long base;
+    /** Per row k: the input channel's element offset, the kernel taps and the output columns that read inside x. */
+    private final long[] channelOffset;
+    private final int[] dt;
+    private final int[] dh;
+    private final int[] dw;
+    private final int[] wLo;
+    private final int[] wHi;
+
+    ConvPatches(Tensor x, int n, Conv3d.Geometry g) {
+        this.src = x.storage().segment();
+        this.x = x;
+        this.g = g;
+        this.xs = x.strides();
+        this.base = x.offset() + n * xs[0];
+        int kernel = g.kt() * g.kh() * g.kw();
+        channelOffset = new long[g.k()];
+        dt = new int[g.k()];
+        dh = new int[g.k()];
+        dw = new int[g.k()];
+        wLo = new int[g.k()];
+        wHi = new int[g.k()];
+        for (int k = 0; k < g.k(); k++) {
+            int rem = k % kernel;
+            channelOffset[k] = (long) (k / kernel) * xs[1];
+            dt[k] = rem / (g.kh() * g.kw());
+            dh[k] = rem / g.kw() % g.kh();
+            dw[k] = rem % g.kw();
+            // output columns whose input column w·sw + dw − left lies inside [0, W)
+            wLo[k] = Math.max(0, Conv3d.ceilDiv(g.left() - dw[k], g.sw()));
+            wHi[k] = Math.min(g.wo() - 1, Math.floorDiv(g.w() - 1 + g.left() - dw[k], g.sw()));
+        }
+    }
+
+    @Override
+    public int rows() {
+        return g.k();
+    }
+
+    @Override
+    public int cols() {
+        return Math.multiplyExact(Math.multiplyExact(g.to(), g.ho()), g.wo());
+    }
+
+    @Override
+    public PanelSource at(long offset) {
+        return this;
+    }
+
+    @Override
+    public void packPanel(int k0, int kc, int j, int w, float[] dst, int base, float[] scratch) {
+        // the panel's columns as runs along one output row; each run reads one strided input run per k
+        for (int p = j; p < j + w; ) {
+            int row = p / g.wo();
+            int col = p % g.wo();
+            int run = Math.min(j + w - p, g.wo() - col);
+            int t = row / g.ho();
+            int h = row % g.ho();
+            for (int kk = 0; kk < kc; kk++) {
+                int k = k0 + kk;
+                int at = base + kk * NR + (p - j);
+                int ti = t * g.st() + dt[k] - g.front();
+                int hi = h * g.sh() + dh[k] - g.top();
+                int lo = Math.max(col, wLo[k]);
+                int hiCol = Math.min(col + run - 1, wHi[k]);
+                if (ti < 0 || ti >= g.t() || hi < 0 || hi >= g.h() || lo > hiCol) {
+                    Arrays.fill(dst, at, at + run, 0f);
+                    continue;
+                }
+                Arrays.fill(dst, at, at + (lo - col), 0f);
+                FloatRuns.read(src, x.dtype(), this.base + channelOffset[k] + ti * xs[2] + hi * xs[3]
+                    + (long) (lo * g.sw() + dw[k] - g.left()) * xs[4], xs[4] * g.sw(), dst, at + (lo - col), hiCol - lo + 1);
+                Arrays.fill(dst, at + (hiCol - col) + 1, at + run, 0f);
+            }
+            p += run;
+        }
+        if (w < NR) {
+            for (int kk = 0; kk < kc; kk++) {
+                Arrays.fill(dst, base + kk * NR + w, base + (kk + 1) * NR, 0f);
+            }
+        }
+    }
+}

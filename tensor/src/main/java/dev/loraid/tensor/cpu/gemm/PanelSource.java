@@ -1,0 +1,23 @@
+package dev.loraid.tensor.cpu.gemm;
+
+/**
+ * The right operand B [K, N] of a product as the micro-kernel reads it: panel by panel, each NR columns wide and
+ * converted to fp32. A tensor view ({@link StridedMatrix}) packs its elements; an implicit operand (a convolution's
+ * patches) packs values that exist nowhere else, so the product never needs the whole matrix in memory.
+ */
+public interface PanelSource {
+    /** K. */
+    int rows();
+
+    /** N. */
+    int cols();
+
+    /** The same operand for another batch, whose elements start at {@code offset} (operands of one batch only ignore it). */
+    PanelSource at(long offset);
+
+    /**
+     * B[k0 .. k0+kc, j .. j+w] (w ≤ NR) as kc rows of {@link GemmTiling#NR} floats at {@code dst[base]}, columns
+     * beyond w zero; {@code scratch} holds NR·KC floats for the packer's own use.
+     */
+    void packPanel(int k0, int kc, int j, int w, float[] dst, int base, float[] scratch);
+}
