@@ -24,13 +24,13 @@ record VaeAttentionBlock(String name, Tensor gamma, Tensor qkvWeight, Tensor qkv
         long t = x.size(1);
         long hw = x.size(2) * x.size(3);
         Tensor qkv = VaeOps.conv1x1(VaeOps.rmsNorm(x, gamma), qkvWeight, qkvBias); // [3C, T, H, W] contiguous
-        Tensor out = VaeOps.empty(t, 1, hw, c);
-        VaeOps.CPU.attention(heads(qkv, 0, c), heads(qkv, 1, c), heads(qkv, 2, c), 1 / Math.sqrt(c), null, out, null);
+        Tensor out = VaeOps.empty(x.device(), t, 1, hw, c);
+        x.backend().attention(heads(qkv, 0, c), heads(qkv, 1, c), heads(qkv, 2, c), 1 / Math.sqrt(c), null, out, null);
         // out [T, 1, HW, C] read back as [C, T, H, W]
         Tensor o = new Tensor(out.storage(), out.dtype(), Shape.of(c, t, x.size(2), x.size(3)),
             new long[] {1, hw * c, x.size(3) * c, c}, out.offset());
         Tensor y = VaeOps.conv1x1(o, projWeight, projBias);
-        VaeOps.CPU.binary(BinaryOp.ADD, y, x, y);
+        x.backend().binary(BinaryOp.ADD, y, x, y);
         return y;
     }
 
