@@ -45,4 +45,4 @@ fi
 "$carry/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cpu \
   -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain $(scripts/gpu-check.sh --device-tests) | tail -n 1
-echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=300)" >&2
+echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=400)" >&2

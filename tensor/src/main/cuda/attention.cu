@@ -4,7 +4,8 @@
 // math accumulates in T (fp32, or fp64 when every tensor is F64). Four threads share a row (each owning every
 // fourth column), so D and Dv may be up to 4·MAXC. lse is contiguous [B, H, Lq] F32: m + log(l) of the scaled scores.
 // Scalar FMAs: the path for F32/F64 (gradient checks), mixed dtypes and head dims the tensor-core kernels
-// (attention_mma*.cu, BF16/F16 with D % 16 == 0, D <= 128) do not take.
+// (attention_mma*.cu, BF16/F16 with D % 16 == 0, D <= 128) do not take. attention_forward_bias_* is the same forward
+// with an additive [B, H, Lq, Lk] bias read straight from its strided view (Backend.attentionWithBias, forward only).
 #include "loraid_common.cuh"
 
 #define BM 32
@@ -23,9 +24,10 @@ template <typename T> __device__ void load_tile(T* s, const Layout& L, const cha
     }
 }
 
+// bp: null, or the additive bias [B, H, Lq, Lk] (layout bl, any strides and float dtype) on the scaled scores.
 template <typename T> __device__ void attention_forward_impl(const Layout& q, const Layout& k, const Layout& v,
         const Layout& o, const char* qp, const char* kp, const char* vp, char* op, float* lse, const int* kvLengths,
-        double scaleD) {
+        double scaleD, const Layout& bl, const char* bp) {
     extern __shared__ __align__(16) unsigned char smem[];
     T scale = (T) scaleD;
     int H = (int) q.sizes[1], D = (int) q.sizes[3], Dv = (int) v.sizes[3];
@@ -37,6 +39,7 @@ template <typename T> __device__ void attention_forward_impl(const Layout& q, co
     T* sV = sK + BN * (D + 1);
     T* sP = sV + BN * (Dv + 1);
     int r = threadIdx.x >> 2, t = threadIdx.x & 3;
+    bool biasRow = bp && m0 + r < Lq;
     load_tile<T>(sQ, q, qp, b, h, m0, BM, Lq);
     T acc[MAXC];
     for (int c = 0; c < MAXC; c++) acc[c] = 0;
@@ -53,15 +56,18 @@ template <typename T> __device__ void attention_forward_impl(const Layout& q, co
             T dot = 0;
             for (int d = 0; d < D; d++) dot += sQ[r * (D + 1) + d] * sK[j * (D + 1) + d];
             s[jj] = n0 + j < kvLen ? dot * scale : -ld_inf<T>();
+            if (biasRow && n0 + j < kvLen) s[jj] += load<T>(bp, off4(bl, b, h, m0 + r, n0 + j), bl.dtype);
             tileMax = s[jj] > tileMax ? s[jj] : tileMax;
         }
         tileMax = max(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 1));
         tileMax = max(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
-        T mNew = m > tileMax ? m : tileMax;  // finite: key n0 is valid
-        T alpha = ld_exp(m - mNew);
+        T mNew = m > tileMax ? m : tileMax;
+        // -inf only when every score so far is -inf (a bias of -inf): nothing to weigh yet, and exp(-inf - -inf) is NaN
+        bool none = mNew == -ld_inf<T>();
+        T alpha = none ? (T) 1 : ld_exp(m - mNew);
         T psum = 0;
         for (int jj = 0; jj < BN / 4; jj++) {
-            T p = ld_exp(s[jj] - mNew);
+            T p = none ? (T) 0 : ld_exp(s[jj] - mNew);
             sP[r * (BN + 1) + t + 4 * jj] = p;
             psum += p;
         }
@@ -193,7 +199,11 @@ template <typename T> __device__ void attention_backward_impl(const Layout& q, c
 #define ATTENTION_KERNELS(T, SUFFIX) \
 extern "C" __global__ void __launch_bounds__(NT) attention_forward_##SUFFIX(Layout q, Layout k, Layout v, Layout o, \
         const char* qp, const char* kp, const char* vp, char* op, float* lse, const int* kvLengths, double scale) { \
-    attention_forward_impl<T>(q, k, v, o, qp, kp, vp, op, lse, kvLengths, scale); } \
+    attention_forward_impl<T>(q, k, v, o, qp, kp, vp, op, lse, kvLengths, scale, q, nullptr); } \
+extern "C" __global__ void __launch_bounds__(NT) attention_forward_bias_##SUFFIX(Layout q, Layout k, Layout v, \
+        Layout o, Layout bias, const char* qp, const char* kp, const char* vp, char* op, const char* bp, \
+        const int* kvLengths, double scale) { \
+    attention_forward_impl<T>(q, k, v, o, qp, kp, vp, op, nullptr, kvLengths, scale, bias, bp); } \
 extern "C" __global__ void attention_backward_delta_##SUFFIX(Layout o, Layout g, const char* op, const char* gp, \
         T* delta) { attention_backward_delta_impl<T>(o, g, op, gp, delta); } \
 extern "C" __global__ void __launch_bounds__(NT) attention_backward_##SUFFIX(Layout q, Layout k, Layout v, Layout g, \

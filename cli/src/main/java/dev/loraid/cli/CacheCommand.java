@@ -105,13 +105,10 @@ public final class CacheCommand extends OptionsCommand {
             Device device = CliArgs.device(cl, err);
             List<String> skipped = new ArrayList<>();
             if (cl.hasOption("vae")) {
-                if (!device.isCpu()) {
-                    reporter.warn("the VAE runs on the CPU (no CUDA convolution yet)");
-                }
                 DType dtype = cl.hasOption("vae_dtype") ? LatentEncoder.parseDtype(cl.getOptionValue("vae_dtype")) : DType.BF16;
                 CacheSummary s;
                 try (VaeLatentEncoder vae = VaeLatentEncoder.open(CliArgs.requiredPath(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"),
-                    dtype)) {
+                    dtype, device)) {
                     s = new LatentCacher(vae, workingDir, options, reporter).run(datasets);
                 }
                 report(out, "latent caches", s);

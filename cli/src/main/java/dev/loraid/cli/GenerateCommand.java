@@ -435,7 +435,7 @@ final class GenerateCommand extends OptionsCommand {
             if (!cl.hasOption("vae") || !type.frames()) {
                 return new Frames(dev.loraid.core.generate.LatentPreview.renderer(task.vaeStride()), null);
             }
-            VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"));
+            VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"), CliArgs.device(cl));
             return new Frames(vae, vae);
         }
 

@@ -23,8 +23,8 @@ import java.util.Map;
  * weights, for parity checks. IN may hold {@code input_video} [3, F, H, W] in [-1, 1] (→ {@code mu_raw},
  * {@code log_var}, {@code latent}) and/or {@code dec_input_latent} [z, F, h, w], a normalised latent
  * (→ {@code decoded_raw}, {@code decoded} = clamp to [-1, 1]); optional {@code latents_mean} / {@code latents_std}
- * [z] replace the built-in Wan 2.1 vectors. The VAE runs on the CPU: the CUDA backend has no conv3d yet, so
- * {@code --device cuda} is accepted with a warning.
+ * [z] replace the built-in Wan 2.1 vectors. The VAE runs on {@code --device} (default cpu); results are written from
+ * the host.
  */
 public final class VaeForwardCommand extends OptionsCommand {
     @Override
@@ -69,14 +69,11 @@ public final class VaeForwardCommand extends OptionsCommand {
         Path outPath = requiredPath(line, "out");
         OutputSet.checkFolders(Map.of("--out", outPath)); // before the model is read
         Device device = CliArgs.device(line, err);
-        if (!device.isCpu()) {
-            err.println("warning: --device " + device + ": the VAE runs on the CPU (no CUDA conv3d kernel yet)");
-        }
         long t0 = System.nanoTime();
         try (VaeCheckpoint ck = VaeCheckpoint.open(weights); SafetensorsFile in = SafetensorsFile.open(inputs)) {
             out.println("model: " + ck.describe());
             out.println("config: " + ck.config());
-            out.println("device: cpu");
+            out.println("device: " + device);
             boolean enc = in.contains("input_video");
             boolean dec = in.contains("dec_input_latent");
             if (!enc && !dec) {
@@ -93,20 +90,20 @@ public final class VaeForwardCommand extends OptionsCommand {
                 throw new IllegalArgumentException("latent mean/std have " + stats.channels() + " channels but the VAE's z_dim is "
                         + ck.config().zDim() + (in.contains("latents_mean") ? "" : ": give latents_mean and latents_std in --inputs"));
             }
-            WanVae vae = ck.model();
+            WanVae vae = ck.model(device);
             Map<String, Tensor> written = new LinkedHashMap<>();
             long t1 = System.nanoTime();
             if (enc) {
                 WanVae.Encoded e = vae.encode(in.tensor("input_video"));
-                written.put("mu_raw", e.mu());
-                written.put("log_var", e.logVar());
-                written.put("latent", stats.normalize(e.mu()));
+                written.put("mu_raw", e.mu().to(Device.CPU));
+                written.put("log_var", e.logVar().to(Device.CPU));
+                written.put("latent", stats.normalize(e.mu()).to(Device.CPU));
                 out.println("encode: input_video " + in.tensor("input_video").shape() + " → latent " + e.mu().shape());
             }
             if (dec) {
                 Tensor raw = vae.decode(stats.denormalize(in.tensor("dec_input_latent")), null);
-                written.put("decoded_raw", raw);
-                written.put("decoded", WanVae.clamp(raw));
+                written.put("decoded_raw", raw.to(Device.CPU));
+                written.put("decoded", WanVae.clamp(raw).to(Device.CPU));
                 out.println("decode: dec_input_latent " + in.tensor("dec_input_latent").shape() + " → decoded " + raw.shape());
             }
             long t2 = System.nanoTime();

@@ -327,7 +327,6 @@ final class OpCases {
         long[] od = {xd[0], wd[0], (xd[2] + pad[0] + pad[1] - wd[2]) / stride[0] + 1,
             (xd[3] + pad[2] + pad[3] - wd[3]) / stride[1] + 1, (xd[4] + pad[4] + pad[5] - wd[4]) / stride[2] + 1};
         Tensor[] r = t.run((b, a) -> {
-            // CUDA has no conv kernel yet and says so through supports(); the VAE then runs on the CPU
             org.junit.jupiter.api.Assumptions.assumeTrue(b.supports(BackendOp.CONV3D, a[0], a[1], a[2], a[3]),
                 "conv3d not supported on " + b.device());
             b.conv3d(a[0], a[1], a[2], stride, pad, a[3]);

@@ -2,6 +2,7 @@ package dev.loraid.core.cache;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.vae.LatentStats;
 import dev.loraid.wan.vae.VaeCheckpoint;
@@ -30,8 +31,9 @@ public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
     /**
      * @param vaeFile   the VAE weights (.safetensors or the official .pth)
      * @param statsFile a safetensors file with {@code latents_mean} and {@code latents_std} [z], or null for Wan 2.1's
+     * @param device    where the VAE runs (its weights are copied there once); latents are left there
      */
-    public static VaeLatentEncoder open(Path vaeFile, Path statsFile, DType dtype) {
+    public static VaeLatentEncoder open(Path vaeFile, Path statsFile, DType dtype, Device device) {
         VaeCheckpoint ck;
         try {
             ck = VaeCheckpoint.open(vaeFile);
@@ -39,7 +41,7 @@ public final class VaeLatentEncoder implements LatentEncoder, AutoCloseable {
             throw new LoraidException("cannot open the VAE " + vaeFile + ": " + e.getMessage(), e);
         }
         try {
-            return new VaeLatentEncoder(ck, ck.model(), LatentStats.forVae(ck.config().zDim(), statsFile, vaeFile.toString()), dtype);
+            return new VaeLatentEncoder(ck, ck.model(device), LatentStats.forVae(ck.config().zDim(), statsFile, vaeFile.toString()), dtype);
         } catch (IOException | RuntimeException e) {
             ck.close();
             throw new LoraidException(e.getMessage(), e);

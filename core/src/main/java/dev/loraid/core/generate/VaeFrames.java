@@ -1,6 +1,7 @@
 package dev.loraid.core.generate;
 
 import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.vae.LatentStats;
 import dev.loraid.wan.vae.VaeCheckpoint;
@@ -29,8 +30,11 @@ public final class VaeFrames implements FrameRenderer, AutoCloseable {
         this.source = source;
     }
 
-    /** @param statsFile latents_mean / latents_std for a VAE whose latent width is not 16, or null for Wan 2.1's */
-    public static VaeFrames open(Path vaeFile, Path statsFile) {
+    /**
+     * @param statsFile latents_mean / latents_std for a VAE whose latent width is not 16, or null for Wan 2.1's
+     * @param device    where the decoder runs (its weights are copied there once); the frames come back to the host
+     */
+    public static VaeFrames open(Path vaeFile, Path statsFile, Device device) {
         VaeCheckpoint ck;
         try {
             ck = VaeCheckpoint.open(vaeFile);
@@ -39,7 +43,7 @@ public final class VaeFrames implements FrameRenderer, AutoCloseable {
         }
         try {
             LatentStats stats = LatentStats.forVae(ck.config().zDim(), statsFile, vaeFile.toString());
-            return new VaeFrames(ck, ck.model(), stats, vaeFile.getFileName().toString());
+            return new VaeFrames(ck, ck.model(device), stats, vaeFile.getFileName().toString());
         } catch (IOException | RuntimeException e) {
             ck.close();
             throw new LoraidException(e.getMessage(), e);
@@ -52,7 +56,7 @@ public final class VaeFrames implements FrameRenderer, AutoCloseable {
             throw new LoraidException("the latent has " + latent.size(0) + " channels but the VAE " + source + " decodes "
                     + stats.channels());
         }
-        Tensor pixels = WanVae.clamp(vae.decode(stats.denormalize(latent), null));
+        Tensor pixels = WanVae.clamp(vae.decode(stats.denormalize(latent), null)).to(Device.CPU);
         int frames = (int) pixels.size(1);
         int h = (int) pixels.size(2);
         int w = (int) pixels.size(3);

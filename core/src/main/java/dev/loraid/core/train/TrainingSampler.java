@@ -16,6 +16,7 @@ import dev.loraid.core.generate.TextEncoder;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
@@ -72,7 +73,8 @@ final class TrainingSampler implements AutoCloseable {
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
         FrameRenderer frames = c.vae() == null ? LatentPreview.renderer(task.vaeStride())
-                : VaeFrames.open(c.vae(), c.sampling().vaeLatentStats());
+                // on the CPU: during training the device's memory belongs to the model being trained
+                : VaeFrames.open(c.vae(), c.sampling().vaeLatentStats(), Device.CPU);
         return new TrainingSampler(encoded, task, c, frames);
     }
 

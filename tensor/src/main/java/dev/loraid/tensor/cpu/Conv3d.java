@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.ConvGeometry;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Shape;
@@ -14,14 +15,11 @@ import java.nio.ByteOrder;
  * 3-D convolution ({@link dev.loraid.tensor.Backend#conv3d}) as an implicit GEMM. In fp32 (and BF16/F16 inputs),
  * each batch item is one product {@code out[n] [O, P] = weight [O, K] · patches [K, P]} (K = I·kt·kh·kw in the
  * weight's order, P = the output positions) whose right operand is packed panel by panel straight from x
- * ({@link ConvPatches}): no column matrix exists, not even a tile of one. The fp64 reference path packs the
- * patches of whole output rows into a [K, P] column block of at most {@link #TILE_ELEMENTS} values (a per-thread
- * buffer reused across calls) that {@link Gemm} multiplies; the backward reuses those blocks. Zero padding is
- * applied while packing: an out-of-range input position packs as 0.
- *
- * <p>x [N, I, T, H, W], weight [O, I, kt, kh, kw], bias null or [O], out [N, O, To, Ho, Wo] with
- * {@code To = (T + padFront + padBack − kt) / st + 1} (likewise H, W); padding = {front, back, top, bottom,
- * left, right}.
+ * ({@link ConvPatches}): no column matrix exists, not even a tile of one. The fp64 reference path is tiled as
+ * {@link ConvGeometry} describes (as the CUDA convolution is): for each tile of whole output rows the patches are
+ * packed into a [K, P] column block of at most {@link #TILE_ELEMENTS} values (a per-thread buffer reused across
+ * calls) that {@link Gemm} multiplies; the backward reuses those blocks. Zero padding is applied while packing: an
+ * out-of-range input position packs as 0.
  */
 final class Conv3d {
     /** Column-block budget in elements (16 MiB of fp32). */
@@ -39,30 +37,27 @@ final class Conv3d {
     /** With a column-block budget of {@code tileElements} values (tests use tiny ones). */
     static void forward(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out,
                         long tileElements) {
-        Geometry g = Geometry.of(x, weight, bias, stride, padding, out);
+        ConvGeometry g = ConvGeometry.of(x, weight, bias, stride, padding, out);
         boolean fp64 = Precision.fp64(x, weight, bias, out);
-        Tensor w2 = (weight.isContiguous() ? weight : weight.contiguous()).view(g.o, g.k);
+        Tensor w2 = (weight.isContiguous() ? weight : weight.contiguous()).view(g.o(), g.k());
         if (!fp64) {
             implicit(x, w2, bias, out, g);
             return;
         }
-        // fp64 (the reference precision): im2col tiles through the fp64 GEMM
-        long rowsTotal = (long) g.to * g.ho;
-        int rowsPerTile = rowsPerTile(g, tileElements);
-        boolean merged = positionsMerge(out, g);
-        Tensor tile = tile(0, DType.F64, g.k, (long) rowsPerTile * g.wo);
-        for (int n = 0; n < g.n; n++) {
+        // fp64 (the reference precision): rows = flattened (output frame, output row) pairs; a tile is a run of them
+        long rowsTotal = g.rows();
+        int rowsPerTile = g.rowsPerTile(tileElements);
+        boolean merged = g.positionsMerge(out);
+        Tensor tile = tile(0, DType.F64, g.k(), (long) rowsPerTile * g.wo());
+        for (int n = 0; n < g.n(); n++) {
             Tensor outN = out.select(0, n);
             // an output whose positions do not flatten to one stride is computed contiguous and copied back
-            Tensor target = merged ? outN : Tensor.empty(out.device(), DType.F64, g.o, g.to, g.ho, g.wo);
+            Tensor target = merged ? outN : Tensor.empty(out.device(), DType.F64, g.o(), g.to(), g.ho(), g.wo());
             for (long r0 = 0; r0 < rowsTotal; r0 += rowsPerTile) {
                 int rows = (int) Math.min(rowsPerTile, rowsTotal - r0);
-                int p = rows * g.wo;
-                Tensor cols = tile.narrow(1, 0, p);
+                Tensor cols = tile.narrow(1, 0, (long) rows * g.wo());
                 pack(x, n, g, r0, rows, cols, true);
-                long off = target.offset() + (r0 / g.ho) * target.stride(1) + (r0 % g.ho) * target.stride(2);
-                Tensor c = new Tensor(target.storage(), target.dtype(), Shape.of(g.o, p),
-                    new long[] {target.stride(0), target.stride(3)}, off);
+                Tensor c = g.tile(target, r0, rows);
                 // cᵀ [P, O] = colsᵀ [P, K] · w2ᵀ [K, O] + bias: the GEMM's bias runs along its columns (= O here);
                 // Gemm picks the cheaper operand order itself
                 Gemm.matmul(cols.transpose(0, 1), w2.transpose(0, 1), c.transpose(0, 1), 1, 0, bias);
@@ -78,13 +73,13 @@ final class Conv3d {
      * patches packed straight from x into the GEMM's panels ({@link ConvPatches}). An output that is not F32 with
      * unit-stride positions is computed in an F32 temporary and copied.
      */
-    private static void implicit(Tensor x, Tensor w2, Tensor bias, Tensor out, Geometry g) {
-        boolean direct = out.dtype() == DType.F32 && positionsMerge(out, g) && out.stride(4) == 1;
-        long positions = (long) g.to * g.ho * g.wo;
-        for (int n = 0; n < g.n; n++) {
+    private static void implicit(Tensor x, Tensor w2, Tensor bias, Tensor out, ConvGeometry g) {
+        boolean direct = out.dtype() == DType.F32 && g.positionsMerge(out) && out.stride(4) == 1;
+        long positions = g.rows() * g.wo();
+        for (int n = 0; n < g.n(); n++) {
             Tensor outN = out.select(0, n);
-            Tensor target = direct ? outN : Tensor.empty(out.device(), DType.F32, g.o, g.to, g.ho, g.wo);
-            Tensor c = new Tensor(target.storage(), DType.F32, Shape.of(g.o, positions),
+            Tensor target = direct ? outN : Tensor.empty(out.device(), DType.F32, g.o(), g.to(), g.ho(), g.wo());
+            Tensor c = new Tensor(target.storage(), DType.F32, Shape.of(g.o(), positions),
                 new long[] {target.stride(0), 1}, target.offset());
             Gemm.matmul(w2, new ConvPatches(x, n, g), c, bias);
             if (!direct) {
@@ -99,16 +94,6 @@ final class Conv3d {
      */
     private static final ThreadLocal<MemorySegment[]> TILE = ThreadLocal.withInitial(() -> new MemorySegment[2]);
 
-    /** Whether the output positions (To, Ho, Wo) of {@code out} flatten to one stride, so a tile is a strided matrix. */
-    static boolean positionsMerge(Tensor out, Geometry g) {
-        return out.stride(2) == (long) g.ho * out.stride(3) && out.stride(3) == (long) g.wo * out.stride(4);
-    }
-
-    /** Rows of whole output frames per tile: as many [K, Wo] row blocks as {@code tileElements} holds, at least one. */
-    static int rowsPerTile(Geometry g, long tileElements) {
-        return (int) Math.max(1, Math.min((long) g.to * g.ho, tileElements / ((long) g.k * g.wo)));
-    }
-
     static Tensor tile(int slot, DType dtype, long k, long p) {
         long bytes = k * p * dtype.byteSize();
         MemorySegment[] held = TILE.get();
@@ -119,115 +104,54 @@ final class Conv3d {
     }
 
     /** Fills cols [K, rows·Wo] with the patches of flattened output rows [r0, r0 + rows) of batch n. */
-    static void pack(Tensor x, int n, Geometry g, long r0, int rows, Tensor cols, boolean fp64) {
+    static void pack(Tensor x, int n, ConvGeometry g, long r0, int rows, Tensor cols, boolean fp64) {
         MemorySegment src = x.storage().segment();
         MemorySegment dst = cols.storage().segment();
         long[] xs = x.strides();
         long base = x.offset() + n * xs[0];
         long rowStride = cols.stride(0);
         long dstBase = cols.offset();
-        int kernel = g.kt * g.kh * g.kw;
-        Parallel.forRange(g.k, 4, (k0, k1) -> {
+        int kernel = g.kt() * g.kh() * g.kw();
+        Parallel.forRange(g.k(), 4, (k0, k1) -> {
             // per-thread rows (CpuScratch), not a fresh array per chunk: a VAE encode packs millions of rows, and fresh
             // arrays made gigabytes of young-generation garbage that the heap grew (and the process's RSS) to hold
-            float[] f = fp64 ? null : CpuScratch.floats(0, g.wo);
-            double[] d = fp64 ? CpuScratch.doubles(0, g.wo) : null;
+            float[] f = fp64 ? null : CpuScratch.floats(0, g.wo());
+            double[] d = fp64 ? CpuScratch.doubles(0, g.wo()) : null;
             for (long k = k0; k < k1; k++) {
                 int i = (int) (k / kernel);
                 int rem = (int) (k % kernel);
-                int dt = rem / (g.kh * g.kw);
-                int dh = rem / g.kw % g.kh;
-                int dw = rem % g.kw;
+                int dt = rem / (g.kh() * g.kw());
+                int dh = rem / g.kw() % g.kh();
+                int dw = rem % g.kw();
                 // output columns whose input column w·sw + dw − left lies inside [0, W)
-                int wLo = Math.max(0, ceilDiv(g.left - dw, g.sw));
-                int wHi = Math.min(g.wo - 1, Math.floorDiv(g.w - 1 + g.left - dw, g.sw));
+                int wLo = Math.max(0, ConvGeometry.ceilDiv(g.left() - dw, g.sw()));
+                int wHi = Math.min(g.wo() - 1, Math.floorDiv(g.w() - 1 + g.left() - dw, g.sw()));
                 for (int r = 0; r < rows; r++) {
                     long row = r0 + r;
-                    int t = (int) (row / g.ho);
-                    int h = (int) (row % g.ho);
-                    int ti = t * g.st + dt - g.front;
-                    int hi = h * g.sh + dh - g.top;
-                    boolean inside = ti >= 0 && ti < g.t && hi >= 0 && hi < g.h && wLo <= wHi;
-                    long at = (dstBase + k * rowStride + (long) r * g.wo);
+                    int t = (int) (row / g.ho());
+                    int h = (int) (row % g.ho());
+                    int ti = t * g.st() + dt - g.front();
+                    int hi = h * g.sh() + dh - g.top();
+                    boolean inside = ti >= 0 && ti < g.t() && hi >= 0 && hi < g.h() && wLo <= wHi;
+                    long at = (dstBase + k * rowStride + (long) r * g.wo());
                     if (fp64) {
-                        java.util.Arrays.fill(d, 0, g.wo, 0);
+                        java.util.Arrays.fill(d, 0, g.wo(), 0);
                         if (inside) {
                             Lanes.load(src, x.dtype(), base + i * xs[1] + ti * xs[2] + hi * xs[3]
-                                + (long) (wLo * g.sw + dw - g.left) * xs[4], xs[4] * g.sw, d, wLo, wHi - wLo + 1);
+                                + (long) (wLo * g.sw() + dw - g.left()) * xs[4], xs[4] * g.sw(), d, wLo, wHi - wLo + 1);
                         }
-                        MemorySegment.copy(d, 0, dst, F64, at * 8, g.wo);
+                        MemorySegment.copy(d, 0, dst, F64, at * 8, g.wo());
                     } else {
-                        java.util.Arrays.fill(f, 0, g.wo, 0);
+                        java.util.Arrays.fill(f, 0, g.wo(), 0);
                         if (inside) {
                             FloatRuns.read(src, x.dtype(), base + i * xs[1] + ti * xs[2] + hi * xs[3]
-                                + (long) (wLo * g.sw + dw - g.left) * xs[4], xs[4] * g.sw, f, wLo, wHi - wLo + 1);
+                                + (long) (wLo * g.sw() + dw - g.left()) * xs[4], xs[4] * g.sw(), f, wLo, wHi - wLo + 1);
                         }
-                        MemorySegment.copy(f, 0, dst, F32, at * 4, g.wo);
+                        MemorySegment.copy(f, 0, dst, F32, at * 4, g.wo());
                     }
                 }
             }
         });
     }
 
-    static int ceilDiv(int a, int b) {
-        return -Math.floorDiv(-a, b);
-    }
-
-    /** The sizes of one call, checked. */
-    record Geometry(int n, int i, int t, int h, int w, int o, int kt, int kh, int kw, int k, int st, int sh, int sw,
-                    int front, int top, int left, int to, int ho, int wo) {
-        static Geometry of(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
-            if (x.rank() != 5 || weight.rank() != 5 || out.rank() != 5) {
-                throw new IllegalArgumentException("conv3d: expected x [N, I, T, H, W], weight [O, I, kt, kh, kw], "
-                    + "out [N, O, To, Ho, Wo]; got x " + x.shape() + ", weight " + weight.shape() + ", out " + out.shape());
-            }
-            if (stride.length != 3 || padding.length != 6) {
-                throw new IllegalArgumentException("conv3d: stride needs 3 values (t, h, w) and padding 6 (front, back, "
-                    + "top, bottom, left, right); got " + stride.length + " and " + padding.length);
-            }
-            for (int s : stride) {
-                if (s < 1) {
-                    throw new IllegalArgumentException("conv3d: stride " + java.util.Arrays.toString(stride) + " must be ≥ 1");
-                }
-            }
-            for (int p : padding) {
-                if (p < 0) {
-                    throw new IllegalArgumentException("conv3d: padding " + java.util.Arrays.toString(padding) + " must be ≥ 0");
-                }
-            }
-            int[] xd = ints(x);
-            int[] wd = ints(weight);
-            if (wd[1] != xd[1]) {
-                throw new IllegalArgumentException("conv3d: weight " + weight.shape() + " takes " + wd[1]
-                    + " input channels, x " + x.shape() + " has " + xd[1]);
-            }
-            int to = outSize(xd[2], padding[0] + padding[1], wd[2], stride[0]);
-            int ho = outSize(xd[3], padding[2] + padding[3], wd[3], stride[1]);
-            int wo = outSize(xd[4], padding[4] + padding[5], wd[4], stride[2]);
-            long[] expect = {xd[0], wd[0], to, ho, wo};
-            if (to < 1 || ho < 1 || wo < 1 || !java.util.Arrays.equals(out.shape().toArray(), expect)) {
-                throw new IllegalArgumentException("conv3d: x " + x.shape() + " with weight " + weight.shape() + ", stride "
-                    + java.util.Arrays.toString(stride) + ", padding " + java.util.Arrays.toString(padding)
-                    + " gives out " + java.util.Arrays.toString(expect) + ", got out " + out.shape());
-            }
-            if (bias != null && (bias.rank() != 1 || bias.size(0) != wd[0])) {
-                throw new IllegalArgumentException("conv3d: bias " + bias.shape() + ", expected [" + wd[0] + "]");
-            }
-            return new Geometry(xd[0], xd[1], xd[2], xd[3], xd[4], wd[0], wd[2], wd[3], wd[4],
-                Math.multiplyExact(Math.multiplyExact(wd[1], wd[2]), Math.multiplyExact(wd[3], wd[4])),
-                stride[0], stride[1], stride[2], padding[0], padding[2], padding[4], to, ho, wo);
-        }
-
-        private static int outSize(int in, int pad, int k, int s) {
-            return in + pad < k ? 0 : (in + pad - k) / s + 1;
-        }
-
-        private static int[] ints(Tensor t) {
-            int[] d = new int[5];
-            for (int i = 0; i < 5; i++) {
-                d[i] = Math.toIntExact(t.size(i));
-            }
-            return d;
-        }
-    }
 }

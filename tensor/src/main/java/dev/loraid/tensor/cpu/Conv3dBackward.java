@@ -1,9 +1,9 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.ConvGeometry;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.ReduceOp;
-import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.gemm.Gemm;
 
@@ -40,21 +40,9 @@ final class Conv3dBackward {
     /** With a column-block budget of {@code tileElements} values (tests use tiny ones). */
     static void backward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx,
                          Tensor dWeight, Tensor dBias, long tileElements) {
-        Conv3d.Geometry g = Conv3d.Geometry.of(x, weight, null, stride, padding, dOut);
-        if (dx != null) {
-            Checks.sameShape(x, dx, "conv3dBackward dx");
-        }
-        if (dWeight != null) {
-            Checks.sameShape(weight, dWeight, "conv3dBackward dWeight");
-        }
-        if (dBias != null && (dBias.rank() != 1 || dBias.size(0) != g.o())) {
-            throw new IllegalArgumentException("conv3dBackward: dBias " + dBias.shape() + ", expected [" + g.o() + "]");
-        }
+        ConvGeometry g = ConvGeometry.ofBackward(x, weight, dOut, stride, padding, dx, dWeight, dBias);
         if (dBias != null) {
-            // [O] seen as [1, O, 1, 1, 1]: the reduction's keepdim output
-            Tensor keep = new Tensor(dBias.storage(), dBias.dtype(), Shape.of(1, g.o(), 1, 1, 1),
-                new long[] {0, dBias.stride(0), 0, 0, 0}, dBias.offset());
-            Reductions.reduce(ReduceOp.SUM, dOut, new int[] {0, 2, 3, 4}, keep);
+            Reductions.reduce(ReduceOp.SUM, dOut, new int[] {0, 2, 3, 4}, ConvGeometry.channelView(dBias));
         }
         if (dx == null && dWeight == null) {
             return;
@@ -66,12 +54,12 @@ final class Conv3dBackward {
             dW = dWeight.dtype() == acc && dWeight.isContiguous() ? dWeight.view(g.o(), g.k()) : Tensor.empty(acc, g.o(), g.k());
             StridedCopy.fill(dW, 0);
         }
-        long rowsTotal = (long) g.to() * g.ho();
-        int rowsPerTile = Conv3d.rowsPerTile(g, tileElements);
+        long rowsTotal = g.rows();
+        int rowsPerTile = g.rowsPerTile(tileElements);
         long tileCols = (long) rowsPerTile * g.wo();
         Tensor cols = dWeight != null ? Conv3d.tile(0, acc, g.k(), tileCols) : null;
         Tensor dCols = dx != null ? Conv3d.tile(1, acc, g.k(), tileCols) : null;
-        boolean merged = Conv3d.positionsMerge(dOut, g);
+        boolean merged = g.positionsMerge(dOut);
         Tensor dxScratch = dx == null || (dx.dtype() == acc && dx.select(0, 0).isContiguous())
             ? null : Tensor.empty(acc, g.i(), g.t(), g.h(), g.w());
         for (int n = 0; n < g.n(); n++) {
@@ -83,9 +71,7 @@ final class Conv3dBackward {
             for (long r0 = 0; r0 < rowsTotal; r0 += rowsPerTile) {
                 int rows = (int) Math.min(rowsPerTile, rowsTotal - r0);
                 int p = rows * g.wo();
-                long off = gN.offset() + (r0 / g.ho()) * gN.stride(1) + (r0 % g.ho()) * gN.stride(2);
-                Tensor gTile = new Tensor(gN.storage(), gN.dtype(), Shape.of(g.o(), p),
-                    new long[] {gN.stride(0), gN.stride(3)}, off);
+                Tensor gTile = g.tile(gN, r0, rows);
                 if (dW != null) {
                     Tensor c = cols.narrow(1, 0, p);
                     Conv3d.pack(x, n, g, r0, rows, c, acc == DType.F64);
@@ -107,7 +93,7 @@ final class Conv3dBackward {
     }
 
     /** col2im: adds dCols [K, rows·Wo] (output rows [r0, r0 + rows)) into acc [I, T, H, W] (contiguous). */
-    private static void scatter(Tensor dCols, Conv3d.Geometry g, long r0, int rows, Tensor acc) {
+    private static void scatter(Tensor dCols, ConvGeometry g, long r0, int rows, Tensor acc) {
         MemorySegment src = dCols.storage().segment();
         MemorySegment dst = acc.storage().segment();
         boolean fp64 = acc.dtype() == DType.F64;
@@ -122,7 +108,7 @@ final class Conv3dBackward {
                     int dt = rem / (g.kh() * g.kw());
                     int dh = rem / g.kw() % g.kh();
                     int dw = rem % g.kw();
-                    int wLo = Math.max(0, Conv3d.ceilDiv(g.left() - dw, g.sw()));
+                    int wLo = Math.max(0, ConvGeometry.ceilDiv(g.left() - dw, g.sw()));
                     int wHi = Math.min(g.wo() - 1, Math.floorDiv(g.w() - 1 + g.left() - dw, g.sw()));
                     for (int r = 0; r < rows; r++) {
                         long row = r0 + r;

@@ -1,5 +1,6 @@
 package dev.loraid.tensor.cpu;
 
+import dev.loraid.tensor.ConvGeometry;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.gemm.GemmTiling;
 import dev.loraid.tensor.cpu.gemm.PanelSource;
@@ -18,7 +19,7 @@ final class ConvPatches implements PanelSource {
 
     private final MemorySegment src;
     private final Tensor x;
-    private final Conv3d.Geometry g;
+    private final ConvGeometry g;
     private final long[] xs;
     private final long base;
     /** Per row k: the input channel's element offset, the kernel taps and the output columns that read inside x. */
@@ -29,7 +30,7 @@ final class ConvPatches implements PanelSource {
     private final int[] wLo;
     private final int[] wHi;
 
-    ConvPatches(Tensor x, int n, Conv3d.Geometry g) {
+    ConvPatches(Tensor x, int n, ConvGeometry g) {
         this.src = x.storage().segment();
         this.x = x;
         this.g = g;
@@ -49,7 +50,7 @@ final class ConvPatches implements PanelSource {
             dh[k] = rem / g.kw() % g.kh();
             dw[k] = rem % g.kw();
             // output columns whose input column w·sw + dw − left lies inside [0, W)
-            wLo[k] = Math.max(0, Conv3d.ceilDiv(g.left() - dw[k], g.sw()));
+            wLo[k] = Math.max(0, ConvGeometry.ceilDiv(g.left() - dw[k], g.sw()));
             wHi[k] = Math.min(g.wo() - 1, Math.floorDiv(g.w() - 1 + g.left() - dw[k], g.sw()));
         }
     }

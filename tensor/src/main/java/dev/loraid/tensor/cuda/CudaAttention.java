@@ -255,7 +255,7 @@ final class CudaAttention {
             kernel = "attention_forward_" + variant;
             rowsPerBlock = BM;
             threads = THREADS;
-            shared = (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant);
+            shared = scalarForwardShared(d, dv, variant);
         }
         try (CudaScratch s = b.scratch()) {
             Tensor lens = lengths(kvLengths, s);
@@ -270,6 +270,42 @@ final class CudaAttention {
             storeLse(l, lse);
         }
         return p;
+    }
+
+    /**
+     * {@code Backend.attentionWithBias}: the scalar forward kernel with the bias [B, H, Lq, Lk] read tile by tile from
+     * its own strided view (any float dtype, stride 0 over a broadcast batch allowed), so no other [Lq, Lk] buffer
+     * exists. The fused paths (cuDNN, FLASH, MMA) take no bias; the text encoder this serves is small next to the DiT.
+     */
+    void forwardWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
+        checkShapes(q, k, v, out, kvLengths);
+        long[] expect = {q.size(0), q.size(1), q.size(2), k.size(2)};
+        if (!java.util.Arrays.equals(bias.shape().toArray(), expect)) {
+            throw new IllegalArgumentException("attentionWithBias: bias " + bias.shape() + ", expected "
+                + java.util.Arrays.toString(expect) + " ([B, H, Lq, Lk] of q " + q.shape() + ", k " + k.shape() + ")");
+        }
+        kvLengths = masking(kvLengths, k.size(2));
+        if (q.numel() == 0 || out.numel() == 0) {
+            return;
+        }
+        String variant = CudaKernels.variant(q, k, v, bias, out);
+        long shared = scalarForwardShared(q.size(3), v.size(3), variant);
+        try (CudaScratch s = b.scratch()) {
+            Tensor lens = lengths(kvLengths, s);
+            int gx = (int) ((q.size(2) + BM - 1) / BM);
+            int gy = Math.toIntExact(q.size(0) * q.size(1));
+            b.kernels().launch("attention", "attention_forward_bias_" + variant, gx, gy, THREADS, 1, (int) shared, a -> a
+                .struct(CudaLayout.pack(a.arena(), q)).struct(CudaLayout.pack(a.arena(), k))
+                .struct(CudaLayout.pack(a.arena(), v)).struct(CudaLayout.pack(a.arena(), out))
+                .struct(CudaLayout.pack(a.arena(), bias))
+                .ptr(b.pointer(q)).ptr(b.pointer(k)).ptr(b.pointer(v)).ptr(b.pointer(out)).ptr(b.pointer(bias))
+                .ptr(b.pointerOrNull(lens)).f64(scale));
+        }
+    }
+
+    /** Shared memory of the scalar forward (attention.cu): Q, K, V tiles and the probabilities, rows padded by one. */
+    static long scalarForwardShared(long d, long dv, String variant) {
+        return (BM * (d + 1) + BN * (d + 1) + BN * (dv + 1) + BM * (BN + 1)) * elemBytes(variant);
     }
 
     /** Copies a staged lse into the caller's tensor (nothing when the kernels wrote the caller's own, or none). */

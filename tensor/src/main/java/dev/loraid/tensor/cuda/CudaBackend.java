@@ -19,7 +19,8 @@ import java.nio.file.Path;
 /**
  * The CUDA backend: a dispatcher, as {@code CpuBackend} is, over one object per op family — {@link CudaCopies},
  * {@link CudaElementwise}, {@link CudaGemm} (cuBLASLt), {@link CudaReductions}, {@link CudaSoftmax},
- * {@link CudaNorms}, {@link CudaRope}, {@link CudaAttention}, {@link CudaRandom}, {@link CudaAdamW} — which launch
+ * {@link CudaNorms}, {@link CudaRope}, {@link CudaAttention}, {@link CudaConv}, {@link CudaRandom}, {@link CudaAdamW} —
+ * which launch
  * our NVRTC-compiled kernels (tensor/src/main/cuda). This class binds the context before every op and holds the
  * plumbing the families share (pointers, scratch, casts). All work is enqueued on one stream; only host transfers,
  * {@link #synchronize} and the id check of {@link #gatherRows} wait for it. Floating math runs in fp32, or fp64
@@ -40,6 +41,7 @@ public final class CudaBackend implements Backend {
     private final CudaNorms norms;
     private final CudaRope rope;
     private final CudaAttention attention;
+    private final CudaConv conv;
     private final CudaRandom random;
     private final CudaAdamW adamw;
 
@@ -69,6 +71,7 @@ public final class CudaBackend implements Backend {
         this.norms = new CudaNorms(this);
         this.rope = new CudaRope(this);
         this.attention = new CudaAttention(this);
+        this.conv = new CudaConv(this);
         this.random = new CudaRandom(this);
         this.adamw = new CudaAdamW(this);
     }
@@ -159,12 +162,8 @@ public final class CudaBackend implements Backend {
             return false;
         }
         return switch (op) {
-            case ATTENTION, ATTENTION_BACKWARD -> args[0].rank() == 4 && args[2].rank() == 4
+            case ATTENTION, ATTENTION_BACKWARD, ATTENTION_WITH_BIAS -> args[0].rank() == 4 && args[2].rank() == 4
                 && args[0].size(3) <= CudaAttention.MAX_HEAD_DIM && args[2].size(3) <= CudaAttention.MAX_HEAD_DIM;
-            // no convolution kernel yet: callers (the VAE) run it on the CPU, see conv3d below
-            case CONV3D, CONV3D_BACKWARD -> false;
-            // no fused kernel with a bias yet: the text encoder composes it from matmul, add and softmax here
-            case ATTENTION_WITH_BIAS -> false;
             default -> true;
         };
     }
@@ -309,31 +308,30 @@ public final class CudaBackend implements Backend {
         attention.backward(q, k, v, out, dOut, lse, scale, kvLengths, dq, dk, dv);
     }
 
-    /** Not on CUDA yet: {@link #supports} answers false for {@link BackendOp#ATTENTION_WITH_BIAS}. */
     @Override
     public void attentionWithBias(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, int[] kvLengths, Tensor out) {
-        throw new UnsupportedOperationException("attentionWithBias has no CUDA kernel yet (supports(ATTENTION_WITH_BIAS) "
-            + "is false): compose matmul, add and softmax, or run it on the CPU backend; q " + q.shape());
+        ctx.bind();
+        attention.forwardWithBias(q, k, v, bias, scale, kvLengths, out);
     }
 
     // ---- convolution and resampling ----
 
-    /**
-     * Not on CUDA yet (issue 13 shipped the CPU implicit GEMM only): {@link #supports} answers false for
-     * {@link BackendOp#CONV3D} so that callers fall back to the CPU, and a direct call fails saying so.
-     */
     @Override
     public void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out) {
-        throw new UnsupportedOperationException("conv3d has no CUDA kernel yet (supports(CONV3D) is false): run it on "
-            + "the CPU backend; x " + x.shape() + ", weight " + weight.shape());
+        ctx.bind();
+        conv.forward(x, weight, bias, stride, padding, out);
     }
 
-    /** Not on CUDA yet, as {@link #conv3d}: {@link #supports} answers false for {@link BackendOp#CONV3D_BACKWARD}. */
     @Override
     public void conv3dBackward(Tensor x, Tensor weight, Tensor dOut, int[] stride, int[] padding, Tensor dx,
                                Tensor dWeight, Tensor dBias) {
-        throw new UnsupportedOperationException("conv3dBackward has no CUDA kernel yet (supports(CONV3D_BACKWARD) is "
-            + "false): run it on the CPU backend; x " + x.shape() + ", weight " + weight.shape());
+        ctx.bind();
+        conv.backward(x, weight, dOut, stride, padding, dx, dWeight, dBias);
+    }
+
+    /** The convolution, for tests that pick a tile budget per call. */
+    CudaConv convKernels() {
+        return conv;
     }
 
     /** Composed from this backend's strided copy ({@link ViewOps}). */

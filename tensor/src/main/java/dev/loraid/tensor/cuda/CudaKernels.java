@@ -22,7 +22,7 @@ import java.util.function.Consumer;
 final class CudaKernels {
     /** The kernel sources, one module each; they include the {@link #HEADERS}. */
     static final List<String> SOURCES = List.of("copy", "elementwise", "reduce", "softmax", "norm", "rope", "adamw",
-        "philox", "attention", "attention_mma", "attention_mma_backward", "attention_flash",
+        "philox", "conv", "attention", "attention_mma", "attention_mma_backward", "attention_flash",
         "attention_flash_backward");
     static final List<String> HEADERS = List.of("loraid_common.cuh", "loraid_mma.cuh", "loraid_vec.cuh");
     static final String RESOURCE_DIR = "/dev/loraid/tensor/cuda/kernels/";

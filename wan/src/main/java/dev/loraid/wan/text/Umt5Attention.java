@@ -12,10 +12,10 @@ import dev.loraid.wan.WanLinear;
 /**
  * {@code blocks.i.attn} (upstream {@code T5Attention}, spec vae-t5.md §3 step 2): q, k, v, o without biases;
  * {@code scores = q·kᵀ + bias} with <b>no</b> 1/sqrt(d) scaling (T5 folds it into the initialisation), softmax over
- * the keys in F32, then {@code o}. Where the backend has the fused {@code attentionWithBias} (the CPU), the position
- * bias is read tile by tile into the score tiles: no [H, L, L] scores or probabilities exist, only the bias itself
- * (64 MiB in F32 at L = 512 and 64 heads). Elsewhere (CUDA today) it is composed from matmul, add and softmax, which
- * materialises the scores, the biased scores and the probabilities.
+ * the keys in F32, then {@code o}. Where the backend has the fused {@code attentionWithBias} (the CPU, and CUDA up
+ * to head dim 256), the position bias is read tile by tile into the score tiles: no [H, L, L] scores or probabilities
+ * exist, only the bias itself (64 MiB in F32 at L = 512 and 64 heads). Elsewhere it is composed from matmul, add and
+ * softmax, which materialises the scores, the biased scores and the probabilities.
  */
 final class Umt5Attention extends Module {
     private final Umt5Config config;

@@ -33,8 +33,8 @@ record AvgDown3d(long in, long out, int ft, int fs) {
         int padT = (int) ((ft - t % ft) % ft);
         Tensor src = x;
         if (padT > 0) {
-            Tensor zeros = VaeOps.empty(in, padT, x.size(2), x.size(3));
-            VaeOps.CPU.fill(zeros, 0);
+            Tensor zeros = VaeOps.empty(x.device(), in, padT, x.size(2), x.size(3));
+            x.backend().fill(zeros, 0);
             src = VaeOps.catTime(zeros, x);
         }
         long tt = (t + padT) / ft;
@@ -42,8 +42,8 @@ record AvgDown3d(long in, long out, int ft, int fs) {
         long ww = x.size(3) / fs;
         int f = ft * fs * fs;
         long g = in * f / out;
-        Tensor y = VaeOps.owned(out, tt, hh, ww);
-        VaeOps.CPU.fill(y, 0);
+        Tensor y = VaeOps.owned(x.device(), out, tt, hh, ww);
+        x.backend().fill(y, 0);
         Tensor byChannel = y.view(in, f / g, tt, hh, ww);
         long[] s = src.strides();
         for (int sub = 0; sub < f; sub++) {
@@ -53,9 +53,9 @@ record AvgDown3d(long in, long out, int ft, int fs) {
             Tensor part = new Tensor(src.storage(), src.dtype(), Shape.of(in, tt, hh, ww),
                 new long[] {s[0], s[1] * ft, s[2] * fs, s[3] * fs}, src.offset() + dt * s[1] + dh * s[2] + dw * s[3]);
             Tensor into = byChannel.select(1, sub / g);
-            VaeOps.CPU.binary(BinaryOp.ADD, into, part, into);
+            x.backend().binary(BinaryOp.ADD, into, part, into);
         }
-        VaeOps.CPU.binaryScalar(BinaryOp.MUL, y, 1.0 / g, y);
+        x.backend().binaryScalar(BinaryOp.MUL, y, 1.0 / g, y);
         return y;
     }
 }

@@ -72,9 +72,9 @@ final class CausalConv3d {
         }
         int cached = prev == null ? 0 : (int) prev.size(1);
         long t = x.size(1);
-        Tensor in = VaeOps.owned(x.size(0), cached + t, x.size(2), x.size(3));
+        Tensor in = VaeOps.owned(x.device(), x.size(0), cached + t, x.size(2), x.size(3));
         if (cached > 0) {
-            VaeOps.CPU.copy(prev, in.narrow(1, 0, cached));
+            x.backend().copy(prev, in.narrow(1, 0, cached));
         }
         Tensor normed = in.narrow(1, cached, t);
         VaeOps.rmsNorm(x, gamma, normed);

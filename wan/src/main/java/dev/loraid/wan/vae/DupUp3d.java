@@ -32,7 +32,7 @@ record DupUp3d(long in, long out, int ft, int fs) {
         Tensor byChannel = src.view(out, in / out, t, h, w);
         long hf = h * fs;
         long wf = w * fs;
-        Tensor y = VaeOps.owned(out, t * ft, hf, wf);
+        Tensor y = VaeOps.owned(x.device(), out, t * ft, hf, wf);
         long[] ys = y.strides();
         for (int sub = 0; sub < f; sub++) {
             int dt = sub / (fs * fs);
@@ -40,7 +40,7 @@ record DupUp3d(long in, long out, int ft, int fs) {
             int dw = sub % fs;
             Tensor into = new Tensor(y.storage(), y.dtype(), Shape.of(out, t, h, w),
                 new long[] {ys[0], ys[1] * ft, ys[2] * fs, ys[3] * fs}, dt * ys[1] + dh * ys[2] + dw);
-            VaeOps.CPU.copy(byChannel.select(1, sub / r), into);
+            x.backend().copy(byChannel.select(1, sub / r), into);
         }
         return firstChunk && ft > 1 ? y.narrow(1, ft - 1, t * ft - (ft - 1)) : y;
     }

@@ -79,21 +79,21 @@ public record LatentStats(double[] mean, double[] std) {
         return mean.length;
     }
 
-    /** mu [z, F, H, W] → (mu − mean) / std, fp32. */
+    /** mu [z, F, H, W] → (mu − mean) / std, fp32, on mu's device. */
     public Tensor normalize(Tensor mu) {
         check(mu);
-        Tensor out = Tensor.empty(DType.F32, mu.shape().toArray());
-        VaeOps.CPU.binary(BinaryOp.SUB, mu, column(mean), out);
-        VaeOps.CPU.binary(BinaryOp.DIV, out, column(std), out);
+        Tensor out = Tensor.empty(mu.device(), DType.F32, mu.shape().toArray());
+        mu.backend().binary(BinaryOp.SUB, mu, column(mean, mu), out);
+        mu.backend().binary(BinaryOp.DIV, out, column(std, mu), out);
         return out;
     }
 
-    /** latent [z, F, H, W] → latent · std + mean, fp32 (upstream: {@code z / (1/std) + mean}). */
+    /** latent [z, F, H, W] → latent · std + mean, fp32, on latent's device (upstream: {@code z / (1/std) + mean}). */
     public Tensor denormalize(Tensor latent) {
         check(latent);
-        Tensor out = Tensor.empty(DType.F32, latent.shape().toArray());
-        VaeOps.CPU.binary(BinaryOp.MUL, latent, column(std), out);
-        VaeOps.CPU.binary(BinaryOp.ADD, out, column(mean), out);
+        Tensor out = Tensor.empty(latent.device(), DType.F32, latent.shape().toArray());
+        latent.backend().binary(BinaryOp.MUL, latent, column(std, latent), out);
+        latent.backend().binary(BinaryOp.ADD, out, column(mean, latent), out);
         return out;
     }
 
@@ -104,7 +104,8 @@ public record LatentStats(double[] mean, double[] std) {
         }
     }
 
-    private static Tensor column(double[] v) {
-        return Tensor.ofDoubles(v, v.length, 1, 1, 1).to(DType.F32);
+    /** v as an fp32 [z, 1, 1, 1] column on {@code like}'s device. */
+    private static Tensor column(double[] v, Tensor like) {
+        return VaeOps.onto(Tensor.ofDoubles(v, v.length, 1, 1, 1).to(DType.F32), like.device());
     }
 }

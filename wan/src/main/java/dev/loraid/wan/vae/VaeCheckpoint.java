@@ -1,5 +1,6 @@
 package dev.loraid.wan.vae;
 
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.text.Umt5Checkpoint;
@@ -24,26 +25,33 @@ public final class VaeCheckpoint implements AutoCloseable {
     private static final List<String> PREFIXES = List.of("vae.", "first_stage_model.");
 
     private final TensorSource source;
+    private final Map<String, Tensor> weights;
     private final WanVae model;
 
-    private VaeCheckpoint(TensorSource source, WanVae model) {
+    private VaeCheckpoint(TensorSource source, Map<String, Tensor> weights) {
         this.source = source;
-        this.model = model;
+        this.weights = weights;
+        this.model = model(weights, source.describe());
     }
 
     public static VaeCheckpoint open(Path path) throws IOException {
         TensorSource src = TensorSource.open(path);
         try {
-            return new VaeCheckpoint(src, new WanVae(new VaeWeights(canonical(src), src.describe())));
+            return new VaeCheckpoint(src, canonical(src));
         } catch (RuntimeException e) {
             src.close();
             throw e;
         }
     }
 
-    /** The model over an in-memory name → tensor map (tests, converted weights). */
+    /** The model over an in-memory name → tensor map (tests, converted weights), on the CPU. */
     public static WanVae model(Map<String, Tensor> weights, String where) {
-        return new WanVae(new VaeWeights(weights, where));
+        return model(weights, where, Device.CPU);
+    }
+
+    /** The model over an in-memory name → tensor map, its weights copied to {@code device} once (unless the CPU). */
+    public static WanVae model(Map<String, Tensor> weights, String where, Device device) {
+        return new WanVae(new VaeWeights(weights, where, device));
     }
 
     private static Map<String, Tensor> canonical(TensorSource src) {
@@ -86,8 +94,14 @@ public final class VaeCheckpoint implements AutoCloseable {
         return "";
     }
 
+    /** The model on the CPU, over the mapped weights. */
     public WanVae model() {
         return model;
+    }
+
+    /** The model on {@code device}: on the CPU exactly {@link #model()}; elsewhere the weights are copied there once. */
+    public WanVae model(Device device) {
+        return device.isCpu() ? model : model(weights, source.describe(), device);
     }
 
     public VaeConfig config() {

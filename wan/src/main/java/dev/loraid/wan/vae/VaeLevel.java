@@ -61,7 +61,7 @@ record VaeLevel(String name, List<VaeLayer> layers, AvgDown3d down, DupUp3d up) 
             h = VaeOps.step(l.name(), h, v -> l.forward(v, cache)); // the first step frees the level input
         }
         if (shortcut != null) {
-            VaeOps.CPU.binary(BinaryOp.ADD, h, shortcut, h);
+            h.backend().binary(BinaryOp.ADD, h, shortcut, h);
             VaeOps.free(shortcut);
         }
         return h;

@@ -1,9 +1,9 @@
 package dev.loraid.wan.vae;
 
 import dev.loraid.tensor.Backend;
-import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
 import dev.loraid.tensor.Shape;
@@ -15,18 +15,21 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The VAE's tensor helpers over batch-free video tensors [C, T, H, W], all fp32 on the CPU (the CUDA backend has no
- * convolution yet: {@code supports(CONV3D)} is false there, so the VAE runs on the CPU whatever device is asked).
+ * The VAE's tensor helpers over batch-free video tensors [C, T, H, W], all fp32, on the device of the tensors they are
+ * given (the model's: {@link WanVae#device}); every op runs on that device's backend.
  */
 final class VaeOps {
-    static final Backend CPU = Backends.cpu();
-
     private VaeOps() {
     }
 
-    /** A fresh fp32 [dims] tensor (from the open {@link MemoryScope}, if any). */
-    static Tensor empty(long... dims) {
-        return Tensor.empty(CPU.device(), DType.F32, dims);
+    /** A fresh fp32 [dims] tensor on {@code device} (from the open {@link MemoryScope}, if any). */
+    static Tensor empty(Device device, long... dims) {
+        return Tensor.empty(device, DType.F32, dims);
+    }
+
+    /** t itself when it lives on {@code device}, else a copy there (the video or latent a caller hands over). */
+    static Tensor onto(Tensor t, Device device) {
+        return t.device().equals(device) ? t : t.to(device);
     }
 
     /**
@@ -43,8 +46,8 @@ final class VaeOps {
         long to = (x.size(1) + pad[0] + pad[1] - w.size(2)) / stride[0] + 1;
         long ho = (x.size(2) + pad[2] + pad[3] - w.size(3)) / stride[1] + 1;
         long wo = (x.size(3) + pad[4] + pad[5] - w.size(4)) / stride[2] + 1;
-        Tensor out = owned ? owned(w.size(0), to, ho, wo) : empty(w.size(0), to, ho, wo);
-        CPU.conv3d(x.unsqueeze(0), w, bias, stride, pad, out.unsqueeze(0));
+        Tensor out = owned ? owned(x.device(), w.size(0), to, ho, wo) : empty(x.device(), w.size(0), to, ho, wo);
+        x.backend().conv3d(x.unsqueeze(0), w, bias, stride, pad, out.unsqueeze(0));
         return out;
     }
 
@@ -58,23 +61,24 @@ final class VaeOps {
      * {@code gammaScaled = sqrt(C)·gamma} as [C, 1, 1, 1].
      */
     static Tensor rmsNorm(Tensor x, Tensor gammaScaled) {
-        Tensor out = empty(x.shape().toArray());
+        Tensor out = empty(x.device(), x.shape().toArray());
         rmsNorm(x, gammaScaled, out);
         return out;
     }
 
     /** {@link #rmsNorm(Tensor, Tensor)} written into {@code out} (x's shape, any strides; may be x itself). */
     static void rmsNorm(Tensor x, Tensor gammaScaled, Tensor out) {
-        Tensor norm = empty(1, x.size(1), x.size(2), x.size(3));
-        CPU.reduce(ReduceOp.SUM_SQUARES, x, new int[] {0}, norm);
-        CPU.unary(UnaryOp.SQRT, norm, norm);
-        CPU.binaryScalar(BinaryOp.MAX, norm, 1e-12, norm);
-        CPU.binary(BinaryOp.DIV, x, norm, out);
-        CPU.binary(BinaryOp.MUL, out, gammaScaled, out);
+        Backend be = x.backend();
+        Tensor norm = empty(x.device(), 1, x.size(1), x.size(2), x.size(3));
+        be.reduce(ReduceOp.SUM_SQUARES, x, new int[] {0}, norm);
+        be.unary(UnaryOp.SQRT, norm, norm);
+        be.binaryScalar(BinaryOp.MAX, norm, 1e-12, norm);
+        be.binary(BinaryOp.DIV, x, norm, out);
+        be.binary(BinaryOp.MUL, out, gammaScaled, out);
     }
 
     static Tensor siluInPlace(Tensor x) {
-        CPU.unary(UnaryOp.SILU, x, x);
+        x.backend().unary(UnaryOp.SILU, x, x);
         return x;
     }
 
@@ -86,9 +90,9 @@ final class VaeOps {
         if (b == null) {
             return a;
         }
-        Tensor out = empty(a.size(0), a.size(1) + b.size(1), a.size(2), a.size(3));
-        CPU.copy(a, out.narrow(1, 0, a.size(1)));
-        CPU.copy(b, out.narrow(1, a.size(1), b.size(1)));
+        Tensor out = empty(a.device(), a.size(0), a.size(1) + b.size(1), a.size(2), a.size(3));
+        a.backend().copy(a, out.narrow(1, 0, a.size(1)));
+        a.backend().copy(b, out.narrow(1, a.size(1), b.size(1)));
         return out;
     }
 
@@ -98,22 +102,29 @@ final class VaeOps {
      * peak memory is one layer's working set, not the sum over a chunk's layers (scopes only release at close).
      */
     static Tensor own(Tensor x) {
-        Tensor out = owned(x.shape().toArray());
-        CPU.copy(x, out);
+        Tensor out = owned(x.device(), x.shape().toArray());
+        x.backend().copy(x, out);
         return out;
     }
 
     /**
      * A fresh fp32 [dims] tensor in memory of its own, outside every {@link MemoryScope}, released by {@link #free}:
-     * for a layer's big intermediates, which can then go before the layer ends (a scope only releases at close).
+     * for a layer's big intermediates, which can then go before the layer ends (a scope only releases at close). On a
+     * GPU it is ordinary device memory outside the scopes, given back when unreachable (the CUDA allocator collects
+     * before it fails), and {@link #free} leaves it to that.
      */
-    static Tensor owned(long... dims) {
+    static Tensor owned(Device device, long... dims) {
+        if (!device.isCpu()) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                return Tensor.empty(device, DType.F32, dims);
+            }
+        }
         Shape shape = Shape.of(dims);
         Arena arena = Arena.ofShared();
         long bytes = shape.numel() * DType.F32.byteSize();
         MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
         VaeMemory.allocated(bytes);
-        return new Tensor(new Storage(CPU.device(), seg, arena), DType.F32, shape, shape.contiguousStrides(), 0);
+        return new Tensor(new Storage(Device.CPU, seg, arena), DType.F32, shape, shape.contiguousStrides(), 0);
     }
 
     /** Whether {@code y} is the whole of an {@link #owned} tensor (not a view into one, not scope memory). */
@@ -136,8 +147,8 @@ final class VaeOps {
     /** A copy of {@code x} that outlives the current {@link MemoryScope}, garbage-collected (results, taps). */
     static Tensor keep(Tensor x) {
         try (MemoryScope outside = MemoryScope.suspend()) {
-            Tensor out = Tensor.empty(CPU.device(), DType.F32, x.shape().toArray());
-            CPU.copy(x, out);
+            Tensor out = Tensor.empty(x.device(), DType.F32, x.shape().toArray());
+            x.backend().copy(x, out);
             return out;
         }
     }
@@ -175,22 +186,22 @@ final class VaeOps {
         long[] s = x.strides();
         Tensor src = new Tensor(x.storage(), x.dtype(), Shape.of(c, p, p, t, h, w),
             new long[] {s[0], s[3], s[2], s[1], s[2] * p, s[3] * p}, x.offset());
-        Tensor out = owned(c * p * p, t, h, w);
-        CPU.copy(src, out.view(c, p, p, t, h, w));
+        Tensor out = owned(x.device(), c * p * p, t, h, w);
+        x.backend().copy(src, out.view(c, p, p, t, h, w));
         return out;
     }
 
     /** The inverse of {@link #patchify}: y [C·p², T, h, w] written into dst [C, T, h·p, w·p] (any strides). */
     static void unpatchifyInto(Tensor y, int p, Tensor dst) {
         if (p == 1) {
-            CPU.copy(y, dst);
+            y.backend().copy(y, dst);
             return;
         }
         long c = dst.size(0);
         long[] s = dst.strides();
         Tensor view = new Tensor(dst.storage(), dst.dtype(), Shape.of(c, p, p, y.size(1), y.size(2), y.size(3)),
             new long[] {s[0], s[3], s[2], s[1], s[2] * p, s[3] * p}, dst.offset());
-        CPU.copy((y.isContiguous() ? y : y.contiguous()).view(c, p, p, y.size(1), y.size(2), y.size(3)), view);
+        y.backend().copy((y.isContiguous() ? y : y.contiguous()).view(c, p, p, y.size(1), y.size(2), y.size(3)), view);
     }
 
     /** The last {@code n} frames (or all, if fewer) as a view. */

@@ -47,8 +47,8 @@ record VaeResample(String name, Mode mode, Tensor weight, Tensor bias, CausalCon
     }
 
     private Tensor up(Tensor x) {
-        Tensor big = VaeOps.empty(x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3));
-        VaeOps.CPU.upsampleNearest(x, big);
+        Tensor big = VaeOps.empty(x.device(), x.size(0), x.size(1), 2 * x.size(2), 2 * x.size(3));
+        x.backend().upsampleNearest(x, big);
         return VaeOps.conv(big, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 1, 1, 1, 1});
     }
 
@@ -84,11 +84,11 @@ record VaeResample(String name, Mode mode, Tensor weight, Tensor bias, CausalCon
         long c = y.size(0) / 2;
         long t = y.size(1);
         long hw = y.size(2) * y.size(3);
-        Tensor out = VaeOps.empty(c, 2 * t, y.size(2), y.size(3));
+        Tensor out = VaeOps.empty(y.device(), c, 2 * t, y.size(2), y.size(3));
         // y seen as [C, T, 2, H·W] (the pair index is the channel half), out as the same shape contiguously
         Tensor src = new Tensor(y.storage(), y.dtype(), Shape.of(c, t, 2, hw), new long[] {t * hw, hw, c * t * hw, 1},
             y.offset());
-        VaeOps.CPU.copy(src, out.view(c, t, 2, hw));
+        y.backend().copy(src, out.view(c, t, 2, hw));
         return out;
     }
 }

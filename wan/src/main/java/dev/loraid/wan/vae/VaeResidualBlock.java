@@ -31,7 +31,7 @@ record VaeResidualBlock(String name, Tensor gamma0, CausalConv3d conv0, Tensor g
         // one conv output live at once, not every temporary of the block until the layer's scope closes
         Tensor r = conv0.forwardNormed(x, gamma0, cache, false);
         Tensor y = conv1.forwardNormed(r, gamma1, cache, true);
-        VaeOps.CPU.binary(BinaryOp.ADD, y, h, y);
+        y.backend().binary(BinaryOp.ADD, y, h, y);
         return y;
     }
 }

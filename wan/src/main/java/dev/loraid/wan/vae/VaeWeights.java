@@ -1,6 +1,7 @@
 package dev.loraid.wan.vae;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
@@ -8,18 +9,24 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The VAE's parameters by upstream name, as the layers take them: convolution weights as they are in the file when
- * contiguous (the GEMM reads every float dtype), otherwise made contiguous once; every {@code gamma} (stored
- * [C,1,1,1] or [C,1,1]) pre-multiplied by sqrt(C) into fp32 [C, 1, 1, 1] (spec vae-t5.md §1.1). Messages name the
- * checkpoint and the key.
+ * The VAE's parameters by upstream name, as the layers take them, on the model's device: convolution weights as they
+ * are in the file when contiguous and on the CPU (the GEMM reads every float dtype), otherwise made contiguous (or
+ * copied to the device) once, in their dtype; every {@code gamma} (stored [C,1,1,1] or [C,1,1]) pre-multiplied by
+ * sqrt(C) into fp32 [C, 1, 1, 1] (spec vae-t5.md §1.1). Messages name the checkpoint and the key.
  */
 final class VaeWeights {
     private final Map<String, Tensor> tensors;
     private final String where;
+    private final Device device;
 
-    VaeWeights(Map<String, Tensor> tensors, String where) {
+    VaeWeights(Map<String, Tensor> tensors, String where, Device device) {
         this.tensors = tensors;
         this.where = where;
+        this.device = device;
+    }
+
+    Device device() {
+        return device;
     }
 
     String where() {
@@ -41,11 +48,11 @@ final class VaeWeights {
         if (t == null) {
             throw new IllegalArgumentException(where + ": missing VAE weight " + key);
         }
-        if (t.isContiguous()) {
+        if (t.isContiguous() && t.device().equals(device)) {
             return t;
         }
         try (MemoryScope outside = MemoryScope.suspend()) {
-            return t.contiguous();
+            return t.device().equals(device) ? t.contiguous() : t.to(device);
         }
     }
 
@@ -56,8 +63,8 @@ final class VaeWeights {
             throw new IllegalArgumentException(where + ": " + key + " is " + g.shape() + ", expected [" + c + ", 1, 1(, 1)]");
         }
         try (MemoryScope outside = MemoryScope.suspend()) {
-            Tensor out = Tensor.empty(DType.F32, c, 1, 1, 1);
-            VaeOps.CPU.binaryScalar(dev.loraid.tensor.BinaryOp.MUL, g.reshape(c, 1, 1, 1), Math.sqrt(c), out);
+            Tensor out = Tensor.empty(device, DType.F32, c, 1, 1, 1);
+            g.backend().binaryScalar(dev.loraid.tensor.BinaryOp.MUL, g.reshape(c, 1, 1, 1), Math.sqrt(c), out);
             return out;
         }
     }

@@ -1,5 +1,6 @@
 package dev.loraid.wan.vae;
 
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 
@@ -8,7 +9,7 @@ import java.util.List;
 
 /**
  * The Wan VAE, 2.1 (spec vae-t5.md §1) or 2.2 TI2V-5B (§2; which one is read off the weights: {@link VaeConfig}),
- * inference only, on the CPU (the CUDA backend has no conv3d yet). Video is
+ * inference only, on the device its weights were placed on ({@link VaeCheckpoint#model(Device)}). Video is
  * batch-free [C, T, H, W]. Both directions run chunk by chunk with the feature cache (§1.4 — this is the model's
  * definition, not an optimisation): encode takes frame 0, then 4 frames at a time; decode one latent frame at a
  * time. Each layer's small temporaries live in a {@link MemoryScope} of their own; its big ones (a conv's input with
@@ -29,6 +30,7 @@ import java.util.List;
  */
 public final class WanVae {
     private final VaeConfig config;
+    private final Device device;
     private final CausalConv3d encConv1;
     private final List<VaeLayer> encDown;
     private final List<VaeLayer> encMiddle;
@@ -47,6 +49,7 @@ public final class WanVae {
     }
 
     WanVae(VaeWeights w) {
+        device = w.device();
         boolean wan22 = w.hasModule("encoder.downsamples.0.downsamples");
         encConv1 = w.conv("encoder.conv1", 1);
         encDown = wan22 ? levels(w, "encoder.downsamples", false) : list(w, "encoder.downsamples", false);
@@ -141,6 +144,11 @@ public final class WanVae {
         return config;
     }
 
+    /** Where the weights live and the layers run; results are left there. */
+    public Device device() {
+        return device;
+    }
+
     // ---- encode ----
 
     /** {@link #encode(Tensor, VaeTaps)} without taps. */
@@ -149,9 +157,10 @@ public final class WanVae {
     }
 
     /**
-     * video [3, T, H, W] (any float dtype, [-1, 1]) → mu, log-var [z, 1 + (T−1)/4, H/s, W/s] (s = 8 for 2.1, 16 for
-     * 2.2: {@link VaeConfig#spatialFactor}). Frames after 1 + 4·((T−1)/4) are ignored, as upstream does; H and W must
-     * be multiples of s.
+     * video [3, T, H, W] (any float dtype, [-1, 1], any device: each chunk is copied to the model's) → mu, log-var
+     * [z, 1 + (T−1)/4, H/s, W/s] on the model's {@link #device} (s = 8 for 2.1, 16 for 2.2:
+     * {@link VaeConfig#spatialFactor}). Frames after 1 + 4·((T−1)/4) are ignored, as upstream does; H and W must be
+     * multiples of s.
      */
     public Encoded encode(Tensor video, VaeTaps taps) {
         return encode(video, taps, FeatureCache.chunked());
@@ -171,7 +180,7 @@ public final class WanVae {
         for (long i = 0; i < (cache.whole() ? 1 : chunks); i++) {
             long start = i == 0 ? 0 : 1 + (i - 1) * tf;
             long len = cache.whole() ? used : i == 0 ? 1 : tf;
-            Tensor chunk = VaeOps.patchify(video.narrow(1, start, len), config.patchSize());
+            Tensor chunk = VaeOps.patchify(VaeOps.onto(video.narrow(1, start, len), device), config.patchSize());
             Tensor h = VaeOps.step("conv1", encoderChunk(chunk, cache, taps), x -> conv1.forward(x, cache));
             try (MemoryScope outside = MemoryScope.suspend()) {
                 out = out == null ? VaeOps.keep(h) : VaeOps.catTime(out, h); // h is freed below, never kept
@@ -214,8 +223,9 @@ public final class WanVae {
     // ---- decode ----
 
     /**
-     * z [z_dim, F, h, w] (de-normalised: {@link LatentStats#denormalize}) → pixels [3, 1 + 4(F−1), s·h, s·w] (s as in
-     * {@link #encode}), fp32, not clamped (clamp to [-1, 1] for display, as upstream does after decoding).
+     * z [z_dim, F, h, w] (de-normalised: {@link LatentStats#denormalize}; any device) → pixels [3, 1 + 4(F−1), s·h,
+     * s·w] (s as in {@link #encode}), fp32 on the model's {@link #device}, not clamped (clamp to [-1, 1] for display,
+     * as upstream does after decoding).
      */
     public Tensor decode(Tensor z, VaeTaps taps) {
         return decode(z, taps, FeatureCache.chunked());
@@ -230,11 +240,12 @@ public final class WanVae {
             throw new IllegalArgumentException("VAE decode: latent " + z.shape() + ": expected [" + config.zDim()
                 + ", F ≥ 1, h, w]");
         }
+        z = VaeOps.onto(z, device);
         long frames = z.size(1);
         int s = config.spatialFactor();
         Tensor out;
         try (MemoryScope outside = MemoryScope.suspend()) {
-            out = VaeOps.empty(3, 1 + config.temporalFactor() * (frames - 1),
+            out = VaeOps.empty(device, 3, 1 + config.temporalFactor() * (frames - 1),
                 s * z.size(2), s * z.size(3));
         }
         long at = 0;
@@ -271,11 +282,11 @@ public final class WanVae {
         }
     }
 
-    /** {@code clamp(x, -1, 1)} into a new tensor (upstream's final step of decoding). */
+    /** {@code clamp(x, -1, 1)} into a new tensor on x's device (upstream's final step of decoding). */
     public static Tensor clamp(Tensor x) {
-        Tensor out = dev.loraid.tensor.Tensor.empty(dev.loraid.tensor.DType.F32, x.shape().toArray());
-        VaeOps.CPU.binaryScalar(dev.loraid.tensor.BinaryOp.MAX, x, -1, out);
-        VaeOps.CPU.binaryScalar(dev.loraid.tensor.BinaryOp.MIN, out, 1, out);
+        Tensor out = Tensor.empty(x.device(), dev.loraid.tensor.DType.F32, x.shape().toArray());
+        x.backend().binaryScalar(dev.loraid.tensor.BinaryOp.MAX, x, -1, out);
+        x.backend().binaryScalar(dev.loraid.tensor.BinaryOp.MIN, out, 1, out);
         return out;
     }
 }

@@ -2,6 +2,7 @@ package dev.loraid.wan.vae;
 
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.testing.TestDevice;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The VAE against testdata/golden/README.md "VAE (Wan 2.1 structure, tiny)": encode, decode and the intermediates,
- * chunked (the model's definition) and whole-clip, within the README's 1e-4 + 1e-4·|b|. Prints the max errors.
+ * chunked (the model's definition) and whole-clip, within the README's 1e-4 + 1e-4·|b|, on the device under test
+ * ({@link TestDevice}: the CPU, or cuda:0 from scripts/gpu-check.sh). Prints the max errors.
  */
 class VaeGoldenTest {
     static final double ATOL = 1e-4;
@@ -57,7 +59,7 @@ class VaeGoldenTest {
     static double assertClose(String what, Tensor expected, Tensor actual, double atol, double rtol) {
         assertArrayEquals(expected.shape().toArray(), actual.shape().toArray(), what + ": shape");
         double[] e = expected.toDoubleArray();
-        double[] a = actual.toDoubleArray();
+        double[] a = TestDevice.host(actual).toDoubleArray();
         double max = 0;
         int bad = -1;
         for (int i = 0; i < e.length; i++) {
@@ -71,7 +73,7 @@ class VaeGoldenTest {
             fail(what + " differs at flat index " + bad + " of " + expected.shape() + ": expected " + e[bad] + ", got "
                 + a[bad] + " (max abs error " + max + ")");
         }
-        System.out.printf("VAE golden %-28s max abs error %.3g%n", what, max);
+        System.out.printf("VAE golden %-28s max abs error %.3g (%s)%n", what, max, actual.device());
         return max;
     }
 
@@ -89,7 +91,7 @@ class VaeGoldenTest {
         for (boolean whole : new boolean[] {false, true}) {
             String mode = whole ? " (whole clip)" : "";
             VaeTaps taps = new VaeTaps();
-            WanVae vae = ck.model();
+            WanVae vae = ck.model(TestDevice.get());
             WanVae.Encoded e = whole ? vae.encodeWholeClip(g("input_video"), taps) : vae.encode(g("input_video"), taps);
             close("mu_raw" + mode, "mu_raw", e.mu());
             close("log_var" + mode, "log_var", e.logVar());
@@ -102,7 +104,7 @@ class VaeGoldenTest {
 
     @Test
     void longClipUsesTheTwoFrameCache() {
-        WanVae vae = ck.model();
+        WanVae vae = ck.model(TestDevice.get());
         close("latent_long", "latent_long", stats().normalize(vae.encode(g("input_video_long")).mu()));
         close("latent_long (whole clip)", "latent_long", stats().normalize(vae.encodeWholeClip(g("input_video_long"), null).mu()));
     }
@@ -112,7 +114,7 @@ class VaeGoldenTest {
         for (boolean whole : new boolean[] {false, true}) {
             String mode = whole ? " (whole clip)" : "";
             VaeTaps taps = new VaeTaps();
-            WanVae vae = ck.model();
+            WanVae vae = ck.model(TestDevice.get());
             Tensor z = stats().denormalize(g("dec_input_latent"));
             Tensor raw = whole ? vae.decodeWholeClip(z, taps) : vae.decode(z, taps);
             close("decoded_raw" + mode, "decoded_raw", raw);
