@@ -201,6 +201,10 @@ public final class WanModel extends Module {
         requireOn(device, "latents", latents);
         for (int i = 0; i < b; i++) {
             requireOn(device, "contexts[" + i + "]", contexts.get(i));
+            if (clips != null && clips.get(i) == null) {
+                throw new IllegalArgumentException("clip_fea[" + i + "] is missing: this " + config.modelType()
+                        + " model needs CLIP tokens for every sample");
+            }
             requireOn(device, "clip_fea[" + i + "]", clips == null ? null : clips.get(i));
         }
         Var x = patchEmbedding.forward(latents);
