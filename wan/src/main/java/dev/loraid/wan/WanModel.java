@@ -178,7 +178,8 @@ public final class WanModel extends Module {
      * The differentiable DiT call on B samples of one latent shape (one bucket, training.md §4.4) at once: the
      * same result as B calls of {@link #forward(Var, double[], Var, Var, WanTaps)}, but every GEMM covers all B·L
      * tokens. Each sample keeps its own timesteps, context and CLIP tokens; attention never mixes samples (spec
-     * wan.md §2: "batching is a straightforward extension"). Gradient checkpointing applies as to one sample.
+     * wan.md §2: "batching is a straightforward extension"). Gradient checkpointing applies as to one sample; under
+     * {@code GradMode.noGrad()} this is a batched inference call (no graph is kept). Intermediates are not tapped.
      *
      * @param latents  [B, in_dim, F, H, W], on the model's {@link #device()}
      * @param t        per sample one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
