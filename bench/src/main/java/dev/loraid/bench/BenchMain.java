@@ -8,6 +8,7 @@ import dev.loraid.bench.wanblock.WanBlockBench;
 import dev.loraid.bench.harness.LoadGate;
 import dev.loraid.bench.merge.MergeBench;
 import dev.loraid.bench.train.LinearTrainBench;
+import dev.loraid.bench.train.TrainBatchBench;
 import dev.loraid.bench.train.TrainStepBench;
 import dev.loraid.bench.umt5.Umt5Bench;
 import dev.loraid.bench.vae.VaeEncodeBench;
@@ -27,8 +28,8 @@ public final class BenchMain {
     /** Every benchmark, in the order the usage lists them: add new ones here, one class each. */
     static List<BenchCommand> commands() {
         return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
-                new MergeBench(), new WanBlockGpuBench(), new TrainStepBench(), new GenerateBench(), new VaeEncodeBench(),
-                new Umt5Bench());
+                new MergeBench(), new WanBlockGpuBench(), new TrainStepBench(), new TrainBatchBench(), new GenerateBench(),
+                new VaeEncodeBench(), new Umt5Bench());
     }
 
     public static void main(String[] args) {

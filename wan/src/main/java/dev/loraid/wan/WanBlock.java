@@ -45,7 +45,10 @@ public final class WanBlock extends Module {
         this.bf16Residual = on;
     }
 
-    /** x [L, D], e0 [1 or L, 6, D], ctx [context tokens, D] → the new residual stream [L, D] (differentiable). */
+    /**
+     * x [L, D], e0 [1 or L, 6, D], ctx [context tokens, D] → the new residual stream [L, D] (differentiable); or a
+     * batch of samples: x [B, L, D], e0 [B, 1 or L, 6, D], ctx [B, context tokens, D] → [B, L, D].
+     */
     public Var forward(Var x, Var e0, Var ctx, RopeTables rope, WanTaps taps) {
         x = selfAttention(x, e0, rope, taps);
         x = crossAttention(x, ctx, taps);
@@ -114,8 +117,9 @@ public final class WanBlock extends Module {
         return bf16Residual ? Ops.cast(Ops.cast(x, DType.BF16), x.dtype()) : x;
     }
 
-    /** Modulation chunk k as [1 or L, D], broadcast over tokens. */
+    /** Modulation chunk k of mod [(B,) 1 or L, 6, D] as [(B,) 1 or L, D], broadcast over tokens. */
     private static Var chunk(Var mod, int k) {
-        return mod.narrow(1, k, 1).squeeze(1);
+        int chunks = mod.rank() - 2;
+        return mod.narrow(chunks, k, 1).squeeze(chunks);
     }
 }

@@ -44,21 +44,24 @@ final class WanCrossAttention extends Module {
         }
     }
 
-    /** x [L, D] (after norm3), ctx [(image tokens +) text_len, D] → [L, D]. */
+    /**
+     * x [(B,) L, D] (after norm3), ctx [(B,) (image tokens +) text_len, D] → [(B,) L, D]; with a batch, sample b
+     * attends to its own context ctx[b].
+     */
     Var forward(Var x, Var ctx) {
-        long textStart = ctx.size(0) - config.textLen();
-        Var text = ctx.narrow(0, textStart, config.textLen());
+        int tokens = ctx.rank() - 2;
+        long textStart = ctx.size(tokens) - config.textLen();
+        Var text = ctx.narrow(tokens, textStart, config.textLen());
         Var qs = split(normQ.forward(q.forward(x)));
         Var out = WanOps.attention(qs, split(normK.forward(k.forward(text))), split(v.forward(text)));
         if (kImg != null) {
-            Var image = ctx.narrow(0, 0, textStart);
+            Var image = ctx.narrow(tokens, 0, textStart);
             out = out.add(WanOps.attention(qs, split(normKImg.forward(kImg.forward(image))), split(vImg.forward(image))));
         }
         return o.forward(out);
     }
 
-    /** [N, D] → [N, H, d]. */
     private Var split(Var x) {
-        return x.reshape(x.size(0), config.numHeads(), config.headDim());
+        return WanOps.splitHeads(x, config.numHeads());
     }
 }

@@ -20,11 +20,12 @@ final class WanHead extends Module {
         this.modulation = registerParameter("modulation", Parameter.declared(DType.F32, 1, 2, c.dim()));
     }
 
-    /** x [L, D], e [1 or L, D] → [L, out_dim·pt·ph·pw]. */
+    /** x [(B,) L, D], e [(B,) 1 or L, D] → [(B,) L, out_dim·pt·ph·pw]. */
     Var forward(Var x, Var e) {
-        Var mod = modulation.add(e.unsqueeze(1));
-        Var shift = mod.narrow(1, 0, 1).squeeze(1);
-        Var scale = mod.narrow(1, 1, 1).squeeze(1);
+        int pair = e.rank() - 1;
+        Var mod = modulation.add(e.unsqueeze(pair)); // [(B,) 1 or L, 2, D]
+        Var shift = mod.narrow(pair, 0, 1).squeeze(pair);
+        Var scale = mod.narrow(pair, 1, 1).squeeze(pair);
         return head.forward(WanOps.modulate(WanOps.plainNorm(x, config.eps()), shift, scale));
     }
 }

@@ -163,10 +163,7 @@ public final class WanModel extends Module {
      * @return the velocity [out_dim, F, H, W]
      */
     public Var forward(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
-        if ((clip != null) != config.imageBranch()) {
-            throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
-                    + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
-        }
+        requireClip(clip != null);
         requireWeightsOpen();
         Device device = device();
         requireOn(device, "latent", latent);
@@ -174,11 +171,62 @@ public final class WanModel extends Module {
         requireOn(device, "clip_fea", clip);
         Var x = embedTokens(latent, taps);
         Conditioning c = condition(latent, t, context, clip, taps);
+        return output(blocks(x, c, taps), c, taps);
+    }
+
+    /**
+     * The differentiable DiT call on B samples of one latent shape (one bucket, training.md §4.4) at once: the
+     * same result as B calls of {@link #forward(Var, double[], Var, Var, WanTaps)}, but every GEMM covers all B·L
+     * tokens. Each sample keeps its own timesteps, context and CLIP tokens; attention never mixes samples (spec
+     * wan.md §2: "batching is a straightforward extension"). Gradient checkpointing applies as to one sample; under
+     * {@code GradMode.noGrad()} this is a batched inference call (no graph is kept). Intermediates are not tapped.
+     *
+     * @param latents  [B, in_dim, F, H, W], on the model's {@link #device()}
+     * @param t        per sample one timestep, or one per token (Wan 2.2, §2.4), on the 0..1000 scale
+     * @param contexts per sample [L_b ≤ text_len, text_dim], unpadded (the lengths may differ)
+     * @param clips    per sample CLIP tokens [257 or 514, 1280] for the 2.1 image branch, else null
+     * @return the velocities [B, out_dim, F, H, W]
+     */
+    public Var forwardBatch(Var latents, double[][] t, List<Var> contexts, List<Var> clips) {
+        if (latents.rank() != 5) {
+            throw new IllegalArgumentException("latents " + latents.shape() + ": expected [B, in_dim, F, H, W]");
+        }
+        long b = latents.size(0);
+        if (t.length != b || contexts.size() != b || (clips != null && clips.size() != b)) {
+            throw new IllegalArgumentException("a batch of " + b + " latents needs as many timestep arrays (got " + t.length
+                    + "), contexts (got " + contexts.size() + ")" + (clips == null ? "" : " and clip_fea (got " + clips.size() + ")"));
+        }
+        requireClip(clips != null);
+        requireWeightsOpen();
+        Device device = device();
+        requireOn(device, "latents", latents);
+        for (int i = 0; i < b; i++) {
+            requireOn(device, "contexts[" + i + "]", contexts.get(i));
+            if (clips != null && clips.get(i) == null) {
+                throw new IllegalArgumentException("clip_fea[" + i + "] is missing: this " + config.modelType()
+                        + " model needs CLIP tokens for every sample");
+            }
+            requireOn(device, "clip_fea[" + i + "]", clips == null ? null : clips.get(i));
+        }
+        Var x = patchEmbedding.forward(latents);
+        Conditioning c = conditionBatch(latents, t, contexts, clips);
+        return output(blocks(x, c, WanTaps.NONE), c, WanTaps.NONE);
+    }
+
+    private void requireClip(boolean given) {
+        if (given != config.imageBranch()) {
+            throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
+                    + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
+        }
+    }
+
+    /** The residual stream x [(B,) L, D] through every block, checkpointed when that is on. */
+    private Var blocks(Var x, Conditioning c, WanTaps taps) {
         for (WanBlock b : blocks) {
             x = gradientCheckpointing ? b.forwardRecomputed(x, c.e0(), c.ctx(), c.rope())
                     : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
         }
-        return output(x, c, taps);
+        return x;
     }
 
     /**
@@ -211,7 +259,10 @@ public final class WanModel extends Module {
         }
     }
 
-    /** What every block reads: time embedding e [n, D] and e0 [n, 6, D], embedded context, RoPE angles, grid. */
+    /**
+     * What every block reads: time embedding e [(B,) n, D] and e0 [(B,) n, 6, D] (n = 1 or L), embedded context
+     * [(B,) context tokens, D], RoPE angles, grid.
+     */
     private record Conditioning(Var e, Var e0, Var ctx, RopeTables rope, int[] grid) {
     }
 
@@ -222,17 +273,16 @@ public final class WanModel extends Module {
     }
 
     private Conditioning condition(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
-        int[] grid = {(int) (latent.size(1) / config.patchT()), (int) (latent.size(2) / config.patchH()),
-                (int) (latent.size(3) / config.patchW())};
+        int[] grid = grid(latent);
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
         Device device = latent.data().device();
         // §2.4: the MLPs run once per distinct timestep; a uniform t (2.1, or a 2.2 call with one t) stays one row,
         // broadcast over the tokens; per-token timesteps (TI2V: frame 0 at t = 0) are spread back to [L, …]
         double[] distinct = Arrays.stream(t).distinct().toArray();
-        // the sinusoid and RoPE tables are computed in float64 on the host (as upstream), then uploaded once per call
-        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math).to(device));
-        Var e = timeEmbedding.forward(sinusoid);
-        Var e0 = timeProjection.forward(e).reshape(distinct.length, 6, config.dim());
+        TimeRows time = timeRows(distinct, math, device);
+        Var sinusoid = time.sinusoid();
+        Var e = time.e();
+        Var e0 = time.e0();
         if (distinct.length > 1) {
             sinusoid = perToken(sinusoid, t, distinct);
             e = perToken(e, t, distinct);
@@ -241,20 +291,91 @@ public final class WanModel extends Module {
         taps.put("sinusoid", sinusoid.data());
         taps.put("e", e.data());
         taps.put("e0", e0.data());
+        Var ctx = embedContext(padText(context, math), clip, taps);
+        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]).to(device);
+        taps.put("rope_cos", rope.cos());
+        taps.put("rope_sin", rope.sin());
+        return new Conditioning(e, e0, ctx, rope, grid);
+    }
 
-        Var ctx = textEmbedding.forward(padText(context, math));
+    /**
+     * {@link #condition} for a batch: the time MLPs run once over the distinct timesteps of all samples, then each
+     * sample takes its rows (one row, or one per token when any sample has per-token timesteps); the contexts are
+     * padded each to text_len and embedded together; one RoPE table serves every sample (one grid).
+     */
+    private Conditioning conditionBatch(Var latents, double[][] t, List<Var> contexts, List<Var> clips) {
+        int[] grid = grid(latents);
+        long tokens = (long) grid[0] * grid[1] * grid[2];
+        DType math = latents.dtype() == DType.F64 ? DType.F64 : DType.F32;
+        Device device = latents.data().device();
+        boolean spread = false;
+        for (int i = 0; i < t.length; i++) {
+            if (t[i].length != 1 && t[i].length != tokens) {
+                throw new IllegalArgumentException("t[" + i + "] has " + t[i].length + " timesteps: expected 1 or one per token ("
+                        + tokens + ")");
+            }
+            spread |= Arrays.stream(t[i]).distinct().count() > 1;
+        }
+        double[] distinct = Arrays.stream(t).flatMapToDouble(Arrays::stream).distinct().toArray();
+        TimeRows time = timeRows(distinct, math, device);
+        List<Var> e = new ArrayList<>();
+        List<Var> e0 = new ArrayList<>();
+        List<Var> padded = new ArrayList<>();
+        for (int i = 0; i < t.length; i++) {
+            e.add(sampleRows(time.e(), t[i], distinct, spread ? tokens : 1));
+            e0.add(sampleRows(time.e0(), t[i], distinct, spread ? tokens : 1));
+            padded.add(padText(contexts.get(i), math));
+        }
+        Var ctx = embedContext(stack(padded), clips == null ? null : stack(clips), WanTaps.NONE);
+        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]).to(device);
+        return new Conditioning(stack(e), stack(e0), ctx, rope, grid);
+    }
+
+    /** The token grid (f, h, w) of a latent [(B,) C, F, H, W]. */
+    private int[] grid(Var latent) {
+        int r = latent.rank();
+        return new int[] {(int) (latent.size(r - 3) / config.patchT()), (int) (latent.size(r - 2) / config.patchH()),
+                (int) (latent.size(r - 1) / config.patchW())};
+    }
+
+    /** The timestep sinusoid [n, freq_dim], e [n, D] and e0 [n, 6, D] of n distinct timesteps. */
+    private record TimeRows(Var sinusoid, Var e, Var e0) {
+    }
+
+    private TimeRows timeRows(double[] distinct, DType math, Device device) {
+        // the sinusoid and RoPE tables are computed in float64 on the host (as upstream), then uploaded once per call
+        Var sinusoid = Var.constant(Sinusoid.tensor(distinct, config.freqDim(), math).to(device));
+        Var e = timeEmbedding.forward(sinusoid);
+        Var e0 = timeProjection.forward(e).reshape(distinct.length, 6, config.dim());
+        return new TimeRows(sinusoid, e, e0);
+    }
+
+    /** One sample's rows of {@code table}: [rows, …], its one timestep's row expanded, or its per-token rows. */
+    private static Var sampleRows(Var table, double[] t, double[] distinct, long rows) {
+        if (Arrays.stream(t).distinct().count() > 1) {
+            return perToken(table, t, distinct);
+        }
+        long[] dims = table.shape().toArray();
+        dims[0] = rows;
+        return table.narrow(0, indexOf(distinct, t[0]), 1).expand(dims);
+    }
+
+    /** The padded context [(B,) text_len, text_dim] through text_embedding, after the CLIP tokens when given. */
+    private Var embedContext(Var padded, Var clip, WanTaps taps) {
+        Var ctx = textEmbedding.forward(padded);
         taps.put("context_emb", ctx.data());
         if (imageEmbedding != null) {
             // §2.6: image tokens first; cross-attention splits at total − text_len (pitfall 13)
             Var img = imageEmbedding.forward(clip);
             taps.put("clip_emb", img.data());
-            ctx = Ops.concat(List.of(img, ctx), 0);
+            ctx = Ops.concat(List.of(img, ctx), ctx.rank() - 2);
         }
+        return ctx;
+    }
 
-        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]).to(device);
-        taps.put("rope_cos", rope.cos());
-        taps.put("rope_sin", rope.sin());
-        return new Conditioning(e, e0, ctx, rope, grid);
+    /** [x0, x1, …] each [...] → [B, ...]. */
+    private static Var stack(List<Var> xs) {
+        return Ops.concat(xs.stream().map(x -> x.unsqueeze(0)).toList(), 0);
     }
 
     private Var output(Var x, Conditioning c, WanTaps taps) {

@@ -3,7 +3,12 @@ package dev.loraid.wan;
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Var;
 
-/** The composite operations the Wan DiT is written in (spec wan.md §2.7), over [tokens, channels] values. */
+import java.util.Arrays;
+
+/**
+ * The composite operations the Wan DiT is written in (spec wan.md §2.7), over [tokens, channels] values, or
+ * [B, tokens, channels] for a batch of samples (each sample attends only to its own tokens).
+ */
 final class WanOps {
     private WanOps() {
     }
@@ -24,17 +29,25 @@ final class WanOps {
     }
 
     /**
-     * Multi-head attention without mask: q [Lq, H, d], k and v [Lk, H, d] → [Lq, H·d], heads concatenated
-     * head-major (§2.7 step 6). Scale 1/sqrt(d).
+     * Multi-head attention without mask: q [(B,) Lq, H, d], k and v [(B,) Lk, H, d] → [(B,) Lq, H·d], heads
+     * concatenated head-major (§2.7 step 6). Scale 1/sqrt(d).
      */
     static Var attention(Var q, Var k, Var v) {
-        long lq = q.size(0);
-        Var out = Ops.attention(heads(q), heads(k), heads(v));
-        return out.permute(0, 2, 1, 3).reshape(lq, q.size(1) * q.size(2));
+        Var out = Ops.attention(heads(q), heads(k), heads(v)).permute(0, 2, 1, 3); // [B, Lq, H, d]
+        long width = q.size(-2) * q.size(-1);
+        return q.rank() == 3 ? out.reshape(q.size(0), width) : out.reshape(q.size(0), q.size(1), width);
     }
 
-    /** [L, H, d] → the [1, H, L, d] view the attention op takes. */
+    /** [(B,) N, D] → [(B,) N, H, D/H]. */
+    static Var splitHeads(Var x, long heads) {
+        long[] dims = Arrays.copyOf(x.shape().toArray(), x.rank() + 1);
+        dims[x.rank() - 1] = heads;
+        dims[x.rank()] = x.size(-1) / heads;
+        return x.reshape(dims);
+    }
+
+    /** [(B,) L, H, d] → the [B, H, L, d] view the attention op takes (B = 1 without a batch dimension). */
     private static Var heads(Var x) {
-        return x.unsqueeze(0).permute(0, 2, 1, 3);
+        return (x.rank() == 3 ? x.unsqueeze(0) : x).permute(0, 2, 1, 3);
     }
 }

@@ -30,15 +30,16 @@ final class WanSelfAttention extends Module {
         this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
     }
 
-    /** a [L, D] → [L, D]; q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}. */
+    /**
+     * a [(B,) L, D] → [(B,) L, D]; every sample of a batch has the same token grid, so one RoPE table [L, d/2]
+     * serves them all. q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}.
+     */
     Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
-        long len = a.size(0);
         long h = config.numHeads();
-        long hd = config.headDim();
-        Var qr = Ops.rope(normQ.forward(q.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
-        Var kr = Ops.rope(normK.forward(k.forward(a)).reshape(len, h, hd), rope.cos(), rope.sin());
+        Var qr = Ops.rope(WanOps.splitHeads(normQ.forward(q.forward(a)), h), rope.cos(), rope.sin());
+        Var kr = Ops.rope(WanOps.splitHeads(normK.forward(k.forward(a)), h), rope.cos(), rope.sin());
         taps.put(tap + "q", qr.data());
         taps.put(tap + "k", kr.data());
-        return o.forward(WanOps.attention(qr, kr, v.forward(a).reshape(len, h, hd)));
+        return o.forward(WanOps.attention(qr, kr, WanOps.splitHeads(v.forward(a), h)));
     }
 }

@@ -22,7 +22,8 @@ class ImageBranchTest {
     private static final WanConfig I2V = WanPresets.TINY_I2V;
     private static final WanConfig FLF2V = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6, true, true);
 
-    private static Map<String, Tensor> randomWeights(WanConfig c, long seed) {
+    /** Random weights of the right scale for every key of {@code c} (norm weights near 1). */
+    static Map<String, Tensor> randomWeights(WanConfig c, long seed) {
         Random rng = new Random(seed);
         Map<String, Tensor> m = new LinkedHashMap<>();
         WanKeys.expectedShapes(c).forEach((k, shape) -> {

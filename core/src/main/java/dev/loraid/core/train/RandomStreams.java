@@ -12,7 +12,8 @@ package dev.loraid.core.train;
  *   <li>timesteps: one {@link HostRandom} key, {@link #timesteps}; the sampler keys each draw by the global sample
  *       index (so timestep buckets stratify across batches);</li>
  *   <li>noise: {@code Backend.randomNormal(dst, noise(seed, microStep, sample), 0)};</li>
- *   <li>dropouts (neuron, rank, module): autograd's {@code Rng} stream reseeded per sample with {@link #dropout};</li>
+ *   <li>dropouts (neuron, rank, module): autograd's {@code Rng} stream reseeded per micro-batch with {@link #dropout}
+ *       (the micro-batch is one DiT call);</li>
  *   <li>validation noise: {@link #validationNoise}, independent of {@code --seed} so that runs and LoRAs compare.</li>
  * </ul>
  */
@@ -39,8 +40,9 @@ public final class RandomStreams {
         return HostRandom.key(seed, "noise", microStep, sample);
     }
 
-    public static long dropout(long seed, long microStep, int sample) {
-        return HostRandom.key(seed, "dropout", microStep, sample);
+    public static long dropout(long seed, long microStep) {
+        // keyed as sample 0 of the micro-step: batch-1 runs draw what they drew when the streams were per sample
+        return HostRandom.key(seed, "dropout", microStep, 0);
     }
 
     public static long validationNoise(long item, int sigmaIndex) {

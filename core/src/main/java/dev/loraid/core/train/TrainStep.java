@@ -14,7 +14,7 @@ import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
-import dev.loraid.wan.WanTaps;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
@@ -24,10 +24,11 @@ import java.util.List;
  * {@link #update} combines gradients ({@link GradientSync}), clips them, and applies the optimizer and the schedule.
  * The trainer and the {@code train-step} benchmark both run exactly this code.
  *
- * <p>A batch is processed sample by sample (each sample's loss scaled by 1/B, so the gradients are those of the
- * batch mean): the model is a batch-1 DiT, every sample of a batch comes from one bucket and so has one shape, and
- * the activations of one sample at a time are what bounds memory on a 2-core CPU as on a GPU. The result is the
- * gradient of upstream's mean over [B, C, F, H, W]; only the summation order differs.
+ * <p>A micro-batch is one DiT call ({@link WanModel#forwardBatch}), as upstream runs it: every sample of a batch comes
+ * from one bucket and so has one latent shape. Each sample keeps its own noise, timestep, loss weight, text and image
+ * conditioning; its loss is the mean over its own elements, and the batch's loss is the mean of the samples' losses,
+ * which is upstream's mean over [B, C, F, H, W] (the samples have one shape). Activations are held for the whole
+ * batch at once, B times those of one sample.
  */
 public final class TrainStep {
     private final Collection<Parameter> params;
@@ -56,36 +57,59 @@ public final class TrainStep {
 
     /**
      * Forward and backward of one micro-batch through {@code model}: sample i is noised at {@code noisings[i]} with
-     * noise from stream {@link RandomStreams#noise}(seed, microStep, i), its dropouts drawn from
-     * {@link RandomStreams#dropout}; its loss is backpropagated scaled by {@code lossScale / B} (lossScale = 1 / the
-     * gradient-accumulation steps). Returns the micro-batch's mean loss (unscaled).
+     * noise from stream {@link RandomStreams#noise}(seed, microStep, i), the dropouts are drawn from
+     * {@link RandomStreams#dropout}(seed, microStep); the samples' losses are summed and backpropagated scaled by
+     * {@code lossScale / B} (lossScale = 1 / the gradient-accumulation steps). Returns the micro-batch's mean loss
+     * (unscaled).
      */
     public double accumulate(WanModel model, List<TrainSample> samples, Noising[] noisings, long seed, long microStep,
             double lossScale) {
-        if (samples.size() != noisings.length) {
-            throw new IllegalArgumentException(samples.size() + " samples but " + noisings.length + " timesteps");
+        int b = samples.size();
+        if (b != noisings.length) {
+            throw new IllegalArgumentException(b + " samples but " + noisings.length + " timesteps");
         }
         Device device = model.device();
-        double total = 0;
-        for (int i = 0; i < samples.size(); i++) {
-            TrainSample s = samples.get(i);
-            Noising n = noisings[i];
-            try (MemoryScope sample = MemoryScope.open()) {
-                Var latents = Var.constant(onDevice(s.latents(), device));
+        try (MemoryScope batch = MemoryScope.open()) {
+            List<Var> noisy = new ArrayList<>();
+            List<Var> targets = new ArrayList<>();
+            double[] timesteps = new double[b];
+            for (int i = 0; i < b; i++) {
+                Var latents = Var.constant(onDevice(samples.get(i).latents(), device));
                 Var eps = Var.constant(noise(latents.data(), RandomStreams.noise(seed, microStep, i)));
-                Rng.seed(RandomStreams.dropout(seed, microStep, i));
-                Var pred = predict(model, s, FlowMatching.noisy(latents, eps, n.sigma()), n.timestep());
-                Var loss = FlowMatching.loss(pred, FlowMatching.target(latents, eps), n.weight());
+                noisy.add(FlowMatching.noisy(latents, eps, noisings[i].sigma()));
+                targets.add(FlowMatching.target(latents, eps));
+                timesteps[i] = noisings[i].timestep();
+            }
+            Rng.seed(RandomStreams.dropout(seed, microStep));
+            Var pred = predict(model, samples, noisy, timesteps);
+            Var sum = null;
+            double total = 0;
+            for (int i = 0; i < b; i++) {
+                Noising n = noisings[i];
+                Var loss = FlowMatching.loss(pred.narrow(0, i, 1).squeeze(0), targets.get(i), n.weight());
                 double value = loss.data().toDoubleArray()[0];
                 if (!Double.isFinite(value)) {
-                    throw new ArithmeticException("loss is " + value + " at micro-step " + microStep + " (item " + s.itemKey()
-                            + ", σ " + n.sigma() + ")");
+                    throw new ArithmeticException("loss is " + value + " at micro-step " + microStep + " (item "
+                            + samples.get(i).itemKey() + ", σ " + n.sigma() + ")");
                 }
-                loss.backward(lossScale / samples.size());
+                sum = sum == null ? loss : sum.add(loss);
                 total += value;
             }
+            sum.backward(lossScale / b);
+            return total / b;
         }
-        return total / samples.size();
+    }
+
+    /** One DiT call takes one latent shape: the samples of a batch come from one bucket (training.md §4.4). */
+    private static void requireOneShape(List<TrainSample> samples) {
+        TrainSample first = samples.getFirst();
+        for (TrainSample s : samples) {
+            if (!s.latents().shape().equals(first.latents().shape())) {
+                throw new IllegalArgumentException("one batch holds latents " + first.latents().shape() + " (item "
+                        + first.itemKey() + ") and " + s.latents().shape() + " (item " + s.itemKey()
+                        + "): the samples of a batch must come from one bucket");
+            }
+        }
     }
 
     /**
@@ -105,12 +129,32 @@ public final class TrainStep {
     }
 
     /**
-     * The model's velocity for sample {@code s} noised to {@code noisy} at model timestep {@code timestep}: the I2V
-     * conditioning (mask + image latents, §1.8) after the noisy channels, the text embedding and the CLIP tokens of
-     * the sample.
+     * The model's velocities [B, out_dim, F, H, W] for {@code samples} (one latent shape) noised to {@code noisy} at
+     * model timesteps {@code timesteps}, in one DiT call: each sample's {@link #modelInput}, text embedding and CLIP
+     * tokens.
      */
-    static Var predict(WanModel model, TrainSample s, Var noisy, double timestep) {
+    static Var predict(WanModel model, List<TrainSample> samples, List<Var> noisy, double[] timesteps) {
+        requireOneShape(samples);
         Device device = model.device();
+        List<Var> inputs = new ArrayList<>();
+        List<Var> contexts = new ArrayList<>();
+        List<Var> clips = new ArrayList<>();
+        double[][] t = new double[samples.size()][];
+        for (int i = 0; i < samples.size(); i++) {
+            TrainSample s = samples.get(i);
+            inputs.add(modelInput(model, s, noisy.get(i)).unsqueeze(0));
+            contexts.add(Var.constant(onDevice(s.t5(), device)));
+            clips.add(clip(model, s));
+            t[i] = new double[] {timesteps[i]};
+        }
+        return model.forwardBatch(Ops.concat(inputs, 0), t, contexts, model.config().imageBranch() ? clips : null);
+    }
+
+    /**
+     * The DiT's input for sample {@code s} noised to {@code noisy}: the I2V conditioning (mask + image latents, §1.8)
+     * after the noisy channels.
+     */
+    static Var modelInput(WanModel model, TrainSample s, Var noisy) {
         WanConfig c = model.config();
         Var input = noisy;
         // as upstream, a cache's I2V conditioning and CLIP features are read only by a DiT that takes them (a T2V run on
@@ -120,13 +164,17 @@ public final class TrainStep {
                 throw new IllegalArgumentException(s.itemKey() + ": the DiT takes image conditioning (in_dim " + c.inDim()
                         + ") but its cache has no latents_image: cache the dataset with --i2v");
             }
-            input = Ops.concat(List.of(input, Var.constant(onDevice(s.latentsImage(), device))), 0);
+            input = Ops.concat(List.of(input, Var.constant(onDevice(s.latentsImage(), model.device()))), 0);
         }
         if (s.latentsControl() != null) {
             throw new IllegalArgumentException(s.itemKey() + ": control latents (Fun-Control) are not supported yet");
         }
-        Var clip = s.clip() == null || !c.imageBranch() ? null : Var.constant(onDevice(s.clip(), device));
-        return model.forward(input, new double[] {timestep}, Var.constant(onDevice(s.t5(), device)), clip, WanTaps.NONE);
+        return input;
+    }
+
+    /** The sample's CLIP tokens when the DiT has the 2.1 image branch, else null. */
+    static Var clip(WanModel model, TrainSample s) {
+        return s.clip() == null || !model.config().imageBranch() ? null : Var.constant(onDevice(s.clip(), model.device()));
     }
 
     /** Standard normal noise shaped like {@code like}, from the backend's counter-based generator at {@code key}. */

@@ -9,12 +9,18 @@ import dev.loraid.core.data.TrainSample;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.wan.WanModel;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.IntStream;
+
 /**
  * A validation loss that means something across runs (none of the Python trainers has one): the flow-matching loss of
  * every validation item at the fixed noise levels {@link #SIGMAS}, each with fixed noise from
  * {@link RandomStreams#validationNoise} — independent of {@code --seed}, of the step and of the LoRA — averaged
  * unweighted. Two LoRAs, or two steps of one run, are compared on exactly the same noisy inputs. The model sees
- * timestep σ·1000 (the discrete table's convention); dropouts are off.
+ * timestep σ·1000 (the discrete table's convention); dropouts are off. The σ values of an item that go to one
+ * expert run as one batch (one DiT call).
  */
 public final class ValidationLoss {
     /** Evenly spread over the noise range, one per quarter (the midpoints). */
@@ -36,10 +42,10 @@ public final class ValidationLoss {
         try (GradMode.Scope noGrad = GradMode.noGrad()) {
             for (Batch b : data.batches(ORDER_SEED, 0)) {
                 for (TrainSample s : BatchLoader.load(b)) {
-                    for (int k = 0; k < SIGMAS.length; k++) {
-                        total += one(s, item, k);
-                        count++;
+                    for (boolean high : new boolean[] {false, true}) {
+                        total += losses(s, item, high);
                     }
+                    count += SIGMAS.length;
                     item++;
                 }
             }
@@ -47,15 +53,30 @@ public final class ValidationLoss {
         return total / count;
     }
 
-    private double one(TrainSample s, long item, int k) {
-        double sigma = SIGMAS[k];
-        double timestep = sigma * 1000;
-        WanModel model = models.model(models.isHigh(timestep));
+    /** The summed losses of item {@code s} at the σ of one expert (all σ without experts), in one DiT call. */
+    private double losses(TrainSample s, long item, boolean high) {
+        List<Integer> ks = IntStream.range(0, SIGMAS.length).filter(k -> models.isHigh(SIGMAS[k] * 1000) == high)
+                .boxed().toList();
+        if (ks.isEmpty()) {
+            return 0;
+        }
+        WanModel model = models.model(high);
         try (MemoryScope scope = MemoryScope.open()) {
             Var latents = Var.constant(TrainStep.onDevice(s.latents(), model.device()));
-            Var eps = Var.constant(TrainStep.noise(latents.data(), RandomStreams.validationNoise(item, k)));
-            Var pred = TrainStep.predict(model, s, FlowMatching.noisy(latents, eps, sigma), timestep);
-            return FlowMatching.loss(pred, FlowMatching.target(latents, eps), 1.0).data().toDoubleArray()[0];
+            List<Var> noisy = new ArrayList<>();
+            List<Var> targets = new ArrayList<>();
+            for (int k : ks) {
+                Var eps = Var.constant(TrainStep.noise(latents.data(), RandomStreams.validationNoise(item, k)));
+                noisy.add(FlowMatching.noisy(latents, eps, SIGMAS[k]));
+                targets.add(FlowMatching.target(latents, eps));
+            }
+            double[] timesteps = ks.stream().mapToDouble(k -> SIGMAS[k] * 1000).toArray();
+            Var pred = TrainStep.predict(model, Collections.nCopies(ks.size(), s), noisy, timesteps);
+            double sum = 0;
+            for (int j = 0; j < ks.size(); j++) {
+                sum += FlowMatching.loss(pred.narrow(0, j, 1).squeeze(0), targets.get(j), 1.0).data().toDoubleArray()[0];
+            }
+            return sum;
         }
     }
 }

@@ -219,7 +219,8 @@ class TrainerTest {
         }
     }
 
-    private static Tensor gaussian(java.util.Random rng, double sd, long... dims) {
+    /** N(0, sd²) values of shape {@code dims}, F64 on the host. */
+    static Tensor gaussian(java.util.Random rng, double sd, long... dims) {
         double[] v = new double[Math.toIntExact(dev.loraid.tensor.Shape.of(dims).numel())];
         for (int i = 0; i < v.length; i++) {
             v[i] = sd * rng.nextGaussian();
