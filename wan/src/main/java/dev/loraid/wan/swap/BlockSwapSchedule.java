@@ -30,11 +30,11 @@ public final class BlockSwapSchedule {
      */
     public BlockSwapSchedule(int blocks, int swapped) {
         if (blocks < 2) {
-            throw new IllegalArgumentException("--blocks_to_swap needs a model of at least 2 blocks, this one has " + blocks);
+            throw new IllegalArgumentException("block swap needs a model of at least 2 blocks, this one has " + blocks);
         }
         if (swapped < 1 || swapped > blocks - 1) {
-            throw new IllegalArgumentException("--blocks_to_swap " + swapped + " is out of range for a model of " + blocks
-                    + " blocks: give 1.." + (blocks - 1) + " (0 turns swapping off)");
+            throw new IllegalArgumentException(swapped + " blocks to swap is out of range for a model of " + blocks
+                    + " blocks: give 1.." + (blocks - 1) + " (0 turns swapping off; one block at least stays on the device)");
         }
         this.blocks = blocks;
         this.swapped = swapped;
