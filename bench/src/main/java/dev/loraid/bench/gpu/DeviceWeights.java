@@ -6,6 +6,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.quant.Fp8Load;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,11 +23,12 @@ final class DeviceWeights {
 
     /**
      * The keys of {@code shapes} that {@code keep} accepts, each drawn in {@code dtype} on {@code device} (key
-     * {@code k} from stream {@code seed + k}); with {@code host}, each tensor is copied to host memory as soon as it is
-     * drawn (what block swap keeps there), so the device never holds more than one weight.
+     * {@code k} from stream {@code seed + k}); with {@code fp8}, the block Linear weights are then cast to E4M3 on the
+     * device ({@code train --fp8_base}, {@link Fp8Load#CAST}); with {@code host}, each tensor is copied to host memory as
+     * soon as it is made (what block swap keeps there), so the device never holds more than one weight.
      */
     static Map<String, Tensor> random(Backend be, Map<String, long[]> shapes, Predicate<String> keep, DType dtype, long seed,
-            boolean host) {
+            boolean fp8, boolean host) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         long k = seed;
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
@@ -39,8 +41,11 @@ final class DeviceWeights {
             boolean norm = key.contains("norm") && key.endsWith(".weight");
             double sd = key.endsWith(".weight") && shape.length == 2 && !norm ? 1 / Math.sqrt(shape[1]) : 0.1;
             Tensor t = normal(be, dtype, k, sd, norm ? 1 : 0, shape);
-            if (host && !be.device().isCpu()) {
-                try (MemoryScope outside = MemoryScope.suspend()) {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                if (fp8 && Fp8Load.isTarget(key, shape)) {
+                    t = t.to(DType.F8_E4M3);
+                }
+                if (host && !be.device().isCpu()) {
                     t = t.to(Device.CPU);
                 }
             }

@@ -134,7 +134,7 @@ public final class WanBlockGpuBench implements BenchCommand {
         WanModel model = new WanModel(wc);
         // only the block is loaded: the embeddings and the head stay declared (no memory)
         model.loadStateDict(StateSource.of(DeviceWeights.random(be, WanKeys.expectedShapes(wc), k -> k.startsWith("blocks.0."),
-            DType.BF16, 1000, false)), false);
+            DType.BF16, 1000, false, false)), false);
         model.setBf16Residual(o.bf16Residual);
         LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), cfg.rank(),
             cfg.loraAlpha(), LoraAdapter.Dropouts.NONE, 7, Reporter.SILENT);
