@@ -3,7 +3,7 @@ package dev.loraid.wan.swap;
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
-import dev.loraid.autograd.ops.BackwardHook;
+import dev.loraid.autograd.Ops;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -26,7 +26,7 @@ import java.util.function.UnaryOperator;
  * {@link #install}. An evicted block's parameters are unloaded ({@link Parameter#release}): running it by mistake fails
  * loudly instead of reading another block's weights.
  *
- * <p>The model calls {@link #forward} around each block; hooks on the block's input and output ({@link BackwardHook})
+ * <p>The model calls {@link #forward} around each block; hooks on the block's input and output ({@link Ops#onBackward})
  * tell when its backward pass starts and ends. The copies are synchronous with the host and ordered on the device's
  * one stream (a slot is overwritten only after the kernels reading it, in stream order): the transfer of the next block
  * is not yet overlapped with compute on a separate copy stream.
@@ -145,8 +145,8 @@ public final class BlockSwap {
             toStart();
         }
         requireResident(i, "forward");
-        Var in = BackwardHook.apply(x, () -> afterBackward(i));
-        Var out = BackwardHook.apply(block.apply(in), () -> requireResident(i, "backward"));
+        Var in = Ops.onBackward(x, () -> afterBackward(i));
+        Var out = Ops.onBackward(block.apply(in), () -> requireResident(i, "backward"));
         schedule.afterForward(i).ifPresent(this::swap);
         return out;
     }
