@@ -124,7 +124,8 @@ t=$(box "${TRAIN_STEP_TIMEOUT:-300}")
 if [ "$t" -eq 0 ]; then
   not_run gpu-train-step "$OUT/train-step.txt"
 else
-  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --warmup 1 --iters 1 \
+  # one timed step without warm-up (parts 1-2 compiled the kernels already; the twin still warms up once)
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 \
     ${TRAIN_STEP_ARGS:---frames 21} 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
   step_rc=${PIPESTATUS[0]}
   echo "-- gpu-train-step: exit $step_rc" | tee -a "$OUT/train-step.txt"
@@ -137,7 +138,7 @@ if [ "$t" -eq 0 ]; then
   not_run "memory-cap step" "$OUT/train-step.txt"
 else
   timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Xmx48g -cp "$cp" \
-    dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 1 --frames "${CAP_FRAMES:-5}" --fp8_base \
+    dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --fp8_base \
     --blocks_to_swap "${CAP_SWAP:-36}" 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
   cap_rc=${PIPESTATUS[0]}
   echo "-- memory-cap step (24g, fp8, blocks_to_swap ${CAP_SWAP:-36}): exit $cap_rc" | tee -a "$OUT/train-step.txt"
@@ -147,7 +148,7 @@ for n in ${SWAP_CURVE:-0}; do
   t=$(box "${CAP_TIMEOUT:-120}")
   if [ "$t" -eq 0 ]; then not_run "uncapped step blocks_to_swap $n" "$OUT/train-step.txt"; continue; fi
   timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx48g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --no-torch \
-    --warmup 1 --iters 1 --frames "${CAP_FRAMES:-5}" --blocks_to_swap "$n" 2>&1 | grep -v WARNING \
+    --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --blocks_to_swap "$n" 2>&1 | grep -v WARNING \
     | grep -E '^(config|ours:|peak_memory|ours_ms)' | tee -a "$OUT/train-step.txt"
   echo "-- uncapped bf16 step, blocks_to_swap $n: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
 done

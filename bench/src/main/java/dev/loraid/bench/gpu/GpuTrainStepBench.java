@@ -32,7 +32,6 @@ import dev.loraid.wan.swap.BlockSwap;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -209,36 +208,24 @@ public final class GpuTrainStepBench implements BenchCommand {
         return new Ours(WanBlockGpuBench.median(ms), loss, peak, transfers[0] - swapsBefore);
     }
 
-    /** Runs the PyTorch twin and returns its {@code key=value} lines ({@code torch_ms}, peak memory). */
+    /**
+     * Runs the PyTorch twin ({@link TorchTwin}) and returns its {@code torch_…} values (step time, peak memory). It warms
+     * up at least once, so that its first step's library start-up is not timed even when ours is not warmed up.
+     */
     static Map<String, String> runTorch(Shapes s, Options o, PrintStream out) throws Exception {
         WanConfig c = s.config();
         List<String> cmd = new ArrayList<>(List.of(o.python, o.torchScript, "--layers", "" + c.numLayers(), "--dim", "" + c.dim(),
             "--ffn", "" + c.ffnDim(), "--heads", "" + c.numHeads(), "--text-dim", "" + c.textDim(), "--text-len",
             "" + c.textLen(), "--text", "" + s.textTokens(), "--in-dim", "" + c.inDim(), "--latents",
             s.latents()[0] + "," + s.latents()[1] + "," + s.latents()[2] + "," + s.latents()[3], "--rank", "" + s.rank(),
-            "--iters", "" + o.iters, "--warmup", "" + o.warmup));
+            "--iters", "" + o.iters, "--warmup", "" + Math.max(1, o.warmup)));
         if (!o.checkpointing) {
             cmd.add("--no-checkpointing");
         }
         if (o.blocksToSwap > 0) {
             out.println("torch: note: the twin keeps every block on the device (its block swap is musubi's, not run here)");
         }
-        Map<String, String> values = new LinkedHashMap<>();
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                out.println("torch: " + line);
-                int eq = line.indexOf('=');
-                if (eq > 0 && line.startsWith("torch_")) {
-                    values.put(line.substring(0, eq), line.substring(eq + 1).trim());
-                }
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0 || !values.containsKey("torch_ms")) {
-            throw new IllegalStateException("PyTorch run failed (exit " + rc + ", command " + cmd + ")");
-        }
-        return values;
+        return TorchTwin.run(cmd, out);
     }
 
     /** Command-line options. */

@@ -24,12 +24,7 @@ import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanTaps;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -114,7 +109,7 @@ public final class WanBlockGpuBench implements BenchCommand {
             out.printf(Locale.ROOT, "ours_ms=%.3f%nratio=n/a (PyTorch not run)%n", oursMs);
             return 0;
         }
-        double torchMs = runTorch(cfg, o, out, log);
+        double torchMs = runTorch(cfg, o, out);
         out.printf(Locale.ROOT, "ours_ms=%.3f torch_ms=%.3f%n", oursMs, torchMs);
         out.printf(Locale.ROOT, "ratio=%.3f%n", torchMs / oursMs);
         return 0;
@@ -241,30 +236,12 @@ public final class WanBlockGpuBench implements BenchCommand {
         return s.length == 0 ? Double.NaN : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    /** Runs the PyTorch twin in a child process and returns its {@code torch_ms=}. */
-    static double runTorch(WanBlockConfig cfg, Options o, PrintStream out, PrintStream log) throws Exception {
-        Path script = Path.of(o.torchScript);
-        if (!Files.isRegularFile(script)) {
-            throw new IllegalArgumentException("PyTorch script " + script + " not found (--torch-script)");
-        }
-        List<String> cmd = new ArrayList<>(List.of(o.python, script.toString(), "--dim", "" + cfg.dim(), "--heads",
+    /** Runs the PyTorch twin ({@link TorchTwin}) at the same shapes and returns its {@code torch_ms=}. */
+    static double runTorch(WanBlockConfig cfg, Options o, PrintStream out) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(o.python, o.torchScript, "--dim", "" + cfg.dim(), "--heads",
             "" + cfg.heads(), "--ffn", "" + cfg.ffn(), "--tokens", "" + cfg.tokens(), "--text", "" + cfg.textTokens(),
             "--rank", "" + cfg.rank(), "--iters", "" + o.iters, "--warmup", "" + o.warmup));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        double torchMs = Double.NaN;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                out.println("torch: " + line);
-                if (line.startsWith("torch_ms=")) {
-                    torchMs = Double.parseDouble(line.substring("torch_ms=".length()).trim());
-                }
-            }
-        }
-        int rc = p.waitFor();
-        if (rc != 0 || Double.isNaN(torchMs)) {
-            throw new IllegalStateException("PyTorch run failed (exit " + rc + ", command " + cmd + ")");
-        }
-        return torchMs;
+        return Double.parseDouble(TorchTwin.run(cmd, out).get("torch_ms"));
     }
 
     /** Command-line options. */
