@@ -157,14 +157,14 @@ public final class WanModel extends Module {
             Var clip = in.clip() == null ? null : Var.constant(in.clip());
             Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
             for (int i = 0; i < blocks.size(); i++) {
-                if (!in.skipBlocks().contains(i)) { // skip-layer guidance: a skipped block leaves x as it is
-                    WanBlock b = blocks.get(i);
-                    Runnable run = () -> b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
-                    if (blockSwap == null) {
-                        run.run();
-                    } else {
-                        blockSwap.forwardInPlace(i, run);
-                    }
+                WanBlock b = blocks.get(i);
+                // skip-layer guidance: a skipped block leaves x as it is (a block swap still moves past it)
+                Runnable run = in.skipBlocks().contains(i) ? () -> { }
+                        : () -> b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+                if (blockSwap == null) {
+                    run.run();
+                } else {
+                    blockSwap.forwardInPlace(i, run);
                 }
             }
             Tensor out = output(Var.constant(x), c, taps).data();

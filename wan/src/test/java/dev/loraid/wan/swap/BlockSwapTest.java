@@ -101,6 +101,9 @@ class BlockSwapTest {
         WanInputs in = WanInputs.of(latent, Tensor.of(new float[] {500f}, 1), context);
         assertArrayEquals(plain.forward(in).toFloatArray(), swappedModel.forward(in).toFloatArray(), "forward without graph");
         assertEquals(lastBlocks(config.numLayers(), resident), swap[0].resident());
+        // skip-layer guidance leaves block 1 out: the swap still moves past it
+        WanInputs skip = in.withSkippedBlocks(List.of(1));
+        assertArrayEquals(plain.forward(skip).toFloatArray(), swappedModel.forward(skip).toFloatArray(), "forward skipping block 1");
         assertArrayEquals(want.dLatent(), step(swappedModel, latent, context).dLatent(), "training step after inference");
     }
 
