@@ -171,7 +171,7 @@ class TrainCommandTest {
     /**
      * --blocks_to_swap 3 on the 4-block model (one block resident; the LORAID slice trains blocks 2 and 3, so the
      * backward pass stops half way and the next step moves the first block back): the same LoRA as without swapping,
-     * to the bit; 4 of 4 blocks is refused naming the range.
+     * to the bit; 4 of 4 blocks is refused naming the range, and so is the combination with --offload_inactive_dit.
      */
     @Test
     void blocks_to_swap_trains_the_same_lora_and_checks_its_range(@TempDir Path dir) throws Exception {
@@ -199,6 +199,12 @@ class TrainCommandTest {
         CliRun c = CliRun.run(swapped.toArray(String[]::new));
         assertTrue(c.code() != 0, c.err());
         assertTrue(c.err().contains("--blocks_to_swap") && c.err().contains("give 1..3"), c.err());
+        // spec training.md §1.7: not with --offload_inactive_dit (a usage error, before anything is read)
+        swapped.set(swapped.indexOf("--blocks_to_swap") + 1, "2");
+        swapped.addAll(List.of("--dit_high_noise", TINY.toString(), "--offload_inactive_dit"));
+        CliRun d = CliRun.run(swapped.toArray(String[]::new));
+        assertEquals(2, d.code(), d.err());
+        assertTrue(d.err().contains("--offload_inactive_dit and --blocks_to_swap exclude each other"), d.err());
     }
 
     @Test
