@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# On the GPU machine (device tool, repo root, gpu-carry/ carried from scripts/gpu-prepare.sh): prints the card,
-# finds the CUDA libraries of the pip wheels, runs the CUDA golden tests on the carried runtime, then
-# `gpu-wan-block` (ours, then PyTorch eager + SDPA flash in a child process, same shapes). Everything is logged to
-# $OUT/log; tests to $OUT/tests.txt, the benchmark to $OUT/bench.txt (last line: ratio=<pytorch ms / ours>).
-# Time boxes (seconds): TEST_BUDGET (default 230, all test classes), CLASS_TIMEOUT (60, one class),
-# ATTENTION_TIMEOUT (60, one attention path), BENCH_TIMEOUT (default 150); ATTENTION_PATHS (cudnn flash mma),
-# BENCH_ATTENTION (the block benchmark's attention path, default auto), BLOCK_ALSO (paths of extra block runs, flash); BENCH_ARGS adds bench options
-# (e.g. "--tokens 8190" for a quicker run). Exit code: 0 when tests and benchmark both succeeded.
-# The model tests below (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models on
-# cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list (gpu-prepare.sh
-# runs them on the CPU with the carried runtime, to prove the class path).
+# On the GPU machine (device tool, repo root, gpu-carry/ carried from scripts/gpu-prepare.sh): prints the card, finds
+# the CUDA libraries of the pip wheels, then, each part in its own time box and all within BUDGET seconds (default 560,
+# for the device tool's 600 s per command; the session has 15 minutes of device time with the machine's start):
+#   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
+#      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3)            ~45 s  -> $OUT/train.txt
+#   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
+#   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
+#      "--frames 21": our activations are still f32, so attention takes the scalar kernels and the 81-frame step
+#      needs ~6 min and ~110 GB: TRAIN_STEP_ARGS="--frames 81" on an H200 once BF16 activations exist)  ~110 s -> $OUT/train-step.txt
+#   4. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
+#      CAP_FRAMES (5), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0": the baseline) ~55 s
+#   5. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
+#      golden tests on cuda, in what is left of TEST_BUDGET (default 230)      <=230 s -> $OUT/tests.txt
+#   6. the self-attention alone per ATTENTION_PATHS (default cudnn), the block on BLOCK_ALSO paths (default none), one
+#      profiled block step (PROFILE=0 skips it)                                                  ~50 s  -> $OUT/profile.txt
+# Time boxes (seconds): TINY_TIMEOUT (60 each run), BENCH_TIMEOUT (150), TRAIN_STEP_TIMEOUT (300), CAP_TIMEOUT (120),
+# CLASS_TIMEOUT (60), ATTENTION_TIMEOUT (60), PROFILE_TIMEOUT (60); each is cut to what is left of BUDGET, and a part
+# with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention path, default auto);
+# BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). Exit code: 0 when every part ran and passed.
+# The model tests of part 5 (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models
+# on cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list
+# (gpu-prepare.sh runs them on the CPU with the carried runtime, to prove the class path).
 set -uo pipefail
 device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientCheckTest dev.loraid.wan.WanFp8Test
   dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest
@@ -51,10 +62,102 @@ flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX
 cp="$root/gpu-carry/lib/*"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -n 1
 
-# The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
+budget_end=$((SECONDS + ${BUDGET:-560}))
+# box WANT: WANT cut to what is left of BUDGET; 0 when under 10 s are left (the part is then NOT RUN)
+box() {
+  local left=$((budget_end - SECONDS))
+  if [ "$left" -lt 10 ]; then echo 0; elif [ "$1" -lt "$left" ]; then echo "$1"; else echo "$left"; fi
+}
+rc_all=0
+not_run() {
+  echo "NOT RUN $1: the budget (BUDGET=${BUDGET:-560} s) is spent" | tee -a "$2"
+  rc_all=1
+}
+: > "$OUT/bench.txt"
+: > "$OUT/train.txt"
+: > "$OUT/train-step.txt"
+
+echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2; loss logs compared"
+tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
+rm -rf "$tiny"
+python3 bench/gpu/tiny_train_check.py dataset "$tiny"
+tiny_flags=(train --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --dataset_config "$tiny/ds.toml"
+  --network_dim 4 --network_alpha 4 --learning_rate 5e-3 --max_train_steps 20 --seed 7 --timestep_sampling shift
+  --discrete_flow_shift 3.0 --gradient_checkpointing --mixed_precision no --output_name tiny --quiet)
+for run in cpu cuda cuda-swap; do
+  t=$(box "${TINY_TIMEOUT:-60}")
+  if [ "$t" -eq 0 ]; then not_run "tiny train $run" "$OUT/train.txt"; continue; fi
+  extra=(--device "${run%%-*}" --output_dir "$tiny/out-$run")
+  [ "$run" = cuda-swap ] && extra+=(--blocks_to_swap 2)
+  t0=$SECONDS
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx4g -cp "$cp" dev.loraid.cli.Main "${tiny_flags[@]}" "${extra[@]}" \
+    2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
+  echo "-- tiny train $run: exit ${PIPESTATUS[0]} in $((SECONDS - t0)) s" | tee -a "$OUT/train.txt"
+done
+for run in cuda cuda-swap; do
+  echo "-- loss log $run vs cpu:" | tee -a "$OUT/train.txt"
+  python3 bench/gpu/tiny_train_check.py compare "$tiny/out-cpu/tiny-log.jsonl" "$tiny/out-$run/tiny-log.jsonl" \
+    --rtol "${TINY_RTOL:-1e-3}" 2>&1 | tail -n 1 | tee -a "$OUT/train.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc_all=1
+done
+for run in cpu cuda cuda-swap; do
+  [ -f "$tiny/out-$run/tiny-log.jsonl" ] && { echo "-- $run loss log:"; cat "$tiny/out-$run/tiny-log.jsonl"; } >> "$OUT/train.txt"
+done
+
+echo "== 2. bench gpu-wan-block: the real WanBlock fwd+bwd with the trainer's rank-32 LoRA (ours), then PyTorch"
+t=$(box "${BENCH_TIMEOUT:-150}")
+bench_rc=1
+if [ "$t" -eq 0 ]; then
+  not_run gpu-wan-block "$OUT/bench.txt"
+else
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g \
+    -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench --iters 3 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
+  bench_rc=${PIPESTATUS[0]}
+  if [ "$bench_rc" -ne 0 ] && ! grep -q 'torch_ms=' "$OUT/bench.txt" && [ "$(box 90)" -gt 0 ]; then
+    echo "== ours failed or ran out of time: PyTorch alone, for the baseline"
+    timeout -k 5 "$(box 90)" python3 bench/gpu/wan_block_torch.py --iters 3 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"
+  fi
+fi
+[ "$bench_rc" -eq 0 ] || rc_all=1
+
+echo "== 3. bench gpu-train-step: Wan 2.1 14B LoRA step through TrainStep (ours), then PyTorch; ${TRAIN_STEP_ARGS:---frames 21}"
+t=$(box "${TRAIN_STEP_TIMEOUT:-300}")
+if [ "$t" -eq 0 ]; then
+  not_run gpu-train-step "$OUT/train-step.txt"
+else
+  # one timed step without warm-up (parts 1-2 compiled the kernels already; the twin still warms up once)
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 \
+    ${TRAIN_STEP_ARGS:---frames 21} 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
+  step_rc=${PIPESTATUS[0]}
+  echo "-- gpu-train-step: exit $step_rc" | tee -a "$OUT/train-step.txt"
+  [ "$step_rc" -eq 0 ] || rc_all=1
+fi
+
+echo "== 4. the step under a 24 GB cap (--fp8_base --blocks_to_swap ${CAP_SWAP:-36}, --frames ${CAP_FRAMES:-5}), then uncapped bf16"
+t=$(box "${CAP_TIMEOUT:-120}")
+if [ "$t" -eq 0 ]; then
+  not_run "memory-cap step" "$OUT/train-step.txt"
+else
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Xmx48g -cp "$cp" \
+    dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --fp8_base \
+    --blocks_to_swap "${CAP_SWAP:-36}" 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
+  cap_rc=${PIPESTATUS[0]}
+  echo "-- memory-cap step (24g, fp8, blocks_to_swap ${CAP_SWAP:-36}): exit $cap_rc" | tee -a "$OUT/train-step.txt"
+  [ "$cap_rc" -eq 0 ] || rc_all=1
+fi
+for n in ${SWAP_CURVE:-0}; do
+  t=$(box "${CAP_TIMEOUT:-120}")
+  if [ "$t" -eq 0 ]; then not_run "uncapped step blocks_to_swap $n" "$OUT/train-step.txt"; continue; fi
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx48g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --no-torch \
+    --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --blocks_to_swap "$n" 2>&1 | grep -v WARNING \
+    | grep -E '^(config|ours:|peak_memory|ours_ms)' | tee -a "$OUT/train-step.txt"
+  echo "-- uncapped bf16 step, blocks_to_swap $n: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
+done
+
+# 5. The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
 # library bindings), found by GpuTestMain --list --tag gpu rather than listed here. Each such class runs in its own
 # JVM with its own time box (only its gpu-tagged tests), so that a kernel fault (which poisons the CUDA context) or
-# a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s.
+# a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s (or BUDGET).
 # CudaAttentionGpuTest is run once per attention path below, not here.
 mapfile -t gpu_classes < <("$java" "${flags[@]}" -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain --list --tag gpu 2>/dev/null \
   | grep '^dev\.loraid\.' | grep -v 'CudaAttentionGpuTest$')
@@ -65,8 +168,7 @@ runs+=("${device_tests[@]}")
 # the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
 # on every path asked for explicitly; skips of the paths not selected are expected there
 for p in AUTO CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
-: > "$OUT/bench.txt"
-echo "== CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
+echo "== 5. CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
 # sets cls (the test class), jvm (its system properties) and extra (GpuTestMain's flags) for one entry of runs
 parse_run() {
   cls="$1"
@@ -86,17 +188,19 @@ parse_run() {
 tests_rc=0
 failed_runs=()
 deadline=$((SECONDS + ${TEST_BUDGET:-230}))
+[ "$deadline" -gt "$budget_end" ] && deadline=$budget_end
 : > "$OUT/tests.txt"
 for r in "${runs[@]}"; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "NOT RUN $r: the test budget (TEST_BUDGET=${TEST_BUDGET:-230} s) is spent" | tee -a "$OUT/tests.txt"
+  t=$(box "${CLASS_TIMEOUT:-60}")
+  if [ "$SECONDS" -ge "$deadline" ] || [ "$t" -eq 0 ]; then
+    echo "NOT RUN $r: the test budget (TEST_BUDGET=${TEST_BUDGET:-230} s, BUDGET=${BUDGET:-560} s) is spent" | tee -a "$OUT/tests.txt"
     tests_rc=1
     continue
   fi
   parse_run "$r"
   echo "-- $r" | tee -a "$OUT/tests.txt"
   t0=$SECONDS
-  timeout -k 5 "${CLASS_TIMEOUT:-60}" "$java" "${flags[@]}" "${jvm[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" \
+  timeout -k 5 "$t" "$java" "${flags[@]}" "${jvm[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" \
     -Dloraid.test.device=cuda -cp "$cp" dev.loraid.tensor.cuda.GpuTestMain "${extra[@]}" --only "$cls" \
     >> "$OUT/tests.txt" 2>&1
   rc=$?
@@ -111,43 +215,46 @@ grep -E '^(FAIL|SKIP|NOT RUN|cuda tests:|-- .*exit)' "$OUT/tests.txt" | grep -v 
 # the first two failing classes once more under compute-sanitizer (memcheck), for the faulting kernel and address
 if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; then
   for r in "${failed_runs[@]:0:2}"; do
+    t=$(box "${SANITIZER_TIMEOUT:-60}")
+    [ "$t" -eq 0 ] && break
     parse_run "$r"
     echo "== compute-sanitizer memcheck: $r" | tee -a "$OUT/sanitizer.txt"
-    timeout -k 5 "${SANITIZER_TIMEOUT:-60}" compute-sanitizer --tool memcheck --print-limit 20 "$java" "${flags[@]}" \
+    timeout -k 5 "$t" compute-sanitizer --tool memcheck --print-limit 20 "$java" "${flags[@]}" \
       "${jvm[@]}" -Xmx8g -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cuda -cp "$cp" \
       dev.loraid.tensor.cuda.GpuTestMain --only "$cls" >> "$OUT/sanitizer.txt" 2>&1
     grep -E '^=========|^(FAIL|cuda tests:)' "$OUT/sanitizer.txt" | head -n 40
   done
 fi
 
-echo "== self-attention alone (B=1, H=40, L=32760, D=128, BF16) on each path, one JVM each"
-for p in ${ATTENTION_PATHS:-cudnn flash mma}; do
-  timeout -k 5 "${ATTENTION_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
+echo "== 6. self-attention alone (B=1, H=40, L=32760, D=128, BF16) on each path, one JVM each (kernel references)"
+for p in ${ATTENTION_PATHS:-cudnn}; do
+  t=$(box "${ATTENTION_TIMEOUT:-60}")
+  if [ "$t" -eq 0 ]; then not_run "attention path $p" "$OUT/bench.txt"; continue; fi
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
     dev.loraid.bench.gpu.WanBlockGpuBench --attention-only --iters 5 2>&1 | grep -v WARNING | tee -a "$OUT/bench.txt"
   echo "-- attention path $p: exit ${PIPESTATUS[0]}" | tee -a "$OUT/bench.txt"
 done
-
-echo "== bench gpu-wan-block: Wan 14B block fwd+bwd, rank-32 LoRA, BF16 (ours, then PyTorch)"
-timeout -k 5 "${BENCH_TIMEOUT:-150}" "$java" "${flags[@]}" -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g \
-  -cp "$cp" dev.loraid.bench.gpu.WanBlockGpuBench \
-  --iters 5 --warmup 1 ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bench.txt"
-bench_rc=${PIPESTATUS[0]}
-for p in ${BLOCK_ALSO:-flash}; do
+for p in ${BLOCK_ALSO:-}; do
+  t=$(box "${ATTENTION_TIMEOUT:-60}")
+  if [ "$t" -eq 0 ]; then not_run "block with attention=$p" "$OUT/bench.txt"; continue; fi
   echo "== the block step with attention=$p (no PyTorch: its figure is the one above)"
-  timeout -k 5 "${ATTENTION_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
-    dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 3 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.attention=$p -Xmx8g -cp "$cp" \
+    dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 2 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
     | grep -E '^(config|ours)' | tee -a "$OUT/bench.txt"
 done
-echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
-timeout -k 5 "${PROFILE_TIMEOUT:-60}" "$java" "${flags[@]}" -Dloraid.cuda.profile=true \
-  -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g -cp "$cp" \
-  dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 2 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
-  > "$OUT/profile.txt"
-head -n 45 "$OUT/profile.txt"
-if [ "$bench_rc" -ne 0 ] && ! grep -q 'torch_ms=' "$OUT/bench.txt"; then
-  echo "== ours failed: PyTorch alone, for the baseline"
-  timeout -k 5 90 python3 bench/gpu/wan_block_torch.py --iters 5 --warmup 1 2>&1 | tee -a "$OUT/bench.txt"
+if [ "${PROFILE:-1}" = 1 ]; then
+  t=$(box "${PROFILE_TIMEOUT:-60}")
+  if [ "$t" -eq 0 ]; then
+    not_run "profiled block step" "$OUT/bench.txt"
+  else
+    echo "== where our block step's device time goes (-Dloraid.cuda.profile=true; slower than the timed run above)"
+    timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.profile=true \
+      -Dloraid.cuda.attention="${BENCH_ATTENTION:-auto}" -Xmx8g -cp "$cp" \
+      dev.loraid.bench.gpu.WanBlockGpuBench --no-torch --iters 1 --warmup 1 ${BENCH_ARGS:-} 2>&1 | grep -v WARNING \
+      > "$OUT/profile.txt"
+    head -n 45 "$OUT/profile.txt"
+  fi
 fi
 
-echo "== done: tests_rc=$tests_rc bench_rc=$bench_rc"
-[ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
+echo "== done: tests_rc=$tests_rc bench_rc=$bench_rc other parts rc=$rc_all ($SECONDS s)"
+[ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ] && [ "$rc_all" -eq 0 ]

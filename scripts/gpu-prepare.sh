@@ -2,8 +2,10 @@
 # Here, before a GPU session (no GPU needed): builds the jars, links a JDK 25 runtime with jlink, and lays both out
 # in the ignored folder gpu-carry/ for the device tool's `carry` (everything carried must stay under 64 MiB):
 #   gpu-carry/jre/   the runtime (java.base, jdk.incubator.vector, java.logging, jdk.unsupported, jdk.zipfs for JUnit)
-#   gpu-carry/lib/   loraid-tensor, -autograd, -wan, -core; the test classes of tensor (the CUDA golden tests,
-#                    GpuTestMain), wan and core (the model tests that follow -Dloraid.test.device); JUnit; loraid-bench
+#   gpu-carry/lib/   loraid-tensor, -autograd, -wan, -core, -cli (the tiny `train` run of gpu-check.sh) and their
+#                    runtime libraries (Jackson TOML, commons-cli, ...); the test classes of tensor (the CUDA golden
+#                    tests, GpuTestMain), wan and core (the model tests that follow -Dloraid.test.device); JUnit;
+#                    loraid-bench
 # (the golden files the tests read, testdata/golden, are tracked: they travel with the working tree, not in here)
 # Then, on the GPU machine: scripts/gpu-check.sh (see there). Exit 1 when the build fails or the folder is too big.
 set -euo pipefail
@@ -13,19 +15,27 @@ source scripts/find-jdk.sh
 carry="$root/gpu-carry"
 limit=$((64 * 1024 * 1024))
 
-echo "gpu-prepare: building tensor, autograd, wan, core and bench (tests compiled, not run) ..." >&2
-mvn -B -q -ntp -DskipTests -pl tensor,autograd,wan,core,bench -am package
+echo "gpu-prepare: building tensor, autograd, wan, core, cli and bench (tests compiled, not run) ..." >&2
+mvn -B -q -ntp -DskipTests -pl tensor,autograd,wan,core,cli,bench -am package
 mvn -B -q -ntp -pl tensor dependency:copy-dependencies -DincludeScope=test -DexcludeArtifactIds=junit-jupiter \
   -DoutputDirectory="$root/tensor/target/test-deps"
+# the CLI's runtime libraries, without the loraid modules (copied from the build above, not from ~/.m2), JUnit, and
+# the image and video codecs (`train` on cached latents needs neither; they would take the carry over 64 MiB)
+rm -rf "$root/cli/target/runtime-deps"
+mvn -B -q -ntp -pl cli dependency:copy-dependencies -DincludeScope=runtime \
+  -DexcludeGroupIds=dev.loraid,org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.jcodec,com.twelvemonkeys.imageio,com.twelvemonkeys.common \
+  -DoutputDirectory="$root/cli/target/runtime-deps"
 
 rm -rf "$carry.tmp"
 mkdir -p "$carry.tmp/lib"
 echo "gpu-prepare: linking the runtime ..." >&2
 "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,jdk.zipfs \
   --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$carry.tmp/jre"
-for m in tensor autograd wan core bench; do
+for m in tensor autograd wan core cli bench; do
   cp "$m"/target/loraid-"$m"-*.jar "$carry.tmp/lib/"
 done
+rm -f "$carry.tmp/lib/"*-SNAPSHOT-tests.jar # the tensor test-jar: the same classes as loraid-tensor-tests.jar below
+cp cli/target/runtime-deps/*.jar "$carry.tmp/lib/"
 for m in tensor wan core; do
   "$JAVA_HOME/bin/jar" --create --file "$carry.tmp/lib/loraid-$m-tests.jar" -C "$m"/target/test-classes .
 done
@@ -45,4 +55,4 @@ fi
 "$carry/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
   -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cpu \
   -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain $(scripts/gpu-check.sh --device-tests) | tail -n 1
-echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=400)" >&2
+echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=600)" >&2

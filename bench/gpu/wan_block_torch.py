@@ -1,8 +1,9 @@
-#!/usr/bin/env python3
-"""PyTorch twin of dev.loraid.bench.gpu.WanBlockStep: one Wan 2.1 DiT block, forward + backward, rank-r LoRA on
-every linear layer, BF16 activations and frozen BF16 base weights, fp32 LoRA masters cast to BF16 per step (what
-autocast does), eager mode, SDPA with the flash-attention backend. Same shapes and the same work as ours: input
-gradient + every LoRA gradient, no base-weight gradients, no gradient into the text context.
+"""PyTorch twin of dev.loraid.bench.gpu.WanBlockGpuBench (the real WanBlock through autograd with the trainer's LoRA
+adapters): one Wan 2.1 DiT block, forward + backward, rank-r LoRA on every linear layer, BF16 activations and frozen
+BF16 base weights, fp32 LoRA masters cast to BF16 per step (what autocast does), eager mode, SDPA with the
+flash-attention backend. Same shapes and the same work as ours: input gradient + every LoRA gradient, no base-weight
+gradients, no gradient into the text context. (Ours keeps its activations in fp32 until the --mixed_precision rules
+exist: the ratio compares the product path as it is with what PyTorch trainers run.)
 
 Prints a few figures and, last, `torch_ms=<median ms per step>`. Run: python3 bench/gpu/wan_block_torch.py [--tokens N]
 """

@@ -2,6 +2,7 @@ package dev.loraid.autograd;
 
 import dev.loraid.autograd.ops.Add;
 import dev.loraid.autograd.ops.Attention;
+import dev.loraid.autograd.ops.BackwardHook;
 import dev.loraid.autograd.ops.Concat;
 import dev.loraid.autograd.ops.Conv3dOp;
 import dev.loraid.autograd.ops.LayerNormOp;
@@ -193,5 +194,13 @@ public final class Ops {
     /** Cast to {@code type}; gradients flow back in the input's gradient dtype. */
     public static Var cast(Var x, DType type) {
         return x.to(type);
+    }
+
+    /**
+     * {@code x} unchanged, with {@code action} run when the backward pass reaches it ({@link BackwardHook}): after every
+     * consumer of the result, before anything upstream of {@code x}. {@code x} itself when no graph is recorded.
+     */
+    public static Var onBackward(Var x, Runnable action) {
+        return BackwardHook.apply(x, action);
     }
 }

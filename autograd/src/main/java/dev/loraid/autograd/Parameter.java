@@ -123,6 +123,20 @@ public final class Parameter extends Var {
         return this;
     }
 
+    /**
+     * Drops the data (a frozen parameter is then as if declared: shape and dtype only) and returns it: block swap's
+     * eviction (training.md §3.5), which keeps the host copy elsewhere. Any use before the next {@link #adopt} fails
+     * saying the value was never loaded.
+     */
+    public Tensor release() {
+        if (requiresGrad()) {
+            throw new IllegalStateException("a trainable parameter cannot be released (only frozen weights are swapped)");
+        }
+        Tensor t = data();
+        setData(null);
+        return t;
+    }
+
     @Override
     protected boolean gradOutlivesScope() {
         return true;

@@ -50,7 +50,7 @@ class NumericFlagRangesTest {
                 bad(TRAIN, "max_train_epochs", "0"), bad(TRAIN, "seed", "x"), bad(TRAIN, "seed", "-1"), bad(TRAIN, "discrete_flow_shift", "0"),
                 bad(TRAIN, "sigmoid_scale", "Infinity"), bad(TRAIN, "logit_mean", "NaN"), bad(TRAIN, "logit_std", "0"),
                 bad(TRAIN, "mode_scale", "Infinity"), bad(TRAIN, "min_timestep", "-1"), bad(TRAIN, "max_timestep", "1001"),
-                bad(TRAIN, "num_timestep_buckets", "-1"), bad(TRAIN, "guidance_scale", "x"),
+                bad(TRAIN, "num_timestep_buckets", "-1"), bad(TRAIN, "blocks_to_swap", "-1"), bad(TRAIN, "blocks_to_swap", "x"), bad(TRAIN, "guidance_scale", "x"),
                 bad(TRAIN, "timestep_boundary", "1001", "--dit_high_noise", MISSING),
                 bad(TRAIN, "validate_every_n_steps", "0", "--validation_dataset_config", MISSING),
                 bad(TRAIN, "save_every_n_steps", "0"), bad(TRAIN, "save_every_n_epochs", "0"), bad(TRAIN, "save_last_n_steps", "0"),

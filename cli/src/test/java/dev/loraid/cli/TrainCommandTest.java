@@ -168,6 +168,45 @@ class TrainCommandTest {
         assertEquals(0, both.code(), both.err());
     }
 
+    /**
+     * --blocks_to_swap 3 on the 4-block model (one block resident; the LORAID slice trains blocks 2 and 3, so the
+     * backward pass stops half way and the next step moves the first block back): the same LoRA as without swapping,
+     * to the bit; 4 of 4 blocks is refused naming the range, and so is the combination with --offload_inactive_dit.
+     */
+    @Test
+    void blocks_to_swap_trains_the_same_lora_and_checks_its_range(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        List<String> plain = flags(toml, dir.resolve("plain"));
+        plain.set(plain.indexOf("--max_train_steps") + 1, "6");
+        List<String> swapped = flags(toml, dir.resolve("swapped"));
+        swapped.set(swapped.indexOf("--max_train_steps") + 1, "6");
+        swapped.addAll(List.of("--blocks_to_swap", "3"));
+        CliRun a = CliRun.run(plain.toArray(String[]::new));
+        assertEquals(0, a.code(), a.err());
+        CliRun b = CliRun.run(swapped.toArray(String[]::new));
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.err().contains("block swap: 3 of 4 blocks in host memory, 1 resident"), b.err());
+        try (SafetensorsFile x = SafetensorsFile.open(dir.resolve("plain/mylora.safetensors"));
+                SafetensorsFile y = SafetensorsFile.open(dir.resolve("swapped/mylora.safetensors"))) {
+            assertEquals(x.names(), y.names());
+            assertTrue(x.names().size() >= 20, "two blocks of 10 adapted layers: " + x.names());
+            for (String n : x.names()) {
+                assertArrayEquals(x.tensor(n).to(DType.F32).toFloatArray(), y.tensor(n).to(DType.F32).toFloatArray(), n);
+            }
+        }
+        swapped.set(swapped.indexOf("--blocks_to_swap") + 1, "4");
+        swapped.set(swapped.indexOf("--output_dir") + 1, dir.resolve("too-many").toString());
+        CliRun c = CliRun.run(swapped.toArray(String[]::new));
+        assertTrue(c.code() != 0, c.err());
+        assertTrue(c.err().contains("--blocks_to_swap") && c.err().contains("give 1..3"), c.err());
+        // spec training.md §1.7: not with --offload_inactive_dit (a usage error, before anything is read)
+        swapped.set(swapped.indexOf("--blocks_to_swap") + 1, "2");
+        swapped.addAll(List.of("--dit_high_noise", TINY.toString(), "--offload_inactive_dit"));
+        CliRun d = CliRun.run(swapped.toArray(String[]::new));
+        assertEquals(2, d.code(), d.err());
+        assertTrue(d.err().contains("--offload_inactive_dit and --blocks_to_swap exclude each other"), d.err());
+    }
+
     @Test
     void flags_that_break_a_rule_are_usage_errors_naming_the_flag(@TempDir Path dir) throws Exception {
         Path toml = dataset(dir);
@@ -176,7 +215,6 @@ class TrainCommandTest {
             {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
             {"--optimizer_type", "AdamW8bit", "--optimizer_type AdamW8bit is not supported"},
             {"--sample_every_n_steps", "5", "need --sample_prompts"},
-            {"--blocks_to_swap", "4", "--blocks_to_swap is not supported yet"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
             {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},
@@ -202,7 +240,7 @@ class TrainCommandTest {
         CliRun r = CliRun.run("train", "--help");
         assertEquals(0, r.code());
         for (String f : List.of("--timestep_sampling", "sigma (default)", "--network_dim", "default 4", "--learning_rate", "2e-6",
-                "--max_train_steps", "1600", "--LORAID", "--resume")) {
+                "--max_train_steps", "1600", "--LORAID", "--resume", "--blocks_to_swap", "default 0 = off")) {
             assertTrue(r.out().contains(f), f);
         }
     }

@@ -13,11 +13,13 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.swap.BlockSwap;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The Wan 2.1/2.2 video DiT (spec wan.md §2; Appendix B is the skeleton) as a module tree with the upstream names:
@@ -49,6 +51,7 @@ public final class WanModel extends Module {
     private boolean gradientCheckpointing;
     /** The file the weights are views of ({@link #load}), named when it is closed under the model; else null. */
     private String weightsSource;
+    private BlockSwap blockSwap;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -110,6 +113,19 @@ public final class WanModel extends Module {
         this.gradientCheckpointing = on;
     }
 
+    /**
+     * {@code --blocks_to_swap} (training.md §3.5): set by {@link BlockSwap#install}, which then moves the blocks'
+     * weights in and out of the device around each block's forward and backward; null (the default) for none.
+     */
+    public void setBlockSwap(BlockSwap swap) {
+        this.blockSwap = swap;
+    }
+
+    /** The block swap in use, or null. */
+    public BlockSwap blockSwap() {
+        return blockSwap;
+    }
+
     /** The transformer blocks, in order (what LORAID slices). */
     public List<WanBlock> blocks() {
         return blocks.asList();
@@ -141,8 +157,14 @@ public final class WanModel extends Module {
             Var clip = in.clip() == null ? null : Var.constant(in.clip());
             Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
             for (int i = 0; i < blocks.size(); i++) {
-                if (!in.skipBlocks().contains(i)) { // skip-layer guidance: a skipped block leaves x as it is
-                    blocks.get(i).forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+                WanBlock b = blocks.get(i);
+                // skip-layer guidance: a skipped block leaves x as it is (a block swap still moves past it)
+                Runnable run = in.skipBlocks().contains(i) ? () -> { }
+                        : () -> b.forwardInPlace(x, c.e0(), c.ctx(), c.rope(), taps);
+                if (blockSwap == null) {
+                    run.run();
+                } else {
+                    blockSwap.forwardInPlace(i, run);
                 }
             }
             Tensor out = output(Var.constant(x), c, taps).data();
@@ -222,9 +244,11 @@ public final class WanModel extends Module {
 
     /** The residual stream x [(B,) L, D] through every block, checkpointed when that is on. */
     private Var blocks(Var x, Conditioning c, WanTaps taps) {
-        for (WanBlock b : blocks) {
-            x = gradientCheckpointing ? b.forwardRecomputed(x, c.e0(), c.ctx(), c.rope())
-                    : b.forward(x, c.e0(), c.ctx(), c.rope(), taps);
+        for (int i = 0; i < blocks.size(); i++) {
+            WanBlock b = blocks.get(i);
+            UnaryOperator<Var> run = in -> gradientCheckpointing ? b.forwardRecomputed(in, c.e0(), c.ctx(), c.rope())
+                    : b.forward(in, c.e0(), c.ctx(), c.rope(), taps);
+            x = blockSwap == null ? run.apply(x) : blockSwap.forward(i, x, run);
         }
         return x;
     }

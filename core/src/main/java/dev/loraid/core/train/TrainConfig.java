@@ -32,12 +32,14 @@ import java.nio.file.Path;
  * @param sampling             {@code --sample_prompts} and its triggers, or null
  * @param fp8                  {@code --fp8_base} ({@link Fp8Load#CAST}) or with {@code --fp8_scaled}
  *                             ({@link Fp8Load#SCALED}): the frozen block Linear weights stored in fp8 (wan.md §3.3)
+ * @param blocksToSwap         {@code --blocks_to_swap N} (§3.5): N blocks' weights kept in host memory and copied to
+ *                             the device around their forward and backward ({@code BlockSwap}); 0 (default) for none
  */
 public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
         Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
         NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
         Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
-        Path resume, Path vae, SampleConfig sampling, Fp8Load fp8) {
+        Path resume, Path vae, SampleConfig sampling, Fp8Load fp8, int blocksToSwap) {
 
     /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
     public record Validation(Path datasetConfig, int everyNSteps) {
@@ -76,9 +78,28 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
             throw new ParameterException(named(param("TrainConfig.offloadInactiveDit"), " needs ",
                     param("TrainConfig.ditHighNoise"), " (two experts)"));
         }
+        if (blocksToSwap < 0) {
+            throw new ParameterException(named(param("TrainConfig.blocksToSwap"), " must be ≥ 0, got " + blocksToSwap));
+        }
+        if (blocksToSwap > 0 && offloadInactiveDit) {
+            // spec training.md §1.7: upstream refuses the combination too
+            throw new ParameterException(named(param("TrainConfig.offloadInactiveDit"), " and ", param("TrainConfig.blocksToSwap"),
+                    " exclude each other"));
+        }
         workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
         device = device == null ? Device.CPU : device;
         mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
+    }
+
+    /** A run without block swap ({@code blocksToSwap} 0). */
+    public TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
+            Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
+            NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
+            Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
+            Path resume, Path vae, SampleConfig sampling, Fp8Load fp8) {
+        this(dit, ditHighNoise, timestepBoundary, offloadInactiveDit, task, datasetConfig, workingDir, device, mixedPrecision,
+                gradientCheckpointing, network, optimizer, timesteps, maxTrainSteps, maxTrainEpochs, gradientAccumulationSteps, seed,
+                save, validation, resume, vae, sampling, fp8, 0);
     }
 }

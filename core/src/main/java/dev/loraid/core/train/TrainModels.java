@@ -12,6 +12,7 @@ import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
+import dev.loraid.wan.swap.BlockSwap;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,7 +51,13 @@ public final class TrainModels implements AutoCloseable {
             WanCheckpoint lowCk = open(c.dit(), c.task(), c.fp8(), "TrainConfig.dit");
             opened.add(lowCk);
             if (c.ditHighNoise() == null) {
-                return new TrainModels(opened, lowCk.model(c.device()), null, Double.NaN, c.device(), false);
+                // with block swap the weights stay in host memory: swapBlocks moves what is resident
+                WanModel model = c.blocksToSwap() > 0 ? lowCk.model() : lowCk.model(c.device());
+                return new TrainModels(opened, model, null, Double.NaN, c.device(), false);
+            }
+            if (c.blocksToSwap() > 0) {
+                throw new LoraidException(named(param("TrainConfig.blocksToSwap"), " with two experts (",
+                        param("TrainConfig.ditHighNoise"), ") is not supported yet"));
             }
             WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), c.fp8(), "TrainConfig.ditHighNoise");
             opened.add(highCk);
@@ -102,6 +109,19 @@ public final class TrainModels implements AutoCloseable {
         }
         throw new LoraidException(named("two experts need a boundary: give ", param("TrainConfig.timestepBoundary"),
                 " (e.g. 875) or ", param("TrainConfig.task"), " t2v-A14B / i2v-A14B"));
+    }
+
+    /**
+     * {@code --blocks_to_swap N} (training.md §3.5) on the one model, loaded in host memory by {@link #open}: everything
+     * but the blocks moves to the device, and N blocks' weights stay on the host, streamed in around each block.
+     * Call it after the LoRA network is attached and moved to the device.
+     */
+    public BlockSwap swapBlocks(int blocksToSwap) {
+        try {
+            return BlockSwap.install(low, device, blocksToSwap, BlockSwap.Listener.NONE);
+        } catch (IllegalArgumentException e) {
+            throw new LoraidException(named(param("TrainConfig.blocksToSwap"), ": " + e.getMessage()), e);
+        }
     }
 
     /** The model the network is built on (--dit; the low-noise expert with two). */

@@ -27,6 +27,7 @@ import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.swap.BlockSwap;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,6 +100,12 @@ public final class Trainer {
                     RandomStreams.loraInit(c.seed()), args.verbose() ? listener : Reporter.SILENT);
             if (net.adapters().isEmpty()) {
                 throw new LoraidException("No LoRA modules found: the include/exclude patterns and the LORAID slice select no layer");
+            }
+            if (c.blocksToSwap() > 0) {
+                net.moveTo(c.device()); // made beside the weights, in host memory
+                BlockSwap swap = models.swapBlocks(c.blocksToSwap());
+                listener.info("block swap: " + c.blocksToSwap() + " of " + blocks + " blocks in host memory, "
+                        + swap.schedule().resident() + " resident on " + c.device() + " (synchronous copies)");
             }
             for (WanModel m : models.all()) {
                 if (m != primary) {

@@ -45,6 +45,7 @@ final class CudaAllocator {
     private final Map<Long, ArrayDeque<Long>> small = new HashMap<>();
     private final TreeMap<Long, ArrayDeque<Long>> large = new TreeMap<>();
     private long reserved;
+    private long peakReserved;
     private long cached;
     private long driverAllocations;
 
@@ -110,6 +111,7 @@ final class CudaAllocator {
             p = source.alloc(size);
         }
         reserved += size;
+        peakReserved = Math.max(peakReserved, reserved);
         driverAllocations++;
         return new Block(p, size);
     }
@@ -153,6 +155,11 @@ final class CudaAllocator {
     /** Bytes held from the driver, in use or cached. */
     synchronized long bytesReserved() {
         return reserved;
+    }
+
+    /** The most bytes ever held from the driver at once: the device memory a run needed (its caching included). */
+    synchronized long peakBytesReserved() {
+        return peakReserved;
     }
 
     /** Bytes sitting in the free lists. */

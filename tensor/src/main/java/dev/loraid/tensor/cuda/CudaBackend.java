@@ -86,6 +86,14 @@ public final class CudaBackend implements Backend {
         return allocator;
     }
 
+    /**
+     * The most device memory this backend ever held from the driver at once (tensors, memory scopes and the
+     * allocator's cache): the figure to set beside PyTorch's {@code torch.cuda.max_memory_reserved()}.
+     */
+    public long peakBytesReserved() {
+        return allocator.peakBytesReserved();
+    }
+
     CudaKernels kernels() {
         return kernels;
     }

@@ -99,6 +99,10 @@ class CudaAllocatorTest {
         assertEquals(80L << 20, b2.size);
         assertEquals(80L << 20, a.bytesReserved());
         assertEquals(0, a.bytesCached());
+        assertEquals(80L << 20, a.peakBytesReserved(), "the 60 MiB block went back before the 80 MiB one was taken");
+        a.release(b2.ptr, b2.size);
+        a.take(80L << 20);                                   // served from the cache: no new peak
+        assertEquals(80L << 20, a.peakBytesReserved());
     }
 
     @Test

@@ -1,0 +1,286 @@
+package dev.loraid.bench.gpu;
+
+import dev.loraid.autograd.Parameter;
+import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.LrScheduler;
+import dev.loraid.autograd.optim.LrSchedules;
+import dev.loraid.bench.BenchCommand;
+import dev.loraid.bench.BenchContext;
+import dev.loraid.core.Reporter;
+import dev.loraid.core.data.TrainSample;
+import dev.loraid.core.lora.LoraAdapter;
+import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.core.plan.ModuleSelector;
+import dev.loraid.core.train.GradientSync;
+import dev.loraid.core.train.Noising;
+import dev.loraid.core.train.OptimizerConfig;
+import dev.loraid.core.train.Optimizers;
+import dev.loraid.core.train.TrainStep;
+import dev.loraid.tensor.Backend;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cuda.CudaBackend;
+import dev.loraid.wan.WanConfig;
+import dev.loraid.wan.WanKeys;
+import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanWeights;
+import dev.loraid.wan.quant.Fp8Load;
+import dev.loraid.wan.swap.BlockSwap;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code bench/run gpu-train-step}: one LoRA training step of a full Wan 2.1 14B model (t2v-14B: 40 blocks, dim 5120,
+ * random bf16 weights drawn on the device, no file) at 480p × 81 frames (latents [16, 21, 60, 104]: 32,760 tokens) with
+ * 512 text tokens, rank 32 alpha 32 on all 400 block Linears, gradient checkpointing and AdamW with gradient clipping —
+ * through the objects and the step code {@code loraid train} runs ({@link LoraNetwork#create}, {@link Optimizers#adamW},
+ * {@link TrainStep#accumulate} + {@link TrainStep#update}); then the PyTorch twin
+ * (bench/gpu/wan_train_step_torch.py, a child process: bf16 weights and autocast, per-block checkpointing, AdamW) at the
+ * same shapes. Prints each side's step time and peak device memory, and last {@code ratio=<pytorch ms ÷ ours>}.
+ *
+ * <p>Options: {@code --preset 14b|tiny} ({@code tiny}: the 4-block golden config at latents [4, 1, 4, 6], a smoke run that
+ * works on the CPU), {@code --device cuda:0|cpu}, {@code --frames F} (video frames, 4k + 1: the latent has (F − 1)/4 + 1
+ * frames; default 81), {@code --blocks_to_swap N} (as {@code train}: the weights drawn into host memory, {@link BlockSwap}),
+ * {@code --fp8_base} (block Linear weights cast to E4M3 as {@code train --fp8_base}), {@code --no-checkpointing},
+ * {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH}, {@code --no-torch}.
+ * {@code -Dloraid.cuda.memory_limit=24g} makes our allocator fail as a 24 GB card would.
+ */
+public final class GpuTrainStepBench implements BenchCommand {
+    private static final long SEED = 42;
+
+    @Override
+    public String name() {
+        return "gpu-train-step";
+    }
+
+    @Override
+    public String summary() {
+        return "Wan 2.1 14B LoRA training step (40 blocks, 480p x 81 frames, rank 32, checkpointing, AdamW) through "
+            + "TrainStep on the device vs PyTorch CUDA; peak device memory of both";
+    }
+
+    @Override
+    public void run(BenchContext ctx, List<String> args) throws Exception {
+        List<String> a = new ArrayList<>(args);
+        if (!ctx.torchWanted()) {
+            a.add("--no-torch"); // bench/run consumed the flag
+        }
+        int rc = run(a, ctx.out(), ctx.log());
+        if (rc != 0) {
+            throw new IllegalStateException("gpu-train-step exited with " + rc);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        try {
+            System.exit(run(new ArrayList<>(List.of(args)), System.out, System.err));
+        } catch (IllegalArgumentException e) {
+            System.err.println("gpu-train-step: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /** The shapes of one run. */
+    record Shapes(String preset, WanConfig config, long[] latents, int textTokens, int rank) {
+        static Shapes of(String preset, int frames) {
+            if ((frames - 1) % 4 != 0 || frames < 1) {
+                throw new IllegalArgumentException("--frames " + frames + ": expected 4k + 1 (1, 5, ..., 81)");
+            }
+            long latentFrames = (frames - 1) / 4 + 1;
+            return switch (preset) {
+                case "14b" -> new Shapes(preset, WanPresets.get("t2v-14B").config(), new long[] {16, latentFrames, 60, 104},
+                    512, 32);
+                case "tiny" -> new Shapes(preset, WanPresets.TINY, new long[] {4, Math.min(latentFrames, 2), 4, 6}, 8, 4);
+                default -> throw new IllegalArgumentException("--preset " + preset + ": expected 14b or tiny");
+            };
+        }
+
+        long tokens() {
+            return latents[1] / config.patchT() * (latents[2] / config.patchH()) * (latents[3] / config.patchW());
+        }
+    }
+
+    /** Our side's figures: the median step time, the last loss, the peak device memory (bytes; -1 on the CPU). */
+    record Ours(double medianMs, double loss, long peakBytes, long transfersPerStep) {
+    }
+
+    static int run(List<String> args, PrintStream out, PrintStream log) throws Exception {
+        Options o = Options.parse(args);
+        Shapes s = Shapes.of(o.preset, o.frames);
+        Backend be = Backends.of(o.device);
+        WanConfig c = s.config();
+        long row = s.tokens() * c.dim() * 4L;
+        out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, rank %d, AdamW, checkpointing=%s, weights=%s, "
+                + "activations=f32, blocks_to_swap=%d, device=%s (%s), memory_limit=%s%n", c.describe(),
+            java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), s.rank(), o.checkpointing,
+            o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap, o.device, be,
+            System.getProperty("loraid.cuda.memory_limit", "none"));
+        out.printf(Locale.ROOT, "estimate: checkpointed sub-block inputs 3 x %d blocks x [%d, %d] f32 = %.1f GiB; block weights %.1f GiB%n",
+            c.numLayers(), s.tokens(), c.dim(), 3.0 * c.numLayers() * row / (1L << 30),
+            blockWeightBytes(c, o.fp8) * (double) (c.numLayers() - o.blocksToSwap) / (1L << 30));
+        Ours ours = measureOurs(s, be, o, out, log);
+        String oursPeak = ours.peakBytes() < 0 ? "n/a (cpu)" : String.format(Locale.ROOT, "%.2f GiB", ours.peakBytes() / 1073741824.0);
+        out.printf(Locale.ROOT, "ours: %.1f ms/step (median of %d), loss %.6f, peak device memory %s (reserved), %d block "
+            + "transfers per step%n", ours.medianMs(), o.iters, ours.loss(), oursPeak, ours.transfersPerStep());
+        if (o.device.isCpu() || o.noTorch) {
+            out.printf(Locale.ROOT, "peak_memory: ours=%s torch=n/a%n", oursPeak);
+            out.printf(Locale.ROOT, "ours_ms=%.3f%nratio=n/a (PyTorch not run)%n", ours.medianMs());
+            return 0;
+        }
+        Map<String, String> torch = runTorch(s, o, out);
+        double torchMs = Double.parseDouble(torch.get("torch_ms"));
+        out.printf(Locale.ROOT, "peak_memory: ours=%s torch=%s GiB (reserved; allocated %s GiB)%n", oursPeak,
+            torch.getOrDefault("torch_peak_reserved_gib", "?"), torch.getOrDefault("torch_peak_allocated_gib", "?"));
+        out.printf(Locale.ROOT, "ours_ms=%.3f torch_ms=%.3f%n", ours.medianMs(), torchMs);
+        out.printf(Locale.ROOT, "ratio=%.3f%n", torchMs / ours.medianMs());
+        return 0;
+    }
+
+    /** Bytes of one block's weights: the Linear weights in bf16 (or fp8), the rest (norms, biases, modulation) bf16. */
+    private static long blockWeightBytes(WanConfig c, boolean fp8) {
+        long bytes = 0;
+        for (Map.Entry<String, long[]> e : WanKeys.expectedShapes(c).entrySet()) {
+            if (e.getKey().startsWith("blocks.0.")) {
+                long n = 1;
+                for (long d : e.getValue()) {
+                    n *= d;
+                }
+                bytes += n * (fp8 && Fp8Load.isTarget(e.getKey(), e.getValue()) ? 1 : 2);
+            }
+        }
+        return bytes;
+    }
+
+    /** The trainer's objects over random device weights; times {@code --iters} steps after {@code --warmup}. */
+    static Ours measureOurs(Shapes s, Backend be, Options o, PrintStream out, PrintStream log) {
+        WanConfig c = s.config();
+        Device device = be.device();
+        boolean host = o.blocksToSwap > 0;
+        long t0 = System.nanoTime();
+        Map<String, Tensor> weights = DeviceWeights.random(be, WanKeys.expectedShapes(c), k -> true, DType.BF16, SEED, o.fp8, host);
+        WanModel model = WanModel.load(c, new WanWeights(weights, "random " + s.preset() + " weights"));
+        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), s.rank(), s.rank(),
+            LoraAdapter.Dropouts.NONE, SEED, Reporter.SILENT);
+        long[] transfers = {0};
+        if (host) {
+            net.moveTo(device);
+            BlockSwap.install(model, device, o.blocksToSwap, (evict, fetch) -> transfers[0]++);
+        }
+        model.setGradientCheckpointing(o.checkpointing);
+        net.setTraining(true);
+        Map<String, Parameter> params = net.trainableParameters();
+        OptimizerConfig oc = new OptimizerConfig("AdamW", List.of("weight_decay=0.01"), 1e-4, "constant", "0", "0", 1, 1.0, null,
+            null, null, 1.0);
+        AdamW optimizer = Optimizers.adamW(params, oc, null);
+        TrainStep step = new TrainStep(params.values(), optimizer, new LrScheduler(optimizer, LrSchedules.constant()), 1.0,
+            GradientSync.LOCAL, null);
+        Backend cpu = Backends.cpu();
+        Tensor latents = DeviceWeights.normal(cpu, DType.BF16, 1, 1, 0, s.latents());
+        Tensor t5 = DeviceWeights.normal(cpu, DType.BF16, 2, 0.2, 0, s.textTokens(), c.textDim());
+        TrainSample sample = new TrainSample("bench", latents, t5, null, null, null);
+        Noising[] noisings = {new Noising(0.6, 600.0, 1.0)};
+        be.synchronize();
+        log.printf(Locale.ROOT, "ours: %d LoRA modules, model ready in %.1f s%n", net.adapters().size(), (System.nanoTime() - t0) / 1e9);
+        double[] ms = new double[o.iters];
+        double loss = Double.NaN;
+        long swapsBefore = 0;
+        for (int i = -o.warmup; i < o.iters; i++) {
+            swapsBefore = transfers[0];
+            long t1 = System.nanoTime();
+            loss = step.accumulate(model, List.of(sample), noisings, SEED, i + o.warmup, 1.0);
+            step.update();
+            be.synchronize();
+            double t = (System.nanoTime() - t1) / 1e6;
+            if (i >= 0) {
+                ms[i] = t;
+            }
+            out.printf(Locale.ROOT, "ours step %d: %.1f ms, loss %.6f%n", i, t, loss);
+        }
+        long peak = be instanceof CudaBackend cuda ? cuda.peakBytesReserved() : -1;
+        return new Ours(WanBlockGpuBench.median(ms), loss, peak, transfers[0] - swapsBefore);
+    }
+
+    /**
+     * Runs the PyTorch twin ({@link TorchTwin}) and returns its {@code torch_…} values (step time, peak memory). It warms
+     * up at least once, so that its first step's library start-up is not timed even when ours is not warmed up.
+     */
+    static Map<String, String> runTorch(Shapes s, Options o, PrintStream out) throws Exception {
+        WanConfig c = s.config();
+        List<String> cmd = new ArrayList<>(List.of(o.python, o.torchScript, "--layers", "" + c.numLayers(), "--dim", "" + c.dim(),
+            "--ffn", "" + c.ffnDim(), "--heads", "" + c.numHeads(), "--text-dim", "" + c.textDim(), "--text-len",
+            "" + c.textLen(), "--text", "" + s.textTokens(), "--in-dim", "" + c.inDim(), "--latents",
+            s.latents()[0] + "," + s.latents()[1] + "," + s.latents()[2] + "," + s.latents()[3], "--rank", "" + s.rank(),
+            "--iters", "" + o.iters, "--warmup", "" + Math.max(1, o.warmup)));
+        if (!o.checkpointing) {
+            cmd.add("--no-checkpointing");
+        }
+        if (o.blocksToSwap > 0) {
+            out.println("torch: note: the twin keeps every block on the device (its block swap is musubi's, not run here)");
+        }
+        return TorchTwin.run(cmd, out);
+    }
+
+    /** Command-line options. */
+    record Options(String preset, Device device, int frames, int blocksToSwap, boolean fp8, boolean checkpointing, int iters,
+                   int warmup, String python, String torchScript, boolean noTorch) {
+        static Options parse(List<String> args) {
+            String preset = "14b";
+            Device device = Device.cuda(0);
+            int frames = 81;
+            int swap = 0;
+            boolean fp8 = false;
+            boolean checkpointing = true;
+            int iters = 2;
+            int warmup = 1;
+            String python = "python3";
+            String script = "bench/gpu/wan_train_step_torch.py";
+            boolean noTorch = false;
+            for (int i = 0; i < args.size(); i++) {
+                String a = args.get(i);
+                switch (a) {
+                    case "--preset" -> preset = value(args, ++i, a);
+                    case "--device" -> device = Device.parse(value(args, ++i, a));
+                    case "--frames" -> frames = integer(args, ++i, a, 1);
+                    case "--blocks_to_swap" -> swap = integer(args, ++i, a, 0);
+                    case "--fp8_base" -> fp8 = true;
+                    case "--no-checkpointing" -> checkpointing = false;
+                    case "--iters" -> iters = integer(args, ++i, a, 1);
+                    case "--warmup" -> warmup = integer(args, ++i, a, 0);
+                    case "--python" -> python = value(args, ++i, a);
+                    case "--torch-script" -> script = value(args, ++i, a);
+                    case "--no-torch" -> noTorch = true;
+                    default -> throw new IllegalArgumentException("unknown option '" + a + "' (see the class javadoc)");
+                }
+            }
+            return new Options(preset, device, frames, swap, fp8, checkpointing, iters, warmup, python, script, noTorch);
+        }
+
+        private static String value(List<String> args, int i, String flag) {
+            if (i >= args.size()) {
+                throw new IllegalArgumentException(flag + " needs a value");
+            }
+            return args.get(i);
+        }
+
+        private static int integer(List<String> args, int i, String flag, int min) {
+            String v = value(args, i, flag);
+            try {
+                int n = Integer.parseInt(v);
+                if (n >= min) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // fall through to the message below
+            }
+            throw new IllegalArgumentException(flag + " " + v + ": expected an integer ≥ " + min);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.loraid.bench.gpu;
+
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.Device;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code gpu-train-step}'s code path end to end on the CPU with {@code --preset tiny}: two training steps through
+ * TrainStep; with {@code --blocks_to_swap 3} the losses are the same to the bit and each step moves 2 × 3 blocks;
+ * {@code --fp8_base} changes the weights (another loss); the command prints the memory and ratio lines.
+ */
+class GpuTrainStepBenchTest {
+    private static GpuTrainStepBench.Ours ours(String... extra) {
+        List<String> args = new ArrayList<>(List.of("--preset", "tiny", "--device", "cpu", "--iters", "2", "--warmup", "0"));
+        args.addAll(List.of(extra));
+        GpuTrainStepBench.Options o = GpuTrainStepBench.Options.parse(args);
+        PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        return GpuTrainStepBench.measureOurs(GpuTrainStepBench.Shapes.of(o.preset(), o.frames()), Backends.of(Device.CPU), o,
+            sink, sink);
+    }
+
+    @Test
+    void blockSwapGivesTheSameStepsAndFp8AnotherOne() {
+        GpuTrainStepBench.Ours plain = ours();
+        assertTrue(Double.isFinite(plain.loss()) && plain.loss() > 0, "loss " + plain.loss());
+        assertEquals(0, plain.transfersPerStep());
+        assertEquals(-1, plain.peakBytes(), "no device memory figure on the CPU");
+        GpuTrainStepBench.Ours swapped = ours("--blocks_to_swap", "3");
+        assertEquals(plain.loss(), swapped.loss(), 0.0, "loss of the second step with 3 of 4 blocks swapped");
+        assertEquals(6, swapped.transfersPerStep(), "3 blocks in after the forward, 3 back after the backward");
+        GpuTrainStepBench.Ours fp8 = ours("--fp8_base");
+        assertTrue(Double.isFinite(fp8.loss()), "fp8 loss " + fp8.loss());
+        assertNotEquals(plain.loss(), fp8.loss(), "fp8 weights are not the bf16 ones");
+    }
+
+    @Test
+    void theCommandPrintsMemoryThenTheRatioLast() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        PrintStream log = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        assertEquals(0, GpuTrainStepBench.run(new ArrayList<>(List.of("--preset", "tiny", "--device", "cpu", "--iters", "1",
+            "--warmup", "0")), out, log));
+        String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertTrue(lines[lines.length - 3].startsWith("peak_memory: ours=n/a (cpu)"), String.join("\n", lines));
+        assertEquals("ratio=n/a (PyTorch not run)", lines[lines.length - 1]);
+        assertThrows(IllegalArgumentException.class, () -> GpuTrainStepBench.Options.parse(List.of("--blocks_to_swap", "-1")));
+        assertThrows(IllegalArgumentException.class, () -> GpuTrainStepBench.Shapes.of("14b", 80));
+    }
+}
