@@ -69,23 +69,11 @@ public final class GpuTrainStepBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) throws Exception {
-        List<String> a = new ArrayList<>(args);
-        if (!ctx.torchWanted()) {
-            a.add("--no-torch"); // bench/run consumed the flag
-        }
-        int rc = run(a, ctx.out(), ctx.log());
-        if (rc != 0) {
-            throw new IllegalStateException("gpu-train-step exited with " + rc);
-        }
+        GpuBenchEntry.fromHarness(name(), ctx, args, GpuTrainStepBench::run);
     }
 
     public static void main(String[] args) throws Exception {
-        try {
-            System.exit(run(new ArrayList<>(List.of(args)), System.out, System.err));
-        } catch (IllegalArgumentException e) {
-            System.err.println("gpu-train-step: " + e.getMessage());
-            System.exit(2);
-        }
+        GpuBenchEntry.main("gpu-train-step", args, GpuTrainStepBench::run);
     }
 
     /** The shapes of one run. */

@@ -66,27 +66,11 @@ public final class WanBlockGpuBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) throws Exception {
-        // the harness's PyTorch is the CPU one (DJL); this benchmark's anchor is PyTorch CUDA, run as a child process
-        List<String> a = new ArrayList<>(args);
-        if (!ctx.torchWanted()) {
-            a.add("--no-torch"); // bench/run consumed the flag
-        }
-        int rc = run(a, ctx.out(), ctx.log());
-        if (rc != 0) {
-            throw new IllegalStateException("gpu-wan-block exited with " + rc);
-        }
+        GpuBenchEntry.fromHarness(name(), ctx, args, WanBlockGpuBench::run);
     }
 
     public static void main(String[] args) throws Exception {
-        try {
-            System.exit(run(new ArrayList<>(List.of(args)), System.out, System.err));
-        } catch (IllegalArgumentException e) {
-            System.err.println("gpu-wan-block: " + e.getMessage());
-            System.exit(2);
-        } catch (IllegalStateException e) {
-            System.err.println("gpu-wan-block: " + e.getMessage());
-            System.exit(1);
-        }
+        GpuBenchEntry.main("gpu-wan-block", args, WanBlockGpuBench::run);
     }
 
     static int run(List<String> args, PrintStream out, PrintStream log) throws Exception {
