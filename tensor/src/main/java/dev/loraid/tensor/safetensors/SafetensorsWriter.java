@@ -7,6 +7,10 @@ import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -70,6 +74,8 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Integer> I32S = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> I16S = ShortVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One declared tensor. */
@@ -293,9 +299,15 @@ public final class SafetensorsWriter implements AutoCloseable {
     /** Index of the first NaN/±Inf among the {@code dtype} values in {@code seg}, or −1 (−1 for integer dtypes). */
     static long firstNonFinite(MemorySegment seg, DType dtype) {
         long n = seg.byteSize() / dtype.byteSize();
+        long from = switch (dtype) { // vectors skip the finite bulk; the loops below find the exact index
+            case F32 -> firstVectorWithAllOnes(seg, n, 0x7F800000);
+            case BF16 -> firstVectorWithAllOnes(seg, n, (short) 0x7F80);
+            case F16 -> firstVectorWithAllOnes(seg, n, (short) 0x7C00);
+            default -> 0;
+        };
         switch (dtype) {
             case F32 -> {
-                for (long i = 0; i < n; i++) {
+                for (long i = from; i < n; i++) {
                     if ((seg.get(I32, i * 4) & 0x7F800000) == 0x7F800000) {
                         return i;
                     }
@@ -303,7 +315,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
             case F16, BF16 -> {
                 int mask = dtype == DType.F16 ? 0x7C00 : 0x7F80;
-                for (long i = 0; i < n; i++) {
+                for (long i = from; i < n; i++) {
                     if ((seg.get(I16, i * 2) & mask) == mask) {
                         return i;
                     }
@@ -334,6 +346,31 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
         }
         return -1;
+    }
+
+    /**
+     * The first element index of the first whole vector of {@code n} ints in {@code seg} where some element has all
+     * the bits of {@code exponent} set (NaN/Inf), or where the scalar tail begins when none has.
+     */
+    private static long firstVectorWithAllOnes(MemorySegment seg, long n, int exponent) {
+        long i = 0;
+        for (long end = n - I32S.length(); i <= end; i += I32S.length()) {
+            if (IntVector.fromMemorySegment(I32S, seg, i * 4, ByteOrder.LITTLE_ENDIAN).and(exponent).eq(exponent).anyTrue()) {
+                return i;
+            }
+        }
+        return i;
+    }
+
+    /** As {@link #firstVectorWithAllOnes(MemorySegment, long, int)} over 16-bit elements (bf16, fp16). */
+    private static long firstVectorWithAllOnes(MemorySegment seg, long n, short exponent) {
+        long i = 0;
+        for (long end = n - I16S.length(); i <= end; i += I16S.length()) {
+            if (ShortVector.fromMemorySegment(I16S, seg, i * 2, ByteOrder.LITTLE_ENDIAN).and(exponent).eq(exponent).anyTrue()) {
+                return i;
+            }
+        }
+        return i;
     }
 
     private static String nonFiniteName(MemorySegment seg, DType dtype, long i) {
