@@ -23,8 +23,16 @@ import java.util.concurrent.atomic.AtomicReference;
  * be discarded.
  */
 final class MergePipeline implements AutoCloseable {
-    /** Buffers per pool: one being filled, one queued, one being consumed. */
-    static final int BUFFERS = 3;
+    /**
+     * Buffers per pool: one being filled while the other is consumed. Each is the size of the largest tensor (141 MB
+     * for a 14B bf16 DiT), so a third one each would cost more than it gains in slack.
+     */
+    static final int BUFFERS = 2;
+    /**
+     * Bytes written between two {@link SafetensorsWriter#force}s: the disk writes the output back while the merge goes
+     * on, and the output's final fsync finds little left to flush.
+     */
+    private static final long FORCE_BYTES = 256L << 20;
     /** How often a waiting stage looks whether another one failed or the pass was closed. */
     private static final long POLL_MS = 10;
 
@@ -75,10 +83,16 @@ final class MergePipeline implements AutoCloseable {
             }
         });
         writer = start("loraid-merge-write", () -> {
+            long unforced = 0;
             for (Job j; (j = take(jobs)) != END; ) {
+                unforced += out.nextEntry().byteSize();
                 out.write(j.name(), j.tensor());
                 release(j.inBuffer(), freeIn);
                 release(j.outBuffer(), freeOut);
+                if (unforced >= FORCE_BYTES) {
+                    out.force();
+                    unforced = 0;
+                }
             }
         });
     }

@@ -393,6 +393,14 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
+     * Forces the bytes written so far to the disk (fdatasync). A writer on its own thread calls it now and then, so
+     * that the flush {@link #finish()} waits for overlaps the rest of the writing instead of all coming at the end.
+     */
+    public void force() throws IOException {
+        channel.force(false);
+    }
+
+    /**
      * Checks that every declared tensor was written and fsyncs; then atomically renames the temp file to the output,
      * unless the writer belongs to an {@link OutputSet}, which renames it with the others on {@link OutputSet#commit()}.
      */

@@ -137,6 +137,27 @@ class SafetensorsWriterTest {
         assertFalse(SafetensorsFile.isOpen(p));
     }
 
+    /** {@link SafetensorsWriter#force} between tensors flushes the temp file only: nothing appears before finish. */
+    @Test
+    void forceBetweenTensorsPublishesNothing(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("forced.safetensors");
+        Tensor a = iota(3, 5);
+        Tensor b = iota(7);
+        List<SafetensorsWriter.Entry> entries = List.of(new SafetensorsWriter.Entry("a", DType.F32, a.shape()),
+            new SafetensorsWriter.Entry("b", DType.BF16, b.shape()));
+        try (SafetensorsWriter w = SafetensorsWriter.create(out, entries, Map.of())) {
+            w.write("a", a);
+            w.force();
+            assertFalse(Files.exists(out));
+            w.write("b", b);
+            w.finish();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertArrayEquals(a.toFloatArray(), f.tensor("a").toFloatArray());
+            assertArrayEquals(b.to(DType.BF16).toFloatArray(), f.tensor("b").toFloatArray());
+        }
+    }
+
     /**
      * The vector scan of {@link SafetensorsWriter#firstNonFinite} against the definition, element by element: one
      * NaN or ±Inf planted at every index of a run long enough for whole vectors and a scalar tail, in F32, BF16 and F16
