@@ -7,8 +7,8 @@ import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.io.IOException;
@@ -74,8 +74,8 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final VectorSpecies<Integer> I32S = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> I16S = ShortVector.SPECIES_PREFERRED;
+    private static final VectorMask<Short> ODD_WORDS = ShortVector.zero(I16S).addIndex(1).and((short) 1).eq((short) 1);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One declared tensor. */
@@ -300,9 +300,9 @@ public final class SafetensorsWriter implements AutoCloseable {
     static long firstNonFinite(MemorySegment seg, DType dtype) {
         long n = seg.byteSize() / dtype.byteSize();
         long from = switch (dtype) { // vectors skip the finite bulk; the loops below find the exact index
-            case F32 -> firstVectorWithAllOnes(seg, n, 0x7F800000);
-            case BF16 -> firstVectorWithAllOnes(seg, n, (short) 0x7F80);
-            case F16 -> firstVectorWithAllOnes(seg, n, (short) 0x7C00);
+            case F32 -> firstVectorWithAllOnes(seg, n, 4, (short) 0x7F80);
+            case BF16 -> firstVectorWithAllOnes(seg, n, 2, (short) 0x7F80);
+            case F16 -> firstVectorWithAllOnes(seg, n, 2, (short) 0x7C00);
             default -> 0;
         };
         switch (dtype) {
@@ -349,28 +349,22 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
-     * The first element index of the first whole vector of {@code n} ints in {@code seg} where some element has all
-     * the bits of {@code exponent} set (NaN/Inf), or where the scalar tail begins when none has.
+     * The index of the first element of the first whole vector of {@code seg}'s 16-bit words in which a sign-and-exponent
+     * word (the upper one of an fp32, each one of a bf16/fp16) has all the bits of {@code exponent} set (NaN/Inf); or
+     * where the scalar tail begins when none has. {@code elementBytes} is 4 or 2.
      */
-    private static long firstVectorWithAllOnes(MemorySegment seg, long n, int exponent) {
-        long i = 0;
-        for (long end = n - I32S.length(); i <= end; i += I32S.length()) {
-            if (IntVector.fromMemorySegment(I32S, seg, i * 4, ByteOrder.LITTLE_ENDIAN).and(exponent).eq(exponent).anyTrue()) {
-                return i;
+    private static long firstVectorWithAllOnes(MemorySegment seg, long n, int elementBytes, short exponent) {
+        // little-endian: an fp32's sign and exponent are in its odd 16-bit word
+        VectorMask<Short> exponentWords = elementBytes == 4 ? ODD_WORDS : I16S.maskAll(true);
+        long words = n * elementBytes / 2;
+        long w = 0;
+        for (long end = words - I16S.length(); w <= end; w += I16S.length()) {
+            ShortVector v = ShortVector.fromMemorySegment(I16S, seg, w * 2, ByteOrder.LITTLE_ENDIAN);
+            if (v.and(exponent).eq(exponent).and(exponentWords).anyTrue()) {
+                break;
             }
         }
-        return i;
-    }
-
-    /** As {@link #firstVectorWithAllOnes(MemorySegment, long, int)} over 16-bit elements (bf16, fp16). */
-    private static long firstVectorWithAllOnes(MemorySegment seg, long n, short exponent) {
-        long i = 0;
-        for (long end = n - I16S.length(); i <= end; i += I16S.length()) {
-            if (ShortVector.fromMemorySegment(I16S, seg, i * 2, ByteOrder.LITTLE_ENDIAN).and(exponent).eq(exponent).anyTrue()) {
-                return i;
-            }
-        }
-        return i;
+        return w * 2 / elementBytes;
     }
 
     private static String nonFiniteName(MemorySegment seg, DType dtype, long i) {
