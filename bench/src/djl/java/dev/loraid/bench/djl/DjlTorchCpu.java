@@ -3,6 +3,7 @@ package dev.loraid.bench.djl;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.loraid.bench.harness.TorchCpu;
@@ -12,6 +13,8 @@ import dev.loraid.bench.vae.VaeEncodeCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * {@link TorchCpu} through DJL's PyTorch engine (libtorch from the pytorch-native-cpu jar, no download; recipe
@@ -111,6 +114,17 @@ public final class DjlTorchCpu implements TorchCpu {
                 sub.close();
             }
         };
+    }
+
+    @Override
+    public void loraMerge(MemorySegment w, MemorySegment up, MemorySegment down, int out, int in, int rank, float scale) {
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray weight = sub.create(w.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN), new Shape(out, in), DataType.FLOAT32);
+            NDArray u = sub.create(up.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN), new Shape(out, rank), DataType.FLOAT32);
+            NDArray d = sub.create(down.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN), new Shape(rank, in), DataType.FLOAT32);
+            weight.addi(u.matMul(d).muli(scale));
+            MemorySegment.copy(MemorySegment.ofBuffer(weight.toByteBuffer()), 0, w, 0, (long) out * in * Float.BYTES);
+        }
     }
 
     @Override

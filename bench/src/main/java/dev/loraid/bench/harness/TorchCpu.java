@@ -6,6 +6,7 @@ import dev.loraid.bench.vae.VaeEncodeCase;
 import dev.loraid.bench.wanblock.WanBlockCase;
 
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
 import java.util.Optional;
 import java.util.ServiceLoader;
 
@@ -71,6 +72,15 @@ public interface TorchCpu extends AutoCloseable {
      * {@code run()} is one forward over the case's ids, {@link OutputRun#output()} the hidden states [L, dim].
      */
     OutputRun umt5Layer(Umt5LayerCase c);
+
+    /**
+     * One weight of a LoRA merge as upstream merges it (the weight in fp32, {@code W += scale · (U @ D)}, eager
+     * PyTorch ops): {@code w} [out, in] fp32 is updated in place from {@code up} [out, rank] and {@code down}
+     * [rank, in], all fp32 little-endian host memory. Each call copies the operands into PyTorch tensors and the
+     * result back, as {@code weight.to(float)} and {@code .to(dtype)} do upstream (bf16 itself cannot be used:
+     * pytorch-cpu-anchor.md, pitfall 2).
+     */
+    void loraMerge(MemorySegment w, MemorySegment up, MemorySegment down, int out, int in, int rank, float scale);
 
     @Override
     void close();

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * 1.3B shapes, in a child JVM under {@code /usr/bin/time -v}, against {@code cp} of the same file in the same run.
  * Both read a file the page cache already holds and write a new one. Last line:
  * {@code ... ratio=<merge MB/s ÷ cp MB/s>}; also the merge's peak RSS (target ≤ 1 GiB) and a spot check of the
- * merged values against a float64 computation.
+ * merged values against a float64 computation. With PyTorch on the classpath, the same merge through it
+ * ({@link TorchMerge}, in this JVM) is a second anchor, on the line before.
  */
 public final class MergeBench implements BenchCommand {
     private static final Pattern MAX_RSS = Pattern.compile("Maximum resident set size \\(kbytes\\): (\\d+)");
@@ -50,6 +51,7 @@ public final class MergeBench implements BenchCommand {
         Path lora = dir.resolve("lora-r" + rank + ".safetensors");
         Path out = dir.resolve("merged.safetensors");
         Path copy = dir.resolve("copy.safetensors");
+        Path torchOut = dir.resolve("merged-pytorch.safetensors");
         long size = SyntheticWan13B.byteSize();
         if (!Files.exists(base) || Files.size(base) < size) {
             ctx.log().println("writing " + base + " (" + size / 1_000_000 + " MB of tensor data) ...");
@@ -63,6 +65,7 @@ public final class MergeBench implements BenchCommand {
         double[] cp = new double[runs];
         double[] merge = new double[runs];
         double[] mergeInner = new double[runs];
+        double[] torch = new double[runs];
         long maxRssKb = 0;
         LoadGate gate = LoadGate.forThisMachine();
         for (int r = 0; r < runs; r++) {
@@ -79,6 +82,17 @@ public final class MergeBench implements BenchCommand {
             }
             Files.deleteIfExists(out);
             ctx.log().printf("run %d: cp %.2f s, merge %.2f s (%.2f s in the merge itself)%n", r + 1, cp[r], merge[r], mergeInner[r]);
+            if (ctx.torch().isPresent()) {
+                gate.awaitQuiet();
+                long t0 = System.nanoTime();
+                TorchMerge.run(ctx.torch().get(), base, lora, torchOut);
+                torch[r] = (System.nanoTime() - t0) / 1e9;
+                if (r == 0) {
+                    ctx.log().println("spot check (pytorch): " + spotCheck(base, lora, torchOut));
+                }
+                Files.deleteIfExists(torchOut);
+                ctx.log().printf("run %d: merge through pytorch %.2f s%n", r + 1, torch[r]);
+            }
         }
         double cpMbs = fileBytes / 1e6 / median(cp);
         double mergeMbs = fileBytes / 1e6 / median(merge);
@@ -86,13 +100,21 @@ public final class MergeBench implements BenchCommand {
                 + Figures.num(cpMbs, 0) + " MB/s");
         ctx.out().println("merge (child JVM, start included): median " + Figures.num(median(merge), 2) + " s; merge itself "
                 + Figures.num(median(mergeInner), 2) + " s, " + Figures.num(fileBytes / 1e6 / median(mergeInner), 0) + " MB/s");
+        if (ctx.torch().isPresent()) {
+            double torchMbs = fileBytes / 1e6 / median(torch);
+            ctx.out().println("merge 1.3B bf16 rank-" + rank + " through pytorch (DJL, in this JVM, no JVM start): pytorch "
+                    + Figures.num(torchMbs, 0) + " MB/s, cp " + Figures.num(cpMbs, 0) + " MB/s ratio=" + Figures.num(torchMbs / cpMbs, 2)
+                    + "; loraid merge itself " + Figures.num(fileBytes / 1e6 / median(mergeInner), 0) + " MB/s");
+        }
         ctx.out().println("merge 1.3B bf16 rank-" + rank + ": loraid " + Figures.num(mergeMbs, 0) + " MB/s, cp " + Figures.num(cpMbs, 0)
                 + " MB/s, peak_rss=" + maxRssKb / 1024 + " MiB ratio=" + Figures.num(mergeMbs / cpMbs, 2));
     }
 
     private static List<String> childCommand(Path base, Path lora, Path out) {
+        // the flags of the loraid launcher script
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-v", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-cp", System.getProperty("java.class.path"),
                 MergeBenchChild.class.getName(), base.toString(), lora.toString(), out.toString()));
         return cmd;
     }

@@ -42,6 +42,16 @@ public final class LoraDelta {
         }
     }
 
+    /** One update's factors as fp32 matrices: U [out, r] and D [r, k], with k = the base weight's numel / out. */
+    record Factors(Tensor up, Tensor down) {
+        /** Copies of {@code m}'s factors in fp32 (allocated in the caller's {@link dev.loraid.tensor.MemoryScope}). */
+        static Factors of(LoraModule m, long k) {
+            long out = m.up().size(0);
+            int rank = m.rank();
+            return new Factors(m.up().to(DType.F32).reshape(out, rank), m.down().to(DType.F32).reshape(rank, k));
+        }
+    }
+
     /**
      * {@code w += factor · U @ D} through {@link dev.loraid.tensor.Backend#matmul} (fp32 accumulation), with
      * {@code w} an fp32 tensor of the base weight's shape, U viewed as [out, r] and D flattened to [r, w.numel/out].
@@ -49,10 +59,16 @@ public final class LoraDelta {
      */
     public static void addTo(Tensor w, LoraModule m, double factor) {
         long out = m.up().size(0);
-        int rank = m.rank();
         long k = w.numel() / out;
-        Tensor up = m.up().to(DType.F32).reshape(out, rank);
-        Tensor down = m.down().to(DType.F32).reshape(rank, k);
-        w.backend().matmul(up, down, w.view(out, k), factor, 1.0, null);
+        addRows(w.view(out, k), 0, Factors.of(m, k), factor);
+    }
+
+    /**
+     * Rows {@code [first, first + rows.size(0))} of the update: {@code rows += factor · U[first..] @ D}, rows an fp32
+     * [n, k] view. Each element gets the same GEMM arithmetic (one K = rank reduction, then {@code c + factor·sum})
+     * however the rows are split, so a weight updated block by block has the bytes of one updated whole.
+     */
+    static void addRows(Tensor rows, long first, Factors f, double factor) {
+        rows.backend().matmul(f.up().narrow(0, first, rows.size(0)), f.down(), rows, factor, 1.0, null);
     }
 }

@@ -34,9 +34,9 @@ import java.util.TreeSet;
 /**
  * Streaming merge of LoRAs into a base DiT (spec loraid.md §4): {@link #plan} validates everything first (files,
  * LORAID pairing and ranges, shapes against the base's header), then {@link MergePlan#write} copies the base tensor
- * by tensor through the atomic writer; an adapted weight is loaded as fp32, gets {@code Σ m·(alpha/r)·U@D} in
- * application order, and is cast once to the output dtype. Peak memory is about one tensor (fp32) plus the LoRA
- * files; untouched tensors are copied byte for byte.
+ * by tensor through the atomic writer, reading ahead and writing behind on their own threads; an adapted weight
+ * gets {@code Σ m·(alpha/r)·U@D} in fp32 in application order and is cast once to the output dtype. Peak memory is
+ * about four tensors in their file dtype plus the LoRA files; untouched tensors are copied byte for byte.
  */
 public final class LoraMerger {
     private LoraMerger() {

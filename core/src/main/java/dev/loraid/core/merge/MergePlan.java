@@ -7,6 +7,7 @@ import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.OutputSet;
@@ -75,54 +76,106 @@ public final class MergePlan implements AutoCloseable {
 
     /**
      * Streams the merged checkpoint into {@code outputs}, which must declare {@link #output()}: base tensors are
-     * copied one at a time, adapted ones get {@code Σ m·(alpha/r)·U@D} in fp32 and are cast once (REQ-MERGE-3). The
-     * file is staged, not in place: it appears when the caller commits the set.
+     * copied as they are, adapted ones get {@code Σ m·(alpha/r)·U@D} in fp32 and are cast once (REQ-MERGE-3). Reading
+     * and writing run on their own threads around the merge ({@link MergePipeline}). The file is staged, not in
+     * place: it appears when the caller commits the set.
      */
     public void write(OutputSet outputs, Reporter reporter) {
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         long total = 0;
+        long outBytes = 0;
+        long blockFloats = 0;
         for (String n : base.names()) {
             TensorInfo info = base.info(n);
             DType out = saveDtype != null && info.dtype().isFloatingPoint() ? saveDtype : info.dtype();
-            entries.add(new SafetensorsWriter.Entry(n, out, info.shape()));
+            SafetensorsWriter.Entry e = new SafetensorsWriter.Entry(n, out, info.shape());
+            entries.add(e);
             total += info.byteSize();
+            if (updates.containsKey(n)) {
+                outBytes = Math.max(outBytes, e.byteSize());
+                blockFloats = Math.max(blockFloats, blockRows(info.shape()) * columns(info.shape()));
+            }
         }
         reporter.info("writing " + outputName + " " + output + " ...");
         long done = 0;
         try (SafetensorsWriter w = outputs.create(output, entries, metadata);
-                StreamingTensorReader reader = new StreamingTensorReader(base); Arena scratch = Arena.ofShared()) {
-            long largestAdapted = updates.keySet().stream().mapToLong(n -> base.info(n).shape().numel()).max().orElse(0);
-            MemorySegment fp32 = largestAdapted == 0 ? MemorySegment.NULL : scratch.allocate(largestAdapted * 4, 64);
+                StreamingTensorReader reader = new StreamingTensorReader(base);
+                MergePipeline pipe = new MergePipeline(reader, base.names(), outBytes, w);
+                Arena arena = Arena.ofShared()) { // GEMM workers read the scratch block
+            MemorySegment scratch = blockFloats == 0 ? MemorySegment.NULL : arena.allocate(blockFloats * 4, 64);
             for (SafetensorsWriter.Entry e : entries) {
-                Tensor t = reader.read(e.name());
+                MergePipeline.Read r = pipe.next();
                 List<Update> ups = updates.get(e.name());
-                w.write(e.name(), ups == null ? t : merged(t, ups, fp32));
+                if (ups == null) {
+                    pipe.write(r);
+                } else {
+                    MemorySegment buffer = pipe.outputBuffer();
+                    Tensor merged = merged(r.tensor(), ups, over(buffer, e.dtype(), e.shape()), scratch);
+                    pipe.release(r);
+                    pipe.write(e.name(), merged, buffer);
+                }
                 done += base.info(e.name()).byteSize();
                 reporter.progress("merge", done, total);
             }
+            pipe.finish();
             w.finish();
         } catch (IOException e) {
             throw new LoraidException("cannot write " + outputName + " " + output + ": " + e.getMessage(), e);
         }
     }
 
+    /** fp32 elements per block of rows merged at a time: 4 MiB, which stays in cache from widening to cast. */
+    private static final long BLOCK_FLOATS = 1 << 20;
+
+    /** Elements per row of a weight seen as the [out, in·kh·kw] matrix of {@link LoraDelta}. */
+    private static long columns(Shape s) {
+        return s.numel() / Math.max(1, s.dim(0));
+    }
+
+    /** Rows per block of {@link #BLOCK_FLOATS} (at least one row). */
+    private static long blockRows(Shape s) {
+        return Math.min(s.dim(0), Math.max(1, BLOCK_FLOATS / Math.max(1, columns(s))));
+    }
+
+    private static Tensor over(MemorySegment buffer, DType dtype, Shape shape) {
+        return new Tensor(Storage.host(buffer.asSlice(0, shape.numel() * dtype.byteSize())), dtype, shape,
+                shape.contiguousStrides(), 0);
+    }
+
     /**
-     * The base weight as fp32 in {@code scratch} plus every update in order; the writer casts it once to the output
-     * dtype, round-to-nearest-even (REQ-MERGE-3).
+     * {@code out} = the base weight in fp32 plus every update in order, cast once to {@code out}'s dtype
+     * round-to-nearest-even (REQ-MERGE-3). Done a block of rows at a time through {@code scratch} (fp32 outputs in
+     * place), so that the widening, the products and the cast of a block find it in cache; each element gets the
+     * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same.
      */
-    private static Tensor merged(Tensor base, List<Update> updates, MemorySegment scratch) {
-        Tensor w = new Tensor(Storage.host(scratch.asSlice(0, base.numel() * 4)), DType.F32, base.shape(),
-                base.shape().contiguousStrides(), 0);
-        w.backend().copy(base, w);
+    private static Tensor merged(Tensor base, List<Update> updates, Tensor out, MemorySegment scratch) {
+        long rows = base.shape().dim(0);
+        long cols = columns(base.shape());
+        long step = blockRows(base.shape());
+        Tensor src = base.view(rows, cols);
+        Tensor dst = out.view(rows, cols);
         // fp32 copies of the factors are released here, not whenever the GC gets to them
         try (MemoryScope factors = MemoryScope.open()) {
+            List<LoraDelta.Factors> fp32 = new ArrayList<>();
             for (Update u : updates) {
-                if (u.multiplier() != 0) {
-                    LoraDelta.addTo(w, u.module(), u.multiplier() * u.module().scale());
+                fp32.add(u.multiplier() == 0 ? null : LoraDelta.Factors.of(u.module(), cols));
+            }
+            for (long r0 = 0; r0 < rows; r0 += step) {
+                long n = Math.min(step, rows - r0);
+                Tensor block = out.dtype() == DType.F32 ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
+                block.backend().copy(src.narrow(0, r0, n), block);
+                for (int i = 0; i < updates.size(); i++) {
+                    Update u = updates.get(i);
+                    if (fp32.get(i) != null) {
+                        LoraDelta.addRows(block, r0, fp32.get(i), u.multiplier() * u.module().scale());
+                    }
+                }
+                if (out.dtype() != DType.F32) {
+                    block.backend().copy(block, dst.narrow(0, r0, n));
                 }
             }
         }
-        return w;
+        return out;
     }
 
     @Override

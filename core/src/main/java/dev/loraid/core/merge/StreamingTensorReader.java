@@ -1,6 +1,5 @@
 package dev.loraid.core.merge;
 
-import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
@@ -9,7 +8,6 @@ import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -19,10 +17,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads the tensors of a checkpoint one at a time with positional file reads into one reused buffer, instead of
- * touching its memory mapping: a merge pass over a 28 GB base then holds about one tensor (design.md "Memory"),
- * where walking the mapping would leave every page it read resident in the process. A tensor returned by
- * {@link #read} is valid until the next call.
+ * Reads the tensors of a checkpoint one at a time with positional file reads into a buffer the caller supplies,
+ * instead of touching its memory mapping: a merge pass over a 28 GB base then holds a few tensors (design.md
+ * "Memory"), where walking the mapping would leave every page it read resident in the process. One thread at a
+ * time may read ({@link MergePipeline}'s reader thread).
  */
 final class StreamingTensorReader implements AutoCloseable {
     private static final int READ_CHUNK = 1 << 30;
@@ -30,8 +28,7 @@ final class StreamingTensorReader implements AutoCloseable {
     private final TensorSource source;
     private final Map<String, SafetensorsFile> fileOf = new HashMap<>();
     private final Map<SafetensorsFile, FileChannel> channels = new HashMap<>();
-    private final Arena arena = Arena.ofShared(); // kernels read the buffer from the CPU pool's threads
-    private final MemorySegment buffer;
+    private final long largest;
 
     StreamingTensorReader(TensorSource source) {
         this.source = source;
@@ -40,19 +37,26 @@ final class StreamingTensorReader implements AutoCloseable {
             case ShardedCheckpoint s -> s.shards();
             default -> List.of();
         };
-        long largest = 0;
+        long most = 0;
         for (SafetensorsFile f : files) {
             for (String n : f.names()) {
                 fileOf.put(n, f);
-                largest = Math.max(largest, f.info(n).byteSize());
+                most = Math.max(most, f.info(n).byteSize());
             }
         }
-        // one buffer of the largest tensor's size, for the whole pass
-        buffer = largest == 0 ? MemorySegment.NULL : arena.allocate(largest, 64);
+        largest = most;
     }
 
-    /** The tensor {@code name} as a contiguous CPU tensor in a buffer reused by the next call. */
-    Tensor read(String name) {
+    /** The bytes of the largest tensor: a buffer this size holds any of them. */
+    long largestBytes() {
+        return largest;
+    }
+
+    /**
+     * The tensor {@code name} as a contiguous CPU tensor over {@code buffer} (at least its byte size); a source of
+     * an unknown kind gives its own (mapped) view instead.
+     */
+    Tensor read(String name, MemorySegment buffer) {
         SafetensorsFile f = fileOf.get(name);
         if (f == null) {
             return source.tensor(name); // an unknown kind of source: its own (mapped) view
@@ -79,7 +83,7 @@ final class StreamingTensorReader implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tensor '" + name + "' of " + f.path() + ": " + e.getMessage(), e);
         }
-        Storage storage = new Storage(Device.CPU, buffer.asSlice(0, bytes), this);
+        Storage storage = Storage.host(buffer.asSlice(0, bytes));
         return new Tensor(storage, info.dtype(), info.shape(), info.shape().contiguousStrides(), 0);
     }
 
@@ -92,6 +96,5 @@ final class StreamingTensorReader implements AutoCloseable {
                 // read-only channel: nothing to lose
             }
         }
-        arena.close();
     }
 }

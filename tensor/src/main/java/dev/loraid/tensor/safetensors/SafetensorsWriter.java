@@ -7,6 +7,10 @@ import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -70,6 +74,8 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Short> I16S = ShortVector.SPECIES_PREFERRED;
+    private static final VectorMask<Short> ODD_WORDS = ShortVector.zero(I16S).addIndex(1).and((short) 1).eq((short) 1);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** One declared tensor. */
@@ -293,9 +299,15 @@ public final class SafetensorsWriter implements AutoCloseable {
     /** Index of the first NaN/±Inf among the {@code dtype} values in {@code seg}, or −1 (−1 for integer dtypes). */
     static long firstNonFinite(MemorySegment seg, DType dtype) {
         long n = seg.byteSize() / dtype.byteSize();
+        long from = switch (dtype) { // vectors skip the finite bulk; the loops below find the exact index
+            case F32 -> firstVectorWithAllOnes(seg, n, 4, (short) 0x7F80);
+            case BF16 -> firstVectorWithAllOnes(seg, n, 2, (short) 0x7F80);
+            case F16 -> firstVectorWithAllOnes(seg, n, 2, (short) 0x7C00);
+            default -> 0;
+        };
         switch (dtype) {
             case F32 -> {
-                for (long i = 0; i < n; i++) {
+                for (long i = from; i < n; i++) {
                     if ((seg.get(I32, i * 4) & 0x7F800000) == 0x7F800000) {
                         return i;
                     }
@@ -303,7 +315,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
             case F16, BF16 -> {
                 int mask = dtype == DType.F16 ? 0x7C00 : 0x7F80;
-                for (long i = 0; i < n; i++) {
+                for (long i = from; i < n; i++) {
                     if ((seg.get(I16, i * 2) & mask) == mask) {
                         return i;
                     }
@@ -336,6 +348,25 @@ public final class SafetensorsWriter implements AutoCloseable {
         return -1;
     }
 
+    /**
+     * The index of the first element of the first whole vector of {@code seg}'s 16-bit words in which a sign-and-exponent
+     * word (the upper one of an fp32, each one of a bf16/fp16) has all the bits of {@code exponent} set (NaN/Inf); or
+     * where the scalar tail begins when none has. {@code elementBytes} is 4 or 2.
+     */
+    private static long firstVectorWithAllOnes(MemorySegment seg, long n, int elementBytes, short exponent) {
+        // little-endian: an fp32's sign and exponent are in its odd 16-bit word
+        VectorMask<Short> exponentWords = elementBytes == 4 ? ODD_WORDS : I16S.maskAll(true);
+        long words = n * elementBytes / 2;
+        long w = 0;
+        for (long end = words - I16S.length(); w <= end; w += I16S.length()) {
+            ShortVector v = ShortVector.fromMemorySegment(I16S, seg, w * 2, ByteOrder.LITTLE_ENDIAN);
+            if (v.and(exponent).eq(exponent).and(exponentWords).anyTrue()) {
+                break;
+            }
+        }
+        return w * 2 / elementBytes;
+    }
+
     private static String nonFiniteName(MemorySegment seg, DType dtype, long i) {
         long bits = switch (dtype.byteSize()) {
             case 8 -> seg.get(I64, i * 8);
@@ -353,6 +384,14 @@ public final class SafetensorsWriter implements AutoCloseable {
         };
         boolean negative = bits < 0;
         return mantissa != 0 ? "NaN" : negative ? "-Inf" : "Inf";
+    }
+
+    /**
+     * Forces the bytes written so far to the disk (fdatasync). A writer on its own thread calls it now and then, so
+     * that the flush {@link #finish()} waits for overlaps the rest of the writing instead of all coming at the end.
+     */
+    public void force() throws IOException {
+        channel.force(false);
     }
 
     /**

@@ -8,8 +8,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -133,5 +135,57 @@ class SafetensorsWriterTest {
         }
         assertThrows(IllegalStateException.class, () -> t.getFloat(1));
         assertFalse(SafetensorsFile.isOpen(p));
+    }
+
+    /** {@link SafetensorsWriter#force} between tensors flushes the temp file only: nothing appears before finish. */
+    @Test
+    void forceBetweenTensorsPublishesNothing(@TempDir Path tmp) throws IOException {
+        Path out = tmp.resolve("forced.safetensors");
+        Tensor a = iota(3, 5);
+        Tensor b = iota(7);
+        List<SafetensorsWriter.Entry> entries = List.of(new SafetensorsWriter.Entry("a", DType.F32, a.shape()),
+            new SafetensorsWriter.Entry("b", DType.BF16, b.shape()));
+        try (SafetensorsWriter w = SafetensorsWriter.create(out, entries, Map.of())) {
+            w.write("a", a);
+            w.force();
+            assertFalse(Files.exists(out));
+            w.write("b", b);
+            w.finish();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertArrayEquals(a.toFloatArray(), f.tensor("a").toFloatArray());
+            assertArrayEquals(b.to(DType.BF16).toFloatArray(), f.tensor("b").toFloatArray());
+        }
+    }
+
+    /**
+     * The vector scan of {@link SafetensorsWriter#firstNonFinite} against the definition, element by element: one
+     * NaN or ±Inf planted at every index of a run long enough for whole vectors and a scalar tail, in F32, BF16 and F16,
+     * among ones and among the largest finite values (which share all but one exponent bit).
+     */
+    @Test
+    void firstNonFiniteFindsEveryPosition() {
+        int n = 3 * 64 + 5;
+        for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            float big = t == DType.F16 ? 65504f : t == DType.BF16 ? MiniFloats.bf16ToFloat((short) 0x7F7F) : Float.MAX_VALUE;
+            for (float fill : new float[] {1f, -big}) {
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    for (int at = 0; at < n; at++) {
+                        float[] v = new float[n];
+                        Arrays.fill(v, fill);
+                        v[at] = bad;
+                        assertEquals(at, SafetensorsWriter.firstNonFinite(bytes(v, t), t), t + " " + bad + " at " + at + " among " + fill);
+                    }
+                }
+                float[] finite = new float[n];
+                Arrays.fill(finite, fill);
+                assertEquals(-1, SafetensorsWriter.firstNonFinite(bytes(finite, t), t), t + " all " + fill);
+            }
+        }
+    }
+
+    /** {@code v} cast to {@code t}, exactly its bytes. */
+    private static MemorySegment bytes(float[] v, DType t) {
+        return Tensor.of(v, v.length).to(t).storage().segment().asSlice(0, (long) v.length * t.byteSize());
     }
 }
