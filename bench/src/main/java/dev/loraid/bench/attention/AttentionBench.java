@@ -55,19 +55,21 @@ public final class AttentionBench implements BenchCommand {
             Tensor v = heads(BenchTensors.random(3, DType.F32, 1, TOKENS, HEADS, HEAD_DIM));
             Tensor out = heads(Tensor.empty(DType.F32, 1, TOKENS, HEADS, HEAD_DIM));
             double scale = 1 / Math.sqrt(HEAD_DIM);
-            Stopwatch.Timing t = series.time("loraid " + label,
-                () -> Backends.cpu().attention(q, k, v, scale, null, out, null));
-            ours = Figures.gflops(flops, t.median());
+            String what = "loraid " + label;
+            Stopwatch.Timing t = series.time(what, () -> Backends.cpu().attention(q, k, v, scale, null, out, null));
+            ours = Figures.gflops(ctx.log(), what, t, flops);
         } catch (UnsupportedOperationException e) {
             ctx.log().println("loraid attention: " + e.getMessage() + "; its figures are n/a");
         }
         double gemm = oursGemm(ctx);
 
         ctx.torch().ifPresent(t -> crossCheck(ctx, t));
-        double fused = series.torch("pytorch fused sdpa " + label, t -> t.fusedAttention(TOKENS, HEADS, HEAD_DIM))
-            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
-        double composed = series.torch("pytorch matmul-softmax-matmul " + label, t -> t.attention(TOKENS, HEADS, HEAD_DIM))
-            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
+        String fusedWhat = "pytorch fused sdpa " + label;
+        double fused = series.torch(fusedWhat, t -> t.fusedAttention(TOKENS, HEADS, HEAD_DIM))
+            .map(t -> Figures.gflops(ctx.log(), fusedWhat, t, flops)).orElse(Double.NaN);
+        String composedWhat = "pytorch matmul-softmax-matmul " + label;
+        double composed = series.torch(composedWhat, t -> t.attention(TOKENS, HEADS, HEAD_DIM))
+            .map(t -> Figures.gflops(ctx.log(), composedWhat, t, flops)).orElse(Double.NaN);
 
         double peak = ctx.remeasureFmaPeak();
         ctx.out().println(Figures.line(label + " (pytorch matmul-softmax-matmul)", ours, composed, peak));
@@ -90,9 +92,9 @@ public final class AttentionBench implements BenchCommand {
             Tensor a = BenchTensors.random(4, DType.F32, m, k);
             Tensor b = BenchTensors.random(5, DType.F32, k, n);
             Tensor c = Tensor.empty(DType.F32, m, n);
-            Stopwatch.Timing t = ctx.stopwatch().time("loraid gemm " + gemmLabel() + " f32", 3, 7,
-                () -> Backends.cpu().matmul(a, b, c, 1, 0, null));
-            return Figures.gflops(2.0 * m * k * n, t.median());
+            String what = "loraid gemm " + gemmLabel() + " f32";
+            Stopwatch.Timing t = ctx.stopwatch().time(what, 3, 7, () -> Backends.cpu().matmul(a, b, c, 1, 0, null));
+            return Figures.gflops(ctx.log(), what, t, 2.0 * m * k * n);
         }
     }
 
