@@ -18,7 +18,10 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
  */
 final class FlashAttention {
-    /** Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks (checked below). */
+    /**
+     * Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks, and BC whole
+     * {@link TileMatmul#COLS}-column blocks (checked below).
+     */
     static final int BR = 96;
     static final int BC = 96;
 
@@ -28,6 +31,11 @@ final class FlashAttention {
         if (BR % TileMatmul.ROWS != 0 || BC % TileMatmul.ROWS != 0) {
             throw new ExceptionInInitializerError("attention tiles " + BR + "x" + BC
                 + " are not multiples of the " + TileMatmul.ROWS + "-row register block");
+        }
+        // a score-tile row of BC floats is written up to the next whole column block, padCols(keys in the block)
+        if (BC % TileMatmul.COLS != 0) {
+            throw new ExceptionInInitializerError("attention key tile " + BC + " is not a multiple of the "
+                + TileMatmul.COLS + "-column register block");
         }
     }
 
