@@ -24,10 +24,13 @@ import java.nio.ByteOrder;
  */
 public final class DjlTorchCpu implements TorchCpu {
     private NDManager manager;
+    private PrintStream log;
+    private DjlSdpa sdpa;
 
     @Override
     public void start(int threads, PrintStream log) {
         Engine engine = Engine.getEngine("PyTorch");
+        this.log = log;
         JniUtils.setNumThreads(threads);
         manager = NDManager.newBaseManager();
         log.printf("pytorch: %s %s through DJL %s, %d intra-op threads%n", engine.getEngineName(),
@@ -82,6 +85,44 @@ public final class DjlTorchCpu implements TorchCpu {
                 sub.close();
             }
         };
+    }
+
+    @Override
+    public Workload fusedAttention(int tokens, int heads, int headDim) {
+        NDManager sub = manager.newSubManager();
+        NDArray q = DjlSdpa.headsView(sub, null, tokens, heads, headDim);
+        NDArray k = DjlSdpa.headsView(sub, null, tokens, heads, headDim);
+        NDArray v = DjlSdpa.headsView(sub, null, tokens, heads, headDim);
+        sdpa().logBackend(q, k, v, log);
+        return new Workload() {
+            @Override
+            public void run() {
+                sdpa().attend(q, k, v, sub).close();
+            }
+
+            @Override
+            public void close() {
+                sub.close();
+            }
+        };
+    }
+
+    @Override
+    public float[] fusedAttention(float[] q, float[] k, float[] v, int tokens, int heads, int headDim) {
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray o = sdpa().attend(DjlSdpa.headsView(sub, q, tokens, heads, headDim),
+                DjlSdpa.headsView(sub, k, tokens, heads, headDim), DjlSdpa.headsView(sub, v, tokens, heads, headDim), sub);
+            // [1, heads, tokens, headDim] back to the operands' [tokens, heads, headDim] order
+            return o.transpose(0, 2, 1, 3).toFloatArray();
+        }
+    }
+
+    /** The TorchScript SDPA module, loaded on first use. */
+    private DjlSdpa sdpa() {
+        if (sdpa == null) {
+            sdpa = new DjlSdpa(manager);
+        }
+        return sdpa;
     }
 
     @Override
@@ -154,6 +195,9 @@ public final class DjlTorchCpu implements TorchCpu {
 
     @Override
     public void close() {
+        if (sdpa != null) {
+            sdpa.close();
+        }
         if (manager != null) {
             manager.close();
         }

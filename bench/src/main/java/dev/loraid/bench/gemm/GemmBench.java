@@ -12,10 +12,8 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.cpu.Parallel;
 import dev.loraid.tensor.cpu.gemm.GemmTiling;
 
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,7 +61,7 @@ public final class GemmBench implements BenchCommand {
         for (int[] s : SHAPES) {
             String what = "pytorch " + label(s) + " F32";
             torch.put(label(s), series.torch(what, t -> t.matmul(s[0], s[1], s[2]))
-                .map(t -> figure(series.log(), what, t, 2.0 * s[0] * s[1] * s[2])).orElse(Double.NaN));
+                .map(t -> Figures.gflops(series.log(), what, t, 2.0 * s[0] * s[1] * s[2])).orElse(Double.NaN));
         }
 
         peak = ctx.remeasureFmaPeak();
@@ -97,16 +95,8 @@ public final class GemmBench implements BenchCommand {
             Tensor c = Tensor.empty(DType.F32, m, n);
             String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
             Stopwatch.Timing t = series.time(what, () -> cpu.matmul(a, b, c, 1, 0, null));
-            return figure(series.log(), what, t, 2.0 * m * n * k);
+            return Figures.gflops(series.log(), what, t, 2.0 * m * n * k);
         }
-    }
-
-    /** GFLOP/s of the median run; logs the CPU-normalized figure beside it (see Timing#cpuNormalizedMedian). */
-    private static double figure(PrintStream log, String what, Stopwatch.Timing t, double flops) {
-        int threads = Parallel.threads();
-        log.printf("[cpu-normalized] %s: %.1f GFLOP/s (median %.1f)%n", what,
-            Figures.gflops(flops, t.cpuNormalizedMedian(threads)), Figures.gflops(flops, t.median()));
-        return Figures.gflops(flops, t.median());
     }
 
     /** Both engines multiply the same operands: logs the largest difference relative to the largest value. */

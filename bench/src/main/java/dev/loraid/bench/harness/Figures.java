@@ -1,5 +1,8 @@
 package dev.loraid.bench.harness;
 
+import dev.loraid.tensor.cpu.Parallel;
+
+import java.io.PrintStream;
 import java.util.Locale;
 
 /** The result-line format shared by every benchmark: throughput, ratio to PyTorch, fraction of the FMA peak. */
@@ -9,6 +12,16 @@ public final class Figures {
 
     public static double gflops(double flops, double seconds) {
         return flops / seconds / 1e9;
+    }
+
+    /**
+     * GFLOP/s of the median run of {@code t}; logs the CPU-normalized figure beside it (see
+     * {@link Stopwatch.Timing#cpuNormalizedMedian}), the estimate to read when other processes held the cores.
+     */
+    public static double gflops(PrintStream log, String what, Stopwatch.Timing t, double flops) {
+        log.printf("[cpu-normalized] %s: %.1f GFLOP/s (median %.1f)%n", what,
+            gflops(flops, t.cpuNormalizedMedian(Parallel.threads())), gflops(flops, t.median()));
+        return gflops(flops, t.median());
     }
 
     /**

@@ -28,9 +28,23 @@ public interface TorchCpu extends AutoCloseable {
 
     /**
      * Attention over {@code heads} heads of {@code tokens} x {@code headDim}: {@code softmax(q·kᵀ·scale)·v}
-     * composed from matmul, mul, softmax, matmul (DJL exposes no fused SDPA).
+     * composed from matmul, mul, softmax, matmul, on contiguous [heads, tokens, headDim] operands.
      */
     Workload attention(int tokens, int heads, int headDim);
+
+    /**
+     * The same attention through PyTorch's fused {@code scaled_dot_product_attention} (on CPU ATen's flash kernel;
+     * DJL exposes no SDPA, so it runs as a TorchScript module, see {@link TorchScriptArchive}), on
+     * [1, tokens, heads, headDim] memory seen as [1, heads, tokens, headDim] as ours is; logs which ATen kernel
+     * the operands get.
+     */
+    Workload fusedAttention(int tokens, int heads, int headDim);
+
+    /**
+     * {@link #fusedAttention(int, int, int)} of given row-major [tokens, heads, headDim] operands, scale 1/√headDim;
+     * the result in the same [tokens, heads, headDim] order, for a cross-check of ours.
+     */
+    float[] fusedAttention(float[] q, float[] k, float[] v, int tokens, int heads, int headDim);
 
     /**
      * Forward and backward of a LoRA-wrapped Linear ([tokens, in] → out, rank r, frozen fp32 base, input gradient

@@ -18,7 +18,10 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * values plus one [BR, BC] score tile per thread, never [Lq, Lk]. Writes lse = m + log l for the backward.
  */
 final class FlashAttention {
-    /** Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks (checked below). */
+    /**
+     * Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks, and BC whole
+     * {@link TileMatmul#COLS}-column blocks (checked below).
+     */
     static final int BR = 96;
     static final int BC = 96;
 
@@ -28,6 +31,11 @@ final class FlashAttention {
         if (BR % TileMatmul.ROWS != 0 || BC % TileMatmul.ROWS != 0) {
             throw new ExceptionInInitializerError("attention tiles " + BR + "x" + BC
                 + " are not multiples of the " + TileMatmul.ROWS + "-row register block");
+        }
+        // a score-tile row of BC floats is written up to the next whole column block, padCols(keys in the block)
+        if (BC % TileMatmul.COLS != 0) {
+            throw new ExceptionInInitializerError("attention key tile " + BC + " is not a multiple of the "
+                + TileMatmul.COLS + "-column register block");
         }
     }
 
@@ -129,6 +137,9 @@ final class FlashAttention {
         final float[] o;
         final float[] m = new float[BR];
         final float[] l = new float[BR];
+        /** Per key block: each row's new maximum, then the factor exp(m_old − m_new) its o and l are rescaled by. */
+        private final float[] mNew = new float[BR];
+        private final float[] alpha = new float[BR];
         /** One row of a bias tile, widened to fp32. */
         final float[] row = new float[BC];
         final int dvPad;
@@ -160,42 +171,53 @@ final class FlashAttention {
                 if (bias != null) {
                     bias.addTo(s, BC, rows, j0, nb, row);
                 }
-                for (int r = 0; r < m; r++) {
-                    softmaxStep(r, nb, cols);
-                }
+                softmaxStep(m, nb, cols);
                 TileMatmul.mul(s, 0, BC, 1, kv.v(), j0 * dvPad, dvPad, o, 0, dvPad, m, dvPad, nb, true);
             }
         }
 
         /**
-         * Online softmax for row r of the score tile (columns [0, cols), of which the first {@code valid} are keys):
-         * s ← exp(s − m_new), l and o rescaled to the new max.
+         * Online softmax for the first {@code rows} rows of the score tile (columns [0, cols), of which the first
+         * {@code valid} are keys): s ← exp(s − m_new), l and o rescaled to the new max. Three passes over the rows
+         * (maxima; exponentials and sums; rescaling) rather than one row at a time: each row's horizontal max and
+         * sum are chains of dependent shuffles, and rows in one pass are independent, so the core overlaps them.
+         * Each row's arithmetic, and so the result, is the same either way.
          */
-        private void softmaxStep(int r, int valid, int cols) {
-            int base = r * BC;
-            Arrays.fill(s, base + valid, base + cols, Float.NEGATIVE_INFINITY);
-            // compare-and-blend rather than max(), whose Java NaN semantics cost C2 extra instructions on x86 (a NaN
-            // score still makes its row NaN, through the exp below)
-            FloatVector mx = FloatVector.fromArray(F, s, base);
-            for (int j = VL; j < cols; j += VL) {
-                FloatVector x = FloatVector.fromArray(F, s, base + j);
-                mx = mx.blend(x, x.compare(VectorOperators.GT, mx));
+        private void softmaxStep(int rows, int valid, int cols) {
+            for (int r = 0; r < rows; r++) {
+                int base = r * BC;
+                Arrays.fill(s, base + valid, base + cols, Float.NEGATIVE_INFINITY);
+                // compare-and-blend rather than max(), whose Java NaN semantics cost C2 extra instructions on x86 (a
+                // NaN score still makes its row NaN, through the exp below)
+                FloatVector mx = FloatVector.fromArray(F, s, base);
+                for (int j = VL; j < cols; j += VL) {
+                    FloatVector x = FloatVector.fromArray(F, s, base + j);
+                    mx = mx.blend(x, x.compare(VectorOperators.GT, mx));
+                }
+                mNew[r] = Math.max(m[r], mx.reduceLanes(VectorOperators.MAX));
             }
-            float mOld = m[r];
-            float mNew = Math.max(mOld, mx.reduceLanes(VectorOperators.MAX));
-            FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < cols; j += VL) {
-                FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mNew));
-                p.intoArray(s, base + j);
-                sum = sum.add(p);
+            for (int r = 0; r < rows; r++) {
+                int base = r * BC;
+                float mOld = m[r];
+                float mr = mNew[r];
+                FloatVector sum = FloatVector.zero(F);
+                for (int j = 0; j < cols; j += VL) {
+                    FloatVector p = VecMath.exp(FloatVector.fromArray(F, s, base + j).sub(mr));
+                    p.intoArray(s, base + j);
+                    sum = sum.add(p);
+                }
+                float a = mOld == mr ? 1f : mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mr);
+                l[r] = l[r] * a + VecMath.sumLanes(sum);
+                m[r] = mr;
+                alpha[r] = a;
             }
-            float alpha = mOld == mNew ? 1f : mOld == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(mOld - mNew);
-            l[r] = l[r] * alpha + VecMath.sumLanes(sum);
-            m[r] = mNew;
-            if (alpha != 1f) {
-                int ob = r * dvPad;
-                for (int c = 0; c < dvPad; c += VL) {
-                    FloatVector.fromArray(F, o, ob + c).mul(alpha).intoArray(o, ob + c);
+            for (int r = 0; r < rows; r++) {
+                float a = alpha[r];
+                if (a != 1f) {
+                    int ob = r * dvPad;
+                    for (int c = 0; c < dvPad; c += VL) {
+                        FloatVector.fromArray(F, o, ob + c).mul(a).intoArray(o, ob + c);
+                    }
                 }
             }
         }

@@ -12,6 +12,13 @@ import static dev.loraid.tensor.cpu.Lanes.VL;
  * 2 loads of B and 6 broadcasts of A per k: 15 registers) where there are only AVX2's 16, 12 rows (24
  * accumulators, 27 registers) where there are 32 (on AVX-512 the attention backward runs 12% faster than with
  * 6). The column block is the outer loop: its slice of B stays in L1 while the row blocks pass.
+ *
+ * <p>The k loop is unrolled by two steps by hand (one bounds check per A row serves both steps: 5% faster attention
+ * on AVX2, 1-3% on AVX-512; same summation order, so the same bits). The A reads keep their bounds checks on
+ * purpose: they hold each broadcast next to its FMAs. Without them (A indexed so that C2 can hoist the checks out
+ * of the loop) C2 may schedule all the broadcasts of a step ahead of the FMAs, which needs more vector registers
+ * than AVX2 has, and after a deoptimization it recompiled such a kernel with accumulators spilled to the stack at
+ * half the speed (measured on AVX2 and AVX-512).
  */
 final class TileMatmul {
     /** AVX2 (8 lanes) has 16 vector registers: 6 rows; AVX-512 and NEON have 32: 12 rows (27 registers). */
@@ -71,7 +78,51 @@ final class TileMatmul {
                 }
                 int a0 = aOff + i * ars;
                 int bi = bOff + j;
-                for (int kk = 0; kk < k; kk++, a0 += acs, bi += ldb) {
+                int kk = 0;
+                for (; kk + 1 < k; kk += 2, a0 += 2 * acs, bi += 2 * ldb) {
+                    FloatVector b0 = FloatVector.fromArray(F, b, bi);
+                    FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
+                    FloatVector x = FloatVector.broadcast(F, a[a0]);
+                    c00 = b0.fma(x, c00);
+                    c01 = b1.fma(x, c01);
+                    x = FloatVector.broadcast(F, a[a0 + ars]);
+                    c10 = b0.fma(x, c10);
+                    c11 = b1.fma(x, c11);
+                    x = FloatVector.broadcast(F, a[a0 + 2 * ars]);
+                    c20 = b0.fma(x, c20);
+                    c21 = b1.fma(x, c21);
+                    x = FloatVector.broadcast(F, a[a0 + 3 * ars]);
+                    c30 = b0.fma(x, c30);
+                    c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
+                
+                    b0 = FloatVector.fromArray(F, b, bi + ldb);
+                    b1 = FloatVector.fromArray(F, b, bi + ldb + VL);
+                    x = FloatVector.broadcast(F, a[a0 + acs]);
+                    c00 = b0.fma(x, c00);
+                    c01 = b1.fma(x, c01);
+                    x = FloatVector.broadcast(F, a[a0 + acs + ars]);
+                    c10 = b0.fma(x, c10);
+                    c11 = b1.fma(x, c11);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 2 * ars]);
+                    c20 = b0.fma(x, c20);
+                    c21 = b1.fma(x, c21);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 3 * ars]);
+                    c30 = b0.fma(x, c30);
+                    c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
+                }
+                for (; kk < k; kk++, a0 += acs, bi += ldb) {
                     FloatVector b0 = FloatVector.fromArray(F, b, bi);
                     FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
                     FloatVector x = FloatVector.broadcast(F, a[a0]);
@@ -146,7 +197,88 @@ final class TileMatmul {
                 }
                 int a0 = aOff + i * ars;
                 int bi = bOff + j;
-                for (int kk = 0; kk < k; kk++, a0 += acs, bi += ldb) {
+                int kk = 0;
+                for (; kk + 1 < k; kk += 2, a0 += 2 * acs, bi += 2 * ldb) {
+                    FloatVector b0 = FloatVector.fromArray(F, b, bi);
+                    FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
+                    FloatVector x;
+                    x = FloatVector.broadcast(F, a[a0 + 0 * ars]);
+                    c00 = b0.fma(x, c00);
+                    c01 = b1.fma(x, c01);
+                    x = FloatVector.broadcast(F, a[a0 + 1 * ars]);
+                    c10 = b0.fma(x, c10);
+                    c11 = b1.fma(x, c11);
+                    x = FloatVector.broadcast(F, a[a0 + 2 * ars]);
+                    c20 = b0.fma(x, c20);
+                    c21 = b1.fma(x, c21);
+                    x = FloatVector.broadcast(F, a[a0 + 3 * ars]);
+                    c30 = b0.fma(x, c30);
+                    c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
+                    x = FloatVector.broadcast(F, a[a0 + 6 * ars]);
+                    c60 = b0.fma(x, c60);
+                    c61 = b1.fma(x, c61);
+                    x = FloatVector.broadcast(F, a[a0 + 7 * ars]);
+                    c70 = b0.fma(x, c70);
+                    c71 = b1.fma(x, c71);
+                    x = FloatVector.broadcast(F, a[a0 + 8 * ars]);
+                    c80 = b0.fma(x, c80);
+                    c81 = b1.fma(x, c81);
+                    x = FloatVector.broadcast(F, a[a0 + 9 * ars]);
+                    c90 = b0.fma(x, c90);
+                    c91 = b1.fma(x, c91);
+                    x = FloatVector.broadcast(F, a[a0 + 10 * ars]);
+                    c100 = b0.fma(x, c100);
+                    c101 = b1.fma(x, c101);
+                    x = FloatVector.broadcast(F, a[a0 + 11 * ars]);
+                    c110 = b0.fma(x, c110);
+                    c111 = b1.fma(x, c111);
+                
+                    b0 = FloatVector.fromArray(F, b, bi + ldb);
+                    b1 = FloatVector.fromArray(F, b, bi + ldb + VL);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 0 * ars]);
+                    c00 = b0.fma(x, c00);
+                    c01 = b1.fma(x, c01);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 1 * ars]);
+                    c10 = b0.fma(x, c10);
+                    c11 = b1.fma(x, c11);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 2 * ars]);
+                    c20 = b0.fma(x, c20);
+                    c21 = b1.fma(x, c21);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 3 * ars]);
+                    c30 = b0.fma(x, c30);
+                    c31 = b1.fma(x, c31);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 4 * ars]);
+                    c40 = b0.fma(x, c40);
+                    c41 = b1.fma(x, c41);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 5 * ars]);
+                    c50 = b0.fma(x, c50);
+                    c51 = b1.fma(x, c51);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 6 * ars]);
+                    c60 = b0.fma(x, c60);
+                    c61 = b1.fma(x, c61);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 7 * ars]);
+                    c70 = b0.fma(x, c70);
+                    c71 = b1.fma(x, c71);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 8 * ars]);
+                    c80 = b0.fma(x, c80);
+                    c81 = b1.fma(x, c81);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 9 * ars]);
+                    c90 = b0.fma(x, c90);
+                    c91 = b1.fma(x, c91);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 10 * ars]);
+                    c100 = b0.fma(x, c100);
+                    c101 = b1.fma(x, c101);
+                    x = FloatVector.broadcast(F, a[a0 + acs + 11 * ars]);
+                    c110 = b0.fma(x, c110);
+                    c111 = b1.fma(x, c111);
+                }
+                for (; kk < k; kk++, a0 += acs, bi += ldb) {
                     FloatVector b0 = FloatVector.fromArray(F, b, bi);
                     FloatVector b1 = FloatVector.fromArray(F, b, bi + VL);
                     FloatVector x;
