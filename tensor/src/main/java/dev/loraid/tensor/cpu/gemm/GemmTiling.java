@@ -15,16 +15,16 @@ import java.nio.file.Path;
  * computes every MR x NR tile of the block with all MR x NR accumulators in registers.
  *
  * <p>Sizes: the register tile is MR x 2 vectors, MR chosen by the register count: 6 rows (12 accumulators) where
- * there are 32 vector registers (AVX-512, NEON/SVE), 5 rows (10) on x86 without AVX-512, whose 16 registers C2
- * cannot fit 12 accumulators, 2 B vectors and its broadcasts into without spilling ({@link MicroKernel}). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
+ * there are 32 vector registers (AVX-512, NEON/SVE), 4 rows (8) on x86 without AVX-512, whose 16 registers hold
+ * 4 broadcasts, 2 B vectors and 8 accumulators however C2 schedules a step ({@link MicroKernel}). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
  * of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block (KC x NC)
  * lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
  */
 public final class GemmTiling {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     static final int LANES = SPECIES.length();
-    /** Rows of the register tile: 6, or 5 where there are only 16 vector registers ({@code -Dloraid.gemm.mr}). */
-    public static final int MR = rows(Integer.getInteger("loraid.gemm.mr", sixteenRegisters() ? 5 : 6));
+    /** Rows of the register tile: 6, or 4 where there are only 16 vector registers ({@code -Dloraid.gemm.mr}). */
+    public static final int MR = rows(Integer.getInteger("loraid.gemm.mr", sixteenRegisters() ? 4 : 6));
     /** Columns of the register tile: two vectors. */
     public static final int NR = 2 * LANES;
     /** Depth of one packed slice of K. */
@@ -67,8 +67,8 @@ public final class GemmTiling {
     }
 
     private static int rows(int mr) {
-        if (mr != 5 && mr != 6) {
-            throw new IllegalArgumentException("loraid.gemm.mr must be 5 or 6 (the micro-kernel's rows), not " + mr);
+        if (mr != 4 && mr != 6) {
+            throw new IllegalArgumentException("loraid.gemm.mr must be 4 or 6 (the micro-kernel's rows), not " + mr);
         }
         return mr;
     }

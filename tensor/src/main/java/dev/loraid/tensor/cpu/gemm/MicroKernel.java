@@ -4,18 +4,19 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The register-tiled inner kernel: one MR x NR tile (MR = 6 or 5 rows x 2 vectors) of {@code A_strip · B_panel}
+ * The register-tiled inner kernel: one MR x NR tile (MR = 6 or 4 rows x 2 vectors) of {@code A_strip · B_panel}
  * over {@code kc} steps of K, with the accumulators as plain locals so that C2 keeps them in vector registers for
  * the whole loop (an array of vectors would be spilled to memory on every step). Each step loads two B vectors,
  * broadcasts MR A values and issues 2·MR FMAs. The width comes from {@link GemmTiling#SPECIES}, so the same body
- * runs as 6x32 (AVX-512), 6x8 (NEON) or 5x16 (AVX2).
+ * runs as 6x32 (AVX-512), 6x8 (NEON) or 4x16 (AVX2).
  *
- * <p>Why 5 rows on AVX2: with 16 vector registers, 12 accumulators + 2 B vectors leave one register for the
- * broadcasts, but C2's scheduler hoists several broadcasts ahead of their FMAs and the allocator then spills one
- * accumulator to the stack — a load, an FMA and a store on every k, whose store-to-load latency halves the rate
- * (measured on Zen 5 under {@code -XX:UseAVX=2}: 58 GFLOP/s for 6x16, 117 for 5x16 on one thread, against a
- * 2-pipe 8-lane peak of about 125). The sixth row's code below is dead when {@link #SIXTH_ROW} is false, so C2
- * drops it with its two accumulators.
+ * <p>Why 4 rows on AVX2: C2's scheduler is free to hoist every broadcast of a step ahead of its FMAs, and then a
+ * step needs MR broadcasts + 2 B vectors + 2·MR accumulators live at once. With AVX2's 16 registers that fits
+ * only MR = 4 (14 registers); at 6 and at 5 rows C2 spills an accumulator to the stack — a load, an FMA and a store
+ * on every k whose store-to-load latency halves the rate — and whether it does depends on its scheduling, which
+ * changed with the garbage collector (measured on Zen 5 under {@code -XX:UseAVX=2}, one thread: 6x16 58 GFLOP/s;
+ * 5x16 117 with G1 but 51 with ParallelGC; 4x16 111 with either, against a 2-pipe 8-lane peak of about 130). The
+ * fifth and sixth rows' code below is dead when {@link #SIX_ROWS} is false, so C2 drops it with its accumulators.
  *
  * <p>Packed layouts: the A strip holds MR rows of kc floats each (row r at {@code aOff + r*kc});
  * the B panel holds kc rows of NR floats (row k at {@code bOff + k*NR}).
@@ -24,7 +25,7 @@ final class MicroKernel {
     private static final VectorSpecies<Float> S = GemmTiling.SPECIES;
     private static final int L = GemmTiling.LANES;
     private static final int NR = GemmTiling.NR;
-    private static final boolean SIXTH_ROW = GemmTiling.MR == 6;
+    private static final boolean SIX_ROWS = GemmTiling.MR == 6;
 
     private MicroKernel() {
     }
@@ -53,10 +54,10 @@ final class MicroKernel {
             x = FloatVector.broadcast(S, a[a3 + k]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, a[a4 + k]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            if (SIXTH_ROW) {
+            if (SIX_ROWS) {
+                x = FloatVector.broadcast(S, a[a4 + k]);
+                c40 = x.fma(b0, c40);
+                c41 = x.fma(b1, c41);
                 x = FloatVector.broadcast(S, a[a5 + k]);
                 c50 = x.fma(b0, c50);
                 c51 = x.fma(b1, c51);
@@ -70,9 +71,9 @@ final class MicroKernel {
         c21.intoArray(tile, 2 * NR + L);
         c30.intoArray(tile, 3 * NR);
         c31.intoArray(tile, 3 * NR + L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        if (SIXTH_ROW) {
+        if (SIX_ROWS) {
+            c40.intoArray(tile, 4 * NR);
+            c41.intoArray(tile, 4 * NR + L);
             c50.intoArray(tile, 5 * NR);
             c51.intoArray(tile, 5 * NR + L);
         }
