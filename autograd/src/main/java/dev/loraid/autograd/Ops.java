@@ -37,6 +37,14 @@ public final class Ops {
     }
 
     /**
+     * {@link #linear(Var, Var, Var)} with its result in {@code out} (mixed precision: a BF16/F16 activation,
+     * accumulated in fp32); gradients stay in their usual dtype ({@link TensorMath#gradType}).
+     */
+    public static Var linear(Var x, Var weight, Var bias, DType out) {
+        return LinearOp.apply(x, weight, bias, out);
+    }
+
+    /**
      * {@code base + scale · h @ weightᵀ} with weight [O, R], accumulated by the GEMM into a copy of base: a LoRA's
      * {@code y + up(h) · multiplier · scale} in one pass over the output instead of three.
      */
@@ -115,6 +123,15 @@ public final class Ops {
     /** Attention with the usual scale 1/sqrt(D) and no mask. */
     public static Var attention(Var q, Var k, Var v) {
         return Attention.apply(q, k, v, 1.0 / Math.sqrt(q.size(-1)), null);
+    }
+
+    /**
+     * Mixed-precision attention (scale 1/sqrt(D), no mask): q, k and v in one half dtype (BF16 or F16), the result
+     * and the backward's tensors in that dtype too, as PyTorch's SDPA keeps them under autocast — the form the fused
+     * GPU kernels take — with the softmax statistics (log-sum-exp) in fp32.
+     */
+    public static Var attentionHalf(Var q, Var k, Var v) {
+        return Attention.applyHalf(q, k, v, 1.0 / Math.sqrt(q.size(-1)));
     }
 
     /**

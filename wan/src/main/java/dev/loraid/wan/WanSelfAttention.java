@@ -19,6 +19,8 @@ final class WanSelfAttention extends Module {
     private final RMSNorm normQ;
     private final RMSNorm normK;
 
+    private DType half;
+
     WanSelfAttention(WanConfig c) {
         this.config = c;
         long d = c.dim();
@@ -30,14 +32,20 @@ final class WanSelfAttention extends Module {
         this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
     }
 
+    /** The activation dtype of q and k after norm and RoPE (v comes from its Linear): BF16/F16, or null for fp32. */
+    void setActivations(DType half) {
+        this.half = half;
+    }
+
     /**
      * a [(B,) L, D] → [(B,) L, D]; every sample of a batch has the same token grid, so one RoPE table [L, d/2]
      * serves them all. q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}.
      */
     Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
         long h = config.numHeads();
-        Var qr = Ops.rope(WanOps.splitHeads(normQ.forward(q.forward(a)), h), rope.cos(), rope.sin());
-        Var kr = Ops.rope(WanOps.splitHeads(normK.forward(k.forward(a)), h), rope.cos(), rope.sin());
+        // mixed precision (spec §2.11): RMSNorm statistics and RoPE in fp32, then q and k cast to the half dtype
+        Var qr = WanOps.activation(Ops.rope(WanOps.splitHeads(normQ.forward(q.forward(a)), h), rope.cos(), rope.sin()), half);
+        Var kr = WanOps.activation(Ops.rope(WanOps.splitHeads(normK.forward(k.forward(a)), h), rope.cos(), rope.sin()), half);
         taps.put(tap + "q", qr.data());
         taps.put(tap + "k", kr.data());
         return o.forward(WanOps.attention(qr, kr, WanOps.splitHeads(v.forward(a), h)));
