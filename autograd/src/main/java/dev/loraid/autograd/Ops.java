@@ -112,6 +112,11 @@ public final class Ops {
         return Rope.apply(x, cos, sin);
     }
 
+    /** {@link #rope(Var, Tensor, Tensor)} rotated in fp32 and written in {@code out} (a mixed-precision q or k). */
+    public static Var rope(Var x, Tensor cos, Tensor sin, DType out) {
+        return Rope.apply(x, cos, sin, out);
+    }
+
     /**
      * Scaled-dot-product attention, q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv].
      * kvLengths: null or per batch the number of valid keys.

@@ -43,11 +43,22 @@ final class WanSelfAttention extends Module {
      */
     Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
         long h = config.numHeads();
-        // mixed precision (spec §2.11): RMSNorm statistics and RoPE in fp32, then q and k cast to the half dtype
-        Var qr = WanOps.activation(Ops.rope(WanOps.splitHeads(normQ.forward(q.forward(a)), h), rope.cos(), rope.sin()), half);
-        Var kr = WanOps.activation(Ops.rope(WanOps.splitHeads(normK.forward(k.forward(a)), h), rope.cos(), rope.sin()), half);
+        a = WanOps.activation(a, half); // cast once for the three projections (and their adapters)
+        Var qr = rotated(normQ.forward(q.forward(a)), rope);
+        Var kr = rotated(normK.forward(k.forward(a)), rope);
         taps.put(tap + "q", qr.data());
         taps.put(tap + "k", kr.data());
         return o.forward(WanOps.attention(qr, kr, WanOps.splitHeads(v.forward(a), h)));
+    }
+
+    /**
+     * The normed q or k [(B,) L, D] split into heads and rotated: under mixed precision (spec §2.11) the RMSNorm
+     * statistics and the rotation are fp32, the result is written in the half dtype (as upstream, which rotates in
+     * float64 and writes bf16); F64 (gradient checks) stays F64.
+     */
+    private Var rotated(Var normed, RopeTables rope) {
+        Var heads = WanOps.splitHeads(normed, config.numHeads());
+        DType out = heads.dtype() == DType.F64 ? null : half;
+        return Ops.rope(heads, rope.cos(), rope.sin(), out);
     }
 }

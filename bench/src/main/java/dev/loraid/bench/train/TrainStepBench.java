@@ -98,11 +98,18 @@ public final class TrainStepBench implements BenchCommand {
         double fp32Loss = ours.lastLoss;
         if (mixed != MixedPrecision.NO) {
             ours.model.setActivationDType(mixed.activationDType());
-            double half = series.time("loraid " + label + " bf16 base, " + mixed.flagValue() + " activations", ours::step).median();
+            long halfPeak = ours.peakOfOneStep(); // no checkpointing, as `plain`
+            Stopwatch.Timing h = series.time("loraid " + label + " bf16 base, " + mixed.flagValue() + " activations", ours::step);
             ours.model.setActivationDType(DType.F32);
+            // under load the medians move with the others' use of the cores: the CPU-normalised medians are printed too
+            double half = h.median();
+            double halfCpu = h.cpuNormalizedMedian(ctx.threads());
+            double mineCpu = t.cpuNormalizedMedian(ctx.threads());
             ctx.out().printf(Locale.ROOT, "%s: %s activations %s ms/step (loss %.4f), fp32 activations %s ms/step: "
-                    + "half/fp32 %.2f%n", label, mixed.flagValue(), Figures.num(half * 1e3, 0), ours.lastLoss,
-                    Figures.num(mine * 1e3, 0), half / mine);
+                    + "half/fp32 %.2f (CPU-normalised %s vs %s ms: %.2f); activation memory (no checkpointing) %.1f MiB "
+                    + "vs %.1f MiB%n", label, mixed.flagValue(), Figures.num(half * 1e3, 0), ours.lastLoss,
+                    Figures.num(mine * 1e3, 0), half / mine, Figures.num(halfCpu * 1e3, 0), Figures.num(mineCpu * 1e3, 0),
+                    halfCpu / mineCpu, halfPeak / 1048576.0, plain / 1048576.0);
         }
         double[] torchLoss = {Double.NaN};
         double torch = series.torch("pytorch " + label + " f32", pt -> {

@@ -12,8 +12,9 @@ import java.util.Locale;
  * bf16 the model runs upstream's autocast rules ({@link dev.loraid.wan.WanModel#setActivationDType}: Linear and
  * attention activations in the half dtype with fp32 accumulation; norms, softmax statistics, time embedding,
  * modulation and the residual stream in fp32); {@link #NO} computes everything in fp32. LoRA weights, gradients and
- * optimizer state are fp32 whatever the choice. The default stays upstream's {@code no} on every device: on the CPU
- * bf16 activations cost format conversions that the fp32 GEMMs do not (measured in {@code bench/run train-step}).
+ * optimizer state are fp32 whatever the choice. The default stays upstream's {@code no} on every device (the
+ * results then match an fp32 reference); on the CPU bf16 pays too — half the activation bytes to stream —
+ * ({@code bench/run train-step --mixed_precision bf16}: 0.78× the fp32-activation step time, bench/RESULTS.md).
  */
 public enum MixedPrecision {
     NO, FP16, BF16;
