@@ -132,8 +132,9 @@ public final class Ops {
 
     /**
      * Mixed-precision attention (scale 1/sqrt(D), no mask): q, k and v in one half dtype (BF16 or F16), the result
-     * and the backward's tensors in that dtype too, as PyTorch's SDPA keeps them under autocast — the form the fused
-     * GPU kernels take — with the softmax statistics (log-sum-exp) in fp32.
+     * in that dtype too, as PyTorch's SDPA keeps it under autocast — the form the fused GPU kernels take — with the
+     * softmax statistics (log-sum-exp) in fp32; the backward's tensors are BF16 for BF16, fp32 for F16 (no loss
+     * scaling here: small F16 gradients would underflow).
      */
     public static Var attentionHalf(Var q, Var k, Var v) {
         return Attention.applyHalf(q, k, v, 1.0 / Math.sqrt(q.size(-1)));

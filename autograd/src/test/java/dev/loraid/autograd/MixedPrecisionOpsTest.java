@@ -61,6 +61,28 @@ class MixedPrecisionOpsTest {
         assertEquals("half-precision attention: q BF16, k F32, v BF16: expected all BF16 or all F16", e.getMessage());
     }
 
+    /**
+     * An F16 attention's backward stays fp32 (no loss scaling): gradients of 1e-9, far below F16's smallest subnormal
+     * (6e-8), come back as the fp32 attention's, not flushed to zero.
+     */
+    @Test
+    void f16AttentionGradientsBelowTheF16RangeSurvive() {
+        Tensor q = f32(11, 1, 2, 6, 8).to(DType.F16);
+        Tensor k = f32(12, 1, 2, 9, 8).to(DType.F16);
+        Tensor v = f32(13, 1, 2, 9, 8).to(DType.F16);
+        Var tiny = Var.constant(f32(14, 1, 2, 6, 8)).scale(1e-9);
+        Var[] h = {Var.leaf(q), Var.leaf(k), Var.leaf(v)};
+        Var[] f = {Var.leaf(q), Var.leaf(k), Var.leaf(v)};
+        Var half = Ops.attentionHalf(h[0], h[1], h[2]);
+        assertEquals(DType.F16, half.dtype());
+        half.mul(tiny).sum().backward();
+        Ops.attention(f[0], f[1], f[2]).mul(tiny).sum().backward();
+        for (int i = 0; i < 3; i++) {
+            // the saved output is F16-rounded (2⁻¹¹ relative), which the backward's row sums read
+            assertClose(f[i].grad().toDoubleArray(), h[i].grad().toDoubleArray(), 1.0 / 512, "F16 gradient " + i);
+        }
+    }
+
     @Test
     void aLoraSumIntoABf16BaseStaysBf16() {
         Tensor base = f32(8, 4, 6).to(DType.BF16);

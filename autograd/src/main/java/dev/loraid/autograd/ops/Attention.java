@@ -37,8 +37,10 @@ public final class Attention extends Node {
     }
 
     /**
-     * Mixed-precision attention: q, k, v all in one half dtype (BF16 or F16); the result, and the backward's
-     * dOut, dq, dk and dv, in that dtype too (fp32 accumulation and log-sum-exp inside the kernels).
+     * Mixed-precision attention: q, k, v all in one half dtype (BF16 or F16), the result in that dtype (fp32
+     * accumulation and log-sum-exp inside the kernels). With BF16 the backward's dOut, dq, dk and dv are BF16 too;
+     * with F16 they stay fp32: without loss scaling (upstream's fp16 GradScaler) small gradients would underflow
+     * F16's range, while BF16 has fp32's exponent range.
      */
     public static Var applyHalf(Var q, Var k, Var v, double scale) {
         DType t = q.dtype();
@@ -69,7 +71,7 @@ public final class Attention extends Node {
 
     @Override
     protected Tensor[] backward(Tensor g) {
-        boolean half = isHalf(out.dtype());
+        boolean half = out.dtype() == DType.BF16; // see applyHalf: an F16 attention's backward stays fp32
         DType type = half ? out.dtype() : TensorMath.computeType(q, k, v, g);
         Tensor dOut = g.dtype() == type || !half ? g : TensorMath.cast(g, type);
         Tensor dq = TensorMath.empty(q, type, q.shape());
