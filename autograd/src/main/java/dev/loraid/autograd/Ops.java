@@ -79,6 +79,11 @@ public final class Ops {
         return Unary.apply(op, x);
     }
 
+    /** {@link #unary(UnaryOp, Var)} computed in fp32 and written in {@code out} (a mixed-precision activation). */
+    public static Var unary(UnaryOp op, Var x, DType out) {
+        return Unary.apply(op, x, out);
+    }
+
     /** GELU, tanh approximation (Wan's FFN). */
     public static Var gelu(Var x) {
         return Unary.apply(UnaryOp.GELU_TANH, x);

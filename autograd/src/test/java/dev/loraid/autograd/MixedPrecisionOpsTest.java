@@ -2,6 +2,7 @@ package dev.loraid.autograd;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.UnaryOp;
 import org.junit.jupiter.api.Test;
 
 import static dev.loraid.autograd.RandomTensors.f32;
@@ -10,10 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * The ops mixed precision runs on (bf16 autocast): a Linear writing a half-precision result, attention over
- * half-precision q, k, v with its result and backward in that dtype, and a LoRA sum into a half-precision base. Each
- * against the same op computed in fp32 from the same (bf16) inputs: the only difference is the rounding of results
- * to bf16, at most 2⁻⁸ of a value (half an ulp of its 8-bit significand, plus the next rounding downstream).
+ * The ops mixed precision runs on (bf16 autocast): a Linear and a GELU writing a half-precision result, attention
+ * over half-precision q, k, v with its result (and, for BF16, its backward) in that dtype, and a LoRA sum into a
+ * half-precision base. Each against the same op computed in fp32 from the same (bf16) inputs: the only difference is
+ * the rounding of results to bf16, at most 2⁻⁸ of a value (half an ulp of its 8-bit significand, plus the next
+ * rounding downstream).
  */
 class MixedPrecisionOpsTest {
     private static final double BF16_REL = 1.0 / 256;
@@ -81,6 +83,21 @@ class MixedPrecisionOpsTest {
             // the saved output is F16-rounded (2⁻¹¹ relative), which the backward's row sums read
             assertClose(f[i].grad().toDoubleArray(), h[i].grad().toDoubleArray(), 1.0 / 512, "F16 gradient " + i);
         }
+    }
+
+    @Test
+    void geluWithABf16ResultIsTheFp32GeluRoundedAndItsGradientStaysF32() {
+        Tensor x = f32(15, 6, 10).to(DType.BF16);
+        Var xh = Var.leaf(x);
+        Var x32 = Var.leaf(x);
+        Var half = Ops.unary(UnaryOp.GELU_TANH, xh, DType.BF16);
+        Var full = Ops.gelu(x32);
+        assertEquals(DType.BF16, half.dtype());
+        assertClose(full.data().toDoubleArray(), half.data().toDoubleArray(), BF16_REL, "gelu");
+        half.sum().backward();
+        full.sum().backward();
+        assertEquals(DType.F32, xh.grad().dtype());
+        assertArrayEquals(x32.grad().toDoubleArray(), xh.grad().toDoubleArray(), 0, "gelu'(x) from the same input");
     }
 
     @Test

@@ -61,7 +61,7 @@ public final class WanModel extends Module {
         long d = config.dim();
         this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
         this.textEmbedding = registerModule("text_embedding",
-                Sequential.of(new WanLinear(config.textDim(), d), Activation.gelu(), new WanLinear(d, d)));
+                Sequential.of(new WanLinear(config.textDim(), d), new WanGelu(), new WanLinear(d, d)));
         this.timeEmbedding = registerModule("time_embedding",
                 Sequential.of(new WanLinear(config.freqDim(), d), Activation.silu(), new WanLinear(d, d)));
         this.timeProjection = registerModule("time_projection",
