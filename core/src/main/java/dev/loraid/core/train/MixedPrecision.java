@@ -13,9 +13,9 @@ import java.util.Locale;
  * attention activations in the half dtype with fp32 accumulation; norms, softmax statistics, time embedding,
  * modulation and the residual stream in fp32); {@link #NO} computes everything in fp32. LoRA weights, gradients and
  * optimizer state are fp32 whatever the choice. The default stays upstream's {@code no}. On the CPU bf16 does not pay
- * yet ({@code bench/run train-step --mixed_precision bf16}, bench/RESULTS.md: 1.1× the fp32-activation step time and
- * 1.24× its activation memory): the CPU GEMM writes a non-F32 output through an F32 temporary, and the norms and
- * GELU write fp32, so the casts add passes and bytes; use it there to reproduce a GPU bf16 run's numerics.
+ * yet ({@code bench/run train-step --mixed_precision bf16}, bench/RESULTS.md: ~1.1× the fp32-activation step time
+ * and 1.18× its activation memory): the CPU GEMM writes a non-F32 output through an F32 temporary and the norms
+ * write fp32, so the casts add passes and bytes; use it there to reproduce a GPU bf16 run's numerics.
  */
 public enum MixedPrecision {
     NO, FP16, BF16;
