@@ -3,11 +3,12 @@
 # the CUDA libraries of the pip wheels, then, each part in its own time box and all within BUDGET seconds (default 560,
 # for the device tool's 600 s per command; the session has 15 minutes of device time with the machine's start):
 #   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
-#      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3)            ~45 s  -> $OUT/train.txt
+#      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3); then the same with
+#      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2) ~75 s -> $OUT/train.txt
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
-#      "--frames 21": our activations are still f32, so attention takes the scalar kernels and the 81-frame step
-#      needs ~6 min and ~110 GB: TRAIN_STEP_ARGS="--frames 81" on an H200 once BF16 activations exist)  ~110 s -> $OUT/train-step.txt
+#      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
+#      with f32 activations needed ~6 min and ~110 GB)                                            ~110 s -> $OUT/train-step.txt
 #   4. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
 #      CAP_FRAMES (5), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0": the baseline) ~55 s
 #   5. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
@@ -77,30 +78,35 @@ not_run() {
 : > "$OUT/train.txt"
 : > "$OUT/train-step.txt"
 
-echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2; loss logs compared"
+echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, then bf16 on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
 rm -rf "$tiny"
 python3 bench/gpu/tiny_train_check.py dataset "$tiny"
 tiny_flags=(train --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --dataset_config "$tiny/ds.toml"
   --network_dim 4 --network_alpha 4 --learning_rate 5e-3 --max_train_steps 20 --seed 7 --timestep_sampling shift
-  --discrete_flow_shift 3.0 --gradient_checkpointing --mixed_precision no --output_name tiny --quiet)
-for run in cpu cuda cuda-swap; do
+  --discrete_flow_shift 3.0 --gradient_checkpointing --output_name tiny --quiet)
+for run in cpu cuda cuda-swap cpu-bf16 cuda-bf16; do
   t=$(box "${TINY_TIMEOUT:-60}")
   if [ "$t" -eq 0 ]; then not_run "tiny train $run" "$OUT/train.txt"; continue; fi
   extra=(--device "${run%%-*}" --output_dir "$tiny/out-$run")
   [ "$run" = cuda-swap ] && extra+=(--blocks_to_swap 2)
+  case "$run" in *-bf16) extra+=(--mixed_precision bf16) ;; *) extra+=(--mixed_precision no) ;; esac
   t0=$SECONDS
   timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx4g -cp "$cp" dev.loraid.cli.Main "${tiny_flags[@]}" "${extra[@]}" \
     2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
   echo "-- tiny train $run: exit ${PIPESTATUS[0]} in $((SECONDS - t0)) s" | tee -a "$OUT/train.txt"
 done
-for run in cuda cuda-swap; do
-  echo "-- loss log $run vs cpu:" | tee -a "$OUT/train.txt"
-  python3 bench/gpu/tiny_train_check.py compare "$tiny/out-cpu/tiny-log.jsonl" "$tiny/out-$run/tiny-log.jsonl" \
-    --rtol "${TINY_RTOL:-1e-3}" 2>&1 | tail -n 1 | tee -a "$OUT/train.txt"
+for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16; do
+  ref=${pair%%:*}
+  run=${pair#*:}
+  rtol=${TINY_RTOL:-1e-3}
+  [ "$ref" = cpu-bf16 ] && rtol=${BF16_RTOL:-1e-2} # bf16 roundings of slightly different fp32 sums
+  echo "-- loss log $run vs $ref:" | tee -a "$OUT/train.txt"
+  python3 bench/gpu/tiny_train_check.py compare "$tiny/out-$ref/tiny-log.jsonl" "$tiny/out-$run/tiny-log.jsonl" \
+    --rtol "$rtol" 2>&1 | tail -n 1 | tee -a "$OUT/train.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc_all=1
 done
-for run in cpu cuda cuda-swap; do
+for run in cpu cuda cuda-swap cpu-bf16 cuda-bf16; do
   [ -f "$tiny/out-$run/tiny-log.jsonl" ] && { echo "-- $run loss log:"; cat "$tiny/out-$run/tiny-log.jsonl"; } >> "$OUT/train.txt"
 done
 

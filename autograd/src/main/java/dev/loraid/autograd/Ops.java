@@ -37,6 +37,14 @@ public final class Ops {
     }
 
     /**
+     * {@link #linear(Var, Var, Var)} with its result in {@code out} (mixed precision: a BF16/F16 activation,
+     * accumulated in fp32); gradients stay in their usual dtype ({@link TensorMath#gradType}).
+     */
+    public static Var linear(Var x, Var weight, Var bias, DType out) {
+        return LinearOp.apply(x, weight, bias, out);
+    }
+
+    /**
      * {@code base + scale · h @ weightᵀ} with weight [O, R], accumulated by the GEMM into a copy of base: a LoRA's
      * {@code y + up(h) · multiplier · scale} in one pass over the output instead of three.
      */
@@ -69,6 +77,11 @@ public final class Ops {
 
     public static Var unary(UnaryOp op, Var x) {
         return Unary.apply(op, x);
+    }
+
+    /** {@link #unary(UnaryOp, Var)} computed in fp32 and written in {@code out} (a mixed-precision activation). */
+    public static Var unary(UnaryOp op, Var x, DType out) {
+        return Unary.apply(op, x, out);
     }
 
     /** GELU, tanh approximation (Wan's FFN). */
@@ -104,6 +117,11 @@ public final class Ops {
         return Rope.apply(x, cos, sin);
     }
 
+    /** {@link #rope(Var, Tensor, Tensor)} rotated in fp32 and written in {@code out} (a mixed-precision q or k). */
+    public static Var rope(Var x, Tensor cos, Tensor sin, DType out) {
+        return Rope.apply(x, cos, sin, out);
+    }
+
     /**
      * Scaled-dot-product attention, q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] → [B, H, Lq, Dv].
      * kvLengths: null or per batch the number of valid keys.
@@ -115,6 +133,16 @@ public final class Ops {
     /** Attention with the usual scale 1/sqrt(D) and no mask. */
     public static Var attention(Var q, Var k, Var v) {
         return Attention.apply(q, k, v, 1.0 / Math.sqrt(q.size(-1)), null);
+    }
+
+    /**
+     * Mixed-precision attention (scale 1/sqrt(D), no mask): q, k and v in one half dtype (BF16 or F16), the result
+     * in that dtype too, as PyTorch's SDPA keeps it under autocast — the form the fused GPU kernels take — with the
+     * softmax statistics (log-sum-exp) in fp32; the backward's tensors are BF16 for BF16, fp32 for F16 (no loss
+     * scaling here: small F16 gradients would underflow).
+     */
+    public static Var attentionHalf(Var q, Var k, Var v) {
+        return Attention.applyHalf(q, k, v, 1.0 / Math.sqrt(q.size(-1)));
     }
 
     /**

@@ -94,13 +94,17 @@ class GraphTest {
         Var sum = Ops.linearAddInPlace(base, h, up, 0.25);
         assertTrue(sum.data().storage() == base.data().storage(), "a contiguous F32 base is added into");
         assertArrayEquals(expect, sum.data().toDoubleArray(), 0.0);
-        // a transposed base, or one in another dtype than the math, is copied first and left as it was
-        for (Tensor other : new Tensor[] {f32(19, 3, 4).transpose(0, 1), f32(20, 4, 3).to(DType.BF16)}) {
+        // a transposed base, or an F64 one under F32 math, is copied first and left as it was
+        for (Tensor other : new Tensor[] {f32(19, 3, 4).transpose(0, 1), f32(20, 4, 3).to(DType.F64)}) {
             double[] before = other.toDoubleArray();
             Var out = Ops.linearAddInPlace(Var.constant(other), h, up, 0.25);
             assertFalse(out.data().storage() == other.storage());
             assertArrayEquals(before, other.toDoubleArray(), 0.0);
         }
+        // a contiguous half-precision base (a mixed-precision Linear's output) is added into, in its dtype
+        Tensor half = f32(21, 4, 3).to(DType.BF16);
+        Var out = Ops.linearAddInPlace(Var.constant(half), h, up, 0.25);
+        assertTrue(out.data().storage() == half.storage() && out.dtype() == DType.BF16, "a BF16 base is added into");
     }
 
     @Test

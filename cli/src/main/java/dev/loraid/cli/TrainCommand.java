@@ -100,7 +100,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates, ≥ 1 (default 1600)"));
         o.addOption(CliArgs.value("max_train_epochs", "N", "epochs, ≥ 1; overrides --max_train_steps"));
         o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
-        o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16 (recorded; computes in fp32 for now)"));
+        o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16: the DiT's activation dtype (fp32 norms, statistics and residual stream; LoRA weights fp32)"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.allowNonFinite());
         o.addOption(CliArgs.value("seed", "N", "seed of every random stream, 0..2^63-1 (default: random)"));

@@ -5,7 +5,6 @@ import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
-import dev.loraid.autograd.nn.Activation;
 import dev.loraid.autograd.nn.LayerNorm;
 import dev.loraid.autograd.nn.Sequential;
 import dev.loraid.tensor.DType;
@@ -36,7 +35,7 @@ public final class WanBlock extends Module {
         this.selfAttn = registerModule("self_attn", new WanSelfAttention(c));
         this.norm3 = registerModule("norm3", LayerNorm.declared(d, c.eps(), DType.F32));
         this.crossAttn = registerModule("cross_attn", new WanCrossAttention(c));
-        this.ffn = registerModule("ffn", Sequential.of(new WanLinear(d, c.ffnDim()), Activation.gelu(),
+        this.ffn = registerModule("ffn", Sequential.of(new WanLinear(d, c.ffnDim()), new WanGelu(),
                 new WanLinear(c.ffnDim(), d)));
     }
 

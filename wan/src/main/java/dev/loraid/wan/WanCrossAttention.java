@@ -23,6 +23,7 @@ final class WanCrossAttention extends Module {
     final WanLinear kImg;
     final WanLinear vImg;
     private final RMSNorm normKImg;
+    private DType half;
 
     WanCrossAttention(WanConfig c) {
         this.config = c;
@@ -52,13 +53,23 @@ final class WanCrossAttention extends Module {
         int tokens = ctx.rank() - 2;
         long textStart = ctx.size(tokens) - config.textLen();
         Var text = ctx.narrow(tokens, textStart, config.textLen());
-        Var qs = split(normQ.forward(q.forward(x)));
-        Var out = WanOps.attention(qs, split(normK.forward(k.forward(text))), split(v.forward(text)));
+        // mixed precision (spec §2.11): RMSNorm statistics in fp32, then q and k cast to the half dtype
+        Var qs = split(normed(normQ, q, x));
+        Var out = WanOps.attention(qs, split(normed(normK, k, text)), split(v.forward(text)));
         if (kImg != null) {
             Var image = ctx.narrow(tokens, 0, textStart);
-            out = out.add(WanOps.attention(qs, split(normKImg.forward(kImg.forward(image))), split(vImg.forward(image))));
+            out = out.add(WanOps.attention(qs, split(normed(normKImg, kImg, image)), split(vImg.forward(image))));
         }
         return o.forward(out);
+    }
+
+    /** The activation dtype of q and k after their norms (v comes from its Linear): BF16/F16, or null for fp32. */
+    void setActivations(DType half) {
+        this.half = half;
+    }
+
+    private Var normed(RMSNorm norm, WanLinear proj, Var x) {
+        return WanOps.activation(norm.forward(proj.forward(x)), half);
     }
 
     private Var split(Var x) {

@@ -17,6 +17,7 @@ import dev.loraid.wan.quant.Fp8Scales;
  */
 public final class WanLinear extends Linear {
     static final String SCALE = "scale_weight";
+    private DType half;
 
     WanLinear(long in, long out) {
         this(in, out, true);
@@ -36,10 +37,25 @@ public final class WanLinear extends Linear {
         registerBuffer(SCALE, Tensor.zeros(DType.F32, shape));
     }
 
+    /**
+     * Mixed precision (WanModel#setActivationDType): with {@code half} BF16 or F16, the input is cast to it and the
+     * output written in it, the GEMM accumulating in fp32 (spec wan.md §2.11: "all Linear layers … bf16 in, bf16
+     * out (fp32 accumulate inside the GEMM)"); null (the default) keeps the fp32 rule.
+     */
+    void setActivations(DType half) {
+        this.half = half;
+    }
+
     @Override
     public Var forward(Var x) {
+        x = WanOps.activation(x, half);
+        DType out = x.dtype() == half ? half : null;
         Tensor scale = buffer(SCALE);
-        Var y = scale == null ? Ops.linear(x, weight(), bias()) : scaledBase(x, scale);
+        Var y = scale == null ? Ops.linear(x, weight(), bias(), out) : scaledBase(x, scale);
+        if (out != null && y.dtype() != out) {
+            y = Ops.cast(y, out); // the fp8-scaled forms scale in fp32
+        }
+        // the adapter takes the half-precision input; its sum stays in the layer's output dtype (LinearAdd)
         return adapter() == null ? y : adapter().apply(x, y);
     }
 

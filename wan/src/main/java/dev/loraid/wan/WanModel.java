@@ -25,7 +25,8 @@ import java.util.function.UnaryOperator;
  * The Wan 2.1/2.2 video DiT (spec wan.md §2; Appendix B is the skeleton) as a module tree with the upstream names:
  * {@code patch_embedding}, {@code text_embedding}, {@code time_embedding}, {@code time_projection},
  * {@code blocks.N}, {@code head}. Frozen weights are the checkpoint's tensors adopted as they are (mmapped views in
- * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks).
+ * their file dtype, never copied); the math runs in fp32 (fp64 when every input is F64, for gradient checks), or
+ * with half-precision activations under mixed precision ({@link #setActivationDType}).
  * {@link #to(Device)} moves the weights to a GPU (once, in their dtype); every op then runs on that device's
  * backend, and only the small host-computed tables (timestep sinusoid, RoPE angles) are uploaded per call.
  *
@@ -33,7 +34,7 @@ import java.util.function.UnaryOperator;
  * the weights, and its graph mode, memory scope and random stream are the calling thread's own; the CPU kernels of
  * all calls share one pool of one worker per core, so concurrent calls interleave rather than run faster
  * ({@code WanModelThreadsTest}: concurrent calls give the sequential result bit for bit). Not safe while anything
- * changes the model: attaching or detaching LoRA adapters, {@link #to}, {@link #setBf16Residual},
+ * changes the model: attaching or detaching LoRA adapters, {@link #to}, {@link #setBf16Residual}, {@link #setActivationDType},
  * {@link #setGradientCheckpointing}, {@link #loadStateDict}; nor are differentiable forwards whose backward passes
  * accumulate into the same parameter gradients (training is single-threaded). A model on a GPU runs every call on
  * its device's one stream: use it from one thread at a time (concurrent use is not supported). In every case the
@@ -52,6 +53,7 @@ public final class WanModel extends Module {
     /** The file the weights are views of ({@link #load}), named when it is closed under the model; else null. */
     private String weightsSource;
     private BlockSwap blockSwap;
+    private DType activations = DType.F32;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
     public WanModel(WanConfig config) {
@@ -59,7 +61,7 @@ public final class WanModel extends Module {
         long d = config.dim();
         this.patchEmbedding = registerModule("patch_embedding", new PatchEmbedding(config));
         this.textEmbedding = registerModule("text_embedding",
-                Sequential.of(new WanLinear(config.textDim(), d), Activation.gelu(), new WanLinear(d, d)));
+                Sequential.of(new WanLinear(config.textDim(), d), new WanGelu(), new WanLinear(d, d)));
         this.timeEmbedding = registerModule("time_embedding",
                 Sequential.of(new WanLinear(config.freqDim(), d), Activation.silu(), new WanLinear(d, d)));
         this.timeProjection = registerModule("time_projection",
@@ -101,6 +103,45 @@ public final class WanModel extends Module {
      */
     public void setBf16Residual(boolean on) {
         blocks.forEach(b -> b.setBf16Residual(on));
+    }
+
+    /**
+     * Mixed precision ({@code --mixed_precision}, training.md §3.4), the rules of upstream's bf16 autocast (spec
+     * wan.md §2.11 and the paragraph after its table): with {@code activations} BF16 or F16, every Linear of the
+     * text and image embeddings, the blocks and the head takes its input in that dtype and writes its output in it
+     * (the GEMMs accumulate in fp32), and attention runs on half-precision q, k, v (its log-sum-exp in fp32).
+     * Everything else stays fp32 as upstream keeps it: the time MLPs (§2.4, an explicit fp32 autocast region), the
+     * patch embedding, LayerNorm and RMSNorm (statistics and outputs), RoPE (applied in fp32, then q and k cast),
+     * the modulation and gated adds, and the residual stream (fp32 after the first gated add, §2.11; see
+     * {@link #setBf16Residual} for musubi's rounding); the output is cast back to fp32. LoRA adapters keep fp32
+     * weights and gradients; their GEMMs take the half-precision input and add into the layer's half output.
+     * F32 (the default) computes everything in fp32; F64 inputs (gradient checks) are never narrowed.
+     */
+    public void setActivationDType(DType activations) {
+        if (activations != DType.F32 && activations != DType.BF16 && activations != DType.F16) {
+            throw new IllegalArgumentException("activation dtype " + activations + ": expected F32, BF16 or F16");
+        }
+        DType half = activations == DType.F32 ? null : activations;
+        List<Module> halfParts = new ArrayList<>(List.of(textEmbedding, blocks, head));
+        if (imageEmbedding != null) {
+            halfParts.add(imageEmbedding);
+        }
+        for (Module part : halfParts) {
+            for (Module m : part.namedModules().values()) {
+                switch (m) {
+                    case WanLinear l -> l.setActivations(half);
+                    case WanSelfAttention a -> a.setActivations(half);
+                    case WanCrossAttention a -> a.setActivations(half);
+                    default -> { }
+                }
+            }
+        }
+        this.activations = activations;
+    }
+
+    /** The activation dtype set by {@link #setActivationDType}: F32 (the default), BF16 or F16. */
+    public DType activationDType() {
+        return activations;
     }
 
     /**
@@ -404,6 +445,9 @@ public final class WanModel extends Module {
 
     private Var output(Var x, Conditioning c, WanTaps taps) {
         Var rows = head.forward(x, c.e());
+        if (WanOps.isHalf(rows.dtype())) {
+            rows = Ops.cast(rows, DType.F32); // §2.11: the head's half output, then fp32
+        }
         taps.put("head_out", rows.data());
         Var out = PatchEmbedding.unpatchify(rows, config, c.grid());
         taps.put("output", out.data());

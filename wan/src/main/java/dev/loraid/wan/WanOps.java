@@ -2,6 +2,7 @@ package dev.loraid.wan;
 
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 
 import java.util.Arrays;
 
@@ -33,9 +34,23 @@ final class WanOps {
      * concatenated head-major (§2.7 step 6). Scale 1/sqrt(d).
      */
     static Var attention(Var q, Var k, Var v) {
-        Var out = Ops.attention(heads(q), heads(k), heads(v)).permute(0, 2, 1, 3); // [B, Lq, H, d]
+        // half-precision q, k, v (mixed precision, WanModel#setActivationDType): result and backward in that dtype
+        Var out = (isHalf(q.dtype()) ? Ops.attentionHalf(heads(q), heads(k), heads(v))
+                : Ops.attention(heads(q), heads(k), heads(v))).permute(0, 2, 1, 3); // [B, Lq, H, d]
         long width = q.size(-2) * q.size(-1);
         return q.rank() == 3 ? out.reshape(q.size(0), width) : out.reshape(q.size(0), q.size(1), width);
+    }
+
+    /**
+     * x in the activation dtype {@code half} (BF16/F16 under mixed precision, WanModel#setActivationDType); x as it
+     * is when half is null (fp32 activations) or x is F64 (gradient checks).
+     */
+    static Var activation(Var x, DType half) {
+        return half == null || x.dtype() == half || x.dtype() == DType.F64 ? x : Ops.cast(x, half);
+    }
+
+    static boolean isHalf(DType t) {
+        return t == DType.BF16 || t == DType.F16;
     }
 
     /** [(B,) N, D] → [(B,) N, H, D/H]. */

@@ -19,6 +19,8 @@ final class WanSelfAttention extends Module {
     private final RMSNorm normQ;
     private final RMSNorm normK;
 
+    private DType half;
+
     WanSelfAttention(WanConfig c) {
         this.config = c;
         long d = c.dim();
@@ -30,16 +32,33 @@ final class WanSelfAttention extends Module {
         this.normK = registerModule("norm_k", RMSNorm.declared(d, c.eps(), DType.F32));
     }
 
+    /** The activation dtype of q and k after norm and RoPE (v comes from its Linear): BF16/F16, or null for fp32. */
+    void setActivations(DType half) {
+        this.half = half;
+    }
+
     /**
      * a [(B,) L, D] → [(B,) L, D]; every sample of a batch has the same token grid, so one RoPE table [L, d/2]
      * serves them all. q and k after RoPE are tapped as {@code <tap>q}, {@code <tap>k}.
      */
     Var forward(Var a, RopeTables rope, String tap, WanTaps taps) {
         long h = config.numHeads();
-        Var qr = Ops.rope(WanOps.splitHeads(normQ.forward(q.forward(a)), h), rope.cos(), rope.sin());
-        Var kr = Ops.rope(WanOps.splitHeads(normK.forward(k.forward(a)), h), rope.cos(), rope.sin());
+        a = WanOps.activation(a, half); // cast once for the three projections (and their adapters)
+        Var qr = rotated(normQ.forward(q.forward(a)), rope);
+        Var kr = rotated(normK.forward(k.forward(a)), rope);
         taps.put(tap + "q", qr.data());
         taps.put(tap + "k", kr.data());
         return o.forward(WanOps.attention(qr, kr, WanOps.splitHeads(v.forward(a), h)));
+    }
+
+    /**
+     * The normed q or k [(B,) L, D] split into heads and rotated: under mixed precision (spec §2.11) the RMSNorm
+     * statistics and the rotation are fp32, the result is written in the half dtype (as upstream, which rotates in
+     * float64 and writes bf16); F64 (gradient checks) stays F64.
+     */
+    private Var rotated(Var normed, RopeTables rope) {
+        Var heads = WanOps.splitHeads(normed, config.numHeads());
+        DType out = heads.dtype() == DType.F64 ? null : half;
+        return Ops.rope(heads, rope.cos(), rope.sin(), out);
     }
 }

@@ -24,7 +24,8 @@ public final class LinearAdd extends Node {
     }
 
     /**
-     * @param inPlace add into base's own memory when it is contiguous in the compute dtype: only for a base that
+     * @param inPlace add into base's own memory when it is contiguous in the compute dtype or a half dtype (BF16,
+     *                F16: the result then stays in it, with fp32 accumulation inside the GEMM): only for a base that
      *                nothing reads afterwards and whose op does not keep it for its backward (a Linear's output
      *                handed to its adapter); saves a copy of the output and a second output-sized buffer
      */
@@ -39,7 +40,9 @@ public final class LinearAdd extends Node {
         }
         DType type = TensorMath.computeType(bd, hd, wd);
         Tensor out = bd;
-        if (!(inPlace && bd.dtype() == type && bd.isContiguous())) {
+        // a half-precision base (a mixed-precision Linear's output) keeps its dtype: the sum is rounded once
+        boolean ownType = bd.dtype() == type || bd.dtype() == DType.BF16 || bd.dtype() == DType.F16;
+        if (!(inPlace && ownType && bd.isContiguous())) {
             out = TensorMath.empty(bd, type, bd.shape());
             bd.backend().copy(bd, out);
         }

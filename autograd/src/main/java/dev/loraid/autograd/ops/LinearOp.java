@@ -3,6 +3,7 @@ package dev.loraid.autograd.ops;
 import dev.loraid.autograd.GradBuffer;
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.ReduceOp;
 import dev.loraid.tensor.Tensor;
 
@@ -22,6 +23,14 @@ public final class LinearOp extends Node {
     }
 
     public static Var apply(Var x, Var w, Var bias) {
+        return apply(x, w, bias, null);
+    }
+
+    /**
+     * @param out the result dtype, or null for the precision rule's ({@link TensorMath#computeType}): a BF16/F16
+     *            result is a mixed-precision activation, accumulated in fp32 by the GEMM and rounded once as written
+     */
+    public static Var apply(Var x, Var w, Var bias, DType out) {
         Tensor xd = x.data();
         Tensor wd = w.data();
         if (wd.rank() != 2 || xd.rank() < 1 || xd.size(-1) != wd.size(1)) {
@@ -33,7 +42,7 @@ public final class LinearOp extends Node {
             throw new IllegalArgumentException("linear: bias " + bd.shape() + " does not match weight " + wd.shape());
         }
         Tensor x2 = xd.rank() == 1 ? xd.unsqueeze(0) : xd;
-        Tensor y = TensorMath.matmulInto(x2, wd.transpose(0, 1), bd, TensorMath.computeType(xd, wd, bd));
+        Tensor y = TensorMath.matmulInto(x2, wd.transpose(0, 1), bd, out != null ? out : TensorMath.computeType(xd, wd, bd));
         if (xd.rank() == 1) {
             y = y.squeeze(0);
         }

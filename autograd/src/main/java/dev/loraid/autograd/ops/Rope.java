@@ -2,6 +2,7 @@ package dev.loraid.autograd.ops;
 
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 
 /**
@@ -19,8 +20,13 @@ public final class Rope extends Node {
     }
 
     public static Var apply(Var x, Tensor cos, Tensor sin) {
+        return apply(x, cos, sin, null);
+    }
+
+    /** @param type the result dtype (a mixed-precision BF16/F16 q or k, rotated in fp32), or null for the rule's */
+    public static Var apply(Var x, Tensor cos, Tensor sin, DType type) {
         Tensor xd = x.data();
-        Tensor out = TensorMath.empty(xd, TensorMath.computeType(xd), xd.shape());
+        Tensor out = TensorMath.empty(xd, type != null ? type : TensorMath.computeType(xd), xd.shape());
         xd.backend().rope(xd, cos, sin, false, out);
         return Var.result(out, Node.recording(x) ? new Rope(x, cos, sin) : null, x);
     }

@@ -2,6 +2,7 @@ package dev.loraid.autograd.ops;
 
 import dev.loraid.autograd.Node;
 import dev.loraid.autograd.Var;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
 
@@ -17,7 +18,19 @@ public final class Unary extends Node {
     }
 
     public static Var apply(UnaryOp op, Var x) {
-        Tensor out = TensorMath.unary(op, x.data());
+        return apply(op, x, null);
+    }
+
+    /** @param type the result dtype (a mixed-precision activation, computed in fp32), or null for the rule's */
+    public static Var apply(UnaryOp op, Var x, DType type) {
+        Tensor xd = x.data();
+        Tensor out;
+        if (type == null) {
+            out = TensorMath.unary(op, xd);
+        } else {
+            out = TensorMath.empty(xd, type, xd.shape());
+            xd.backend().unary(op, xd, out);
+        }
         return Var.result(out, Node.recording(x) ? new Unary(op, x) : null, x);
     }
 

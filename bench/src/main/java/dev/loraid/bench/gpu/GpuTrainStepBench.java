@@ -107,7 +107,7 @@ public final class GpuTrainStepBench implements BenchCommand {
         WanConfig c = s.config();
         long row = s.tokens() * c.dim() * 4L;
         out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, rank %d, AdamW, checkpointing=%s, weights=%s, "
-                + "activations=f32, blocks_to_swap=%d, device=%s (%s), memory_limit=%s%n", c.describe(),
+                + "activations=bf16, blocks_to_swap=%d, device=%s (%s), memory_limit=%s%n", c.describe(),
             java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), s.rank(), o.checkpointing,
             o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap, o.device, be,
             System.getProperty("loraid.cuda.memory_limit", "none"));
@@ -163,6 +163,7 @@ public final class GpuTrainStepBench implements BenchCommand {
             BlockSwap.install(model, device, o.blocksToSwap, (evict, fetch) -> transfers[0]++);
         }
         model.setGradientCheckpointing(o.checkpointing);
+        model.setActivationDType(DType.BF16); // train --mixed_precision bf16, as the twin's autocast
         net.setTraining(true);
         Map<String, Parameter> params = net.trainableParameters();
         OptimizerConfig oc = new OptimizerConfig("AdamW", List.of("weight_decay=0.01"), 1e-4, "constant", "0", "0", 1, 1.0, null,

@@ -40,9 +40,9 @@ import java.util.Optional;
  * in a child process. Prints our time, PyTorch's, and last {@code ratio=<pytorch ms ÷ ours>}; then, as kernel-level
  * references (not the product path), the block's largest GEMM and the self-attention alone in BF16, in TFLOP/s.
  *
- * <p>Precision: the model computes its activations in fp32 over the BF16 weights (the half-precision activation rules of
- * {@code --mixed_precision}, {@code MixedPrecision}, are not implemented yet), while the twin runs BF16 activations: the
- * ratio measures the product path as it is. {@code --bf16-residual} rounds the residual stream to bf16 as musubi does.
+ * <p>Precision: the model runs BF16 activations over the BF16 weights, as {@code train --mixed_precision bf16} does
+ * ({@link WanModel#setActivationDType}: BF16 GEMM inputs and outputs and BF16 attention, fp32 norms, statistics and
+ * residual stream), like the twin under autocast. {@code --bf16-residual} rounds the residual stream to bf16 as musubi does.
  *
  * <p>Options: {@code --device cuda:0|cpu}, {@code --tiny} (small shapes: a smoke run, also on the CPU),
  * {@code --checkpointing} (the block's sub-blocks recomputed in backward, as {@code train --gradient_checkpointing}),
@@ -80,7 +80,7 @@ public final class WanBlockGpuBench implements BenchCommand {
             cfg = new WanBlockConfig(cfg.dim(), cfg.heads(), cfg.ffn(), o.tokens, cfg.textTokens(), cfg.rank(), cfg.loraAlpha());
         }
         Backend be = Backends.of(o.device);
-        out.printf(Locale.ROOT, "config: dim=%d heads=%d ffn=%d tokens=%d text=%d rank=%d weights=bf16 activations=f32%s"
+        out.printf(Locale.ROOT, "config: dim=%d heads=%d ffn=%d tokens=%d text=%d rank=%d weights=bf16 activations=bf16%s"
             + " checkpointing=%s device=%s (%s) attention=%s%n", cfg.dim(), cfg.heads(), cfg.ffn(), cfg.tokens(),
             cfg.textTokens(), cfg.rank(), o.bf16Residual ? " residual=bf16" : "", o.checkpointing, o.device, be,
             System.getProperty("loraid.cuda.attention", "auto"));
@@ -115,6 +115,7 @@ public final class WanBlockGpuBench implements BenchCommand {
         model.loadStateDict(StateSource.of(DeviceWeights.random(be, WanKeys.expectedShapes(wc), k -> k.startsWith("blocks.0."),
             DType.BF16, 1000, false, false)), false);
         model.setBf16Residual(o.bf16Residual);
+        model.setActivationDType(DType.BF16);
         LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), cfg.rank(),
             cfg.loraAlpha(), LoraAdapter.Dropouts.NONE, 7, Reporter.SILENT);
         net.setTraining(true);

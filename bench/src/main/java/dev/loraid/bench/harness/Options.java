@@ -26,6 +26,20 @@ public final class Options {
         }
     }
 
+    /** {@code --name VALUE} from args (removed from the list), or the default. */
+    public static String stringOption(List<String> args, String name, String def) {
+        int i = args.indexOf(name);
+        if (i < 0) {
+            return def;
+        }
+        if (i + 1 >= args.size()) {
+            throw new IllegalArgumentException(name + " expects a value");
+        }
+        String value = args.get(i + 1);
+        args.subList(i, i + 2).clear();
+        return value;
+    }
+
     /** Fails on anything left over after the options were read. */
     public static void requireEmpty(List<String> args) {
         if (!args.isEmpty()) {

@@ -8,6 +8,7 @@ import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.Figures;
+import dev.loraid.bench.harness.Options;
 import dev.loraid.bench.harness.Series;
 import dev.loraid.bench.harness.Stopwatch;
 import dev.loraid.bench.harness.TorchCpu;
@@ -17,6 +18,7 @@ import dev.loraid.core.lora.LoraAdapter;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.core.train.GradientSync;
+import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.Noising;
 import dev.loraid.core.train.OptimizerConfig;
 import dev.loraid.core.train.Optimizers;
@@ -44,7 +46,9 @@ import java.util.Optional;
  * (its bf16 aborts DJL) with its autograd and AdamW written out. Also measures the peak scoped (activation) memory of
  * our step with and without gradient checkpointing. Nominal FLOPs: per block the wan-block formula (forward and
  * backward to the input) plus the LoRA products 2·T·6·r·(in + out) per Linear, plus the text embedding forward and the
- * patch embedding and head; the recomputation of checkpointing is not counted.
+ * patch embedding and head; the recomputation of checkpointing is not counted. {@code --mixed_precision bf16|fp16}
+ * also times our step with the model's half-precision activations ({@link WanModel#setActivationDType}, as
+ * {@code train --mixed_precision} runs it) beside the fp32-activation step, in the same process.
  */
 public final class TrainStepBench implements BenchCommand {
     static final int LAYERS = 2;
@@ -60,7 +64,7 @@ public final class TrainStepBench implements BenchCommand {
     @Override
     public String summary() {
         return "LoRA training step (fwd+bwd+AdamW), 2-block Wan 1.3B, 1560 tokens, bf16 base, vs PyTorch; activation "
-            + "memory with/without checkpointing [--runs N] [--warmup N]";
+            + "memory with/without checkpointing [--runs N] [--warmup N] [--mixed_precision bf16|fp16]";
     }
 
     /** The 1.3B model's dimensions (wan.md §1.1, preset t2v-1.3B) with {@code layers} blocks. */
@@ -70,6 +74,7 @@ public final class TrainStepBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
+        MixedPrecision mixed = MixedPrecision.parse(Options.stringOption(args, "--mixed_precision", "no"));
         Series series = ctx.series(args, 3, 1);
         WanConfig c = config(LAYERS);
         ctx.log().println("train-step: drawing " + c.describe() + " weights ...");
@@ -90,6 +95,22 @@ public final class TrainStepBench implements BenchCommand {
 
         Stopwatch.Timing t = series.time("loraid " + label + " bf16 base", ours::step);
         double mine = t.median();
+        double fp32Loss = ours.lastLoss;
+        if (mixed != MixedPrecision.NO) {
+            ours.model.setActivationDType(mixed.activationDType());
+            long halfPeak = ours.peakOfOneStep(); // no checkpointing, as `plain`
+            Stopwatch.Timing h = series.time("loraid " + label + " bf16 base, " + mixed.flagValue() + " activations", ours::step);
+            ours.model.setActivationDType(DType.F32);
+            // under load the medians move with the others' use of the cores: the CPU-normalised medians are printed too
+            double half = h.median();
+            double halfCpu = h.cpuNormalizedMedian(ctx.threads());
+            double mineCpu = t.cpuNormalizedMedian(ctx.threads());
+            ctx.out().printf(Locale.ROOT, "%s: %s activations %s ms/step (loss %.4f), fp32 activations %s ms/step: "
+                    + "half/fp32 %.2f (CPU-normalised %s vs %s ms: %.2f); activation memory (no checkpointing) %.1f MiB "
+                    + "vs %.1f MiB%n", label, mixed.flagValue(), Figures.num(half * 1e3, 0), ours.lastLoss,
+                    Figures.num(mine * 1e3, 0), half / mine, Figures.num(halfCpu * 1e3, 0), Figures.num(mineCpu * 1e3, 0),
+                    halfCpu / mineCpu, halfPeak / 1048576.0, plain / 1048576.0);
+        }
         double[] torchLoss = {Double.NaN};
         double torch = series.torch("pytorch " + label + " f32", pt -> {
             TorchCpu.TrainRun r = pt.wanTrainStep(data);
@@ -109,7 +130,7 @@ public final class TrainStepBench implements BenchCommand {
 
         double flops = flops(c, tokens, data.rank());
         double peak = ctx.remeasureFmaPeak();
-        PrintLines.print(ctx, label, mine, torch, flops, peak, ours.lastLoss, torchLoss[0], ckptSeconds, plain, ckpt);
+        PrintLines.print(ctx, label, mine, torch, flops, peak, fp32Loss, torchLoss[0], ckptSeconds, plain, ckpt);
     }
 
     /** Our side: the trainer's objects over the case's weights. */

@@ -45,7 +45,7 @@ class WanBlockGpuBenchTest {
         assertEquals(0, WanBlockGpuBench.run(new ArrayList<>(List.of("--tiny", "--device", "cpu", "--iters", "1", "--warmup", "0")),
             out, log));
         String text = bytes.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("weights=bf16 activations=f32") && text.contains("ours: ")
+        assertTrue(text.contains("weights=bf16 activations=bf16") && text.contains("ours: ")
             && text.strip().endsWith("ratio=n/a (PyTorch not run)"), text);
     }
 }

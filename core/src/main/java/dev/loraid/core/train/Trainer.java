@@ -70,11 +70,6 @@ public final class Trainer {
     }
 
     private Result run() {
-        if (c.mixedPrecision() != MixedPrecision.NO) {
-            listener.info(named(param("TrainConfig.mixedPrecision"), " " + c.mixedPrecision().flagValue()
-                    + " is recorded, but the model's half-precision "
-                    + "activation rules are not implemented yet: this run computes in fp32"));
-        }
         checkOutputDir();
         DatasetGroup data = DatasetGroup.open(c.datasetConfig(), c.workingDir(), listener);
         DatasetGroup validationData = c.validation() == null ? null
@@ -112,6 +107,7 @@ public final class Trainer {
                     net.attachSameTo(m);
                 }
                 m.setGradientCheckpointing(c.gradientCheckpointing());
+                m.setActivationDType(c.mixedPrecision().activationDType());
             }
             net.setTraining(true);
             if (start != null) {

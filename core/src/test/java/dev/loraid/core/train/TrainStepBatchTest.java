@@ -138,7 +138,7 @@ class TrainStepBatchTest {
         return out;
     }
 
-    private static WanModel goldenTiny() throws IOException {
+    static WanModel goldenTiny() throws IOException {
         Map<String, Tensor> weights = new LinkedHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(TrainFixture.TINY)) {
             for (String n : f.names()) {

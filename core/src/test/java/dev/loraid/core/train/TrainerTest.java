@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainerTest {
 
     /** Collects every step's loss. */
-    private static class Losses implements TrainListener {
+    static class Losses implements TrainListener {
         final List<Double> losses = new ArrayList<>();
 
         @Override
