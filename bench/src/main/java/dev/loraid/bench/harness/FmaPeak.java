@@ -25,7 +25,8 @@ public final class FmaPeak {
     /** Twelve more chains where the ISA has 32 vector registers. */
     private static final boolean WIDE = !X86 || S.vectorBitSize() >= 512;
     private static final int CHAINS = WIDE ? 24 : 12;
-    private static final int ITERATIONS = 2_000_000;
+    /** About 20-40 ms a run: shorter runs (5 ms) read one pipe now and then when a thread started late. */
+    private static final int ITERATIONS = 8_000_000;
     private static final DoubleAdder SINK = new DoubleAdder();
 
     private FmaPeak() {
