@@ -1,8 +1,13 @@
 package dev.loraid.bench.harness;
 
+import dev.loraid.tensor.cpu.Parallel;
+
+import java.util.Arrays;
+
 /**
- * The clock one core runs at while busy, measured rather than read: {@code /proc/cpuinfo} shows a virtual
- * machine's nominal figure, not the boost clock the kernels run at. A chain of dependent integer operations of
+ * The clock the cores run at while all of them are busy, measured rather than read: {@code /proc/cpuinfo} shows a
+ * virtual machine's nominal figure, not the boost clock the kernels run at, and one busy core may boost higher than
+ * all of them together. A chain of dependent integer operations of
  * known latency (a shift and an add per step, one cycle each on every x86 core) takes two cycles a step however
  * wide the core is, so steps per second give the clock.
  */
@@ -10,6 +15,17 @@ public final class CoreClock {
     private static final int STEPS = 50_000_000;
 
     private CoreClock() {
+    }
+
+    /**
+     * GHz with every {@link Parallel} thread running chains at once: the slowest thread's fastest of {@code runs}
+     * chains (a chain slowed by another process is longer; the slowest core bounds a kernel spread over all).
+     */
+    public static double allCoreGigahertz(int runs) {
+        int threads = Parallel.threads();
+        double[] perThread = new double[threads];
+        Parallel.forEach(threads, t -> perThread[t] = gigahertz(runs));
+        return Arrays.stream(perThread).min().orElseThrow();
     }
 
     /** GHz on the calling thread: the fastest of {@code runs} timed chains (a chain slowed by another process is longer). */

@@ -35,5 +35,7 @@ class FmaPeakTest {
     void clockIsPlausible() {
         double ghz = CoreClock.gigahertz(3);
         assertTrue(ghz > 0.5 && ghz < 7, ghz + " GHz");
+        double allCores = CoreClock.allCoreGigahertz(3);
+        assertTrue(allCores > 0.5 && allCores < 7, allCores + " GHz on all cores");
     }
 }
