@@ -1,12 +1,15 @@
 package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.ConvGeometry;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.gemm.GemmTiling;
 import dev.loraid.tensor.cpu.gemm.PanelSource;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * The patches of one batch item of a 3-D convolution as the right operand of the implicit GEMM
@@ -30,6 +33,8 @@ final class ConvPatches implements PanelSource {
     private final int[] dw;
     private final int[] wLo;
     private final int[] wHi;
+    /** x is F32 and a run of output columns reads consecutive input columns: copied as vectors, not through FloatRuns. */
+    private final boolean unitF32;
 
     ConvPatches(Tensor x, int n, ConvGeometry g) {
         this.src = x.storage().segment();
@@ -37,6 +42,7 @@ final class ConvPatches implements PanelSource {
         this.g = g;
         this.xs = x.strides();
         this.base = x.offset() + n * xs[0];
+        this.unitF32 = x.dtype() == DType.F32 && xs[4] * g.sw() == 1;
         int kernel = g.kt() * g.kh() * g.kw();
         channelOffset = new long[g.k()];
         dt = new int[g.k()];
@@ -95,8 +101,12 @@ final class ConvPatches implements PanelSource {
                 if (lo > col) {
                     zero(dst, at, at + (lo - col));
                 }
-                FloatRuns.read(src, x.dtype(), this.base + channelOffset[k] + ti * xs[2] + hi * xs[3]
-                    + (long) (lo * g.sw() + dw[k] - g.left()) * xs[4], xs[4] * g.sw(), dst, at + (lo - col), hiCol - lo + 1);
+                long from = this.base + channelOffset[k] + ti * xs[2] + hi * xs[3] + (long) (lo * g.sw() + dw[k] - g.left()) * xs[4];
+                if (unitF32) {
+                    copyF32(src, from, dst, at + (lo - col), hiCol - lo + 1);
+                } else {
+                    FloatRuns.read(src, x.dtype(), from, xs[4] * g.sw(), dst, at + (lo - col), hiCol - lo + 1);
+                }
                 if (hiCol < col + run - 1) {
                     zero(dst, at + (hiCol - col) + 1, at + run);
                 }
@@ -121,6 +131,25 @@ final class ConvPatches implements PanelSource {
         }
         for (; i < to; i++) {
             dst[i] = 0f;
+        }
+    }
+
+    /**
+     * {@code len} floats from element {@code from} of src into dst: the runs here are at most a panel row (NR floats),
+     * where {@link FloatRuns#read}'s dispatch and bulk-copy checks cost more than the copy (they were a quarter of a
+     * VAE encode's packing time); a masked vector covers the tail.
+     */
+    private static void copyF32(MemorySegment src, long from, float[] dst, int at, int len) {
+        long bytes = from * Float.BYTES;
+        int i = 0;
+        for (; i + Lanes.VL <= len; i += Lanes.VL) {
+            FloatVector.fromMemorySegment(Lanes.F, src, bytes + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                .intoArray(dst, at + i);
+        }
+        if (i < len) {
+            VectorMask<Float> m = Lanes.F.indexInRange(i, len);
+            FloatVector.fromMemorySegment(Lanes.F, src, bytes + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN, m)
+                .intoArray(dst, at + i, m);
         }
     }
 }
