@@ -10,6 +10,7 @@ import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
+import dev.loraid.tensor.UninitializedMemory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -122,7 +123,8 @@ final class VaeOps {
         Shape shape = Shape.of(dims);
         Arena arena = Arena.ofShared();
         long bytes = shape.numel() * DType.F32.byteSize();
-        MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+        // not zeroed: every caller writes all of it (conv outputs, copies, the causal cache's input, AvgDown3d fills)
+        MemorySegment seg = UninitializedMemory.allocate(arena, bytes, 64);
         VaeMemory.allocated(bytes);
         return new Tensor(new Storage(Device.CPU, seg, arena), DType.F32, shape, shape.contiguousStrides(), 0);
     }
