@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * only MR = 4 (14 registers); at 6 and at 5 rows C2 spills an accumulator to the stack — a load, an FMA and a store
  * on every k whose store-to-load latency halves the rate — and whether it does depends on its scheduling, which
  * changed with the garbage collector (measured on Zen 5 under {@code -XX:UseAVX=2}, one thread: 6x16 58 GFLOP/s;
- * 5x16 117 with G1 but 51 with ParallelGC; 4x16 111 with either, against a 2-pipe 8-lane peak of about 130). The
+ * 5x16 117 with G1 but 51 with ParallelGC; 4x16 103-111 with either, against a 2-pipe 8-lane peak of about 130). The
  * fifth and sixth rows' code below is dead when {@link #SIX_ROWS} is false, so C2 drops it with its accumulators.
  *
  * <p>Packed layouts: the A strip holds MR rows of kc floats each (row r at {@code aOff + r*kc});
