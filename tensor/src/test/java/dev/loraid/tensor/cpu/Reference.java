@@ -196,41 +196,14 @@ public final class Reference {
      * [n, co, to, ho, wo].
      */
     public static double[] conv3d(double[] x, int[] xd, double[] w, int[] wd, double[] bias, int[] stride, int[] pad) {
-        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
-        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
-        int to = (t + pad[0] + pad[1] - kt) / stride[0] + 1;
-        int ho = (h + pad[2] + pad[3] - kh) / stride[1] + 1;
-        int wo = (wi + pad[4] + pad[5] - kw) / stride[2] + 1;
-        double[] out = new double[n * co * to * ho * wo];
-        int idx = 0;
-        for (int b = 0; b < n; b++) {
-            for (int o = 0; o < co; o++) {
-                for (int ot = 0; ot < to; ot++) {
-                    for (int oh = 0; oh < ho; oh++) {
-                        for (int ow = 0; ow < wo; ow++) {
-                            double s = bias == null ? 0 : bias[o];
-                            for (int i = 0; i < ci; i++) {
-                                for (int a = 0; a < kt; a++) {
-                                    int it = ot * stride[0] + a - pad[0];
-                                    for (int c = 0; c < kh; c++) {
-                                        int ih = oh * stride[1] + c - pad[2];
-                                        for (int e = 0; e < kw; e++) {
-                                            int iw = ow * stride[2] + e - pad[4];
-                                            if (it < 0 || it >= t || ih < 0 || ih >= h || iw < 0 || iw >= wi) {
-                                                continue;
-                                            }
-                                            s += x[(((b * ci + i) * t + it) * h + ih) * wi + iw]
-                                                * w[(((o * ci + i) * kt + a) * kh + c) * kw + e];
-                                        }
-                                    }
-                                }
-                            }
-                            out[idx++] = s;
-                        }
-                    }
-                }
+        double[] out = new double[convOutputs(xd, wd, stride, pad)];
+        convTerms(xd, wd, stride, pad, (pos, o, xi, wj) -> {
+            if (xi < 0) {
+                out[pos] = bias == null ? 0 : bias[o];
+            } else {
+                out[pos] += x[xi] * w[wj];
             }
-        }
+        });
         return out;
     }
 
@@ -240,22 +213,52 @@ public final class Reference {
      */
     public static double[][] conv3dBackward(double[] x, int[] xd, double[] w, int[] wd, double[] g, int[] stride,
                                             int[] pad) {
-        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
-        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
-        int to = (t + pad[0] + pad[1] - kt) / stride[0] + 1;
-        int ho = (h + pad[2] + pad[3] - kh) / stride[1] + 1;
-        int wo = (wi + pad[4] + pad[5] - kw) / stride[2] + 1;
         double[] dx = new double[x.length];
         double[] dw = new double[w.length];
-        double[] db = new double[co];
-        int idx = 0;
+        double[] db = new double[wd[0]];
+        convTerms(xd, wd, stride, pad, (pos, o, xi, wj) -> {
+            if (xi < 0) {
+                db[o] += g[pos];
+            } else {
+                dx[xi] += g[pos] * w[wj];
+                dw[wj] += g[pos] * x[xi];
+            }
+        });
+        return new double[][] {dx, dw, db};
+    }
+
+    /** One term of a convolution: output position pos (channel o) gets x[xi]·w[wj]; xi = -1 opens the position. */
+    private interface ConvTerm {
+        void accept(int pos, int o, int xi, int wj);
+    }
+
+    private static int convOutputs(int[] xd, int[] wd, int[] stride, int[] pad) {
+        return xd[0] * wd[0] * convOut(xd, wd, stride, pad, 0) * convOut(xd, wd, stride, pad, 1)
+            * convOut(xd, wd, stride, pad, 2);
+    }
+
+    /** Output size along spatial axis d (0 = t, 1 = h, 2 = w). */
+    private static int convOut(int[] xd, int[] wd, int[] stride, int[] pad, int d) {
+        return (xd[2 + d] + pad[2 * d] + pad[2 * d + 1] - wd[2 + d]) / stride[d] + 1;
+    }
+
+    /**
+     * Every output position in row-major order, opened by a call with xi = -1, then each of its in-range x·w
+     * terms (row-major indices into x and w): the one loop nest both conv references walk.
+     */
+    private static void convTerms(int[] xd, int[] wd, int[] stride, int[] pad, ConvTerm term) {
+        int n = xd[0], ci = xd[1], t = xd[2], h = xd[3], wi = xd[4];
+        int co = wd[0], kt = wd[2], kh = wd[3], kw = wd[4];
+        int to = convOut(xd, wd, stride, pad, 0);
+        int ho = convOut(xd, wd, stride, pad, 1);
+        int wo = convOut(xd, wd, stride, pad, 2);
+        int pos = 0;
         for (int b = 0; b < n; b++) {
             for (int o = 0; o < co; o++) {
                 for (int ot = 0; ot < to; ot++) {
                     for (int oh = 0; oh < ho; oh++) {
-                        for (int ow = 0; ow < wo; ow++) {
-                            double go = g[idx++];
-                            db[o] += go;
+                        for (int ow = 0; ow < wo; ow++, pos++) {
+                            term.accept(pos, o, -1, -1);
                             for (int i = 0; i < ci; i++) {
                                 for (int a = 0; a < kt; a++) {
                                     int it = ot * stride[0] + a - pad[0];
@@ -266,10 +269,8 @@ public final class Reference {
                                             if (it < 0 || it >= t || ih < 0 || ih >= h || iw < 0 || iw >= wi) {
                                                 continue;
                                             }
-                                            int xi = (((b * ci + i) * t + it) * h + ih) * wi + iw;
-                                            int wj = (((o * ci + i) * kt + a) * kh + c) * kw + e;
-                                            dx[xi] += go * w[wj];
-                                            dw[wj] += go * x[xi];
+                                            term.accept(pos, o, (((b * ci + i) * t + it) * h + ih) * wi + iw,
+                                                (((o * ci + i) * kt + a) * kh + c) * kw + e);
                                         }
                                     }
                                 }
@@ -279,7 +280,6 @@ public final class Reference {
                 }
             }
         }
-        return new double[][] {dx, dw, db};
     }
 
     /** One PyTorch AdamW step (decoupled weight decay, bias-corrected): returns {param, m, v}. */
