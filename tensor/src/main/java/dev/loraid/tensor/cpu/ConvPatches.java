@@ -22,10 +22,11 @@ final class ConvPatches implements PanelSource {
     private static final FloatVector ZERO = FloatVector.zero(Lanes.F);
 
     private final MemorySegment src;
-    private final Tensor x;
+    private final DType dtype;
     private final ConvGeometry g;
     private final long[] xs;
-    private final long base;
+    /** Element offset of batch item n in x. */
+    private final long xBase;
     /** Per row k: the input channel's element offset, the kernel taps and the output columns that read inside x. */
     private final long[] channelOffset;
     private final int[] dt;
@@ -33,15 +34,15 @@ final class ConvPatches implements PanelSource {
     private final int[] dw;
     private final int[] wLo;
     private final int[] wHi;
-    /** x is F32 and a run of output columns reads consecutive input columns: copied as vectors, not through FloatRuns. */
+    /** x is F32 and a run of output columns reads consecutive input columns: copied as vectors (copyF32). */
     private final boolean unitF32;
 
     ConvPatches(Tensor x, int n, ConvGeometry g) {
         this.src = x.storage().segment();
-        this.x = x;
+        this.dtype = x.dtype();
         this.g = g;
         this.xs = x.strides();
-        this.base = x.offset() + n * xs[0];
+        this.xBase = x.offset() + n * xs[0];
         this.unitF32 = x.dtype() == DType.F32 && xs[4] * g.sw() == 1;
         int kernel = g.kt() * g.kh() * g.kw();
         channelOffset = new long[g.k()];
@@ -97,19 +98,15 @@ final class ConvPatches implements PanelSource {
                     zero(dst, at, at + run);
                     continue;
                 }
-                // inside the picture there is no padding to write (a call even for nothing costs its checks)
-                if (lo > col) {
-                    zero(dst, at, at + (lo - col));
-                }
-                long from = this.base + channelOffset[k] + ti * xs[2] + hi * xs[3] + (long) (lo * g.sw() + dw[k] - g.left()) * xs[4];
+                zero(dst, at, at + (lo - col));
+                long from = xBase + channelOffset[k] + ti * xs[2] + hi * xs[3]
+                    + (long) (lo * g.sw() + dw[k] - g.left()) * xs[4];
                 if (unitF32) {
                     copyF32(src, from, dst, at + (lo - col), hiCol - lo + 1);
                 } else {
-                    FloatRuns.read(src, x.dtype(), from, xs[4] * g.sw(), dst, at + (lo - col), hiCol - lo + 1);
+                    FloatRuns.read(src, dtype, from, xs[4] * g.sw(), dst, at + (lo - col), hiCol - lo + 1);
                 }
-                if (hiCol < col + run - 1) {
-                    zero(dst, at + (hiCol - col) + 1, at + run);
-                }
+                zero(dst, at + (hiCol - col) + 1, at + run);
             }
             p += run;
         }
@@ -121,8 +118,9 @@ final class ConvPatches implements PanelSource {
     }
 
     /**
-     * Zeros dst[from, to): at most a panel row (NR floats) at a time, as vector stores; {@code Arrays.fill}'s call
-     * and checks cost more than the stores at these lengths (it was 14% of a VAE encode's samples).
+     * Zeros dst[from, to) (nothing when to ≤ from): at most a panel row (NR floats) at a time, as vector stores;
+     * {@code Arrays.fill}'s call and checks cost more than the stores at these lengths (it was 14% of a VAE encode's
+     * samples).
      */
     private static void zero(float[] dst, int from, int to) {
         int i = from;
