@@ -51,14 +51,8 @@ public final class Gemm {
         if (swap) {
             l = l.transposed();
         }
-        float[] biasValues = null;
-        if (bias != null) {
-            biasValues = new float[Math.toIntExact(bias.size(0))];
-            FloatRuns.read(bias.storage().segment(), bias.dtype(), bias.offset(), bias.stride(0), biasValues, 0,
-                biasValues.length);
-        }
         BlockedGemm.run(new BlockedGemm.Problem(l.a, l.b, l.c, l.aOffsets, l.bOffsets, l.cOffsets, (float) alpha,
-            (float) beta, biasValues, swap));
+            (float) beta, floats(bias), swap));
         if (!direct) {
             c.backend().copy(out, c);
         }
@@ -81,14 +75,19 @@ public final class Gemm {
         if (rowBias != null && (rowBias.rank() != 1 || rowBias.size(0) != c.size(0))) {
             throw new IllegalArgumentException("matmul: row bias " + rowBias.shape() + " does not match M = " + c.size(0));
         }
-        float[] bias = rowBias == null ? null : new float[Math.toIntExact(rowBias.size(0))];
-        if (bias != null) {
-            FloatRuns.read(rowBias.storage().segment(), rowBias.dtype(), rowBias.offset(), rowBias.stride(0), bias, 0,
-                bias.length);
-        }
         BlockedGemm.run(new BlockedGemm.Problem(matrix(a, Math.toIntExact(a.size(0)), a.stride(0)), b,
             matrix(c, Math.toIntExact(c.size(0)), c.stride(0)), new long[] {a.offset()}, new long[] {0}, new long[] {c.offset()},
-            1f, 0f, bias, true));
+            1f, 0f, floats(rowBias), true));
+    }
+
+    /** A bias vector's values in fp32 for the kernel's epilogue, or null for none. */
+    private static float[] floats(Tensor bias) {
+        if (bias == null) {
+            return null;
+        }
+        float[] values = new float[Math.toIntExact(bias.size(0))];
+        FloatRuns.read(bias.storage().segment(), bias.dtype(), bias.offset(), bias.stride(0), values, 0, values.length);
+        return values;
     }
 
     /**
