@@ -41,8 +41,8 @@ public final class DemoModel {
 
     /**
      * Seeded random weights for {@link #CONFIG}, Wan's initialisation where it matters: linear weights N(0, 1/fan_in),
-     * biases 0, norm weights 1, modulations N(0, 1/dim) as upstream; the head is random too (upstream zeroes it,
-     * which would leave a LoRA on the blocks without a gradient).
+     * biases 0, norm weights 1, modulations N(0, 1/dim) as upstream; except the patch embedding and the head, which
+     * form an identity path ({@link #identityPath}).
      */
     public static Path writeRandom(Path file, long seed) throws IOException {
         SplittableRandom r = new SplittableRandom(seed);
@@ -62,8 +62,72 @@ public final class DemoModel {
             }
             w.put(k, t);
         }
+        identityPath(w, r);
         SafetensorsWriter.write(file, w, metadata("seeded random weights, seed " + seed));
         return file;
+    }
+
+    /**
+     * The trainer trains LoRAs on the blocks only, so the patch embedding and the head keep their initial values for
+     * good (upstream zeroes the head, which would leave the blocks without a gradient; a random one makes the blocks
+     * learn to undo a random map first). Here they are each other's transpose: the patch embedding puts a token's 16
+     * latent values on 16 orthonormal directions (zero-mean, so the head's LayerNorm does not shift them), its bias
+     * is a constant of norm {@value #PATH_BIAS} along a 17th, and the head reads the 16 directions back scaled by
+     * {@value #PATH_GAIN}; the bias dominates the LayerNorm's scale, so a model whose blocks add nothing outputs about
+     * its input. Measured on the base (32 epochs, 2 cores): velocity MSE at σ = 0.3 went 0.18 → 0.14 with this, the
+     * latents centred on the background ({@link PatchLatents}) and AdamW at 6e-3 instead of 2e-3.
+     */
+    private static void identityPath(Map<String, Tensor> w, SplittableRandom r) {
+        int d = CONFIG.dim();
+        int p = CONFIG.inDim() * CONFIG.patchVolume();
+        double[][] dirs = orthonormal(p + 1, d, r);
+        float[] embed = new float[d * p];
+        float[] head = new float[p * d];
+        float[] bias = new float[d];
+        for (int i = 0; i < d; i++) {
+            for (int k = 0; k < p; k++) {
+                embed[i * p + k] = (float) dirs[k][i];
+                // the conv weight's inputs run (channel, ph, pw), the head's outputs (ph, pw, channel): wan.md §2.10
+                int c = k / CONFIG.patchVolume();
+                int s = k % CONFIG.patchVolume();
+                head[(s * CONFIG.inDim() + c) * d + i] = (float) (PATH_GAIN * dirs[k][i]);
+            }
+            bias[i] = (float) (PATH_BIAS * dirs[p][i]);
+        }
+        w.put("patch_embedding.weight", Tensor.of(embed, d, CONFIG.inDim(), CONFIG.patchT(), CONFIG.patchH(), CONFIG.patchW()));
+        w.put("patch_embedding.bias", Tensor.of(bias, d));
+        w.put("head.head.weight", Tensor.of(head, p, d));
+    }
+
+    private static final double PATH_BIAS = 4;
+    private static final double PATH_GAIN = 0.7;
+
+    /** {@code n} random orthonormal vectors of length {@code d}, each orthogonal to the all-ones vector (Gram-Schmidt). */
+    private static double[][] orthonormal(int n, int d, SplittableRandom r) {
+        double[][] v = new double[n + 1][d];
+        java.util.Arrays.fill(v[0], 1 / Math.sqrt(d));
+        for (int k = 1; k <= n; k++) {
+            for (int i = 0; i < d; i++) {
+                v[k][i] = r.nextDouble() - 0.5;
+            }
+            for (int j = 0; j < k; j++) {
+                double dot = 0;
+                for (int i = 0; i < d; i++) {
+                    dot += v[k][i] * v[j][i];
+                }
+                for (int i = 0; i < d; i++) {
+                    v[k][i] -= dot * v[j][i];
+                }
+            }
+            double norm = 0;
+            for (int i = 0; i < d; i++) {
+                norm += v[k][i] * v[k][i];
+            }
+            for (int i = 0; i < d; i++) {
+                v[k][i] /= Math.sqrt(norm);
+            }
+        }
+        return java.util.Arrays.copyOfRange(v, 1, n + 1);
     }
 
     static long numel(long[] s) {

@@ -20,6 +20,11 @@ public final class DemoScenes {
     public record Colour(String word, float[] rgb) {
     }
 
+    /** The background's R, G, B (a copy). */
+    public static float[] background() {
+        return BACKGROUND.clone();
+    }
+
     public enum Shape { CIRCLE, SQUARE, TRIANGLE, RING, STRIPED_DIAMOND, CROSS }
 
     /** Something that can be drawn: its caption phrase, colour and shape. */

@@ -5,8 +5,12 @@ import dev.loraid.tensor.Tensor;
 /**
  * The demo's stand-in for the Wan VAE: a fixed, documented patch transform between RGB pictures and the DiT's
  * 4-channel latents. Encode: each 4×4-pixel patch becomes one latent pixel holding the patch means of R, G, B and
- * luminance (0.299 R + 0.587 G + 0.114 B), each mapped from [0, 1] to [−1, 1] (2·mean − 1). Decode: channels 0–2
- * back to [0, 1] and each latent pixel upsampled to a 4×4 block (nearest); luminance is not needed to decode.
+ * luminance (0.299 R + 0.587 G + 0.114 B), each as 2·(mean − background), the background being the demo world's
+ * ({@link DemoScenes#BACKGROUND} and its luminance). Decode: channels 0–2 back (z/2 + background), clamped to [0, 1],
+ * and each latent pixel upsampled to a 4×4 block (nearest); luminance is not needed to decode.
+ * <p>Why centred on the background: like the Wan VAE's latent normalisation it centres the latents, here on the value
+ * that covers most of every picture, so that the DiT predicts empty background as plain noise, which its head's
+ * LayerNorm passes at any σ; centred on 0.5 instead (2·mean − 1) the base model left the background speckled.
  * Stride 4 in space, one latent frame per picture.
  */
 public final class PatchLatents {
@@ -15,7 +19,15 @@ public final class PatchLatents {
     /** R, G, B, luminance. */
     public static final int CHANNELS = 4;
 
+    /** The pixel value each channel's latent 0 stands for: the background's R, G, B and luminance. */
+    private static final double[] ZERO = {DemoScenes.BACKGROUND[0], DemoScenes.BACKGROUND[1], DemoScenes.BACKGROUND[2],
+            luminance(DemoScenes.BACKGROUND[0], DemoScenes.BACKGROUND[1], DemoScenes.BACKGROUND[2])};
+
     private PatchLatents() {
+    }
+
+    private static double luminance(double r, double g, double b) {
+        return 0.299 * r + 0.587 * g + 0.114 * b;
     }
 
     /** [4, 1, H/4, W/4] latents of a picture whose sides are multiples of 4. */
@@ -40,16 +52,16 @@ public final class PatchLatents {
                 double r = sum[0] / n;
                 double g = sum[1] / n;
                 double b = sum[2] / n;
-                double[] v = {r, g, b, 0.299 * r + 0.587 * g + 0.114 * b};
+                double[] v = {r, g, b, luminance(r, g, b)};
                 for (int c = 0; c < CHANNELS; c++) {
-                    out[(c * h + y) * w + x] = (float) (2 * v[c] - 1);
+                    out[(c * h + y) * w + x] = (float) (2 * (v[c] - ZERO[c]));
                 }
             }
         }
         return Tensor.of(out, CHANNELS, 1, h, w);
     }
 
-    /** The picture of latent frame {@code frame} of [4, F, h, w] latents: (channel + 1)/2, clamped, 4×4 nearest. */
+    /** The picture of latent frame {@code frame} of [4, F, h, w] latents: channel/2 + background, clamped, 4×4 nearest. */
     public static Picture decode(Tensor latent, int frame) {
         if (latent.rank() != 4 || latent.size(0) != CHANNELS) {
             throw new IllegalArgumentException("latent " + latent.shape() + ": expected [4, F, H, W]");
@@ -63,7 +75,7 @@ public final class PatchLatents {
             for (int y = 0; y < h * STRIDE; y++) {
                 for (int x = 0; x < w * STRIDE; x++) {
                     float z = v[((c * f + frame) * h + y / STRIDE) * w + x / STRIDE];
-                    p.set(c, x, y, Math.clamp((z + 1) / 2, 0f, 1f));
+                    p.set(c, x, y, Math.clamp((float) (z / 2 + ZERO[c]), 0f, 1f));
                 }
             }
         }

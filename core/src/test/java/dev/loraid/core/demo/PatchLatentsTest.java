@@ -25,16 +25,27 @@ class PatchLatentsTest {
         Tensor lat = PatchLatents.encode(p);
         assertArrayEquals(new long[] {4, 1, 1, 2}, lat.shape().toArray());
         float[] v = lat.toFloatArray();
-        assertEquals(-0.5f, v[0], 1e-6);
-        assertEquals(0f, v[2], 1e-6);
-        assertEquals(1f, v[4], 1e-6);
-        assertEquals(2 * (0.299 * 0.25 + 0.587 * 0.5 + 0.114) - 1, v[6], 1e-6);
+        float[] bg = DemoScenes.BACKGROUND;
+        assertEquals(2 * (0.25 - bg[0]), v[0], 1e-6);
+        assertEquals(2 * (0.5 - bg[1]), v[2], 1e-6);
+        assertEquals(2 * (1.0 - bg[2]), v[4], 1e-6);
+        double bgLuminance = 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2];
+        assertEquals(2 * (0.299 * 0.25 + 0.587 * 0.5 + 0.114 - bgLuminance), v[6], 1e-6);
         Picture back = PatchLatents.decode(lat, 0);
         for (int y = 0; y < 4; y++) {
             for (int x = 0; x < 8; x++) {
                 assertEquals(0.25f, back.get(0, x, y), 1e-6);
                 assertEquals(1.0f, back.get(2, x, y), 1e-6);
             }
+        }
+    }
+
+    @Test
+    void theBackgroundIsTheLatentZero() {
+        Picture p = new Picture(4, 4);
+        p.fill(DemoScenes.BACKGROUND);
+        for (float z : PatchLatents.encode(p).toFloatArray()) {
+            assertEquals(0f, z, 1e-6);
         }
     }
 
