@@ -46,10 +46,7 @@ final class Packing {
      * (NR x kc floats) and transposed from there.
      */
     static void packB(PanelSource b, int k0, int kc, int j0, int nc, float[] dst, float[] columns) {
-        int panels = (nc + NR - 1) / NR;
-        for (int p = 0; p < panels; p++) {
-            b.packPanel(k0, kc, j0 + p * NR, Math.min(NR, nc - p * NR), dst, p * kc * NR, columns);
-        }
+        b.packPanels(k0, kc, j0, nc, dst, 0, columns);
     }
 
     /** B[k0 .. k0+kc, j .. j+w] (w <= NR) as one panel of kc rows of NR floats at {@code dst[base]}. */

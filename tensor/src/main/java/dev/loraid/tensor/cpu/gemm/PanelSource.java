@@ -20,4 +20,15 @@ public interface PanelSource {
      * beyond w zero; {@code scratch} holds NR·KC floats for the packer's own use.
      */
     void packPanel(int k0, int kc, int j, int w, float[] dst, int base, float[] scratch);
+
+    /**
+     * B[k0 .. k0+kc, j0 .. j0+nc] as ceil(nc/NR) panels, panel p at {@code dst[base + p*kc*NR]}: by default panel by
+     * panel; a source whose rows are far apart in memory packs a row of every panel at a time instead.
+     */
+    default void packPanels(int k0, int kc, int j0, int nc, float[] dst, int base, float[] scratch) {
+        int nr = GemmTiling.NR;
+        for (int p = 0; p * nr < nc; p++) {
+            packPanel(k0, kc, j0 + p * nr, Math.min(nr, nc - p * nr), dst, base + p * kc * nr, scratch);
+        }
+    }
 }
