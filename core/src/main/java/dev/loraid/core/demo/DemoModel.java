@@ -21,6 +21,9 @@ import java.util.SplittableRandom;
 public final class DemoModel {
     public static final WanConfig CONFIG = new WanConfig("2.1", 1, 2, 2, PatchLatents.CHANNELS, PatchLatents.CHANNELS, 64, 128,
             4, 6, DemoText.DIM, 32, 16, 1e-6, false, false);
+    /** The identity path's bias norm and head gain ({@link #identityPath}). */
+    private static final double PATH_BIAS = 4;
+    private static final double PATH_GAIN = 0.7;
     /** Blocks per LORAID: three characters on blocks 0–1, 2–3, 4–5. */
     public static final int BLOCKS_PER_LORAID = 2;
     public static final WanVariant TASK = new WanVariant("loraid-demo", CONFIG, List.of(), 0, 2.0, 20, 3.0, 3.0,
@@ -98,9 +101,6 @@ public final class DemoModel {
         w.put("patch_embedding.bias", Tensor.of(bias, d));
         w.put("head.head.weight", Tensor.of(head, p, d));
     }
-
-    private static final double PATH_BIAS = 4;
-    private static final double PATH_GAIN = 0.7;
 
     /** {@code n} random orthonormal vectors of length {@code d}, each orthogonal to the all-ones vector (Gram-Schmidt). */
     private static double[][] orthonormal(int n, int d, SplittableRandom r) {
