@@ -2,11 +2,13 @@ package dev.loraid.tensor.cpu;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.cpu.gemm.GemmTiling;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
 import static dev.loraid.tensor.cpu.TestTensors.assertClose;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The two forward paths at sizes the op cases do not reach. fp64 (the reference precision) runs im2col tiles: a
@@ -59,6 +61,28 @@ class Conv3dTilingTest {
                     out.toDoubleArray(), 1e-5);
             }
         }
+    }
+
+    /**
+     * More output channels than a GEMM row block (MC): the threads share the packed patches ({@code SharedPanelGemm}),
+     * claiming several panels at a time, so a claim after the first packs at an offset into the shared block.
+     */
+    @Test
+    void implicitPanelsSharedByThreadsMatchTheReference() {
+        assumeTrue(Parallel.threads() > 1, "one thread: the shared-panel driver is not used");
+        Random rnd = new Random(23);
+        int o = GemmTiling.MC + 5;
+        int[] xd = {1, 2, 2, 3, 70};
+        int[] wd = {o, 2, 2, 3, 3};
+        int[] stride = {1, 1, 1};
+        int[] pad = {1, 0, 1, 1, 1, 1};
+        Tensor x = TestTensors.random(rnd, DType.F32, TestTensors.Layout.CONTIGUOUS, 1, 2, 2, 3, 70);
+        Tensor w = TestTensors.random(rnd, DType.F32, TestTensors.Layout.CONTIGUOUS, o, 2, 2, 3, 3);
+        Tensor b = TestTensors.random(rnd, DType.F32, TestTensors.Layout.CONTIGUOUS, o);
+        Tensor out = Tensor.zeros(DType.F32, 1, o, 2, 3, 70);
+        Conv3d.forward(x, w, b, stride, pad, out);
+        assertClose("conv3d with " + o + " output channels", Reference.conv3d(x.toDoubleArray(), xd, w.toDoubleArray(), wd,
+            b.toDoubleArray(), stride, pad), out.toDoubleArray(), 1e-5);
     }
 
     /** The backward under the same budgets: dx, dWeight and dBias as the fp64 twin's, a stride-2 case included. */
