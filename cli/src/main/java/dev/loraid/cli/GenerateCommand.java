@@ -66,8 +66,6 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("clip", "image-to-video (Wan 2.1 CLIP features) is not supported yet");
         REFUSED.put("control_image_path", "one-frame inference is not supported yet");
         REFUSED.put("control_image_mask_path", "one-frame inference is not supported yet");
-        REFUSED.put("blocks_to_swap", "block swapping is not supported yet (--offload_inactive_dit / --lazy_loading keep one "
-                + "A14B expert on the device)");
         REFUSED.put("trim_tail_frames", "trimming decoded frames is not supported yet");
         REFUSED.put("ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer");
     }
@@ -94,6 +92,9 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dit_high_noise", "FILE", "A14B high-noise expert"));
         o.addOption(CliArgs.flag("offload_inactive_dit", "A14B: keep only the expert in use on the device, the other on "
                 + "the host (both opened at the start)"));
+        o.addOption(CliArgs.value("blocks_to_swap", "N", "keep N blocks' weights in host memory, copied to the device "
+                + "around their forward (synchronously for now), 0..blocks−1 (default 0 = off; Wan 14B up to 39, 1.3B up to 29); "
+                + "not with --offload_inactive_dit"));
         o.addOption(CliArgs.flag("fp8", "store the DiT's block Linear weights as fp8 (E4M3) when loading, without a scale "
                 + "(upstream's --fp8; fp8 files are used as stored either way)"));
         o.addOption(CliArgs.flag("fp8_scaled", "with --fp8: quantise block-wise (64 inputs per scale) instead, as upstream's "
@@ -259,7 +260,7 @@ final class GenerateCommand extends OptionsCommand {
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
-                extras.getFirst());
+                blocksToSwap(cl), extras.getFirst());
         List<GenerateRequest> reqs = new ArrayList<>();
         if (fromFile == null) {
             reqs.add(req);
@@ -290,6 +291,12 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /** --blocks_to_swap (0 when absent; the model's block count bounds it, checked when the DiT is opened). */
+    private static int blocksToSwap(CommandLine cl) {
+        Integer n = CliArgs.integer(cl, "blocks_to_swap", 0, 10_000);
+        return n == null ? 0 : n;
     }
 
     /** --fp8 / --fp8_scaled (upstream: scaled only applies with --fp8). */

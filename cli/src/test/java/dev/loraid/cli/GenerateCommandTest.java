@@ -195,7 +195,10 @@ class GenerateCommandTest {
         assertTrue(regex.err().contains("--exclude_patterns '(' is not a valid regular expression"), regex.err());
     }
 
-    /** --fp8 / --fp8_scaled quantise the block weights at load: the latent moves a little, the metadata says so. */
+    /**
+     * --fp8 / --fp8_scaled quantise the block weights at load: the latent moves a little, the metadata says so;
+     * --blocks_to_swap moves weights only: the same latent.
+     */
     @Test
     void fp8AtLoadStaysNearTheFullPrecisionLatent() throws Exception {
         double[] full;
@@ -224,9 +227,14 @@ class GenerateCommandTest {
         try (SafetensorsFile f = SafetensorsFile.open(only(compat, "_latent.safetensors"))) {
             assertArrayEquals(full, f.tensor("latent").toDoubleArray(), 0.0, "upstream flags without effect change nothing");
         }
+        CliRun swapped = generate("swap", "--seed", "3", "--blocks_to_swap", "2");
+        assertEquals(0, swapped.code(), swapped.err());
+        try (SafetensorsFile f = SafetensorsFile.open(only(swapped, "_latent.safetensors"))) {
+            assertArrayEquals(full, f.tensor("latent").toDoubleArray(), 0.0, "2 of 4 blocks swapped in: the same latent");
+        }
         CliRun swap = generate("x", "--blocks_to_swap", "10");
-        assertEquals(2, swap.code());
-        assertTrue(swap.err().contains("--blocks_to_swap is not supported: block swapping is not supported yet"), swap.err());
+        assertEquals(1, swap.code());
+        assertTrue(swap.err().contains("--blocks_to_swap is 10: the model has 4 blocks, so at most 3"), swap.err());
         CliRun scaledAlone = generate("x", "--fp8_scaled");
         assertEquals(2, scaledAlone.code());
         assertTrue(scaledAlone.err().contains("--fp8_scaled needs --fp8"), scaledAlone.err());

@@ -1,5 +1,8 @@
 package dev.loraid.core.generate;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
@@ -9,6 +12,7 @@ import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
+import dev.loraid.wan.swap.BlockSwap;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,6 +31,7 @@ final class DitExpert implements AutoCloseable {
     private final WanVariant task;
     private final Device device;
     private final Fp8Load fp8;
+    private final int blocksToSwap;
     private final String metaPrefix;
     private final Reporter reporter;
     private final Map<String, String> loraMeta = new LinkedHashMap<>();
@@ -39,14 +44,15 @@ final class DitExpert implements AutoCloseable {
      * @param name       how messages call it ("high-noise DiT")
      * @param metaPrefix the metadata key prefix of its LoRAs ("lora" → lora_weight, lora_multiplier)
      */
-    DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, Fp8Load fp8, String metaPrefix,
-              Reporter reporter) {
+    DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, Fp8Load fp8, int blocksToSwap,
+              String metaPrefix, Reporter reporter) {
         this.name = name;
         this.dit = dit;
         this.loras = loras;
         this.task = task;
         this.device = device;
         this.fp8 = fp8;
+        this.blocksToSwap = blocksToSwap;
         this.metaPrefix = metaPrefix;
         this.reporter = reporter;
     }
@@ -79,7 +85,9 @@ final class DitExpert implements AutoCloseable {
             throw new LoraidException("the " + name + " " + dit + ": " + e.getMessage(), e);
         }
         try {
-            WanModel m = toDevice ? checkpoint.model(device) : checkpoint.model();
+            // with a block swap the blocks stay where the file put them (host memory) and the swap moves the rest
+            boolean swap = toDevice && blocksToSwap > 0;
+            WanModel m = toDevice && !swap ? checkpoint.model(device) : checkpoint.model();
             if (!loras.isEmpty()) {
                 app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multipliers(),
                         loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
@@ -88,6 +96,9 @@ final class DitExpert implements AutoCloseable {
                 loraMeta.put(metaPrefix + "_multiplier", app.applied().stream().map(a -> Double.toString(a.multiplier()))
                         .collect(Collectors.joining(" ")));
             }
+            if (swap) {
+                installSwap(m);
+            }
             model = m;
             onDevice = toDevice || device.equals(Device.CPU);
         } catch (RuntimeException e) {
@@ -95,6 +106,24 @@ final class DitExpert implements AutoCloseable {
             checkpoint = null;
             throw e;
         }
+    }
+
+    /**
+     * {@code blocksToSwap} blocks' weights left in host memory, the others and everything else on the device
+     * (training.md §3.5; the same {@link BlockSwap} as training's, run by the model's forward passes without a graph).
+     */
+    private void installSwap(WanModel m) {
+        if (app != null) {
+            app.moveTo(device);
+        }
+        BlockSwap swap;
+        try {
+            swap = BlockSwap.install(m, device, blocksToSwap, BlockSwap.Listener.NONE);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new LoraidException(named(param("GenerateRequest.blocksToSwap"), " for the " + name + ": " + e.getMessage()), e);
+        }
+        reporter.info("block swap for the " + name + ": " + blocksToSwap + " of " + m.blocks().size() + " blocks in host memory, "
+                + swap.schedule().resident() + " resident on " + device + " (synchronous copies)");
     }
 
     /** Moves the model to the host, keeping it open (a no-op when closed, already there, or on the CPU device). */

@@ -29,6 +29,8 @@ import java.util.Objects;
  * @param residency              when each A14B expert is on the device (single-DiT tasks ignore it)
  * @param fp8                    the block Linear weights stored in fp8 at load (upstream's {@code --fp8},
  *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
+ * @param blocksToSwap           blocks whose weights stay in host memory, copied to the device around their forward
+ *                               ({@code --blocks_to_swap}, training.md §3.5); 0 for none
  * @param extraMetadata          more key → value pairs for the output's metadata (e.g. the files the inputs came from)
  */
 public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras,
@@ -36,7 +38,8 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               double guidanceScale, double guidanceScaleHighNoise, Double timestepBoundary,
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
-                              Device device, ExpertResidency residency, Fp8Load fp8, Map<String, String> extraMetadata) {
+                              Device device, ExpertResidency residency, Fp8Load fp8, int blocksToSwap,
+                              Map<String, String> extraMetadata) {
 
     public GenerateRequest {
         Objects.requireNonNull(task, "task");
@@ -51,6 +54,9 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         residency = residency == null ? ExpertResidency.BOTH : residency;
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
         extraMetadata = extraMetadata == null ? Map.of() : Map.copyOf(extraMetadata);
+        if (blocksToSwap < 0) {
+            throw new IllegalArgumentException("blocks to swap must be ≥ 0, got " + blocksToSwap);
+        }
         if (timestepBoundary != null && timestepBoundary > 1.0) {
             timestepBoundary = timestepBoundary / 1000.0; // upstream accepts 0..1000 too (§6.3)
         }
@@ -67,7 +73,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         return new GenerateRequest(task, dit, ditHighNoise, LoraSelection.NONE, LoraSelection.NONE, SolverKind.UNIPC,
                 task.sampleSteps(), task.sampleShift(), task.guidanceLow(), task.guidanceHigh(), boundary, CfgSkipMode.NONE,
                 null, SkipLayerGuidance.OFF, seed, 256, 256, frames, context, negativeContext, null, Device.CPU, ExpertResidency.BOTH,
-                Fp8Load.NONE, Map.of());
+                Fp8Load.NONE, 0, Map.of());
     }
 
     /** The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2). */
@@ -79,55 +85,61 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withFp8(Fp8Load fp8) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+    }
+
+    public GenerateRequest withBlocksToSwap(int blocksToSwap) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     /** Another prompt: its text embeddings and the metadata that records where they came from. */
     public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
     }
 }

@@ -1,5 +1,8 @@
 package dev.loraid.core.generate;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.tensor.DType;
@@ -65,17 +68,19 @@ public final class Generator {
             if (req.task() != first.task() || !req.dit().equals(first.dit())
                     || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
                     || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())
-                    || req.residency() != first.residency() || req.fp8() != first.fp8()) {
+                    || req.residency() != first.residency() || req.fp8() != first.fp8()
+                    || req.blocksToSwap() != first.blocksToSwap()) {
                 throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs, the "
-                        + "device, the expert residency and fp8 (request " + reqs.indexOf(req) + " differs from request 0)");
+                        + "device, the expert residency, fp8 and the blocks to swap (request " + reqs.indexOf(req)
+                        + " differs from request 0)");
             }
         }
         boolean dual = first.ditHighNoise() != null;
         ExpertResidency residency = dual ? first.residency() : ExpertResidency.BOTH;
         try (DitExpert low = new DitExpert(dual ? "low-noise DiT" : "DiT", first.dit(), first.loras(), first.task(),
-                     first.device(), first.fp8(), "lora", reporter);
+                     first.device(), first.fp8(), first.blocksToSwap(), "lora", reporter);
              DitExpert high = !dual ? null : new DitExpert("high-noise DiT", first.ditHighNoise(), first.lorasHighNoise(),
-                     first.task(), first.device(), first.fp8(), "lora_high_noise", reporter)) {
+                     first.task(), first.device(), first.fp8(), first.blocksToSwap(), "lora_high_noise", reporter)) {
             // upstream's load order (§6.5): the low-noise expert first, left on the host when offloading
             switch (residency) {
                 case BOTH -> {
@@ -219,6 +224,14 @@ public final class Generator {
             if (b < 0 || b >= c.numLayers()) {
                 throw new LoraidException("SLG layer " + b + " does not exist: the model has blocks 0.." + (c.numLayers() - 1));
             }
+        }
+        if (req.blocksToSwap() > 0 && req.blocksToSwap() >= c.numLayers()) {
+            throw new LoraidException(named(param("GenerateRequest.blocksToSwap"), " is " + req.blocksToSwap() + ": the model has "
+                    + c.numLayers() + " blocks, so at most " + (c.numLayers() - 1) + " can stay in host memory"));
+        }
+        if (req.blocksToSwap() > 0 && req.ditHighNoise() != null && req.residency() == ExpertResidency.OFFLOAD_INACTIVE) {
+            throw new LoraidException(named(param("GenerateRequest.blocksToSwap"), " with the inactive expert offloaded to the "
+                    + "host is not supported: keep both experts resident, or load each when its first step comes (lazy loading)"));
         }
     }
 

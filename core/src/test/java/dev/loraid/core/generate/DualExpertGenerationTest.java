@@ -66,7 +66,7 @@ class DualExpertGenerationTest {
                 .withSize(32, 48, 1).withSampling(SolverKind.UNIPC, 8, 5.0, 4.0);
         return new GenerateRequest(d.task(), d.dit(), d.ditHighNoise(), null, null, d.solver(), d.steps(), d.flowShift(), 4.0,
                 3.0, boundary, null, null, null, seed, d.height(), d.width(), d.frames(), context, negative, null, null, null,
-                null, null);
+                null, 0, null);
     }
 
     /** The residency runs on the device under test, with a LoRA on each expert (moved with it when offloading). */
@@ -161,6 +161,26 @@ class DualExpertGenerationTest {
         // offloading: the low-noise expert opened on the host first (upstream's order); on the CPU nothing moves
         assertEquals("loading the low-noise DiT on the host", offload.seen.get(0));
         assertEquals("loading the high-noise DiT on " + device, offload.seen.get(1));
+    }
+
+    /**
+     * Each expert with 2 of its 4 blocks in host memory (its own block swap, LoRAs on the device) gives the bytes of
+     * the whole experts, with both resident and with lazy loading; offloading the inactive expert is refused.
+     */
+    @Test
+    void blockSwapOnBothExpertsKeepsTheResult() throws Exception {
+        for (ExpertResidency residency : List.of(ExpertResidency.BOTH, ExpertResidency.LAZY)) {
+            Tensor whole = Generator.run(dualOnDevice(5, residency), new CollectingReporter()).latent();
+            CollectingReporter r = new CollectingReporter();
+            Tensor swapped = Generator.run(dualOnDevice(5, residency).withBlocksToSwap(2), r).latent();
+            assertTrue(Golden.sameBytes(whole, swapped), residency + ": block swap changed the latent");
+            assertTrue(r.informed("block swap for the high-noise DiT: 2 of 4 blocks in host memory, 2 resident on " + device)
+                    && r.informed("block swap for the low-noise DiT: 2 of 4 blocks in host memory, 2 resident on " + device),
+                    r.infos.toString());
+        }
+        LoraidException e = assertThrows(LoraidException.class, () -> Generator.run(
+                dualOnDevice(5, ExpertResidency.OFFLOAD_INACTIVE).withBlocksToSwap(2), new CollectingReporter()));
+        assertTrue(e.getMessage().startsWith("GenerateRequest.blocksToSwap with the inactive expert offloaded"), e.getMessage());
     }
 
     /**

@@ -77,7 +77,7 @@ class GeneratorTest {
         GenerateResult adapted = Generator.run(base.withLoras(loras, LoraSelection.NONE), new CollectingReporter());
         GenerateRequest onMerged = new GenerateRequest(base.task(), merged, null, null, null, base.solver(), base.steps(),
                 base.flowShift(), base.guidanceScale(), base.guidanceScaleHighNoise(), null, null, null, null, base.seed(),
-                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null, null);
+                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null, 0, null);
         Tensor want = Generator.run(onMerged, new CollectingReporter()).latent();
         Golden.assertClose("latent with adapters vs merged", want, adapted.latent(), 1e-5, 1e-5);
         Tensor plain = Generator.run(base, new CollectingReporter()).latent();
@@ -91,6 +91,25 @@ class GeneratorTest {
         LoraidException e = assertThrows(LoraidException.class,
                 () -> Generator.run(base.withLoras(three, LoraSelection.NONE), new CollectingReporter()));
         assertTrue(e.getMessage().contains("already carries a LoRA"), e.getMessage());
+    }
+
+    /**
+     * {@code blocksToSwap} 3 of the tiny DiT's 4 blocks (one resident at a time, every block copied in as its forward
+     * comes) with two LORAIDs attached gives the same bytes as the model left whole: the swap moves weights, never
+     * numbers. As many blocks as the model has is refused, naming the parameter.
+     */
+    @Test
+    void blockSwapGivesTheSameLatent() throws Exception {
+        LoraSelection loras = new LoraSelection(List.of(Golden.path("lora_id1.safetensors"), Golden.path("lora_id2.safetensors")),
+                List.of(1.0, 0.7), Optional.of(List.of(1, 2)), 2, false);
+        GenerateRequest req = tiny(11).withLoras(loras, LoraSelection.NONE);
+        Tensor whole = Generator.run(req, new CollectingReporter()).latent();
+        CollectingReporter r = new CollectingReporter();
+        Tensor swapped = Generator.run(req.withBlocksToSwap(3), r).latent();
+        assertTrue(Golden.sameBytes(whole, swapped), "block swap changed the latent");
+        assertTrue(r.infos.stream().anyMatch(m -> m.contains("3 of 4 blocks in host memory, 1 resident")), r.infos.toString());
+        LoraidException e = assertThrows(LoraidException.class, () -> Generator.run(req.withBlocksToSwap(4), new CollectingReporter()));
+        assertTrue(e.getMessage().contains("GenerateRequest.blocksToSwap") && e.getMessage().contains("at most 3"), e.getMessage());
     }
 
     @Test
