@@ -67,7 +67,7 @@ public final class LoraidDemo {
      */
     public record Options(Path base, Path out, boolean quick, Device device) {
         int pictures() {
-            return quick ? 8 : 32;
+            return quick ? 8 : 96;
         }
 
         int epochs() {
