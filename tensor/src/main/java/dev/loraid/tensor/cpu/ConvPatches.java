@@ -95,6 +95,12 @@ final class ConvPatches implements PanelSource {
         pack(k0, kc, j0, nc, dst, base);
     }
 
+    /** Four panels per claim of the shared-B driver, so that its threads pack rows across panels too. */
+    @Override
+    public int panelsPerClaim() {
+        return 4;
+    }
+
     /** Columns j0 .. j0+nc as panels of NR from {@code dst[base]} (panel q at base + q·kc·NR), one row of K at a time. */
     private void pack(int k0, int kc, int j0, int nc, float[] dst, int base) {
         int[] runs = runs(j0, nc, kc, base);

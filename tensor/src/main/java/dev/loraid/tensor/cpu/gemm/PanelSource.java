@@ -31,4 +31,13 @@ public interface PanelSource {
             packPanel(k0, kc, j0 + p * nr, Math.min(nr, nc - p * nr), dst, base + p * kc * nr, scratch);
         }
     }
+
+    /**
+     * Panels a thread of the shared-B driver claims at a time: one by default (on the fp32 GEMMs claims of four were
+     * no faster and showed more slow outliers on the 1536-wide shapes, in noisy runs); more for a source whose
+     * {@link #packPanels} reads longer runs across panels.
+     */
+    default int panelsPerClaim() {
+        return 1;
+    }
 }

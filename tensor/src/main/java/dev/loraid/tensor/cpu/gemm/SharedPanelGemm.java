@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 /**
  * The multi-threaded fp32 GEMM for one large product (fewer batches than threads, at least MC rows): the
  * threads walk the BLIS iterations (batch, NC-wide column block, KC-deep slice of K) together. In each
- * iteration they pack B's KC x NC block once into a shared buffer, claiming it a few NR-wide panels at a time,
- * then claim the row blocks of C: a thread packs its block's rows of A (no other thread needs them) and runs
+ * iteration they pack B's KC x NC block once into a shared buffer, claiming it an NR-wide panel at a time (or as
+ * many as the source asks for), then claim the row blocks of C: a thread packs its block's rows of A (no other thread needs them) and runs
  * the micro-kernel against the shared B block. Giving each thread its own column range instead packs all of
  * A once per range and each thread streams its own B block through the shared L3.
  *
@@ -25,11 +25,6 @@ final class SharedPanelGemm {
     private static final int MC = GemmTiling.MC;
     private static final int NC = GemmTiling.SHARED_NC;
     private static final int SPINS_BEFORE_YIELD = 1 << 10;
-    /**
-     * B panels a thread packs per claim: a few, so that a source that packs rows across panels
-     * ({@link PanelSource#packPanels}) reads longer runs, and still a dozen claims or more per block for balance.
-     */
-    private static final int PANELS_PER_CLAIM = 4;
 
     /** The two shared B buffers, owned by the thread that calls {@link #run}. */
     private static final ThreadLocal<float[][]> SHARED_B =
@@ -105,8 +100,9 @@ final class SharedPanelGemm {
                     }
                 }
                 PanelSource b = p.b().at(p.bOffsets()[batch]);
-                for (int q; (q = claims.getAndAdd(3 * t, PANELS_PER_CLAIM)) < panels; ) {
-                    int count = Math.min(PANELS_PER_CLAIM, panels - q);
+                int perClaim = b.panelsPerClaim();
+                for (int q; (q = claims.getAndAdd(3 * t, perClaim)) < panels; ) {
+                    int count = Math.min(perClaim, panels - q);
                     b.packPanels(pc, kc, jc + q * NR, Math.min(count * NR, nc - q * NR), block, q * kc * NR, buf.columns);
                     claims.addAndGet(3 * t + 1, count);
                 }
