@@ -58,7 +58,7 @@ public final class DemoCommand extends OptionsCommand {
     @Override
     Options options() {
         return new Options().addOption(CliArgs.deviceOption())
-                .addOption(CliArgs.flag("quick", "fewer pictures, epochs and steps (about a minute); the same stages and outputs"))
+                .addOption(CliArgs.flag("quick", "fewer pictures, epochs and steps (well under a minute); the same stages and outputs"))
                 .addOption(CliArgs.value("out", "DIR", "output folder (default demo-out)"))
                 .addOption(CliArgs.value("base", "FILE", "the demo base DiT to use instead of the one in the jar"))
                 .addOption(CliArgs.flag("rebuild-base", "retrain the demo base model from its fixed seeds into DIR/base/"))
