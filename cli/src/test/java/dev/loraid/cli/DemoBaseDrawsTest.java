@@ -3,6 +3,7 @@ package dev.loraid.cli;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.core.Reporter;
+import dev.loraid.core.demo.CharacterDetector;
 import dev.loraid.core.demo.DemoModel;
 import dev.loraid.core.demo.DemoScenes;
 import dev.loraid.core.demo.DemoText;
@@ -25,12 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The shipped demo base draws what a prompt asks for, on a clean background: sampled as the demo samples (unipc,
  * the task's steps, shift and guidance), every pixel is given to the nearest of the background and the four base
- * colours (or to none when none is within RGB distance 0.3). A seeded random DiT, or a sampler that leaves noise
+ * colours (or to none when none is within RGB distance 0.3), as the demo's {@link CharacterDetector} classifies them. A seeded random DiT, or a sampler that leaves noise
  * behind, fails these.
  */
 class DemoBaseDrawsTest {
-    private static final double MAX_DISTANCE = 0.3;
-
     @TempDir
     Path dir;
 
@@ -67,30 +66,11 @@ class DemoBaseDrawsTest {
         }
     }
 
-    /** Pixels nearest the background, then each base colour in order, then none within {@link #MAX_DISTANCE}. */
+    /** Pixels nearest the background, then each base colour in order, then none (the demo detector's classification). */
     private static int[] nearestCounts(Picture p) {
         List<float[]> palette = new ArrayList<>();
         palette.add(DemoScenes.background());
         DemoScenes.BASE_COLOURS.forEach(c -> palette.add(c.rgb()));
-        int[] n = new int[palette.size() + 1];
-        for (int y = 0; y < p.height(); y++) {
-            for (int x = 0; x < p.width(); x++) {
-                int best = palette.size();
-                double bestD = MAX_DISTANCE;
-                for (int i = 0; i < palette.size(); i++) {
-                    double d = 0;
-                    for (int ch = 0; ch < 3; ch++) {
-                        double e = p.get(ch, x, y) - palette.get(i)[ch];
-                        d += e * e;
-                    }
-                    if (Math.sqrt(d) < bestD) {
-                        bestD = Math.sqrt(d);
-                        best = i;
-                    }
-                }
-                n[best]++;
-            }
-        }
-        return n;
+        return CharacterDetector.nearestCounts(p, palette);
     }
 }

@@ -80,10 +80,25 @@ public final class CharacterDetector {
         }
         palette.add(DemoScenes.STRIPE);
         owner.add(1);
+        int[] nearest = nearestCounts(p, palette);
         double[] n = new double[DemoScenes.CHARACTERS.size()];
+        for (int k = 0; k < palette.size(); k++) {
+            if (owner.get(k) >= 0) {
+                n[owner.get(k)] += nearest[k];
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The detector's pixel classification: how many pixels of {@code p} lie nearest each colour of {@code palette}
+     * within {@value #MAX_DISTANCE} (Euclidean RGB), and at the last index how many lie within it of none.
+     */
+    public static int[] nearestCounts(Picture p, List<float[]> palette) {
+        int[] n = new int[palette.size() + 1];
         for (int y = 0; y < p.height(); y++) {
             for (int x = 0; x < p.width(); x++) {
-                int best = -1;
+                int best = palette.size();
                 double bestD = MAX_DISTANCE;
                 for (int k = 0; k < palette.size(); k++) {
                     float[] col = palette.get(k);
@@ -93,9 +108,7 @@ public final class CharacterDetector {
                         best = k;
                     }
                 }
-                if (best >= 0 && owner.get(best) >= 0) {
-                    n[owner.get(best)]++;
-                }
+                n[best]++;
             }
         }
         return n;
