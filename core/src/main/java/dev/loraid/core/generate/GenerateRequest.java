@@ -1,5 +1,9 @@
 package dev.loraid.core.generate;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.ParameterException;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanVariant;
@@ -55,7 +59,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
         extraMetadata = extraMetadata == null ? Map.of() : Map.copyOf(extraMetadata);
         if (blocksToSwap < 0) {
-            throw new IllegalArgumentException("blocks to swap must be ≥ 0, got " + blocksToSwap);
+            throw new ParameterException(named(param("GenerateRequest.blocksToSwap"), " must be ≥ 0, got " + blocksToSwap));
         }
         if (timestepBoundary != null && timestepBoundary > 1.0) {
             timestepBoundary = timestepBoundary / 1000.0; // upstream accepts 0..1000 too (§6.3)

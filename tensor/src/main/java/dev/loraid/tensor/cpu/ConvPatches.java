@@ -10,6 +10,7 @@ import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * The patches of one batch item of a 3-D convolution as the right operand of the implicit GEMM
@@ -82,7 +83,7 @@ final class ConvPatches implements PanelSource {
 
     @Override
     public void packPanel(int k0, int kc, int j, int w, float[] dst, int base, float[] scratch) {
-        pack(k0, kc, j, w, dst, base);
+        packPanels(k0, kc, j, w, dst, base, scratch);
     }
 
     /**
@@ -92,19 +93,7 @@ final class ConvPatches implements PanelSource {
      */
     @Override
     public void packPanels(int k0, int kc, int j0, int nc, float[] dst, int base, float[] scratch) {
-        pack(k0, kc, j0, nc, dst, base);
-    }
-
-    /** Four panels per claim of the shared-B driver, so that its threads pack rows across panels too. */
-    @Override
-    public int panelsPerClaim() {
-        return 4;
-    }
-
-    /** Columns j0 .. j0+nc as panels of NR from {@code dst[base]} (panel q at base + q·kc·NR), one row of K at a time. */
-    private void pack(int k0, int kc, int j0, int nc, float[] dst, int base) {
-        int[] runs = runs(j0, nc, kc, base);
-        packRuns(runs, k0, kc, dst);
+        packRuns(runs(j0, nc, kc, base), k0, kc, dst);
         int panels = (nc + NR - 1) / NR;
         int w = nc - (panels - 1) * NR;
         if (w < NR) {
@@ -113,6 +102,12 @@ final class ConvPatches implements PanelSource {
                 zero(dst, last + kk * NR + w, last + (kk + 1) * NR);
             }
         }
+    }
+
+    /** Four panels per claim of the shared-B driver, so that its threads pack rows across panels too. */
+    @Override
+    public int panelsPerClaim() {
+        return 4;
     }
 
     /**
@@ -138,7 +133,7 @@ final class ConvPatches implements PanelSource {
                 p += run;
             }
         }
-        return java.util.Arrays.copyOf(r, n);
+        return Arrays.copyOf(r, n);
     }
 
     /** Every run of {@code runs} for rows k0 .. k0+kc of K, one row of K at a time. */
