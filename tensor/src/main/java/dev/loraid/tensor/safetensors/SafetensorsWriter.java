@@ -62,8 +62,10 @@ import java.util.Set;
 public final class SafetensorsWriter implements AutoCloseable {
     /** Casts go through a buffer of this many bytes, whatever the tensor's size. */
     private static final int CAST_CHUNK_BYTES = 4 << 20;
-    /** Bytes per write call; a FileChannel write takes at most an int-sized buffer. */
+    /** Bytes per slice of a tensor's data handed to {@link #writeFully}: a ByteBuffer holds at most an int's worth. */
     private static final long WRITE_CHUNK_BYTES = 1L << 30;
+    /** Bytes per write system call (see {@link #writeFully}). */
+    private static final int WRITE_CALL_BYTES = 128 << 10;
 
     /**
      * Bound to true around code whose outputs may hold NaN/±Inf (a command's {@code --allow_non_finite}); a writer
@@ -387,8 +389,9 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     /**
-     * Forces the bytes written so far to the disk (fdatasync). A writer on its own thread calls it now and then, so
-     * that the flush {@link #finish()} waits for overlaps the rest of the writing instead of all coming at the end.
+     * Forces the bytes written so far to the disk (fdatasync). Another thread may call it while this writer writes
+     * (a file channel's force and writes run concurrently): flushing now and then while the writing goes on leaves
+     * little for {@link #finish()} to wait for.
      */
     public void force() throws IOException {
         channel.force(false);
@@ -463,9 +466,17 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes all of {@code b}, {@link #WRITE_CALL_BYTES} per call: larger writes into the page cache ran 3-9x slower
+     * in the kernel's copy on the Linux 6.18 guests we measure on (bench/RESULTS.md, issue 17 "merge").
+     */
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            ch.write(b);
+        int end = b.limit();
+        while (b.position() < end) {
+            b.limit(Math.min(end, b.position() + WRITE_CALL_BYTES));
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
         }
     }
 

@@ -78,6 +78,26 @@ class SafetensorsWriterTest {
     }
 
     @Test
+    void writesDataAndHeaderLongerThanOneWriteCallWhole(@TempDir Path tmp) throws IOException {
+        // each write system call takes at most 128 KiB: a header and tensors of several calls, none a whole multiple
+        Path out = tmp.resolve("out.safetensors");
+        Tensor a = iota(100_003);   // 400,012 bytes as F32, written straight from the tensor
+        Tensor b = iota(7, 9_999);  // 279,972 bytes
+        Map<String, String> meta = Map.of("long", "x".repeat(300_001));
+        try (SafetensorsWriter w = SafetensorsWriter.create(out, List.of(new SafetensorsWriter.Entry("a", DType.F32, a.shape()),
+                new SafetensorsWriter.Entry("b", DType.F32, b.shape())), meta)) {
+            w.write(a);
+            w.write(b);
+            w.finish();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(out)) {
+            assertEquals(meta, f.metadata());
+            assertArrayEquals(a.toFloatArray(), f.tensor("a").toFloatArray());
+            assertArrayEquals(b.toFloatArray(), f.tensor("b").toFloatArray());
+        }
+    }
+
+    @Test
     void failureLeavesNoFileAndKeepsTheOldOne(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("keep.safetensors");
         Files.writeString(out, "old");
