@@ -111,10 +111,10 @@ public final class MergeBench implements BenchCommand {
     }
 
     private static List<String> childCommand(Path base, Path lora, Path out) {
-        // the flags of the loraid launcher script
+        // the flags the loraid launcher script gives `loraid merge`
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-v", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-cp", System.getProperty("java.class.path"),
+                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                 MergeBenchChild.class.getName(), base.toString(), lora.toString(), out.toString()));
         return cmd;
     }
