@@ -146,7 +146,9 @@ public final class MergePlan implements AutoCloseable {
      * {@code out} = the base weight in fp32 plus every update in order, cast once to {@code out}'s dtype
      * round-to-nearest-even (REQ-MERGE-3). Done a block of rows at a time through {@code scratch} (fp32 outputs in
      * place), so that the widening, the products and the cast of a block find it in cache; each element gets the
-     * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same.
+     * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same. One update
+     * of a bf16 weight into a bf16 output needs no scratch: the GEMM widens, adds and rounds each element of the
+     * output's own rows once ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), the same bytes again.
      */
     private static Tensor merged(Tensor base, List<Update> updates, Tensor out, MemorySegment scratch) {
         long rows = base.shape().dim(0);
@@ -160,9 +162,11 @@ public final class MergePlan implements AutoCloseable {
             for (Update u : updates) {
                 fp32.add(u.multiplier() == 0 ? null : LoraDelta.Factors.of(u.module(), cols));
             }
+            boolean inPlace = out.dtype() == DType.F32
+                    || out.dtype() == DType.BF16 && base.dtype() == DType.BF16 && fp32.stream().filter(f -> f != null).count() == 1;
             for (long r0 = 0; r0 < rows; r0 += step) {
                 long n = Math.min(step, rows - r0);
-                Tensor block = out.dtype() == DType.F32 ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
+                Tensor block = inPlace ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
                 block.backend().copy(src.narrow(0, r0, n), block);
                 for (int i = 0; i < updates.size(); i++) {
                     Update u = updates.get(i);
@@ -170,7 +174,7 @@ public final class MergePlan implements AutoCloseable {
                         LoraDelta.addRows(block, r0, fp32.get(i), u.multiplier() * u.module().scale());
                     }
                 }
-                if (out.dtype() != DType.F32) {
+                if (!inPlace) {
                     block.backend().copy(block, dst.narrow(0, r0, n));
                 }
             }

@@ -45,7 +45,7 @@ class OverlappedMergeTest {
     List<Path> loras;
     final List<Double> multipliers = List.of(1.0, -0.6, 0.35);
 
-    /** Odd shapes, bf16 / f32 / f16 weights, a conv weight, one weight over two row blocks, untouched tensors. */
+    /** Odd shapes, bf16 / f32 / f16 weights, a conv weight, weights over two row blocks, untouched tensors. */
     private static Map<String, Tensor> baseTensors() {
         Random rng = new Random(17);
         TreeMap<String, Tensor> t = new TreeMap<>();
@@ -56,6 +56,8 @@ class OverlappedMergeTest {
         t.put("blocks.0.ffn.0.weight", LoraFixtures.random(rng, DType.BF16, 1031, 1100)); // > 1M floats: two row blocks
         t.put("blocks.0.norm3.weight", LoraFixtures.random(rng, DType.F32, 5));
         t.put("blocks.1.self_attn.q.weight", LoraFixtures.random(rng, DType.F16, 13, 7));
+        // one update only: merged in the bf16 output's own rows (no fp32 scratch) when the output is bf16
+        t.put("blocks.1.ffn.0.weight", LoraFixtures.random(rng, DType.BF16, 1031, 1100));
         t.put("blocks.1.modulation", LoraFixtures.random(rng, DType.BF16, 1, 6, 3));
         return t;
     }
@@ -63,7 +65,7 @@ class OverlappedMergeTest {
     /** module → rank, per LoRA file; the files overlap on several weights, in mixed factor dtypes. */
     private static final List<Map<String, Integer>> MODULES = List.of(
             Map.of("blocks.0.self_attn.q", 3, "blocks.0.ffn.0", 5, "patch_embedding", 2),
-            Map.of("blocks.0.self_attn.q", 4, "blocks.0.self_attn.k", 2, "blocks.1.self_attn.q", 1),
+            Map.of("blocks.0.self_attn.q", 4, "blocks.0.self_attn.k", 2, "blocks.1.self_attn.q", 1, "blocks.1.ffn.0", 6),
             Map.of("blocks.0.ffn.0", 7, "blocks.0.self_attn.k", 3));
 
     @BeforeEach

@@ -93,9 +93,7 @@ public final class FloatRuns {
     private static void readBf16(MemorySegment seg, long byteOff, float[] dst, int dstOff, int len) {
         int i = 0;
         for (; i <= len - L; i += L) {
-            ShortVector s = ShortVector.fromMemorySegment(SS, seg, byteOff + 2L * i, LE);
-            IntVector bits = (IntVector) s.convertShape(VectorOperators.S2I, IS, 0);
-            bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+            Bf16Vectors.load(seg, byteOff + 2L * i).intoArray(dst, dstOff + i);
         }
         for (; i < len; i++) {
             dst[dstOff + i] = Float.intBitsToFloat(seg.get(I16, byteOff + 2L * i) << 16);

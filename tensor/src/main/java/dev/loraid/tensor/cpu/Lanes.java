@@ -3,11 +3,6 @@ package dev.loraid.tensor.cpu;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MiniFloats;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -23,9 +18,6 @@ import java.nio.ByteOrder;
 final class Lanes {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int VL = F.length();
-    /** Integer and short lanes matching {@link #F} lane for lane (for bf16 widening). */
-    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
 
     static final ValueLayout.OfFloat LE_F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfDouble LE_F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -100,15 +92,7 @@ final class Lanes {
     private static void storeBf16(float[] src, int pos, int n, MemorySegment seg, long byteOff) {
         int i = 0;
         for (int end = n - VL; i <= end; i += VL) {
-            FloatVector f = FloatVector.fromArray(F, src, pos + i);
-            IntVector bits = f.reinterpretAsInts();
-            IntVector lsb = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.AND, 1);
-            IntVector rounded = bits.add(lsb).add(0x7FFF).lanewise(VectorOperators.LSHR, 16);
-            VectorMask<Integer> nan = f.test(VectorOperators.IS_NAN).cast(I);
-            IntVector quiet = bits.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.OR, 0x0040);
-            IntVector r = rounded.blend(quiet, nan);
-            ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0))
-                .intoMemorySegment(seg, byteOff + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            Bf16Vectors.store(FloatVector.fromArray(F, src, pos + i), seg, byteOff + 2L * i);
         }
         for (; i < n; i++) {
             seg.set(LE_I16, byteOff + 2L * i, MiniFloats.floatToBf16(src[pos + i]));

@@ -12,8 +12,8 @@ import java.util.Arrays;
  * a [..., M, K], b [..., K, N], c [..., M, N], batch dimensions broadcast to c's. Checks the operands, lays the
  * batches out as strided matrices, and hands fp32 work to {@link BlockedGemm} (all-F64 work to
  * {@link GemmF64}). Picks the cheaper of {@code a·b} and {@code (bᵀ·aᵀ)ᵀ} for the operands' strides; an
- * output the kernel cannot write directly (not F32, or no unit stride where needed) is computed in an F32
- * temporary and copied back.
+ * output the kernel cannot write directly (see {@link #writesDirectly}, or no unit stride where needed) is computed
+ * in an F32 temporary and copied back.
  */
 public final class Gemm {
     private Gemm() {
@@ -30,9 +30,10 @@ public final class Gemm {
             return;
         }
         Layout l = layout(ae, be, c);
-        boolean swap = transposedIsCheaper(l, c.dtype() == DType.F32);
+        boolean writable = writesDirectly(c.dtype(), a.size(-1));
+        boolean swap = transposedIsCheaper(l, writable);
         StridedMatrix target = swap ? l.c.transposed() : l.c;
-        boolean direct = c.dtype() == DType.F32 && (target.colStride() == 1 || target.cols() == 1);
+        boolean direct = writable && (target.colStride() == 1 || target.cols() == 1);
         Tensor out = c;
         if (!direct) {
             long[] dims = c.shape().toArray();
@@ -80,6 +81,16 @@ public final class Gemm {
             1f, 0f, floats(rowBias), true));
     }
 
+    /**
+     * Whether the kernel writes an output of {@code dtype} itself, for a product over {@code k}: F32 always; BF16 when
+     * K is a single slice, so that each element is merged and rounded once ({@link TileWriter}), which gives the bits
+     * of an fp32 result cast afterwards (a LoRA merge's rank-r update of a bf16 weight). Other outputs go through an
+     * F32 temporary.
+     */
+    static boolean writesDirectly(DType dtype, long k) {
+        return dtype == DType.F32 || dtype == DType.BF16 && k <= GemmTiling.KC;
+    }
+
     /** A bias vector's values in fp32 for the kernel's epilogue, or null for none. */
     private static float[] floats(Tensor bias) {
         if (bias == null) {
@@ -96,7 +107,7 @@ public final class Gemm {
      * output contiguous along their columns; e.g. a weight gradient {@code gᵀ·h} with g [4096, 1536] and
      * h [4096, 32] has neither operand so in the plain order, but both in the transposed one.
      */
-    static boolean transposedIsCheaper(Layout l, boolean f32Out) {
+    static boolean transposedIsCheaper(Layout l, boolean directOut) {
         StridedMatrix a = l.a;
         StridedMatrix b = l.b;
         StridedMatrix c = l.c;
@@ -106,10 +117,10 @@ public final class Gemm {
         // the left operand is packed once per NC-wide column chunk of the output
         double plain = (unit(a.colStride(), a.cols()) ? 0 : m * k * Math.ceil(n / GemmTiling.NC))
             + (unit(b.colStride(), b.cols()) ? 0 : k * n)
-            + (f32Out && unit(c.colStride(), c.cols()) ? 0 : m * n);
+            + (directOut && unit(c.colStride(), c.cols()) ? 0 : m * n);
         double swapped = (unit(b.rowStride(), b.rows()) ? 0 : n * k * Math.ceil(m / GemmTiling.NC))
             + (unit(a.rowStride(), a.rows()) ? 0 : k * m)
-            + (f32Out && unit(c.rowStride(), c.rows()) ? 0 : m * n);
+            + (directOut && unit(c.rowStride(), c.rows()) ? 0 : m * n);
         return swapped < plain;
     }
 

@@ -259,6 +259,35 @@ class GemmTest {
         check(random(DType.F32, 11, 30), random(DType.F32, 30, 21), random(DType.F64, 11, 21), 1, 0.5, null, 1e-5);
     }
 
+    /**
+     * A BF16 output the kernel writes itself (K of one slice) holds the bits of the same product into an fp32 copy of
+     * the output, cast to bf16 afterwards: edge tiles, beta 0 / 1 / 0.5, a bias, transposed outputs (through the
+     * temporary) and K over one slice (through the temporary) alike.
+     */
+    @Test
+    void bf16OutputHasTheBitsOfAnFp32ResultCastOnce() {
+        int[][] mkn = {{2 * MR + 3, 64, 3 * NR + 5}, {1, 7, NR}, {MR, KC, 2 * NR - 1}, {MR + 1, KC + 9, NR + 3}};
+        for (int[] d : mkn) {
+            for (double beta : new double[] {0, 1, 0.5}) {
+                for (boolean transposedOut : new boolean[] {false, true}) {
+                    Tensor a = matrix(DType.F32, d[0], d[1], false);
+                    Tensor b = matrix(DType.BF16, d[1], d[2], true);
+                    Tensor bias = beta == 0.5 ? random(DType.F32, d[2]) : null;
+                    Tensor c = matrix(DType.BF16, d[0], d[2], transposedOut);
+                    Tensor wide = Tensor.empty(DType.F32, d[0], d[2]);
+                    Backends.cpu().copy(c, wide);
+                    Backends.cpu().matmul(a, b, wide, 0.75, beta, bias);
+                    Tensor expected = Tensor.empty(DType.BF16, d[0], d[2]);
+                    Backends.cpu().copy(wide, expected);
+                    Backends.cpu().matmul(a, b, c, 0.75, beta, bias);
+                    assertArrayEquals(expected.contiguous().toFloatArray(), c.contiguous().toFloatArray(),
+                        Arrays.toString(d) + " beta " + beta + (transposedOut ? " transposed" : ""));
+                }
+            }
+        }
+        assertTrue(Gemm.writesDirectly(DType.BF16, KC) && !Gemm.writesDirectly(DType.BF16, KC + 1));
+    }
+
     @Test
     void allF64IsDoublePrecision() {
         Tensor bias = random(DType.F64, 18);
