@@ -47,6 +47,12 @@ final class StreamingTensorReader implements AutoCloseable {
         largest = most;
     }
 
+    /** The bytes of tensor {@code name}, or −1 for a source of an unknown kind (it hands out its own views). */
+    long byteSize(String name) {
+        SafetensorsFile f = fileOf.get(name);
+        return f == null ? -1 : f.info(name).byteSize();
+    }
+
     /** The bytes of the largest tensor: a buffer this size holds any of them. */
     long largestBytes() {
         return largest;
