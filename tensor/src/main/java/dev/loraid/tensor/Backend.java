@@ -44,6 +44,11 @@ public interface Backend {
      */
     void copy(Tensor src, Tensor dst);
 
+    /** Host-to-device copies beside this device's compute ({@link CopyStream#SYNCHRONOUS} where there is none). */
+    default CopyStream copyStream() {
+        return CopyStream.SYNCHRONOUS;
+    }
+
     /** Sets every element of {@code dst} to {@code value} (cast to its dtype). */
     void fill(Tensor dst, double value);
 

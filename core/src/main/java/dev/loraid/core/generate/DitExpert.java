@@ -122,8 +122,7 @@ final class DitExpert implements AutoCloseable {
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new LoraidException(named(param("GenerateRequest.blocksToSwap"), " for the " + name + ": " + e.getMessage()), e);
         }
-        reporter.info("block swap for the " + name + ": " + blocksToSwap + " of " + m.blocks().size() + " blocks in host memory, "
-                + swap.schedule().resident() + " resident on " + device + " (synchronous copies)");
+        reporter.info("block swap for the " + name + ": " + swap.describe(device));
     }
 
     /** Moves the model to the host, keeping it open (a no-op when closed, already there, or on the CPU device). */

@@ -99,8 +99,7 @@ public final class Trainer {
             if (c.blocksToSwap() > 0) {
                 net.moveTo(c.device()); // made beside the weights, in host memory
                 BlockSwap swap = models.swapBlocks(c.blocksToSwap());
-                listener.info("block swap: " + c.blocksToSwap() + " of " + blocks + " blocks in host memory, "
-                        + swap.schedule().resident() + " resident on " + c.device() + " (synchronous copies)");
+                listener.info("block swap: " + swap.describe(c.device()));
             }
             for (WanModel m : models.all()) {
                 if (m != primary) {

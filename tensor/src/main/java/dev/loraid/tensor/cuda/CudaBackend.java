@@ -3,6 +3,7 @@ package dev.loraid.tensor.cuda;
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.BackendOp;
 import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.CopyStream;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
@@ -44,6 +45,7 @@ public final class CudaBackend implements Backend {
     private final CudaConv conv;
     private final CudaRandom random;
     private final CudaAdamW adamw;
+    private CudaCopyStream copyStream;
 
     CudaBackend(CudaContext ctx, Nvrtc nvrtc, CuBlasLt lt, Path kernelCache) {
         this.ctx = ctx;
@@ -100,6 +102,15 @@ public final class CudaBackend implements Backend {
 
     CudaTransfers transfers() {
         return transfers;
+    }
+
+    /** The copy stream beside this backend's compute stream (created on first use). */
+    @Override
+    public synchronized CopyStream copyStream() {
+        if (copyStream == null) {
+            copyStream = new CudaCopyStream(this);
+        }
+        return copyStream;
     }
 
     CudaScratch scratch() {

@@ -26,6 +26,8 @@ public final class CudaDriver {
     public static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
     public static final int FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
     public static final int STREAM_NON_BLOCKING = 1;
+    /** {@code CU_EVENT_DISABLE_TIMING}. */
+    static final int EVENT_DISABLE_TIMING = 2;
 
     private static final String LIB = "libcuda";
 
@@ -47,6 +49,9 @@ public final class CudaDriver {
     private final MethodHandle cuEventSynchronize;
     private final MethodHandle cuEventElapsedTime;
     private final MethodHandle cuEventDestroy;
+    private final MethodHandle cuStreamWaitEvent;
+    private final MethodHandle cuMemAllocHost;
+    private final MethodHandle cuMemFreeHost;
     private final MethodHandle cuMemAlloc;
     private final MethodHandle cuMemFree;
     private final MethodHandle cuMemGetInfo;
@@ -79,6 +84,9 @@ public final class CudaDriver {
         cuEventElapsedTime = Ffm.fnFirst(lib, LIB, FunctionDescriptor.of(INT, PTR, PTR, PTR), "cuEventElapsedTime_v2",
             "cuEventElapsedTime");
         cuEventDestroy = fn(lib, LIB, "cuEventDestroy_v2", intOfPtr);
+        cuStreamWaitEvent = fn(lib, LIB, "cuStreamWaitEvent", FunctionDescriptor.of(INT, PTR, PTR, INT));
+        cuMemAllocHost = fn(lib, LIB, "cuMemAllocHost_v2", FunctionDescriptor.of(INT, PTR, LONG));
+        cuMemFreeHost = fn(lib, LIB, "cuMemFreeHost", intOfPtr);
         cuMemAlloc = fn(lib, LIB, "cuMemAlloc_v2", FunctionDescriptor.of(INT, PTR, LONG));
         cuMemFree = fn(lib, LIB, "cuMemFree_v2", FunctionDescriptor.of(INT, LONG));
         cuMemGetInfo = fn(lib, LIB, "cuMemGetInfo_v2", FunctionDescriptor.of(INT, PTR, PTR));
@@ -219,6 +227,20 @@ public final class CudaDriver {
         return handleOut(out -> (int) cuEventCreate.invokeExact(out, 0), "cuEventCreate");
     }
 
+    /** An event for ordering only ({@code CU_EVENT_DISABLE_TIMING}: cheaper to record and wait for). */
+    public MemorySegment eventCreateForOrdering() {
+        return handleOut(out -> (int) cuEventCreate.invokeExact(out, EVENT_DISABLE_TIMING), "cuEventCreate");
+    }
+
+    /** Work enqueued on {@code stream} from now on waits until {@code event} has completed (the host does not wait). */
+    public void streamWaitEvent(MemorySegment stream, MemorySegment event) {
+        try {
+            check((int) cuStreamWaitEvent.invokeExact(stream, event, 0), "cuStreamWaitEvent");
+        } catch (Throwable t) {
+            throw Ffm.rethrow(t);
+        }
+    }
+
     public void eventRecord(MemorySegment event, MemorySegment stream) {
         try {
             check((int) cuEventRecord.invokeExact(event, stream), "cuEventRecord");
@@ -262,6 +284,25 @@ public final class CudaDriver {
             MemorySegment out = a.allocate(LONG);
             check((int) cuMemAlloc.invokeExact(out, bytes), "cuMemAlloc(" + bytes + " bytes)");
             return out.get(LONG, 0);
+        } catch (Throwable t) {
+            throw Ffm.rethrow(t);
+        }
+    }
+
+    /** {@code cuMemAllocHost}: page-locked host memory, from which copies to the device run asynchronously. */
+    public MemorySegment memAllocHost(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(PTR);
+            check((int) cuMemAllocHost.invokeExact(out, bytes), "cuMemAllocHost(" + bytes + " bytes)");
+            return out.get(PTR, 0);
+        } catch (Throwable t) {
+            throw Ffm.rethrow(t);
+        }
+    }
+
+    public void memFreeHost(MemorySegment p) {
+        try {
+            check((int) cuMemFreeHost.invokeExact(p), "cuMemFreeHost");
         } catch (Throwable t) {
             throw Ffm.rethrow(t);
         }

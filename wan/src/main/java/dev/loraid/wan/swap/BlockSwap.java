@@ -4,6 +4,8 @@ import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.autograd.Ops;
+import dev.loraid.tensor.Backends;
+import dev.loraid.tensor.CopyStream;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -27,9 +29,11 @@ import java.util.function.UnaryOperator;
  * loudly instead of reading another block's weights.
  *
  * <p>The model calls {@link #forward} around each block; hooks on the block's input and output ({@link Ops#onBackward})
- * tell when its backward pass starts and ends. The copies are synchronous with the host and ordered on the device's
- * one stream (a slot is overwritten only after the kernels reading it, in stream order): the transfer of the next block
- * is not yet overlapped with compute on a separate copy stream.
+ * tell when its backward pass starts and ends. A block coming in is copied on the device's {@link CopyStream} (on
+ * CUDA a stream of its own, from page-locked copies of the host weights made at install): the copy starts once the
+ * work already enqueued is done with the slot (the evicted block's kernels), and the block's first use, {@code R}
+ * blocks later, waits for the copy's fence, so the transfer runs while the blocks in between compute. On the CPU
+ * the copies are made at once.
  */
 public final class BlockSwap {
     /** Told of every move (tests, the benchmark's transfer count). */
@@ -46,16 +50,24 @@ public final class BlockSwap {
     /** slotOf[block]: the slot holding the block's weights, or −1 when it is in host memory only. */
     private final int[] slotOf;
     private final Listener listener;
+    private final CopyStream copies;
+    /** pending[block]: the fence of the copy bringing the block in, until its first use has waited for it. */
+    private final CopyStream.Fence[] pending;
     private long transfers;
 
-    private BlockSwap(List<? extends Module> blocks, BlockSwapSchedule schedule, Device device, Listener listener) {
+    private BlockSwap(List<? extends Module> blocks, BlockSwapSchedule schedule, Device device, Listener listener,
+            CopyStream copies) {
         this.blocks = blocks;
         this.schedule = schedule;
         this.listener = listener;
+        this.copies = copies;
         this.slotOf = new int[blocks.size()];
+        this.pending = new CopyStream.Fence[blocks.size()];
         Arrays.fill(slotOf, -1);
         try (MemoryScope outside = MemoryScope.suspend()) {
             for (int b = 0; b < blocks.size(); b++) {
+                // the blocks that ever come in by a swap (the first N and the last R) are copied from page-locked memory
+                boolean moves = b < schedule.swapped() || b >= schedule.resident();
                 Map<String, Tensor> weights = new LinkedHashMap<>();
                 for (Map.Entry<String, Parameter> e : blocks.get(b).namedParameters().entrySet()) {
                     Tensor t = e.getValue().release();
@@ -63,7 +75,7 @@ public final class BlockSwap {
                         throw new IllegalStateException("--blocks_to_swap: blocks." + b + "." + e.getKey() + " is on "
                                 + t.device() + ": load the model on the host, the swap moves the blocks itself");
                     }
-                    weights.put(e.getKey(), t);
+                    weights.put(e.getKey(), moves ? copies.pinned(t) : t);
                 }
                 host.add(weights);
                 blocks.get(b).to(device); // its buffers (fp8 scales: small) live on the device for good
@@ -88,6 +100,11 @@ public final class BlockSwap {
      * @throws IllegalStateException    when the blocks differ in their weights' shapes or dtypes (one slot fits all)
      */
     public static BlockSwap install(WanModel model, Device device, int blocksToSwap, Listener listener) {
+        return install(model, device, blocksToSwap, listener, Backends.of(device).copyStream());
+    }
+
+    /** {@link #install(WanModel, Device, int, Listener)} with the blocks coming in through {@code copies}. */
+    public static BlockSwap install(WanModel model, Device device, int blocksToSwap, Listener listener, CopyStream copies) {
         BlockSwapSchedule schedule = new BlockSwapSchedule(model.blocks().size(), blocksToSwap);
         requireUniform(model.blocks());
         model.children().forEach((name, m) -> {
@@ -95,7 +112,7 @@ public final class BlockSwap {
                 m.to(device);
             }
         });
-        BlockSwap swap = new BlockSwap(model.blocks(), schedule, device, listener);
+        BlockSwap swap = new BlockSwap(model.blocks(), schedule, device, listener, copies);
         model.setBlockSwap(swap);
         return swap;
     }
@@ -117,6 +134,12 @@ public final class BlockSwap {
 
     public BlockSwapSchedule schedule() {
         return schedule;
+    }
+
+    /** What a front end reports once the swap is installed: where the blocks are and how they move. */
+    public String describe(Device device) {
+        return schedule.swapped() + " of " + schedule.blocks() + " blocks in host memory, " + schedule.resident()
+                + " resident on " + device + " (each copied in while the " + (schedule.resident() - 1) + " before it compute)";
     }
 
     /** Host-to-device block copies so far (each is one block's weights). */
@@ -169,10 +192,15 @@ public final class BlockSwap {
         schedule.toStart(resident()).forEach(this::swap);
     }
 
+    /** Fails if block {@code i} is not on the device; else makes its kernels wait for the copy that brought it in. */
     private void requireResident(int i, String pass) {
         if (slotOf[i] < 0) {
             throw new IllegalStateException("--blocks_to_swap: block " + i + " reached its " + pass + " pass while its "
                     + "weights are in host memory (resident: " + resident() + ")");
+        }
+        if (pending[i] != null) {
+            pending[i].awaitOnCompute();
+            pending[i] = null;
         }
     }
 
@@ -184,19 +212,37 @@ public final class BlockSwap {
         }
         blocks.get(s.evict()).namedParameters().values().forEach(Parameter::release);
         slotOf[s.evict()] = -1;
-        load(s.fetch(), slot);
+        if (pending[s.evict()] != null) { // evicted before its first use: waiting costs nothing and frees the fence
+            pending[s.evict()].awaitOnCompute();
+            pending[s.evict()] = null;
+        }
+        Map<String, Tensor> into = slots.get(slot);
+        List<Tensor> sources = new ArrayList<>();
+        List<Tensor> destinations = new ArrayList<>();
+        host.get(s.fetch()).forEach((name, t) -> {
+            sources.add(t);
+            destinations.add(into.get(name));
+        });
+        pending[s.fetch()] = copies.copyAfterCompute(sources, destinations);
+        adopt(s.fetch(), slot);
         listener.swapped(s.evict(), s.fetch());
     }
 
-    /** Copies block {@code b}'s host weights into slot {@code slot} and points its parameters at them. */
+    /** Copies block {@code b}'s host weights into slot {@code slot} now and points its parameters at them. */
     private void load(int b, int slot) {
         Map<String, Tensor> into = slots.get(slot);
-        Map<String, Parameter> params = blocks.get(b).namedParameters();
         host.get(b).forEach((name, t) -> {
             Tensor d = into.get(name);
             d.backend().copy(t, d);
-            params.get(name).adopt(d);
         });
+        adopt(b, slot);
+    }
+
+    /** Points block {@code b}'s parameters at slot {@code slot}'s tensors (whose data may still be on its way). */
+    private void adopt(int b, int slot) {
+        Map<String, Tensor> into = slots.get(slot);
+        Map<String, Parameter> params = blocks.get(b).namedParameters();
+        host.get(b).keySet().forEach(name -> params.get(name).adopt(into.get(name)));
         slotOf[b] = slot;
         transfers++;
     }

@@ -3,6 +3,7 @@ package dev.loraid.wan.swap;
 import dev.loraid.autograd.GradMode;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.CopyStream;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -60,9 +61,39 @@ class BlockSwapTest {
         }
     }
 
-    @ParameterizedTest(name = "N={0}, checkpointing={1}")
-    @CsvSource({"1,false", "2,false", "3,false", "2,true", "3,true"})
-    void swappedModelMatchesTheResidentOneBitForBit(int swapped, boolean checkpointing) throws IOException {
+    /**
+     * A copy stream whose copies land only when their fence is awaited, as an asynchronous one's may: a block used
+     * before the swap waits for its copy would run on the slot's previous block. The host weights it is given back as
+     * "pinned" are copies, so that the swap must copy from them.
+     */
+    private static final class LateCopies implements CopyStream {
+        int fences;
+        int awaited;
+
+        @Override
+        public Tensor pinned(Tensor host) {
+            return host.copy();
+        }
+
+        @Override
+        public Fence copyAfterCompute(List<Tensor> sources, List<Tensor> destinations) {
+            CopyStream.checkPairs(sources, destinations);
+            fences++;
+            boolean[] done = {false};
+            return () -> {
+                if (!done[0]) {
+                    done[0] = true;
+                    awaited++;
+                    CopyStream.SYNCHRONOUS.copyAfterCompute(sources, destinations);
+                }
+            };
+        }
+    }
+
+    @ParameterizedTest(name = "N={0}, checkpointing={1}, late copies={2}")
+    @CsvSource({"1,false,false", "2,false,false", "3,false,false", "2,true,false", "3,true,false", "1,false,true",
+        "2,true,true", "3,false,true"})
+    void swappedModelMatchesTheResidentOneBitForBit(int swapped, boolean checkpointing, boolean late) throws IOException {
         Device device = TestDevice.get();
         WanConfig config = WanPresets.TINY;
         Map<String, Tensor> w = weights();
@@ -79,10 +110,13 @@ class BlockSwapTest {
         List<int[]> moves = new ArrayList<>();
         int resident = config.numLayers() - swapped;
         BlockSwap[] swap = new BlockSwap[1];
-        swap[0] = BlockSwap.install(swappedModel, device, swapped, (evict, fetch) -> {
+        LateCopies lateCopies = new LateCopies();
+        BlockSwap.Listener listener = (evict, fetch) -> {
             moves.add(new int[] {evict, fetch});
             assertEquals(resident, swap[0].resident().size(), "resident blocks after a move");
-        });
+        };
+        swap[0] = late ? BlockSwap.install(swappedModel, device, swapped, listener, lateCopies)
+                : BlockSwap.install(swappedModel, device, swapped, listener);
         assertEquals(swap[0].schedule().residentAtStart(), swap[0].resident());
         assertEquals(device, swappedModel.device(), "what is loaded is on the device");
 
@@ -105,6 +139,10 @@ class BlockSwapTest {
         WanInputs skip = in.withSkippedBlocks(List.of(1));
         assertArrayEquals(plain.forward(skip).toFloatArray(), swappedModel.forward(skip).toFloatArray(), "forward skipping block 1");
         assertArrayEquals(want.dLatent(), step(swappedModel, latent, context).dLatent(), "training step after inference");
+        if (late) {
+            assertTrue(lateCopies.fences > 0, "the swap copied through the given stream");
+            assertEquals(lateCopies.fences, lateCopies.awaited, "every copy was waited for");
+        }
     }
 
     @Test
