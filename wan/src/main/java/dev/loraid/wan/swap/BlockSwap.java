@@ -138,8 +138,10 @@ public final class BlockSwap {
 
     /** What a front end reports once the swap is installed: where the blocks are and how they move. */
     public String describe(Device device) {
-        return schedule.swapped() + " of " + schedule.blocks() + " blocks in host memory, " + schedule.resident()
-                + " resident on " + device + " (each copied in while the " + (schedule.resident() - 1) + " before it compute)";
+        int r = schedule.resident();
+        return schedule.swapped() + " of " + schedule.blocks() + " blocks in host memory, " + r + " resident on " + device
+                + (r == 1 ? " (one slot: each block waits for its own copy)"
+                        : " (each copied in while the " + (r - 1) + " before it compute)");
     }
 
     /** Host-to-device block copies so far (each is one block's weights). */
