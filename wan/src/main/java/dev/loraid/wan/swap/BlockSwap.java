@@ -139,9 +139,11 @@ public final class BlockSwap {
     /** What a front end reports once the swap is installed: where the blocks are and how they move. */
     public String describe(Device device) {
         int r = schedule.resident();
+        String how = copies == CopyStream.SYNCHRONOUS ? "copied in when their turn comes"
+                : r == 1 ? "one slot: each block waits for its own copy"
+                : "each copied in while the " + (r - 1) + " before it compute";
         return schedule.swapped() + " of " + schedule.blocks() + " blocks in host memory, " + r + " resident on " + device
-                + (r == 1 ? " (one slot: each block waits for its own copy)"
-                        : " (each copied in while the " + (r - 1) + " before it compute)");
+                + " (" + how + ")";
     }
 
     /** Host-to-device block copies so far (each is one block's weights). */
