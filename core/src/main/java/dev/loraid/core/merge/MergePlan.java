@@ -148,12 +148,11 @@ public final class MergePlan implements AutoCloseable {
      * place), so that the widening, the products and the cast of a block find it in cache; each element gets the
      * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same. One update
      * of a bf16 weight into a bf16 output needs no scratch: the GEMM widens, adds and rounds each element of the
-     * output's own rows once ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), the same bytes again.
+     * output once ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), the same bytes again.
      */
     private static Tensor merged(Tensor base, List<Update> updates, Tensor out, MemorySegment scratch) {
         long rows = base.shape().dim(0);
         long cols = columns(base.shape());
-        long step = blockRows(base.shape());
         Tensor src = base.view(rows, cols);
         Tensor dst = out.view(rows, cols);
         // fp32 copies of the factors are released here, not whenever the GC gets to them
@@ -162,8 +161,12 @@ public final class MergePlan implements AutoCloseable {
             for (Update u : updates) {
                 fp32.add(u.multiplier() == 0 ? null : LoraDelta.Factors.of(u.module(), cols));
             }
-            boolean inPlace = out.dtype() == DType.F32
-                    || out.dtype() == DType.BF16 && base.dtype() == DType.BF16 && fp32.stream().filter(f -> f != null).count() == 1;
+            boolean bf16InPlace = out.dtype() == DType.BF16 && base.dtype() == DType.BF16
+                    && fp32.stream().filter(f -> f != null).count() == 1;
+            boolean inPlace = bf16InPlace || out.dtype() == DType.F32;
+            // one GEMM over a whole bf16 weight packs the factor D once, not once per block of rows (a wide weight's
+            // blocks are only ~100 rows): 1.6 -> 1.25 s of merging per 1.3B file (bench/RESULTS.md, issue 17)
+            long step = bf16InPlace ? rows : blockRows(base.shape());
             for (long r0 = 0; r0 < rows; r0 += step) {
                 long n = Math.min(step, rows - r0);
                 Tensor block = inPlace ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
