@@ -46,9 +46,10 @@ final class MergePipeline implements AutoCloseable {
 
     /**
      * A tensor read ahead; {@code buffer} is its pooled buffer, or null for a small tensor read into memory of its own
-     * and for a source that hands out its own (mapped) view.
+     * and for a source that hands out its own (mapped) view; {@code writable}: the tensor lies in memory of this pass
+     * (not a view of the source), so it may be merged in place and written from there ({@link #write(Read)}).
      */
-    record Read(String name, Tensor tensor, MemorySegment buffer) {
+    record Read(String name, Tensor tensor, MemorySegment buffer, boolean writable) {
     }
 
     /** A tensor to write and the buffers it frees once written (either may be null). */
@@ -95,7 +96,7 @@ final class MergePipeline implements AutoCloseable {
                 long bytes = source.byteSize(n);
                 MemorySegment pooled = bytes < 0 || bytes > OWN_BUFFER_BYTES ? take(freeIn) : null;
                 MemorySegment into = pooled != null ? pooled : Arena.ofAuto().allocate(Math.max(1, bytes), 64);
-                put(reads, new Read(n, source.read(n, into), pooled));
+                put(reads, new Read(n, source.read(n, into), pooled, bytes >= 0));
             }
         });
         writer = start("loraid-merge-write", () -> {
@@ -134,7 +135,7 @@ final class MergePipeline implements AutoCloseable {
         release(r.buffer(), freeIn);
     }
 
-    /** Queues {@code r}'s tensor itself for writing; its buffer returns to the reader once written. */
+    /** Queues {@code r}'s tensor itself (as read, or merged in place) for writing; its buffer returns to the reader once written. */
     void write(Read r) throws IOException {
         put(jobs, new Job(r.name(), r.tensor(), r.buffer(), null));
     }

@@ -106,7 +106,11 @@ public final class MergePlan implements AutoCloseable {
             for (SafetensorsWriter.Entry e : entries) {
                 MergePipeline.Read r = pipe.next();
                 List<Update> ups = updates.get(e.name());
+                Update inPlace = ups == null ? null : inPlaceUpdate(r, e.dtype(), ups);
                 if (ups == null) {
+                    pipe.write(r);
+                } else if (inPlace != null) {
+                    addInPlace(r.tensor(), inPlace);
                     pipe.write(r);
                 } else {
                     MemorySegment buffer = pipe.outputBuffer();
@@ -146,9 +150,7 @@ public final class MergePlan implements AutoCloseable {
      * {@code out} = the base weight in fp32 plus every update in order, cast once to {@code out}'s dtype
      * round-to-nearest-even (REQ-MERGE-3). Done a block of rows at a time through {@code scratch} (fp32 outputs in
      * place), so that the widening, the products and the cast of a block find it in cache; each element gets the
-     * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same. One update
-     * of a bf16 weight into a bf16 output needs no scratch: the GEMM widens, adds and rounds each element of the
-     * output once ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), the same bytes again.
+     * same arithmetic as in a whole-tensor update ({@link LoraDelta#addRows}), so the bytes are the same.
      */
     private static Tensor merged(Tensor base, List<Update> updates, Tensor out, MemorySegment scratch) {
         long rows = base.shape().dim(0);
@@ -161,12 +163,8 @@ public final class MergePlan implements AutoCloseable {
             for (Update u : updates) {
                 fp32.add(u.multiplier() == 0 ? null : LoraDelta.Factors.of(u.module(), cols));
             }
-            boolean bf16InPlace = out.dtype() == DType.BF16 && base.dtype() == DType.BF16
-                    && fp32.stream().filter(f -> f != null).count() == 1;
-            boolean inPlace = bf16InPlace || out.dtype() == DType.F32;
-            // one GEMM over a whole bf16 weight packs the factor D once, not once per block of rows (a wide weight's
-            // blocks are only ~100 rows): 1.6 -> 1.25 s of merging per 1.3B file (bench/RESULTS.md, issue 17)
-            long step = bf16InPlace ? rows : blockRows(base.shape());
+            boolean inPlace = out.dtype() == DType.F32;
+            long step = blockRows(base.shape());
             for (long r0 = 0; r0 < rows; r0 += step) {
                 long n = Math.min(step, rows - r0);
                 Tensor block = inPlace ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
@@ -183,6 +181,33 @@ public final class MergePlan implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * The update to merge where the reader put the weight ({@link #addInPlace}): the one update with a non-zero
+     * multiplier of a bf16 weight, in memory of the pass, written as bf16; null when the weight takes {@link #merged}.
+     */
+    private static Update inPlaceUpdate(MergePipeline.Read r, DType out, List<Update> ups) {
+        if (!r.writable() || out != DType.BF16 || r.tensor().dtype() != DType.BF16) {
+            return null;
+        }
+        List<Update> active = ups.stream().filter(u -> u.multiplier() != 0).toList();
+        return active.size() == 1 ? active.getFirst() : null;
+    }
+
+    /**
+     * {@code weight += m·(alpha/r)·U@D} on a bf16 weight as read: the GEMM widens, adds and rounds each element once
+     * ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), which gives the bytes of {@link #merged}'s fp32
+     * path with neither a copy nor an output buffer. One GEMM over the whole weight packs D once, where blocks of
+     * rows (a wide weight's are ~100 rows) packed it per block: 1.6 -> 1.25 s of merging per 1.3B file (issue 17).
+     */
+    private static void addInPlace(Tensor weight, Update u) {
+        long rows = weight.shape().dim(0);
+        long cols = columns(weight.shape());
+        // the fp32 copies of the factors are released here, not whenever the GC gets to them
+        try (MemoryScope factors = MemoryScope.open()) {
+            LoraDelta.addRows(weight.view(rows, cols), 0, LoraDelta.Factors.of(u.module(), cols), u.multiplier() * u.module().scale());
+        }
     }
 
     @Override
