@@ -85,13 +85,15 @@ public final class MergePlan implements AutoCloseable {
         long total = 0;
         long outBytes = 0;
         long blockFloats = 0;
+        boolean ownMemory = StreamingTensorReader.readsIntoMemory(base);
         for (String n : base.names()) {
             TensorInfo info = base.info(n);
             DType out = saveDtype != null && info.dtype().isFloatingPoint() ? saveDtype : info.dtype();
             SafetensorsWriter.Entry e = new SafetensorsWriter.Entry(n, out, info.shape());
             entries.add(e);
             total += info.byteSize();
-            if (updates.containsKey(n)) {
+            List<Update> ups = updates.get(n);
+            if (ups != null && inPlaceUpdate(ownMemory, info.dtype(), out, ups) == null) { // needs an output buffer
                 outBytes = Math.max(outBytes, e.byteSize());
                 blockFloats = Math.max(blockFloats, blockRows(info.shape()) * columns(info.shape()));
             }
@@ -106,7 +108,7 @@ public final class MergePlan implements AutoCloseable {
             for (SafetensorsWriter.Entry e : entries) {
                 MergePipeline.Read r = pipe.next();
                 List<Update> ups = updates.get(e.name());
-                Update inPlace = ups == null ? null : inPlaceUpdate(r, e.dtype(), ups);
+                Update inPlace = ups == null ? null : inPlaceUpdate(r.writable(), r.tensor().dtype(), e.dtype(), ups);
                 if (ups == null) {
                     pipe.write(r);
                 } else if (inPlace != null) {
@@ -185,10 +187,11 @@ public final class MergePlan implements AutoCloseable {
 
     /**
      * The update to merge where the reader put the weight ({@link #addInPlace}): the one update with a non-zero
-     * multiplier of a bf16 weight, in memory of the pass, written as bf16; null when the weight takes {@link #merged}.
+     * multiplier of a bf16 weight read into memory of the pass ({@code writable}) and written as bf16; null when the
+     * weight takes {@link #merged}.
      */
-    private static Update inPlaceUpdate(MergePipeline.Read r, DType out, List<Update> ups) {
-        if (!r.writable() || out != DType.BF16 || r.tensor().dtype() != DType.BF16) {
+    private static Update inPlaceUpdate(boolean writable, DType in, DType out, List<Update> ups) {
+        if (!writable || in != DType.BF16 || out != DType.BF16) {
             return null;
         }
         List<Update> active = ups.stream().filter(u -> u.multiplier() != 0).toList();

@@ -32,11 +32,7 @@ final class StreamingTensorReader implements AutoCloseable {
 
     StreamingTensorReader(TensorSource source) {
         this.source = source;
-        List<SafetensorsFile> files = switch (source) {
-            case SafetensorsFile f -> List.of(f);
-            case ShardedCheckpoint s -> s.shards();
-            default -> List.of();
-        };
+        List<SafetensorsFile> files = files(source);
         long most = 0;
         for (SafetensorsFile f : files) {
             for (String n : f.names()) {
@@ -45,6 +41,19 @@ final class StreamingTensorReader implements AutoCloseable {
             }
         }
         largest = most;
+    }
+
+    private static List<SafetensorsFile> files(TensorSource source) {
+        return switch (source) {
+            case SafetensorsFile f -> List.of(f);
+            case ShardedCheckpoint s -> s.shards();
+            default -> List.of();
+        };
+    }
+
+    /** Whether {@link #read} puts {@code source}'s tensors in memory of the caller's (else: the source's own views). */
+    static boolean readsIntoMemory(TensorSource source) {
+        return !files(source).isEmpty();
     }
 
     /** The bytes of tensor {@code name}, or −1 for a source of an unknown kind (it hands out its own views). */
