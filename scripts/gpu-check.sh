@@ -10,7 +10,8 @@
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
 #      with f32 activations needed ~6 min and ~110 GB)                                            ~110 s -> $OUT/train-step.txt
 #   4. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
-#      CAP_FRAMES (5), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0": the baseline) ~55 s
+#      CAP_FRAMES (5), with SWAP_SYNC_TOO=1 once more with the blocks copied in line (-Dloraid.swap.synchronous=true:
+#      what the copy stream saves), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0") ~55 s
 #   5. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
 #      golden tests on cuda, in what is left of TEST_BUDGET (default 230)      <=230 s -> $OUT/tests.txt
 #   6. the self-attention alone per ATTENTION_PATHS (default cudnn), the block on BLOCK_ALSO paths (default none), one
@@ -150,6 +151,19 @@ else
   cap_rc=${PIPESTATUS[0]}
   echo "-- memory-cap step (24g, fp8, blocks_to_swap ${CAP_SWAP:-36}): exit $cap_rc" | tee -a "$OUT/train-step.txt"
   [ "$cap_rc" -eq 0 ] || rc_all=1
+fi
+if [ "${SWAP_SYNC_TOO:-0}" = 1 ]; then
+  # the same capped step with the blocks copied in line with the compute: what the copy stream's overlap saves
+  t=$(box "${CAP_TIMEOUT:-120}")
+  if [ "$t" -eq 0 ]; then
+    not_run "memory-cap step, synchronous swap" "$OUT/train-step.txt"
+  else
+    timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Dloraid.swap.synchronous=true -Xmx48g \
+      -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" \
+      --fp8_base --blocks_to_swap "${CAP_SWAP:-36}" 2>&1 | grep -v WARNING | grep -E '^(config|ours:|peak_memory|ours_ms)' \
+      | tee -a "$OUT/train-step.txt"
+    echo "-- memory-cap step, synchronous swap: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
+  fi
 fi
 for n in ${SWAP_CURVE:-0}; do
   t=$(box "${CAP_TIMEOUT:-120}")

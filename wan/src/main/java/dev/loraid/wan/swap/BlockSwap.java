@@ -43,6 +43,12 @@ public final class BlockSwap {
         void swapped(int evict, int fetch);
     }
 
+    /**
+     * {@code -Dloraid.swap.synchronous=true}: blocks come in by plain copies in line with the compute, the baseline
+     * against which the copy stream's overlap is measured ({@code scripts/gpu-check.sh}, {@code SWAP_SYNC_TOO=1}).
+     */
+    public static final String SYNCHRONOUS_PROPERTY = "loraid.swap.synchronous";
+
     private final List<? extends Module> blocks;
     private final BlockSwapSchedule schedule;
     private final List<Map<String, Tensor>> host = new ArrayList<>();
@@ -100,7 +106,8 @@ public final class BlockSwap {
      * @throws IllegalStateException    when the blocks differ in their weights' shapes or dtypes (one slot fits all)
      */
     public static BlockSwap install(WanModel model, Device device, int blocksToSwap, Listener listener) {
-        return install(model, device, blocksToSwap, listener, Backends.of(device).copyStream());
+        CopyStream copies = Boolean.getBoolean(SYNCHRONOUS_PROPERTY) ? CopyStream.SYNCHRONOUS : Backends.of(device).copyStream();
+        return install(model, device, blocksToSwap, listener, copies);
     }
 
     /** {@link #install(WanModel, Device, int, Listener)} with the blocks coming in through {@code copies}. */
