@@ -22,6 +22,8 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -88,6 +90,10 @@ class LoraMergerTest {
             assertEquals(240, changed);
             String merged = o.metadata().get("ss_loraid_merged");
             assertTrue(merged.contains("\"loraid\":1") && merged.contains("\"loraid\":2") && merged.contains("id2.safetensors"), merged);
+            for (Path f : List.of(id1, id2)) { // each file's digest, as sha256sum prints it
+                String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
+                assertTrue(merged.contains("\"sha256\":\"" + hex + "\""), f + " " + hex + " in " + merged);
+            }
             assertEquals("wan-like 40 blocks", o.metadata().get("fixture"));
         }
         // one adapted weight against an independent float64 computation, rounded to bf16
