@@ -165,11 +165,11 @@ public final class MergePlan implements AutoCloseable {
             for (Update u : updates) {
                 fp32.add(u.multiplier() == 0 ? null : LoraDelta.Factors.of(u.module(), cols));
             }
-            boolean inPlace = out.dtype() == DType.F32;
+            boolean f32Out = out.dtype() == DType.F32; // then the block is the output's own rows
             long step = blockRows(base.shape());
             for (long r0 = 0; r0 < rows; r0 += step) {
                 long n = Math.min(step, rows - r0);
-                Tensor block = inPlace ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
+                Tensor block = f32Out ? dst.narrow(0, r0, n) : over(scratch, DType.F32, Shape.of(n, cols));
                 block.backend().copy(src.narrow(0, r0, n), block);
                 for (int i = 0; i < updates.size(); i++) {
                     Update u = updates.get(i);
@@ -177,7 +177,7 @@ public final class MergePlan implements AutoCloseable {
                         LoraDelta.addRows(block, r0, fp32.get(i), u.multiplier() * u.module().scale());
                     }
                 }
-                if (!inPlace) {
+                if (!f32Out) {
                     block.backend().copy(block, dst.narrow(0, r0, n));
                 }
             }
@@ -203,6 +203,8 @@ public final class MergePlan implements AutoCloseable {
      * ({@link dev.loraid.tensor.Backend#matmul} on a bf16 output), which gives the bytes of {@link #merged}'s fp32
      * path with neither a copy nor an output buffer. One GEMM over the whole weight packs D once, where blocks of
      * rows (a wide weight's are ~100 rows) packed it per block: 1.6 -> 1.25 s of merging per 1.3B file (issue 17).
+     * A rank above the GEMM's K slice (256 floats on AVX-512) makes the GEMM go through an fp32 temporary of the
+     * weight's size instead, with the same bytes.
      */
     private static void addInPlace(Tensor weight, Update u) {
         long rows = weight.shape().dim(0);
