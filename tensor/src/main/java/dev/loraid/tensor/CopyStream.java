@@ -25,7 +25,7 @@ public interface CopyStream {
 
         @Override
         public Fence copyAfterCompute(List<Tensor> sources, List<Tensor> destinations) {
-            checkPairs(sources, destinations);
+            checkPairs(sources, destinations, false);
             for (int i = 0; i < sources.size(); i++) {
                 destinations.get(i).backend().copy(sources.get(i), destinations.get(i));
             }
@@ -41,23 +41,27 @@ public interface CopyStream {
 
     /**
      * Copies each host tensor of {@code sources} into the device tensor at the same index of {@code destinations}
-     * (same dtype and shape, both contiguous) once the work enqueued so far is done with the destinations; returns at
-     * once. The destinations must not be read before the returned fence is awaited.
+     * (same dtype and shape; on CUDA both contiguous, as {@link #pinned} makes them) once the work enqueued so far is
+     * done with the destinations; returns at once. The destinations must not be read before the returned fence is
+     * awaited.
      */
     Fence copyAfterCompute(List<Tensor> sources, List<Tensor> destinations);
 
-    /** Checks {@link #copyAfterCompute}'s arguments, naming the pair at fault. */
-    static void checkPairs(List<Tensor> sources, List<Tensor> destinations) {
+    /**
+     * Checks {@link #copyAfterCompute}'s arguments, naming the pair at fault: host sources, destinations of the same
+     * dtype and shape, both contiguous where {@code contiguous} (a stream that copies raw bytes).
+     */
+    static void checkPairs(List<Tensor> sources, List<Tensor> destinations, boolean contiguous) {
         if (sources.size() != destinations.size()) {
             throw new IllegalArgumentException(sources.size() + " sources for " + destinations.size() + " destinations");
         }
         for (int i = 0; i < sources.size(); i++) {
             Tensor s = sources.get(i);
             Tensor d = destinations.get(i);
-            if (!s.device().isCpu() || s.dtype() != d.dtype() || !s.shape().equals(d.shape()) || !s.isContiguous()
-                    || !d.isContiguous()) {
-                throw new IllegalArgumentException("copy " + i + ": needs a contiguous host tensor and a contiguous tensor of "
-                        + "the same dtype and shape, got " + s + " -> " + d);
+            if (!s.device().isCpu() || s.dtype() != d.dtype() || !s.shape().equals(d.shape())
+                    || contiguous && !(s.isContiguous() && d.isContiguous())) {
+                throw new IllegalArgumentException("copy " + i + ": needs a host tensor and a tensor of the same dtype and shape"
+                        + (contiguous ? ", both contiguous" : "") + ", got " + s + " -> " + d);
             }
         }
     }

@@ -52,7 +52,7 @@ final class CudaCopyStream implements CopyStream {
 
     @Override
     public Fence copyAfterCompute(List<Tensor> sources, List<Tensor> destinations) {
-        CopyStream.checkPairs(sources, destinations);
+        CopyStream.checkPairs(sources, destinations, true);
         ctx.bind();
         MemorySegment computeDone = driver.eventCreateForOrdering();
         driver.eventRecord(computeDone, ctx.stream());

@@ -77,7 +77,7 @@ class BlockSwapTest {
 
         @Override
         public Fence copyAfterCompute(List<Tensor> sources, List<Tensor> destinations) {
-            CopyStream.checkPairs(sources, destinations);
+            CopyStream.checkPairs(sources, destinations, false);
             fences++;
             boolean[] done = {false};
             return () -> {
