@@ -93,7 +93,7 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("offload_inactive_dit", "A14B: keep only the expert in use on the device, the other on "
                 + "the host (both opened at the start)"));
         o.addOption(CliArgs.value("blocks_to_swap", "N", "keep N blocks' weights in host memory, copied to the device "
-                + "ahead of their forward (on CUDA on a copy stream, while the blocks before them compute), 0..blocks−1 "
+                + "ahead of their forward (on CUDA on a copy stream), 0..blocks−1 "
                 + "(default 0 = off; Wan 14B up to 39, 1.3B up to 29); not with --offload_inactive_dit"));
         o.addOption(CliArgs.flag("fp8", "store the DiT's block Linear weights as fp8 (E4M3) when loading, without a scale "
                 + "(upstream's --fp8; fp8 files are used as stored either way)"));

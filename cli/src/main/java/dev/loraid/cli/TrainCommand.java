@@ -66,7 +66,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("fp8_scaled", "with --fp8_base: quantise block-wise (64 inputs per scale) instead; needs a "
                 + "bf16/fp16/fp32 DiT"));
         o.addOption(CliArgs.value("blocks_to_swap", "N", "keep N blocks' weights in host memory, copied to the device around "
-                + "their forward and backward (on CUDA on a copy stream, while the blocks before them compute), "
+                + "their forward and backward (on CUDA on a copy stream), "
                 + "0..blocks−1 (default 0 = off; Wan 14B up to 39, 1.3B up to 29)"));
         o.addOption(CliArgs.value("task", "TASK", "Wan task, e.g. t2v-1.3B, t2v-A14B (default: inferred from the checkpoint)"));
         o.addOption(CliArgs.value("dataset_config", "FILE", "dataset config, TOML or JSON (musubi-tuner's format)"));
