@@ -46,10 +46,10 @@ final class MergePipeline implements AutoCloseable {
 
     /**
      * A tensor read ahead; {@code buffer} is its pooled buffer, or null for a small tensor read into memory of its own
-     * and for a source that hands out its own (mapped) view; {@code writable}: the tensor lies in memory of this pass
-     * (not a view of the source), so it may be merged in place and written from there ({@link #write(Read)}).
+     * and for a source that hands out its own (mapped) view. Read into memory of the pass, the tensor may be merged in
+     * place and written from there ({@link #write(Read)}).
      */
-    record Read(String name, Tensor tensor, MemorySegment buffer, boolean writable) {
+    record Read(String name, Tensor tensor, MemorySegment buffer) {
     }
 
     /** A tensor to write and the buffers it frees once written (either may be null). */
@@ -96,7 +96,7 @@ final class MergePipeline implements AutoCloseable {
                 long bytes = source.byteSize(n);
                 MemorySegment pooled = bytes < 0 || bytes > OWN_BUFFER_BYTES ? take(freeIn) : null;
                 MemorySegment into = pooled != null ? pooled : Arena.ofAuto().allocate(Math.max(1, bytes), 64);
-                put(reads, new Read(n, source.read(n, into), pooled, bytes >= 0));
+                put(reads, new Read(n, source.read(n, into), pooled));
             }
         });
         writer = start("loraid-merge-write", () -> {

@@ -19,6 +19,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -86,6 +87,7 @@ public final class MergePlan implements AutoCloseable {
         long outBytes = 0;
         long blockFloats = 0;
         boolean ownMemory = StreamingTensorReader.readsIntoMemory(base);
+        Map<String, Update> inPlace = new HashMap<>(); // weight → its one update merged where it was read
         for (String n : base.names()) {
             TensorInfo info = base.info(n);
             DType out = saveDtype != null && info.dtype().isFloatingPoint() ? saveDtype : info.dtype();
@@ -93,7 +95,10 @@ public final class MergePlan implements AutoCloseable {
             entries.add(e);
             total += info.byteSize();
             List<Update> ups = updates.get(n);
-            if (ups != null && inPlaceUpdate(ownMemory, info.dtype(), out, ups) == null) { // needs an output buffer
+            Update single = ups == null ? null : inPlaceUpdate(ownMemory, info.dtype(), out, ups);
+            if (single != null) {
+                inPlace.put(n, single);
+            } else if (ups != null) { // merged through an output buffer
                 outBytes = Math.max(outBytes, e.byteSize());
                 blockFloats = Math.max(blockFloats, blockRows(info.shape()) * columns(info.shape()));
             }
@@ -108,11 +113,11 @@ public final class MergePlan implements AutoCloseable {
             for (SafetensorsWriter.Entry e : entries) {
                 MergePipeline.Read r = pipe.next();
                 List<Update> ups = updates.get(e.name());
-                Update inPlace = ups == null ? null : inPlaceUpdate(r.writable(), r.tensor().dtype(), e.dtype(), ups);
+                Update single = inPlace.get(e.name());
                 if (ups == null) {
                     pipe.write(r);
-                } else if (inPlace != null) {
-                    addInPlace(r.tensor(), inPlace);
+                } else if (single != null) {
+                    addInPlace(r.tensor(), single);
                     pipe.write(r);
                 } else {
                     MemorySegment buffer = pipe.outputBuffer();
@@ -187,8 +192,8 @@ public final class MergePlan implements AutoCloseable {
 
     /**
      * The update to merge where the reader put the weight ({@link #addInPlace}): the one update with a non-zero
-     * multiplier of a bf16 weight read into memory of the pass ({@code writable}) and written as bf16; null when the
-     * weight takes {@link #merged}.
+     * multiplier of a bf16 weight read into memory of the pass ({@code writable}, {@link
+     * StreamingTensorReader#readsIntoMemory}) and written as bf16; null when the weight takes {@link #merged}.
      */
     private static Update inPlaceUpdate(boolean writable, DType in, DType out, List<Update> ups) {
         if (!writable || in != DType.BF16 || out != DType.BF16) {
