@@ -38,6 +38,7 @@ final class CliFlags {
             entry("TimestepConfig.weighting", "--weighting_scheme"),
             entry("TrainConfig.Validation.everyNSteps", "--validate_every_n_steps"),
             entry("LatentEncoder.dtype", "--vae_dtype"),
+            entry("GenerateRequest.activations", "--mixed_precision"),
             entry("MergeRequest.loras", "--lora_weight"),
             entry("MergeRequest.includeKeyPatterns", "--include_patterns"),
             entry("MergeRequest.excludeKeyPatterns", "--exclude_patterns"),

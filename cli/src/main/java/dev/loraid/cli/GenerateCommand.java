@@ -15,6 +15,9 @@ import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.core.plan.BlockCount;
+import dev.loraid.core.train.MixedPrecision;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.wan.WanPresets;
@@ -37,6 +40,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
@@ -95,6 +99,9 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("blocks_to_swap", "N", "keep N blocks' weights in host memory, copied to the device "
                 + "ahead of their forward (on CUDA on a copy stream), 0..blocks−1 "
                 + "(default 0 = off; Wan 14B up to 39, 1.3B up to 29); not with --offload_inactive_dit"));
+        o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16: the DiT's activation dtype (fp32 norms, "
+                + "statistics and residual stream), as train's (default: bf16 on cuda, as upstream's autocast; no on the CPU, "
+                + "where bf16 activations do not pay yet)"));
         o.addOption(CliArgs.flag("fp8", "store the DiT's block Linear weights as fp8 (E4M3) when loading, without a scale "
                 + "(upstream's --fp8; fp8 files are used as stored either way)"));
         o.addOption(CliArgs.flag("fp8_scaled", "with --fp8: quantise block-wise (64 inputs per scale) instead, as upstream's "
@@ -260,7 +267,7 @@ final class GenerateCommand extends OptionsCommand {
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
-                blocksToSwap(cl), extras.getFirst());
+                blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
         List<GenerateRequest> reqs = new ArrayList<>();
         if (fromFile == null) {
             reqs.add(req);
@@ -279,7 +286,8 @@ final class GenerateCommand extends OptionsCommand {
             for (GenerateRequest r : reqs) {
                 reporter.info("generate: " + task.name() + ", " + r.solver().flagValue() + " " + r.steps() + " steps, shift "
                         + r.flowShift() + ", guidance " + r.guidanceScale() + ", seed " + r.seed() + ", latent "
-                        + Arrays.toString(r.latentShape()) + ", device " + r.device()
+                        + Arrays.toString(r.latentShape()) + ", device " + r.device() + ", activations "
+                        + r.activations().safetensorsName().toLowerCase(Locale.ROOT)
                         + (reqs.size() > 1 ? " (" + r.extraMetadata().get("from_file_entry") + ")" : ""));
             }
             boolean noMetadata = cl.hasOption("no_metadata");
@@ -291,6 +299,12 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /** --mixed_precision: the DiT's activation dtype; when absent bf16 on a GPU (upstream's autocast), fp32 on the CPU. */
+    private static DType activations(CommandLine cl, Device device) {
+        String v = cl.getOptionValue("mixed_precision");
+        return v != null ? MixedPrecision.parse(v).activationDType() : device.isCpu() ? DType.F32 : DType.BF16;
     }
 
     /** --blocks_to_swap (0 when absent; the model's block count bounds it, checked when the DiT is opened). */

@@ -90,6 +90,37 @@ class GenerateCommandTest {
         }
     }
 
+    /**
+     * --mixed_precision bf16 runs the DiT's activations in bf16 (upstream's autocast): the sample_tiny latent moves by
+     * bf16 rounding, not more, and the output records it; the CPU default stays fp32 (the golden bytes above).
+     */
+    @Test
+    void bf16ActivationsStayNearTheFp32SampleAndAreRecorded() throws Exception {
+        CliRun f32 = generate("f", "--latent_noise", noise.toString(), "--seed", "0");
+        CliRun bf16 = generate("h", "--latent_noise", noise.toString(), "--seed", "0", "--mixed_precision", "bf16");
+        assertEquals(0, f32.code(), f32.err());
+        assertEquals(0, bf16.code(), bf16.err());
+        try (SafetensorsFile a = SafetensorsFile.open(only(f32, "_latent.safetensors"));
+             SafetensorsFile b = SafetensorsFile.open(only(bf16, "_latent.safetensors"))) {
+            double[] x = a.tensor("latent").toDoubleArray();
+            double[] y = b.tensor("latent").toDoubleArray();
+            double max = 0;
+            double scale = 0;
+            for (int i = 0; i < x.length; i++) {
+                max = Math.max(max, Math.abs(x[i] - y[i]));
+                scale = Math.max(scale, Math.abs(x[i]));
+            }
+            System.out.printf("generate: bf16 vs fp32 activations, max |latent difference| %.3g of max |latent| %.3g%n", max, scale);
+            assertTrue(max > 0, "bf16 activations changed nothing");
+            assertTrue(max < 0.01 * scale, "bf16 activations moved the latent by " + max + " (max |latent| " + scale + ")");
+            assertEquals(null, a.metadata().get("activations"));
+            assertEquals("bf16", b.metadata().get("activations"));
+        }
+        CliRun bad = generate("x", "--mixed_precision", "fp8");
+        assertEquals(1, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--mixed_precision must be no, fp16 or bf16, got 'fp8'"), bad.err());
+    }
+
     @Test
     void latentNoiseGivesSampleTinysResultAndPngsParse() throws Exception {
         CliRun r = generate("n", "--latent_noise", noise.toString(), "--output_type", "latent_images", "--seed", "0");

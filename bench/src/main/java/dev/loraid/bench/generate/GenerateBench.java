@@ -92,7 +92,7 @@ public final class GenerateBench implements BenchCommand {
         GenerateRequest req = new GenerateRequest(task, Path.of("bench-weights"), null, LoraSelection.NONE,
                 LoraSelection.NONE, SolverKind.UNIPC, steps, SHIFT, GUIDANCE, GUIDANCE, null, CfgSkipMode.NONE, null,
                 SkipLayerGuidance.OFF, SEED, (int) LATENTS[2] * 8, (int) LATENTS[3] * 8, 1, context, negativeContext, noise,
-                Device.CPU, ExpertResidency.BOTH, Fp8Load.NONE, 0, Map.of());
+                Device.CPU, ExpertResidency.BOTH, Fp8Load.NONE, 0, DType.F32, Map.of());
         double t0 = req.solver().schedule(steps, SHIFT).timesteps()[0];
 
         Stopwatch.Timing fwd = series.time("loraid one DiT forward", () -> {

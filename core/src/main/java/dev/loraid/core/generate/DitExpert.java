@@ -7,6 +7,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
 import dev.loraid.core.lora.LoraPairing;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanModel;
@@ -32,6 +33,7 @@ final class DitExpert implements AutoCloseable {
     private final Device device;
     private final Fp8Load fp8;
     private final int blocksToSwap;
+    private final DType activations;
     private final String metaPrefix;
     private final Reporter reporter;
     private final Map<String, String> loraMeta = new LinkedHashMap<>();
@@ -45,7 +47,7 @@ final class DitExpert implements AutoCloseable {
      * @param metaPrefix the metadata key prefix of its LoRAs ("lora" → lora_weight, lora_multiplier)
      */
     DitExpert(String name, Path dit, LoraSelection loras, WanVariant task, Device device, Fp8Load fp8, int blocksToSwap,
-              String metaPrefix, Reporter reporter) {
+              DType activations, String metaPrefix, Reporter reporter) {
         this.name = name;
         this.dit = dit;
         this.loras = loras;
@@ -53,6 +55,7 @@ final class DitExpert implements AutoCloseable {
         this.device = device;
         this.fp8 = fp8;
         this.blocksToSwap = blocksToSwap;
+        this.activations = activations;
         this.metaPrefix = metaPrefix;
         this.reporter = reporter;
     }
@@ -99,6 +102,7 @@ final class DitExpert implements AutoCloseable {
             if (swap) {
                 installSwap(m);
             }
+            m.setActivationDType(activations);
             model = m;
             onDevice = toDevice || device.equals(Device.CPU);
         } catch (RuntimeException e) {

@@ -4,6 +4,7 @@ import static dev.loraid.core.ParameterText.named;
 import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.core.ParameterException;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanVariant;
@@ -35,6 +36,8 @@ import java.util.Objects;
  *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
  * @param blocksToSwap           blocks whose weights stay in host memory, copied to the device around their forward
  *                               ({@code --blocks_to_swap}, training.md §3.5); 0 for none
+ * @param activations            the DiT's activation dtype ({@link dev.loraid.wan.WanModel#setActivationDType}): F32, or
+ *                               BF16/F16 as under upstream's autocast; null for F32
  * @param extraMetadata          more key → value pairs for the output's metadata (e.g. the files the inputs came from)
  */
 public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras,
@@ -43,7 +46,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
                               Device device, ExpertResidency residency, Fp8Load fp8, int blocksToSwap,
-                              Map<String, String> extraMetadata) {
+                              DType activations, Map<String, String> extraMetadata) {
 
     public GenerateRequest {
         Objects.requireNonNull(task, "task");
@@ -58,6 +61,10 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         residency = residency == null ? ExpertResidency.BOTH : residency;
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
         extraMetadata = extraMetadata == null ? Map.of() : Map.copyOf(extraMetadata);
+        activations = activations == null ? DType.F32 : activations;
+        if (activations != DType.F32 && activations != DType.BF16 && activations != DType.F16) {
+            throw new ParameterException(named(param("GenerateRequest.activations"), " must be F32, BF16 or F16, got " + activations));
+        }
         if (blocksToSwap < 0) {
             throw new ParameterException(named(param("GenerateRequest.blocksToSwap"), " must be ≥ 0, got " + blocksToSwap));
         }
@@ -68,7 +75,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
 
     /**
      * A request with the task's defaults (§6.3, wan.md §1.2): solver unipc, its steps, shift and guidance scales, its
-     * boundary, 256×256, 81 frames (1 for t2i), no LoRAs, CFG on every step, no SLG, on the CPU.
+     * boundary, 256×256, 81 frames (1 for t2i), no LoRAs, CFG on every step, no SLG, on the CPU with fp32 activations.
      */
     public static GenerateRequest withTaskDefaults(WanVariant task, Path dit, Path ditHighNoise, long seed,
                                                    Tensor context, Tensor negativeContext) {
@@ -77,7 +84,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         return new GenerateRequest(task, dit, ditHighNoise, LoraSelection.NONE, LoraSelection.NONE, SolverKind.UNIPC,
                 task.sampleSteps(), task.sampleShift(), task.guidanceLow(), task.guidanceHigh(), boundary, CfgSkipMode.NONE,
                 null, SkipLayerGuidance.OFF, seed, 256, 256, frames, context, negativeContext, null, Device.CPU, ExpertResidency.BOTH,
-                Fp8Load.NONE, 0, Map.of());
+                Fp8Load.NONE, 0, DType.F32, Map.of());
     }
 
     /** The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2). */
@@ -89,61 +96,67 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withFp8(Fp8Load fp8) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withBlocksToSwap(int blocksToSwap) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+    }
+
+    public GenerateRequest withActivations(DType activations) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     /** Another prompt: its text embeddings and the metadata that records where they came from. */
     public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, extraMetadata);
+                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 }

@@ -69,18 +69,19 @@ public final class Generator {
                     || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
                     || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())
                     || req.residency() != first.residency() || req.fp8() != first.fp8()
-                    || req.blocksToSwap() != first.blocksToSwap()) {
+                    || req.blocksToSwap() != first.blocksToSwap() || req.activations() != first.activations()) {
                 throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs, the "
-                        + "device, the expert residency, fp8 and the blocks to swap (request " + reqs.indexOf(req)
+                        + "device, the expert residency, fp8, the blocks to swap and the activation dtype (request " + reqs.indexOf(req)
                         + " differs from request 0)");
             }
         }
         boolean dual = first.ditHighNoise() != null;
         ExpertResidency residency = dual ? first.residency() : ExpertResidency.BOTH;
         try (DitExpert low = new DitExpert(dual ? "low-noise DiT" : "DiT", first.dit(), first.loras(), first.task(),
-                     first.device(), first.fp8(), first.blocksToSwap(), "lora", reporter);
+                     first.device(), first.fp8(), first.blocksToSwap(), first.activations(), "lora", reporter);
              DitExpert high = !dual ? null : new DitExpert("high-noise DiT", first.ditHighNoise(), first.lorasHighNoise(),
-                     first.task(), first.device(), first.fp8(), first.blocksToSwap(), "lora_high_noise", reporter)) {
+                     first.task(), first.device(), first.fp8(), first.blocksToSwap(), first.activations(), "lora_high_noise",
+                     reporter)) {
             // upstream's load order (§6.5): the low-noise expert first, left on the host when offloading
             switch (residency) {
                 case BOTH -> {
@@ -129,14 +130,21 @@ public final class Generator {
     /**
      * Generation with a model already built, its LoRAs (or a training run's adapters) attached: the training-time
      * sampler (spec training.md §6.2; with two experts the low-noise one runs the whole sample). The request's dit
-     * paths are only recorded.
+     * paths are only recorded. The model computes in the request's activation dtype for the sample, then gets its own
+     * back.
      */
     public static GenerateResult sample(WanModel model, GenerateRequest req, Reporter reporter) {
         check(req);
-        GuidedVelocity.Expert expert = new GuidedVelocity.Expert("low_noise_model", denoiser(() -> model, req),
-                req.guidanceScale());
-        Tensor latent = loop(req, startingNoise(req), null, expert, GuidedVelocity.SwitchListener.NONE, reporter);
-        return new GenerateResult(latent, req.seed(), metadata(req));
+        DType own = model.activationDType();
+        model.setActivationDType(req.activations());
+        try {
+            GuidedVelocity.Expert expert = new GuidedVelocity.Expert("low_noise_model", denoiser(() -> model, req),
+                    req.guidanceScale());
+            Tensor latent = loop(req, startingNoise(req), null, expert, GuidedVelocity.SwitchListener.NONE, reporter);
+            return new GenerateResult(latent, req.seed(), metadata(req));
+        } finally {
+            model.setActivationDType(own);
+        }
     }
 
     /** The guided solver loop over one or two experts; the latent comes back on the host in F32. */
@@ -263,6 +271,9 @@ public final class Generator {
             m.put("slg_scale", Double.toString(req.slg().scale()));
             m.put("slg_start", Double.toString(req.slg().start()));
             m.put("slg_end", Double.toString(req.slg().end()));
+        }
+        if (req.activations() != DType.F32) {
+            m.put("activations", req.activations().safetensorsName().toLowerCase(Locale.ROOT));
         }
         if (req.fp8() != Fp8Load.NONE) {
             m.put("fp8", req.fp8().name().toLowerCase(Locale.ROOT));

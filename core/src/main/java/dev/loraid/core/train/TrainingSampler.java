@@ -89,7 +89,7 @@ final class TrainingSampler implements AutoCloseable {
                 GenerateRequest req = GenerateRequest.withTaskDefaults(task, config.dit(), config.ditHighNoise(), seed, e.context(),
                         e.negative()).withSampling(SolverKind.UNIPC, p.steps(), p.flowShift(),
                         p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(p.height(), p.width(), p.frameCount())
-                        .withDevice(model.device());
+                        .withDevice(model.device()).withActivations(model.activationDType()); // --mixed_precision's, as upstream's autocast
                 GenerateResult r = Generator.sample(model, req, Reporter.SILENT);
                 String base = config.save().outputName() + "_" + tag + String.format("_%02d_", p.index()) + TIME.format(LocalDateTime.now())
                         + (p.seed() != null ? "_" + p.seed() : "");

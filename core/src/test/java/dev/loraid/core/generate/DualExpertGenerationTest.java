@@ -66,7 +66,7 @@ class DualExpertGenerationTest {
                 .withSize(32, 48, 1).withSampling(SolverKind.UNIPC, 8, 5.0, 4.0);
         return new GenerateRequest(d.task(), d.dit(), d.ditHighNoise(), null, null, d.solver(), d.steps(), d.flowShift(), 4.0,
                 3.0, boundary, null, null, null, seed, d.height(), d.width(), d.frames(), context, negative, null, null, null,
-                null, 0, null);
+                null, 0, null, null);
     }
 
     /** The residency runs on the device under test, with a LoRA on each expert (moved with it when offloading). */

@@ -5,8 +5,11 @@ import dev.loraid.tensor.testing.Golden;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.sample.SolverKind;
 import org.junit.jupiter.api.Test;
@@ -77,7 +80,7 @@ class GeneratorTest {
         GenerateResult adapted = Generator.run(base.withLoras(loras, LoraSelection.NONE), new CollectingReporter());
         GenerateRequest onMerged = new GenerateRequest(base.task(), merged, null, null, null, base.solver(), base.steps(),
                 base.flowShift(), base.guidanceScale(), base.guidanceScaleHighNoise(), null, null, null, null, base.seed(),
-                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null, 0, null);
+                base.height(), base.width(), base.frames(), base.context(), base.negativeContext(), null, null, null, null, 0, null, null);
         Tensor want = Generator.run(onMerged, new CollectingReporter()).latent();
         Golden.assertClose("latent with adapters vs merged", want, adapted.latent(), 1e-5, 1e-5);
         Tensor plain = Generator.run(base, new CollectingReporter()).latent();
@@ -110,6 +113,29 @@ class GeneratorTest {
         assertTrue(r.infos.stream().anyMatch(m -> m.contains("3 of 4 blocks in host memory, 1 resident")), r.infos.toString());
         LoraidException e = assertThrows(LoraidException.class, () -> Generator.run(req.withBlocksToSwap(4), new CollectingReporter()));
         assertTrue(e.getMessage().contains("GenerateRequest.blocksToSwap") && e.getMessage().contains("at most 3"), e.getMessage());
+    }
+
+    /**
+     * The activation dtype is the request's, on both paths: {@link Generator#run} loads the DiT with it, and
+     * {@link Generator#sample} (a model already built, as the training-time sampler's) runs it for the sample and gives
+     * the model its own back. BF16 activations give another latent than F32.
+     */
+    @Test
+    void theRequestsActivationDtypeRunsTheSampleOnBothPaths() throws Exception {
+        GenerateRequest f32 = tiny(3);
+        GenerateRequest bf16 = tiny(3).withActivations(DType.BF16);
+        Tensor loadedF32 = Generator.run(f32, new CollectingReporter()).latent();
+        Tensor loadedBf16 = Generator.run(bf16, new CollectingReporter()).latent();
+        assertFalse(Golden.sameBytes(loadedF32, loadedBf16), "bf16 activations changed nothing");
+        try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config())) {
+            WanModel model = ck.model();
+            model.setActivationDType(DType.BF16);
+            assertTrue(Golden.sameBytes(loadedF32, Generator.sample(model, f32, new CollectingReporter()).latent()));
+            assertEquals(DType.BF16, model.activationDType(), "the model's own dtype back");
+            model.setActivationDType(DType.F32);
+            assertTrue(Golden.sameBytes(loadedBf16, Generator.sample(model, bf16, new CollectingReporter()).latent()));
+            assertEquals(DType.F32, model.activationDType());
+        }
     }
 
     @Test
