@@ -9,18 +9,21 @@
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
 #      with f32 activations needed ~6 min and ~110 GB)                                            ~110 s -> $OUT/train-step.txt
-#   4. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
+#   4. `gpu-generate`: 14B text-to-video sampling (UniPC + CFG, bf16 activations: generate's default on a GPU)
+#      through Generator.sample, then its PyTorch twin, at GENERATE_ARGS (default "--frames 21 --steps 4")
+#                                                                                                 ~90 s  -> $OUT/generate.txt
+#   5. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
 #      CAP_FRAMES (5), with SWAP_SYNC_TOO=1 once more with the blocks copied in line (-Dloraid.swap.synchronous=true:
 #      what the copy stream saves), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0") ~55 s
-#   5. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
+#   6. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
 #      golden tests on cuda, in what is left of TEST_BUDGET (default 230)      <=230 s -> $OUT/tests.txt
-#   6. the self-attention alone per ATTENTION_PATHS (default cudnn), the block on BLOCK_ALSO paths (default none), one
+#   7. the self-attention alone per ATTENTION_PATHS (default cudnn), the block on BLOCK_ALSO paths (default none), one
 #      profiled block step (PROFILE=0 skips it)                                                  ~50 s  -> $OUT/profile.txt
-# Time boxes (seconds): TINY_TIMEOUT (60 each run), BENCH_TIMEOUT (150), TRAIN_STEP_TIMEOUT (300), CAP_TIMEOUT (120),
-# CLASS_TIMEOUT (60), ATTENTION_TIMEOUT (60), PROFILE_TIMEOUT (60); each is cut to what is left of BUDGET, and a part
-# with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention path, default auto);
+# Time boxes (seconds): TINY_TIMEOUT (60 each run), BENCH_TIMEOUT (150), TRAIN_STEP_TIMEOUT (300), GENERATE_TIMEOUT
+# (150), CAP_TIMEOUT (120), CLASS_TIMEOUT (60), ATTENTION_TIMEOUT (60), PROFILE_TIMEOUT (60); each is cut to what is
+# left of BUDGET, and a part with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention path, default auto);
 # BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). Exit code: 0 when every part ran and passed.
-# The model tests of part 5 (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models
+# The model tests of part 6 (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models
 # on cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list
 # (gpu-prepare.sh runs them on the CPU with the carried runtime, to prove the class path).
 set -uo pipefail
@@ -78,6 +81,7 @@ not_run() {
 : > "$OUT/bench.txt"
 : > "$OUT/train.txt"
 : > "$OUT/train-step.txt"
+: > "$OUT/generate.txt"
 
 echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, then bf16 on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
@@ -140,7 +144,19 @@ else
   [ "$step_rc" -eq 0 ] || rc_all=1
 fi
 
-echo "== 4. the step under a 24 GB cap (--fp8_base --blocks_to_swap ${CAP_SWAP:-36}, --frames ${CAP_FRAMES:-5}), then uncapped bf16"
+echo "== 4. bench gpu-generate: Wan 2.1 14B sampling through Generator.sample (ours), then PyTorch; ${GENERATE_ARGS:---frames 21 --steps 4}"
+t=$(box "${GENERATE_TIMEOUT:-150}")
+if [ "$t" -eq 0 ]; then
+  not_run gpu-generate "$OUT/generate.txt"
+else
+  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuGenerateBench \
+    ${GENERATE_ARGS:---frames 21 --steps 4} 2>&1 | grep -v WARNING | tee -a "$OUT/generate.txt"
+  gen_rc=${PIPESTATUS[0]}
+  echo "-- gpu-generate: exit $gen_rc" | tee -a "$OUT/generate.txt"
+  [ "$gen_rc" -eq 0 ] || rc_all=1
+fi
+
+echo "== 5. the step under a 24 GB cap (--fp8_base --blocks_to_swap ${CAP_SWAP:-36}, --frames ${CAP_FRAMES:-5}), then uncapped bf16"
 t=$(box "${CAP_TIMEOUT:-120}")
 if [ "$t" -eq 0 ]; then
   not_run "memory-cap step" "$OUT/train-step.txt"
@@ -174,7 +190,7 @@ for n in ${SWAP_CURVE:-0}; do
   echo "-- uncapped bf16 step, blocks_to_swap $n: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
 done
 
-# 5. The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
+# 6. The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
 # library bindings), found by GpuTestMain --list --tag gpu rather than listed here. Each such class runs in its own
 # JVM with its own time box (only its gpu-tagged tests), so that a kernel fault (which poisons the CUDA context) or
 # a hang costs that class's results only. The whole test part stops starting classes after TEST_BUDGET s (or BUDGET).
@@ -188,7 +204,7 @@ runs+=("${device_tests[@]}")
 # the attention paths one JVM each (a faulting kernel poisons its CUDA context): CudaAttentionGpuTest runs each case
 # on every path asked for explicitly; skips of the paths not selected are expected there
 for p in AUTO CUDNN FLASH MMA SCALAR; do runs+=("path=$p:dev.loraid.tensor.cuda.CudaAttentionGpuTest"); done
-echo "== 5. CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
+echo "== 6. CUDA golden tests (cuda vs the CPU backend), then the tiny Wan models on cuda (forward, gradients, LoRA)"
 # sets cls (the test class), jvm (its system properties) and extra (GpuTestMain's flags) for one entry of runs
 parse_run() {
   cls="$1"
@@ -246,7 +262,7 @@ if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; th
   done
 fi
 
-echo "== 6. self-attention alone (B=1, H=40, L=32760, D=128, BF16) on each path, one JVM each (kernel references)"
+echo "== 7. self-attention alone (B=1, H=40, L=32760, D=128, BF16) on each path, one JVM each (kernel references)"
 for p in ${ATTENTION_PATHS:-cudnn}; do
   t=$(box "${ATTENTION_TIMEOUT:-60}")
   if [ "$t" -eq 0 ]; then not_run "attention path $p" "$OUT/bench.txt"; continue; fi

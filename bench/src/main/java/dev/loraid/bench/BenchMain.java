@@ -3,6 +3,7 @@ package dev.loraid.bench;
 import dev.loraid.bench.attention.AttentionBench;
 import dev.loraid.bench.gemm.GemmBench;
 import dev.loraid.bench.generate.GenerateBench;
+import dev.loraid.bench.gpu.GpuGenerateBench;
 import dev.loraid.bench.gpu.GpuTrainStepBench;
 import dev.loraid.bench.gpu.WanBlockGpuBench;
 import dev.loraid.bench.wanblock.WanBlockBench;
@@ -29,9 +30,8 @@ public final class BenchMain {
     /** Every benchmark, in the order the usage lists them: add new ones here, one class each. */
     static List<BenchCommand> commands() {
         return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
-                new MergeBench(), new WanBlockGpuBench(), new GpuTrainStepBench(), new TrainStepBench(), new TrainBatchBench(),
-                new GenerateBench(),
-                new VaeEncodeBench(), new Umt5Bench());
+                new MergeBench(), new WanBlockGpuBench(), new GpuTrainStepBench(), new GpuGenerateBench(), new TrainStepBench(),
+                new TrainBatchBench(), new GenerateBench(), new VaeEncodeBench(), new Umt5Bench());
     }
 
     public static void main(String[] args) {

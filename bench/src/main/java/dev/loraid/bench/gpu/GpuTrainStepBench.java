@@ -252,14 +252,14 @@ public final class GpuTrainStepBench implements BenchCommand {
             return new Options(preset, device, frames, swap, fp8, checkpointing, iters, warmup, python, script, noTorch);
         }
 
-        private static String value(List<String> args, int i, String flag) {
+        static String value(List<String> args, int i, String flag) {
             if (i >= args.size()) {
                 throw new IllegalArgumentException(flag + " needs a value");
             }
             return args.get(i);
         }
 
-        private static int integer(List<String> args, int i, String flag, int min) {
+        static int integer(List<String> args, int i, String flag, int min) {
             String v = value(args, i, flag);
             try {
                 int n = Integer.parseInt(v);
