@@ -85,16 +85,11 @@ def floats(text):
 
 
 def main():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from wan_train_step_torch import model_arguments  # imports torch
+
     p = argparse.ArgumentParser()
-    p.add_argument("--layers", type=int, default=40)
-    p.add_argument("--dim", type=int, default=5120)
-    p.add_argument("--ffn", type=int, default=13824)
-    p.add_argument("--heads", type=int, default=40)
-    p.add_argument("--text-dim", type=int, default=4096)
-    p.add_argument("--text-len", type=int, default=512)
-    p.add_argument("--text", type=int, default=512)
-    p.add_argument("--in-dim", type=int, default=16)
-    p.add_argument("--latents", default="16,21,60,104")
+    model_arguments(p)
     p.add_argument("--guidance", type=float, default=5.0)
     p.add_argument("--sigmas", required=True, help="the σ table, steps + 1 values ending in 0")
     p.add_argument("--timesteps", required=True, help="the DiT's timestep per step")
@@ -106,7 +101,6 @@ def main():
 
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from wan_train_step_torch import Wan, rope_tables
 
     dev = torch.device("cuda")

@@ -139,8 +139,8 @@ def rope_tables(head_dim, grid, dev):
     return ang.cos().float(), ang.sin().float()
 
 
-def main():
-    p = argparse.ArgumentParser()
+def model_arguments(p):
+    """The DiT's and the inputs' shapes (Wan 2.1 14B at 480p x 81 frames by default), shared with the generate twin."""
     p.add_argument("--layers", type=int, default=40)
     p.add_argument("--dim", type=int, default=5120)
     p.add_argument("--ffn", type=int, default=13824)
@@ -150,6 +150,11 @@ def main():
     p.add_argument("--text", type=int, default=512)
     p.add_argument("--in-dim", type=int, default=16)
     p.add_argument("--latents", default="16,21,60,104")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    model_arguments(p)
     p.add_argument("--rank", type=int, default=32)
     p.add_argument("--iters", type=int, default=2)
     p.add_argument("--warmup", type=int, default=1)
