@@ -16,7 +16,9 @@
 #                                                                                                 ~90 s  -> $OUT/generate.txt
 #   5. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
 #      CAP_FRAMES (5), with SWAP_SYNC_TOO=1 once more with the blocks copied in line (-Dloraid.swap.synchronous=true:
-#      what the copy stream saves), then uncapped bf16 at the same size for each N of SWAP_CURVE (default "0") ~55 s
+#      what the copy stream saves), with A14B=1 the two-expert step (--preset a14b --offload_inactive_dit: the switch
+#      time beside each step; A14B_TIMEOUT 120), then uncapped bf16 at the same size for each N of SWAP_CURVE (default
+#      "0")                                                                                       ~55 s
 #   6. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
 #      golden tests on cuda, in what is left of TEST_BUDGET (default 230)      <=230 s -> $OUT/tests.txt
 #   7. opt-in kernel references: the self-attention alone per ATTENTION_PATHS (e.g. "cudnn flash"), the block on
@@ -25,7 +27,8 @@
 # Time boxes (seconds): TINY_TIMEOUT (60 each run), BENCH_TIMEOUT (150), TRAIN_STEP_TIMEOUT (300), GENERATE_TIMEOUT
 # (150), CAP_TIMEOUT (120), CLASS_TIMEOUT (60), ATTENTION_TIMEOUT (60), PROFILE_TIMEOUT (60); each is cut to what is
 # left of BUDGET, and a part with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention path, default auto);
-# BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). Exit code: 0 when every part ran and passed.
+# BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). PARTS (default "1 2 3 4 5 6 7") runs only the parts
+# named, e.g. PARTS="5" A14B=1 SWAP_CURVE="0 20" for a short second call. Exit code: 0 when every part run passed.
 # The model tests of part 6 (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models
 # on cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list
 # (gpu-prepare.sh runs them on the CPU with the carried runtime, to prove the class path).
@@ -77,6 +80,12 @@ box() {
   if [ "$left" -lt 10 ]; then echo 0; elif [ "$1" -lt "$left" ]; then echo "$1"; else echo "$left"; fi
 }
 rc_all=0
+tests_rc=0
+bench_rc=0
+# wants N: whether part N is among PARTS (default all; e.g. PARTS="5" A14B=1 for a short second call)
+wants() {
+  [[ " ${PARTS:-1 2 3 4 5 6 7} " == *" $1 "* ]]
+}
 not_run() {
   echo "NOT RUN $1: the budget (BUDGET=${BUDGET:-560} s) is spent" | tee -a "$2"
   rc_all=1
@@ -86,6 +95,7 @@ not_run() {
 : > "$OUT/train-step.txt"
 : > "$OUT/generate.txt"
 
+if wants 1; then # part 1 (PARTS)
 echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, then bf16 on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
 rm -rf "$tiny"
@@ -137,7 +147,9 @@ python3 bench/gpu/tiny_checks.py latents "$tiny"/gen-cpu/*_latent.safetensors "$
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc_all=1
 grep -q 'device cuda:0, activations bf16' "$OUT/train.txt" \
   || { echo "FAIL: generate on cuda did not default to bf16 activations" | tee -a "$OUT/train.txt"; rc_all=1; }
+fi # part 1
 
+if wants 2; then # part 2 (PARTS)
 echo "== 2. bench gpu-wan-block: the real WanBlock fwd+bwd with the trainer's rank-32 LoRA (ours), then PyTorch"
 t=$(box "${BENCH_TIMEOUT:-150}")
 bench_rc=1
@@ -153,7 +165,9 @@ else
   fi
 fi
 [ "$bench_rc" -eq 0 ] || rc_all=1
+fi # part 2
 
+if wants 3; then # part 3 (PARTS)
 echo "== 3. bench gpu-train-step: Wan 2.1 14B LoRA step through TrainStep (ours), then PyTorch; ${TRAIN_STEP_ARGS:---frames 21}"
 t=$(box "${TRAIN_STEP_TIMEOUT:-300}")
 if [ "$t" -eq 0 ]; then
@@ -166,7 +180,9 @@ else
   echo "-- gpu-train-step: exit $step_rc" | tee -a "$OUT/train-step.txt"
   [ "$step_rc" -eq 0 ] || rc_all=1
 fi
+fi # part 3
 
+if wants 4; then # part 4 (PARTS)
 echo "== 4. bench gpu-generate: Wan 2.1 14B sampling through Generator.sample (ours), then PyTorch; ${GENERATE_ARGS:---frames 21 --steps 4}"
 t=$(box "${GENERATE_TIMEOUT:-150}")
 if [ "$t" -eq 0 ]; then
@@ -178,7 +194,9 @@ else
   echo "-- gpu-generate: exit $gen_rc" | tee -a "$OUT/generate.txt"
   [ "$gen_rc" -eq 0 ] || rc_all=1
 fi
+fi # part 4
 
+if wants 5; then # part 5 (PARTS)
 echo "== 5. the step under a 24 GB cap (--fp8_base --blocks_to_swap ${CAP_SWAP:-36}, --frames ${CAP_FRAMES:-5}), then uncapped bf16"
 t=$(box "${CAP_TIMEOUT:-120}")
 if [ "$t" -eq 0 ]; then
@@ -204,6 +222,20 @@ if [ "${SWAP_SYNC_TOO:-0}" = 1 ]; then
     echo "-- memory-cap step, synchronous swap: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
   fi
 fi
+if [ "${A14B:-0}" = 1 ]; then
+  # Wan 2.2 A14B: one LoRA through both experts, alternating every step, the inactive one on the host: the switch time
+  t=$(box "${A14B_TIMEOUT:-120}")
+  if [ "$t" -eq 0 ]; then
+    not_run "A14B step with --offload_inactive_dit" "$OUT/train-step.txt"
+  else
+    timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx48g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --preset a14b \
+      --offload_inactive_dit --no-torch --warmup 1 --iters 3 --frames "${CAP_FRAMES:-5}" 2>&1 | grep -v WARNING \
+      | tee -a "$OUT/train-step.txt"
+    a14b_rc=${PIPESTATUS[0]}
+    echo "-- A14B step, offload_inactive_dit: exit $a14b_rc" | tee -a "$OUT/train-step.txt"
+    [ "$a14b_rc" -eq 0 ] || rc_all=1
+  fi
+fi
 for n in ${SWAP_CURVE:-0}; do
   t=$(box "${CAP_TIMEOUT:-120}")
   if [ "$t" -eq 0 ]; then not_run "uncapped step blocks_to_swap $n" "$OUT/train-step.txt"; continue; fi
@@ -212,7 +244,9 @@ for n in ${SWAP_CURVE:-0}; do
     | grep -E '^(config|ours:|peak_memory|ours_ms)' | tee -a "$OUT/train-step.txt"
   echo "-- uncapped bf16 step, blocks_to_swap $n: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
 done
+fi # part 5
 
+if wants 6; then # part 6 (PARTS)
 # 6. The GPU tests are the tensor tests tagged @Tag("gpu") (BackendOpsTest's cuda cases, the CUDA path tests, the
 # library bindings), found by GpuTestMain --list --tag gpu rather than listed here. Each such class runs in its own
 # JVM with its own time box (only its gpu-tagged tests), so that a kernel fault (which poisons the CUDA context) or
@@ -284,7 +318,9 @@ if [ "${#failed_runs[@]}" -gt 0 ] && command -v compute-sanitizer >/dev/null; th
     grep -E '^=========|^(FAIL|cuda tests:)' "$OUT/sanitizer.txt" | head -n 40
   done
 fi
+fi # part 6
 
+if wants 7; then # part 7 (PARTS)
 echo "== 7. kernel references (opt-in): self-attention alone (B=1, H=40, L=32760, D=128, BF16) per ATTENTION_PATHS, PROFILE=1"
 for p in ${ATTENTION_PATHS:-}; do
   t=$(box "${ATTENTION_TIMEOUT:-60}")
@@ -314,6 +350,7 @@ if [ "${PROFILE:-0}" = 1 ]; then
     head -n 45 "$OUT/profile.txt"
   fi
 fi
+fi # part 7
 
 echo "== done: tests_rc=$tests_rc bench_rc=$bench_rc other parts rc=$rc_all ($SECONDS s)"
 [ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ] && [ "$rc_all" -eq 0 ]

@@ -15,7 +15,6 @@ import dev.loraid.tensor.cuda.CudaBackend;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
-import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.WanWeights;
 import dev.loraid.wan.sample.FlowSchedule;
@@ -81,6 +80,9 @@ public final class GpuGenerateBench implements BenchCommand {
     static int run(List<String> args, PrintStream out, PrintStream log) throws Exception {
         Options o = Options.parse(args);
         GpuTrainStepBench.Shapes s = GpuTrainStepBench.Shapes.of(o.preset, o.frames);
+        if (s.dual()) {
+            throw new IllegalArgumentException("--preset " + o.preset + ": gpu-generate samples one DiT (14b or tiny)");
+        }
         Backend be = Backends.of(o.device);
         out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d + %d (negative), unipc %d steps, shift %.1f, "
                 + "cfg %.1f, activations=%s, device=%s (%s)%n", s.config().describe(), Arrays.toString(s.latents()), s.tokens(),
@@ -105,7 +107,7 @@ public final class GpuGenerateBench implements BenchCommand {
 
     /** The sampling request {@code generate} would make for these shapes on {@code be}'s device ({@code steps} steps). */
     static GenerateRequest request(GpuTrainStepBench.Shapes s, Backend be, Options o, int steps) {
-        WanVariant task = WanPresets.get(s.preset().equals("14b") ? "t2v-14B" : "tiny");
+        WanVariant task = s.variant();
         WanConfig c = s.config();
         Backend cpu = Backends.cpu();
         Tensor context = DeviceWeights.normal(cpu, DType.BF16, 2, 0.2, 0, s.textTokens(), c.textDim());

@@ -15,6 +15,7 @@ import dev.loraid.core.train.GradientSync;
 import dev.loraid.core.train.Noising;
 import dev.loraid.core.train.OptimizerConfig;
 import dev.loraid.core.train.Optimizers;
+import dev.loraid.core.train.TrainModels;
 import dev.loraid.core.train.TrainStep;
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.Backends;
@@ -26,6 +27,7 @@ import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.WanWeights;
 import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.swap.BlockSwap;
@@ -46,15 +48,21 @@ import java.util.Optional;
  * (bench/gpu/wan_train_step_torch.py, a child process: bf16 weights and autocast, per-block checkpointing, AdamW) at the
  * same shapes. Prints each side's step time and peak device memory, and last {@code ratio=<pytorch ms ÷ ours>}.
  *
- * <p>Options: {@code --preset 14b|tiny} ({@code tiny}: the 4-block golden config at latents [4, 1, 4, 6], a smoke run that
- * works on the CPU), {@code --device cuda:0|cpu}, {@code --frames F} (video frames, 4k + 1: the latent has (F − 1)/4 + 1
- * frames; default 81), {@code --blocks_to_swap N} (as {@code train}: the weights drawn into host memory, {@link BlockSwap}),
+ * <p>Options: {@code --preset 14b|a14b|tiny|tiny-a14b} ({@code tiny}: the 4-block golden config at latents [4, 1, 4, 6],
+ * a smoke run that works on the CPU; {@code a14b}: Wan 2.2 t2v-A14B's two experts, one LoRA trained through both as
+ * {@code train --dit_high_noise} does, the experts alternating every step (the worst case for switching) and the time
+ * of making each step's expert resident printed beside the step), {@code --offload_inactive_dit} (with two experts:
+ * the inactive one on the host, as {@code train --offload_inactive_dit}), {@code --device cuda:0|cpu}, {@code --frames F}
+ * (video frames, 4k + 1: the latent has (F − 1)/4 + 1 frames; default 81), {@code --blocks_to_swap N} (as {@code train}:
+ * the weights drawn into host memory, {@link BlockSwap}; one expert only),
  * {@code --fp8_base} (block Linear weights cast to E4M3 as {@code train --fp8_base}), {@code --no-checkpointing},
  * {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH}, {@code --no-torch}.
  * {@code -Dloraid.cuda.memory_limit=24g} makes our allocator fail as a 24 GB card would.
  */
 public final class GpuTrainStepBench implements BenchCommand {
     private static final long SEED = 42;
+    /** The high-noise expert's weights: streams far from the low-noise one's ({@link DeviceWeights}: key k from seed + k). */
+    private static final long HIGH_NOISE_SEED = SEED + 1_000_000;
 
     @Override
     public String name() {
@@ -77,27 +85,43 @@ public final class GpuTrainStepBench implements BenchCommand {
     }
 
     /** The shapes of one run. */
-    record Shapes(String preset, WanConfig config, long[] latents, int textTokens, int rank) {
+    record Shapes(String preset, WanVariant variant, long[] latents, int textTokens, int rank) {
         static Shapes of(String preset, int frames) {
             if ((frames - 1) % 4 != 0 || frames < 1) {
                 throw new IllegalArgumentException("--frames " + frames + ": expected 4k + 1 (1, 5, ..., 81)");
             }
             long latentFrames = (frames - 1) / 4 + 1;
+            long[] full = {16, latentFrames, 60, 104};
+            long[] tiny = {4, Math.min(latentFrames, 2), 4, 6};
             return switch (preset) {
-                case "14b" -> new Shapes(preset, WanPresets.get("t2v-14B").config(), new long[] {16, latentFrames, 60, 104},
-                    512, 32);
-                case "tiny" -> new Shapes(preset, WanPresets.TINY, new long[] {4, Math.min(latentFrames, 2), 4, 6}, 8, 4);
-                default -> throw new IllegalArgumentException("--preset " + preset + ": expected 14b or tiny");
+                case "14b" -> new Shapes(preset, WanPresets.get("t2v-14B"), full, 512, 32);
+                case "a14b" -> new Shapes(preset, WanPresets.get("t2v-A14B"), full, 512, 32);
+                case "tiny" -> new Shapes(preset, WanPresets.get("tiny"), tiny, 8, 4);
+                case "tiny-a14b" -> new Shapes(preset, WanPresets.get("tiny-A14B"), tiny, 8, 4);
+                default -> throw new IllegalArgumentException("--preset " + preset + ": expected 14b, a14b, tiny or tiny-a14b");
             };
         }
 
+        WanConfig config() {
+            return variant.config();
+        }
+
+        /** Two experts (Wan 2.2 A14B): one LoRA trained through both, batches routed by timestep (training.md §1.7). */
+        boolean dual() {
+            return variant.hasExperts();
+        }
+
         long tokens() {
-            return latents[1] / config.patchT() * (latents[2] / config.patchH()) * (latents[3] / config.patchW());
+            return latents[1] / config().patchT() * (latents[2] / config().patchH()) * (latents[3] / config().patchW());
         }
     }
 
-    /** Our side's figures: the median step time, the last loss, the peak device memory (bytes; -1 on the CPU). */
-    record Ours(double medianMs, double loss, long peakBytes, long transfersPerStep) {
+    /**
+     * Our side's figures: the median step time, the last loss, the peak device memory (bytes; -1 on the CPU), the
+     * block transfers of the last step, and with two experts the median time of making the step's expert resident
+     * (NaN with one) and each timed step's loss.
+     */
+    record Ours(double medianMs, double loss, long peakBytes, long transfersPerStep, double medianSwitchMs, double[] losses) {
     }
 
     static int run(List<String> args, PrintStream out, PrintStream log) throws Exception {
@@ -107,9 +131,11 @@ public final class GpuTrainStepBench implements BenchCommand {
         WanConfig c = s.config();
         long row = s.tokens() * c.dim() * 4L;
         out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, rank %d, AdamW, checkpointing=%s, weights=%s, "
-                + "activations=bf16, blocks_to_swap=%d, device=%s (%s), memory_limit=%s%n", c.describe(),
+                + "activations=bf16, blocks_to_swap=%d, experts=%s, device=%s (%s), memory_limit=%s%n", c.describe(),
             java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), s.rank(), o.checkpointing,
-            o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap, o.device, be,
+            o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap,
+            s.dual() ? "2 (boundary " + s.variant().boundary() + (o.offload ? ", offload_inactive_dit)" : ", both resident)") : "1",
+            o.device, be,
             System.getProperty("loraid.cuda.memory_limit", "none"));
         out.printf(Locale.ROOT, "estimate: checkpointed sub-block inputs 3 x %d blocks x [%d, %d] f32 = %.1f GiB; block weights %.1f GiB%n",
             c.numLayers(), s.tokens(), c.dim(), 3.0 * c.numLayers() * row / (1L << 30),
@@ -118,6 +144,11 @@ public final class GpuTrainStepBench implements BenchCommand {
         String oursPeak = ours.peakBytes() < 0 ? "n/a (cpu)" : String.format(Locale.ROOT, "%.2f GiB", ours.peakBytes() / 1073741824.0);
         out.printf(Locale.ROOT, "ours: %.1f ms/step (median of %d), loss %.6f, peak device memory %s (reserved), %d block "
             + "transfers per step%n", ours.medianMs(), o.iters, ours.loss(), oursPeak, ours.transfersPerStep());
+        if (s.dual()) {
+            out.printf(Locale.ROOT, "ours: expert switch %.1f ms (median; the experts alternate every step, %s)%n",
+                ours.medianSwitchMs(), o.offload ? "the inactive one moved to the host and the other to the device"
+                    : "both resident: no move");
+        }
         if (o.device.isCpu() || o.noTorch) {
             out.printf(Locale.ROOT, "peak_memory: ours=%s torch=n/a%n", oursPeak);
             out.printf(Locale.ROOT, "ours_ms=%.3f%nratio=n/a (PyTorch not run)%n", ours.medianMs());
@@ -152,6 +183,10 @@ public final class GpuTrainStepBench implements BenchCommand {
         WanConfig c = s.config();
         Device device = be.device();
         boolean host = o.blocksToSwap > 0;
+        if (host && s.dual()) {
+            throw new IllegalArgumentException("--blocks_to_swap with two experts (--preset " + s.preset() + ") is not "
+                + "supported, as in train");
+        }
         long t0 = System.nanoTime();
         Map<String, Tensor> weights = DeviceWeights.random(be, WanKeys.expectedShapes(c), k -> true, DType.BF16, SEED, o.fp8, host);
         WanModel model = WanModel.load(c, new WanWeights(weights, "random " + s.preset() + " weights"));
@@ -162,8 +197,18 @@ public final class GpuTrainStepBench implements BenchCommand {
             net.moveTo(device);
             BlockSwap.install(model, device, o.blocksToSwap, (evict, fetch) -> transfers[0]++);
         }
-        model.setGradientCheckpointing(o.checkpointing);
-        model.setActivationDType(DType.BF16); // train --mixed_precision bf16, as the twin's autocast
+        TrainModels models = TrainModels.of(model);
+        if (s.dual()) { // the high-noise expert: other weights, the same LoRA parameters; on the host when offloading
+            Map<String, Tensor> highWeights = DeviceWeights.random(be, WanKeys.expectedShapes(c), k -> true, DType.BF16,
+                HIGH_NOISE_SEED, o.fp8, o.offload);
+            WanModel high = WanModel.load(c, new WanWeights(highWeights, "random " + s.preset() + " high-noise weights"));
+            net.attachSameTo(high);
+            models = TrainModels.of(model, high, s.variant().boundary(), device, o.offload);
+        }
+        for (WanModel m : models.all()) {
+            m.setGradientCheckpointing(o.checkpointing);
+            m.setActivationDType(DType.BF16); // train --mixed_precision bf16, as the twin's autocast
+        }
         net.setTraining(true);
         Map<String, Parameter> params = net.trainableParameters();
         OptimizerConfig oc = new OptimizerConfig("AdamW", List.of("weight_decay=0.01"), 1e-4, "constant", "0", "0", 1, 1.0, null,
@@ -175,26 +220,43 @@ public final class GpuTrainStepBench implements BenchCommand {
         Tensor latents = DeviceWeights.normal(cpu, DType.BF16, 1, 1, 0, s.latents());
         Tensor t5 = DeviceWeights.normal(cpu, DType.BF16, 2, 0.2, 0, s.textTokens(), c.textDim());
         TrainSample sample = new TrainSample("bench", latents, t5, null, null, null);
-        Noising[] noisings = {new Noising(0.6, 600.0, 1.0)};
+        // one expert: σ 0.6; two: the experts alternate, each step's noise on its expert's side of the boundary
+        Noising lowNoise = new Noising(0.6, 600.0, 1.0);
+        Noising highNoise = new Noising(0.95, 950.0, 1.0);
         be.synchronize();
-        log.printf(Locale.ROOT, "ours: %d LoRA modules, model ready in %.1f s%n", net.adapters().size(), (System.nanoTime() - t0) / 1e9);
+        log.printf(Locale.ROOT, "ours: %d LoRA modules, model%s ready in %.1f s%n", net.adapters().size(), s.dual() ? "s" : "",
+            (System.nanoTime() - t0) / 1e9);
         double[] ms = new double[o.iters];
+        double[] switchMs = new double[s.dual() ? o.iters : 0];
+        double[] losses = new double[o.iters];
         double loss = Double.NaN;
         long swapsBefore = 0;
         for (int i = -o.warmup; i < o.iters; i++) {
+            boolean high = s.dual() && (i + o.warmup) % 2 == 0;
+            Noising noising = high ? highNoise : lowNoise;
+            long t0Switch = System.nanoTime();
+            WanModel m = models.model(models.isHigh(noising.timestep())); // the trainer's routing (Trainer, §1.7)
+            be.synchronize();
+            double switched = (System.nanoTime() - t0Switch) / 1e6;
             swapsBefore = transfers[0];
             long t1 = System.nanoTime();
-            loss = step.accumulate(model, List.of(sample), noisings, SEED, i + o.warmup, 1.0);
+            loss = step.accumulate(m, List.of(sample), new Noising[] {noising}, SEED, i + o.warmup, 1.0);
             step.update();
             be.synchronize();
             double t = (System.nanoTime() - t1) / 1e6;
             if (i >= 0) {
                 ms[i] = t;
+                losses[i] = loss;
+                if (s.dual()) {
+                    switchMs[i] = switched;
+                }
             }
-            out.printf(Locale.ROOT, "ours step %d: %.1f ms, loss %.6f%n", i, t, loss);
+            out.printf(Locale.ROOT, "ours step %d%s: %.1f ms, loss %.6f%s%n", i, s.dual() ? (high ? " (high-noise expert)"
+                : " (low-noise expert)") : "", t, loss, s.dual() ? String.format(Locale.ROOT, ", switch %.1f ms", switched) : "");
         }
         long peak = be instanceof CudaBackend cuda ? cuda.peakBytesReserved() : -1;
-        return new Ours(WanBlockGpuBench.median(ms), loss, peak, transfers[0] - swapsBefore);
+        return new Ours(WanBlockGpuBench.median(ms), loss, peak, transfers[0] - swapsBefore,
+            s.dual() ? WanBlockGpuBench.median(switchMs) : Double.NaN, losses);
     }
 
     /**
@@ -211,6 +273,9 @@ public final class GpuTrainStepBench implements BenchCommand {
         if (!o.checkpointing) {
             cmd.add("--no-checkpointing");
         }
+        if (s.dual()) {
+            out.println("torch: note: the twin trains one expert (no second model, no switch)");
+        }
         if (o.blocksToSwap > 0) {
             out.println("torch: note: the twin keeps every block on the device (its block swap is musubi's, not run here)");
         }
@@ -218,14 +283,15 @@ public final class GpuTrainStepBench implements BenchCommand {
     }
 
     /** Command-line options. */
-    record Options(String preset, Device device, int frames, int blocksToSwap, boolean fp8, boolean checkpointing, int iters,
-                   int warmup, String python, String torchScript, boolean noTorch) {
+    record Options(String preset, Device device, int frames, int blocksToSwap, boolean fp8, boolean offload,
+                   boolean checkpointing, int iters, int warmup, String python, String torchScript, boolean noTorch) {
         static Options parse(List<String> args) {
             String preset = "14b";
             Device device = Device.cuda(0);
             int frames = 81;
             int swap = 0;
             boolean fp8 = false;
+            boolean offload = false;
             boolean checkpointing = true;
             int iters = 2;
             int warmup = 1;
@@ -240,6 +306,7 @@ public final class GpuTrainStepBench implements BenchCommand {
                     case "--frames" -> frames = integer(args, ++i, a, 1);
                     case "--blocks_to_swap" -> swap = integer(args, ++i, a, 0);
                     case "--fp8_base" -> fp8 = true;
+                    case "--offload_inactive_dit" -> offload = true;
                     case "--no-checkpointing" -> checkpointing = false;
                     case "--iters" -> iters = integer(args, ++i, a, 1);
                     case "--warmup" -> warmup = integer(args, ++i, a, 0);
@@ -249,7 +316,7 @@ public final class GpuTrainStepBench implements BenchCommand {
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' (see the class javadoc)");
                 }
             }
-            return new Options(preset, device, frames, swap, fp8, checkpointing, iters, warmup, python, script, noTorch);
+            return new Options(preset, device, frames, swap, fp8, offload, checkpointing, iters, warmup, python, script, noTorch);
         }
 
         static String value(List<String> args, int i, String flag) {

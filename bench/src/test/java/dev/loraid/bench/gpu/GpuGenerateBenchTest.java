@@ -70,5 +70,7 @@ class GpuGenerateBenchTest {
         assertEquals("ratio=n/a (PyTorch not run)", lines[lines.length - 1]);
         assertThrows(IllegalArgumentException.class, () -> GpuGenerateBench.Options.parse(List.of("--mixed_precision", "fp8")));
         assertThrows(IllegalArgumentException.class, () -> GpuGenerateBench.Options.parse(List.of("--steps", "0")));
+        assertThrows(IllegalArgumentException.class, () -> GpuGenerateBench.run(List.of("--preset", "tiny-a14b", "--device", "cpu"),
+            out, SINK), "one DiT only");
     }
 }

@@ -44,6 +44,24 @@ class GpuTrainStepBenchTest {
         assertNotEquals(plain.loss(), fp8.loss(), "fp8 weights are not the bf16 ones");
     }
 
+    /**
+     * {@code --preset tiny-a14b}: two experts, one LoRA, the experts alternating (high-noise first) through the
+     * trainer's routing; with {@code --offload_inactive_dit} each step times the switch. Block swap with two experts is
+     * refused, as in {@code train}.
+     */
+    @Test
+    void twoExpertsAlternateAndTheSwitchIsTimed() {
+        GpuTrainStepBench.Ours dual = ours("--preset", "tiny-a14b", "--offload_inactive_dit", "--iters", "3");
+        assertEquals(3, dual.losses().length);
+        for (double l : dual.losses()) {
+            assertTrue(Double.isFinite(l) && l > 0, "loss " + l);
+        }
+        assertNotEquals(dual.losses()[0], dual.losses()[1], "the high- and low-noise steps are other models and noise");
+        assertTrue(Double.isFinite(dual.medianSwitchMs()) && dual.medianSwitchMs() >= 0, "switch " + dual.medianSwitchMs());
+        assertTrue(Double.isNaN(ours().medianSwitchMs()), "one expert: no switch");
+        assertThrows(IllegalArgumentException.class, () -> ours("--preset", "tiny-a14b", "--blocks_to_swap", "2"));
+    }
+
     @Test
     void theCommandPrintsMemoryThenTheRatioLast() throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

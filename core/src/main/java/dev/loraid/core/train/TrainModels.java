@@ -87,6 +87,14 @@ public final class TrainModels implements AutoCloseable {
         return new TrainModels(List.of(), model, null, Double.NaN, model.device(), false);
     }
 
+    /**
+     * Two experts built elsewhere (e.g. from random weights, for a benchmark), {@code low} on {@code device} and
+     * {@code high} there too, or on the host when {@code offload}: the routing and residency {@link #open} sets up.
+     */
+    public static TrainModels of(WanModel low, WanModel high, double boundary, Device device, boolean offload) {
+        return new TrainModels(List.of(), low, high, boundary, device, offload);
+    }
+
     private static WanCheckpoint open(Path path, String task, Fp8Load fp8, String parameter) throws IOException {
         try {
             return WanCheckpoint.open(path, task == null ? null : WanPresets.get(task).config(), fp8);
