@@ -3,10 +3,9 @@
 # the CUDA libraries of the pip wheels, then, each part in its own time box and all within BUDGET seconds (default 560,
 # for the device tool's 600 s per command; the session has 15 minutes of device time with the machine's start):
 #   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
-#      compared with the CPU one (bench/gpu/tiny_checks.py, rtol TINY_RTOL=1e-3); then the same with
-#      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); a tiny `generate`
-#      on cuda (its GPU default, bf16 activations) against the CPU's with --mixed_precision bf16 (GEN_RTOL=2e-2 of the
-#      largest latent value)                                                                      ~85 s -> $OUT/train.txt
+#      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3); then the same with
+#      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts with
+#      --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL)  ~100 s -> $OUT/train.txt
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
@@ -35,7 +34,8 @@
 set -uo pipefail
 device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientCheckTest dev.loraid.wan.WanFp8Test
   dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest
-  dev.loraid.core.generate.DualExpertGenerationTest dev.loraid.wan.vae.VaeGoldenTest
+  dev.loraid.core.generate.DualExpertGenerationTest dev.loraid.core.generate.Bf16GenerationTest
+  dev.loraid.wan.vae.VaeGoldenTest
   dev.loraid.wan.text.Umt5EncoderGoldenTest dev.loraid.wan.swap.BlockSwapTest)
 if [ "${1:-}" = "--device-tests" ]; then
   echo "${device_tests[@]}"
@@ -96,57 +96,43 @@ not_run() {
 : > "$OUT/generate.txt"
 
 if wants 1; then # part 1 (PARTS)
-echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, then bf16 on CPU and cuda; loss logs compared"
+echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, bf16 on CPU and cuda, two experts with the"
+echo "   inactive one offloaded on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
 rm -rf "$tiny"
-python3 bench/gpu/tiny_checks.py dataset "$tiny"
+python3 bench/gpu/tiny_train_check.py dataset "$tiny"
 tiny_flags=(train --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --dataset_config "$tiny/ds.toml"
   --network_dim 4 --network_alpha 4 --learning_rate 5e-3 --max_train_steps 20 --seed 7 --timestep_sampling shift
   --discrete_flow_shift 3.0 --gradient_checkpointing --output_name tiny --quiet)
-for run in cpu cuda cuda-swap cpu-bf16 cuda-bf16; do
+tiny_runs=(cpu cuda cuda-swap cpu-bf16 cuda-bf16 cpu-dual cuda-dual)
+for run in "${tiny_runs[@]}"; do
   t=$(box "${TINY_TIMEOUT:-60}")
   if [ "$t" -eq 0 ]; then not_run "tiny train $run" "$OUT/train.txt"; continue; fi
   extra=(--device "${run%%-*}" --output_dir "$tiny/out-$run")
   [ "$run" = cuda-swap ] && extra+=(--blocks_to_swap 2)
+  # two experts (the same tiny weights in both roles): the A14B routing, and the models and the shared LoRA moved
+  # between host and device at every switch
+  case "$run" in *-dual) extra+=(--dit_high_noise "$root/testdata/golden/wan_tiny_weights.safetensors"
+    --timestep_boundary 500 --offload_inactive_dit) ;; esac
   case "$run" in *-bf16) extra+=(--mixed_precision bf16) ;; *) extra+=(--mixed_precision no) ;; esac
   t0=$SECONDS
   timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx4g -cp "$cp" dev.loraid.cli.Main "${tiny_flags[@]}" "${extra[@]}" \
     2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
   echo "-- tiny train $run: exit ${PIPESTATUS[0]} in $((SECONDS - t0)) s" | tee -a "$OUT/train.txt"
 done
-for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16; do
+for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16 cpu-dual:cuda-dual; do
   ref=${pair%%:*}
   run=${pair#*:}
   rtol=${TINY_RTOL:-1e-3}
   [ "$ref" = cpu-bf16 ] && rtol=${BF16_RTOL:-1e-2} # bf16 roundings of slightly different fp32 sums
   echo "-- loss log $run vs $ref:" | tee -a "$OUT/train.txt"
-  python3 bench/gpu/tiny_checks.py compare "$tiny/out-$ref/tiny-log.jsonl" "$tiny/out-$run/tiny-log.jsonl" \
+  python3 bench/gpu/tiny_train_check.py compare "$tiny/out-$ref/tiny-log.jsonl" "$tiny/out-$run/tiny-log.jsonl" \
     --rtol "$rtol" 2>&1 | tail -n 1 | tee -a "$OUT/train.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc_all=1
 done
-for run in cpu cuda cuda-swap cpu-bf16 cuda-bf16; do
+for run in "${tiny_runs[@]}"; do
   [ -f "$tiny/out-$run/tiny-log.jsonl" ] && { echo "-- $run loss log:"; cat "$tiny/out-$run/tiny-log.jsonl"; } >> "$OUT/train.txt"
 done
-# `generate` on cuda with its GPU default (bf16 activations) against the CPU with --mixed_precision bf16: sample_tiny's
-# prompt, noise and setting (unipc 8 steps, shift 5, guidance 4)
-gen_flags=(generate --task tiny --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --text_embeds
-  "$root/testdata/golden/sample_tiny.safetensors" --latent_noise "$root/testdata/golden/sample_tiny.safetensors"
-  --video_size 32 48 --video_length 1 --infer_steps 8 --flow_shift 5 --guidance_scale 4 --seed 0 --output_type latent)
-for run in cpu cuda; do
-  t=$(box "${TINY_TIMEOUT:-60}")
-  if [ "$t" -eq 0 ]; then not_run "tiny generate $run" "$OUT/train.txt"; continue; fi
-  extra=(--device "$run" --save_path "$tiny/gen-$run")
-  [ "$run" = cpu ] && extra+=(--mixed_precision bf16)
-  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx4g -cp "$cp" dev.loraid.cli.Main "${gen_flags[@]}" "${extra[@]}" \
-    2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
-  echo "-- tiny generate $run: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train.txt"
-done
-echo "-- generate latent cuda (default: bf16 activations) vs cpu --mixed_precision bf16:" | tee -a "$OUT/train.txt"
-python3 bench/gpu/tiny_checks.py latents "$tiny"/gen-cpu/*_latent.safetensors "$tiny"/gen-cuda/*_latent.safetensors \
-  --rtol "${GEN_RTOL:-2e-2}" 2>&1 | tail -n 1 | tee -a "$OUT/train.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || rc_all=1
-grep -q 'device cuda:0, activations bf16' "$OUT/train.txt" \
-  || { echo "FAIL: generate on cuda did not default to bf16 activations" | tee -a "$OUT/train.txt"; rc_all=1; }
 fi # part 1
 
 if wants 2; then # part 2 (PARTS)

@@ -1,12 +1,10 @@
 #!/usr/bin/env python3
-"""The tiny-model `train` and `generate` checks of scripts/gpu-check.sh, without numpy or torch:
+"""The tiny-model `train` check of scripts/gpu-check.sh, without numpy or torch:
 
-  tiny_checks.py dataset DIR      writes three cached images in musubi's layout (latents [4, 1, 4, 6] bf16, T5
-                                  [4 + k, 32] bf16: the data of cli's TrainCommandTest) and DIR/ds.toml
-  tiny_checks.py compare A B      compares two `<name>-log.jsonl` loss logs step by step; exit 0 when every loss
-                                  agrees within --rtol (default 1e-3), printing the largest difference
-  tiny_checks.py latents A B      compares the F32 tensor `latent` of two `generate --output_type latent` files; exit 0
-                                  when max |A - B| <= --rtol (default 1e-2) x max |A|, printing both
+  tiny_train_check.py dataset DIR      writes three cached images in musubi's layout (latents [4, 1, 4, 6] bf16, T5
+                                       [4 + k, 32] bf16: the data of cli's TrainCommandTest) and DIR/ds.toml
+  tiny_train_check.py compare A B      compares two `<name>-log.jsonl` loss logs step by step; exit 0 when every loss
+                                       agrees within --rtol (default 1e-3), printing the largest difference
 """
 import json
 import math
@@ -66,30 +64,6 @@ def compare(a, b, rtol):
     return 0 if rel <= rtol else 1
 
 
-def read_latent(path):
-    """The F32 tensor `latent` of a safetensors file, as a flat list."""
-    raw = Path(path).read_bytes()
-    n = struct.unpack("<Q", raw[:8])[0]
-    info = json.loads(raw[8:8 + n])["latent"]
-    if info["dtype"] != "F32":
-        raise SystemExit(f"{path}: latent is {info['dtype']}, expected F32")
-    begin, end = info["data_offsets"]
-    data = raw[8 + n + begin:8 + n + end]
-    return list(struct.unpack(f"<{len(data) // 4}f", data))
-
-
-def compare_latents(a, b, rtol):
-    la, lb = read_latent(a), read_latent(b)
-    if len(la) != len(lb):
-        print(f"latents differ in size: {len(la)} vs {len(lb)}")
-        return 1
-    diff = max(abs(x - y) for x, y in zip(la, lb))
-    scale = max(abs(x) for x in la)
-    ok = all(math.isfinite(y) for y in lb) and diff <= rtol * scale
-    print(f"{len(la)} values; max |difference| {diff:.3g} of max |latent| {scale:.3g}; rtol {rtol:g}: {'PASS' if ok else 'FAIL'}")
-    return 0 if ok else 1
-
-
 def main(argv):
     if len(argv) >= 2 and argv[0] == "dataset":
         dataset(Path(argv[1]).resolve())
@@ -97,9 +71,6 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "compare":
         rtol = float(argv[argv.index("--rtol") + 1]) if "--rtol" in argv else 1e-3
         return compare(argv[1], argv[2], rtol)
-    if len(argv) >= 3 and argv[0] == "latents":
-        rtol = float(argv[argv.index("--rtol") + 1]) if "--rtol" in argv else 1e-2
-        return compare_latents(argv[1], argv[2], rtol)
     print(__doc__)
     return 2
 
