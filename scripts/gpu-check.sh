@@ -86,6 +86,21 @@ bench_rc=0
 wants() {
   [[ " ${PARTS:-1 2 3 4 5 6 7} " == *" $1 "* ]]
 }
+# timed NAME FILE SECONDS COMMAND...: COMMAND in its time box (cut to what is left of BUDGET), its output without the
+# JVM's warnings appended to FILE, its exit code reported and counted; NOT RUN when no time is left
+timed() {
+  local name="$1" file="$2" t
+  t=$(box "$3")
+  shift 3
+  if [ "$t" -eq 0 ]; then
+    not_run "$name" "$file"
+    return
+  fi
+  timeout -k 5 "$t" "$@" 2>&1 | grep -v WARNING | tee -a "$file"
+  local rc=${PIPESTATUS[0]}
+  echo "-- $name: exit $rc" | tee -a "$file"
+  [ "$rc" -eq 0 ] || rc_all=1
+}
 not_run() {
   echo "NOT RUN $1: the budget (BUDGET=${BUDGET:-560} s) is spent" | tee -a "$2"
   rc_all=1
@@ -155,46 +170,22 @@ fi # part 2
 
 if wants 3; then # part 3 (PARTS)
 echo "== 3. bench gpu-train-step: Wan 2.1 14B LoRA step through TrainStep (ours), then PyTorch; ${TRAIN_STEP_ARGS:---frames 21}"
-t=$(box "${TRAIN_STEP_TIMEOUT:-300}")
-if [ "$t" -eq 0 ]; then
-  not_run gpu-train-step "$OUT/train-step.txt"
-else
-  # one timed step without warm-up (parts 1-2 compiled the kernels already; the twin still warms up once)
-  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 \
-    ${TRAIN_STEP_ARGS:---frames 21} 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
-  step_rc=${PIPESTATUS[0]}
-  echo "-- gpu-train-step: exit $step_rc" | tee -a "$OUT/train-step.txt"
-  [ "$step_rc" -eq 0 ] || rc_all=1
-fi
+# one timed step without warm-up (parts 1-2 compiled the kernels already; the twin still warms up once)
+timed gpu-train-step "$OUT/train-step.txt" "${TRAIN_STEP_TIMEOUT:-300}" "$java" "${flags[@]}" -Xmx16g -cp "$cp" \
+  dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 ${TRAIN_STEP_ARGS:---frames 21}
 fi # part 3
 
 if wants 4; then # part 4 (PARTS)
 echo "== 4. bench gpu-generate: Wan 2.1 14B sampling through Generator.sample (ours), then PyTorch; ${GENERATE_ARGS:---frames 21 --steps 4}"
-t=$(box "${GENERATE_TIMEOUT:-150}")
-if [ "$t" -eq 0 ]; then
-  not_run gpu-generate "$OUT/generate.txt"
-else
-  timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx16g -cp "$cp" dev.loraid.bench.gpu.GpuGenerateBench \
-    ${GENERATE_ARGS:---frames 21 --steps 4} 2>&1 | grep -v WARNING | tee -a "$OUT/generate.txt"
-  gen_rc=${PIPESTATUS[0]}
-  echo "-- gpu-generate: exit $gen_rc" | tee -a "$OUT/generate.txt"
-  [ "$gen_rc" -eq 0 ] || rc_all=1
-fi
+timed gpu-generate "$OUT/generate.txt" "${GENERATE_TIMEOUT:-150}" "$java" "${flags[@]}" -Xmx16g -cp "$cp" \
+  dev.loraid.bench.gpu.GpuGenerateBench ${GENERATE_ARGS:---frames 21 --steps 4}
 fi # part 4
 
 if wants 5; then # part 5 (PARTS)
 echo "== 5. the step under a 24 GB cap (--fp8_base --blocks_to_swap ${CAP_SWAP:-36}, --frames ${CAP_FRAMES:-5}), then uncapped bf16"
-t=$(box "${CAP_TIMEOUT:-120}")
-if [ "$t" -eq 0 ]; then
-  not_run "memory-cap step" "$OUT/train-step.txt"
-else
-  timeout -k 5 "$t" "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Xmx48g -cp "$cp" \
-    dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --fp8_base \
-    --blocks_to_swap "${CAP_SWAP:-36}" 2>&1 | grep -v WARNING | tee -a "$OUT/train-step.txt"
-  cap_rc=${PIPESTATUS[0]}
-  echo "-- memory-cap step (24g, fp8, blocks_to_swap ${CAP_SWAP:-36}): exit $cap_rc" | tee -a "$OUT/train-step.txt"
-  [ "$cap_rc" -eq 0 ] || rc_all=1
-fi
+timed "memory-cap step (24g, fp8, blocks_to_swap ${CAP_SWAP:-36})" "$OUT/train-step.txt" "${CAP_TIMEOUT:-120}" \
+  "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Xmx48g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench \
+  --no-torch --warmup 1 --iters 2 --frames "${CAP_FRAMES:-5}" --fp8_base --blocks_to_swap "${CAP_SWAP:-36}"
 if [ "${SWAP_SYNC_TOO:-0}" = 1 ]; then
   # the same capped step with the blocks copied in line with the compute: what the copy stream's overlap saves
   t=$(box "${CAP_TIMEOUT:-120}")
@@ -210,17 +201,9 @@ if [ "${SWAP_SYNC_TOO:-0}" = 1 ]; then
 fi
 if [ "${A14B:-0}" = 1 ]; then
   # Wan 2.2 A14B: one LoRA through both experts, alternating every step, the inactive one on the host: the switch time
-  t=$(box "${A14B_TIMEOUT:-120}")
-  if [ "$t" -eq 0 ]; then
-    not_run "A14B step with --offload_inactive_dit" "$OUT/train-step.txt"
-  else
-    timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx48g -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --preset a14b \
-      --offload_inactive_dit --no-torch --warmup 1 --iters 3 --frames "${CAP_FRAMES:-5}" 2>&1 | grep -v WARNING \
-      | tee -a "$OUT/train-step.txt"
-    a14b_rc=${PIPESTATUS[0]}
-    echo "-- A14B step, offload_inactive_dit: exit $a14b_rc" | tee -a "$OUT/train-step.txt"
-    [ "$a14b_rc" -eq 0 ] || rc_all=1
-  fi
+  timed "A14B step, offload_inactive_dit" "$OUT/train-step.txt" "${A14B_TIMEOUT:-120}" "$java" "${flags[@]}" -Xmx48g \
+    -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --preset a14b --offload_inactive_dit --no-torch --warmup 1 --iters 3 \
+    --frames "${CAP_FRAMES:-5}"
 fi
 for n in ${SWAP_CURVE:-0}; do
   t=$(box "${CAP_TIMEOUT:-120}")
