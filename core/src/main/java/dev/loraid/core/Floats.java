@@ -4,6 +4,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MiniFloats;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.NonFinite;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -57,26 +58,13 @@ public final class Floats {
         return t;
     }
 
-    /** Flat index of the first NaN or infinity, or −1; reads contiguous F32/BF16/F16 CPU tensors in place. */
+    /** Flat index of the first NaN or infinity, or −1; reads contiguous floating-point CPU tensors in place. */
     public static long firstNonFinite(Tensor t) {
-        if (!t.isContiguous() || !t.device().isCpu() || !(t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16)) {
+        if (!t.isContiguous() || !t.device().isCpu() || !t.dtype().isFloatingPoint()) {
             return firstNonFinite(read(t));
         }
-        MemorySegment seg = t.storage().segment();
-        long base = t.offset() * t.dtype().byteSize();
-        long n = t.numel();
-        for (long i = 0; i < n; i++) {
-            boolean finite = switch (t.dtype()) {
-                case F32 -> Float.isFinite(seg.get(F32, base + 4 * i));
-                // exponent bits all ones = Inf or NaN
-                case BF16 -> (seg.get(I16, base + 2 * i) & 0x7F80) != 0x7F80;
-                default -> (seg.get(I16, base + 2 * i) & 0x7C00) != 0x7C00;
-            };
-            if (!finite) {
-                return i;
-            }
-        }
-        return -1;
+        long bytes = t.dtype().byteSize();
+        return NonFinite.firstIndex(t.storage().segment().asSlice(t.offset() * bytes, t.numel() * bytes), t.dtype());
     }
 
     /** Index of the first NaN or infinity, or −1. */
