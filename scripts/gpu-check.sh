@@ -4,8 +4,9 @@
 # for the device tool's 600 s per command; the session has 15 minutes of device time with the machine's start):
 #   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
 #      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3); then the same with
-#      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts with
-#      --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL)  ~100 s -> $OUT/train.txt
+#      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts
+#      with --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL)
+#                                                                                                ~100 s -> $OUT/train.txt
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
@@ -13,7 +14,7 @@
 #   4. `gpu-generate`: 14B text-to-video sampling (UniPC + CFG, bf16 activations: generate's default on a GPU)
 #      through Generator.sample, then its PyTorch twin, at GENERATE_ARGS (default "--frames 21 --steps 4")
 #                                                                                                 ~90 s  -> $OUT/generate.txt
-#   5. the same step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
+#   5. the train step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
 #      CAP_FRAMES (5), with SWAP_SYNC_TOO=1 once more with the blocks copied in line (-Dloraid.swap.synchronous=true:
 #      what the copy stream saves), with A14B=1 the two-expert step (--preset a14b --offload_inactive_dit: the switch
 #      time beside each step; A14B_TIMEOUT 120), then uncapped bf16 at the same size for each N of SWAP_CURVE (default
@@ -25,8 +26,8 @@
 #                                                                                                ~50 s  -> $OUT/profile.txt
 # Time boxes (seconds): TINY_TIMEOUT (60 each run), BENCH_TIMEOUT (150), TRAIN_STEP_TIMEOUT (300), GENERATE_TIMEOUT
 # (150), CAP_TIMEOUT (120), CLASS_TIMEOUT (60), ATTENTION_TIMEOUT (60), PROFILE_TIMEOUT (60); each is cut to what is
-# left of BUDGET, and a part with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention path, default auto);
-# BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). PARTS (default "1 2 3 4 5 6 7") runs only the parts
+# left of BUDGET, and a part with under 10 s left is reported NOT RUN. BENCH_ATTENTION (the block benchmark's attention
+# path, default auto); BENCH_ARGS adds block-bench options (e.g. "--tokens 8190"). PARTS (default "1 2 3 4 5 6 7") runs only the parts
 # named, e.g. PARTS="5" A14B=1 SWAP_CURVE="0 20" for a short second call. Exit code: 0 when every part run passed.
 # The model tests of part 6 (wan and core test classes) follow -Dloraid.test.device: here they run the tiny Wan models
 # on cuda:0 against the same golden files as on the CPU; `gpu-check.sh --device-tests` prints their list
@@ -35,8 +36,7 @@ set -uo pipefail
 device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientCheckTest dev.loraid.wan.WanFp8Test
   dev.loraid.wan.WanBf16Test dev.loraid.wan.ImageBranchTest dev.loraid.core.lora.LoraNetworkTest
   dev.loraid.core.generate.DualExpertGenerationTest dev.loraid.core.generate.Bf16GenerationTest
-  dev.loraid.wan.vae.VaeGoldenTest
-  dev.loraid.wan.text.Umt5EncoderGoldenTest dev.loraid.wan.swap.BlockSwapTest)
+  dev.loraid.wan.vae.VaeGoldenTest dev.loraid.wan.text.Umt5EncoderGoldenTest dev.loraid.wan.swap.BlockSwapTest)
 if [ "${1:-}" = "--device-tests" ]; then
   echo "${device_tests[@]}"
   exit 0
