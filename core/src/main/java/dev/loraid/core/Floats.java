@@ -2,9 +2,9 @@ package dev.loraid.core;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MiniFloats;
+import dev.loraid.tensor.NonFinite;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.NonFinite;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;

@@ -15,9 +15,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * A merge pass as three stages that overlap (issue 17): a reader thread reads the base's tensors ahead, in order,
  * into a few buffers; the caller merges them ({@link #next}, {@link #write}); a writer thread writes them behind,
  * in the same order, which is the output's declared order. A fourth thread flushes what the writer has written to
- * the disk every {@link #FORCE_BYTES}, so that neither the writer nor the output's final fsync waits for it all. Buffers go round between the stages in bounded pools
- * ({@link #BUFFERS} input buffers of the largest base tensor, as many output buffers of the largest merged one), so
- * memory stays at a few tensors whatever the checkpoint's size.
+ * the disk every {@link #FORCE_BYTES}, so that neither the writer nor the output's final fsync waits for it all.
+ * Buffers go round between the stages in bounded pools ({@link #BUFFERS} input buffers of the largest base tensor, as
+ * many output buffers of the largest merged one), so memory stays at a few tensors whatever the checkpoint's size.
  *
  * <p>A failure on any helper thread stops the others and is rethrown, as it was thrown, by the caller's next call;
  * {@link #close} stops and joins the helper threads, so none outlives the pass and the output (closed after this)
@@ -135,7 +135,10 @@ final class MergePipeline implements AutoCloseable {
         release(r.buffer(), freeIn);
     }
 
-    /** Queues {@code r}'s tensor itself (as read, or merged in place) for writing; its buffer returns to the reader once written. */
+    /**
+     * Queues {@code r}'s tensor itself (as read, or merged in place) for writing; its buffer returns to the reader once
+     * written.
+     */
     void write(Read r) throws IOException {
         put(jobs, new Job(r.name(), r.tensor(), r.buffer(), null));
     }

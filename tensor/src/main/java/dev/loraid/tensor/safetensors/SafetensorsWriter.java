@@ -2,12 +2,11 @@ package dev.loraid.tensor.safetensors;
 
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.NonFinite;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.NonFinite;
 import dev.loraid.tensor.json.JsonWriter;
-
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -70,7 +69,6 @@ public final class SafetensorsWriter implements AutoCloseable {
      * output is committed, so a silent overflow (a multiplier of 1e39, fp16 saturation) never ends as a file.
      */
     public static final ScopedValue<Boolean> ALLOW_NON_FINITE = ScopedValue.newInstance();
-
 
     /** One declared tensor. */
     public record Entry(String name, DType dtype, Shape shape) {
