@@ -1,5 +1,11 @@
 package dev.loraid.tensor.cpu.gemm;
 
+import dev.loraid.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -10,6 +16,9 @@ import java.util.Arrays;
 final class Packing {
     private static final int MR = GemmTiling.MR;
     private static final int NR = GemmTiling.NR;
+    private static final VectorSpecies<Float> S = GemmTiling.SPECIES;
+    private static final int L = GemmTiling.LANES;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Packing() {
     }
@@ -49,10 +58,27 @@ final class Packing {
         b.packPanels(k0, kc, j0, nc, dst, 0, columns);
     }
 
+    /**
+     * A full panel of an F32 B with contiguous rows, a vector per load and store: one bulk copy per panel row
+     * cost more in its checks and stub call than the copy itself (a LoRA's weight gradient packs a whole
+     * activation for only its rank's rows of output).
+     */
+    private static void packF32Rows(StridedMatrix b, int k0, int kc, int j, float[] dst, int base) {
+        MemorySegment seg = b.segment();
+        long row = (b.offset() + k0 * b.rowStride() + j) * Float.BYTES;
+        long step = b.rowStride() * Float.BYTES;
+        for (int k = 0, at = base; k < kc; k++, at += NR, row += step) {
+            FloatVector.fromMemorySegment(S, seg, row, LE).intoArray(dst, at);
+            FloatVector.fromMemorySegment(S, seg, row + (long) L * Float.BYTES, LE).intoArray(dst, at + L);
+        }
+    }
+
     /** B[k0 .. k0+kc, j .. j+w] (w <= NR) as one panel of kc rows of NR floats at {@code dst[base]}. */
     static void packPanel(StridedMatrix b, int k0, int kc, int j, int w, float[] dst, int base, float[] columns) {
         boolean rowRuns = b.colStride() == 1 || b.rowStride() != 1 && Math.abs(b.colStride()) <= Math.abs(b.rowStride());
-        if (rowRuns) {
+        if (w == NR && b.colStride() == 1 && b.dtype() == DType.F32) {
+            packF32Rows(b, k0, kc, j, dst, base);
+        } else if (rowRuns) {
             for (int k = 0; k < kc; k++) {
                 int at = base + k * NR;
                 b.readRow(k0 + k, j, w, dst, at);

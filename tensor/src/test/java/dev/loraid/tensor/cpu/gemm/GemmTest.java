@@ -187,6 +187,18 @@ class GemmTest {
     }
 
     @Test
+    void rowMajorF32PanelsFromAWindowOfAWiderTensor() {
+        // B with contiguous rows but a row stride wider than its columns and an offset: its full NR-wide panels are
+        // copied a vector at a time, the last, partial one element-wise; K over a slice boundary, few rows of output
+        // (a weight gradient's shape) and enough rows for the shared-panel driver
+        Tensor b = random(DType.F32, KC + 20, 3 * NR + 11).narrow(0, 3, KC + 7).narrow(1, 5, 2 * NR + 3);
+        assertTrue(b.stride(1) == 1 && b.stride(0) > b.size(1) && b.offset() > 0);
+        for (int m : new int[] {MR - 1, 2 * GemmTiling.MC + 5}) {
+            check(random(DType.F32, m, KC + 7), b, random(DType.F32, m, 2 * NR + 3), 1, 0.5, null, 1e-5);
+        }
+    }
+
+    @Test
     void batchedWithBroadcast() {
         // both batched, b broadcast over the first batch dim
         check(random(DType.F32, 2, 3, 9, 11), random(DType.F32, 3, 11, 19), Tensor.empty(DType.F32, 2, 3, 9, 19),
