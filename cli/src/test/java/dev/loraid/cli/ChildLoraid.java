@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,11 +16,22 @@ final class ChildLoraid {
     private ChildLoraid() {
     }
 
-    /** The command line: this JVM's java and class path, the flags the poms give, {@link Main} and {@code args}. */
+    /** The launcher's JVM options file (scripts/jvm.options of this checkout), as {@code loraid} passes it to java. */
+    static Path launcherOptions() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path options = dir.resolve("scripts").resolve("jvm.options");
+            if (Files.isRegularFile(options)) {
+                return options;
+            }
+        }
+        throw new IllegalStateException("scripts/jvm.options not found above " + Path.of("").toAbsolutePath());
+    }
+
+    /** The command line: this JVM's java and class path, the launcher's JVM options, {@link Main} and {@code args}. */
     static List<String> command(List<String> args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
+                "@" + launcherOptions(), "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
         cmd.addAll(args);
         return cmd;
     }

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -111,12 +110,15 @@ public final class MergeBench implements BenchCommand {
     }
 
     private static List<String> childCommand(Path base, Path lora, Path out) {
-        // the flags the loraid launcher script gives `loraid merge`
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-v", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                MergeBenchChild.class.getName(), base.toString(), lora.toString(), out.toString()));
-        return cmd;
+        // the JVM options the loraid launcher gives `loraid merge`: its options file (named by bench/run) and the serial GC
+        String options = System.getProperty("loraid.jvm.options");
+        if (options == null || !Files.isRegularFile(Path.of(options))) {
+            throw new IllegalStateException("merge: the launcher's JVM options file is not known (-Dloraid.jvm.options="
+                + options + "); run the benchmark through bench/run");
+        }
+        return List.of("/usr/bin/time", "-v", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + options, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                MergeBenchChild.class.getName(), base.toString(), lora.toString(), out.toString());
     }
 
     /** Wall seconds of a process; its combined output goes to {@code output} if given. Fails on a non-zero exit. */
