@@ -110,14 +110,16 @@ public final class MergeBench implements BenchCommand {
     }
 
     private static List<String> childCommand(Path base, Path lora, Path out) {
-        // the JVM options the loraid launcher gives `loraid merge`: its options file (named by bench/run) and the serial GC
+        // the JVM options the loraid launcher gives `loraid merge`: its options file (named by bench/run), no Vector API
+        // bounds checks, the serial GC
         String options = System.getProperty("loraid.jvm.options");
         if (options == null || !Files.isRegularFile(Path.of(options))) {
             throw new IllegalStateException("merge: the launcher's JVM options file is not known (-Dloraid.jvm.options="
                 + options + "); run the benchmark through bench/run");
         }
         return List.of("/usr/bin/time", "-v", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + options, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "@" + options, "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"),
                 MergeBenchChild.class.getName(), base.toString(), lora.toString(), out.toString());
     }
 
