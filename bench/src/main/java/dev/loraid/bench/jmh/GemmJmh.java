@@ -6,31 +6,14 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * JMH view of the CPU GEMM on the Wan shapes ({@code bench/run jmh GemmJmh}); GFLOP/s = 2·M·N·K / time.
  * The side-by-side figures against PyTorch come from {@code bench/run gemm}.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-    "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
-public class GemmJmh {
+public class GemmJmh extends CpuJmhSettings {
     /** M x K x N. */
     @Param({"1024x1536x1536", "1560x1536x1536", "1560x1536x8960", "1560x8960x1536"})
     public String shape;

@@ -6,32 +6,15 @@ import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * The six rank-r products of a LoRA Linear's training step ({@code bench/run jmh LoraProductsJmh}), with the operand
  * layouts autograd hands the CPU GEMM (transposed views, not copies): x and g [T, D] F32, down [r, D], up [D, r],
  * h = x·downᵀ and dh [T, r]; T 4096, D 1536, r 32 as in {@code bench/run linear-train}. Each is 2·T·D·r FLOPs.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-    "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0"})
-public class LoraProductsJmh {
+public class LoraProductsJmh extends CpuJmhSettings {
     private static final int TOKENS = 4096;
     private static final int DIM = 1536;
     private static final int RANK = 32;
