@@ -3,6 +3,7 @@ package dev.loraid.cli;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.tensor.testing.MaxAbs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,12 +105,8 @@ class GenerateCommandTest {
              SafetensorsFile b = SafetensorsFile.open(only(bf16, "_latent.safetensors"))) {
             double[] x = a.tensor("latent").toDoubleArray();
             double[] y = b.tensor("latent").toDoubleArray();
-            double max = 0;
-            double scale = 0;
-            for (int i = 0; i < x.length; i++) {
-                max = Math.max(max, Math.abs(x[i] - y[i]));
-                scale = Math.max(scale, Math.abs(x[i]));
-            }
+            double max = MaxAbs.ofDifference(x, y);
+            double scale = MaxAbs.of(x);
             System.out.printf("generate: bf16 vs fp32 activations, max |latent difference| %.3g of max |latent| %.3g%n", max, scale);
             assertTrue(max > 0, "bf16 activations changed nothing");
             assertTrue(max < 0.01 * scale, "bf16 activations moved the latent by " + max + " (max |latent| " + scale + ")");

@@ -6,6 +6,7 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.testing.Golden;
+import dev.loraid.tensor.testing.MaxAbs;
 import dev.loraid.tensor.testing.TestDevice;
 import org.junit.jupiter.api.Test;
 
@@ -38,13 +39,13 @@ class WanMixedPrecisionTest {
         WanModel model = goldenTiny();
         WanInputs in = goldenInputs();
         Tensor reference = model.forward(in);
-        double range = maxAbs(reference.toDoubleArray());
+        double range = MaxAbs.of(reference.toDoubleArray());
         for (DType half : new DType[] {DType.BF16, DType.F16}) {
             model.setActivationDType(half);
             Map<String, DType> dtypes = new HashMap<>();
             Tensor out = model.forward(in, (name, t) -> dtypes.put(name, t.dtype()));
             assertEquals(DType.F32, out.dtype(), half + ": the velocity is handed back in fp32");
-            double err = maxAbsDiff(reference.toDoubleArray(), out.toDoubleArray());
+            double err = MaxAbs.ofDifference(reference.toDoubleArray(), out.toDoubleArray());
             System.out.printf("%s activations vs fp32: max abs error %.2e of max |out| %.2e%n", half, err, range);
             assertTrue(err > 0, half + ": bit-equal to the fp32 forward, so the half path did not run");
             assertTrue(err < BF16_TOLERANCE * range, half + ": max abs error " + err + " vs max |out| " + range);
@@ -88,9 +89,9 @@ class WanMixedPrecisionTest {
         model.setActivationDType(DType.F32);
         double[] roundedInput = update(block, x.to(DType.BF16).to(DType.F32), e0, ctx, rope);
 
-        double range = maxAbs(exact);
-        double err = maxAbsDiff(exact, mixed);
-        double control = maxAbsDiff(exact, roundedInput);
+        double range = MaxAbs.of(exact);
+        double err = MaxAbs.ofDifference(exact, mixed);
+        double control = MaxAbs.ofDifference(exact, roundedInput);
         System.out.printf("offset 1000: bf16 activations %.2e, bf16-rounded block input %.2e, of max |update| %.2e%n",
                 err, control, range);
         assertTrue(err < BF16_TOLERANCE * range, "bf16 activations: block update error " + err + " vs max " + range);
@@ -141,21 +142,5 @@ class WanMixedPrecisionTest {
             v[i] = (float) (mean + std * rng.nextGaussian());
         }
         return Tensor.of(v, shape);
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
-    }
-
-    private static double maxAbsDiff(double[] a, double[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 }

@@ -10,6 +10,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.testing.MaxAbs;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanTaps;
 import org.junit.jupiter.api.Test;
@@ -68,7 +69,7 @@ class MixedPrecisionTrainingTest {
             double cos = cosine(want, got);
             worst = Math.min(worst, cos);
             assertTrue(cos > 0.99, e.getKey() + ": cosine " + cos + " between the bf16 and fp32 gradients");
-            assertNotEquals(0, maxAbsDiff(want, got), e.getKey() + ": the bf16 gradient equals the fp32 one bit for bit");
+            assertNotEquals(0, MaxAbs.ofDifference(want, got), e.getKey() + ": the bf16 gradient equals the fp32 one bit for bit");
         }
         double all = cosine(concat(fp32), concat(bf16));
         System.out.printf("bf16 vs fp32 LoRA gradients: worst cosine %.6f over %d tensors, all together %.6f%n", worst,
@@ -149,13 +150,5 @@ class MixedPrecisionTrainingTest {
             bb += b[i] * b[i];
         }
         return ab / Math.sqrt(aa * bb);
-    }
-
-    private static double maxAbsDiff(double[] a, double[] b) {
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-        }
-        return m;
     }
 }

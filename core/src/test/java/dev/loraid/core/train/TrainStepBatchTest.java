@@ -16,6 +16,7 @@ import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.testing.Golden;
+import dev.loraid.tensor.testing.MaxAbs;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
@@ -90,10 +91,10 @@ class TrainStepBatchTest {
         Map<String, double[]> expected = grads(params);
 
         assertEquals(perSample, batched, 1e-6 * perSample, "micro-batch loss");
-        assertTrue(expected.values().stream().allMatch(g -> maxAbs(g) > 0), "every LoRA weight has a gradient");
+        assertTrue(expected.values().stream().allMatch(g -> MaxAbs.of(g) > 0), "every LoRA weight has a gradient");
         expected.forEach((name, want) -> {
             double[] got = batchedGrads.get(name);
-            double scale = maxAbs(want);
+            double scale = MaxAbs.of(want);
             for (int k = 0; k < want.length; k++) {
                 assertEquals(want[k], got[k], 1e-5 * scale, name + " gradient at " + k + " (max |g| " + scale + ")");
             }
@@ -161,13 +162,5 @@ class TrainStepBatchTest {
         Map<String, double[]> out = new LinkedHashMap<>();
         params.forEach((name, p) -> out.put(name, p.grad().toDoubleArray()));
         return out;
-    }
-
-    private static double maxAbs(double[] v) {
-        double m = 0;
-        for (double x : v) {
-            m = Math.max(m, Math.abs(x));
-        }
-        return m;
     }
 }
