@@ -9,8 +9,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * threads walk the BLIS iterations (batch, NC-wide column block, KC-deep slice of K) together. In each
  * iteration they pack B's KC x NC block once into a shared buffer, claiming it an NR-wide panel at a time (or as
  * many as the source asks for), then claim the row blocks of C: a thread packs its block's rows of A (no other thread
- * needs them) and runs the micro-kernel against the shared B block. Giving each thread its own column range instead packs all of
- * A once per range and each thread streams its own B block through the shared L3.
+ * needs them) and runs the micro-kernel against the shared B block. Giving each thread its own column range instead
+ * packs all of A once per range and each thread streams its own B block through the shared L3.
  *
  * <p>There is no barrier: every wait is on work that another thread has already claimed, so a thread that
  * never shows up (a busy pool) only means that the others do its share. Row block u of iteration t starts
