@@ -146,7 +146,7 @@ public final class GpuTrainStepBench implements BenchCommand {
             + "transfers per step%n", ours.medianMs(), o.iters, ours.loss(), oursPeak, ours.transfersPerStep());
         if (s.dual()) {
             out.printf(Locale.ROOT, "ours: expert switch %.1f ms (median; the experts alternate every step, %s)%n",
-                ours.medianSwitchMs(), o.offload ? "the inactive one moved to the host and the other to the device"
+                ours.medianSwitchMs(), o.offload ? "the inactive one back on its host weights and the other copied to the device"
                     : "both resident: no move");
         }
         if (o.device.isCpu() || o.noTorch) {
@@ -182,8 +182,9 @@ public final class GpuTrainStepBench implements BenchCommand {
     static Ours measureOurs(Shapes s, Backend be, Options o, PrintStream out, PrintStream log) {
         WanConfig c = s.config();
         Device device = be.device();
-        boolean host = o.blocksToSwap > 0;
-        if (host && s.dual()) {
+        // weights on the host as a checkpoint's: block swap streams them in, offloading adopts them again at a switch
+        boolean host = o.blocksToSwap > 0 || s.dual() && o.offload;
+        if (o.blocksToSwap > 0 && s.dual()) {
             throw new IllegalArgumentException("--blocks_to_swap with two experts (--preset " + s.preset() + ") is not "
                 + "supported, as in train");
         }
@@ -195,6 +196,8 @@ public final class GpuTrainStepBench implements BenchCommand {
         long[] transfers = {0};
         if (host) {
             net.moveTo(device);
+        }
+        if (o.blocksToSwap > 0) {
             BlockSwap.install(model, device, o.blocksToSwap, (evict, fetch) -> transfers[0]++);
         }
         TrainModels models = TrainModels.of(model);

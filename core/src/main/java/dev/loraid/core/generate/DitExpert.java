@@ -14,6 +14,7 @@ import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.swap.BlockSwap;
+import dev.loraid.wan.swap.HostWeights;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,6 +40,7 @@ final class DitExpert implements AutoCloseable {
     private final Map<String, String> loraMeta = new LinkedHashMap<>();
     private WanCheckpoint checkpoint;
     private WanModel model;
+    private HostWeights hostWeights;
     private LoraApplication app;
     private boolean onDevice;
 
@@ -90,7 +92,11 @@ final class DitExpert implements AutoCloseable {
         try {
             // with a block swap the blocks stay where the file put them (host memory) and the swap moves the rest
             boolean swap = toDevice && blocksToSwap > 0;
-            WanModel m = toDevice && !swap ? checkpoint.model(device) : checkpoint.model();
+            WanModel m = checkpoint.model();
+            hostWeights = HostWeights.of(m); // the checkpoint's tensors: offload() adopts them again
+            if (toDevice && !swap) {
+                m.to(device);
+            }
             if (!loras.isEmpty()) {
                 app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multipliers(),
                         loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
@@ -133,7 +139,7 @@ final class DitExpert implements AutoCloseable {
     void offload() {
         if (model != null && onDevice && !device.equals(Device.CPU)) {
             reporter.info("moving the " + name + " to the host");
-            model.to(Device.CPU);
+            hostWeights.moveToHost(model);
             if (app != null) {
                 app.moveTo(Device.CPU);
             }
@@ -152,6 +158,7 @@ final class DitExpert implements AutoCloseable {
             app = null;
         }
         model = null;
+        hostWeights = null;
         onDevice = false;
         checkpoint.close();
         checkpoint = null;

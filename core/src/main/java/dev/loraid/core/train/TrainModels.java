@@ -13,6 +13,7 @@ import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.swap.BlockSwap;
+import dev.loraid.wan.swap.HostWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +24,8 @@ import java.util.List;
  * one LoRA network's adapters are attached to both models (the same parameter objects), each batch goes to the expert
  * its timesteps belong to (high-noise while timestep/1000 ≥ boundary, upstream comparing the +1-offset timestep), and
  * with {@code --offload_inactive_dit} the expert not in use is moved to the host before the other is moved to the
- * device, so only one is resident there.
+ * device, so only one is resident there; its frozen weights go back to the host tensors they were loaded from
+ * ({@link HostWeights}), so a switch copies one expert host → device and nothing device → host.
  */
 public final class TrainModels implements AutoCloseable {
     private final List<WanCheckpoint> checkpoints;
@@ -32,6 +34,9 @@ public final class TrainModels implements AutoCloseable {
     private final double boundary;
     private final Device device;
     private final boolean offload;
+    /** With offload: each expert's frozen weights' host tensors, recorded before either went to the device. */
+    private final HostWeights lowHost;
+    private final HostWeights highHost;
     private WanModel active;
 
     private TrainModels(List<WanCheckpoint> checkpoints, WanModel low, WanModel high, double boundary, Device device,
@@ -42,7 +47,20 @@ public final class TrainModels implements AutoCloseable {
         this.boundary = boundary;
         this.device = device;
         this.offload = offload;
+        this.lowHost = offload ? HostWeights.of(low) : null;
+        this.highHost = offload ? HostWeights.of(high) : null;
         this.active = low;
+    }
+
+    /** Two experts as loaded (on the host): the low-noise one moved to {@code device}, the other too unless offloading. */
+    private static TrainModels placed(List<WanCheckpoint> checkpoints, WanModel low, WanModel high, double boundary,
+            Device device, boolean offload) {
+        TrainModels models = new TrainModels(checkpoints, low, high, boundary, device, offload);
+        low.to(device);
+        if (!offload) {
+            high.to(device);
+        }
+        return models;
     }
 
     public static TrainModels open(TrainConfig c, Reporter reporter) {
@@ -67,12 +85,10 @@ public final class TrainModels implements AutoCloseable {
                         + c.dit() + " is a " + lowCk.describe() + ": the two experts must share one config"));
             }
             double boundary = boundary(c, reporter);
-            // the inactive expert starts off the device when offloading: only the low-noise one is moved there now
-            WanModel lowModel = lowCk.model(c.device());
-            WanModel highModel = c.offloadInactiveDit() ? highCk.model() : highCk.model(c.device());
             reporter.info(String.format(java.util.Locale.ROOT, "two experts: high-noise while timestep/1000 ≥ %.3f%s", boundary,
                     c.offloadInactiveDit() ? ", the inactive one kept off " + c.device() : ""));
-            return new TrainModels(opened, lowModel, highModel, boundary, c.device(), c.offloadInactiveDit());
+            // the inactive expert starts off the device when offloading: only the low-noise one is moved there now
+            return placed(opened, lowCk.model(), highCk.model(), boundary, c.device(), c.offloadInactiveDit());
         } catch (IOException e) {
             opened.forEach(WanCheckpoint::close);
             throw new LoraidException(e.getMessage(), e);
@@ -88,11 +104,12 @@ public final class TrainModels implements AutoCloseable {
     }
 
     /**
-     * Two experts built elsewhere (e.g. from random weights, for a benchmark), {@code low} on {@code device} and
-     * {@code high} there too, or on the host when {@code offload}: the routing and residency {@link #open} sets up.
+     * Two experts built elsewhere (e.g. from random weights, for a benchmark) and placed as {@link #open} places them:
+     * {@code low} moved to {@code device}, {@code high} too unless {@code offload}. Offloading re-adopts the weights each
+     * expert holds on the host now ({@link HostWeights}); an expert given already on the device is copied back instead.
      */
     public static TrainModels of(WanModel low, WanModel high, double boundary, Device device, boolean offload) {
-        return new TrainModels(List.of(), low, high, boundary, device, offload);
+        return placed(List.of(), low, high, boundary, device, offload);
     }
 
     private static WanCheckpoint open(Path path, String task, Fp8Load fp8, String parameter) throws IOException {
@@ -164,7 +181,7 @@ public final class TrainModels implements AutoCloseable {
     public WanModel model(boolean highNoise) {
         WanModel want = highNoise && dual() ? high : low;
         if (want != active && offload) {
-            active.to(Device.CPU);
+            (active == low ? lowHost : highHost).moveToHost(active);
             want.to(device);
         }
         active = want;
