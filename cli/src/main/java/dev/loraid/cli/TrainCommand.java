@@ -84,7 +84,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID ≥ 1: only its block slice (one ID)"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID, 1..10000 (default 12)"));
-        o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default; 8-bit optimizers are not supported)"));
+        o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default) or AdamW8bit (bitsandbytes': 8-bit moments)"));
         o.addOption(CliArgs.values("optimizer_args", "K=V", "weight_decay=0.01 (≥ 0) betas=(0.9,0.999) (each in [0, 1)) eps=1e-8 (> 0)"));
         o.addOption(CliArgs.value("learning_rate", "LR", "learning rate, > 0 (default 2e-6)"));
         o.addOption(CliArgs.value("lr_scheduler", "NAME", "constant (default), constant_with_warmup, linear, cosine, "

@@ -184,4 +184,16 @@ public interface Backend {
      */
     void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                      double eps, double weightDecay, long step);
+
+    /**
+     * One bitsandbytes AdamW8bit update, in place ({@code --optimizer_type AdamW8bit}): the moments m, v are 8-bit codes
+     * into the maps {@code mapM} (signed) and {@code mapV} (unsigned), scaled per {@link DynamicQuant8#BLOCK} elements by
+     * {@code absmaxM}, {@code absmaxV}. Per element, in fp32: m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g²,
+     * p ← p − lr·√(1 − β2^t)/(1 − β1^t) · m/(√v + eps·√(1 − β2^t)), then p ← p·(1 − lr·wd) (decay after the step, as
+     * bitsandbytes); a non-finite g leaves p and zeroes its moments. Then each block's absmax becomes its largest |m|, |v|
+     * and every moment the code nearest to it over that ({@link DynamicQuant8#nearest}), m's code keeping m's sign.
+     * Contract: {@link DynamicQuant8#checkUpdate}.
+     */
+    void adamw8bitUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor absmaxM, Tensor absmaxV, Tensor mapM,
+                         Tensor mapV, double lr, double beta1, double beta2, double eps, double weightDecay, long step);
 }

@@ -54,7 +54,10 @@ public enum BackendOp {
     PAD("pad", "x:any, out:any", "x placed at before[d] inside out, zeros elsewhere, same rank"),
     RANDOM_UNIFORM("randomUniform", "dst:float", "element i = uniform [0, 1) number offset + i of stream seed"),
     RANDOM_NORMAL("randomNormal", "dst:float", "element i = standard normal number offset + i of stream seed"),
-    ADAMW_UPDATE("adamwUpdate", "param:f32, grad:f32, m:f32, v:f32", "all F32, one shape; updated in place");
+    ADAMW_UPDATE("adamwUpdate", "param:f32, grad:f32, m:f32, v:f32", "all F32, one shape; updated in place"),
+    ADAMW8BIT_UPDATE("adamw8bitUpdate",
+        "param:f32, grad:f32, m:u8, v:u8, absmaxM:f32, absmaxV:f32, mapM:f32, mapV:f32",
+        "contiguous; param, grad, m, v one shape of n elements; absmaxes [ceil(n / 256)]; maps [256]; updated in place");
 
     /** The dtype classes of the contract. */
     private enum Kind {
@@ -63,6 +66,8 @@ public enum BackendOp {
         /** Statistics and tables: fp32, or fp64 for the all-F64 (gradient-check) calls. */
         WIDE(EnumSet.of(DType.F64, DType.F32)),
         F32(EnumSet.of(DType.F32)),
+        /** 8-bit codes (quantized optimizer states). */
+        U8(EnumSet.of(DType.U8)),
         INDEX(EnumSet.of(DType.I64, DType.I32));
 
         final Set<DType> dtypes;

@@ -106,6 +106,7 @@ final class OpCases {
         add(BackendOp.RANDOM_UNIFORM, "", FLOATS, (t, rnd, dt, lay) -> randomStream(t, false, dt, lay));
         add(BackendOp.RANDOM_NORMAL, "", FLOATS, (t, rnd, dt, lay) -> randomStream(t, true, dt, lay));
         add(BackendOp.ADAMW_UPDATE, "", Set.of(DType.F32), OpCases::adamw);
+        add(BackendOp.ADAMW8BIT_UPDATE, "", Set.of(DType.F32), (t, rnd, dt, lay) -> adamw8bit(t, rnd));
     }
 
     private static final Backend HOST = Backends.cpu();
@@ -752,5 +753,69 @@ final class OpCases {
         assertClose("adamw param", expect[0], r[0].toDoubleArray(), 1e-6);
         assertClose("adamw m", expect[1], r[2].toDoubleArray(), 1e-6);
         assertClose("adamw v", expect[2], r[3].toDoubleArray(), 1e-6);
+    }
+
+    /**
+     * Four blocks (the last partial), moments starting from random codes and absmaxes, one NaN and one infinite
+     * gradient; contiguous only (the op's contract), so every layout runs the same case. Parameters and absmaxes match
+     * the fp64 reference closely; a moment's code may land one step away from the reference's (fp32 against fp64 at a
+     * midpoint), so the dequantized moments are compared within the map's widest gap.
+     */
+    private static void adamw8bit(Target t, Random rnd) {
+        int n = 3 * DynamicQuant8.BLOCK + 37;
+        int blocks = (int) DynamicQuant8.blocks(n);
+        float[] mapM = DynamicQuant8.signedMap();
+        float[] mapV = DynamicQuant8.unsignedMap();
+        Tensor p = random(rnd, DType.F32, Layout.CONTIGUOUS, 7, n / 7);
+        Tensor g = random(rnd, DType.F32, Layout.CONTIGUOUS, 1e-2, 0, 7, n / 7);
+        g.setDouble(Double.NaN, 2, 5);
+        g.setDouble(Double.POSITIVE_INFINITY, 6, 100);
+        Tensor m = Tensor.zeros(DType.U8, 7, n / 7);
+        Tensor v = Tensor.zeros(DType.U8, 7, n / 7);
+        Tensor absM = Tensor.zeros(DType.F32, blocks);
+        Tensor absV = Tensor.zeros(DType.F32, blocks);
+        for (int i = 0; i < n; i++) {
+            m.setDouble(rnd.nextInt(256), i / (n / 7), i % (n / 7));
+            v.setDouble(rnd.nextInt(256), i / (n / 7), i % (n / 7));
+        }
+        for (int b = 0; b < blocks; b++) {
+            absM.setDouble(1e-3 * (1 + rnd.nextDouble()), b);
+            absV.setDouble(1e-5 * (1 + rnd.nextDouble()), b);
+        }
+        double lr = 1e-3;
+        double[][] expect = Reference.adamw8bit(p.toDoubleArray(), g.toDoubleArray(), m.toDoubleArray(), v.toDoubleArray(),
+            absM.toDoubleArray(), absV.toDoubleArray(), mapM, mapV, DynamicQuant8.BLOCK, lr, 0.9, 0.999, 1e-8, 0.01, 7);
+        Tensor[] r = t.run((b, a) -> b.adamw8bitUpdate(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], lr, 0.9, 0.999,
+            1e-8, 0.01, 7), p, g, m, v, absM, absV, Tensor.of(mapM, 256), Tensor.of(mapV, 256));
+        assertClose("adamw8bit param", expect[0], r[0].toDoubleArray(), 1e-6);
+        assertEquals(p.getDouble(2, 5), r[0].getDouble(2, 5), "a NaN gradient leaves its parameter");
+        assertClose("adamw8bit absmax m", expect[3], r[4].toDoubleArray(), 1e-5);
+        assertClose("adamw8bit absmax v", expect[4], r[5].toDoubleArray(), 1e-5);
+        double gapM = widestGap(mapM);
+        double gapV = widestGap(mapV);
+        double[] codesM = r[2].toDoubleArray();
+        double[] codesV = r[3].toDoubleArray();
+        for (int i = 0; i < n; i++) {
+            int b = i / DynamicQuant8.BLOCK;
+            double wantM = mapM[(int) expect[1][i]] * expect[3][b];
+            double gotM = mapM[(int) codesM[i]] * expect[3][b];
+            assertTrue(Math.abs(wantM - gotM) <= gapM * expect[3][b],
+                "adamw8bit m[" + i + "]: " + gotM + ", expected " + wantM);
+            double wantV = mapV[(int) expect[2][i]] * expect[4][b];
+            double gotV = mapV[(int) codesV[i]] * expect[4][b];
+            assertTrue(Math.abs(wantV - gotV) <= gapV * expect[4][b], "adamw8bit v[" + i + "]: " + gotV + ", expected " + wantV);
+        }
+        for (long[] at : new long[][] {{2, 5}, {6, 100}}) {
+            int i = (int) (at[0] * (n / 7) + at[1]);
+            assertTrue(mapM[(int) codesM[i]] == 0 && mapV[(int) codesV[i]] == 0, "a non-finite gradient zeroes m and v");
+        }
+    }
+
+    private static double widestGap(float[] map) {
+        double gap = 0;
+        for (int i = 1; i < map.length; i++) {
+            gap = Math.max(gap, map[i] - map[i - 1]);
+        }
+        return gap;
     }
 }

@@ -3,6 +3,8 @@ package dev.loraid.autograd.optim;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.StateSource;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.DynamicQuant8;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
@@ -18,25 +20,52 @@ import java.util.Map;
  * decoupled decay {@code p ← p·(1 − lr·wd)}, then the bias-corrected Adam step, one fused backend kernel per
  * parameter. The step count is kept per parameter, as PyTorch does. State slots: {@code exp_avg},
  * {@code exp_avg_sq} (F32, the parameter's shape) and {@code step} (I64 scalar).
+ *
+ * <p>{@link #eightBit} is bitsandbytes' {@code AdamW8bit} ({@code --optimizer_type AdamW8bit}, the same defaults): a
+ * parameter of at least {@link #MIN_8BIT_SIZE} elements keeps its moments as 8-bit codes with one absmax per
+ * {@link DynamicQuant8#BLOCK} elements ({@code Backend.adamw8bitUpdate}, bitsandbytes' blockwise step, which decays after
+ * the Adam step), about a quarter of the fp32 moments' memory; there {@code exp_avg} and {@code exp_avg_sq} are U8 codes
+ * and {@code exp_avg_absmax}, {@code exp_avg_sq_absmax} their F32 scales. A smaller parameter keeps fp32 moments, as
+ * bitsandbytes does, and takes the step above (bitsandbytes' own 32-bit step, decaying after the Adam step, differs by
+ * lr²·wd times the update).
  */
 public final class AdamW extends Optimizer {
+    /** Below this many elements {@link #eightBit} keeps fp32 moments (bitsandbytes' {@code min_8bit_size}). */
+    public static final int MIN_8BIT_SIZE = 4096;
+
     private final double beta1;
     private final double beta2;
     private final double eps;
+    private final boolean eightBit;
     private final Map<String, State> state = new HashMap<>();
+    /** {@link #eightBit}'s signed and unsigned maps, once per device. */
+    private final Map<Device, Tensor[]> maps = new HashMap<>();
 
+    /** One parameter's moments: fp32, or 8-bit codes with their absmaxes (non-null only then). */
     private static final class State {
         final Tensor m;
         final Tensor v;
+        final Tensor absM;
+        final Tensor absV;
         long step;
 
-        State(Tensor m, Tensor v) {
+        State(Tensor m, Tensor v, Tensor absM, Tensor absV) {
             this.m = m;
             this.v = v;
+            this.absM = absM;
+            this.absV = absV;
+        }
+
+        boolean quantized() {
+            return absM != null;
         }
     }
 
     public AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps) {
+        this(groups, beta1, beta2, eps, false);
+    }
+
+    private AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps, boolean eightBit) {
         super(groups);
         if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || eps < 0) {
             throw new IllegalArgumentException("AdamW: betas must be in [0, 1) and eps ≥ 0, got (" + beta1 + ", "
@@ -45,11 +74,22 @@ public final class AdamW extends Optimizer {
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
+        this.eightBit = eightBit;
+    }
+
+    /** bitsandbytes' AdamW8bit: 8-bit moments for parameters of at least {@link #MIN_8BIT_SIZE} elements. */
+    public static AdamW eightBit(List<ParamGroup> groups, double beta1, double beta2, double eps) {
+        return new AdamW(groups, beta1, beta2, eps, true);
     }
 
     /** One group with PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
     public AdamW(Map<String, Parameter> params, double lr) {
         this(List.of(new ParamGroup("default", params, lr, 0.01)), 0.9, 0.999, 1e-8);
+    }
+
+    /** Whether this optimizer keeps {@code p}'s moments in 8 bits. */
+    public boolean quantizes(Parameter p) {
+        return eightBit && p.shape().numel() >= MIN_8BIT_SIZE;
     }
 
     @Override
@@ -63,10 +103,16 @@ public final class AdamW extends Optimizer {
                 if (p.dtype() != DType.F32) {
                     throw new IllegalStateException("AdamW updates F32 parameters; " + e.getKey() + " is " + p.dtype());
                 }
-                State s = state.computeIfAbsent(e.getKey(), k -> new State(persistentZeros(p), persistentZeros(p)));
+                State s = state.computeIfAbsent(e.getKey(), k -> fresh(p));
                 s.step++;
-                p.data().backend().adamwUpdate(p.data(), p.grad(), s.m, s.v, g.lr(), beta1, beta2, eps,
-                    g.weightDecay(), s.step);
+                if (s.quantized()) {
+                    Tensor[] map = maps(p.data().device());
+                    p.data().backend().adamw8bitUpdate(p.data(), p.grad(), s.m, s.v, s.absM, s.absV, map[0], map[1],
+                        g.lr(), beta1, beta2, eps, g.weightDecay(), s.step);
+                } else {
+                    p.data().backend().adamwUpdate(p.data(), p.grad(), s.m, s.v, g.lr(), beta1, beta2, eps,
+                        g.weightDecay(), s.step);
+                }
             }
         }
     }
@@ -85,6 +131,10 @@ public final class AdamW extends Optimizer {
             if (s != null) {
                 out.put(e.getKey() + ".exp_avg", s.m);
                 out.put(e.getKey() + ".exp_avg_sq", s.v);
+                if (s.quantized()) {
+                    out.put(e.getKey() + ".exp_avg_absmax", s.absM);
+                    out.put(e.getKey() + ".exp_avg_sq_absmax", s.absV);
+                }
                 try (MemoryScope outside = MemoryScope.suspend()) {
                     out.put(e.getKey() + ".step", Tensor.ofLongs(new long[] {s.step}, new long[0]));
                 }
@@ -93,7 +143,11 @@ public final class AdamW extends Optimizer {
         return out;
     }
 
-    /** Parameters without any saved slot start fresh (they had not been updated when the state was saved). */
+    /**
+     * Parameters without any saved slot start fresh (they had not been updated when the state was saved). Each slot
+     * must have its shape and dtype: 8-bit codes and absmaxes where this optimizer quantizes the parameter, F32
+     * moments where it does not (a state saved by the other kind of AdamW is refused, naming the slot).
+     */
     @Override
     public void loadStateDict(StateSource source) {
         List<String> problems = new ArrayList<>();
@@ -103,20 +157,62 @@ public final class AdamW extends Optimizer {
             if (!source.keys().contains(n + ".step")) {
                 continue;
             }
-            Shape shape = e.getValue().shape();
-            Tensor m = slot(source, n + ".exp_avg", shape, problems);
-            Tensor v = slot(source, n + ".exp_avg_sq", shape, problems);
+            Parameter p = e.getValue();
+            State s = fresh(p);
+            List<Tensor> slots = new ArrayList<>(List.of(s.m, s.v));
+            List<String> names = new ArrayList<>(List.of(".exp_avg", ".exp_avg_sq"));
+            if (s.quantized()) {
+                slots.addAll(List.of(s.absM, s.absV));
+                names.addAll(List.of(".exp_avg_absmax", ".exp_avg_sq_absmax"));
+            }
+            List<Tensor> saved = new ArrayList<>();
+            for (int i = 0; i < slots.size(); i++) {
+                saved.add(typed(source, n + names.get(i), slots.get(i), problems));
+            }
             Tensor step = slot(source, n + ".step", Shape.of(new long[0]), problems);
-            if (m != null && v != null && step != null) {
-                State s = new State(persistentZeros(e.getValue()), persistentZeros(e.getValue()));
-                s.m.backend().copy(m, s.m);
-                s.v.backend().copy(v, s.v);
+            if (!saved.contains(null) && step != null) {
+                for (int i = 0; i < slots.size(); i++) {
+                    slots.get(i).backend().copy(saved.get(i), slots.get(i));
+                }
                 s.step = step.getLong();
                 loaded.put(n, s);
             }
         }
-        failIfAny(problems, "AdamW");
+        failIfAny(problems, eightBit ? "AdamW8bit" : "AdamW");
         state.clear();
         state.putAll(loaded);
+    }
+
+    /** Slot {@code key} if it has {@code like}'s shape and dtype, else null with the problem recorded. */
+    private static Tensor typed(StateSource source, String key, Tensor like, List<String> problems) {
+        Tensor t = slot(source, key, like.shape(), problems);
+        if (t != null && t.dtype() != like.dtype()) {
+            problems.add(key + ": expected " + like.dtype() + ", got " + t.dtype());
+            return null;
+        }
+        return t;
+    }
+
+    /** Zero moments on the parameter's device (8-bit: zero absmaxes, under which every code is 0). */
+    private State fresh(Parameter p) {
+        if (!quantizes(p)) {
+            return new State(persistentZeros(p), persistentZeros(p), null, null);
+        }
+        Device d = p.data().device();
+        long[] shape = p.shape().toArray();
+        long blocks = DynamicQuant8.blocks(p.shape().numel());
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return new State(Tensor.zeros(d, DType.U8, shape), Tensor.zeros(d, DType.U8, shape),
+                Tensor.zeros(d, DType.F32, blocks), Tensor.zeros(d, DType.F32, blocks));
+        }
+    }
+
+    private Tensor[] maps(Device device) {
+        return maps.computeIfAbsent(device, d -> {
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                return new Tensor[] {Tensor.of(DynamicQuant8.signedMap(), 256).to(d),
+                    Tensor.of(DynamicQuant8.unsignedMap(), 256).to(d)};
+            }
+        });
     }
 }

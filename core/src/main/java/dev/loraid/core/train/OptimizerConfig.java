@@ -6,11 +6,13 @@ import static dev.loraid.core.ParameterText.param;
 import dev.loraid.core.ParameterException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * Optimizer and learning-rate schedule of a training run (training.md §3.1–3.3).
  *
- * @param type            {@code --optimizer_type}: {@code AdamW} (the default; upstream's empty default means AdamW)
+ * @param type            {@code --optimizer_type}: {@code AdamW} (the default; upstream's empty default means AdamW) or
+ *                        {@code AdamW8bit} (bitsandbytes', 8-bit moments), case-insensitive, also by their module paths
  * @param args            {@code --optimizer_args} items {@code key=value}: weight_decay, betas=(b1,b2), eps
  * @param learningRate    {@code --learning_rate} (default 2e-6)
  * @param scheduler       {@code --lr_scheduler} (default constant)
@@ -27,18 +29,19 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         String decaySteps, int numCycles, double power, Double minLrRatio, Integer timescale, String stepRules,
         double maxGradNorm) {
 
+    /** torch's AdamW, by the names upstream's loader accepts (lower case). */
+    private static final Set<String> ADAMW = Set.of("adamw", "torch.optim.adamw", "torch.optim.adamw.adamw");
+    /** bitsandbytes' AdamW8bit (lower case): the built-in name and its module paths. */
+    private static final Set<String> ADAMW_8BIT = Set.of("adamw8bit", "bitsandbytes.optim.adamw8bit",
+            "bitsandbytes.optim.adamw.adamw8bit");
+
     public OptimizerConfig {
         args = List.copyOf(args);
         type = type == null || type.isBlank() ? "AdamW" : type;
         String t = type.toLowerCase(Locale.ROOT);
-        if (t.endsWith("8bit")) {
+        if (!ADAMW.contains(t) && !ADAMW_8BIT.contains(t)) {
             throw new ParameterException(named(param("OptimizerConfig.type"), " " + type
-                    + " is not supported: 8-bit optimizer states are "
-                    + "not implemented; use AdamW (its fp32 moments of a LoRA are small)"));
-        }
-        if (!t.equals("adamw") && !t.equals("torch.optim.adamw") && !t.equals("torch.optim.adamw.adamw")) {
-            throw new ParameterException(named(param("OptimizerConfig.type"), " " + type
-                    + " is not supported (supported: AdamW)"));
+                    + " is not supported (supported: AdamW, AdamW8bit)"));
         }
         if (!(learningRate > 0)) {
             throw new ParameterException(named(param("OptimizerConfig.learningRate"), " must be > 0, got " + learningRate));
@@ -48,6 +51,11 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
                     " must be ≥ 0 (0 disables clipping), got " + maxGradNorm));
         }
         Optimizers.AdamWArgs.parse(args); // fail at configuration time, before any model is opened
+    }
+
+    /** Whether {@code --optimizer_type} names bitsandbytes' AdamW8bit (8-bit moments), rather than torch's AdamW. */
+    public boolean eightBit() {
+        return ADAMW_8BIT.contains(type.toLowerCase(Locale.ROOT));
     }
 
     /** Upstream's defaults: AdamW, lr 2e-6, constant, no warmup, clip at 1.0. */

@@ -13,9 +13,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The optimizer of a run (training.md §2.5, §3.1): AdamW with torch's defaults unless {@code --optimizer_args} says
- * otherwise ({@code weight_decay=…}, {@code betas=(b1,b2)}, {@code eps=…}); with {@code loraplus_lr_ratio} the
- * lora_up weights form a second group at lr·ratio (LoRA+).
+ * The optimizer of a run (training.md §2.5, §3.1): AdamW (or bitsandbytes' AdamW8bit: {@link AdamW#eightBit}) with
+ * torch's defaults unless {@code --optimizer_args} says otherwise ({@code weight_decay=…}, {@code betas=(b1,b2)},
+ * {@code eps=…}); with {@code loraplus_lr_ratio} the lora_up weights form a second group at lr·ratio (LoRA+).
  */
 public final class Optimizers {
     private Optimizers() {
@@ -71,7 +71,8 @@ public final class Optimizers {
             groups.add(new ParamGroup("unet", down, c.learningRate(), weightDecay));
             groups.add(new ParamGroup("unet plus", up, c.learningRate() * loraPlusRatio, weightDecay));
         }
-        return new AdamW(groups, a.beta1(), a.beta2(), a.eps());
+        return c.eightBit() ? AdamW.eightBit(groups, a.beta1(), a.beta2(), a.eps())
+                : new AdamW(groups, a.beta1(), a.beta2(), a.eps());
     }
 
     private static double number(String item, String v, double min, double max, String range) {

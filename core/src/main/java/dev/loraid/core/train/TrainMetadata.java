@@ -101,7 +101,7 @@ public final class TrainMetadata {
     }
 
     static String optimizerName(OptimizerConfig o) {
-        String name = "torch.optim.adamw.AdamW";
+        String name = o.eightBit() ? "bitsandbytes.optim.adamw.AdamW8bit" : "torch.optim.adamw.AdamW";
         return o.args().isEmpty() ? name : name + "(" + String.join(",", o.args()) + ")";
     }
 

@@ -1,6 +1,7 @@
 package dev.loraid.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,9 +59,16 @@ class TrainPartsTest {
         assertEquals(1, Optimizers.adamW(params, c, null).groups().size());
         assertThrows(IllegalArgumentException.class, () -> Optimizers.adamW(params, new OptimizerConfig("AdamW", List.of("momentum=0.9"),
                 1e-3, "constant", "0", "0", 1, 1, null, null, null, 1), null));
-        IllegalArgumentException eightBit = assertThrows(IllegalArgumentException.class, () -> new OptimizerConfig("AdamW8bit", List.of(),
-                1e-3, "constant", "0", "0", 1, 1, null, null, null, 1));
-        assertTrue(eightBit.getMessage().contains("not supported"), eightBit.getMessage());
+        for (String name : List.of("AdamW8bit", "adamw8bit", "bitsandbytes.optim.AdamW8bit", "bitsandbytes.optim.adamw.AdamW8bit")) {
+            OptimizerConfig eightBit = new OptimizerConfig(name, List.of(), 1e-3, "constant", "0", "0", 1, 1, null, null, null, 1);
+            assertTrue(eightBit.eightBit(), name);
+            AdamW made = Optimizers.adamW(params, eightBit, null);
+            assertFalse(made.quantizes(params.get("m.lora_up.weight")), "2 elements keep fp32 moments");
+        }
+        assertFalse(c.eightBit());
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> new OptimizerConfig("AdEMAMix8bit",
+                List.of(), 1e-3, "constant", "0", "0", 1, 1, null, null, null, 1));
+        assertTrue(other.getMessage().contains("AdEMAMix8bit is not supported (supported: AdamW, AdamW8bit)"), other.getMessage());
     }
 
     @Test

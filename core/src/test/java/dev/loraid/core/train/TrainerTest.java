@@ -314,6 +314,36 @@ class TrainerTest {
         }
     }
 
+    /**
+     * --optimizer_type AdamW8bit: at rank 64 the tiny DiT's LoRA matrices have 4,096 elements or more, so their moments
+     * are 8-bit; the losses stay close to AdamW's (the same noise, slightly different weights) and the file names the
+     * optimizer as upstream's metadata does.
+     */
+    @Test
+    void adamw8bit_trains_close_to_adamw(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        Losses full = new Losses();
+        Trainer.run(TrainFixture.config(toml, dir.resolve("full"), "f", 8, TrainFixture.network(64, null, 12), null, null), full);
+        Losses eight = new Losses();
+        TrainConfig c = TrainFixture.config(toml, dir.resolve("eight"), "e", 8, TrainFixture.network(64, null, 12), null, null);
+        OptimizerConfig o = c.optimizer();
+        OptimizerConfig adamw8bit = new OptimizerConfig("AdamW8bit", o.args(), o.learningRate(), o.scheduler(), o.warmupSteps(),
+                o.decaySteps(), o.numCycles(), o.power(), o.minLrRatio(), o.timescale(), o.stepRules(), o.maxGradNorm());
+        Trainer.Result r = Trainer.run(new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(),
+                c.task(), c.datasetConfig(), c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(),
+                adamw8bit, c.timesteps(), c.maxTrainSteps(), c.maxTrainEpochs(), c.gradientAccumulationSteps(), c.seed(), c.save(),
+                c.validation(), c.resume(), c.vae(), c.sampling(), c.fp8()), eight);
+        assertEquals(full.losses.get(0), eight.losses.get(0), "the first step's loss comes before any update");
+        for (int i = 1; i < 8; i++) {
+            double a = full.losses.get(i);
+            double b = eight.losses.get(i);
+            assertTrue(a != b && Math.abs(a - b) < 0.05 * a, "step " + i + ": loss " + b + " vs " + a);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(r.lora())) {
+            assertEquals("bitsandbytes.optim.adamw.AdamW8bit", f.metadata().get("ss_optimizer"));
+        }
+    }
+
     private static TrainConfig withFp8(TrainConfig c, Fp8Load fp8) {
         return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
                 c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(), c.optimizer(), c.timesteps(),

@@ -3,6 +3,7 @@ package dev.loraid.tensor.cpu;
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.DynamicQuant8;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
 import dev.loraid.tensor.ScopeAllocator;
@@ -222,5 +223,18 @@ public final class CpuBackend implements Backend {
                             double eps, double weightDecay, long step) {
         Checks.onCpu("adamwUpdate", "param, grad, m, v", param, grad, m, v);
         CpuAdamW.update(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    @Override
+    public void adamw8bitUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor absmaxM, Tensor absmaxV, Tensor mapM,
+                                Tensor mapV, double lr, double beta1, double beta2, double eps, double weightDecay,
+                                long step) {
+        Checks.onCpu("adamw8bitUpdate", "param, grad, m, v, absmaxM, absmaxV, mapM, mapV", param, grad, m, v, absmaxM,
+            absmaxV, mapM, mapV);
+        DynamicQuant8.checkUpdate(param, grad, m, v, absmaxM, absmaxV, mapM, mapV, step);
+        double correction2 = Math.sqrt(1 - Math.pow(beta2, step));
+        double stepSize = -lr * correction2 / (1 - Math.pow(beta1, step));
+        CpuAdamW8bit.update(param, grad, m, v, absmaxM, absmaxV, mapM, mapV, (float) beta1, (float) beta2, (float) eps,
+            (float) lr, (float) weightDecay, (float) stepSize, (float) correction2);
     }
 }

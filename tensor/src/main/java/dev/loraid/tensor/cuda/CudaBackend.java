@@ -391,6 +391,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void adamw8bitUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor absmaxM, Tensor absmaxV, Tensor mapM,
+                                Tensor mapV, double lr, double beta1, double beta2, double eps, double weightDecay,
+                                long step) {
+        ctx.bind();
+        adamw.update8bit(param, grad, m, v, absmaxM, absmaxV, mapM, mapV, lr, beta1, beta2, eps, weightDecay, step);
+    }
+
+    @Override
     public String toString() {
         return "CudaBackend[" + device + " " + ctx.name() + ", sm_" + ctx.computeCapability() + "]";
     }

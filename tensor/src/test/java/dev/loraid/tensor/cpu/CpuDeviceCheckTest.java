@@ -78,6 +78,8 @@ class CpuDeviceCheckTest {
         Op.of("randomNormal", "dst", t -> CPU.randomNormal(t[0], 1, 0)),
         Op.of("adamwUpdate", "param, grad, m, v", t -> CPU.adamwUpdate(t[0], t[1], t[2], t[3], 1e-3, 0.9, 0.999,
             1e-8, 0.01, 1)),
+        Op.of("adamw8bitUpdate", "param, grad, m, v, absmaxM, absmaxV, mapM, mapV", t -> CPU.adamw8bitUpdate(t[0], t[1],
+            t[2], t[3], t[4], t[5], t[6], t[7], 1e-3, 0.9, 0.999, 1e-8, 0.01, 1)),
         Op.of("conv3d", "x, weight, bias, out", t -> CPU.conv3d(t[0], t[1], t[2], new int[] {1, 1, 1}, new int[6], t[3])),
         Op.of("conv3dBackward", "x, weight, dOut, dx, dWeight, dBias",
             t -> CPU.conv3dBackward(t[0], t[1], t[2], new int[] {1, 1, 1}, new int[6], t[3], t[4], t[5])),

@@ -297,4 +297,58 @@ public final class Reference {
         }
         return out;
     }
+
+    /**
+     * One bitsandbytes AdamW8bit step in double, the blocks of {@code block} elements one after the other: returns
+     * {param, m codes, v codes, absmax m, absmax v}. Codes are found by a linear scan for the nearest map value (not the
+     * kernels' search), and the first moment's code is moved one step outwards where that flipped its sign.
+     */
+    public static double[][] adamw8bit(double[] p, double[] g, double[] mCodes, double[] vCodes, double[] absM,
+                                       double[] absV, float[] mapM, float[] mapV, int block, double lr, double beta1,
+                                       double beta2, double eps, double weightDecay, long step) {
+        int n = p.length;
+        double[][] out = {p.clone(), new double[n], new double[n], new double[absM.length], new double[absV.length]};
+        double c1 = 1 - Math.pow(beta1, step);
+        double c2 = Math.sqrt(1 - Math.pow(beta2, step));
+        for (int b = 0; b * block < n; b++) {
+            int lo = b * block;
+            int hi = Math.min(n, lo + block);
+            double[] m = new double[hi - lo];
+            double[] v = new double[hi - lo];
+            double maxM = 0;
+            double maxV = 0;
+            for (int i = lo; i < hi; i++) {
+                if (Double.isFinite(g[i])) {
+                    m[i - lo] = beta1 * mapM[(int) mCodes[i]] * absM[b] + (1 - beta1) * g[i];
+                    v[i - lo] = beta2 * mapV[(int) vCodes[i]] * absV[b] + (1 - beta2) * g[i] * g[i];
+                    double stepped = p[i] - lr * c2 / c1 * m[i - lo] / (Math.sqrt(v[i - lo]) + eps * c2);
+                    out[0][i] = weightDecay > 0 ? stepped * (1 - lr * weightDecay) : stepped;
+                }
+                maxM = Math.max(maxM, Math.abs(m[i - lo]));
+                maxV = Math.max(maxV, Math.abs(v[i - lo]));
+            }
+            out[3][b] = maxM;
+            out[4][b] = maxV;
+            for (int i = lo; i < hi; i++) {
+                double mi = m[i - lo];
+                int code = nearestCode(mapM, maxM > 0 ? mi / maxM : 0);
+                if ((mapM[code] < 0 || Float.floatToRawIntBits(mapM[code]) == Integer.MIN_VALUE) != (mi < 0)) {
+                    code += mi > 0 ? 1 : -1;
+                }
+                out[1][i] = code & 0xFF;
+                out[2][i] = nearestCode(mapV, maxV > 0 ? v[i - lo] / maxV : 0);
+            }
+        }
+        return out;
+    }
+
+    private static int nearestCode(float[] map, double x) {
+        int best = 0;
+        for (int c = 1; c < map.length; c++) {
+            if (Math.abs(map[c] - x) < Math.abs(map[best] - x)) {
+                best = c;
+            }
+        }
+        return best;
+    }
 }

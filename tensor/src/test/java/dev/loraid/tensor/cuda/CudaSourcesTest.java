@@ -49,7 +49,7 @@ class CudaSourcesTest {
         Map.entry("norm", withList(variants("layer_norm", "layer_norm_backward", "norm_param_grads"), "layer_norm_vec",
             "layer_norm_backward_vec")),
         Map.entry("rope", withList(variants("rope"), "rope_vec")),
-        Map.entry("adamw", List.of("adamw_update")),
+        Map.entry("adamw", List.of("adamw_update", "adamw8bit_update")),
         Map.entry("philox", List.of("random_uniform", "random_normal")),
         Map.entry("conv", variants("conv_pack", "conv_scatter")),
         Map.entry("attention", variants("attention_forward", "attention_forward_bias", "attention_backward_delta",

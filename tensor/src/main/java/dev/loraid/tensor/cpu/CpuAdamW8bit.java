@@ -1,0 +1,98 @@
+package dev.loraid.tensor.cpu;
+
+import dev.loraid.tensor.DynamicQuant8;
+import dev.loraid.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * One bitsandbytes AdamW8bit step in place ({@code kOptimizerStatic8bit2StateBlockwise}, in fp32 as there), one
+ * {@link DynamicQuant8#BLOCK}-element block at a time, the blocks spread over the pool: dequantize both moments with the
+ * block's absmax, update them, step the parameter (decay after the step, as bitsandbytes does), then requantize the
+ * moments against the block's new absmax. The step-dependent factors come from the caller, computed once in double.
+ */
+final class CpuAdamW8bit {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Blocks per task: 64 Ki elements, so that a LoRA's small matrices stay one task. */
+    private static final int BLOCKS_PER_TASK = 256;
+
+    private CpuAdamW8bit() {
+    }
+
+    /**
+     * @param stepSize    {@code -lr · √(1 − β2^t) / (1 − β1^t)}
+     * @param correction2 {@code √(1 − β2^t)}
+     */
+    static void update(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor absmaxM, Tensor absmaxV, Tensor mapM,
+                       Tensor mapV, float beta1, float beta2, float eps, float lr, float weightDecay, float stepSize,
+                       float correction2) {
+        long n = param.numel();
+        long blocks = DynamicQuant8.blocks(n);
+        float[] codeM = mapM.toFloatArray();
+        float[] codeV = mapV.toFloatArray();
+        MemorySegment p = param.storage().segment();
+        MemorySegment g = grad.storage().segment();
+        MemorySegment qm = m.storage().segment();
+        MemorySegment qv = v.storage().segment();
+        MemorySegment am = absmaxM.storage().segment();
+        MemorySegment av = absmaxV.storage().segment();
+        long p0 = param.offset();
+        long g0 = grad.offset();
+        long m0 = m.offset();
+        long v0 = v.offset();
+        long am0 = absmaxM.offset();
+        long av0 = absmaxV.offset();
+        int tasks = (int) ((blocks + BLOCKS_PER_TASK - 1) / BLOCKS_PER_TASK);
+        Parallel.forEach(tasks, task -> {
+            float[] s1 = new float[DynamicQuant8.BLOCK];
+            float[] s2 = new float[DynamicQuant8.BLOCK];
+            long lastBlock = Math.min(blocks, (long) (task + 1) * BLOCKS_PER_TASK);
+            for (long b = (long) task * BLOCKS_PER_TASK; b < lastBlock; b++) {
+                long i0 = b * DynamicQuant8.BLOCK;
+                int len = (int) Math.min(DynamicQuant8.BLOCK, n - i0);
+                float scaleM = am.getAtIndex(F32, am0 + b);
+                float scaleV = av.getAtIndex(F32, av0 + b);
+                float max1 = 0f;
+                float max2 = 0f;
+                for (int j = 0; j < len; j++) {
+                    long i = i0 + j;
+                    float gv = g.getAtIndex(F32, g0 + i);
+                    if (Float.isFinite(gv)) {
+                        float m1 = codeM[Byte.toUnsignedInt(qm.get(ValueLayout.JAVA_BYTE, m0 + i))] * scaleM;
+                        float m2 = codeV[Byte.toUnsignedInt(qv.get(ValueLayout.JAVA_BYTE, v0 + i))] * scaleV;
+                        s1[j] = m1 * beta1 + (1f - beta1) * gv;
+                        s2[j] = m2 * beta2 + (1f - beta2) * gv * gv;
+                        float pv = p.getAtIndex(F32, p0 + i) + stepSize * (s1[j] / ((float) Math.sqrt(s2[j]) + correction2 * eps));
+                        if (weightDecay > 0f) {
+                            pv *= 1f - lr * weightDecay;
+                        }
+                        p.setAtIndex(F32, p0 + i, pv);
+                    } else { // bitsandbytes: a non-finite gradient leaves the parameter and zeroes its moments
+                        s1[j] = 0f;
+                        s2[j] = 0f;
+                    }
+                    max1 = Math.max(max1, Math.abs(s1[j]));
+                    max2 = Math.max(max2, Math.abs(s2[j]));
+                }
+                for (int j = 0; j < len; j++) {
+                    long i = i0 + j;
+                    qm.set(ValueLayout.JAVA_BYTE, m0 + i, (byte) signedCode(codeM, s1[j], max1));
+                    qv.set(ValueLayout.JAVA_BYTE, v0 + i, (byte) DynamicQuant8.nearest(codeV, max2 > 0 ? s2[j] / max2 : 0f, false));
+                }
+                am.setAtIndex(F32, am0 + b, max1);
+                av.setAtIndex(F32, av0 + b, max2);
+            }
+        });
+    }
+
+    /** The first moment's code: the nearest, moved one step outwards where rounding flipped the sign (bitsandbytes). */
+    private static int signedCode(float[] code, float s, float absmax) {
+        int c = DynamicQuant8.nearest(code, absmax > 0 ? s / absmax : 0f, true);
+        if ((Float.floatToRawIntBits(code[c]) < 0) != (Float.floatToRawIntBits(s) < 0)) {
+            c += s > 0f ? 1 : -1;
+        }
+        return c & 0xFF;
+    }
+}
