@@ -32,6 +32,8 @@ final class CpuAdamW8bit {
         long blocks = DynamicQuant8.blocks(n);
         float[] codeM = mapM.toFloatArray();
         float[] codeV = mapV.toFloatArray();
+        NearestCodes nearestM = NearestCodes.of(codeM, true);
+        NearestCodes nearestV = NearestCodes.of(codeV, false);
         MemorySegment p = param.storage().segment();
         MemorySegment g = grad.storage().segment();
         MemorySegment qm = m.storage().segment();
@@ -78,8 +80,8 @@ final class CpuAdamW8bit {
                 }
                 for (int j = 0; j < len; j++) {
                     long i = i0 + j;
-                    qm.set(ValueLayout.JAVA_BYTE, m0 + i, (byte) signedCode(codeM, s1[j], max1));
-                    qv.set(ValueLayout.JAVA_BYTE, v0 + i, (byte) DynamicQuant8.nearest(codeV, max2 > 0 ? s2[j] / max2 : 0f, false));
+                    qm.set(ValueLayout.JAVA_BYTE, m0 + i, (byte) signedCode(nearestM, codeM, s1[j], max1));
+                    qv.set(ValueLayout.JAVA_BYTE, v0 + i, (byte) nearestV.nearest(max2 > 0 ? s2[j] / max2 : 0f));
                 }
                 am.setAtIndex(F32, am0 + b, max1);
                 av.setAtIndex(F32, av0 + b, max2);
@@ -88,8 +90,8 @@ final class CpuAdamW8bit {
     }
 
     /** The first moment's code: the nearest, moved one step outwards where rounding flipped the sign (bitsandbytes). */
-    private static int signedCode(float[] code, float s, float absmax) {
-        int c = DynamicQuant8.nearest(code, absmax > 0 ? s / absmax : 0f, true);
+    private static int signedCode(NearestCodes nearest, float[] code, float s, float absmax) {
+        int c = nearest.nearest(absmax > 0 ? s / absmax : 0f);
         if ((Float.floatToRawIntBits(code[c]) < 0) != (Float.floatToRawIntBits(s) < 0)) {
             c += s > 0f ? 1 : -1;
         }
