@@ -15,8 +15,8 @@ import java.nio.ByteOrder;
  */
 final class CpuAdamW8bit {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    /** Blocks per task: 64 Ki elements, so that a LoRA's small matrices stay one task. */
-    private static final int BLOCKS_PER_TASK = 256;
+    /** Blocks per task: 8 Ki elements, so that a LoRA matrix (32 x 1536: 48 Ki) still spreads over the threads. */
+    private static final int BLOCKS_PER_TASK = 32;
 
     private CpuAdamW8bit() {
     }
@@ -48,41 +48,46 @@ final class CpuAdamW8bit {
         long av0 = absmaxV.offset();
         int tasks = (int) ((blocks + BLOCKS_PER_TASK - 1) / BLOCKS_PER_TASK);
         Parallel.forEach(tasks, task -> {
-            float[] s1 = new float[DynamicQuant8.BLOCK];
-            float[] s2 = new float[DynamicQuant8.BLOCK];
+            int block = DynamicQuant8.BLOCK;
+            float[] gb = new float[block];
+            float[] pb = new float[block];
+            byte[] cm = new byte[block];
+            byte[] cv = new byte[block];
+            float[] s1 = new float[block];
+            float[] s2 = new float[block];
             long lastBlock = Math.min(blocks, (long) (task + 1) * BLOCKS_PER_TASK);
             for (long b = (long) task * BLOCKS_PER_TASK; b < lastBlock; b++) {
-                long i0 = b * DynamicQuant8.BLOCK;
-                int len = (int) Math.min(DynamicQuant8.BLOCK, n - i0);
+                long i0 = b * block;
+                int len = (int) Math.min(block, n - i0);
+                MemorySegment.copy(g, F32, (g0 + i0) * Float.BYTES, gb, 0, len);
+                MemorySegment.copy(p, F32, (p0 + i0) * Float.BYTES, pb, 0, len);
+                MemorySegment.copy(qm, ValueLayout.JAVA_BYTE, m0 + i0, cm, 0, len);
+                MemorySegment.copy(qv, ValueLayout.JAVA_BYTE, v0 + i0, cv, 0, len);
                 float scaleM = am.getAtIndex(F32, am0 + b);
                 float scaleV = av.getAtIndex(F32, av0 + b);
                 float max1 = 0f;
                 float max2 = 0f;
                 for (int j = 0; j < len; j++) {
-                    long i = i0 + j;
-                    float gv = g.getAtIndex(F32, g0 + i);
+                    float gv = gb[j];
                     if (Float.isFinite(gv)) {
-                        float m1 = codeM[Byte.toUnsignedInt(qm.get(ValueLayout.JAVA_BYTE, m0 + i))] * scaleM;
-                        float m2 = codeV[Byte.toUnsignedInt(qv.get(ValueLayout.JAVA_BYTE, v0 + i))] * scaleV;
-                        s1[j] = m1 * beta1 + (1f - beta1) * gv;
-                        s2[j] = m2 * beta2 + (1f - beta2) * gv * gv;
-                        float pv = p.getAtIndex(F32, p0 + i) + stepSize * (s1[j] / ((float) Math.sqrt(s2[j]) + correction2 * eps));
-                        if (weightDecay > 0f) {
-                            pv *= 1f - lr * weightDecay;
-                        }
-                        p.setAtIndex(F32, p0 + i, pv);
+                        s1[j] = codeM[cm[j] & 0xFF] * scaleM * beta1 + (1f - beta1) * gv;
+                        s2[j] = codeV[cv[j] & 0xFF] * scaleV * beta2 + (1f - beta2) * gv * gv;
+                        float pv = pb[j] + stepSize * (s1[j] / ((float) Math.sqrt(s2[j]) + correction2 * eps));
+                        pb[j] = weightDecay > 0f ? pv * (1f - lr * weightDecay) : pv;
                     } else { // bitsandbytes: a non-finite gradient leaves the parameter and zeroes its moments
                         s1[j] = 0f;
                         s2[j] = 0f;
                     }
                     max1 = Math.max(max1, Math.abs(s1[j]));
-                    max2 = Math.max(max2, Math.abs(s2[j]));
+                    max2 = Math.max(max2, s2[j]);
                 }
                 for (int j = 0; j < len; j++) {
-                    long i = i0 + j;
-                    qm.set(ValueLayout.JAVA_BYTE, m0 + i, (byte) signedCode(nearestM, codeM, s1[j], max1));
-                    qv.set(ValueLayout.JAVA_BYTE, v0 + i, (byte) nearestV.nearest(max2 > 0 ? s2[j] / max2 : 0f));
+                    cm[j] = (byte) signedCode(nearestM, codeM, s1[j], max1);
+                    cv[j] = (byte) nearestV.nearest(max2 > 0 ? s2[j] / max2 : 0f);
                 }
+                MemorySegment.copy(pb, 0, p, F32, (p0 + i0) * Float.BYTES, len);
+                MemorySegment.copy(cm, 0, qm, ValueLayout.JAVA_BYTE, m0 + i0, len);
+                MemorySegment.copy(cv, 0, qv, ValueLayout.JAVA_BYTE, v0 + i0, len);
                 am.setAtIndex(F32, am0 + b, max1);
                 av.setAtIndex(F32, av0 + b, max2);
             }
