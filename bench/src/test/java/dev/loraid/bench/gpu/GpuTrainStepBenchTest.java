@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code gpu-train-step}'s code path end to end on the CPU with {@code --preset tiny}: two training steps through
  * TrainStep; with {@code --blocks_to_swap 3} the losses are the same to the bit and each step moves 2 × 3 blocks;
- * {@code --fp8_base} changes the weights (another loss); the command prints the memory and ratio lines.
+ * {@code --fp8_base} changes the weights (another loss); {@code --optimizer_type AdamW8bit} keeps the tiny LoRA's small
+ * matrices in fp32 (the same loss); the command prints the memory and ratio lines.
  */
 class GpuTrainStepBenchTest {
     private static GpuTrainStepBench.Ours ours(String... extra) {
@@ -42,6 +43,9 @@ class GpuTrainStepBenchTest {
         GpuTrainStepBench.Ours fp8 = ours("--fp8_base");
         assertTrue(Double.isFinite(fp8.loss()), "fp8 loss " + fp8.loss());
         assertNotEquals(plain.loss(), fp8.loss(), "fp8 weights are not the bf16 ones");
+        GpuTrainStepBench.Ours eightBit = ours("--optimizer_type", "AdamW8bit");
+        assertEquals(plain.loss(), eightBit.loss(), 0.0,
+            "the tiny LoRA's matrices are under 4,096 elements: fp32 moments and AdamW's step, as bitsandbytes");
     }
 
     /**
