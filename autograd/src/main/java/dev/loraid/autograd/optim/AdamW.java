@@ -158,6 +158,7 @@ public final class AdamW extends Optimizer {
                 continue;
             }
             Parameter p = e.getValue();
+            requireSameKind(source, n, p);
             State s = fresh(p);
             List<Tensor> slots = new ArrayList<>(List.of(s.m, s.v));
             List<String> names = new ArrayList<>(List.of(".exp_avg", ".exp_avg_sq"));
@@ -181,6 +182,24 @@ public final class AdamW extends Optimizer {
         failIfAny(problems, eightBit ? "AdamW8bit" : "AdamW");
         state.clear();
         state.putAll(loaded);
+    }
+
+    /**
+     * Refuses, in one line, a state saved by the other kind of AdamW (fp32 moments where this one keeps 8-bit codes, or
+     * the reverse) rather than listing every slot of every parameter.
+     */
+    private void requireSameKind(StateSource source, String name, Parameter p) {
+        String key = name + ".exp_avg";
+        if (!source.keys().contains(key) || !source.get(key).shape().equals(p.shape())) {
+            return;
+        }
+        DType saved = source.get(key).dtype();
+        DType mine = quantizes(p) ? DType.U8 : DType.F32;
+        if (saved != mine && (saved == DType.U8 || saved == DType.F32)) {
+            throw new IllegalArgumentException("the state's moments are " + saved + " (" + key + ": saved by "
+                + (saved == DType.U8 ? "AdamW8bit" : "AdamW") + ") but this run's optimizer keeps them " + mine + " ("
+                + (eightBit ? "AdamW8bit" : "AdamW") + "): resume with the optimizer type the state was saved with");
+        }
     }
 
     /** Slot {@code key} if it has {@code like}'s shape and dtype, else null with the problem recorded. */
