@@ -71,7 +71,8 @@ extern "C" __global__ void adamw8bit_update(float* p, const float* g, unsigned c
         }
         if (in) {
             int c1 = nearest_code(code_m, max1 > 0.0f ? s1 / max1 : 0.0f, true);
-            if (signbit(code_m[c1]) != signbit(s1)) c1 += s1 > 0.0f ? 1 : -1; // m keeps its sign (bitsandbytes)
+            // m keeps its sign (bitsandbytes); the sign bits compared as bits, since signbit() may return any nonzero
+            if ((__float_as_uint(code_m[c1]) >> 31) != (__float_as_uint(s1) >> 31)) c1 += s1 > 0.0f ? 1 : -1;
             m[i] = (unsigned char) (c1 & 0xFF);
             v[i] = (unsigned char) nearest_code(code_v, max2 > 0.0f ? s2 / max2 : 0.0f, false);
         }
