@@ -69,7 +69,8 @@ export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 java="$root/gpu-carry/jre/bin/java"
 # the kernel cache lives outside $OUT: the device tool brings back at most 8 files from there
-flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
+# the JVM options users get (scripts/jvm.options: the Vector API module, native access, the JIT thresholds)
+flags=("@$root/scripts/jvm.options" -XX:+UseParallelGC
   "-Dloraid.cuda.libpath=$libdirs" "-Dloraid.cuda.cache=${TMPDIR:-/tmp}/loraid-kernel-cache")
 cp="$root/gpu-carry/lib/*"
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -n 1

@@ -52,7 +52,7 @@ if [ "$bytes" -gt "$limit" ]; then
 fi
 # the runtime can run what it carries: the CUDA tests start (and skip here, without a GPU), and the model tests that
 # gpu-check.sh runs on cuda pass here on the CPU with the same class path
-"$carry/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+"$carry/jre/bin/java" "@$root/scripts/jvm.options" \
   -Dloraid.testdata="$root/testdata" -Dloraid.test.device=cpu \
   -cp "$carry/lib/*" dev.loraid.tensor.cuda.GpuTestMain $(scripts/gpu-check.sh --device-tests) | tail -n 1
 echo "gpu-prepare: ready; on the device: run(command='bash scripts/gpu-check.sh', carry=['gpu-carry'], timeout_s=600)" >&2
