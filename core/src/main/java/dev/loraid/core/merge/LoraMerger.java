@@ -16,14 +16,9 @@ import dev.loraid.tensor.safetensors.TensorInfo;
 import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanKeys;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +66,7 @@ public final class LoraMerger {
         if (req.output() != null) { // null: validation only (loraid validate --dit), the same checks without an output
             checkOutput(req, outputName);
         }
+        FileHashes hashes = FileHashes.start(req.loras());
         TensorSource base = openBase(req.base());
         LoraFiles.Opened opened = new LoraFiles.Opened();
         try {
@@ -79,7 +75,8 @@ public final class LoraMerger {
             List<LoraPairing.Applied> applied = LoraPairing.pair(in.candidates(), req.loraids(), req.multipliers(), blocks,
                     req.blocksPerLoraid(), req.allowOverlap(), reporter);
             Map<String, List<MergePlan.Update>> updates = schedule(base, in, applied, reporter);
-            return new MergePlan(base, opened, updates, applied, mergedMetadata(base, applied, in.pathOf()), req.saveDtype(),
+            return new MergePlan(base, opened, updates, applied, mergedMetadata(base, applied, in.pathOf(), hashes),
+                    req.saveDtype(),
                     outputName, req.output());
         } catch (RuntimeException e) {
             try (opened) {
@@ -173,7 +170,8 @@ public final class LoraMerger {
     }
 
     /** Base metadata plus {@code ss_loraid_merged} = [{file, loraid, multiplier, sha256}] in application order. */
-    private static Map<String, String> mergedMetadata(TensorSource base, List<LoraPairing.Applied> applied, Map<String, Path> pathOf) {
+    private static Map<String, String> mergedMetadata(TensorSource base, List<LoraPairing.Applied> applied, Map<String, Path> pathOf,
+                                                      FileHashes hashes) {
         List<Object> records = new ArrayList<>();
         for (LoraPairing.Applied a : applied) {
             Map<String, Object> r = new LinkedHashMap<>();
@@ -182,20 +180,11 @@ public final class LoraMerger {
             r.put("file", part + file.getFileName());
             r.put("loraid", a.loraid().isPresent() ? (Object) (long) a.loraid().getAsInt() : null);
             r.put("multiplier", a.multiplier());
-            r.put("sha256", sha256(file));
+            r.put("sha256", hashes.get(file));
             records.add(r);
         }
         Map<String, String> meta = new LinkedHashMap<>(base.metadata());
         meta.put("ss_loraid_merged", JsonWriter.compact(records));
         return meta;
-    }
-
-    private static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
-            throw new LoraidException("cannot hash " + file + ": " + e.getMessage(), e);
-        }
     }
 }
