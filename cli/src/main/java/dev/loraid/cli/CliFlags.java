@@ -37,6 +37,8 @@ final class CliFlags {
             entry("TimestepConfig.sampling", "--timestep_sampling"),
             entry("TimestepConfig.weighting", "--weighting_scheme"),
             entry("TrainConfig.Validation.everyNSteps", "--validate_every_n_steps"),
+            entry("TrainConfig.fp8", "--fp8_base"),
+            entry("BaseWeights.multipliers", "--base_weights_multiplier"),
             entry("LatentEncoder.dtype", "--vae_dtype"),
             entry("GenerateRequest.activations", "--mixed_precision"),
             entry("MergeRequest.loras", "--lora_weight"),

@@ -5,6 +5,8 @@ import dev.loraid.core.ParameterText;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.plan.BlockCount;
 import dev.loraid.autograd.optim.LrSchedules;
+import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.train.BaseWeights;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
@@ -22,6 +24,7 @@ import dev.loraid.wan.quant.Fp8Load;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalInt;
@@ -42,7 +45,7 @@ final class TrainCommand extends OptionsCommand {
             "log_with", "log_prefix", "vae_dtype");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
     private static final List<String> UNSUPPORTED = List.of("compile",
-            "gradient_checkpointing_cpu_offload", "base_weights", "lr_scheduler_type", "resume_from_huggingface");
+            "gradient_checkpointing_cpu_offload", "lr_scheduler_type", "resume_from_huggingface");
 
     @Override
     public String name() {
@@ -80,6 +83,9 @@ final class TrainCommand extends OptionsCommand {
                 + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True"));
         o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA file"));
         o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
+        o.addOption(CliArgs.values("base_weights", "FILE", "LoRA files merged into the DiT before training, in order (not with "
+                + "--fp8_base or --dit_high_noise)"));
+        o.addOption(CliArgs.values("base_weights_multiplier", "M", "one multiplier per --base_weights file (default 1.0 each)"));
         o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W, > 0"));
         o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID ≥ 1: only its block slice (one ID)"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
@@ -152,6 +158,28 @@ final class TrainCommand extends OptionsCommand {
     @Override
     String usage() {
         return "loraid train --dit DIT --dataset_config DS.toml --output_dir DIR --output_name NAME [options]";
+    }
+
+    /** --base_weights FILE… with --base_weights_multiplier M… (training.md §2.7). */
+    private static BaseWeights baseWeights(CommandLine cl) {
+        List<Path> files = CliArgs.files(cl, "base_weights").stream().map(Path::of).toList();
+        for (Path f : files) {
+            LoraFiles.checkInputFile(f, "--base_weights");
+        }
+        List<Double> multipliers = new ArrayList<>();
+        for (String token : CliArgs.all(cl, "base_weights_multiplier")) {
+            for (String v : token.split(",")) { // comma-separated or not, as --lora_multiplier
+                try {
+                    multipliers.add(Double.parseDouble(v.strip()));
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--base_weights_multiplier expects numbers, got '" + v + "'");
+                }
+            }
+        }
+        if (files.isEmpty() && !multipliers.isEmpty()) {
+            throw new UsageException("--base_weights_multiplier needs --base_weights");
+        }
+        return new BaseWeights(files, multipliers);
     }
 
     /** --fp8_base / --fp8_scaled (training.md §3.4: fp8_scaled requires fp8_base). */
@@ -269,7 +297,7 @@ final class TrainCommand extends OptionsCommand {
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1, MAX, 1600),
                 CliArgs.integer(cl, "max_train_epochs", 1, MAX), intOr(cl, "gradient_accumulation_steps", 1, MAX, 1), seedValue, save, validation,
                 CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling, fp8(cl),
-                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0));
+                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0), baseWeights(cl));
     }
 
     private static DType savePrecision(String v) {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code loraid train} as issue 11's "done means" runs it: step files, a state, the log, and a resume to the same end. */
 class TrainCommandTest {
     private static final Path TINY = Path.of(System.getProperty("loraid.testdata"), "golden", "wan_tiny_weights.safetensors");
+    private static final String LORA = TINY.resolveSibling("lora_tiny.safetensors").toString();
 
     /** Three cached images in musubi's layout (latents [4, 1, 4, 6] bf16, T5 [L, 32] bf16) and their TOML. */
     static Path dataset(Path dir) throws Exception {
@@ -218,6 +219,10 @@ class TrainCommandTest {
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
             {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},
+            {"--base_weights_multiplier", "0.5", "--base_weights_multiplier needs --base_weights"},
+            {"--base_weights", LORA, "--base_weights_multiplier", "0.5,0.6",
+                "--base_weights_multiplier has 2 value(s) for 1 file(s)"},
+            {"--base_weights", LORA, "--dit_high_noise", TINY.toString(), "--base_weights with two experts (--dit_high_noise) is not supported"},
         };
         for (String[] c : cases) {
             List<String> args = flags(toml, out);

@@ -34,12 +34,14 @@ import java.nio.file.Path;
  *                             ({@link Fp8Load#SCALED}): the frozen block Linear weights stored in fp8 (wan.md §3.3)
  * @param blocksToSwap         {@code --blocks_to_swap N} (§3.5): N blocks' weights kept in host memory and copied to
  *                             the device around their forward and backward ({@code BlockSwap}); 0 (default) for none
+ * @param baseWeights          {@code --base_weights} / {@code --base_weights_multiplier} (§2.7): LoRA files merged into
+ *                             the DiT before training; {@link BaseWeights#NONE} (or null) for none
  */
 public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
         Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
         NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
         Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
-        Path resume, Path vae, SampleConfig sampling, Fp8Load fp8, int blocksToSwap) {
+        Path resume, Path vae, SampleConfig sampling, Fp8Load fp8, int blocksToSwap, BaseWeights baseWeights) {
 
     /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
     public record Validation(Path datasetConfig, int everyNSteps) {
@@ -86,13 +88,23 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
             throw new ParameterException(named(param("TrainConfig.offloadInactiveDit"), " and ", param("TrainConfig.blocksToSwap"),
                     " exclude each other"));
         }
+        baseWeights = baseWeights == null ? BaseWeights.NONE : baseWeights;
+        if (!baseWeights.isEmpty() && ditHighNoise != null) {
+            throw new ParameterException(named(param("TrainConfig.baseWeights"), " with two experts (",
+                    param("TrainConfig.ditHighNoise"), ") is not supported: upstream does not say which expert they go into"));
+        }
+        if (!baseWeights.isEmpty() && fp8 != null && fp8 != Fp8Load.NONE) {
+            throw new ParameterException(named(param("TrainConfig.baseWeights"), " with fp8 weights (",
+                    param("TrainConfig.fp8"), ") is not supported: the merged weights would be rounded to fp8 after "
+                    + "the checkpoint was quantised; merge them into the checkpoint first (loraid merge)"));
+        }
         workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
         device = device == null ? Device.CPU : device;
         mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
     }
 
-    /** A run without block swap ({@code blocksToSwap} 0). */
+    /** A run without block swap ({@code blocksToSwap} 0) or base weights. */
     public TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
             Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
             NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
@@ -100,6 +112,6 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
             Path resume, Path vae, SampleConfig sampling, Fp8Load fp8) {
         this(dit, ditHighNoise, timestepBoundary, offloadInactiveDit, task, datasetConfig, workingDir, device, mixedPrecision,
                 gradientCheckpointing, network, optimizer, timesteps, maxTrainSteps, maxTrainEpochs, gradientAccumulationSteps, seed,
-                save, validation, resume, vae, sampling, fp8, 0);
+                save, validation, resume, vae, sampling, fp8, 0, BaseWeights.NONE);
     }
 }

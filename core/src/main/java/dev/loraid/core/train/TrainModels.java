@@ -69,8 +69,12 @@ public final class TrainModels implements AutoCloseable {
             WanCheckpoint lowCk = open(c.dit(), c.task(), c.fp8(), "TrainConfig.dit");
             opened.add(lowCk);
             if (c.ditHighNoise() == null) {
+                WanModel model = lowCk.model();
+                c.baseWeights().mergeInto(model, reporter); // on the host, before anything moves
                 // with block swap the weights stay in host memory: swapBlocks moves what is resident
-                WanModel model = c.blocksToSwap() > 0 ? lowCk.model() : lowCk.model(c.device());
+                if (c.blocksToSwap() == 0) {
+                    model.to(c.device());
+                }
                 return new TrainModels(opened, model, null, Double.NaN, c.device(), false);
             }
             if (c.blocksToSwap() > 0) {

@@ -2,6 +2,7 @@ package dev.loraid.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,8 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.merge.LoraMerger;
+import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
@@ -26,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -336,6 +340,37 @@ class TrainerTest {
         try (SafetensorsFile f = SafetensorsFile.open(r.lora())) {
             assertEquals("bitsandbytes.optim.adamw.AdamW8bit", f.metadata().get("ss_optimizer"));
         }
+    }
+
+    /**
+     * --base_weights: training with lora_tiny merged into the tiny DiT at 0.7 gives, step for step, the losses of training
+     * on a checkpoint that {@code loraid merge} (LoraMerger) merged beforehand: the same fp32 arithmetic by another path;
+     * they differ from the plain DiT's.
+     */
+    @Test
+    void base_weights_train_as_on_a_checkpoint_merged_beforehand(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        Path lora = Golden.path("lora_tiny.safetensors");
+        Path merged = dir.resolve("merged.safetensors");
+        LoraMerger.merge(new MergeRequest(TrainFixture.TINY, List.of(lora), Optional.empty(), List.of(0.7), null, false,
+                List.of(), List.of(), null, merged), Reporter.SILENT);
+        TrainConfig plain = TrainFixture.config(toml, dir.resolve("plain"), "p", 4, TrainFixture.network(4, null, 12), null, null);
+        TrainConfig onMerged = TrainFixture.config(toml, dir.resolve("file"), "f", 4, TrainFixture.network(4, null, 12), null, null);
+        onMerged = new TrainConfig(merged, null, null, false, null, onMerged.datasetConfig(), onMerged.workingDir(), onMerged.device(),
+                onMerged.mixedPrecision(), false, onMerged.network(), onMerged.optimizer(), onMerged.timesteps(), 4, null, 1,
+                onMerged.seed(), onMerged.save(), null, null, null, null, onMerged.fp8());
+        TrainConfig c = TrainFixture.config(toml, dir.resolve("base"), "b", 4, TrainFixture.network(4, null, 12), null, null);
+        TrainConfig withBase = new TrainConfig(c.dit(), null, null, false, null, c.datasetConfig(), c.workingDir(), c.device(),
+                c.mixedPrecision(), false, c.network(), c.optimizer(), c.timesteps(), 4, null, 1, c.seed(), c.save(), null, null,
+                null, null, c.fp8(), 0, new BaseWeights(List.of(lora), List.of(0.7)));
+        Losses a = new Losses();
+        Losses b = new Losses();
+        Losses p = new Losses();
+        Trainer.run(onMerged, a);
+        Trainer.run(withBase, b);
+        Trainer.run(plain, p);
+        assertEquals(a.losses, b.losses, "--base_weights against the merged checkpoint");
+        assertNotEquals(p.losses.get(0), b.losses.get(0), "the merged LoRA changes the DiT");
     }
 
     /** The resume promise with 8-bit moments: the state holds the codes and scales, and the run ends bit-identical. */
