@@ -7,6 +7,10 @@ import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.generate.NegativePrompts;
+import dev.loraid.core.cache.ImageConditioning;
+import dev.loraid.core.cache.Images;
+import dev.loraid.core.cache.RgbImage;
+import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
@@ -46,10 +50,11 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * {@code loraid generate}: text-to-video sampling with a Wan DiT, upstream's wan_generate_video.py flags and defaults
- * (spec training.md §6.3). The text comes from {@code --prompt} through the Java UMT5 ({@code --t5}, {@code --tokenizer})
- * or as precomputed embeddings ({@code --text_embeds}); images are decoded by the Java Wan VAE ({@code --vae}) or, without
- * one, a fixed projection of the latent (core {@code LatentPreview}).
+ * {@code loraid generate}: text-to-video (and, with {@code --image_path}, image-to-video) sampling with a Wan DiT,
+ * upstream's wan_generate_video.py flags and defaults (spec training.md §6.3). The text comes from {@code --prompt} through
+ * the Java UMT5 ({@code --t5}, {@code --tokenizer}) or as precomputed embeddings ({@code --text_embeds}); images are
+ * decoded by the Java Wan VAE ({@code --vae}) or, without one, a fixed projection of the latent (core
+ * {@code LatentPreview}).
  */
 final class GenerateCommand extends OptionsCommand {
     /** Upper bounds of --video_size and --video_length: far beyond what fits in memory, below int overflow of sizes. */
@@ -59,8 +64,7 @@ final class GenerateCommand extends OptionsCommand {
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
     static {
-        REFUSED.put("image_path", "image-to-video is not supported yet");
-        REFUSED.put("end_image_path", "image-to-video is not supported yet");
+        REFUSED.put("end_image_path", "first-last-frame generation is not supported yet");
         REFUSED.put("control_path", "Fun-Control is not supported yet");
         REFUSED.put("video_path", "video-to-video is not supported yet");
         REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
@@ -116,6 +120,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
                 + "a fixed projection of the latent)"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
+        o.addOption(CliArgs.value("image_path", "FILE", "start image of an image-to-video task (i2v-A14B; needs --vae): the "
+                + "video takes its aspect ratio at the area of --video_size"));
         o.addOption(CliArgs.value("save_merged_model", "FILE", "merge the --lora_weight files into --dit, write FILE and exit (no "
                 + "sampling; the same merge as loraid merge)"));
         o.addOption(CliArgs.value("latent_path", "FILE", "decode a saved <time>_<seed>_latent.safetensors to images and exit "
@@ -268,6 +274,21 @@ final class GenerateCommand extends OptionsCommand {
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
+        if (task.config().imageBranch()) {
+            throw new UsageException("--task " + task.name() + " needs CLIP image features (Wan 2.1 image-to-video, "
+                    + "first-last-frame and Fun-Control tasks): not supported yet");
+        }
+        boolean imageToVideo = task.config().inDim() != task.config().outDim();
+        if (cl.hasOption("image_path") != imageToVideo) {
+            throw new UsageException(imageToVideo ? "--task " + task.name() + " is image-to-video: give --image_path (and --vae)"
+                    : "--image_path: --task " + task.name() + " is not an image-to-video task (i2v-A14B is)");
+        }
+        if (cl.hasOption("image_path")) {
+            if (fromFile != null) {
+                throw new UsageException("--image_path and --from_file exclude each other (a prompt file's --i is not supported yet)");
+            }
+            req = startImage(cl, req);
+        }
         List<GenerateRequest> reqs = new ArrayList<>();
         if (fromFile == null) {
             reqs.add(req);
@@ -354,6 +375,34 @@ final class GenerateCommand extends OptionsCommand {
         return px;
     }
 
+    /**
+     * --image_path (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
+     * the asked size, and y from --vae's encoding of the image followed by zero frames; the file name goes to the metadata.
+     */
+    private static GenerateRequest startImage(CommandLine cl, GenerateRequest req) {
+        Path vae = CliArgs.path(cl, "vae");
+        if (vae == null) {
+            throw new UsageException("--image_path needs --vae: the start image is VAE-encoded");
+        }
+        Path file = CliArgs.path(cl, "image_path");
+        RgbImage image = Images.read(file);
+        int[] hw;
+        try {
+            hw = ImageConditioning.videoSize(image.width(), image.height(), req.width(), req.height(), req.task());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--image_path " + file + ": " + e.getMessage());
+        }
+        Tensor y;
+        try (VaeLatentEncoder encoder = VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32,
+                CliArgs.device(cl))) {
+            y = ImageConditioning.of(image, hw[1], hw[0], req.frames(), encoder);
+        }
+        Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
+        extra.put("image_path", file.getFileName().toString());
+        return req.withSize(hw[0], hw[1], req.frames()).withText(req.context(), req.negativeContext(), extra)
+                .withImageConditioning(y);
+    }
+
     /** --from_file: its entries, with the flags it cannot be combined with refused. */
     private static List<SamplePrompts.Entry> promptFile(CommandLine cl, Path file) {
         for (String other : new String[] {"prompt", "text_embeds", "latent_noise"}) {
@@ -370,8 +419,8 @@ final class GenerateCommand extends OptionsCommand {
         for (SamplePrompts.Entry e : entries) {
             for (String key : List.of("image_path", "end_image_path", "control_video_path")) {
                 if (e.options().containsKey(key)) {
-                    throw new UsageException(e.where() + ": " + key + " (--i, --ei, --cn) is not supported: only text-to-video "
-                            + "generation is");
+                    throw new UsageException(e.where() + ": " + key + " (--i, --ei, --cn) is not supported in a prompt file "
+                            + "(--image_path on the command line is)");
                 }
             }
         }

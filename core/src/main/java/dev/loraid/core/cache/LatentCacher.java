@@ -12,7 +12,6 @@ import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -227,20 +226,6 @@ public final class LatentCacher {
         return Tensor.of(out, 3, f, h, w);
     }
 
-    /**
-     * {@code latents_image}: 4 mask channels, 1 on latent frame 0 (the given first frame) and 0 after it, followed by
-     * the conditioning clip's latent channels (§4.5).
-     */
-    static float[] imageConditioning(float[] firstFrameLatent, long channels, long f, long h, long w) {
-        long plane = f * h * w;
-        float[] out = new float[(int) ((4 + channels) * plane)];
-        for (int m = 0; m < 4; m++) {
-            Arrays.fill(out, (int) (m * plane), (int) (m * plane + h * w), 1f);
-        }
-        System.arraycopy(firstFrameLatent, 0, out, (int) (4 * plane), (int) (channels * plane));
-        return out;
-    }
-
     private void write(Pending p, Tensor latent, Tensor firstFrame) {
         if (latent.rank() != 4) {
             throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape()
@@ -277,7 +262,7 @@ public final class LatentCacher {
                     + latent.shape());
             }
             long c = latent.size(0);
-            float[] y = imageConditioning(firstFrame.to(Device.CPU).toFloatArray(), c, latent.size(1), latent.size(2),
+            float[] y = ImageConditioning.withMask(firstFrame.to(Device.CPU).toFloatArray(), c, latent.size(1), latent.size(2),
                 latent.size(3));
             tensors.put(CacheNames.imageLatentKey(latent.size(1), latent.size(2), latent.size(3), dtype),
                 Tensor.of(y, 4 + c, latent.size(1), latent.size(2), latent.size(3)).to(encoder.dtype()));

@@ -18,8 +18,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One text-to-video generation (spec training.md §6.3–6.5): the model, the sampler settings, the text conditioning as
- * precomputed embeddings and the starting noise. {@link #withTaskDefaults} fills in what the task prescribes.
+ * One text-to-video (or, with {@link #imageConditioning}, image-to-video) generation (spec training.md §6.3–6.5): the
+ * model, the sampler settings, the text conditioning as precomputed embeddings and the starting noise. {@link #withTaskDefaults} fills in what the task prescribes.
  *
  * @param task                   the Wan variant (its config checks the DiT; its latent channels and VAE stride give
  *                               the latent size)
@@ -31,6 +31,8 @@ import java.util.Objects;
  * @param context                the prompt's text embedding [L ≤ text_len, text_dim]
  * @param negativeContext        the negative prompt's text embedding [L ≤ text_len, text_dim]
  * @param noise                  the starting latent [C, F, H, W], or null to draw it with {@code seed}
+ * @param imageConditioning      image-to-video tasks' y [4 + C, F, H, W] (wan.md §2: the mask, then the latent of the
+ *                               start image and zero frames; {@link dev.loraid.core.cache.ImageConditioning}), or null
  * @param residency              when each A14B expert is on the device (single-DiT tasks ignore it)
  * @param fp8                    the block Linear weights stored in fp8 at load (upstream's {@code --fp8},
  *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
@@ -45,8 +47,8 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               double guidanceScale, double guidanceScaleHighNoise, Double timestepBoundary,
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
-                              Device device, ExpertResidency residency, Fp8Load fp8, int blocksToSwap,
-                              DType activations, Map<String, String> extraMetadata) {
+                              Tensor imageConditioning, Device device, ExpertResidency residency, Fp8Load fp8,
+                              int blocksToSwap, DType activations, Map<String, String> extraMetadata) {
 
     public GenerateRequest {
         Objects.requireNonNull(task, "task");
@@ -73,6 +75,18 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         }
     }
 
+    /** A request without image conditioning (text-to-video). */
+    public GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras, LoraSelection lorasHighNoise,
+                           SolverKind solver, int steps, double flowShift, double guidanceScale, double guidanceScaleHighNoise,
+                           Double timestepBoundary, CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg,
+                           long seed, int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
+                           Device device, ExpertResidency residency, Fp8Load fp8, int blocksToSwap, DType activations,
+                           Map<String, String> extraMetadata) {
+        this(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale, guidanceScaleHighNoise,
+                timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames, context, negativeContext, noise,
+                null, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+    }
+
     /**
      * A request with the task's defaults (§6.3, wan.md §1.2): solver unipc, its steps, shift and guidance scales, its
      * boundary, 256×256, 81 frames (1 for t2i), no LoRAs, CFG on every step, no SLG, on the CPU with fp32 activations.
@@ -96,67 +110,85 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withFp8(Fp8Load fp8) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withBlocksToSwap(int blocksToSwap) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withActivations(DType activations) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     /** Another prompt: its text embeddings and the metadata that records where they came from. */
     public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                extraMetadata);
+    }
+
+    /** The same request conditioned on a start image: {@code y} as {@link #imageConditioning} describes. */
+    public GenerateRequest withImageConditioning(Tensor y) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
+                context, negativeContext, noise, y, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 }

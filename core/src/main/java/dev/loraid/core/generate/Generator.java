@@ -29,7 +29,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * Text-to-video generation with a Wan DiT (spec training.md §6.3–6.6): opens the DiT (both experts for A14B), attaches
+ * Text-to-video (and, given a start image's y, image-to-video) generation with a Wan DiT (spec training.md §6.3–6.6): opens the DiT (both experts for A14B), attaches
  * each expert's LoRAs as adapters, draws or takes the starting noise, and runs the guided solver loop. Progress goes to
  * the reporter as task {@code "denoising"} in steps. Writing files is {@link GenerateOutputs}'s job.
  */
@@ -174,7 +174,8 @@ public final class Generator {
     private static Denoiser denoiser(Supplier<WanModel> model, GenerateRequest req) {
         Tensor context = req.context().to(DType.F32);
         Tensor negative = req.negativeContext().to(DType.F32);
-        return (x, t, branch) -> WanDenoiser.textToVideo(model.get(), context, negative, req.slg().layers()).predict(x, t, branch);
+        Tensor y = req.imageConditioning() == null ? null : req.imageConditioning().to(DType.F32);
+        return (x, t, branch) -> new WanDenoiser(model.get(), context, negative, y, null, req.slg().layers()).predict(x, t, branch);
     }
 
     /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */
@@ -197,9 +198,17 @@ public final class Generator {
     /** Throws a {@link LoraidException} naming what is wrong with {@code req} (run does this before opening anything). */
     public static void check(GenerateRequest req) {
         WanConfig c = req.task().config();
-        if (c.inDim() != c.outDim()) {
-            throw new LoraidException(req.task().name() + " needs image conditioning (in_dim " + c.inDim()
-                    + "): only text-to-video generation is supported");
+        if (c.imageBranch()) {
+            throw new LoraidException(req.task().name() + " needs CLIP image features (Wan 2.1 image-to-video, first-last-frame "
+                    + "and Fun-Control tasks): not supported yet");
+        }
+        if (c.inDim() != c.outDim() && req.imageConditioning() == null) {
+            throw new LoraidException(named(req.task().name() + " is an image-to-video task (in_dim " + c.inDim()
+                    + "): give a start image (", param("GenerateRequest.imageConditioning"), ")"));
+        }
+        if (c.inDim() == c.outDim() && req.imageConditioning() != null) {
+            throw new LoraidException(named(req.task().name() + " takes no start image (",
+                    param("GenerateRequest.imageConditioning"), "): only image-to-video tasks (in_dim > out_dim) do"));
         }
         if (req.task().hasExperts() && req.ditHighNoise() == null) {
             throw new LoraidException(req.task().name() + " has two experts: give the high-noise DiT too");
@@ -221,6 +230,15 @@ public final class Generator {
         }
         if (req.steps() < 1) {
             throw new LoraidException("inference steps must be ≥ 1, got " + req.steps());
+        }
+        if (req.imageConditioning() != null) {
+            long[] latent = req.latentShape();
+            long[] want = {c.inDim() - c.outDim(), latent[1], latent[2], latent[3]};
+            if (!Arrays.equals(req.imageConditioning().shape().toArray(), want)) {
+                throw new LoraidException(named(param("GenerateRequest.imageConditioning"), " has shape "
+                        + req.imageConditioning().shape() + ": expected " + Arrays.toString(want) + " for " + req.frames()
+                        + " frames at " + req.height() + "×" + req.width() + " (" + req.task().name() + ")"));
+            }
         }
         for (Tensor t : new Tensor[] {req.context(), req.negativeContext()}) {
             if (t.rank() != 2 || t.size(1) != c.textDim() || t.size(0) > c.textLen() || t.size(0) < 1) {

@@ -1,0 +1,138 @@
+package dev.loraid.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loraid.tensor.Shape;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsFile;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.wan.WanKeys;
+import dev.loraid.wan.WanPresets;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code generate --image_path} on a tiny Wan 2.2 i2v DiT (random weights, no CLIP branch) with the tiny VAE: a 64×32
+ * start image at an asked 48×32 gives a 48×16 video (its 2:1 aspect at the asked area, whole latent cells; latent
+ * [4, 2, 2, 6]), the image's name goes to the metadata, another image gives another video; the flags that cannot go
+ * together are usage errors.
+ */
+class ImageToVideoCommandTest {
+    @TempDir
+    Path dir;
+    private Path dit;
+    private Path embeds;
+    private Path stats;
+
+    private static Path golden(String name) {
+        return Path.of(System.getProperty("loraid.testdata"), "golden", name);
+    }
+
+    @BeforeEach
+    void inputs() throws Exception {
+        dit = dir.resolve("tiny_i2v.safetensors");
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        SplittableRandom r = new SplittableRandom(5);
+        WanKeys.expectedShapes(WanPresets.TINY_I2V_V22).forEach((k, shape) -> {
+            boolean norm = k.contains("norm") && k.endsWith(".weight");
+            double sd = shape.length == 2 && !norm ? 1 / Math.sqrt(shape[1]) : 0.1;
+            float[] v = new float[Math.toIntExact(Shape.of(shape).numel())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) ((norm ? 1 : 0) + sd * r.nextGaussian());
+            }
+            w.put(k, Tensor.of(v, shape));
+        });
+        SafetensorsWriter.write(dit, w, Map.of());
+        embeds = dir.resolve("embeds.safetensors");
+        stats = dir.resolve("vae_stats.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(golden("sample_tiny.safetensors"));
+             SafetensorsFile v = SafetensorsFile.open(golden("vae_tiny_forward.safetensors"))) {
+            SafetensorsWriter.write(embeds, Map.of("context", f.tensor("context").copy(), "context_null",
+                    f.tensor("context_null").copy()), Map.of());
+            SafetensorsWriter.write(stats, Map.of("latents_mean", v.tensor("latents_mean").copy(), "latents_std",
+                    v.tensor("latents_std").copy()), Map.of());
+        }
+    }
+
+    private Path image(String name, int seed) throws Exception {
+        BufferedImage img = new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB);
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 64; x++) {
+                img.setRGB(x, y, r.nextInt(1 << 24));
+            }
+        }
+        Path p = dir.resolve(name);
+        ImageIO.write(img, "png", p.toFile());
+        return p;
+    }
+
+    private CliRun generate(String out, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny-i2v", "--dit", dit.toString(), "--text_embeds",
+                embeds.toString(), "--video_size", "32", "48", "--video_length", "5", "--infer_steps", "3", "--seed", "9",
+                "--vae", golden("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats", stats.toString(),
+                "--output_type", "latent", "--quiet", "--save_path", dir.resolve(out).toString()));
+        args.addAll(List.of(more));
+        return CliRun.run(args.toArray(String[]::new));
+    }
+
+    private static Path latentFile(CliRun r) {
+        return r.out().lines().map(Path::of).filter(p -> p.toString().endsWith("_latent.safetensors")).findFirst().orElseThrow(
+                () -> new AssertionError("no latent in " + r.out() + r.err()));
+    }
+
+    @Test
+    void aStartImageSetsTheSizeAndSteersTheVideo() throws Exception {
+        CliRun a = generate("a", "--image_path", image("start.png", 1).toString());
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "--image_path", image("other.png", 2).toString());
+        assertEquals(0, b.code(), b.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b))) {
+            assertArrayEquals(new long[] {4, 2, 2, 6}, fa.tensor("latent").shape().toArray());
+            assertEquals("16", fa.metadata().get("height"));
+            assertEquals("48", fa.metadata().get("width"));
+            assertEquals("start.png", fa.metadata().get("image_path"));
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "another start image, another video");
+        }
+    }
+
+    @Test
+    void flagsThatCannotGoTogetherAreUsageErrors() throws Exception {
+        String img = image("start.png", 1).toString();
+        String[][] cases = {
+            {"tiny-i2v", null, "--task tiny-i2v is image-to-video: give --image_path (and --vae)"},
+            {"tiny", img, "--image_path: --task tiny is not an image-to-video task"},
+            {"i2v-14B", img, "--task i2v-14B needs CLIP image features"},
+        };
+        for (String[] c : cases) {
+            List<String> more = new ArrayList<>(List.of("--task", c[0]));
+            if (c[1] != null) {
+                more.addAll(List.of("--image_path", c[1]));
+            }
+            List<String> args = new ArrayList<>(List.of("generate", "--dit", dit.toString(), "--text_embeds", embeds.toString(),
+                    "--quiet", "--save_path", dir.resolve("x").toString()));
+            args.addAll(more);
+            CliRun r = CliRun.run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), Arrays.toString(c) + ": " + r.err());
+            assertTrue(r.err().contains(c[2]), Arrays.toString(c) + ": " + r.err());
+        }
+        CliRun noVae = CliRun.run("generate", "--task", "tiny-i2v", "--dit", dit.toString(), "--text_embeds", embeds.toString(),
+                "--image_path", img, "--quiet", "--save_path", dir.resolve("y").toString());
+        assertEquals(2, noVae.code(), noVae.err());
+        assertTrue(noVae.err().contains("--image_path needs --vae"), noVae.err());
+    }
+}

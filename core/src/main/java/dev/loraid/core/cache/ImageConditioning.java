@@ -1,0 +1,83 @@
+package dev.loraid.core.cache;
+
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanVariant;
+import java.util.Arrays;
+
+/**
+ * The image-to-video conditioning y of Wan 2.1 I2V and 2.2 i2v-A14B (wan.md §2 "I2V conditioning tensor y", training.md
+ * §4.5 and §6.2): a clip of the start image followed by zero frames (0 is mid-grey in the VAE's [−1, 1] range),
+ * VAE-encoded, behind 4 mask channels that are 1 on latent frame 0 and 0 after it. The latent cache stores it as
+ * {@code latents_image}; generation builds it from {@code --image_path} as musubi's {@code prepare_i2v_inputs} does.
+ */
+public final class ImageConditioning {
+    private ImageConditioning() {
+    }
+
+    /**
+     * The video size generation uses for a start image of {@code imageWidth × imageHeight} when {@code width × height}
+     * was asked (musubi): the image's aspect ratio at the asked area, each side rounded down to a whole number of
+     * (VAE stride × patch) cells, {@code lat_h = ⌊⌊√(area · ih/iw) / stride⌋ / patch⌋ · patch}.
+     *
+     * @return {height, width} in pixels
+     */
+    public static int[] videoSize(int imageWidth, int imageHeight, int width, int height, WanVariant task) {
+        double area = (double) width * height;
+        double aspect = (double) imageHeight / imageWidth;
+        int[] stride = task.vaeStride();
+        int patchH = task.config().patchH();
+        int patchW = task.config().patchW();
+        long latH = (long) Math.floor(Math.floor(Math.sqrt(area * aspect) / stride[1]) / patchH) * patchH;
+        long latW = (long) Math.floor(Math.floor(Math.sqrt(area / aspect) / stride[2]) / patchW) * patchW;
+        if (latH < patchH || latW < patchW) {
+            throw new IllegalArgumentException("a " + imageWidth + "×" + imageHeight + " start image at " + width + "×" + height
+                + " pixels leaves no whole latent cell on one side");
+        }
+        return new int[] {Math.toIntExact(latH * stride[1]), Math.toIntExact(latW * stride[2])};
+    }
+
+    /**
+     * y for generation: {@code image} resized to {@code width × height} (OpenCV's INTER_AREA when it shrinks both ways,
+     * as upstream; else Pillow's Lanczos, where upstream uses OpenCV's INTER_CUBIC), scaled to [−1, 1], followed by
+     * {@code frames − 1} zero frames, encoded by {@code encoder}; F32 on the host.
+     */
+    public static Tensor of(RgbImage image, int width, int height, int frames, LatentEncoder encoder) {
+        RgbImage sized = image.width() == width && image.height() == height ? image
+            : width <= image.width() && height <= image.height() ? Resize.area(image, width, height)
+            : Resize.lanczos(image, width, height);
+        float[] clip = new float[3 * frames * height * width];
+        int plane = height * width;
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    clip[c * frames * plane + y * width + x] = sized.get(x, y, c) / 127.5f - 1f;
+                }
+            }
+        }
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor latent = encoder.encode(Tensor.of(clip, 3, frames, height, width));
+            try (MemoryScope outside = MemoryScope.suspend()) {
+                float[] y = withMask(latent.to(DType.F32).to(Device.CPU).toFloatArray(), latent.size(0), latent.size(1),
+                    latent.size(2), latent.size(3));
+                return Tensor.of(y, 4 + latent.size(0), latent.size(1), latent.size(2), latent.size(3));
+            }
+        }
+    }
+
+    /**
+     * y from the conditioning clip's latent [channels, f, h, w]: 4 mask channels, 1 on latent frame 0 and 0 after it,
+     * followed by the latent's channels.
+     */
+    static float[] withMask(float[] latent, long channels, long f, long h, long w) {
+        long plane = f * h * w;
+        float[] out = new float[(int) ((4 + channels) * plane)];
+        for (int m = 0; m < 4; m++) {
+            Arrays.fill(out, (int) (m * plane), (int) (m * plane + h * w), 1f);
+        }
+        System.arraycopy(latent, 0, out, (int) (4 * plane), (int) (channels * plane));
+        return out;
+    }
+}

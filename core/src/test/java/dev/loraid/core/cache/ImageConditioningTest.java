@@ -1,0 +1,78 @@
+package dev.loraid.core.cache;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.WanPresets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ImageConditioning}: the video size against values worked out by hand from musubi's formula, and y's layout
+ * through a VAE stand-in whose latent is each 8×8 block's mean (frame 0 alone, then frames 4t−3 … 4t): the mask is 1 on
+ * latent frame 0 only, the latent channels hold the start image's block means scaled to [−1, 1], the zero frames 0.
+ */
+class ImageConditioningTest {
+    @Test
+    void theVideoSizeFollowsTheImagesAspectRatioAtTheAskedArea() {
+        // 832×480 asked: area 399,360. A 2:1 image: √(399360 / 2) = 446.9 → 55 cells of 8 → 27 pairs → 432 pixels high;
+        // √(399360 · 2) = 893.7 → 111 → 55 pairs → 880 wide
+        assertArrayEquals(new int[] {432, 880}, ImageConditioning.videoSize(1000, 500, 832, 480, WanPresets.get("i2v-A14B")));
+        // a square image: √399360 = 631.9 → 78 cells → 39 pairs → 624 × 624
+        assertArrayEquals(new int[] {624, 624}, ImageConditioning.videoSize(600, 600, 832, 480, WanPresets.get("i2v-A14B")));
+        assertThrows(IllegalArgumentException.class,
+            () -> ImageConditioning.videoSize(10_000, 1, 32, 32, WanPresets.get("tiny-i2v")));
+    }
+
+    @Test
+    void yIsTheMaskThenTheLatentOfTheImageFollowedByZeroFrames() {
+        int w = 16;
+        int h = 16;
+        byte[] rgb = new byte[w * h * 3];
+        for (int i = 0; i < rgb.length; i++) {
+            rgb[i] = (byte) (i * 37 % 256);
+        }
+        RgbImage image = new RgbImage(w, h, rgb);
+        Tensor y = ImageConditioning.of(image, w, h, 5, new FakeEncoders.BlockMeanVae());
+        assertEquals(List.of(8L, 2L, 2L, 2L), List.of(y.size(0), y.size(1), y.size(2), y.size(3)));
+        for (int c = 0; c < 4; c++) {
+            for (int by = 0; by < 2; by++) {
+                for (int bx = 0; bx < 2; bx++) {
+                    assertEquals(1.0, y.getDouble(c, 0, by, bx), "mask channel " + c + ", latent frame 0");
+                    assertEquals(0.0, y.getDouble(c, 1, by, bx), "mask channel " + c + ", latent frame 1");
+                    double sum = 0;
+                    for (int dy = 0; dy < 8; dy++) {
+                        for (int dx = 0; dx < 8; dx++) {
+                            sum += image.get(8 * bx + dx, 8 * by + dy, c % 3) / 127.5 - 1;
+                        }
+                    }
+                    assertEquals(sum / 64, y.getDouble(4 + c, 0, by, bx), 1e-5, "latent channel " + c + " of the start image");
+                    assertEquals(0.0, y.getDouble(4 + c, 1, by, bx), 1e-6, "latent channel " + c + " of the zero frames");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aLargerImageIsShrunkByAreaAveragingBeforeEncoding() {
+        int w = 32;
+        int h = 32;
+        byte[] rgb = new byte[w * h * 3];
+        for (int i = 0; i < rgb.length; i++) {
+            rgb[i] = (byte) (i % 251);
+        }
+        RgbImage image = new RgbImage(w, h, rgb);
+        FakeEncoders.BlockMeanVae vae = new FakeEncoders.BlockMeanVae();
+        Tensor y = ImageConditioning.of(image, 16, 16, 1, vae);
+        RgbImage shrunk = Resize.area(image, 16, 16);
+        double sum = 0;
+        for (int dy = 0; dy < 8; dy++) {
+            for (int dx = 0; dx < 8; dx++) {
+                sum += shrunk.get(8 + dx, dy, 1) / 127.5 - 1;
+            }
+        }
+        assertEquals(sum / 64, y.getDouble(4 + 1, 0, 0, 1), 1e-5, "block (0, 1) of channel 1 of the area-shrunk image");
+    }
+}
