@@ -41,6 +41,7 @@ final class CliFlags {
             entry("BaseWeights.multipliers", "--base_weights_multiplier"),
             entry("LatentEncoder.dtype", "--vae_dtype"),
             entry("GenerateRequest.activations", "--mixed_precision"),
+            entry("GenerateRequest.imageConditioning", "--image_path"),
             entry("MergeRequest.loras", "--lora_weight"),
             entry("MergeRequest.includeKeyPatterns", "--include_patterns"),
             entry("MergeRequest.excludeKeyPatterns", "--exclude_patterns"),

@@ -32,7 +32,7 @@ import java.util.Objects;
  * @param negativeContext        the negative prompt's text embedding [L ≤ text_len, text_dim]
  * @param noise                  the starting latent [C, F, H, W], or null to draw it with {@code seed}
  * @param imageConditioning      image-to-video tasks' y [4 + C, F, H, W] (wan.md §2: the mask, then the latent of the
- *                               start image and zero frames; {@link dev.loraid.core.cache.ImageConditioning}), or null
+ *                               start image and zero frames, as the cache package's ImageConditioning builds it), or null
  * @param residency              when each A14B expert is on the device (single-DiT tasks ignore it)
  * @param fp8                    the block Linear weights stored in fp8 at load (upstream's {@code --fp8},
  *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
