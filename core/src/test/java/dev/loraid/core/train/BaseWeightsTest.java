@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.core.ParameterException;
-import dev.loraid.core.Reporter;
+import dev.loraid.core.CollectingReporter;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -16,7 +16,6 @@ import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.quant.Fp8Load;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,18 +59,9 @@ class BaseWeightsTest {
             Tensor before = model.namedParameters().get(Q).data();
             Tensor untouched = model.namedParameters().get("head.head.weight").data();
             double[] w = before.toDoubleArray();
-            List<String> warnings = new ArrayList<>();
-            Reporter reporter = new Reporter() {
-                @Override
-                public void info(String message) {
-                }
-
-                @Override
-                public void warn(String message) {
-                    warnings.add(message);
-                }
-            };
+            CollectingReporter reporter = new CollectingReporter();
             int merged = new BaseWeights(List.of(extra), List.of(0.7)).mergeInto(model, reporter);
+            List<String> warnings = reporter.warnings;
 
             assertEquals(40, merged, "the tiny DiT's 4 blocks x 10 Linears");
             assertEquals(1, warnings.size(), warnings.toString());
