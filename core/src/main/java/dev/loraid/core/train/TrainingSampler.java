@@ -2,6 +2,10 @@ package dev.loraid.core.train;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.cache.ImageConditioning;
+import dev.loraid.core.cache.Images;
+import dev.loraid.core.cache.RgbImage;
+import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
 import dev.loraid.core.generate.GenerateRequest;
@@ -15,6 +19,7 @@ import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.core.generate.TextEncoder;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
@@ -33,15 +38,18 @@ import java.util.List;
  * Samples the model as it trains (spec training.md §6.1–6.2): the prompts are encoded once at start-up (then the text
  * encoder is closed), and at each trigger every prompt is generated with the run's current LoRA (dropouts off) through
  * the same {@link Generator} as {@code loraid generate}, UniPC with the prompt's steps, shift, size, seed and CFG
- * scale (the task's default scale and negative prompt when the line gives none). With two experts the low-noise one
- * samples the whole run, as upstream. Outputs: {@code <output_dir>/sample/<name>_<e000001|000040>_<NN>_<time>[_<seed>]}
- * as PNG frames, decoded by the VAE ({@code --vae}) or, without one, the latent projection. The training's random
- * streams are untouched: sampling draws from its own seeds.
+ * scale (the task's default scale and negative prompt when the line gives none); an image-to-video task's prompts give
+ * their start image ({@code --i}, taken as {@code generate --image_path} takes it, encoded once at start-up by
+ * {@code --vae} on the CPU). With two experts the low-noise one samples the whole run, as upstream. Outputs:
+ * {@code <output_dir>/sample/<name>_<e000001|000040>_<NN>_<time>[_<seed>]} as PNG frames, decoded by the VAE
+ * ({@code --vae}) or, without one, the latent projection. The training's random streams are untouched: sampling draws
+ * from its own seeds.
  */
 final class TrainingSampler implements AutoCloseable {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
 
-    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative) {
+    /** A prompt ready to sample: its text embeddings and, for image-to-video, its start image's y and video size. */
+    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative, Tensor y, int height, int width) {
     }
 
     private final List<Encoded> prompts;
@@ -58,17 +66,42 @@ final class TrainingSampler implements AutoCloseable {
 
     static TrainingSampler prepare(TrainConfig c, WanVariant task, Reporter reporter) {
         List<SamplePrompt> read = SamplePrompts.read(c.sampling().prompts());
+        if (task.config().imageBranch()) {
+            throw new LoraidException(c.sampling().prompts() + ": sampling " + task.name() + " needs CLIP image features, "
+                    + "which are not supported yet");
+        }
+        boolean imageToVideo = task.config().inDim() != task.config().outDim();
         for (SamplePrompt p : read) {
-            if (p.imagePath() != null || p.endImagePath() != null || p.controlPath() != null) {
-                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has image or control inputs; "
-                        + "sampling supports text-to-video only");
+            if (p.endImagePath() != null || p.controlPath() != null) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has an end image or control "
+                        + "input (--ei, --cn), which sampling does not support");
+            }
+            if (imageToVideo != (p.imagePath() != null)) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (imageToVideo
+                        ? ": " + task.name() + " is image-to-video: give the prompt its start image (--i)"
+                        : " has a start image (--i), but " + task.name() + " is text-to-video"));
             }
         }
+        if (imageToVideo && c.vae() == null) {
+            throw new LoraidException(c.sampling().prompts() + ": image-to-video samples need --vae, to encode their start images");
+        }
         List<Encoded> encoded = new ArrayList<>();
-        try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().apply(task.config().textLen())) {
+        try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().apply(task.config().textLen());
+             VaeLatentEncoder vae = imageToVideo
+                 ? VaeLatentEncoder.open(c.vae(), c.sampling().vaeLatentStats(), DType.F32, Device.CPU) : null) {
             for (SamplePrompt p : read) {
                 String negative = p.negativePrompt() != null ? p.negativePrompt() : NegativePrompts.forTask(task);
-                encoded.add(new Encoded(p, encoder.encode(p.prompt()), encoder.encode(negative)));
+                Tensor context = encoder.encode(p.prompt());
+                Tensor negativeContext = encoder.encode(negative);
+                if (vae == null) {
+                    encoded.add(new Encoded(p, context, negativeContext, null, p.height(), p.width()));
+                    continue;
+                }
+                // the start image as generate --image_path takes it: its aspect ratio at the prompt's area
+                RgbImage image = Images.read(c.workingDir().resolve(p.imagePath()));
+                int[] hw = ImageConditioning.videoSize(image.width(), image.height(), p.width(), p.height(), task);
+                encoded.add(new Encoded(p, context, negativeContext, ImageConditioning.of(image, hw[1], hw[0], p.frameCount(), vae),
+                        hw[0], hw[1]));
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
@@ -88,8 +121,11 @@ final class TrainingSampler implements AutoCloseable {
                 long seed = p.seed() != null ? p.seed() : new SecureRandom().nextInt() & 0xffffffffL;
                 GenerateRequest req = GenerateRequest.withTaskDefaults(task, config.dit(), config.ditHighNoise(), seed, e.context(),
                         e.negative()).withSampling(SolverKind.UNIPC, p.steps(), p.flowShift(),
-                        p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(p.height(), p.width(), p.frameCount())
+                        p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(e.height(), e.width(), p.frameCount())
                         .withDevice(model.device()).withActivations(model.activationDType()); // --mixed_precision's, as upstream's autocast
+                if (e.y() != null) {
+                    req = req.withImageConditioning(e.y());
+                }
                 GenerateResult r = Generator.sample(model, req, Reporter.SILENT);
                 String base = config.save().outputName() + "_" + tag + String.format("_%02d_", p.index()) + TIME.format(LocalDateTime.now())
                         + (p.seed() != null ? "_" + p.seed() : "");
