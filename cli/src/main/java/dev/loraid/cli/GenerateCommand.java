@@ -8,6 +8,7 @@ import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.generate.NegativePrompts;
 import dev.loraid.core.cache.ImageConditioning;
+import dev.loraid.core.cache.LatentEncoder;
 import dev.loraid.core.cache.Images;
 import dev.loraid.core.cache.RgbImage;
 import dev.loraid.core.cache.VaeLatentEncoder;
@@ -120,8 +121,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
                 + "a fixed projection of the latent)"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
-        o.addOption(CliArgs.value("image_path", "FILE", "start image of an image-to-video task (i2v-A14B; needs --vae): the "
-                + "video takes its aspect ratio at the area of --video_size"));
+        o.addOption(CliArgs.value("image_path", "FILE", "start image of an image-to-video task (i2v-A14B; needs --vae; a "
+                + "--from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
         o.addOption(CliArgs.value("save_merged_model", "FILE", "merge the --lora_weight files into --dit, write FILE and exit (no "
                 + "sampling; the same merge as loraid merge)"));
         o.addOption(CliArgs.value("latent_path", "FILE", "decode a saved <time>_<seed>_latent.safetensors to images and exit "
@@ -279,22 +280,18 @@ final class GenerateCommand extends OptionsCommand {
                     + "first-last-frame and Fun-Control tasks): not supported yet");
         }
         boolean imageToVideo = task.config().inDim() != task.config().outDim();
-        if (cl.hasOption("image_path") != imageToVideo) {
-            throw new UsageException(imageToVideo ? "--task " + task.name() + " is image-to-video: give --image_path (and --vae)"
-                    : "--image_path: --task " + task.name() + " is not an image-to-video task (i2v-A14B is)");
-        }
-        if (cl.hasOption("image_path")) {
-            if (fromFile != null) {
-                throw new UsageException("--image_path and --from_file exclude each other (a prompt file's --i is not supported yet)");
-            }
-            req = startImage(cl, req);
-        }
+        List<String> startImages = startImages(cl, task, imageToVideo, fromFile, entries);
         List<GenerateRequest> reqs = new ArrayList<>();
-        if (fromFile == null) {
-            reqs.add(req);
-        } else {
-            for (int i = 0; i < entries.size(); i++) {
-                reqs.add(fromEntry(req, entries.get(i), texts.get(i), extras.get(i), seedFlag));
+        try (VaeLatentEncoder encoder = imageToVideo ? startImageEncoder(cl) : null) {
+            if (fromFile == null) {
+                reqs.add(encoder == null ? req : withStartImage(req, Path.of(startImages.getFirst()), "--image_path", encoder));
+            } else {
+                for (int i = 0; i < entries.size(); i++) {
+                    SamplePrompts.Entry e = entries.get(i);
+                    String image = encoder == null ? null : startImages.get(i);
+                    reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
+                            r -> encoder == null ? r : withStartImage(r, Path.of(image), e.where(), encoder)));
+                }
             }
         }
 
@@ -376,27 +373,65 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     /**
-     * --image_path (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
-     * the asked size, and y from --vae's encoding of the image followed by zero frames; the file name goes to the metadata.
+     * Each generation's start image: --image_path, or a prompt-file line's --i (else --image_path); none for a
+     * text-to-video task, which refuses them.
      */
-    private static GenerateRequest startImage(CommandLine cl, GenerateRequest req) {
+    private static List<String> startImages(CommandLine cl, WanVariant task, boolean imageToVideo, Path fromFile,
+            List<SamplePrompts.Entry> entries) {
+        String flag = cl.getOptionValue("image_path");
+        if (!imageToVideo) {
+            if (flag != null) {
+                throw new UsageException("--image_path: --task " + task.name() + " is not an image-to-video task (i2v-A14B is)");
+            }
+            for (SamplePrompts.Entry e : entries) {
+                if (e.options().containsKey("image_path")) {
+                    throw new UsageException(e.where() + ": a start image (--i), but --task " + task.name()
+                            + " is text-to-video");
+                }
+            }
+            return List.of();
+        }
+        if (fromFile == null) {
+            if (flag == null) {
+                throw new UsageException("--task " + task.name() + " is image-to-video: give --image_path (and --vae)");
+            }
+            return List.of(flag);
+        }
+        List<String> out = new ArrayList<>();
+        for (SamplePrompts.Entry e : entries) {
+            String image = e.options().getOrDefault("image_path", flag);
+            if (image == null) {
+                throw new UsageException(e.where() + ": --task " + task.name() + " is image-to-video: give the line a start "
+                        + "image (--i) or --image_path");
+            }
+            out.add(image);
+        }
+        return out;
+    }
+
+    /** The VAE that encodes the start images (--vae is required for image-to-video). */
+    private static VaeLatentEncoder startImageEncoder(CommandLine cl) {
         Path vae = CliArgs.path(cl, "vae");
         if (vae == null) {
-            throw new UsageException("--image_path needs --vae: the start image is VAE-encoded");
+            throw new UsageException("image-to-video needs --vae: the start image is VAE-encoded");
         }
-        Path file = CliArgs.path(cl, "image_path");
+        return VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
+    }
+
+    /**
+     * A start image (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
+     * the asked size, and y from the encoding of the image followed by zero frames; the file name goes to the metadata.
+     * {@code where} names the flag or prompt-file line in errors.
+     */
+    private static GenerateRequest withStartImage(GenerateRequest req, Path file, String where, LatentEncoder encoder) {
         RgbImage image = Images.read(file);
         int[] hw;
         try {
             hw = ImageConditioning.videoSize(image.width(), image.height(), req.width(), req.height(), req.task());
         } catch (IllegalArgumentException e) {
-            throw new UsageException("--image_path " + file + ": " + e.getMessage());
+            throw new UsageException(where + ": start image " + file + ": " + e.getMessage());
         }
-        Tensor y;
-        try (VaeLatentEncoder encoder = VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32,
-                CliArgs.device(cl))) {
-            y = ImageConditioning.of(image, hw[1], hw[0], req.frames(), encoder);
-        }
+        Tensor y = ImageConditioning.of(image, hw[1], hw[0], req.frames(), encoder);
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("image_path", file.getFileName().toString());
         return req.withSize(hw[0], hw[1], req.frames()).withText(req.context(), req.negativeContext(), extra)
@@ -417,10 +452,9 @@ final class GenerateCommand extends OptionsCommand {
             throw new UsageException("--from_file: " + e.getMessage());
         }
         for (SamplePrompts.Entry e : entries) {
-            for (String key : List.of("image_path", "end_image_path", "control_video_path")) {
+            for (String key : List.of("end_image_path", "control_video_path")) {
                 if (e.options().containsKey(key)) {
-                    throw new UsageException(e.where() + ": " + key + " (--i, --ei, --cn) is not supported in a prompt file "
-                            + "(--image_path on the command line is)");
+                    throw new UsageException(e.where() + ": " + key + " (--ei, --cn) is not supported");
                 }
             }
         }
@@ -455,7 +489,7 @@ final class GenerateCommand extends OptionsCommand {
 
     /** The command line's request with one prompt-file entry's text and overrides (§6.3: w h f d s g/l fs n). */
     private static GenerateRequest fromEntry(GenerateRequest base, SamplePrompts.Entry e, Tensor[] text,
-            Map<String, String> extra, Long seedFlag) {
+            Map<String, String> extra, Long seedFlag, java.util.function.UnaryOperator<GenerateRequest> startImage) {
         Map<String, String> o = e.options();
         int width = entryInt(e, "width", base.width());
         int height = entryInt(e, "height", base.height());
@@ -465,8 +499,8 @@ final class GenerateCommand extends OptionsCommand {
         double shift = entryNumber(e, "discrete_flow_shift", base.flowShift());
         // upstream's batch lines take --g and --l alike as the guidance scale; --l wins when both are given
         double guidance = entryNumber(e, "cfg_scale", entryNumber(e, "guidance_scale", base.guidanceScale()));
-        GenerateRequest r = base.withText(text[0], text[1], extra).withSize(height, width, frames).withSeed(seed)
-                .withSampling(base.solver(), steps, shift, guidance);
+        GenerateRequest r = startImage.apply(base.withText(text[0], text[1], extra).withSize(height, width, frames).withSeed(seed)
+                .withSampling(base.solver(), steps, shift, guidance));
         try {
             Generator.check(r);
         } catch (dev.loraid.core.LoraidException ex) {

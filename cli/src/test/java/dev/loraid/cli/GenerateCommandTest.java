@@ -502,7 +502,7 @@ class GenerateCommandTest {
         Files.writeString(i2v, "a cat --i cat.png\n");
         CliRun i = CliRun.run(promptArgs("x", "--from_file", i2v.toString()).toArray(String[]::new));
         assertEquals(2, i.code());
-        assertTrue(i.err().contains("i2v.txt:1: image_path (--i, --ei, --cn) is not supported"), i.err());
+        assertTrue(i.err().contains("i2v.txt:1: a start image (--i), but --task tiny is text-to-video"), i.err());
         CliRun both = CliRun.run(promptArgs("x", "--from_file", i2v.toString(), "--prompt", "x").toArray(String[]::new));
         assertEquals(2, both.code());
         assertTrue(both.err().contains("--from_file and --prompt exclude each other"), both.err());

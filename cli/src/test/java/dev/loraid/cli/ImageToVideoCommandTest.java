@@ -133,6 +133,41 @@ class ImageToVideoCommandTest {
         CliRun noVae = CliRun.run("generate", "--task", "tiny-i2v", "--dit", dit.toString(), "--text_embeds", embeds.toString(),
                 "--image_path", img, "--quiet", "--save_path", dir.resolve("y").toString());
         assertEquals(2, noVae.code(), noVae.err());
-        assertTrue(noVae.err().contains("--image_path needs --vae"), noVae.err());
+        assertTrue(noVae.err().contains("image-to-video needs --vae"), noVae.err());
+    }
+
+    /** --from_file: each line's --i (else --image_path) conditions that line's video, as --image_path does alone. */
+    @Test
+    void promptFileLinesTakeTheirOwnStartImage() throws Exception {
+        Path start = image("start.png", 1);
+        Path other = image("other.png", 2);
+        Path prompts = dir.resolve("prompts.txt");
+        java.nio.file.Files.writeString(prompts, "a cat --i " + start + " --s 9\na dog --s 9\n");
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny-i2v", "--dit", dit.toString(), "--t5",
+                golden("umt5_tiny_weights.safetensors").toString(), "--tokenizer", golden("spm_tiny_tokenizer.json").toString(),
+                "--from_file", prompts.toString(), "--image_path", other.toString(), "--video_size", "32", "48",
+                "--video_length", "5", "--infer_steps", "3", "--vae", golden("vae_tiny_weights.safetensors").toString(),
+                "--vae_latent_stats", stats.toString(), "--output_type", "latent", "--quiet", "--save_path",
+                dir.resolve("f").toString()));
+        CliRun r = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<Path> latents = r.out().lines().map(Path::of).filter(p -> p.toString().endsWith("_latent.safetensors")).toList();
+        assertEquals(2, latents.size(), r.out());
+        List<String> images = new ArrayList<>();
+        for (Path p : latents) {
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                images.add(f.metadata().get("image_path"));
+                assertArrayEquals(new long[] {4, 2, 2, 6}, f.tensor("latent").shape().toArray());
+            }
+        }
+        assertEquals(List.of("other.png", "start.png"), images.stream().sorted().toList());
+        Path bare = dir.resolve("bare.txt");
+        java.nio.file.Files.writeString(bare, "a cat\n");
+        args.set(args.indexOf("--from_file") + 1, bare.toString());
+        args.subList(args.indexOf("--image_path"), args.indexOf("--image_path") + 2).clear();
+        CliRun none = CliRun.run(args.toArray(String[]::new));
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().contains("bare.txt:1: --task tiny-i2v is image-to-video: give the line a start image (--i) or "
+                + "--image_path"), none.err());
     }
 }

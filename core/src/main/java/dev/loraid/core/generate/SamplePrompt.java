@@ -9,8 +9,8 @@ package dev.loraid.core.generate;
  * @param index          the prompt's position in the file ("enum" upstream), 0-based
  * @param guidanceScale  {@code --g}: embedded guidance, recorded but not used by Wan
  * @param cfgScale       {@code --l}: Wan's CFG scale, or null for the task's
- * @param imagePath      {@code --i}, {@code --ei}, {@code --cn}: conditioning files ({@code --i}: the start image of an
- *                       image-to-video training sample; generate's prompt files refuse all three for now)
+ * @param imagePath      {@code --i}, {@code --ei}, {@code --cn}: conditioning files ({@code --i}: an image-to-video
+ *                       line's start image; {@code --ei} and {@code --cn} are refused)
  */
 public record SamplePrompt(int index, String prompt, int width, int height, int frameCount, Long seed, int steps,
         Double guidanceScale, double flowShift, Double cfgScale, String negativePrompt, String imagePath, String endImagePath,
