@@ -5,17 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
-import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.WanWeights;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -44,18 +42,7 @@ class ImageToVideoCommandTest {
     @BeforeEach
     void inputs() throws Exception {
         dit = dir.resolve("tiny_i2v.safetensors");
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(5);
-        WanKeys.expectedShapes(WanPresets.TINY_I2V_V22).forEach((k, shape) -> {
-            boolean norm = k.contains("norm") && k.endsWith(".weight");
-            double sd = shape.length == 2 && !norm ? 1 / Math.sqrt(shape[1]) : 0.1;
-            float[] v = new float[Math.toIntExact(Shape.of(shape).numel())];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) ((norm ? 1 : 0) + sd * r.nextGaussian());
-            }
-            w.put(k, Tensor.of(v, shape));
-        });
-        SafetensorsWriter.write(dit, w, Map.of());
+        SafetensorsWriter.write(dit, WanWeights.random(WanPresets.TINY_I2V_V22, 5).tensors(), Map.of());
         embeds = dir.resolve("embeds.safetensors");
         stats = dir.resolve("vae_stats.safetensors");
         try (SafetensorsFile f = SafetensorsFile.open(golden("sample_tiny.safetensors"));

@@ -10,15 +10,12 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.testing.Golden;
-import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanWeights;
 import dev.loraid.wan.sample.SolverKind;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -38,23 +35,8 @@ class ImageToVideoTest {
         return Tensor.of(v, dims);
     }
 
-    /** Random weights of the right scale for every key of the config (norm weights near 1). */
     private static WanModel model() {
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        long[] seed = {11};
-        WanKeys.expectedShapes(WanPresets.TINY_I2V_V22).forEach((k, shape) -> {
-            boolean norm = k.contains("norm") && k.endsWith(".weight");
-            Tensor t = random(seed[0]++, shape.length == 2 && !norm ? 1 / Math.sqrt(shape[1]) : 0.1, shape);
-            if (norm) {
-                float[] v = t.toFloatArray();
-                for (int i = 0; i < v.length; i++) {
-                    v[i] += 1;
-                }
-                t = Tensor.of(v, shape);
-            }
-            w.put(k, t);
-        });
-        return WanModel.load(WanPresets.TINY_I2V_V22, new WanWeights(w, "random tiny i2v"));
+        return WanModel.load(WanPresets.TINY_I2V_V22, WanWeights.random(WanPresets.TINY_I2V_V22, 11));
     }
 
     /** 5 frames at 32×48: latent [4, 2, 4, 6], y [8, 2, 4, 6]; unipc, 4 steps. */

@@ -10,12 +10,10 @@ import dev.loraid.core.generate.TextEncoder;
 import dev.loraid.core.lora.LoraAdapter;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.plan.ModuleSelector;
-import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.tensor.testing.Golden;
-import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
@@ -23,7 +21,6 @@ import dev.loraid.wan.WanWeights;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,18 +57,7 @@ class ImageToVideoSamplingTest {
     }
 
     private static WanModel model() {
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(3);
-        WanKeys.expectedShapes(WanPresets.TINY_I2V_V22).forEach((k, shape) -> {
-            boolean norm = k.contains("norm") && k.endsWith(".weight");
-            double sd = shape.length == 2 && !norm ? 1 / Math.sqrt(shape[1]) : 0.1;
-            float[] v = new float[Math.toIntExact(Shape.of(shape).numel())];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) ((norm ? 1 : 0) + sd * r.nextGaussian());
-            }
-            w.put(k, Tensor.of(v, shape));
-        });
-        return WanModel.load(WanPresets.TINY_I2V_V22, new WanWeights(w, "random tiny i2v"));
+        return WanModel.load(WanPresets.TINY_I2V_V22, WanWeights.random(WanPresets.TINY_I2V_V22, 3));
     }
 
     /** A sampling run's config: prompts, the tiny VAE (null for none) and its latent statistics, in {@code dir}. */
