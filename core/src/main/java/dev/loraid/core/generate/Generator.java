@@ -29,9 +29,10 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * Text-to-video (and, given a start image's y, image-to-video) generation with a Wan DiT (spec training.md §6.3–6.6): opens the DiT (both experts for A14B), attaches
- * each expert's LoRAs as adapters, draws or takes the starting noise, and runs the guided solver loop. Progress goes to
- * the reporter as task {@code "denoising"} in steps. Writing files is {@link GenerateOutputs}'s job.
+ * Text-to-video (and, given a start image's y, image-to-video) generation with a Wan DiT (spec training.md §6.3–6.6):
+ * opens the DiT (both experts for A14B), attaches each expert's LoRAs as adapters, draws or takes the starting noise, and
+ * runs the guided solver loop. Progress goes to the reporter as task {@code "denoising"} in steps. Writing files is
+ * {@link GenerateOutputs}'s job.
  */
 public final class Generator {
     /** The reporter task name of the step progress. */
