@@ -88,6 +88,8 @@ class AdamW8bitTest {
         long bytes = s.values().stream().mapToLong(x -> x.numel() * x.dtype().byteSize()).sum();
         long fp32Bytes = fp32.stateDict().values().stream().mapToLong(x -> x.numel() * x.dtype().byteSize()).sum();
         assertTrue(bytes * 3.9 < fp32Bytes, bytes + " bytes of 8-bit state vs " + fp32Bytes);
+        assertEquals(bytes - Long.BYTES, eight.stateBytes(), "the moments' bytes, as the trainer reports them (no step count)");
+        assertEquals(fp32Bytes - Long.BYTES, fp32.stateBytes());
     }
 
     @Test

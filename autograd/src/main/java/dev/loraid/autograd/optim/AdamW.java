@@ -87,6 +87,16 @@ public final class AdamW extends Optimizer {
         this(List.of(new ParamGroup("default", params, lr, 0.01)), 0.9, 0.999, 1e-8);
     }
 
+    /** The bytes of moments this optimizer will keep for every parameter (fp32: 8 a value; 8-bit: 2, plus the scales). */
+    public long stateBytes() {
+        long bytes = 0;
+        for (var e : allParams()) {
+            long n = e.getValue().shape().numel();
+            bytes += quantizes(e.getValue()) ? 2 * n + 2L * Float.BYTES * DynamicQuant8.blocks(n) : 2L * Float.BYTES * n;
+        }
+        return bytes;
+    }
+
     /** Whether this optimizer keeps {@code p}'s moments in 8 bits. */
     public boolean quantizes(Parameter p) {
         return eightBit && p.shape().numel() >= MIN_8BIT_SIZE;

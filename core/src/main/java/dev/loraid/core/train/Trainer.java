@@ -114,6 +114,11 @@ public final class Trainer {
             }
             Map<String, Parameter> params = net.trainableParameters();
             AdamW optimizer = Optimizers.adamW(params, c.optimizer(), args.loraPlusLrRatio());
+            if (c.optimizer().eightBit()) {
+                long fp32 = 8 * params.values().stream().mapToLong(p -> p.shape().numel()).sum();
+                listener.info(String.format(java.util.Locale.ROOT, "AdamW8bit: %.1f MiB of optimizer state (fp32 moments: %.1f MiB)",
+                        optimizer.stateBytes() / 1048576.0, fp32 / 1048576.0));
+            }
             long warmup = LrSchedules.parseSteps(c.optimizer().warmupSteps(), maxSteps);
             OptimizerConfig o = c.optimizer();
             LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.byName(o.scheduler(), new LrScheduleArgs(warmup, maxSteps,
