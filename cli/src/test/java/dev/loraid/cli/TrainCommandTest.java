@@ -240,6 +240,25 @@ class TrainCommandTest {
         }
     }
 
+    /**
+     * training.md §9's typical Wan 2.1 command (musubi's docs) as given, but for the paths and 2 epochs instead of 16:
+     * every flag is taken (the attention and data-loader ones with a note that they change nothing here).
+     */
+    @Test
+    void the_docs_typical_command_runs_as_given(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--sdpa",
+                "--mixed_precision", "bf16", "--fp8_base", "--optimizer_type", "adamw8bit", "--learning_rate", "2e-4",
+                "--gradient_checkpointing", "--max_data_loader_n_workers", "2", "--persistent_data_loader_workers",
+                "--network_module", "networks.lora_wan", "--network_dim", "32", "--timestep_sampling", "shift",
+                "--discrete_flow_shift", "3.0", "--max_train_epochs", "2", "--save_every_n_epochs", "1", "--seed", "42",
+                "--output_dir", dir.resolve("out").toString(), "--output_name", "typical");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(dir.resolve("out").resolve("typical.safetensors")), r.err());
+        assertTrue(Files.exists(dir.resolve("out").resolve("typical-000001.safetensors")), r.err());
+        assertTrue(r.err().contains("AdamW8bit:"), r.err());
+    }
+
     @Test
     void help_lists_the_flags_with_their_defaults() {
         CliRun r = CliRun.run("train", "--help");
