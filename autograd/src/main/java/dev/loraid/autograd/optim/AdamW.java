@@ -59,6 +59,18 @@ public final class AdamW extends Optimizer {
         boolean quantized() {
             return absM != null;
         }
+
+        /** The saved slots by key suffix: the moments, and with 8-bit moments their scales. */
+        Map<String, Tensor> slots() {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            out.put(".exp_avg", m);
+            out.put(".exp_avg_sq", v);
+            if (quantized()) {
+                out.put(".exp_avg_absmax", absM);
+                out.put(".exp_avg_sq_absmax", absV);
+            }
+            return out;
+        }
     }
 
     public AdamW(List<ParamGroup> groups, double beta1, double beta2, double eps) {
@@ -139,12 +151,7 @@ public final class AdamW extends Optimizer {
         for (var e : allParams()) {
             State s = state.get(e.getKey());
             if (s != null) {
-                out.put(e.getKey() + ".exp_avg", s.m);
-                out.put(e.getKey() + ".exp_avg_sq", s.v);
-                if (s.quantized()) {
-                    out.put(e.getKey() + ".exp_avg_absmax", s.absM);
-                    out.put(e.getKey() + ".exp_avg_sq_absmax", s.absV);
-                }
+                s.slots().forEach((suffix, t) -> out.put(e.getKey() + suffix, t));
                 try (MemoryScope outside = MemoryScope.suspend()) {
                     out.put(e.getKey() + ".step", Tensor.ofLongs(new long[] {s.step}, new long[0]));
                 }
@@ -170,21 +177,17 @@ public final class AdamW extends Optimizer {
             Parameter p = e.getValue();
             requireSameKind(source, n, p);
             State s = fresh(p);
-            List<Tensor> slots = new ArrayList<>(List.of(s.m, s.v));
-            List<String> names = new ArrayList<>(List.of(".exp_avg", ".exp_avg_sq"));
-            if (s.quantized()) {
-                slots.addAll(List.of(s.absM, s.absV));
-                names.addAll(List.of(".exp_avg_absmax", ".exp_avg_sq_absmax"));
-            }
-            List<Tensor> saved = new ArrayList<>();
-            for (int i = 0; i < slots.size(); i++) {
-                saved.add(typed(source, n + names.get(i), slots.get(i), problems));
-            }
-            Tensor step = slot(source, n + ".step", Shape.of(new long[0]), problems);
-            if (!saved.contains(null) && step != null) {
-                for (int i = 0; i < slots.size(); i++) {
-                    slots.get(i).backend().copy(saved.get(i), slots.get(i));
+            Map<String, Tensor> slots = s.slots();
+            Map<String, Tensor> saved = new LinkedHashMap<>();
+            slots.forEach((suffix, t) -> {
+                Tensor found = typed(source, n + suffix, t, problems);
+                if (found != null) {
+                    saved.put(suffix, found);
                 }
+            });
+            Tensor step = slot(source, n + ".step", Shape.of(new long[0]), problems);
+            if (saved.size() == slots.size() && step != null) {
+                saved.forEach((suffix, found) -> slots.get(suffix).backend().copy(found, slots.get(suffix)));
                 s.step = step.getLong();
                 loaded.put(n, s);
             }
