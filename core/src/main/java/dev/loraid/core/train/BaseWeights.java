@@ -10,10 +10,10 @@ import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
+import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
-import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.core.merge.LoraDelta;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
@@ -70,8 +70,7 @@ public record BaseWeights(List<Path> files, List<Double> multipliers) {
             for (int i = 0; i < files.size(); i++) {
                 LoraFile file = opened.open(files.get(i));
                 List<String> skipped = new ArrayList<>();
-                for (LoraFile part : PartitionedLora.isPartitioned(file.metadata()) ? PartitionedLora.split(file) : List.of(file)) {
-                    LoraWeights weights = LoraWeights.of(part, reporter);
+                for (LoraWeights weights : LoraInputs.check(file, reporter)) { // each part of a combined file
                     for (LoraModule m : weights.modules().values()) {
                         Linear layer = layers.get(m.modulePath());
                         if (layer == null) {
