@@ -7,10 +7,6 @@ import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.generate.NegativePrompts;
-import dev.loraid.core.cache.ImageConditioning;
-import dev.loraid.core.cache.LatentEncoder;
-import dev.loraid.core.cache.Images;
-import dev.loraid.core.cache.RgbImage;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
@@ -275,22 +271,22 @@ final class GenerateCommand extends OptionsCommand {
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
-        if (task.config().imageBranch()) {
-            throw new UsageException("--task " + task.name() + " needs CLIP image features (Wan 2.1 image-to-video, "
-                    + "first-last-frame and Fun-Control tasks): not supported yet");
+        try {
+            Generator.checkTask(task);
+        } catch (dev.loraid.core.LoraidException e) {
+            throw new UsageException("--task " + e.getMessage());
         }
-        boolean imageToVideo = task.config().inDim() != task.config().outDim();
-        List<String> startImages = startImages(cl, task, imageToVideo, fromFile, entries);
+        List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<GenerateRequest> reqs = new ArrayList<>();
-        try (VaeLatentEncoder encoder = imageToVideo ? startImageEncoder(cl) : null) {
+        try (VaeLatentEncoder encoder = startImages.isEmpty() ? null : StartImages.encoder(cl)) {
             if (fromFile == null) {
-                reqs.add(encoder == null ? req : withStartImage(req, Path.of(startImages.getFirst()), "--image_path", encoder));
+                reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), "--image_path", encoder));
             } else {
                 for (int i = 0; i < entries.size(); i++) {
                     SamplePrompts.Entry e = entries.get(i);
                     String image = encoder == null ? null : startImages.get(i);
                     reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
-                            r -> encoder == null ? r : withStartImage(r, Path.of(image), e.where(), encoder)));
+                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), e.where(), encoder)));
                 }
             }
         }
@@ -370,72 +366,6 @@ final class GenerateCommand extends OptionsCommand {
                     + "] (VAE stride × patch size), got " + v);
         }
         return px;
-    }
-
-    /**
-     * Each generation's start image: --image_path, or a prompt-file line's --i (else --image_path); none for a
-     * text-to-video task, which refuses them.
-     */
-    private static List<String> startImages(CommandLine cl, WanVariant task, boolean imageToVideo, Path fromFile,
-            List<SamplePrompts.Entry> entries) {
-        String flag = cl.getOptionValue("image_path");
-        if (!imageToVideo) {
-            if (flag != null) {
-                throw new UsageException("--image_path: --task " + task.name() + " is not an image-to-video task (i2v-A14B is)");
-            }
-            for (SamplePrompts.Entry e : entries) {
-                if (e.options().containsKey("image_path")) {
-                    throw new UsageException(e.where() + ": a start image (--i), but --task " + task.name()
-                            + " is text-to-video");
-                }
-            }
-            return List.of();
-        }
-        if (fromFile == null) {
-            if (flag == null) {
-                throw new UsageException("--task " + task.name() + " is image-to-video: give --image_path (and --vae)");
-            }
-            return List.of(flag);
-        }
-        List<String> out = new ArrayList<>();
-        for (SamplePrompts.Entry e : entries) {
-            String image = e.options().getOrDefault("image_path", flag);
-            if (image == null) {
-                throw new UsageException(e.where() + ": --task " + task.name() + " is image-to-video: give the line a start "
-                        + "image (--i) or --image_path");
-            }
-            out.add(image);
-        }
-        return out;
-    }
-
-    /** The VAE that encodes the start images (--vae is required for image-to-video). */
-    private static VaeLatentEncoder startImageEncoder(CommandLine cl) {
-        Path vae = CliArgs.path(cl, "vae");
-        if (vae == null) {
-            throw new UsageException("image-to-video needs --vae: the start image is VAE-encoded");
-        }
-        return VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
-    }
-
-    /**
-     * A start image (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
-     * the asked size, and y from the encoding of the image followed by zero frames; the file name goes to the metadata.
-     * {@code where} names the flag or prompt-file line in errors.
-     */
-    private static GenerateRequest withStartImage(GenerateRequest req, Path file, String where, LatentEncoder encoder) {
-        RgbImage image = Images.read(file);
-        int[] hw;
-        try {
-            hw = ImageConditioning.videoSize(image.width(), image.height(), req.width(), req.height(), req.task());
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(where + ": start image " + file + ": " + e.getMessage());
-        }
-        Tensor y = ImageConditioning.of(image, hw[1], hw[0], req.frames(), encoder);
-        Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
-        extra.put("image_path", file.getFileName().toString());
-        return req.withSize(hw[0], hw[1], req.frames()).withText(req.context(), req.negativeContext(), extra)
-                .withImageConditioning(y);
     }
 
     /** --from_file: its entries, with the flags it cannot be combined with refused. */

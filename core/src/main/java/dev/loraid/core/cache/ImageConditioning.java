@@ -5,7 +5,9 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanVariant;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The image-to-video conditioning y of Wan 2.1 I2V and 2.2 i2v-A14B (wan.md §2 "I2V conditioning tensor y", training.md
@@ -39,6 +41,22 @@ public final class ImageConditioning {
         return new int[] {Math.toIntExact(latH * stride[1]), Math.toIntExact(latW * stride[2])};
     }
 
+    /** A start image made ready for generation: its y, and the video size it gave. */
+    public record StartImage(Tensor y, int height, int width) {
+    }
+
+    /**
+     * The start image in {@code file} for a video of {@code frames} asked at {@code width × height}: the size
+     * {@link #videoSize} gives, and y as {@link #of} builds it.
+     *
+     * @throws IllegalArgumentException when the image leaves no whole latent cell on a side at that area
+     */
+    public static StartImage read(Path file, int width, int height, int frames, WanVariant task, LatentEncoder encoder) {
+        RgbImage image = Images.read(file);
+        int[] hw = videoSize(image.width(), image.height(), width, height, task);
+        return new StartImage(of(image, hw[1], hw[0], frames, encoder), hw[0], hw[1]);
+    }
+
     /**
      * y for generation: {@code image} resized to {@code width × height} (OpenCV's INTER_AREA when it shrinks both ways,
      * as upstream; else Pillow's Lanczos, where upstream uses OpenCV's INTER_CUBIC), scaled to [−1, 1], followed by
@@ -48,23 +66,29 @@ public final class ImageConditioning {
         RgbImage sized = image.width() == width && image.height() == height ? image
             : width <= image.width() && height <= image.height() ? Resize.area(image, width, height)
             : Resize.lanczos(image, width, height);
-        float[] clip = new float[3 * frames * height * width];
-        int plane = height * width;
-        for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < height; y++) {
-                for (int x = 0; x < width; x++) {
-                    clip[c * frames * plane + y * width + x] = sized.get(x, y, c) / 127.5f - 1f;
-                }
-            }
-        }
         try (MemoryScope scope = MemoryScope.open()) {
-            Tensor latent = encoder.encode(Tensor.of(clip, 3, frames, height, width));
+            Tensor latent = encoder.encode(clip(LatentCacher.pixels(List.of(sized)), frames));
             try (MemoryScope outside = MemoryScope.suspend()) {
                 float[] y = withMask(latent.to(DType.F32).to(Device.CPU).toFloatArray(), latent.size(0), latent.size(1),
                     latent.size(2), latent.size(3));
                 return Tensor.of(y, 4 + latent.size(0), latent.size(1), latent.size(2), latent.size(3));
             }
         }
+    }
+
+    /**
+     * The conditioning clip (§4.5): {@code firstFrame} [3, 1, H, W] followed by {@code frames − 1} zero frames (0 is
+     * mid-grey in the VAE's [−1, 1] range), as upstream's {@code --i2v} caching and its generation encode it.
+     */
+    static Tensor clip(Tensor firstFrame, long frames) {
+        long h = firstFrame.size(2);
+        long w = firstFrame.size(3);
+        float[] v = firstFrame.contiguous().toFloatArray();
+        float[] out = new float[(int) (3 * frames * h * w)];
+        for (int c = 0; c < 3; c++) {
+            System.arraycopy(v, (int) (c * h * w), out, (int) (c * frames * h * w), (int) (h * w));
+        }
+        return Tensor.of(out, 3, frames, h, w);
     }
 
     /**

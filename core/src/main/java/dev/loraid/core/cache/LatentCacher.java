@@ -182,7 +182,7 @@ public final class LatentCacher {
             }
             latents = encode(in);
             if (options.i2v()) {
-                firstFrames = encode(in.stream().map(LatentCacher::firstFrameThenZeros).toList());
+                firstFrames = encode(in.stream().map(c -> ImageConditioning.clip(c.narrow(1, 0, 1), c.size(1))).toList());
             }
         } catch (RuntimeException e) {
             for (Pending p : items) {
@@ -208,22 +208,6 @@ public final class LatentCacher {
                 + " clips");
         }
         return latents;
-    }
-
-    /**
-     * The I2V conditioning clip (§4.5): the first frame followed by zero frames (0 is mid-grey in the VAE's [−1, 1]
-     * range), as upstream's {@code --i2v} caching encodes it.
-     */
-    static Tensor firstFrameThenZeros(Tensor pixels) {
-        long f = pixels.size(1);
-        long h = pixels.size(2);
-        long w = pixels.size(3);
-        float[] v = pixels.contiguous().toFloatArray();
-        float[] out = new float[v.length];
-        for (int c = 0; c < 3; c++) {
-            System.arraycopy(v, (int) (c * f * h * w), out, (int) (c * f * h * w), (int) (h * w));
-        }
-        return Tensor.of(out, 3, f, h, w);
     }
 
     private void write(Pending p, Tensor latent, Tensor firstFrame) {

@@ -12,6 +12,7 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.json.JsonWriter;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
+import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
 import dev.loraid.wan.sample.Denoiser;
 import dev.loraid.wan.sample.FlowSampler;
@@ -196,13 +197,18 @@ public final class Generator {
         return noise;
     }
 
+    /** Refuses a task this generator cannot run whatever the request: those that need CLIP image features. */
+    public static void checkTask(WanVariant task) {
+        if (task.config().imageBranch()) {
+            throw new LoraidException(task.name() + " needs CLIP image features (Wan 2.1 image-to-video, first-last-frame "
+                    + "and Fun-Control tasks): not supported yet");
+        }
+    }
+
     /** Throws a {@link LoraidException} naming what is wrong with {@code req} (run does this before opening anything). */
     public static void check(GenerateRequest req) {
         WanConfig c = req.task().config();
-        if (c.imageBranch()) {
-            throw new LoraidException(req.task().name() + " needs CLIP image features (Wan 2.1 image-to-video, first-last-frame "
-                    + "and Fun-Control tasks): not supported yet");
-        }
+        checkTask(req.task());
         if (c.inDim() != c.outDim() && req.imageConditioning() == null) {
             throw new LoraidException(named(req.task().name() + " is an image-to-video task (in_dim " + c.inDim()
                     + "): give a start image (", param("GenerateRequest.imageConditioning"), ")"));

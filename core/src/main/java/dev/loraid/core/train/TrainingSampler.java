@@ -3,8 +3,6 @@ package dev.loraid.core.train;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.cache.ImageConditioning;
-import dev.loraid.core.cache.Images;
-import dev.loraid.core.cache.RgbImage;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
@@ -66,9 +64,10 @@ final class TrainingSampler implements AutoCloseable {
 
     static TrainingSampler prepare(TrainConfig c, WanVariant task, Reporter reporter) {
         List<SamplePrompt> read = SamplePrompts.read(c.sampling().prompts());
-        if (task.config().imageBranch()) {
-            throw new LoraidException(c.sampling().prompts() + ": sampling " + task.name() + " needs CLIP image features, "
-                    + "which are not supported yet");
+        try {
+            Generator.checkTask(task);
+        } catch (LoraidException e) {
+            throw new LoraidException(c.sampling().prompts() + ": sampling " + e.getMessage(), e);
         }
         boolean imageToVideo = task.config().inDim() != task.config().outDim();
         for (SamplePrompt p : read) {
@@ -98,10 +97,9 @@ final class TrainingSampler implements AutoCloseable {
                     continue;
                 }
                 // the start image as generate --image_path takes it: its aspect ratio at the prompt's area
-                RgbImage image = Images.read(c.workingDir().resolve(p.imagePath()));
-                int[] hw = ImageConditioning.videoSize(image.width(), image.height(), p.width(), p.height(), task);
-                encoded.add(new Encoded(p, context, negativeContext, ImageConditioning.of(image, hw[1], hw[0], p.frameCount(), vae),
-                        hw[0], hw[1]));
+                ImageConditioning.StartImage start = ImageConditioning.read(c.workingDir().resolve(p.imagePath()), p.width(),
+                        p.height(), p.frameCount(), task, vae);
+                encoded.add(new Encoded(p, context, negativeContext, start.y(), start.height(), start.width()));
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
