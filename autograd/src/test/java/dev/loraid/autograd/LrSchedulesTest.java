@@ -38,6 +38,15 @@ class LrSchedulesTest {
         assertThrows(IllegalArgumentException.class, () -> LrSchedules.byName("constant", LrScheduleArgs.of(5, N, 1e-4)));
     }
 
+    /** Upstream's "adafactor:<lr>" (AdafactorSchedule): a constant factor, and no warmup. */
+    @Test
+    void adafactorsOwnScheduleIsConstantAndTakesNoWarmup() {
+        assertSchedule(LrSchedules.byName("adafactor:0.0002", LrScheduleArgs.of(0, N, 2e-4)), s -> 1.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> LrSchedules.byName("adafactor:0.0002", LrScheduleArgs.of(5, N, 2e-4)));
+        assertTrue(e.getMessage().contains("--lr_warmup_steps (5)"), e.getMessage());
+    }
+
     @Test
     void constantWithWarmup() {
         assertSchedule(LrSchedules.constantWithWarmup(W), s -> s < W ? warmup(s) : 1.0);

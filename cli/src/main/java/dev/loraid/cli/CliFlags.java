@@ -23,6 +23,7 @@ final class CliFlags {
             entry("NetworkConfig.loraid", "--LORAID"),
             entry("OptimizerConfig.type", "--optimizer_type"),
             entry("OptimizerConfig.args", "--optimizer_args"),
+            entry("OptimizerConfig.scheduler", "--lr_scheduler"),
             entry("SampleConfig.prompts", "--sample_prompts"),
             entry("SampleConfig.encoder", "--t5 and --tokenizer"),
             entry("SampleConfig.everyNSteps", "--sample_every_n_steps"),

@@ -2,6 +2,7 @@ package dev.loraid.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loraid.tensor.DType;
@@ -214,7 +215,7 @@ class TrainCommandTest {
         Path out = dir.resolve("out");
         String[][] cases = {
             {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
-            {"--optimizer_type", "PagedAdamW8bit", "--optimizer_type PagedAdamW8bit is not supported (supported: AdamW, AdamW8bit)"},
+            {"--optimizer_type", "PagedAdamW8bit", "--optimizer_type PagedAdamW8bit is not supported (supported: AdamW, AdamW8bit, Adafactor"},
             {"--sample_every_n_steps", "5", "need --sample_prompts"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
@@ -257,6 +258,24 @@ class TrainCommandTest {
         assertTrue(Files.exists(dir.resolve("out").resolve("typical.safetensors")), r.err());
         assertTrue(Files.exists(dir.resolve("out").resolve("typical-000001.safetensors")), r.err());
         assertTrue(r.err().contains("AdamW8bit:"), r.err());
+    }
+
+    /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
+    @Test
+    void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--optimizer_type",
+                "adafactor", "--optimizer_args", "relative_step=False", "scale_parameter=False", "warmup_init=False",
+                "--learning_rate", "1e-3", "--lr_scheduler", "constant_with_warmup", "--lr_warmup_steps", "2",
+                "--max_grad_norm", "0", "--network_dim", "4", "--max_train_steps", "3", "--seed", "1",
+                "--output_dir", dir.resolve("out").toString(), "--output_name", "ada");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(dir.resolve("out").resolve("ada.safetensors")), r.err());
+        assertFalse(r.err().contains("upstream suggests"), "no advice for upstream's recommended settings: " + r.err());
+        CliRun bad = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--optimizer_type",
+                "adafactor", "--optimizer_args", "relative_step=false", "--output_dir", dir.resolve("bad").toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--optimizer_args relative_step=false: expected True or False"), bad.err());
     }
 
     @Test

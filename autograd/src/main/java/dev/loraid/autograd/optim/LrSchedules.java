@@ -220,7 +220,19 @@ public final class LrSchedules {
     public static LrSchedule byName(String name, LrScheduleArgs a) {
         long warmup = a.warmup();
         long total = a.total();
-        return switch (name.toLowerCase(Locale.ROOT)) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.equals("schedulefree")) {
+            return constant(); // upstream's dummy scheduler for schedule-free optimizers, which warm up themselves
+        }
+        if (lower.startsWith("adafactor")) {
+            // upstream's "adafactor:<lr>": transformers' AdafactorSchedule, a constant the optimizer overrides
+            if (warmup > 0) {
+                throw new IllegalArgumentException(name + " (Adafactor with relative_step=True) does not take "
+                    + "--lr_warmup_steps (" + warmup + "); give 0, or relative_step=False for a schedule with warmup");
+            }
+            return constant();
+        }
+        return switch (lower) {
             case "constant" -> {
                 if (warmup > 0) {
                     throw new IllegalArgumentException("--lr_scheduler constant does not take --lr_warmup_steps ("

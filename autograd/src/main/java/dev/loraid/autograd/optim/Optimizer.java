@@ -41,6 +41,25 @@ public abstract class Optimizer {
     /** One update of every parameter that has a gradient; parameters without one are skipped (PyTorch). */
     public abstract void step();
 
+    /**
+     * The rate the last {@link #step} applied to group {@code group}, as the run's log reports it: the group's
+     * (scheduled) rate unless the optimizer sets its own per parameter ({@link Adafactor} with relative steps).
+     */
+    public double appliedLr(int group) {
+        return groups.get(group).lr();
+    }
+
+    /**
+     * Puts the parameters where training steps from. A no-op except for schedule-free optimizers
+     * ({@link ScheduleFreeAdamW}), whose parameters hold another point between {@link #eval} and this call.
+     */
+    public void train() {
+    }
+
+    /** Puts the parameters at the point to evaluate, sample and save (see {@link #train}); a no-op by default. */
+    public void eval() {
+    }
+
     /** Zeroes every parameter's gradient (keeping the buffers). */
     public void zeroGrad() {
         for (ParamGroup g : groups) {

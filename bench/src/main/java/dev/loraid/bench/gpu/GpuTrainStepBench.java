@@ -1,7 +1,7 @@
 package dev.loraid.bench.gpu;
 
 import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.bench.BenchCommand;
@@ -43,7 +43,7 @@ import java.util.Optional;
  * {@code bench/run gpu-train-step}: one LoRA training step of a full Wan 2.1 14B model (t2v-14B: 40 blocks, dim 5120,
  * random bf16 weights drawn on the device, no file) at 480p × 81 frames (latents [16, 21, 60, 104]: 32,760 tokens) with
  * 512 text tokens, rank 32 alpha 32 on all 400 block Linears, gradient checkpointing and AdamW with gradient clipping —
- * through the objects and the step code {@code loraid train} runs ({@link LoraNetwork#create}, {@link Optimizers#adamW},
+ * through the objects and the step code {@code loraid train} runs ({@link LoraNetwork#create}, {@link Optimizers#of},
  * {@link TrainStep#accumulate} + {@link TrainStep#update}); then the PyTorch twin
  * (bench/gpu/wan_train_step_torch.py, a child process: bf16 weights and autocast, per-block checkpointing, AdamW) at the
  * same shapes. Prints each side's step time and peak device memory, and last {@code ratio=<pytorch ms ÷ ours>}.
@@ -218,7 +218,7 @@ public final class GpuTrainStepBench implements BenchCommand {
         Map<String, Parameter> params = net.trainableParameters();
         OptimizerConfig oc = new OptimizerConfig(o.optimizer, List.of("weight_decay=0.01"), 1e-4, "constant", "0", "0", 1, 1.0, null,
             null, null, 1.0);
-        AdamW optimizer = Optimizers.adamW(params, oc, null);
+        Optimizer optimizer = Optimizers.of(params, oc, null);
         TrainStep step = new TrainStep(params.values(), optimizer, new LrScheduler(optimizer, LrSchedules.constant()), 1.0,
             GradientSync.LOCAL, null);
         Backend cpu = Backends.cpu();

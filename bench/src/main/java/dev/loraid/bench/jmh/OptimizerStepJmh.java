@@ -2,9 +2,10 @@ package dev.loraid.bench.jmh;
 
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
-import dev.loraid.autograd.optim.AdamW;
-import dev.loraid.autograd.optim.ParamGroup;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.bench.harness.BenchTensors;
+import dev.loraid.core.train.OptimizerConfig;
+import dev.loraid.core.train.Optimizers;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -18,18 +19,20 @@ import java.util.Map;
 /**
  * One optimizer step over the LoRA of one Wan 2.1 1.3B block at rank 32 ({@code bench/run jmh OptimizerStepJmh}): the
  * down and up matrices of its eight attention Linears (1536 → 1536) and two FFN Linears (1536 → 8960 → 1536), 1.46 M
- * parameters, through {@link AdamW#step} as the trainer calls it: {@code AdamW} (fp32 moments) or {@code AdamW8bit}
- * (bitsandbytes' 8-bit moments, {@link AdamW#eightBit}). The gradients stay fixed; the parameters move every call.
+ * parameters, made by {@link Optimizers#of} and stepped as the trainer does: {@code AdamW} (fp32 moments),
+ * {@code AdamW8bit} (bitsandbytes' 8-bit moments), {@code Adafactor} (transformers', its defaults: factored second
+ * moments, relative steps), {@code prodigyopt.Prodigy} or {@code schedulefree.AdamWScheduleFree} (in train mode). The
+ * gradients stay fixed; the parameters move every call.
  */
 public class OptimizerStepJmh extends CpuJmhSettings {
     private static final int RANK = 32;
     private static final int DIM = 1536;
     private static final int FFN = 8960;
 
-    @Param({"AdamW", "AdamW8bit"})
+    @Param({"AdamW", "AdamW8bit", "Adafactor", "prodigyopt.Prodigy", "schedulefree.AdamWScheduleFree"})
     public String optimizer;
 
-    private AdamW opt;
+    private Optimizer opt;
 
     @Setup
     public void setup() {
@@ -41,8 +44,9 @@ public class OptimizerStepJmh extends CpuJmhSettings {
             params.put("l" + i + ".lora_down.weight", withGrad(seed++, RANK, in));
             params.put("l" + i + ".lora_up.weight", withGrad(seed++, out, RANK));
         }
-        List<ParamGroup> groups = List.of(new ParamGroup("unet", params, 1e-4, 0.01));
-        opt = optimizer.equals("AdamW8bit") ? AdamW.eightBit(groups, 0.9, 0.999, 1e-8) : new AdamW(groups, 0.9, 0.999, 1e-8);
+        opt = Optimizers.of(params, new OptimizerConfig(optimizer, List.of(), 1e-4, "constant", "0", "0", 1, 1.0, null, null,
+                null, 1.0), null);
+        opt.train();
     }
 
     /** A trainable parameter whose gradient is a fixed random tensor (the gradient of Σ p·g). */
@@ -54,7 +58,7 @@ public class OptimizerStepJmh extends CpuJmhSettings {
     }
 
     @Benchmark
-    public AdamW step() {
+    public Optimizer step() {
         opt.step();
         return opt;
     }

@@ -2,7 +2,7 @@ package dev.loraid.bench.train;
 
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.StateSource;
-import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.bench.BenchCommand;
@@ -101,7 +101,7 @@ public final class TrainBatchBench implements BenchCommand {
             Map<String, Parameter> params = net.trainableParameters();
             OptimizerConfig oc = new OptimizerConfig("AdamW", List.of(), 1e-3, "constant", "0", "0", 1, 1.0, null, null,
                     null, 1.0);
-            AdamW optimizer = Optimizers.adamW(params, oc, null);
+            Optimizer optimizer = Optimizers.of(params, oc, null);
             step = new TrainStep(params.values(), optimizer, new LrScheduler(optimizer, LrSchedules.constant()), 1.0,
                     GradientSync.LOCAL, null);
             Tensor latents = Tensor.of(d.latents(), d.latentShape());

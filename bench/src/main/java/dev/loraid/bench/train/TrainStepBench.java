@@ -2,7 +2,7 @@ package dev.loraid.bench.train;
 
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.StateSource;
-import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.bench.BenchCommand;
@@ -39,7 +39,7 @@ import java.util.Optional;
 /**
  * {@code bench/run train-step} (issue 11): one full LoRA training step — flow-matching forward, backward, global-norm
  * clipping and AdamW — through the code {@code loraid train} runs ({@link WanModel}, {@link LoraNetwork#create},
- * {@link Optimizers#adamW}, {@link LrScheduler}, {@link TrainStep#accumulate} + {@link TrainStep#update}), on a 2-block
+ * {@link Optimizers#of}, {@link LrScheduler}, {@link TrainStep#accumulate} + {@link TrainStep#update}), on a 2-block
  * Wan model with the 2.1 1.3B dimensions (dim 1536, ffn 8960, 12 heads, text 4096 x 512, freq 256, in/out 16, patch
  * (1, 2, 2)), frozen BF16 weights, rank-32 alpha-32 LoRA on all 10 Linears of each block, at 1560 tokens: latents
  * [16, 1, 60, 104] (one 480x832 frame), 120 T5 tokens. PyTorch runs the same model written with NDArray ops in fp32
@@ -156,7 +156,7 @@ public final class TrainStepBench implements BenchCommand {
             Map<String, Parameter> params = net.trainableParameters();
             OptimizerConfig oc = new OptimizerConfig("AdamW", List.of("weight_decay=" + d.weightDecay()), d.lr(), "constant",
                     "0", "0", 1, 1.0, null, null, null, d.maxGradNorm());
-            AdamW optimizer = Optimizers.adamW(params, oc, null);
+            Optimizer optimizer = Optimizers.of(params, oc, null);
             LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.constant());
             step = new TrainStep(params.values(), optimizer, scheduler, d.maxGradNorm(), GradientSync.LOCAL, null);
             Tensor latents = Tensor.of(d.latents(), d.latentShape()).to(DType.BF16);

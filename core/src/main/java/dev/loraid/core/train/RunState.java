@@ -23,7 +23,7 @@ import java.util.Map;
 
 /**
  * A resumable training run on disk (training.md §5.2, done better than upstream): the folder
- * {@code <name>-step{:08d}-state} holds one {@code state.safetensors} with the LoRA weights, the AdamW moments and
+ * {@code <name>-step{:08d}-state} holds one {@code state.safetensors} with the LoRA weights, the optimizer state and
  * step counts, the schedule's step, and in its metadata where the run stands — global step, epoch, the next batch of
  * the epoch's order, the micro-step and sample counters every random stream is keyed by ({@link RandomStreams}), and
  * the loss window of {@code avr_loss}. With those, a resumed run repeats the uninterrupted one bit for bit.

@@ -6,6 +6,7 @@ import dev.loraid.wan.quant.Fp8Load;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +37,8 @@ public final class TrainMetadata {
         m.put("ss_session_id", Long.toString(sessionId));
         m.put("ss_training_started_at", Double.toString(startedAt));
         m.put("ss_output_name", c.save().outputName());
-        m.put("ss_learning_rate", Double.toString(c.optimizer().learningRate()));
+        // with Adafactor's relative steps upstream sets args.learning_rate to None before writing it
+        m.put("ss_learning_rate", c.optimizer().relativeSteps() ? "None" : Double.toString(c.optimizer().learningRate()));
         m.put("ss_num_train_items", Integer.toString(numTrainItems));
         m.put("ss_num_batches_per_epoch", Integer.toString(batchesPerEpoch));
         m.put("ss_num_epochs", Integer.toString(numEpochs));
@@ -45,7 +47,9 @@ public final class TrainMetadata {
         m.put("ss_gradient_accumulation_steps", Integer.toString(c.gradientAccumulationSteps()));
         m.put("ss_max_train_steps", Long.toString(maxTrainSteps));
         m.put("ss_lr_warmup_steps", Long.toString(warmupSteps));
-        m.put("ss_lr_scheduler", c.optimizer().scheduler());
+        // upstream rewrites --lr_scheduler to adafactor:<lr> for Adafactor's relative steps; a schedule-free
+        // optimizer's dummy scheduler leaves the flag as given
+        m.put("ss_lr_scheduler", c.optimizer().relativeSteps() ? c.optimizer().schedulerName() : c.optimizer().scheduler());
         m.put("ss_base_model_version", "wan");
         m.putAll(NetworkMetadata.of(rank, alpha, c.network().dropout(), args.raw(), slice));
         m.put("ss_mixed_precision", c.mixedPrecision().flagValue());
@@ -100,9 +104,17 @@ public final class TrainMetadata {
         return m;
     }
 
+    /**
+     * Upstream's {@code optimizer_name(k=v,…)}: for Adafactor its kwargs gain {@code relative_step=True} when not given
+     * (upstream adds the default before logging them).
+     */
     static String optimizerName(OptimizerConfig o) {
-        String name = o.eightBit() ? "bitsandbytes.optim.adamw.AdamW8bit" : "torch.optim.adamw.AdamW";
-        return o.args().isEmpty() ? name : name + "(" + String.join(",", o.args()) + ")";
+        String name = o.kind().className();
+        List<String> args = new ArrayList<>(o.args());
+        if (o.kind() == OptimizerConfig.Kind.ADAFACTOR && args.stream().noneMatch(a -> a.strip().startsWith("relative_step="))) {
+            args.add("relative_step=True");
+        }
+        return args.isEmpty() ? name : name + "(" + String.join(",", args) + ")";
     }
 
     private static String python(boolean b) {

@@ -114,14 +114,14 @@ public final class TrainStep {
 
     /**
      * The optimizer update after the last micro-batch of an accumulation window: gradients combined across ranks,
-     * clipped to {@code --max_grad_norm}, AdamW, the schedule advanced, gradients zeroed, then the max-norm
+     * clipped to {@code --max_grad_norm}, the optimizer, the schedule advanced, gradients zeroed, then the max-norm
      * regulariser (§2.9). Returns the gradient norm before clipping and the rate the update used.
      */
     public Update update() {
         sync.allReduce(params);
         double norm = GradClip.clipGlobalNorm(params, maxGradNorm);
-        double lr = scheduler.lr(0);
         optimizer.step();
+        double lr = optimizer.appliedLr(0);
         scheduler.step();
         optimizer.zeroGrad();
         MaxNormRegularizer.Result scaled = maxNorm == null ? null : maxNorm.apply();

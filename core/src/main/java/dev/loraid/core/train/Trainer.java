@@ -4,7 +4,7 @@ import static dev.loraid.core.ParameterText.named;
 import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.autograd.optim.LrScheduleArgs;
 import dev.loraid.autograd.optim.LrScheduler;
@@ -113,15 +113,11 @@ public final class Trainer {
                 loadStartWeights(net, start);
             }
             Map<String, Parameter> params = net.trainableParameters();
-            AdamW optimizer = Optimizers.adamW(params, c.optimizer(), args.loraPlusLrRatio());
-            if (c.optimizer().eightBit()) {
-                long fp32 = 8 * params.values().stream().mapToLong(p -> p.shape().numel()).sum();
-                listener.info(String.format(java.util.Locale.ROOT, "AdamW8bit: %.1f MiB of optimizer state (fp32 moments: %.1f MiB)",
-                        optimizer.stateBytes() / 1048576.0, fp32 / 1048576.0));
-            }
+            Optimizer optimizer = Optimizers.of(params, c.optimizer(), args.loraPlusLrRatio());
+            Optimizers.describe(optimizer, c.optimizer(), params.values(), listener);
             long warmup = LrSchedules.parseSteps(c.optimizer().warmupSteps(), maxSteps);
             OptimizerConfig o = c.optimizer();
-            LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.byName(o.scheduler(), new LrScheduleArgs(warmup, maxSteps,
+            LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.byName(o.schedulerName(), new LrScheduleArgs(warmup, maxSteps,
                     o.numCycles(), o.power(), o.minLrRatio(), LrSchedules.parseSteps(o.decaySteps(), maxSteps),
                     o.timescale() == null ? null : o.timescale().longValue(), o.stepRules(), o.learningRate())));
             MaxNormRegularizer maxNorm = c.network().scaleWeightNorms() == null ? null
@@ -189,7 +185,7 @@ public final class Trainer {
         private final TrainModels models;
         private final LoraNetwork net;
         private final Map<String, Parameter> params;
-        private final AdamW optimizer;
+        private final Optimizer optimizer;
         private final LrScheduler scheduler;
         private final TrainStep step;
         private final DatasetGroup data;
@@ -203,7 +199,7 @@ public final class Trainer {
         private final TimestepSampler sampler;
         private final Deque<Double> window = new ArrayDeque<>();
 
-        Loop(TrainModels models, LoraNetwork net, Map<String, Parameter> params, AdamW optimizer, LrScheduler scheduler,
+        Loop(TrainModels models, LoraNetwork net, Map<String, Parameter> params, Optimizer optimizer, LrScheduler scheduler,
                 TrainStep step, DatasetGroup data, DatasetGroup validationData, TrainingSampler samples, TrainMetadata metadata,
                 TrainLog log, long maxSteps, int epochs, int windowSize) {
             this.models = models;
@@ -236,6 +232,7 @@ public final class Trainer {
             if (c.sampling() != null && c.sampling().atFirst() && globalStep == 0) {
                 sample(String.format("%06d", 0));
             }
+            optimizer.train(); // a schedule-free optimizer's parameters hold x until now (a resumed state is saved so)
             for (; epoch < epochs && globalStep < maxSteps; epoch++, next = 0) {
                 List<Batch> order = data.batches(RandomStreams.dataOrder(seed), epoch);
                 double accLoss = 0;
@@ -281,27 +278,41 @@ public final class Trainer {
                                         u.maxNorm().scaled(), u.maxNorm().meanNorm(), u.maxNorm().maxNorm())));
                     }
                     if (validation != null && globalStep % c.validation().everyNSteps() == 0) {
+                        optimizer.eval();
                         validate(globalStep);
+                        optimizer.train();
                     }
                     Integer every = c.save().everyNSteps();
-                    if (every != null && globalStep % every == 0) {
-                        RunState here = at(globalStep, epoch, i + 1, micro, drawn);
-                        saveStep(globalStep, epoch + 1, here);
-                    }
                     Integer sampleEvery = c.sampling() == null ? null : c.sampling().everyNSteps();
-                    if (sampleEvery != null && globalStep % sampleEvery == 0) {
-                        sample(String.format("%06d", globalStep));
+                    boolean saveNow = every != null && globalStep % every == 0;
+                    boolean sampleNow = sampleEvery != null && globalStep % sampleEvery == 0;
+                    if (saveNow || sampleNow) {
+                        // once around both, as upstream: a schedule-free optimizer saves and samples its x (§3.1)
+                        optimizer.eval();
+                        if (saveNow) {
+                            saveStep(globalStep, epoch + 1, at(globalStep, epoch, i + 1, micro, drawn));
+                        }
+                        if (sampleNow) {
+                            sample(String.format("%06d", globalStep));
+                        }
+                        optimizer.train();
                     }
                 }
                 boolean finished = globalStep >= maxSteps;
                 Integer everyEpochs = c.save().everyNEpochs();
-                if (!finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs) {
-                    saveEpoch(globalStep, epoch + 1, at(globalStep, epoch + 1, 0, micro, drawn));
-                }
+                boolean saveEpochNow = !finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs;
                 Integer sampleEpochs = c.sampling() == null ? null : c.sampling().everyNEpochs();
                 boolean epochDone = next >= order.size();
-                if (epochDone && sampleEpochs != null && (epoch + 1) % sampleEpochs == 0) {
-                    sample(String.format("e%06d", epoch + 1));
+                boolean sampleEpochNow = epochDone && sampleEpochs != null && (epoch + 1) % sampleEpochs == 0;
+                if (saveEpochNow || sampleEpochNow) {
+                    optimizer.eval();
+                    if (saveEpochNow) {
+                        saveEpoch(globalStep, epoch + 1, at(globalStep, epoch + 1, 0, micro, drawn));
+                    }
+                    if (sampleEpochNow) {
+                        sample(String.format("e%06d", epoch + 1));
+                    }
+                    optimizer.train();
                 }
                 if (finished) {
                     break;
@@ -312,6 +323,7 @@ public final class Trainer {
                 next = 0;
             }
             Path finalFile = c.save().loraFile("");
+            optimizer.eval();
             saveLora(finalFile, globalStep, epochs);
             if (c.save().saveState() || c.save().saveStateOnTrainEnd()) {
                 // the position after the last update, so a longer run can continue from here

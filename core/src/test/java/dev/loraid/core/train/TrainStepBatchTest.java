@@ -2,7 +2,7 @@ package dev.loraid.core.train;
 
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
-import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.core.Reporter;
@@ -118,7 +118,7 @@ class TrainStepBatchTest {
 
     private static TrainStep step(Map<String, Parameter> params) {
         OptimizerConfig oc = new OptimizerConfig("AdamW", List.of(), 1e-3, "constant", "0", "0", 1, 1.0, null, null, null, 1.0);
-        AdamW optimizer = Optimizers.adamW(params, oc, null);
+        Optimizer optimizer = Optimizers.of(params, oc, null);
         return new TrainStep(params.values(), optimizer, new LrScheduler(optimizer, LrSchedules.constant()), 1.0,
                 GradientSync.LOCAL, null);
     }

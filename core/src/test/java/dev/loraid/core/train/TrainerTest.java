@@ -1,5 +1,6 @@
 package dev.loraid.core.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -39,6 +40,7 @@ class TrainerTest {
     /** Collects every step's loss. */
     static class Losses implements TrainListener {
         final List<Double> losses = new ArrayList<>();
+        final List<Double> lrs = new ArrayList<>();
 
         @Override
         public void info(String message) {
@@ -51,6 +53,7 @@ class TrainerTest {
         @Override
         public void stepped(Step step) {
             losses.add(step.loss());
+            lrs.add(step.lr());
         }
 
         double mean(int from, int to) {
@@ -388,6 +391,131 @@ class TrainerTest {
         assertSameTensors(straight.lora(), resumed.lora());
     }
 
+    /**
+     * --optimizer_type Adafactor with its default relative steps: the rate each step reports is upstream's
+     * AdafactorSchedule's, min(1e-2, 1/√t)·max(1e-3, RMS) of the first LoRA parameter before the step, never the
+     * configured 5e-3; a run resumed from its step-3 state ends bit-identical; the file's metadata says what upstream
+     * writes (the kwargs with relative_step added, the rate None, the schedule adafactor:&lt;lr&gt;).
+     */
+    @Test
+    void adafactor_reports_its_own_rate_and_resumes_bit_identical(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        SaveConfig save = new SaveConfig(dir.resolve("straight"), "run", 3, null, null, null, null, null, true, false,
+                DType.F32, false, null);
+        TrainConfig c = withOptimizer(TrainFixture.config(toml, dir.resolve("straight"), "run", 6, TrainFixture.network(8, null, 12),
+                save, null), "Adafactor", List.of("weight_decay=0.01"));
+        Losses straightLog = new Losses();
+        Trainer.Result straight = Trainer.run(c, straightLog);
+        Path state = dir.resolve("straight").resolve("run" + SaveConfig.stepSuffix(3) + "-state");
+        double step4 = straightLog.lrs.get(3);
+        try (SafetensorsFile f = SafetensorsFile.open(state.resolve("state.safetensors"))) {
+            assertTrue(f.names().stream().anyMatch(n -> n.endsWith(".exp_avg_sq_row")), f.names().toString());
+            boolean found = false;
+            for (String n : f.names()) {
+                if (n.startsWith("param/")) {
+                    double[] w = f.tensor(n).toDoubleArray();
+                    double ss = 0;
+                    for (double v : w) {
+                        ss += v * v;
+                    }
+                    found |= Math.abs(1e-2 * Math.max(1e-3, Math.sqrt(ss / w.length)) - step4) < 1e-6 * step4;
+                }
+            }
+            assertTrue(found, "step 4's rate " + step4 + " is 1e-2·max(1e-3, RMS) of a LoRA parameter saved at step 3");
+        }
+        for (double lr : straightLog.lrs) {
+            assertTrue(lr > 0 && lr <= 1e-2 && lr != 5e-3, "reported rate " + lr);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(straight.lora())) {
+            assertEquals("transformers.optimization.Adafactor(weight_decay=0.01,relative_step=True)", f.metadata().get("ss_optimizer"));
+            assertEquals("adafactor:0.005", f.metadata().get("ss_lr_scheduler"));
+            assertEquals("None", f.metadata().get("ss_learning_rate"));
+        }
+        TrainConfig again = withOptimizer(TrainFixture.config(toml, dir.resolve("resumed"), "run", 6, TrainFixture.network(8, null, 12),
+                new SaveConfig(dir.resolve("resumed"), "run", 3, null, null, null, null, null, true, false, DType.F32, false, null),
+                state), "Adafactor", List.of("weight_decay=0.01"));
+        Losses resumedLog = new Losses();
+        Trainer.Result resumed = Trainer.run(again, resumedLog);
+        assertEquals(straightLog.losses.subList(3, 6), resumedLog.losses);
+        assertSameTensors(straight.lora(), resumed.lora());
+    }
+
+    /**
+     * --optimizer_type prodigyopt.Prodigy: its estimate d and the per-parameter state (a zero scalar as p0 for the
+     * zero-initialised lora_up) go into the run state, and a run resumed from step 3 ends bit-identical; each step reports
+     * d·lr as its rate, which starts at d0·lr and grows.
+     */
+    @Test
+    void prodigy_resumes_bit_identical(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        List<String> args = List.of("d_coef=2", "weight_decay=0.01");
+        TrainConfig c = withOptimizer(TrainFixture.config(toml, dir.resolve("straight"), "run", 6, TrainFixture.network(8, null, 12),
+                new SaveConfig(dir.resolve("straight"), "run", 3, null, null, null, null, null, true, false, DType.F32, false, null),
+                null), "prodigyopt.Prodigy", args, 1.0);
+        Losses log = new Losses();
+        Trainer.Result straight = Trainer.run(c, log);
+        assertEquals(1e-6, log.lrs.getFirst(), 1e-20, "the first step's rate is lr·d0");
+        assertTrue(log.lrs.getLast() > 10 * log.lrs.getFirst(), "d grows: " + log.lrs);
+        Path state = dir.resolve("straight").resolve("run" + SaveConfig.stepSuffix(3) + "-state");
+        try (SafetensorsFile f = SafetensorsFile.open(state.resolve("state.safetensors"))) {
+            assertTrue(f.names().contains("optim/prodigy.d"), f.names().toString());
+            assertTrue(f.names().stream().anyMatch(n -> n.endsWith("lora_up.weight.p0") && f.tensor(n).shape().rank() == 0),
+                    "lora_up starts at zero: its p0 is a scalar");
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(straight.lora())) {
+            assertEquals("prodigyopt.prodigy.Prodigy(d_coef=2,weight_decay=0.01)", f.metadata().get("ss_optimizer"));
+        }
+        TrainConfig again = withOptimizer(TrainFixture.config(toml, dir.resolve("resumed"), "run", 6, TrainFixture.network(8, null, 12),
+                new SaveConfig(dir.resolve("resumed"), "run", 3, null, null, null, null, null, true, false, DType.F32, false, null),
+                state), "prodigyopt.Prodigy", args, 1.0);
+        Losses resumedLog = new Losses();
+        Trainer.Result resumed = Trainer.run(again, resumedLog);
+        assertEquals(log.losses.subList(3, 6), resumedLog.losses);
+        assertEquals(log.lrs.subList(3, 6), resumedLog.lrs);
+        assertSameTensors(straight.lora(), resumed.lora());
+    }
+
+    /**
+     * --optimizer_type schedulefree.AdamWScheduleFree: the step-3 LoRA file holds x, the same weights its state folder
+     * holds (saved in eval mode, as upstream saves), and a run resumed from that state ends bit-identical (both go back to
+     * train mode from the same x and z).
+     */
+    @Test
+    void schedule_free_saves_x_and_resumes_bit_identical(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        List<String> args = List.of("warmup_steps=2");
+        TrainConfig c = withOptimizer(TrainFixture.config(toml, dir.resolve("straight"), "run", 6, TrainFixture.network(8, null, 12),
+                new SaveConfig(dir.resolve("straight"), "run", 3, null, null, null, null, null, true, false, DType.F32, false, null),
+                null), "schedulefree.AdamWScheduleFree", args);
+        Losses log = new Losses();
+        Trainer.Result straight = Trainer.run(c, log);
+        assertEquals(List.of(2.5e-3, 5e-3, 5e-3), log.lrs.subList(0, 3), "warmup_steps=2 inside the optimizer");
+        Path state = dir.resolve("straight").resolve("run" + SaveConfig.stepSuffix(3) + "-state");
+        try (SafetensorsFile st = SafetensorsFile.open(state.resolve("state.safetensors"));
+                SafetensorsFile lora = SafetensorsFile.open(c.save().loraFile(SaveConfig.stepSuffix(3)))) {
+            assertEquals(0, st.tensor("optim/schedulefree.train_mode").getLong(), "saved in eval mode");
+            int compared = 0;
+            for (String n : lora.names()) {
+                if (n.endsWith(".lora_down.weight") || n.endsWith(".lora_up.weight")) {
+                    assertArrayEquals(st.tensor("param/" + n).toFloatArray(), lora.tensor(n).toFloatArray(), n);
+                    compared++;
+                }
+            }
+            assertTrue(compared > 0);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(straight.lora())) {
+            assertEquals("schedulefree.adamw_schedulefree.AdamWScheduleFree(warmup_steps=2)", f.metadata().get("ss_optimizer"));
+            assertEquals("constant", f.metadata().get("ss_lr_scheduler"));
+        }
+        TrainConfig again = withOptimizer(TrainFixture.config(toml, dir.resolve("resumed"), "run", 6, TrainFixture.network(8, null, 12),
+                new SaveConfig(dir.resolve("resumed"), "run", 3, null, null, null, null, null, true, false, DType.F32, false, null),
+                state), "schedulefree.AdamWScheduleFree", args);
+        Losses resumedLog = new Losses();
+        Trainer.Result resumed = Trainer.run(again, resumedLog);
+        assertEquals(log.losses.subList(3, 6), resumedLog.losses);
+        assertSameTensors(straight.lora(), resumed.lora());
+    }
+
     /** 6 steps of AdamW8bit at rank 64 (8-bit moments), a LoRA file and a state every 3. */
     private static TrainConfig adamw8bit(Path toml, Path out, Path resume) {
         SaveConfig save = new SaveConfig(out, "run", 3, null, null, null, null, null, true, false, DType.F32, false, null);
@@ -396,8 +524,16 @@ class TrainerTest {
     }
 
     private static TrainConfig withOptimizer(TrainConfig c, String type) {
+        return withOptimizer(c, type, c.optimizer().args());
+    }
+
+    private static TrainConfig withOptimizer(TrainConfig c, String type, List<String> args) {
+        return withOptimizer(c, type, args, c.optimizer().learningRate());
+    }
+
+    private static TrainConfig withOptimizer(TrainConfig c, String type, List<String> args, double lr) {
         OptimizerConfig o = c.optimizer();
-        OptimizerConfig changed = new OptimizerConfig(type, o.args(), o.learningRate(), o.scheduler(), o.warmupSteps(),
+        OptimizerConfig changed = new OptimizerConfig(type, args, lr, o.scheduler(), o.warmupSteps(),
                 o.decaySteps(), o.numCycles(), o.power(), o.minLrRatio(), o.timescale(), o.stepRules(), o.maxGradNorm());
         return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
                 c.workingDir(), c.device(), c.mixedPrecision(), c.gradientCheckpointing(), c.network(), changed, c.timesteps(),
