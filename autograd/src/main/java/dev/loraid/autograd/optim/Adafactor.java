@@ -1,19 +1,15 @@
 package dev.loraid.autograd.optim;
 
 import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.StateSource;
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.ReduceOp;
-import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.UnaryOp;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,9 +32,8 @@ import java.util.Map;
  * Every step runs on the parameter's device from backend operations; nothing is read back except, for logging, the
  * rate applied to each group's first parameter ({@link #appliedLr}).
  */
-public final class Adafactor extends Optimizer {
+public final class Adafactor extends SlottedOptimizer<Adafactor.State> {
     private final Settings settings;
-    private final Map<String, State> state = new HashMap<>();
     /** The device scalar holding the rate last applied to each group's first parameter (null before a step). */
     private final Tensor[] firstLr;
 
@@ -78,12 +73,11 @@ public final class Adafactor extends Optimizer {
     }
 
     /** One parameter's state; {@code row}/{@code col} for a factored one, else {@code sq}; {@code m} with beta1. */
-    private static final class State {
+    static final class State extends Slots {
         final Tensor row;
         final Tensor col;
         final Tensor sq;
         final Tensor m;
-        long step;
 
         State(Tensor row, Tensor col, Tensor sq, Tensor m) {
             this.row = row;
@@ -92,6 +86,7 @@ public final class Adafactor extends Optimizer {
             this.m = m;
         }
 
+        @Override
         Map<String, Tensor> slots() {
             Map<String, Tensor> out = new LinkedHashMap<>();
             if (row != null) {
@@ -125,13 +120,10 @@ public final class Adafactor extends Optimizer {
             boolean first = true;
             for (var e : g.params().entrySet()) {
                 Parameter p = e.getValue();
-                if (p.grad() == null) {
+                if (!steps(e.getKey(), p)) {
                     continue;
                 }
-                if (p.dtype() != DType.F32) {
-                    throw new IllegalStateException("Adafactor updates F32 parameters; " + e.getKey() + " is " + p.dtype());
-                }
-                State s = state.computeIfAbsent(e.getKey(), k -> fresh(p));
+                State s = state(e.getKey(), p);
                 s.step++;
                 try (MemoryScope scope = MemoryScope.open()) {
                     Tensor lr = Tensor.empty(p.data().device(), DType.F32, ones(p.shape().rank()));
@@ -252,60 +244,9 @@ public final class Adafactor extends Optimizer {
         return lr.toDoubleArray()[0];
     }
 
-    /** The number of updates parameter {@code name} has received (0 before its first). */
-    public long stepCount(String name) {
-        State s = state.get(name);
-        return s == null ? 0 : s.step;
-    }
-
-    @Override
-    public Map<String, Tensor> stateDict() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (var e : allParams()) {
-            State s = state.get(e.getKey());
-            if (s != null) {
-                s.slots().forEach((suffix, t) -> out.put(e.getKey() + suffix, t));
-                try (MemoryScope outside = MemoryScope.suspend()) {
-                    out.put(e.getKey() + ".step", Tensor.ofLongs(new long[] {s.step}, new long[0]));
-                }
-            }
-        }
-        return out;
-    }
-
-    /** Parameters without a saved {@code .step} start fresh; every slot this run's settings keep must be there. */
-    @Override
-    public void loadStateDict(StateSource source) {
-        List<String> problems = new ArrayList<>();
-        Map<String, State> loaded = new HashMap<>();
-        for (var e : allParams()) {
-            String n = e.getKey();
-            if (!source.keys().contains(n + ".step")) {
-                continue;
-            }
-            State s = fresh(e.getValue());
-            Map<String, Tensor> slots = s.slots();
-            int found = 0;
-            for (var slot : slots.entrySet()) {
-                Tensor t = slot(source, n + slot.getKey(), slot.getValue().shape(), problems);
-                if (t != null) {
-                    slot.getValue().backend().copy(t, slot.getValue());
-                    found++;
-                }
-            }
-            Tensor step = slot(source, n + ".step", Shape.of(new long[0]), problems);
-            if (found == slots.size() && step != null) {
-                s.step = step.getLong();
-                loaded.put(n, s);
-            }
-        }
-        failIfAny(problems, "Adafactor");
-        state.clear();
-        state.putAll(loaded);
-    }
-
     /** Zero state on the parameter's device: row [..., R] and col [..., C] for rank ≥ 2, else a full second moment. */
-    private State fresh(Parameter p) {
+    @Override
+    State fresh(Parameter p) {
         long[] shape = p.shape().toArray();
         int rank = shape.length;
         try (MemoryScope outside = MemoryScope.suspend()) {

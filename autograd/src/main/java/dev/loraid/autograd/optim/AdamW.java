@@ -6,10 +6,8 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.DynamicQuant8;
 import dev.loraid.tensor.MemoryScope;
-import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +27,7 @@ import java.util.Map;
  * bitsandbytes does, and takes the step above (bitsandbytes' own 32-bit step, decaying after the Adam step, differs by
  * lr²·wd times the update).
  */
-public final class AdamW extends Optimizer {
+public final class AdamW extends SlottedOptimizer<AdamW.State> {
     /** Below this many elements {@link #eightBit} keeps fp32 moments (bitsandbytes' {@code min_8bit_size}). */
     public static final int MIN_8BIT_SIZE = 4096;
 
@@ -37,17 +35,15 @@ public final class AdamW extends Optimizer {
     private final double beta2;
     private final double eps;
     private final boolean eightBit;
-    private final Map<String, State> state = new HashMap<>();
     /** {@link #eightBit}'s signed and unsigned maps, once per device. */
     private final Map<Device, Tensor[]> maps = new HashMap<>();
 
     /** One parameter's moments: fp32, or 8-bit codes with their absmaxes (non-null only then). */
-    private static final class State {
+    static final class State extends Slots {
         final Tensor m;
         final Tensor v;
         final Tensor absM;
         final Tensor absV;
-        long step;
 
         State(Tensor m, Tensor v, Tensor absM, Tensor absV) {
             this.m = m;
@@ -61,6 +57,7 @@ public final class AdamW extends Optimizer {
         }
 
         /** The saved slots by key suffix: the moments, and with 8-bit moments their scales. */
+        @Override
         Map<String, Tensor> slots() {
             Map<String, Tensor> out = new LinkedHashMap<>();
             out.put(".exp_avg", m);
@@ -119,13 +116,10 @@ public final class AdamW extends Optimizer {
         for (ParamGroup g : groups()) {
             for (var e : g.params().entrySet()) {
                 Parameter p = e.getValue();
-                if (p.grad() == null) {
+                if (!steps(e.getKey(), p)) {
                     continue;
                 }
-                if (p.dtype() != DType.F32) {
-                    throw new IllegalStateException("AdamW updates F32 parameters; " + e.getKey() + " is " + p.dtype());
-                }
-                State s = state.computeIfAbsent(e.getKey(), k -> fresh(p));
+                State s = state(e.getKey(), p);
                 s.step++;
                 if (s.quantized()) {
                     Tensor[] map = maps(p.data().device());
@@ -139,69 +133,17 @@ public final class AdamW extends Optimizer {
         }
     }
 
-    /** The number of updates parameter {@code name} has received (0 before its first). */
-    public long stepCount(String name) {
-        State s = state.get(name);
-        return s == null ? 0 : s.step;
-    }
-
     @Override
-    public Map<String, Tensor> stateDict() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (var e : allParams()) {
-            State s = state.get(e.getKey());
-            if (s != null) {
-                s.slots().forEach((suffix, t) -> out.put(e.getKey() + suffix, t));
-                try (MemoryScope outside = MemoryScope.suspend()) {
-                    out.put(e.getKey() + ".step", Tensor.ofLongs(new long[] {s.step}, new long[0]));
-                }
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Parameters without any saved slot start fresh (they had not been updated when the state was saved). Each slot
-     * must have its shape and dtype: 8-bit codes and absmaxes where this optimizer quantizes the parameter, F32
-     * moments where it does not (a state saved by the other kind of AdamW is refused, naming the slot).
-     */
-    @Override
-    public void loadStateDict(StateSource source) {
-        List<String> problems = new ArrayList<>();
-        Map<String, State> loaded = new HashMap<>();
-        for (var e : allParams()) {
-            String n = e.getKey();
-            if (!source.keys().contains(n + ".step")) {
-                continue;
-            }
-            Parameter p = e.getValue();
-            requireSameKind(source, n, p);
-            State s = fresh(p);
-            Map<String, Tensor> slots = s.slots();
-            Map<String, Tensor> saved = new LinkedHashMap<>();
-            slots.forEach((suffix, t) -> {
-                Tensor found = typed(source, n + suffix, t, problems);
-                if (found != null) {
-                    saved.put(suffix, found);
-                }
-            });
-            Tensor step = slot(source, n + ".step", Shape.of(new long[0]), problems);
-            if (saved.size() == slots.size() && step != null) {
-                saved.forEach((suffix, found) -> slots.get(suffix).backend().copy(found, slots.get(suffix)));
-                s.step = step.getLong();
-                loaded.put(n, s);
-            }
-        }
-        failIfAny(problems, eightBit ? "AdamW8bit" : "AdamW");
-        state.clear();
-        state.putAll(loaded);
+    String displayName() {
+        return eightBit ? "AdamW8bit" : "AdamW";
     }
 
     /**
      * Refuses, in one line, a state saved by the other kind of AdamW (fp32 moments where this one keeps 8-bit codes, or
      * the reverse) rather than listing every slot of every parameter.
      */
-    private void requireSameKind(StateSource source, String name, Parameter p) {
+    @Override
+    void checkSaved(StateSource source, String name, Parameter p) {
         String key = name + ".exp_avg";
         if (!source.keys().contains(key) || !source.get(key).shape().equals(p.shape())) {
             return;
@@ -215,18 +157,9 @@ public final class AdamW extends Optimizer {
         }
     }
 
-    /** Slot {@code key} if it has {@code like}'s shape and dtype, else null with the problem recorded. */
-    private static Tensor typed(StateSource source, String key, Tensor like, List<String> problems) {
-        Tensor t = slot(source, key, like.shape(), problems);
-        if (t != null && t.dtype() != like.dtype()) {
-            problems.add(key + ": expected " + like.dtype() + ", got " + t.dtype());
-            return null;
-        }
-        return t;
-    }
-
     /** Zero moments on the parameter's device (8-bit: zero absmaxes, under which every code is 0). */
-    private State fresh(Parameter p) {
+    @Override
+    State fresh(Parameter p) {
         if (!quantizes(p)) {
             return new State(persistentZeros(p), persistentZeros(p), null, null);
         }

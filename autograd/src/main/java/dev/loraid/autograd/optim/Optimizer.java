@@ -99,6 +99,55 @@ public abstract class Optimizer {
         }
     }
 
+    /**
+     * Whether {@code p} takes this step: it has a gradient (parameters without one are skipped, as PyTorch does); a
+     * parameter other than F32 is refused, naming it.
+     */
+    protected final boolean steps(String name, Parameter p) {
+        if (p.grad() == null) {
+            return false;
+        }
+        if (p.dtype() != DType.F32) {
+            throw new IllegalStateException(getClass().getSimpleName() + " updates F32 parameters; " + name + " is " + p.dtype());
+        }
+        return true;
+    }
+
+    /** An I64 scalar outside any memory scope: a count in a state dict. */
+    protected static Tensor count(long n) {
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return Tensor.ofLongs(new long[] {n}, new long[0]);
+        }
+    }
+
+    /** Puts one parameter's slots (by key suffix, e.g. {@code .exp_avg}) and its update count ({@code .step}) into {@code out}. */
+    protected static void putSlots(Map<String, Tensor> out, String name, Map<String, Tensor> slots, long step) {
+        slots.forEach((suffix, t) -> out.put(name + suffix, t));
+        out.put(name + ".step", count(step));
+    }
+
+    /**
+     * Copies one parameter's saved slots into {@code slots} (each must have its slot's shape and dtype) and returns its
+     * saved update count; -1 with the problems recorded when a slot or the count is missing or mis-shaped.
+     */
+    protected static long loadSlots(StateSource source, String name, Map<String, Tensor> slots, List<String> problems) {
+        Map<String, Tensor> found = new LinkedHashMap<>();
+        slots.forEach((suffix, like) -> {
+            Tensor t = slot(source, name + suffix, like.shape(), problems);
+            if (t != null && t.dtype() != like.dtype()) {
+                problems.add(name + suffix + ": expected " + like.dtype() + ", got " + t.dtype());
+            } else if (t != null) {
+                found.put(suffix, t);
+            }
+        });
+        Tensor step = slot(source, name + ".step", Shape.of(new long[0]), problems);
+        if (found.size() != slots.size() || step == null) {
+            return -1;
+        }
+        found.forEach((suffix, t) -> slots.get(suffix).backend().copy(t, slots.get(suffix)));
+        return step.getLong();
+    }
+
     /** A persistent F32 tensor (outside any memory scope) of {@code shape}, zero-filled. */
     protected static Tensor persistentZeros(Parameter like) {
         try (MemoryScope outside = MemoryScope.suspend()) {

@@ -152,11 +152,8 @@ public final class Prodigy extends Optimizer {
             for (ParamGroup g : groups()) {
                 for (var e : g.params().entrySet()) {
                     Parameter p = e.getValue();
-                    if (p.grad() == null) {
+                    if (!steps(e.getKey(), p)) {
                         continue;
-                    }
-                    if (p.dtype() != DType.F32) {
-                        throw new IllegalStateException("Prodigy updates F32 parameters; " + e.getKey() + " is " + p.dtype());
                     }
                     Tensor w = p.data();
                     Backend be = w.backend();
@@ -316,8 +313,8 @@ public final class Prodigy extends Optimizer {
                 out.put(n + ".s", s.s);
                 try (MemoryScope outside = MemoryScope.suspend()) {
                     out.put(n + ".p0", s.p0 != null ? s.p0 : Tensor.zeros(DType.F32));
-                    out.put(n + ".step", Tensor.ofLongs(new long[] {s.step}, new long[0]));
                 }
+                out.put(n + ".step", count(s.step));
                 if (s.m != null) {
                     out.put(n + ".exp_avg", s.m);
                 }
@@ -328,7 +325,7 @@ public final class Prodigy extends Optimizer {
             out.put(D, Tensor.ofDoubles(new double[] {d}, new long[0]));
             out.put(D_MAX, Tensor.ofDoubles(new double[] {dMax}, new long[0]));
             out.put(NUMERATOR, Tensor.ofDoubles(new double[] {numerator}, new long[0]));
-            out.put(K, Tensor.ofLongs(new long[] {k}, new long[0]));
+            out.put(K, count(k));
         }
         return out;
     }

@@ -128,12 +128,8 @@ public final class ScheduleFreeAdamW extends Optimizer {
             double ckp1 = gs.weightSum == 0 ? 0 : weight / gs.weightSum;
             for (var e : g.params().entrySet()) {
                 Parameter p = e.getValue();
-                if (p.grad() == null) {
+                if (!steps(e.getKey(), p)) {
                     continue;
-                }
-                if (p.dtype() != DType.F32) {
-                    throw new IllegalStateException("AdamWScheduleFree updates F32 parameters; " + e.getKey() + " is "
-                        + p.dtype());
                 }
                 State s = state.computeIfAbsent(e.getKey(), n -> fresh(p));
                 Tensor y = p.data();
@@ -245,11 +241,11 @@ public final class ScheduleFreeAdamW extends Optimizer {
         }
         try (MemoryScope outside = MemoryScope.suspend()) {
             groupState.forEach((name, gs) -> {
-                out.put(PREFIX + name + ".k", Tensor.ofLongs(new long[] {gs.k}, new long[0]));
+                out.put(PREFIX + name + ".k", count(gs.k));
                 out.put(PREFIX + name + ".lr_max", Tensor.ofDoubles(new double[] {gs.lrMax}, new long[0]));
                 out.put(PREFIX + name + ".weight_sum", Tensor.ofDoubles(new double[] {gs.weightSum}, new long[0]));
             });
-            out.put(TRAIN_MODE, Tensor.ofLongs(new long[] {trainMode ? 1 : 0}, new long[0]));
+            out.put(TRAIN_MODE, count(trainMode ? 1 : 0));
         }
         return out;
     }

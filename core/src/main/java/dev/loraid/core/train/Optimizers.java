@@ -22,8 +22,10 @@ import java.util.Map;
 /**
  * The optimizer of a run (training.md §2.5, §3.1): AdamW (or bitsandbytes' AdamW8bit: {@link AdamW#eightBit}) with
  * torch's defaults unless {@code --optimizer_args} says otherwise ({@code weight_decay=…}, {@code betas=(b1,b2)},
- * {@code eps=…}), or transformers' {@link Adafactor} with its own; with {@code loraplus_lr_ratio} the lora_up weights
- * form a second group at lr·ratio (LoRA+; Adafactor's relative steps ignore group rates, as upstream).
+ * {@code eps=…}), transformers' {@link Adafactor}, prodigyopt's {@link Prodigy} or schedulefree's
+ * {@link ScheduleFreeAdamW}, each with its own ({@link OptimizerArgs}); with {@code loraplus_lr_ratio} the lora_up
+ * weights form a second group at lr·ratio (LoRA+; Adafactor's relative steps ignore group rates, as upstream, and
+ * Prodigy refuses it).
  */
 public final class Optimizers {
     private Optimizers() {
@@ -35,27 +37,10 @@ public final class Optimizers {
      */
     public record AdamWArgs(double weightDecay, double beta1, double beta2, double eps) {
         public static AdamWArgs parse(List<String> items) {
-            double weightDecay = 0.01;
-            double beta1 = 0.9;
-            double beta2 = 0.999;
-            double eps = 1e-8;
-            for (String item : items) {
-                String[] kv = keyValue(item);
-                String k = kv[0];
-                String v = kv[1];
-                switch (k) {
-                    case "weight_decay" -> weightDecay = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                    case "eps" -> eps = number(item, v, Double.MIN_VALUE, Double.MAX_VALUE, "> 0");
-                    case "betas" -> {
-                        double[] betas = pair(item, v, 0, Math.nextDown(1.0), "in [0, 1)");
-                        beta1 = betas[0];
-                        beta2 = betas[1];
-                    }
-                    default -> throw new ParameterException(named(param("OptimizerConfig.args"),
-                            ": AdamW takes weight_decay, betas and eps, not '" + k + "'"));
-                }
-            }
-            return new AdamWArgs(weightDecay, beta1, beta2, eps);
+            OptimizerArgs a = OptimizerArgs.parse(items, "AdamW", List.of("weight_decay", "betas", "eps"));
+            double[] betas = a.pair("betas", 0.9, 0.999, 0, Math.nextDown(1.0), "in [0, 1)");
+            return new AdamWArgs(a.number("weight_decay", 0.01, 0, Double.MAX_VALUE, "≥ 0"), betas[0], betas[1],
+                    a.number("eps", 1e-8, Double.MIN_VALUE, Double.MAX_VALUE, "> 0"));
         }
     }
 
@@ -67,40 +52,18 @@ public final class Optimizers {
      */
     public static Adafactor.Settings adafactorSettings(List<String> items) {
         Adafactor.Settings d = Adafactor.Settings.defaults();
-        double eps1 = d.eps1();
-        double eps2 = d.eps2();
-        double clip = d.clipThreshold();
-        double decayRate = d.decayRate();
-        Double beta1 = d.beta1();
-        double weightDecay = d.weightDecay();
-        boolean scale = d.scaleParameter();
-        boolean relative = d.relativeStep();
-        boolean warmupInit = d.warmupInit();
-        for (String item : items) {
-            String[] kv = keyValue(item);
-            String v = kv[1];
-            switch (kv[0]) {
-                case "eps" -> {
-                    double[] pair = pair(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                    eps1 = pair[0];
-                    eps2 = pair[1];
-                }
-                case "clip_threshold" -> clip = number(item, v, Double.MIN_VALUE, Double.MAX_VALUE, "> 0");
-                case "decay_rate" -> decayRate = number(item, v, -Double.MAX_VALUE, -Double.MIN_VALUE, "< 0");
-                case "beta1" -> beta1 = v.equals("None") ? null : number(item, v, 0, Math.nextDown(1.0), "in [0, 1) or None");
-                case "weight_decay" -> weightDecay = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "scale_parameter" -> scale = bool(item, v);
-                case "relative_step" -> relative = bool(item, v);
-                case "warmup_init" -> warmupInit = bool(item, v);
-                case "lr" -> throw new ParameterException(named(param("OptimizerConfig.args"), " " + item
-                        + ": Adafactor's rate is --learning_rate (with relative_step=False), not an optimizer argument"));
-                default -> throw new ParameterException(named(param("OptimizerConfig.args"), ": Adafactor takes eps, "
-                        + "clip_threshold, decay_rate, beta1, weight_decay, scale_parameter, relative_step and warmup_init, not '"
-                        + kv[0] + "'"));
-            }
+        OptimizerArgs a = OptimizerArgs.parse(items, "Adafactor", List.of("eps", "clip_threshold", "decay_rate", "beta1",
+                "weight_decay", "scale_parameter", "relative_step", "warmup_init", "lr"));
+        if (a.has("lr")) {
+            throw a.fail("lr", "Adafactor's rate is --learning_rate (with relative_step=False), not an optimizer argument");
         }
-        return new Adafactor.Settings(eps1, eps2, clip, decayRate, beta1, weightDecay, scale, relative || warmupInit,
-                warmupInit);
+        double[] eps = a.pair("eps", d.eps1(), d.eps2(), 0, Double.MAX_VALUE, "≥ 0");
+        boolean warmupInit = a.bool("warmup_init", d.warmupInit());
+        return new Adafactor.Settings(eps[0], eps[1], a.number("clip_threshold", d.clipThreshold(), Double.MIN_VALUE,
+                Double.MAX_VALUE, "> 0"), a.number("decay_rate", d.decayRate(), -Double.MAX_VALUE, -Double.MIN_VALUE, "< 0"),
+                a.numberOrNone("beta1", d.beta1(), 0, Math.nextDown(1.0), "in [0, 1)"),
+                a.number("weight_decay", d.weightDecay(), 0, Double.MAX_VALUE, "≥ 0"), a.bool("scale_parameter",
+                d.scaleParameter()), a.bool("relative_step", d.relativeStep()) || warmupInit, warmupInit);
     }
 
     /**
@@ -110,51 +73,22 @@ public final class Optimizers {
      */
     public static Prodigy.Settings prodigySettings(List<String> items) {
         Prodigy.Settings d = Prodigy.Settings.defaults();
-        double beta1 = d.beta1();
-        double beta2 = d.beta2();
-        Double beta3 = d.beta3();
-        double eps = d.eps();
-        double weightDecay = d.weightDecay();
-        boolean decouple = d.decouple();
-        boolean biasCorrection = d.biasCorrection();
-        boolean safeguard = d.safeguardWarmup();
-        double d0 = d.d0();
-        double dCoef = d.dCoef();
-        double growth = d.growthRate();
-        int sliceP = d.sliceP();
-        for (String item : items) {
-            String[] kv = keyValue(item);
-            String v = kv[1];
-            switch (kv[0]) {
-                case "betas" -> {
-                    double[] betas = pair(item, v, 0, Math.nextDown(1.0), "in [0, 1)");
-                    beta1 = betas[0];
-                    beta2 = betas[1];
-                }
-                case "beta3" -> beta3 = v.equals("None") ? null : number(item, v, 0, Math.nextDown(1.0), "in [0, 1) or None");
-                case "eps" -> eps = number(item, v, Double.MIN_VALUE, Double.MAX_VALUE, "> 0");
-                case "weight_decay" -> weightDecay = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "decouple" -> decouple = bool(item, v);
-                case "use_bias_correction" -> biasCorrection = bool(item, v);
-                case "safeguard_warmup" -> safeguard = bool(item, v);
-                case "d0" -> d0 = number(item, v, Double.MIN_VALUE, Double.MAX_VALUE, "> 0");
-                case "d_coef" -> dCoef = number(item, v, Double.MIN_VALUE, Double.MAX_VALUE, "> 0");
-                case "growth_rate" -> growth = v.equals("inf") || v.equals("float('inf')") || v.equals("float(\"inf\")")
-                        ? Double.POSITIVE_INFINITY : number(item, v, 1, Double.MAX_VALUE, "≥ 1 or inf");
-                case "slice_p" -> sliceP = (int) integer(item, v, 1);
-                case "fsdp_in_use" -> {
-                    if (bool(item, v)) {
-                        throw new ParameterException(named(param("OptimizerConfig.args"), " " + item
-                                + ": one process trains here; FSDP does not apply"));
-                    }
-                }
-                default -> throw new ParameterException(named(param("OptimizerConfig.args"), ": Prodigy takes betas, beta3, "
-                        + "eps, weight_decay, decouple, use_bias_correction, safeguard_warmup, d0, d_coef, growth_rate and "
-                        + "slice_p, not '" + kv[0] + "'"));
-            }
+        OptimizerArgs a = OptimizerArgs.parse(items, "Prodigy", List.of("betas", "beta3", "eps", "weight_decay", "decouple",
+                "use_bias_correction", "safeguard_warmup", "d0", "d_coef", "growth_rate", "slice_p", "fsdp_in_use"));
+        if (a.bool("fsdp_in_use", false)) {
+            throw a.fail("fsdp_in_use", "one process trains here; FSDP does not apply");
         }
-        return new Prodigy.Settings(beta1, beta2, beta3, eps, weightDecay, decouple, biasCorrection, safeguard, d0, dCoef,
-                growth, sliceP);
+        double[] betas = a.pair("betas", d.beta1(), d.beta2(), 0, Math.nextDown(1.0), "in [0, 1)");
+        String growth = a.raw("growth_rate");
+        boolean infinite = growth != null && List.of("inf", "float('inf')", "float(\"inf\")").contains(growth);
+        return new Prodigy.Settings(betas[0], betas[1], a.numberOrNone("beta3", d.beta3(), 0, Math.nextDown(1.0), "in [0, 1)"),
+                a.number("eps", d.eps(), Double.MIN_VALUE, Double.MAX_VALUE, "> 0"),
+                a.number("weight_decay", d.weightDecay(), 0, Double.MAX_VALUE, "≥ 0"), a.bool("decouple", d.decouple()),
+                a.bool("use_bias_correction", d.biasCorrection()), a.bool("safeguard_warmup", d.safeguardWarmup()),
+                a.number("d0", d.d0(), Double.MIN_VALUE, Double.MAX_VALUE, "> 0"),
+                a.number("d_coef", d.dCoef(), Double.MIN_VALUE, Double.MAX_VALUE, "> 0"),
+                infinite ? Double.POSITIVE_INFINITY : a.number("growth_rate", d.growthRate(), 1, Double.MAX_VALUE, "≥ 1 or inf"),
+                (int) Math.min(Integer.MAX_VALUE, a.integer("slice_p", d.sliceP(), 1)));
     }
 
     /**
@@ -164,39 +98,18 @@ public final class Optimizers {
      */
     public static ScheduleFreeAdamW.Settings scheduleFreeSettings(List<String> items) {
         ScheduleFreeAdamW.Settings d = ScheduleFreeAdamW.Settings.defaults();
-        double beta1 = d.beta1();
-        double beta2 = d.beta2();
-        double eps = d.eps();
-        double weightDecay = d.weightDecay();
-        long warmup = d.warmupSteps();
-        double r = d.r();
-        double power = d.weightLrPower();
-        double inner = d.innerMomentum();
-        for (String item : items) {
-            String[] kv = keyValue(item);
-            String v = kv[1];
-            switch (kv[0]) {
-                case "betas" -> {
-                    double[] betas = pair(item, v, 0, Math.nextDown(1.0), "in [0, 1)");
-                    beta1 = betas[0];
-                    beta2 = betas[1];
-                }
-                case "eps" -> eps = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "weight_decay" -> weightDecay = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "warmup_steps" -> warmup = (long) integer(item, v, 0);
-                case "r" -> r = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "weight_lr_power" -> power = number(item, v, 0, Double.MAX_VALUE, "≥ 0");
-                case "inner_momentum" -> inner = number(item, v, 0, Math.nextDown(1.0), "in [0, 1)");
-                case "foreach" -> bool(item, v);
-                default -> throw new ParameterException(named(param("OptimizerConfig.args"), ": AdamWScheduleFree takes betas, "
-                        + "eps, weight_decay, warmup_steps, r, weight_lr_power, inner_momentum and foreach, not '" + kv[0] + "'"));
-            }
+        OptimizerArgs a = OptimizerArgs.parse(items, "AdamWScheduleFree", List.of("betas", "eps", "weight_decay",
+                "warmup_steps", "r", "weight_lr_power", "inner_momentum", "foreach"));
+        a.bool("foreach", true);
+        double[] betas = a.pair("betas", d.beta1(), d.beta2(), 0, Math.nextDown(1.0), "in [0, 1)");
+        if (betas[0] == 0) {
+            throw a.fail("betas", "AdamWScheduleFree needs beta1 > 0 (x is recovered from y with 1/beta1)");
         }
-        if (beta1 == 0) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " betas: AdamWScheduleFree needs beta1 > 0 (x is "
-                    + "recovered from y with 1/beta1)"));
-        }
-        return new ScheduleFreeAdamW.Settings(beta1, beta2, eps, weightDecay, warmup, r, power, inner);
+        return new ScheduleFreeAdamW.Settings(betas[0], betas[1], a.number("eps", d.eps(), 0, Double.MAX_VALUE, "≥ 0"),
+                a.number("weight_decay", d.weightDecay(), 0, Double.MAX_VALUE, "≥ 0"),
+                a.integer("warmup_steps", d.warmupSteps(), 0), a.number("r", d.r(), 0, Double.MAX_VALUE, "≥ 0"),
+                a.number("weight_lr_power", d.weightLrPower(), 0, Double.MAX_VALUE, "≥ 0"),
+                a.number("inner_momentum", d.innerMomentum(), 0, Math.nextDown(1.0), "in [0, 1)"));
     }
 
     /** The run's optimizer over {@code params}, with a LoRA+ group when {@code loraPlusRatio} is given. */
@@ -277,57 +190,5 @@ public final class Optimizers {
             groups.add(new ParamGroup("unet plus", up, c.learningRate() * loraPlusRatio, weightDecay));
         }
         return groups;
-    }
-
-    /** {@code key=value} split at the first '=' and stripped. */
-    private static String[] keyValue(String item) {
-        int eq = item.indexOf('=');
-        if (eq < 0) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " item '" + item + "' must be key=value"));
-        }
-        return new String[] {item.substring(0, eq).strip(), item.substring(eq + 1).strip()};
-    }
-
-    /** A Python tuple or list of two numbers, "(a, b)". */
-    private static double[] pair(String item, String v, double min, double max, String range) {
-        String[] parts = v.replaceAll("[()\\[\\]\\s]", "").split(",");
-        if (parts.length != 2) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " " + item + ": expected a pair (a, b), got " + v));
-        }
-        return new double[] {number(item, parts[0], min, max, range), number(item, parts[1], min, max, range)};
-    }
-
-    /** A whole number ≥ {@code min} (a Python int literal). */
-    private static double integer(String item, String v, long min) {
-        double d = number(item, v, min, Long.MAX_VALUE, "an integer ≥ " + min);
-        if (d != Math.rint(d)) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " " + item + ": must be an integer ≥ " + min));
-        }
-        return d;
-    }
-
-    /** A Python bool literal, True or False. */
-    private static boolean bool(String item, String v) {
-        return switch (v) {
-            case "True" -> true;
-            case "False" -> false;
-            default -> throw new ParameterException(named(param("OptimizerConfig.args"), " " + item
-                    + ": expected True or False (Python literals), got '" + v + "'"));
-        };
-    }
-
-    private static double number(String item, String v, double min, double max, String range) {
-        double d;
-        try {
-            d = Double.parseDouble(v.strip());
-        } catch (NumberFormatException e) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " " + item + ": expected a number, got '" + v
-                    + "'"));
-        }
-        if (!(d >= min && d <= max)) {
-            throw new ParameterException(named(param("OptimizerConfig.args"), " " + item + ": must be " + range + ", got "
-                    + v.strip()));
-        }
-        return d;
     }
 }

@@ -15,7 +15,6 @@ import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
-import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.testing.MaxAbs;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanKeys;
