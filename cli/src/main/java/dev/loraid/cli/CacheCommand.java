@@ -1,6 +1,7 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.cache.CacheFolders;
+import dev.loraid.core.cache.ClipCheckpointEncoder;
 import dev.loraid.core.cache.CacheOptions;
 import dev.loraid.core.cache.CacheSummary;
 import dev.loraid.core.cache.LatentCacher;
@@ -57,7 +58,8 @@ public final class CacheCommand extends OptionsCommand {
             + "current directory, as upstream)"));
         o.addOption(CliArgs.flag("i2v", "also cache the I2V conditioning latents_image_* (4 mask channels + the latent of "
                 + "the first frame followed by grey frames), what Wan 2.2 i2v-A14B training reads"));
-        o.addOption(CliArgs.value("clip", "CLIP", "CLIP image features for Wan 2.1 I2V: not supported yet (refused)"));
+        o.addOption(CliArgs.value("clip", "CLIP", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): also "
+                + "cache the first frame's CLIP tokens clip_*, what Wan 2.1 I2V training reads; implies --i2v, as upstream"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         return o;
     }
@@ -75,9 +77,8 @@ public final class CacheCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         Path config = CliArgs.requiredPath(cl, "dataset_config");
-        if (cl.hasOption("clip")) {
-            throw new UsageException("--clip: CLIP image features (Wan 2.1 I2V) are not supported yet; --i2v alone caches "
-                    + "what Wan 2.2 i2v-A14B needs");
+        if (cl.hasOption("clip") && !cl.hasOption("vae")) {
+            throw new UsageException("--clip caches beside the latents: give --vae VAE too");
         }
         if (!cl.hasOption("vae") && !cl.hasOption("t5")) {
             throw new UsageException("nothing to cache: give --vae VAE (latents) and/or --t5 T5 --tokenizer TOK (text)");
@@ -108,8 +109,10 @@ public final class CacheCommand extends OptionsCommand {
                 DType dtype = cl.hasOption("vae_dtype") ? LatentEncoder.parseDtype(cl.getOptionValue("vae_dtype")) : DType.BF16;
                 CacheSummary s;
                 try (VaeLatentEncoder vae = VaeLatentEncoder.open(CliArgs.requiredPath(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"),
-                    dtype, device)) {
-                    s = new LatentCacher(vae, workingDir, options, reporter).run(datasets);
+                    dtype, device);
+                     ClipCheckpointEncoder clip = cl.hasOption("clip") ? ClipCheckpointEncoder.open(CliArgs.requiredPath(cl, "clip"),
+                        device) : null) {
+                    s = new LatentCacher(vae, clip, workingDir, options, reporter).run(datasets);
                 }
                 report(out, "latent caches", s);
                 skipped.addAll(s.skipped());

@@ -7,7 +7,6 @@ import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.merge.LoraMerger;
 import dev.loraid.core.merge.MergeRequest;
 import dev.loraid.core.generate.NegativePrompts;
-import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
@@ -61,14 +60,12 @@ final class GenerateCommand extends OptionsCommand {
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
     static {
-        REFUSED.put("end_image_path", "first-last-frame generation is not supported yet");
         REFUSED.put("control_path", "Fun-Control is not supported yet");
         REFUSED.put("video_path", "video-to-video is not supported yet");
         REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
-        REFUSED.put("clip", "image-to-video (Wan 2.1 CLIP features) is not supported yet");
         REFUSED.put("control_image_path", "one-frame inference is not supported yet");
         REFUSED.put("control_image_mask_path", "one-frame inference is not supported yet");
         REFUSED.put("trim_tail_frames", "trimming decoded frames is not supported yet");
@@ -117,8 +114,12 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan 2.1 VAE (.safetensors or Wan2.1_VAE.pth): images are decoded frames (default: "
                 + "a fixed projection of the latent)"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
-        o.addOption(CliArgs.value("image_path", "FILE", "start image of an image-to-video task (i2v-A14B; needs --vae; a "
-                + "--from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
+        o.addOption(CliArgs.value("image_path", "FILE", "start image of an image-to-video task (i2v-14B, i2v-A14B; needs --vae; "
+                + "a --from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
+        o.addOption(CliArgs.value("end_image_path", "FILE", "end image of a first-last-frame task (flf2v-14B; with --image_path, "
+                + "--clip and --vae; a --from_file line's --ei wins)"));
+        o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): the "
+                + "start image's CLIP tokens, which Wan 2.1 i2v-14B takes"));
         o.addOption(CliArgs.value("save_merged_model", "FILE", "merge the --lora_weight files into --dit, write FILE and exit (no "
                 + "sampling; the same merge as loraid merge)"));
         o.addOption(CliArgs.value("latent_path", "FILE", "decode a saved <time>_<seed>_latent.safetensors to images and exit "
@@ -277,16 +278,19 @@ final class GenerateCommand extends OptionsCommand {
             throw new UsageException("--task " + e.getMessage());
         }
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
+        List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
         List<GenerateRequest> reqs = new ArrayList<>();
-        try (VaeLatentEncoder encoder = startImages.isEmpty() ? null : StartImages.encoder(cl)) {
+        try (StartImages.Encoders encoder = startImages.isEmpty() ? null : StartImages.encoders(cl, task)) {
             if (fromFile == null) {
-                reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), "--image_path", encoder));
+                reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), path(endImages.getFirst()),
+                        "--image_path", encoder));
             } else {
                 for (int i = 0; i < entries.size(); i++) {
                     SamplePrompts.Entry e = entries.get(i);
                     String image = encoder == null ? null : startImages.get(i);
+                    Path end = encoder == null ? null : path(endImages.get(i));
                     reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
-                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), e.where(), encoder)));
+                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, e.where(), encoder)));
                 }
             }
         }
@@ -382,10 +386,8 @@ final class GenerateCommand extends OptionsCommand {
             throw new UsageException("--from_file: " + e.getMessage());
         }
         for (SamplePrompts.Entry e : entries) {
-            for (String key : List.of("end_image_path", "control_video_path")) {
-                if (e.options().containsKey(key)) {
-                    throw new UsageException(e.where() + ": " + key + " (--ei, --cn) is not supported");
-                }
+            if (e.options().containsKey("control_video_path")) {
+                throw new UsageException(e.where() + ": control_video_path (--cn) is not supported");
             }
         }
         return entries;
@@ -418,6 +420,10 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     /** The command line's request with one prompt-file entry's text and overrides (§6.3: w h f d s g/l fs n). */
+    private static Path path(String file) {
+        return file == null ? null : Path.of(file);
+    }
+
     private static GenerateRequest fromEntry(GenerateRequest base, SamplePrompts.Entry e, Tensor[] text,
             Map<String, String> extra, Long seedFlag, java.util.function.UnaryOperator<GenerateRequest> startImage) {
         Map<String, String> o = e.options();

@@ -1,7 +1,7 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.cache.ClipCheckpointEncoder;
 import dev.loraid.core.cache.ImageConditioning;
-import dev.loraid.core.cache.LatentEncoder;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.SamplePrompts;
@@ -16,8 +16,8 @@ import org.apache.commons.cli.CommandLine;
 
 /**
  * {@code generate}'s start images for image-to-video tasks (wan.md §2): which file each generation takes
- * ({@code --image_path}, or a {@code --from_file} line's {@code --i}), the VAE that encodes them ({@code --vae}), and a
- * request conditioned on one.
+ * ({@code --image_path}, or a {@code --from_file} line's {@code --i}), what encodes them ({@code --vae}, and
+ * {@code --clip} for Wan 2.1 I2V), and a request conditioned on one.
  */
 final class StartImages {
     private StartImages() {
@@ -31,7 +31,8 @@ final class StartImages {
         String flag = cl.getOptionValue("image_path");
         if (task.config().inDim() == task.config().outDim()) {
             if (flag != null) {
-                throw new UsageException("--image_path: --task " + task.name() + " is not an image-to-video task (i2v-A14B is)");
+                throw new UsageException("--image_path: --task " + task.name() + " is not an image-to-video task (i2v-14B and "
+                        + "i2v-A14B are)");
             }
             for (SamplePrompts.Entry e : entries) {
                 if (e.options().containsKey("image_path")) {
@@ -59,30 +60,97 @@ final class StartImages {
         return out;
     }
 
-    /** The VAE that encodes the start images (--vae is required for image-to-video). */
-    static VaeLatentEncoder encoder(CommandLine cl) {
+    /**
+     * Each generation's end image: for a first-last-frame task (flf2v-14B) --end_image_path, or a prompt-file line's --ei
+     * (else --end_image_path); null for every other task, which refuses them. {@code count} generations.
+     */
+    static List<String> endPaths(CommandLine cl, WanVariant task, Path fromFile, List<SamplePrompts.Entry> entries, int count) {
+        String flag = cl.getOptionValue("end_image_path");
+        if (!task.config().imagePositions()) {
+            if (flag != null) {
+                throw new UsageException("--end_image_path: --task " + task.name() + " is not a first-last-frame task (flf2v-14B is)");
+            }
+            for (SamplePrompts.Entry e : entries) {
+                if (e.options().containsKey("end_image_path")) {
+                    throw new UsageException(e.where() + ": an end image (--ei), but --task " + task.name()
+                            + " is not a first-last-frame task");
+                }
+            }
+            return java.util.Collections.nCopies(count, null);
+        }
+        List<String> out = new ArrayList<>();
+        if (fromFile == null) {
+            if (flag == null) {
+                throw new UsageException("--task " + task.name() + " is first-last-frame: give --end_image_path too");
+            }
+            out.add(flag);
+            return out;
+        }
+        for (SamplePrompts.Entry e : entries) {
+            String end = e.options().getOrDefault("end_image_path", flag);
+            if (end == null) {
+                throw new UsageException(e.where() + ": --task " + task.name() + " is first-last-frame: give the line an end "
+                        + "image (--ei) or --end_image_path");
+            }
+            out.add(end);
+        }
+        return out;
+    }
+
+    /** What encodes the start images: the VAE (y), and for a task with the CLIP branch (Wan 2.1 I2V) the CLIP too. */
+    record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip) implements AutoCloseable {
+        @Override
+        public void close() {
+            try (VaeLatentEncoder v = vae; ClipCheckpointEncoder c = clip) {
+                // both closed, the CLIP first
+            }
+        }
+    }
+
+    /** The encoders of {@code task}'s start images: --vae always, --clip (Wan's CLIP file) for Wan 2.1 I2V. */
+    static Encoders encoders(CommandLine cl, WanVariant task) {
         Path vae = CliArgs.path(cl, "vae");
         if (vae == null) {
             throw new UsageException("image-to-video needs --vae: the start image is VAE-encoded");
         }
-        return VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
+        Path clip = CliArgs.path(cl, "clip");
+        if (task.config().imageBranch() && clip == null) {
+            throw new UsageException("--task " + task.name() + " takes the start image's CLIP tokens: give --clip (Wan's "
+                    + "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth)");
+        }
+        if (!task.config().imageBranch() && clip != null) {
+            throw new UsageException("--clip: --task " + task.name() + " has no CLIP image branch (Wan 2.1 i2v-14B has)");
+        }
+        VaeLatentEncoder v = VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
+        try {
+            return new Encoders(v, clip == null ? null : ClipCheckpointEncoder.open(clip, CliArgs.device(cl)));
+        } catch (RuntimeException e) {
+            v.close();
+            throw e;
+        }
     }
 
     /**
      * A start image (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
-     * the asked size, and y from the encoding of the image followed by zero frames; the file name goes to the metadata.
+     * the asked size, y from the encoding of the image followed by zero frames, and for Wan 2.1 I2V the image's CLIP
+     * tokens; with {@code endFile} (first-last-frame) the end image closes the clip. The file names go to the metadata.
      * {@code where} names the flag or prompt-file line in errors.
      */
-    static GenerateRequest apply(GenerateRequest req, Path file, String where, LatentEncoder encoder) {
+    static GenerateRequest apply(GenerateRequest req, Path file, Path endFile, String where, Encoders encoders) {
         ImageConditioning.StartImage start;
         try {
-            start = ImageConditioning.read(file, req.width(), req.height(), req.frames(), req.task(), encoder);
+            start = ImageConditioning.read(file, endFile, req.width(), req.height(), req.frames(), req.task(), encoders.vae(),
+                    encoders.clip());
         } catch (IllegalArgumentException e) {
-            throw new UsageException(where + ": start image " + file + ": " + e.getMessage());
+            throw new UsageException(where + ": start image " + file + (endFile == null ? "" : " / end image " + endFile) + ": "
+                    + e.getMessage());
         }
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("image_path", file.getFileName().toString());
+        if (endFile != null) {
+            extra.put("end_image_path", endFile.getFileName().toString());
+        }
         return req.withSize(start.height(), start.width(), req.frames()).withText(req.context(), req.negativeContext(), extra)
-                .withImageConditioning(start.y());
+                .withImageConditioning(start.y(), start.clip());
     }
 }

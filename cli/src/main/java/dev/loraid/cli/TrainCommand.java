@@ -41,7 +41,7 @@ final class TrainCommand extends OptionsCommand {
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
             "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu");
-    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "clip", "logging_dir",
+    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "logging_dir",
             "log_with", "log_prefix", "vae_dtype");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
     private static final List<String> UNSUPPORTED = List.of("compile",
@@ -145,6 +145,7 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("training_comment", "TEXT", "stored as ss_training_comment"));
         o.addOption(CliArgs.value("vae", "FILE", "Wan VAE: decodes the samples (else a latent projection); recorded as ss_vae_name"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
+        o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP file: the start images' CLIP tokens of Wan 2.1 I2V samples"));
         o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
                 + "--fs --n options, .toml, .json); needs --t5 and --tokenizer"));
         o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N ≥ 1 steps"));
@@ -292,7 +293,8 @@ final class TrainCommand extends OptionsCommand {
             Device device = CliArgs.device(cl);
             sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps", 1, MAX),
                     CliArgs.integer(cl, "sample_every_n_epochs", 1, MAX), cl.hasOption("sample_at_first"),
-                    textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device), CliArgs.path(cl, "vae_latent_stats"));
+                    textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device), CliArgs.path(cl, "vae_latent_stats"),
+                    CliArgs.path(cl, "clip"));
         } else if (cl.hasOption("sample_every_n_steps") || cl.hasOption("sample_every_n_epochs") || cl.hasOption("sample_at_first")) {
             throw new UsageException("--sample_every_n_steps, --sample_every_n_epochs and --sample_at_first need --sample_prompts");
         }

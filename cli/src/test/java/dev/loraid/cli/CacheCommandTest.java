@@ -128,6 +128,21 @@ class CacheCommandTest {
             }
             assertArrayEquals(latent, java.util.Arrays.copyOfRange(y, 4 * 24, 8 * 24), 0.0);
         }
+        // --clip (implying --i2v, as upstream) adds the first frame's CLIP tokens, F16 under the latent dtype's name
+        Path clip = work.resolve("clip.safetensors");
+        java.util.Map<String, dev.loraid.tensor.Tensor> tower = new java.util.LinkedHashMap<>();
+        dev.loraid.wan.clip.ClipWeights.random(new dev.loraid.wan.clip.ClipVisionConfig(160, 3, 2, 64, 14, 28), 1)
+            .forEach((k, t) -> tower.put("visual." + k, t));
+        dev.loraid.tensor.safetensors.SafetensorsWriter.write(clip, tower, java.util.Map.of());
+        r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--vae", golden("vae_tiny_weights.safetensors"), "--vae_latent_stats", stats.toString(),
+            "--clip", clip.toString(), "--quiet");
+        assertEquals(0, r.code(), r.err());
+        try (SafetensorsFile f = SafetensorsFile.open(work.resolve("cache/a_0050x0030_wan.safetensors"))) {
+            assertEquals(List.of("latents_1x4x6_bfloat16", "latents_image_1x4x6_bfloat16", "clip_bfloat16"), f.names());
+            assertEquals(DType.F16, f.info("clip_bfloat16").dtype());
+            assertEquals(List.of(5L, 160L), java.util.Arrays.stream(f.tensor("clip_bfloat16").shape().toArray()).boxed().toList());
+        }
         // the trainer reads them: a few LoRA steps on the tiny T2V DiT, which (as upstream) ignores latents_image
         CliRun train = CliRun.run("train", "--dit", golden("wan_tiny_weights.safetensors"), "--dataset_config",
             work.resolve("dataset.toml").toString(), "--network_dim", "4", "--max_train_steps", "4", "--seed", "1",
@@ -155,9 +170,9 @@ class CacheCommandTest {
         assertTrue(r.err().contains("--tokenizer"), r.err());
         r = CliRun.run("cache", "--dataset_config", "ds.toml", "--vae", "v", "--vae_dtype", "int8");
         assertEquals(2, r.code());
-        r = CliRun.run("cache", "--dataset_config", "ds.toml", "--vae", "v", "--i2v", "--clip", "clip.safetensors");
+        r = CliRun.run("cache", "--dataset_config", "ds.toml", "--t5", "t5", "--tokenizer", "tok", "--clip", "clip.safetensors");
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("--clip: CLIP image features (Wan 2.1 I2V) are not supported yet"), r.err());
+        assertTrue(r.err().contains("--clip caches beside the latents: give --vae VAE too"), r.err());
         assertTrue(CliRun.run("--help").out().contains("cache"));
     }
 }

@@ -9,6 +9,8 @@ import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsFile;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import dev.loraid.wan.WanPresets;
+import dev.loraid.wan.clip.ClipVisionConfig;
+import dev.loraid.wan.clip.ClipWeights;
 import dev.loraid.wan.WanWeights;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
@@ -68,7 +70,11 @@ class ImageToVideoCommandTest {
     }
 
     private CliRun generate(String out, String... more) {
-        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny-i2v", "--dit", dit.toString(), "--text_embeds",
+        return generate(out, "tiny-i2v", dit, more);
+    }
+
+    private CliRun generate(String out, String task, Path model, String... more) {
+        List<String> args = new ArrayList<>(List.of("generate", "--task", task, "--dit", model.toString(), "--text_embeds",
                 embeds.toString(), "--video_size", "32", "48", "--video_length", "5", "--infer_steps", "3", "--seed", "9",
                 "--vae", golden("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats", stats.toString(),
                 "--output_type", "latent", "--quiet", "--save_path", dir.resolve(out).toString()));
@@ -97,13 +103,71 @@ class ImageToVideoCommandTest {
         }
     }
 
+    /** A CLIP file the tiny 2.1 I2V DiT can read: ViT-H's token shape (257 × 1280) with one block run of two, MLP 64. */
+    private Path clip(long seed) throws Exception {
+        Map<String, dev.loraid.tensor.Tensor> tower = new java.util.LinkedHashMap<>();
+        ClipWeights.random(new ClipVisionConfig(1280, 2, 16, 64, 14, 224), seed).forEach((k, t) -> tower.put("visual." + k, t));
+        Path p = dir.resolve("clip" + seed + ".safetensors");
+        SafetensorsWriter.write(p, tower, Map.of());
+        return p;
+    }
+
+    /**
+     * Wan 2.1 image-to-video (--task tiny-i2v-clip: y and the CLIP branch, as i2v-14B) with --clip: it runs, and another
+     * CLIP file (other tokens for the same image) gives another video.
+     */
+    @Test
+    void wan21TakesTheStartImagesClipTokens() throws Exception {
+        Path dit21 = dir.resolve("tiny_i2v_clip.safetensors");
+        SafetensorsWriter.write(dit21, WanWeights.random(WanPresets.TINY_I2V, 6).tensors(), Map.of());
+        String img = image("start.png", 1).toString();
+        CliRun a = generate("a", "tiny-i2v-clip", dit21, "--image_path", img, "--clip", clip(1).toString());
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "tiny-i2v-clip", dit21, "--image_path", img, "--clip", clip(2).toString());
+        assertEquals(0, b.code(), b.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b))) {
+            assertArrayEquals(new long[] {4, 2, 2, 6}, fa.tensor("latent").shape().toArray());
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "other CLIP tokens, another video");
+        }
+    }
+
+    /**
+     * First-last-frame (--task tiny-flf2v, as flf2v-14B) with --end_image_path: another end image gives another video, its
+     * name goes to the metadata; without it, or given to a task that is not first-last-frame, it is a usage error.
+     */
+    @Test
+    void firstLastFrameTakesAnEndImage() throws Exception {
+        Path flf = dir.resolve("tiny_flf2v.safetensors");
+        SafetensorsWriter.write(flf, WanWeights.random(WanPresets.TINY_FLF2V, 7).tensors(), Map.of());
+        String start = image("start.png", 1).toString();
+        String clip = clip(1).toString();
+        CliRun a = generate("a", "tiny-flf2v", flf, "--image_path", start, "--end_image_path", image("end.png", 3).toString(),
+                "--clip", clip);
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "tiny-flf2v", flf, "--image_path", start, "--end_image_path", image("other_end.png", 4).toString(),
+                "--clip", clip);
+        assertEquals(0, b.code(), b.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b))) {
+            assertEquals("end.png", fa.metadata().get("end_image_path"));
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "another end image, another video");
+        }
+        CliRun noEnd = generate("c", "tiny-flf2v", flf, "--image_path", start, "--clip", clip);
+        assertEquals(2, noEnd.code(), noEnd.err());
+        assertTrue(noEnd.err().contains("--task tiny-flf2v is first-last-frame: give --end_image_path too"), noEnd.err());
+        CliRun notHere = generate("d", "--image_path", start, "--end_image_path", start);
+        assertEquals(2, notHere.code(), notHere.err());
+        assertTrue(notHere.err().contains("--end_image_path: --task tiny-i2v is not a first-last-frame task"), notHere.err());
+    }
+
     @Test
     void flagsThatCannotGoTogetherAreUsageErrors() throws Exception {
         String img = image("start.png", 1).toString();
         String[][] cases = {
             {"tiny-i2v", null, "--task tiny-i2v is image-to-video: give --image_path (and --vae)"},
             {"tiny", img, "--image_path: --task tiny is not an image-to-video task"},
-            {"i2v-14B", img, "--task i2v-14B needs CLIP image features"},
+            {"i2v-14B-FC", img, "--task i2v-14B-FC: Fun-Control (control videos) is not supported yet"},
         };
         for (String[] c : cases) {
             List<String> more = new ArrayList<>(List.of("--task", c[0]));
@@ -121,6 +185,12 @@ class ImageToVideoCommandTest {
                 "--image_path", img, "--quiet", "--save_path", dir.resolve("y").toString());
         assertEquals(2, noVae.code(), noVae.err());
         assertTrue(noVae.err().contains("image-to-video needs --vae"), noVae.err());
+        CliRun noClip = generate("z", "tiny-i2v-clip", dit, "--image_path", img);
+        assertEquals(2, noClip.code(), noClip.err());
+        assertTrue(noClip.err().contains("--task tiny-i2v-clip takes the start image's CLIP tokens: give --clip"), noClip.err());
+        CliRun clipHere = generate("w", "--image_path", img, "--clip", clip(3).toString());
+        assertEquals(2, clipHere.code(), clipHere.err());
+        assertTrue(clipHere.err().contains("--clip: --task tiny-i2v has no CLIP image branch"), clipHere.err());
     }
 
     /** --from_file: each line's --i (else --image_path) conditions that line's video, as --image_path does alone. */

@@ -16,7 +16,7 @@ import dev.loraid.tensor.UnaryOp;
  * {@code erfc(−u) = 1 + s·(1 − erfc(|u|))}, s = sign(u) held constant (its derivative is zero almost everywhere).
  * It runs once per call on the 257 (or 514) CLIP tokens, so a dozen elementwise passes cost nothing.
  */
-final class ErfGelu extends Module implements Layer {
+public final class ErfGelu extends Module implements Layer {
     /** Coefficients of t in the exponent of erfc(z) ≈ t·exp(−z² + P(t)), t = 1/(1 + z/2), Horner order. */
     private static final double[] P = {-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
         -1.13520398, 1.48851587, -0.82215223, 0.17087277};

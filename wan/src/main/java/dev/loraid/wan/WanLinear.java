@@ -27,6 +27,11 @@ public final class WanLinear extends Linear {
         super(Parameter.declared(DType.F32, out, in), bias ? Parameter.declared(DType.F32, out) : null);
     }
 
+    /** A frozen Linear with bias (the CLIP encoder's), with the same fp8-scale handling. */
+    public static WanLinear withBias(long in, long out) {
+        return new WanLinear(in, out, true);
+    }
+
     /** A frozen Linear without bias (the UMT5 text encoder's projections), with the same fp8-scale handling. */
     public static WanLinear withoutBias(long in, long out) {
         return new WanLinear(in, out, false);

@@ -23,6 +23,10 @@ public final class WanPresets {
     public static final WanConfig TINY_I2V = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6,
             true, false);
 
+    /** {@link #TINY_I2V} with FLF2V's learned positions over two images' CLIP tokens ({@code img_emb.emb_pos}). */
+    public static final WanConfig TINY_FLF2V = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6,
+            true, true);
+
     /** A tiny Wan 2.2 image-to-video config (y concatenated to the latent, no CLIP branch), as i2v-A14B's experts. */
     public static final WanConfig TINY_I2V_V22 = new WanConfig("2.2", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6,
             false, false);
@@ -50,6 +54,9 @@ public final class WanPresets {
         add(new WanVariant("tiny", TINY, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
         add(new WanVariant("tiny-v22", TINY_V22, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
         add(new WanVariant("tiny-i2v", TINY_I2V_V22, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
+        // the Wan 2.1 I2V layout at toy size: y in the input and the CLIP image branch, as i2v-14B
+        add(new WanVariant("tiny-i2v-clip", TINY_I2V, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
+        add(new WanVariant("tiny-flf2v", TINY_FLF2V, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
         // two tiny experts in the A14B roles (boundary and guidance scales of t2v-A14B), for the dual-expert paths
         add(new WanVariant("tiny-A14B", TINY_V22, List.of(WanVariant.HIGH_NOISE, WanVariant.LOW_NOISE), 0.875, 5.0, 4, 3.0,
                 4.0, 4, VAE21, 5, 16));

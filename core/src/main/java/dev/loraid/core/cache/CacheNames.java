@@ -39,6 +39,11 @@ public final class CacheNames {
         return "latents_image_" + f + "x" + h + "x" + w + "_" + torchDtype;
     }
 
+    /** {@code clip_{dtype}}: the first frame's CLIP tokens, named after the latent dtype though stored as F16. */
+    public static String clipKey(String torchDtype) {
+        return "clip_" + torchDtype;
+    }
+
     /** {@code varlen_t5_{dtype}}. */
     public static String textKey(String torchDtype) {
         return "varlen_t5_" + torchDtype;

@@ -6,6 +6,7 @@ import dev.loraid.core.data.BucketSelector;
 import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.data.DatasetSpec;
 import dev.loraid.core.data.Size;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.SafetensorsWriter;
@@ -22,19 +23,32 @@ import java.util.Map;
  * as {@code latents_{F}x{H}x{W}_{dtype}} with upstream's metadata. Images use the dataset's bucket selector and the
  * original size in the file name; videos always bucket (enable_bucket on, no_upscale off) by their first frame and
  * carry the bucket size. Clips of one shape are encoded {@code batch_size} at a time. With {@code --i2v} each file also
- * holds the clip's I2V conditioning {@code latents_image_{F}x{H}x{W}_{dtype}} (mask + first-frame latent, §4.5).
+ * holds the clip's I2V conditioning {@code latents_image_{F}x{H}x{W}_{dtype}} (mask + first-frame latent, §4.5); with a
+ * CLIP encoder ({@code --clip}, which implies it, as upstream) also the first frame's CLIP tokens {@code clip_{dtype}},
+ * stored as F16 under the latent dtype's name (vae-t5.md §5).
  */
 public final class LatentCacher {
     private final LatentEncoder encoder;
     private final Path workingDir;
     private final CacheOptions options;
     private final Reporter reporter;
+    private final ClipEncoder clip;
 
     public LatentCacher(LatentEncoder encoder, Path workingDir, CacheOptions options, Reporter reporter) {
+        this(encoder, null, workingDir, options, reporter);
+    }
+
+    /** With {@code clip} non-null each file also holds the I2V conditioning and the first frame's CLIP tokens. */
+    public LatentCacher(LatentEncoder encoder, ClipEncoder clip, Path workingDir, CacheOptions options, Reporter reporter) {
         this.encoder = encoder;
+        this.clip = clip;
         this.workingDir = workingDir;
         this.options = options;
         this.reporter = reporter;
+    }
+
+    private boolean i2v() {
+        return options.i2v() || clip != null;
     }
 
     /** One clip waiting for the encoder. */
@@ -175,14 +189,18 @@ public final class LatentCacher {
         batch.clear();
         List<Tensor> latents;
         List<Tensor> firstFrames = null;
+        List<Tensor> clips = null;
         try {
             List<Tensor> in = new ArrayList<>(items.size());
             for (Pending p : items) {
                 in.add(p.pixels());
             }
             latents = encode(in);
-            if (options.i2v()) {
+            if (i2v()) {
                 firstFrames = encode(in.stream().map(c -> ImageConditioning.clip(c.narrow(1, 0, 1), c.size(1))).toList());
+            }
+            if (clip != null) {
+                clips = in.stream().map(c -> clip.encode(c.narrow(1, 0, 1).reshape(3, c.size(2), c.size(3)))).toList();
             }
         } catch (RuntimeException e) {
             for (Pending p : items) {
@@ -193,7 +211,7 @@ public final class LatentCacher {
         for (int i = 0; i < items.size(); i++) {
             Pending p = items.get(i);
             try {
-                write(p, latents.get(i), firstFrames == null ? null : firstFrames.get(i));
+                write(p, latents.get(i), firstFrames == null ? null : firstFrames.get(i), clips == null ? null : clips.get(i));
                 run.wrote(p.file());
             } catch (RuntimeException e) {
                 run.failed(p.item(), e);
@@ -210,7 +228,7 @@ public final class LatentCacher {
         return latents;
     }
 
-    private void write(Pending p, Tensor latent, Tensor firstFrame) {
+    private void write(Pending p, Tensor latent, Tensor firstFrame, Tensor clipTokens) {
         if (latent.rank() != 4) {
             throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape()
                 + ", expected [C, F, H, W]");
@@ -250,6 +268,10 @@ public final class LatentCacher {
                 latent.size(3));
             tensors.put(CacheNames.imageLatentKey(latent.size(1), latent.size(2), latent.size(3), dtype),
                 Tensor.of(y, 4 + c, latent.size(1), latent.size(2), latent.size(3)).to(encoder.dtype()));
+        }
+        if (clipTokens != null) {
+            // upstream casts CLIP's output to float16 and names it after the latent dtype (vae-t5.md §5)
+            tensors.put(CacheNames.clipKey(dtype), clipTokens.to(Device.CPU).to(DType.F16));
         }
         try {
             SafetensorsWriter.write(p.file(), tensors, p.metadata());

@@ -33,6 +33,8 @@ import java.util.Objects;
  * @param noise                  the starting latent [C, F, H, W], or null to draw it with {@code seed}
  * @param imageConditioning      image-to-video tasks' y [4 + C, F, H, W] (wan.md §2: the mask, then the latent of the
  *                               start image and zero frames, as the cache package's ImageConditioning builds it), or null
+ * @param clip                   Wan 2.1 image-to-video's CLIP tokens of the start image [257, 1280] (wan.md §5.4), or
+ *                               null (tasks without the image branch)
  * @param residency              when each A14B expert is on the device (single-DiT tasks ignore it)
  * @param fp8                    the block Linear weights stored in fp8 at load (upstream's {@code --fp8},
  *                               {@code --fp8_scaled}; wan.md §3.3), or {@link Fp8Load#NONE}
@@ -47,7 +49,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               double guidanceScale, double guidanceScaleHighNoise, Double timestepBoundary,
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
-                              Tensor imageConditioning, Device device, ExpertResidency residency, Fp8Load fp8,
+                              Tensor imageConditioning, Tensor clip, Device device, ExpertResidency residency, Fp8Load fp8,
                               int blocksToSwap, DType activations, Map<String, String> extraMetadata) {
 
     public GenerateRequest {
@@ -84,7 +86,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                            Map<String, String> extraMetadata) {
         this(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale, guidanceScaleHighNoise,
                 timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames, context, negativeContext, noise,
-                null, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                null, null, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 
     /**
@@ -110,63 +112,63 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withFp8(Fp8Load fp8) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withBlocksToSwap(int blocksToSwap) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withActivations(DType activations) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
@@ -174,21 +176,26 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withText(Tensor context, Tensor negativeContext, Map<String, String> extraMetadata) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, imageConditioning, device, residency, fp8, blocksToSwap, activations,
+                context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
                 extraMetadata);
     }
 
-    /** The same request conditioned on a start image: {@code y} as {@link #imageConditioning} describes. */
+    /** The same request conditioned on a start image: {@code y} as {@link #imageConditioning} describes, no CLIP. */
     public GenerateRequest withImageConditioning(Tensor y) {
+        return withImageConditioning(y, null);
+    }
+
+    /** The same request conditioned on a start image: its y and (Wan 2.1 I2V) its CLIP tokens, as {@link #clip} describes. */
+    public GenerateRequest withImageConditioning(Tensor y, Tensor clip) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, y, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, y, clip, device, residency, fp8, blocksToSwap, activations, extraMetadata);
     }
 }

@@ -177,7 +177,8 @@ public final class Generator {
         Tensor context = req.context().to(DType.F32);
         Tensor negative = req.negativeContext().to(DType.F32);
         Tensor y = req.imageConditioning() == null ? null : req.imageConditioning().to(DType.F32);
-        return (x, t, branch) -> new WanDenoiser(model.get(), context, negative, y, null, req.slg().layers()).predict(x, t, branch);
+        Tensor clip = req.clip() == null ? null : req.clip().to(DType.F32);
+        return (x, t, branch) -> new WanDenoiser(model.get(), context, negative, y, clip, req.slg().layers()).predict(x, t, branch);
     }
 
     /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */
@@ -197,11 +198,10 @@ public final class Generator {
         return noise;
     }
 
-    /** Refuses a task this generator cannot run whatever the request: those that need CLIP image features. */
+    /** Refuses a task this generator cannot run whatever the request: Fun-Control tasks. */
     public static void checkTask(WanVariant task) {
-        if (task.config().imageBranch()) {
-            throw new LoraidException(task.name() + " needs CLIP image features (Wan 2.1 image-to-video, first-last-frame "
-                    + "and Fun-Control tasks): not supported yet");
+        if (task.name().endsWith("-FC")) { // Fun-Control: control-video latents in the DiT's input
+            throw new LoraidException(task.name() + ": Fun-Control (control videos) is not supported yet");
         }
     }
 
@@ -216,6 +216,21 @@ public final class Generator {
         if (c.inDim() == c.outDim() && req.imageConditioning() != null) {
             throw new LoraidException(named(req.task().name() + " takes no start image (",
                     param("GenerateRequest.imageConditioning"), "): only image-to-video tasks (in_dim > out_dim) do"));
+        }
+        if (c.imageBranch() && req.clip() == null) {
+            throw new LoraidException(named(req.task().name() + " takes the start image's CLIP tokens too (",
+                    param("GenerateRequest.clip"), ", Wan 2.1 image-to-video)"));
+        }
+        if (!c.imageBranch() && req.clip() != null) {
+            throw new LoraidException(named(req.task().name() + " has no CLIP image branch: ", param("GenerateRequest.clip"),
+                    " does not apply"));
+        }
+        long tokens = (c.imagePositions() ? 2L : 1L) * WanConfig.CLIP_TOKENS; // FLF2V: the start image's, then the end image's
+        if (req.clip() != null && (req.clip().rank() != 2 || req.clip().size(0) != tokens
+                || req.clip().size(1) != WanConfig.CLIP_DIM)) {
+            throw new LoraidException(named(param("GenerateRequest.clip"), " has shape " + req.clip().shape() + ": expected ["
+                    + tokens + ", " + WanConfig.CLIP_DIM + "] (" + (c.imagePositions() ? "the start and end images'" : "one image's")
+                    + " CLIP tokens)"));
         }
         if (req.task().hasExperts() && req.ditHighNoise() == null) {
             throw new LoraidException(req.task().name() + " has two experts: give the high-noise DiT too");

@@ -19,9 +19,11 @@ import java.util.function.IntFunction;
  *                     closed
  * @param vaeLatentStats latents_mean / latents_std for a VAE ({@link TrainConfig#vae()}) whose latent width is not 16, or
  *                     null
+ * @param clip         {@code --clip}: Wan's CLIP file, which samples of a Wan 2.1 I2V task need for their start images'
+ *                     tokens; null otherwise
  */
 public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
-        Path vaeLatentStats) {
+        Path vaeLatentStats, Path clip) {
     public SampleConfig {
         if (prompts == null || encoder == null) {
             throw new ParameterException(named("sampling needs a prompt file (", param("SampleConfig.prompts"),
@@ -30,5 +32,11 @@ public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpoc
         }
         ParameterException.requireAtLeastOne("SampleConfig.everyNSteps", everyNSteps);
         ParameterException.requireAtLeastOne("SampleConfig.everyNEpochs", everyNEpochs);
+    }
+
+    /** Without a CLIP file (tasks without the CLIP branch). */
+    public SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
+            Path vaeLatentStats) {
+        this(prompts, everyNSteps, everyNEpochs, atFirst, encoder, vaeLatentStats, null);
     }
 }

@@ -1,7 +1,11 @@
 package dev.loraid.core.train;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.cache.ClipCheckpointEncoder;
 import dev.loraid.core.cache.ImageConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.FrameRenderer;
@@ -47,7 +51,7 @@ final class TrainingSampler implements AutoCloseable {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
 
     /** A prompt ready to sample: its text embeddings and, for image-to-video, its start image's y and video size. */
-    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative, Tensor y, int height, int width) {
+    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative, Tensor y, Tensor clip, int height, int width) {
     }
 
     private final List<Encoded> prompts;
@@ -71,9 +75,14 @@ final class TrainingSampler implements AutoCloseable {
         }
         boolean imageToVideo = task.config().inDim() != task.config().outDim();
         for (SamplePrompt p : read) {
-            if (p.endImagePath() != null || p.controlPath() != null) {
-                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has an end image or control "
-                        + "input (--ei, --cn), which sampling does not support");
+            if (p.controlPath() != null) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has a control input (--cn), "
+                        + "which sampling does not support");
+            }
+            if (task.config().imagePositions() != (p.endImagePath() != null)) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (task.config().imagePositions()
+                        ? ": " + task.name() + " is first-last-frame: give the prompt its end image (--ei)"
+                        : " has an end image (--ei), but " + task.name() + " is not a first-last-frame task"));
             }
             if (imageToVideo != (p.imagePath() != null)) {
                 throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (imageToVideo
@@ -84,22 +93,29 @@ final class TrainingSampler implements AutoCloseable {
         if (imageToVideo && c.vae() == null) {
             throw new LoraidException(c.sampling().prompts() + ": image-to-video samples need --vae, to encode their start images");
         }
+        boolean clipBranch = task.config().imageBranch();
+        if (clipBranch && c.sampling().clip() == null) {
+            throw new LoraidException(named(c.sampling().prompts() + ": samples of " + task.name() + " need the start images' CLIP "
+                    + "tokens: give Wan's CLIP file (", param("SampleConfig.clip"), ")"));
+        }
         List<Encoded> encoded = new ArrayList<>();
         try (MemoryScope outside = MemoryScope.suspend(); TextEncoder encoder = c.sampling().encoder().apply(task.config().textLen());
              VaeLatentEncoder vae = imageToVideo
-                 ? VaeLatentEncoder.open(c.vae(), c.sampling().vaeLatentStats(), DType.F32, Device.CPU) : null) {
+                 ? VaeLatentEncoder.open(c.vae(), c.sampling().vaeLatentStats(), DType.F32, Device.CPU) : null;
+             ClipCheckpointEncoder clip = clipBranch ? ClipCheckpointEncoder.open(c.sampling().clip(), Device.CPU) : null) {
             for (SamplePrompt p : read) {
                 String negative = p.negativePrompt() != null ? p.negativePrompt() : NegativePrompts.forTask(task);
                 Tensor context = encoder.encode(p.prompt());
                 Tensor negativeContext = encoder.encode(negative);
                 if (vae == null) {
-                    encoded.add(new Encoded(p, context, negativeContext, null, p.height(), p.width()));
+                    encoded.add(new Encoded(p, context, negativeContext, null, null, p.height(), p.width()));
                     continue;
                 }
                 // the start image as generate --image_path takes it: its aspect ratio at the prompt's area
-                ImageConditioning.StartImage start = ImageConditioning.read(c.workingDir().resolve(p.imagePath()), p.width(),
-                        p.height(), p.frameCount(), task, vae);
-                encoded.add(new Encoded(p, context, negativeContext, start.y(), start.height(), start.width()));
+                ImageConditioning.StartImage start = ImageConditioning.read(c.workingDir().resolve(p.imagePath()),
+                        p.endImagePath() == null ? null : c.workingDir().resolve(p.endImagePath()), p.width(), p.height(),
+                        p.frameCount(), task, vae, clip);
+                encoded.add(new Encoded(p, context, negativeContext, start.y(), start.clip(), start.height(), start.width()));
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
@@ -122,7 +138,7 @@ final class TrainingSampler implements AutoCloseable {
                         p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(e.height(), e.width(), p.frameCount())
                         .withDevice(model.device()).withActivations(model.activationDType()); // --mixed_precision's, as upstream's autocast
                 if (e.y() != null) {
-                    req = req.withImageConditioning(e.y());
+                    req = req.withImageConditioning(e.y(), e.clip());
                 }
                 GenerateResult r = Generator.sample(model, req, Reporter.SILENT);
                 String base = config.save().outputName() + "_" + tag + String.format("_%02d_", p.index()) + TIME.format(LocalDateTime.now())

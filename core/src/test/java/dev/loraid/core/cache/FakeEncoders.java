@@ -89,6 +89,33 @@ final class FakeEncoders {
         }
     }
 
+    /**
+     * A CLIP shaped like the fixture's synthetic one ([5, 16]) whose tokens are the 8×8 block means of the image it is
+     * given, channel-major ([3, H/8, W/8] = 72 values, then zeros), for checking which image it saw.
+     */
+    static final class BlockMeanClip implements ClipEncoder {
+        @Override
+        public Tensor encode(Tensor image) {
+            long h = image.size(1) / 8;
+            long w = image.size(2) / 8;
+            float[] v = new float[5 * 16];
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < h; y++) {
+                    for (int x = 0; x < w; x++) {
+                        double sum = 0;
+                        for (int dy = 0; dy < 8; dy++) {
+                            for (int dx = 0; dx < 8; dx++) {
+                                sum += image.getDouble(c, 8 * y + dy, 8 * x + dx);
+                            }
+                        }
+                        v[(int) ((c * h + y) * w + x)] = (float) (sum / 64);
+                    }
+                }
+            }
+            return Tensor.of(v, 5, 16);
+        }
+    }
+
     static final class T5 implements TextEncoder {
         final List<String> prompts = new ArrayList<>();
 

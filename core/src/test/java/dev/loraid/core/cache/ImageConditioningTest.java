@@ -75,4 +75,41 @@ class ImageConditioningTest {
         }
         assertEquals(sum / 64, y.getDouble(4 + 1, 0, 0, 1), 1e-5, "block (0, 1) of channel 1 of the area-shrunk image");
     }
+
+    /**
+     * First-last-frame (FLF2V, wan.md §2): the end image closes the conditioning clip, so with 5 frames the stand-in's
+     * latent frame 1 (frames 1-4) is a quarter of the end image's block means; the mask is 1 on latent frame 0 in all four
+     * channels and on the last latent frame in channel 3 only.
+     */
+    @Test
+    void anEndImageClosesTheClipAndMarksTheLastLatentFrame() {
+        int w = 16;
+        int h = 16;
+        byte[] first = new byte[w * h * 3];
+        byte[] last = new byte[w * h * 3];
+        for (int i = 0; i < first.length; i++) {
+            first[i] = (byte) (i * 37 % 256);
+            last[i] = (byte) (255 - i * 11 % 256);
+        }
+        RgbImage end = new RgbImage(w, h, last);
+        Tensor y = ImageConditioning.of(new RgbImage(w, h, first), end, w, h, 5, new FakeEncoders.BlockMeanVae());
+        for (int c = 0; c < 4; c++) {
+            for (int by = 0; by < 2; by++) {
+                for (int bx = 0; bx < 2; bx++) {
+                    assertEquals(1.0, y.getDouble(c, 0, by, bx), "mask channel " + c + ", latent frame 0");
+                    assertEquals(c == 3 ? 1.0 : 0.0, y.getDouble(c, 1, by, bx), "mask channel " + c + ", the last latent frame");
+                    double sum = 0;
+                    for (int dy = 0; dy < 8; dy++) {
+                        for (int dx = 0; dx < 8; dx++) {
+                            sum += end.get(8 * bx + dx, 8 * by + dy, c % 3) / 127.5 - 1;
+                        }
+                    }
+                    assertEquals(sum / 64 / 4, y.getDouble(4 + c, 1, by, bx), 1e-5, "latent channel " + c + ": zeros, zeros, "
+                        + "zeros and the end image");
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+            () -> ImageConditioning.of(new RgbImage(w, h, first), end, w, h, 1, new FakeEncoders.BlockMeanVae()));
+    }
 }

@@ -62,31 +62,10 @@ class MusubiCacheWriteTest {
         for (JsonNode f : exp.get("cache_files")) {
             String name = f.get("file").asText();
             if (name.startsWith("cache_i2v/")) {
-                continue; // written with --i2v --clip upstream: see i2vWritesTheMaskAndTheFirstFrameLatent (no --clip here)
+                continue; // written with --clip upstream: see i2vWritesTheMaskTheFirstFrameLatentAndItsClipTokens
             }
             expectedFiles.add(name);
-            Path ours = work.resolve(name);
-            assertTrue(Files.isRegularFile(ours), "missing " + name);
-            try (SafetensorsFile sf = SafetensorsFile.open(ours)) {
-                Map<String, String> expMeta = new HashMap<>();
-                f.get("metadata").fields().forEachRemaining(e -> expMeta.put(e.getKey(), e.getValue().asText()));
-                assertEquals(expMeta, sf.metadata(), name);
-                List<String> expNames = new ArrayList<>();
-                f.get("header_key_order").forEach(n -> expNames.add(n.asText()));
-                assertEquals(expNames, sf.names(), name);
-                for (String n : expNames) {
-                    JsonNode et = f.get("tensors").get(n);
-                    TensorInfo info = sf.info(n);
-                    assertEquals(et.get("header_dtype").asText(), info.dtype().safetensorsName(), name + " " + n);
-                    List<Long> shape = new ArrayList<>();
-                    et.get("shape").forEach(d -> shape.add(d.asLong()));
-                    List<Long> ourShape = new ArrayList<>();
-                    for (long d : info.shape().toArray()) {
-                        ourShape.add(d);
-                    }
-                    assertEquals(shape, ourShape, name + " " + n);
-                }
-            }
+            assertLikeUpstream(f, work.resolve(name));
         }
         Set<String> ourFiles = new TreeSet<>();
         for (String d : new String[] {"cache_images", "cache_videos"}) {
@@ -127,20 +106,47 @@ class MusubiCacheWriteTest {
     }
 
     /**
-     * --i2v on the fixture's I2V dataset: upstream's file name, tensor names, dtypes and shapes (upstream's file also has
-     * the CLIP features of --clip, not written here); the mask is 1 on latent frame 0 only; the conditioning channels
-     * are the encoding of the first frame followed by grey frames, checked through a VAE that averages pixel blocks;
-     * and the trainer's reader finds latents_image beside latents, as upstream's loader did.
+     * --clip on the fixture's I2V dataset (upstream's run: --clip alone implies the I2V conditioning): upstream's file
+     * name, metadata, tensor names in header order, dtypes and shapes (clip_bfloat16 holds F16); the mask is 1 on latent
+     * frame 0 only; the conditioning channels are the encoding of the first frame followed by grey frames, and the CLIP
+     * saw that first frame, both checked through stand-ins that average pixel blocks; the trainer's reader finds
+     * latents_image and clip beside latents, as upstream's loader did. --i2v without a CLIP writes no clip tensor.
      */
     @Test
-    void i2vWritesTheMaskAndTheFirstFrameLatent() throws IOException {
+    void i2vWritesTheMaskTheFirstFrameLatentAndItsClipTokens() throws IOException {
         CacheFixture.copySources(work);
         CollectingReporter rep = new CollectingReporter();
         DatasetConfig config = DatasetConfig.read(work.resolve("dataset_i2v.toml"), work, rep);
         FakeEncoders.BlockMeanVae vae = new FakeEncoders.BlockMeanVae();
-        CacheSummary s = new LatentCacher(vae, work, new CacheOptions(false, false, null, false, true), rep).run(config);
+        FakeEncoders.BlockMeanClip clip = new FakeEncoders.BlockMeanClip();
+        CacheSummary s = new LatentCacher(vae, clip, work, CacheOptions.DEFAULTS, rep).run(config);
         assertEquals(1, s.written().size(), s.toString());
         Path file = work.resolve("cache_i2v/clip2_00000-005_0048x0032_wan.safetensors");
+        assertEquals(List.of(file), s.written());
+        for (JsonNode f : CacheFixture.expected().get("cache_files")) {
+            if (f.get("file").asText().equals("cache_i2v/clip2_00000-005_0048x0032_wan.safetensors")) {
+                assertLikeUpstream(f, file);
+            }
+        }
+        try (SafetensorsFile sf = SafetensorsFile.open(file)) {
+            Tensor tokens = sf.tensor("clip_bfloat16");
+            Tensor cond = sf.tensor("latents_image_2x4x6_bfloat16");
+            for (int c = 0; c < 3; c++) {
+                for (int y0 = 0; y0 < 4; y0++) {
+                    for (int x0 = 0; x0 < 6; x0++) {
+                        int i = (c * 4 + y0) * 6 + x0;
+                        // both averaged the 8x8 blocks of the first frame: the VAE's frame 0 (bf16) and the CLIP's tokens (f16)
+                        assertEquals(cond.getDouble(4 + c, 0, y0, x0), tokens.getDouble(i / 16, i % 16), 1e-2, "block " + i);
+                    }
+                }
+            }
+        }
+        new TextCacher(new FakeEncoders.T5(), work, CacheOptions.DEFAULTS, rep).run(config);
+        TrainSample withClip = BatchLoader.load(DatasetGroup.open(work.resolve("dataset_i2v.toml"), work, rep).batches(0, 0).getFirst())
+            .getFirst();
+        assertEquals(List.of(5L, 16L), java.util.Arrays.stream(withClip.clip().shape().toArray()).boxed().toList());
+
+        s = new LatentCacher(vae, work, new CacheOptions(false, false, null, false, true), rep).run(config);
         assertEquals(List.of(file), s.written());
         Tensor pixels;
         try (SafetensorsFile sf = SafetensorsFile.open(file)) {
@@ -169,5 +175,31 @@ class MusubiCacheWriteTest {
         List<Batch> batches = DatasetGroup.open(work.resolve("dataset_i2v.toml"), work, rep).batches(0, 0);
         TrainSample sample = BatchLoader.load(batches.getFirst()).getFirst();
         assertEquals(List.of(8L, 2L, 4L, 6L), java.util.Arrays.stream(sample.latentsImage().shape().toArray()).boxed().toList());
+    }
+
+    /** The file {@code ours} has upstream's metadata, tensor names in header order, dtypes and shapes ({@code f}). */
+    private static void assertLikeUpstream(JsonNode f, Path ours) throws IOException {
+        String name = f.get("file").asText();
+        assertTrue(Files.isRegularFile(ours), "missing " + name);
+        try (SafetensorsFile sf = SafetensorsFile.open(ours)) {
+            Map<String, String> expMeta = new HashMap<>();
+            f.get("metadata").fields().forEachRemaining(e -> expMeta.put(e.getKey(), e.getValue().asText()));
+            assertEquals(expMeta, sf.metadata(), name);
+            List<String> expNames = new ArrayList<>();
+            f.get("header_key_order").forEach(n -> expNames.add(n.asText()));
+            assertEquals(expNames, sf.names(), name);
+            for (String n : expNames) {
+                JsonNode et = f.get("tensors").get(n);
+                TensorInfo info = sf.info(n);
+                assertEquals(et.get("header_dtype").asText(), info.dtype().safetensorsName(), name + " " + n);
+                List<Long> shape = new ArrayList<>();
+                et.get("shape").forEach(d -> shape.add(d.asLong()));
+                List<Long> ourShape = new ArrayList<>();
+                for (long d : info.shape().toArray()) {
+                    ourShape.add(d);
+                }
+                assertEquals(shape, ourShape, name + " " + n);
+            }
+        }
     }
 }

@@ -18,6 +18,8 @@ import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.WanWeights;
+import dev.loraid.wan.clip.ClipVisionConfig;
+import dev.loraid.wan.clip.ClipWeights;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +64,10 @@ class ImageToVideoSamplingTest {
 
     /** A sampling run's config: prompts, the tiny VAE (null for none) and its latent statistics, in {@code dir}. */
     private static TrainConfig config(Path dir, Path prompts, Path vae) throws Exception {
+        return config(dir, prompts, vae, null);
+    }
+
+    private static TrainConfig config(Path dir, Path prompts, Path vae, Path clip) throws Exception {
         Path stats = dir.resolve("vae_stats.safetensors");
         try (SafetensorsFile v = SafetensorsFile.open(Golden.path("vae_tiny_forward.safetensors"))) {
             SafetensorsWriter.write(stats, Map.of("latents_mean", v.tensor("latents_mean").copy(), "latents_std",
@@ -71,7 +77,7 @@ class ImageToVideoSamplingTest {
                 null, null);
         return new TrainConfig(c.dit(), null, null, false, null, c.datasetConfig(), dir, c.device(), c.mixedPrecision(), false,
                 c.network(), c.optimizer(), c.timesteps(), 1, null, 1, c.seed(), c.save(), null, null, vae,
-                new SampleConfig(prompts, 1, null, false, textLen -> encoder(), stats), c.fp8());
+                new SampleConfig(prompts, 1, null, false, textLen -> encoder(), stats, clip), c.fp8());
     }
 
     @Test
@@ -111,5 +117,32 @@ class ImageToVideoSamplingTest {
         LoraidException c = assertThrows(LoraidException.class,
             () -> TrainingSampler.prepare(config(dir, withImage, null), TASK, new CollectingReporter()));
         assertTrue(c.getMessage().contains("image-to-video samples need --vae"), c.getMessage());
+    }
+
+    /**
+     * A Wan 2.1 I2V task (tiny-i2v-clip: the CLIP branch) samples with its start images' CLIP tokens from --clip, and
+     * refuses to prepare without it.
+     */
+    @Test
+    void wan21SamplesTakeTheirStartImagesClipTokens(@TempDir Path dir) throws Exception {
+        ImageIO.write(new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB), "png", dir.resolve("start.png").toFile());
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, "a cat --w 48 --h 32 --f 5 --s 2 --d 4 --i start.png\n");
+        Path vae = Golden.path("vae_tiny_weights.safetensors");
+        WanVariant task = WanPresets.get("tiny-i2v-clip");
+        LoraidException none = assertThrows(LoraidException.class,
+            () -> TrainingSampler.prepare(config(dir, prompts, vae), task, new CollectingReporter()));
+        assertTrue(none.getMessage().contains("need the start images' CLIP tokens") && none.getMessage().contains("SampleConfig.clip"),
+            none.getMessage());
+        Path clip = dir.resolve("clip.safetensors");
+        Map<String, Tensor> tower = new java.util.LinkedHashMap<>();
+        ClipWeights.random(new ClipVisionConfig(1280, 2, 16, 64, 14, 224), 1).forEach((k, t) -> tower.put("visual." + k, t));
+        SafetensorsWriter.write(clip, tower, Map.of());
+        WanModel model = WanModel.load(WanPresets.TINY_I2V, WanWeights.random(WanPresets.TINY_I2V, 4));
+        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), 4, 4,
+                LoraAdapter.Dropouts.NONE, 1, new CollectingReporter());
+        try (TrainingSampler sampler = TrainingSampler.prepare(config(dir, prompts, vae, clip), task, new CollectingReporter())) {
+            assertEquals(5, sampler.sample(model, net, "000001", new CollectingReporter()).size());
+        }
     }
 }
