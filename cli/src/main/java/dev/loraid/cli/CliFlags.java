@@ -24,6 +24,8 @@ final class CliFlags {
             entry("OptimizerConfig.type", "--optimizer_type"),
             entry("OptimizerConfig.args", "--optimizer_args"),
             entry("OptimizerConfig.scheduler", "--lr_scheduler"),
+            entry("OptimizerConfig.schedulerType", "--lr_scheduler_type"),
+            entry("OptimizerConfig.warmupSteps", "--lr_warmup_steps"),
             entry("SampleConfig.prompts", "--sample_prompts"),
             entry("SampleConfig.encoder", "--t5 and --tokenizer"),
             entry("SampleConfig.everyNSteps", "--sample_every_n_steps"),

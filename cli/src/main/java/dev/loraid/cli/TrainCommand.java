@@ -45,7 +45,7 @@ final class TrainCommand extends OptionsCommand {
             "log_with", "log_prefix", "vae_dtype");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
     private static final List<String> UNSUPPORTED = List.of("compile",
-            "gradient_checkpointing_cpu_offload", "lr_scheduler_type", "resume_from_huggingface");
+            "gradient_checkpointing_cpu_offload", "resume_from_huggingface");
 
     @Override
     public String name() {
@@ -106,7 +106,11 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("lr_scheduler_power", "P", "power of polynomial, ≥ 0 (default 1)"));
         o.addOption(CliArgs.value("lr_scheduler_min_lr_ratio", "R", "min lr ratio of cosine_with_min_lr / warmup_stable_decay / rex, in [0, 1]"));
         o.addOption(CliArgs.value("lr_scheduler_timescale", "N", "timescale of inverse_sqrt, ≥ 1 (default: warmup steps)"));
-        o.addOption(CliArgs.values("lr_scheduler_args", "K=V", "step_rules=... for piecewise_constant"));
+        o.addOption(CliArgs.values("lr_scheduler_args", "K=V", "step_rules=... for piecewise_constant; with --lr_scheduler_type, "
+                + "that class's keyword arguments (e.g. T_max=1000 eta_min=1e-6)"));
+        o.addOption(CliArgs.value("lr_scheduler_type", "CLASS", "a torch.optim.lr_scheduler class instead of --lr_scheduler: "
+                + "StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR, CosineAnnealingLR, "
+                + "CosineAnnealingWarmRestarts (built from --lr_scheduler_args alone, as upstream)"));
         o.addOption(CliArgs.value("max_grad_norm", "N", "clip the global gradient norm, ≥ 0 (default 1.0; 0 = off)"));
         o.addOption(CliArgs.value("gradient_accumulation_steps", "N", "micro-batches per update, ≥ 1 (default 1)"));
         o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates, ≥ 1 (default 1600)"));
@@ -244,10 +248,12 @@ final class TrainCommand extends OptionsCommand {
                 numberOr(cl, "network_dropout", 0, 1, 0.0), CliArgs.all(cl, "network_args"), CliArgs.path(cl, "network_weights"),
                 cl.hasOption("dim_from_weights"), CliArgs.number(cl, "scale_weight_norms"), id.isPresent() ? id.getAsInt() : null,
                 intOr(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS, 12));
+        String schedulerType = cl.getOptionValue("lr_scheduler_type");
         String stepRules = null;
-        for (String a : CliArgs.all(cl, "lr_scheduler_args")) {
+        for (String a : schedulerType != null ? List.<String>of() : CliArgs.all(cl, "lr_scheduler_args")) {
             if (!a.startsWith("step_rules=")) {
-                throw new IllegalArgumentException("--lr_scheduler_args: only step_rules=... is supported, got " + a);
+                throw new IllegalArgumentException("--lr_scheduler_args: only step_rules=... is taken (by piecewise_constant) "
+                        + "without --lr_scheduler_type, got " + a);
             }
             stepRules = a.substring("step_rules=".length());
         }
@@ -256,7 +262,8 @@ final class TrainCommand extends OptionsCommand {
                 steps(cl, "lr_warmup_steps"), steps(cl, "lr_decay_steps"),
                 intOr(cl, "lr_scheduler_num_cycles", 1, MAX, 1), numberOr(cl, "lr_scheduler_power", 0, INF, 1.0),
                 CliArgs.number(cl, "lr_scheduler_min_lr_ratio", 0, 1), CliArgs.integer(cl, "lr_scheduler_timescale", 1, MAX), stepRules,
-                numberOr(cl, "max_grad_norm", 0, INF, 1.0));
+                numberOr(cl, "max_grad_norm", 0, INF, 1.0), schedulerType,
+                schedulerType == null ? List.of() : CliArgs.all(cl, "lr_scheduler_args"));
         CliArgs.number(cl, "guidance_scale", 0, INF); // recorded only
         TimestepConfig timesteps = new TimestepConfig(TimestepSampling.parse(cl.getOptionValue("timestep_sampling", "sigma")),
                 numberOr(cl, "discrete_flow_shift", 0, INF, 1.0), numberOr(cl, "sigmoid_scale", -INF, INF, 1.0),

@@ -260,6 +260,35 @@ class TrainCommandTest {
         assertTrue(r.err().contains("AdamW8bit:"), r.err());
     }
 
+    /**
+     * --lr_scheduler_type CosineAnnealingLR with its --lr_scheduler_args: the log's rate of step k is the class's
+     * η_min + (lr − η_min)·(1 + cos(π·(k−1)/T_max))/2, past T_max too; --lr_scheduler and its warmup are replaced (a warning
+     * says so).
+     */
+    @Test
+    void a_torch_scheduler_class_sets_the_rate(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Path out = dir.resolve("out");
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--learning_rate", "1e-3",
+                "--lr_scheduler", "linear", "--lr_warmup_steps", "2", "--lr_scheduler_type", "CosineAnnealingLR",
+                "--lr_scheduler_args", "T_max=4", "eta_min=1e-4", "--network_dim", "4", "--max_train_steps", "6", "--seed", "1",
+                "--output_dir", out.toString(), "--output_name", "cos");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("--lr_scheduler_type CosineAnnealingLR replaces --lr_scheduler linear"), r.err());
+        List<String> log = Files.readAllLines(out.resolve("cos-log.jsonl"));
+        assertEquals(6, log.size());
+        for (int k = 1; k <= 6; k++) {
+            String line = log.get(k - 1);
+            double lr = Double.parseDouble(line.replaceAll(".*\"lr\":([-0-9.eE]+).*", "$1"));
+            assertEquals(1e-4 + (1e-3 - 1e-4) * (1 + Math.cos(Math.PI * (k - 1) / 4)) / 2, lr, 1e-12, line);
+        }
+        CliRun bad = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--lr_scheduler_type",
+                "StepLR", "--output_dir", dir.resolve("bad").toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--lr_scheduler_type: StepLR needs --lr_scheduler_args step_size=..."),
+                bad.err());
+    }
+
     /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
     @Test
     void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {

@@ -7,4 +7,9 @@ package dev.loraid.autograd.optim;
 @FunctionalInterface
 public interface LrSchedule {
     double factor(long step);
+
+    /** The rate of a group whose base rate is {@code baseLr}; schedules with an absolute floor (η_min) override it. */
+    default double lr(long step, double baseLr) {
+        return baseLr * factor(step);
+    }
 }

@@ -37,9 +37,8 @@ public final class LrScheduler {
     }
 
     private void apply() {
-        double f = schedule.factor(step);
         for (ParamGroup g : optimizer.groups()) {
-            g.setLr(g.baseLr() * f);
+            g.setLr(schedule.lr(step, g.baseLr()));
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.loraid.core.train;
 import static dev.loraid.core.ParameterText.named;
 import static dev.loraid.core.ParameterText.param;
 
+import dev.loraid.autograd.optim.TorchSchedulers;
 import dev.loraid.core.ParameterException;
 import java.util.List;
 import java.util.Locale;
@@ -29,10 +30,13 @@ import java.util.Set;
  * @param timescale       {@code --lr_scheduler_timescale}, or null (= warmup)
  * @param stepRules       {@code --lr_scheduler_args step_rules=…} for piecewise_constant, or null
  * @param maxGradNorm     {@code --max_grad_norm} (default 1; 0 disables clipping)
+ * @param schedulerType   {@code --lr_scheduler_type}: a torch.optim.lr_scheduler class ({@link TorchSchedulers}) that
+ *                        replaces the schedule, built from {@code schedulerArgs} alone; null for none
+ * @param schedulerArgs   {@code --lr_scheduler_args} items {@code key=value} for {@code schedulerType}
  */
 public record OptimizerConfig(String type, List<String> args, double learningRate, String scheduler, String warmupSteps,
         String decaySteps, int numCycles, double power, Double minLrRatio, Integer timescale, String stepRules,
-        double maxGradNorm) {
+        double maxGradNorm, String schedulerType, List<String> schedulerArgs) {
 
     /** The optimizers a run can use, each with the class name upstream writes into {@code ss_optimizer}. */
     public enum Kind {
@@ -81,6 +85,7 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
 
     public OptimizerConfig {
         args = List.copyOf(args);
+        schedulerArgs = schedulerArgs == null ? List.of() : List.copyOf(schedulerArgs);
         type = type == null || type.isBlank() ? "AdamW" : type;
         Kind kind = Kind.of(type);
         if (kind == null) {
@@ -102,10 +107,29 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
             case SCHEDULE_FREE -> Optimizers.scheduleFreeSettings(args);
             default -> Optimizers.AdamWArgs.parse(args);
         }
+        if (schedulerType != null) {
+            if (kind == Kind.SCHEDULE_FREE || relativeSteps(kind, args)) {
+                throw new ParameterException(named(param("OptimizerConfig.schedulerType"), " " + schedulerType + " does not "
+                        + "apply: " + type + " sets its own rate (no schedule)"));
+            }
+            try {
+                TorchSchedulers.of(schedulerType, schedulerArgs);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(named(param("OptimizerConfig.schedulerType"), ": " + e.getMessage()));
+            }
+        }
         if (scheduler.toLowerCase(Locale.ROOT).startsWith("adafactor") && !relativeSteps(kind, args)) {
             throw new ParameterException(named(param("OptimizerConfig.scheduler"), " " + scheduler
                     + " is Adafactor's own schedule: it comes with --optimizer_type Adafactor and relative_step=True"));
         }
+    }
+
+    /** Without {@code --lr_scheduler_type}. */
+    public OptimizerConfig(String type, List<String> args, double learningRate, String scheduler, String warmupSteps,
+            String decaySteps, int numCycles, double power, Double minLrRatio, Integer timescale, String stepRules,
+            double maxGradNorm) {
+        this(type, args, learningRate, scheduler, warmupSteps, decaySteps, numCycles, power, minLrRatio, timescale, stepRules,
+                maxGradNorm, null, List.of());
     }
 
     private static boolean relativeSteps(Kind kind, List<String> args) {

@@ -148,27 +148,33 @@ public final class Optimizers {
                     a.stateBytes() / 1048576.0, fp32 / 1048576.0));
         }
         if (optimizer instanceof ScheduleFreeAdamW && (!c.scheduler().equals("constant") || !c.warmupSteps().equals("0"))) {
-            listener.warn("AdamWScheduleFree runs without a schedule: --lr_scheduler " + c.scheduler() + " and --lr_warmup_steps "
-                    + c.warmupSteps() + " are ignored, as upstream; warm up with --optimizer_args warmup_steps=N");
+            listener.warn(named("AdamWScheduleFree runs without a schedule: ", param("OptimizerConfig.scheduler"), " "
+                    + c.scheduler() + " and ", param("OptimizerConfig.warmupSteps"), " " + c.warmupSteps() + " are ignored, as "
+                    + "upstream; warm up with ", param("OptimizerConfig.args"), " warmup_steps=N"));
+        }
+        if (c.schedulerType() != null && (!c.scheduler().equals("constant") || !c.warmupSteps().equals("0"))) {
+            listener.warn(named(param("OptimizerConfig.schedulerType"), " " + c.schedulerType() + " replaces ",
+                    param("OptimizerConfig.scheduler"), " " + c.scheduler() + " and ", param("OptimizerConfig.warmupSteps"), " "
+                    + c.warmupSteps() + ", as upstream (only its own arguments reach it)"));
         }
         if (optimizer instanceof Prodigy && c.learningRate() < 0.1) {
-            listener.warn("Prodigy: --learning_rate " + c.learningRate() + " multiplies the step size Prodigy estimates "
-                    + "itself; prodigyopt's advice is 1.0 (lower it only for instability)");
+            listener.warn(named("Prodigy: ", param("OptimizerConfig.learningRate"), " " + c.learningRate() + " multiplies the "
+                    + "step size Prodigy estimates itself; prodigyopt's advice is 1.0 (lower it only for instability)"));
         }
         if (optimizer instanceof Adafactor a) {
             Adafactor.Settings s = a.settings();
             if (s.relativeStep()) {
-                listener.info("Adafactor with relative steps: each parameter's rate is min(" + (s.warmupInit() ? "1e-6·t" : "1e-2")
-                        + ", 1/√t)" + (s.scaleParameter() ? " · max(" + s.eps2() + ", RMS(p))" : "") + "; --learning_rate "
-                        + c.learningRate() + " is only the reported initial rate and --lr_scheduler is replaced by "
-                        + c.schedulerName());
+                listener.info(named("Adafactor with relative steps: each parameter's rate is min(" + (s.warmupInit() ? "1e-6·t" : "1e-2")
+                        + ", 1/√t)" + (s.scaleParameter() ? " · max(" + s.eps2() + ", RMS(p))" : "") + "; ",
+                        param("OptimizerConfig.learningRate"), " " + c.learningRate() + " is only the reported initial rate and ",
+                        param("OptimizerConfig.scheduler"), " is replaced by " + c.schedulerName()));
             } else {
                 if (c.maxGradNorm() != 0) {
-                    listener.warn("Adafactor: --max_grad_norm " + c.maxGradNorm() + " clips gradients too; upstream "
-                            + "suggests --max_grad_norm 0");
+                    listener.warn(named("Adafactor: ", param("OptimizerConfig.maxGradNorm"), " " + c.maxGradNorm()
+                            + " clips gradients too; upstream suggests 0"));
                 }
                 if (!c.scheduler().equals("constant_with_warmup")) {
-                    listener.warn("Adafactor: upstream suggests --lr_scheduler constant_with_warmup");
+                    listener.warn(named("Adafactor: upstream suggests ", param("OptimizerConfig.scheduler"), " constant_with_warmup"));
                 }
                 if (s.clipThreshold() != 1.0) {
                     listener.warn("Adafactor: upstream suggests clip_threshold=1.0");

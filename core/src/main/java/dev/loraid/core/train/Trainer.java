@@ -5,6 +5,7 @@ import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.Optimizer;
+import dev.loraid.autograd.optim.TorchSchedulers;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.autograd.optim.LrScheduleArgs;
 import dev.loraid.autograd.optim.LrScheduler;
@@ -117,7 +118,9 @@ public final class Trainer {
             Optimizers.describe(optimizer, c.optimizer(), params.values(), listener);
             long warmup = LrSchedules.parseSteps(c.optimizer().warmupSteps(), maxSteps);
             OptimizerConfig o = c.optimizer();
-            LrScheduler scheduler = new LrScheduler(optimizer, LrSchedules.byName(o.schedulerName(), new LrScheduleArgs(warmup, maxSteps,
+            LrScheduler scheduler = new LrScheduler(optimizer, o.schedulerType() != null
+                    ? TorchSchedulers.of(o.schedulerType(), o.schedulerArgs()) // replaces --lr_scheduler and its warmup (§3.2)
+                    : LrSchedules.byName(o.schedulerName(), new LrScheduleArgs(warmup, maxSteps,
                     o.numCycles(), o.power(), o.minLrRatio(), LrSchedules.parseSteps(o.decaySteps(), maxSteps),
                     o.timescale() == null ? null : o.timescale().longValue(), o.stepRules(), o.learningRate())));
             MaxNormRegularizer maxNorm = c.network().scaleWeightNorms() == null ? null

@@ -102,7 +102,8 @@ class TrainPartsTest {
         assertTrue(Optimizers.of(params, manual, null) instanceof Adafactor);
         CollectingReporter advice = new CollectingReporter();
         Optimizers.describe(Optimizers.of(params, manual, null), manual, params.values(), advice);
-        assertTrue(advice.warned("--max_grad_norm 0") && advice.warned("constant_with_warmup") && advice.warned("clip_threshold=1.0"),
+        assertTrue(advice.warned("OptimizerConfig.maxGradNorm 1.0 clips gradients too; upstream suggests 0")
+                && advice.warned("OptimizerConfig.scheduler constant_with_warmup") && advice.warned("clip_threshold=1.0"),
                 advice.warnings.toString());
         CollectingReporter relative = new CollectingReporter();
         Optimizers.describe(Optimizers.of(params, plain, null), plain, params.values(), relative);
@@ -168,7 +169,7 @@ class TrainPartsTest {
         params.put("m.lora_down.weight", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)));
         CollectingReporter r = new CollectingReporter();
         Optimizers.describe(Optimizers.of(params, cosine, null), cosine, params.values(), r);
-        assertTrue(r.warned("--lr_scheduler cosine and --lr_warmup_steps 10 are ignored"), r.warnings.toString());
+        assertTrue(r.warned("OptimizerConfig.scheduler cosine and OptimizerConfig.warmupSteps 10 are ignored"), r.warnings.toString());
         for (var bad : Map.of("warmup_steps=2.5", "an integer ≥ 0", "betas=(0,0.999)", "beta1 > 0", "lr=1", "AdamWScheduleFree takes")
                 .entrySet()) {
             ParameterException e = assertThrows(ParameterException.class, () -> prodigy("AdamWScheduleFree", List.of(bad.getKey()), 1e-3));
