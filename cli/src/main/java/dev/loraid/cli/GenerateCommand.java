@@ -68,7 +68,6 @@ final class GenerateCommand extends OptionsCommand {
         REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
         REFUSED.put("control_image_path", "one-frame inference is not supported yet");
         REFUSED.put("control_image_mask_path", "one-frame inference is not supported yet");
-        REFUSED.put("trim_tail_frames", "trimming decoded frames is not supported yet");
         REFUSED.put("ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer");
     }
 
@@ -118,6 +117,8 @@ final class GenerateCommand extends OptionsCommand {
                 + "a --from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
         o.addOption(CliArgs.value("end_image_path", "FILE", "end image of a first-last-frame task (flf2v-14B; with --image_path, "
                 + "--clip and --vae; a --from_file line's --ei wins)"));
+        o.addOption(CliArgs.value("trim_tail_frames", "N", "drop the last N decoded frames before saving video or images, ≥ 0 "
+                + "(default 0; the tail of an end-image video may be corrupted)"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): the "
                 + "start image's CLIP tokens, which Wan 2.1 i2v-14B takes"));
         o.addOption(CliArgs.value("save_merged_model", "FILE", "merge the --lora_weight files into --dit, write FILE and exit (no "
@@ -472,11 +473,13 @@ final class GenerateCommand extends OptionsCommand {
     /** The frame renderer of a run: --vae's decoder (opened once for every prompt) or the latent projection. */
     private record Frames(FrameRenderer renderer, VaeFrames vae) implements AutoCloseable {
         static Frames open(CommandLine cl, WanVariant task, OutputType type) {
+            Integer trim = CliArgs.integer(cl, "trim_tail_frames", 0, Integer.MAX_VALUE);
+            int tail = trim == null ? 0 : trim;
             if (!cl.hasOption("vae") || !type.frames()) {
-                return new Frames(dev.loraid.core.generate.LatentPreview.renderer(task.vaeStride()), null);
+                return new Frames(dev.loraid.core.generate.LatentPreview.renderer(task.vaeStride()).withoutLast(tail), null);
             }
             VaeFrames vae = VaeFrames.open(CliArgs.path(cl, "vae"), CliArgs.path(cl, "vae_latent_stats"), CliArgs.device(cl));
-            return new Frames(vae, vae);
+            return new Frames(vae.withoutLast(tail), vae);
         }
 
         @Override

@@ -392,6 +392,20 @@ class GenerateCommandTest {
         assertEquals(0, pngs.code(), pngs.err());
         List<Path> frames = pngs.out().lines().map(Path::of).sorted().toList();
         assertEquals(5, frames.size(), pngs.out());
+        // --trim_tail_frames 2: the first three of the same frames, byte for byte
+        CliRun trimmed = generate("t", concat(vae, "--output_type", "images", "--trim_tail_frames", "2"));
+        assertEquals(0, trimmed.code(), trimmed.err());
+        List<Path> kept = trimmed.out().lines().map(Path::of).sorted().toList();
+        assertEquals(3, kept.size(), trimmed.out());
+        for (int i = 0; i < 3; i++) {
+            BufferedImage a = ImageIO.read(frames.get(i).toFile());
+            BufferedImage b = ImageIO.read(kept.get(i).toFile());
+            assertArrayEquals(a.getRGB(0, 0, a.getWidth(), a.getHeight(), null, 0, a.getWidth()),
+                    b.getRGB(0, 0, b.getWidth(), b.getHeight(), null, 0, b.getWidth()), "frame " + i);
+        }
+        CliRun all = generate("u", concat(vae, "--output_type", "images", "--trim_tail_frames", "5"));
+        assertEquals(1, all.code(), all.err());
+        assertTrue(all.err().contains("trimming 5 tail frames leaves none of the 5 decoded frames"), all.err());
 
         List<double[]> means = new ArrayList<>();
         try (org.jcodec.common.io.SeekableByteChannel ch = org.jcodec.common.io.NIOUtils.readableChannel(mp4.toFile())) {
