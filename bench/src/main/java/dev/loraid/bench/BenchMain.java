@@ -13,6 +13,7 @@ import dev.loraid.bench.train.LinearTrainBench;
 import dev.loraid.bench.train.TrainBatchBench;
 import dev.loraid.bench.train.TrainStepBench;
 import dev.loraid.bench.umt5.Umt5Bench;
+import dev.loraid.bench.clip.ClipBench;
 import dev.loraid.bench.vae.VaeEncodeBench;
 
 import java.io.PrintStream;
@@ -31,7 +32,8 @@ public final class BenchMain {
     static List<BenchCommand> commands() {
         return List.of(new GemmBench(), new AttentionBench(), new LinearTrainBench(), new WanBlockBench(),
                 new MergeBench(), new WanBlockGpuBench(), new GpuTrainStepBench(), new GpuGenerateBench(), new TrainStepBench(),
-                new TrainBatchBench(), new GenerateBench(), new VaeEncodeBench(), new Umt5Bench());
+                new TrainBatchBench(), new GenerateBench(), new VaeEncodeBench(), new Umt5Bench(),
+                new ClipBench());
     }
 
     public static void main(String[] args) {

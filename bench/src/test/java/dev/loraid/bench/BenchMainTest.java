@@ -51,8 +51,11 @@ class BenchMainTest {
         // options are checked before any weight is drawn
         assertEquals(2, BenchMain.run(new String[] {"vae-encode", "--no-torch", "--height", "12"}, out, e));
         assertEquals(2, BenchMain.run(new String[] {"umt5", "--no-torch", "--bogus"}, out, e));
+        assertTrue(BenchMain.commands().stream().anyMatch(c -> c.name().equals("clip")));
+        assertEquals(2, BenchMain.run(new String[] {"clip", "--no-torch", "--layers", "1"}, out, e));
         e.flush();
         assertTrue(err.toString().contains("multiples of 8"), err.toString());
+        assertTrue(err.toString().contains("--layers must be ≥ 2"), err.toString());
     }
 
     @Test

@@ -194,6 +194,11 @@ public final class DjlTorchCpu implements TorchCpu {
     }
 
     @Override
+    public OutputRun clipVision(dev.loraid.bench.clip.ClipCase c) {
+        return new DjlClip(manager, c);
+    }
+
+    @Override
     public void close() {
         if (sdpa != null) {
             sdpa.close();

@@ -88,6 +88,12 @@ public interface TorchCpu extends AutoCloseable {
     OutputRun umt5Layer(Umt5LayerCase c);
 
     /**
+     * Wan's CLIP vision tower of the case (patches, class token, positions, pre-norm, all but the last block; spec wan.md
+     * §5.4) in fp32: {@code run()} is one forward over the case's pixels, {@link OutputRun#output()} the tokens [257, dim].
+     */
+    OutputRun clipVision(dev.loraid.bench.clip.ClipCase c);
+
+    /**
      * One weight of a LoRA merge as upstream merges it (the weight in fp32, {@code W += scale · (U @ D)}, eager
      * PyTorch ops): {@code w} [out, in] fp32 is updated in place from {@code up} [out, rank] and {@code down}
      * [rank, in], all fp32 little-endian host memory. Each call copies the operands into PyTorch tensors and the
