@@ -90,13 +90,15 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID ≥ 1: only its block slice (one ID)"));
         o.addOption(CliArgs.values("loraid", "ID", "alias of --LORAID"));
         o.addOption(CliArgs.value("blocks_per_loraid", "P", "blocks per LORAID, 1..10000 (default 12)"));
-        o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default), AdamW8bit (bitsandbytes': 8-bit moments), Adafactor (transformers'), "
-                + "prodigyopt.Prodigy (Prodigy 1.1.2; give --learning_rate 1) or schedulefree.AdamWScheduleFree (no --lr_scheduler)"));
+        o.addOption(CliArgs.value("optimizer_type", "NAME", "AdamW (default), AdamW8bit or PagedAdamW8bit (bitsandbytes': 8-bit moments), Adafactor "
+                + "(transformers'), prodigyopt.Prodigy (Prodigy 1.1.2; give --learning_rate 1), schedulefree.AdamWScheduleFree (no "
+                + "--lr_scheduler) or lion_pytorch.Lion"));
         o.addOption(CliArgs.values("optimizer_args", "K=V", "AdamW: weight_decay=0.01 (≥ 0) betas=(0.9,0.999) (each in [0, 1)) eps=1e-8 (> 0); Adafactor: "
                 + "relative_step=True scale_parameter=True warmup_init=False eps=(1e-30,1e-3) clip_threshold=1.0 decay_rate=-0.8 "
                 + "beta1=None weight_decay=0.0; Prodigy: betas=(0.9,0.999) beta3=None weight_decay=0 decouple=True "
                 + "use_bias_correction=False safeguard_warmup=False d0=1e-6 d_coef=1.0 growth_rate=inf slice_p=1; "
-                + "AdamWScheduleFree: betas=(0.9,0.999) eps=1e-8 weight_decay=0 warmup_steps=0 r=0 weight_lr_power=2 inner_momentum=0"));
+                + "AdamWScheduleFree: betas=(0.9,0.999) eps=1e-8 weight_decay=0 warmup_steps=0 r=0 weight_lr_power=2 inner_momentum=0; "
+                + "Lion: betas=(0.9,0.99) weight_decay=0 decoupled_weight_decay=False"));
         o.addOption(CliArgs.value("learning_rate", "LR", "learning rate, > 0 (default 2e-6)"));
         o.addOption(CliArgs.value("lr_scheduler", "NAME", "constant (default), constant_with_warmup, linear, cosine, "
                 + "cosine_with_restarts, polynomial, cosine_with_min_lr, inverse_sqrt, warmup_stable_decay, piecewise_constant, rex"));

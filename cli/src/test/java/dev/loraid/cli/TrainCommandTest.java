@@ -215,7 +215,7 @@ class TrainCommandTest {
         Path out = dir.resolve("out");
         String[][] cases = {
             {"--LORAID", "3", "training accepts a single LORAID; got [2, 3]"},
-            {"--optimizer_type", "PagedAdamW8bit", "--optimizer_type PagedAdamW8bit is not supported (supported: AdamW, AdamW8bit, Adafactor"},
+            {"--optimizer_type", "AdEMAMix8bit", "--optimizer_type AdEMAMix8bit is not supported (supported: AdamW, AdamW8bit, PagedAdamW8bit, Adafactor"},
             {"--sample_every_n_steps", "5", "need --sample_prompts"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},

@@ -21,7 +21,8 @@ import java.util.Map;
  * down and up matrices of its eight attention Linears (1536 → 1536) and two FFN Linears (1536 → 8960 → 1536), 1.46 M
  * parameters, made by {@link Optimizers#of} and stepped as the trainer does: {@code AdamW} (fp32 moments),
  * {@code AdamW8bit} (bitsandbytes' 8-bit moments), {@code Adafactor} (transformers', its defaults: factored second
- * moments, relative steps), {@code prodigyopt.Prodigy} or {@code schedulefree.AdamWScheduleFree} (in train mode). The
+ * moments, relative steps), {@code prodigyopt.Prodigy}, {@code schedulefree.AdamWScheduleFree} (in train mode) or
+ * {@code lion_pytorch.Lion}. The
  * gradients stay fixed; the parameters move every call.
  */
 public class OptimizerStepJmh extends CpuJmhSettings {
@@ -29,7 +30,7 @@ public class OptimizerStepJmh extends CpuJmhSettings {
     private static final int DIM = 1536;
     private static final int FFN = 8960;
 
-    @Param({"AdamW", "AdamW8bit", "Adafactor", "prodigyopt.Prodigy", "schedulefree.AdamWScheduleFree"})
+    @Param({"AdamW", "AdamW8bit", "Adafactor", "prodigyopt.Prodigy", "schedulefree.AdamWScheduleFree", "lion_pytorch.Lion"})
     public String optimizer;
 
     private Optimizer opt;

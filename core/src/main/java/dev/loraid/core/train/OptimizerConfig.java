@@ -46,6 +46,12 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         ADAMW_8BIT("bitsandbytes.optim.adamw.AdamW8bit", Set.of("adamw8bit", "bitsandbytes.optim.adamw8bit",
                 "bitsandbytes.optim.adamw.adamw8bit")),
         /**
+         * bitsandbytes' PagedAdamW8bit: AdamW8bit's step with its state in CUDA unified memory, which pages to the host
+         * under pressure; here the same step with the state in device memory.
+         */
+        PAGED_ADAMW_8BIT("bitsandbytes.optim.adamw.PagedAdamW8bit", Set.of("pagedadamw8bit", "bitsandbytes.optim.pagedadamw8bit",
+                "bitsandbytes.optim.adamw.pagedadamw8bit")),
+        /**
          * transformers' Adafactor through upstream's built-in name only: its module path goes to the generic loader,
          * which skips the relative-step handling (§3.1).
          */
@@ -57,7 +63,9 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         PRODIGY("prodigyopt.prodigy.Prodigy", Set.of("prodigyopt.prodigy", "prodigyopt.prodigy.prodigy", "prodigy")),
         /** schedulefree's AdamWScheduleFree, by its dotted path (upstream's generic loader) or kohya's bare name. */
         SCHEDULE_FREE("schedulefree.adamw_schedulefree.AdamWScheduleFree", Set.of("schedulefree.adamwschedulefree",
-                "schedulefree.adamw_schedulefree.adamwschedulefree", "adamwschedulefree"));
+                "schedulefree.adamw_schedulefree.adamwschedulefree", "adamwschedulefree")),
+        /** lion-pytorch's Lion, by its dotted path (upstream's generic loader) or kohya's bare name. */
+        LION("lion_pytorch.lion_pytorch.Lion", Set.of("lion_pytorch.lion", "lion_pytorch.lion_pytorch.lion", "lion"));
 
         private final String className;
         private final Set<String> names;
@@ -90,8 +98,8 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         Kind kind = Kind.of(type);
         if (kind == null) {
             throw new ParameterException(named(param("OptimizerConfig.type"), " " + type
-                    + " is not supported (supported: AdamW, AdamW8bit, Adafactor, prodigyopt.Prodigy, "
-                    + "schedulefree.AdamWScheduleFree)"));
+                    + " is not supported (supported: AdamW, AdamW8bit, PagedAdamW8bit, Adafactor, "
+                    + "prodigyopt.Prodigy, schedulefree.AdamWScheduleFree, lion_pytorch.Lion)"));
         }
         if (!(learningRate > 0)) {
             throw new ParameterException(named(param("OptimizerConfig.learningRate"), " must be > 0, got " + learningRate));
@@ -105,6 +113,7 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
             case ADAFACTOR -> Optimizers.adafactorSettings(args);
             case PRODIGY -> Optimizers.prodigySettings(args);
             case SCHEDULE_FREE -> Optimizers.scheduleFreeSettings(args);
+            case LION -> Optimizers.LionArgs.parse(args);
             default -> Optimizers.AdamWArgs.parse(args);
         }
         if (schedulerType != null) {
@@ -141,9 +150,9 @@ public record OptimizerConfig(String type, List<String> args, double learningRat
         return Kind.of(type);
     }
 
-    /** Whether {@code --optimizer_type} names bitsandbytes' AdamW8bit (8-bit moments), rather than torch's AdamW. */
+    /** Whether {@code --optimizer_type} names bitsandbytes' (Paged)AdamW8bit (8-bit moments), rather than torch's AdamW. */
     public boolean eightBit() {
-        return kind() == Kind.ADAMW_8BIT;
+        return kind() == Kind.ADAMW_8BIT || kind() == Kind.PAGED_ADAMW_8BIT;
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.Adafactor;
 import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Lion;
 import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.ParamGroup;
 import dev.loraid.autograd.optim.Prodigy;
@@ -41,6 +42,18 @@ public final class Optimizers {
             double[] betas = a.pair("betas", 0.9, 0.999, 0, Math.nextDown(1.0), "in [0, 1)");
             return new AdamWArgs(a.number("weight_decay", 0.01, 0, Double.MAX_VALUE, "≥ 0"), betas[0], betas[1],
                     a.number("eps", 1e-8, Double.MIN_VALUE, Double.MAX_VALUE, "> 0"));
+        }
+    }
+
+    /** lion-pytorch's arguments (defaults betas (0.9, 0.99), weight_decay 0, decoupled_weight_decay False). */
+    public record LionArgs(double beta1, double beta2, double weightDecay, boolean decoupled) {
+        public static LionArgs parse(List<String> items) {
+            OptimizerArgs a = OptimizerArgs.parse(items, "Lion", List.of("betas", "weight_decay", "decoupled_weight_decay",
+                    "use_triton"));
+            a.bool("use_triton", false); // chooses upstream's kernel, not the math
+            double[] betas = a.pair("betas", 0.9, 0.99, 0, 1, "in [0, 1]");
+            return new LionArgs(betas[0], betas[1], a.number("weight_decay", 0.0, 0, Double.MAX_VALUE, "≥ 0"),
+                    a.bool("decoupled_weight_decay", false));
         }
     }
 
@@ -114,6 +127,10 @@ public final class Optimizers {
 
     /** The run's optimizer over {@code params}, with a LoRA+ group when {@code loraPlusRatio} is given. */
     public static Optimizer of(Map<String, Parameter> params, OptimizerConfig c, Double loraPlusRatio) {
+        if (c.kind() == OptimizerConfig.Kind.LION) {
+            LionArgs a = LionArgs.parse(c.args());
+            return new Lion(groups(params, c, loraPlusRatio, a.weightDecay()), a.beta1(), a.beta2(), a.decoupled());
+        }
         if (c.kind() == OptimizerConfig.Kind.SCHEDULE_FREE) {
             ScheduleFreeAdamW.Settings settings = scheduleFreeSettings(c.args());
             return new ScheduleFreeAdamW(groups(params, c, loraPlusRatio, settings.weightDecay()), settings);
@@ -144,8 +161,9 @@ public final class Optimizers {
     static void describe(Optimizer optimizer, OptimizerConfig c, Collection<Parameter> params, Reporter listener) {
         if (optimizer instanceof AdamW a && c.eightBit()) {
             long fp32 = 8 * params.stream().mapToLong(p -> p.shape().numel()).sum();
-            listener.info(String.format(Locale.ROOT, "AdamW8bit: %.1f MiB of optimizer state (fp32 moments: %.1f MiB)",
-                    a.stateBytes() / 1048576.0, fp32 / 1048576.0));
+            listener.info(String.format(Locale.ROOT, "AdamW8bit: %.1f MiB of optimizer state (fp32 moments: %.1f MiB)%s",
+                    a.stateBytes() / 1048576.0, fp32 / 1048576.0, c.kind() == OptimizerConfig.Kind.PAGED_ADAMW_8BIT
+                    ? "; PagedAdamW8bit's step, its state in device memory (not CUDA unified memory)" : ""));
         }
         if (optimizer instanceof ScheduleFreeAdamW && (!c.scheduler().equals("constant") || !c.warmupSteps().equals("0"))) {
             listener.warn(named("AdamWScheduleFree runs without a schedule: ", param("OptimizerConfig.scheduler"), " "

@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class OptimizersOnDeviceTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"AdamW", "AdamW8bit", "Adafactor", "prodigyopt.Prodigy", "schedulefree.AdamWScheduleFree"})
+    @ValueSource(strings = {"AdamW", "AdamW8bit", "Adafactor", "prodigyopt.Prodigy", "schedulefree.AdamWScheduleFree",
+        "lion_pytorch.Lion"})
     void steps_as_on_the_cpu(String type) {
         Device device = Backends.resolve(System.getProperty("loraid.test.device", "cpu"));
         assumeTrue(!device.isCpu(), "a device test: -Dloraid.test.device=cuda runs it");
@@ -35,6 +36,7 @@ class OptimizersOnDeviceTest {
             case "Adafactor" -> List.of("weight_decay=0.01", "beta1=0.9");
             case "prodigyopt.Prodigy" -> List.of("weight_decay=0.01", "use_bias_correction=True", "slice_p=3");
             case "schedulefree.AdamWScheduleFree" -> List.of("weight_decay=0.01", "warmup_steps=2");
+            case "lion_pytorch.Lion" -> List.of("weight_decay=0.01");
             default -> List.of();
         };
         OptimizerConfig config = new OptimizerConfig(type, args, type.startsWith("prodigyopt") ? 1.0 : 1e-2, "constant", "0", "0",

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.optim.Adafactor;
 import dev.loraid.autograd.optim.AdamW;
+import dev.loraid.autograd.optim.Lion;
 import dev.loraid.autograd.optim.Optimizer;
 import dev.loraid.autograd.optim.Prodigy;
 import dev.loraid.autograd.optim.ScheduleFreeAdamW;
@@ -73,7 +74,7 @@ class TrainPartsTest {
         assertFalse(c.eightBit());
         IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> new OptimizerConfig("AdEMAMix8bit",
                 List.of(), 1e-3, "constant", "0", "0", 1, 1, null, null, null, 1));
-        assertTrue(other.getMessage().contains("AdEMAMix8bit is not supported (supported: AdamW, AdamW8bit, Adafactor"), other.getMessage());
+        assertTrue(other.getMessage().contains("AdEMAMix8bit is not supported (supported: AdamW, AdamW8bit, PagedAdamW8bit, Adafactor"), other.getMessage());
     }
 
     /**
@@ -175,6 +176,29 @@ class TrainPartsTest {
             ParameterException e = assertThrows(ParameterException.class, () -> prodigy("AdamWScheduleFree", List.of(bad.getKey()), 1e-3));
             assertTrue(e.getMessage().contains(bad.getValue()), bad.getKey() + ": " + e.getMessage());
         }
+    }
+
+    /** lion_pytorch.Lion (or "Lion") and bitsandbytes' PagedAdamW8bit (AdamW8bit's step) by their names, with their metadata. */
+    @Test
+    void lion_and_paged_adamw8bit_by_their_names() {
+        for (String name : List.of("lion_pytorch.Lion", "Lion", "lion_pytorch.lion_pytorch.Lion")) {
+            assertEquals(OptimizerConfig.Kind.LION, prodigy(name, List.of(), 1e-4).kind(), name);
+        }
+        assertEquals(new Optimizers.LionArgs(0.95, 0.98, 0.1, true), Optimizers.LionArgs.parse(List.of("betas=(0.95, 0.98)",
+                "weight_decay=0.1", "decoupled_weight_decay=True", "use_triton=False")));
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        params.put("m.lora_down.weight", Parameter.trainable(Tensor.of(new float[] {1, 2}, 1, 2)));
+        assertTrue(Optimizers.of(params, prodigy("Lion", List.of(), 1e-4), null) instanceof Lion);
+        assertEquals("lion_pytorch.lion_pytorch.Lion(weight_decay=0.1)", TrainMetadata.optimizerName(prodigy("Lion",
+                List.of("weight_decay=0.1"), 1e-4)));
+        ParameterException bad = assertThrows(ParameterException.class, () -> prodigy("Lion", List.of("eps=1e-8"), 1e-4));
+        assertTrue(bad.getMessage().contains("Lion takes betas, weight_decay, decoupled_weight_decay, use_triton"), bad.getMessage());
+        OptimizerConfig paged = prodigy("bitsandbytes.optim.PagedAdamW8bit", List.of(), 1e-4);
+        assertTrue(paged.eightBit());
+        assertEquals("bitsandbytes.optim.adamw.PagedAdamW8bit", TrainMetadata.optimizerName(paged));
+        CollectingReporter r = new CollectingReporter();
+        Optimizers.describe(Optimizers.of(params, paged, null), paged, params.values(), r);
+        assertTrue(r.infos.getFirst().contains("not CUDA unified memory"), r.infos.toString());
     }
 
     private static OptimizerConfig prodigy(String name, List<String> args, double lr) {
