@@ -245,4 +245,37 @@ class ClipVisionEncoderTest {
             assertTrue(missing.getMessage().contains("transformer.1.attn.proj.bias"), missing.getMessage());
         }
     }
+
+    /** Shapes that are no CLIP tower are refused with an IllegalArgumentException naming the tensor, never another error. */
+    @Test
+    void inconsistentShapesAreRefusedNamingTheTensor() {
+        java.util.function.Function<Map<String, long[]>, String> refusal = shapes -> assertThrows(IllegalArgumentException.class,
+            () -> ClipVisionConfig.infer(shapes, "f")).getMessage();
+        Map<String, long[]> good = new LinkedHashMap<>();
+        good.put("patch_embedding.weight", new long[] {160, 3, 14, 14});
+        good.put("pos_embedding", new long[] {1, 5, 160});
+        good.put("transformer.0.mlp.0.weight", new long[] {64, 160});
+        good.put("transformer.0.attn.to_qkv.weight", new long[] {480, 160});
+        good.put("transformer.1.attn.to_qkv.weight", new long[] {480, 160});
+        assertEquals(new ClipVisionConfig(160, 2, 2, 64, 14, 28), ClipVisionConfig.infer(good, "f"));
+        Map<String, long[]> notSquare = new LinkedHashMap<>(good);
+        notSquare.put("pos_embedding", new long[] {1, 6, 160});
+        assertTrue(refusal.apply(notSquare).contains("pos_embedding"));
+        Map<String, long[]> rgba = new LinkedHashMap<>(good);
+        rgba.put("patch_embedding.weight", new long[] {160, 4, 14, 14});
+        assertTrue(refusal.apply(rgba).contains("patch_embedding.weight"));
+        Map<String, long[]> flat = new LinkedHashMap<>(good);
+        flat.put("patch_embedding.weight", new long[] {160, 588});
+        assertTrue(refusal.apply(flat).contains("patch_embedding.weight has rank 2"));
+        Map<String, long[]> narrow = new LinkedHashMap<>(good);
+        narrow.put("patch_embedding.weight", new long[] {100, 3, 14, 14});
+        narrow.put("pos_embedding", new long[] {1, 5, 100});
+        assertTrue(refusal.apply(narrow).contains("head count"));
+        Map<String, long[]> zero = new LinkedHashMap<>(good);
+        zero.put("patch_embedding.weight", new long[] {160, 3, 0, 0});
+        assertTrue(refusal.apply(zero).contains("patch"));
+        Map<String, long[]> oneBlock = new LinkedHashMap<>(good);
+        oneBlock.remove("transformer.1.attn.to_qkv.weight");
+        assertTrue(refusal.apply(oneBlock).contains("at least 2 layers"));
+    }
 }
