@@ -39,13 +39,15 @@ final class TrainCommand extends OptionsCommand {
     private static final int MAX = Integer.MAX_VALUE;
     private static final double INF = Double.MAX_VALUE;
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
+    /** (torch.compile's flags among them: a graph compiler for PyTorch's ops; the Java kernels have nothing to compile.) */
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
-            "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu");
+            "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu", "compile",
+            "compile_fullgraph");
     private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "logging_dir",
-            "log_with", "log_prefix", "vae_dtype");
+            "log_with", "log_prefix", "vae_dtype", "compile_backend", "compile_mode", "compile_dynamic",
+            "compile_cache_size_limit");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
-    private static final List<String> UNSUPPORTED = List.of("compile",
-            "gradient_checkpointing_cpu_offload", "resume_from_huggingface");
+    private static final List<String> UNSUPPORTED = List.of("resume_from_huggingface");
 
     @Override
     public String name() {
@@ -118,6 +120,8 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates, ≥ 1 (default 1600)"));
         o.addOption(CliArgs.value("max_train_epochs", "N", "epochs, ≥ 1; overrides --max_train_steps"));
         o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
+        o.addOption(CliArgs.flag("gradient_checkpointing_cpu_offload", "keep the checkpointed activations in host memory: what "
+                + "training on the CPU does anyway (not supported on a GPU yet)"));
         o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16: the DiT's activation dtype (fp32 norms, statistics and residual stream; LoRA weights fp32)"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.allowNonFinite());
@@ -163,7 +167,7 @@ final class TrainCommand extends OptionsCommand {
         IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
         IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here"
                 + (f.equals("max_data_loader_n_workers") ? " (an integer ≥ 0)" : ""))));
-        UNSUPPORTED.forEach(f -> o.addOption(CliArgs.values(f, "V", "not supported yet (refused)")));
+        UNSUPPORTED.forEach(f -> o.addOption(CliArgs.flag(f, "not supported yet (refused)")));
         return o;
     }
 
@@ -215,6 +219,10 @@ final class TrainCommand extends OptionsCommand {
                 throw new UsageException("--" + f + " is not supported yet");
             }
         }
+        if (cl.hasOption("gradient_checkpointing_cpu_offload") && !CliArgs.device(cl).isCpu()) {
+            throw new UsageException("--gradient_checkpointing_cpu_offload is not supported on " + CliArgs.device(cl) + " yet (on "
+                    + "the CPU the checkpointed activations are in host memory already)");
+        }
         String module = cl.getOptionValue("network_module", "networks.lora_wan");
         if (!module.equals("networks.lora_wan")) {
             throw new UsageException("--network_module " + module + " is not supported (only networks.lora_wan)");
@@ -224,6 +232,10 @@ final class TrainCommand extends OptionsCommand {
                 if (cl.hasOption(f)) {
                     reporter.info("--" + f + " has no effect here (accepted for compatibility)");
                 }
+            }
+            if (cl.hasOption("gradient_checkpointing_cpu_offload")) {
+                reporter.info("--gradient_checkpointing_cpu_offload: training on the CPU, the checkpointed activations are in "
+                        + "host memory already");
             }
             TrainConfig config;
             try {

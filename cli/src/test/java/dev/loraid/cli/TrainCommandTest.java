@@ -289,6 +289,28 @@ class TrainCommandTest {
                 bad.err());
     }
 
+    /**
+     * torch.compile's flags and --gradient_checkpointing_cpu_offload carry over from upstream's command lines: accepted on
+     * the CPU with a notice each (nothing to compile; activations are in host memory); --resume_from_huggingface is refused.
+     */
+    @Test
+    void compile_and_activation_offload_flags_carry_over(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--compile",
+                "--compile_mode", "max-autotune-no-cudagraphs", "--compile_dynamic", "auto", "--compile_fullgraph",
+                "--gradient_checkpointing", "--gradient_checkpointing_cpu_offload", "--network_dim", "4", "--max_train_steps", "2",
+                "--seed", "1", "--output_dir", dir.resolve("out").toString(), "--output_name", "c");
+        assertEquals(0, r.code(), r.err());
+        for (String f : List.of("--compile has no effect here", "--compile_mode has no effect here",
+                "--gradient_checkpointing_cpu_offload: training on the CPU")) {
+            assertTrue(r.err().contains(f), f + ": " + r.err());
+        }
+        CliRun hub = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--resume_from_huggingface",
+                "--output_dir", dir.resolve("hub").toString());
+        assertEquals(2, hub.code(), hub.err());
+        assertTrue(hub.err().contains("--resume_from_huggingface is not supported yet"), hub.err());
+    }
+
     /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
     @Test
     void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {
