@@ -113,31 +113,17 @@ public final class Adafactor extends SlottedOptimizer<Adafactor.State> {
     }
 
     @Override
-    public void step() {
-        List<ParamGroup> groups = groups();
-        for (int gi = 0; gi < groups.size(); gi++) {
-            ParamGroup g = groups.get(gi);
-            boolean first = true;
-            for (var e : g.params().entrySet()) {
-                Parameter p = e.getValue();
-                if (!steps(e.getKey(), p)) {
-                    continue;
-                }
-                State s = state(e.getKey(), p);
-                s.step++;
-                try (MemoryScope scope = MemoryScope.open()) {
-                    Tensor lr = Tensor.empty(p.data().device(), DType.F32, ones(p.shape().rank()));
-                    update(p, s, g.lr(), lr);
-                    if (first) {
-                        if (firstLr[gi] == null) {
-                            try (MemoryScope outside = MemoryScope.suspend()) {
-                                firstLr[gi] = Tensor.empty(p.data().device(), DType.F32, 1);
-                            }
-                        }
-                        lr.backend().copy(lr.view(1), firstLr[gi]);
-                        first = false;
+    void update(int group, ParamGroup g, Parameter p, State s, boolean first) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor lr = Tensor.empty(p.data().device(), DType.F32, ones(p.shape().rank()));
+            update(p, s, g.lr(), lr);
+            if (first) {
+                if (firstLr[group] == null) {
+                    try (MemoryScope outside = MemoryScope.suspend()) {
+                        firstLr[group] = Tensor.empty(p.data().device(), DType.F32, 1);
                     }
                 }
+                lr.backend().copy(lr.view(1), firstLr[group]);
             }
         }
     }

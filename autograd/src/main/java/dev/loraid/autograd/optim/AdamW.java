@@ -112,24 +112,14 @@ public final class AdamW extends SlottedOptimizer<AdamW.State> {
     }
 
     @Override
-    public void step() {
-        for (ParamGroup g : groups()) {
-            for (var e : g.params().entrySet()) {
-                Parameter p = e.getValue();
-                if (!steps(e.getKey(), p)) {
-                    continue;
-                }
-                State s = state(e.getKey(), p);
-                s.step++;
-                if (s.quantized()) {
-                    Tensor[] map = maps(p.data().device());
-                    p.data().backend().adamw8bitUpdate(p.data(), p.grad(), s.m, s.v, s.absM, s.absV, map[0], map[1],
-                        g.lr(), beta1, beta2, eps, g.weightDecay(), s.step);
-                } else {
-                    p.data().backend().adamwUpdate(p.data(), p.grad(), s.m, s.v, g.lr(), beta1, beta2, eps,
-                        g.weightDecay(), s.step);
-                }
-            }
+    void update(int group, ParamGroup g, Parameter p, State s, boolean first) {
+        if (s.quantized()) {
+            Tensor[] map = maps(p.data().device());
+            p.data().backend().adamw8bitUpdate(p.data(), p.grad(), s.m, s.v, s.absM, s.absV, map[0], map[1],
+                g.lr(), beta1, beta2, eps, g.weightDecay(), s.step);
+        } else {
+            p.data().backend().adamwUpdate(p.data(), p.grad(), s.m, s.v, g.lr(), beta1, beta2, eps,
+                g.weightDecay(), s.step);
         }
     }
 

@@ -52,35 +52,25 @@ public final class Lion extends SlottedOptimizer<Lion.State> {
     }
 
     @Override
-    public void step() {
-        for (ParamGroup g : groups()) {
-            double lr = g.lr();
-            double wd = decoupled ? g.weightDecay() / initLr : g.weightDecay();
-            for (var e : g.params().entrySet()) {
-                Parameter p = e.getValue();
-                if (!steps(e.getKey(), p)) {
-                    continue;
-                }
-                State s = state(e.getKey(), p);
-                s.step++;
-                Tensor w = p.data();
-                Tensor grad = p.grad();
-                Backend be = w.backend();
-                try (MemoryScope scope = MemoryScope.open()) {
-                    if (wd != 0) {
-                        be.binaryScalar(BinaryOp.MUL, w, 1.0 - lr * wd, w);
-                    }
-                    Tensor u = Tensor.empty(w.device(), DType.F32, w.shape().toArray());
-                    be.addScaled(s.m, beta1, grad, 1 - beta1, u);
-                    Tensor negative = Tensor.empty(w.device(), DType.F32, w.shape().toArray());
-                    be.unary(UnaryOp.NEG, u, negative);
-                    be.binaryScalar(BinaryOp.GT, negative, 0.0, negative); // 1 where u < 0
-                    be.binaryScalar(BinaryOp.GT, u, 0.0, u);               // 1 where u > 0
-                    be.binary(BinaryOp.SUB, u, negative, u);                // sign(u), 0 at 0
-                    be.addScaled(w, 1.0, u, -lr, w);
-                    be.addScaled(s.m, beta2, grad, 1 - beta2, s.m);
-                }
+    void update(int group, ParamGroup g, Parameter p, State s, boolean first) {
+        double lr = g.lr();
+        double wd = decoupled ? g.weightDecay() / initLr : g.weightDecay();
+        Tensor w = p.data();
+        Tensor grad = p.grad();
+        Backend be = w.backend();
+        try (MemoryScope scope = MemoryScope.open()) {
+            if (wd != 0) {
+                be.binaryScalar(BinaryOp.MUL, w, 1.0 - lr * wd, w);
             }
+            Tensor u = Tensor.empty(w.device(), DType.F32, w.shape().toArray());
+            be.addScaled(s.m, beta1, grad, 1 - beta1, u);
+            Tensor negative = Tensor.empty(w.device(), DType.F32, w.shape().toArray());
+            be.unary(UnaryOp.NEG, u, negative);
+            be.binaryScalar(BinaryOp.GT, negative, 0.0, negative); // 1 where u < 0
+            be.binaryScalar(BinaryOp.GT, u, 0.0, u);               // 1 where u > 0
+            be.binary(BinaryOp.SUB, u, negative, u);                // sign(u), 0 at 0
+            be.addScaled(w, 1.0, u, -lr, w);
+            be.addScaled(s.m, beta2, grad, 1 - beta2, s.m);
         }
     }
 

@@ -31,6 +31,32 @@ abstract class SlottedOptimizer<S extends SlottedOptimizer.Slots> extends Optimi
         super(groups);
     }
 
+    /**
+     * Updates every parameter that has a gradient, group by group, after counting the update in its state (PyTorch's
+     * per-parameter step, which the first update makes 1).
+     */
+    @Override
+    public final void step() {
+        List<ParamGroup> groups = groups();
+        for (int gi = 0; gi < groups.size(); gi++) {
+            ParamGroup g = groups.get(gi);
+            boolean first = true;
+            for (var e : g.params().entrySet()) {
+                Parameter p = e.getValue();
+                if (!steps(e.getKey(), p)) {
+                    continue;
+                }
+                S s = state(e.getKey(), p);
+                s.step++;
+                update(gi, g, p, s, first);
+                first = false;
+            }
+        }
+    }
+
+    /** One parameter's update; {@code first} for the first parameter of group {@code group} that has a gradient. */
+    abstract void update(int group, ParamGroup g, Parameter p, S s, boolean first);
+
     /** Zero state for {@code p} on its device, with the slots this optimizer's settings keep for it. */
     abstract S fresh(Parameter p);
 
@@ -44,7 +70,7 @@ abstract class SlottedOptimizer<S extends SlottedOptimizer.Slots> extends Optimi
     }
 
     /** {@code name}'s state, made fresh on its first step. */
-    final S state(String name, Parameter p) {
+    private S state(String name, Parameter p) {
         return state.computeIfAbsent(name, k -> fresh(p));
     }
 
