@@ -2,12 +2,10 @@ package dev.loraid.bench.umt5;
 
 import dev.loraid.bench.BenchCommand;
 import dev.loraid.bench.BenchContext;
+import dev.loraid.bench.TwinReport;
 import dev.loraid.bench.harness.BenchTensors;
-import dev.loraid.bench.harness.Figures;
 import dev.loraid.bench.harness.Options;
 import dev.loraid.bench.harness.Series;
-import dev.loraid.bench.harness.Stopwatch;
-import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.text.Umt5Encoder;
 
@@ -51,24 +49,7 @@ public final class Umt5Bench implements BenchCommand {
         Tensor mask = Tensor.ofLongs(ones, tokens);
         String label = String.format(Locale.ROOT, "umt5 1 layer L=%d (dim %d, ffn %d, %d heads) f32", tokens,
             data.config().dim(), data.config().ffnDim(), data.config().numHeads());
-
-        float[] mine = BenchTensors.floats(enc.forward(ids, mask));
-        ctx.torch().ifPresent(t -> {
-            try (TorchCpu.OutputRun run = t.umt5Layer(data)) {
-                float[] theirs = run.output();
-                ctx.log().printf(Locale.ROOT, "cross-check vs PyTorch: output max |diff| %.2e (max |out| %.2e)%n",
-                    BenchTensors.maxAbsDiff(mine, theirs), BenchTensors.maxAbs(theirs));
-            }
-        });
-        Stopwatch.Timing ours = series.time("loraid " + label, () -> enc.forward(ids, mask));
-        double torch = series.torch("pytorch " + label, t -> t.umt5Layer(data)).map(Stopwatch.Timing::median)
-            .orElse(Double.NaN);
-        double flops = data.flops();
-        var out = ctx.out();
-        out.printf(Locale.ROOT, "%s: loraid %s ms, pytorch %s ms; nominal %.1f GFLOP%n", label,
-            Figures.num(ours.median() * 1e3, 1), Figures.num(torch * 1e3, 1), flops / 1e9);
-        out.println(Figures.line(label, Figures.gflops(flops, ours.median()), Figures.gflops(flops, torch),
-            ctx.remeasureFmaPeak()));
-        out.println("ratio=" + Figures.num(torch / ours.median(), 2));
+        TwinReport.run(ctx, series, label, BenchTensors.floats(enc.forward(ids, mask)), () -> enc.forward(ids, mask),
+            t -> t.umt5Layer(data), data.flops());
     }
 }
