@@ -14,7 +14,7 @@ import java.util.Locale;
 
 /**
  * {@code bench/run clip}: Wan's CLIP image encoder at ViT-H/14 width (257 tokens, dim 1280) with a few blocks, through
- * {@link ClipVisionEncoder#forward} as {@code cache --clip} and {@code generate --clip} run it, weights in F16 as Wan's
+ * {@link ClipVisionEncoder#forward} as {@code cache --clip} and {@code generate --clip} run it, weights in F32 as Wan's
  * file holds them. PyTorch runs the same tower written with NDArray ops in fp32 (upstream forces fp32 on a CPU); the
  * outputs are compared first. {@code ratio=<pytorch time ÷ ours>}.
  */
@@ -44,7 +44,7 @@ public final class ClipBench implements BenchCommand {
         ClipVisionEncoder enc = ClipVisionEncoder.load(data.config(), data.weights(), "random CLIP tower");
         int s = data.config().imageSize();
         Tensor pixels = Tensor.of(data.pixels(), 3, s, s);
-        String label = String.format(Locale.ROOT, "clip ViT-H/14 %d of %d blocks, 257 tokens, f16 weights", data.config().usedLayers(),
+        String label = String.format(Locale.ROOT, "clip ViT-H/14 %d of %d blocks, 257 tokens, f32", data.config().usedLayers(),
             layers);
         TwinReport.run(ctx, series, label, BenchTensors.floats(enc.forward(pixels)), () -> enc.forward(pixels),
             t -> t.clipVision(data), data.flops());

@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 /**
  * The operands of {@code bench/run clip}, shared by both implementations: Wan's CLIP vision tower at its real width
  * (ViT-H/14: dim 1280, 16 heads, MLP 5120, 257 tokens) with {@code layers} blocks, of which Wan runs all but the last;
- * random weights ({@link ClipWeights}: Linears in F16 as in Wan's file), and random preprocessed pixels [3, 224, 224].
+ * random weights ({@link ClipWeights}: F32, as Wan's file holds them), and random preprocessed pixels [3, 224, 224].
  */
 public record ClipCase(ClipVisionConfig config, Map<String, Tensor> weights, float[] pixels) {
 

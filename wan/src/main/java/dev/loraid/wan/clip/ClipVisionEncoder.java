@@ -23,8 +23,9 @@ import java.util.Map;
  * ({@code patch_embedding}, a bias-free 14×14 convolution), the class token {@code cls_embedding} in front,
  * {@code pos_embedding} added, {@code pre_norm}, then the first {@link ClipVisionConfig#usedLayers()} blocks of
  * {@code transformer}; no post-norm, no pooling, no head. The output [257, 1280] is the {@code clip_fea} the 2.1 I2V
- * and FLF2V DiTs take. Linear and norm weights are the checkpoint's tensors in their file dtype (fp16 in Wan's file);
- * the embeddings are widened to F32 once; the math runs in F32 (upstream autocasts to fp16 on a GPU, F32 on a CPU).
+ * and FLF2V DiTs take. Linear and norm weights are the checkpoint's tensors in their file dtype (F32 in Wan's file, F16
+ * or BF16 in a half-precision conversion); the embeddings are widened to F32 once; the math runs in F32 (upstream
+ * autocasts to fp16 on a GPU, F32 on a CPU).
  */
 public final class ClipVisionEncoder extends Module {
     private final ClipVisionConfig config;

@@ -27,8 +27,9 @@ class ClipVisionEncoderTest {
     /** dim 160 = 2 heads of ViT-H's 80, 3 blocks (2 used), MLP 64, patch 14 on 28×28: 5 tokens. */
     static final ClipVisionConfig SMALL = new ClipVisionConfig(160, 3, 2, 64, 14, 28);
 
+    /** Half-precision Linears (a converted file): the GEMMs read F16 weights; the checkpoint test reads Wan's F32. */
     static Map<String, Tensor> weights(ClipVisionConfig c, long seed) {
-        return ClipWeights.random(c, seed);
+        return ClipWeights.random(c, seed, DType.F16);
     }
 
     private static double[] d(Map<String, Tensor> w, String key) {
@@ -219,7 +220,7 @@ class ClipVisionEncoderTest {
 
     @Test
     void aCheckpointInWansLayoutGivesTheSameTower(@TempDir Path dir) throws Exception {
-        Map<String, Tensor> w = weights(SMALL, 5);
+        Map<String, Tensor> w = ClipWeights.random(SMALL, 5); // F32, as Wan's file
         Map<String, Tensor> file = new LinkedHashMap<>();
         w.forEach((k, t) -> file.put("visual." + k, t));
         file.put("textual.token_embedding.weight", Tensor.zeros(DType.F16, 10, 4));
