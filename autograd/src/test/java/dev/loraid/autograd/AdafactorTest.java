@@ -156,7 +156,8 @@ class AdafactorTest {
     void matchesTransformersAdafactorOnMatricesVectorsAndStacks() {
         Adafactor.Settings defaults = Adafactor.Settings.defaults();
         assertEquals(settings(null, 0, true, true, false), defaults);
-        for (long[] shape : List.of(new long[] {5, 7}, new long[] {33, 4}, new long[] {9}, new long[] {2, 3, 5})) {
+        for (long[] shape : List.of(new long[] {5, 7}, new long[] {33, 4}, new long[] {9}, new long[] {2, 3, 5}, new long[] {1, 7},
+                new long[] {7, 1})) { // rank-1 LoRA matrices: one row, one column
             String at = Arrays.toString(shape);
             assertTrue(run(defaults, shape, 6, 1.0, 1.0, 3) < 2e-6, "defaults " + at);
             assertTrue(run(settings(0.9, 0.1, true, false, false), shape, 6, 1.0, 0.05, 4) < 2e-6, "beta1, decay, lr " + at);
