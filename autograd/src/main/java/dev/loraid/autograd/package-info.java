@@ -11,7 +11,9 @@
  *       ({@code blocks.0.self_attn.q.weight}), {@code stateDict()}, {@code loadStateDict(source, strict)};
  *       layers in {@code dev.loraid.autograd.nn} ({@code Linear}, {@code LayerNorm}, {@code RMSNorm},
  *       {@code Sequential}, {@code ModuleList}, {@code Activation}).</li>
- *   <li>Optimizers, LR schedules, gradient clipping, resume state in {@code dev.loraid.autograd.optim};
+ *   <li>Optimizers (AdamW and bitsandbytes' 8-bit AdamW, Adafactor, Prodigy, schedule-free AdamW, Lion, SGD), LR
+ *       schedules (diffusers' by name, torch.optim.lr_scheduler classes), gradient clipping, resume state in
+ *       {@code dev.loraid.autograd.optim};
  *       recomputation in the backward pass (gradient checkpointing) in {@link dev.loraid.autograd.Recompute};
  *       the training random stream ({@link dev.loraid.autograd.Rng}: dropout masks, module-dropout draws) that
  *       recomputation replays.</li>
