@@ -5,7 +5,7 @@
 
 // The order of dev.loraid.tensor.UnaryOp and BinaryOp (checked by CudaSourcesTest).
 enum UnaryCode { U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_RECIPROCAL, U_SIN, U_COS, U_TANH,
-                 U_SIGMOID, U_RELU, U_SILU, U_GELU_TANH };
+                 U_SIGMOID, U_RELU, U_SILU, U_GELU_TANH, U_GELU_ERF };
 enum BinaryCode { B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_POW, B_GT };
 
 #define GELU_C 0.7978845608028654
@@ -28,6 +28,7 @@ template <typename T> __device__ T unary_apply(int op, T x) {
         case U_SIGMOID: return sigmoid(x);
         case U_RELU: return x > 0 ? x : (T) 0;
         case U_SILU: return x * sigmoid(x);
+        case U_GELU_ERF: return (T) 0.5 * x * erfc(-x * (T) M_SQRT1_2);
         default: return (T) 0.5 * x * ((T) 1 + ld_tanh((T) GELU_C * (x + (T) 0.044715 * x * x * x)));
     }
 }
@@ -48,6 +49,7 @@ template <typename T> __device__ T unary_derivative(int op, T x) {
         case U_SIGMOID: { T s = sigmoid(x); return s * ((T) 1 - s); }
         case U_RELU: return x > 0 ? (T) 1 : (T) 0;
         case U_SILU: { T s = sigmoid(x); return s * ((T) 1 + x * ((T) 1 - s)); }
+        case U_GELU_ERF: return (T) 0.5 * erfc(-x * (T) M_SQRT1_2) + x * ld_exp((T) -0.5 * x * x) * (T) 0.3989422804014327;
         default: {
             T u = (T) GELU_C * (x + (T) 0.044715 * x * x * x);
             T th = ld_tanh(u);
