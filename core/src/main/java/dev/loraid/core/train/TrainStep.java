@@ -151,25 +151,60 @@ public final class TrainStep {
     }
 
     /**
-     * The DiT's input for sample {@code s} noised to {@code noisy}: the I2V conditioning (mask + image latents, §1.8)
-     * after the noisy channels.
+     * The DiT's input for sample {@code s} noised to {@code noisy}: after the noisy channels the I2V conditioning (mask
+     * + image latents, §1.8), or with control latents (Fun-Control, §1.8) the control latents followed by the image
+     * latents without their mask and with every frame after the first zeroed (zeros without an image), as upstream.
      */
     static Var modelInput(WanModel model, TrainSample s, Var noisy) {
         WanConfig c = model.config();
         Var input = noisy;
-        // as upstream, a cache's I2V conditioning and CLIP features are read only by a DiT that takes them (a T2V run on
+        // as upstream, a cache's conditioning and CLIP features are read only by a DiT that takes them (a T2V run on
         // --i2v caches ignores them)
         if (c.inDim() != c.outDim()) {
-            if (s.latentsImage() == null) {
+            Tensor y;
+            if (s.latentsControl() != null) {
+                if (c.imageBranch() && s.clip() == null) {
+                    throw new IllegalArgumentException(s.itemKey() + ": Fun-Control without CLIP tokens (a T2V-FC cache) is "
+                            + "not supported: upstream then runs the image cross-attention over text rows (wan.md §2.7); "
+                            + "i2v-14B-FC caches made with --clip train");
+                }
+                y = funControl(s);
+            } else if (s.latentsImage() != null) {
+                y = s.latentsImage();
+            } else {
                 throw new IllegalArgumentException(s.itemKey() + ": the DiT takes image conditioning (in_dim " + c.inDim()
                         + ") but its cache has no latents_image: cache the dataset with --i2v");
             }
-            input = Ops.concat(List.of(input, Var.constant(onDevice(s.latentsImage(), model.device()))), 0);
-        }
-        if (s.latentsControl() != null) {
-            throw new IllegalArgumentException(s.itemKey() + ": control latents (Fun-Control) are not supported yet");
+            input = Ops.concat(List.of(input, Var.constant(onDevice(y, model.device()))), 0);
         }
         return input;
+    }
+
+    /**
+     * Fun-Control's conditioning on the host: control [C, F, H, W], then latents_image's last C channels (the mask
+     * dropped) with frames 1.. set to 0, or C zero channels when the cache has no image.
+     */
+    static Tensor funControl(TrainSample s) {
+        Tensor control = s.latentsControl().to(DType.F32).contiguous();
+        long ch = control.size(0);
+        long plane = control.shape().numel() / ch;
+        long frame = plane / control.size(1);
+        float[] out = new float[(int) (2 * ch * plane)];
+        System.arraycopy(control.toFloatArray(), 0, out, 0, (int) (ch * plane));
+        if (s.latentsImage() != null) {
+            Tensor image = s.latentsImage().to(DType.F32).contiguous();
+            if (image.size(0) != ch + 4 || image.shape().numel() != (ch + 4) * plane) {
+                throw new IllegalArgumentException(s.itemKey() + ": latents_image " + image.shape() + " does not fit the control "
+                        + "latents " + control.shape() + " (expected [" + (ch + 4) + ", ...] of the same frames and size)");
+            }
+            float[] img = image.toFloatArray();
+            for (long c = 0; c < ch; c++) {
+                System.arraycopy(img, (int) ((c + 4) * plane), out, (int) ((ch + c) * plane), (int) frame); // frame 0 only
+            }
+        }
+        long[] shape = control.shape().toArray();
+        shape[0] = 2 * ch;
+        return Tensor.of(out, shape);
     }
 
     /** The sample's CLIP tokens when the DiT has the 2.1 image branch, else null. */

@@ -192,39 +192,67 @@ class TrainerTest {
 
     @Test
     void i2v_caches_train_through_the_image_branch(@TempDir Path dir) throws Exception {
-        // a random tiny Wan 2.1 I2V model (in_dim 12 = 4 noise + 4 mask + 4 image channels, CLIP branch)
-        dev.loraid.wan.WanConfig i2v = WanPresets.TINY_I2V;
-        java.util.Random rng = new java.util.Random(3);
-        Map<String, Tensor> weights = new HashMap<>();
-        dev.loraid.wan.WanKeys.expectedShapes(i2v).forEach((k, shape) -> weights.put(k, gaussian(rng, 0.05, shape).to(dev.loraid.tensor.DType.F32)));
-        Path dit = dir.resolve("tiny_i2v.safetensors");
-        dev.loraid.tensor.safetensors.SafetensorsWriter.write(dit, weights, Map.of("config", "{\"num_heads\": 4, \"text_len\": 8, "
-                + "\"model_version\": \"2.1\"}"));
-        // two cached video clips as upstream's --i2v --clip caching writes them (clip_bfloat16 holds F16 data)
-        Path cache = Files.createDirectories(dir.resolve("cache"));
-        for (int k = 0; k < 2; k++) {
-            dev.loraid.tensor.safetensors.SafetensorsWriter.write(cache.resolve("clip" + k + "_00000-005_0048x0032_wan.safetensors"), Map.of(
-                    "latents_2x4x6_bfloat16", gaussian(rng, 1, 4, 2, 4, 6).to(dev.loraid.tensor.DType.BF16),
-                    "latents_image_2x4x6_bfloat16", gaussian(rng, 1, 8, 2, 4, 6).to(dev.loraid.tensor.DType.BF16),
-                    "clip_bfloat16", gaussian(rng, 1, 257, 1280).to(dev.loraid.tensor.DType.F16)),
-                    Map.of("architecture", "wan", "width", "48", "height", "32", "frame_count", "5", "format_version", "1.0.1"));
-            dev.loraid.tensor.safetensors.SafetensorsWriter.write(cache.resolve("clip" + k + "_wan_te.safetensors"),
-                    Map.of("varlen_t5_bfloat16", gaussian(rng, 1, 3, 32).to(dev.loraid.tensor.DType.BF16)), Map.of("architecture", "wan"));
-        }
-        Path toml = dir.resolve("i2v.toml");
-        Files.writeString(toml, "[general]\nresolution = [48, 32]\nenable_bucket = true\n\n[[datasets]]\nvideo_directory = \""
-                + dir.resolve("videos") + "\"\ncache_directory = \"" + cache + "\"\ntarget_frames = [5]\n");
-        TrainConfig base = TrainFixture.config(toml, dir.resolve("out"), "i2v", 10, TrainFixture.network(4, null, 12), null, null);
-        TrainConfig c = new TrainConfig(dit, null, null, false, null, toml, dir, base.device(), base.mixedPrecision(), true,
-                base.network(), base.optimizer(), base.timesteps(), 10, null, 1, base.seed(), base.save(), null, null, null, null, Fp8Load.NONE);
         Losses losses = new Losses();
-        Trainer.Result r = Trainer.run(c, losses);
+        Trainer.Result r = trainI2v(dir, false, 10, losses);
         assertEquals(10, losses.losses.size());
         try (SafetensorsFile f = SafetensorsFile.open(r.lora())) {
             assertEquals(2 * 12 * 3, f.names().size()); // 12 adapted Linear layers per block: k_img and v_img too
             double[] up = f.tensor("lora_unet_blocks_1_cross_attn_k_img.lora_up.weight").toDoubleArray();
             assertTrue(java.util.Arrays.stream(up).anyMatch(v -> v != 0), "the CLIP branch's LoRA got no gradient");
         }
+    }
+
+    /**
+     * Fun-Control caches (musubi's latents_control beside latents_image and clip) train through the same tiny DiT (its
+     * in_dim 12 is also 4 noise + 4 control + 4 image channels): the control latents reach the model, so the first
+     * step's loss differs from the run on the same caches without them (FunControlInputTest checks the input itself).
+     */
+    @Test
+    void fun_control_caches_train_with_their_control_latents(@TempDir Path dir) throws Exception {
+        Losses plain = new Losses();
+        trainI2v(dir.resolve("plain"), false, 3, plain);
+        Losses control = new Losses();
+        trainI2v(dir.resolve("control"), true, 3, control);
+        assertEquals(3, control.losses.size());
+        assertTrue(control.losses.stream().allMatch(Double::isFinite), control.losses.toString());
+        assertNotEquals(plain.losses.getFirst(), control.losses.getFirst(), "the control latents enter the model");
+    }
+
+    /** {@code steps} steps on a random tiny Wan 2.1 I2V DiT over two cached clips (with control latents if asked). */
+    private static Trainer.Result trainI2v(Path dir, boolean withControl, int steps, Losses losses) throws Exception {
+        // a random tiny Wan 2.1 I2V model (in_dim 12 = 4 noise + 4 mask + 4 image channels, CLIP branch)
+        dev.loraid.wan.WanConfig i2v = WanPresets.TINY_I2V;
+        java.util.Random rng = new java.util.Random(3);
+        Map<String, Tensor> weights = new HashMap<>();
+        dev.loraid.wan.WanKeys.expectedShapes(i2v).forEach((k, shape) -> weights.put(k, gaussian(rng, 0.05, shape).to(dev.loraid.tensor.DType.F32)));
+        Files.createDirectories(dir);
+        Path dit = dir.resolve("tiny_i2v.safetensors");
+        dev.loraid.tensor.safetensors.SafetensorsWriter.write(dit, weights, Map.of("config", "{\"num_heads\": 4, \"text_len\": 8, "
+                + "\"model_version\": \"2.1\"}"));
+        // two cached video clips as upstream's --i2v --clip caching writes them (clip_bfloat16 holds F16 data)
+        Path cache = Files.createDirectories(dir.resolve("cache"));
+        for (int k = 0; k < 2; k++) {
+            Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+            tensors.put("latents_2x4x6_bfloat16", gaussian(rng, 1, 4, 2, 4, 6).to(dev.loraid.tensor.DType.BF16));
+            tensors.put("latents_image_2x4x6_bfloat16", gaussian(rng, 1, 8, 2, 4, 6).to(dev.loraid.tensor.DType.BF16));
+            tensors.put("clip_bfloat16", gaussian(rng, 1, 257, 1280).to(dev.loraid.tensor.DType.F16));
+            Tensor controlLatents = gaussian(rng, 1, 4, 2, 4, 6).to(dev.loraid.tensor.DType.BF16);
+            if (withControl) {
+                tensors.put("latents_control_2x4x6_bfloat16", controlLatents);
+            }
+            dev.loraid.tensor.safetensors.SafetensorsWriter.write(cache.resolve("clip" + k + "_00000-005_0048x0032_wan.safetensors"),
+                    tensors, Map.of("architecture", "wan", "width", "48", "height", "32", "frame_count", "5", "format_version", "1.0.1"));
+            dev.loraid.tensor.safetensors.SafetensorsWriter.write(cache.resolve("clip" + k + "_wan_te.safetensors"),
+                    Map.of("varlen_t5_bfloat16", gaussian(rng, 1, 3, 32).to(dev.loraid.tensor.DType.BF16)), Map.of("architecture", "wan"));
+        }
+        Path toml = dir.resolve("i2v.toml");
+        Files.writeString(toml, "[general]\nresolution = [48, 32]\nenable_bucket = true\n\n[[datasets]]\nvideo_directory = \""
+                + dir.resolve("videos") + "\"\ncache_directory = \"" + cache + "\"\ntarget_frames = [5]\n");
+        TrainConfig base = TrainFixture.config(toml, dir.resolve("out"), "i2v", steps, TrainFixture.network(4, null, 12), null, null);
+        TrainConfig c = new TrainConfig(dit, null, null, false, null, toml, dir, base.device(), base.mixedPrecision(), true,
+                base.network(), base.optimizer(), base.timesteps(), steps, null, 1, base.seed(), base.save(), null, null, null, null,
+                Fp8Load.NONE);
+        return Trainer.run(c, losses);
     }
 
     /** N(0, sd²) values of shape {@code dims}, F64 on the host. */
