@@ -60,7 +60,6 @@ final class GenerateCommand extends OptionsCommand {
     private static final Map<String, String> REFUSED = new LinkedHashMap<>();
 
     static {
-        REFUSED.put("control_path", "Fun-Control is not supported yet");
         REFUSED.put("video_path", "video-to-video is not supported yet");
         REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
@@ -117,6 +116,8 @@ final class GenerateCommand extends OptionsCommand {
                 + "a --from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
         o.addOption(CliArgs.value("end_image_path", "FILE", "end image of a first-last-frame task (flf2v-14B; with --image_path, "
                 + "--clip and --vae; a --from_file line's --ei wins)"));
+        o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (i2v-14B-FC, "
+                + "with --image_path, --clip and --vae): its first --video_length frames, resized to the video"));
         o.addOption(CliArgs.value("trim_tail_frames", "N", "drop the last N decoded frames before saving video or images, ≥ 0 "
                 + "(default 0; the tail of an end-image video may be corrupted)"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): the "

@@ -1,11 +1,13 @@
 package dev.loraid.cli;
 
 import dev.loraid.core.cache.ClipCheckpointEncoder;
+import dev.loraid.core.cache.ControlConditioning;
 import dev.loraid.core.cache.ImageConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.GenerateRequest;
 import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanVariant;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +100,7 @@ final class StartImages {
     }
 
     /** What encodes the start images: the VAE (y), and for a task with the CLIP branch (Wan 2.1 I2V) the CLIP too. */
-    record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip) implements AutoCloseable {
+    record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip, Path control) implements AutoCloseable {
         @Override
         public void close() {
             try (VaeLatentEncoder v = vae; ClipCheckpointEncoder c = clip) {
@@ -121,9 +123,17 @@ final class StartImages {
         if (!task.config().imageBranch() && clip != null) {
             throw new UsageException("--clip: --task " + task.name() + " has no CLIP image branch (Wan 2.1 i2v-14B has)");
         }
+        Path control = CliArgs.path(cl, "control_path");
+        boolean funControl = task.name().endsWith("-FC");
+        if (funControl && control == null) {
+            throw new UsageException("--task " + task.name() + " is Fun-Control: give --control_path (a video or a folder of frames)");
+        }
+        if (!funControl && control != null) {
+            throw new UsageException("--control_path: --task " + task.name() + " is not a Fun-Control task (i2v-14B-FC is)");
+        }
         VaeLatentEncoder v = VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
         try {
-            return new Encoders(v, clip == null ? null : ClipCheckpointEncoder.open(clip, CliArgs.device(cl)));
+            return new Encoders(v, clip == null ? null : ClipCheckpointEncoder.open(clip, CliArgs.device(cl)), control);
         } catch (RuntimeException e) {
             v.close();
             throw e;
@@ -145,12 +155,21 @@ final class StartImages {
             throw new UsageException(where + ": start image " + file + (endFile == null ? "" : " / end image " + endFile) + ": "
                     + e.getMessage());
         }
+        Tensor y = start.y();
+        if (encoders.control() != null) {
+            try {
+                y = ControlConditioning.of(ControlConditioning.latents(encoders.control(), req.frames(), start.width(),
+                        start.height(), encoders.vae()), y, "--control_path " + encoders.control());
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--control_path: " + e.getMessage());
+            }
+        }
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("image_path", file.getFileName().toString());
         if (endFile != null) {
             extra.put("end_image_path", endFile.getFileName().toString());
         }
         return req.withSize(start.height(), start.width(), req.frames()).withText(req.context(), req.negativeContext(), extra)
-                .withImageConditioning(start.y(), start.clip());
+                .withImageConditioning(y, start.clip());
     }
 }

@@ -161,13 +161,47 @@ class ImageToVideoCommandTest {
         assertTrue(notHere.err().contains("--end_image_path: --task tiny-i2v is not a first-last-frame task"), notHere.err());
     }
 
+    /**
+     * Fun-Control I2V (--task tiny-i2v-FC, as i2v-14B-FC) with --control_path (a folder of frames): another control video
+     * gives another video; without it, or given to a task that is not Fun-Control, it is a usage error; T2V-FC is refused.
+     */
+    @Test
+    void funControlTakesAControlVideo() throws Exception {
+        Path fc = dir.resolve("tiny_fc.safetensors");
+        SafetensorsWriter.write(fc, WanWeights.random(WanPresets.TINY_I2V, 8).tensors(), Map.of());
+        String start = image("start.png", 1).toString();
+        String clip = clip(1).toString();
+        String[] controls = new String[2];
+        for (int c = 0; c < 2; c++) {
+            Path folder = java.nio.file.Files.createDirectories(dir.resolve("control" + c));
+            for (int f = 0; f < 5; f++) {
+                java.nio.file.Files.copy(image("c" + c + "_" + f + ".png", 10 * c + f), folder.resolve(String.format("%03d.png", f)));
+            }
+            controls[c] = folder.toString();
+        }
+        CliRun a = generate("a", "tiny-i2v-FC", fc, "--image_path", start, "--clip", clip, "--control_path", controls[0]);
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "tiny-i2v-FC", fc, "--image_path", start, "--clip", clip, "--control_path", controls[1]);
+        assertEquals(0, b.code(), b.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b))) {
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "another control video, another video");
+        }
+        CliRun none = generate("c", "tiny-i2v-FC", fc, "--image_path", start, "--clip", clip);
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().contains("--task tiny-i2v-FC is Fun-Control: give --control_path"), none.err());
+        CliRun notHere = generate("d", "--image_path", start, "--control_path", controls[0]);
+        assertEquals(2, notHere.code(), notHere.err());
+        assertTrue(notHere.err().contains("--control_path: --task tiny-i2v is not a Fun-Control task"), notHere.err());
+    }
+
     @Test
     void flagsThatCannotGoTogetherAreUsageErrors() throws Exception {
         String img = image("start.png", 1).toString();
         String[][] cases = {
             {"tiny-i2v", null, "--task tiny-i2v is image-to-video: give --image_path (and --vae)"},
             {"tiny", img, "--image_path: --task tiny is not an image-to-video task"},
-            {"i2v-14B-FC", img, "--task i2v-14B-FC: Fun-Control (control videos) is not supported yet"},
+            {"t2v-14B-FC", img, "--task t2v-14B-FC: Fun-Control without a start image (T2V-FC: no CLIP tokens)"},
         };
         for (String[] c : cases) {
             List<String> more = new ArrayList<>(List.of("--task", c[0]));

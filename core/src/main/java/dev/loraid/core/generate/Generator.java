@@ -198,10 +198,12 @@ public final class Generator {
         return noise;
     }
 
-    /** Refuses a task this generator cannot run whatever the request: Fun-Control tasks. */
+    /** Refuses a task this generator cannot run whatever the request: Fun-Control's T2V tasks. */
     public static void checkTask(WanVariant task) {
-        if (task.name().endsWith("-FC")) { // Fun-Control: control-video latents in the DiT's input
-            throw new LoraidException(task.name() + ": Fun-Control (control videos) is not supported yet");
+        if (task.name().endsWith("-FC") && !task.name().contains("i2v")) {
+            // upstream runs T2V Fun-Control's image cross-attention without CLIP tokens, over text rows (wan.md §2.7)
+            throw new LoraidException(task.name() + ": Fun-Control without a start image (T2V-FC: no CLIP tokens) is not "
+                    + "supported yet; i2v-14B-FC is");
         }
     }
 

@@ -7,6 +7,7 @@ import dev.loraid.autograd.Var;
 import dev.loraid.autograd.optim.GradClip;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.autograd.optim.Optimizer;
+import dev.loraid.core.cache.ControlConditioning;
 import dev.loraid.core.data.TrainSample;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
@@ -168,7 +169,7 @@ public final class TrainStep {
                             + "not supported: upstream then runs the image cross-attention over text rows (wan.md §2.7); "
                             + "i2v-14B-FC caches made with --clip train");
                 }
-                y = funControl(s);
+                y = ControlConditioning.of(s.latentsControl(), s.latentsImage(), s.itemKey());
             } else if (s.latentsImage() != null) {
                 y = s.latentsImage();
             } else {
@@ -178,33 +179,6 @@ public final class TrainStep {
             input = Ops.concat(List.of(input, Var.constant(onDevice(y, model.device()))), 0);
         }
         return input;
-    }
-
-    /**
-     * Fun-Control's conditioning on the host: control [C, F, H, W], then latents_image's last C channels (the mask
-     * dropped) with frames 1.. set to 0, or C zero channels when the cache has no image.
-     */
-    static Tensor funControl(TrainSample s) {
-        Tensor control = s.latentsControl().to(DType.F32).contiguous();
-        long ch = control.size(0);
-        long plane = control.shape().numel() / ch;
-        long frame = plane / control.size(1);
-        float[] out = new float[(int) (2 * ch * plane)];
-        System.arraycopy(control.toFloatArray(), 0, out, 0, (int) (ch * plane));
-        if (s.latentsImage() != null) {
-            Tensor image = s.latentsImage().to(DType.F32).contiguous();
-            if (image.size(0) != ch + 4 || image.shape().numel() != (ch + 4) * plane) {
-                throw new IllegalArgumentException(s.itemKey() + ": latents_image " + image.shape() + " does not fit the control "
-                        + "latents " + control.shape() + " (expected [" + (ch + 4) + ", ...] of the same frames and size)");
-            }
-            float[] img = image.toFloatArray();
-            for (long c = 0; c < ch; c++) {
-                System.arraycopy(img, (int) ((c + 4) * plane), out, (int) ((ch + c) * plane), (int) frame); // frame 0 only
-            }
-        }
-        long[] shape = control.shape().toArray();
-        shape[0] = 2 * ch;
-        return Tensor.of(out, shape);
     }
 
     /** The sample's CLIP tokens when the DiT has the 2.1 image branch, else null. */

@@ -6,6 +6,7 @@ import static dev.loraid.core.ParameterText.param;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.cache.ClipCheckpointEncoder;
+import dev.loraid.core.cache.ControlConditioning;
 import dev.loraid.core.cache.ImageConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.FrameRenderer;
@@ -75,9 +76,11 @@ final class TrainingSampler implements AutoCloseable {
         }
         boolean imageToVideo = task.config().inDim() != task.config().outDim();
         for (SamplePrompt p : read) {
-            if (p.controlPath() != null) {
-                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has a control input (--cn), "
-                        + "which sampling does not support");
+            boolean funControl = task.name().endsWith("-FC");
+            if (funControl != (p.controlPath() != null)) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (funControl
+                        ? ": " + task.name() + " is Fun-Control: give the prompt its control video (--cn)"
+                        : " has a control video (--cn), but " + task.name() + " is not a Fun-Control task"));
             }
             if (task.config().imagePositions() != (p.endImagePath() != null)) {
                 throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (task.config().imagePositions()
@@ -115,7 +118,12 @@ final class TrainingSampler implements AutoCloseable {
                 ImageConditioning.StartImage start = ImageConditioning.read(c.workingDir().resolve(p.imagePath()),
                         p.endImagePath() == null ? null : c.workingDir().resolve(p.endImagePath()), p.width(), p.height(),
                         p.frameCount(), task, vae, clip);
-                encoded.add(new Encoded(p, context, negativeContext, start.y(), start.clip(), start.height(), start.width()));
+                Tensor y = start.y();
+                if (p.controlPath() != null) {
+                    y = ControlConditioning.of(ControlConditioning.latents(c.workingDir().resolve(p.controlPath()), p.frameCount(),
+                            start.width(), start.height(), vae), y, c.sampling().prompts() + ": prompt " + p.index());
+                }
+                encoded.add(new Encoded(p, context, negativeContext, y, start.clip(), start.height(), start.width()));
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());

@@ -99,8 +99,8 @@ class ImageToVideoTest {
             random(5, 1, 8, 2, 4, 6), random(7, 1, WanConfig.CLIP_TOKENS, WanConfig.CLIP_DIM))));
         assertTrue(oneImage.getMessage().contains("expected [514, 1280] (the start and end images' CLIP tokens)"),
             oneImage.getMessage());
-        LoraidException fc = assertThrows(LoraidException.class, () -> Generator.checkTask(WanPresets.get("i2v-14B-FC")));
-        assertTrue(fc.getMessage().contains("Fun-Control"), fc.getMessage());
+        LoraidException fc = assertThrows(LoraidException.class, () -> Generator.checkTask(WanPresets.get("t2v-14B-FC")));
+        assertTrue(fc.getMessage().contains("Fun-Control without a start image"), fc.getMessage());
     }
 
     /** First-last-frame (tiny-flf2v: emb_pos over two images' 514 tokens): the end image's tokens steer the video too. */

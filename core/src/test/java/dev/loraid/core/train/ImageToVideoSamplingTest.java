@@ -145,4 +145,35 @@ class ImageToVideoSamplingTest {
             assertEquals(5, sampler.sample(model, net, "000001", new CollectingReporter()).size());
         }
     }
+
+    /** A Fun-Control task (tiny-i2v-FC) samples with each prompt's control video (--cn, a folder of frames here). */
+    @Test
+    void funControlSamplesTakeTheirControlVideo(@TempDir Path dir) throws Exception {
+        ImageIO.write(new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB), "png", dir.resolve("start.png").toFile());
+        Path control = Files.createDirectories(dir.resolve("control"));
+        for (int f = 0; f < 5; f++) {
+            BufferedImage img = new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB);
+            img.setRGB(f, f, 0xffffff);
+            ImageIO.write(img, "png", control.resolve(f + ".png").toFile());
+        }
+        Path vae = Golden.path("vae_tiny_weights.safetensors");
+        Path clip = dir.resolve("clip.safetensors");
+        Map<String, Tensor> tower = new java.util.LinkedHashMap<>();
+        ClipWeights.random(new ClipVisionConfig(1280, 2, 16, 64, 14, 224), 1).forEach((k, t) -> tower.put("visual." + k, t));
+        SafetensorsWriter.write(clip, tower, Map.of());
+        WanVariant task = WanPresets.get("tiny-i2v-FC");
+        Path noControl = dir.resolve("no-control.txt");
+        Files.writeString(noControl, "a cat --w 48 --h 32 --f 5 --i start.png\n");
+        LoraidException none = assertThrows(LoraidException.class,
+            () -> TrainingSampler.prepare(config(dir, noControl, vae, clip), task, new CollectingReporter()));
+        assertTrue(none.getMessage().contains("is Fun-Control: give the prompt its control video (--cn)"), none.getMessage());
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, "a cat --w 48 --h 32 --f 5 --s 2 --d 4 --i start.png --cn control\n");
+        WanModel model = WanModel.load(WanPresets.TINY_I2V, WanWeights.random(WanPresets.TINY_I2V, 5));
+        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), 4, 4,
+                LoraAdapter.Dropouts.NONE, 1, new CollectingReporter());
+        try (TrainingSampler sampler = TrainingSampler.prepare(config(dir, prompts, vae, clip), task, new CollectingReporter())) {
+            assertEquals(5, sampler.sample(model, net, "000001", new CollectingReporter()).size());
+        }
+    }
 }
