@@ -39,6 +39,11 @@ public final class CacheNames {
         return "latents_image_" + f + "x" + h + "x" + w + "_" + torchDtype;
     }
 
+    /** {@code latents_control_{F}x{H}x{W}_{dtype}}: the latent of a clip's Fun-Control video. */
+    public static String controlLatentKey(long f, long h, long w, String torchDtype) {
+        return "latents_control_" + f + "x" + h + "x" + w + "_" + torchDtype;
+    }
+
     /** {@code clip_{dtype}}: the first frame's CLIP tokens, named after the latent dtype though stored as F16. */
     public static String clipKey(String torchDtype) {
         return "clip_" + torchDtype;

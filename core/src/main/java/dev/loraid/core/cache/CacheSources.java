@@ -36,8 +36,9 @@ public final class CacheSources {
     /** Refuses dataset keys whose caching is not implemented, before any work is done. */
     public static void checkSupported(DatasetSpec spec) {
         String where = "datasets[" + spec.index() + "]";
-        if (spec.controlDirectory() != null) {
-            throw new LoraidException(where + ": control_directory (control latents) is not supported by loraid cache yet");
+        if (spec.controlDirectory() != null && !spec.isVideo()) {
+            throw new LoraidException(where + ": control_directory for an image dataset (control images) is not supported by "
+                + "loraid cache yet; video datasets' control videos are");
         }
         if (spec.multipleTarget()) {
             throw new LoraidException(where + ": multiple_target is not supported by loraid cache yet");
@@ -53,8 +54,9 @@ public final class CacheSources {
     public static List<SourceItem> list(DatasetSpec spec, Path workingDir) {
         checkSupported(spec);
         if (spec.isVideo()) {
-            return spec.videoDirectory() != null ? directory(spec.videoDirectory(), true, spec.captionExtension())
+            List<SourceItem> items = spec.videoDirectory() != null ? directory(spec.videoDirectory(), true, spec.captionExtension())
                 : jsonl(spec.videoJsonlFile(), "video_path", workingDir);
+            return spec.controlDirectory() == null ? items : withControls(items, spec.controlDirectory());
         }
         return spec.imageDirectory() != null ? directory(spec.imageDirectory(), false, spec.captionExtension())
             : jsonl(spec.imageJsonlFile(), "image_path", workingDir);
@@ -107,9 +109,58 @@ public final class CacheSources {
                 throw new LoraidException(where + ": expected {\"" + pathKey + "\": \"…\", \"caption\": \"…\"}");
             }
             Path media = workingDir.resolve(p.asText());
-            out.add(new SourceItem(media, stem(media), c.asText(), null));
+            JsonNode control = n.get("control_path");
+            if (control != null && !control.isTextual()) {
+                throw new LoraidException(where + ": control_path must be a string");
+            }
+            out.add(new SourceItem(media, stem(media), c.asText(), null, control == null ? null
+                : workingDir.resolve(control.asText())));
         }
         return out;
+    }
+
+    /**
+     * Each video's control video in {@code dir} as upstream finds it (§4.2): the same file name, else a folder named
+     * like the video's stem, else the stem with any video extension; every video must have one.
+     */
+    static List<SourceItem> withControls(List<SourceItem> items, Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new LoraidException("control_directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        }
+        List<SourceItem> out = new ArrayList<>();
+        List<String> missing = new ArrayList<>();
+        for (SourceItem item : items) {
+            Path control = item.control() != null ? item.control() : controlOf(item.media(), dir);
+            if (control == null) {
+                missing.add(item.media().getFileName().toString());
+            } else {
+                out.add(new SourceItem(item.media(), item.stem(), item.caption(), item.captionFile(), control));
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new LoraidException("control_directory " + dir + ": no control video for " + missing.size() + " video(s): "
+                + String.join(", ", missing));
+        }
+        return out;
+    }
+
+    private static Path controlOf(Path video, Path dir) {
+        Path same = dir.resolve(video.getFileName().toString());
+        if (Files.exists(same)) {
+            return same;
+        }
+        String stem = stem(video);
+        Path folder = dir.resolve(stem);
+        if (Files.isDirectory(folder)) {
+            return folder;
+        }
+        for (String ext : Videos.EXTENSIONS) {
+            Path other = dir.resolve(stem + ext);
+            if (Files.exists(other)) {
+                return other;
+            }
+        }
+        return null;
     }
 
     /** The base name without its extension (a folder's whole name). */

@@ -13,9 +13,11 @@ import dev.loraid.tensor.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Writes the latent caches of a dataset config (spec training.md §4.3-4.5, upstream {@code wan_cache_latents.py}):
@@ -25,7 +27,11 @@ import java.util.Map;
  * carry the bucket size. Clips of one shape are encoded {@code batch_size} at a time. With {@code --i2v} each file also
  * holds the clip's I2V conditioning {@code latents_image_{F}x{H}x{W}_{dtype}} (mask + first-frame latent, §4.5); with a
  * CLIP encoder ({@code --clip}, which implies it, as upstream) also the first frame's CLIP tokens {@code clip_{dtype}},
- * stored as F16 under the latent dtype's name (vae-t5.md §5).
+ * stored as F16 under the latent dtype's name (vae-t5.md §5). A video with a Fun-Control video (control_directory,
+ * or a JSONL line's control_path) also gets {@code latents_control_{F}x{H}x{W}_{dtype}}: the control video decoded like
+ * the video, padded by repeating its last frame or truncated to the video's frame count (§4.2), each frame resized to the
+ * video's bucket, cropped to the same windows and encoded. Departure: upstream buckets the control by its own first
+ * frame, which only differs when the control's aspect ratio differs from the video's, a clip the DiT cannot use anyway.
  */
 public final class LatentCacher {
     private final LatentEncoder encoder;
@@ -52,7 +58,7 @@ public final class LatentCacher {
     }
 
     /** One clip waiting for the encoder. */
-    private record Pending(SourceItem item, Path file, Map<String, String> metadata, Tensor pixels) {
+    private record Pending(SourceItem item, Path file, Map<String, String> metadata, Tensor pixels, Tensor control) {
     }
 
     public CacheSummary run(DatasetConfig config) {
@@ -98,14 +104,15 @@ public final class LatentCacher {
         Size bucket = spec.bucketSelector().select(original);
         checkBucket(item, bucket);
         Map<String, String> meta = metadata(original, null);
-        return List.of(new Pending(item, file, meta, pixels(List.of(Resize.toBucket(img, bucket)))));
+        return List.of(new Pending(item, file, meta, pixels(List.of(Resize.toBucket(img, bucket))), null));
     }
 
     private List<Pending> videoClips(DatasetSpec spec, SourceItem item, CacheRun run) {
         List<Integer> targets = FrameExtraction.roundTargetFrames(spec.targetFrames());
         String mode = spec.frameExtraction();
         int limit = FrameExtraction.decodeLimit(mode, targets, spec.maxFrames());
-        List<RgbImage> frames = Videos.read(item.media(), FrameExtraction.filter(spec.sourceFps(), limit));
+        Videos.FrameFilter filter = FrameExtraction.filter(spec.sourceFps(), limit);
+        List<RgbImage> frames = Videos.read(item.media(), filter);
         // §4.3: videos always bucket by their first frame, whatever the dataset's enable_bucket says
         Size bucket = new BucketSelector(spec.resolution(), true, false).select(frames.getFirst().size());
         checkBucket(item, bucket);
@@ -123,6 +130,8 @@ public final class LatentCacher {
             }
             resized.add(null);
         }
+        List<RgbImage> control = crops.isEmpty() || item.control() == null ? null
+            : controlFrames(item.control(), filter, frames.size(), bucket);
         List<Pending> out = new ArrayList<>();
         for (FrameExtraction.Crop c : crops) {
             Path file = spec.cacheDirectory().resolve(CacheNames.videoLatent(item.stem(), c.start(), c.length(), bucket));
@@ -136,7 +145,19 @@ public final class LatentCacher {
                 }
                 clip.add(resized.get(i));
             }
-            out.add(new Pending(item, file, metadata(bucket, c.length()), pixels(clip)));
+            out.add(new Pending(item, file, metadata(bucket, c.length()), pixels(clip),
+                control == null ? null : pixels(control.subList(c.start(), c.start() + c.length()))));
+        }
+        return out;
+    }
+
+    /** The control video's frames, {@code count} of them (the last repeated, or the rest dropped), at the bucket size. */
+    private static List<RgbImage> controlFrames(Path control, Videos.FrameFilter filter, int count, Size bucket) {
+        List<RgbImage> decoded = Videos.read(control, filter);
+        List<RgbImage> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            RgbImage f = decoded.get(Math.min(i, decoded.size() - 1));
+            out.add(i < decoded.size() ? Resize.toBucket(f, bucket) : out.getLast());
         }
         return out;
     }
@@ -190,6 +211,7 @@ public final class LatentCacher {
         List<Tensor> latents;
         List<Tensor> firstFrames = null;
         List<Tensor> clips = null;
+        List<Tensor> controls = null;
         try {
             List<Tensor> in = new ArrayList<>(items.size());
             for (Pending p : items) {
@@ -198,6 +220,9 @@ public final class LatentCacher {
             latents = encode(in);
             if (i2v()) {
                 firstFrames = encode(in.stream().map(c -> ImageConditioning.clip(c.narrow(1, 0, 1), c.size(1))).toList());
+            }
+            if (items.stream().anyMatch(p -> p.control() != null)) {
+                controls = encodeControls(items);
             }
             if (clip != null) {
                 clips = in.stream().map(c -> clip.encode(c.narrow(1, 0, 1).reshape(3, c.size(2), c.size(3)))).toList();
@@ -211,12 +236,24 @@ public final class LatentCacher {
         for (int i = 0; i < items.size(); i++) {
             Pending p = items.get(i);
             try {
-                write(p, latents.get(i), firstFrames == null ? null : firstFrames.get(i), clips == null ? null : clips.get(i));
+                write(p, latents.get(i), firstFrames == null ? null : firstFrames.get(i), clips == null ? null : clips.get(i),
+                    controls == null ? null : controls.get(i));
                 run.wrote(p.file());
             } catch (RuntimeException e) {
                 run.failed(p.item(), e);
             }
         }
+    }
+
+    /** The control latents of the items that have a control video, null for the others. */
+    private List<Tensor> encodeControls(List<Pending> items) {
+        List<Tensor> in = items.stream().map(Pending::control).filter(Objects::nonNull).toList();
+        Iterator<Tensor> encoded = encode(in).iterator();
+        List<Tensor> out = new ArrayList<>(items.size());
+        for (Pending p : items) {
+            out.add(p.control() == null ? null : encoded.next());
+        }
+        return out;
     }
 
     private List<Tensor> encode(List<Tensor> clips) {
@@ -228,7 +265,7 @@ public final class LatentCacher {
         return latents;
     }
 
-    private void write(Pending p, Tensor latent, Tensor firstFrame, Tensor clipTokens) {
+    private void write(Pending p, Tensor latent, Tensor firstFrame, Tensor clipTokens, Tensor control) {
         if (latent.rank() != 4) {
             throw new LoraidException(p.file() + ": the latent encoder returned " + latent.shape()
                 + ", expected [C, F, H, W]");
@@ -268,6 +305,14 @@ public final class LatentCacher {
                 latent.size(3));
             tensors.put(CacheNames.imageLatentKey(latent.size(1), latent.size(2), latent.size(3), dtype),
                 Tensor.of(y, 4 + c, latent.size(1), latent.size(2), latent.size(3)).to(encoder.dtype()));
+        }
+        if (control != null) {
+            if (!control.shape().equals(latent.shape())) {
+                throw new LoraidException(p.file() + ": the control latent is " + control.shape() + ", the clip's "
+                    + latent.shape());
+            }
+            tensors.put(CacheNames.controlLatentKey(latent.size(1), latent.size(2), latent.size(3), dtype),
+                control.to(Device.CPU).to(encoder.dtype()));
         }
         if (clipTokens != null) {
             // upstream casts CLIP's output to float16 and names it after the latent dtype (vae-t5.md §5)

@@ -14,8 +14,14 @@ import java.nio.file.Path;
  * @param stem        its base name without extension: the cache files' prefix
  * @param caption     the caption from a JSONL line, or null when it is read from {@code captionFile}
  * @param captionFile "<media without extension><caption_extension>" for directory datasets, else null
+ * @param control     its Fun-Control video (a file or a frame folder), or null
  */
-public record SourceItem(Path media, String stem, String caption, Path captionFile) {
+public record SourceItem(Path media, String stem, String caption, Path captionFile, Path control) {
+    /** An item without a control video. */
+    public SourceItem(Path media, String stem, String caption, Path captionFile) {
+        this(media, stem, caption, captionFile, null);
+    }
+
     /** The caption, stripped as Python's {@code str.strip()}; a missing or unreadable caption file names the file. */
     public String readCaption() {
         if (caption != null) {
