@@ -281,18 +281,20 @@ final class GenerateCommand extends OptionsCommand {
         }
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
+        List<String> controls = StartImages.controlPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FC
         List<GenerateRequest> reqs = new ArrayList<>();
         try (StartImages.Encoders encoder = startImages.isEmpty() ? null : StartImages.encoders(cl, task)) {
             if (fromFile == null) {
                 reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), path(endImages.getFirst()),
-                        "--image_path", encoder));
+                        path(controls.getFirst()), "--image_path", encoder));
             } else {
                 for (int i = 0; i < entries.size(); i++) {
                     SamplePrompts.Entry e = entries.get(i);
                     String image = encoder == null ? null : startImages.get(i);
                     Path end = encoder == null ? null : path(endImages.get(i));
+                    Path control = encoder == null ? null : path(controls.get(i));
                     reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
-                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, e.where(), encoder)));
+                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, control, e.where(), encoder)));
                 }
             }
         }
@@ -386,11 +388,6 @@ final class GenerateCommand extends OptionsCommand {
             entries = SamplePrompts.readEntries(file);
         } catch (dev.loraid.core.LoraidException e) {
             throw new UsageException("--from_file: " + e.getMessage());
-        }
-        for (SamplePrompts.Entry e : entries) {
-            if (e.options().containsKey("control_video_path")) {
-                throw new UsageException(e.where() + ": control_video_path (--cn) is not supported");
-            }
         }
         return entries;
     }

@@ -67,40 +67,72 @@ final class StartImages {
      * (else --end_image_path); null for every other task, which refuses them. {@code count} generations.
      */
     static List<String> endPaths(CommandLine cl, WanVariant task, Path fromFile, List<SamplePrompts.Entry> entries, int count) {
-        String flag = cl.getOptionValue("end_image_path");
-        if (!task.config().imagePositions()) {
+        return perGeneration(cl, task, task.config().imagePositions(), END_IMAGE, fromFile, entries, count);
+    }
+
+    /**
+     * Each generation's control video: for a Fun-Control task (i2v-14B-FC) --control_path, or a prompt-file line's --cn
+     * (else --control_path); null for every other task, which refuses them. {@code count} generations.
+     */
+    static List<String> controlPaths(CommandLine cl, WanVariant task, Path fromFile, List<SamplePrompts.Entry> entries,
+            int count) {
+        return perGeneration(cl, task, task.name().endsWith("-FC"), CONTROL_VIDEO, fromFile, entries, count);
+    }
+
+    /**
+     * An input that some tasks take per generation: a flag, which a prompt-file line's option overrides.
+     *
+     * @param flag   the command-line flag
+     * @param key    the prompt-file option ({@link SamplePrompts}' long name)
+     * @param noun   what a line gives, with its short flag ("an end image (--ei)")
+     * @param kind   the tasks that take it ("first-last-frame")
+     * @param sample a task that does ("flf2v-14B")
+     * @param give   what to give when it is missing, after the flag
+     */
+    private record PerGeneration(String flag, String key, String noun, String kind, String sample, String give) {
+    }
+
+    private static final PerGeneration END_IMAGE = new PerGeneration("end_image_path", "end_image_path", "an end image (--ei)",
+            "first-last-frame", "flf2v-14B", " too");
+    private static final PerGeneration CONTROL_VIDEO = new PerGeneration("control_path", "control_video_path",
+            "a control video (--cn)", "Fun-Control", "i2v-14B-FC", " (a video or a folder of frames)");
+
+    private static List<String> perGeneration(CommandLine cl, WanVariant task, boolean takesIt, PerGeneration p, Path fromFile,
+            List<SamplePrompts.Entry> entries, int count) {
+        String flag = cl.getOptionValue(p.flag());
+        if (!takesIt) {
             if (flag != null) {
-                throw new UsageException("--end_image_path: --task " + task.name() + " is not a first-last-frame task (flf2v-14B is)");
+                throw new UsageException("--" + p.flag() + ": --task " + task.name() + " is not a " + p.kind() + " task ("
+                        + p.sample() + " is)");
             }
             for (SamplePrompts.Entry e : entries) {
-                if (e.options().containsKey("end_image_path")) {
-                    throw new UsageException(e.where() + ": an end image (--ei), but --task " + task.name()
-                            + " is not a first-last-frame task");
+                if (e.options().containsKey(p.key())) {
+                    throw new UsageException(e.where() + ": " + p.noun() + ", but --task " + task.name() + " is not a "
+                            + p.kind() + " task");
                 }
             }
             return java.util.Collections.nCopies(count, null);
         }
-        List<String> out = new ArrayList<>();
         if (fromFile == null) {
             if (flag == null) {
-                throw new UsageException("--task " + task.name() + " is first-last-frame: give --end_image_path too");
+                throw new UsageException("--task " + task.name() + " is " + p.kind() + ": give --" + p.flag() + p.give());
             }
-            out.add(flag);
-            return out;
+            return java.util.Collections.nCopies(count, flag);
         }
+        List<String> out = new ArrayList<>();
         for (SamplePrompts.Entry e : entries) {
-            String end = e.options().getOrDefault("end_image_path", flag);
-            if (end == null) {
-                throw new UsageException(e.where() + ": --task " + task.name() + " is first-last-frame: give the line an end "
-                        + "image (--ei) or --end_image_path");
+            String value = e.options().getOrDefault(p.key(), flag);
+            if (value == null) {
+                throw new UsageException(e.where() + ": --task " + task.name() + " is " + p.kind() + ": give the line "
+                        + p.noun() + " or --" + p.flag());
             }
-            out.add(end);
+            out.add(value);
         }
         return out;
     }
 
     /** What encodes the start images: the VAE (y), and for a task with the CLIP branch (Wan 2.1 I2V) the CLIP too. */
-    record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip, Path control) implements AutoCloseable {
+    record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip) implements AutoCloseable {
         @Override
         public void close() {
             try (VaeLatentEncoder v = vae; ClipCheckpointEncoder c = clip) {
@@ -123,17 +155,9 @@ final class StartImages {
         if (!task.config().imageBranch() && clip != null) {
             throw new UsageException("--clip: --task " + task.name() + " has no CLIP image branch (Wan 2.1 i2v-14B has)");
         }
-        Path control = CliArgs.path(cl, "control_path");
-        boolean funControl = task.name().endsWith("-FC");
-        if (funControl && control == null) {
-            throw new UsageException("--task " + task.name() + " is Fun-Control: give --control_path (a video or a folder of frames)");
-        }
-        if (!funControl && control != null) {
-            throw new UsageException("--control_path: --task " + task.name() + " is not a Fun-Control task (i2v-14B-FC is)");
-        }
         VaeLatentEncoder v = VaeLatentEncoder.open(vae, CliArgs.path(cl, "vae_latent_stats"), DType.F32, CliArgs.device(cl));
         try {
-            return new Encoders(v, clip == null ? null : ClipCheckpointEncoder.open(clip, CliArgs.device(cl)), control);
+            return new Encoders(v, clip == null ? null : ClipCheckpointEncoder.open(clip, CliArgs.device(cl)));
         } catch (RuntimeException e) {
             v.close();
             throw e;
@@ -143,10 +167,11 @@ final class StartImages {
     /**
      * A start image (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
      * the asked size, y from the encoding of the image followed by zero frames, and for Wan 2.1 I2V the image's CLIP
-     * tokens; with {@code endFile} (first-last-frame) the end image closes the clip. The file names go to the metadata.
-     * {@code where} names the flag or prompt-file line in errors.
+     * tokens; with {@code endFile} (first-last-frame) the end image closes the clip, with {@code control} (Fun-Control) the
+     * control video's latents go in front. The file names go to the metadata. {@code where} names the flag or prompt-file
+     * line in errors.
      */
-    static GenerateRequest apply(GenerateRequest req, Path file, Path endFile, String where, Encoders encoders) {
+    static GenerateRequest apply(GenerateRequest req, Path file, Path endFile, Path control, String where, Encoders encoders) {
         ImageConditioning.StartImage start;
         try {
             start = ImageConditioning.read(file, endFile, req.width(), req.height(), req.frames(), req.task(), encoders.vae(),
@@ -156,18 +181,21 @@ final class StartImages {
                     + e.getMessage());
         }
         Tensor y = start.y();
-        if (encoders.control() != null) {
+        if (control != null) {
             try {
-                y = ControlConditioning.of(ControlConditioning.latents(encoders.control(), req.frames(), start.width(),
-                        start.height(), encoders.vae()), y, "--control_path " + encoders.control());
+                y = ControlConditioning.of(ControlConditioning.latents(control, req.frames(), start.width(), start.height(),
+                        encoders.vae()), y, "control video " + control);
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--control_path: " + e.getMessage());
+                throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
             }
         }
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("image_path", file.getFileName().toString());
         if (endFile != null) {
             extra.put("end_image_path", endFile.getFileName().toString());
+        }
+        if (control != null) {
+            extra.put("control_path", control.getFileName().toString());
         }
         return req.withSize(start.height(), start.width(), req.frames()).withText(req.context(), req.negativeContext(), extra)
                 .withImageConditioning(y, start.clip());

@@ -171,14 +171,7 @@ class ImageToVideoCommandTest {
         SafetensorsWriter.write(fc, WanWeights.random(WanPresets.TINY_I2V, 8).tensors(), Map.of());
         String start = image("start.png", 1).toString();
         String clip = clip(1).toString();
-        String[] controls = new String[2];
-        for (int c = 0; c < 2; c++) {
-            Path folder = java.nio.file.Files.createDirectories(dir.resolve("control" + c));
-            for (int f = 0; f < 5; f++) {
-                java.nio.file.Files.copy(image("c" + c + "_" + f + ".png", 10 * c + f), folder.resolve(String.format("%03d.png", f)));
-            }
-            controls[c] = folder.toString();
-        }
+        String[] controls = controls();
         CliRun a = generate("a", "tiny-i2v-FC", fc, "--image_path", start, "--clip", clip, "--control_path", controls[0]);
         assertEquals(0, a.code(), a.err());
         CliRun b = generate("b", "tiny-i2v-FC", fc, "--image_path", start, "--clip", clip, "--control_path", controls[1]);
@@ -193,6 +186,63 @@ class ImageToVideoCommandTest {
         CliRun notHere = generate("d", "--image_path", start, "--control_path", controls[0]);
         assertEquals(2, notHere.code(), notHere.err());
         assertTrue(notHere.err().contains("--control_path: --task tiny-i2v is not a Fun-Control task"), notHere.err());
+    }
+
+    /** Two control videos, folders of five random frames each. */
+    private String[] controls() throws Exception {
+        String[] controls = new String[2];
+        for (int c = 0; c < 2; c++) {
+            Path folder = java.nio.file.Files.createDirectories(dir.resolve("control" + c));
+            for (int f = 0; f < 5; f++) {
+                java.nio.file.Files.copy(image("c" + c + "_" + f + ".png", 10 * c + f), folder.resolve(String.format("%03d.png", f)));
+            }
+            controls[c] = folder.toString();
+        }
+        return controls;
+    }
+
+    /**
+     * --from_file on a Fun-Control task: each line's --cn (else --control_path) conditions that line's video; two lines that
+     * differ only in it give two videos, each naming its control in the metadata; a line without one, and no
+     * --control_path, is a usage error naming the line, as is a --cn line for a task that is not Fun-Control.
+     */
+    @Test
+    void promptFileLinesTakeTheirOwnControlVideo() throws Exception {
+        Path fc = dir.resolve("tiny_fc.safetensors");
+        SafetensorsWriter.write(fc, WanWeights.random(WanPresets.TINY_I2V, 8).tensors(), Map.of());
+        String[] controls = controls();
+        Path prompts = dir.resolve("prompts.txt");
+        java.nio.file.Files.writeString(prompts, "a cat --cn " + controls[0] + " --d 9\na cat --d 9\n");
+        List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny-i2v-FC", "--dit", fc.toString(), "--t5",
+                golden("umt5_tiny_weights.safetensors").toString(), "--tokenizer", golden("spm_tiny_tokenizer.json").toString(),
+                "--from_file", prompts.toString(), "--image_path", image("start.png", 1).toString(), "--clip",
+                clip(1).toString(), "--control_path", controls[1], "--video_size", "32", "48", "--video_length", "5",
+                "--infer_steps", "3", "--vae", golden("vae_tiny_weights.safetensors").toString(), "--vae_latent_stats",
+                stats.toString(), "--output_type", "latent", "--quiet", "--save_path", dir.resolve("f").toString()));
+        CliRun r = CliRun.run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<Path> latents = r.out().lines().map(Path::of).filter(p -> p.toString().endsWith("_latent.safetensors")).toList();
+        assertEquals(2, latents.size(), r.out());
+        Map<String, double[]> byControl = new java.util.TreeMap<>();
+        for (Path p : latents) {
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                byControl.put(f.metadata().get("control_path"), f.tensor("latent").toDoubleArray());
+            }
+        }
+        assertEquals(java.util.Set.of("control0", "control1"), byControl.keySet());
+        assertFalse(Arrays.equals(byControl.get("control0"), byControl.get("control1")), "another control video, another video");
+
+        args.subList(args.indexOf("--control_path"), args.indexOf("--control_path") + 2).clear();
+        CliRun none = CliRun.run(args.toArray(String[]::new));
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().contains("prompts.txt:2: --task tiny-i2v-FC is Fun-Control: give the line a control video (--cn) "
+                + "or --control_path"), none.err());
+        args.set(args.indexOf("tiny-i2v-FC"), "tiny-i2v");
+        args.set(args.indexOf("--dit") + 1, dit.toString());
+        CliRun notFc = CliRun.run(args.toArray(String[]::new));
+        assertEquals(2, notFc.code(), notFc.err());
+        assertTrue(notFc.err().contains("prompts.txt:1: a control video (--cn), but --task tiny-i2v is not a Fun-Control task"),
+                notFc.err());
     }
 
     @Test
