@@ -30,8 +30,7 @@ import java.util.Objects;
  * stored as F16 under the latent dtype's name (vae-t5.md §5). A video with a Fun-Control video (control_directory,
  * or a JSONL line's control_path) also gets {@code latents_control_{F}x{H}x{W}_{dtype}}: the control video decoded like
  * the video, padded by repeating its last frame or truncated to the video's frame count (§4.2), each frame resized to the
- * video's bucket, cropped to the same windows and encoded. Departure: upstream buckets the control by its own first
- * frame, which only differs when the control's aspect ratio differs from the video's, a clip the DiT cannot use anyway.
+ * video's bucket (as upstream's fetch_and_resize), cropped to the same windows and encoded.
  */
 public final class LatentCacher {
     private final LatentEncoder encoder;
