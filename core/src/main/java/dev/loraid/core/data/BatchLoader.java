@@ -23,9 +23,13 @@ import java.util.regex.Pattern;
  * normalised as upstream does: strip {@code varlen_}, strip the dtype suffix (the last {@code _token}), strip a
  * trailing {@code _FxHxW} from {@code latents*} names, giving latents, latents_image, latents_control, clip, t5.
  * The dtype always comes from the safetensors header, never from the suffix ({@code clip_bfloat16} holds F16).
+ * One-frame caches (upstream's {@code wan_cache_latents.py --one_frame}, docs/wan_1f.md) also hold {@code f_indices}
+ * (each latent frame's RoPE index) and CLIP tokens per control image [n, 257, 1280]: the trainer ignores
+ * {@code f_indices}, as upstream's {@code call_dit} does (the frames take positions 0..F-1), and the n images' tokens
+ * follow each other ([n·257, 1280]: one image for I2V, the start and end images for FLF2V, upstream's reshape).
  */
 public final class BatchLoader {
-    static final Set<String> KNOWN = Set.of("latents", "latents_image", "latents_control", "clip", "t5");
+    static final Set<String> KNOWN = Set.of("latents", "latents_image", "latents_control", "clip", "t5", "f_indices");
     private static final Pattern LATENT_DIMS = Pattern.compile("\\d+x\\d+x\\d+");
 
     private BatchLoader() {
@@ -63,9 +67,17 @@ public final class BatchLoader {
         checkRank(t5, 2, "[L, D]", from.get("t5"));
         checkRank(t.get("latents_image"), 4, "[C, F, H, W]", from.get("latents_image"));
         checkRank(t.get("latents_control"), 4, "[C, F, H, W]", from.get("latents_control"));
-        checkRank(t.get("clip"), 2, "[tokens, D]", from.get("clip"));
-        return new TrainSample(item.itemKey(), latents, t5, t.get("latents_image"), t.get("clip"),
-            t.get("latents_control"));
+        Tensor clip = t.get("clip");
+        if (clip != null && clip.rank() == 3) { // a one-frame cache: tokens per control image
+            clip = clip.reshape(clip.size(0) * clip.size(1), clip.size(2));
+        }
+        checkRank(clip, 2, "[tokens, D] (or [images, tokens, D])", from.get("clip"));
+        Tensor fIndices = t.get("f_indices");
+        if (fIndices != null && (fIndices.rank() != 1 || fIndices.size(0) != latents.size(1))) {
+            throw new LoraidException(from.get("f_indices") + ": shape " + fIndices.shape() + ", expected one RoPE index per "
+                + "latent frame [" + latents.size(1) + "]");
+        }
+        return new TrainSample(item.itemKey(), latents, t5, t.get("latents_image"), clip, t.get("latents_control"));
     }
 
     /** Upstream's key normalisation (see the class comment). */
@@ -91,9 +103,6 @@ public final class BatchLoader {
             for (String name : f.names()) {
                 String key = normalize(name);
                 String where = file + ": " + name;
-                if (key.equals("f_indices")) {
-                    throw new LoraidException(where + ": one-frame caches are not supported for training");
-                }
                 if (!KNOWN.contains(key)) {
                     throw new LoraidException(where + ": unexpected tensor (after normalisation '" + key
                         + "'; expected one of " + new TreeSet<>(KNOWN) + ")");

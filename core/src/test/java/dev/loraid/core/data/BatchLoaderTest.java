@@ -93,14 +93,30 @@ class BatchLoaderTest {
     }
 
     @Test
-    void unexpectedAndOneFrameTensors() throws IOException {
-        CacheItem a = item("a", map("latents_1x4x6_bfloat16", bf16(4, 1, 4, 6), "f_indices_int32",
-            Tensor.zeros(DType.I32, 2)), map("varlen_t5_bfloat16", bf16(3, 32)));
-        String m = assertThrows(LoraidException.class, () -> BatchLoader.load(a)).getMessage();
-        assertTrue(m.contains("f_indices_int32") && m.contains("one-frame"), m);
+    void unexpectedTensors() throws IOException {
         CacheItem b = item("b", map("latents_1x4x6_bfloat16", bf16(4, 1, 4, 6)), map("varlen_llm_bfloat16", bf16(3, 32)));
-        m = assertThrows(LoraidException.class, () -> BatchLoader.load(b)).getMessage();
+        String m = assertThrows(LoraidException.class, () -> BatchLoader.load(b)).getMessage();
         assertTrue(m.contains("b_wan_te.safetensors: varlen_llm_bfloat16: unexpected tensor"), m);
+    }
+
+    /**
+     * A one-frame cache as upstream's --one_frame writes it (control and target frames, f_indices, CLIP tokens per
+     * control image): the two images' tokens follow each other in order; f_indices must have one entry per latent frame.
+     */
+    @Test
+    void oneFrameCaches() throws IOException {
+        Tensor clip = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 2, 3, 2).to(DType.F16);
+        CacheItem a = item("a", map("latents_3x4x6_bfloat16", bf16(4, 3, 4, 6), "latents_image_3x4x6_bfloat16",
+            bf16(8, 3, 4, 6), "clip_bfloat16", clip, "f_indices_int32", Tensor.zeros(DType.I32, 3)),
+            map("varlen_t5_bfloat16", bf16(3, 32)));
+        TrainSample s = BatchLoader.load(a);
+        assertEquals(List.of(6L, 2L), List.of(s.clip().size(0), s.clip().size(1)));
+        assertEquals(7.0, s.clip().getDouble(3, 0), "image 1's first token follows image 0's three");
+        assertEquals(12.0, s.clip().getDouble(5, 1));
+        CacheItem b = item("b", map("latents_3x4x6_bfloat16", bf16(4, 3, 4, 6), "f_indices_int32",
+            Tensor.zeros(DType.I32, 2)), map("varlen_t5_bfloat16", bf16(3, 32)));
+        String m = assertThrows(LoraidException.class, () -> BatchLoader.load(b)).getMessage();
+        assertTrue(m.contains("f_indices_int32: shape [2], expected one RoPE index per latent frame [3]"), m);
     }
 
     @Test

@@ -193,7 +193,7 @@ class TrainerTest {
     @Test
     void i2v_caches_train_through_the_image_branch(@TempDir Path dir) throws Exception {
         Losses losses = new Losses();
-        Trainer.Result r = trainI2v(dir, false, 10, losses);
+        Trainer.Result r = trainI2v(dir, I2vCache.PLAIN, 10, losses);
         assertEquals(10, losses.losses.size());
         try (SafetensorsFile f = SafetensorsFile.open(r.lora())) {
             assertEquals(2 * 12 * 3, f.names().size()); // 12 adapted Linear layers per block: k_img and v_img too
@@ -210,16 +210,32 @@ class TrainerTest {
     @Test
     void fun_control_caches_train_with_their_control_latents(@TempDir Path dir) throws Exception {
         Losses plain = new Losses();
-        trainI2v(dir.resolve("plain"), false, 3, plain);
+        trainI2v(dir.resolve("plain"), I2vCache.PLAIN, 3, plain);
         Losses control = new Losses();
-        trainI2v(dir.resolve("control"), true, 3, control);
+        trainI2v(dir.resolve("control"), I2vCache.CONTROL, 3, control);
         assertEquals(3, control.losses.size());
         assertTrue(control.losses.stream().allMatch(Double::isFinite), control.losses.toString());
         assertNotEquals(plain.losses.getFirst(), control.losses.getFirst(), "the control latents enter the model");
     }
 
-    /** {@code steps} steps on a random tiny Wan 2.1 I2V DiT over two cached clips (with control latents if asked). */
-    private static Trainer.Result trainI2v(Path dir, boolean withControl, int steps, Losses losses) throws Exception {
+    /**
+     * One-frame caches (upstream's --one_frame: CLIP tokens per control image [1, 257, 1280] and f_indices, which upstream's
+     * training does not pass to the DiT) train exactly as the I2V caches holding the same numbers: the same losses.
+     */
+    @Test
+    void one_frame_caches_train_as_the_same_i2v_caches(@TempDir Path dir) throws Exception {
+        Losses plain = new Losses();
+        trainI2v(dir.resolve("plain"), I2vCache.PLAIN, 3, plain);
+        Losses oneFrame = new Losses();
+        trainI2v(dir.resolve("one_frame"), I2vCache.ONE_FRAME, 3, oneFrame);
+        assertEquals(plain.losses, oneFrame.losses);
+    }
+
+    /** What the I2V caches of {@link #trainI2v} hold beside latents, latents_image and clip. */
+    private enum I2vCache { PLAIN, CONTROL, ONE_FRAME }
+
+    /** {@code steps} steps on a random tiny Wan 2.1 I2V DiT over two cached clips of the given kind. */
+    private static Trainer.Result trainI2v(Path dir, I2vCache kind, int steps, Losses losses) throws Exception {
         // a random tiny Wan 2.1 I2V model (in_dim 12 = 4 noise + 4 mask + 4 image channels, CLIP branch)
         dev.loraid.wan.WanConfig i2v = WanPresets.TINY_I2V;
         java.util.Random rng = new java.util.Random(3);
@@ -235,10 +251,14 @@ class TrainerTest {
             Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
             tensors.put("latents_2x4x6_bfloat16", gaussian(rng, 1, 4, 2, 4, 6).to(dev.loraid.tensor.DType.BF16));
             tensors.put("latents_image_2x4x6_bfloat16", gaussian(rng, 1, 8, 2, 4, 6).to(dev.loraid.tensor.DType.BF16));
-            tensors.put("clip_bfloat16", gaussian(rng, 1, 257, 1280).to(dev.loraid.tensor.DType.F16));
+            Tensor clip = gaussian(rng, 1, 257, 1280).to(dev.loraid.tensor.DType.F16);
+            tensors.put("clip_bfloat16", kind == I2vCache.ONE_FRAME ? clip.reshape(1, 257, 1280) : clip);
             Tensor controlLatents = gaussian(rng, 1, 4, 2, 4, 6).to(dev.loraid.tensor.DType.BF16);
-            if (withControl) {
+            if (kind == I2vCache.CONTROL) {
                 tensors.put("latents_control_2x4x6_bfloat16", controlLatents);
+            }
+            if (kind == I2vCache.ONE_FRAME) {
+                tensors.put("f_indices_int32", Tensor.ofLongs(new long[] {0, 5}, 2).to(dev.loraid.tensor.DType.I32));
             }
             dev.loraid.tensor.safetensors.SafetensorsWriter.write(cache.resolve("clip" + k + "_00000-005_0048x0032_wan.safetensors"),
                     tensors, Map.of("architecture", "wan", "width", "48", "height", "32", "frame_count", "5", "format_version", "1.0.1"));
