@@ -24,7 +24,22 @@ public final class RopeTables {
 
     /** Tables for the f×h×w grid, tokens in f-major, then h, then w order (§2.2). */
     public static RopeTables of(int headDim, int f, int h, int w) {
-        if (f > MAX_POSITION || h > MAX_POSITION || w > MAX_POSITION) {
+        return of(headDim, java.util.stream.IntStream.range(0, f).toArray(), h, w);
+    }
+
+    /**
+     * Tables for a grid whose frames sit at the given positions on the frame axis (upstream's {@code f_indices}, used by
+     * one-frame inference, musubi docs/wan_1f.md: e.g. a control frame at 0 and the generated one at 1 or further).
+     */
+    public static RopeTables of(int headDim, int[] framePositions, int h, int w) {
+        int f = framePositions.length;
+        for (int p : framePositions) {
+            if (p < 0 || p >= MAX_POSITION) {
+                throw new IllegalArgumentException("frame position " + p + " is outside the RoPE table's 0.."
+                        + (MAX_POSITION - 1));
+            }
+        }
+        if (h > MAX_POSITION || w > MAX_POSITION) {
             throw new IllegalArgumentException("token grid " + f + "x" + h + "x" + w + " exceeds the RoPE table's "
                     + MAX_POSITION + " positions per axis");
         }
@@ -43,7 +58,7 @@ public final class RopeTables {
                     int row = ((fi * h + hi) * w + wi) * c;
                     int j = 0;
                     for (double om : freqF) {
-                        set(cos, sin, row + j++, fi * om);
+                        set(cos, sin, row + j++, framePositions[fi] * om);
                     }
                     for (double om : freqH) {
                         set(cos, sin, row + j++, hi * om);

@@ -17,16 +17,20 @@ import java.util.Set;
  * @param clip    CLIP tokens [257 or 514, 1280] for the 2.1 image branch, or null
  * @param skipBlocks indices of transformer blocks the call skips (skip-layer guidance, training.md §6.4: upstream's
  *                   {@code skip_block_indices}); empty for a normal call
+ * @param framePositions each latent frame's RoPE position (upstream's {@code f_indices}, one-frame inference), or null
+ *                       for 0..F-1
  */
-public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip, Set<Integer> skipBlocks) {
+public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip, Set<Integer> skipBlocks,
+                        int[] framePositions) {
 
     public WanInputs {
         skipBlocks = skipBlocks == null ? Set.of() : Set.copyOf(skipBlocks);
+        framePositions = framePositions == null ? null : framePositions.clone();
     }
 
-    /** A call that runs every block. */
+    /** A call that runs every block, its frames at positions 0..F-1. */
     public WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor clip) {
-        this(x, t, context, y, clip, Set.of());
+        this(x, t, context, y, clip, Set.of(), null);
     }
 
     public static WanInputs of(Tensor x, Tensor t, Tensor context) {
@@ -35,7 +39,12 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
 
     /** These inputs with the blocks {@code blocks} skipped (their residual stream passes through unchanged). */
     public WanInputs withSkippedBlocks(Collection<Integer> blocks) {
-        return new WanInputs(x, t, context, y, clip, Set.copyOf(blocks));
+        return new WanInputs(x, t, context, y, clip, Set.copyOf(blocks), framePositions);
+    }
+
+    /** These inputs with their latent frames at the RoPE positions {@code positions} (null: 0..F-1). */
+    public WanInputs withFramePositions(int[] positions) {
+        return new WanInputs(x, t, context, y, clip, skipBlocks, positions);
     }
 
     /**
@@ -43,7 +52,8 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
      * scope); t stays where it is, the model reads its few values on the host.
      */
     public WanInputs to(Device device) {
-        return new WanInputs(on(x, device), t, on(context, device), on(y, device), on(clip, device), skipBlocks);
+        return new WanInputs(on(x, device), t, on(context, device), on(y, device), on(clip, device), skipBlocks,
+                framePositions);
     }
 
     private static Tensor on(Tensor t, Device device) {
@@ -100,6 +110,10 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
         if (context.rank() != 2 || context.size(1) != c.textDim() || context.size(0) > c.textLen()) {
             throw bad(source, "context has shape " + context.shape() + ": expected [L ≤ " + c.textLen() + ", "
                     + c.textDim() + "]");
+        }
+        if (framePositions != null && framePositions.length != x.size(1) / c.patchT()) {
+            throw bad(source, framePositions.length + " frame positions " + Arrays.toString(framePositions) + " for "
+                    + x.size(1) / c.patchT() + " latent frames");
         }
         for (int b : skipBlocks) {
             if (b < 0 || b >= c.numLayers()) {

@@ -196,7 +196,8 @@ public final class WanModel extends Module {
             }
             Tensor x = embedTokens(latent, taps).data();
             Var clip = in.clip() == null ? null : Var.constant(in.clip());
-            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, taps);
+            Conditioning c = condition(latent, in.t().toDoubleArray(), Var.constant(in.context()), clip, in.framePositions(),
+                    taps);
             for (int i = 0; i < blocks.size(); i++) {
                 WanBlock b = blocks.get(i);
                 // skip-layer guidance: a skipped block leaves x as it is (a block swap still moves past it)
@@ -233,7 +234,7 @@ public final class WanModel extends Module {
         requireOn(device, "context", context);
         requireOn(device, "clip_fea", clip);
         Var x = embedTokens(latent, taps);
-        Conditioning c = condition(latent, t, context, clip, taps);
+        Conditioning c = condition(latent, t, context, clip, null, taps);
         return output(blocks(x, c, taps), c, taps);
     }
 
@@ -337,7 +338,7 @@ public final class WanModel extends Module {
         return x;
     }
 
-    private Conditioning condition(Var latent, double[] t, Var context, Var clip, WanTaps taps) {
+    private Conditioning condition(Var latent, double[] t, Var context, Var clip, int[] framePositions, WanTaps taps) {
         int[] grid = grid(latent);
         DType math = latent.dtype() == DType.F64 ? DType.F64 : DType.F32;
         Device device = latent.data().device();
@@ -357,7 +358,8 @@ public final class WanModel extends Module {
         taps.put("e", e.data());
         taps.put("e0", e0.data());
         Var ctx = embedContext(padText(context, math), clip, taps);
-        RopeTables rope = RopeTables.of(config.headDim(), grid[0], grid[1], grid[2]).to(device);
+        RopeTables rope = (framePositions == null ? RopeTables.of(config.headDim(), grid[0], grid[1], grid[2])
+                : RopeTables.of(config.headDim(), framePositions, grid[1], grid[2])).to(device);
         taps.put("rope_cos", rope.cos());
         taps.put("rope_sin", rope.sin());
         return new Conditioning(e, e0, ctx, rope, grid);
