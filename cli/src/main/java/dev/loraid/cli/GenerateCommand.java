@@ -61,12 +61,11 @@ final class GenerateCommand extends OptionsCommand {
 
     static {
         REFUSED.put("video_path", "video-to-video is not supported yet");
-        REFUSED.put("one_frame_inference", "one-frame inference is not supported yet");
         REFUSED.put("lycoris", "LyCORIS networks are not supported");
         REFUSED.put("interactive", "interactive mode is not supported");
         REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
-        REFUSED.put("control_image_path", "one-frame inference is not supported yet");
-        REFUSED.put("control_image_mask_path", "one-frame inference is not supported yet");
+        REFUSED.put("control_image_mask_path", "control image masks are not supported (upstream's one-frame inference does "
+                + "not apply them either)");
         REFUSED.put("ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer");
     }
 
@@ -118,6 +117,12 @@ final class GenerateCommand extends OptionsCommand {
                 + "--clip and --vae; a --from_file line's --ei wins)"));
         o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (i2v-14B-FC, "
                 + "with --image_path, --clip and --vae): its first --video_length frames, resized to the video"));
+        o.addOption(CliArgs.value("one_frame_inference", "SPEC", "one-frame inference (musubi docs/wan_1f.md) for i2v-14B, "
+                + "flf2v-14B or i2v-A14B: target_index=N,control_index=A;B (RoPE frame positions); --image_path gives the size "
+                + "and CLIP tokens, --control_image_path the control images; one image comes out"));
+        o.addOption(Option.builder().longOpt("control_image_path").hasArgs().argName("FILE").desc("one-frame inference's "
+                + "control images, one per control_index (they fill the positions in ascending order), resized to the output")
+                .build());
         o.addOption(CliArgs.value("trim_tail_frames", "N", "drop the last N decoded frames before saving video or images, ≥ 0 "
                 + "(default 0; the tail of an end-image video may be corrupted)"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): the "
@@ -282,11 +287,12 @@ final class GenerateCommand extends OptionsCommand {
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
         List<String> controls = StartImages.controlPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FC
+        StartImages.OneFrameInput oneFrame = StartImages.oneFrame(cl, task);
         List<GenerateRequest> reqs = new ArrayList<>();
         try (StartImages.Encoders encoder = startImages.isEmpty() ? null : StartImages.encoders(cl, task)) {
             if (fromFile == null) {
                 reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), path(endImages.getFirst()),
-                        path(controls.getFirst()), "--image_path", encoder));
+                        path(controls.getFirst()), "--image_path", encoder, oneFrame));
             } else {
                 for (int i = 0; i < entries.size(); i++) {
                     SamplePrompts.Entry e = entries.get(i);
@@ -294,7 +300,8 @@ final class GenerateCommand extends OptionsCommand {
                     Path end = encoder == null ? null : path(endImages.get(i));
                     Path control = encoder == null ? null : path(controls.get(i));
                     reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
-                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, control, e.where(), encoder)));
+                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, control, e.where(), encoder,
+                                    oneFrame)));
                 }
             }
         }

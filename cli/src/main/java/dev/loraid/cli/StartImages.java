@@ -2,9 +2,12 @@ package dev.loraid.cli;
 
 import dev.loraid.core.cache.ClipCheckpointEncoder;
 import dev.loraid.core.cache.ControlConditioning;
+import dev.loraid.core.LoraidException;
 import dev.loraid.core.cache.ImageConditioning;
+import dev.loraid.core.cache.OneFrameConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.generate.OneFrame;
 import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
@@ -168,10 +171,15 @@ final class StartImages {
      * A start image (wan.md §2, musubi's prepare_i2v_inputs): the video size from the image's aspect ratio at the area of
      * the asked size, y from the encoding of the image followed by zero frames, and for Wan 2.1 I2V the image's CLIP
      * tokens; with {@code endFile} (first-last-frame) the end image closes the clip, with {@code control} (Fun-Control) the
-     * control video's latents go in front. The file names go to the metadata. {@code where} names the flag or prompt-file
+     * control video's latents go in front; with {@code oneFrame} the image gives the size and the CLIP tokens only (the
+     * control images make y). The file names go to the metadata. {@code where} names the flag or prompt-file
      * line in errors.
      */
-    static GenerateRequest apply(GenerateRequest req, Path file, Path endFile, Path control, String where, Encoders encoders) {
+    static GenerateRequest apply(GenerateRequest req, Path file, Path endFile, Path control, String where, Encoders encoders,
+            OneFrameInput oneFrame) {
+        if (oneFrame != null) {
+            return applyOneFrame(req, file, endFile, where, encoders, oneFrame);
+        }
         ImageConditioning.StartImage start;
         try {
             start = ImageConditioning.read(file, endFile, req.width(), req.height(), req.frames(), req.task(), encoders.vae(),
@@ -199,5 +207,65 @@ final class StartImages {
         }
         return req.withSize(start.height(), start.width(), req.frames()).withText(req.context(), req.negativeContext(), extra)
                 .withImageConditioning(y, start.clip());
+    }
+
+    /** {@code --one_frame_inference} and its {@code --control_image_path} images. */
+    record OneFrameInput(OneFrame spec, List<Path> controls) {
+    }
+
+    /**
+     * The one-frame inference of this command line, or null without {@code --one_frame_inference} (then
+     * {@code --control_image_path} is refused): an image-to-video task, one control image per control position.
+     */
+    static OneFrameInput oneFrame(CommandLine cl, WanVariant task) {
+        String[] images = cl.getOptionValues("control_image_path");
+        if (!cl.hasOption("one_frame_inference")) {
+            if (images != null) {
+                throw new UsageException("--control_image_path is for one-frame inference: give --one_frame_inference too");
+            }
+            return null;
+        }
+        if (task.config().inDim() == task.config().outDim() || task.name().endsWith("-FC")) {
+            throw new UsageException("--one_frame_inference: --task " + task.name() + " is not an image-to-video task "
+                    + "(one-frame inference runs i2v-14B, flf2v-14B or i2v-A14B)");
+        }
+        OneFrame spec;
+        try {
+            spec = OneFrame.parse(cl.getOptionValue("one_frame_inference"));
+        } catch (LoraidException e) {
+            throw new UsageException("--one_frame_inference: " + e.getMessage());
+        }
+        List<Path> controls = images == null ? List.of() : java.util.Arrays.stream(images).map(Path::of).toList();
+        if (controls.size() != spec.controlIndices().size()) {
+            throw new UsageException("--control_image_path: " + controls.size() + " image(s) for control_index "
+                    + spec.controlIndices() + ": give one image per control position");
+        }
+        return new OneFrameInput(spec, controls);
+    }
+
+    /**
+     * One-frame inference from a start image (musubi's prepare_one_frame_inference): the size and CLIP tokens as for a
+     * start image (with an end image's tokens for FLF2V), y from the control images, one generated frame.
+     */
+    private static GenerateRequest applyOneFrame(GenerateRequest req, Path file, Path endFile, String where,
+            Encoders encoders, OneFrameInput oneFrame) {
+        ImageConditioning.StartImage start;
+        Tensor y;
+        try {
+            start = ImageConditioning.sizeAndTokens(file, endFile, req.width(), req.height(), req.task(), encoders.clip());
+            y = OneFrameConditioning.y(oneFrame.spec().framePositions(), oneFrame.spec().targetFrame(), oneFrame.controls(),
+                    start.width(), start.height(), encoders.vae());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(where + ": one-frame inference from " + file + ": " + e.getMessage());
+        }
+        Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
+        extra.put("image_path", file.getFileName().toString());
+        if (endFile != null) {
+            extra.put("end_image_path", endFile.getFileName().toString());
+        }
+        extra.put("control_image_path", String.join(" ", oneFrame.controls().stream()
+                .map(p -> p.getFileName().toString()).toList()));
+        return req.withSize(start.height(), start.width(), 1).withText(req.context(), req.negativeContext(), extra)
+                .withOneFrame(oneFrame.spec(), y, start.clip());
     }
 }

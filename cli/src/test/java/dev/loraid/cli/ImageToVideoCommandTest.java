@@ -188,6 +188,62 @@ class ImageToVideoCommandTest {
         assertTrue(notHere.err().contains("--control_path: --task tiny-i2v is not a Fun-Control task"), notHere.err());
     }
 
+    /**
+     * One-frame inference (musubi docs/wan_1f.md) on --task tiny-i2v-clip: one latent frame comes out, the metadata names
+     * the option and the control images; another target position or another control image gives another image; a
+     * --control_image_path without --one_frame_inference, a count that does not match control_index and a text-to-video
+     * task are usage errors.
+     */
+    @Test
+    void oneFrameInferenceGeneratesOneFrameAtItsPosition() throws Exception {
+        Path dit21 = dir.resolve("tiny_i2v_clip.safetensors");
+        SafetensorsWriter.write(dit21, WanWeights.random(WanPresets.TINY_I2V, 6).tensors(), Map.of());
+        String start = image("start.png", 1).toString();
+        String other = image("other.png", 2).toString();
+        String clip = clip(1).toString();
+        CliRun a = generate("a", "tiny-i2v-clip", dit21, "--image_path", start, "--clip", clip, "--one_frame_inference",
+                "control_index=0,target_index=1", "--control_image_path", start);
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "tiny-i2v-clip", dit21, "--image_path", start, "--clip", clip, "--one_frame_inference",
+                "control_index=0,target_index=9", "--control_image_path", start);
+        assertEquals(0, b.code(), b.err());
+        CliRun c = generate("c", "tiny-i2v-clip", dit21, "--image_path", start, "--clip", clip, "--one_frame_inference",
+                "control_index=0,target_index=1", "--control_image_path", other);
+        assertEquals(0, c.code(), c.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b));
+             SafetensorsFile fc = SafetensorsFile.open(latentFile(c))) {
+            assertArrayEquals(new long[] {4, 1, 2, 6}, fa.tensor("latent").shape().toArray());
+            assertEquals("target_index=1,control_index=0", fa.metadata().get("one_frame_inference"));
+            assertEquals("start.png", fa.metadata().get("control_image_path"));
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "another target position, another image");
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fc.tensor("latent").toDoubleArray()),
+                "another control image, another image");
+        }
+        String[][] errors = {
+            {"tiny-i2v-clip", "--control_image_path", start, null, null,
+                "--control_image_path is for one-frame inference: give --one_frame_inference too"},
+            {"tiny-i2v-clip", "--one_frame_inference", "control_index=0;2,target_index=1", "--control_image_path", start,
+                "--control_image_path: 1 image(s) for control_index [0, 2]"},
+            {"tiny", "--one_frame_inference", "control_index=0,target_index=1", "--control_image_path", start,
+                "--one_frame_inference: --task tiny is not an image-to-video task"},
+        };
+        for (String[] e : errors) {
+            List<String> more = new ArrayList<>(List.of("--clip", clip));
+            if (!e[0].equals("tiny")) {
+                more.addAll(List.of("--image_path", start));
+            }
+            for (int i = 1; i < 5; i++) {
+                if (e[i] != null) {
+                    more.add(e[i]);
+                }
+            }
+            CliRun r = generate("x", e[0], dit21, more.toArray(String[]::new));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(e[5]), r.err());
+        }
+    }
+
     /** Two control videos, folders of five random frames each. */
     private String[] controls() throws Exception {
         String[] controls = new String[2];

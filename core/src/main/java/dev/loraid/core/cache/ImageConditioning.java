@@ -59,13 +59,28 @@ public final class ImageConditioning {
             LatentEncoder encoder, ClipEncoder clip) {
         RgbImage image = Images.read(file);
         RgbImage end = endFile == null ? null : Images.read(endFile);
+        StartImage sized = sizeAndTokens(image, end, width, height, task, clip);
+        return new StartImage(of(image, end, sized.width(), sized.height(), frames, encoder), sized.clip(), sized.height(),
+            sized.width());
+    }
+
+    /**
+     * What {@link #read(Path, Path, int, int, int, WanVariant, LatentEncoder, ClipEncoder)} gives but y (null): the video
+     * size and the CLIP tokens; one-frame inference builds its own y.
+     */
+    public static StartImage sizeAndTokens(Path file, Path endFile, int width, int height, WanVariant task, ClipEncoder clip) {
+        return sizeAndTokens(Images.read(file), endFile == null ? null : Images.read(endFile), width, height, task, clip);
+    }
+
+    private static StartImage sizeAndTokens(RgbImage image, RgbImage end, int width, int height, WanVariant task,
+            ClipEncoder clip) {
         int[] hw = videoSize(image.width(), image.height(), width, height, task);
         Tensor tokens = null;
         if (clip != null) {
             Tensor first = tokens(image, clip);
             tokens = end == null ? first : rows(first, tokens(end, clip));
         }
-        return new StartImage(of(image, end, hw[1], hw[0], frames, encoder), tokens, hw[0], hw[1]);
+        return new StartImage(null, tokens, hw[0], hw[1]);
     }
 
     /** {@link #read(Path, Path, int, int, int, WanVariant, LatentEncoder, ClipEncoder)} without an end image. */

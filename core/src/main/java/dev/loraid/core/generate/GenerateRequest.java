@@ -43,6 +43,8 @@ import java.util.Objects;
  * @param activations            the DiT's activation dtype ({@link dev.loraid.wan.WanModel#setActivationDType}): F32, or
  *                               BF16/F16 as under upstream's autocast; null for F32
  * @param extraMetadata          more key → value pairs for the output's metadata (e.g. the files the inputs came from)
+ * @param oneFrame               one-frame inference (its frames' RoPE positions; {@code imageConditioning} then holds
+ *                               one frame per position and the result is the generated frame alone), or null
  */
 public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras,
                               LoraSelection lorasHighNoise, SolverKind solver, int steps, double flowShift,
@@ -50,7 +52,8 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                               CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg, long seed,
                               int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
                               Tensor imageConditioning, Tensor clip, Device device, ExpertResidency residency, Fp8Load fp8,
-                              int blocksToSwap, DType activations, Map<String, String> extraMetadata) {
+                              int blocksToSwap, DType activations, Map<String, String> extraMetadata,
+                              OneFrame oneFrame) {
 
     public GenerateRequest {
         Objects.requireNonNull(task, "task");
@@ -77,6 +80,18 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         }
     }
 
+    /** A request that generates a video (no one-frame inference). */
+    public GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras, LoraSelection lorasHighNoise,
+                           SolverKind solver, int steps, double flowShift, double guidanceScale, double guidanceScaleHighNoise,
+                           Double timestepBoundary, CfgSkipMode cfgSkipMode, Double cfgApplyRatio, SkipLayerGuidance slg,
+                           long seed, int height, int width, int frames, Tensor context, Tensor negativeContext, Tensor noise,
+                           Tensor imageConditioning, Tensor clip, Device device, ExpertResidency residency, Fp8Load fp8,
+                           int blocksToSwap, DType activations, Map<String, String> extraMetadata) {
+        this(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale, guidanceScaleHighNoise,
+                timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames, context, negativeContext, noise,
+                imageConditioning, clip, device, residency, fp8, blocksToSwap, activations, extraMetadata, null);
+    }
+
     /** A request without image conditioning (text-to-video). */
     public GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, LoraSelection loras, LoraSelection lorasHighNoise,
                            SolverKind solver, int steps, double flowShift, double guidanceScale, double guidanceScaleHighNoise,
@@ -86,7 +101,7 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                            Map<String, String> extraMetadata) {
         this(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale, guidanceScaleHighNoise,
                 timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames, context, negativeContext, noise,
-                null, null, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                null, null, device, residency, fp8, blocksToSwap, activations, extraMetadata, null);
     }
 
     /**
@@ -103,73 +118,77 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
                 Fp8Load.NONE, 0, DType.F32, Map.of());
     }
 
-    /** The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2). */
+    /**
+     * The latent shape [C, (frames − 1)/4 + 1, height/8, width/8] for the task's VAE (wan.md §1.2); with one-frame
+     * inference one frame per RoPE position.
+     */
     public long[] latentShape() {
         int[] stride = task.vaeStride();
-        return new long[] {task.latentChannels(), (frames - 1) / stride[0] + 1, height / stride[1], width / stride[2]};
+        long f = oneFrame != null ? oneFrame.framePositions().length : (frames - 1) / stride[0] + 1;
+        return new long[] {task.latentChannels(), f, height / stride[1], width / stride[2]};
     }
 
     public GenerateRequest withLoras(LoraSelection low, LoraSelection high) {
         return new GenerateRequest(task, dit, ditHighNoise, low, high, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withSize(int height, int width, int frames) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withSampling(SolverKind solver, int steps, double flowShift, double guidanceScale) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withSeed(long seed) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withResidency(ExpertResidency residency) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withFp8(Fp8Load fp8) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withBlocksToSwap(int blocksToSwap) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withActivations(DType activations) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withDevice(Device device) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     /** Another prompt: its text embeddings and the metadata that records where they came from. */
@@ -177,14 +196,14 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     public GenerateRequest withNoise(Tensor noise) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
                 context, negativeContext, noise, imageConditioning, clip, device, residency, fp8, blocksToSwap, activations,
-                extraMetadata);
+                extraMetadata, oneFrame);
     }
 
     /** The same request conditioned on a start image: {@code y} as {@link #imageConditioning} describes, no CLIP. */
@@ -196,6 +215,18 @@ public record GenerateRequest(WanVariant task, Path dit, Path ditHighNoise, Lora
     public GenerateRequest withImageConditioning(Tensor y, Tensor clip) {
         return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
                 guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, frames,
-                context, negativeContext, noise, y, clip, device, residency, fp8, blocksToSwap, activations, extraMetadata);
+                context, negativeContext, noise, y, clip, device, residency, fp8, blocksToSwap, activations, extraMetadata,
+                oneFrame);
+    }
+
+    /**
+     * One-frame inference: {@code y} [4 + C, positions, H, W] holds a frame per RoPE position of {@code oneFrame} (the
+     * cache package's OneFrameConditioning builds it), {@code clip} as {@link #withImageConditioning(Tensor, Tensor)}.
+     */
+    public GenerateRequest withOneFrame(OneFrame oneFrame, Tensor y, Tensor clip) {
+        return new GenerateRequest(task, dit, ditHighNoise, loras, lorasHighNoise, solver, steps, flowShift, guidanceScale,
+                guidanceScaleHighNoise, timestepBoundary, cfgSkipMode, cfgApplyRatio, slg, seed, height, width, 1,
+                context, negativeContext, noise, y, clip, device, residency, fp8, blocksToSwap, activations, extraMetadata,
+                oneFrame);
     }
 }

@@ -162,6 +162,9 @@ public final class Generator {
                 });
         Tensor latent = FlowSampler.sample(req.solver(), schedule, noise, velocity,
                 (done, total) -> reporter.progress(PROGRESS_TASK, done, total));
+        if (req.oneFrame() != null) { // the generated frame alone, as upstream keeps it
+            latent = latent.narrow(1, req.oneFrame().targetFrame(), 1);
+        }
         try (MemoryScope outside = MemoryScope.suspend()) {
             return latent.to(DType.F32).to(Device.CPU).copy();
         }
@@ -178,7 +181,9 @@ public final class Generator {
         Tensor negative = req.negativeContext().to(DType.F32);
         Tensor y = req.imageConditioning() == null ? null : req.imageConditioning().to(DType.F32);
         Tensor clip = req.clip() == null ? null : req.clip().to(DType.F32);
-        return (x, t, branch) -> new WanDenoiser(model.get(), context, negative, y, clip, req.slg().layers()).predict(x, t, branch);
+        int[] positions = req.oneFrame() == null ? null : req.oneFrame().framePositions();
+        return (x, t, branch) -> new WanDenoiser(model.get(), context, negative, y, clip, req.slg().layers(), positions)
+                .predict(x, t, branch);
     }
 
     /** The request's noise, or standard normal numbers from the counter-based generator: stream seed, offset 0. */
@@ -313,6 +318,9 @@ public final class Generator {
             m.put("slg_scale", Double.toString(req.slg().scale()));
             m.put("slg_start", Double.toString(req.slg().start()));
             m.put("slg_end", Double.toString(req.slg().end()));
+        }
+        if (req.oneFrame() != null) {
+            m.put("one_frame_inference", req.oneFrame().toString());
         }
         if (req.activations() != DType.F32) {
             m.put("activations", req.activations().safetensorsName().toLowerCase(Locale.ROOT));
