@@ -396,6 +396,12 @@ final class GenerateCommand extends OptionsCommand {
         } catch (dev.loraid.core.LoraidException e) {
             throw new UsageException("--from_file: " + e.getMessage());
         }
+        for (SamplePrompts.Entry e : entries) {
+            if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
+                throw new UsageException(e.where() + ": --of and --ci are for training samples; give --one_frame_inference and "
+                        + "--control_image_path on the command line");
+            }
+        }
         return entries;
     }
 

@@ -156,6 +156,8 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan VAE: decodes the samples (else a latent projection); recorded as ss_vae_name"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP file: the start images' CLIP tokens of Wan 2.1 I2V samples"));
+        o.addOption(CliArgs.flag("one_frame", "samples run one-frame inference (musubi docs/wan_1f.md): each prompt gives "
+                + "--of target_index=N,control_index=A and its control images --ci"));
         o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
                 + "--fs --n options, .toml, .json); needs --t5 and --tokenizer"));
         o.addOption(CliArgs.value("sample_every_n_steps", "N", "sample every N ≥ 1 steps"));
@@ -315,7 +317,7 @@ final class TrainCommand extends OptionsCommand {
             sampling = new SampleConfig(CliArgs.path(cl, "sample_prompts"), CliArgs.integer(cl, "sample_every_n_steps", 1, MAX),
                     CliArgs.integer(cl, "sample_every_n_epochs", 1, MAX), cl.hasOption("sample_at_first"),
                     textLen -> Umt5TextEncoder.open(t5, tokenizer, textLen, device), CliArgs.path(cl, "vae_latent_stats"),
-                    CliArgs.path(cl, "clip"));
+                    CliArgs.path(cl, "clip"), cl.hasOption("one_frame"));
         } else if (cl.hasOption("sample_every_n_steps") || cl.hasOption("sample_every_n_epochs") || cl.hasOption("sample_at_first")) {
             throw new UsageException("--sample_every_n_steps, --sample_every_n_epochs and --sample_at_first need --sample_prompts");
         }

@@ -97,10 +97,13 @@ public final class SamplePrompts {
                 case "i" -> "image_path";
                 case "ei" -> "end_image_path";
                 case "cn" -> "control_video_path";
+                case "of" -> "one_frame";
+                case "ci" -> "control_image_path";
                 default -> throw new LoraidException(where + ": unknown prompt option --" + key
-                        + " (known: --w --h --f --d --s --g --fs --l --n --i --ei --cn)");
+                        + " (known: --w --h --f --d --s --g --fs --l --n --i --ei --cn --of --ci)");
             };
-            options.put(canonical, value);
+            // --ci appends (upstream's list); the paths are kept one per line
+            options.merge(canonical, value, (a, b) -> canonical.equals("control_image_path") ? a + "\n" + b : b);
         }
         return new Entry(index, parts[0].strip(), options, where);
     }
@@ -142,7 +145,9 @@ public final class SamplePrompts {
             for (Iterator<Map.Entry<String, JsonNode>> it = src.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (!e.getKey().equals("subset")) {
-                    values.put(e.getKey(), e.getValue().asText());
+                    JsonNode v = e.getValue();
+                    values.put(e.getKey(), v.isArray() ? String.join("\n", java.util.stream.StreamSupport.stream(
+                            v.spliterator(), false).map(JsonNode::asText).toList()) : v.asText());
                 }
             }
         }
@@ -152,7 +157,8 @@ public final class SamplePrompts {
         }
         for (String k : values.keySet()) {
             if (!List.of("width", "height", "frame_count", "seed", "sample_steps", "guidance_scale", "discrete_flow_shift",
-                    "cfg_scale", "negative_prompt", "image_path", "end_image_path", "control_video_path").contains(k)) {
+                    "cfg_scale", "negative_prompt", "image_path", "end_image_path", "control_video_path", "one_frame",
+                    "control_image_path").contains(k)) {
                 throw new LoraidException(where + ": unknown key \"" + k + "\"");
             }
         }
@@ -169,7 +175,8 @@ public final class SamplePrompts {
                 o.get("seed") == null ? null : (long) integer(o, "seed", 0, where), integer(o, "sample_steps", SamplePrompt.DEFAULT_STEPS, where),
                 number(o, "guidance_scale", where), o.get("discrete_flow_shift") == null ? SamplePrompt.DEFAULT_SHIFT
                         : number(o, "discrete_flow_shift", where), number(o, "cfg_scale", where), o.get("negative_prompt"),
-                o.get("image_path"), o.get("end_image_path"), o.get("control_video_path"));
+                o.get("image_path"), o.get("end_image_path"), o.get("control_video_path"), o.get("one_frame"),
+                o.get("control_image_path") == null ? List.of() : List.of(o.get("control_image_path").split("\n")));
     }
 
     private static int integer(Options o, String key, int dflt, String where) {

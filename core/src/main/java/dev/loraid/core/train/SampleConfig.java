@@ -21,9 +21,11 @@ import java.util.function.IntFunction;
  *                     null
  * @param clip         {@code --clip}: Wan's CLIP file, which samples of a Wan 2.1 I2V task need for their start images'
  *                     tokens; null otherwise
+ * @param oneFrame     {@code --one_frame}: samples run one-frame inference, each prompt giving its {@code --of} and
+ *                     {@code --ci} (musubi docs/wan_1f.md)
  */
 public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
-        Path vaeLatentStats, Path clip) {
+        Path vaeLatentStats, Path clip, boolean oneFrame) {
     public SampleConfig {
         if (prompts == null || encoder == null) {
             throw new ParameterException(named("sampling needs a prompt file (", param("SampleConfig.prompts"),
@@ -37,6 +39,12 @@ public record SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpoc
     /** Without a CLIP file (tasks without the CLIP branch). */
     public SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
             Path vaeLatentStats) {
-        this(prompts, everyNSteps, everyNEpochs, atFirst, encoder, vaeLatentStats, null);
+        this(prompts, everyNSteps, everyNEpochs, atFirst, encoder, vaeLatentStats, null, false);
+    }
+
+    /** Video samples (no one-frame inference). */
+    public SampleConfig(Path prompts, Integer everyNSteps, Integer everyNEpochs, boolean atFirst, IntFunction<TextEncoder> encoder,
+            Path vaeLatentStats, Path clip) {
+        this(prompts, everyNSteps, everyNEpochs, atFirst, encoder, vaeLatentStats, clip, false);
     }
 }

@@ -8,6 +8,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.cache.ClipCheckpointEncoder;
 import dev.loraid.core.cache.ControlConditioning;
 import dev.loraid.core.cache.ImageConditioning;
+import dev.loraid.core.cache.OneFrameConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.FrameRenderer;
 import dev.loraid.core.generate.GenerateOutputs;
@@ -16,6 +17,7 @@ import dev.loraid.core.generate.GenerateResult;
 import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LatentPreview;
 import dev.loraid.core.generate.NegativePrompts;
+import dev.loraid.core.generate.OneFrame;
 import dev.loraid.core.generate.OutputType;
 import dev.loraid.core.generate.SamplePrompt;
 import dev.loraid.core.generate.SamplePrompts;
@@ -52,7 +54,8 @@ final class TrainingSampler implements AutoCloseable {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmmss");
 
     /** A prompt ready to sample: its text embeddings and, for image-to-video, its start image's y and video size. */
-    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative, Tensor y, Tensor clip, int height, int width) {
+    private record Encoded(SamplePrompt prompt, Tensor context, Tensor negative, Tensor y, Tensor clip, int height, int width,
+            OneFrame oneFrame) {
     }
 
     private final List<Encoded> prompts;
@@ -87,6 +90,15 @@ final class TrainingSampler implements AutoCloseable {
                         ? ": " + task.name() + " is first-last-frame: give the prompt its end image (--ei)"
                         : " has an end image (--ei), but " + task.name() + " is not a first-last-frame task"));
             }
+            if (c.sampling().oneFrame() != (p.oneFrame() != null)) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (c.sampling().oneFrame()
+                        ? ": one-frame samples (--one_frame): give the prompt its --of (target_index=N,control_index=A)"
+                        : " has a one-frame option (--of), but the run samples videos (add --one_frame)"));
+            }
+            if (p.oneFrame() == null && !p.controlImages().isEmpty()) {
+                throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + " has control images (--ci) but "
+                        + "no --of: they are for one-frame samples");
+            }
             if (imageToVideo != (p.imagePath() != null)) {
                 throw new LoraidException(c.sampling().prompts() + ": prompt " + p.index() + (imageToVideo
                         ? ": " + task.name() + " is image-to-video: give the prompt its start image (--i)"
@@ -111,7 +123,12 @@ final class TrainingSampler implements AutoCloseable {
                 Tensor context = encoder.encode(p.prompt());
                 Tensor negativeContext = encoder.encode(negative);
                 if (vae == null) {
-                    encoded.add(new Encoded(p, context, negativeContext, null, null, p.height(), p.width()));
+                    encoded.add(new Encoded(p, context, negativeContext, null, null, p.height(), p.width(), null));
+                    continue;
+                }
+                String where = c.sampling().prompts() + ": prompt " + p.index();
+                if (p.oneFrame() != null) {
+                    encoded.add(oneFrame(p, c.workingDir(), task, vae, clip, context, negativeContext, where));
                     continue;
                 }
                 // the start image as generate --image_path takes it: its aspect ratio at the prompt's area
@@ -121,9 +138,9 @@ final class TrainingSampler implements AutoCloseable {
                 Tensor y = start.y();
                 if (p.controlPath() != null) {
                     y = ControlConditioning.of(ControlConditioning.latents(c.workingDir().resolve(p.controlPath()), p.frameCount(),
-                            start.width(), start.height(), vae), y, c.sampling().prompts() + ": prompt " + p.index());
+                            start.width(), start.height(), vae), y, where);
                 }
-                encoded.add(new Encoded(p, context, negativeContext, y, start.clip(), start.height(), start.width()));
+                encoded.add(new Encoded(p, context, negativeContext, y, start.clip(), start.height(), start.width(), null));
             }
         }
         reporter.info("sample prompts: " + encoded.size() + " encoded from " + c.sampling().prompts());
@@ -131,6 +148,30 @@ final class TrainingSampler implements AutoCloseable {
                 // on the CPU: during training the device's memory belongs to the model being trained
                 : VaeFrames.open(c.vae(), c.sampling().vaeLatentStats(), Device.CPU);
         return new TrainingSampler(encoded, task, c, frames);
+    }
+
+    /**
+     * A one-frame prompt, as {@code generate --one_frame_inference} takes it: the start image gives the size and the CLIP
+     * tokens, the control images ({@code --ci}) y.
+     */
+    private static Encoded oneFrame(SamplePrompt p, Path workingDir, WanVariant task, VaeLatentEncoder vae,
+            ClipCheckpointEncoder clip, Tensor context, Tensor negativeContext, String where) {
+        OneFrame spec;
+        try {
+            spec = OneFrame.parse(p.oneFrame());
+        } catch (LoraidException e) {
+            throw new LoraidException(where + ": " + e.getMessage(), e);
+        }
+        List<Path> controls = p.controlImages().stream().map(workingDir::resolve).toList();
+        ImageConditioning.StartImage start = ImageConditioning.sizeAndTokens(workingDir.resolve(p.imagePath()),
+                p.endImagePath() == null ? null : workingDir.resolve(p.endImagePath()), p.width(), p.height(), task, clip);
+        Tensor y;
+        try {
+            y = OneFrameConditioning.y(spec.framePositions(), spec.targetFrame(), controls, start.width(), start.height(), vae);
+        } catch (IllegalArgumentException e) {
+            throw new LoraidException(where + ": " + e.getMessage(), e);
+        }
+        return new Encoded(p, context, negativeContext, y, start.clip(), start.height(), start.width(), spec);
     }
 
     /** Generates every prompt with {@code model} as it is now; {@code tag} is {@code e000001} or {@code 000040}. */
@@ -145,7 +186,9 @@ final class TrainingSampler implements AutoCloseable {
                         e.negative()).withSampling(SolverKind.UNIPC, p.steps(), p.flowShift(),
                         p.cfgScale() != null ? p.cfgScale() : task.guidanceLow()).withSize(e.height(), e.width(), p.frameCount())
                         .withDevice(model.device()).withActivations(model.activationDType()); // --mixed_precision's, as upstream's autocast
-                if (e.y() != null) {
+                if (e.oneFrame() != null) {
+                    req = req.withOneFrame(e.oneFrame(), e.y(), e.clip());
+                } else if (e.y() != null) {
                     req = req.withImageConditioning(e.y(), e.clip());
                 }
                 GenerateResult r = Generator.sample(model, req, Reporter.SILENT);

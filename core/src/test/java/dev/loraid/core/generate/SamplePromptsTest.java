@@ -58,6 +58,21 @@ class SamplePromptsTest {
         assertEquals(2.5, q.get(1).cfgScale());
     }
 
+    /** One-frame options: --of, and --ci appending as upstream's list (a JSON array in object form). */
+    @Test
+    void one_frame_lines_append_their_control_images(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("p.txt");
+        Files.writeString(f, "a girl --i s.png --ci s.png --ci e.png --of target_index=1,control_index=0;2\na boy\n");
+        List<SamplePrompt> p = SamplePrompts.read(f);
+        assertEquals(List.of("s.png", "e.png"), p.get(0).controlImages());
+        assertEquals("target_index=1,control_index=0;2", p.get(0).oneFrame());
+        assertEquals(List.of(), p.get(1).controlImages());
+        Path j = dir.resolve("p.json");
+        Files.writeString(j, "[{\"prompt\": \"x\", \"control_image_path\": [\"a.png\", \"b.png\"], \"one_frame\": "
+                + "\"target_index=1,control_index=0;2\"}]");
+        assertEquals(List.of("a.png", "b.png"), SamplePrompts.read(j).getFirst().controlImages());
+    }
+
     @Test
     void errors_name_the_file_line_and_option(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("bad.txt");

@@ -68,6 +68,10 @@ class ImageToVideoSamplingTest {
     }
 
     private static TrainConfig config(Path dir, Path prompts, Path vae, Path clip) throws Exception {
+        return config(dir, prompts, vae, clip, false);
+    }
+
+    private static TrainConfig config(Path dir, Path prompts, Path vae, Path clip, boolean oneFrame) throws Exception {
         Path stats = dir.resolve("vae_stats.safetensors");
         try (SafetensorsFile v = SafetensorsFile.open(Golden.path("vae_tiny_forward.safetensors"))) {
             SafetensorsWriter.write(stats, Map.of("latents_mean", v.tensor("latents_mean").copy(), "latents_std",
@@ -77,7 +81,40 @@ class ImageToVideoSamplingTest {
                 null, null);
         return new TrainConfig(c.dit(), null, null, false, null, c.datasetConfig(), dir, c.device(), c.mixedPrecision(), false,
                 c.network(), c.optimizer(), c.timesteps(), 1, null, 1, c.seed(), c.save(), null, null, vae,
-                new SampleConfig(prompts, 1, null, false, textLen -> encoder(), stats, clip), c.fp8());
+                new SampleConfig(prompts, 1, null, false, textLen -> encoder(), stats, clip, oneFrame), c.fp8());
+    }
+
+    /**
+     * --one_frame: each prompt's --of and --ci make a one-frame sample (one image at the start image's size); a prompt
+     * without --of is refused, and so is --of without --one_frame.
+     */
+    @Test
+    void oneFrameSamplesAreOneImage(@TempDir Path dir) throws Exception {
+        BufferedImage img = new BufferedImage(64, 32, BufferedImage.TYPE_INT_RGB);
+        img.setRGB(3, 5, 0xff8040);
+        ImageIO.write(img, "png", dir.resolve("start.png").toFile());
+        Path prompts = dir.resolve("prompts.txt");
+        Files.writeString(prompts, "a cat --w 48 --h 32 --s 2 --d 4 --i start.png --ci start.png --of target_index=1,control_index=0\n");
+        Path vae = Golden.path("vae_tiny_weights.safetensors");
+        WanModel model = model();
+        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), 4, 4,
+                LoraAdapter.Dropouts.NONE, 1, new CollectingReporter());
+        try (TrainingSampler sampler = TrainingSampler.prepare(config(dir, prompts, vae, null, true), TASK,
+                new CollectingReporter())) {
+            List<Path> written = sampler.sample(model, net, "000001", new CollectingReporter());
+            assertEquals(1, written.size(), written.toString());
+            BufferedImage frame = ImageIO.read(written.getFirst().toFile());
+            assertEquals(48, frame.getWidth());
+            assertEquals(16, frame.getHeight());
+        }
+        LoraidException videoRun = assertThrows(LoraidException.class, () -> TrainingSampler.prepare(config(dir, prompts, vae),
+                TASK, new CollectingReporter()));
+        assertTrue(videoRun.getMessage().contains("has a one-frame option (--of), but the run samples videos"),
+                videoRun.getMessage());
+        Files.writeString(prompts, "a cat --w 48 --h 32 --i start.png\n");
+        LoraidException noOf = assertThrows(LoraidException.class, () -> TrainingSampler.prepare(config(dir, prompts, vae, null,
+                true), TASK, new CollectingReporter()));
+        assertTrue(noOf.getMessage().contains("give the prompt its --of"), noOf.getMessage());
     }
 
     @Test
