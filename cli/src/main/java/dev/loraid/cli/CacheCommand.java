@@ -56,6 +56,8 @@ public final class CacheCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("skip_errors", "skip unreadable items (listed at the end) instead of stopping"));
         o.addOption(CliArgs.value("working_dir", "DIR", "where the config's relative paths resolve (default: the "
             + "current directory, as upstream)"));
+        o.addOption(CliArgs.flag("one_frame", "one-frame caches (musubi docs/wan_1f.md) of image datasets with control images "
+            + "and fp_1f_clean_indices / fp_1f_target_index; needs --clip"));
         o.addOption(CliArgs.flag("i2v", "also cache the I2V conditioning latents_image_* (4 mask channels + the latent of "
                 + "the first frame followed by grey frames), what Wan 2.2 i2v-A14B training reads"));
         o.addOption(CliArgs.value("clip", "CLIP", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): also "
@@ -99,7 +101,7 @@ public final class CacheCommand extends OptionsCommand {
         Path workingDir = cl.hasOption("working_dir") ? Path.of(cl.getOptionValue("working_dir")).toAbsolutePath()
             : Path.of("").toAbsolutePath();
         CacheOptions options = new CacheOptions(cl.hasOption("skip_existing"), cl.hasOption("keep_cache"), batchSize,
-            cl.hasOption("skip_errors"), cl.hasOption("i2v"));
+            cl.hasOption("skip_errors"), cl.hasOption("i2v"), cl.hasOption("one_frame"));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
             CacheFolders.prepare(datasets);

@@ -83,6 +83,27 @@ class CacheCommandTest {
         assertFalse(Files.exists(work.resolve("cache/b_wan_te.safetensors")));
     }
 
+    /** The tiny VAE's latent statistics (4 channels, not Wan 2.1's 16), from its golden file. */
+    private Path stats() throws IOException {
+        Path stats = work.resolve("stats.safetensors");
+        try (SafetensorsFile f = SafetensorsFile.open(Path.of(golden("vae_tiny_forward.safetensors")))) {
+            dev.loraid.tensor.safetensors.SafetensorsWriter.write(stats, java.util.Map.of("latents_mean", f.tensor("latents_mean").copy(),
+                "latents_std", f.tensor("latents_std").copy()), java.util.Map.of());
+        }
+        return stats;
+    }
+
+    /** --one_frame reaches the cacher: without --clip it stops before encoding, naming both flags. */
+    @Test
+    void oneFrameNeedsTheClip() throws IOException {
+        dataset();
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--vae", golden("vae_tiny_weights.safetensors"), "--vae_latent_stats", stats().toString(),
+            "--one_frame", "--quiet");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("--one_frame needs a CLIP encoder (--clip)"), r.err());
+    }
+
     @Test
     void theTinyVaeAndUmt5MakeCachesTheTrainerConsumes() throws IOException {
         dataset();
@@ -96,12 +117,7 @@ class CacheCommandTest {
             }
             ImageIO.write(img, "png", work.resolve("images/" + name + ".png").toFile());
         }
-        // the tiny VAE's latent statistics (4 channels, not Wan 2.1's 16), from its golden file
-        Path stats = work.resolve("stats.safetensors");
-        try (SafetensorsFile f = SafetensorsFile.open(Path.of(golden("vae_tiny_forward.safetensors")))) {
-            dev.loraid.tensor.safetensors.SafetensorsWriter.write(stats, java.util.Map.of("latents_mean", f.tensor("latents_mean").copy(),
-                "latents_std", f.tensor("latents_std").copy()), java.util.Map.of());
-        }
+        Path stats = stats();
         CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
             work.toString(), "--vae", golden("vae_tiny_weights.safetensors"), "--vae_latent_stats", stats.toString(),
             "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer", golden("spm_tiny_tokenizer.json"),

@@ -13,9 +13,17 @@ import dev.loraid.core.ParameterException;
  * @param batchSize    clips of one bucket encoded together; null: the dataset's batch_size ({@code --batch_size})
  * @param skipErrors   report a bad item and go on instead of stopping ({@code --skip_errors}, loraid's own)
  * @param i2v          also write each clip's I2V conditioning {@code latents_image_*} ({@code --i2v}; §4.5)
+ * @param oneFrame     one-frame caches of image datasets with control images ({@code --one_frame}, musubi
+ *                     docs/wan_1f.md): needs a CLIP encoder
  */
-public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors, boolean i2v) {
+public record CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors, boolean i2v,
+        boolean oneFrame) {
     public static final CacheOptions DEFAULTS = new CacheOptions(false, false, null, false, false);
+
+    /** Without one-frame caching. */
+    public CacheOptions(boolean skipExisting, boolean keepCache, Integer batchSize, boolean skipErrors, boolean i2v) {
+        this(skipExisting, keepCache, batchSize, skipErrors, i2v, false);
+    }
 
     public CacheOptions {
         if (batchSize != null && batchSize < 1) {

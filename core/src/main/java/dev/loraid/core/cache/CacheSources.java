@@ -36,19 +36,24 @@ public final class CacheSources {
     /** Refuses dataset keys whose caching is not implemented, before any work is done. */
     public static void checkSupported(DatasetSpec spec) {
         String where = "datasets[" + spec.index() + "]";
-        if (spec.controlDirectory() != null && !spec.isVideo()) {
-            throw new LoraidException(where + ": control_directory for an image dataset (control images) is not supported by "
-                + "loraid cache yet; video datasets' control videos are");
+        if (spec.noResizeControl() || spec.controlResolution() != null) {
+            throw new LoraidException(where + ": no_resize_control and control_resolution are not supported by loraid cache "
+                + "yet (control images take the image's bucket)");
         }
         if (spec.multipleTarget()) {
             throw new LoraidException(where + ": multiple_target is not supported by loraid cache yet");
         }
-        if (spec.fp1fCleanIndices() != null || spec.fp1fTargetIndex() != null) {
-            throw new LoraidException(where + ": one-frame (fp_1f_*) datasets are not supported by loraid cache yet");
+        if ((spec.fp1fCleanIndices() != null || spec.fp1fTargetIndex() != null) && spec.isVideo()) {
+            throw new LoraidException(where + ": fp_1f_* keys are for image datasets (one-frame training)");
         }
         if ((spec.imageDirectory() != null || spec.videoDirectory() != null) && spec.captionExtension() == null) {
             throw new LoraidException(where + ": caption_extension is required for a directory dataset (e.g. \".txt\")");
         }
+    }
+
+    /** Control images per image: one per fp_1f_clean_indices entry for one-frame datasets, else one (upstream, Wan). */
+    static int controlsPerImage(DatasetSpec spec) {
+        return spec.fp1fCleanIndices() != null ? spec.fp1fCleanIndices().size() : 1;
     }
 
     public static List<SourceItem> list(DatasetSpec spec, Path workingDir) {
@@ -58,8 +63,25 @@ public final class CacheSources {
                 : jsonl(spec.videoJsonlFile(), "video_path", workingDir);
             return spec.controlDirectory() == null ? items : withControls(items, spec.controlDirectory());
         }
-        return spec.imageDirectory() != null ? directory(spec.imageDirectory(), false, spec.captionExtension())
-            : jsonl(spec.imageJsonlFile(), "image_path", workingDir);
+        if (spec.imageDirectory() != null) {
+            List<SourceItem> items = directory(spec.imageDirectory(), false, spec.captionExtension());
+            return spec.controlDirectory() == null ? items
+                : withControlImages(items, spec.controlDirectory(), controlsPerImage(spec));
+        }
+        List<SourceItem> items = jsonl(spec.imageJsonlFile(), "image_path", workingDir);
+        if (items.stream().anyMatch(i -> !i.controls().isEmpty())) {
+            int count = controlsPerImage(spec);
+            List<SourceItem> out = new ArrayList<>();
+            for (SourceItem i : items) {
+                if (i.controls().size() < count) {
+                    throw new LoraidException(spec.imageJsonlFile() + ": " + i.media().getFileName() + " has "
+                        + i.controls().size() + " control_path value(s), " + count + " needed");
+                }
+                out.add(i.withControls(i.controls().subList(0, count)));
+            }
+            return out;
+        }
+        return items;
     }
 
     static List<SourceItem> directory(Path dir, boolean video, String captionExtension) {
@@ -109,14 +131,90 @@ public final class CacheSources {
                 throw new LoraidException(where + ": expected {\"" + pathKey + "\": \"…\", \"caption\": \"…\"}");
             }
             Path media = workingDir.resolve(p.asText());
-            JsonNode control = n.get("control_path");
-            if (control != null && !control.isTextual()) {
-                throw new LoraidException(where + ": control_path must be a string");
-            }
-            out.add(new SourceItem(media, stem(media), c.asText(), null, control == null ? null
-                : workingDir.resolve(control.asText())));
+            out.add(new SourceItem(media, stem(media), c.asText(), null, controlPaths(n, where, workingDir)));
         }
         return out;
+    }
+
+    /**
+     * A JSONL line's control paths as upstream normalises them: {@code control_path} is {@code control_path_0}, then the
+     * {@code control_path_N} keys in the order of N.
+     */
+    private static List<Path> controlPaths(JsonNode n, String where, Path workingDir) {
+        java.util.TreeMap<Integer, Path> byIndex = new java.util.TreeMap<>();
+        for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!key.equals("control_path") && !key.matches("control_path_\\d+")) {
+                continue;
+            }
+            JsonNode v = n.get(key);
+            if (!v.isTextual()) {
+                throw new LoraidException(where + ": " + key + " must be a string");
+            }
+            int index = key.equals("control_path") ? 0 : Integer.parseInt(key.substring("control_path_".length()));
+            if (byIndex.put(index, workingDir.resolve(v.asText())) != null) {
+                throw new LoraidException(where + ": control_path and control_path_0 both given");
+            }
+        }
+        return List.copyOf(byIndex.values());
+    }
+
+    /**
+     * Each image's control images in {@code dir} as upstream's ImageDirectoryDatasource finds them (§4.2): images with
+     * longer names first, each taking the not yet taken files named like its stem followed by "." or "_"; the one named
+     * exactly like the stem first, then by the number after the last "_"; the first {@code count} are kept, and every image
+     * must have that many.
+     */
+    static List<SourceItem> withControlImages(List<SourceItem> items, Path dir, int count) {
+        if (!Files.isDirectory(dir)) {
+            throw new LoraidException("control_directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        }
+        java.util.Set<Path> candidates;
+        try (Stream<Path> s = Files.list(dir)) {
+            candidates = s.filter(p -> Files.isRegularFile(p) && Images.isImage(p))
+                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+        } catch (IOException e) {
+            throw new LoraidException(dir + ": cannot list (" + e.getMessage() + ")", e);
+        }
+        java.util.Map<Path, List<Path>> found = new java.util.HashMap<>();
+        List<SourceItem> longestFirst = new ArrayList<>(items);
+        longestFirst.sort(java.util.Comparator.comparingInt((SourceItem i) -> i.media().getFileName().toString().length())
+            .reversed());
+        List<String> missing = new ArrayList<>();
+        for (SourceItem item : longestFirst) {
+            String stem = item.stem();
+            List<Path> mine = new ArrayList<>(candidates.stream().filter(p -> {
+                String name = p.getFileName().toString();
+                return name.startsWith(stem + ".") || name.startsWith(stem + "_");
+            }).toList());
+            candidates.removeAll(mine);
+            java.util.Map<Path, Integer> order = new java.util.HashMap<>();
+            for (Path p : mine) {
+                String base = stem(p);
+                if (base.equals(stem)) {
+                    order.put(p, 0);
+                    continue;
+                }
+                String suffix = base.substring(base.lastIndexOf('_') + 1);
+                if (suffix.isEmpty() || !suffix.chars().allMatch(Character::isDigit)) {
+                    throw new LoraidException("control_directory " + dir + ": " + p.getFileName() + " does not end in _<number> "
+                        + "(control images of " + item.media().getFileName() + " are " + stem + ".<ext> or " + stem
+                        + "_<n>.<ext>)");
+                }
+                order.put(p, Integer.parseInt(suffix) + 1);
+            }
+            mine.sort(java.util.Comparator.comparing(order::get));
+            if (mine.size() < count) {
+                missing.add(item.media().getFileName() + " (" + mine.size() + " of " + count + ")");
+            } else {
+                found.put(item.media(), mine.subList(0, count));
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new LoraidException("control_directory " + dir + ": not enough control images for " + missing.size()
+                + " image(s): " + String.join(", ", missing));
+        }
+        return items.stream().map(i -> i.withControls(found.get(i.media()))).toList();
     }
 
     /**
@@ -130,11 +228,11 @@ public final class CacheSources {
         List<SourceItem> out = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         for (SourceItem item : items) {
-            Path control = item.control() != null ? item.control() : controlOf(item.media(), dir);
+            Path control = !item.controls().isEmpty() ? item.controls().getFirst() : controlOf(item.media(), dir);
             if (control == null) {
                 missing.add(item.media().getFileName().toString());
             } else {
-                out.add(new SourceItem(item.media(), item.stem(), item.caption(), item.captionFile(), control));
+                out.add(item.withControls(List.of(control)));
             }
         }
         if (!missing.isEmpty()) {

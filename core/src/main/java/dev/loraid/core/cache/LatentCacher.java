@@ -1,5 +1,8 @@
 package dev.loraid.core.cache;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.data.BucketSelector;
@@ -30,7 +33,10 @@ import java.util.Objects;
  * stored as F16 under the latent dtype's name (vae-t5.md §5). A video with a Fun-Control video (control_directory,
  * or a JSONL line's control_path) also gets {@code latents_control_{F}x{H}x{W}_{dtype}}: the control video decoded like
  * the video, padded by repeating its last frame or truncated to the video's frame count (§4.2), each frame resized to the
- * video's bucket (as upstream's fetch_and_resize), cropped to the same windows and encoded.
+ * video's bucket (as upstream's fetch_and_resize), cropped to the same windows and encoded; an image with a control image
+ * gets the control image's latent, resized to the image's bucket. With {@code --one_frame} (musubi docs/wan_1f.md)
+ * image datasets with control images and fp_1f_* keys are cached for one-frame training instead (see
+ * {@link #oneFrame}).
  */
 public final class LatentCacher {
     private final LatentEncoder encoder;
@@ -61,6 +67,9 @@ public final class LatentCacher {
     }
 
     public CacheSummary run(DatasetConfig config) {
+        if (options.oneFrame()) {
+            checkOneFrame(config);
+        }
         List<List<SourceItem>> sources = CacheSources.listAll(config, workingDir);
         long total = sources.stream().mapToLong(List::size).sum();
         CacheRun run = new CacheRun(options, reporter, "latents", total);
@@ -71,6 +80,11 @@ public final class LatentCacher {
             Map<List<Long>, List<Pending>> pending = new LinkedHashMap<>();
             for (SourceItem item : sources.get(d)) {
                 try {
+                    if (options.oneFrame()) {
+                        oneFrame(spec, item, run);
+                        run.itemDone();
+                        continue;
+                    }
                     List<Pending> clips = spec.isVideo() ? videoClips(spec, item, run) : imageClip(spec, item, run);
                     for (Pending p : clips) {
                         List<Pending> batch = pending.computeIfAbsent(List.of(p.pixels().size(1),
@@ -103,7 +117,123 @@ public final class LatentCacher {
         Size bucket = spec.bucketSelector().select(original);
         checkBucket(item, bucket);
         Map<String, String> meta = metadata(original, null);
-        return List.of(new Pending(item, file, meta, pixels(List.of(Resize.toBucket(img, bucket))), null));
+        // upstream encodes an image's first control image as its latents_control
+        Tensor control = item.controls().isEmpty() ? null
+            : pixels(List.of(Resize.toBucket(Images.read(item.controls().getFirst()), bucket)));
+        return List.of(new Pending(item, file, meta, pixels(List.of(Resize.toBucket(img, bucket))), control));
+    }
+
+    /** Refuses a one-frame run that upstream's one-frame caching could not do, before any work. */
+    private void checkOneFrame(DatasetConfig config) {
+        if (clip == null) {
+            throw new LoraidException(named(param("CacheOptions.oneFrame"), " needs a CLIP encoder (",
+                param("LatentCacher.clip"), "): one-frame caches hold the control images' CLIP tokens (upstream asserts it)"));
+        }
+        for (DatasetSpec spec : config.datasets()) {
+            String where = "datasets[" + spec.index() + "]: one-frame caching: ";
+            if (spec.isVideo()) {
+                throw new LoraidException(where + "a video dataset; one-frame caches come from image datasets with control "
+                    + "images");
+            }
+            if (spec.fp1fCleanIndices() == null || spec.fp1fTargetIndex() == null) {
+                throw new LoraidException(where + "give fp_1f_clean_indices and fp_1f_target_index (e.g. [0] and 1)");
+            }
+            if (spec.fp1fCleanIndices().isEmpty() || spec.fp1fCleanIndices().size() > 2) {
+                throw new LoraidException(where + "fp_1f_clean_indices " + spec.fp1fCleanIndices() + ": one or two control "
+                    + "images, as upstream's one-frame training takes");
+            }
+            if (spec.controlDirectory() == null && spec.imageJsonlFile() == null) {
+                throw new LoraidException(where + "give control_directory (the control images)");
+            }
+            oneFrameOf(spec);
+        }
+    }
+
+    private static dev.loraid.core.generate.OneFrame oneFrameOf(DatasetSpec spec) {
+        try {
+            return new dev.loraid.core.generate.OneFrame(spec.fp1fTargetIndex(), spec.fp1fCleanIndices());
+        } catch (LoraidException e) {
+            throw new LoraidException("datasets[" + spec.index() + "]: fp_1f_clean_indices / fp_1f_target_index: "
+                + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * One image's one-frame cache (upstream's encode_and_save_batch_one_frame): its control images and the image, each
+     * resized to the image's bucket and encoded alone, as latent frames at the sorted positions of fp_1f_clean_indices and
+     * fp_1f_target_index ({@code latents}); {@code latents_image} with a mask of 1 and the control latent on control frames,
+     * a mask of 0 and a zero (grey) frame's latent on the target's; the control images' CLIP tokens [n, 257, 1280] (F16,
+     * as the bucket-sized images upstream gives CLIP); {@code f_indices} (I32), the positions.
+     */
+    private void oneFrame(DatasetSpec spec, SourceItem item, CacheRun run) {
+        RgbImage img = Images.read(item.media());
+        Size original = img.size();
+        Path file = spec.cacheDirectory().resolve(CacheNames.imageLatent(item.stem(), original));
+        if (run.keepExisting(file)) {
+            return;
+        }
+        if (item.controls().isEmpty()) {
+            throw new LoraidException(item.media() + ": no control images (one-frame caching needs them)");
+        }
+        Size bucket = spec.bucketSelector().select(original);
+        checkBucket(item, bucket);
+        dev.loraid.core.generate.OneFrame positions = oneFrameOf(spec);
+        List<Tensor> controls = new ArrayList<>();
+        for (Path c : item.controls()) {
+            controls.add(pixels(List.of(Resize.toBucket(Images.read(c), bucket))));
+        }
+        List<Tensor> frames = new ArrayList<>(controls);
+        frames.add(pixels(List.of(Resize.toBucket(img, bucket))));
+        frames.add(Tensor.zeros(DType.F32, 3, 1, bucket.height(), bucket.width()));
+        List<Tensor> latents = new ArrayList<>(encode(frames)); // each frame alone: the VAE groups frames after the first
+        Tensor grey = latents.removeLast().to(DType.F32).to(Device.CPU);
+        Tensor target = latents.removeLast().to(DType.F32).to(Device.CPU);
+        long c = target.size(0);
+        long plane = target.size(2) * target.size(3);
+        int[] f = positions.framePositions();
+        int n = f.length;
+        float[] l = new float[Math.toIntExact(c * n * plane)];
+        float[] y = new float[Math.toIntExact((4 + c) * n * plane)];
+        int next = 0;
+        for (int j = 0; j < n; j++) {
+            boolean isTarget = j == positions.targetFrame();
+            float[] latent = (isTarget ? target : latents.get(next++).to(DType.F32).to(Device.CPU)).toFloatArray();
+            float[] cond = isTarget ? grey.toFloatArray() : latent;
+            for (int ch = 0; ch < c; ch++) {
+                System.arraycopy(latent, Math.toIntExact(ch * plane), l, Math.toIntExact((ch * n + j) * plane), (int) plane);
+                System.arraycopy(cond, Math.toIntExact(ch * plane), y, Math.toIntExact(((4 + ch) * n + j) * plane),
+                    (int) plane);
+            }
+            for (int ch = 0; ch < 4; ch++) {
+                int at = Math.toIntExact((ch * n + j) * plane);
+                java.util.Arrays.fill(y, at, at + (int) plane, isTarget ? 0f : 1f);
+            }
+        }
+        List<Tensor> tokens = new ArrayList<>();
+        for (Tensor control : controls) {
+            tokens.add(clip.encode(control.reshape(3, bucket.height(), bucket.width())).to(DType.F32).to(Device.CPU));
+        }
+        float[] all = new float[Math.toIntExact(tokens.size() * tokens.getFirst().numel())];
+        for (int i = 0; i < tokens.size(); i++) {
+            System.arraycopy(tokens.get(i).toFloatArray(), 0, all, Math.toIntExact(i * tokens.getFirst().numel()),
+                Math.toIntExact(tokens.getFirst().numel()));
+        }
+        long h = target.size(2);
+        long w = target.size(3);
+        String dtype = LatentEncoder.torchName(encoder.dtype());
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put(CacheNames.latentKey(n, h, w, dtype), Tensor.of(l, c, n, h, w).to(encoder.dtype()));
+        tensors.put(CacheNames.clipKey(dtype), Tensor.of(all, tokens.size(), tokens.getFirst().size(0),
+            tokens.getFirst().size(1)).to(DType.F16));
+        tensors.put(CacheNames.imageLatentKey(n, h, w, dtype), Tensor.of(y, 4 + c, n, h, w).to(encoder.dtype()));
+        long[] fl = java.util.Arrays.stream(f).asLongStream().toArray();
+        tensors.put("f_indices_int32", Tensor.ofLongs(fl, n).to(DType.I32));
+        try {
+            SafetensorsWriter.write(file, tensors, metadata(original, null));
+        } catch (IOException e) {
+            throw new LoraidException(file + ": cannot write the latent cache (" + e.getMessage() + ")", e);
+        }
+        run.wrote(file);
     }
 
     private List<Pending> videoClips(DatasetSpec spec, SourceItem item, CacheRun run) {
@@ -129,8 +259,8 @@ public final class LatentCacher {
             }
             resized.add(null);
         }
-        List<RgbImage> control = crops.isEmpty() || item.control() == null ? null
-            : controlFrames(item.control(), filter, frames.size(), bucket);
+        List<RgbImage> control = crops.isEmpty() || item.controls().isEmpty() ? null
+            : controlFrames(item.controls().getFirst(), filter, frames.size(), bucket);
         List<Pending> out = new ArrayList<>();
         for (FrameExtraction.Crop c : crops) {
             Path file = spec.cacheDirectory().resolve(CacheNames.videoLatent(item.stem(), c.start(), c.length(), bucket));
