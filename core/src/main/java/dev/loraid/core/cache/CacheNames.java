@@ -44,6 +44,9 @@ public final class CacheNames {
         return "latents_control_" + f + "x" + h + "x" + w + "_" + torchDtype;
     }
 
+    /** {@code f_indices_int32}: a one-frame cache's RoPE position per latent frame (upstream names the dtype torch's way). */
+    public static final String FRAME_INDICES_KEY = "f_indices_int32";
+
     /** {@code clip_{dtype}}: the first frame's CLIP tokens, named after the latent dtype though stored as F16. */
     public static String clipKey(String torchDtype) {
         return "clip_" + torchDtype;

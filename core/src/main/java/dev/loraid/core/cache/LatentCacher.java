@@ -186,29 +186,10 @@ public final class LatentCacher {
         frames.add(pixels(List.of(Resize.toBucket(img, bucket))));
         frames.add(Tensor.zeros(DType.F32, 3, 1, bucket.height(), bucket.width()));
         List<Tensor> latents = new ArrayList<>(encode(frames)); // each frame alone: the VAE groups frames after the first
-        Tensor grey = latents.removeLast().to(DType.F32).to(Device.CPU);
-        Tensor target = latents.removeLast().to(DType.F32).to(Device.CPU);
-        long c = target.size(0);
-        long plane = target.size(2) * target.size(3);
-        int[] f = positions.framePositions();
-        int n = f.length;
-        float[] l = new float[Math.toIntExact(c * n * plane)];
-        float[] y = new float[Math.toIntExact((4 + c) * n * plane)];
-        int next = 0;
-        for (int j = 0; j < n; j++) {
-            boolean isTarget = j == positions.targetFrame();
-            float[] latent = (isTarget ? target : latents.get(next++).to(DType.F32).to(Device.CPU)).toFloatArray();
-            float[] cond = isTarget ? grey.toFloatArray() : latent;
-            for (int ch = 0; ch < c; ch++) {
-                System.arraycopy(latent, Math.toIntExact(ch * plane), l, Math.toIntExact((ch * n + j) * plane), (int) plane);
-                System.arraycopy(cond, Math.toIntExact(ch * plane), y, Math.toIntExact(((4 + ch) * n + j) * plane),
-                    (int) plane);
-            }
-            for (int ch = 0; ch < 4; ch++) {
-                int at = Math.toIntExact((ch * n + j) * plane);
-                java.util.Arrays.fill(y, at, at + (int) plane, isTarget ? 0f : 1f);
-            }
-        }
+        Tensor grey = latents.removeLast();
+        latents.add(positions.targetFrame(), latents.removeLast()); // the image's latent, at the target's place
+        Tensor l = OneFrameConditioning.frames(latents);
+        Tensor y = OneFrameConditioning.y(latents, positions.targetFrame(), grey);
         List<Tensor> tokens = new ArrayList<>();
         for (Tensor control : controls) {
             tokens.add(clip.encode(control.reshape(3, bucket.height(), bucket.width())).to(DType.F32).to(Device.CPU));
@@ -218,16 +199,18 @@ public final class LatentCacher {
             System.arraycopy(tokens.get(i).toFloatArray(), 0, all, Math.toIntExact(i * tokens.getFirst().numel()),
                 Math.toIntExact(tokens.getFirst().numel()));
         }
-        long h = target.size(2);
-        long w = target.size(3);
+        int[] f = positions.framePositions();
+        int n = f.length;
+        long h = l.size(2);
+        long w = l.size(3);
         String dtype = LatentEncoder.torchName(encoder.dtype());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        tensors.put(CacheNames.latentKey(n, h, w, dtype), Tensor.of(l, c, n, h, w).to(encoder.dtype()));
+        tensors.put(CacheNames.latentKey(n, h, w, dtype), l.to(encoder.dtype()));
         tensors.put(CacheNames.clipKey(dtype), Tensor.of(all, tokens.size(), tokens.getFirst().size(0),
             tokens.getFirst().size(1)).to(DType.F16));
-        tensors.put(CacheNames.imageLatentKey(n, h, w, dtype), Tensor.of(y, 4 + c, n, h, w).to(encoder.dtype()));
+        tensors.put(CacheNames.imageLatentKey(n, h, w, dtype), y.to(encoder.dtype()));
         long[] fl = java.util.Arrays.stream(f).asLongStream().toArray();
-        tensors.put("f_indices_int32", Tensor.ofLongs(fl, n).to(DType.I32));
+        tensors.put(CacheNames.FRAME_INDICES_KEY, Tensor.ofLongs(fl, n).to(DType.I32));
         try {
             SafetensorsWriter.write(file, tensors, metadata(original, null));
         } catch (IOException e) {

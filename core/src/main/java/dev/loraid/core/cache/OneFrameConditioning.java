@@ -6,6 +6,8 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -19,7 +21,8 @@ public final class OneFrameConditioning {
     }
 
     /**
-     * y [4 + C, positions, height/8, width/8], F32 on the host.
+     * y [4 + C, positions, height/8, width/8] for generation, F32 on the host: the control images resized to
+     * {@code width × height} and encoded one by one, the generated frame's place holding a zero frame's encoding.
      *
      * @param positions    the frames' RoPE positions, ascending
      * @param targetFrame  which of them is the generated frame
@@ -31,41 +34,59 @@ public final class OneFrameConditioning {
             throw new IllegalArgumentException(controls.size() + " control image(s) for " + (positions.length - 1)
                 + " control position(s): give one image per control_index");
         }
-        Tensor grey;
-        try (MemoryScope outside = MemoryScope.suspend()) {
-            grey = encodeFrame(Tensor.zeros(DType.F32, 3, 1, height, width), encoder);
+        List<Tensor> latents = new ArrayList<>();
+        for (Path control : controls) {
+            RgbImage image = Resize.toBucket(Images.read(control), new Size(width, height));
+            latents.add(encodeFrame(LatentCacher.pixels(List.of(image)), encoder));
         }
-        long c = grey.size(0);
-        long h = grey.size(2);
-        long w = grey.size(3);
-        long plane = h * w;
-        float[] y = new float[Math.toIntExact((4 + c) * positions.length * plane)];
-        int next = 0;
-        for (int j = 0; j < positions.length; j++) {
-            boolean target = j == targetFrame;
-            float[] latent;
-            if (target) {
-                latent = grey.toFloatArray();
-            } else {
-                RgbImage image = Resize.toBucket(Images.read(controls.get(next++)), new Size(width, height));
-                try (MemoryScope outside = MemoryScope.suspend()) {
-                    latent = encodeFrame(LatentCacher.pixels(List.of(image)), encoder).toFloatArray();
-                }
-            }
-            for (int ch = 0; ch < 4 + c; ch++) {
-                int at = Math.toIntExact((ch * positions.length + j) * plane);
-                if (ch < 4) {
-                    java.util.Arrays.fill(y, at, at + (int) plane, target ? 0f : 1f);
-                } else {
-                    System.arraycopy(latent, Math.toIntExact((ch - 4) * plane), y, at, (int) plane);
-                }
+        Tensor grey = encodeFrame(Tensor.zeros(DType.F32, 3, 1, height, width), encoder);
+        latents.add(targetFrame, grey);
+        return y(latents, targetFrame, grey);
+    }
+
+    /**
+     * y from latent frames [C, 1, h, w] in position order: a mask of 1 and the frame's latent on every frame but
+     * {@code targetFrame}, which gets a mask of 0 and {@code grey} (the encoding of a zero frame). F32 on the host.
+     */
+    public static Tensor y(List<Tensor> frames, int targetFrame, Tensor grey) {
+        List<Tensor> conditioning = new ArrayList<>(frames);
+        conditioning.set(targetFrame, grey);
+        Tensor latents = frames(conditioning);
+        long n = latents.size(1);
+        long plane = latents.size(2) * latents.size(3);
+        float[] mask = new float[Math.toIntExact(4 * n * plane)];
+        for (int ch = 0; ch < 4; ch++) {
+            for (int j = 0; j < n; j++) {
+                int at = Math.toIntExact((ch * n + j) * plane);
+                Arrays.fill(mask, at, at + (int) plane, j == targetFrame ? 0f : 1f);
             }
         }
-        return Tensor.of(y, 4 + c, positions.length, h, w);
+        float[] l = latents.toFloatArray();
+        float[] y = Arrays.copyOf(mask, mask.length + l.length);
+        System.arraycopy(l, 0, y, mask.length, l.length);
+        return Tensor.of(y, 4 + latents.size(0), n, latents.size(2), latents.size(3));
+    }
+
+    /** Latent frames [C, 1, h, w] side by side: [C, frames, h, w], F32 on the host. */
+    public static Tensor frames(List<Tensor> frames) {
+        Tensor first = frames.getFirst();
+        long c = first.size(0);
+        long plane = first.size(2) * first.size(3);
+        int n = frames.size();
+        float[] out = new float[Math.toIntExact(c * n * plane)];
+        for (int j = 0; j < n; j++) {
+            float[] f = frames.get(j).to(DType.F32).to(Device.CPU).toFloatArray();
+            for (int ch = 0; ch < c; ch++) {
+                System.arraycopy(f, Math.toIntExact(ch * plane), out, Math.toIntExact((ch * n + j) * plane), (int) plane);
+            }
+        }
+        return Tensor.of(out, c, n, first.size(2), first.size(3));
     }
 
     /** One frame [3, 1, H, W] encoded alone: [C, 1, H/8, W/8] F32 on the host. */
     private static Tensor encodeFrame(Tensor pixels, LatentEncoder encoder) {
-        return encoder.encode(pixels).to(DType.F32).to(Device.CPU);
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            return encoder.encode(pixels).to(DType.F32).to(Device.CPU);
+        }
     }
 }
