@@ -197,11 +197,7 @@ final class StartImages {
                 throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
             }
         }
-        Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
-        extra.put("image_path", file.getFileName().toString());
-        if (endFile != null) {
-            extra.put("end_image_path", endFile.getFileName().toString());
-        }
+        Map<String, String> extra = metadata(req, file, endFile);
         if (control != null) {
             extra.put("control_path", control.getFileName().toString());
         }
@@ -258,14 +254,20 @@ final class StartImages {
         } catch (IllegalArgumentException e) {
             throw new UsageException(where + ": one-frame inference from " + file + ": " + e.getMessage());
         }
+        Map<String, String> extra = metadata(req, file, endFile);
+        extra.put("control_image_path", String.join(" ", oneFrame.controls().stream()
+                .map(p -> p.getFileName().toString()).toList()));
+        return req.withSize(start.height(), start.width(), 1).withText(req.context(), req.negativeContext(), extra)
+                .withOneFrame(oneFrame.spec(), y, start.clip());
+    }
+
+    /** The request's metadata with the start (and end) image's file names added. */
+    private static Map<String, String> metadata(GenerateRequest req, Path file, Path endFile) {
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("image_path", file.getFileName().toString());
         if (endFile != null) {
             extra.put("end_image_path", endFile.getFileName().toString());
         }
-        extra.put("control_image_path", String.join(" ", oneFrame.controls().stream()
-                .map(p -> p.getFileName().toString()).toList()));
-        return req.withSize(start.height(), start.width(), 1).withText(req.context(), req.negativeContext(), extra)
-                .withOneFrame(oneFrame.spec(), y, start.clip());
+        return extra;
     }
 }
