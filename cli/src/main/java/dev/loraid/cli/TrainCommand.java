@@ -7,6 +7,7 @@ import dev.loraid.core.plan.BlockCount;
 import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.train.BaseWeights;
+import dev.loraid.core.train.LogConfig;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
@@ -43,9 +44,8 @@ final class TrainCommand extends OptionsCommand {
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
             "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu", "compile",
             "compile_fullgraph");
-    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "logging_dir",
-            "log_with", "log_prefix", "vae_dtype", "compile_backend", "compile_mode", "compile_dynamic",
-            "compile_cache_size_limit");
+    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "vae_dtype",
+            "compile_backend", "compile_mode", "compile_dynamic", "compile_cache_size_limit");
     /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
     private static final List<String> UNSUPPORTED = List.of("resume_from_huggingface");
 
@@ -156,6 +156,13 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("vae", "FILE", "Wan VAE: decodes the samples (else a latent projection); recorded as ss_vae_name"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP file: the start images' CLIP tokens of Wan 2.1 I2V samples"));
+        o.addOption(CliArgs.value("logging_dir", "DIR", "TensorBoard event files: each run writes "
+                + "DIR/<log_prefix><yyyyMMddHHmmss>/<log_tracker_name>/events.out.tfevents.* (loss/current, loss/average, "
+                + "lr/unet, loss/epoch, as upstream; loss/validation)"));
+        o.addOption(CliArgs.value("log_with", "TRACKER", "tensorboard (the default with --logging_dir); wandb is not supported"));
+        o.addOption(CliArgs.value("log_prefix", "TEXT", "put before each run's timestamp folder under --logging_dir"));
+        o.addOption(CliArgs.value("log_tracker_name", "NAME", "the run folder's tracker sub-folder (default: "
+                + LogConfig.DEFAULT_TRACKER + ")"));
         o.addOption(CliArgs.flag("one_frame", "samples run one-frame inference (musubi docs/wan_1f.md): each prompt gives "
                 + "--of target_index=N,control_index=A and its control images --ci"));
         o.addOption(CliArgs.value("sample_prompts", "FILE", "prompts to sample during training (.txt with --w --h --f --d --s --l "
@@ -327,7 +334,31 @@ final class TrainCommand extends OptionsCommand {
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1, MAX, 1600),
                 CliArgs.integer(cl, "max_train_epochs", 1, MAX), intOr(cl, "gradient_accumulation_steps", 1, MAX, 1), seedValue, save, validation,
                 CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling, fp8(cl),
-                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0), baseWeights(cl));
+                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0), baseWeights(cl), logging(cl));
+    }
+
+    /**
+     * TensorBoard logging as upstream's trackers choose it: --logging_dir alone means tensorboard, --log_with tensorboard
+     * needs --logging_dir; wandb is refused (no hub client here).
+     */
+    private static LogConfig logging(CommandLine cl) {
+        String with = cl.getOptionValue("log_with");
+        Path dir = CliArgs.path(cl, "logging_dir");
+        if (with != null && !with.equals("tensorboard")) {
+            throw new UsageException("--log_with " + with + " is not supported: only tensorboard (wandb needs its service)");
+        }
+        if (with != null && dir == null) {
+            throw new UsageException("--log_with tensorboard needs --logging_dir");
+        }
+        if (dir == null) {
+            for (String f : new String[] {"log_prefix", "log_tracker_name"}) {
+                if (cl.hasOption(f)) {
+                    throw new UsageException("--" + f + " needs --logging_dir");
+                }
+            }
+            return null;
+        }
+        return new LogConfig(dir, cl.getOptionValue("log_prefix"), cl.getOptionValue("log_tracker_name"));
     }
 
     private static DType savePrecision(String v) {

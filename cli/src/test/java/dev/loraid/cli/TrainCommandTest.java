@@ -311,6 +311,34 @@ class TrainCommandTest {
         assertTrue(hub.err().contains("--resume_from_huggingface is not supported yet"), hub.err());
     }
 
+    /**
+     * --logging_dir alone means TensorBoard (upstream's default tracker): the run's event file lands under
+     * DIR/&lt;prefix&gt;&lt;stamp&gt;/network_train and the log names it; wandb, and tensorboard without a folder, are refused.
+     */
+    @Test
+    void logging_dir_writes_tensorboard_events(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--network_dim", "4",
+                "--max_train_steps", "2", "--seed", "1", "--output_dir", dir.resolve("out").toString(), "--output_name", "tb",
+                "--logging_dir", dir.resolve("logs").toString(), "--log_prefix", "tb-");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("TensorBoard events: " + dir.resolve("logs")), r.err());
+        try (java.util.stream.Stream<Path> s = Files.walk(dir.resolve("logs"))) {
+            List<Path> events = s.filter(p -> p.getFileName().toString().startsWith("events.out.tfevents.")).toList();
+            assertEquals(1, events.size(), events.toString());
+            assertEquals("network_train", events.getFirst().getParent().getFileName().toString());
+            assertTrue(events.getFirst().getParent().getParent().getFileName().toString().startsWith("tb-"), events.toString());
+        }
+        for (String[] bad : new String[][] {{"--log_with", "wandb"}, {"--log_with", "tensorboard"}, {"--log_prefix", "x"}}) {
+            CliRun refused = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), bad[0], bad[1],
+                    "--output_dir", dir.resolve("bad").toString(), "--output_name", "bad");
+            assertEquals(2, refused.code(), refused.err());
+            assertTrue(refused.err().contains(bad[1].equals("wandb") ? "--log_with wandb is not supported"
+                    : bad[0] + " " + (bad[1].equals("x") ? "needs --logging_dir" : "tensorboard needs --logging_dir")),
+                    refused.err());
+        }
+    }
+
     /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
     @Test
     void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {

@@ -52,8 +52,13 @@ public final class TrainStep {
         this.maxNorm = maxNorm;
     }
 
-    /** What one optimizer update did. */
-    public record Update(double gradNorm, double lr, MaxNormRegularizer.Result maxNorm) {
+    /**
+     * What one optimizer update did.
+     *
+     * @param lr       the rate the first parameter group's update used ({@code Optimizer.appliedLr})
+     * @param groupLrs each group's scheduled rate and the rate its update used ([group][0 scheduled, 1 applied])
+     */
+    public record Update(double gradNorm, double lr, double[][] groupLrs, MaxNormRegularizer.Result maxNorm) {
     }
 
     /**
@@ -122,11 +127,14 @@ public final class TrainStep {
         sync.allReduce(params);
         double norm = GradClip.clipGlobalNorm(params, maxGradNorm);
         optimizer.step();
-        double lr = optimizer.appliedLr(0);
+        double[][] lrs = new double[optimizer.groups().size()][];
+        for (int g = 0; g < lrs.length; g++) {
+            lrs[g] = new double[] {optimizer.groups().get(g).lr(), optimizer.appliedLr(g)};
+        }
         scheduler.step();
         optimizer.zeroGrad();
         MaxNormRegularizer.Result scaled = maxNorm == null ? null : maxNorm.apply();
-        return new Update(norm, lr, scaled);
+        return new Update(norm, lrs[0][1], lrs, scaled);
     }
 
     /**

@@ -156,10 +156,18 @@ public final class Trainer {
                     System.currentTimeMillis() / 1000.0);
             Path logFile = c.save().outputDir().resolve(c.save().outputName() + "-log.jsonl");
             // the sampler's VAE (if any) is freed with the run; a null resource is skipped
+            // a resumed run writes a new event file in a new run folder, as upstream's trackers do
             try (TrainingSampler samplesToClose = sampler;
-                    TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile)) {
+                    TrainLog log = c.resume() != null ? TrainLog.resume(logFile, position.globalStep()) : TrainLog.create(logFile);
+                    TensorBoardLog board = c.logging() == null ? null : new TensorBoardLog(
+                            c.logging().runDirectory(java.time.LocalDateTime.now()),
+                            optimizer.groups().stream().map(dev.loraid.autograd.optim.ParamGroup::name).toList(),
+                            c.optimizer().type())) {
+                if (board != null) {
+                    listener.info("TensorBoard events: " + board.file());
+                }
                 Loop loop = new Loop(models, net, params, optimizer, scheduler, step, data, validationData, sampler, metadata, log,
-                        maxSteps, epochs, updatesPerEpoch);
+                        board, maxSteps, epochs, updatesPerEpoch);
                 return loop.run(position);
             }
         }
@@ -196,6 +204,7 @@ public final class Trainer {
         private final TrainingSampler samples;
         private final TrainMetadata metadata;
         private final TrainLog log;
+        private final TensorBoardLog board;
         private final long maxSteps;
         private final int epochs;
         private final int windowSize;
@@ -204,7 +213,7 @@ public final class Trainer {
 
         Loop(TrainModels models, LoraNetwork net, Map<String, Parameter> params, Optimizer optimizer, LrScheduler scheduler,
                 TrainStep step, DatasetGroup data, DatasetGroup validationData, TrainingSampler samples, TrainMetadata metadata,
-                TrainLog log, long maxSteps, int epochs, int windowSize) {
+                TrainLog log, TensorBoardLog board, long maxSteps, int epochs, int windowSize) {
             this.models = models;
             this.net = net;
             this.params = params;
@@ -216,6 +225,7 @@ public final class Trainer {
             this.samples = samples;
             this.metadata = metadata;
             this.log = log;
+            this.board = board;
             this.maxSteps = maxSteps;
             this.epochs = epochs;
             this.windowSize = windowSize;
@@ -274,6 +284,9 @@ public final class Trainer {
                     }
                     double avr = window.stream().mapToDouble(Double::doubleValue).average().orElse(lastLoss);
                     log.step(globalStep, epoch + 1, lastLoss, avr, u.lr());
+                    if (board != null) {
+                        board.step(globalStep, lastLoss, avr, u.groupLrs());
+                    }
                     listener.stepped(new TrainListener.Step(globalStep, maxSteps, epoch + 1, lastLoss, avr, u.lr(), u.gradNorm()));
                     if (u.maxNorm() != null && u.maxNorm().scaled() > 0) {
                         listener.info(named("step " + globalStep + ": ", param("NetworkConfig.scaleWeightNorms"),
@@ -302,6 +315,9 @@ public final class Trainer {
                     }
                 }
                 boolean finished = globalStep >= maxSteps;
+                if (board != null && !window.isEmpty()) {
+                    board.epoch(epoch + 1, window.stream().mapToDouble(Double::doubleValue).average().orElseThrow());
+                }
                 Integer everyEpochs = c.save().everyNEpochs();
                 boolean saveEpochNow = !finished && everyEpochs != null && (epoch + 1) % everyEpochs == 0 && epoch + 1 < epochs;
                 Integer sampleEpochs = c.sampling() == null ? null : c.sampling().everyNEpochs();
@@ -352,6 +368,9 @@ public final class Trainer {
             try {
                 double v = validation.loss();
                 log.validation(globalStep, v);
+                if (board != null) {
+                    board.validation(globalStep, v);
+                }
                 listener.validated(globalStep, v);
             } finally {
                 net.setTraining(true);
