@@ -29,6 +29,11 @@ abstract class OptionsCommand implements Command {
         return "";
     }
 
+    /** Whether the command takes upstream's {@code --config_file} ({@link ConfigFileArgs}); none unless overridden. */
+    boolean readsConfigFile() {
+        return false;
+    }
+
     /** Runs on the parsed arguments ({@code --help} has been handled). Returns the exit code. */
     abstract int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception;
 
@@ -41,6 +46,11 @@ abstract class OptionsCommand implements Command {
     public final int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         Options options = options();
         options.addOption("h", "help", false, "print this help");
+        if (readsConfigFile()) {
+            options.addOption(CliArgs.value(ConfigFileArgs.FLAG, "FILE", "a TOML file of this command's flags (tables only "
+                    + "group them); the command line wins over it (upstream's --config_file)"));
+            args = ConfigFileArgs.expand(args, options);
+        }
         CommandLine cl = CliArgs.parse(options, args);
         if (cl.hasOption("help")) {
             PrintWriter w = new PrintWriter(out);

@@ -55,6 +55,11 @@ final class TrainCommand extends OptionsCommand {
     }
 
     @Override
+    boolean readsConfigFile() {
+        return true;
+    }
+
+    @Override
     public String summary() {
         return "train a LoRA (or one LORAID slice) on cached latents and text embeddings";
     }

@@ -339,6 +339,35 @@ class TrainCommandTest {
         }
     }
 
+    /**
+     * --config_file (upstream's): a TOML of flags in tables, ".toml" appended to the name; the command line wins (3 steps,
+     * not the file's 2); booleans are flags; an unknown key is a usage error naming it.
+     */
+    @Test
+    void config_file_gives_the_flags_the_command_line_leaves_out(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        Files.writeString(dir.resolve("run.toml"), String.join("\n",
+                "[model]", "dit = '" + TINY + "'",
+                "[training]", "max_train_steps = 2", "seed = 1", "network_dim = 4", "gradient_checkpointing = true",
+                "sdpa = false", "learning_rate = 1e-3", "network_args = ['loraplus_lr_ratio=4']",
+                "[output]", "output_dir = '" + dir.resolve("out") + "'", "output_name = 'cfg'", ""));
+        CliRun r = CliRun.run("train", "--config_file", dir.resolve("run").toString(), "--dataset_config", toml.toString(),
+                "--max_train_steps", "3");
+        assertEquals(0, r.code(), r.err());
+        List<String> log = Files.readAllLines(dir.resolve("out/cfg-log.jsonl"));
+        assertEquals(3, log.size(), log.toString());
+        assertTrue(log.getFirst().contains("\"lr\":0.001"), log.getFirst());
+        try (dev.loraid.tensor.safetensors.SafetensorsFile f = dev.loraid.tensor.safetensors.SafetensorsFile.open(
+                dir.resolve("out/cfg.safetensors"))) {
+            assertEquals("4", f.metadata().get("ss_network_dim"));
+            assertTrue(f.metadata().get("ss_network_args").contains("loraplus_lr_ratio"), f.metadata().toString());
+        }
+        Files.writeString(dir.resolve("bad.toml"), "[training]\nmax_steps = 2\n");
+        CliRun bad = CliRun.run("train", "--config_file", dir.resolve("bad.toml").toString(), "--dataset_config", toml.toString());
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("bad.toml: unknown flag 'max_steps'"), bad.err());
+    }
+
     /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
     @Test
     void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {
