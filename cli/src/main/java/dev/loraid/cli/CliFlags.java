@@ -43,6 +43,7 @@ final class CliFlags {
             entry("TrainConfig.fp8", "--fp8_base"),
             entry("BaseWeights.multipliers", "--base_weights_multiplier"),
             entry("LatentEncoder.dtype", "--vae_dtype"),
+            entry("ModelSpec.resolution", "--metadata_reso"),
             entry("GenerateRequest.activations", "--mixed_precision"),
             entry("GenerateRequest.imageConditioning", "--image_path"),
             entry("MergeRequest.loras", "--lora_weight"),

@@ -8,6 +8,7 @@ import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.train.BaseWeights;
 import dev.loraid.core.train.LogConfig;
+import dev.loraid.core.train.ModelSpec;
 import dev.loraid.core.train.MixedPrecision;
 import dev.loraid.core.train.NetworkConfig;
 import dev.loraid.core.train.OptimizerConfig;
@@ -158,6 +159,12 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("save_precision", "P", "float (default), fp16 or bf16"));
         o.addOption(CliArgs.flag("no_metadata", "write only the minimum metadata"));
         o.addOption(CliArgs.value("training_comment", "TEXT", "stored as ss_training_comment"));
+        for (String[] m : new String[][] {{"title", "modelspec.title (default: --output_name)"}, {"author", "modelspec.author"},
+                {"description", "modelspec.description"}, {"license", "modelspec.license"},
+                {"tags", "modelspec.tags, comma-separated"}, {"reso", "modelspec.resolution as W,H (default 1280,720)"},
+                {"arch", "replaces wan2.1 in modelspec.architecture"}}) {
+            o.addOption(CliArgs.value("metadata_" + m[0], "TEXT", m[1] + " (kept under --no_metadata, as upstream)"));
+        }
         o.addOption(CliArgs.value("vae", "FILE", "Wan VAE: decodes the samples (else a latent projection); recorded as ss_vae_name"));
         o.addOption(CliArgs.value("vae_latent_stats", "FILE", "latents_mean / latents_std for a VAE whose latent width is not 16"));
         o.addOption(CliArgs.value("clip", "FILE", "Wan's CLIP file: the start images' CLIP tokens of Wan 2.1 I2V samples"));
@@ -305,7 +312,10 @@ final class TrainCommand extends OptionsCommand {
                 CliArgs.integer(cl, "save_last_n_epochs", 1, MAX), CliArgs.integer(cl, "save_last_n_epochs_state", 1, MAX),
                 cl.hasOption("save_state"),
                 cl.hasOption("save_state_on_train_end"), savePrecision(cl.getOptionValue("save_precision", "float")),
-                cl.hasOption("no_metadata"), cl.getOptionValue("training_comment"));
+                cl.hasOption("no_metadata"), cl.getOptionValue("training_comment"), new ModelSpec(
+                cl.getOptionValue("metadata_title"), cl.getOptionValue("metadata_author"),
+                cl.getOptionValue("metadata_description"), cl.getOptionValue("metadata_license"),
+                cl.getOptionValue("metadata_tags"), cl.getOptionValue("metadata_reso"), cl.getOptionValue("metadata_arch")));
         TrainConfig.Validation validation = null;
         if (cl.hasOption("validation_dataset_config")) {
             validation = new TrainConfig.Validation(CliArgs.requiredPath(cl, "validation_dataset_config"),

@@ -368,6 +368,36 @@ class TrainCommandTest {
         assertTrue(bad.err().contains("bad.toml: unknown flag 'max_steps'"), bad.err());
     }
 
+    /**
+     * --metadata_* set the model-spec keys as upstream's build_metadata does, and --no_metadata keeps them beside the
+     * minimum ss_ keys (upstream adds them to the minimum set); a resolution that is not W,H is refused.
+     */
+    @Test
+    void metadata_flags_set_the_model_spec(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--network_dim", "4",
+                "--max_train_steps", "1", "--seed", "1", "--output_dir", dir.resolve("out").toString(), "--output_name", "m",
+                "--metadata_title", "Corgi", "--metadata_author", "Ann", "--metadata_tags", "dog,corgi", "--metadata_reso",
+                "832,480", "--metadata_arch", "wan2.2", "--no_metadata");
+        assertEquals(0, r.code(), r.err());
+        try (dev.loraid.tensor.safetensors.SafetensorsFile f = dev.loraid.tensor.safetensors.SafetensorsFile.open(
+                dir.resolve("out/m.safetensors"))) {
+            java.util.Map<String, String> m = f.metadata();
+            assertEquals("Corgi", m.get("modelspec.title"));
+            assertEquals("Ann", m.get("modelspec.author"));
+            assertEquals("dog,corgi", m.get("modelspec.tags"));
+            assertEquals("832x480", m.get("modelspec.resolution"));
+            assertEquals("wan2.2/lora", m.get("modelspec.architecture"));
+            assertFalse(m.containsKey("modelspec.license"), m.toString());
+            assertEquals("4", m.get("ss_network_dim"));
+            assertFalse(m.containsKey("ss_learning_rate"), "--no_metadata keeps only the minimum ss_ keys: " + m);
+        }
+        CliRun bad = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--metadata_reso", "wide",
+                "--output_dir", dir.resolve("bad").toString(), "--output_name", "bad");
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--metadata_reso must be W,H or one number, got 'wide'"), bad.err());
+    }
+
     /** Adafactor as upstream's docs set it for a fixed rate: relative steps off, warmup schedule, no gradient clipping. */
     @Test
     void adafactor_with_a_fixed_rate_runs(@TempDir Path dir) throws Exception {

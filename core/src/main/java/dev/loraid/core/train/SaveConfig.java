@@ -23,12 +23,14 @@ import java.nio.file.Path;
  * @param precision            {@code --save_precision} (default F32)
  * @param noMetadata           {@code --no_metadata}: only the minimum keys
  * @param trainingComment      {@code --training_comment}, or null
+ * @param modelSpec            {@code --metadata_*}: the model-spec fields (null: upstream's defaults)
  */
 public record SaveConfig(Path outputDir, String outputName, Integer everyNSteps, Integer everyNEpochs, Integer lastNSteps,
         Integer lastNStepsState, Integer lastNEpochs, Integer lastNEpochsState, boolean saveState,
-        boolean saveStateOnTrainEnd, DType precision, boolean noMetadata, String trainingComment) {
+        boolean saveStateOnTrainEnd, DType precision, boolean noMetadata, String trainingComment, ModelSpec modelSpec) {
 
     public SaveConfig {
+        modelSpec = modelSpec == null ? ModelSpec.DEFAULTS : modelSpec;
         if (outputDir == null || outputName == null || outputName.isBlank()) {
             throw new ParameterException(named(param("SaveConfig.outputDir"), " and ", param("SaveConfig.outputName"),
                     " are required"));
@@ -53,6 +55,14 @@ public record SaveConfig(Path outputDir, String outputName, Integer everyNSteps,
             throw new ParameterException(named(param("SaveConfig.precision"), " must be float, fp16 or bf16, got "
                     + precision));
         }
+    }
+
+    /** Settings with upstream's model-spec defaults. */
+    public SaveConfig(Path outputDir, String outputName, Integer everyNSteps, Integer everyNEpochs, Integer lastNSteps,
+            Integer lastNStepsState, Integer lastNEpochs, Integer lastNEpochsState, boolean saveState,
+            boolean saveStateOnTrainEnd, DType precision, boolean noMetadata, String trainingComment) {
+        this(outputDir, outputName, everyNSteps, everyNEpochs, lastNSteps, lastNStepsState, lastNEpochs, lastNEpochsState,
+                saveState, saveStateOnTrainEnd, precision, noMetadata, trainingComment, null);
     }
 
     /** The final file and nothing else, in fp32. */

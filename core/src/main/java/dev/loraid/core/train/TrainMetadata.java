@@ -78,18 +78,29 @@ public final class TrainMetadata {
         if (c.vae() != null) {
             m.put("ss_vae_name", c.vae().getFileName().toString());
         }
+        ModelSpec spec = c.save().modelSpec();
         m.put("modelspec.sai_model_spec", "1.0.0");
-        m.put("modelspec.architecture", "wan2.1/lora");
+        m.put("modelspec.architecture", (spec.architecture() != null ? spec.architecture() : "wan2.1") + "/lora");
         m.put("modelspec.implementation", "https://github.com/Wan-Video/Wan2.1");
-        m.put("modelspec.title", c.save().outputName());
-        m.put("modelspec.resolution", "1280x720");
+        m.put("modelspec.title", spec.title() != null ? spec.title() : c.save().outputName());
+        putIfGiven(m, "modelspec.author", spec.author());
+        putIfGiven(m, "modelspec.description", spec.description());
+        putIfGiven(m, "modelspec.license", spec.license());
+        putIfGiven(m, "modelspec.tags", spec.tags());
         m.put("modelspec.date", LocalDateTime.now().truncatedTo(ChronoUnit.SECONDS).format(DateTimeFormatter.ISO_LOCAL_DATE_TIME));
+        m.put("modelspec.resolution", spec.resolutionText());
         if (t.minTimestep() != null || t.maxTimestep() != null) {
             m.put("modelspec.timestep_range", (t.minTimestep() == null ? 0 : t.minTimestep()) + ","
                     + (t.maxTimestep() == null ? 1000 : t.maxTimestep()));
         }
         this.fixed = m;
         this.minimumOnly = c.save().noMetadata();
+    }
+
+    private static void putIfGiven(Map<String, String> m, String key, String value) {
+        if (value != null) {
+            m.put(key, value);
+        }
     }
 
     /** The metadata of a file saved after {@code steps} updates in epoch {@code epoch} (1-based, as upstream). */
@@ -99,7 +110,8 @@ public final class TrainMetadata {
         m.put("ss_steps", Long.toString(steps));
         m.put("ss_epoch", Integer.toString(epoch));
         if (minimumOnly) {
-            m.keySet().removeIf(k -> !MINIMUM.contains(k) && !k.startsWith("ss_loraid"));
+            // upstream adds the model-spec keys to the minimum ones too (§5.3: "added always")
+            m.keySet().removeIf(k -> !MINIMUM.contains(k) && !k.startsWith("ss_loraid") && !k.startsWith("modelspec."));
         }
         return m;
     }
