@@ -27,10 +27,13 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.OptionalInt;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 /**
@@ -43,12 +46,32 @@ final class TrainCommand extends OptionsCommand {
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
     /** (torch.compile's flags among them: a graph compiler for PyTorch's ops; the Java kernels have nothing to compile.) */
     private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
-            "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu", "compile",
-            "compile_fullgraph");
+            "sage_attn", "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu",
+            "compile", "compile_fullgraph", "dynamo_fullgraph", "ddp_gradient_as_bucket_view", "ddp_static_graph",
+            "disable_numpy_memmap", "img_in_txt_in_offloading", "log_config", "fp8_t5",
+            // block swap here keeps host copies and never copies a block back (what these tune upstream)
+            "use_pinned_memory_for_block_swap", "block_swap_h2d_only",
+            // a uniform timestep is embedded once per sample already (the memory this saves upstream)
+            "force_v2_1_time_embedding");
     private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "vae_dtype",
-            "compile_backend", "compile_mode", "compile_dynamic", "compile_cache_size_limit");
-    /** Flags of features not built yet: refused, saying so, rather than silently doing something else. */
-    private static final List<String> UNSUPPORTED = List.of("resume_from_huggingface");
+            "compile_backend", "compile_mode", "compile_dynamic", "compile_cache_size_limit", "dynamo_backend", "dynamo_mode",
+            "dynamo_dynamic", "ddp_timeout", "block_swap_ring_size", "log_tracker_config");
+    /** Upstream flags of features not built here: refused with the reason rather than silently doing something else. */
+    private static final Map<String, String> REFUSED = new LinkedHashMap<>();
+
+    static {
+        String hub = "no Hugging Face Hub access";
+        for (String f : List.of("resume_from_huggingface", "huggingface_repo_id", "huggingface_repo_type",
+                "huggingface_path_in_repo", "huggingface_token", "huggingface_repo_visibility", "save_state_to_huggingface",
+                "async_upload")) {
+            REFUSED.put(f, hub);
+        }
+        REFUSED.put("wandb_api_key", "wandb needs its service; --logging_dir writes TensorBoard events");
+        REFUSED.put("wandb_run_name", "wandb needs its service; --logging_dir writes TensorBoard events");
+        REFUSED.put("full_bf16", "LoRA weights, gradients and optimizer state stay fp32 here");
+        REFUSED.put("full_fp16", "LoRA weights, gradients and optimizer state stay fp32 here");
+        REFUSED.put("show_timesteps", "the timestep sampler's debug view is not built");
+    }
 
     @Override
     public String name() {
@@ -188,7 +211,8 @@ final class TrainCommand extends OptionsCommand {
         IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
         IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here"
                 + (f.equals("max_data_loader_n_workers") ? " (an integer ≥ 0)" : ""))));
-        UNSUPPORTED.forEach(f -> o.addOption(CliArgs.flag(f, "not supported yet (refused)")));
+        REFUSED.forEach((f, why) -> o.addOption(Option.builder().longOpt(f).optionalArg(true).hasArgs()
+                .desc("refused: " + why).build()));
         return o;
     }
 
@@ -235,9 +259,9 @@ final class TrainCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(cl);
-        for (String f : UNSUPPORTED) {
-            if (cl.hasOption(f)) {
-                throw new UsageException("--" + f + " is not supported yet");
+        for (Map.Entry<String, String> f : REFUSED.entrySet()) {
+            if (cl.hasOption(f.getKey())) {
+                throw new UsageException("--" + f.getKey() + " is not supported yet: " + f.getValue());
             }
         }
         if (cl.hasOption("gradient_checkpointing_cpu_offload") && !CliArgs.device(cl).isCpu()) {

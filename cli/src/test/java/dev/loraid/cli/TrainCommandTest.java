@@ -298,17 +298,27 @@ class TrainCommandTest {
         Path toml = dataset(dir);
         CliRun r = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--compile",
                 "--compile_mode", "max-autotune-no-cudagraphs", "--compile_dynamic", "auto", "--compile_fullgraph",
+                "--sage_attn", "--dynamo_backend", "inductor", "--force_v2_1_time_embedding",
                 "--gradient_checkpointing", "--gradient_checkpointing_cpu_offload", "--network_dim", "4", "--max_train_steps", "2",
                 "--seed", "1", "--output_dir", dir.resolve("out").toString(), "--output_name", "c");
         assertEquals(0, r.code(), r.err());
-        for (String f : List.of("--compile has no effect here", "--compile_mode has no effect here",
+        for (String f : List.of("--compile has no effect here", "--compile_mode has no effect here", "--sage_attn has no effect",
+                "--dynamo_backend has no effect", "--force_v2_1_time_embedding has no effect",
                 "--gradient_checkpointing_cpu_offload: training on the CPU")) {
             assertTrue(r.err().contains(f), f + ": " + r.err());
         }
         CliRun hub = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--resume_from_huggingface",
                 "--output_dir", dir.resolve("hub").toString());
         assertEquals(2, hub.code(), hub.err());
-        assertTrue(hub.err().contains("--resume_from_huggingface is not supported yet"), hub.err());
+        assertTrue(hub.err().contains("--resume_from_huggingface is not supported yet: no Hugging Face Hub access"), hub.err());
+        CliRun repo = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--huggingface_repo_id",
+                "me/lora", "--output_dir", dir.resolve("hub").toString());
+        assertEquals(2, repo.code(), repo.err());
+        assertTrue(repo.err().contains("--huggingface_repo_id is not supported yet: no Hugging Face Hub access"), repo.err());
+        CliRun bf16 = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--full_bf16",
+                "--output_dir", dir.resolve("hub").toString());
+        assertEquals(2, bf16.code(), bf16.err());
+        assertTrue(bf16.err().contains("--full_bf16 is not supported yet: LoRA weights"), bf16.err());
     }
 
     /**
