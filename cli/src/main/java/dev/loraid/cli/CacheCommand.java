@@ -63,8 +63,14 @@ public final class CacheCommand extends OptionsCommand {
         o.addOption(CliArgs.value("clip", "CLIP", "Wan's CLIP (models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth): also "
                 + "cache the first frame's CLIP tokens clip_*, what Wan 2.1 I2V training reads; implies --i2v, as upstream"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
+        UPSTREAM.addTo(o);
         return o;
     }
+
+    /** The other flags of upstream's wan_cache_latents.py and wan_cache_text_encoder_outputs.py: see {@link UpstreamFlags}. */
+    private static final UpstreamFlags UPSTREAM = new UpstreamFlags(List.of("vae_cache_cpu", "fp8_t5", "disable_cudnn_backend"),
+            List.of("console_width", "console_back", "console_num_images"),
+            java.util.Map.of("debug_mode", "the dataset viewer (image, console, video) is not built"));
 
     @Override
     String usage() {
@@ -78,6 +84,7 @@ public final class CacheCommand extends OptionsCommand {
 
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
+        UPSTREAM.refuse(cl);
         Path config = CliArgs.requiredPath(cl, "dataset_config");
         if (cl.hasOption("clip") && !cl.hasOption("vae")) {
             throw new UsageException("--clip caches beside the latents: give --vae VAE too");
@@ -103,6 +110,7 @@ public final class CacheCommand extends OptionsCommand {
         CacheOptions options = new CacheOptions(cl.hasOption("skip_existing"), cl.hasOption("keep_cache"), batchSize,
             cl.hasOption("skip_errors"), cl.hasOption("i2v"), cl.hasOption("one_frame"));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "items")) {
+            UPSTREAM.notices(cl).forEach(reporter::info);
             DatasetConfig datasets = DatasetConfig.read(config, workingDir, reporter);
             CacheFolders.prepare(datasets);
             Device device = CliArgs.device(cl, err);

@@ -56,22 +56,19 @@ final class GenerateCommand extends OptionsCommand {
     /** Upper bounds of --video_size and --video_length: far beyond what fits in memory, below int overflow of sizes. */
     private static final int MAX_PIXELS = 16384;
     private static final int MAX_FRAMES = 16385;
-    /** Upstream flags this command refuses, with the reason (a usage error rather than a silently ignored flag). */
-    private static final Map<String, String> REFUSED = new LinkedHashMap<>();
-
-    static {
-        REFUSED.put("video_path", "video-to-video is not supported yet");
-        REFUSED.put("lycoris", "LyCORIS networks are not supported");
-        REFUSED.put("interactive", "interactive mode is not supported");
-        REFUSED.put("fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call");
-        REFUSED.put("control_image_mask_path", "control image masks are not supported (upstream's one-frame inference does "
-                + "not apply them either)");
-        REFUSED.put("ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer");
-    }
-
-    /** Upstream flags that change nothing here, accepted so that command lines carry over (with a notice). */
-    private static final List<String> IGNORED = List.of("vae_cache_cpu", "fp8_t5", "compile");
-    private static final List<String> IGNORED_WITH_VALUE = List.of("attn_mode", "vae_dtype");
+    /** Upstream's other flags (wan_generate_video.py's parser): see {@link UpstreamFlags}. */
+    private static final UpstreamFlags UPSTREAM = new UpstreamFlags(
+            List.of("vae_cache_cpu", "fp8_t5", "compile", "disable_numpy_memmap", "use_pinned_memory_for_block_swap",
+                    // a uniform timestep is embedded once per sample already (the memory this saves upstream)
+                    "force_v2_1_time_embedding"),
+            List.of("attn_mode", "vae_dtype", "compile_args"),
+            Map.of("video_path", "video-to-video is not supported yet (upstream parses the flag but does not use it)",
+                    "lycoris", "LyCORIS networks are not supported",
+                    "interactive", "interactive mode is not supported",
+                    "fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call",
+                    "control_image_mask_path", "control image masks are not supported (upstream's one-frame inference does "
+                            + "not apply them either)",
+                    "ckpt_dir", "give the files: --dit, --vae, --t5 and --tokenizer"));
 
     @Override
     public String name() {
@@ -175,11 +172,7 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("no_metadata", "write the latent without generation metadata"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
-        IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
-        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here")));
-        for (String refused : REFUSED.keySet()) {
-            o.addOption(Option.builder().longOpt(refused).optionalArg(true).hasArgs().desc("refused: " + REFUSED.get(refused)).build());
-        }
+        UPSTREAM.addTo(o);
         return o;
     }
 
@@ -198,12 +191,7 @@ final class GenerateCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(cl);
-        for (Option opt : cl.getOptions()) {
-            String reason = REFUSED.get(opt.getLongOpt());
-            if (reason != null) {
-                throw new UsageException("--" + opt.getLongOpt() + " is not supported: " + reason);
-            }
-        }
+        UPSTREAM.refuse(cl);
         WanVariant task = parse(cl, "task", WanPresets::get, WanPresets.get("t2v-14B"));
         if (cl.hasOption("latent_path")) {
             return decodeOnly(cl, task, out, err);
@@ -307,11 +295,7 @@ final class GenerateCommand extends OptionsCommand {
         }
 
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps")) {
-            for (String f : java.util.stream.Stream.concat(IGNORED.stream(), IGNORED_WITH_VALUE.stream()).toList()) {
-                if (cl.hasOption(f)) {
-                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
-                }
-            }
+            UPSTREAM.notices(cl).forEach(reporter::info);
             for (GenerateRequest r : reqs) {
                 reporter.info("generate: " + task.name() + ", " + r.solver().flagValue() + " " + r.steps() + " steps, shift "
                         + r.flowShift() + ", guidance " + r.guidanceScale() + ", seed " + r.seed() + ", latent "

@@ -45,32 +45,34 @@ final class TrainCommand extends OptionsCommand {
     private static final double INF = Double.MAX_VALUE;
     /** Flags of upstream's command lines that change nothing here: accepted so commands carry over, with a notice. */
     /** (torch.compile's flags among them: a graph compiler for PyTorch's ops; the Java kernels have nothing to compile.) */
-    private static final List<String> IGNORED = List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn",
-            "sage_attn", "persistent_data_loader_workers", "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu",
-            "compile", "compile_fullgraph", "dynamo_fullgraph", "ddp_gradient_as_bucket_view", "ddp_static_graph",
-            "disable_numpy_memmap", "img_in_txt_in_offloading", "log_config", "fp8_t5",
-            // block swap here keeps host copies and never copies a block back (what these tune upstream)
-            "use_pinned_memory_for_block_swap", "block_swap_h2d_only",
-            // a uniform timestep is embedded once per sample already (the memory this saves upstream)
-            "force_v2_1_time_embedding");
-    private static final List<String> IGNORED_WITH_VALUE = List.of("max_data_loader_n_workers", "vae_dtype",
-            "compile_backend", "compile_mode", "compile_dynamic", "compile_cache_size_limit", "dynamo_backend", "dynamo_mode",
-            "dynamo_dynamic", "ddp_timeout", "block_swap_ring_size", "log_tracker_config");
-    /** Upstream flags of features not built here: refused with the reason rather than silently doing something else. */
-    private static final Map<String, String> REFUSED = new LinkedHashMap<>();
+    /** Upstream's other flags (wan_train_network.py's parser): see {@link UpstreamFlags}. */
+    private static final UpstreamFlags UPSTREAM = new UpstreamFlags(
+            List.of("sdpa", "flash_attn", "flash3", "xformers", "split_attn", "sage_attn", "persistent_data_loader_workers",
+                    "cuda_allow_tf32", "cuda_cudnn_benchmark", "vae_cache_cpu", "compile", "compile_fullgraph",
+                    "dynamo_fullgraph", "ddp_gradient_as_bucket_view", "ddp_static_graph", "disable_numpy_memmap",
+                    "img_in_txt_in_offloading", "log_config", "fp8_t5",
+                    // block swap here keeps host copies and never copies a block back (what these tune upstream)
+                    "use_pinned_memory_for_block_swap", "block_swap_h2d_only",
+                    // a uniform timestep is embedded once per sample already (the memory this saves upstream)
+                    "force_v2_1_time_embedding"),
+            List.of("vae_dtype", "compile_backend", "compile_mode", "compile_dynamic",
+                    "compile_cache_size_limit", "dynamo_backend", "dynamo_mode", "dynamo_dynamic", "ddp_timeout",
+                    "block_swap_ring_size", "log_tracker_config"),
+            refusedFlags());
 
-    static {
-        String hub = "no Hugging Face Hub access";
+    private static Map<String, String> refusedFlags() {
+        Map<String, String> refused = new LinkedHashMap<>();
         for (String f : List.of("resume_from_huggingface", "huggingface_repo_id", "huggingface_repo_type",
                 "huggingface_path_in_repo", "huggingface_token", "huggingface_repo_visibility", "save_state_to_huggingface",
                 "async_upload")) {
-            REFUSED.put(f, hub);
+            refused.put(f, "no Hugging Face Hub access");
         }
-        REFUSED.put("wandb_api_key", "wandb needs its service; --logging_dir writes TensorBoard events");
-        REFUSED.put("wandb_run_name", "wandb needs its service; --logging_dir writes TensorBoard events");
-        REFUSED.put("full_bf16", "LoRA weights, gradients and optimizer state stay fp32 here");
-        REFUSED.put("full_fp16", "LoRA weights, gradients and optimizer state stay fp32 here");
-        REFUSED.put("show_timesteps", "the timestep sampler's debug view is not built");
+        refused.put("wandb_api_key", "wandb needs its service; --logging_dir writes TensorBoard events");
+        refused.put("wandb_run_name", "wandb needs its service; --logging_dir writes TensorBoard events");
+        refused.put("full_bf16", "LoRA weights, gradients and optimizer state stay fp32 here");
+        refused.put("full_fp16", "LoRA weights, gradients and optimizer state stay fp32 here");
+        refused.put("show_timesteps", "the timestep sampler's debug view is not built");
+        return refused;
     }
 
     @Override
@@ -208,11 +210,9 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("t5", "FILE", "UMT5 encoder weights for the sample prompts (.safetensors or .pth)"));
         o.addOption(CliArgs.value("tokenizer", "FILE", "UMT5 tokenizer.json or spiece.model (or their folder) for the sample prompts"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
-        IGNORED.forEach(f -> o.addOption(CliArgs.flag(f, "accepted for compatibility; no effect here")));
-        IGNORED_WITH_VALUE.forEach(f -> o.addOption(CliArgs.value(f, "V", "accepted for compatibility; no effect here"
-                + (f.equals("max_data_loader_n_workers") ? " (an integer ≥ 0)" : ""))));
-        REFUSED.forEach((f, why) -> o.addOption(Option.builder().longOpt(f).optionalArg(true).hasArgs()
-                .desc("refused: " + why).build()));
+        UPSTREAM.addTo(o);
+        o.addOption(CliArgs.value("max_data_loader_n_workers", "N", "an integer ≥ 0, accepted for musubi-tuner compatibility; "
+                + "batches are read on the training thread"));
         return o;
     }
 
@@ -259,11 +259,7 @@ final class TrainCommand extends OptionsCommand {
     @Override
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(cl);
-        for (Map.Entry<String, String> f : REFUSED.entrySet()) {
-            if (cl.hasOption(f.getKey())) {
-                throw new UsageException("--" + f.getKey() + " is not supported yet: " + f.getValue());
-            }
-        }
+        UPSTREAM.refuse(cl);
         if (cl.hasOption("gradient_checkpointing_cpu_offload") && !CliArgs.device(cl).isCpu()) {
             throw new UsageException("--gradient_checkpointing_cpu_offload is not supported on " + CliArgs.device(cl) + " yet (on "
                     + "the CPU the checkpointed activations are in host memory already)");
@@ -273,11 +269,7 @@ final class TrainCommand extends OptionsCommand {
             throw new UsageException("--network_module " + module + " is not supported (only networks.lora_wan)");
         }
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            for (String f : java.util.stream.Stream.concat(IGNORED.stream(), IGNORED_WITH_VALUE.stream()).toList()) {
-                if (cl.hasOption(f)) {
-                    reporter.info("--" + f + " has no effect here (accepted for compatibility)");
-                }
-            }
+            UPSTREAM.notices(cl).forEach(reporter::info);
             if (cl.hasOption("gradient_checkpointing_cpu_offload")) {
                 reporter.info("--gradient_checkpointing_cpu_offload: training on the CPU, the checkpointed activations are in "
                         + "host memory already");

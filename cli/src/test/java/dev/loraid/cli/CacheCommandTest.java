@@ -93,6 +93,23 @@ class CacheCommandTest {
         return stats;
     }
 
+    /** Upstream's --debug_mode is refused with the reason; its other flags (--vae_cache_cpu …) are accepted with a notice. */
+    @Test
+    void upstreamsOtherFlagsCarryOver() throws IOException {
+        dataset();
+        CliRun debug = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--vae",
+            golden("vae_tiny_weights.safetensors"), "--debug_mode", "image");
+        assertEquals(2, debug.code(), debug.err());
+        assertTrue(debug.err().contains("--debug_mode is not supported: the dataset viewer"), debug.err());
+        Files.writeString(work.resolve("images/b.txt"), "a small blue circle");
+        CliRun r = CliRun.run("cache", "--dataset_config", work.resolve("dataset.toml").toString(), "--working_dir",
+            work.toString(), "--t5", golden("umt5_tiny_weights.safetensors"), "--tokenizer", golden("spm_tiny_tokenizer.json"),
+            "--vae_cache_cpu", "--console_width", "80");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("--vae_cache_cpu has no effect here") && r.err().contains("--console_width has no effect"),
+            r.err());
+    }
+
     /** --one_frame reaches the cacher: without --clip it stops before encoding, naming both flags. */
     @Test
     void oneFrameNeedsTheClip() throws IOException {

@@ -310,15 +310,15 @@ class TrainCommandTest {
         CliRun hub = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--resume_from_huggingface",
                 "--output_dir", dir.resolve("hub").toString());
         assertEquals(2, hub.code(), hub.err());
-        assertTrue(hub.err().contains("--resume_from_huggingface is not supported yet: no Hugging Face Hub access"), hub.err());
+        assertTrue(hub.err().contains("--resume_from_huggingface is not supported: no Hugging Face Hub access"), hub.err());
         CliRun repo = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--huggingface_repo_id",
                 "me/lora", "--output_dir", dir.resolve("hub").toString());
         assertEquals(2, repo.code(), repo.err());
-        assertTrue(repo.err().contains("--huggingface_repo_id is not supported yet: no Hugging Face Hub access"), repo.err());
+        assertTrue(repo.err().contains("--huggingface_repo_id is not supported: no Hugging Face Hub access"), repo.err());
         CliRun bf16 = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--full_bf16",
                 "--output_dir", dir.resolve("hub").toString());
         assertEquals(2, bf16.code(), bf16.err());
-        assertTrue(bf16.err().contains("--full_bf16 is not supported yet: LoRA weights"), bf16.err());
+        assertTrue(bf16.err().contains("--full_bf16 is not supported: LoRA weights"), bf16.err());
     }
 
     /**
