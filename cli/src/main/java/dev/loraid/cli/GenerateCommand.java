@@ -267,29 +267,22 @@ final class GenerateCommand extends OptionsCommand {
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
-        try {
-            Generator.checkTask(task);
-        } catch (dev.loraid.core.LoraidException e) {
-            throw new UsageException("--task " + e.getMessage());
-        }
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
-        List<String> controls = StartImages.controlPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FC
+        boolean controlOnly = StartImages.controlOnly(task); // T2V Fun-Control: a control video, no start image
+        int generations = controlOnly ? Math.max(1, entries.size()) : startImages.size();
+        List<String> controls = StartImages.controlPaths(cl, task, fromFile, entries, generations); // nulls but for FC
         StartImages.OneFrameInput oneFrame = StartImages.oneFrame(cl, task);
         List<GenerateRequest> reqs = new ArrayList<>();
-        try (StartImages.Encoders encoder = startImages.isEmpty() ? null : StartImages.encoders(cl, task)) {
+        try (StartImages.Encoders encoder = startImages.isEmpty() && !controlOnly ? null : StartImages.encoders(cl, task)) {
             if (fromFile == null) {
-                reqs.add(encoder == null ? req : StartImages.apply(req, Path.of(startImages.getFirst()), path(endImages.getFirst()),
-                        path(controls.getFirst()), "--image_path", encoder, oneFrame));
+                reqs.add(condition(req, encoder, startImages, endImages, controls, 0, "--image_path", oneFrame));
             } else {
                 for (int i = 0; i < entries.size(); i++) {
                     SamplePrompts.Entry e = entries.get(i);
-                    String image = encoder == null ? null : startImages.get(i);
-                    Path end = encoder == null ? null : path(endImages.get(i));
-                    Path control = encoder == null ? null : path(controls.get(i));
+                    int at = i;
                     reqs.add(fromEntry(req, e, texts.get(i), extras.get(i), seedFlag,
-                            r -> encoder == null ? r : StartImages.apply(r, Path.of(image), end, control, e.where(), encoder,
-                                    oneFrame)));
+                            r -> condition(r, encoder, startImages, endImages, controls, at, e.where(), oneFrame)));
                 }
             }
         }
@@ -312,6 +305,22 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /**
+     * Generation {@code i}'s conditioning: none for text-to-video, the control video alone for T2V Fun-Control, else its
+     * start image (with its end image, control video or one-frame controls).
+     */
+    private static GenerateRequest condition(GenerateRequest r, StartImages.Encoders encoder, List<String> startImages,
+            List<String> endImages, List<String> controls, int i, String where, StartImages.OneFrameInput oneFrame) {
+        if (encoder == null) {
+            return r;
+        }
+        if (startImages.isEmpty()) {
+            return StartImages.applyControl(r, path(controls.get(i)), where, encoder);
+        }
+        return StartImages.apply(r, Path.of(startImages.get(i)), path(endImages.get(i)), path(controls.get(i)), where, encoder,
+                oneFrame);
     }
 
     /** --mixed_precision: the DiT's activation dtype; when absent bf16 on a GPU (upstream's autocast), fp32 on the CPU. */

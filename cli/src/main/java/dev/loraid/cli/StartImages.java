@@ -7,6 +7,7 @@ import dev.loraid.core.cache.ImageConditioning;
 import dev.loraid.core.cache.OneFrameConditioning;
 import dev.loraid.core.cache.VaeLatentEncoder;
 import dev.loraid.core.generate.GenerateRequest;
+import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.OneFrame;
 import dev.loraid.core.generate.SamplePrompts;
 import dev.loraid.tensor.DType;
@@ -34,10 +35,11 @@ final class StartImages {
      */
     static List<String> paths(CommandLine cl, WanVariant task, Path fromFile, List<SamplePrompts.Entry> entries) {
         String flag = cl.getOptionValue("image_path");
-        if (task.config().inDim() == task.config().outDim()) {
+        if (task.config().inDim() == task.config().outDim() || controlOnly(task)) {
             if (flag != null) {
                 throw new UsageException("--image_path: --task " + task.name() + " is not an image-to-video task (i2v-14B and "
-                        + "i2v-A14B are)");
+                        + "i2v-A14B are" + (controlOnly(task) ? "; i2v-14B-FC takes a start image beside the control video" : "")
+                        + ")");
             }
             for (SamplePrompts.Entry e : entries) {
                 if (e.options().containsKey("image_path")) {
@@ -134,6 +136,14 @@ final class StartImages {
         return out;
     }
 
+    /**
+     * T2V Fun-Control (t2v-1.3B-FC, t2v-14B-FC): upstream's T2V path, conditioned on the control video alone (y: its
+     * latents and zeros), without a start image or CLIP tokens.
+     */
+    static boolean controlOnly(WanVariant task) {
+        return task.config().funControl() && Generator.isTextToVideo(task);
+    }
+
     /** What encodes the start images: the VAE (y), and for a task with the CLIP branch (Wan 2.1 I2V) the CLIP too. */
     record Encoders(VaeLatentEncoder vae, ClipCheckpointEncoder clip) implements AutoCloseable {
         @Override
@@ -151,7 +161,11 @@ final class StartImages {
             throw new UsageException("image-to-video needs --vae: the start image is VAE-encoded");
         }
         Path clip = CliArgs.path(cl, "clip");
-        if (task.config().imageBranch() && clip == null) {
+        if (controlOnly(task) && clip != null) {
+            throw new UsageException("--clip: --task " + task.name() + " takes no CLIP tokens (upstream's T2V path; i2v-14B-FC "
+                    + "takes a start image and its tokens)");
+        }
+        if (task.config().imageBranch() && clip == null && !controlOnly(task)) {
             throw new UsageException("--task " + task.name() + " takes the start image's CLIP tokens: give --clip (Wan's "
                     + "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth)");
         }
@@ -203,6 +217,23 @@ final class StartImages {
         }
         return req.withSize(start.height(), start.width(), req.frames()).withText(req.context(), req.negativeContext(), extra)
                 .withImageConditioning(y, start.clip());
+    }
+
+    /**
+     * T2V Fun-Control (upstream's prepare_t2v_inputs): y from the control video at the asked size, its latents followed
+     * by zeros; no CLIP tokens.
+     */
+    static GenerateRequest applyControl(GenerateRequest req, Path control, String where, Encoders encoders) {
+        Tensor y;
+        try {
+            y = ControlConditioning.of(ControlConditioning.latents(control, req.frames(), req.width(), req.height(),
+                    encoders.vae()), null, "control video " + control);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
+        }
+        Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
+        extra.put("control_path", control.getFileName().toString());
+        return req.withText(req.context(), req.negativeContext(), extra).withImageConditioning(y, null);
     }
 
     /** {@code --one_frame_inference} and its {@code --control_image_path} images. */

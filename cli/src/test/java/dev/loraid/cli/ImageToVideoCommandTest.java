@@ -163,7 +163,7 @@ class ImageToVideoCommandTest {
 
     /**
      * Fun-Control I2V (--task tiny-i2v-FC, as i2v-14B-FC) with --control_path (a folder of frames): another control video
-     * gives another video; without it, or given to a task that is not Fun-Control, it is a usage error; T2V-FC is refused.
+     * gives another video; without it, or given to a task that is not Fun-Control, it is a usage error.
      */
     @Test
     void funControlTakesAControlVideo() throws Exception {
@@ -244,6 +244,34 @@ class ImageToVideoCommandTest {
         }
     }
 
+    /**
+     * T2V Fun-Control (--task tiny-t2v-FC, as t2v-1.3B-FC; upstream's T2V path): the control video alone conditions the
+     * video, at the asked size, without CLIP tokens; another control video gives another video; --clip and a missing
+     * control video are usage errors.
+     */
+    @Test
+    void textToVideoFunControlTakesTheControlVideoAlone() throws Exception {
+        Path fc = dir.resolve("tiny_t2v_fc.safetensors");
+        SafetensorsWriter.write(fc, WanWeights.random(WanPresets.TINY_I2V, 8).tensors(), Map.of());
+        String[] controls = controls();
+        CliRun a = generate("a", "tiny-t2v-FC", fc, "--control_path", controls[0]);
+        assertEquals(0, a.code(), a.err());
+        CliRun b = generate("b", "tiny-t2v-FC", fc, "--control_path", controls[1]);
+        assertEquals(0, b.code(), b.err());
+        try (SafetensorsFile fa = SafetensorsFile.open(latentFile(a)); SafetensorsFile fb = SafetensorsFile.open(latentFile(b))) {
+            assertArrayEquals(new long[] {4, 2, 4, 6}, fa.tensor("latent").shape().toArray(), "the asked 32x48, 5 frames");
+            assertEquals("control0", fa.metadata().get("control_path"));
+            assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fb.tensor("latent").toDoubleArray()),
+                "another control video, another video");
+        }
+        CliRun clip = generate("c", "tiny-t2v-FC", fc, "--control_path", controls[0], "--clip", clip(1).toString());
+        assertEquals(2, clip.code(), clip.err());
+        assertTrue(clip.err().contains("--clip: --task tiny-t2v-FC takes no CLIP tokens"), clip.err());
+        CliRun none = generate("d", "tiny-t2v-FC", fc);
+        assertEquals(2, none.code(), none.err());
+        assertTrue(none.err().contains("--task tiny-t2v-FC is Fun-Control: give --control_path"), none.err());
+    }
+
     /** Two control videos, folders of five random frames each. */
     private String[] controls() throws Exception {
         String[] controls = new String[2];
@@ -307,7 +335,8 @@ class ImageToVideoCommandTest {
         String[][] cases = {
             {"tiny-i2v", null, "--task tiny-i2v is image-to-video: give --image_path (and --vae)"},
             {"tiny", img, "--image_path: --task tiny is not an image-to-video task"},
-            {"t2v-14B-FC", img, "--task t2v-14B-FC: Fun-Control without a start image (T2V-FC: no CLIP tokens)"},
+            {"t2v-14B-FC", img, "--image_path: --task t2v-14B-FC is not an image-to-video task (i2v-14B and i2v-A14B are; "
+                + "i2v-14B-FC takes a start image beside the control video)"},
         };
         for (String[] c : cases) {
             List<String> more = new ArrayList<>(List.of("--task", c[0]));

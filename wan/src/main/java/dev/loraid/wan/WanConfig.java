@@ -55,6 +55,14 @@ public record WanConfig(String modelVersion, int patchT, int patchH, int patchW,
                 1e-6, imageBranch, imagePositions);
     }
 
+    /**
+     * Fun-Control's input (wan.md §1.1, musubi's *-FC tasks): noise, control latents and image latents, out_dim channels
+     * each. Such a model may run without CLIP tokens (upstream's T2V-FC path; see WanCrossAttention).
+     */
+    public boolean funControl() {
+        return imageBranch && inDim == 3 * outDim;
+    }
+
     public int headDim() {
         return dim / numHeads;
     }

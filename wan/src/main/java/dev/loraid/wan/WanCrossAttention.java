@@ -51,8 +51,15 @@ final class WanCrossAttention extends Module {
      */
     Var forward(Var x, Var ctx) {
         int tokens = ctx.rank() - 2;
-        long textStart = ctx.size(tokens) - config.textLen();
-        Var text = ctx.narrow(tokens, textStart, config.textLen());
+        long rows = ctx.size(tokens);
+        long textStart = rows - config.textLen();
+        if (kImg != null && textStart == 0) {
+            // a context without CLIP tokens (T2V Fun-Control): upstream's WanI2VCrossAttention still takes its first 257
+            // rows as the image context and the rest as the text (musubi's quirk, reproduced: wan.md §2.7); a text
+            // length of 257 or less (toy models only) keeps one text row, where upstream's text attention would be empty
+            textStart = Math.min(WanConfig.CLIP_TOKENS, rows - 1);
+        }
+        Var text = ctx.narrow(tokens, textStart, rows - textStart);
         // mixed precision (spec §2.11): RMSNorm statistics in fp32, then q and k cast to the half dtype
         Var qs = split(normed(normQ, q, x));
         Var out = WanOps.attention(qs, split(normed(normK, k, text)), split(v.forward(text)));

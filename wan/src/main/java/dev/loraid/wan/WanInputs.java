@@ -120,7 +120,7 @@ public record WanInputs(Tensor x, Tensor t, Tensor context, Tensor y, Tensor cli
                 throw bad(source, "skipped block " + b + " does not exist: the model has blocks 0.." + (c.numLayers() - 1));
             }
         }
-        if (c.imageBranch()) {
+        if (c.imageBranch() && !(c.funControl() && clip == null)) { // T2V Fun-Control runs without CLIP tokens
             long want = (c.imagePositions() ? 2L : 1L) * WanConfig.CLIP_TOKENS;
             if (clip == null || clip.rank() != 2 || clip.size(0) != want || clip.size(1) != WanConfig.CLIP_DIM) {
                 throw bad(source, "clip_fea " + (clip == null ? "is missing" : "has shape " + clip.shape())

@@ -278,7 +278,7 @@ public final class WanModel extends Module {
     }
 
     private void requireClip(boolean given) {
-        if (given != config.imageBranch()) {
+        if (given != config.imageBranch() && !(config.funControl() && !given)) {
             throw new IllegalArgumentException(config.imageBranch() ? "this " + config.modelType()
                     + " model needs CLIP tokens (clip_fea)" : "clip_fea given to a model without an image branch");
         }
@@ -431,7 +431,7 @@ public final class WanModel extends Module {
     private Var embedContext(Var padded, Var clip, WanTaps taps) {
         Var ctx = textEmbedding.forward(padded);
         taps.put("context_emb", ctx.data());
-        if (imageEmbedding != null) {
+        if (imageEmbedding != null && clip != null) {
             // §2.6: image tokens first; cross-attention splits at total − text_len (pitfall 13)
             Var img = imageEmbedding.forward(clip);
             taps.put("clip_emb", img.data());

@@ -59,6 +59,8 @@ public final class WanPresets {
         add(new WanVariant("tiny-flf2v", TINY_FLF2V, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
         // Fun-Control I2V at toy size: in_dim 12 = 4 noise + 4 control + 4 image channels (i2v-14B-FC: 16 + 16 + 16)
         add(new WanVariant("tiny-i2v-FC", TINY_I2V, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
+        // and Fun-Control T2V at toy size (t2v-1.3B-FC's path: the control video alone, no CLIP tokens)
+        add(new WanVariant("tiny-t2v-FC", TINY_I2V, List.of(), 0, 5.0, 4, 5.0, 5.0, 4, VAE21, 5, 16));
         // two tiny experts in the A14B roles (boundary and guidance scales of t2v-A14B), for the dual-expert paths
         add(new WanVariant("tiny-A14B", TINY_V22, List.of(WanVariant.HIGH_NOISE, WanVariant.LOW_NOISE), 0.875, 5.0, 4, 3.0,
                 4.0, 4, VAE21, 5, 16));

@@ -90,6 +90,41 @@ class ImageBranchTest {
         assertTrue(maxDiff(full, noImage) > 1e-3, "the image branch changes the output");
     }
 
+    /**
+     * T2V Fun-Control without CLIP tokens (upstream's T2V-FC path): the text context's first 257 rows feed the image
+     * attention and only the rest the text attention. With the image attention silenced the output equals a text-only
+     * twin's that sees just padding, whatever the prompt (its rows never reach the text attention); with it, the prompt
+     * changes the output.
+     */
+    @Test
+    void funControlWithoutClipSplitsTheTextAt257() {
+        WanConfig fc = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 264, 1e-6, true, false);
+        assertTrue(fc.funControl());
+        Map<String, Tensor> w = randomWeights(fc, 11);
+        Random rng = new Random(12);
+        Tensor x = random(rng, 4, 2, 4, 6);
+        Tensor y = random(rng, 8, 2, 4, 6);
+        Tensor t = Tensor.of(new float[] {500f}, 1);
+        Tensor promptA = random(rng, 5, 32);
+        Tensor promptB = random(rng, 9, 32);
+        Map<String, Tensor> silenced = new LinkedHashMap<>(w);
+        silenced.replaceAll((k, v) -> k.contains("_img.") && !k.contains("norm") ? Tensor.zeros(DType.F32,
+                v.shape().toArray()) : v);
+        WanModel quiet = model(fc, silenced, "silenced fc");
+        Tensor a = quiet.forward(new WanInputs(x, t, promptA, y, null));
+        Tensor b = quiet.forward(new WanInputs(x, t, promptB, y, null));
+        Golden.assertClose("the prompt's rows never reach the text attention", a, b, 0, 0);
+        WanConfig twin = new WanConfig("2.1", 1, 2, 2, 12, 4, 64, 128, 4, 2, 32, 32, 8, 1e-6, false, false);
+        Map<String, Tensor> twinWeights = new LinkedHashMap<>(w);
+        twinWeights.keySet().removeIf(k -> k.startsWith("img_emb.") || k.contains("_img"));
+        Tensor padding = model(twin, twinWeights, "text-only twin").forward(new WanInputs(x, t, Tensor.zeros(DType.F32, 1, 32),
+                y, null));
+        Golden.assertClose("text attention over padding rows only", padding, a, 1e-5, 1e-5);
+        WanModel full = model(fc, w, "fc");
+        assertTrue(maxDiff(full.forward(new WanInputs(x, t, promptA, y, null)), full.forward(new WanInputs(x, t, promptB, y,
+                null))) > 1e-4, "the prompt reaches the model through the image attention");
+    }
+
     @Test
     void flf2vAddsItsPositionsTo514ClipTokens() {
         Map<String, Tensor> w = randomWeights(FLF2V, 5);

@@ -203,19 +203,14 @@ public final class Generator {
         return noise;
     }
 
-    /** Refuses a task this generator cannot run whatever the request: Fun-Control's T2V tasks. */
-    public static void checkTask(WanVariant task) {
-        if (task.name().endsWith("-FC") && !task.name().contains("i2v")) {
-            // upstream runs T2V Fun-Control's image cross-attention without CLIP tokens, over text rows (wan.md §2.7)
-            throw new LoraidException(task.name() + ": Fun-Control without a start image (T2V-FC: no CLIP tokens) is not "
-                    + "supported yet; i2v-14B-FC is");
-        }
+    /** Upstream's rule for the T2V and I2V paths: by the task's name ("t2v-1.3B-FC" is text-to-video with a control). */
+    public static boolean isTextToVideo(WanVariant task) {
+        return !task.name().contains("i2v") && !task.name().contains("flf2v");
     }
 
     /** Throws a {@link LoraidException} naming what is wrong with {@code req} (run does this before opening anything). */
     public static void check(GenerateRequest req) {
         WanConfig c = req.task().config();
-        checkTask(req.task());
         if (c.inDim() != c.outDim() && req.imageConditioning() == null) {
             throw new LoraidException(named(req.task().name() + " is an image-to-video task (in_dim " + c.inDim()
                     + "): give a start image (", param("GenerateRequest.imageConditioning"), ")"));
@@ -224,7 +219,8 @@ public final class Generator {
             throw new LoraidException(named(req.task().name() + " takes no start image (",
                     param("GenerateRequest.imageConditioning"), "): only image-to-video tasks (in_dim > out_dim) do"));
         }
-        if (c.imageBranch() && req.clip() == null) {
+        // T2V Fun-Control runs without CLIP tokens, as upstream's T2V path (y: control latents and zeros)
+        if (c.imageBranch() && req.clip() == null && !(c.funControl() && isTextToVideo(req.task()))) {
             throw new LoraidException(named(req.task().name() + " takes the start image's CLIP tokens too (",
                     param("GenerateRequest.clip"), ", Wan 2.1 image-to-video)"));
         }

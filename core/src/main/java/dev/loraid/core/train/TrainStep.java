@@ -173,9 +173,9 @@ public final class TrainStep {
             Tensor y;
             if (s.latentsControl() != null) {
                 if (c.imageBranch() && s.clip() == null) {
-                    throw new IllegalArgumentException(s.itemKey() + ": Fun-Control without CLIP tokens (a T2V-FC cache) is "
-                            + "not supported: upstream then runs the image cross-attention over text rows (wan.md §2.7); "
-                            + "i2v-14B-FC caches made with --clip train");
+                    // upstream's training reads batch["clip"] for every Fun-Control task (its configs set i2v)
+                    throw new IllegalArgumentException(s.itemKey() + ": a Fun-Control cache without CLIP tokens: upstream "
+                            + "trains every Fun-Control task (T2V ones too) on caches made with --clip");
                 }
                 y = ControlConditioning.of(s.latentsControl(), s.latentsImage(), s.itemKey());
             } else if (s.latentsImage() != null) {

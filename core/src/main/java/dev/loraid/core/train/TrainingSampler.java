@@ -72,11 +72,6 @@ final class TrainingSampler implements AutoCloseable {
 
     static TrainingSampler prepare(TrainConfig c, WanVariant task, Reporter reporter) {
         List<SamplePrompt> read = SamplePrompts.read(c.sampling().prompts());
-        try {
-            Generator.checkTask(task);
-        } catch (LoraidException e) {
-            throw new LoraidException(c.sampling().prompts() + ": sampling " + e.getMessage(), e);
-        }
         boolean imageToVideo = task.config().inDim() != task.config().outDim();
         for (SamplePrompt p : read) {
             boolean funControl = task.name().endsWith("-FC");

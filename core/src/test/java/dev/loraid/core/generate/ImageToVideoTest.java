@@ -99,8 +99,14 @@ class ImageToVideoTest {
             random(5, 1, 8, 2, 4, 6), random(7, 1, WanConfig.CLIP_TOKENS, WanConfig.CLIP_DIM))));
         assertTrue(oneImage.getMessage().contains("expected [514, 1280] (the start and end images' CLIP tokens)"),
             oneImage.getMessage());
-        LoraidException fc = assertThrows(LoraidException.class, () -> Generator.checkTask(WanPresets.get("t2v-14B-FC")));
-        assertTrue(fc.getMessage().contains("Fun-Control without a start image"), fc.getMessage());
+        // Fun-Control: I2V needs the start image's CLIP tokens, T2V (upstream's T2V path) runs without them
+        GenerateRequest i2vFc = GenerateRequest.withTaskDefaults(WanPresets.get("tiny-i2v-FC"), Path.of("c.safetensors"), null, 7,
+                random(1, 1, 3, 32), random(2, 1, 2, 32)).withSize(32, 48, 5).withImageConditioning(random(5, 1, 8, 2, 4, 6));
+        LoraidException noTokens = assertThrows(LoraidException.class, () -> Generator.check(i2vFc));
+        assertTrue(noTokens.getMessage().contains("tiny-i2v-FC takes the start image's CLIP tokens too"), noTokens.getMessage());
+        GenerateRequest t2vFc = GenerateRequest.withTaskDefaults(WanPresets.get("tiny-t2v-FC"), Path.of("c.safetensors"), null, 7,
+                random(1, 1, 3, 32), random(2, 1, 2, 32)).withSize(32, 48, 5).withImageConditioning(random(5, 1, 8, 2, 4, 6));
+        Generator.check(t2vFc);
     }
 
     /** First-last-frame (tiny-flf2v: emb_pos over two images' 514 tokens): the end image's tokens steer the video too. */

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Training on Fun-Control caches (musubi's latents_control; training.md §1.8): the DiT's input is the noisy latent, the
  * control latents, then the image latents without their 4 mask channels and with every frame after the first zeroed
- * (zeros without an image), assembled here element by element from the cache tensors; a cache without CLIP tokens (T2V-FC)
- * is refused, saying why. On a tiny Wan 2.1 I2V-shaped DiT (in_dim 12 = 4 + 4 + 4, the same as I2V's 4 + 4 mask + 4).
+ * (zeros without an image), assembled here element by element from the cache tensors; a cache without CLIP tokens
+ * is refused (upstream reads them for every Fun-Control task), saying why. On a tiny Wan 2.1 I2V-shaped DiT (in_dim 12 = 4 + 4 + 4, the same as I2V's 4 + 4 mask + 4).
  */
 class FunControlInputTest {
     private static Tensor random(SplittableRandom r, long... shape) {
@@ -62,7 +62,7 @@ class FunControlInputTest {
         TrainSample t2vFc = new TrainSample("t2v", latents, random(r, 3, 32), null, null, control);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> TrainStep.modelInput(model, t2vFc, Var.constant(noisy)));
-        assertTrue(e.getMessage().contains("Fun-Control without CLIP tokens"), e.getMessage());
+        assertTrue(e.getMessage().contains("a Fun-Control cache without CLIP tokens"), e.getMessage());
         TrainSample mismatched = new TrainSample("m", latents, random(r, 3, 32), random(r, 8, 2, 4, 6), clip, control);
         IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
             () -> TrainStep.modelInput(model, mismatched, Var.constant(noisy)));
