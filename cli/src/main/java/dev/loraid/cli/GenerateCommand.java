@@ -63,7 +63,6 @@ final class GenerateCommand extends OptionsCommand {
                     "force_v2_1_time_embedding"),
             List.of("attn_mode", "vae_dtype", "compile_args"),
             Map.of("video_path", "video-to-video is not supported yet (upstream parses the flag but does not use it)",
-                    "lycoris", "LyCORIS networks are not supported",
                     "interactive", "interactive mode is not supported",
                     "fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call",
                     "control_image_mask_path", "control image masks are not supported (upstream's one-frame inference does "
@@ -114,6 +113,8 @@ final class GenerateCommand extends OptionsCommand {
                 + "--clip and --vae; a --from_file line's --ei wins)"));
         o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (i2v-14B-FC, "
                 + "with --image_path, --clip and --vae): its first --video_length frames, resized to the video"));
+        o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full): merged into "
+                + "the DiT at load, as upstream (not with --fp8)"));
         o.addOption(CliArgs.value("one_frame_inference", "SPEC", "one-frame inference (musubi docs/wan_1f.md) for i2v-14B, "
                 + "flf2v-14B or i2v-A14B: target_index=N,control_index=A;B (RoPE frame positions); --image_path gives the size "
                 + "and CLIP tokens, --control_image_path the control images; one image comes out"));
@@ -610,8 +611,20 @@ final class GenerateCommand extends OptionsCommand {
         List<Path> files = LoraidArgs.loraFiles(tokens);
         List<String> include = CliArgs.patterns(cl, "include_patterns");
         List<String> exclude = CliArgs.patterns(cl, "exclude_patterns");
-        return CliArgs.usage(() -> new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids,
+        LoraSelection selection = CliArgs.usage(() -> new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids,
                 CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), include, exclude));
+        if (!cl.hasOption("lycoris")) {
+            return selection;
+        }
+        if (ids.isPresent() || !include.isEmpty() || !exclude.isEmpty()) {
+            throw new UsageException("--lycoris merges whole files: not with LORAID ids or --include_patterns / "
+                    + "--exclude_patterns");
+        }
+        if (multipliers.size() > 1 && multipliers.size() != files.size()) {
+            throw new UsageException("--" + multiplierFlag + ": " + multipliers.size() + " values for " + files.size()
+                    + " --lycoris files: give one, or one per file");
+        }
+        return selection.asLycoris();
     }
 
     private static SkipLayerGuidance slg(CommandLine cl) {

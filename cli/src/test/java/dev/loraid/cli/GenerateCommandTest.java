@@ -180,6 +180,101 @@ class GenerateCommandTest {
     }
 
     /**
+     * --lycoris: a LoKr module (whole factors) and a LoHa module merged into the tiny DiT at load give the latent of the
+     * DiT whose two weights were updated here by hand (Kronecker and Hadamard products written out, at multiplier 0.8);
+     * with --fp8 or LORAID ids it is refused.
+     */
+    @Test
+    void lycorisFilesAreMergedAtLoad() throws Exception {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(9);
+        java.util.function.BiFunction<Integer, Integer, double[]> random = (rows, cols) -> {
+            double[] v = new double[rows * cols];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = r.nextDouble(-0.05, 0.05);
+            }
+            return v;
+        };
+        double[] w1 = random.apply(8, 8);
+        double[] w2 = random.apply(8, 8);
+        double[] h1a = random.apply(128, 2);
+        double[] h1b = random.apply(2, 64);
+        double[] h2a = random.apply(128, 2);
+        double[] h2b = random.apply(2, 64);
+        String q = "lora_unet_blocks_0_self_attn_q";
+        String ffn = "lora_unet_blocks_1_ffn_0";
+        Map<String, dev.loraid.tensor.Tensor> lycoris = new java.util.TreeMap<>();
+        lycoris.put(q + ".lokr_w1", dev.loraid.tensor.Tensor.ofDoubles(w1, 8, 8).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(q + ".lokr_w2", dev.loraid.tensor.Tensor.ofDoubles(w2, 8, 8).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(q + ".alpha", dev.loraid.tensor.Tensor.ofDoubles(new double[] {8}).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(ffn + ".hada_w1_a", dev.loraid.tensor.Tensor.ofDoubles(h1a, 128, 2).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(ffn + ".hada_w1_b", dev.loraid.tensor.Tensor.ofDoubles(h1b, 2, 64).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(ffn + ".hada_w2_a", dev.loraid.tensor.Tensor.ofDoubles(h2a, 128, 2).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(ffn + ".hada_w2_b", dev.loraid.tensor.Tensor.ofDoubles(h2b, 2, 64).to(dev.loraid.tensor.DType.F32));
+        lycoris.put(ffn + ".alpha", dev.loraid.tensor.Tensor.ofDoubles(new double[] {1}).to(dev.loraid.tensor.DType.F32));
+        Path file = dir.resolve("lokr.safetensors");
+        SafetensorsWriter.write(file, lycoris, Map.of());
+
+        Map<String, dev.loraid.tensor.Tensor> weights = new java.util.LinkedHashMap<>();
+        try (SafetensorsFile base = SafetensorsFile.open(golden("wan_tiny_weights.safetensors"))) {
+            for (String n : base.names()) {
+                weights.put(n, base.tensor(n).copy());
+            }
+        }
+        double m = 0.8;
+        double[] wq = weights.get("blocks.0.self_attn.q.weight").toDoubleArray(); // [64, 64] = kron([8, 8], [8, 8])
+        for (int i = 0; i < 8; i++) {
+            for (int k = 0; k < 8; k++) {
+                for (int j = 0; j < 8; j++) {
+                    for (int l = 0; l < 8; l++) {
+                        wq[(i * 8 + k) * 64 + j * 8 + l] += m * w1[i * 8 + j] * w2[k * 8 + l]; // whole factors: scale 1
+                    }
+                }
+            }
+        }
+        double[] wf = weights.get("blocks.1.ffn.0.weight").toDoubleArray(); // [128, 64]
+        for (int o = 0; o < 128; o++) {
+            for (int i = 0; i < 64; i++) {
+                double a = 0;
+                double b = 0;
+                for (int c = 0; c < 2; c++) {
+                    a += h1a[o * 2 + c] * h1b[c * 64 + i];
+                    b += h2a[o * 2 + c] * h2b[c * 64 + i];
+                }
+                wf[o * 64 + i] += m * a * b * (1.0 / 2); // alpha 1 over rank 2
+            }
+        }
+        dev.loraid.tensor.DType dtype = weights.get("blocks.0.self_attn.q.weight").dtype();
+        weights.put("blocks.0.self_attn.q.weight", dev.loraid.tensor.Tensor.ofDoubles(wq, 64, 64).to(dtype));
+        weights.put("blocks.1.ffn.0.weight", dev.loraid.tensor.Tensor.ofDoubles(wf, 128, 64).to(dtype));
+        Path merged = dir.resolve("merged_by_hand.safetensors");
+        SafetensorsWriter.write(merged, weights, Map.of());
+
+        CliRun viaLycoris = generate("lycoris", "--seed", "5", "--lycoris", "--lora_weight", file.toString(), "--lora_multiplier",
+                "0.8");
+        assertEquals(0, viaLycoris.code(), viaLycoris.err());
+        CliRun byHand = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds", embeds.toString(),
+                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
+                "--guidance_scale", "4", "--quiet", "--seed", "5", "--output_type", "latent", "--save_path",
+                dir.resolve("by_hand").toString());
+        assertEquals(0, byHand.code(), byHand.err());
+        CliRun plain = generate("plain", "--seed", "5");
+        try (SafetensorsFile a = SafetensorsFile.open(only(viaLycoris, "_latent.safetensors"));
+             SafetensorsFile b = SafetensorsFile.open(only(byHand, "_latent.safetensors"));
+             SafetensorsFile c = SafetensorsFile.open(only(plain, "_latent.safetensors"))) {
+            assertArrayEquals(b.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray(), 1e-5);
+            assertFalse(java.util.Arrays.equals(c.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray()),
+                    "the LyCORIS file changes the video");
+            assertEquals("true", a.metadata().get("lycoris"));
+        }
+        CliRun fp8 = generate("fp8", "--lycoris", "--lora_weight", file.toString(), "--fp8");
+        assertEquals(1, fp8.code(), fp8.err());
+        assertTrue(fp8.err().contains("LyCORIS files are merged into the weights at load"), fp8.err());
+        CliRun ids = generate("ids", "--lycoris", "--lora_weight", file.toString(), "--LORAID", "1");
+        assertEquals(2, ids.code(), ids.err());
+        assertTrue(ids.err().contains("--lycoris merges whole files"), ids.err());
+    }
+
+    /**
      * tiny-A14B (the tiny DiT as low-noise expert, with lora_tiny merged in as the high-noise one): the same latent with
      * both experts resident, with the inactive one offloaded and with lazy loading; per-file key patterns are checked.
      */

@@ -6,6 +6,7 @@ import static dev.loraid.core.ParameterText.param;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
+import dev.loraid.core.lora.LycorisMerge;
 import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
@@ -19,6 +20,7 @@ import dev.loraid.wan.swap.HostWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -93,11 +95,14 @@ final class DitExpert implements AutoCloseable {
             // with a block swap the blocks stay where the file put them (host memory) and the swap moves the rest
             boolean swap = toDevice && blocksToSwap > 0;
             WanModel m = checkpoint.model();
-            hostWeights = HostWeights.of(m); // the checkpoint's tensors: offload() adopts them again
+            if (loras.lycoris() && !loras.isEmpty()) {
+                mergeLycoris(m);
+            }
+            hostWeights = HostWeights.of(m); // the checkpoint's tensors (merged ones included): offload() adopts them again
             if (toDevice && !swap) {
                 m.to(device);
             }
-            if (!loras.isEmpty()) {
+            if (!loras.isEmpty() && !loras.lycoris()) {
                 app = LoraApplication.apply(m, loras.files(), loras.filters(), loras.loraids(), loras.multipliers(),
                         loras.blocksPerLoraid(), loras.allowOverlap(), reporter);
                 loraMeta.put(metaPrefix + "_weight", app.applied().stream().map(LoraPairing.Applied::file)
@@ -116,6 +121,20 @@ final class DitExpert implements AutoCloseable {
             checkpoint = null;
             throw e;
         }
+    }
+
+    /** LyCORIS files merged into the weights on the host, before anything moves (upstream's --lycoris). */
+    private void mergeLycoris(WanModel m) {
+        if (fp8 != Fp8Load.NONE) {
+            throw new LoraidException("LyCORIS files are merged into the weights at load, which fp8 weights cannot take: "
+                    + "leave out fp8, or convert the file to a LoRA");
+        }
+        List<Double> multipliers = loras.perFileMultipliers();
+        LycorisMerge.mergeInto(m, loras.files(), multipliers, reporter);
+        loraMeta.put(metaPrefix + "_weight", loras.files().stream().map(p -> p.getFileName().toString())
+                .collect(Collectors.joining(" ")));
+        loraMeta.put(metaPrefix + "_multiplier", multipliers.stream().map(String::valueOf).collect(Collectors.joining(" ")));
+        loraMeta.put("lycoris", "true");
     }
 
     /**

@@ -15,10 +15,12 @@ import java.util.Optional;
  * @param includePatterns  key patterns (REQ-MERGE-6 search on lora_unet_… keys): none, one for every file, or the i-th
  *                         for the i-th file (upstream's wan_generate_video.py, training.md §6.3)
  * @param excludePatterns  the same for exclusion, applied after the include patterns
+ * @param lycoris          LyCORIS files (LoRA, LoHa, LoKr, full), merged into the weights at load as upstream's
+ *                         {@code --lycoris} does ({@link dev.loraid.core.lora.LycorisMerge}) instead of attached
  */
 public record LoraSelection(List<Path> files, List<Double> multipliers, Optional<List<Integer>> loraids,
                             Integer blocksPerLoraid, boolean allowOverlap, List<String> includePatterns,
-                            List<String> excludePatterns) {
+                            List<String> excludePatterns, boolean lycoris) {
     public static final LoraSelection NONE = new LoraSelection(List.of(), List.of(), Optional.empty(), null, false);
 
     /** @throws dev.loraid.core.LoraidException when a pattern list has neither 0, 1 nor one entry per file */
@@ -28,6 +30,25 @@ public record LoraSelection(List<Path> files, List<Double> multipliers, Optional
         includePatterns = List.copyOf(includePatterns);
         excludePatterns = List.copyOf(excludePatterns);
         LoraKeyFilter.perFile(files.size(), includePatterns, excludePatterns);
+    }
+
+    /** Files attached as adapters. */
+    public LoraSelection(List<Path> files, List<Double> multipliers, Optional<List<Integer>> loraids,
+                         Integer blocksPerLoraid, boolean allowOverlap, List<String> includePatterns,
+                         List<String> excludePatterns) {
+        this(files, multipliers, loraids, blocksPerLoraid, allowOverlap, includePatterns, excludePatterns, false);
+    }
+
+    /** The same files as LyCORIS files, merged at load. */
+    public LoraSelection asLycoris() {
+        return new LoraSelection(files, multipliers, loraids, blocksPerLoraid, allowOverlap, includePatterns, excludePatterns,
+                true);
+    }
+
+    /** Each file's multiplier (none: 1.0; one: for every file). */
+    public List<Double> perFileMultipliers() {
+        return multipliers.isEmpty() ? java.util.Collections.nCopies(files.size(), 1.0)
+                : multipliers.size() == 1 ? java.util.Collections.nCopies(files.size(), multipliers.getFirst()) : multipliers;
     }
 
     /** Files without key patterns. */

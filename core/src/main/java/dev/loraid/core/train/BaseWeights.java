@@ -14,10 +14,9 @@ import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.lora.WeightUpdate;
 import dev.loraid.core.merge.LoraDelta;
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
-import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,10 +92,7 @@ public record BaseWeights(List<Path> files, List<Double> multipliers) {
 
     /** {@code weight ← weight + multiplier · scale · up · down}, in fp32, stored as a new tensor of the weight's dtype. */
     private static void merge(Parameter weight, LoraModule m, double multiplier, String source) {
-        Tensor w = weight.data();
-        LoraDelta.checkShapes(w.shape(), m.up().shape(), m.down().shape(), m.loraName(), source);
-        Tensor sum = w.dtype() == DType.F32 ? w.copy() : w.to(DType.F32);
-        LoraDelta.addTo(sum, m, multiplier * m.scale());
-        weight.adopt(sum.dtype() == w.dtype() ? sum : sum.to(w.dtype()));
+        LoraDelta.checkShapes(weight.data().shape(), m.up().shape(), m.down().shape(), m.loraName(), source);
+        WeightUpdate.apply(weight, sum -> LoraDelta.addTo(sum, m, multiplier * m.scale()));
     }
 }

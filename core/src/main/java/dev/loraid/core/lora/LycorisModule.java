@@ -1,0 +1,216 @@
+package dev.loraid.core.lora;
+
+import dev.loraid.core.LoraidException;
+import dev.loraid.tensor.BinaryOp;
+import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One Linear module of a LyCORIS file (KohakuBlueleaf/LyCORIS, what upstream's {@code --lycoris} loads), by its
+ * algorithm's tensors: LoRA/LoCon ({@code lora_up}, {@code lora_down}), LoHa ({@code hada_w1_a/b}, {@code hada_w2_a/b}),
+ * LoKr ({@code lokr_w1} or {@code lokr_w1_a/b}, {@code lokr_w2} or {@code lokr_w2_a/b}) and full ({@code diff}). Its
+ * update, as LyCORIS's modules compute it in their forward:
+ * <ul>
+ *   <li>LoRA: {@code (α/r)·up·down}, r = down's rows;</li>
+ *   <li>LoHa: {@code (α/r)·(w1a·w1b) ⊙ (w2a·w2b)}, r = w1b's rows;</li>
+ *   <li>LoKr: {@code s·kron(w1, w2)} with w1 = w1a·w1b and w2 = w2a·w2b when factored; s = α/r with r the factors' rank,
+ *       but 1 when both w1 and w2 are whole matrices (LyCORIS then sets α = r);</li>
+ *   <li>full: {@code diff}.</li>
+ * </ul>
+ * α defaults to r when absent or 0. Departure: LyCORIS's own {@code merge_to} (what upstream's generation calls) applies
+ * the scale twice for LoHa and LoKr ({@code get_diff_weight} scales {@code get_weight}'s already scaled result); we apply
+ * it once, as its forward and other loaders (ComfyUI) do; the two agree whenever α = r or both LoKr factors are whole.
+ * Tucker factors (conv), DoRA ({@code dora_scale}) and the other algorithms (IA3, OFT, BOFT, GLoRA) are refused naming
+ * the tensor.
+ */
+public final class LycorisModule {
+    private static final Set<String> SUFFIXES = Set.of("lora_up.weight", "lora_down.weight", "hada_w1_a", "hada_w1_b",
+            "hada_w2_a", "hada_w2_b", "lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "diff");
+
+    private final String name;
+    private final Map<String, Tensor> parts;
+    private final Double alpha;
+    private final String source;
+
+    private LycorisModule(String name, Map<String, Tensor> parts, Double alpha, String source) {
+        this.name = name;
+        this.parts = parts;
+        this.alpha = alpha;
+        this.source = source;
+    }
+
+    /** The modules of {@code file}, by name ({@code lora_unet_blocks_0_self_attn_q}), each checked to be complete. */
+    public static Map<String, LycorisModule> read(LoraFile file) {
+        Map<String, Map<String, Tensor>> byModule = new TreeMap<>();
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : file.tensors().entrySet()) {
+            String key = e.getKey();
+            int dot = key.indexOf('.');
+            if (dot < 0) {
+                throw new LoraidException(file.source() + ": " + key + ": not a LyCORIS module tensor (<module>.<part>)");
+            }
+            String module = key.substring(0, dot);
+            String part = key.substring(dot + 1);
+            if (part.equals("alpha")) {
+                alphas.put(module, e.getValue().to(Device.CPU).toDoubleArray()[0]);
+            } else if (SUFFIXES.contains(part)) {
+                byModule.computeIfAbsent(module, k -> new LinkedHashMap<>()).put(part, e.getValue());
+            } else {
+                throw new LoraidException(file.source() + ": " + key + ": " + refusal(part));
+            }
+        }
+        Map<String, LycorisModule> out = new LinkedHashMap<>();
+        byModule.forEach((module, parts) -> {
+            LycorisModule m = new LycorisModule(module, parts, alphas.get(module), file.source());
+            m.algorithm(); // complete?
+            out.put(module, m);
+        });
+        return out;
+    }
+
+    private static String refusal(String part) {
+        if (part.equals("dora_scale")) {
+            return "DoRA (weight decomposition) is not supported";
+        }
+        if (part.startsWith("lokr_t") || part.startsWith("hada_t") || part.startsWith("lora_mid")) {
+            return "Tucker factors (conv layers) are not supported: the Wan DiT's adapted layers are Linear";
+        }
+        if (part.equals("diff_b") || part.equals("bias")) {
+            return "bias updates are not supported";
+        }
+        return "not a tensor of LyCORIS's LoRA, LoHa, LoKr or full algorithms (IA3, OFT, BOFT and GLoRA are not supported)";
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The dotted module path, e.g. {@code blocks.3.self_attn.q}. */
+    public String modulePath() {
+        return LoraKeys.modulePath(name);
+    }
+
+    /** lora, loha, lokr or full, from the tensors present. */
+    public String algorithm() {
+        if (has("lora_up.weight") || has("lora_down.weight")) {
+            require("lora_up.weight", "lora_down.weight");
+            return "lora";
+        }
+        if (parts.keySet().stream().anyMatch(p -> p.startsWith("hada_"))) {
+            require("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b");
+            return "loha";
+        }
+        if (parts.keySet().stream().anyMatch(p -> p.startsWith("lokr_"))) {
+            if (!has("lokr_w1")) {
+                require("lokr_w1_a", "lokr_w1_b");
+            }
+            if (!has("lokr_w2")) {
+                require("lokr_w2_a", "lokr_w2_b");
+            }
+            return "lokr";
+        }
+        return "full";
+    }
+
+    /**
+     * {@code w ← w + factor · ΔW}, with {@code w} the layer's fp32 weight [out, in] on the host.
+     *
+     * @throws LoraidException naming the module when ΔW's shape is not the layer's
+     */
+    public void addTo(Tensor w, double factor) {
+        Tensor delta = switch (algorithm()) {
+            case "lora" -> scaled(product(f32("lora_up.weight"), f32("lora_down.weight")), scale(f32("lora_down.weight").size(0)));
+            case "loha" -> hadamard();
+            case "lokr" -> kron();
+            default -> f32("diff");
+        };
+        if (!delta.shape().equals(w.shape())) {
+            throw new LoraidException(source + ": " + name + ": its " + algorithm() + " update has shape " + delta.shape()
+                    + " but the layer's weight is " + w.shape());
+        }
+        w.backend().addScaled(w, 1.0, delta, factor, w);
+    }
+
+    private Tensor hadamard() {
+        Tensor a = product(f32("hada_w1_a"), f32("hada_w1_b"));
+        Tensor b = product(f32("hada_w2_a"), f32("hada_w2_b"));
+        if (!a.shape().equals(b.shape())) {
+            throw new LoraidException(source + ": " + name + ": hada_w1 gives " + a.shape() + ", hada_w2 " + b.shape());
+        }
+        a.backend().binary(BinaryOp.MUL, a, b, a);
+        return scaled(a, scale(f32("hada_w1_b").size(0)));
+    }
+
+    private Tensor kron() {
+        boolean wholeW1 = has("lokr_w1");
+        boolean wholeW2 = has("lokr_w2");
+        Tensor w1 = wholeW1 ? f32("lokr_w1") : product(f32("lokr_w1_a"), f32("lokr_w1_b"));
+        Tensor w2 = wholeW2 ? f32("lokr_w2") : product(f32("lokr_w2_a"), f32("lokr_w2_b"));
+        if (w1.rank() != 2 || w2.rank() != 2) {
+            throw new LoraidException(source + ": " + name + ": LoKr factors " + w1.shape() + " and " + w2.shape()
+                    + " are not matrices (conv LoKr is not supported)");
+        }
+        long rank = !wholeW1 ? f32("lokr_w1_a").size(1) : !wholeW2 ? f32("lokr_w2_a").size(1) : 1;
+        double scale = wholeW1 && wholeW2 ? 1.0 : scale(rank);
+        int a = (int) w1.size(0);
+        int c = (int) w1.size(1);
+        int b = (int) w2.size(0);
+        int d = (int) w2.size(1);
+        float[] x = w1.toFloatArray();
+        float[] y = w2.toFloatArray();
+        float[] out = new float[Math.toIntExact((long) a * b * c * d)];
+        int in = c * d;
+        for (int i = 0; i < a; i++) {
+            for (int k = 0; k < b; k++) {
+                int row = (i * b + k) * in;
+                for (int j = 0; j < c; j++) {
+                    float s = (float) (x[i * c + j] * scale);
+                    int col = row + j * d;
+                    for (int l = 0; l < d; l++) {
+                        out[col + l] = s * y[k * d + l];
+                    }
+                }
+            }
+        }
+        return Tensor.of(out, (long) a * b, in);
+    }
+
+    /** α/r, α defaulting to r when absent or 0. */
+    private double scale(long rank) {
+        double a = alpha == null || alpha == 0 ? rank : alpha;
+        return a / rank;
+    }
+
+    private static Tensor scaled(Tensor t, double s) {
+        t.backend().binaryScalar(BinaryOp.MUL, t, s, t);
+        return t;
+    }
+
+    private static Tensor product(Tensor left, Tensor right) {
+        Tensor out = Tensor.zeros(DType.F32, left.size(0), right.size(1));
+        out.backend().matmul(left, right, out, 1.0, 0.0, null);
+        return out;
+    }
+
+    private Tensor f32(String part) {
+        Tensor t = parts.get(part).to(Device.CPU).to(DType.F32);
+        return t.rank() == 4 && t.size(2) == 1 && t.size(3) == 1 ? t.reshape(t.size(0), t.size(1)) : t.contiguous();
+    }
+
+    private boolean has(String part) {
+        return parts.containsKey(part);
+    }
+
+    private void require(String... names) {
+        for (String n : names) {
+            if (!has(n)) {
+                throw new LoraidException(source + ": " + name + " has " + parts.keySet() + " but no " + n);
+            }
+        }
+    }
+}
