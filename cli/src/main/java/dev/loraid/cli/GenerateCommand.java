@@ -510,6 +510,10 @@ final class GenerateCommand extends OptionsCommand {
         if (loras.isEmpty()) {
             throw new UsageException("--save_merged_model needs --lora_weight (the LoRAs to merge into --dit)");
         }
+        if (loras.lycoris()) {
+            throw new UsageException("--save_merged_model takes LoRA files (the streaming merge of loraid merge); --lycoris "
+                    + "files are merged when generating only");
+        }
         if (loras.includePatterns().size() > 1 || loras.excludePatterns().size() > 1) {
             throw new UsageException("--save_merged_model applies one --include_patterns / --exclude_patterns to every LoRA "
                     + "file (as loraid merge): per-file patterns are for sampling");
