@@ -10,6 +10,7 @@ import dev.loraid.core.generate.NegativePrompts;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
+import dev.loraid.core.generate.GenerationSession;
 import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
@@ -63,7 +64,6 @@ final class GenerateCommand extends OptionsCommand {
                     "force_v2_1_time_embedding"),
             List.of("attn_mode", "vae_dtype", "compile_args"),
             Map.of("video_path", "video-to-video is not supported yet (upstream parses the flag but does not use it)",
-                    "interactive", "interactive mode is not supported",
                     "fp8_fast", "fp8 GEMMs (scaled_mm) are not used: fp8 weights are widened per call",
                     "control_image_mask_path", "control image masks are not supported (upstream's one-frame inference does "
                             + "not apply them either)",
@@ -113,6 +113,8 @@ final class GenerateCommand extends OptionsCommand {
                 + "--clip and --vae; a --from_file line's --ei wins)"));
         o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (i2v-14B-FC, "
                 + "with --image_path, --clip and --vae): its first --video_length frames, resized to the video"));
+        o.addOption(CliArgs.flag("interactive", "read prompts from standard input, one per line (--from_file's line syntax), "
+                + "and generate each as it comes with the models loaded once; end of input ends"));
         o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full): merged into "
                 + "the DiT at load, as upstream (not with --fp8)"));
         o.addOption(CliArgs.value("one_frame_inference", "SPEC", "one-frame inference (musubi docs/wan_1f.md) for i2v-14B, "
@@ -233,12 +235,24 @@ final class GenerateCommand extends OptionsCommand {
         CliArgs.integer(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS);
         CliArgs.outputFolder("save_path", saveDir);
         Path fromFile = CliArgs.path(cl, "from_file");
+        boolean interactive = cl.hasOption("interactive");
+        if (interactive) {
+            for (String other : new String[] {"from_file", "prompt", "text_embeds", "latent_noise"}) {
+                if (cl.hasOption(other)) {
+                    throw new UsageException("--interactive and --" + other + " exclude each other");
+                }
+            }
+        }
         List<SamplePrompts.Entry> entries = fromFile == null ? List.of() : promptFile(cl, fromFile);
         Map<String, String> extra = new LinkedHashMap<>();
         // the text: --text_embeds or --prompt, or every entry of --from_file (the first one fills the template request)
         List<Tensor[]> texts = new ArrayList<>();
         List<Map<String, String>> extras = new ArrayList<>();
-        if (fromFile == null) {
+        if (interactive) { // each line brings its text: the template's is a placeholder, never sampled
+            Tensor none = Tensor.zeros(DType.F32, 1, task.config().textDim());
+            texts.add(new Tensor[] {none, none});
+            extras.add(extra);
+        } else if (fromFile == null) {
             texts.add(text(cl, task, embeds, extra));
             extras.add(extra);
         } else {
@@ -268,6 +282,9 @@ final class GenerateCommand extends OptionsCommand {
                 parse(cl, "cfg_skip_mode", CfgSkipMode::parse, CfgSkipMode.NONE), ratio, slg, seed, height, width,
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
+        if (interactive) {
+            return interactive(cl, req, seedFlag, outputType, saveDir, fps, out, err);
+        }
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
         boolean controlOnly = StartImages.controlOnly(task); // T2V Fun-Control: a control video, no start image
@@ -306,6 +323,82 @@ final class GenerateCommand extends OptionsCommand {
             }
         }
         return 0;
+    }
+
+    /**
+     * --interactive (upstream's): prompts read from standard input, one per line in --from_file's line syntax (the
+     * prompt, then --w --h --f --d --s --l --fs --n --i --ei --cn), each generated as soon as it is read with the DiT,
+     * the text encoder and the image encoders loaded once (the DiT with the first line); a bad line is reported and
+     * skipped; the end of input ends the session.
+     */
+    private static int interactive(CommandLine cl, GenerateRequest template, Long seedFlag, OutputType outputType, Path saveDir,
+            int fps, PrintStream out, PrintStream err) throws Exception {
+        WanVariant task = template.task();
+        Path t5 = CliArgs.requiredPath(cl, "t5");
+        Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
+        String negativeDefault = cl.getOptionValue("negative_prompt", NegativePrompts.forTask(task));
+        StartImages.OneFrameInput oneFrame = StartImages.oneFrame(cl, task);
+        boolean conditioned = task.config().inDim() != task.config().outDim();
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                java.nio.charset.StandardCharsets.UTF_8));
+        Path source = Path.of("stdin");
+        GenerationSession session = null;
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps");
+             Umt5TextEncoder encoder = Umt5TextEncoder.open(t5, tokenizer, task.config().textLen(), CliArgs.device(cl));
+             StartImages.Encoders images = conditioned ? StartImages.encoders(cl, task) : null;
+             Frames frames = Frames.open(cl, task, outputType)) {
+            UPSTREAM.notices(cl).forEach(reporter::info);
+            err.println("interactive: one prompt per line (--w --h --f --d --s --l --fs --n --i --ei --cn); end of input "
+                    + "(Ctrl+D) ends");
+            int lineNo = 0;
+            for (String line = prompt(in, err); line != null; line = prompt(in, err)) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                String where = "stdin:" + lineNo;
+                try {
+                    SamplePrompts.Entry e = SamplePrompts.parseLine(lineNo - 1, line.strip(), where);
+                    if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
+                        throw new UsageException("--of and --ci are for training samples; give --one_frame_inference and "
+                                + "--control_image_path on the command line");
+                    }
+                    List<SamplePrompts.Entry> one = List.of(e);
+                    List<String> starts = StartImages.paths(cl, task, source, one);
+                    List<String> ends = StartImages.endPaths(cl, task, source, one, starts.size());
+                    List<String> controls = StartImages.controlPaths(cl, task, source, one,
+                            StartImages.controlOnly(task) ? 1 : starts.size());
+                    String negative = e.options().getOrDefault("negative_prompt", negativeDefault);
+                    Map<String, String> extra = new LinkedHashMap<>(template.extraMetadata());
+                    extra.put("prompt", e.prompt());
+                    extra.put("negative_prompt", negative);
+                    extra.put("t5", t5.getFileName().toString());
+                    GenerateRequest r = fromEntry(template, e, new Tensor[] {encoder.encode(e.prompt()), encoder.encode(negative)},
+                            extra, seedFlag, x -> condition(x, images, starts, ends, controls, 0, where, oneFrame));
+                    if (session == null) {
+                        session = GenerationSession.open(r, reporter);
+                    }
+                    GenerateResult result = session.generate(r);
+                    GenerateResult saved = cl.hasOption("no_metadata") ? new GenerateResult(result.latent(), result.seed(),
+                            Map.of()) : result;
+                    save(frames, saved, outputType, saveDir, fps).forEach(out::println);
+                } catch (UsageException | dev.loraid.core.LoraidException ex) {
+                    err.println(where + ": " + ex.getMessage());
+                }
+            }
+        } finally {
+            if (session != null) {
+                session.close();
+            }
+        }
+        return 0;
+    }
+
+    /** The next line of standard input after a "> " prompt on stderr, or null at its end. */
+    private static String prompt(java.io.BufferedReader in, PrintStream err) throws IOException {
+        err.print("> ");
+        err.flush();
+        return in.readLine();
     }
 
     /**

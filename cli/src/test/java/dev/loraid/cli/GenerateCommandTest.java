@@ -180,6 +180,49 @@ class GenerateCommandTest {
     }
 
     /**
+     * --interactive: prompts from standard input, one per line, generated with the models loaded once; a line gives the
+     * latent --prompt with the same settings gives; a bad line is reported and skipped; blank lines are passed over.
+     */
+    @Test
+    void interactivePromptsComeFromStandardInput() throws Exception {
+        String[] encoder = {"--t5", golden("umt5_tiny_weights.safetensors").toString(), "--tokenizer",
+                golden("spm_tiny_tokenizer.json").toString()};
+        java.io.InputStream stdin = System.in;
+        CliRun session;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("a red ball --d 5\n\n   \nbroken --w wide\na blue cube --d 6 --s 4\n"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            List<String> args = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit",
+                    golden("wan_tiny_weights.safetensors").toString(), "--video_size", "32", "48", "--video_length", "1",
+                    "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--output_type", "latent",
+                    "--save_path", dir.resolve("session").toString(), "--interactive"));
+            args.addAll(List.of(encoder));
+            session = CliRun.run(args.toArray(String[]::new));
+        } finally {
+            System.setIn(stdin);
+        }
+        assertEquals(0, session.code(), session.err());
+        List<Path> latents = session.out().lines().map(Path::of).filter(p -> p.toString().endsWith("_latent.safetensors")).toList();
+        assertEquals(2, latents.size(), session.out() + session.err());
+        assertTrue(session.err().contains("stdin:4: ") && session.err().contains("width"), session.err());
+        List<String> alone = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit",
+                golden("wan_tiny_weights.safetensors").toString(), "--video_size", "32", "48", "--video_length", "1",
+                "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--output_type", "latent", "--quiet",
+                "--save_path", dir.resolve("alone").toString(), "--prompt", "a red ball", "--seed", "5"));
+        alone.addAll(List.of(encoder));
+        CliRun single = CliRun.run(alone.toArray(String[]::new));
+        assertEquals(0, single.code(), single.err());
+        try (SafetensorsFile a = SafetensorsFile.open(latents.getFirst());
+             SafetensorsFile b = SafetensorsFile.open(only(single, "_latent.safetensors"))) {
+            assertArrayEquals(b.tensor("latent").toDoubleArray(), a.tensor("latent").toDoubleArray(), 0.0);
+            assertEquals("a red ball", a.metadata().get("prompt"));
+        }
+        CliRun both = generate("x", "--interactive", "--prompt", "p");
+        assertEquals(2, both.code(), both.err());
+        assertTrue(both.err().contains("--interactive and --prompt exclude each other"), both.err());
+    }
+
+    /**
      * --lycoris: a LoKr module (whole factors) and a LoHa module merged into the tiny DiT at load give the latent of the
      * DiT whose two weights were updated here by hand (Kronecker and Hadamard products written out, at multiplier 0.8);
      * with --fp8 or LORAID ids it is refused.

@@ -67,64 +67,11 @@ public final class Generator {
         GenerateRequest first = reqs.getFirst();
         for (GenerateRequest req : reqs) {
             check(req);
-            if (req.task() != first.task() || !req.dit().equals(first.dit())
-                    || !java.util.Objects.equals(req.ditHighNoise(), first.ditHighNoise()) || !req.loras().equals(first.loras())
-                    || !req.lorasHighNoise().equals(first.lorasHighNoise()) || !req.device().equals(first.device())
-                    || req.residency() != first.residency() || req.fp8() != first.fp8()
-                    || req.blocksToSwap() != first.blocksToSwap() || req.activations() != first.activations()) {
-                throw new LoraidException("a batch of generations must share the task, the DiT files, the LoRAs, the "
-                        + "device, the expert residency, fp8, the blocks to swap and the activation dtype (request " + reqs.indexOf(req)
-                        + " differs from request 0)");
-            }
+            GenerationSession.checkShared(first, req, "request " + reqs.indexOf(req) + " differs from request 0");
         }
-        boolean dual = first.ditHighNoise() != null;
-        ExpertResidency residency = dual ? first.residency() : ExpertResidency.BOTH;
-        try (DitExpert low = new DitExpert(dual ? "low-noise DiT" : "DiT", first.dit(), first.loras(), first.task(),
-                     first.device(), first.fp8(), first.blocksToSwap(), first.activations(), "lora", reporter);
-             DitExpert high = !dual ? null : new DitExpert("high-noise DiT", first.ditHighNoise(), first.lorasHighNoise(),
-                     first.task(), first.device(), first.fp8(), first.blocksToSwap(), first.activations(), "lora_high_noise",
-                     reporter)) {
-            // upstream's load order (§6.5): the low-noise expert first, left on the host when offloading
-            switch (residency) {
-                case BOTH -> {
-                    low.open(true);
-                    if (high != null) {
-                        high.open(true);
-                    }
-                }
-                case OFFLOAD_INACTIVE -> {
-                    low.open(false);
-                    high.open(true);
-                }
-                case LAZY -> { }
-            }
-            if (high == null && first.timestepBoundary() != null) {
-                reporter.warn("timestep boundary " + first.timestepBoundary() + " ignored: no high-noise DiT was given");
-            }
+        try (GenerationSession session = GenerationSession.open(first, reporter)) {
             for (GenerateRequest req : reqs) {
-                Map<String, String> meta = metadata(req);
-                GuidedVelocity.Expert highExpert = null;
-                if (high != null) {
-                    // each run starts on the high-noise expert: put it back where the previous run's switch took it
-                    switch (residency) {
-                        case OFFLOAD_INACTIVE -> low.offload();
-                        case LAZY -> low.release();
-                        case BOTH -> { }
-                    }
-                    highExpert = expertOf("high_noise_model", high, req, req.guidanceScaleHighNoise());
-                }
-                GuidedVelocity.SwitchListener onSwitch = switch (residency) {
-                    case BOTH -> GuidedVelocity.SwitchListener.NONE;
-                    case OFFLOAD_INACTIVE -> (step, t) -> high.offload();
-                    case LAZY -> (step, t) -> high.release();
-                };
-                Tensor latent = loop(req, startingNoise(req), highExpert, expertOf("low_noise_model", low, req,
-                        req.guidanceScale()), onSwitch, reporter);
-                low.loraMetadata().forEach(meta::putIfAbsent);
-                if (high != null) {
-                    high.loraMetadata().forEach(meta::putIfAbsent);
-                }
-                sink.accept(new GenerateResult(latent, req.seed(), meta));
+                sink.accept(session.generate(req));
             }
         }
     }
@@ -150,7 +97,7 @@ public final class Generator {
     }
 
     /** The guided solver loop over one or two experts; the latent comes back on the host in F32. */
-    private static Tensor loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
+    static Tensor loop(GenerateRequest req, Tensor noise, GuidedVelocity.Expert high, GuidedVelocity.Expert low,
                                GuidedVelocity.SwitchListener onSwitch, Reporter reporter) {
         FlowSchedule schedule = req.solver().schedule(req.steps(), req.flowShift());
         GuidedVelocity velocity = new GuidedVelocity(high, low, high == null ? null : req.timestepBoundary(),
@@ -171,7 +118,7 @@ public final class Generator {
     }
 
     /** One expert at {@code guidance}: its DiT, made resident when a step needs it, with the request's text. */
-    private static GuidedVelocity.Expert expertOf(String name, DitExpert dit, GenerateRequest req, double guidance) {
+    static GuidedVelocity.Expert expertOf(String name, DitExpert dit, GenerateRequest req, double guidance) {
         return new GuidedVelocity.Expert(name, denoiser(dit::resident, req), guidance);
     }
 
@@ -287,7 +234,7 @@ public final class Generator {
     }
 
     /** Every generation parameter (upstream's save_latent keys first: seeds, height, width, video_length, …). */
-    private static Map<String, String> metadata(GenerateRequest req) {
+    static Map<String, String> metadata(GenerateRequest req) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("seeds", Long.toString(req.seed()));
         m.put("height", Integer.toString(req.height()));

@@ -53,7 +53,7 @@ public final class SamplePrompts {
                     lineNo++;
                     String l = line.strip();
                     if (!l.isEmpty() && !l.startsWith("#")) {
-                        out.add(fromLine(out.size(), l, file + ":" + lineNo));
+                        out.add(parseLine(out.size(), l, file + ":" + lineNo));
                     }
                 }
                 return checked(out, file);
@@ -75,8 +75,11 @@ public final class SamplePrompts {
         return List.copyOf(prompts);
     }
 
-    /** One line: the prompt, then {@code " --key value"} options (keys case-insensitive). */
-    static Entry fromLine(int index, String line, String where) {
+    /**
+     * One line: the prompt, then {@code " --key value"} options (keys case-insensitive); {@code where} names it in
+     * errors.
+     */
+    public static Entry parseLine(int index, String line, String where) {
         String[] parts = line.split(" --");
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 1; i < parts.length; i++) {
@@ -114,7 +117,7 @@ public final class SamplePrompts {
             for (JsonNode n : root) {
                 String where = file + ": prompt " + out.size();
                 if (n.isTextual()) {
-                    out.add(fromLine(out.size(), n.asText().strip(), where));
+                    out.add(parseLine(out.size(), n.asText().strip(), where));
                 } else if (n.isObject()) {
                     out.add(fromObject(out.size(), n, null, where));
                 } else {
