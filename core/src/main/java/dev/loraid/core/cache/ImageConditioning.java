@@ -75,12 +75,32 @@ public final class ImageConditioning {
     private static StartImage sizeAndTokens(RgbImage image, RgbImage end, int width, int height, WanVariant task,
             ClipEncoder clip) {
         int[] hw = videoSize(image.width(), image.height(), width, height, task);
-        Tensor tokens = null;
-        if (clip != null) {
-            Tensor first = tokens(image, clip);
-            tokens = end == null ? first : rows(first, tokens(end, clip));
-        }
-        return new StartImage(null, tokens, hw[0], hw[1]);
+        return new StartImage(null, clip == null ? null : tokens(image, end, clip), hw[0], hw[1]);
+    }
+
+    /**
+     * The start image of a training sample (upstream's {@code do_inference}, training.md §6.2): the sample keeps the
+     * prompt's {@code width × height}, the image is resized to it as a bucket (cover, centre crop) and becomes y as
+     * {@link #of} builds it; the CLIP tokens are of the whole image as read, as upstream's sample prompts encode it.
+     */
+    public static StartImage forSample(Path file, Path endFile, int width, int height, int frames, LatentEncoder encoder,
+            ClipEncoder clip) {
+        RgbImage image = Images.read(file);
+        RgbImage end = endFile == null ? null : Images.read(endFile);
+        Tensor tokens = clip == null ? null : tokens(image, end, clip);
+        RgbImage sized = Resize.toBucket(image, new Size(width, height));
+        return new StartImage(of(sized, end, width, height, frames, encoder), tokens, height, width);
+    }
+
+    /** The CLIP tokens of the image in {@code file}, then of {@code endFile}'s when given; null without a CLIP. */
+    public static Tensor tokens(Path file, Path endFile, ClipEncoder clip) {
+        return clip == null ? null : tokens(Images.read(file), endFile == null ? null : Images.read(endFile), clip);
+    }
+
+    /** The tokens of {@code image}, then {@code end}'s when it is given (FLF2V: [514, 1280]). */
+    private static Tensor tokens(RgbImage image, RgbImage end, ClipEncoder clip) {
+        Tensor first = tokens(image, clip);
+        return end == null ? first : rows(first, tokens(end, clip));
     }
 
     /** {@link #read(Path, Path, int, int, int, WanVariant, LatentEncoder, ClipEncoder)} without an end image. */

@@ -126,10 +126,10 @@ final class TrainingSampler implements AutoCloseable {
                     encoded.add(oneFrame(p, c.workingDir(), task, vae, clip, context, negativeContext, where));
                     continue;
                 }
-                // the start image as generate --image_path takes it: its aspect ratio at the prompt's area
-                ImageConditioning.StartImage start = ImageConditioning.read(c.workingDir().resolve(p.imagePath()),
+                // the start image as upstream's training sampler takes it: resized to the prompt's size (§6.2)
+                ImageConditioning.StartImage start = ImageConditioning.forSample(c.workingDir().resolve(p.imagePath()),
                         p.endImagePath() == null ? null : c.workingDir().resolve(p.endImagePath()), p.width(), p.height(),
-                        p.frameCount(), task, vae, clip);
+                        p.frameCount(), vae, clip);
                 Tensor y = start.y();
                 if (p.controlPath() != null) {
                     y = ControlConditioning.of(ControlConditioning.latents(c.workingDir().resolve(p.controlPath()), p.frameCount(),
@@ -158,15 +158,16 @@ final class TrainingSampler implements AutoCloseable {
             throw new LoraidException(where + ": " + e.getMessage(), e);
         }
         List<Path> controls = p.controlImages().stream().map(workingDir::resolve).toList();
-        ImageConditioning.StartImage start = ImageConditioning.sizeAndTokens(workingDir.resolve(p.imagePath()),
-                p.endImagePath() == null ? null : workingDir.resolve(p.endImagePath()), p.width(), p.height(), task, clip);
+        // upstream's training sampler keeps the prompt's size; CLIP sees the images as read
+        Tensor tokens = ImageConditioning.tokens(workingDir.resolve(p.imagePath()),
+                p.endImagePath() == null ? null : workingDir.resolve(p.endImagePath()), clip);
         Tensor y;
         try {
-            y = OneFrameConditioning.y(spec.framePositions(), spec.targetFrame(), controls, start.width(), start.height(), vae);
+            y = OneFrameConditioning.y(spec.framePositions(), spec.targetFrame(), controls, p.width(), p.height(), vae);
         } catch (IllegalArgumentException e) {
             throw new LoraidException(where + ": " + e.getMessage(), e);
         }
-        return new Encoded(p, context, negativeContext, y, start.clip(), start.height(), start.width(), spec);
+        return new Encoded(p, context, negativeContext, y, tokens, p.height(), p.width(), spec);
     }
 
     /** Generates every prompt with {@code model} as it is now; {@code tag} is {@code e000001} or {@code 000040}. */

@@ -112,4 +112,28 @@ class ImageConditioningTest {
         assertThrows(IllegalArgumentException.class,
             () -> ImageConditioning.of(new RgbImage(w, h, first), end, w, h, 1, new FakeEncoders.BlockMeanVae()));
     }
+
+    /**
+     * A training sample's start image (upstream's do_inference): a 64×32 image whose left half is red 200 and right half
+     * red 0, at a 32×32 prompt, is centre-cropped (cover, no scaling here): latent columns 0-1 hold red 200, 2-3 red 0; the
+     * sample keeps the prompt's size.
+     */
+    @Test
+    void aSamplesStartImageIsCroppedToThePromptsSize(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(64, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 64; x++) {
+                img.setRGB(x, y, x < 32 ? 200 << 16 : 0);
+            }
+        }
+        java.nio.file.Path file = dir.resolve("start.png");
+        javax.imageio.ImageIO.write(img, "png", file.toFile());
+        ImageConditioning.StartImage s = ImageConditioning.forSample(file, null, 32, 32, 5, new FakeEncoders.BlockMeanVae(),
+            null);
+        assertEquals(32, s.width());
+        assertEquals(32, s.height());
+        for (int x = 0; x < 4; x++) {
+            assertEquals(x < 2 ? 200 / 127.5 - 1 : -1.0, s.y().getDouble(4, 0, 1, x), 1e-5, "latent column " + x);
+        }
+    }
 }

@@ -33,8 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Training samples of an image-to-video task (the tiny Wan 2.2 i2v preset, random weights): each prompt's start image
- * ({@code --i}, relative to the working folder) is encoded once by the VAE at start-up and the sample has the size
- * {@code generate --image_path} would give it; the prompt file is refused before training when a prompt lacks its
+ * ({@code --i}, relative to the working folder) is encoded once by the VAE at start-up and the sample keeps the prompt's
+ * size, the image cropped to it as upstream's training sampler does; the prompt file is refused before training when a
+ * prompt lacks its
  * image, when a text-to-video task is given one, or without a VAE.
  */
 class ImageToVideoSamplingTest {
@@ -105,7 +106,7 @@ class ImageToVideoSamplingTest {
             assertEquals(1, written.size(), written.toString());
             BufferedImage frame = ImageIO.read(written.getFirst().toFile());
             assertEquals(48, frame.getWidth());
-            assertEquals(16, frame.getHeight());
+            assertEquals(32, frame.getHeight(), "the prompt's 48x32, as upstream's training sampler");
         }
         LoraidException videoRun = assertThrows(LoraidException.class, () -> TrainingSampler.prepare(config(dir, prompts, vae),
                 TASK, new CollectingReporter()));
@@ -130,11 +131,11 @@ class ImageToVideoSamplingTest {
         try (TrainingSampler sampler = TrainingSampler.prepare(config(dir, prompts, Golden.path("vae_tiny_weights.safetensors")),
                 TASK, new CollectingReporter())) {
             List<Path> written = sampler.sample(model, net, "000001", new CollectingReporter());
-            // the 2:1 image at 48×32's area: 16×48 pixels, 5 frames
+            // the prompt's 48×32 (the 2:1 image cropped to it, as upstream's training sampler), 5 frames
             assertEquals(5, written.size(), written.toString());
             BufferedImage frame = ImageIO.read(written.getFirst().toFile());
             assertEquals(48, frame.getWidth());
-            assertEquals(16, frame.getHeight());
+            assertEquals(32, frame.getHeight());
         }
     }
 
