@@ -111,8 +111,9 @@ final class GenerateCommand extends OptionsCommand {
                 + "a --from_file line's --i wins): the video takes its aspect ratio at the area of --video_size"));
         o.addOption(CliArgs.value("end_image_path", "FILE", "end image of a first-last-frame task (flf2v-14B; with --image_path, "
                 + "--clip and --vae; a --from_file line's --ei wins)"));
-        o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (i2v-14B-FC, "
-                + "with --image_path, --clip and --vae): its first --video_length frames, resized to the video"));
+        o.addOption(CliArgs.value("control_path", "PATH", "control video (or folder of frames) of a Fun-Control task (with --vae; "
+                + "i2v-14B-FC also with --image_path and --clip; t2v-*-FC alone): its first --video_length frames, resized to "
+                + "the video; a --from_file line's --cn wins"));
         o.addOption(CliArgs.flag("interactive", "read prompts from standard input, one per line (--from_file's line syntax), "
                 + "and generate each as it comes with the models loaded once; end of input ends"));
         o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full): merged into "
