@@ -58,7 +58,13 @@ final class ConfigFileArgs {
         Map<String, JsonNode> flat = new LinkedHashMap<>();
         root.fields().forEachRemaining(e -> {
             if (e.getValue().isObject()) {
-                e.getValue().fields().forEachRemaining(inner -> flat.put(inner.getKey(), inner.getValue()));
+                e.getValue().fields().forEachRemaining(inner -> {
+                    if (inner.getValue().isObject()) {
+                        throw new UsageException("--" + FLAG + " " + file + ": [" + e.getKey() + "." + inner.getKey()
+                                + "] is a table inside a table; flags sit at the top or one table deep");
+                    }
+                    flat.put(inner.getKey(), inner.getValue());
+                });
             } else {
                 flat.put(e.getKey(), e.getValue());
             }

@@ -376,6 +376,10 @@ class TrainCommandTest {
         CliRun bad = CliRun.run("train", "--config_file", dir.resolve("bad.toml").toString(), "--dataset_config", toml.toString());
         assertEquals(2, bad.code(), bad.err());
         assertTrue(bad.err().contains("bad.toml: unknown flag 'max_steps'"), bad.err());
+        Files.writeString(dir.resolve("deep.toml"), "[training.inner]\nseed = 2\n");
+        CliRun deep = CliRun.run("train", "--config_file", dir.resolve("deep.toml").toString(), "--dataset_config", toml.toString());
+        assertEquals(2, deep.code(), deep.err());
+        assertTrue(deep.err().contains("[training.inner] is a table inside a table"), deep.err());
     }
 
     /**

@@ -20,6 +20,12 @@ public record OneFrame(int targetIndex, List<Integer> controlIndices) {
 
     public OneFrame {
         controlIndices = List.copyOf(controlIndices);
+        for (int i : java.util.stream.Stream.concat(controlIndices.stream(), java.util.stream.Stream.of(targetIndex)).toList()) {
+            if (i < 0 || i >= dev.loraid.wan.RopeTables.MAX_POSITION) {
+                throw new LoraidException("one-frame inference: index " + i + " is outside RoPE's frame positions 0.."
+                    + (dev.loraid.wan.RopeTables.MAX_POSITION - 1));
+            }
+        }
         if (controlIndices.contains(targetIndex)) {
             throw new LoraidException("one-frame inference: target_index " + targetIndex + " is also a control_index "
                 + controlIndices + "; each frame needs a position of its own");

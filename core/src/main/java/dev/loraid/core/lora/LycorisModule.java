@@ -57,6 +57,10 @@ public final class LycorisModule {
             String module = key.substring(0, dot);
             String part = key.substring(dot + 1);
             if (part.equals("alpha")) {
+                if (e.getValue().numel() != 1) {
+                    throw new LoraidException(file.source() + ": " + key + ": alpha must be one number, got shape "
+                        + e.getValue().shape());
+                }
                 alphas.put(module, e.getValue().to(Device.CPU).toDoubleArray()[0]);
             } else if (SUFFIXES.contains(part)) {
                 byModule.computeIfAbsent(module, k -> new LinkedHashMap<>()).put(part, e.getValue());
@@ -191,7 +195,11 @@ public final class LycorisModule {
         return t;
     }
 
-    private static Tensor product(Tensor left, Tensor right) {
+    private Tensor product(Tensor left, Tensor right) {
+        if (left.rank() != 2 || right.rank() != 2 || left.size(1) != right.size(0)) {
+            throw new LoraidException(source + ": " + name + ": factors " + left.shape() + " and " + right.shape()
+                + " do not multiply");
+        }
         Tensor out = Tensor.zeros(DType.F32, left.size(0), right.size(1));
         out.backend().matmul(left, right, out, 1.0, 0.0, null);
         return out;

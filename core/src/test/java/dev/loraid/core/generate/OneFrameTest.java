@@ -34,6 +34,7 @@ class OneFrameTest {
             {"target_index=2,control_index=0;0", "repeats a position"},
             {"target_index=x", "not an integer index"},
             {"target=1", "unknown option 'target=1'"},
+            {"target_index=1,control_index=-1", "index -1 is outside RoPE's frame positions 0..1023"},
         }) {
             LoraidException e = assertThrows(LoraidException.class, () -> OneFrame.parse(c[0]));
             assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());

@@ -136,6 +136,10 @@ class LycorisModuleTest {
         LoraidException half = assertThrows(LoraidException.class, () -> LycorisModule.read(new LoraFile("t.safetensors",
                 new TreeMap<>(Map.of(M + ".hada_w1_a", tensor(matrix(6, 2)))), Map.of())));
         assertTrue(half.getMessage().contains("but no hada_w1_b"), half.getMessage());
+        LycorisModule mismatched = LycorisModule.read(new LoraFile("t.safetensors", new TreeMap<>(Map.of(M + ".lora_up.weight",
+                tensor(matrix(6, 2)), M + ".lora_down.weight", tensor(matrix(3, 4)))), Map.of())).get(M);
+        LoraidException factors = assertThrows(LoraidException.class, () -> mismatched.addTo(Tensor.zeros(DType.F32, 6, 4), 1));
+        assertTrue(factors.getMessage().contains("factors [6, 2] and [3, 4] do not multiply"), factors.getMessage());
         LycorisModule wrong = LycorisModule.read(new LoraFile("t.safetensors", new TreeMap<>(Map.of(M + ".diff",
                 tensor(matrix(4, 6)))), Map.of())).get(M);
         LoraidException shape = assertThrows(LoraidException.class, () -> wrong.addTo(Tensor.zeros(DType.F32, 6, 4), 1));
