@@ -27,6 +27,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InspectCommandTest {
     private static final Path GOLDEN = Path.of(System.getProperty("loraid.testdata"), "golden");
 
+    /** A LyCORIS file: its modules counted by algorithm (from the tensor names), the blocks they touch, how to use it. */
+    @Test
+    void describesLycorisFiles(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        java.util.Map<String, dev.loraid.tensor.Tensor> t = new java.util.TreeMap<>();
+        t.put("lora_unet_blocks_0_self_attn_q.lokr_w1", dev.loraid.tensor.Tensor.zeros(dev.loraid.tensor.DType.F32, 8, 8));
+        t.put("lora_unet_blocks_0_self_attn_q.lokr_w2", dev.loraid.tensor.Tensor.zeros(dev.loraid.tensor.DType.F32, 8, 8));
+        t.put("lora_unet_blocks_3_ffn_0.hada_w1_a", dev.loraid.tensor.Tensor.zeros(dev.loraid.tensor.DType.F32, 128, 2));
+        t.put("lora_unet_blocks_2_ffn_2.lora_up.weight", dev.loraid.tensor.Tensor.zeros(dev.loraid.tensor.DType.F32, 64, 2));
+        Path file = dir.resolve("lokr.safetensors");
+        dev.loraid.tensor.safetensors.SafetensorsWriter.write(file, t, java.util.Map.of());
+        CliRun r = run("inspect", file.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("LyCORIS: 3 modules (1 loha, 1 lokr, 1 lora), blocks 0..3"), r.out());
+        assertTrue(r.out().contains("generate --lycoris"), r.out());
+    }
+
     @Test
     void printsEveryTensorTheMetadataAndTheLoraLayout() throws IOException {
         Path lora = GOLDEN.resolve("lora_tiny.safetensors");

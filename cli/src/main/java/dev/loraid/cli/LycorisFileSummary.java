@@ -1,0 +1,59 @@
+package dev.loraid.cli;
+
+import dev.loraid.core.lora.LoraKeys;
+import dev.loraid.tensor.safetensors.TensorSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * {@code inspect}'s view of a LyCORIS file (LoHa, LoKr or full modules, perhaps beside LoRA ones): its modules by
+ * algorithm and the blocks they touch, read from the header alone, and how to use it ({@code generate --lycoris}).
+ */
+final class LycorisFileSummary {
+    private LycorisFileSummary() {
+    }
+
+    /** The summary, or null when no tensor is of LyCORIS's LoHa, LoKr or full algorithms. */
+    static FileSummary of(TensorSource src) {
+        Map<String, String> algorithm = new TreeMap<>();
+        boolean lycoris = false;
+        for (String name : src.names()) {
+            int dot = name.indexOf('.');
+            if (dot < 0) {
+                continue;
+            }
+            String part = name.substring(dot + 1);
+            String algo = part.startsWith("lokr_") ? "lokr" : part.startsWith("hada_") ? "loha" : part.equals("diff") ? "full"
+                : part.startsWith("lora_up") || part.startsWith("lora_down") ? "lora" : null;
+            if (algo != null) {
+                algorithm.put(name.substring(0, dot), algo);
+                lycoris |= !algo.equals("lora");
+            }
+        }
+        if (!lycoris) {
+            return null;
+        }
+        Map<String, Integer> counts = new TreeMap<>();
+        TreeSet<Integer> blocks = new TreeSet<>();
+        algorithm.forEach((module, algo) -> {
+            counts.merge(algo, 1, Integer::sum);
+            String path = LoraKeys.modulePath(module);
+            if (path.startsWith("blocks.")) {
+                blocks.add(Integer.parseInt(path.split("\\.")[1]));
+            }
+        });
+        StringBuilder head = new StringBuilder("LyCORIS: " + algorithm.size() + " modules (");
+        counts.forEach((algo, n) -> head.append(head.charAt(head.length() - 1) == '(' ? "" : ", ").append(n).append(' ')
+            .append(algo));
+        head.append(")").append(blocks.isEmpty() ? "" : ", blocks " + blocks.first() + ".." + blocks.last());
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("modules", algorithm.size());
+        json.put("algorithms", counts);
+        json.put("blocks", List.copyOf(blocks));
+        return new FileSummary("lycoris", List.of(head.toString(), "merged into the DiT at load by generate --lycoris "
+            + "--lora_weight FILE"), json);
+    }
+}
