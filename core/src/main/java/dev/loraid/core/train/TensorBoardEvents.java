@@ -21,6 +21,8 @@ import java.util.zip.CRC32C;
  * killed run leaves at most one torn record, which TensorBoard skips.
  */
 public final class TensorBoardEvents implements AutoCloseable {
+    /** PyTorch's {@code _global_uid}: the writers of one process never share a file name. */
+    private static final java.util.concurrent.atomic.AtomicInteger UID = new java.util.concurrent.atomic.AtomicInteger();
     private final Path file;
     private final OutputStream out;
 
@@ -31,7 +33,8 @@ public final class TensorBoardEvents implements AutoCloseable {
 
     /**
      * A new event file in {@code dir} (created if needed), named as PyTorch names it:
-     * {@code events.out.tfevents.<seconds>.<host>.<pid>.0}.
+     * {@code events.out.tfevents.<seconds>.<host>.<pid>.<n>}, n counting this process's writers; an existing file is never
+     * overwritten.
      */
     public static TensorBoardEvents create(Path dir) {
         String host;
@@ -41,10 +44,12 @@ public final class TensorBoardEvents implements AutoCloseable {
             host = "localhost";
         }
         long seconds = System.currentTimeMillis() / 1000;
-        Path file = dir.resolve(String.format("events.out.tfevents.%010d.%s.%d.0", seconds, host, ProcessHandle.current().pid()));
+        Path file = dir.resolve(String.format("events.out.tfevents.%010d.%s.%d.%d", seconds, host, ProcessHandle.current().pid(),
+                UID.getAndIncrement()));
         try {
             Files.createDirectories(dir);
-            TensorBoardEvents events = new TensorBoardEvents(file, Files.newOutputStream(file));
+            TensorBoardEvents events = new TensorBoardEvents(file, Files.newOutputStream(file,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE));
             events.record(event(wallTime(), 0, 3, "brain.Event:2".getBytes(StandardCharsets.UTF_8)));
             return events;
         } catch (IOException e) {

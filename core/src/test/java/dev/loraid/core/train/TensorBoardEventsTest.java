@@ -54,6 +54,18 @@ class TensorBoardEventsTest {
         return out;
     }
 
+    /** Two writers of one process in one folder within a second: two files, neither overwritten. */
+    @Test
+    void writersNeverShareAFile(@TempDir Path dir) throws Exception {
+        try (TensorBoardEvents a = TensorBoardEvents.create(dir); TensorBoardEvents b = TensorBoardEvents.create(dir)) {
+            a.scalar("x", 1, 1);
+            b.scalar("x", 2, 1);
+            assertTrue(!a.file().equals(b.file()), a.file() + " " + b.file());
+            assertEquals(2, records(a.file()).size());
+            assertEquals(2, records(b.file()).size());
+        }
+    }
+
     @Test
     void theBitwiseCrcIsCrc32c() {
         assertEquals(0xE3069283, crc32c("123456789".getBytes(StandardCharsets.US_ASCII)));
@@ -66,7 +78,7 @@ class TensorBoardEventsTest {
             events.scalar("loss/current", 0.25, 300);
             file = events.file();
         }
-        assertTrue(file.getFileName().toString().matches("events\\.out\\.tfevents\\.\\d{10}\\..+\\.\\d+\\.0"), file.toString());
+        assertTrue(file.getFileName().toString().matches("events\\.out\\.tfevents\\.\\d{10}\\..+\\.\\d+\\.\\d+"), file.toString());
         List<byte[]> records = records(file);
         assertEquals(2, records.size());
 
