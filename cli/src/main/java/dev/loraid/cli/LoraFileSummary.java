@@ -100,11 +100,7 @@ final class LoraFileSummary {
      * A musubi name outside the blocks is shown as named, without its prefix ({@code text_embedding_0}).
      */
     static String modulePath(String prefix) {
-        if (prefix.startsWith(LoraKeys.PREFIX)) {
-            return LoraKeys.blockIndex(prefix).isPresent() ? LoraKeys.modulePath(prefix) : prefix.substring(LoraKeys.PREFIX.length());
-        }
-        int at = prefix.indexOf("blocks.");
-        return at > 0 && prefix.charAt(at - 1) == '.' || at == 0 ? prefix.substring(at) : prefix;
+        return LoraKeys.anyModulePath(prefix);
     }
 
     FileSummary toSummary() {

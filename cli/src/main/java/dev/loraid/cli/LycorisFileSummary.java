@@ -1,6 +1,5 @@
 package dev.loraid.cli;
 
-import dev.loraid.core.lora.LoraKeys;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,13 +20,14 @@ final class LycorisFileSummary {
         Map<String, String> algorithm = new TreeMap<>();
         boolean lycoris = false;
         for (String name : src.names()) {
-            int dot = name.indexOf('.');
-            if (dot < 0) {
+            boolean lora = name.endsWith(".lora_up.weight") || name.endsWith(".lora_down.weight");
+            int dot = lora ? name.lastIndexOf('.', name.length() - ".weight".length() - 1) : name.lastIndexOf('.');
+            if (dot <= 0) {
                 continue;
             }
             String part = name.substring(dot + 1);
-            String algo = part.startsWith("lokr_") ? "lokr" : part.startsWith("hada_") ? "loha" : part.equals("diff") ? "full"
-                : part.startsWith("lora_up") || part.startsWith("lora_down") ? "lora" : null;
+            String algo = lora ? "lora" : part.startsWith("lokr_") ? "lokr" : part.startsWith("hada_") ? "loha"
+                : part.equals("diff") ? "full" : null;
             if (algo != null) {
                 algorithm.put(name.substring(0, dot), algo);
                 lycoris |= !algo.equals("lora");
@@ -40,7 +40,7 @@ final class LycorisFileSummary {
         TreeSet<Integer> blocks = new TreeSet<>();
         algorithm.forEach((module, algo) -> {
             counts.merge(algo, 1, Integer::sum);
-            String path = LoraKeys.modulePath(module);
+            String path = LoraFileSummary.modulePath(module);
             if (path.startsWith("blocks.")) {
                 blocks.add(Integer.parseInt(path.split("\\.")[1]));
             }

@@ -78,6 +78,18 @@ public final class LoraKeys {
         return path;
     }
 
+    /**
+     * The module path of a module name in either layout: {@code lora_unet_blocks_0_self_attn_q} (a musubi name outside
+     * the blocks loses only its prefix) or a dotted {@code diffusion_model.blocks.0.self_attn.q} → {@code blocks.0.…}.
+     */
+    public static String anyModulePath(String name) {
+        if (name.startsWith(PREFIX)) {
+            return blockIndex(name).isPresent() ? modulePath(name) : name.substring(PREFIX.length());
+        }
+        int at = name.indexOf("blocks.");
+        return at == 0 || at > 0 && name.charAt(at - 1) == '.' ? name.substring(at) : name;
+    }
+
     /** Parses a musubi tensor name; null if it is not one. */
     public static Key parse(String tensorName) {
         if (!tensorName.startsWith(PREFIX)) {

@@ -6,6 +6,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -50,12 +51,12 @@ public final class LycorisModule {
         Map<String, Double> alphas = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : file.tensors().entrySet()) {
             String key = e.getKey();
-            int dot = key.indexOf('.');
-            if (dot < 0) {
+            // kohya names (lora_unet_blocks_0_self_attn_q.lokr_w1) or dotted ones (diffusion_model.blocks.0.self_attn.q.…)
+            String part = partOf(key);
+            if (part == null) {
                 throw new LoraidException(file.source() + ": " + key + ": not a LyCORIS module tensor (<module>.<part>)");
             }
-            String module = key.substring(0, dot);
-            String part = key.substring(dot + 1);
+            String module = key.substring(0, key.length() - part.length() - 1);
             if (part.equals("alpha")) {
                 if (e.getValue().numel() != 1) {
                     throw new LoraidException(file.source() + ": " + key + ": alpha must be one number, got shape "
@@ -77,6 +78,20 @@ public final class LycorisModule {
         return out;
     }
 
+    /**
+     * The part a tensor name ends in: one of LyCORIS's ({@code lokr_w1}, {@code lora_up.weight}, {@code alpha}, …, the
+     * refused ones too), else the text after the last dot; null without a dot.
+     */
+    private static String partOf(String key) {
+        for (String known : List.of("lora_up.weight", "lora_down.weight", "lora_mid.weight")) {
+            if (key.endsWith("." + known)) {
+                return known;
+            }
+        }
+        int dot = key.lastIndexOf('.');
+        return dot <= 0 ? null : key.substring(dot + 1);
+    }
+
     private static String refusal(String part) {
         if (part.equals("dora_scale")) {
             return "DoRA (weight decomposition) is not supported";
@@ -94,9 +109,9 @@ public final class LycorisModule {
         return name;
     }
 
-    /** The dotted module path, e.g. {@code blocks.3.self_attn.q}. */
+    /** The dotted module path, e.g. {@code blocks.3.self_attn.q} (from a kohya or a dotted diffusers/ComfyUI name). */
     public String modulePath() {
-        return LoraKeys.modulePath(name);
+        return LoraKeys.anyModulePath(name);
     }
 
     /** lora, loha, lokr or full, from the tensors present. */

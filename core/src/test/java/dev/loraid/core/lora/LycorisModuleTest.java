@@ -126,6 +126,17 @@ class LycorisModuleTest {
         check(Map.of(M + ".diff", tensor(diff)), diff);
     }
 
+    /** ComfyUI/diffusers-style dotted names find their module as kohya names do. */
+    @Test
+    void dottedNames() {
+        double[][] diff = matrix(6, 4);
+        Map<String, LycorisModule> m = LycorisModule.read(new LoraFile("t.safetensors", new TreeMap<>(Map.of(
+                "diffusion_model.blocks.7.cross_attn.k.diff", tensor(diff))), Map.of()));
+        assertEquals("blocks.7.cross_attn.k", m.get("diffusion_model.blocks.7.cross_attn.k").modulePath());
+        assertEquals("blocks.0.self_attn.q", LycorisModule.read(new LoraFile("t.safetensors", new TreeMap<>(Map.of(
+                M + ".diff", tensor(diff))), Map.of())).get(M).modulePath());
+    }
+
     @Test
     void refusals() {
         for (String[] c : new String[][] {{"dora_scale", "DoRA"}, {"lokr_t2", "Tucker"}, {"oft_blocks", "OFT"}}) {
