@@ -220,6 +220,16 @@ class ImageToVideoCommandTest {
             assertFalse(Arrays.equals(fa.tensor("latent").toDoubleArray(), fc.tensor("latent").toDoubleArray()),
                 "another control image, another image");
         }
+        // intermediate-frame one-frame inference on the FLF2V layout: start and end images' tokens, controls at 0 and 2
+        Path flf = dir.resolve("tiny_flf2v.safetensors");
+        SafetensorsWriter.write(flf, WanWeights.random(WanPresets.TINY_FLF2V, 7).tensors(), Map.of());
+        CliRun middle = generate("m", "tiny-flf2v", flf, "--image_path", start, "--end_image_path", other, "--clip", clip,
+                "--one_frame_inference", "control_index=0;2,target_index=1", "--control_image_path", start, other);
+        assertEquals(0, middle.code(), middle.err());
+        try (SafetensorsFile fm = SafetensorsFile.open(latentFile(middle))) {
+            assertArrayEquals(new long[] {4, 1, 2, 6}, fm.tensor("latent").shape().toArray());
+            assertEquals("start.png other.png", fm.metadata().get("control_image_path"));
+        }
         String[][] errors = {
             {"tiny-i2v-clip", "--control_image_path", start, null, null,
                 "--control_image_path is for one-frame inference: give --one_frame_inference too"},
