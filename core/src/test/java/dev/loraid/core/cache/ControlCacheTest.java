@@ -152,6 +152,37 @@ class ControlCacheTest {
         assertTrue(bad.getMessage().contains("a_x.png does not end in _<number>"), bad.getMessage());
     }
 
+    /**
+     * Image JSONL: control_path is control_path_0, the control_path_N keys follow in the order of N (upstream's
+     * normalisation); each image needs as many as fp_1f_clean_indices names, else the line's image is named.
+     */
+    @Test
+    void jsonlControlPathsAreNormalisedAndCounted() throws IOException {
+        image("a.png", 0);
+        image("b.png", 0);
+        Files.writeString(work.resolve("images.jsonl"), String.join("\n",
+            "{\"image_path\": \"a.png\", \"caption\": \"a\", \"control_path_1\": \"a2.png\", \"control_path\": \"a1.png\"}",
+            "{\"image_path\": \"b.png\", \"caption\": \"b\", \"control_path_0\": \"b1.png\"}", ""));
+        CollectingReporter rep = new CollectingReporter();
+        DatasetConfig two = config("""
+            [[datasets]]
+            image_jsonl_file = "images.jsonl"
+            cache_directory = "cache"
+            fp_1f_clean_indices = [0, 2]
+            fp_1f_target_index = 1
+            """, rep);
+        LoraidException few = assertThrows(LoraidException.class, () -> CacheSources.list(two.datasets().getFirst(), work));
+        assertTrue(few.getMessage().contains("b.png has 1 control_path value(s), 2 needed"), few.getMessage());
+        DatasetConfig one = config("""
+            [[datasets]]
+            image_jsonl_file = "images.jsonl"
+            cache_directory = "cache"
+            """, rep);
+        List<SourceItem> items = CacheSources.list(one.datasets().getFirst(), work);
+        assertEquals(List.of(work.resolve("a1.png")), items.get(0).controls(), "control_path first, one kept");
+        assertEquals(List.of(work.resolve("b1.png")), items.get(1).controls());
+    }
+
     /** Without --one_frame an image's (first) control image is encoded at the image's bucket as latents_control. */
     @Test
     void anImagesControlImageBecomesItsControlLatent() throws IOException {
