@@ -605,8 +605,12 @@ final class GenerateCommand extends OptionsCommand {
             throw new UsageException("--save_merged_model needs --lora_weight (the LoRAs to merge into --dit)");
         }
         if (loras.lycoris()) {
-            throw new UsageException("--save_merged_model takes LoRA files (the streaming merge of loraid merge); --lycoris "
-                    + "files are merged when generating only");
+            try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+                dev.loraid.core.lora.LycorisMerge.mergeFile(dit, loras.files(), loras.perFileMultipliers(),
+                        CliArgs.path(cl, "save_merged_model"), reporter);
+            }
+            out.println(CliArgs.path(cl, "save_merged_model"));
+            return 0;
         }
         if (loras.includePatterns().size() > 1 || loras.excludePatterns().size() > 1) {
             throw new UsageException("--save_merged_model applies one --include_patterns / --exclude_patterns to every LoRA "

@@ -309,6 +309,18 @@ class GenerateCommandTest {
                     "the LyCORIS file changes the video");
             assertEquals("true", a.metadata().get("lycoris"));
         }
+        // --save_merged_model writes that DiT: every tensor equal to the hand-merged file's
+        Path saved = dir.resolve("saved_lycoris.safetensors");
+        CliRun save = generate("none", "--lycoris", "--lora_weight", file.toString(), "--lora_multiplier", "0.8",
+                "--save_merged_model", saved.toString());
+        assertEquals(0, save.code(), save.err());
+        try (SafetensorsFile a = SafetensorsFile.open(saved); SafetensorsFile b = SafetensorsFile.open(merged)) {
+            assertEquals(new java.util.TreeSet<>(b.names()), new java.util.TreeSet<>(a.names()));
+            for (String n : b.names()) {
+                assertArrayEquals(b.tensor(n).toDoubleArray(), a.tensor(n).toDoubleArray(), 1e-6, n);
+            }
+            assertEquals("lokr.safetensors@0.8", a.metadata().get("lycoris_merged"));
+        }
         CliRun fp8 = generate("fp8", "--lycoris", "--lora_weight", file.toString(), "--fp8");
         assertEquals(1, fp8.code(), fp8.err());
         assertTrue(fp8.err().contains("LyCORIS files are merged into the weights at load"), fp8.err());

@@ -2,12 +2,22 @@ package dev.loraid.core.lora;
 
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.autograd.Module;
+import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.SafetensorsWriter;
+import dev.loraid.tensor.safetensors.TensorInfo;
+import dev.loraid.tensor.safetensors.TensorSource;
+import dev.loraid.wan.WanKeys;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * LyCORIS files merged into a model's Linear weights at load (upstream's {@code --lycoris}: its generation merges them
@@ -44,5 +54,88 @@ public final class LycorisMerge {
             }
         }
         return merged;
+    }
+
+    /** One module's update at its file's multiplier. */
+    private record Scheduled(LycorisModule module, double multiplier) {
+    }
+
+    /**
+     * {@code --save_merged_model} with LyCORIS files: the DiT file {@code dit} written to {@code output} with each
+     * module's update merged into its weight (fp32, stored back in the weight's dtype) and every other tensor as it is;
+     * one tensor in memory at a time, the output atomic (temp file, fsync, rename). The metadata is the base's plus
+     * {@code lycoris_merged} (files and multipliers). Returns how many weights changed.
+     *
+     * @throws LoraidException naming the file or module when a module fits no weight's shape, a weight is fp8, or no
+     *                         module of a file has a weight in the base
+     */
+    public static int mergeFile(Path dit, List<Path> files, List<Double> multipliers, Path output, Reporter reporter) {
+        try (TensorSource base = TensorSource.open(dit); LoraFiles.Opened opened = new LoraFiles.Opened();
+             MemoryScope outside = MemoryScope.suspend()) {
+            Map<String, String> weightOf = new LinkedHashMap<>();
+            for (String n : base.names()) {
+                if (n.endsWith(".weight")) {
+                    weightOf.put(WanKeys.stripPrefix(n.substring(0, n.length() - ".weight".length())), n);
+                }
+            }
+            Map<String, List<Scheduled>> updates = new LinkedHashMap<>();
+            for (int i = 0; i < files.size(); i++) {
+                List<String> unused = new ArrayList<>();
+                Map<String, LycorisModule> modules = LycorisModule.read(opened.open(files.get(i)));
+                for (LycorisModule m : modules.values()) {
+                    String weight = weightOf.get(m.modulePath());
+                    if (weight == null) {
+                        unused.add(m.name());
+                    } else {
+                        updates.computeIfAbsent(weight, k -> new ArrayList<>()).add(new Scheduled(m, multipliers.get(i)));
+                    }
+                }
+                if (!unused.isEmpty() && unused.size() == modules.size()) {
+                    throw new LoraidException(files.get(i) + ": none of its " + unused.size() + " modules has a weight in "
+                        + dit + " (first " + unused.getFirst() + ")");
+                }
+                if (!unused.isEmpty()) {
+                    reporter.warn(files.get(i) + ": " + unused.size() + " module(s) with no weight in the DiT, skipped: first "
+                        + unused.getFirst());
+                }
+            }
+            List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+            for (String n : base.names()) {
+                TensorInfo info = base.info(n);
+                if (updates.containsKey(n) && (info.dtype() == DType.F8_E4M3 || info.dtype() == DType.F8_E5M2)) {
+                    throw new LoraidException(dit + ": " + n + " is " + info.dtype() + ": merging into fp8 weights is not "
+                        + "supported; use a bf16/fp16/fp32 DiT");
+                }
+                entries.add(new SafetensorsWriter.Entry(n, info.dtype(), info.shape()));
+            }
+            Map<String, String> metadata = new LinkedHashMap<>(base.metadata());
+            List<String> merged = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                merged.add(files.get(i).getFileName() + "@" + multipliers.get(i));
+            }
+            metadata.put("lycoris_merged", merged.stream().collect(Collectors.joining(" ")));
+            try (SafetensorsWriter w = SafetensorsWriter.create(output, entries, metadata)) {
+                for (String n : base.names()) {
+                    List<Scheduled> ups = updates.get(n);
+                    if (ups == null) {
+                        w.write(n, base.tensor(n));
+                        continue;
+                    }
+                    try (MemoryScope scope = MemoryScope.open()) {
+                        Tensor t = base.tensor(n);
+                        Tensor sum = t.to(DType.F32).copy();
+                        for (Scheduled u : ups) {
+                            u.module().addTo(sum, u.multiplier());
+                        }
+                        w.write(n, sum.to(t.dtype()));
+                    }
+                }
+                w.finish();
+            }
+            reporter.info("merged " + files.size() + " LyCORIS file(s) into " + updates.size() + " weight(s): " + output);
+            return updates.size();
+        } catch (IOException e) {
+            throw new LoraidException(output + ": cannot write the merged DiT (" + e.getMessage() + ")", e);
+        }
     }
 }
