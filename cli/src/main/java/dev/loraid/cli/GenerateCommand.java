@@ -722,10 +722,7 @@ final class GenerateCommand extends OptionsCommand {
             throw new UsageException("--lycoris merges whole files: not with LORAID ids or --include_patterns / "
                     + "--exclude_patterns");
         }
-        if (multipliers.size() > 1 && multipliers.size() != files.size()) {
-            throw new UsageException("--" + multiplierFlag + ": " + multipliers.size() + " values for " + files.size()
-                    + " --lycoris files: give one, or one per file");
-        }
+        CliArgs.usage(() -> selection.perFileMultipliers()); // one, or one per file
         return selection.asLycoris();
     }
 

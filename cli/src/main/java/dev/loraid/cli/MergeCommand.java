@@ -56,6 +56,8 @@ final class MergeCommand extends OptionsCommand {
         o.addOption(CliArgs.values("include_patterns", "REGEX", "keep only LoRA keys matching (unanchored search on lora_unet_... keys)"));
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
         o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
+        o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full), merged "
+                + "tensor by tensor (one expert; not with LORAID ids, patterns or --save_dtype)"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         o.addOption(CliArgs.allowNonFinite());
         return o;
@@ -85,6 +87,9 @@ final class MergeCommand extends OptionsCommand {
         }
         if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
             throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
+        }
+        if (cl.hasOption("lycoris")) {
+            return lycoris(cl, base, loraTokens, output, out, err);
         }
         Map<String, Path> outputs = new LinkedHashMap<>();
         if (output != null) {
@@ -158,5 +163,27 @@ final class MergeCommand extends OptionsCommand {
             case "fp32", "f32", "float32", "float" -> DType.F32;
             default -> throw new UsageException("--save_dtype must be bf16, fp16 or fp32, got '" + v + "'");
         };
+    }
+
+    /** --lycoris: LyCORIS files merged into one DiT ({@link dev.loraid.core.lora.LycorisMerge#mergeFile}). */
+    private static int lycoris(CommandLine cl, Path base, List<String> loraTokens, Path output, PrintStream out,
+            PrintStream err) {
+        for (String f : List.of("dit_high_noise", "lora_weight_high_noise", "save_merged_model_high_noise", "LORAID", "loraid",
+                "include_patterns", "exclude_patterns", "save_dtype", "dit_dtype")) {
+            if (cl.hasOption(f)) {
+                throw new UsageException("--lycoris merges whole files into one DiT in its own dtypes: not with --" + f);
+            }
+        }
+        if (base == null) {
+            throw new UsageException("--lycoris needs --lora_weight, --dit and --save_merged_model");
+        }
+        List<Path> files = LoraidArgs.loraFiles(loraTokens);
+        List<Double> perFile = CliArgs.usage(() -> dev.loraid.core.lora.LycorisMerge.perFile(
+                LoraidArgs.multipliers(CliArgs.all(cl, "lora_multiplier")), files.size()));
+        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
+            dev.loraid.core.lora.LycorisMerge.mergeFile(base, files, perFile, output, reporter);
+        }
+        out.println(output);
+        return 0;
     }
 }

@@ -321,6 +321,16 @@ class GenerateCommandTest {
             }
             assertEquals("lokr.safetensors@0.8", a.metadata().get("lycoris_merged"));
         }
+        // loraid merge --lycoris writes the same file
+        Path viaMerge = dir.resolve("merge_lycoris.safetensors");
+        CliRun merge = CliRun.run("merge", "--quiet", "--lycoris", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--lora_weight", file.toString(), "--lora_multiplier", "0.8", "--save_merged_model", viaMerge.toString());
+        assertEquals(0, merge.code(), merge.err());
+        assertArrayEquals(Files.readAllBytes(saved), Files.readAllBytes(viaMerge));
+        CliRun twoValues = CliRun.run("merge", "--lycoris", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--lora_weight", file.toString(), "--lora_multiplier", "0.8", "0.5", "--save_merged_model", viaMerge.toString());
+        assertEquals(2, twoValues.code(), twoValues.err());
+        assertTrue(twoValues.err().contains("2 multipliers for 1 LyCORIS files"), twoValues.err());
         CliRun fp8 = generate("fp8", "--lycoris", "--lora_weight", file.toString(), "--fp8");
         assertEquals(1, fp8.code(), fp8.err());
         assertTrue(fp8.err().contains("LyCORIS files are merged into the weights at load"), fp8.err());

@@ -47,8 +47,7 @@ public record LoraSelection(List<Path> files, List<Double> multipliers, Optional
 
     /** Each file's multiplier (none: 1.0; one: for every file). */
     public List<Double> perFileMultipliers() {
-        return multipliers.isEmpty() ? java.util.Collections.nCopies(files.size(), 1.0)
-                : multipliers.size() == 1 ? java.util.Collections.nCopies(files.size(), multipliers.getFirst()) : multipliers;
+        return dev.loraid.core.lora.LycorisMerge.perFile(multipliers, files.size());
     }
 
     /** Files without key patterns. */

@@ -28,6 +28,19 @@ public final class LycorisMerge {
     private LycorisMerge() {
     }
 
+    /**
+     * Each file's multiplier from the ones given: none → 1.0 each, one → for every file, else one per file.
+     *
+     * @throws LoraidException when neither
+     */
+    public static List<Double> perFile(List<Double> given, int files) {
+        if (given.size() > 1 && given.size() != files) {
+            throw new LoraidException(given.size() + " multipliers for " + files + " LyCORIS files: give one, or one per file");
+        }
+        return given.isEmpty() ? java.util.Collections.nCopies(files, 1.0)
+            : given.size() == 1 ? java.util.Collections.nCopies(files, given.getFirst()) : List.copyOf(given);
+    }
+
     /** Merges every file, in order; returns how many weights changed. */
     public static int mergeInto(Module model, List<Path> files, List<Double> multipliers, Reporter reporter) {
         Map<String, Linear> layers = LoraNetwork.candidates(model);
