@@ -54,8 +54,15 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
             }
         }
         if (!unknown.isEmpty()) {
-            throw new LoraidException(file.source() + ": " + unknown.size() + " unrecognised LoRA key(s), first " + first(unknown)
-                    + " (expected lora_unet_<module>.lora_down.weight/.lora_up.weight/.alpha or diffusion_model.<module>.lora_A/lora_B.weight)");
+            boolean lycoris = unknown.stream().anyMatch(n -> n.matches(".*\\.(lokr_|hada_)\\w+|.*\\.diff"));
+            String what = file.source() + ": " + unknown.size() + " unrecognised LoRA key(s), first " + first(unknown);
+            if (lycoris) {
+                throw new LoraidException(dev.loraid.core.ParameterText.named(what + " (LyCORIS LoKr/LoHa/full tensors: "
+                        + "generation and merging take such files with ", dev.loraid.core.ParameterText.param("LoraSelection.lycoris"),
+                        ")"));
+            }
+            throw new LoraidException(what + " (expected lora_unet_<module>.lora_down.weight/.lora_up.weight/.alpha or "
+                    + "diffusion_model.<module>.lora_A/lora_B.weight)");
         }
         if (!foreign.isEmpty()) {
             throw new LoraidException(file.source() + ": " + foreign.size() + " key(s) are not Wan DiT modules, first " + first(foreign)

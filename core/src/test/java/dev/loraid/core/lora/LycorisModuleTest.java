@@ -137,6 +137,15 @@ class LycorisModuleTest {
                 M + ".diff", tensor(diff))), Map.of())).get(M).modulePath());
     }
 
+    /** A LyCORIS file given where LoRA files go is refused saying how to use it. */
+    @Test
+    void aLycorisFileAmongLorasPointsToTheLycorisFlag() {
+        LoraidException e = assertThrows(LoraidException.class, () -> LoraWeights.of(new LoraFile("lokr.safetensors",
+                new TreeMap<>(Map.of(M + ".lokr_w1", tensor(matrix(2, 2)), M + ".lokr_w2", tensor(matrix(3, 2)))), Map.of()), dev.loraid.core.Reporter.SILENT));
+        assertTrue(e.getMessage().contains("LyCORIS LoKr/LoHa/full tensors") && e.getMessage().contains("LoraSelection.lycoris"),
+                e.getMessage());
+    }
+
     @Test
     void refusals() {
         for (String[] c : new String[][] {{"dora_scale", "DoRA"}, {"lokr_t2", "Tucker"}, {"oft_blocks", "OFT"}}) {
