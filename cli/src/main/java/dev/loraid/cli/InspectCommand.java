@@ -33,6 +33,7 @@ final class InspectCommand extends OptionsCommand {
     /** Recognisers tried on every file, in order; each returns a summary or null. */
     private static List<Function<TensorSource, FileSummary>> recognisers(int width, int height, int frames) {
         return List.of(
+            CacheFileSummary::of,
             LycorisFileSummary::of,
             src -> {
                 LoraFileSummary lora = LoraFileSummary.of(src);

@@ -27,6 +27,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InspectCommandTest {
     private static final Path GOLDEN = Path.of(System.getProperty("loraid.testdata"), "golden");
 
+    /** Cache files (upstream's I2V fixture): the latent's frames and size, its conditioning, CLIP tokens; the T5 rows. */
+    @Test
+    void describesCacheFiles() {
+        Path latents = Path.of(System.getProperty("loraid.testdata")).getParent()
+                .resolve("core/src/test/resources/musubi_cache/cache_i2v/clip2_00000-005_0048x0032_wan.safetensors");
+        CliRun r = run("inspect", latents.toString(), latents.resolveSibling("clip2_wan_te.safetensors").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Latent cache: latent [4, 2, 4, 6] BF16 (2 latent frames = 5 video frames at 48x32 px"),
+                r.out());
+        assertTrue(r.out().contains("I2V conditioning (mask + image latents) [8, 2, 4, 6]"), r.out());
+        assertTrue(r.out().contains("CLIP tokens [5, 16] F16"), r.out());
+        assertTrue(r.out().contains("Text-encoder cache: varlen_t5_bfloat16"), r.out());
+    }
+
     /** A LyCORIS file: its modules counted by algorithm (from the tensor names), the blocks they touch, how to use it. */
     @Test
     void describesLycorisFiles(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
