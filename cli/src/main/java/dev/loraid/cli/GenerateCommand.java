@@ -10,7 +10,6 @@ import dev.loraid.core.generate.NegativePrompts;
 import dev.loraid.core.generate.VaeFrames;
 import dev.loraid.core.generate.Umt5TextEncoder;
 import dev.loraid.core.generate.GenerateResult;
-import dev.loraid.core.generate.GenerationSession;
 import dev.loraid.core.generate.Generator;
 import dev.loraid.core.generate.LoraSelection;
 import dev.loraid.core.generate.OutputType;
@@ -58,7 +57,7 @@ final class GenerateCommand extends OptionsCommand {
     private static final int MAX_PIXELS = 16384;
     private static final int MAX_FRAMES = 16385;
     /** Upstream's other flags (wan_generate_video.py's parser): see {@link UpstreamFlags}. */
-    private static final UpstreamFlags UPSTREAM = new UpstreamFlags(
+    static final UpstreamFlags UPSTREAM = new UpstreamFlags(
             List.of("vae_cache_cpu", "fp8_t5", "compile", "disable_numpy_memmap", "use_pinned_memory_for_block_swap",
                     // a uniform timestep is embedded once per sample already (the memory this saves upstream)
                     "force_v2_1_time_embedding"),
@@ -284,7 +283,7 @@ final class GenerateCommand extends OptionsCommand {
                 frames != null ? frames : d.frames(), text[0], text[1], noise, CliArgs.device(cl), residency(cl), fp8(cl),
                 blocksToSwap(cl), activations(cl, CliArgs.device(cl)), extras.getFirst());
         if (interactive) {
-            return interactive(cl, req, seedFlag, outputType, saveDir, fps, out, err);
+            return InteractiveGeneration.run(cl, req, seedFlag, outputType, saveDir, fps, out, err);
         }
         List<String> startImages = StartImages.paths(cl, task, fromFile, entries); // none for text-to-video
         List<String> endImages = StartImages.endPaths(cl, task, fromFile, entries, startImages.size()); // nulls but for FLF2V
@@ -327,86 +326,10 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     /**
-     * --interactive (upstream's): prompts read from standard input, one per line in --from_file's line syntax (the
-     * prompt, then --w --h --f --d --s --l --fs --n --i --ei --cn), each generated as soon as it is read with the DiT,
-     * the text encoder and the image encoders loaded once (the DiT with the first line); a bad line is reported and
-     * skipped; the end of input ends the session.
-     */
-    private static int interactive(CommandLine cl, GenerateRequest template, Long seedFlag, OutputType outputType, Path saveDir,
-            int fps, PrintStream out, PrintStream err) throws Exception {
-        WanVariant task = template.task();
-        Path t5 = CliArgs.requiredPath(cl, "t5");
-        Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
-        String negativeDefault = cl.getOptionValue("negative_prompt", NegativePrompts.forTask(task));
-        StartImages.OneFrameInput oneFrame = StartImages.oneFrame(cl, task);
-        boolean conditioned = task.config().inDim() != task.config().outDim();
-        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
-                java.nio.charset.StandardCharsets.UTF_8));
-        Path source = Path.of("stdin");
-        GenerationSession session = null;
-        try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"), "steps");
-             Umt5TextEncoder encoder = Umt5TextEncoder.open(t5, tokenizer, task.config().textLen(), CliArgs.device(cl));
-             StartImages.Encoders images = conditioned ? StartImages.encoders(cl, task) : null;
-             Frames frames = Frames.open(cl, task, outputType)) {
-            UPSTREAM.notices(cl).forEach(reporter::info);
-            err.println("interactive: one prompt per line (--w --h --f --d --s --l --fs --n --i --ei --cn); end of input "
-                    + "(Ctrl+D) ends");
-            int lineNo = 0;
-            for (String line = prompt(in, err); line != null; line = prompt(in, err)) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String where = "stdin:" + lineNo;
-                try {
-                    SamplePrompts.Entry e = SamplePrompts.parseLine(lineNo - 1, line.strip(), where);
-                    if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
-                        throw new UsageException("--of and --ci are for training samples; give --one_frame_inference and "
-                                + "--control_image_path on the command line");
-                    }
-                    List<SamplePrompts.Entry> one = List.of(e);
-                    List<String> starts = StartImages.paths(cl, task, source, one);
-                    List<String> ends = StartImages.endPaths(cl, task, source, one, starts.size());
-                    List<String> controls = StartImages.controlPaths(cl, task, source, one,
-                            StartImages.controlOnly(task) ? 1 : starts.size());
-                    String negative = e.options().getOrDefault("negative_prompt", negativeDefault);
-                    Map<String, String> extra = new LinkedHashMap<>(template.extraMetadata());
-                    extra.put("prompt", e.prompt());
-                    extra.put("negative_prompt", negative);
-                    extra.put("t5", t5.getFileName().toString());
-                    GenerateRequest r = fromEntry(template, e, new Tensor[] {encoder.encode(e.prompt()), encoder.encode(negative)},
-                            extra, seedFlag, x -> condition(x, images, starts, ends, controls, 0, where, oneFrame));
-                    if (session == null) {
-                        session = GenerationSession.open(r, reporter);
-                    }
-                    GenerateResult result = session.generate(r);
-                    GenerateResult saved = cl.hasOption("no_metadata") ? new GenerateResult(result.latent(), result.seed(),
-                            Map.of()) : result;
-                    save(frames, saved, outputType, saveDir, fps).forEach(out::println);
-                } catch (UsageException | dev.loraid.core.LoraidException ex) {
-                    err.println(where + ": " + ex.getMessage());
-                }
-            }
-        } finally {
-            if (session != null) {
-                session.close();
-            }
-        }
-        return 0;
-    }
-
-    /** The next line of standard input after a "> " prompt on stderr, or null at its end. */
-    private static String prompt(java.io.BufferedReader in, PrintStream err) throws IOException {
-        err.print("> ");
-        err.flush();
-        return in.readLine();
-    }
-
-    /**
      * Generation {@code i}'s conditioning: none for text-to-video, the control video alone for T2V Fun-Control, else its
      * start image (with its end image, control video or one-frame controls).
      */
-    private static GenerateRequest condition(GenerateRequest r, StartImages.Encoders encoder, List<String> startImages,
+    static GenerateRequest condition(GenerateRequest r, StartImages.Encoders encoder, List<String> startImages,
             List<String> endImages, List<String> controls, int i, String where, StartImages.OneFrameInput oneFrame) {
         if (encoder == null) {
             return r;
@@ -524,7 +447,7 @@ final class GenerateCommand extends OptionsCommand {
         return file == null ? null : Path.of(file);
     }
 
-    private static GenerateRequest fromEntry(GenerateRequest base, SamplePrompts.Entry e, Tensor[] text,
+    static GenerateRequest fromEntry(GenerateRequest base, SamplePrompts.Entry e, Tensor[] text,
             Map<String, String> extra, Long seedFlag, java.util.function.UnaryOperator<GenerateRequest> startImage) {
         Map<String, String> o = e.options();
         int width = entryInt(e, "width", base.width());
@@ -570,7 +493,7 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     /** The frame renderer of a run: --vae's decoder (opened once for every prompt) or the latent projection. */
-    private record Frames(FrameRenderer renderer, VaeFrames vae) implements AutoCloseable {
+    record Frames(FrameRenderer renderer, VaeFrames vae) implements AutoCloseable {
         static Frames open(CommandLine cl, WanVariant task, OutputType type) {
             Integer trim = CliArgs.integer(cl, "trim_tail_frames", 0, Integer.MAX_VALUE);
             int tail = trim == null ? 0 : trim;
@@ -590,7 +513,7 @@ final class GenerateCommand extends OptionsCommand {
     }
 
     /** Writes one result's outputs under {@code <time>_<seed>}. */
-    private static List<Path> save(Frames frames, GenerateResult result, OutputType type, Path dir, int fps) throws IOException {
+    static List<Path> save(Frames frames, GenerateResult result, OutputType type, Path dir, int fps) throws IOException {
         String base = GenerateOutputs.TIME.format(LocalDateTime.now()) + "_" + result.seed();
         return GenerateOutputs.save(result, type, dir, base, frames.renderer(), fps);
     }
