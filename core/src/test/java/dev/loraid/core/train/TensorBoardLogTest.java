@@ -75,6 +75,30 @@ class TensorBoardLogTest {
         assertEquals(want, scalars);
     }
 
+    /**
+     * The tags of each group (LoRA+'s "unet plus" beside "unet") and, for Prodigy, lr/&lt;group&gt; as the scheduled rate with
+     * lr/d*lr/&lt;group&gt; as the applied one, upstream's generate_step_logs; other optimizers log the applied rate alone.
+     */
+    @Test
+    void groupAndProdigyTags(@TempDir Path dir) throws Exception {
+        double[][] lrs = {{1.0, 0.004}, {4.0, 0.016}};
+        Path prodigy;
+        try (TensorBoardLog log = new TensorBoardLog(dir.resolve("p"), List.of("unet", "unet plus"), "prodigyopt.Prodigy")) {
+            log.step(3, 0.5, 0.6, lrs);
+            prodigy = log.file();
+        }
+        assertEquals(List.of(new Scalar("loss/current", 3, 0.5f), new Scalar("loss/average", 3, 0.6f),
+                new Scalar("lr/unet", 3, 1.0f), new Scalar("lr/d*lr/unet", 3, 0.004f), new Scalar("lr/unet plus", 3, 4.0f),
+                new Scalar("lr/d*lr/unet plus", 3, 0.016f)), scalars(prodigy));
+        Path adamw;
+        try (TensorBoardLog log = new TensorBoardLog(dir.resolve("a"), List.of("unet", "unet plus"), "AdamW")) {
+            log.step(3, 0.5, 0.6, lrs);
+            adamw = log.file();
+        }
+        assertEquals(List.of(new Scalar("loss/current", 3, 0.5f), new Scalar("loss/average", 3, 0.6f),
+                new Scalar("lr/unet", 3, 0.004f), new Scalar("lr/unet plus", 3, 0.016f)), scalars(adamw));
+    }
+
     /** The scalar events of an event file (the framing is checked in TensorBoardEventsTest). */
     private static List<Scalar> scalars(Path file) throws Exception {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
