@@ -38,7 +38,7 @@ device_tests=(dev.loraid.wan.WanForwardGoldenTest dev.loraid.wan.WanGradientChec
   dev.loraid.core.generate.DualExpertGenerationTest dev.loraid.core.generate.Bf16GenerationTest
   dev.loraid.wan.vae.VaeGoldenTest dev.loraid.wan.text.Umt5EncoderGoldenTest dev.loraid.wan.swap.BlockSwapTest
   dev.loraid.wan.swap.HostWeightsTest dev.loraid.core.generate.ImageToVideoTest dev.loraid.core.train.OptimizersOnDeviceTest
-  dev.loraid.wan.clip.ClipVisionEncoderTest)
+  dev.loraid.wan.clip.ClipVisionEncoderTest dev.loraid.wan.FramePositionsTest)
 if [ "${1:-}" = "--device-tests" ]; then
   echo "${device_tests[@]}"
   exit 0
