@@ -98,7 +98,7 @@ public final class ImageConditioning {
     }
 
     /** The tokens of {@code image}, then {@code end}'s when it is given (FLF2V: [514, 1280]). */
-    private static Tensor tokens(RgbImage image, RgbImage end, ClipEncoder clip) {
+    static Tensor tokens(RgbImage image, RgbImage end, ClipEncoder clip) {
         Tensor first = tokens(image, clip);
         return end == null ? first : rows(first, tokens(end, clip));
     }

@@ -9,6 +9,7 @@ import dev.loraid.core.data.BucketSelector;
 import dev.loraid.core.data.DatasetConfig;
 import dev.loraid.core.data.DatasetSpec;
 import dev.loraid.core.data.Size;
+import dev.loraid.core.generate.OneFrame;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
@@ -149,9 +150,9 @@ public final class LatentCacher {
         }
     }
 
-    private static dev.loraid.core.generate.OneFrame oneFrameOf(DatasetSpec spec) {
+    private static OneFrame oneFrameOf(DatasetSpec spec) {
         try {
-            return new dev.loraid.core.generate.OneFrame(spec.fp1fTargetIndex(), spec.fp1fCleanIndices());
+            return new OneFrame(spec.fp1fTargetIndex(), spec.fp1fCleanIndices());
         } catch (LoraidException e) {
             throw new LoraidException("datasets[" + spec.index() + "]: fp_1f_clean_indices / fp_1f_target_index: "
                 + e.getMessage(), e);
@@ -177,12 +178,13 @@ public final class LatentCacher {
         }
         Size bucket = spec.bucketSelector().select(original);
         checkBucket(item, bucket);
-        dev.loraid.core.generate.OneFrame positions = oneFrameOf(spec);
-        List<Tensor> controls = new ArrayList<>();
+        OneFrame positions = oneFrameOf(spec);
+        List<RgbImage> controls = new ArrayList<>();
+        List<Tensor> frames = new ArrayList<>();
         for (Path c : item.controls()) {
-            controls.add(pixels(List.of(Resize.toBucket(Images.read(c), bucket))));
+            controls.add(Resize.toBucket(Images.read(c), bucket));
+            frames.add(pixels(List.of(controls.getLast())));
         }
-        List<Tensor> frames = new ArrayList<>(controls);
         frames.add(pixels(List.of(Resize.toBucket(img, bucket))));
         frames.add(Tensor.zeros(DType.F32, 3, 1, bucket.height(), bucket.width()));
         List<Tensor> latents = new ArrayList<>(encode(frames)); // each frame alone: the VAE groups frames after the first
@@ -190,15 +192,8 @@ public final class LatentCacher {
         latents.add(positions.targetFrame(), latents.removeLast()); // the image's latent, at the target's place
         Tensor l = OneFrameConditioning.frames(latents);
         Tensor y = OneFrameConditioning.y(latents, positions.targetFrame(), grey);
-        List<Tensor> tokens = new ArrayList<>();
-        for (Tensor control : controls) {
-            tokens.add(clip.encode(control.reshape(3, bucket.height(), bucket.width())).to(DType.F32).to(Device.CPU));
-        }
-        float[] all = new float[Math.toIntExact(tokens.size() * tokens.getFirst().numel())];
-        for (int i = 0; i < tokens.size(); i++) {
-            System.arraycopy(tokens.get(i).toFloatArray(), 0, all, Math.toIntExact(i * tokens.getFirst().numel()),
-                Math.toIntExact(tokens.getFirst().numel()));
-        }
+        // one or two control images (checkOneFrame): their tokens one after the other, then one set per image
+        Tensor tokens = ImageConditioning.tokens(controls.getFirst(), controls.size() > 1 ? controls.get(1) : null, clip);
         int[] f = positions.framePositions();
         int n = f.length;
         long h = l.size(2);
@@ -206,8 +201,8 @@ public final class LatentCacher {
         String dtype = LatentEncoder.torchName(encoder.dtype());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put(CacheNames.latentKey(n, h, w, dtype), l.to(encoder.dtype()));
-        tensors.put(CacheNames.clipKey(dtype), Tensor.of(all, tokens.size(), tokens.getFirst().size(0),
-            tokens.getFirst().size(1)).to(DType.F16));
+        tensors.put(CacheNames.clipKey(dtype), tokens.reshape(controls.size(), tokens.size(0) / controls.size(), tokens.size(1))
+            .to(DType.F16));
         tensors.put(CacheNames.imageLatentKey(n, h, w, dtype), y.to(encoder.dtype()));
         long[] fl = java.util.Arrays.stream(f).asLongStream().toArray();
         tensors.put(CacheNames.FRAME_INDICES_KEY, Tensor.ofLongs(fl, n).to(DType.I32));
@@ -268,8 +263,7 @@ public final class LatentCacher {
         List<RgbImage> decoded = Videos.read(control, filter);
         List<RgbImage> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            RgbImage f = decoded.get(Math.min(i, decoded.size() - 1));
-            out.add(i < decoded.size() ? Resize.toBucket(f, bucket) : out.getLast());
+            out.add(i < decoded.size() ? Resize.toBucket(decoded.get(i), bucket) : out.getLast());
         }
         return out;
     }

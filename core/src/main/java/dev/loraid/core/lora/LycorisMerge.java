@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -44,33 +45,52 @@ public final class LycorisMerge {
     /** Merges every file, in order; returns how many weights changed. */
     public static int mergeInto(Module model, List<Path> files, List<Double> multipliers, Reporter reporter) {
         Map<String, Linear> layers = LoraNetwork.candidates(model);
-        int merged = 0;
         try (LoraFiles.Opened opened = new LoraFiles.Opened(); MemoryScope outside = MemoryScope.suspend()) {
+            Map<Linear, List<Scheduled>> updates = schedule(opened, files, multipliers, layers::get, reporter);
+            updates.forEach((layer, ups) -> WeightUpdate.apply(layer.weight(), w -> addAll(w, ups)));
             for (int i = 0; i < files.size(); i++) {
-                double multiplier = multipliers.isEmpty() ? 1.0 : multipliers.get(i);
-                List<String> skipped = new ArrayList<>();
-                for (LycorisModule m : LycorisModule.read(opened.open(files.get(i))).values()) {
-                    Linear layer = layers.get(m.modulePath());
-                    if (layer == null) {
-                        skipped.add(m.name());
-                        continue;
-                    }
-                    WeightUpdate.apply(layer.weight(), w -> m.addTo(w, multiplier));
-                    merged++;
-                }
-                if (!skipped.isEmpty()) {
-                    reporter.warn(files.get(i) + ": " + skipped.size() + " module(s) with no Linear layer in the DiT, "
-                            + "skipped: first " + skipped.getFirst());
-                }
                 reporter.info("merged the LyCORIS file " + files.get(i).getFileName() + " into the DiT at multiplier "
-                        + multiplier);
+                        + multipliers.get(i));
             }
+            return updates.size();
         }
-        return merged;
     }
 
     /** One module's update at its file's multiplier. */
-    private record Scheduled(LycorisModule module, double multiplier) {
+    private record Scheduled(LycorisModule module, double multiplier, Path file) {
+    }
+
+    /**
+     * Every module of every file, in order, by the target ({@code targetOf} its module path) it updates; a module without
+     * one is skipped with a warning, as upstream's.
+     */
+    private static <T> Map<T, List<Scheduled>> schedule(LoraFiles.Opened opened, List<Path> files, List<Double> multipliers,
+            Function<String, T> targetOf, Reporter reporter) {
+        Map<T, List<Scheduled>> updates = new LinkedHashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            List<String> skipped = new ArrayList<>();
+            for (LycorisModule m : LycorisModule.read(opened.open(files.get(i))).values()) {
+                T target = targetOf.apply(m.modulePath());
+                if (target == null) {
+                    skipped.add(m.name());
+                } else {
+                    updates.computeIfAbsent(target, k -> new ArrayList<>()).add(new Scheduled(m, multipliers.get(i),
+                            files.get(i)));
+                }
+            }
+            if (!skipped.isEmpty()) {
+                reporter.warn(files.get(i) + ": " + skipped.size() + " module(s) with no weight in the DiT, skipped: first "
+                        + skipped.getFirst());
+            }
+        }
+        return updates;
+    }
+
+    /** {@code w += m · ΔW} for each update in order. */
+    private static void addAll(Tensor w, List<Scheduled> updates) {
+        for (Scheduled u : updates) {
+            u.module().addTo(w, u.multiplier());
+        }
     }
 
     /**
@@ -91,25 +111,10 @@ public final class LycorisMerge {
                     weightOf.put(WanKeys.stripPrefix(n.substring(0, n.length() - ".weight".length())), n);
                 }
             }
-            Map<String, List<Scheduled>> updates = new LinkedHashMap<>();
-            for (int i = 0; i < files.size(); i++) {
-                List<String> unused = new ArrayList<>();
-                Map<String, LycorisModule> modules = LycorisModule.read(opened.open(files.get(i)));
-                for (LycorisModule m : modules.values()) {
-                    String weight = weightOf.get(m.modulePath());
-                    if (weight == null) {
-                        unused.add(m.name());
-                    } else {
-                        updates.computeIfAbsent(weight, k -> new ArrayList<>()).add(new Scheduled(m, multipliers.get(i)));
-                    }
-                }
-                if (!unused.isEmpty() && unused.size() == modules.size()) {
-                    throw new LoraidException(files.get(i) + ": none of its " + unused.size() + " modules has a weight in "
-                        + dit + " (first " + unused.getFirst() + ")");
-                }
-                if (!unused.isEmpty()) {
-                    reporter.warn(files.get(i) + ": " + unused.size() + " module(s) with no weight in the DiT, skipped: first "
-                        + unused.getFirst());
+            Map<String, List<Scheduled>> updates = schedule(opened, files, multipliers, weightOf::get, reporter);
+            for (Path file : files) {
+                if (updates.values().stream().flatMap(List::stream).noneMatch(u -> u.file().equals(file))) {
+                    throw new LoraidException(file + ": none of its modules has a weight in " + dit + " (see the warning)");
                 }
             }
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
@@ -135,12 +140,7 @@ public final class LycorisMerge {
                         continue;
                     }
                     try (MemoryScope scope = MemoryScope.open()) {
-                        Tensor t = base.tensor(n);
-                        Tensor sum = t.to(DType.F32).copy();
-                        for (Scheduled u : ups) {
-                            u.module().addTo(sum, u.multiplier());
-                        }
-                        w.write(n, sum.to(t.dtype()));
+                        w.write(n, WeightUpdate.updated(base.tensor(n), sum -> addAll(sum, ups)));
                     }
                 }
                 w.finish();

@@ -6,8 +6,8 @@ import dev.loraid.tensor.Tensor;
 import java.util.function.Consumer;
 
 /**
- * A frozen weight changed in place of the model (a LoRA merged into it at load): the update is computed on an fp32 copy
- * and stored back in the weight's dtype as a tensor of its own (a checkpoint's mapped weights are read-only).
+ * A frozen weight changed (a LoRA merged into it at load, or into a file's tensor): the update is computed on an fp32
+ * copy and stored back in the weight's dtype as a tensor of its own (a checkpoint's mapped weights are read-only).
  */
 public final class WeightUpdate {
     private WeightUpdate() {
@@ -15,9 +15,13 @@ public final class WeightUpdate {
 
     /** {@code weight ← cast(update(fp32 copy of weight))}. */
     public static void apply(Parameter weight, Consumer<Tensor> update) {
-        Tensor w = weight.data();
+        weight.adopt(updated(weight.data(), update));
+    }
+
+    /** A new tensor of {@code w}'s dtype: {@code update} applied to an fp32 copy of {@code w} (which stays as it is). */
+    public static Tensor updated(Tensor w, Consumer<Tensor> update) {
         Tensor sum = w.dtype() == DType.F32 ? w.copy() : w.to(DType.F32);
         update.accept(sum);
-        weight.adopt(sum.dtype() == w.dtype() ? sum : sum.to(w.dtype()));
+        return sum.dtype() == w.dtype() ? sum : sum.to(w.dtype());
     }
 }

@@ -123,7 +123,7 @@ final class TrainingSampler implements AutoCloseable {
                 }
                 String where = c.sampling().prompts() + ": prompt " + p.index();
                 if (p.oneFrame() != null) {
-                    encoded.add(oneFrame(p, c.workingDir(), task, vae, clip, context, negativeContext, where));
+                    encoded.add(oneFrame(p, c.workingDir(), vae, clip, context, negativeContext, where));
                     continue;
                 }
                 // the start image as upstream's training sampler takes it: resized to the prompt's size (§6.2)
@@ -146,10 +146,10 @@ final class TrainingSampler implements AutoCloseable {
     }
 
     /**
-     * A one-frame prompt, as {@code generate --one_frame_inference} takes it: the start image gives the size and the CLIP
-     * tokens, the control images ({@code --ci}) y.
+     * A one-frame prompt, as upstream's training sampler takes it: the prompt's size, the start (and end) image's CLIP
+     * tokens, y from the control images ({@code --ci}).
      */
-    private static Encoded oneFrame(SamplePrompt p, Path workingDir, WanVariant task, VaeLatentEncoder vae,
+    private static Encoded oneFrame(SamplePrompt p, Path workingDir, VaeLatentEncoder vae,
             ClipCheckpointEncoder clip, Tensor context, Tensor negativeContext, String where) {
         OneFrame spec;
         try {
