@@ -204,12 +204,7 @@ final class StartImages {
         }
         Tensor y = start.y();
         if (control != null) {
-            try {
-                y = ControlConditioning.of(ControlConditioning.latents(control, req.frames(), start.width(), start.height(),
-                        encoders.vae()), y, "control video " + control);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
-            }
+            y = controlled(control, y, req.frames(), start.width(), start.height(), where, encoders);
         }
         Map<String, String> extra = metadata(req, file, endFile);
         if (control != null) {
@@ -224,16 +219,24 @@ final class StartImages {
      * by zeros; no CLIP tokens.
      */
     static GenerateRequest applyControl(GenerateRequest req, Path control, String where, Encoders encoders) {
-        Tensor y;
-        try {
-            y = ControlConditioning.of(ControlConditioning.latents(control, req.frames(), req.width(), req.height(),
-                    encoders.vae()), null, "control video " + control);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
-        }
+        Tensor y = controlled(control, null, req.frames(), req.width(), req.height(), where, encoders);
         Map<String, String> extra = new LinkedHashMap<>(req.extraMetadata());
         extra.put("control_path", control.getFileName().toString());
         return req.withText(req.context(), req.negativeContext(), extra).withImageConditioning(y, null);
+    }
+
+    /**
+     * Fun-Control's y: the control video's first {@code frames} frames at {@code width × height}, encoded, in front of the
+     * start image's conditioning {@code imageY} (or zeros without one).
+     */
+    private static Tensor controlled(Path control, Tensor imageY, int frames, int width, int height, String where,
+            Encoders encoders) {
+        try {
+            return ControlConditioning.of(ControlConditioning.latents(control, frames, width, height, encoders.vae()), imageY,
+                    "control video " + control);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(where + ": control video " + control + ": " + e.getMessage());
+        }
     }
 
     /** {@code --one_frame_inference} and its {@code --control_image_path} images. */
