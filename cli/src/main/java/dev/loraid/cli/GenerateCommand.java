@@ -407,13 +407,16 @@ final class GenerateCommand extends OptionsCommand {
         } catch (dev.loraid.core.LoraidException e) {
             throw new UsageException("--from_file: " + e.getMessage());
         }
-        for (SamplePrompts.Entry e : entries) {
-            if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
-                throw new UsageException(e.where() + ": --of and --ci are for training samples; give --one_frame_inference and "
-                        + "--control_image_path on the command line");
-            }
-        }
+        entries.forEach(GenerateCommand::refuseSampleOnlyOptions);
         return entries;
+    }
+
+    /** A prompt line's --of and --ci are for training samples: generate takes them from its command line. */
+    static void refuseSampleOnlyOptions(SamplePrompts.Entry e) {
+        if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
+            throw new UsageException(e.where() + ": --of and --ci are for training samples; give --one_frame_inference and "
+                    + "--control_image_path on the command line");
+        }
     }
 
     /**
@@ -432,9 +435,7 @@ final class GenerateCommand extends OptionsCommand {
                 texts.add(new Tensor[] {done.computeIfAbsent(e.prompt(), encoder::encode),
                         done.computeIfAbsent(negative, encoder::encode)});
                 Map<String, String> extra = new LinkedHashMap<>();
-                extra.put("prompt", e.prompt());
-                extra.put("negative_prompt", negative);
-                extra.put("t5", t5.getFileName().toString());
+                putText(extra, e.prompt(), negative, t5);
                 extra.put("from_file", file.getFileName().toString());
                 extra.put("from_file_entry", e.where().replace(file.toString(), file.getFileName().toString()));
                 extras.add(extra);
@@ -601,12 +602,17 @@ final class GenerateCommand extends OptionsCommand {
         Path tokenizer = CliArgs.requiredPath(cl, "tokenizer");
         String prompt = cl.getOptionValue("prompt");
         String negative = cl.getOptionValue("negative_prompt", NegativePrompts.forTask(task));
-        extra.put("prompt", prompt);
-        extra.put("negative_prompt", negative);
-        extra.put("t5", t5.getFileName().toString());
+        putText(extra, prompt, negative, t5);
         try (Umt5TextEncoder encoder = Umt5TextEncoder.open(t5, tokenizer, task.config().textLen(), CliArgs.device(cl))) {
             return new Tensor[] {encoder.encode(prompt), encoder.encode(negative)};
         }
+    }
+
+    /** The metadata of a text the UMT5 {@code t5} encoded: the prompt, the negative prompt, the encoder's file. */
+    static void putText(Map<String, String> extra, String prompt, String negative, Path t5) {
+        extra.put("prompt", prompt);
+        extra.put("negative_prompt", negative);
+        extra.put("t5", t5.getFileName().toString());
     }
 
     /** The two tensors of --text_embeds: context and context_null, as F32 copies. */

@@ -60,10 +60,7 @@ final class InteractiveGeneration {
                 String where = "stdin:" + lineNo;
                 try {
                     SamplePrompts.Entry e = SamplePrompts.parseLine(lineNo - 1, line.strip(), where);
-                    if (e.options().containsKey("one_frame") || e.options().containsKey("control_image_path")) {
-                        throw new UsageException("--of and --ci are for training samples; give --one_frame_inference and "
-                                + "--control_image_path on the command line");
-                    }
+                    GenerateCommand.refuseSampleOnlyOptions(e);
                     List<SamplePrompts.Entry> one = List.of(e);
                     List<String> starts = StartImages.paths(cl, task, source, one);
                     List<String> ends = StartImages.endPaths(cl, task, source, one, starts.size());
@@ -71,9 +68,7 @@ final class InteractiveGeneration {
                             StartImages.controlOnly(task) ? 1 : starts.size());
                     String negative = e.options().getOrDefault("negative_prompt", negativeDefault);
                     Map<String, String> extra = new LinkedHashMap<>(template.extraMetadata());
-                    extra.put("prompt", e.prompt());
-                    extra.put("negative_prompt", negative);
-                    extra.put("t5", t5.getFileName().toString());
+                    GenerateCommand.putText(extra, e.prompt(), negative, t5);
                     GenerateRequest r = GenerateCommand.fromEntry(template, e, new Tensor[] {encoder.encode(e.prompt()), encoder.encode(negative)},
                             extra, seedFlag, x -> GenerateCommand.condition(x, images, starts, ends, controls, 0, where, oneFrame));
                     if (session == null) {
@@ -84,7 +79,8 @@ final class InteractiveGeneration {
                             Map.of()) : result;
                     GenerateCommand.save(frames, saved, outputType, saveDir, fps).forEach(out::println);
                 } catch (UsageException | LoraidException ex) {
-                    err.println(where + ": " + ex.getMessage());
+                    // most messages name the line already (the prompt-file rules write it first)
+                    err.println(ex.getMessage().startsWith(where) ? ex.getMessage() : where + ": " + ex.getMessage());
                 }
             }
         } finally {

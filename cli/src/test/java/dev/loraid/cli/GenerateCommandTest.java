@@ -205,6 +205,7 @@ class GenerateCommandTest {
         List<Path> latents = session.out().lines().map(Path::of).filter(p -> p.toString().endsWith("_latent.safetensors")).toList();
         assertEquals(2, latents.size(), session.out() + session.err());
         assertTrue(session.err().contains("stdin:4: ") && session.err().contains("width"), session.err());
+        assertFalse(session.err().contains("stdin:4: stdin:4:"), "the line named once: " + session.err());
         List<String> alone = new ArrayList<>(List.of("generate", "--task", "tiny", "--dit",
                 golden("wan_tiny_weights.safetensors").toString(), "--video_size", "32", "48", "--video_length", "1",
                 "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--output_type", "latent", "--quiet",
