@@ -9,7 +9,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -141,8 +149,8 @@ public final class CacheSources {
      * {@code control_path_N} keys in the order of N.
      */
     private static List<Path> controlPaths(JsonNode n, String where, Path workingDir) {
-        java.util.TreeMap<Integer, Path> byIndex = new java.util.TreeMap<>();
-        for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+        TreeMap<Integer, Path> byIndex = new TreeMap<>();
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String key = it.next();
             if (!key.equals("control_path") && !key.matches("control_path_\\d+")) {
                 continue;
@@ -169,16 +177,16 @@ public final class CacheSources {
         if (!Files.isDirectory(dir)) {
             throw new LoraidException("control_directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
         }
-        java.util.Set<Path> candidates;
+        Set<Path> candidates;
         try (Stream<Path> s = Files.list(dir)) {
             candidates = s.filter(p -> Files.isRegularFile(p) && Images.isImage(p))
-                .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+                .collect(Collectors.toCollection(TreeSet::new));
         } catch (IOException e) {
             throw new LoraidException(dir + ": cannot list (" + e.getMessage() + ")", e);
         }
-        java.util.Map<Path, List<Path>> found = new java.util.HashMap<>();
+        Map<Path, List<Path>> found = new HashMap<>();
         List<SourceItem> longestFirst = new ArrayList<>(items);
-        longestFirst.sort(java.util.Comparator.comparingInt((SourceItem i) -> i.media().getFileName().toString().length())
+        longestFirst.sort(Comparator.comparingInt((SourceItem i) -> i.media().getFileName().toString().length())
             .reversed());
         List<String> missing = new ArrayList<>();
         for (SourceItem item : longestFirst) {
@@ -188,7 +196,7 @@ public final class CacheSources {
                 return name.startsWith(stem + ".") || name.startsWith(stem + "_");
             }).toList());
             candidates.removeAll(mine);
-            java.util.Map<Path, Integer> order = new java.util.HashMap<>();
+            Map<Path, Integer> order = new HashMap<>();
             for (Path p : mine) {
                 String base = stem(p);
                 if (base.equals(stem)) {
@@ -203,7 +211,7 @@ public final class CacheSources {
                 }
                 order.put(p, Integer.parseInt(suffix) + 1);
             }
-            mine.sort(java.util.Comparator.comparing(order::get));
+            mine.sort(Comparator.comparing(order::get));
             if (mine.size() < count) {
                 missing.add(item.media().getFileName() + " (" + mine.size() + " of " + count + ")");
             } else {

@@ -55,10 +55,13 @@ public final class TrainStep {
     /**
      * What one optimizer update did.
      *
-     * @param lr       the rate the first parameter group's update used ({@code Optimizer.appliedLr})
      * @param groupLrs each group's scheduled rate and the rate its update used ([group][0 scheduled, 1 applied])
      */
-    public record Update(double gradNorm, double lr, double[][] groupLrs, MaxNormRegularizer.Result maxNorm) {
+    public record Update(double gradNorm, double[][] groupLrs, MaxNormRegularizer.Result maxNorm) {
+        /** The rate the first parameter group's update used ({@code Optimizer.appliedLr}). */
+        public double lr() {
+            return groupLrs[0][1];
+        }
     }
 
     /**
@@ -134,7 +137,7 @@ public final class TrainStep {
         scheduler.step();
         optimizer.zeroGrad();
         MaxNormRegularizer.Result scaled = maxNorm == null ? null : maxNorm.apply();
-        return new Update(norm, lrs[0][1], lrs, scaled);
+        return new Update(norm, lrs, scaled);
     }
 
     /**
