@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.lora.LycorisModule;
 import dev.loraid.tensor.safetensors.TensorSource;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,16 +21,10 @@ final class LycorisFileSummary {
         Map<String, String> algorithm = new TreeMap<>();
         boolean lycoris = false;
         for (String name : src.names()) {
-            boolean lora = name.endsWith(".lora_up.weight") || name.endsWith(".lora_down.weight");
-            int dot = lora ? name.lastIndexOf('.', name.length() - ".weight".length() - 1) : name.lastIndexOf('.');
-            if (dot <= 0) {
-                continue;
-            }
-            String part = name.substring(dot + 1);
-            String algo = lora ? "lora" : part.startsWith("lokr_") ? "lokr" : part.startsWith("hada_") ? "loha"
-                : part.equals("diff") ? "full" : null;
+            String part = LycorisModule.partOf(name);
+            String algo = part == null ? null : LycorisModule.algorithmOf(part);
             if (algo != null) {
-                algorithm.put(name.substring(0, dot), algo);
+                algorithm.put(name.substring(0, name.length() - part.length() - 1), algo);
                 lycoris |= !algo.equals("lora");
             }
         }

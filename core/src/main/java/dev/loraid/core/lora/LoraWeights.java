@@ -54,7 +54,8 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
             }
         }
         if (!unknown.isEmpty()) {
-            boolean lycoris = unknown.stream().anyMatch(n -> n.matches(".*\\.(lokr_|hada_)\\w+|.*\\.diff"));
+            boolean lycoris = unknown.stream().map(LycorisModule::partOf)
+                    .anyMatch(p -> p != null && LycorisModule.algorithmOf(p) != null);
             String what = file.source() + ": " + unknown.size() + " unrecognised LoRA key(s), first " + first(unknown);
             if (lycoris) {
                 throw new LoraidException(dev.loraid.core.ParameterText.named(what + " (LyCORIS LoKr/LoHa/full tensors: "

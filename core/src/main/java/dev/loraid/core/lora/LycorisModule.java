@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * One Linear module of a LyCORIS file (KohakuBlueleaf/LyCORIS, what upstream's {@code --lycoris} loads), by its
@@ -82,7 +83,7 @@ public final class LycorisModule {
      * The part a tensor name ends in: one of LyCORIS's ({@code lokr_w1}, {@code lora_up.weight}, {@code alpha}, …, the
      * refused ones too), else the text after the last dot; null without a dot.
      */
-    private static String partOf(String key) {
+    public static String partOf(String key) {
         for (String known : List.of("lora_up.weight", "lora_down.weight", "lora_mid.weight")) {
             if (key.endsWith("." + known)) {
                 return known;
@@ -90,6 +91,17 @@ public final class LycorisModule {
         }
         int dot = key.lastIndexOf('.');
         return dot <= 0 ? null : key.substring(dot + 1);
+    }
+
+    /**
+     * The algorithm a module part belongs to: lora, loha, lokr or full; null for any other part (alpha, DoRA, other
+     * algorithms' tensors).
+     */
+    public static String algorithmOf(String part) {
+        if (part.equals("lora_up.weight") || part.equals("lora_down.weight")) {
+            return "lora";
+        }
+        return part.startsWith("hada_w") ? "loha" : part.startsWith("lokr_w") ? "lokr" : part.equals("diff") ? "full" : null;
     }
 
     private static String refusal(String part) {
@@ -116,24 +128,23 @@ public final class LycorisModule {
 
     /** lora, loha, lokr or full, from the tensors present. */
     public String algorithm() {
-        if (has("lora_up.weight") || has("lora_down.weight")) {
-            require("lora_up.weight", "lora_down.weight");
-            return "lora";
-        }
-        if (parts.keySet().stream().anyMatch(p -> p.startsWith("hada_"))) {
-            require("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b");
-            return "loha";
-        }
-        if (parts.keySet().stream().anyMatch(p -> p.startsWith("lokr_"))) {
-            if (!has("lokr_w1")) {
-                require("lokr_w1_a", "lokr_w1_b");
+        // read() keeps only the four algorithms' parts; should a module have several, the first of this order wins
+        String algorithm = Stream.of("lora", "loha", "lokr", "full")
+            .filter(a -> parts.keySet().stream().anyMatch(p -> a.equals(algorithmOf(p)))).findFirst().orElseThrow();
+        switch (algorithm) {
+            case "lora" -> require("lora_up.weight", "lora_down.weight");
+            case "loha" -> require("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b");
+            case "lokr" -> {
+                if (!has("lokr_w1")) {
+                    require("lokr_w1_a", "lokr_w1_b");
+                }
+                if (!has("lokr_w2")) {
+                    require("lokr_w2_a", "lokr_w2_b");
+                }
             }
-            if (!has("lokr_w2")) {
-                require("lokr_w2_a", "lokr_w2_b");
-            }
-            return "lokr";
+            default -> { }
         }
-        return "full";
+        return algorithm;
     }
 
     /**
