@@ -1,6 +1,5 @@
 package dev.loraid.cli;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.commons.cli.CommandLine;
@@ -43,17 +42,7 @@ record UpstreamFlags(List<String> ignored, List<String> ignoredWithValue, Map<St
 
     /** A notice for each ignored flag given. */
     List<String> notices(CommandLine cl) {
-        List<String> out = new ArrayList<>();
-        for (String f : ignored) {
-            if (cl.hasOption(f)) {
-                out.add("--" + f + " has no effect here (accepted for compatibility)");
-            }
-        }
-        for (String f : ignoredWithValue) {
-            if (cl.hasOption(f)) {
-                out.add("--" + f + " has no effect here (accepted for compatibility)");
-            }
-        }
-        return out;
+        return java.util.stream.Stream.concat(ignored.stream(), ignoredWithValue.stream()).filter(cl::hasOption)
+                .map(f -> "--" + f + " has no effect here (accepted for compatibility)").toList();
     }
 }
