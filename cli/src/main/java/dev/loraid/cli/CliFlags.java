@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 final class CliFlags {
     /** Parameters whose flag is not {@code --} and the snake_case of the component's name. */
     private static final Map<String, String> FLAGS = Map.ofEntries(
+            entry("NetworkConfig.module", "--network_module"),
             entry("NetworkConfig.dim", "--network_dim"),
             entry("NetworkConfig.dropout", "--network_dropout"),
             entry("NetworkConfig.weights", "--network_weights"),

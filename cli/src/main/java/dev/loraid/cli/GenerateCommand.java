@@ -275,7 +275,7 @@ final class GenerateCommand extends OptionsCommand {
             extra.put("latent_noise", CliArgs.path(cl, "latent_noise").getFileName().toString());
         }
         GenerateRequest req = new GenerateRequest(task, dit, d.ditHighNoise(),
-                loras(cl, "lora_weight", "lora_multiplier"), loras(cl, "lora_weight_high_noise", "lora_multiplier_high_noise"),
+                loras(cl, "lora_weight", "lora_multiplier", err), loras(cl, "lora_weight_high_noise", "lora_multiplier_high_noise", err),
                 parse(cl, "sample_solver", SolverKind::parse, SolverKind.UNIPC), steps != null ? steps : d.steps(),
                 shift != null ? shift : d.flowShift(), g != null ? g : d.guidanceScale(),
                 gHigh != null ? gHigh : d.guidanceScaleHighNoise(), boundary != null ? boundary : d.timestepBoundary(),
@@ -524,7 +524,7 @@ final class GenerateCommand extends OptionsCommand {
      * merge as {@code loraid merge}, the result written, no sampling.
      */
     private static int saveMerged(CommandLine cl, Path dit, PrintStream out, PrintStream err) {
-        LoraSelection loras = loras(cl, "lora_weight", "lora_multiplier");
+        LoraSelection loras = loras(cl, "lora_weight", "lora_multiplier", err);
         if (loras.isEmpty()) {
             throw new UsageException("--save_merged_model needs --lora_weight (the LoRAs to merge into --dit)");
         }
@@ -629,7 +629,7 @@ final class GenerateCommand extends OptionsCommand {
         }
     }
 
-    private static LoraSelection loras(CommandLine cl, String weightFlag, String multiplierFlag) {
+    private static LoraSelection loras(CommandLine cl, String weightFlag, String multiplierFlag, PrintStream err) {
         List<String> tokens = CliArgs.all(cl, weightFlag);
         if (tokens.isEmpty()) {
             if (!CliArgs.all(cl, multiplierFlag).isEmpty()) {
@@ -645,7 +645,9 @@ final class GenerateCommand extends OptionsCommand {
         LoraSelection selection = CliArgs.usage(() -> new LoraSelection(files, LoraidArgs.multipliers(multipliers), ids,
                 CliArgs.integer(cl, "blocks_per_loraid"), cl.hasOption("allow_overlap"), include, exclude));
         if (!cl.hasOption("lycoris")) {
-            return selection;
+            try (CliReporter notes = new CliReporter(err, cl.hasOption("quiet"))) {
+                return selection.mergedWhereNeeded(notes);
+            }
         }
         if (ids.isPresent() || !include.isEmpty() || !exclude.isEmpty()) {
             throw new UsageException("--lycoris merges whole files: not with LORAID ids or --include_patterns / "

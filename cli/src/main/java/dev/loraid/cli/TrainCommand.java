@@ -1,5 +1,6 @@
 package dev.loraid.cli;
 
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.ParameterText;
 import dev.loraid.core.generate.Umt5TextEncoder;
@@ -108,7 +109,8 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("dataset_config", "FILE", "dataset config, TOML or JSON (musubi-tuner's format)"));
         o.addOption(CliArgs.value("validation_dataset_config", "FILE", "validation dataset: loss at fixed σ and fixed noise"));
         o.addOption(CliArgs.value("validate_every_n_steps", "N", "validation interval in steps, ≥ 1 (with --validation_dataset_config; default 100)"));
-        o.addOption(CliArgs.value("network_module", "M", "networks.lora_wan (the only one supported)"));
+        o.addOption(CliArgs.value("network_module", "M", "networks.lora_wan (LoRA, default), networks.loha (LoHa) or networks.lokr "
+                + "(LoKr; network_args factor=N, default -1 = balanced)"));
         o.addOption(CliArgs.value("network_dim", "R", "LoRA rank, 1..65536 (default 4)"));
         o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha ≥ 0; scale = alpha / rank (default 1)"));
         o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection, in [0, 1) (default none)"));
@@ -264,10 +266,6 @@ final class TrainCommand extends OptionsCommand {
             throw new UsageException("--gradient_checkpointing_cpu_offload is not supported on " + CliArgs.device(cl) + " yet (on "
                     + "the CPU the checkpointed activations are in host memory already)");
         }
-        String module = cl.getOptionValue("network_module", "networks.lora_wan");
-        if (!module.equals("networks.lora_wan")) {
-            throw new UsageException("--network_module " + module + " is not supported (only networks.lora_wan)");
-        }
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             UPSTREAM.notices(cl).forEach(reporter::info);
             if (cl.hasOption("gradient_checkpointing_cpu_offload")) {
@@ -295,7 +293,8 @@ final class TrainCommand extends OptionsCommand {
     private static TrainConfig config(CommandLine cl, CliReporter reporter) {
         OptionalInt id = LoraidArgs.trainingLoraid(CliArgs.loraids(cl, 0, reporter).orElse(List.of()));
         CliArgs.integer(cl, "max_data_loader_n_workers", 0, MAX); // no effect here, but a bad value is still an error
-        NetworkConfig network = new NetworkConfig(intOr(cl, "network_dim", 1, 1 << 16, 4), numberOr(cl, "network_alpha", 0, INF, 1.0),
+        NetworkConfig network = new NetworkConfig(NetworkModule.of(cl.getOptionValue("network_module", "networks.lora_wan")),
+                intOr(cl, "network_dim", 1, 1 << 16, 4), numberOr(cl, "network_alpha", 0, INF, 1.0),
                 numberOr(cl, "network_dropout", 0, 1, 0.0), CliArgs.all(cl, "network_args"), CliArgs.path(cl, "network_weights"),
                 cl.hasOption("dim_from_weights"), CliArgs.number(cl, "scale_weight_norms"), id.isPresent() ? id.getAsInt() : null,
                 intOr(cl, "blocks_per_loraid", 1, BlockCount.MAX_BLOCKS, 12));

@@ -302,6 +302,13 @@ class GenerateCommandTest {
                 dir.resolve("by_hand").toString());
         assertEquals(0, byHand.code(), byHand.err());
         CliRun plain = generate("plain", "--seed", "5");
+        // without --lycoris too, as upstream: a file with LoHa/LoKr tensors is merged at load
+        CliRun detected = generate("detected", "--seed", "5", "--lora_weight", file.toString(), "--lora_multiplier", "0.8");
+        assertEquals(0, detected.code(), detected.err());
+        try (SafetensorsFile a = SafetensorsFile.open(only(viaLycoris, "_latent.safetensors"));
+             SafetensorsFile d = SafetensorsFile.open(only(detected, "_latent.safetensors"))) {
+            assertArrayEquals(a.tensor("latent").toDoubleArray(), d.tensor("latent").toDoubleArray(), 0.0);
+        }
         try (SafetensorsFile a = SafetensorsFile.open(only(viaLycoris, "_latent.safetensors"));
              SafetensorsFile b = SafetensorsFile.open(only(byHand, "_latent.safetensors"));
              SafetensorsFile c = SafetensorsFile.open(only(plain, "_latent.safetensors"))) {

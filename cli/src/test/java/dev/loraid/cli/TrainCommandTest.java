@@ -219,6 +219,9 @@ class TrainCommandTest {
             {"--sample_every_n_steps", "5", "need --sample_prompts"},
             {"--timestep_sampling", "ideogram4_shift", "ideogram4_shift"},
             {"--network_args", "rank_dropout=1.5", "rank_dropout must be in [0, 1)"},
+            {"--network_module", "networks.lora", "--network_module networks.lora is not supported (known: networks.lora_wan, "
+                + "networks.loha, networks.lokr)"},
+            {"--network_args", "factor=two", "--network_args factor: expected an integer, got 'two'"},
             {"--min_timestep", "900", "--max_timestep", "100", "--min_timestep"},
             {"--base_weights_multiplier", "0.5", "--base_weights_multiplier needs --base_weights"},
             {"--base_weights", LORA, "--base_weights_multiplier", "0.5,0.6",
@@ -258,6 +261,36 @@ class TrainCommandTest {
         assertTrue(Files.exists(dir.resolve("out").resolve("typical.safetensors")), r.err());
         assertTrue(Files.exists(dir.resolve("out").resolve("typical-000001.safetensors")), r.err());
         assertTrue(r.err().contains("AdamW8bit:"), r.err());
+    }
+
+    /**
+     * musubi's docs/loha_lokr.md commands, on Wan (its mixed precision, fp8 base, AdamW8bit, checkpointing): each trains
+     * and saves the module's tensors; what LoHa and LoKr do not use is named as ignored.
+     */
+    @Test
+    void the_loha_and_lokr_docs_commands_run_on_wan(@TempDir Path dir) throws Exception {
+        Path toml = dataset(dir);
+        for (String module : List.of("networks.loha", "networks.lokr")) {
+            Path out = dir.resolve(module);
+            List<String> args = new ArrayList<>(List.of("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(),
+                    "--sdpa", "--mixed_precision", "bf16", "--fp8_base", "--optimizer_type", "adamw8bit", "--learning_rate", "2e-4",
+                    "--gradient_checkpointing", "--network_module", module, "--network_dim", "32", "--network_alpha", "16",
+                    "--max_train_epochs", "2", "--save_every_n_epochs", "1", "--output_dir", out.toString(), "--output_name", "my",
+                    "--network_dropout", "0.1"));
+            if (module.equals("networks.lokr")) {
+                args.addAll(List.of("--network_args", "factor=4"));
+            }
+            CliRun r = CliRun.run(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("--network_dropout (LoHa and LoKr take rank_dropout and module_dropout) does nothing with "
+                    + "--network_module " + module), r.err());
+            try (dev.loraid.tensor.safetensors.SafetensorsFile f = dev.loraid.tensor.safetensors.SafetensorsFile.open(
+                    out.resolve("my.safetensors"))) {
+                assertEquals(module, f.metadata().get("ss_network_module"));
+                String part = module.equals("networks.loha") ? "lora_unet_blocks_0_ffn_0.hada_w2_b" : "lora_unet_blocks_0_ffn_0.lokr_w1";
+                assertTrue(f.names().contains(part), f.names().toString());
+            }
+        }
     }
 
     /**

@@ -25,6 +25,16 @@ public final class Init {
         }
     }
 
+    /** A trainable F32 parameter, normal with mean 0 and standard deviation {@code std}, from stream {@code seed}. */
+    public static Parameter normal(double std, long seed, long... dims) {
+        try (MemoryScope outside = MemoryScope.suspend()) {
+            Tensor t = Tensor.empty(DType.F32, dims);
+            t.backend().randomNormal(t, seed, 0);
+            t.backend().binaryScalar(BinaryOp.MUL, t, std, t);
+            return Parameter.trainable(t);
+        }
+    }
+
     /**
      * PyTorch's default Linear init: kaiming_uniform(a=√5) gives U(−1/√fanIn, 1/√fanIn) (spec training.md §2.2
      * derives the bound), the same bound as its bias init.

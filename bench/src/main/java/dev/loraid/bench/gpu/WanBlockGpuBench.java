@@ -121,7 +121,7 @@ public final class WanBlockGpuBench implements BenchCommand {
         net.setTraining(true);
         Collection<Parameter> lora = net.trainableParameters().values();
         // up starts at zero (training.md §2.3): give it values so that the step does the work of a trained LoRA
-        for (LoraAdapter a : net.adapters().values()) {
+        for (LoraAdapter a : net.loraAdapters().values()) {
             a.up().copyFrom(DeviceWeights.normal(be, DType.F32, 50 + a.loraName().hashCode(), 0.05, 0, a.up().shape().toArray()));
         }
         WanBlock block = model.blocks().getFirst();

@@ -1,5 +1,6 @@
 package dev.loraid.core.demo;
 
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.generate.Umt5TextEncoder;
@@ -57,7 +58,7 @@ public final class DemoBase {
             out.info("base: " + SCENES + " captioned scenes cached in " + work.resolve("base-data"));
             Path random = DemoModel.writeRandom(work.resolve("random-dit.safetensors"), SEED);
             int rank = DemoModel.CONFIG.dim();
-            NetworkConfig net = new NetworkConfig(rank, rank, 0, List.of(), null, false, null, null, 12);
+            NetworkConfig net = new NetworkConfig(NetworkModule.LORA, rank, rank, 0, List.of(), null, false, null, null, 12);
             Trainer.Result res = DemoTraining.run(DemoTraining.config(random, toml, work.resolve("base-lora"), "base", net, LEARNING_RATE,
                     DemoTraining.logitNormal(), epochs, null, SEED, device), "base (full-rank LoRA)", out);
             Files.createDirectories(output.toAbsolutePath().getParent());

@@ -1,5 +1,6 @@
 package dev.loraid.core.demo;
 
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.ema.EmaRequest;
@@ -282,7 +283,7 @@ public final class LoraidDemo {
             List<Path> results = new ArrayList<>();
             for (int c = 0; c < tomls.size(); c++) {
                 String name = DemoScenes.CHARACTERS.get(c).phrase();
-                NetworkConfig net = new NetworkConfig(RANK, RANK, 0, List.of(), null, false, null, loraid ? c + 1 : null,
+                NetworkConfig net = new NetworkConfig(NetworkModule.LORA, RANK, RANK, 0, List.of(), null, false, null, loraid ? c + 1 : null,
                         DemoModel.BLOCKS_PER_LORAID);
                 String label = (loraid ? "LORAID " + (c + 1) + " " : "LoRA ") + name;
                 Trainer.Result r = DemoTraining.run(DemoTraining.config(o.base(), tomls.get(c), dir, name, net, LEARNING_RATE,

@@ -1,6 +1,11 @@
 package dev.loraid.core.generate;
 
+import static dev.loraid.core.ParameterText.named;
+import static dev.loraid.core.ParameterText.param;
+
+import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraKeyFilter;
+import dev.loraid.core.lora.LycorisMerge;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -45,9 +50,27 @@ public record LoraSelection(List<Path> files, List<Double> multipliers, Optional
                 true);
     }
 
+    /**
+     * This selection, or, when a file holds LoHa, LoKr or full tensors (what {@code train --network_module networks.loha}
+     * saves) and no LORAID ids or key patterns are given, the same files merged at load ({@link #asLycoris}): upstream's
+     * generation merges such files without {@code --lycoris} too (its {@code detect_network_type}).
+     */
+    public LoraSelection mergedWhereNeeded(Reporter reporter) {
+        if (lycoris || loraids.isPresent() || !includePatterns.isEmpty() || !excludePatterns.isEmpty()) {
+            return this;
+        }
+        Path first = LycorisMerge.firstNeedingMerge(files);
+        if (first == null) {
+            return this;
+        }
+        reporter.info(named(first.getFileName() + " holds LoHa/LoKr/full tensors: the files are merged into the DiT at load, as with ",
+                param("LoraSelection.lycoris")));
+        return asLycoris();
+    }
+
     /** Each file's multiplier (none: 1.0; one: for every file). */
     public List<Double> perFileMultipliers() {
-        return dev.loraid.core.lora.LycorisMerge.perFile(multipliers, files.size());
+        return LycorisMerge.perFile(multipliers, files.size());
     }
 
     /** Files without key patterns. */

@@ -4,9 +4,10 @@ import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Rng;
 import dev.loraid.autograd.Var;
-import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The LoRA branch of one Linear (training.md §2.2–2.3): {@code y = W x + multiplier · scale · up(down(x))} with
@@ -15,7 +16,7 @@ import dev.loraid.tensor.Tensor;
  * channels (one mask per sample, shared by its tokens) and rescales by 1/(1 − p). A multiplier of 0 returns the base
  * output itself, so a disabled LoRA leaves the model bit-identical.
  */
-public final class LoraAdapter implements Linear.Adapter {
+public final class LoraAdapter implements NetworkAdapter {
     /** Dropout probabilities, each in [0, 1). */
     public record Dropouts(double neuron, double rank, double module) {
         public static final Dropouts NONE = new Dropouts(0, 0, 0);
@@ -77,10 +78,6 @@ public final class LoraAdapter implements Linear.Adapter {
     }
 
     @Override
-    public boolean trainable() {
-        return down.requiresGrad() || up.requiresGrad();
-    }
-
     public String loraName() {
         return loraName;
     }
@@ -93,6 +90,15 @@ public final class LoraAdapter implements Linear.Adapter {
         return up;
     }
 
+    @Override
+    public Map<String, Parameter> parameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        out.put(LoraKeys.Part.DOWN.musubiSuffix(), down);
+        out.put(LoraKeys.Part.UP.musubiSuffix(), up);
+        return out;
+    }
+
+    @Override
     public double alpha() {
         return alpha;
     }
@@ -105,15 +111,17 @@ public final class LoraAdapter implements Linear.Adapter {
         return alpha / rank();
     }
 
+    @Override
     public double multiplier() {
         return multiplier;
     }
 
+    @Override
     public void setMultiplier(double multiplier) {
         this.multiplier = multiplier;
     }
 
-    /** Dropouts act only in training mode (off after construction). */
+    @Override
     public void setTraining(boolean training) {
         this.training = training;
     }

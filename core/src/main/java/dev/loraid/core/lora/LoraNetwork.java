@@ -2,7 +2,6 @@ package dev.loraid.core.lora;
 
 import dev.loraid.autograd.Module;
 import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.nn.Init;
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
@@ -21,17 +20,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A set of {@link LoraAdapter}s attached to the Linear layers of a DiT (training.md §2.1, §2.6). The base model keeps
- * its names and weights; {@link #detach()} restores it exactly. Either created for training (selected modules,
- * down ~ U(±1/√in), up = 0) or attached from a LoRA file for inference at a multiplier; several networks (one per
+ * A set of {@link NetworkAdapter}s attached to the Linear layers of a DiT (training.md §2.1, §2.6). The base model keeps
+ * its names and weights; {@link #detach()} restores it exactly. Either created for training (selected modules, LoRA,
+ * LoHa or LoKr adapters initialised as upstream, their update zero) or attached from a LoRA file for inference at a
+ * multiplier; several networks (one per
  * LORAID file) may be attached to one model as long as they adapt different layers. Adapters live on the device of
  * the layer they adapt (a model moved with {@code to(Device)} first gets its LoRAs there too).
  */
 public final class LoraNetwork {
     private final Map<String, Linear> layers;
-    private final Map<String, LoraAdapter> adapters;
+    private final Map<String, NetworkAdapter> adapters;
 
-    private LoraNetwork(Map<String, Linear> layers, Map<String, LoraAdapter> adapters) {
+    private LoraNetwork(Map<String, Linear> layers, Map<String, NetworkAdapter> adapters) {
         this.layers = layers;
         this.adapters = adapters;
     }
@@ -47,26 +47,33 @@ public final class LoraNetwork {
         return out;
     }
 
-    /**
-     * Trainable adapters on the modules {@code selector} selects (REQ-ALLOC-6/7), rank {@code rank}, alpha
-     * ({@code alpha ≤ 0} means alpha = rank, as upstream), deterministic from {@code seed}.
-     */
+    /** A LoRA network: {@link #create(Module, ModuleSelector, NetworkModule, int, double, LoraAdapter.Dropouts, int, long, Reporter)}. */
     public static LoraNetwork create(Module model, ModuleSelector selector, int rank, double alpha, LoraAdapter.Dropouts dropouts,
             long seed, Reporter reporter) {
+        return create(model, selector, NetworkModule.LORA, rank, alpha, dropouts, -1, seed, reporter);
+    }
+
+    /**
+     * Trainable {@code module} adapters on the modules {@code selector} selects (REQ-ALLOC-6/7), rank {@code rank}, alpha
+     * ({@code alpha ≤ 0} means alpha = rank, as upstream), deterministic from {@code seed}; {@code factor} is LoKr's.
+     */
+    public static LoraNetwork create(Module model, ModuleSelector selector, NetworkModule module, int rank, double alpha,
+            LoraAdapter.Dropouts dropouts, int factor, long seed, Reporter reporter) {
         Map<String, Linear> all = candidates(model);
         List<String> chosen = selector.select(new ArrayList<>(all.keySet()), reporter);
         Map<String, Linear> layers = new LinkedHashMap<>();
-        Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
+        Map<String, NetworkAdapter> adapters = new LinkedHashMap<>();
         double a = alpha > 0 ? alpha : rank;
         long s = seed;
         try (MemoryScope outside = MemoryScope.suspend()) {
             for (String path : chosen) {
                 Linear l = all.get(path);
                 // drawn on the host (the same numbers on every device), then placed beside the layer's weight
+                NetworkAdapter adapter = module.create(LoraKeys.loraName(path), l, rank, a, dropouts, factor, s);
+                s += module.streams();
                 Device device = l.weight().data().device();
-                Parameter down = Init.kaimingUniform(l.inFeatures(), s++, rank, l.inFeatures()).moveTo(device);
-                Parameter up = Parameter.zeros(l.outFeatures(), rank).moveTo(device);
-                adapters.put(path, new LoraAdapter(LoraKeys.loraName(path), down, up, a, dropouts));
+                adapter.parameters().values().forEach(p -> p.moveTo(device));
+                adapters.put(path, adapter);
                 layers.put(path, l);
             }
         }
@@ -77,7 +84,7 @@ public final class LoraNetwork {
     public static LoraNetwork attach(Module model, LoraWeights weights, double multiplier) {
         Map<String, Linear> all = candidates(model);
         Map<String, Linear> layers = new LinkedHashMap<>();
-        Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
+        Map<String, NetworkAdapter> adapters = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         try (MemoryScope outside = MemoryScope.suspend()) {
             for (LoraModule m : weights.modules().values()) {
@@ -131,7 +138,7 @@ public final class LoraNetwork {
         return device.isCpu() ? t.copy() : t.to(device);
     }
 
-    private static LoraNetwork attachAll(Map<String, Linear> layers, Map<String, LoraAdapter> adapters) {
+    private static LoraNetwork attachAll(Map<String, Linear> layers, Map<String, NetworkAdapter> adapters) {
         layers.forEach((path, l) -> {
             if (l.adapter() != null) {
                 throw new LoraidException(path + " already carries a LoRA: two attached LoRAs adapt the same layer");
@@ -152,10 +159,7 @@ public final class LoraNetwork {
 
     /** Moves every adapter's factors to {@code device} (with the model they adapt; {@code Module.to} does not see them). */
     public void moveTo(Device device) {
-        adapters.values().forEach(a -> {
-            a.down().moveTo(device);
-            a.up().moveTo(device);
-        });
+        adapters.values().forEach(a -> a.parameters().values().forEach(p -> p.moveTo(device)));
     }
 
     public void setMultiplier(double multiplier) {
@@ -167,31 +171,38 @@ public final class LoraNetwork {
     }
 
     /** Adapters by module path, in creation order. */
-    public Map<String, LoraAdapter> adapters() {
+    public Map<String, NetworkAdapter> adapters() {
         return java.util.Collections.unmodifiableMap(adapters);
     }
 
-    /** The trainable tensors under their LoRA keys ({@code lora_unet_….lora_down.weight}, …). */
-    public Map<String, Parameter> trainableParameters() {
-        Map<String, Parameter> out = new LinkedHashMap<>();
-        adapters.values().forEach(a -> {
-            out.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down());
-            out.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up());
+    /** The adapters of a LoRA network ({@link NetworkModule#LORA}, or attached from a LoRA file), by module path. */
+    public Map<String, LoraAdapter> loraAdapters() {
+        Map<String, LoraAdapter> out = new LinkedHashMap<>();
+        adapters.forEach((path, a) -> {
+            if (!(a instanceof LoraAdapter l)) {
+                throw new IllegalStateException(a.loraName() + " is not a LoRA adapter but " + a.getClass().getSimpleName());
+            }
+            out.put(path, l);
         });
         return out;
     }
 
+    /** The trainable tensors under their keys ({@code lora_unet_….lora_down.weight}, {@code ….hada_w1_a}, …). */
+    public Map<String, Parameter> trainableParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        adapters.values().forEach(a -> a.parameters().forEach((suffix, p) -> out.put(a.loraName() + suffix, p)));
+        return out;
+    }
+
     /**
-     * The network as a LoRA file (down, up and alpha per module, cast to {@code dtype} and copied to the host),
+     * The network as a LoRA file (every adapter's tensors and its alpha, cast to {@code dtype} and copied to the host),
      * with {@code metadata}.
      */
     public LoraFile toLoraFile(String source, Map<String, String> metadata, DType dtype) {
         TreeMap<String, Tensor> t = new TreeMap<>();
-        adapters.values().forEach(a -> {
-            t.put(a.loraName() + LoraKeys.Part.DOWN.musubiSuffix(), a.down().data().to(dtype).to(Device.CPU));
-            t.put(a.loraName() + LoraKeys.Part.UP.musubiSuffix(), a.up().data().to(dtype).to(Device.CPU));
-            t.put(a.loraName() + LoraKeys.Part.ALPHA.musubiSuffix(), Floats.write(new float[] {(float) a.alpha()}, Shape.of(), dtype));
-        });
+        trainableParameters().forEach((key, p) -> t.put(key, p.data().to(dtype).to(Device.CPU)));
+        adapters.values().forEach(a -> t.put(a.loraName() + LoraKeys.Part.ALPHA.musubiSuffix(),
+                Floats.write(new float[] {(float) a.alpha()}, Shape.of(), dtype)));
         return new LoraFile(source, t, metadata);
     }
 }

@@ -42,6 +42,25 @@ public final class LycorisMerge {
             : given.size() == 1 ? java.util.Collections.nCopies(files, given.getFirst()) : List.copyOf(given);
     }
 
+    /**
+     * The first of {@code files} holding LoHa, LoKr or full tensors, which only a merge applies (upstream's generation
+     * merges such files at load with or without {@code --lycoris}: {@code detect_network_type}); null when all are LoRAs.
+     */
+    public static Path firstNeedingMerge(List<Path> files) {
+        try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
+            for (Path f : files) {
+                for (String key : opened.open(f).tensors().keySet()) {
+                    String part = LycorisModule.partOf(key);
+                    String algorithm = part == null ? null : LycorisModule.algorithmOf(part);
+                    if (algorithm != null && !algorithm.equals("lora")) {
+                        return f;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /** Merges every file, in order; returns how many weights changed. */
     public static int mergeInto(Module model, List<Path> files, List<Double> multipliers, Reporter reporter) {
         Map<String, Linear> layers = LoraNetwork.candidates(model);

@@ -16,8 +16,6 @@ import java.util.StringJoiner;
  * The trainer adds its own keys (steps, optimizer, …) and {@link LoraFiles#write} adds the hashes.
  */
 public final class NetworkMetadata {
-    public static final String NETWORK_MODULE = "networks.lora_wan";
-
     private NetworkMetadata() {
     }
 
@@ -25,10 +23,10 @@ public final class NetworkMetadata {
      * @param networkArgs the {@code --network_args} values as strings (e.g. {@code rank_dropout=0.1}); include and
      *                    exclude patterns go in as {@link #pythonList} strings
      */
-    public static Map<String, String> of(int rank, double alpha, double networkDropout, Map<String, String> networkArgs,
+    public static Map<String, String> of(NetworkModule module, int rank, double alpha, double networkDropout, Map<String, String> networkArgs,
             Optional<LoraidSlice> loraid) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("ss_network_module", NETWORK_MODULE);
+        m.put("ss_network_module", module.moduleName());
         m.put("ss_network_dim", Integer.toString(rank));
         m.put("ss_network_alpha", Double.toString(alpha));
         m.put("ss_network_dropout", Double.toString(networkDropout));

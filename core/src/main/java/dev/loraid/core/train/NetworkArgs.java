@@ -12,13 +12,14 @@ import java.util.Map;
 
 /**
  * {@code --network_args "k=v" …} (training.md §2.4): include/exclude patterns as Python list literals, rank and
- * module dropout, the LoRA+ ratio, verbose. Each item must hold exactly one {@code =}. Keys upstream accepts but that
+ * module dropout, the LoRA+ ratio, verbose, and LoKr's {@code factor} (§2.10; an integer, −1 = balanced). Each item must hold exactly one {@code =}. Keys upstream accepts but that
  * do nothing for Wan's Linear-only blocks (conv_dim, conv_alpha) are accepted with a warning; unknown keys are errors.
  *
+ * @param factor LoKr's factor, null when not given
  * @param raw the items as given, for {@code ss_network_args} (upstream stores the raw strings)
  */
 public record NetworkArgs(List<String> includePatterns, List<String> excludePatterns, double rankDropout,
-        double moduleDropout, Double loraPlusLrRatio, boolean verbose, Map<String, String> raw) {
+        double moduleDropout, Double loraPlusLrRatio, boolean verbose, Integer factor, Map<String, String> raw) {
 
     public static NetworkArgs parse(List<String> items, Reporter reporter) {
         Map<String, String> raw = new LinkedHashMap<>();
@@ -36,6 +37,7 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
         double module = 0;
         Double plus = null;
         boolean verbose = false;
+        Integer factor = null;
         for (var e : raw.entrySet()) {
             String k = e.getKey();
             String v = e.getValue();
@@ -52,14 +54,24 @@ public record NetworkArgs(List<String> includePatterns, List<String> excludePatt
                     }
                 }
                 case "verbose" -> verbose = v.equals("True");
+                case "factor" -> factor = integer(k, v);
                 case "conv_dim", "conv_alpha" -> reporter.warn(named(param("NetworkConfig.args"), " " + k
                         + " is ignored: Wan blocks have no convolutions"));
                 default -> throw new ParameterException(named(param("NetworkConfig.args"), ": unknown key '" + k
                         + "' (known: include_patterns, "
-                        + "exclude_patterns, rank_dropout, module_dropout, loraplus_lr_ratio, verbose, conv_dim, conv_alpha)"));
+                        + "exclude_patterns, rank_dropout, module_dropout, loraplus_lr_ratio, verbose, factor, conv_dim, conv_alpha)"));
             }
         }
-        return new NetworkArgs(include, exclude, rank, module, plus, verbose, raw);
+        return new NetworkArgs(include, exclude, rank, module, plus, verbose, factor, raw);
+    }
+
+    private static int integer(String key, String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new ParameterException(named(param("NetworkConfig.args"), " " + key + ": expected an integer, got '"
+                    + v + "'"));
+        }
     }
 
     private static double number(String key, String v) {

@@ -5,12 +5,15 @@ import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.NetworkModule;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The LoRA network of a training run (training.md §2, loraid.md REQ-ALLOC-9).
  *
+ * @param module          {@code --network_module}: LoRA (default), LoHa or LoKr adapters (§2.10)
  * @param dim             {@code --network_dim}, the rank (default 4)
  * @param alpha           {@code --network_alpha} (default 1; 0 means alpha = rank, as upstream)
  * @param dropout         {@code --network_dropout}, neuron dropout on the down projection's output (0 = off)
@@ -21,10 +24,11 @@ import java.util.List;
  * @param loraid          {@code --LORAID}: the one ID this run trains, or null for an ordinary LoRA on every block
  * @param blocksPerLoraid {@code --blocks_per_loraid} P (default 12)
  */
-public record NetworkConfig(int dim, double alpha, double dropout, List<String> args, Path weights, boolean dimFromWeights,
+public record NetworkConfig(NetworkModule module, int dim, double alpha, double dropout, List<String> args, Path weights, boolean dimFromWeights,
         Double scaleWeightNorms, Integer loraid, int blocksPerLoraid) {
 
     public NetworkConfig {
+        Objects.requireNonNull(module, "module");
         args = List.copyOf(args);
         NetworkArgs.parse(args, Reporter.SILENT); // fail at configuration time, before any model is opened
         if (dim < 1) {
@@ -50,8 +54,8 @@ public record NetworkConfig(int dim, double alpha, double dropout, List<String> 
         }
     }
 
-    /** Upstream's defaults: rank 4, alpha 1, no dropout, no args, every block. */
+    /** Upstream's defaults: LoRA, rank 4, alpha 1, no dropout, no args, every block. */
     public static NetworkConfig defaults() {
-        return new NetworkConfig(4, 1.0, 0, List.of(), null, false, null, null, 12);
+        return new NetworkConfig(NetworkModule.LORA, 4, 1.0, 0, List.of(), null, false, null, null, 12);
     }
 }

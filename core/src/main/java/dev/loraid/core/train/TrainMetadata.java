@@ -51,7 +51,7 @@ public final class TrainMetadata {
         // optimizer's dummy scheduler leaves the flag as given
         m.put("ss_lr_scheduler", c.optimizer().relativeSteps() ? c.optimizer().schedulerName() : c.optimizer().scheduler());
         m.put("ss_base_model_version", "wan");
-        m.putAll(NetworkMetadata.of(rank, alpha, c.network().dropout(), args.raw(), slice));
+        m.putAll(NetworkMetadata.of(c.network().module(), rank, alpha, c.network().dropout(), args.raw(), slice));
         m.put("ss_mixed_precision", c.mixedPrecision().flagValue());
         m.put("ss_seed", Long.toString(c.seed()));
         if (c.save().trainingComment() != null) {

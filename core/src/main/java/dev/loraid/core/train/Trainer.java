@@ -10,6 +10,7 @@ import dev.loraid.autograd.optim.LrSchedules;
 import dev.loraid.autograd.optim.LrScheduleArgs;
 import dev.loraid.autograd.optim.LrScheduler;
 import dev.loraid.core.LoraidException;
+import dev.loraid.core.ParameterText;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.data.Batch;
 import dev.loraid.core.data.BatchLoader;
@@ -17,13 +18,11 @@ import dev.loraid.core.data.DatasetGroup;
 import dev.loraid.core.data.TrainSample;
 import dev.loraid.core.lora.LoraAdapter;
 import dev.loraid.core.lora.LoraFiles;
-import dev.loraid.core.lora.LoraModule;
 import dev.loraid.core.lora.LoraNetwork;
-import dev.loraid.core.lora.LoraWeights;
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.plan.LoraidAllocator;
 import dev.loraid.core.plan.LoraidSlice;
 import dev.loraid.core.plan.ModuleSelector;
-import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
@@ -87,13 +86,16 @@ public final class Trainer {
                     : Optional.of(LoraidAllocator.slice(c.network().loraid(), c.network().blocksPerLoraid(), blocks));
             slice.ifPresent(s -> listener.info("LORAID " + s.id() + ": blocks " + s.range() + " of " + blocks));
             NetworkArgs args = NetworkArgs.parse(c.network().args(), listener);
-            LoraWeights start = c.network().weights() == null ? null
-                    : LoraWeights.of(LoraFiles.read(c.network().weights()), listener);
-            int rank = c.network().dimFromWeights() ? uniformRank(start) : c.network().dim();
-            double alpha = c.network().dimFromWeights() ? start.modules().values().iterator().next().alpha() : c.network().alpha();
+            NetworkModule module = c.network().module();
+            warnIgnoredForModule(module, args);
+            StartWeights start = c.network().weights() == null ? null : StartWeights.read(c.network().weights(), module, listener);
+            int rank = c.network().dimFromWeights() ? start.uniformRank() : c.network().dim();
+            double alpha = c.network().dimFromWeights() ? start.firstAlpha() : c.network().alpha();
             LoraNetwork net = LoraNetwork.create(primary, new ModuleSelector(slice, args.includePatterns(), args.excludePatterns()),
-                    rank, alpha, new LoraAdapter.Dropouts(c.network().dropout(), args.rankDropout(), args.moduleDropout()),
-                    RandomStreams.loraInit(c.seed()), args.verbose() ? listener : Reporter.SILENT);
+                    module, rank, alpha, new LoraAdapter.Dropouts(module == NetworkModule.LORA ? c.network().dropout() : 0,
+                            args.rankDropout(), args.moduleDropout()),
+                    args.factor() == null ? -1 : args.factor(), RandomStreams.loraInit(c.seed()),
+                    args.verbose() ? listener : Reporter.SILENT);
             if (net.adapters().isEmpty()) {
                 throw new LoraidException("No LoRA modules found: the include/exclude patterns and the LORAID slice select no layer");
             }
@@ -111,10 +113,10 @@ public final class Trainer {
             }
             net.setTraining(true);
             if (start != null) {
-                loadStartWeights(net, start);
+                start.loadInto(net, listener);
             }
             Map<String, Parameter> params = net.trainableParameters();
-            Optimizer optimizer = Optimizers.of(params, c.optimizer(), args.loraPlusLrRatio());
+            Optimizer optimizer = Optimizers.of(params, c.optimizer(), module == NetworkModule.LORA ? args.loraPlusLrRatio() : null);
             Optimizers.describe(optimizer, c.optimizer(), params.values(), listener);
             long warmup = LrSchedules.parseSteps(c.optimizer().warmupSteps(), maxSteps);
             OptimizerConfig o = c.optimizer();
@@ -123,8 +125,8 @@ public final class Trainer {
                     : LrSchedules.byName(o.schedulerName(), new LrScheduleArgs(warmup, maxSteps,
                     o.numCycles(), o.power(), o.minLrRatio(), LrSchedules.parseSteps(o.decaySteps(), maxSteps),
                     o.timescale() == null ? null : o.timescale().longValue(), o.stepRules(), o.learningRate())));
-            MaxNormRegularizer maxNorm = c.network().scaleWeightNorms() == null ? null
-                    : new MaxNormRegularizer(List.copyOf(net.adapters().values()), c.network().scaleWeightNorms());
+            MaxNormRegularizer maxNorm = c.network().scaleWeightNorms() == null || module != NetworkModule.LORA ? null
+                    : new MaxNormRegularizer(List.copyOf(net.loraAdapters().values()), c.network().scaleWeightNorms());
             TrainStep step = new TrainStep(params.values(), optimizer, scheduler, c.optimizer().maxGradNorm(), GradientSync.LOCAL,
                     maxNorm);
             RunState position;
@@ -455,50 +457,30 @@ public final class Trainer {
         return matching.getFirst();
     }
 
-    /** --dim_from_weights: the rank every module of the file shares. */
-    private static int uniformRank(LoraWeights w) {
-        int rank = -1;
-        for (LoraModule m : w.modules().values()) {
-            if (rank >= 0 && m.rank() != rank) {
-                throw new LoraidException(named(param("NetworkConfig.dimFromWeights"), ": " + w.source()
-                        + " mixes ranks (" + rank + " and " + m.rank() + " at "
-                        + m.loraName() + "); per-module ranks are not supported"));
-            }
-            rank = m.rank();
+    /**
+     * What upstream's LoHa and LoKr modules take but do not use (musubi networks/loha.py, lokr.py), and LoKr's factor
+     * elsewhere: each named once, as ignored.
+     */
+    private void warnIgnoredForModule(NetworkModule module, NetworkArgs args) {
+        if (module != NetworkModule.LOKR && args.factor() != null) {
+            warnIgnored(module, param("NetworkConfig.args"), " factor (LoKr's)");
         }
-        return rank;
+        if (module == NetworkModule.LORA) {
+            return;
+        }
+        if (c.network().dropout() > 0) {
+            warnIgnored(module, param("NetworkConfig.dropout"), " (LoHa and LoKr take rank_dropout and module_dropout)");
+        }
+        if (args.loraPlusLrRatio() != null) {
+            warnIgnored(module, param("NetworkConfig.args"), " loraplus_lr_ratio (no lora_up weights)");
+        }
+        if (c.network().scaleWeightNorms() != null) {
+            warnIgnored(module, param("NetworkConfig.scaleWeightNorms"), " (upstream's max-norm finds no lora_down/lora_up)");
+        }
     }
 
-    /** --network_weights: every adapter takes its module's down/up from the file (training.md §2.7). */
-    private void loadStartWeights(LoraNetwork net, LoraWeights w) {
-        List<String> missing = new ArrayList<>();
-        for (LoraAdapter a : net.adapters().values()) {
-            LoraModule m = w.modules().get(a.loraName());
-            if (m == null) {
-                missing.add(a.loraName());
-                continue;
-            }
-            Tensor down = m.down().reshape(m.rank(), -1);
-            Tensor up = m.up().reshape(m.up().size(0), m.rank());
-            if (!down.shape().equals(a.down().shape()) || !up.shape().equals(a.up().shape())) {
-                throw new LoraidException(named(param("NetworkConfig.weights"), " " + w.source() + ": "
-                        + a.loraName() + " is " + up.shape() + " × "
-                        + down.shape() + " but the network's is " + a.up().shape() + " × " + a.down().shape()
-                        + " (use the same ", param("NetworkConfig.dim"), ", or ",
-                        param("NetworkConfig.dimFromWeights"), ")"));
-            }
-            if (m.alpha() != a.alpha()) {
-                listener.warn(named(param("NetworkConfig.weights"), " " + w.source() + ": " + a.loraName()
-                        + " has alpha " + m.alpha() + ", the network "
-                        + a.alpha() + "; training keeps " + a.alpha()));
-            }
-            a.down().copyFrom(down);
-            a.up().copyFrom(up);
-        }
-        if (!missing.isEmpty()) {
-            listener.warn(named(param("NetworkConfig.weights"), " " + w.source() + " has no weights for "
-                    + missing.size() + " module(s), first "
-                    + missing.getFirst() + ": they start fresh"));
-        }
+    private void warnIgnored(NetworkModule module, ParameterText.Name what, String detail) {
+        listener.warn(named(what, detail + " does nothing with ", param("NetworkConfig.module"), " " + module.moduleName()
+                + ", as upstream; ignored"));
     }
 }

@@ -14,7 +14,7 @@
  *
  * <pre>{@code
  * TrainConfig config = new TrainConfig(dit, null, null, false, null, Path.of("dataset.toml"), null, Device.CPU,
- *         MixedPrecision.NO, true, new NetworkConfig(32, 32, 0, List.of(), null, false, null, 2, 10),
+ *         MixedPrecision.NO, true, new NetworkConfig(NetworkModule.LORA, 32, 32, 0, List.of(), null, false, null, 2, 10),
  *         OptimizerConfig.defaults(), TimestepConfig.defaults().withSampling(TimestepSampling.SHIFT).withShift(3.0, 1.0),
  *         1600, null, 1, 42, SaveConfig.of(Path.of("out"), "mylora"), null, null, null, null, Fp8Load.NONE);
  * Trainer.Result r = Trainer.run(config, TrainListener.SILENT);   // out/mylora.safetensors: LORAID 2, blocks 10–19

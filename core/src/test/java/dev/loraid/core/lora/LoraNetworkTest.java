@@ -174,7 +174,7 @@ class LoraNetworkTest {
             assertEquals(20, net.adapters().size());
             assertTrue(net.adapters().keySet().stream().allMatch(p -> p.startsWith("blocks.2.") || p.startsWith("blocks.3.")));
             assertTrue(r.informed("LORAID 2: blocks 2–3, 20 modules"), r.infos.toString());
-            LoraAdapter q = net.adapters().get("blocks.2.self_attn.q");
+            LoraAdapter q = net.loraAdapters().get("blocks.2.self_attn.q");
             float bound = (float) (1 / Math.sqrt(64));
             for (float v : Floats.read(q.down().data())) {
                 assertTrue(Math.abs(v) <= bound);

@@ -17,7 +17,7 @@ class NetworkMetadataTest {
         String exclude = NetworkMetadata.pythonList(List.of(".*cross_attn.*", "it's"));
         assertEquals("['.*cross_attn.*', 'it\\'s']", exclude);
         assertEquals("['blocks\\\\.1\\\\..*']", NetworkMetadata.pythonList(List.of("blocks\\.1\\..*")));
-        Map<String, String> m = NetworkMetadata.of(16, 8.0, 0.05, Map.of("exclude_patterns", exclude),
+        Map<String, String> m = NetworkMetadata.of(NetworkModule.LORA, 16, 8.0, 0.05, Map.of("exclude_patterns", exclude),
                 Optional.of(LoraidAllocator.slice(2, 12, 40)));
         assertEquals("networks.lora_wan", m.get("ss_network_module"));
         assertEquals("16", m.get("ss_network_dim"));
@@ -25,7 +25,8 @@ class NetworkMetadataTest {
         assertEquals(exclude, ((Map<?, ?>) Json.parse(m.get("ss_network_args"))).get("exclude_patterns"));
         assertEquals("2", m.get("ss_loraid"));
         assertEquals("23", m.get("ss_loraid_block_end"));
-        Map<String, String> plain = NetworkMetadata.of(4, 1.0, 0, Map.of(), Optional.empty());
+        Map<String, String> plain = NetworkMetadata.of(NetworkModule.LOKR, 4, 1.0, 0, Map.of(), Optional.empty());
+        assertEquals("networks.lokr", plain.get("ss_network_module"));
         assertFalse(plain.containsKey("ss_network_args"));
         assertFalse(plain.keySet().stream().anyMatch(k -> k.startsWith("ss_loraid")));
     }

@@ -1,5 +1,6 @@
 package dev.loraid.core.train;
 
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.tensor.testing.Golden;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
@@ -73,6 +74,6 @@ final class TrainFixture {
     }
 
     static NetworkConfig network(int dim, Integer loraid, int blocksPerLoraid) {
-        return new NetworkConfig(dim, dim, 0, List.of(), null, false, null, loraid, blocksPerLoraid);
+        return new NetworkConfig(NetworkModule.LORA, dim, dim, 0, List.of(), null, false, null, loraid, blocksPerLoraid);
     }
 }

@@ -61,7 +61,7 @@ class TrainStepBatchTest {
         LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), 4, 4,
                 LoraAdapter.Dropouts.NONE, 1, Reporter.SILENT);
         Random rng = new Random(17);
-        for (LoraAdapter a : net.adapters().values()) {
+        for (LoraAdapter a : net.loraAdapters().values()) {
             Tensor up = a.up().data();
             up.backend().copy(TrainerTest.gaussian(rng, 0.1, up.shape().toArray()).to(DType.F32), up);
         }

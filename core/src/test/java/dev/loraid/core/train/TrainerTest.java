@@ -1,5 +1,6 @@
 package dev.loraid.core.train;
 
+import dev.loraid.core.lora.NetworkModule;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -290,7 +291,7 @@ class TrainerTest {
         Trainer.Result first = Trainer.run(TrainFixture.config(toml, dir.resolve("a"), "a", 20, TrainFixture.network(4, null, 12), null,
                 null), TrainListener.SILENT);
         // --dim_from_weights: rank and alpha come from the file, not from --network_dim 8
-        NetworkConfig fromFile = new NetworkConfig(8, 8, 0, List.of(), first.lora(), true, null, null, 12);
+        NetworkConfig fromFile = new NetworkConfig(NetworkModule.LORA, 8, 8, 0, List.of(), first.lora(), true, null, null, 12);
         TrainConfig base = TrainFixture.config(toml, dir.resolve("b"), "b", 1, fromFile, null, null);
         OptimizerConfig frozen = new OptimizerConfig("AdamW", List.of(), 1e-30, "constant", "0", "0", 1, 1, null, null, null, 1);
         TrainConfig c = new TrainConfig(base.dit(), null, null, false, null, toml, base.workingDir(), base.device(), base.mixedPrecision(),
