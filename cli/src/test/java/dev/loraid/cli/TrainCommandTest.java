@@ -290,6 +290,30 @@ class TrainCommandTest {
                 String part = module.equals("networks.loha") ? "lora_unet_blocks_0_ffn_0.hada_w2_b" : "lora_unet_blocks_0_ffn_0.lokr_w1";
                 assertTrue(f.names().contains(part), f.names().toString());
             }
+            // ema takes the run's epochs too: a linear EMA of two files is 0.75·first + 0.25·second, tensor by tensor
+            Path e1 = out.resolve("my-000001.safetensors");
+            Path e2 = out.resolve("my.safetensors");
+            CliRun ema = CliRun.run("ema", e1.toString(), e2.toString(), "--no_sort", "--beta", "0.75", "--output_file",
+                    out.resolve("ema.safetensors").toString());
+            assertEquals(0, ema.code(), ema.err());
+            try (var a = dev.loraid.tensor.safetensors.SafetensorsFile.open(e1);
+                    var b = dev.loraid.tensor.safetensors.SafetensorsFile.open(e2);
+                    var m = dev.loraid.tensor.safetensors.SafetensorsFile.open(out.resolve("ema.safetensors"))) {
+                assertEquals(a.names(), m.names());
+                for (String n : a.names()) {
+                    double[] x = a.tensor(n).toDoubleArray();
+                    double[] y = b.tensor(n).toDoubleArray();
+                    double[] got = m.tensor(n).toDoubleArray();
+                    for (int k = 0; k < x.length; k++) {
+                        double want = n.endsWith(".alpha") ? x[k] : 0.75 * x[k] + 0.25 * y[k];
+                        assertEquals(want, got[k], 1e-6 * (1 + Math.abs(want)), n + "[" + k + "]");
+                    }
+                }
+            }
+            CliRun blend = CliRun.run("ema", "--lora1", e1.toString(), "--lora2", e1.toString(), "--average", "0.5",
+                    "--output_file", out.resolve("blend.safetensors").toString());
+            assertEquals(1, blend.code(), blend.err());
+            assertTrue(blend.err().contains("LoHa/LoKr files take the post-hoc EMA of one series only"), blend.err());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
+import dev.loraid.core.lora.LycorisModule;
 import dev.loraid.core.lora.PartitionedLora;
 import dev.loraid.tensor.safetensors.OutputSet;
 import java.io.IOException;
@@ -55,6 +56,10 @@ public final class EmaTool {
                     reporter.info("lora" + e.getKey() + ": " + files.size() + " file(s)");
                     results.add(stage1(files, opened, req, reporter));
                 }
+            }
+            if ((results.size() > 1 || req.average() > 0) && results.stream().anyMatch(LycorisModule::holdsLycoris)) {
+                throw new LoraidException("LoHa/LoKr files take the post-hoc EMA of one series only: blending and combining "
+                        + "series work on LoRA factors");
             }
             if (req.average() > 0) {
                 results = LoraBlend.blend(results, names, new LoraBlend.Options(req.average(), req.blendMode(),
@@ -140,8 +145,14 @@ public final class EmaTool {
         List<LoraFile> loaded = new ArrayList<>();
         for (Path p : files) {
             LoraFile f = opened.open(p);
-            // an epoch file with NaN, or a base model given as an epoch, fails here; alpha defaults are PostHocEma's business
-            LoraInputs.check(f, Reporter.SILENT);
+            if (LycorisModule.holdsLycoris(f)) {
+                // a LoHa/LoKr run's epochs (train --network_module networks.loha/lokr): averaged tensor by tensor like any
+                // other, after the modules are checked complete; blending and combining stay LoRA's (run())
+                LycorisModule.read(f);
+            } else {
+                // an epoch file with NaN, or a base model given as an epoch, fails here; alpha defaults are PostHocEma's business
+                LoraInputs.check(f, Reporter.SILENT);
+            }
             loaded.add(f);
         }
         return PostHocEma.average(loaded, req.schedule(), reporter);

@@ -49,12 +49,8 @@ public final class LycorisMerge {
     public static Path firstNeedingMerge(List<Path> files) {
         try (LoraFiles.Opened opened = new LoraFiles.Opened()) {
             for (Path f : files) {
-                for (String key : opened.open(f).tensors().keySet()) {
-                    String part = LycorisModule.partOf(key);
-                    String algorithm = part == null ? null : LycorisModule.algorithmOf(part);
-                    if (algorithm != null && !algorithm.equals("lora")) {
-                        return f;
-                    }
+                if (LycorisModule.holdsLycoris(opened.open(f))) {
+                    return f;
                 }
             }
         }

@@ -80,6 +80,21 @@ public final class LycorisModule {
     }
 
     /**
+     * Whether {@code file} holds LoHa, LoKr or full tensors, which only a merge applies and only LyCORIS readers take
+     * (upstream's {@code detect_network_type}).
+     */
+    public static boolean holdsLycoris(LoraFile file) {
+        for (String key : file.tensors().keySet()) {
+            String part = partOf(key);
+            String algorithm = part == null ? null : algorithmOf(part);
+            if (algorithm != null && !algorithm.equals("lora")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The part a tensor name ends in: one of LyCORIS's ({@code lokr_w1}, {@code lora_up.weight}, {@code alpha}, …, the
      * refused ones too), else the text after the last dot; null without a dot.
      */
