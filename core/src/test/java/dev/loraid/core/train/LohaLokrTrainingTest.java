@@ -67,6 +67,23 @@ class LohaLokrTrainingTest {
         }
     }
 
+    /** Rank and module dropout draw from the replayed stream: the recomputed blocks drop what the first pass dropped. */
+    @Test
+    void gradient_checkpointing_with_dropouts_trains_the_same_bits(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 2);
+        for (NetworkModule module : List.of(NetworkModule.LOHA, NetworkModule.LOKR)) {
+            NetworkConfig net = network(module, 4, List.of("rank_dropout=0.3", "module_dropout=0.2"), null, false);
+            TrainConfig plain = TrainFixture.config(toml, dir.resolve(module + "plain"), "run", 8, net, null, null);
+            TrainerTest.Losses a = new TrainerTest.Losses();
+            TrainerTest.Losses b = new TrainerTest.Losses();
+            Path pa = Trainer.run(plain, a).lora();
+            Path pb = Trainer.run(TrainFixture.checkpointed(TrainFixture.config(toml, dir.resolve(module + "ckpt"), "run", 8, net, null,
+                    null)), b).lora();
+            assertEquals(a.losses, b.losses, module.toString());
+            TrainerTest.assertSameTensors(pa, pb);
+        }
+    }
+
     @Test
     void network_weights_restart_loha_and_lokr_with_the_rank_of_the_file(@TempDir Path dir) throws Exception {
         Path toml = TrainFixture.dataset(dir, 2, 1);

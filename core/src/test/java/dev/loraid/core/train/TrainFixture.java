@@ -73,6 +73,14 @@ final class TrainFixture {
                 optimizer, timesteps, steps, null, 1, 7, save == null ? SaveConfig.of(out, name) : save, null, resume, null, null, Fp8Load.NONE);
     }
 
+    /** {@code c} with gradient checkpointing on. */
+    static TrainConfig checkpointed(TrainConfig c) {
+        return new TrainConfig(c.dit(), c.ditHighNoise(), c.timestepBoundary(), c.offloadInactiveDit(), c.task(), c.datasetConfig(),
+                c.workingDir(), c.device(), c.mixedPrecision(), true, c.network(), c.optimizer(), c.timesteps(),
+                c.maxTrainSteps(), c.maxTrainEpochs(), c.gradientAccumulationSteps(), c.seed(), c.save(), c.validation(), c.resume(),
+                c.vae(), c.sampling(), c.fp8());
+    }
+
     static NetworkConfig network(int dim, Integer loraid, int blocksPerLoraid) {
         return new NetworkConfig(NetworkModule.LORA, dim, dim, 0, List.of(), null, false, null, loraid, blocksPerLoraid);
     }
