@@ -5,8 +5,9 @@
 #   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
 #      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3); then the same with
 #      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts
-#      with --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL)
-#                                                                                                ~100 s -> $OUT/train.txt
+#      with --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL); a LoKr network
+#      (--network_module networks.lokr) on the CPU and on cuda (rtol TINY_RTOL)
+#                                                                                                ~120 s -> $OUT/train.txt
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
@@ -115,14 +116,14 @@ not_run() {
 
 if wants 1; then # part 1 (PARTS)
 echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, bf16 on CPU and cuda, two experts with the"
-echo "   inactive one offloaded on CPU and cuda; loss logs compared"
+echo "   inactive one offloaded on CPU and cuda, LoKr on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
 rm -rf "$tiny"
 python3 bench/gpu/tiny_train_check.py dataset "$tiny"
 tiny_flags=(train --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --dataset_config "$tiny/ds.toml"
   --network_dim 4 --network_alpha 4 --learning_rate 5e-3 --max_train_steps 20 --seed 7 --timestep_sampling shift
   --discrete_flow_shift 3.0 --gradient_checkpointing --output_name tiny --quiet)
-tiny_runs=(cpu cuda cuda-swap cpu-bf16 cuda-bf16 cpu-dual cuda-dual)
+tiny_runs=(cpu cuda cuda-swap cpu-bf16 cuda-bf16 cpu-dual cuda-dual cpu-lokr cuda-lokr)
 for run in "${tiny_runs[@]}"; do
   t=$(box "${TINY_TIMEOUT:-60}")
   if [ "$t" -eq 0 ]; then not_run "tiny train $run" "$OUT/train.txt"; continue; fi
@@ -133,12 +134,14 @@ for run in "${tiny_runs[@]}"; do
   case "$run" in *-dual) extra+=(--dit_high_noise "$root/testdata/golden/wan_tiny_weights.safetensors"
     --timestep_boundary 500 --offload_inactive_dit) ;; esac
   case "$run" in *-bf16) extra+=(--mixed_precision bf16) ;; *) extra+=(--mixed_precision no) ;; esac
+  # LoKr: ΔW = kron(w1, w2a·w2b) built in every forward (broadcast product, reshapes, small GEMMs) and its full-size gradient
+  case "$run" in *-lokr) extra+=(--network_module networks.lokr --network_args factor=4) ;; esac
   t0=$SECONDS
   timeout -k 5 "$t" "$java" "${flags[@]}" -Xmx4g -cp "$cp" dev.loraid.cli.Main "${tiny_flags[@]}" "${extra[@]}" \
     2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
   echo "-- tiny train $run: exit ${PIPESTATUS[0]} in $((SECONDS - t0)) s" | tee -a "$OUT/train.txt"
 done
-for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16 cpu-dual:cuda-dual; do
+for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16 cpu-dual:cuda-dual cpu-lokr:cuda-lokr; do
   ref=${pair%%:*}
   run=${pair#*:}
   rtol=${TINY_RTOL:-1e-3}
