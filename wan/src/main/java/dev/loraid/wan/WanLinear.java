@@ -56,6 +56,11 @@ public final class WanLinear extends Linear {
         x = WanOps.activation(x, half);
         DType out = x.dtype() == half ? half : null;
         Tensor scale = buffer(SCALE);
+        // an fp8-scaled weight is dequantised in its own way: its adapter adds to the output instead
+        Var folded = scale == null && adapter() != null ? adapter().foldedWeight(this) : null;
+        if (folded != null) {
+            return Ops.linear(x, folded, bias(), out);
+        }
         Var y = scale == null ? Ops.linear(x, weight(), bias(), out) : scaledBase(x, scale);
         if (out != null && y.dtype() != out) {
             y = Ops.cast(y, out); // the fp8-scaled forms scale in fp32

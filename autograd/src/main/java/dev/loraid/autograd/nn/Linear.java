@@ -21,6 +21,16 @@ public class Linear extends Module implements Layer {
     public interface Adapter {
         Var apply(Var x, Var baseOut);
 
+        /**
+         * The weight to multiply by instead of the layer's own, the adapter's update folded in — or null (the default)
+         * to add the update to the base output through {@link #apply}. Asked once per forward pass, before the base
+         * product; a layer that cannot take a replaced weight (e.g. one with fp8 scales) does not ask. An adapter whose
+         * update is a whole matrix (LoHa, LoKr) saves a GEMM forward and one for the input gradient this way.
+         */
+        default Var foldedWeight(Linear layer) {
+            return null;
+        }
+
         /** Whether the adapter holds weights that require a gradient (it is then trained through this layer). */
         default boolean trainable() {
             return false;
@@ -52,6 +62,10 @@ public class Linear extends Module implements Layer {
 
     @Override
     public Var forward(Var x) {
+        Var folded = adapter == null ? null : adapter.foldedWeight(this);
+        if (folded != null) {
+            return Ops.linear(x, folded, bias);
+        }
         Var y = Ops.linear(x, weight, bias);
         return adapter == null ? y : adapter.apply(x, y);
     }

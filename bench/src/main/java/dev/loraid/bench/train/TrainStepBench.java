@@ -16,6 +16,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.data.TrainSample;
 import dev.loraid.core.lora.LoraAdapter;
 import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.core.train.GradientSync;
 import dev.loraid.core.train.MixedPrecision;
@@ -64,7 +65,8 @@ public final class TrainStepBench implements BenchCommand {
     @Override
     public String summary() {
         return "LoRA training step (fwd+bwd+AdamW), 2-block Wan 1.3B, 1560 tokens, bf16 base, vs PyTorch; activation "
-            + "memory with/without checkpointing [--runs N] [--warmup N] [--mixed_precision bf16|fp16]";
+            + "memory with/without checkpointing [--runs N] [--warmup N] [--mixed_precision bf16|fp16] "
+            + "[--network_module networks.loha|networks.lokr: that network's step too]";
     }
 
     /** The 1.3B model's dimensions (wan.md §1.1, preset t2v-1.3B) with {@code layers} blocks. */
@@ -75,6 +77,7 @@ public final class TrainStepBench implements BenchCommand {
     @Override
     public void run(BenchContext ctx, List<String> args) {
         MixedPrecision mixed = MixedPrecision.parse(Options.stringOption(args, "--mixed_precision", "no"));
+        String other = Options.stringOption(args, "--network_module", null);
         Series series = ctx.series(args, 3, 1);
         WanConfig c = config(LAYERS);
         ctx.log().println("train-step: drawing " + c.describe() + " weights ...");
@@ -111,6 +114,16 @@ public final class TrainStepBench implements BenchCommand {
                     Figures.num(mine * 1e3, 0), half / mine, Figures.num(halfCpu * 1e3, 0), Figures.num(mineCpu * 1e3, 0),
                     halfCpu / mineCpu, halfPeak / 1048576.0, plain / 1048576.0);
         }
+        if (other != null) {
+            // LoHa / LoKr as train --network_module builds them, on the same weights and sample; no PyTorch twin
+            NetworkModule module = NetworkModule.of(other);
+            Ours alt = new Ours(data, module);
+            long altPeak = alt.peakOfOneStep(); // no checkpointing, as `plain`
+            Stopwatch.Timing a = series.time("loraid " + label + " bf16 base, " + other, alt::step);
+            ctx.out().printf(Locale.ROOT, "%s: %s %s ms/step (loss %.4f), LoRA %s ms/step: %s/LoRA %.2f; activation memory "
+                    + "(no checkpointing) %.1f MiB vs %.1f MiB%n", label, other, Figures.num(a.median() * 1e3, 0), alt.lastLoss,
+                    Figures.num(mine * 1e3, 0), other, a.median() / mine, altPeak / 1048576.0, plain / 1048576.0);
+        }
         double[] torchLoss = {Double.NaN};
         double torch = series.torch("pytorch " + label + " f32", pt -> {
             TorchCpu.TrainRun r = pt.wanTrainStep(data);
@@ -143,12 +156,16 @@ public final class TrainStepBench implements BenchCommand {
         double lastLoss = Double.NaN;
 
         Ours(TrainStepCase d) {
+            this(d, NetworkModule.LORA);
+        }
+
+        Ours(TrainStepCase d, NetworkModule module) {
             model = new WanModel(d.config());
             Map<String, Tensor> w = new LinkedHashMap<>();
             d.weights().forEach((k, v) -> w.put(k, Tensor.of(v, d.shapes().get(k)).to(DType.BF16)));
             model.loadStateDict(StateSource.of(w), true);
-            LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), d.rank(),
-                    d.alpha(), LoraAdapter.Dropouts.NONE, SEED, Reporter.SILENT);
+            LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), module, d.rank(),
+                    d.alpha(), LoraAdapter.Dropouts.NONE, -1, SEED, Reporter.SILENT);
             if (net.adapters().size() != 10 * d.config().numLayers()) {
                 throw new IllegalStateException("expected 10 LoRA modules per block, got " + net.adapters().keySet());
             }

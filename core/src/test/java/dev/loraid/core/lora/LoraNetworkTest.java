@@ -78,6 +78,42 @@ class LoraNetworkTest {
         });
     }
 
+    /**
+     * LoHa and LoKr networks as training builds them (their update folded into each WanLinear's weight), with random
+     * factors, give the forward of a second copy of the model into which the saved file was merged by the LyCORIS
+     * loader (generate's path: LycorisModule's own products and Kronecker loops).
+     */
+    @Test
+    void loha_and_lokr_networks_give_the_forward_of_the_model_their_file_is_merged_into(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        withModel((model, in) -> {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(8);
+            for (NetworkModule module : List.of(NetworkModule.LOHA, NetworkModule.LOKR)) {
+                LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), module, 2, 1.0,
+                        LoraAdapter.Dropouts.NONE, 2, 3, Reporter.SILENT);
+                for (Parameter p : net.trainableParameters().values()) {
+                    double[] v = new double[Math.toIntExact(p.shape().numel())];
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = r.nextDouble(-0.3, 0.3);
+                    }
+                    p.copyFrom(Tensor.ofDoubles(v, p.shape().toArray()).to(DType.F32));
+                }
+                net.setMultiplier(0.8);
+                Tensor withNet = TestDevice.host(model.forward(in));
+                java.nio.file.Path file = dir.resolve(module + ".safetensors");
+                LoraFiles.write(net.toLoraFile(file.toString(), Map.of(), DType.F32), file);
+                net.detach();
+                try (WanCheckpoint ck = WanCheckpoint.open(Golden.path("wan_tiny_weights.safetensors"), WanPresets.get("tiny").config())) {
+                    WanModel merged = ck.model();
+                    assertEquals(40, LycorisMerge.mergeInto(merged, List.of(file), List.of(0.8), Reporter.SILENT));
+                    Tensor want = TestDevice.host(merged.to(TestDevice.get()).forward(in));
+                    assertTrue(maxRelDiff(want, TestDevice.host(model.forward(in))) > 1e-3, module + ": the update changes the output");
+                    assertTrue(maxRelDiff(want, withNet) < 1e-4, module + ": " + maxRelDiff(want, withNet));
+                }
+            }
+        });
+    }
+
     private static double maxRelDiff(Tensor a, Tensor b) {
         float[] x = Floats.read(a);
         float[] y = Floats.read(b);

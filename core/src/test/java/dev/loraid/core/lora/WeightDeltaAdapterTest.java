@@ -72,12 +72,30 @@ class WeightDeltaAdapterTest {
         return new Linear(Parameter.of(random(r, type, OUT, IN), false), Parameter.of(random(r, type, OUT), false));
     }
 
+    /** A layer that never asks for a folded weight, as an fp8-scaled one: the adapter adds {@code s·x·ΔWᵀ} to its output. */
+    private static final class Unfolding extends Linear {
+        Unfolding(Linear like) {
+            super(like.weight(), like.bias());
+        }
+
+        @Override
+        public Var forward(Var x) {
+            return adapter().apply(x, dev.loraid.autograd.Ops.linear(x, weight(), bias()));
+        }
+    }
+
+    /** The same layer twice: folding the update into its weight, and adding it to its output. */
+    private static Linear[] bothWays(SplittableRandom r, DType type) {
+        Linear folding = base(r, type);
+        return new Linear[] {folding, new Unfolding(folding)};
+    }
+
     @Test
     void forward_adds_the_update_lycoris_computes_from_the_same_tensors() {
         SplittableRandom r = new SplittableRandom(3);
         for (NetworkAdapter a : new NetworkAdapter[] {loha(r, DType.F32, 3, 1.5, LoraAdapter.Dropouts.NONE),
                 lokr(r, DType.F32, false, 0.5), lokr(r, DType.F32, true, 7.0)}) {
-            Linear layer = base(r, DType.F32);
+          for (Linear layer : bothWays(r, DType.F32)) {
             Tensor x = random(r, DType.F32, 2, TOKENS, IN);
             a.setMultiplier(0.8);
             layer.setAdapter(a);
@@ -98,9 +116,11 @@ class WeightDeltaAdapterTest {
                     for (int i = 0; i < IN; i++) {
                         want += xs[row * IN + i] * w[o * IN + i];
                     }
-                    assertEquals(want, got[row * OUT + o], 1e-5 * (1 + Math.abs(want)), a.getClass().getSimpleName() + " " + row + "," + o);
+                    assertEquals(want, got[row * OUT + o], 1e-5 * (1 + Math.abs(want)), a.getClass().getSimpleName() + " "
+                            + layer.getClass().getSimpleName() + " " + row + "," + o);
                 }
             }
+          }
         }
     }
 
@@ -109,8 +129,9 @@ class WeightDeltaAdapterTest {
         SplittableRandom r = new SplittableRandom(11);
         for (NetworkAdapter a : new NetworkAdapter[] {loha(r, DType.F64, 3, 1.5, LoraAdapter.Dropouts.NONE),
                 lokr(r, DType.F64, false, 0.5), lokr(r, DType.F64, true, 2.0)}) {
-            Linear layer = base(r, DType.F64);
+          for (Linear layer : bothWays(r, DType.F64)) {
             layer.setAdapter(a);
+            a.parameters().values().forEach(dev.loraid.autograd.Parameter::clearGrad);
             a.setMultiplier(0.7);
             Tensor x = random(r, DType.F64, TOKENS, IN);
             Tensor weights = random(r, DType.F64, TOKENS, OUT);
@@ -134,10 +155,12 @@ class WeightDeltaAdapterTest {
                     t.setDouble(orig, idx);
                     double numeric = (plus - minus) / (2 * h);
                     if (Math.abs(numeric - analytic[k]) > 1e-6 * (1 + Math.abs(numeric))) {
-                        fail(a.getClass().getSimpleName() + e.getKey() + "[" + k + "]: analytic " + analytic[k] + ", numeric " + numeric);
+                        fail(a.getClass().getSimpleName() + " " + layer.getClass().getSimpleName() + e.getKey() + "[" + k
+                                + "]: analytic " + analytic[k] + ", numeric " + numeric);
                     }
                 }
             }
+          }
         }
     }
 
