@@ -42,7 +42,18 @@ public final class Recompute extends Node {
      * input is a constant, is recomputed and trained too.
      */
     public static Var apply(Module owner, Block block, Var... inputs) {
-        boolean trainable = owner.hasTrainableWeights();
+        return apply(owner.hasTrainableWeights(), block, inputs);
+    }
+
+    /**
+     * Runs {@code block}, which uses no parameter but its {@code inputs} (e.g. factors it multiplies out), to be
+     * recomputed in the backward pass: only its output is kept meanwhile.
+     */
+    public static Var apply(Block block, Var... inputs) {
+        return apply(false, block, inputs);
+    }
+
+    private static Var apply(boolean trainable, Block block, Var... inputs) {
         if (!GradMode.isEnabled() || !(trainable || Node.recording(inputs))) {
             return block.forward(inputs);
         }

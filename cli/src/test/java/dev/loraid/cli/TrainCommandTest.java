@@ -264,7 +264,8 @@ class TrainCommandTest {
     }
 
     /**
-     * musubi's docs/loha_lokr.md commands, on Wan (its mixed precision, fp8 base, AdamW8bit, checkpointing): each trains
+     * musubi's docs/loha_lokr.md commands, on Wan (its mixed precision, fp8 base, AdamW8bit, checkpointing; LoKr with
+     * --fp8_scaled too): each trains
      * and saves the module's tensors; what LoHa and LoKr do not use is named as ignored.
      */
     @Test
@@ -278,7 +279,8 @@ class TrainCommandTest {
                     "--max_train_epochs", "2", "--save_every_n_epochs", "1", "--output_dir", out.toString(), "--output_name", "my",
                     "--network_dropout", "0.1"));
             if (module.equals("networks.lokr")) {
-                args.addAll(List.of("--network_args", "factor=4"));
+                // and fp8 weights with scales: the update is added to the layer's output instead of folded into its weight
+                args.addAll(List.of("--network_args", "factor=4", "--fp8_scaled"));
             }
             CliRun r = CliRun.run(args.toArray(String[]::new));
             assertEquals(0, r.code(), r.err());

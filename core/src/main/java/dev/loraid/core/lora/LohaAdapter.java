@@ -46,8 +46,8 @@ public final class LohaAdapter extends WeightDeltaAdapter {
     }
 
     @Override
-    Var unscaledDelta() {
-        return w1a.matmul(w1b).mul(w2a.matmul(w2b));
+    Var unscaledDelta(Var[] f) {
+        return f[0].matmul(f[1]).mul(f[2].matmul(f[3])); // w1a·w1b ⊙ w2a·w2b
     }
 
     @Override

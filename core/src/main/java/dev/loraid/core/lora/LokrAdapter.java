@@ -79,14 +79,15 @@ public final class LokrAdapter extends WeightDeltaAdapter {
     }
 
     @Override
-    Var unscaledDelta() {
-        Var right = w2 != null ? w2 : w2a.matmul(w2b);
-        long a = w1.shape().dim(0);
-        long c = w1.shape().dim(1);
+    Var unscaledDelta(Var[] f) {
+        Var left = f[0];
+        Var right = w2 != null ? f[1] : f[1].matmul(f[2]); // w2, or w2a·w2b
+        long a = left.size(0);
+        long c = left.size(1);
         long b = right.size(0);
         long d = right.size(1);
         // kron(w1, w2)[i·b + k, j·d + l] = w1[i, j] · w2[k, l]: a broadcast product [a, 1, c, 1] · [1, b, 1, d]
-        return w1.reshape(a, 1, c, 1).mul(right.reshape(1, b, 1, d)).reshape(a * b, c * d);
+        return left.reshape(a, 1, c, 1).mul(right.reshape(1, b, 1, d)).reshape(a * b, c * d);
     }
 
     @Override

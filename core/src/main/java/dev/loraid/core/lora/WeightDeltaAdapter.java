@@ -9,7 +9,6 @@ import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
-import java.util.Set;
 
 /**
  * An adapter that builds its whole update ΔW [out, in] from its factors in every forward pass, as upstream's LoHa and
@@ -18,15 +17,13 @@ import java.util.Set;
  * LoHa/LoKr take no neuron dropout.
  *
  * <p>Departure from upstream's arithmetic, not its function: upstream adds {@code x·ΔWᵀ} to the base output (two GEMMs
- * forward, two for the input gradient); where the layer allows it ({@link #foldedWeight}: an unscaled F64/F32/BF16/F16
- * weight) the update is folded into the weight, {@code W' = W + s·ΔW} in fp32 (fp64 for an fp64 weight), and the layer
- * runs one GEMM each way.
- * The factors' products and ΔW live only while W' is built (a {@link Recompute} block, rebuilt in the backward pass as
- * upstream's HadaWeight recomputes them), so each adapted layer keeps one matrix for its backward pass, not three.
+ * forward, two for the input gradient); where the layer allows it ({@link #foldedWeight}: a weight without fp8 scales)
+ * the update is folded into the weight, {@code W' = W + s·ΔW} in fp32 (fp64 for an fp64 weight), and the layer runs one
+ * GEMM each way. Either way the factors' products and ΔW live only while they are used (a {@link Recompute} block,
+ * rebuilt in the backward pass as upstream's HadaWeight recomputes them), so each adapted layer keeps one matrix for
+ * its backward pass, not three.
  */
 abstract class WeightDeltaAdapter implements NetworkAdapter {
-    private static final Set<DType> FOLDABLE = Set.of(DType.F64, DType.F32, DType.BF16, DType.F16);
-
     private final String loraName;
     private final double alpha;
     private final LoraAdapter.Dropouts dropouts;
@@ -39,8 +36,8 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
         this.dropouts = dropouts;
     }
 
-    /** ΔW / scale, [out, in], a function of the trainable factors. */
-    abstract Var unscaledDelta();
+    /** ΔW / scale, [out, in], from the factors in {@link #parameters()}'s order. */
+    abstract Var unscaledDelta(Var[] factors);
 
     /** The factor ΔW carries besides the multiplier. */
     abstract double scale();
@@ -68,33 +65,40 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
         return new Draw(keep, s);
     }
 
-    private Var delta(Draw d) {
-        Var delta = unscaledDelta();
-        return d.keptRows() == null ? delta : delta.mul(Var.constant(d.keptRows()));
+    /**
+     * {@code base + factor·ΔW} (ΔW with the dropped rows zeroed), built in a recomputed block from the factors: the
+     * products and ΔW are freed as soon as the result is made, and rebuilt in the backward pass (upstream's HadaWeight
+     * recomputes them the same way).
+     */
+    private Var built(Parameter base, Draw d) {
+        return Recompute.apply(in -> {
+            Var delta = unscaledDelta(in);
+            if (d.keptRows() != null) {
+                delta = delta.mul(Var.constant(d.keptRows()));
+            }
+            if (base == null) {
+                return delta.scale(d.factor());
+            }
+            // fp8 and half weights are widened for the sum; an fp64 weight (the gradient checks) keeps its precision
+            DType type = base.data().dtype() == DType.F64 ? DType.F64 : DType.F32;
+            return Ops.addScaled(base.data().dtype() == type ? base : base.to(type), 1.0, delta, d.factor());
+        }, parameters().values().toArray(Var[]::new));
     }
 
     @Override
     public Var foldedWeight(Linear layer) {
-        Parameter w = layer.weight();
-        if (!FOLDABLE.contains(w.data().dtype())) {
-            return null;
-        }
         Draw d = draw(layer.outFeatures());
-        if (d == null) {
-            return w;
-        }
-        DType type = w.data().dtype() == DType.F64 ? DType.F64 : DType.F32;
-        return Recompute.apply(layer, in -> Ops.addScaled(w.data().dtype() == type ? w : w.to(type), 1.0, delta(d), d.factor()));
+        return d == null ? layer.weight() : built(layer.weight(), d);
     }
 
-    /** Layers that do not fold (fp8 weights): {@code baseOut + s·x·ΔWᵀ}, as upstream. */
+    /** Layers that do not fold (fp8 weights with scales): {@code baseOut + x·(s·ΔW)ᵀ}, as upstream. */
     @Override
     public Var apply(Var x, Var baseOut) {
         Draw d = draw(baseOut.size(-1));
         if (d == null) {
             return baseOut;
         }
-        return Ops.linearAddInPlace(baseOut, x, delta(d), d.factor()); // the Linear hands its output over (Linear.Adapter)
+        return Ops.linearAddInPlace(baseOut, x, built(null, d), 1.0); // the Linear hands its output over (Linear.Adapter)
     }
 
     @Override

@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The LoHa and LoKr training adapters (musubi networks/loha.py, lokr.py): LoKr's factorisation against upstream's
  * documented examples, the forward against {@link LycorisModule}'s update of the same tensors (an independent product,
- * the Kronecker product written as loops), every factor's gradient against central differences in F64, rank dropout
- * as whole rows of ΔW, and upstream's initialisation (ΔW = 0, the factors' spreads).
+ * the Kronecker product written as loops) and every factor's gradient against central differences in F64, both with the
+ * update folded into the weight (F32, fp8) and added to the output; rank dropout as whole rows of ΔW, and upstream's
+ * initialisation (ΔW = 0, the factors' spreads).
  */
 class WeightDeltaAdapterTest {
     private static final String NAME = "lora_unet_blocks_0_self_attn_q";
@@ -95,7 +96,10 @@ class WeightDeltaAdapterTest {
         SplittableRandom r = new SplittableRandom(3);
         for (NetworkAdapter a : new NetworkAdapter[] {loha(r, DType.F32, 3, 1.5, LoraAdapter.Dropouts.NONE),
                 lokr(r, DType.F32, false, 0.5), lokr(r, DType.F32, true, 7.0)}) {
-          for (Linear layer : bothWays(r, DType.F32)) {
+          Linear fp8 = new Linear(Parameter.of(random(r, DType.F32, OUT, IN).to(DType.F8_E4M3), false),
+                  Parameter.of(random(r, DType.F32, OUT), false)); // folded after widening to fp32
+          Linear[] two = bothWays(r, DType.F32);
+          for (Linear layer : new Linear[] {two[0], two[1], fp8}) {
             Tensor x = random(r, DType.F32, 2, TOKENS, IN);
             a.setMultiplier(0.8);
             layer.setAdapter(a);
@@ -105,7 +109,7 @@ class WeightDeltaAdapterTest {
             TreeMap<String, Tensor> tensors = new TreeMap<>();
             a.parameters().forEach((suffix, p) -> tensors.put(NAME + suffix, p.data()));
             tensors.put(NAME + ".alpha", Tensor.ofDoubles(new double[] {a.alpha()}).to(DType.F32));
-            Tensor merged = layer.weight().data().copy();
+            Tensor merged = layer.weight().data().to(DType.F32).copy();
             LycorisModule.read(new LoraFile("t", tensors, Map.of())).get(NAME).addTo(merged, 0.8);
             double[] w = merged.toDoubleArray();
             double[] b = layer.bias().data().toDoubleArray();
