@@ -279,7 +279,7 @@ class TrainCommandTest {
                     "--max_train_epochs", "2", "--save_every_n_epochs", "1", "--output_dir", out.toString(), "--output_name", "my",
                     "--network_dropout", "0.1"));
             if (module.equals("networks.lokr")) {
-                // and fp8 weights with scales: the update is added to the layer's output instead of folded into its weight
+                // and fp8 weights with scales: the update is folded into the dequantised weight
                 args.addAll(List.of("--network_args", "factor=4", "--fp8_scaled"));
             }
             CliRun r = CliRun.run(args.toArray(String[]::new));

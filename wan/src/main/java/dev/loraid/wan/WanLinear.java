@@ -7,13 +7,13 @@ import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.wan.quant.Fp8Scales;
 
 /**
  * A frozen Linear of the checkpoint, {@code y = x·Wᵀ + b}, with W in its file dtype — or musubi's fp8-scaled W
  * with its {@code scale_weight} buffer (spec wan.md §3.3): one number goes into the GEMM as a scale, a per-row
  * scale multiplies the output columns (exact: row o of W only feeds output o), and a block-wise scale
- * dequantises W to F32 for the call (from the caller's memory scope). A LoRA adapter attaches as to any Linear.
+ * dequantises W to F32 for the call (from the caller's memory scope). A LoRA adapter attaches as to any Linear; a LoHa or
+ * LoKr one folds its update into the dequantised weight ({@link #denseWeight()}).
  */
 public final class WanLinear extends Linear {
     static final String SCALE = "scale_weight";
@@ -55,12 +55,11 @@ public final class WanLinear extends Linear {
     public Var forward(Var x) {
         x = WanOps.activation(x, half);
         DType out = x.dtype() == half ? half : null;
-        Tensor scale = buffer(SCALE);
-        // an fp8-scaled weight is dequantised in its own way: its adapter adds to the output instead
-        Var folded = scale == null && adapter() != null ? adapter().foldedWeight(this) : null;
+        Var folded = adapter() == null ? null : adapter().foldedWeight(this);
         if (folded != null) {
             return Ops.linear(x, folded, bias(), out);
         }
+        Tensor scale = buffer(SCALE);
         Var y = scale == null ? Ops.linear(x, weight(), bias(), out) : scaledBase(x, scale);
         if (out != null && y.dtype() != out) {
             y = Ops.cast(y, out); // the fp8-scaled forms scale in fp32
@@ -78,12 +77,24 @@ public final class WanLinear extends Linear {
         if (scale.rank() == 2) {
             return withBias(Ops.linear(x, weight(), null).mul(Var.constant(scale.view(1, -1))));
         }
+        return Ops.linear(x, denseWeight(), bias());
+    }
+
+    /** Without a scale the stored weight; with one, {@code Wq · scale} in F32 (from the caller's memory scope). */
+    @Override
+    public Var denseWeight() {
+        Tensor scale = buffer(SCALE);
+        if (scale == null) {
+            return weight();
+        }
+        Tensor w = weight().data();
         long out = w.size(0);
-        long blocks = scale.size(1);
-        Tensor deq = Tensor.empty(w.device(), DType.F32, out, blocks, Fp8Scales.BLOCK);
-        w.backend().copy(w.view(out, blocks, Fp8Scales.BLOCK), deq);
-        w.backend().binary(BinaryOp.MUL, deq, scale, deq);
-        return Ops.linear(x, Var.constant(deq.view(out, blocks * Fp8Scales.BLOCK)), bias());
+        long blocks = scale.rank() == 3 ? scale.size(1) : 1; // block-wise [out, in/64, 1]; per row [out, 1]; one [1]
+        long block = w.size(1) / blocks;
+        Tensor deq = Tensor.empty(w.device(), DType.F32, out, blocks, block);
+        w.backend().copy(w.view(out, blocks, block), deq);
+        w.backend().binary(BinaryOp.MUL, deq, scale.numel() == 1 ? scale.view(1, 1, 1) : scale.view(out, blocks, 1), deq);
+        return Var.constant(deq.view(out, blocks * block));
     }
 
     private Var withBias(Var y) {

@@ -28,13 +28,13 @@ class WanFp8Test {
     @TempDir
     Path dir;
 
-    @Test
-    void fp8ModelMatchesItsDequantisedTwin() throws IOException {
+    /** The fp8 checkpoint written to {@code dir}, its dequantised twin's weights, and the golden inputs. */
+    private record Case(Path fp8, Map<String, Tensor> dequantised, WanInputs in) {
+    }
+
+    private Case fp8Case() throws IOException {
         Map<String, Tensor> fp8 = new LinkedHashMap<>();
         Map<String, Tensor> dequantised = new LinkedHashMap<>();
-        Tensor x;
-        Tensor t;
-        Tensor context;
         try (SafetensorsFile w = Golden.open("wan_tiny_weights.safetensors");
              SafetensorsFile g = Golden.open("wan_tiny_forward.safetensors")) {
             for (String n : w.names()) {
@@ -51,22 +51,70 @@ class WanFp8Test {
                     dequantised.put(n, v.copy());
                 }
             }
-            x = g.tensor("x").copy();
-            t = g.tensor("t").copy();
-            context = g.tensor("context").copy();
             SafetensorsWriter.write(dir.resolve("fp8.safetensors"), fp8, w.metadata());
+            return new Case(dir.resolve("fp8.safetensors"), dequantised,
+                    WanInputs.of(g.tensor("x").copy(), g.tensor("t").copy(), g.tensor("context").copy()));
         }
-        WanInputs in = WanInputs.of(x, t, context);
+    }
+
+    @Test
+    void fp8ModelMatchesItsDequantisedTwin() throws IOException {
+        Case c = fp8Case();
         // both models on the device under test: the fp8 path against its F32 twin on the same backend
         Device device = TestDevice.get();
-        Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(dequantised, "dequantised")).to(device).forward(in);
-        try (WanCheckpoint ck = WanCheckpoint.open(dir.resolve("fp8.safetensors"))) {
+        Tensor expected = WanModel.load(WanPresets.TINY, new WanWeights(c.dequantised(), "dequantised")).to(device).forward(c.in());
+        try (WanCheckpoint ck = WanCheckpoint.open(c.fp8())) {
             assertEquals(DType.F8_E4M3, ck.weights().get("blocks.0.ffn.2.weight").dtype(), "kept in its file dtype");
             assertEquals(DType.F32, ck.weights().get("blocks.3.norm3.weight").dtype(), "fp8 vectors are widened");
-            Tensor got = ck.model(device).forward(in);
+            Tensor got = ck.model(device).forward(c.in());
             double err = Golden.assertClose("fp8 output", expected, got, 1e-5, 1e-5);
             System.out.printf("fp8 model vs dequantised twin: max abs error %.2e%n", err);
         }
+    }
+
+    /**
+     * An adapter that folds an update into the layer's weight (as LoHa and LoKr do) gets the dequantised weight from
+     * every scale layout ({@link WanLinear#denseWeight()}): the fp8 model with it computes what its F32 twin with it does.
+     */
+    @Test
+    void foldedWeightsStartFromTheDequantisedWeights() throws IOException {
+        Case c = fp8Case();
+        Device device = TestDevice.get();
+        WanModel twin = WanModel.load(WanPresets.TINY, new WanWeights(c.dequantised(), "dequantised")).to(device);
+        foldEverywhere(twin);
+        Tensor expected = twin.forward(c.in());
+        try (WanCheckpoint ck = WanCheckpoint.open(c.fp8())) {
+            WanModel model = ck.model(device);
+            foldEverywhere(model);
+            Golden.assertClose("fp8 output, updates folded in", expected, model.forward(c.in()), 1e-5, 1e-5);
+        }
+    }
+
+    /** On every block Linear: {@code W' = W + D} with a fixed D of the layer's shape (D[o, i] = 0.01·sin(o + 2i)). */
+    private static void foldEverywhere(WanModel model) {
+        model.namedModules().forEach((path, m) -> {
+            if (m instanceof dev.loraid.autograd.nn.Linear l && path.startsWith("blocks.")) {
+                l.setAdapter(new dev.loraid.autograd.nn.Linear.Adapter() {
+                    @Override
+                    public dev.loraid.autograd.Var apply(dev.loraid.autograd.Var x, dev.loraid.autograd.Var baseOut) {
+                        throw new AssertionError(path + " did not ask for a folded weight");
+                    }
+
+                    @Override
+                    public dev.loraid.autograd.Var foldedWeight(dev.loraid.autograd.nn.Linear layer) {
+                        int out = (int) layer.outFeatures();
+                        int in = (int) layer.inFeatures();
+                        double[] d = new double[out * in];
+                        for (int i = 0; i < d.length; i++) {
+                            d[i] = 0.01 * Math.sin(i / in + 2.0 * (i % in));
+                        }
+                        Tensor delta = Tensor.ofDoubles(d, out, in).to(DType.F32).to(layer.weight().data().device());
+                        dev.loraid.autograd.Var w = layer.denseWeight();
+                        return (w.dtype() == DType.F32 ? w : w.to(DType.F32)).add(dev.loraid.autograd.Var.constant(delta));
+                    }
+                });
+            }
+        });
     }
 
     /** musubi's quantisation with the scale layout of the block: 0 block-wise, 1 per row, 2 per tensor. */

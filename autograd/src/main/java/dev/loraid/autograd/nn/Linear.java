@@ -74,6 +74,14 @@ public class Linear extends Module implements Layer {
         return weight;
     }
 
+    /**
+     * The weight as the dense [out, in] matrix the layer multiplies by: {@link #weight()} itself here; a subclass that
+     * stores it quantised with scales gives it dequantised (what an adapter folds its update into).
+     */
+    public Var denseWeight() {
+        return weight;
+    }
+
     /** The bias, or null. */
     public Parameter bias() {
         return bias;

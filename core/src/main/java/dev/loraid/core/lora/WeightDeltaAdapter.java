@@ -1,7 +1,6 @@
 package dev.loraid.core.lora;
 
 import dev.loraid.autograd.Ops;
-import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Recompute;
 import dev.loraid.autograd.Rng;
 import dev.loraid.autograd.Var;
@@ -17,9 +16,9 @@ import dev.loraid.tensor.Tensor;
  * LoHa/LoKr take no neuron dropout.
  *
  * <p>Departure from upstream's arithmetic, not its function: upstream adds {@code x·ΔWᵀ} to the base output (two GEMMs
- * forward, two for the input gradient); where the layer allows it ({@link #foldedWeight}: a weight without fp8 scales)
- * the update is folded into the weight, {@code W' = W + s·ΔW} in fp32 (fp64 for an fp64 weight), and the layer runs one
- * GEMM each way. Either way the factors' products and ΔW live only while they are used (a {@link Recompute} block,
+ * forward, two for the input gradient); the layers of a model ({@link Linear}, {@code WanLinear}) ask for the update
+ * folded into their dense weight ({@link #foldedWeight}: {@code W' = W + s·ΔW} in fp32, fp64 for an fp64 weight, fp8
+ * weights dequantised first) and run one GEMM each way. Either way the factors' products and ΔW live only while they are used (a {@link Recompute} block,
  * rebuilt in the backward pass as upstream's HadaWeight recomputes them), so each adapted layer keeps one matrix for
  * its backward pass, not three.
  */
@@ -70,7 +69,7 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
      * products and ΔW are freed as soon as the result is made, and rebuilt in the backward pass (upstream's HadaWeight
      * recomputes them the same way).
      */
-    private Var built(Parameter base, Draw d) {
+    private Var built(Linear base, Draw d) {
         return Recompute.apply(in -> {
             Var delta = unscaledDelta(in);
             if (d.keptRows() != null) {
@@ -80,18 +79,19 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
                 return delta.scale(d.factor());
             }
             // fp8 and half weights are widened for the sum; an fp64 weight (the gradient checks) keeps its precision
-            DType type = base.data().dtype() == DType.F64 ? DType.F64 : DType.F32;
-            return Ops.addScaled(base.data().dtype() == type ? base : base.to(type), 1.0, delta, d.factor());
+            Var w = base.denseWeight();
+            DType type = w.dtype() == DType.F64 ? DType.F64 : DType.F32;
+            return Ops.addScaled(w.dtype() == type ? w : w.to(type), 1.0, delta, d.factor());
         }, parameters().values().toArray(Var[]::new));
     }
 
     @Override
     public Var foldedWeight(Linear layer) {
         Draw d = draw(layer.outFeatures());
-        return d == null ? layer.weight() : built(layer.weight(), d);
+        return d == null ? layer.denseWeight() : built(layer, d);
     }
 
-    /** Layers that do not fold (fp8 weights with scales): {@code baseOut + x·(s·ΔW)ᵀ}, as upstream. */
+    /** For a layer that does not ask for a folded weight: {@code baseOut + x·(s·ΔW)ᵀ}, as upstream. */
     @Override
     public Var apply(Var x, Var baseOut) {
         Draw d = draw(baseOut.size(-1));
