@@ -196,6 +196,22 @@ class TrainCommandTest {
                 assertArrayEquals(x.tensor(n).to(DType.F32).toFloatArray(), y.tensor(n).to(DType.F32).toFloatArray(), n);
             }
         }
+        // a LoHa network reads each layer's weight again when its update is rebuilt in the backward pass: the swap has it there
+        List<String> lohaPlain = new ArrayList<>(plain);
+        List<String> lohaSwapped = new ArrayList<>(swapped);
+        for (List<String> l : List.of(lohaPlain, lohaSwapped)) {
+            l.addAll(List.of("--network_module", "networks.loha"));
+            l.set(l.indexOf("--output_dir") + 1, dir.resolve((l == lohaPlain ? "plain" : "swapped") + "-loha").toString());
+        }
+        assertEquals(0, CliRun.run(lohaPlain.toArray(String[]::new)).code());
+        assertEquals(0, CliRun.run(lohaSwapped.toArray(String[]::new)).code());
+        try (SafetensorsFile x = SafetensorsFile.open(dir.resolve("plain-loha/mylora.safetensors"));
+                SafetensorsFile y = SafetensorsFile.open(dir.resolve("swapped-loha/mylora.safetensors"))) {
+            assertEquals(x.names(), y.names());
+            for (String n : x.names()) {
+                assertArrayEquals(x.tensor(n).to(DType.F32).toFloatArray(), y.tensor(n).to(DType.F32).toFloatArray(), n);
+            }
+        }
         swapped.set(swapped.indexOf("--blocks_to_swap") + 1, "4");
         swapped.set(swapped.indexOf("--output_dir") + 1, dir.resolve("too-many").toString());
         CliRun c = CliRun.run(swapped.toArray(String[]::new));
