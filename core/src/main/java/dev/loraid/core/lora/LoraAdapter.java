@@ -2,7 +2,6 @@ package dev.loraid.core.lora;
 
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.Rng;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
@@ -16,7 +15,7 @@ import java.util.Map;
  * channels (one mask per sample, shared by its tokens) and rescales by 1/(1 − p). A multiplier of 0 returns the base
  * output itself, so a disabled LoRA leaves the model bit-identical.
  */
-public final class LoraAdapter implements NetworkAdapter {
+public final class LoraAdapter extends AdapterBase {
     /** Dropout probabilities, each in [0, 1). */
     public record Dropouts(double neuron, double rank, double module) {
         public static final Dropouts NONE = new Dropouts(0, 0, 0);
@@ -30,56 +29,39 @@ public final class LoraAdapter implements NetworkAdapter {
         }
     }
 
-    private final String loraName;
     private final Parameter down;
     private final Parameter up;
-    private final double alpha;
-    private final Dropouts dropouts;
-    private double multiplier = 1.0;
-    private boolean training;
 
     public LoraAdapter(String loraName, Parameter down, Parameter up, double alpha, Dropouts dropouts) {
         if (down.shape().rank() != 2 || up.shape().rank() != 2 || up.shape().dim(1) != down.shape().dim(0)) {
             throw new IllegalArgumentException(loraName + ": down " + down.shape() + " and up " + up.shape()
                     + " are not [r, in] and [out, r]");
         }
-        this.loraName = loraName;
+        super(loraName, alpha, dropouts);
         this.down = down;
         this.up = up;
-        this.alpha = alpha;
-        this.dropouts = dropouts;
     }
 
     @Override
     public Var apply(Var x, Var baseOut) {
-        if (multiplier == 0) {
-            return baseOut;
-        }
-        // every draw comes from the thread's Rng stream, which Recompute replays when it recomputes a block:
-        // the recomputed forward then drops exactly what the first one dropped, and the gradients stay right
-        if (training && dropouts.module() > 0 && Rng.nextDouble() < dropouts.module()) {
+        if (off()) {
             return baseOut;
         }
         Var h = Ops.linear(x, down, null);
         double s = scale();
-        if (training && dropouts.neuron() > 0) {
-            h = Ops.dropout(h, dropouts.neuron());
+        if (neuronDropout() > 0) {
+            h = Ops.dropout(h, neuronDropout());
         }
-        if (training && dropouts.rank() > 0) {
+        if (rankDropout() > 0) {
             long[] maskDims = h.shape().toArray();
             for (int d = h.rank() == 3 ? 1 : 0; d < maskDims.length - 1; d++) {
                 maskDims[d] = 1; // one mask per sample, broadcast over its tokens
             }
-            Tensor mask = Ops.keepMask(h.data(), Shape.of(maskDims), dropouts.rank());
+            Tensor mask = Ops.keepMask(h.data(), Shape.of(maskDims), rankDropout());
             h = h.mul(Var.constant(mask));
-            s /= 1 - dropouts.rank();
+            s /= 1 - rankDropout();
         }
-        return Ops.linearAddInPlace(baseOut, h, up, multiplier * s); // the Linear hands its output over (Linear.Adapter)
-    }
-
-    @Override
-    public String loraName() {
-        return loraName;
+        return Ops.linearAddInPlace(baseOut, h, up, multiplier() * s); // the Linear hands its output over (Linear.Adapter)
     }
 
     public Parameter down() {
@@ -98,31 +80,11 @@ public final class LoraAdapter implements NetworkAdapter {
         return out;
     }
 
-    @Override
-    public double alpha() {
-        return alpha;
-    }
-
     public int rank() {
         return (int) down.shape().dim(0);
     }
 
     public double scale() {
-        return alpha / rank();
-    }
-
-    @Override
-    public double multiplier() {
-        return multiplier;
-    }
-
-    @Override
-    public void setMultiplier(double multiplier) {
-        this.multiplier = multiplier;
-    }
-
-    @Override
-    public void setTraining(boolean training) {
-        this.training = training;
+        return alpha() / rank();
     }
 }

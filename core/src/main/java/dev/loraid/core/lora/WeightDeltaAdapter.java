@@ -2,7 +2,6 @@ package dev.loraid.core.lora;
 
 import dev.loraid.autograd.Ops;
 import dev.loraid.autograd.Recompute;
-import dev.loraid.autograd.Rng;
 import dev.loraid.autograd.Var;
 import dev.loraid.autograd.nn.Linear;
 import dev.loraid.tensor.DType;
@@ -22,17 +21,9 @@ import dev.loraid.tensor.Tensor;
  * rebuilt in the backward pass as upstream's HadaWeight recomputes them), so each adapted layer keeps one matrix for
  * its backward pass, not three.
  */
-abstract class WeightDeltaAdapter implements NetworkAdapter {
-    private final String loraName;
-    private final double alpha;
-    private final LoraAdapter.Dropouts dropouts;
-    private double multiplier = 1.0;
-    private boolean training;
-
+abstract class WeightDeltaAdapter extends AdapterBase {
     WeightDeltaAdapter(String loraName, double alpha, LoraAdapter.Dropouts dropouts) {
-        this.loraName = loraName;
-        this.alpha = alpha;
-        this.dropouts = dropouts;
+        super(loraName, alpha, dropouts);
     }
 
     /** ΔW / scale, [out, in], from the factors in {@link #parameters()}'s order. */
@@ -47,19 +38,15 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
 
     /** The draws of this forward pass, or null when the branch is off (multiplier 0, or skipped by module dropout). */
     private Draw draw(long rows) {
-        if (multiplier == 0) {
+        if (off()) {
             return null;
         }
-        // draws come from the thread's Rng stream, replayed when gradient checkpointing recomputes the block
-        if (training && dropouts.module() > 0 && Rng.nextDouble() < dropouts.module()) {
-            return null;
-        }
-        double s = multiplier * scale();
+        double s = multiplier() * scale();
         Tensor keep = null;
-        if (training && dropouts.rank() > 0) {
+        if (rankDropout() > 0) {
             Tensor like = parameters().values().iterator().next().data();
-            keep = Ops.keepMask(like, Shape.of(rows, 1), dropouts.rank());
-            s /= 1 - dropouts.rank();
+            keep = Ops.keepMask(like, Shape.of(rows, 1), rankDropout());
+            s /= 1 - rankDropout();
         }
         return new Draw(keep, s);
     }
@@ -99,30 +86,5 @@ abstract class WeightDeltaAdapter implements NetworkAdapter {
             return baseOut;
         }
         return Ops.linearAddInPlace(baseOut, x, built(null, d), 1.0); // the Linear hands its output over (Linear.Adapter)
-    }
-
-    @Override
-    public String loraName() {
-        return loraName;
-    }
-
-    @Override
-    public double alpha() {
-        return alpha;
-    }
-
-    @Override
-    public double multiplier() {
-        return multiplier;
-    }
-
-    @Override
-    public void setMultiplier(double multiplier) {
-        this.multiplier = multiplier;
-    }
-
-    @Override
-    public void setTraining(boolean training) {
-        this.training = training;
     }
 }
