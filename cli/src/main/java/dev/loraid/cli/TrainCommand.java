@@ -111,12 +111,12 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("validate_every_n_steps", "N", "validation interval in steps, ≥ 1 (with --validation_dataset_config; default 100)"));
         o.addOption(CliArgs.value("network_module", "M", "networks.lora_wan (LoRA, default), networks.loha (LoHa) or networks.lokr "
                 + "(LoKr; network_args factor=N, default -1 = balanced)"));
-        o.addOption(CliArgs.value("network_dim", "R", "LoRA rank, 1..65536 (default 4)"));
+        o.addOption(CliArgs.value("network_dim", "R", "rank (LoRA, LoHa, LoKr), 1..65536 (default 4)"));
         o.addOption(CliArgs.value("network_alpha", "A", "LoRA alpha ≥ 0; scale = alpha / rank (default 1)"));
         o.addOption(CliArgs.value("network_dropout", "P", "neuron dropout on the down projection, in [0, 1) (default none)"));
         o.addOption(CliArgs.values("network_args", "K=V", "include_patterns=[...] exclude_patterns=[...] rank_dropout= "
-                + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True"));
-        o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA file"));
+                + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True factor= (LoKr, integer)"));
+        o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA (LoHa, LoKr) file"));
         o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
         o.addOption(CliArgs.values("base_weights", "FILE", "LoRA files merged into the DiT before training, in order (not with "
                 + "--fp8_base or --dit_high_noise)"));
