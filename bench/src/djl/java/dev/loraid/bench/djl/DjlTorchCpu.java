@@ -174,8 +174,8 @@ public final class DjlTorchCpu implements TorchCpu {
     }
 
     @Override
-    public TrainRun wanTrainStep(TrainStepCase c) {
-        return new DjlWanTrainStep(manager, c);
+    public TrainRun wanTrainStep(TrainStepCase c, dev.loraid.core.lora.NetworkModule module) {
+        return new DjlWanTrainStep(manager, c, module);
     }
 
     @Override

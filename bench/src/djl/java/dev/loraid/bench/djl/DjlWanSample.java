@@ -29,7 +29,7 @@ final class DjlWanSample implements TorchCpu.SampleRun {
 
     DjlWanSample(NDManager parent, TrainStepCase data, float[] negativeT5, int steps, double shift, double guidance) {
         this.manager = parent.newSubManager();
-        this.model = new DjlWanTrainStep(manager, data, false);
+        this.model = new DjlWanTrainStep(manager, data, null);
         this.data = data;
         this.negativeT5 = negativeT5;
         this.guidance = guidance;

@@ -6,6 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.bench.train.TrainStepCase;
+import dev.loraid.core.lora.LokrAdapter;
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.wan.RopeTables;
 import dev.loraid.wan.Sinusoid;
 import dev.loraid.wan.WanConfig;
@@ -22,6 +24,8 @@ import java.util.Map;
  * ten Linears of every block; the modulated head and unpatchify; the flow-matching MSE against ε − x₀. PyTorch's
  * autograd gives the LoRA gradients; they are clipped to the global norm and AdamW (torch's formula, decoupled weight
  * decay) updates the LoRA weights in place, written out with NDArray ops. LoRA init as ours: down ~ U(±1/√in), up = 0.
+ * LoHa and LoKr instead (musubi networks/loha.py, lokr.py, initialised as there): ΔW = (w1a·w1b) ⊙ (w2a·w2b) or
+ * kron(w1, w2a·w2b) built in every forward pass, {@code y = x·Wᵀ + b + x·ΔWᵀ·s}.
  * Each step's arrays live in a sub-manager closed after it (results join their first operand's manager, so every
  * product is written activation-first; transposed LoRA weights are attached to the step's manager).
  */
@@ -38,30 +42,24 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
     private final long tokens;
     private final int[] grid;
     private final Map<String, NDArray> w = new HashMap<>();
-    private final Map<String, NDArray> down = new HashMap<>();
-    private final Map<String, NDArray> up = new HashMap<>();
+    private final Map<String, NDArray[]> factors = new HashMap<>(); // LoRA {down, up}; LoHa {w1a, w1b, w2a, w2b}; LoKr {w1, w2a, w2b} or {w1, w2}
+    private final Map<String, Double> scales = new HashMap<>();
     private final List<NDArray[]> adam = new ArrayList<>(); // {param, m, v}
-    private final double scale;
-    private final boolean withLora;
+    private final NetworkModule module;
     private final NDArray cos;
     private final NDArray sin;
     private long steps;
     private double lastLoss = Double.NaN;
 
-    DjlWanTrainStep(NDManager parent, TrainStepCase data) {
-        this(parent, data, true);
-    }
-
-    /** @param withLora false: the plain frozen model (sampling, {@link DjlWanSample}); {@link #run()} then does not apply */
-    DjlWanTrainStep(NDManager parent, TrainStepCase data, boolean withLora) {
+    /** @param module the network trained on every block Linear; null: the plain frozen model (sampling, {@link DjlWanSample}) */
+    DjlWanTrainStep(NDManager parent, TrainStepCase data, NetworkModule module) {
         this.manager = parent.newSubManager();
-        this.withLora = withLora;
+        this.module = module;
         this.data = data;
         this.c = data.config();
         this.tokens = data.tokens();
         long[] ls = data.latentShape();
         this.grid = new int[] {(int) (ls[1] / c.patchT()), (int) (ls[2] / c.patchH()), (int) (ls[3] / c.patchW())};
-        this.scale = data.alpha() / data.rank();
         data.weights().forEach((name, v) -> {
             long[] s = data.shapes().get(name);
             NDArray a = manager.create(v, new Shape(s));
@@ -74,24 +72,33 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
             w.put(name, name.endsWith(".weight") && a.getShape().dimension() == 2 ? a.transpose() : a);
         });
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
-        for (int b = 0; b < (withLora ? c.numLayers() : 0); b++) {
+        for (int b = 0; b < (module != null ? c.numLayers() : 0); b++) {
             for (String l : LORA_LAYERS) {
                 String name = "blocks." + b + "." + l;
                 long[] s = data.shapes().get(name + ".weight");
-                long in = s[1];
-                float[] d = new float[Math.toIntExact(data.rank() * in)];
-                double bound = 1 / Math.sqrt(in);
-                for (int i = 0; i < d.length; i++) {
-                    d[i] = (float) ((2 * rnd.nextDouble() - 1) * bound);
+                int r = data.rank();
+                double scale = data.alpha() / r;
+                NDArray[] f = switch (module) {
+                    case LORA -> new NDArray[] {uniform(rnd, 1 / Math.sqrt(s[1]), r, s[1]), manager.zeros(new Shape(s[0], r))};
+                    case LOHA -> new NDArray[] {normal(rnd, 0.1, s[0], r), normal(rnd, 1, r, s[1]), manager.zeros(new Shape(s[0], r)),
+                        normal(rnd, 1, r, s[1])};
+                    case LOKR -> {
+                        int[] o = LokrAdapter.factorization((int) s[0], -1);
+                        int[] i = LokrAdapter.factorization((int) s[1], -1);
+                        NDArray w1 = uniform(rnd, 1 / Math.sqrt(i[0]), o[0], i[0]);
+                        if (LokrAdapter.wholeW2((int) s[0], (int) s[1], r, -1)) {
+                            scale = 1;
+                            yield new NDArray[] {w1, manager.zeros(new Shape(o[1], i[1]))};
+                        }
+                        yield new NDArray[] {w1, uniform(rnd, 1 / Math.sqrt(r), o[1], r), manager.zeros(new Shape(r, i[1]))};
+                    }
+                };
+                for (NDArray a : f) {
+                    a.setRequiresGradient(true);
+                    adam.add(new NDArray[] {a, manager.zeros(a.getShape()), manager.zeros(a.getShape())});
                 }
-                NDArray dn = manager.create(d, new Shape(data.rank(), in));
-                NDArray u = manager.zeros(new Shape(s[0], data.rank()));
-                dn.setRequiresGradient(true);
-                u.setRequiresGradient(true);
-                down.put(name, dn);
-                up.put(name, u);
-                adam.add(new NDArray[] {dn, manager.zeros(dn.getShape()), manager.zeros(dn.getShape())});
-                adam.add(new NDArray[] {u, manager.zeros(u.getShape()), manager.zeros(u.getShape())});
+                factors.put(name, f);
+                scales.put(name, scale);
             }
         }
         RopeTables rope = RopeTables.of(c.headDim(), grid[0], grid[1], grid[2]);
@@ -189,16 +196,54 @@ final class DjlWanTrainStep implements TorchCpu.TrainRun {
         return x.matMul(w.get(name + ".weight")).add(w.get(name + ".bias"));
     }
 
-    /** The frozen Linear plus its LoRA branch (x·Dᵀ)·Uᵀ·scale. */
+    /** The frozen Linear plus its network's branch: LoRA (x·Dᵀ)·Uᵀ·s, LoHa and LoKr x·ΔWᵀ·s. */
     private NDArray lora(NDManager call, NDArray x, String name) {
-        if (!withLora) {
+        if (module == null) {
             return linear(x, name);
         }
-        NDArray dT = down.get(name).transpose();
-        NDArray uT = up.get(name).transpose();
-        dT.attach(call);
-        uT.attach(call);
-        return linear(x, name).add(x.matMul(dT).matMul(uT).mul(scale));
+        NDArray[] f = factors.get(name);
+        double scale = scales.get(name);
+        if (module == NetworkModule.LORA) {
+            NDArray dT = inCall(call, f[0].transpose());
+            NDArray uT = inCall(call, f[1].transpose());
+            return linear(x, name).add(x.matMul(dT).matMul(uT).mul(scale));
+        }
+        NDArray delta;
+        if (module == NetworkModule.LOHA) {
+            delta = inCall(call, f[0].matMul(f[1])).mul(inCall(call, f[2].matMul(f[3])));
+        } else {
+            NDArray w2 = f.length == 2 ? f[1] : inCall(call, f[1].matMul(f[2]));
+            long a = f[0].getShape().get(0);
+            long cc = f[0].getShape().get(1);
+            long b = w2.getShape().get(0);
+            long d = w2.getShape().get(1);
+            // kron(w1, w2) as a broadcast product [a, 1, c, 1] · [1, b, 1, d]
+            delta = inCall(call, f[0].reshape(a, 1, cc, 1)).mul(inCall(call, w2.reshape(1, b, 1, d))).reshape(a * b, cc * d);
+        }
+        return linear(x, name).add(x.matMul(delta.transpose()).mul(scale));
+    }
+
+    /** {@code a}, a product of long-lived factors, attached to the step's manager (freed with it). */
+    private static NDArray inCall(NDManager call, NDArray a) {
+        a.attach(call);
+        return a;
+    }
+
+    private NDArray uniform(java.util.SplittableRandom rnd, double bound, long rows, long cols) {
+        float[] v = new float[Math.toIntExact(rows * cols)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((2 * rnd.nextDouble() - 1) * bound);
+        }
+        return manager.create(v, new Shape(rows, cols));
+    }
+
+    private NDArray normal(java.util.SplittableRandom rnd, double std, long rows, long cols) {
+        float[] v = new float[Math.toIntExact(rows * cols)];
+        java.util.Random g = new java.util.Random(rnd.nextLong());
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (g.nextGaussian() * std);
+        }
+        return manager.create(v, new Shape(rows, cols));
     }
 
     /** Global-norm clipping, then AdamW with torch's bias correction and decoupled weight decay; grads zeroed. */

@@ -65,7 +65,16 @@ public interface TorchCpu extends AutoCloseable {
      * flow-matching forward, MSE loss, autograd backward, global-norm clipping and AdamW on the LoRA weights.
      * {@code run()} is one step; {@link TrainRun#lastLoss()} the loss of the last one.
      */
-    TrainRun wanTrainStep(TrainStepCase c);
+    default TrainRun wanTrainStep(TrainStepCase c) {
+        return wanTrainStep(c, dev.loraid.core.lora.NetworkModule.LORA);
+    }
+
+    /**
+     * {@link #wanTrainStep(TrainStepCase)} with another network on the same Linears: LoHa or LoKr as musubi's
+     * networks/loha.py and lokr.py compute them ({@code y = x·Wᵀ + b + x·ΔWᵀ·s}, ΔW built from the factors in the
+     * forward pass, PyTorch's autograd through it), initialised as upstream.
+     */
+    TrainRun wanTrainStep(TrainStepCase c, dev.loraid.core.lora.NetworkModule module);
 
     /**
      * Text-to-video sampling with the case's model (the forward of {@link #wanTrainStep} without LoRA, fp32): UniPC

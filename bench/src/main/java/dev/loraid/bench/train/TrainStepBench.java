@@ -115,14 +115,33 @@ public final class TrainStepBench implements BenchCommand {
                     halfCpu / mineCpu, halfPeak / 1048576.0, plain / 1048576.0);
         }
         if (other != null) {
-            // LoHa / LoKr as train --network_module builds them, on the same weights and sample; no PyTorch twin
+            // LoHa / LoKr as train --network_module builds them, on the same weights and sample, and PyTorch's twin of
+            // upstream's arithmetic (x·ΔWᵀ added to the output, autograd through ΔW)
             NetworkModule module = NetworkModule.of(other);
             Ours alt = new Ours(data, module);
             long altPeak = alt.peakOfOneStep(); // no checkpointing, as `plain`
             Stopwatch.Timing a = series.time("loraid " + label + " bf16 base, " + other, alt::step);
+            double[] altTorchLoss = {Double.NaN};
+            double altTorch = series.torch("pytorch " + label + " f32, " + other, pt -> {
+                TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
+                return new TorchCpu.Workload() {
+                    @Override
+                    public void run() {
+                        r.run();
+                        altTorchLoss[0] = r.lastLoss();
+                    }
+
+                    @Override
+                    public void close() {
+                        r.close();
+                    }
+                };
+            }).map(Stopwatch.Timing::median).orElse(Double.NaN);
             ctx.out().printf(Locale.ROOT, "%s: %s %s ms/step (loss %.4f), LoRA %s ms/step: %s/LoRA %.2f; activation memory "
-                    + "(no checkpointing) %.1f MiB vs %.1f MiB%n", label, other, Figures.num(a.median() * 1e3, 0), alt.lastLoss,
-                    Figures.num(mine * 1e3, 0), other, a.median() / mine, altPeak / 1048576.0, plain / 1048576.0);
+                    + "(no checkpointing) %.1f MiB vs %.1f MiB; pytorch %s %s ms/step (f32, loss %.4f): %s ratio=%.2f%n", label,
+                    other, Figures.num(a.median() * 1e3, 0), alt.lastLoss, Figures.num(mine * 1e3, 0), other, a.median() / mine,
+                    altPeak / 1048576.0, plain / 1048576.0, other, Figures.num(altTorch * 1e3, 0), altTorchLoss[0], other,
+                    altTorch / a.median());
         }
         double[] torchLoss = {Double.NaN};
         double torch = series.torch("pytorch " + label + " f32", pt -> {
