@@ -26,6 +26,10 @@ import org.apache.commons.cli.Options;
  * checkpoint, streaming (spec loraid.md §2, §4). Flag names are the seed's and upstream's.
  */
 final class MergeCommand extends OptionsCommand {
+    /** Options of LoRA merges that a LyCORIS merge does not take. */
+    private static final List<String> LYCORIS_EXCLUDES = List.of("dit_high_noise", "lora_weight_high_noise",
+            "save_merged_model_high_noise", "LORAID", "loraid", "include_patterns", "exclude_patterns", "save_dtype", "dit_dtype");
+
     @Override
     public String name() {
         return "merge";
@@ -88,7 +92,7 @@ final class MergeCommand extends OptionsCommand {
         if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
             throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
         }
-        if (cl.hasOption("lycoris")) {
+        if (cl.hasOption("lycoris") || holdsLycoris(cl, loraTokens, highTokens, err)) {
             return lycoris(cl, base, loraTokens, output, out, err);
         }
         Map<String, Path> outputs = new LinkedHashMap<>();
@@ -165,11 +169,25 @@ final class MergeCommand extends OptionsCommand {
         };
     }
 
+    /**
+     * Without --lycoris: whether the files of one DiT, given without the options only LoRA merges take, include a LoHa,
+     * LoKr or full file (what train --network_module networks.loha/lokr saves), which then go the --lycoris way with a note.
+     */
+    private static boolean holdsLycoris(CommandLine cl, List<String> loraTokens, List<String> highTokens, PrintStream err) {
+        if (loraTokens.isEmpty() || !highTokens.isEmpty() || LYCORIS_EXCLUDES.stream().anyMatch(cl::hasOption)) {
+            return false;
+        }
+        Path first = dev.loraid.core.lora.LycorisMerge.firstNeedingMerge(LoraidArgs.loraFiles(loraTokens));
+        if (first != null && !cl.hasOption("quiet")) {
+            err.println(first.getFileName() + " holds LoHa/LoKr/full tensors: the files are merged as with --lycoris");
+        }
+        return first != null;
+    }
+
     /** --lycoris: LyCORIS files merged into one DiT ({@link dev.loraid.core.lora.LycorisMerge#mergeFile}). */
     private static int lycoris(CommandLine cl, Path base, List<String> loraTokens, Path output, PrintStream out,
             PrintStream err) {
-        for (String f : List.of("dit_high_noise", "lora_weight_high_noise", "save_merged_model_high_noise", "LORAID", "loraid",
-                "include_patterns", "exclude_patterns", "save_dtype", "dit_dtype")) {
+        for (String f : LYCORIS_EXCLUDES) {
             if (cl.hasOption(f)) {
                 throw new UsageException("--lycoris merges whole files into one DiT in its own dtypes: not with --" + f);
             }

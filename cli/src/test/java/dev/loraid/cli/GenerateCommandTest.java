@@ -335,6 +335,13 @@ class GenerateCommandTest {
                 "--lora_weight", file.toString(), "--lora_multiplier", "0.8", "--save_merged_model", viaMerge.toString());
         assertEquals(0, merge.code(), merge.err());
         assertArrayEquals(Files.readAllBytes(saved), Files.readAllBytes(viaMerge));
+        // and without --lycoris: a file with LoHa/LoKr tensors takes that way by itself
+        Path detectedMerge = dir.resolve("merge_detected.safetensors");
+        CliRun detectedRun = CliRun.run("merge", "--dit", golden("wan_tiny_weights.safetensors").toString(),
+                "--lora_weight", file.toString(), "--lora_multiplier", "0.8", "--save_merged_model", detectedMerge.toString());
+        assertEquals(0, detectedRun.code(), detectedRun.err());
+        assertTrue(detectedRun.err().contains("lokr.safetensors holds LoHa/LoKr/full tensors"), detectedRun.err());
+        assertArrayEquals(Files.readAllBytes(saved), Files.readAllBytes(detectedMerge));
         CliRun twoValues = CliRun.run("merge", "--lycoris", "--dit", golden("wan_tiny_weights.safetensors").toString(),
                 "--lora_weight", file.toString(), "--lora_multiplier", "0.8", "0.5", "--save_merged_model", viaMerge.toString());
         assertEquals(2, twoValues.code(), twoValues.err());
