@@ -92,9 +92,6 @@ final class MergeCommand extends OptionsCommand {
         if (highOutput != null && (highBase == null || highTokens.isEmpty())) {
             throw new UsageException("--save_merged_model_high_noise needs --dit_high_noise and --lora_weight_high_noise");
         }
-        if (cl.hasOption("lycoris") || holdsLycoris(cl, loraTokens, highTokens, err)) {
-            return lycoris(cl, base, loraTokens, output, out, err);
-        }
         Map<String, Path> outputs = new LinkedHashMap<>();
         if (output != null) {
             outputs.put("--save_merged_model", output);
@@ -103,7 +100,10 @@ final class MergeCommand extends OptionsCommand {
             outputs.put("--save_merged_model_high_noise", highOutput);
         }
         CliArgs.distinctOutputs(outputs);
-        OutputSet.checkFolders(outputs);
+        OutputSet.checkFolders(outputs); // a wrong output folder fails before any input is read
+        if (cl.hasOption("lycoris") || holdsLycoris(cl, loraTokens, highTokens, err)) {
+            return lycoris(cl, base, loraTokens, output, out, err);
+        }
         // every input of both experts is validated (headers and LoRA files only) before the first long write
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"));
                 MergePlan low = loraTokens.isEmpty() ? null

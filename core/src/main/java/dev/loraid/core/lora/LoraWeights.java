@@ -59,8 +59,8 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
             String what = file.source() + ": " + unknown.size() + " unrecognised LoRA key(s), first " + first(unknown);
             if (lycoris) {
                 throw new LoraidException(dev.loraid.core.ParameterText.named(what + " (LyCORIS LoKr/LoHa/full tensors: "
-                        + "generation and merging take such files with ", dev.loraid.core.ParameterText.param("LoraSelection.lycoris"),
-                        ")"));
+                        + "generation and merging take such files whole, as with ", dev.loraid.core.ParameterText.param("LoraSelection.lycoris"),
+                        ", without LORAID ids or key patterns)"));
             }
             throw new LoraidException(what + " (expected lora_unet_<module>.lora_down.weight/.lora_up.weight/.alpha or "
                     + "diffusion_model.<module>.lora_A/lora_B.weight)");
