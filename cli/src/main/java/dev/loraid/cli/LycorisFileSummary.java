@@ -10,7 +10,7 @@ import java.util.TreeSet;
 
 /**
  * {@code inspect}'s view of a LyCORIS file (LoHa, LoKr or full modules, perhaps beside LoRA ones): its modules by
- * algorithm and the blocks they touch, read from the header alone, and how to use it ({@code generate --lycoris}).
+ * algorithm and the blocks they touch, read from the header alone, and how to use it ({@code generate --lora_weight}).
  */
 final class LycorisFileSummary {
     private LycorisFileSummary() {
@@ -48,7 +48,7 @@ final class LycorisFileSummary {
         json.put("modules", algorithm.size());
         json.put("algorithms", counts);
         json.put("blocks", List.copyOf(blocks));
-        return new FileSummary("lycoris", List.of(head.toString(), "merged into the DiT at load by generate --lycoris "
-            + "--lora_weight FILE"), json);
+        return new FileSummary("lycoris", List.of(head.toString(), "merged into the DiT at load by generate --lora_weight FILE "
+            + "(as with --lycoris); merge --lora_weight FILE writes that DiT"), json);
     }
 }

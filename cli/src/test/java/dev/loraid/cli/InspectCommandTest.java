@@ -54,7 +54,7 @@ class InspectCommandTest {
         CliRun r = run("inspect", file.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("LyCORIS: 3 modules (1 loha, 1 lokr, 1 lora), blocks 0..3"), r.out());
-        assertTrue(r.out().contains("generate --lycoris"), r.out());
+        assertTrue(r.out().contains("merged into the DiT at load by generate --lora_weight FILE"), r.out());
     }
 
     @Test
