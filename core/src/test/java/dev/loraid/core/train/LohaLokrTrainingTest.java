@@ -2,8 +2,10 @@ package dev.loraid.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loraid.core.LoraidException;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LycorisModule;
 import dev.loraid.core.lora.NetworkModule;
@@ -106,5 +108,10 @@ class LohaLokrTrainingTest {
                 }
             }
         }
+        // a file of another network is refused naming a tensor and the network
+        Path lohaFile = dir.resolve(NetworkModule.LOHA + "a").resolve("run.safetensors");
+        LoraidException e = assertThrows(LoraidException.class, () -> Trainer.run(TrainFixture.config(toml, dir.resolve("wrong"),
+                "run", 1, network(NetworkModule.LOKR, 2, List.of(), lohaFile, false), null, null), TrainListener.SILENT));
+        assertTrue(e.getMessage().contains(".hada_w1_a is a loha tensor, the network is networks.lokr"), e.getMessage());
     }
 }
