@@ -202,27 +202,14 @@ public final class LycorisModule {
         }
         long rank = !wholeW1 ? f32("lokr_w1_a").size(1) : !wholeW2 ? f32("lokr_w2_a").size(1) : 1;
         double scale = wholeW1 && wholeW2 ? 1.0 : scale(rank);
-        int a = (int) w1.size(0);
-        int c = (int) w1.size(1);
-        int b = (int) w2.size(0);
-        int d = (int) w2.size(1);
-        float[] x = w1.toFloatArray();
-        float[] y = w2.toFloatArray();
-        float[] out = new float[Math.toIntExact((long) a * b * c * d)];
-        int in = c * d;
-        for (int i = 0; i < a; i++) {
-            for (int k = 0; k < b; k++) {
-                int row = (i * b + k) * in;
-                for (int j = 0; j < c; j++) {
-                    float s = (float) (x[i * c + j] * scale);
-                    int col = row + j * d;
-                    for (int l = 0; l < d; l++) {
-                        out[col + l] = s * y[k * d + l];
-                    }
-                }
-            }
-        }
-        return Tensor.of(out, (long) a * b, in);
+        long a = w1.size(0);
+        long c = w1.size(1);
+        long b = w2.size(0);
+        long d = w2.size(1);
+        // kron(w1, w2)[i·b + k, j·d + l] = w1[i, j] · w2[k, l]: a broadcast product [a, 1, c, 1] · [1, b, 1, d]
+        Tensor out = Tensor.empty(DType.F32, a, b, c, d);
+        out.backend().binary(BinaryOp.MUL, w1.reshape(a, 1, c, 1), w2.reshape(1, b, 1, d), out);
+        return scaled(out.reshape(a * b, c * d), scale);
     }
 
     /** α/r, α defaulting to r when absent or 0. */
