@@ -116,7 +116,7 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("interactive", "read prompts from standard input, one per line (--from_file's line syntax), "
                 + "and generate each as it comes with the models loaded once; end of input ends"));
         o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full): merged into "
-                + "the DiT at load, as upstream (not with --fp8)"));
+                + "the DiT at load, as upstream (not with --fp8); files with LoHa/LoKr/full tensors are taken so without it too"));
         o.addOption(CliArgs.value("one_frame_inference", "SPEC", "one-frame inference (musubi docs/wan_1f.md) for i2v-14B, "
                 + "flf2v-14B or i2v-A14B: target_index=N,control_index=A;B (RoPE frame positions); --image_path gives the size "
                 + "and CLIP tokens, --control_image_path the control images; one image comes out"));
@@ -149,7 +149,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(Option.builder().longOpt("video_size").numberOfArgs(2).argName("H W")
                 .desc("height and width in pixels, 16..16384, multiples of 16 (of 32 with a stride-16 VAE) (default 256 256)").build());
         o.addOption(CliArgs.value("video_length", "N", "frames, 4k + 1 in 1..16385 (default 81; 1 for t2i)"));
-        o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA / LORAID files applied as adapters (to the low-noise expert for A14B)"));
+        o.addOption(CliArgs.values("lora_weight", "FILE", "LoRA / LORAID files applied as adapters (to the low-noise expert for A14B); "
+                + "LoHa/LoKr files merged at load"));
         o.addOption(CliArgs.values("lora_multiplier", "M", "multipliers: none = 1.0, one = for all, else one per LoRA (per LORAID with --LORAID)"));
         o.addOption(CliArgs.values("lora_weight_high_noise", "FILE", "LoRA files for the A14B high-noise expert"));
         o.addOption(CliArgs.values("lora_multiplier_high_noise", "M", "multipliers for --lora_weight_high_noise"));

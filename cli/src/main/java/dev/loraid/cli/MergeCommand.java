@@ -61,7 +61,8 @@ final class MergeCommand extends OptionsCommand {
         o.addOption(CliArgs.values("exclude_patterns", "REGEX", "drop LoRA keys matching (applied after include)"));
         o.addOption(CliArgs.value("task", "PRESET", "cross-check the DiT's block count against this preset, e.g. t2v-14B"));
         o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full), merged "
-                + "tensor by tensor (one expert; not with LORAID ids, patterns or --save_dtype)"));
+                + "tensor by tensor (one expert; not with LORAID ids, patterns or --save_dtype); files with LoHa/LoKr/full "
+                + "tensors are taken so without it too"));
         o.addOption(CliArgs.flag("quiet", "no progress bar or info lines"));
         o.addOption(CliArgs.allowNonFinite());
         return o;
