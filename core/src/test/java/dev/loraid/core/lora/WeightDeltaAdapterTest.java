@@ -96,35 +96,39 @@ class WeightDeltaAdapterTest {
         SplittableRandom r = new SplittableRandom(3);
         for (NetworkAdapter a : new NetworkAdapter[] {loha(r, DType.F32, 3, 1.5, LoraAdapter.Dropouts.NONE),
                 lokr(r, DType.F32, false, 0.5), lokr(r, DType.F32, true, 7.0)}) {
-          Linear fp8 = new Linear(Parameter.of(random(r, DType.F32, OUT, IN).to(DType.F8_E4M3), false),
-                  Parameter.of(random(r, DType.F32, OUT), false)); // folded after widening to fp32
-          Linear[] two = bothWays(r, DType.F32);
-          for (Linear layer : new Linear[] {two[0], two[1], fp8}) {
-            Tensor x = random(r, DType.F32, 2, TOKENS, IN);
-            a.setMultiplier(0.8);
-            layer.setAdapter(a);
-            double[] got = layer.forward(Var.constant(x)).data().toDoubleArray();
-            layer.setAdapter(null);
-
-            TreeMap<String, Tensor> tensors = new TreeMap<>();
-            a.parameters().forEach((suffix, p) -> tensors.put(NAME + suffix, p.data()));
-            tensors.put(NAME + ".alpha", Tensor.ofDoubles(new double[] {a.alpha()}).to(DType.F32));
-            Tensor merged = layer.weight().data().to(DType.F32).copy();
-            LycorisModule.read(new LoraFile("t", tensors, Map.of())).get(NAME).addTo(merged, 0.8);
-            double[] w = merged.toDoubleArray();
-            double[] b = layer.bias().data().toDoubleArray();
-            double[] xs = x.toDoubleArray();
-            for (int row = 0; row < 2 * TOKENS; row++) {
-                for (int o = 0; o < OUT; o++) {
-                    double want = b[o];
-                    for (int i = 0; i < IN; i++) {
-                        want += xs[row * IN + i] * w[o * IN + i];
-                    }
-                    assertEquals(want, got[row * OUT + o], 1e-5 * (1 + Math.abs(want)), a.getClass().getSimpleName() + " "
-                            + layer.getClass().getSimpleName() + " " + row + "," + o);
-                }
+            Linear fp8 = new Linear(Parameter.of(random(r, DType.F32, OUT, IN).to(DType.F8_E4M3), false),
+                    Parameter.of(random(r, DType.F32, OUT), false)); // folded after widening to fp32
+            Linear[] two = bothWays(r, DType.F32);
+            for (Linear layer : new Linear[] {two[0], two[1], fp8}) {
+                checkForward(a, layer, random(r, DType.F32, 2, TOKENS, IN));
             }
-          }
+        }
+    }
+
+    /** {@code layer} with {@code a} at multiplier 0.8 against x·W'ᵀ + b, W' merged by {@link LycorisModule}. */
+    private static void checkForward(NetworkAdapter a, Linear layer, Tensor x) {
+        a.setMultiplier(0.8);
+        layer.setAdapter(a);
+        double[] got = layer.forward(Var.constant(x)).data().toDoubleArray();
+        layer.setAdapter(null);
+
+        TreeMap<String, Tensor> tensors = new TreeMap<>();
+        a.parameters().forEach((suffix, p) -> tensors.put(NAME + suffix, p.data()));
+        tensors.put(NAME + ".alpha", Tensor.ofDoubles(new double[] {a.alpha()}).to(DType.F32));
+        Tensor merged = layer.weight().data().to(DType.F32).copy();
+        LycorisModule.read(new LoraFile("t", tensors, Map.of())).get(NAME).addTo(merged, 0.8);
+        double[] w = merged.toDoubleArray();
+        double[] b = layer.bias().data().toDoubleArray();
+        double[] xs = x.toDoubleArray();
+        for (int row = 0; row < xs.length / IN; row++) {
+            for (int o = 0; o < OUT; o++) {
+                double want = b[o];
+                for (int i = 0; i < IN; i++) {
+                    want += xs[row * IN + i] * w[o * IN + i];
+                }
+                assertEquals(want, got[row * OUT + o], 1e-5 * (1 + Math.abs(want)), a.getClass().getSimpleName() + " "
+                        + layer.getClass().getSimpleName() + " " + row + "," + o);
+            }
         }
     }
 
@@ -133,38 +137,41 @@ class WeightDeltaAdapterTest {
         SplittableRandom r = new SplittableRandom(11);
         for (NetworkAdapter a : new NetworkAdapter[] {loha(r, DType.F64, 3, 1.5, LoraAdapter.Dropouts.NONE),
                 lokr(r, DType.F64, false, 0.5), lokr(r, DType.F64, true, 2.0)}) {
-          for (Linear layer : bothWays(r, DType.F64)) {
-            layer.setAdapter(a);
-            a.parameters().values().forEach(dev.loraid.autograd.Parameter::clearGrad);
-            a.setMultiplier(0.7);
-            Tensor x = random(r, DType.F64, TOKENS, IN);
-            Tensor weights = random(r, DType.F64, TOKENS, OUT);
-            Supplier<Var> loss = () -> layer.forward(Var.constant(x)).mul(Var.constant(weights)).sum();
-            loss.get().backward();
-            for (Map.Entry<String, Parameter> e : a.parameters().entrySet()) {
-                Tensor t = e.getValue().data();
-                double[] analytic = e.getValue().grad().toDoubleArray();
-                for (int k = 0; k < analytic.length; k++) {
-                    long[] idx = {k / t.size(1), k % t.size(1)};
-                    double orig = t.getDouble(idx);
-                    double h = 1e-6;
-                    double plus;
-                    double minus;
-                    try (GradMode.Scope s = GradMode.noGrad()) {
-                        t.setDouble(orig + h, idx);
-                        plus = loss.get().data().getDouble();
-                        t.setDouble(orig - h, idx);
-                        minus = loss.get().data().getDouble();
-                    }
-                    t.setDouble(orig, idx);
-                    double numeric = (plus - minus) / (2 * h);
-                    if (Math.abs(numeric - analytic[k]) > 1e-6 * (1 + Math.abs(numeric))) {
-                        fail(a.getClass().getSimpleName() + " " + layer.getClass().getSimpleName() + e.getKey() + "[" + k
-                                + "]: analytic " + analytic[k] + ", numeric " + numeric);
-                    }
+            for (Linear layer : bothWays(r, DType.F64)) {
+                checkGradients(a, layer, random(r, DType.F64, TOKENS, IN), random(r, DType.F64, TOKENS, OUT));
+            }
+        }
+    }
+
+    /** Each factor's gradient of L = Σ layer(x) ⊙ weights against (L(p + h) − L(p − h)) / 2h, element by element. */
+    private static void checkGradients(NetworkAdapter a, Linear layer, Tensor x, Tensor weights) {
+        layer.setAdapter(a);
+        a.parameters().values().forEach(Parameter::clearGrad);
+        a.setMultiplier(0.7);
+        Supplier<Var> loss = () -> layer.forward(Var.constant(x)).mul(Var.constant(weights)).sum();
+        loss.get().backward();
+        for (Map.Entry<String, Parameter> e : a.parameters().entrySet()) {
+            Tensor t = e.getValue().data();
+            double[] analytic = e.getValue().grad().toDoubleArray();
+            for (int k = 0; k < analytic.length; k++) {
+                long[] idx = {k / t.size(1), k % t.size(1)};
+                double orig = t.getDouble(idx);
+                double h = 1e-6;
+                double plus;
+                double minus;
+                try (GradMode.Scope s = GradMode.noGrad()) {
+                    t.setDouble(orig + h, idx);
+                    plus = loss.get().data().getDouble();
+                    t.setDouble(orig - h, idx);
+                    minus = loss.get().data().getDouble();
+                }
+                t.setDouble(orig, idx);
+                double numeric = (plus - minus) / (2 * h);
+                if (Math.abs(numeric - analytic[k]) > 1e-6 * (1 + Math.abs(numeric))) {
+                    fail(a.getClass().getSimpleName() + " " + layer.getClass().getSimpleName() + e.getKey() + "[" + k
+                            + "]: analytic " + analytic[k] + ", numeric " + numeric);
                 }
             }
-          }
         }
     }
 
