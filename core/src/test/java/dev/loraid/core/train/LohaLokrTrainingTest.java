@@ -86,6 +86,28 @@ class LohaLokrTrainingTest {
         }
     }
 
+    /** A state saved at step 3 resumes to the bytes of the run that never stopped (factors and moments by their keys). */
+    @Test
+    void loha_and_lokr_runs_resume_bit_identical(@TempDir Path dir) throws Exception {
+        Path toml = TrainFixture.dataset(dir, 2, 1);
+        for (NetworkModule module : List.of(NetworkModule.LOHA, NetworkModule.LOKR)) {
+            NetworkConfig net = network(module, 4, List.of("rank_dropout=0.2"), null, false);
+            Path straightDir = dir.resolve(module + "straight");
+            SaveConfig save = new SaveConfig(straightDir, "run", 3, null, null, null, null, null, true, false,
+                    dev.loraid.tensor.DType.F32, false, null);
+            Path straight = Trainer.run(TrainFixture.config(toml, straightDir, "run", 6, net, save, null), TrainListener.SILENT).lora();
+            Path state = straightDir.resolve("run" + SaveConfig.stepSuffix(3) + "-state");
+            Path resumedDir = dir.resolve(module + "resumed");
+            SaveConfig resumedSave = new SaveConfig(resumedDir, "run", 3, null, null, null, null, null, true, false,
+                    dev.loraid.tensor.DType.F32, false, null);
+            TrainerTest.Losses after = new TrainerTest.Losses();
+            Trainer.Result resumed = Trainer.run(TrainFixture.config(toml, resumedDir, "run", 6, net, resumedSave, state), after);
+            assertEquals(6, resumed.steps());
+            assertEquals(3, after.losses.size(), "the resumed run starts at step 4");
+            TrainerTest.assertSameTensors(straight, resumed.lora());
+        }
+    }
+
     @Test
     void network_weights_restart_loha_and_lokr_with_the_rank_of_the_file(@TempDir Path dir) throws Exception {
         Path toml = TrainFixture.dataset(dir, 2, 1);
