@@ -468,8 +468,8 @@ final class TrainCommand extends OptionsCommand {
 
         @Override
         public void started(Plan plan) {
-            reporter.info(String.format(Locale.ROOT, "training %d LoRA modules (%,d parameters) on %d items, %d batches per epoch: "
-                    + "%d steps in %d epoch(s)%s", plan.loraModules(), plan.loraParameters(), plan.trainItems(), plan.batchesPerEpoch(),
+            reporter.info(String.format(Locale.ROOT, "training %d %s modules (%,d parameters) on %d items, %d batches per epoch: "
+                    + "%d steps in %d epoch(s)%s", plan.loraModules(), plan.network().label(), plan.loraParameters(), plan.trainItems(), plan.batchesPerEpoch(),
                     plan.totalSteps(), plan.epochs(), plan.firstStep() > 0 ? ", from step " + plan.firstStep() : ""));
             bar = ProgressBar.create(plan.firstStep() > 0 ? "training (from step " + plan.firstStep() + ")" : "training",
                     plan.totalSteps() - plan.firstStep(), "steps", quiet);

@@ -302,6 +302,7 @@ class TrainCommandTest {
             assertEquals(0, r.code(), r.err());
             assertTrue(r.err().contains("--network_dropout (LoHa and LoKr take rank_dropout and module_dropout) does nothing with "
                     + "--network_module " + module), r.err());
+            assertTrue(r.err().contains("training 40 " + (module.equals("networks.loha") ? "LoHa" : "LoKr") + " modules"), r.err());
             try (dev.loraid.tensor.safetensors.SafetensorsFile f = dev.loraid.tensor.safetensors.SafetensorsFile.open(
                     out.resolve("my.safetensors"))) {
                 assertEquals(module, f.metadata().get("ss_network_module"));

@@ -14,20 +14,27 @@ import java.util.Arrays;
  * named as upstream names the Python module, which it also writes into {@code ss_network_module}.
  */
 public enum NetworkModule {
-    LORA("networks.lora_wan", 1),
-    LOHA("networks.loha", 3),
-    LOKR("networks.lokr", 2);
+    LORA("networks.lora_wan", "LoRA", 1),
+    LOHA("networks.loha", "LoHa", 3),
+    LOKR("networks.lokr", "LoKr", 2);
 
     private final String moduleName;
+    private final String label;
     private final int streams;
 
-    NetworkModule(String moduleName, int streams) {
+    NetworkModule(String moduleName, String label, int streams) {
         this.moduleName = moduleName;
+        this.label = label;
         this.streams = streams;
     }
 
     public String moduleName() {
         return moduleName;
+    }
+
+    /** The algorithm's name in messages: LoRA, LoHa, LoKr. */
+    public String label() {
+        return label;
     }
 
     public static NetworkModule of(String name) {

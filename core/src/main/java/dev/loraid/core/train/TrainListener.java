@@ -1,5 +1,6 @@
 package dev.loraid.core.train;
 
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.Reporter;
 import java.nio.file.Path;
 
@@ -10,9 +11,12 @@ import java.nio.file.Path;
  */
 public interface TrainListener extends Reporter {
 
-    /** The run's size, known once data and model are open. {@code firstStep} is 0, or the resumed step. */
-    record Plan(long totalSteps, int epochs, int batchesPerEpoch, int trainItems, int loraModules, long loraParameters,
-            long firstStep) {
+    /**
+     * The run's size, known once data and model are open: {@code loraModules} adapted layers of the {@code network} kind
+     * (LoRA, LoHa, LoKr) with {@code loraParameters} trained numbers. {@code firstStep} is 0, or the resumed step.
+     */
+    record Plan(long totalSteps, int epochs, int batchesPerEpoch, int trainItems, NetworkModule network, int loraModules,
+            long loraParameters, long firstStep) {
     }
 
     /** One optimizer update: {@code loss} of this step, {@code avrLoss} over the last epoch's worth of steps. */

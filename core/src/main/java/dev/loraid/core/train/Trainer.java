@@ -97,7 +97,8 @@ public final class Trainer {
                     args.factor() == null ? -1 : args.factor(), RandomStreams.loraInit(c.seed()),
                     args.verbose() ? listener : Reporter.SILENT);
             if (net.adapters().isEmpty()) {
-                throw new LoraidException("No LoRA modules found: the include/exclude patterns and the LORAID slice select no layer");
+                throw new LoraidException("No " + module.label() + " modules found: the include/exclude patterns and the LORAID "
+                        + "slice select no layer");
             }
             if (c.blocksToSwap() > 0) {
                 net.moveTo(c.device()); // made beside the weights, in host memory
@@ -151,7 +152,7 @@ public final class Trainer {
             }
             TrainingSampler sampler = c.sampling() == null ? null : TrainingSampler.prepare(c, sampleTask(primary), listener);
             long loraParams = params.values().stream().mapToLong(p -> p.shape().numel()).sum();
-            listener.started(new TrainListener.Plan(maxSteps, epochs, batchesPerEpoch, data.numTrainItems(), net.adapters().size(),
+            listener.started(new TrainListener.Plan(maxSteps, epochs, batchesPerEpoch, data.numTrainItems(), module, net.adapters().size(),
                     loraParams, position.globalStep()));
             TrainMetadata metadata = new TrainMetadata(c, rank, alpha > 0 ? alpha : rank, args, slice, data.numTrainItems(),
                     batchesPerEpoch, epochs, maxSteps, warmup, data.datasetsMetadataJson(), new SecureRandom().nextLong() >>> 1,
