@@ -531,7 +531,7 @@ final class GenerateCommand extends OptionsCommand {
         }
         if (loras.lycoris()) {
             try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-                dev.loraid.core.lora.LycorisMerge.mergeFile(dit, loras.files(), loras.perFileMultipliers(),
+                dev.loraid.core.merge.LycorisMerger.mergeFile(dit, loras.files(), loras.perFileMultipliers(),
                         CliArgs.path(cl, "save_merged_model"), reporter);
             }
             out.println(CliArgs.path(cl, "save_merged_model"));

@@ -185,7 +185,7 @@ final class MergeCommand extends OptionsCommand {
         return first != null;
     }
 
-    /** --lycoris: LyCORIS files merged into one DiT ({@link dev.loraid.core.lora.LycorisMerge#mergeFile}). */
+    /** --lycoris: LyCORIS files merged into one DiT ({@link dev.loraid.core.merge.LycorisMerger#mergeFile}). */
     private static int lycoris(CommandLine cl, Path base, List<String> loraTokens, Path output, PrintStream out,
             PrintStream err) {
         for (String f : LYCORIS_EXCLUDES) {
@@ -200,7 +200,7 @@ final class MergeCommand extends OptionsCommand {
         List<Double> perFile = CliArgs.usage(() -> dev.loraid.core.lora.LycorisMerge.perFile(
                 LoraidArgs.multipliers(CliArgs.all(cl, "lora_multiplier")), files.size()));
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
-            dev.loraid.core.lora.LycorisMerge.mergeFile(base, files, perFile, output, reporter);
+            dev.loraid.core.merge.LycorisMerger.mergeFile(base, files, perFile, output, reporter);
         }
         out.println(output);
         return 0;

@@ -4,21 +4,15 @@ import dev.loraid.autograd.nn.Linear;
 import dev.loraid.autograd.Module;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.tensor.DType;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.safetensors.SafetensorsWriter;
-import dev.loraid.tensor.safetensors.TensorInfo;
-import dev.loraid.tensor.safetensors.TensorSource;
-import dev.loraid.wan.WanKeys;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * LyCORIS files merged into a model's Linear weights at load (upstream's {@code --lycoris}: its generation merges them
@@ -109,61 +103,22 @@ public final class LycorisMerge {
     }
 
     /**
-     * {@code --save_merged_model} with LyCORIS files: the DiT file {@code dit} written to {@code output} with each
-     * module's update merged into its weight (fp32, stored back in the weight's dtype) and every other tensor as it is;
-     * one tensor in memory at a time, the output atomic (temp file, fsync, rename). The metadata is the base's plus
-     * {@code lycoris_merged} (files and multipliers). Returns how many weights changed.
+     * The updates of {@code files} by the name of the base tensor each changes ({@code weightOf}: a module path's weight
+     * name, or null when the base has none): each applies every module of every file for that weight, in order, to an
+     * fp32 copy of it. A module without a weight is skipped with a warning, as upstream's.
      *
-     * @throws LoraidException naming the file or module when a module fits no weight's shape, a weight is fp8, or no
-     *                         module of a file has a weight in the base
+     * @throws LoraidException naming the file when none of its modules has a weight in the base
      */
-    public static int mergeFile(Path dit, List<Path> files, List<Double> multipliers, Path output, Reporter reporter) {
-        try (TensorSource base = TensorSource.open(dit); LoraFiles.Opened opened = new LoraFiles.Opened();
-             MemoryScope outside = MemoryScope.suspend()) {
-            Map<String, String> weightOf = new LinkedHashMap<>();
-            for (String n : base.names()) {
-                if (n.endsWith(".weight")) {
-                    weightOf.put(WanKeys.stripPrefix(n.substring(0, n.length() - ".weight".length())), n);
-                }
+    public static Map<String, Consumer<Tensor>> updatesByWeight(LoraFiles.Opened opened, List<Path> files,
+            List<Double> multipliers, Function<String, String> weightOf, Reporter reporter) {
+        Map<String, List<Scheduled>> updates = schedule(opened, files, multipliers, weightOf, reporter);
+        for (Path file : files) {
+            if (updates.values().stream().flatMap(List::stream).noneMatch(u -> u.file().equals(file))) {
+                throw new LoraidException(file + ": none of its modules has a weight in the DiT (see the warning)");
             }
-            Map<String, List<Scheduled>> updates = schedule(opened, files, multipliers, weightOf::get, reporter);
-            for (Path file : files) {
-                if (updates.values().stream().flatMap(List::stream).noneMatch(u -> u.file().equals(file))) {
-                    throw new LoraidException(file + ": none of its modules has a weight in " + dit + " (see the warning)");
-                }
-            }
-            List<SafetensorsWriter.Entry> entries = new ArrayList<>();
-            for (String n : base.names()) {
-                TensorInfo info = base.info(n);
-                if (updates.containsKey(n) && (info.dtype() == DType.F8_E4M3 || info.dtype() == DType.F8_E5M2)) {
-                    throw new LoraidException(dit + ": " + n + " is " + info.dtype() + ": merging into fp8 weights is not "
-                        + "supported; use a bf16/fp16/fp32 DiT");
-                }
-                entries.add(new SafetensorsWriter.Entry(n, info.dtype(), info.shape()));
-            }
-            Map<String, String> metadata = new LinkedHashMap<>(base.metadata());
-            List<String> merged = new ArrayList<>();
-            for (int i = 0; i < files.size(); i++) {
-                merged.add(files.get(i).getFileName() + "@" + multipliers.get(i));
-            }
-            metadata.put("lycoris_merged", merged.stream().collect(Collectors.joining(" ")));
-            try (SafetensorsWriter w = SafetensorsWriter.create(output, entries, metadata)) {
-                for (String n : base.names()) {
-                    List<Scheduled> ups = updates.get(n);
-                    if (ups == null) {
-                        w.write(n, base.tensor(n));
-                        continue;
-                    }
-                    try (MemoryScope scope = MemoryScope.open()) {
-                        w.write(n, WeightUpdate.updated(base.tensor(n), sum -> addAll(sum, ups)));
-                    }
-                }
-                w.finish();
-            }
-            reporter.info("merged " + files.size() + " LyCORIS file(s) into " + updates.size() + " weight(s): " + output);
-            return updates.size();
-        } catch (IOException e) {
-            throw new LoraidException(output + ": cannot write the merged DiT (" + e.getMessage() + ")", e);
         }
+        Map<String, Consumer<Tensor>> out = new LinkedHashMap<>();
+        updates.forEach((weight, ups) -> out.put(weight, w -> addAll(w, ups)));
+        return out;
     }
 }

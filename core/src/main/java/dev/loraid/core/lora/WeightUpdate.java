@@ -20,8 +20,19 @@ public final class WeightUpdate {
 
     /** A new tensor of {@code w}'s dtype: {@code update} applied to an fp32 copy of {@code w} (which stays as it is). */
     public static Tensor updated(Tensor w, Consumer<Tensor> update) {
+        Tensor sum = widened(w, update);
+        return sum.dtype() == w.dtype() ? sum : sum.to(w.dtype());
+    }
+
+    /** {@code out ← update(fp32 copy of w)}, rounded once into {@code out}'s dtype (a buffer of the caller's). */
+    public static void updateInto(Tensor w, Consumer<Tensor> update, Tensor out) {
+        Tensor sum = widened(w, update);
+        sum.backend().copy(sum, out);
+    }
+
+    private static Tensor widened(Tensor w, Consumer<Tensor> update) {
         Tensor sum = w.dtype() == DType.F32 ? w.copy() : w.to(DType.F32);
         update.accept(sum);
-        return sum.dtype() == w.dtype() ? sum : sum.to(w.dtype());
+        return sum;
     }
 }
