@@ -168,30 +168,35 @@ public final class LycorisModule {
      * @throws LoraidException naming the module when ΔW's shape is not the layer's
      */
     public void addTo(Tensor w, double factor) {
-        Tensor delta = switch (algorithm()) {
-            case "lora" -> scaled(product(f32("lora_up.weight"), f32("lora_down.weight")), scale(f32("lora_down.weight").size(0)));
+        Delta d = switch (algorithm()) {
+            case "lora" -> new Delta(product(f32("lora_up.weight"), f32("lora_down.weight")), scale(f32("lora_down.weight").size(0)));
             case "loha" -> hadamard();
             case "lokr" -> kron();
-            default -> f32("diff");
+            default -> new Delta(f32("diff"), 1.0);
         };
-        if (!delta.shape().equals(w.shape())) {
-            throw new LoraidException(source + ": " + name + ": its " + algorithm() + " update has shape " + delta.shape()
-                    + " but the layer's weight is " + w.shape());
+        if (!d.unscaled().shape().equals(w.shape())) {
+            throw new LoraidException(source + ": " + name + ": its " + algorithm() + " update has shape "
+                    + d.unscaled().shape() + " but the layer's weight is " + w.shape());
         }
-        w.backend().addScaled(w, 1.0, delta, factor, w);
+        // the scale joins the factor: one pass over the weight for the whole update
+        w.backend().addScaled(w, 1.0, d.unscaled(), factor * d.scale(), w);
     }
 
-    private Tensor hadamard() {
+    /** ΔW = scale · unscaled. */
+    private record Delta(Tensor unscaled, double scale) {
+    }
+
+    private Delta hadamard() {
         Tensor a = product(f32("hada_w1_a"), f32("hada_w1_b"));
         Tensor b = product(f32("hada_w2_a"), f32("hada_w2_b"));
         if (!a.shape().equals(b.shape())) {
             throw new LoraidException(source + ": " + name + ": hada_w1 gives " + a.shape() + ", hada_w2 " + b.shape());
         }
         a.backend().binary(BinaryOp.MUL, a, b, a);
-        return scaled(a, scale(f32("hada_w1_b").size(0)));
+        return new Delta(a, scale(f32("hada_w1_b").size(0)));
     }
 
-    private Tensor kron() {
+    private Delta kron() {
         boolean wholeW1 = has("lokr_w1");
         boolean wholeW2 = has("lokr_w2");
         Tensor w1 = wholeW1 ? f32("lokr_w1") : product(f32("lokr_w1_a"), f32("lokr_w1_b"));
@@ -201,7 +206,6 @@ public final class LycorisModule {
                     + " are not matrices (conv LoKr is not supported)");
         }
         long rank = !wholeW1 ? f32("lokr_w1_a").size(1) : !wholeW2 ? f32("lokr_w2_a").size(1) : 1;
-        double scale = wholeW1 && wholeW2 ? 1.0 : scale(rank);
         long a = w1.size(0);
         long c = w1.size(1);
         long b = w2.size(0);
@@ -209,7 +213,7 @@ public final class LycorisModule {
         // kron(w1, w2)[i·b + k, j·d + l] = w1[i, j] · w2[k, l]: a broadcast product [a, 1, c, 1] · [1, b, 1, d]
         Tensor out = Tensor.empty(DType.F32, a, b, c, d);
         out.backend().binary(BinaryOp.MUL, w1.reshape(a, 1, c, 1), w2.reshape(1, b, 1, d), out);
-        return scaled(out.reshape(a * b, c * d), scale);
+        return new Delta(out.reshape(a * b, c * d), wholeW1 && wholeW2 ? 1.0 : scale(rank));
     }
 
     /** α/r, α defaulting to r when absent or 0. */
@@ -218,18 +222,13 @@ public final class LycorisModule {
         return a / rank;
     }
 
-    private static Tensor scaled(Tensor t, double s) {
-        t.backend().binaryScalar(BinaryOp.MUL, t, s, t);
-        return t;
-    }
-
     private Tensor product(Tensor left, Tensor right) {
         if (left.rank() != 2 || right.rank() != 2 || left.size(1) != right.size(0)) {
             throw new LoraidException(source + ": " + name + ": factors " + left.shape() + " and " + right.shape()
                 + " do not multiply");
         }
-        Tensor out = Tensor.zeros(DType.F32, left.size(0), right.size(1));
-        out.backend().matmul(left, right, out, 1.0, 0.0, null);
+        Tensor out = Tensor.empty(DType.F32, left.size(0), right.size(1));
+        out.backend().matmul(left, right, out, 1.0, 0.0, null); // beta 0: out is written, not read
         return out;
     }
 
