@@ -116,7 +116,8 @@ final class GenerateCommand extends OptionsCommand {
         o.addOption(CliArgs.flag("interactive", "read prompts from standard input, one per line (--from_file's line syntax), "
                 + "and generate each as it comes with the models loaded once; end of input ends"));
         o.addOption(CliArgs.flag("lycoris", "the --lora_weight files are LyCORIS files (LoRA, LoHa, LoKr or full): merged into "
-                + "the DiT at load, as upstream (not with --fp8); files with LoHa/LoKr/full tensors are taken so without it too"));
+                + "the DiT at load, before any fp8 quantisation, as upstream; files with LoHa/LoKr/full tensors are taken so "
+                + "without it too"));
         o.addOption(CliArgs.value("one_frame_inference", "SPEC", "one-frame inference (musubi docs/wan_1f.md) for i2v-14B, "
                 + "flf2v-14B or i2v-A14B: target_index=N,control_index=A;B (RoPE frame positions); --image_path gives the size "
                 + "and CLIP tokens, --control_image_path the control images; one image comes out"));

@@ -54,6 +54,16 @@ public final class WanCheckpoint implements AutoCloseable {
      * memory of BF16).
      */
     public static WanCheckpoint open(Path path, WanConfig preset, Fp8Load fp8) throws IOException {
+        return open(path, preset, fp8, null);
+    }
+
+    /**
+     * As {@link #open(Path, WanConfig, Fp8Load)}, each tensor (under its prefix-free key) first passed through
+     * {@code atLoad} ({@link Fp8Load#apply(Map, String, java.util.function.BiFunction)}: e.g. LyCORIS updates merged
+     * before the weights are quantised); null: none.
+     */
+    public static WanCheckpoint open(Path path, WanConfig preset, Fp8Load fp8,
+            java.util.function.BiFunction<String, Tensor, Tensor> atLoad) throws IOException {
         if (Files.isDirectory(path.resolve(WanVariant.HIGH_NOISE)) || Files.isDirectory(path.resolve(WanVariant.LOW_NOISE))) {
             throw new IOException(path + " holds the two Wan 2.2 A14B experts: give " + path.resolve(WanVariant.HIGH_NOISE)
                     + " or " + path.resolve(WanVariant.LOW_NOISE));
@@ -61,7 +71,7 @@ public final class WanCheckpoint implements AutoCloseable {
         TensorSource src = TensorSource.open(path);
         try {
             String where = src.describe();
-            Map<String, Tensor> tensors = fp8.apply(strippedTensors(src, where), where);
+            Map<String, Tensor> tensors = fp8.apply(strippedTensors(src, where), where, atLoad);
             Map<String, Object> meta = Fp8Scales.configMetadata(src, where);
             WanWeights weights = new WanWeights(tensors, where);
             WanConfig config = preset != null ? preset : inferNaming(weights.shapes(), meta, path.getFileName().toString(), where);

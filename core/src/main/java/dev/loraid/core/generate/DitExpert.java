@@ -6,11 +6,15 @@ import static dev.loraid.core.ParameterText.param;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraApplication;
+import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LycorisMerge;
 import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
+import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanCheckpoint;
+import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
@@ -19,9 +23,12 @@ import dev.loraid.wan.swap.HostWeights;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 
 /**
@@ -86,8 +93,10 @@ final class DitExpert implements AutoCloseable {
         }
         reporter.info("loading the " + name + " " + dit.getFileName() + (toDevice ? " on " + device : " on the host")
                 + (fp8 == Fp8Load.NONE ? "" : ", block weights in fp8 (" + fp8.name().toLowerCase(java.util.Locale.ROOT) + ")"));
-        try {
-            checkpoint = WanCheckpoint.open(dit, task.config(), fp8);
+        boolean lycoris = loras.lycoris() && !loras.isEmpty();
+        try (LoraFiles.Opened lycorisFiles = lycoris ? new LoraFiles.Opened() : null) {
+            // LyCORIS files are merged into the weights as they load, before any fp8 quantisation (as upstream)
+            checkpoint = WanCheckpoint.open(dit, task.config(), fp8, lycoris ? lycorisAtLoad(lycorisFiles) : null);
         } catch (IOException | IllegalArgumentException e) {
             throw new LoraidException("the " + name + " " + dit + ": " + e.getMessage(), e);
         }
@@ -95,9 +104,6 @@ final class DitExpert implements AutoCloseable {
             // with a block swap the blocks stay where the file put them (host memory) and the swap moves the rest
             boolean swap = toDevice && blocksToSwap > 0;
             WanModel m = checkpoint.model();
-            if (loras.lycoris() && !loras.isEmpty()) {
-                mergeLycoris(m);
-            }
             hostWeights = HostWeights.of(m); // the checkpoint's tensors (merged ones included): offload() adopts them again
             if (toDevice && !swap) {
                 m.to(device);
@@ -123,18 +129,19 @@ final class DitExpert implements AutoCloseable {
         }
     }
 
-    /** LyCORIS files merged into the weights on the host, before anything moves (upstream's --lycoris). */
-    private void mergeLycoris(WanModel m) {
-        if (fp8 != Fp8Load.NONE) {
-            throw new LoraidException("LyCORIS files are merged into the weights at load, which fp8 weights cannot take: "
-                    + "leave out fp8, or convert the file to a LoRA");
+    /** The LyCORIS files as the transform the checkpoint's tensors load through; their names go into the metadata. */
+    private BiFunction<String, Tensor, Tensor> lycorisAtLoad(LoraFiles.Opened files) throws IOException {
+        Set<String> weights = new HashSet<>();
+        try (TensorSource src = TensorSource.open(dit)) {
+            src.names().forEach(n -> weights.add(WanKeys.stripPrefix(n)));
         }
         List<Double> multipliers = loras.perFileMultipliers();
-        LycorisMerge.mergeInto(m, loras.files(), multipliers, reporter);
+        BiFunction<String, Tensor, Tensor> atLoad = LycorisMerge.atLoad(files, loras.files(), multipliers, weights, reporter);
         loraMeta.put(metaPrefix + "_weight", loras.files().stream().map(p -> p.getFileName().toString())
                 .collect(Collectors.joining(" ")));
         loraMeta.put(metaPrefix + "_multiplier", multipliers.stream().map(String::valueOf).collect(Collectors.joining(" ")));
         loraMeta.put("lycoris", "true");
+        return atLoad;
     }
 
     /**

@@ -1,23 +1,23 @@
 package dev.loraid.core.lora;
 
-import dev.loraid.autograd.nn.Linear;
-import dev.loraid.autograd.Module;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
-import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * LyCORIS files merged into a model's Linear weights at load (upstream's {@code --lycoris}: its generation merges them
- * into the DiT before sampling): each module's update ({@link LycorisModule}) times the file's multiplier, in fp32,
- * stored back in the weight's dtype. A module whose layer the model lacks is skipped with a warning, as upstream's.
+ * LyCORIS files merged into a DiT's weights (upstream's {@code --lycoris}, and its merge of LoHa/LoKr files: it merges
+ * them into the DiT before sampling): each module's update ({@link LycorisModule}) times the file's multiplier, in
+ * fp32, stored back in the weight's dtype — while the DiT loads ({@link #atLoad}) or into a new file
+ * ({@code core.merge.LycorisMerger}). A module whose weight the DiT lacks is skipped with a warning, as upstream's.
  */
 public final class LycorisMerge {
     private LycorisMerge() {
@@ -51,18 +51,26 @@ public final class LycorisMerge {
         return null;
     }
 
-    /** Merges every file, in order; returns how many weights changed. */
-    public static int mergeInto(Module model, List<Path> files, List<Double> multipliers, Reporter reporter) {
-        Map<String, Linear> layers = LoraNetwork.candidates(model);
-        try (LoraFiles.Opened opened = new LoraFiles.Opened(); MemoryScope outside = MemoryScope.suspend()) {
-            Map<Linear, List<Scheduled>> updates = schedule(opened, files, multipliers, layers::get, reporter);
-            updates.forEach((layer, ups) -> WeightUpdate.apply(layer.weight(), w -> addAll(w, ups)));
-            for (int i = 0; i < files.size(); i++) {
-                reporter.info("merged the LyCORIS file " + files.get(i).getFileName() + " into the DiT at multiplier "
-                        + multipliers.get(i));
-            }
-            return updates.size();
+    /**
+     * The files as a transform of a DiT's tensors while it loads ({@code WanCheckpoint.open(…, atLoad)}): each weight
+     * of {@code weightNames} (the DiT's prefix-free keys) that a module updates comes out as a new tensor of its dtype,
+     * every update of every file added in order in fp32 and rounded once; any other tensor as it is. Before fp8
+     * quantisation, as upstream merges before its fp8 optimisation.
+     *
+     * @throws LoraidException naming the file when none of its modules has a weight in the DiT
+     */
+    public static BiFunction<String, Tensor, Tensor> atLoad(LoraFiles.Opened opened, List<Path> files, List<Double> multipliers,
+            Set<String> weightNames, Reporter reporter) {
+        Map<String, Consumer<Tensor>> updates = updatesByWeight(opened, files, multipliers,
+                path -> weightNames.contains(path + ".weight") ? path + ".weight" : null, reporter);
+        for (int i = 0; i < files.size(); i++) {
+            reporter.info("merging the LyCORIS file " + files.get(i).getFileName() + " into the DiT at multiplier "
+                    + multipliers.get(i));
         }
+        return (key, w) -> {
+            Consumer<Tensor> update = updates.get(key);
+            return update == null ? w : WeightUpdate.updated(w, update);
+        };
     }
 
     /** One module's update at its file's multiplier. */
@@ -73,13 +81,13 @@ public final class LycorisMerge {
      * Every module of every file, in order, by the target ({@code targetOf} its module path) it updates; a module without
      * one is skipped with a warning, as upstream's.
      */
-    private static <T> Map<T, List<Scheduled>> schedule(LoraFiles.Opened opened, List<Path> files, List<Double> multipliers,
-            Function<String, T> targetOf, Reporter reporter) {
-        Map<T, List<Scheduled>> updates = new LinkedHashMap<>();
+    private static Map<String, List<Scheduled>> schedule(LoraFiles.Opened opened, List<Path> files, List<Double> multipliers,
+            Function<String, String> targetOf, Reporter reporter) {
+        Map<String, List<Scheduled>> updates = new LinkedHashMap<>();
         for (int i = 0; i < files.size(); i++) {
             List<String> skipped = new ArrayList<>();
             for (LycorisModule m : LycorisModule.read(opened.open(files.get(i))).values()) {
-                T target = targetOf.apply(m.modulePath());
+                String target = targetOf.apply(m.modulePath());
                 if (target == null) {
                     skipped.add(m.name());
                 } else {

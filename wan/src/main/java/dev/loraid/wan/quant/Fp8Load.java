@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * musubi's fp8 at load time (spec training.md §3.4 {@code --fp8_base} / {@code --fp8_scaled}, wan_generate_video.py's
@@ -45,14 +46,27 @@ public enum Fp8Load {
      *                                  it too), naming the first such weight
      */
     public Map<String, Tensor> apply(Map<String, Tensor> tensors, String where) {
-        if (this == NONE) {
+        return apply(tensors, where, null);
+    }
+
+    /**
+     * As {@link #apply(Map, String)}, each tensor first passed through {@code atLoad} (key, tensor → the tensor to
+     * keep; null: none), so that an update merged at load (upstream's LoRA/LyCORIS merge before its fp8 optimisation)
+     * is quantised with the weight. The transformed tensors are owned too.
+     */
+    public Map<String, Tensor> apply(Map<String, Tensor> tensors, String where, BiFunction<String, Tensor, Tensor> atLoad) {
+        if (this == NONE && atLoad == null) {
             return tensors;
         }
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (MemoryScope outside = MemoryScope.suspend()) {
             for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
                 String key = e.getKey();
-                Tensor w = e.getValue();
+                Tensor w = atLoad == null ? e.getValue() : atLoad.apply(key, e.getValue());
+                if (this == NONE) {
+                    out.put(key, w);
+                    continue;
+                }
                 if (!isTarget(key, w.shape().toArray())) {
                     out.put(key, w);
                     continue;
