@@ -118,8 +118,8 @@ final class TrainCommand extends OptionsCommand {
                 + "module_dropout= (both in [0, 1)) loraplus_lr_ratio= (> 0) verbose=True factor= (LoKr, integer)"));
         o.addOption(CliArgs.value("network_weights", "FILE", "start from this LoRA (LoHa, LoKr) file"));
         o.addOption(CliArgs.flag("dim_from_weights", "take rank and alpha from --network_weights"));
-        o.addOption(CliArgs.values("base_weights", "FILE", "LoRA files merged into the DiT before training, in order (not with "
-                + "--fp8_base or --dit_high_noise)"));
+        o.addOption(CliArgs.values("base_weights", "FILE", "LoRA files merged into the DiT before training, in order, before "
+                + "any fp8 quantisation (not with --dit_high_noise)"));
         o.addOption(CliArgs.values("base_weights_multiplier", "M", "one multiplier per --base_weights file (default 1.0 each)"));
         o.addOption(CliArgs.value("scale_weight_norms", "N", "max-norm regularisation of every module's delta W, > 0"));
         o.addOption(CliArgs.values("LORAID", "ID", "train LORAID ID ≥ 1: only its block slice (one ID)"));

@@ -106,6 +106,15 @@ public final class WanCheckpoint implements AutoCloseable {
         return config;
     }
 
+    /** The prefix-free tensor keys of the checkpoint at {@code path}, from its header alone (what {@link #open} keys by). */
+    public static java.util.Set<String> keys(Path path) throws IOException {
+        try (TensorSource src = TensorSource.open(path)) {
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            src.names().forEach(n -> keys.add(WanKeys.stripPrefix(n)));
+            return keys;
+        }
+    }
+
     /** Whether {@code src} has the key every Wan DiT has (with or without a ComfyUI prefix). */
     public static boolean looksLikeWan(TensorSource src) {
         return src.names().stream().anyMatch(n -> WanKeys.stripPrefix(n).equals("patch_embedding.weight"));

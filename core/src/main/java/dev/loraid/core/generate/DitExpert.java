@@ -12,9 +12,7 @@ import dev.loraid.core.lora.LoraPairing;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Tensor;
-import dev.loraid.tensor.safetensors.TensorSource;
 import dev.loraid.wan.WanCheckpoint;
-import dev.loraid.wan.WanKeys;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.quant.Fp8Load;
@@ -23,11 +21,9 @@ import dev.loraid.wan.swap.HostWeights;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 
@@ -131,12 +127,9 @@ final class DitExpert implements AutoCloseable {
 
     /** The LyCORIS files as the transform the checkpoint's tensors load through; their names go into the metadata. */
     private BiFunction<String, Tensor, Tensor> lycorisAtLoad(LoraFiles.Opened files) throws IOException {
-        Set<String> weights = new HashSet<>();
-        try (TensorSource src = TensorSource.open(dit)) {
-            src.names().forEach(n -> weights.add(WanKeys.stripPrefix(n)));
-        }
         List<Double> multipliers = loras.perFileMultipliers();
-        BiFunction<String, Tensor, Tensor> atLoad = LycorisMerge.atLoad(files, loras.files(), multipliers, weights, reporter);
+        BiFunction<String, Tensor, Tensor> atLoad = LycorisMerge.atLoad(files, loras.files(), multipliers, WanCheckpoint.keys(dit),
+                reporter);
         loraMeta.put(metaPrefix + "_weight", loras.files().stream().map(p -> p.getFileName().toString())
                 .collect(Collectors.joining(" ")));
         loraMeta.put(metaPrefix + "_multiplier", multipliers.stream().map(String::valueOf).collect(Collectors.joining(" ")));

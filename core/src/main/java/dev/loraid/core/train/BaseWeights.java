@@ -3,8 +3,6 @@ package dev.loraid.core.train;
 import static dev.loraid.core.ParameterText.named;
 import static dev.loraid.core.ParameterText.param;
 
-import dev.loraid.autograd.Parameter;
-import dev.loraid.autograd.nn.Linear;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.ParameterException;
 import dev.loraid.core.Reporter;
@@ -12,25 +10,27 @@ import dev.loraid.core.lora.LoraFile;
 import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.core.lora.LoraInputs;
 import dev.loraid.core.lora.LoraModule;
-import dev.loraid.core.lora.LoraNetwork;
 import dev.loraid.core.lora.LoraWeights;
 import dev.loraid.core.lora.WeightUpdate;
 import dev.loraid.core.merge.LoraDelta;
-import dev.loraid.tensor.MemoryScope;
-import dev.loraid.wan.WanModel;
+import dev.loraid.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * {@code --base_weights F1 F2 …} with {@code --base_weights_multiplier m1 m2 …} (training.md §2.6–2.7): LoRA files
  * merged into the frozen DiT before training, as upstream's {@code merge_to}: every weight a module of a file names
  * becomes {@code W + m · (alpha/r) · up · down}, computed in fp32 ({@link LoraDelta}, the merge tool's arithmetic) and
- * stored back in W's dtype, on the host before the model moves to the device. A merged weight is an owned copy (the
- * checkpoint's mapped weights are read-only); the others stay views of the file. A module whose layer the model lacks
- * is skipped with a warning, as upstream's.
+ * stored back in W's dtype, while the checkpoint loads ({@link #atLoad}): on the host, before the model moves to the
+ * device and before any fp8 quantisation. A merged weight is an owned copy (the checkpoint's mapped weights are
+ * read-only); the others stay views of the file. A module whose weight the DiT lacks is skipped with a warning, as
+ * upstream's.
  *
  * @param files       the LoRA files, merged in this order
  * @param multipliers one per file, or empty for 1.0 each
@@ -58,41 +58,49 @@ public record BaseWeights(List<Path> files, List<Double> multipliers) {
     }
 
     /**
-     * Merges every file into {@code model}'s weights (on the host); returns how many weights changed.
+     * The files as a transform of the DiT's tensors while it loads ({@code WanCheckpoint.open(…, atLoad)}), before any
+     * fp8 quantisation: each weight of {@code weightNames} (the DiT's prefix-free keys) that a module names comes out as
+     * a new tensor of its dtype, every file's update added in order in fp32 and rounded once; any other tensor as it is.
+     * A module whose weight the DiT lacks is skipped with a warning.
      *
-     * @throws LoraidException naming the file and module when a LoRA's shapes do not fit its layer
+     * @throws LoraidException (when the weight loads) naming the file and module when a LoRA's shapes do not fit it
      */
-    public int mergeInto(WanModel model, Reporter reporter) {
-        Map<String, Linear> layers = LoraNetwork.candidates(model);
-        int merged = 0;
-        try (LoraFiles.Opened opened = new LoraFiles.Opened(); MemoryScope outside = MemoryScope.suspend()) {
-            for (int i = 0; i < files.size(); i++) {
-                LoraFile file = opened.open(files.get(i));
-                List<String> skipped = new ArrayList<>();
-                for (LoraWeights weights : LoraInputs.check(file, reporter)) { // each part of a combined file
-                    for (LoraModule m : weights.modules().values()) {
-                        Linear layer = layers.get(m.modulePath());
-                        if (layer == null) {
-                            skipped.add(m.loraName());
-                            continue;
-                        }
-                        merge(layer.weight(), m, multipliers.get(i), weights.source());
-                        merged++;
+    public BiFunction<String, Tensor, Tensor> atLoad(LoraFiles.Opened opened, Set<String> weightNames, Reporter reporter) {
+        Map<String, List<Scheduled>> updates = new LinkedHashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            LoraFile file = opened.open(files.get(i));
+            List<String> skipped = new ArrayList<>();
+            for (LoraWeights weights : LoraInputs.check(file, reporter)) { // each part of a combined file
+                for (LoraModule m : weights.modules().values()) {
+                    String key = m.modulePath() + ".weight";
+                    if (!weightNames.contains(key)) {
+                        skipped.add(m.loraName());
+                        continue;
                     }
+                    updates.computeIfAbsent(key, k -> new ArrayList<>()).add(new Scheduled(m, multipliers.get(i), weights.source()));
                 }
-                if (!skipped.isEmpty()) {
-                    reporter.warn(files.get(i) + ": " + skipped.size() + " module(s) with no Linear layer in the DiT, "
-                            + "skipped: first " + skipped.getFirst());
-                }
-                reporter.info("merged " + files.get(i).getFileName() + " into the DiT at multiplier " + multipliers.get(i));
             }
+            if (!skipped.isEmpty()) {
+                reporter.warn(files.get(i) + ": " + skipped.size() + " module(s) with no weight in the DiT, skipped: first "
+                        + skipped.getFirst());
+            }
+            reporter.info("merging " + files.get(i).getFileName() + " into the DiT at multiplier " + multipliers.get(i));
         }
-        return merged;
+        return (key, w) -> {
+            List<Scheduled> ups = updates.get(key);
+            if (ups == null) {
+                return w;
+            }
+            for (Scheduled u : ups) {
+                LoraDelta.checkShapes(w.shape(), u.module().up().shape(), u.module().down().shape(), u.module().loraName(),
+                        u.source());
+            }
+            return WeightUpdate.updated(w, sum -> ups.forEach(u -> LoraDelta.addTo(sum, u.module(),
+                    u.multiplier() * u.module().scale())));
+        };
     }
 
-    /** {@code weight ← weight + multiplier · scale · up · down}, in fp32, stored as a new tensor of the weight's dtype. */
-    private static void merge(Parameter weight, LoraModule m, double multiplier, String source) {
-        LoraDelta.checkShapes(weight.data().shape(), m.up().shape(), m.down().shape(), m.loraName(), source);
-        WeightUpdate.apply(weight, sum -> LoraDelta.addTo(sum, m, multiplier * m.scale()));
+    /** One module's update at its file's multiplier; {@code source} names the file (or its part) in errors. */
+    private record Scheduled(LoraModule module, double multiplier, String source) {
     }
 }

@@ -95,11 +95,6 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
             throw new ParameterException(named(param("TrainConfig.baseWeights"), " with two experts (",
                     param("TrainConfig.ditHighNoise"), ") is not supported: upstream does not say which expert they go into"));
         }
-        if (!baseWeights.isEmpty() && fp8 != null && fp8 != Fp8Load.NONE) {
-            throw new ParameterException(named(param("TrainConfig.baseWeights"), " with fp8 weights (",
-                    param("TrainConfig.fp8"), ") is not supported: the merged weights would be rounded to fp8 after "
-                    + "the checkpoint was quantised; merge them into the checkpoint first (loraid merge)"));
-        }
         workingDir = workingDir == null ? Path.of("").toAbsolutePath() : workingDir;
         device = device == null ? Device.CPU : device;
         mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;

@@ -5,7 +5,9 @@ import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
+import dev.loraid.core.lora.LoraFiles;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Tensor;
 import dev.loraid.wan.WanCheckpoint;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The frozen DiT(s) a run trains through (training.md §1.7): one model, or the two experts of Wan 2.2 A14B. With two,
@@ -66,11 +69,10 @@ public final class TrainModels implements AutoCloseable {
     public static TrainModels open(TrainConfig c, Reporter reporter) {
         List<WanCheckpoint> opened = new ArrayList<>();
         try {
-            WanCheckpoint lowCk = open(c.dit(), c.task(), c.fp8(), "TrainConfig.dit");
+            WanCheckpoint lowCk = open(c.dit(), c.task(), c.fp8(), "TrainConfig.dit", c.baseWeights(), reporter);
             opened.add(lowCk);
             if (c.ditHighNoise() == null) {
                 WanModel model = lowCk.model();
-                c.baseWeights().mergeInto(model, reporter); // on the host, before anything moves
                 // with block swap the weights stay in host memory: swapBlocks moves what is resident
                 if (c.blocksToSwap() == 0) {
                     model.to(c.device());
@@ -81,7 +83,8 @@ public final class TrainModels implements AutoCloseable {
                 throw new LoraidException(named(param("TrainConfig.blocksToSwap"), " with two experts (",
                         param("TrainConfig.ditHighNoise"), ") is not supported yet"));
             }
-            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), c.fp8(), "TrainConfig.ditHighNoise");
+            WanCheckpoint highCk = open(c.ditHighNoise(), c.task(), c.fp8(), "TrainConfig.ditHighNoise", BaseWeights.NONE,
+                    reporter);
             opened.add(highCk);
             if (!highCk.config().equals(lowCk.config())) {
                 throw new LoraidException(named(param("TrainConfig.ditHighNoise"), " " + c.ditHighNoise() + " is a "
@@ -116,9 +119,12 @@ public final class TrainModels implements AutoCloseable {
         return placed(List.of(), low, high, boundary, device, offload);
     }
 
-    private static WanCheckpoint open(Path path, String task, Fp8Load fp8, String parameter) throws IOException {
-        try {
-            return WanCheckpoint.open(path, task == null ? null : WanPresets.get(task).config(), fp8);
+    /** The checkpoint, {@code base}'s LoRAs merged into its weights as they load (before any fp8 quantisation). */
+    private static WanCheckpoint open(Path path, String task, Fp8Load fp8, String parameter, BaseWeights base, Reporter reporter)
+            throws IOException {
+        try (LoraFiles.Opened loras = base.isEmpty() ? null : new LoraFiles.Opened()) {
+            BiFunction<String, Tensor, Tensor> atLoad = loras == null ? null : base.atLoad(loras, WanCheckpoint.keys(path), reporter);
+            return WanCheckpoint.open(path, task == null ? null : WanPresets.get(task).config(), fp8, atLoad);
         } catch (IllegalArgumentException e) {
             throw new LoraidException(named(param(parameter), " " + path + ": " + e.getMessage()), e);
         }

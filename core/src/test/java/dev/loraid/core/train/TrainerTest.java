@@ -423,6 +423,17 @@ class TrainerTest {
         Trainer.run(plain, p);
         assertEquals(a.losses, b.losses, "--base_weights against the merged checkpoint");
         assertNotEquals(p.losses.get(0), b.losses.get(0), "the merged LoRA changes the DiT");
+        // with --fp8_base --fp8_scaled the LoRA is merged before the weights are quantised: the same losses as on the merged
+        // checkpoint quantised at load
+        Losses a8 = new Losses();
+        Losses b8 = new Losses();
+        Trainer.run(withFp8(onMerged, Fp8Load.SCALED), a8);
+        Trainer.run(new TrainConfig(c.dit(), null, null, false, null, c.datasetConfig(), c.workingDir(), c.device(),
+                c.mixedPrecision(), false, c.network(), c.optimizer(), c.timesteps(), 4, null, 1, c.seed(),
+                new SaveConfig(dir.resolve("base8"), "b8", null, null, null, null, null, null, false, false, DType.F32, false, null),
+                null, null, null, null, Fp8Load.SCALED, 0, new BaseWeights(List.of(lora), List.of(0.7))), b8);
+        assertEquals(a8.losses, b8.losses, "--base_weights with fp8 against the merged checkpoint with fp8");
+        assertNotEquals(a.losses.get(0), a8.losses.get(0), "fp8 moves the losses");
     }
 
     /** The resume promise with 8-bit moments: the state holds the codes and scales, and the run ends bit-identical. */
