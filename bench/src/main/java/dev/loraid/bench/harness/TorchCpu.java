@@ -61,23 +61,16 @@ public interface TorchCpu extends AutoCloseable {
 
     /**
      * One LoRA training step of a whole Wan model (patch, text and time embeddings, the blocks, the head) composed
-     * from NDArray ops, fp32 with the case's weights frozen and a rank-r LoRA on every Linear of every block:
-     * flow-matching forward, MSE loss, autograd backward, global-norm clipping and AdamW on the LoRA weights.
+     * from NDArray ops, fp32 with the case's weights frozen and a rank-r {@code module} network on every Linear of
+     * every block: flow-matching forward, MSE loss, autograd backward, global-norm clipping and AdamW on the network's
+     * weights. LoHa and LoKr as musubi's networks/loha.py and lokr.py compute them ({@code y = x·Wᵀ + b + x·ΔWᵀ·s}, ΔW
+     * built from the factors in the forward pass, PyTorch's autograd through it), initialised as upstream.
      * {@code run()} is one step; {@link TrainRun#lastLoss()} the loss of the last one.
-     */
-    default TrainRun wanTrainStep(TrainStepCase c) {
-        return wanTrainStep(c, dev.loraid.core.lora.NetworkModule.LORA);
-    }
-
-    /**
-     * {@link #wanTrainStep(TrainStepCase)} with another network on the same Linears: LoHa or LoKr as musubi's
-     * networks/loha.py and lokr.py compute them ({@code y = x·Wᵀ + b + x·ΔWᵀ·s}, ΔW built from the factors in the
-     * forward pass, PyTorch's autograd through it), initialised as upstream.
      */
     TrainRun wanTrainStep(TrainStepCase c, dev.loraid.core.lora.NetworkModule module);
 
     /**
-     * Text-to-video sampling with the case's model (the forward of {@link #wanTrainStep} without LoRA, fp32): UniPC
+     * Text-to-video sampling with the case's model (the forward of {@link #wanTrainStep} without a network, fp32): UniPC
      * (bh2, order 2, {@code FlowSchedule.unipc(steps, shift)}) written out with NDArray ops, CFG with both passes each
      * step ({@code v = v_u + guidance·(v_c − v_u)}, cond = the case's T5 states, uncond = {@code negativeT5}), from the
      * case's latents as the starting noise. {@code run()} is one whole sample.

@@ -122,21 +122,7 @@ public final class TrainStepBench implements BenchCommand {
             long altPeak = alt.peakOfOneStep(); // no checkpointing, as `plain`
             Stopwatch.Timing a = series.time("loraid " + label + " bf16 base, " + other, alt::step);
             double[] altTorchLoss = {Double.NaN};
-            double altTorch = series.torch("pytorch " + label + " f32, " + other, pt -> {
-                TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
-                return new TorchCpu.Workload() {
-                    @Override
-                    public void run() {
-                        r.run();
-                        altTorchLoss[0] = r.lastLoss();
-                    }
-
-                    @Override
-                    public void close() {
-                        r.close();
-                    }
-                };
-            }).map(Stopwatch.Timing::median).orElse(Double.NaN);
+            double altTorch = torchStep(series, "pytorch " + label + " f32, " + other, data, module, altTorchLoss);
             ctx.out().printf(Locale.ROOT, "%s: %s %s ms/step (loss %.4f), LoRA %s ms/step: %s/LoRA %.2f; activation memory "
                     + "(no checkpointing) %.1f MiB vs %.1f MiB; pytorch %s %s ms/step (f32, loss %.4f): %s ratio=%.2f%n", label,
                     other, Figures.num(a.median() * 1e3, 0), alt.lastLoss, Figures.num(mine * 1e3, 0), other, a.median() / mine,
@@ -144,13 +130,25 @@ public final class TrainStepBench implements BenchCommand {
                     altTorch / a.median());
         }
         double[] torchLoss = {Double.NaN};
-        double torch = series.torch("pytorch " + label + " f32", pt -> {
-            TorchCpu.TrainRun r = pt.wanTrainStep(data);
+        double torch = torchStep(series, "pytorch " + label + " f32", data, NetworkModule.LORA, torchLoss);
+
+        double flops = flops(c, tokens, data.rank());
+        double peak = ctx.remeasureFmaPeak();
+        PrintLines.print(ctx, label, mine, torch, flops, peak, fp32Loss, torchLoss[0], ckptSeconds, plain, ckpt);
+    }
+
+    /**
+     * The median seconds of PyTorch's twin step with {@code module} (NaN without PyTorch); {@code lastLoss[0]} gets its
+     * last loss.
+     */
+    private static double torchStep(Series series, String label, TrainStepCase data, NetworkModule module, double[] lastLoss) {
+        return series.torch(label, pt -> {
+            TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
             return new TorchCpu.Workload() {
                 @Override
                 public void run() {
                     r.run();
-                    torchLoss[0] = r.lastLoss();
+                    lastLoss[0] = r.lastLoss();
                 }
 
                 @Override
@@ -159,10 +157,6 @@ public final class TrainStepBench implements BenchCommand {
                 }
             };
         }).map(Stopwatch.Timing::median).orElse(Double.NaN);
-
-        double flops = flops(c, tokens, data.rank());
-        double peak = ctx.remeasureFmaPeak();
-        PrintLines.print(ctx, label, mine, torch, flops, peak, fp32Loss, torchLoss[0], ckptSeconds, plain, ckpt);
     }
 
     /** Our side: the trainer's objects over the case's weights. */
