@@ -17,9 +17,9 @@ import dev.loraid.tensor.Tensor;
  * <p>Departure from upstream's arithmetic, not its function: upstream adds {@code x·ΔWᵀ} to the base output (two GEMMs
  * forward, two for the input gradient); the layers of a model ({@link Linear}, {@code WanLinear}) ask for the update
  * folded into their dense weight ({@link #foldedWeight}: {@code W' = W + s·ΔW} in fp32, fp64 for an fp64 weight, fp8
- * weights dequantised first) and run one GEMM each way. Either way the factors' products and ΔW live only while they are used (a {@link Recompute} block,
- * rebuilt in the backward pass as upstream's HadaWeight recomputes them), so each adapted layer keeps one matrix for
- * its backward pass, not three.
+ * weights dequantised first) and run one GEMM each way. Either way the factors' products and ΔW live only while they
+ * are used (a {@link Recompute} block, rebuilt in the backward pass as upstream's HadaWeight recomputes them), so each
+ * adapted layer keeps one matrix for its backward pass, not three.
  */
 abstract class WeightDeltaAdapter extends AdapterBase {
     WeightDeltaAdapter(String loraName, double alpha, LoraAdapter.Dropouts dropouts) {
