@@ -67,6 +67,18 @@ public final class Floats {
         return NonFinite.firstIndex(t.storage().segment().asSlice(t.offset() * bytes, t.numel() * bytes), t.dtype());
     }
 
+    /**
+     * Throws naming {@code source}, {@code key}, the value and where it is when {@code t} holds a NaN or an infinity (a
+     * corrupt or hostile file must not reach a model silently).
+     */
+    public static void requireFinite(String source, String key, Tensor t) {
+        long i = firstNonFinite(t);
+        if (i >= 0) {
+            float v = read(t.reshape(t.numel()).narrow(0, i, 1))[0];
+            throw new LoraidException(source + ": " + key + " contains " + v + " at flat index " + i + " (shape " + t.shape() + ")");
+        }
+    }
+
     /** Index of the first NaN or infinity, or −1. */
     public static int firstNonFinite(float[] data) {
         for (int i = 0; i < data.length; i++) {

@@ -86,8 +86,8 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
                 throw new LoraidException(file.source() + ": module " + name + ": rank mismatch between lora_down " + down.shape()
                         + " (rank = first dimension) and lora_up " + up.shape() + " (rank = second dimension)");
             }
-            checkFinite(file.source(), name + LoraKeys.Part.DOWN.musubiSuffix(), down);
-            checkFinite(file.source(), name + LoraKeys.Part.UP.musubiSuffix(), up);
+            Floats.requireFinite(file.source(), name + LoraKeys.Part.DOWN.musubiSuffix(), down);
+            Floats.requireFinite(file.source(), name + LoraKeys.Part.UP.musubiSuffix(), up);
             double alpha;
             if (alphaT == null) {
                 alpha = down.size(0);
@@ -108,14 +108,6 @@ public record LoraWeights(LoraFile file, SortedMap<String, LoraModule> modules) 
                     + defaulted.getFirst());
         }
         return new LoraWeights(file, modules);
-    }
-
-    private static void checkFinite(String source, String key, Tensor t) {
-        long i = Floats.firstNonFinite(t);
-        if (i >= 0) {
-            float v = Floats.read(t.reshape(t.numel()).narrow(0, i, 1))[0];
-            throw new LoraidException(source + ": " + key + " contains " + v + " at flat index " + i + " (shape " + t.shape() + ")");
-        }
     }
 
     private static String first(List<String> keys) {

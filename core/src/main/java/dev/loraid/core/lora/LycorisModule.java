@@ -1,5 +1,6 @@
 package dev.loraid.core.lora;
 
+import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
@@ -63,8 +64,10 @@ public final class LycorisModule {
                     throw new LoraidException(file.source() + ": " + key + ": alpha must be one number, got shape "
                         + e.getValue().shape());
                 }
+                Floats.requireFinite(file.source(), key, e.getValue());
                 alphas.put(module, e.getValue().to(Device.CPU).toDoubleArray()[0]);
             } else if (SUFFIXES.contains(part)) {
+                Floats.requireFinite(file.source(), key, e.getValue());
                 byModule.computeIfAbsent(module, k -> new LinkedHashMap<>()).put(part, e.getValue());
             } else {
                 throw new LoraidException(file.source() + ": " + key + ": " + refusal(part));

@@ -165,5 +165,15 @@ class LycorisModuleTest {
         LoraidException shape = assertThrows(LoraidException.class, () -> wrong.addTo(Tensor.zeros(DType.F32, 6, 4), 1));
         assertTrue(shape.getMessage().contains("its full update has shape [4, 6] but the layer's weight is [6, 4]"),
                 shape.getMessage());
+        double[][] nan = matrix(2, 4);
+        nan[1][2] = Double.NaN;
+        LoraidException nonFinite = assertThrows(LoraidException.class, () -> LycorisModule.read(new LoraFile("t.safetensors",
+                new TreeMap<>(Map.of(M + ".hada_w1_a", tensor(matrix(6, 2)), M + ".hada_w1_b", tensor(matrix(2, 4)),
+                        M + ".hada_w2_a", tensor(matrix(6, 2)), M + ".hada_w2_b", tensor(nan))), Map.of())));
+        assertTrue(nonFinite.getMessage().contains(M + ".hada_w2_b contains NaN at flat index 6"), nonFinite.getMessage());
+        LoraidException badAlpha = assertThrows(LoraidException.class, () -> LycorisModule.read(new LoraFile("t.safetensors",
+                new TreeMap<>(Map.of(M + ".diff", tensor(matrix(6, 4)), M + ".alpha", scalar(Double.POSITIVE_INFINITY))),
+                Map.of())));
+        assertTrue(badAlpha.getMessage().contains(M + ".alpha contains Infinity"), badAlpha.getMessage());
     }
 }
