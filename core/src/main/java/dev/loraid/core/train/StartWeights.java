@@ -4,6 +4,7 @@ import static dev.loraid.core.ParameterText.named;
 import static dev.loraid.core.ParameterText.param;
 
 import dev.loraid.autograd.Parameter;
+import dev.loraid.core.Floats;
 import dev.loraid.core.LoraidException;
 import dev.loraid.core.Reporter;
 import dev.loraid.core.lora.LoraFile;
@@ -62,8 +63,10 @@ final class StartWeights {
                 }
                 String module0 = key.substring(0, key.length() - part.length() - 1);
                 if (part.equals("alpha")) {
+                    Floats.requireFinite(f.source(), key, t);
                     alphas.put(module0, t.to(Device.CPU).toDoubleArray()[0]);
                 } else if (wanted.equals(LycorisModule.algorithmOf(part))) {
+                    Floats.requireFinite(f.source(), key, t);
                     tensors.put(key, t);
                 } else {
                     String kind = LycorisModule.algorithmOf(part);
