@@ -11,7 +11,8 @@
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
-#      with f32 activations needed ~6 min and ~110 GB)                                            ~110 s -> $OUT/train-step.txt
+#      with f32 activations needed ~6 min and ~110 GB); NETWORK_MODULE=networks.loha (or .lokr) times that network's
+#      step too, ours only                                                                       ~110 s -> $OUT/train-step.txt
 #   4. `gpu-generate`: 14B text-to-video sampling (UniPC + CFG, bf16 activations: generate's default on a GPU)
 #      through Generator.sample, then its PyTorch twin, at GENERATE_ARGS (default "--frames 21 --steps 4")
 #                                                                                                 ~90 s  -> $OUT/generate.txt
@@ -179,6 +180,12 @@ echo "== 3. bench gpu-train-step: Wan 2.1 14B LoRA step through TrainStep (ours)
 # one timed step without warm-up (parts 1-2 compiled the kernels already; the twin still warms up once)
 timed gpu-train-step "$OUT/train-step.txt" "${TRAIN_STEP_TIMEOUT:-300}" "$java" "${flags[@]}" -Xmx16g -cp "$cp" \
   dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 ${TRAIN_STEP_ARGS:---frames 21}
+if [ -n "${NETWORK_MODULE:-}" ]; then
+  # e.g. NETWORK_MODULE=networks.loha: the same step with that network (ours only: the twin trains a LoRA)
+  timed "gpu-train-step $NETWORK_MODULE" "$OUT/train-step.txt" "${TRAIN_STEP_TIMEOUT:-300}" "$java" "${flags[@]}" -Xmx16g \
+    -cp "$cp" dev.loraid.bench.gpu.GpuTrainStepBench --warmup 0 --iters 1 --network_module "$NETWORK_MODULE" \
+    ${TRAIN_STEP_ARGS:---frames 21}
+fi
 fi # part 3
 
 if wants 4; then # part 4 (PARTS)

@@ -10,6 +10,7 @@ import dev.loraid.core.Reporter;
 import dev.loraid.core.data.TrainSample;
 import dev.loraid.core.lora.LoraAdapter;
 import dev.loraid.core.lora.LoraNetwork;
+import dev.loraid.core.lora.NetworkModule;
 import dev.loraid.core.plan.ModuleSelector;
 import dev.loraid.core.train.GradientSync;
 import dev.loraid.core.train.Noising;
@@ -57,7 +58,8 @@ import java.util.Optional;
  * the weights drawn into host memory, {@link BlockSwap}; one expert only),
  * {@code --fp8_base} (block Linear weights cast to E4M3 as {@code train --fp8_base}), {@code --no-checkpointing},
  * {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH}, {@code --no-torch},
- * {@code --optimizer_type AdamW|AdamW8bit} (ours only: the twin keeps torch's AdamW; 8-bit moments save about 0.9 GB of
+ * {@code --network_module networks.loha|networks.lokr} (ours only, as {@code train --network_module}: the twin trains a
+ * LoRA, so it is not run), {@code --optimizer_type AdamW|AdamW8bit} (ours only: the twin keeps torch's AdamW; 8-bit moments save about 0.9 GB of
  * the 14B LoRA's 1.2 GB of fp32 moments). {@code -Dloraid.cuda.memory_limit=24g} makes our allocator fail as a 24 GB
  * card would.
  */
@@ -132,9 +134,9 @@ public final class GpuTrainStepBench implements BenchCommand {
         Backend be = Backends.of(o.device);
         WanConfig c = s.config();
         long row = s.tokens() * c.dim() * 4L;
-        out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, rank %d, AdamW, checkpointing=%s, weights=%s, "
+        out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, %s rank %d, AdamW, checkpointing=%s, weights=%s, "
                 + "activations=bf16, blocks_to_swap=%d, experts=%s, device=%s (%s), memory_limit=%s%n", c.describe(),
-            java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), s.rank(), o.checkpointing,
+            java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), o.network().label(), s.rank(), o.checkpointing,
             o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap,
             s.dual() ? "2 (boundary " + s.variant().boundary() + (o.offload ? ", offload_inactive_dit)" : ", both resident)") : "1",
             o.device, be,
@@ -193,8 +195,8 @@ public final class GpuTrainStepBench implements BenchCommand {
         long t0 = System.nanoTime();
         Map<String, Tensor> weights = DeviceWeights.random(be, WanKeys.expectedShapes(c), k -> true, DType.BF16, SEED, o.fp8, host);
         WanModel model = WanModel.load(c, new WanWeights(weights, "random " + s.preset() + " weights"));
-        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), s.rank(), s.rank(),
-            LoraAdapter.Dropouts.NONE, SEED, Reporter.SILENT);
+        LoraNetwork net = LoraNetwork.create(model, new ModuleSelector(Optional.empty(), List.of(), List.of()), o.network(), s.rank(),
+            s.rank(), LoraAdapter.Dropouts.NONE, -1, SEED, Reporter.SILENT);
         long[] transfers = {0};
         if (host) {
             net.moveTo(device);
@@ -290,7 +292,7 @@ public final class GpuTrainStepBench implements BenchCommand {
     /** Command-line options. */
     record Options(String preset, Device device, int frames, int blocksToSwap, boolean fp8, boolean offload,
                    boolean checkpointing, int iters, int warmup, String python, String torchScript, boolean noTorch,
-                   String optimizer) {
+                   String optimizer, NetworkModule network) {
         static Options parse(List<String> args) {
             String preset = "14b";
             Device device = Device.cuda(0);
@@ -305,6 +307,7 @@ public final class GpuTrainStepBench implements BenchCommand {
             String script = "bench/gpu/wan_train_step_torch.py";
             boolean noTorch = false;
             String optimizer = "AdamW";
+            NetworkModule network = NetworkModule.LORA;
             for (int i = 0; i < args.size(); i++) {
                 String a = args.get(i);
                 switch (a) {
@@ -321,11 +324,13 @@ public final class GpuTrainStepBench implements BenchCommand {
                     case "--torch-script" -> script = value(args, ++i, a);
                     case "--no-torch" -> noTorch = true;
                     case "--optimizer_type" -> optimizer = value(args, ++i, a);
+                    case "--network_module" -> network = NetworkModule.of(value(args, ++i, a));
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' (see the class javadoc)");
                 }
             }
-            return new Options(preset, device, frames, swap, fp8, offload, checkpointing, iters, warmup, python, script, noTorch,
-                optimizer);
+            // the twin trains a LoRA: another network is timed on our side alone
+            return new Options(preset, device, frames, swap, fp8, offload, checkpointing, iters, warmup, python, script,
+                noTorch || network != NetworkModule.LORA, optimizer, network);
         }
 
         static String value(List<String> args, int i, String flag) {

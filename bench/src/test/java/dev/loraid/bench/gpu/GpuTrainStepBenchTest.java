@@ -46,6 +46,12 @@ class GpuTrainStepBenchTest {
         GpuTrainStepBench.Ours eightBit = ours("--optimizer_type", "AdamW8bit");
         assertEquals(plain.loss(), eightBit.loss(), 0.0,
             "the tiny LoRA's matrices are under 4,096 elements: fp32 moments and AdamW's step, as bitsandbytes");
+        // a LoHa starts from a zero update as the LoRA does, so the first step's loss is the same; the second differs
+        GpuTrainStepBench.Ours loha = ours("--network_module", "networks.loha");
+        assertEquals(plain.losses()[0], loha.losses()[0], 0.0, "both networks start at ΔW = 0");
+        assertNotEquals(plain.losses()[1], loha.losses()[1], "after one update the networks differ");
+        assertTrue(GpuTrainStepBench.Options.parse(List.of("--network_module", "networks.lokr")).noTorch(),
+            "the twin trains a LoRA: not run for LoKr");
     }
 
     /**
