@@ -29,6 +29,8 @@ import dev.loraid.tensor.Tensor;
 public class Var {
     private Tensor data;
     private Tensor grad;
+    /** The buffer of a gradient cleared by {@link #setGradToNone}, which the next one is written into. */
+    private Tensor spareGrad;
     private boolean requiresGrad;
     private final Node node;
 
@@ -132,9 +134,22 @@ public class Var {
         }
     }
 
+    /**
+     * Clears the gradient as PyTorch's {@code zero_grad(set_to_none=True)} does: {@link #grad()} is null until a
+     * backward pass writes one, so a value no pass reaches (a module skipped by dropout) has none. The buffer is kept
+     * for that pass to write into, so a training loop does not reallocate it.
+     */
+    public void setGradToNone() {
+        if (grad != null) {
+            spareGrad = grad;
+            grad = null;
+        }
+    }
+
     /** Drops the gradient buffer entirely. */
     public void clearGrad() {
         grad = null;
+        spareGrad = null;
     }
 
     // ---- for subclasses and the engine ----
@@ -178,6 +193,9 @@ public class Var {
         if (grad != null) {
             return new GradBuffer(grad, false);
         }
+        if (spareGrad != null) {
+            return new GradBuffer(spareGrad, true);
+        }
         DType type = TensorMath.gradType(data().dtype());
         if (gradOutlivesScope()) {
             try (MemoryScope outside = MemoryScope.suspend()) {
@@ -201,6 +219,7 @@ public class Var {
             }
         }
         grad = dst;
+        spareGrad = null;
     }
 
     // ---- the common ops, as methods (everything else is in Ops) ----

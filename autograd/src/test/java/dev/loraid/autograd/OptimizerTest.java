@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.loraid.autograd.RandomTensors.f32;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** Optimizer updates against the published update rules, computed here in double precision. */
@@ -120,5 +122,32 @@ class OptimizerTest {
         double again = GradClip.clipGlobalNorm(List.of(a, b), 10.0);
         assertEquals(5 * coef, again, 1e-6);
         assertEquals(4 * coef, b.grad().getDouble(0), 1e-7);
+    }
+
+    /**
+     * {@link dev.loraid.autograd.optim.Optimizer#zeroGrad} clears to none, as PyTorch's default: a parameter no backward
+     * pass reaches before the next step is left as it is (no weight decay, no moment decay, no step counted), while
+     * one that got a gradient is updated, its kept buffer written over, not added to.
+     */
+    @Test
+    void aParameterWithoutAGradientSinceTheLastStepIsLeftAlone() {
+        Parameter reached = Parameter.trainable(Tensor.of(new float[] {1, 2, 3}, 3));
+        Parameter skipped = Parameter.trainable(Tensor.of(new float[] {4, 5, 6}, 3));
+        AdamW opt = new AdamW(Map.of("reached", reached, "skipped", skipped), 0.1);
+        Tensor ones = Tensor.of(new float[] {1, 1, 1}, 3);
+        setGrad(reached, ones);
+        setGrad(skipped, ones);
+        opt.step();
+        opt.zeroGrad();
+        assertNull(skipped.grad());
+        double[] before = skipped.data().toDoubleArray();
+        double[] reachedBefore = reached.data().toDoubleArray();
+        reached.mul(Var.constant(Tensor.of(new float[] {2, 2, 2}, 3))).sum().backward(); // into the kept buffer: 2, not 1 + 2
+        assertArrayEquals(new double[] {2, 2, 2}, reached.grad().toDoubleArray(), 0);
+        opt.step();
+        assertArrayEquals(before, skipped.data().toDoubleArray(), 0);
+        assertEquals(1L, opt.stateDict().get("skipped.step").getLong());
+        assertEquals(2L, opt.stateDict().get("reached.step").getLong());
+        assertTrue(reachedBefore[0] != reached.data().toDoubleArray()[0]);
     }
 }

@@ -60,10 +60,14 @@ public abstract class Optimizer {
     public void eval() {
     }
 
-    /** Zeroes every parameter's gradient (keeping the buffers). */
+    /**
+     * Clears every parameter's gradient as PyTorch's {@code optimizer.zero_grad()} does by default (set_to_none): a
+     * parameter no backward pass reaches before the next step (an adapter skipped by module dropout) has no gradient
+     * and that step leaves it, its moments and its step count alone. The buffers are kept for reuse.
+     */
     public void zeroGrad() {
         for (ParamGroup g : groups) {
-            g.params().values().forEach(Parameter::zeroGrad);
+            g.params().values().forEach(Parameter::setGradToNone);
         }
     }
 
