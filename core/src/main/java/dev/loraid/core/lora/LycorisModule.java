@@ -5,6 +5,7 @@ import dev.loraid.core.LoraidException;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
+import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -171,6 +172,12 @@ public final class LycorisModule {
      * @throws LoraidException naming the module when ΔW's shape is not the layer's
      */
     public void addTo(Tensor w, double factor) {
+        // the shape from the factors' shapes first: a file must not make us form a product the weight cannot take
+        long[] expected = updateDims();
+        if (expected != null && !Shape.of(expected).equals(w.shape())) {
+            throw new LoraidException(source + ": " + name + ": its " + algorithm() + " update has shape "
+                    + Shape.of(expected) + " but the layer's weight is " + w.shape());
+        }
         Delta d = switch (algorithm()) {
             case "lora" -> new Delta(product(f32("lora_up.weight"), f32("lora_down.weight")), scale(f32("lora_down.weight").size(0)));
             case "loha" -> hadamard();
@@ -183,6 +190,48 @@ public final class LycorisModule {
         }
         // the scale joins the factor: one pass over the weight for the whole update
         w.backend().addScaled(w, 1.0, d.unscaled(), factor * d.scale(), w);
+    }
+
+    /**
+     * ΔW's [rows, columns] from the parts' shapes alone (1×1 conv shapes read as matrices), or null when the factors are
+     * not matrices that multiply (the update's own computation then says which).
+     */
+    private long[] updateDims() {
+        try {
+            return switch (algorithm()) {
+                case "lora" -> productDims("lora_up.weight", "lora_down.weight");
+                case "loha" -> {
+                    long[] a = productDims("hada_w1_a", "hada_w1_b");
+                    yield a != null && java.util.Arrays.equals(a, productDims("hada_w2_a", "hada_w2_b")) ? a : null;
+                }
+                case "lokr" -> {
+                    long[] w1 = has("lokr_w1") ? matrixDims("lokr_w1") : productDims("lokr_w1_a", "lokr_w1_b");
+                    long[] w2 = has("lokr_w2") ? matrixDims("lokr_w2") : productDims("lokr_w2_a", "lokr_w2_b");
+                    yield w1 == null || w2 == null ? null
+                            : new long[] {Math.multiplyExact(w1[0], w2[0]), Math.multiplyExact(w1[1], w2[1])};
+                }
+                default -> matrixDims("diff");
+            };
+        } catch (ArithmeticException e) {
+            throw new LoraidException(source + ": " + name + ": its " + algorithm() + " factors make an update too large "
+                    + "to form", e);
+        }
+    }
+
+    /** A part's [rows, columns] (a [r, c, 1, 1] conv shape read as [r, c]), or null when it is no matrix. */
+    private long[] matrixDims(String part) {
+        Shape s = parts.get(part).shape();
+        if (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1) {
+            return new long[] {s.dim(0), s.dim(1)};
+        }
+        return s.rank() == 2 ? new long[] {s.dim(0), s.dim(1)} : null;
+    }
+
+    /** The [rows, columns] of left·right from their shapes, or null when they do not multiply. */
+    private long[] productDims(String left, String right) {
+        long[] l = matrixDims(left);
+        long[] r = matrixDims(right);
+        return l == null || r == null || l[1] != r[0] ? null : new long[] {l[0], r[1]};
     }
 
     /** ΔW = scale · unscaled. */

@@ -165,6 +165,14 @@ class LycorisModuleTest {
         LoraidException shape = assertThrows(LoraidException.class, () -> wrong.addTo(Tensor.zeros(DType.F32, 6, 4), 1));
         assertTrue(shape.getMessage().contains("its full update has shape [4, 6] but the layer's weight is [6, 4]"),
                 shape.getMessage());
+        // a hostile LoHa whose factors multiply out to 10^10 elements is refused from its shapes, before any product
+        LycorisModule huge = LycorisModule.read(new LoraFile("t.safetensors", new TreeMap<>(Map.of(
+                M + ".hada_w1_a", Tensor.zeros(DType.F32, 100_000, 1), M + ".hada_w1_b", Tensor.zeros(DType.F32, 1, 100_000),
+                M + ".hada_w2_a", Tensor.zeros(DType.F32, 100_000, 1), M + ".hada_w2_b", Tensor.zeros(DType.F32, 1, 100_000))),
+                Map.of())).get(M);
+        LoraidException big = assertThrows(LoraidException.class, () -> huge.addTo(Tensor.zeros(DType.F32, 6, 4), 1));
+        assertTrue(big.getMessage().contains("its loha update has shape [100000, 100000] but the layer's weight is [6, 4]"),
+                big.getMessage());
         double[][] nan = matrix(2, 4);
         nan[1][2] = Double.NaN;
         LoraidException nonFinite = assertThrows(LoraidException.class, () -> LycorisModule.read(new LoraFile("t.safetensors",
