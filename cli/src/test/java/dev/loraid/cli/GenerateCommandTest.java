@@ -51,16 +51,15 @@ class GenerateCommandTest {
                 golden("wan_tiny_weights.safetensors").toString(), "--text_embeds", embeds.toString(), "--video_size", "32",
                 "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5", "--guidance_scale", "4", "--quiet",
                 "--save_path", dir.resolve(out).toString()));
-        args.addAll(List.of(more));
+        List<String> extra = List.of(more);
+        for (String flag : List.of("--task", "--dit", "--video_length")) { // given in `more`, it replaces the default
+            if (extra.contains(flag)) {
+                args.subList(args.indexOf(flag), args.indexOf(flag) + 2).clear();
+            }
+        }
+        args.addAll(extra);
         if (!args.contains("--output_type")) {
             args.addAll(List.of("--output_type", "latent"));
-        }
-        if (args.lastIndexOf("--task") != args.indexOf("--task")) { // a task in `more` replaces tiny
-            args.subList(args.indexOf("--task"), args.indexOf("--task") + 2).clear();
-        }
-        int length = args.lastIndexOf("--video_length");
-        if (length != args.indexOf("--video_length")) { // a length in `more` replaces the default 1
-            args.subList(args.indexOf("--video_length"), args.indexOf("--video_length") + 2).clear();
         }
         return CliRun.run(args.toArray(String[]::new));
     }
@@ -161,10 +160,7 @@ class GenerateCommandTest {
                 golden("lora_id2.safetensors").toString(), "--LORAID", "1", "2", "--lora_multiplier", "1.0", "0.7",
                 "--blocks_per_loraid", "2");
         assertEquals(0, adapted.code(), adapted.err());
-        CliRun onMerged = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds", embeds.toString(),
-                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
-                "--guidance_scale", "4", "--quiet", "--seed", "5", "--output_type", "latent", "--save_path",
-                dir.resolve("merged_out").toString());
+        CliRun onMerged = generate("merged_out", "--dit", merged.toString(), "--seed", "5");
         assertEquals(0, onMerged.code(), onMerged.err());
         try (SafetensorsFile a = SafetensorsFile.open(only(adapted, "_latent.safetensors"));
              SafetensorsFile b = SafetensorsFile.open(only(onMerged, "_latent.safetensors"))) {
@@ -296,10 +292,7 @@ class GenerateCommandTest {
         CliRun viaLycoris = generate("lycoris", "--seed", "5", "--lycoris", "--lora_weight", file.toString(), "--lora_multiplier",
                 "0.8");
         assertEquals(0, viaLycoris.code(), viaLycoris.err());
-        CliRun byHand = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds", embeds.toString(),
-                "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
-                "--guidance_scale", "4", "--quiet", "--seed", "5", "--output_type", "latent", "--save_path",
-                dir.resolve("by_hand").toString());
+        CliRun byHand = generate("by_hand", "--dit", merged.toString(), "--seed", "5");
         assertEquals(0, byHand.code(), byHand.err());
         CliRun plain = generate("plain", "--seed", "5");
         // without --lycoris too, as upstream: a file with LoHa/LoKr tensors is merged at load
@@ -351,10 +344,7 @@ class GenerateCommandTest {
         CliRun fp8 = generate("fp8", "--seed", "5", "--lycoris", "--lora_weight", file.toString(), "--lora_multiplier", "0.8",
                 "--fp8", "--fp8_scaled");
         assertEquals(0, fp8.code(), fp8.err());
-        CliRun fp8ByHand = CliRun.run("generate", "--task", "tiny", "--dit", merged.toString(), "--text_embeds",
-                embeds.toString(), "--video_size", "32", "48", "--video_length", "1", "--infer_steps", "8", "--flow_shift", "5",
-                "--guidance_scale", "4", "--quiet", "--seed", "5", "--output_type", "latent", "--fp8", "--fp8_scaled",
-                "--save_path", dir.resolve("fp8_by_hand").toString());
+        CliRun fp8ByHand = generate("fp8_by_hand", "--dit", merged.toString(), "--seed", "5", "--fp8", "--fp8_scaled");
         assertEquals(0, fp8ByHand.code(), fp8ByHand.err());
         try (SafetensorsFile a = SafetensorsFile.open(only(fp8, "_latent.safetensors"));
              SafetensorsFile b = SafetensorsFile.open(only(fp8ByHand, "_latent.safetensors"));
