@@ -18,18 +18,16 @@ final class LycorisFileSummary {
 
     /** The summary, or null when no tensor is of LyCORIS's LoHa, LoKr or full algorithms. */
     static FileSummary of(TensorSource src) {
+        if (!LycorisModule.holdsLycoris(src.names())) {
+            return null;
+        }
         Map<String, String> algorithm = new TreeMap<>();
-        boolean lycoris = false;
         for (String name : src.names()) {
             String part = LycorisModule.partOf(name);
             String algo = part == null ? null : LycorisModule.algorithmOf(part);
             if (algo != null) {
                 algorithm.put(name.substring(0, name.length() - part.length() - 1), algo);
-                lycoris |= !algo.equals("lora");
             }
-        }
-        if (!lycoris) {
-            return null;
         }
         Map<String, Integer> counts = new TreeMap<>();
         TreeSet<Integer> blocks = new TreeSet<>();

@@ -7,6 +7,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +89,12 @@ public final class LycorisModule {
      * (upstream's {@code detect_network_type}).
      */
     public static boolean holdsLycoris(LoraFile file) {
-        for (String key : file.tensors().keySet()) {
+        return holdsLycoris(file.tensors().keySet());
+    }
+
+    /** {@link #holdsLycoris(LoraFile)} from the tensor names alone (e.g. a header). */
+    public static boolean holdsLycoris(Collection<String> keys) {
+        for (String key : keys) {
             String part = partOf(key);
             String algorithm = part == null ? null : algorithmOf(part);
             if (algorithm != null && !algorithm.equals("lora")) {
