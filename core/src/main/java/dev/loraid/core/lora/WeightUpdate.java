@@ -1,21 +1,16 @@
 package dev.loraid.core.lora;
 
-import dev.loraid.autograd.Parameter;
 import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Tensor;
 import java.util.function.Consumer;
 
 /**
- * A frozen weight changed (a LoRA merged into it at load, or into a file's tensor): the update is computed on an fp32
- * copy and stored back in the weight's dtype as a tensor of its own (a checkpoint's mapped weights are read-only).
+ * A frozen weight changed (a LoRA merged into it as the checkpoint loads, or into a file's tensor): the update is
+ * computed on an fp32 copy and stored back in the weight's dtype, as a tensor of its own (a checkpoint's mapped weights
+ * are read-only) or into the caller's buffer.
  */
 public final class WeightUpdate {
     private WeightUpdate() {
-    }
-
-    /** {@code weight ← cast(update(fp32 copy of weight))}. */
-    public static void apply(Parameter weight, Consumer<Tensor> update) {
-        weight.adopt(updated(weight.data(), update));
     }
 
     /** A new tensor of {@code w}'s dtype: {@code update} applied to an fp32 copy of {@code w} (which stays as it is). */
