@@ -17,8 +17,10 @@ limit=$((64 * 1024 * 1024))
 
 echo "gpu-prepare: building tensor, autograd, wan, core, cli and bench (tests compiled, not run) ..." >&2
 mvn -B -q -ntp -DskipTests -pl tensor,autograd,wan,core,cli,bench -am package
+# JUnit for the device tests, without Jazzer (8.7 MB: the fuzz tests do not run on the device)
+rm -rf "$root/tensor/target/test-deps"
 mvn -B -q -ntp -pl tensor dependency:copy-dependencies -DincludeScope=test -DexcludeArtifactIds=junit-jupiter \
-  -DoutputDirectory="$root/tensor/target/test-deps"
+  -DexcludeGroupIds=com.code-intelligence -DoutputDirectory="$root/tensor/target/test-deps"
 # the CLI's runtime libraries, without the loraid modules (copied from the build above, not from ~/.m2), JUnit, and
 # the image and video codecs (`train` on cached latents needs neither; they would take the carry over 64 MiB)
 rm -rf "$root/cli/target/runtime-deps"
