@@ -1,6 +1,8 @@
 package dev.loraid.autograd;
 
 import dev.loraid.autograd.ops.TensorMath;
+import dev.loraid.tensor.MemoryScope;
+import dev.loraid.tensor.Storage;
 import dev.loraid.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -44,6 +46,7 @@ final class Backprop {
             return;
         }
         List<Var> order = topologicalOrder(root);
+        long mark = MemoryScope.mark(); // gradients allocated from here on are this pass's own, given back when dead
         Map<Var, Tensor> pending = new IdentityHashMap<>();
         Set<Var> summed = Collections.newSetFromMap(new IdentityHashMap<>()); // pending tensor is our own sum buffer
         pending.put(root, unaliased(seed, root, order));
@@ -58,6 +61,8 @@ final class Backprop {
             Var[] inputs = node.inputs();
             GradBuffer[] into = offers(inputs, pending, summed);
             Tensor[] grads = node.runBackward(g, into);
+            List<Tensor> dead = new ArrayList<>();
+            dead.add(g);
             for (int k = 0; k < inputs.length; k++) {
                 Var in = inputs[k];
                 if (in == null || !in.requiresGrad() || grads[k] == null) {
@@ -73,6 +78,7 @@ final class Backprop {
                     } else {
                         in.accumulateGrad(grads[k]);
                     }
+                    dead.add(grads[k]); // unless the node wrote it into the leaf's buffer: inUse keeps that
                 } else {
                     Tensor sum = pending.get(in);
                     if (sum == null) {
@@ -80,14 +86,48 @@ final class Backprop {
                     } else if (summed.contains(in)) {
                         if (grads[k] != sum) {
                             sum.backend().addScaled(sum, 1.0, grads[k], 1.0, sum);
+                            dead.add(grads[k]);
                         }
                     } else {
                         pending.put(in, TensorMath.add(sum, grads[k]));
                         summed.add(in);
+                        dead.add(sum);
+                        dead.add(grads[k]);
                     }
                 }
             }
+            release(dead, pending, inputs, mark);
         }
+    }
+
+    /**
+     * Gives back the memory of the gradients a node has used and of the sums' parts (PyTorch frees each tensor after
+     * its last use; a memory scope otherwise holds every gradient of the pass until it closes, one residual-stream
+     * gradient per checkpointed block and several per op). Only this pass's own allocations are given back
+     * ({@link MemoryScope#release}: never the caller's seed, a weight or an activation), and none whose storage a
+     * pending gradient or a leaf gradient still uses (a node may pass its output gradient on as an input's, or a view
+     * of it).
+     */
+    private static void release(List<Tensor> dead, Map<Var, Tensor> pending, Var[] inputs, long mark) {
+        for (Tensor t : dead) {
+            if (!inUse(t.storage(), pending, inputs)) {
+                MemoryScope.release(t, mark);
+            }
+        }
+    }
+
+    private static boolean inUse(Storage st, Map<Var, Tensor> pending, Var[] inputs) {
+        for (Tensor p : pending.values()) {
+            if (p.storage() == st) {
+                return true;
+            }
+        }
+        for (Var in : inputs) {
+            if (in != null && in.isLeaf() && in.grad() != null && in.grad().storage() == st) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

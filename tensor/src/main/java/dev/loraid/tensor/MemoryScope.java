@@ -92,6 +92,26 @@ public final class MemoryScope implements AutoCloseable {
         PEAK.get().remove(device);
     }
 
+    /**
+     * A mark for {@link #release}: allocations made from now on, by any scope, are newer than it
+     * ({@link ChunkedScopeAllocator#nextSerial()}).
+     */
+    public static long mark() {
+        return ChunkedScopeAllocator.nextSerial();
+    }
+
+    /**
+     * Gives the memory under {@code t} back to its scope before the scope closes, if {@code t}'s storage was allocated
+     * by an open scope since {@code mark} ({@link #mark()}); otherwise (a weight, a mapped file, an older activation, a
+     * storage of a closed scope) does nothing. The caller guarantees that no tensor over that storage is used again:
+     * the backward pass gives back a gradient once the node it was for has used it.
+     *
+     * @return whether the memory was given back
+     */
+    public static boolean release(Tensor t, long mark) {
+        return t.storage().owner() instanceof ScopeAllocator a && a.release(t.storage(), mark);
+    }
+
     /** Bytes this scope has handed out on {@code device}. */
     public long bytesInUse(Device device) {
         ScopeAllocator a = allocators.get(device);

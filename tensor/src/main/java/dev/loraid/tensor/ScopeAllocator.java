@@ -8,6 +8,16 @@ package dev.loraid.tensor;
 public interface ScopeAllocator {
     Storage allocate(long bytes);
 
+    /**
+     * Gives back one allocation of {@code storage} before the reset, if this allocator made it since the last reset
+     * and its allocation serial is at least {@code allocatedSince}; its tensors must no longer be used.
+     *
+     * @return whether the memory was given back (an allocator that cannot free single allocations never does)
+     */
+    default boolean release(Storage storage, long allocatedSince) {
+        return false;
+    }
+
     /** Returns every allocation made since the last reset to the pool; their storages must no longer be used. */
     void reset();
 

@@ -1,6 +1,7 @@
 package dev.loraid.tensor.cpu.gemm;
 
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 import dev.loraid.tensor.cpu.FloatRuns;
@@ -35,6 +36,7 @@ public final class Gemm {
         StridedMatrix target = swap ? l.c.transposed() : l.c;
         boolean direct = writable && (target.colStride() == 1 || target.cols() == 1);
         Tensor out = c;
+        long mark = MemoryScope.mark();
         if (!direct) {
             long[] dims = c.shape().toArray();
             if (swap) {
@@ -56,6 +58,8 @@ public final class Gemm {
             (float) beta, floats(bias), swap));
         if (!direct) {
             c.backend().copy(out, c);
+            // the fp32 temporary dies here: give it back now, or a step's scope holds one per product of a half output
+            MemoryScope.release(out, mark);
         }
     }
 

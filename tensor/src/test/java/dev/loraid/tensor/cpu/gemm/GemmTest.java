@@ -2,6 +2,8 @@ package dev.loraid.tensor.cpu.gemm;
 
 import dev.loraid.tensor.Backends;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.Device;
+import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Shape;
 import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -88,6 +90,26 @@ class GemmTest {
         int expected = asked != null ? asked : x86 && GemmTiling.SPECIES.vectorBitSize() < 512 ? 4 : 6;
         assertEquals(expected, MR, GemmTiling.describe());
         assertTrue(GemmTiling.describe().contains("MR=" + expected), GemmTiling.describe());
+    }
+
+    /**
+     * A BF16 output over more than one K slice is computed in an fp32 temporary: the temporary is given back to the
+     * scope at once (a training step's scope held one per product of a half-precision Linear before), and the result is
+     * the fp32 product rounded once.
+     */
+    @Test
+    void theFp32TemporaryOfAHalfOutputLeavesTheScope() {
+        Tensor a = random(DType.F32, 40, KC + 9);
+        Tensor b = random(DType.F32, KC + 9, 24);
+        Tensor want = Tensor.empty(DType.F32, 40, 24);
+        Backends.cpu().matmul(a, b, want, 1, 0, null);
+        try (MemoryScope step = MemoryScope.open()) {
+            Tensor c = Tensor.empty(DType.BF16, 40, 24);
+            long before = step.bytesInUse(Device.CPU);
+            Backends.cpu().matmul(a, b, c, 1, 0, null);
+            assertEquals(before, step.bytesInUse(Device.CPU), "scope bytes after the product");
+            assertArrayEquals(want.to(DType.BF16).toFloatArray(), c.toFloatArray(), 0f);
+        }
     }
 
     @Test
