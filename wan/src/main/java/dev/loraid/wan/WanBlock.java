@@ -57,16 +57,14 @@ public final class WanBlock extends Module {
     }
 
     /**
-     * {@link #forward} with its activations recomputed in the backward pass (gradient checkpointing) at sub-block
-     * granularity (training.md §3.5): self-attention, cross-attention and the FFN are each an autograd
-     * {@link Recompute}, so the forward keeps only their three
-     * inputs and the backward recomputes one sub-block at a time — the peak is one sub-block's activations, not a
-     * whole block's (measured in {@code bench/run train-step}). Taps inside the block are not reported.
+     * {@link #forward} with its activations recomputed in the backward pass: block-level gradient checkpointing
+     * (training.md §3.5, as upstream): the block is one autograd {@link Recompute}, so the forward keeps only its input
+     * (the residual stream), and the backward recomputes the block's activations. Taps inside the block are not
+     * reported.
      */
     public Var forwardRecomputed(Var x, Var e0, Var ctx, RopeTables rope) {
-        x = Recompute.apply(this, in -> selfAttention(in[0], in[1], rope, WanTaps.NONE), x, e0);
-        x = Recompute.apply(this, in -> crossAttention(in[0], in[1], WanTaps.NONE), x, ctx);
-        return Recompute.apply(this, in -> feedForward(in[0], in[1], WanTaps.NONE), x, e0);
+        return Recompute.apply(this, in -> feedForward(crossAttention(selfAttention(in[0], in[1], rope, WanTaps.NONE),
+                in[2], WanTaps.NONE), in[1], WanTaps.NONE), x, e0, ctx);
     }
 
     /**

@@ -145,10 +145,10 @@ public final class WanModel extends Module {
     }
 
     /**
-     * With checkpointing on, the differentiable forward keeps only the inputs of each block's three sub-blocks
-     * (self-attention, cross-attention, FFN); their activations are recomputed one sub-block at a time during the
-     * backward pass (autograd's {@link Recompute}, {@link WanBlock#forwardRecomputed}; spec training.md §3.5).
-     * Gradients are the same; intermediates inside blocks are then not tapped.
+     * With checkpointing on, the differentiable forward keeps only each block's input (the residual stream); the
+     * block's activations are recomputed during the backward pass (autograd's {@link Recompute},
+     * {@link WanBlock#forwardRecomputed}; spec training.md §3.5, block-level as upstream). Gradients are the same;
+     * intermediates inside blocks are then not tapped.
      */
     public void setGradientCheckpointing(boolean on) {
         this.gradientCheckpointing = on;

@@ -141,8 +141,8 @@ public final class GpuTrainStepBench implements BenchCommand {
             s.dual() ? "2 (boundary " + s.variant().boundary() + (o.offload ? ", offload_inactive_dit)" : ", both resident)") : "1",
             o.device, be,
             System.getProperty("loraid.cuda.memory_limit", "none"));
-        out.printf(Locale.ROOT, "estimate: checkpointed sub-block inputs 3 x %d blocks x [%d, %d] f32 = %.1f GiB; block weights %.1f GiB%n",
-            c.numLayers(), s.tokens(), c.dim(), 3.0 * c.numLayers() * row / (1L << 30),
+        out.printf(Locale.ROOT, "estimate: checkpointed block inputs %d blocks x [%d, %d] f32 = %.1f GiB; block weights %.1f GiB%n",
+            c.numLayers(), s.tokens(), c.dim(), (double) c.numLayers() * row / (1L << 30),
             blockWeightBytes(c, o.fp8) * (double) (c.numLayers() - o.blocksToSwap) / (1L << 30));
         Ours ours = measureOurs(s, be, o, out, log);
         String oursPeak = ours.peakBytes() < 0 ? "n/a (cpu)" : String.format(Locale.ROOT, "%.2f GiB", ours.peakBytes() / 1073741824.0);

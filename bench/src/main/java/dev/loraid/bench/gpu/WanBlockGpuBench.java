@@ -45,7 +45,7 @@ import java.util.Optional;
  * residual stream), like the twin under autocast. {@code --bf16-residual} rounds the residual stream to bf16 as musubi does.
  *
  * <p>Options: {@code --device cuda:0|cpu}, {@code --tiny} (small shapes: a smoke run, also on the CPU),
- * {@code --checkpointing} (the block's sub-blocks recomputed in backward, as {@code train --gradient_checkpointing}),
+ * {@code --checkpointing} (the block recomputed in backward, as {@code train --gradient_checkpointing}),
  * {@code --bf16-residual}, {@code -Dloraid.cuda.profile=true} adds device time per kernel over the timed steps (slower:
  * time without it), {@code --attention-only} (just the self-attention forward and backward figures, on the path that
  * {@code -Dloraid.cuda.attention} picks: scripts/gpu-check.sh compares the paths this way, one JVM each),

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code gpu-wan-block}'s code path end to end on the CPU at tiny shapes: the real block with the trainer's adapters
- * runs forward and backward, its LoRA gradients are non-zero, and recomputing the sub-blocks (checkpointing) gives
+ * runs forward and backward, its LoRA gradients are non-zero, and recomputing the block (checkpointing) gives
  * the same gradients; the command prints its figures and {@code ratio=n/a} without PyTorch.
  */
 class WanBlockGpuBenchTest {
