@@ -2,7 +2,8 @@
 # On the GPU machine (device tool, repo root, gpu-carry/ carried from scripts/gpu-prepare.sh): prints the card, finds
 # the CUDA libraries of the pip wheels, then, each part in its own time box and all within BUDGET seconds (default 560,
 # for the device tool's 600 s per command; the session has 15 minutes of device time with the machine's start):
-#   1. a 20-step tiny-model `train` on the CPU, on cuda, and on cuda with --blocks_to_swap 2; the cuda loss logs
+#   1. a 20-step tiny-model `train` on the CPU, on cuda, on cuda with --blocks_to_swap 2 and on cuda with
+#      --gradient_checkpointing_cpu_offload (the checkpointed inputs through pinned host memory); the cuda loss logs
 #      compared with the CPU one (bench/gpu/tiny_train_check.py, rtol TINY_RTOL=1e-3); then the same with
 #      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts
 #      with --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL); a LoKr network
@@ -18,7 +19,8 @@
 #                                                                                                 ~90 s  -> $OUT/generate.txt
 #   5. the train step under -Dloraid.cuda.memory_limit=24g with --fp8_base --blocks_to_swap CAP_SWAP (36) at
 #      CAP_FRAMES (5), with SWAP_SYNC_TOO=1 once more with the blocks copied in line (-Dloraid.swap.synchronous=true:
-#      what the copy stream saves), with A14B=1 the two-expert step (--preset a14b --offload_inactive_dit: the switch
+#      what the copy stream saves), with CAP_OFFLOAD_FRAMES=F once more at F frames with the block checkpoints in host
+#      memory (--gradient_checkpointing_cpu_offload; try 21), with A14B=1 the two-expert step (--preset a14b --offload_inactive_dit: the switch
 #      time beside each step; A14B_TIMEOUT 120), then uncapped bf16 at the same size for each N of SWAP_CURVE (default
 #      "0")                                                                                       ~55 s
 #   6. the CUDA golden and op tests (conv3d and attention with bias included), the tiny Wan models, the VAE and UMT5
@@ -116,7 +118,8 @@ not_run() {
 : > "$OUT/generate.txt"
 
 if wants 1; then # part 1 (PARTS)
-echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, bf16 on CPU and cuda, two experts with the"
+echo "== 1. tiny-model train, 20 steps: CPU, cuda, cuda with --blocks_to_swap 2, cuda with --gradient_checkpointing_cpu_offload,"
+echo "   bf16 on CPU and cuda, two experts with the"
 echo "   inactive one offloaded on CPU and cuda, LoKr on CPU and cuda; loss logs compared"
 tiny="${TMPDIR:-/tmp}/loraid-tiny-train"
 rm -rf "$tiny"
@@ -124,12 +127,14 @@ python3 bench/gpu/tiny_train_check.py dataset "$tiny"
 tiny_flags=(train --dit "$root/testdata/golden/wan_tiny_weights.safetensors" --dataset_config "$tiny/ds.toml"
   --network_dim 4 --network_alpha 4 --learning_rate 5e-3 --max_train_steps 20 --seed 7 --timestep_sampling shift
   --discrete_flow_shift 3.0 --gradient_checkpointing --output_name tiny --quiet)
-tiny_runs=(cpu cuda cuda-swap cpu-bf16 cuda-bf16 cpu-dual cuda-dual cpu-lokr cuda-lokr)
+tiny_runs=(cpu cuda cuda-swap cuda-offload cpu-bf16 cuda-bf16 cpu-dual cuda-dual cpu-lokr cuda-lokr)
 for run in "${tiny_runs[@]}"; do
   t=$(box "${TINY_TIMEOUT:-60}")
   if [ "$t" -eq 0 ]; then not_run "tiny train $run" "$OUT/train.txt"; continue; fi
   extra=(--device "${run%%-*}" --output_dir "$tiny/out-$run")
   [ "$run" = cuda-swap ] && extra+=(--blocks_to_swap 2)
+  # the checkpointed block inputs out to pinned host memory and back on the copy stream (ActivationOffload)
+  [ "$run" = cuda-offload ] && extra+=(--gradient_checkpointing_cpu_offload)
   # two experts (the same tiny weights in both roles): the A14B routing, and the models and the shared LoRA moved
   # between host and device at every switch
   case "$run" in *-dual) extra+=(--dit_high_noise "$root/testdata/golden/wan_tiny_weights.safetensors"
@@ -142,7 +147,7 @@ for run in "${tiny_runs[@]}"; do
     2>&1 | grep -v WARNING | tee -a "$OUT/train.txt"
   echo "-- tiny train $run: exit ${PIPESTATUS[0]} in $((SECONDS - t0)) s" | tee -a "$OUT/train.txt"
 done
-for pair in cpu:cuda cpu:cuda-swap cpu-bf16:cuda-bf16 cpu-dual:cuda-dual cpu-lokr:cuda-lokr; do
+for pair in cpu:cuda cpu:cuda-swap cpu:cuda-offload cpu-bf16:cuda-bf16 cpu-dual:cuda-dual cpu-lokr:cuda-lokr; do
   ref=${pair%%:*}
   run=${pair#*:}
   rtol=${TINY_RTOL:-1e-3}
@@ -211,6 +216,13 @@ if [ "${SWAP_SYNC_TOO:-0}" = 1 ]; then
       | tee -a "$OUT/train-step.txt"
     echo "-- memory-cap step, synchronous swap: exit ${PIPESTATUS[0]}" | tee -a "$OUT/train-step.txt"
   fi
+fi
+if [ -n "${CAP_OFFLOAD_FRAMES:-}" ]; then
+  # the capped step at more frames with the block checkpoints in pinned host memory (--gradient_checkpointing_cpu_offload)
+  timed "memory-cap step, checkpoints in host memory, ${CAP_OFFLOAD_FRAMES} frames" "$OUT/train-step.txt" \
+    "${CAP_TIMEOUT:-120}" "$java" "${flags[@]}" -Dloraid.cuda.memory_limit=24g -Xmx48g -cp "$cp" \
+    dev.loraid.bench.gpu.GpuTrainStepBench --no-torch --warmup 1 --iters 2 --frames "$CAP_OFFLOAD_FRAMES" --fp8_base \
+    --blocks_to_swap "${CAP_SWAP:-36}" --gradient_checkpointing_cpu_offload
 fi
 if [ "${A14B:-0}" = 1 ]; then
   # Wan 2.2 A14B: one LoRA through both experts, alternating every step, the inactive one on the host: the switch time

@@ -26,13 +26,34 @@ public final class Recompute extends Node {
         Var forward(Var... inputs);
     }
 
+    /**
+     * Where a recomputed block's first input waits for the backward pass when it need not stay on the device
+     * ({@code --gradient_checkpointing_cpu_offload}, training.md §3.5): told of it once the block's forward is done.
+     */
+    @FunctionalInterface
+    public interface Offload {
+        /** Takes {@code input} (the block has run on it); the backward pass gets it back from the returned stash. */
+        Stash stash(Tensor input);
+    }
+
+    /** A block input put away by an {@link Offload}. */
+    public interface Stash {
+        /** The input, on its device again, for the block's recomputation. */
+        Tensor restore();
+
+        /** The backward pass is done with the restored input. */
+        void discard();
+    }
+
     private final Block block;
     private final Rng.State rngBefore;
+    private final Stash stash;
 
-    private Recompute(Block block, Var[] inputs, Rng.State rngBefore) {
+    private Recompute(Block block, Var[] inputs, Rng.State rngBefore, Stash stash) {
         super(inputs);
         this.block = block;
         this.rngBefore = rngBefore;
+        this.stash = stash;
     }
 
     /**
@@ -42,7 +63,15 @@ public final class Recompute extends Node {
      * input is a constant, is recomputed and trained too.
      */
     public static Var apply(Module owner, Block block, Var... inputs) {
-        return apply(owner.hasTrainableWeights(), block, inputs);
+        return apply(owner.hasTrainableWeights(), null, block, inputs);
+    }
+
+    /**
+     * {@link #apply(Module, Block, Var...)} with {@code inputs[0]} handed to {@code offload} (when not null) once the
+     * forward is done, and taken back from it for the recomputation.
+     */
+    public static Var apply(Module owner, Offload offload, Block block, Var... inputs) {
+        return apply(owner.hasTrainableWeights(), offload, block, inputs);
     }
 
     /**
@@ -50,10 +79,10 @@ public final class Recompute extends Node {
      * recomputed in the backward pass: only its output is kept meanwhile.
      */
     public static Var apply(Block block, Var... inputs) {
-        return apply(false, block, inputs);
+        return apply(false, null, block, inputs);
     }
 
-    private static Var apply(boolean trainable, Block block, Var... inputs) {
+    private static Var apply(boolean trainable, Offload offload, Block block, Var... inputs) {
         if (!GradMode.isEnabled() || !(trainable || Node.recording(inputs))) {
             return block.forward(inputs);
         }
@@ -65,16 +94,21 @@ public final class Recompute extends Node {
             out = allocateIn(outer, o);
             o.backend().copy(o, out);
         }
-        return Var.recorded(out, new Recompute(block, inputs, rngBefore));
+        Stash stash = offload == null ? null : offload.stash(inputs[0].data());
+        return Var.recorded(out, new Recompute(block, inputs, rngBefore, stash));
     }
 
     @Override
     protected Tensor[] backward(Tensor g) {
         Var[] inputs = inputs();
+        Tensor[] data = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            data[i] = i == 0 && stash != null ? stash.restore() : inputs[i].data();
+        }
         Tensor[] grads = new Tensor[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             if (needs(i)) {
-                Tensor x = inputs[i].data();
+                Tensor x = data[i];
                 grads[i] = Tensor.empty(x.device(), TensorMath.gradType(x.dtype()), x.shape().toArray());
             }
         }
@@ -83,7 +117,7 @@ public final class Recompute extends Node {
         try (GradMode.Scope on = GradMode.enableGrad(); MemoryScope inner = MemoryScope.open()) {
             Var[] leaves = new Var[inputs.length];
             for (int i = 0; i < inputs.length; i++) {
-                leaves[i] = needs(i) ? Var.leaf(inputs[i].data()) : inputs[i].detach();
+                leaves[i] = needs(i) ? Var.leaf(data[i]) : Var.constant(data[i]);
             }
             Var out = block.forward(leaves);
             if (out.requiresGrad()) {
@@ -102,6 +136,9 @@ public final class Recompute extends Node {
             }
         } finally {
             Rng.restore(rngNow);
+            if (stash != null) {
+                stash.discard();
+            }
         }
         return grads;
     }

@@ -153,8 +153,9 @@ final class TrainCommand extends OptionsCommand {
         o.addOption(CliArgs.value("max_train_steps", "N", "optimizer updates, ≥ 1 (default 1600)"));
         o.addOption(CliArgs.value("max_train_epochs", "N", "epochs, ≥ 1; overrides --max_train_steps"));
         o.addOption(CliArgs.flag("gradient_checkpointing", "recompute each block's activations in the backward pass"));
-        o.addOption(CliArgs.flag("gradient_checkpointing_cpu_offload", "keep the checkpointed activations in host memory: what "
-                + "training on the CPU does anyway (not supported on a GPU yet)"));
+        o.addOption(CliArgs.flag("gradient_checkpointing_cpu_offload", "with --gradient_checkpointing on a GPU: keep each "
+                + "block's checkpointed input in host memory until the backward pass (copied beside the compute); on the CPU "
+                + "they are in host memory anyway"));
         o.addOption(CliArgs.value("mixed_precision", "P", "no, fp16 or bf16: the DiT's activation dtype (fp32 norms, statistics and residual stream; LoRA weights fp32)"));
         o.addOption(CliArgs.deviceOption());
         o.addOption(CliArgs.allowNonFinite());
@@ -262,13 +263,11 @@ final class TrainCommand extends OptionsCommand {
     int run(CommandLine cl, PrintStream out, PrintStream err) throws Exception {
         CliArgs.noArguments(cl);
         UPSTREAM.refuse(cl);
-        if (cl.hasOption("gradient_checkpointing_cpu_offload") && !CliArgs.device(cl).isCpu()) {
-            throw new UsageException("--gradient_checkpointing_cpu_offload is not supported on " + CliArgs.device(cl) + " yet (on "
-                    + "the CPU the checkpointed activations are in host memory already)");
-        }
         try (CliReporter reporter = new CliReporter(err, cl.hasOption("quiet"))) {
             UPSTREAM.notices(cl).forEach(reporter::info);
-            if (cl.hasOption("gradient_checkpointing_cpu_offload")) {
+            if (cl.hasOption("gradient_checkpointing_cpu_offload") && !cl.hasOption("gradient_checkpointing")) {
+                reporter.warn("--gradient_checkpointing_cpu_offload has no effect without --gradient_checkpointing (as upstream)");
+            } else if (cl.hasOption("gradient_checkpointing_cpu_offload") && CliArgs.device(cl).isCpu()) {
                 reporter.info("--gradient_checkpointing_cpu_offload: training on the CPU, the checkpointed activations are in "
                         + "host memory already");
             }
@@ -364,7 +363,8 @@ final class TrainCommand extends OptionsCommand {
                 cl.hasOption("gradient_checkpointing"), network, optimizer, timesteps, intOr(cl, "max_train_steps", 1, MAX, 1600),
                 CliArgs.integer(cl, "max_train_epochs", 1, MAX), intOr(cl, "gradient_accumulation_steps", 1, MAX, 1), seedValue, save, validation,
                 CliArgs.path(cl, "resume"), CliArgs.path(cl, "vae"), sampling, fp8(cl),
-                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0), baseWeights(cl), logging(cl));
+                intOr(cl, "blocks_to_swap", 0, BlockCount.MAX_BLOCKS - 1, 0), baseWeights(cl), logging(cl),
+                cl.hasOption("gradient_checkpointing_cpu_offload"));
     }
 
     /**

@@ -367,7 +367,9 @@ class TrainCommandTest {
 
     /**
      * torch.compile's flags and --gradient_checkpointing_cpu_offload carry over from upstream's command lines: accepted on
-     * the CPU with a notice each (nothing to compile; activations are in host memory); --resume_from_huggingface is refused.
+     * the CPU with a notice each (nothing to compile; activations are in host memory; the offload recorded in the file's
+     * metadata as upstream records it, and warned about without --gradient_checkpointing); --resume_from_huggingface is
+     * refused.
      */
     @Test
     void compile_and_activation_offload_flags_carry_over(@TempDir Path dir) throws Exception {
@@ -383,6 +385,16 @@ class TrainCommandTest {
                 "--gradient_checkpointing_cpu_offload: training on the CPU")) {
             assertTrue(r.err().contains(f), f + ": " + r.err());
         }
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("out").resolve("c.safetensors"))) {
+            assertEquals("True", f.metadata().get("ss_gradient_checkpointing_cpu_offload"));
+            assertEquals("True", f.metadata().get("ss_gradient_checkpointing"));
+        }
+        CliRun alone = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(),
+                "--gradient_checkpointing_cpu_offload", "--network_dim", "4", "--max_train_steps", "1", "--seed", "1",
+                "--output_dir", dir.resolve("alone").toString(), "--output_name", "a");
+        assertEquals(0, alone.code(), alone.err());
+        assertTrue(alone.err().contains("--gradient_checkpointing_cpu_offload has no effect without --gradient_checkpointing"),
+                alone.err());
         CliRun hub = CliRun.run("train", "--dit", TINY.toString(), "--dataset_config", toml.toString(), "--resume_from_huggingface",
                 "--output_dir", dir.resolve("hub").toString());
         assertEquals(2, hub.code(), hub.err());

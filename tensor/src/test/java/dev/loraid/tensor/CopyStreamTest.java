@@ -30,7 +30,7 @@ class CopyStreamTest {
         CopyStream copies = CopyStream.SYNCHRONOUS;
         IllegalArgumentException count = assertThrows(IllegalArgumentException.class,
                 () -> copies.copyAfterCompute(List.of(a), List.of()));
-        assertTrue(count.getMessage().contains("1 sources for 0 destinations"), count.getMessage());
+        assertTrue(count.getMessage().contains("1 host tensors for 0 device tensors"), count.getMessage());
         IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
                 () -> copies.copyAfterCompute(List.of(a, a), List.of(Tensor.zeros(DType.F32, 2, 3), Tensor.zeros(DType.BF16, 2, 3))));
         assertTrue(dtype.getMessage().startsWith("copy 1:"), dtype.getMessage());

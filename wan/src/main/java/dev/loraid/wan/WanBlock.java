@@ -60,10 +60,10 @@ public final class WanBlock extends Module {
      * {@link #forward} with its activations recomputed in the backward pass: block-level gradient checkpointing
      * (training.md §3.5, as upstream): the block is one autograd {@link Recompute}, so the forward keeps only its input
      * (the residual stream), and the backward recomputes the block's activations. Taps inside the block are not
-     * reported.
+     * reported. {@code offload} (or null) keeps the block's input in host memory until the backward pass.
      */
-    public Var forwardRecomputed(Var x, Var e0, Var ctx, RopeTables rope) {
-        return Recompute.apply(this, in -> feedForward(crossAttention(selfAttention(in[0], in[1], rope, WanTaps.NONE),
+    public Var forwardRecomputed(Var x, Var e0, Var ctx, RopeTables rope, Recompute.Offload offload) {
+        return Recompute.apply(this, offload, in -> feedForward(crossAttention(selfAttention(in[0], in[1], rope, WanTaps.NONE),
                 in[2], WanTaps.NONE), in[1], WanTaps.NONE), x, e0, ctx);
     }
 

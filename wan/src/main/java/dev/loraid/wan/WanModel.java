@@ -13,6 +13,7 @@ import dev.loraid.tensor.DType;
 import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.swap.ActivationOffload;
 import dev.loraid.wan.swap.BlockSwap;
 
 import java.util.ArrayList;
@@ -53,6 +54,7 @@ public final class WanModel extends Module {
     /** The file the weights are views of ({@link #load}), named when it is closed under the model; else null. */
     private String weightsSource;
     private BlockSwap blockSwap;
+    private ActivationOffload checkpointOffload;
     private DType activations = DType.F32;
 
     /** The module tree of {@code config}, with declared (empty) frozen parameters: see {@link #load}. */
@@ -152,6 +154,14 @@ public final class WanModel extends Module {
      */
     public void setGradientCheckpointing(boolean on) {
         this.gradientCheckpointing = on;
+    }
+
+    /**
+     * {@code --gradient_checkpointing_cpu_offload}: with checkpointing on, the blocks' inputs wait for the backward pass
+     * in host memory ({@link ActivationOffload}); null (the default) keeps them on the device.
+     */
+    public void setCheckpointOffload(ActivationOffload offload) {
+        this.checkpointOffload = offload;
     }
 
     /**
@@ -286,9 +296,13 @@ public final class WanModel extends Module {
 
     /** The residual stream x [(B,) L, D] through every block, checkpointed when that is on. */
     private Var blocks(Var x, Conditioning c, WanTaps taps) {
+        ActivationOffload offload = gradientCheckpointing && GradMode.isEnabled() ? checkpointOffload : null;
+        if (offload != null) {
+            offload.beginPass();
+        }
         for (int i = 0; i < blocks.size(); i++) {
             WanBlock b = blocks.get(i);
-            UnaryOperator<Var> run = in -> gradientCheckpointing ? b.forwardRecomputed(in, c.e0(), c.ctx(), c.rope())
+            UnaryOperator<Var> run = in -> gradientCheckpointing ? b.forwardRecomputed(in, c.e0(), c.ctx(), c.rope(), offload)
                     : b.forward(in, c.e0(), c.ctx(), c.rope(), taps);
             x = blockSwap == null ? run.apply(x) : blockSwap.forward(i, x, run);
         }

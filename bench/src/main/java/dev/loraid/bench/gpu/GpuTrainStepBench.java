@@ -31,6 +31,7 @@ import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
 import dev.loraid.wan.WanWeights;
 import dev.loraid.wan.quant.Fp8Load;
+import dev.loraid.wan.swap.ActivationOffload;
 import dev.loraid.wan.swap.BlockSwap;
 
 import java.io.PrintStream;
@@ -57,6 +58,8 @@ import java.util.Optional;
  * (video frames, 4k + 1: the latent has (F − 1)/4 + 1 frames; default 81), {@code --blocks_to_swap N} (as {@code train}:
  * the weights drawn into host memory, {@link BlockSwap}; one expert only),
  * {@code --fp8_base} (block Linear weights cast to E4M3 as {@code train --fp8_base}), {@code --no-checkpointing},
+ * {@code --gradient_checkpointing_cpu_offload} (the block checkpoints in pinned host memory, {@link ActivationOffload};
+ * ours only: the twin keeps its checkpoints on the device),
  * {@code --iters N}, {@code --warmup N}, {@code --python CMD}, {@code --torch-script PATH}, {@code --no-torch},
  * {@code --network_module networks.loha|networks.lokr} (ours only, as {@code train --network_module}: the twin trains a
  * LoRA, so it is not run), {@code --optimizer_type AdamW|AdamW8bit} (ours only: the twin keeps torch's AdamW; 8-bit moments save about 0.9 GB of
@@ -136,7 +139,8 @@ public final class GpuTrainStepBench implements BenchCommand {
         long row = s.tokens() * c.dim() * 4L;
         out.printf(Locale.ROOT, "config: %s, latents %s = %d tokens, text %d, %s rank %d, AdamW, checkpointing=%s, weights=%s, "
                 + "activations=bf16, blocks_to_swap=%d, experts=%s, device=%s (%s), memory_limit=%s%n", c.describe(),
-            java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), o.network().label(), s.rank(), o.checkpointing,
+            java.util.Arrays.toString(s.latents()), s.tokens(), s.textTokens(), o.network().label(), s.rank(),
+            o.checkpointing + (o.activationOffload ? " (block inputs in host memory)" : ""),
             o.fp8 ? "fp8 e4m3 blocks + bf16" : "bf16", o.blocksToSwap,
             s.dual() ? "2 (boundary " + s.variant().boundary() + (o.offload ? ", offload_inactive_dit)" : ", both resident)") : "1",
             o.device, be,
@@ -214,6 +218,9 @@ public final class GpuTrainStepBench implements BenchCommand {
         }
         for (WanModel m : models.all()) {
             m.setGradientCheckpointing(o.checkpointing);
+            if (o.activationOffload) { // as train --gradient_checkpointing_cpu_offload on a GPU
+                m.setCheckpointOffload(ActivationOffload.to(device));
+            }
             m.setActivationDType(DType.BF16); // train --mixed_precision bf16, as the twin's autocast
         }
         net.setTraining(true);
@@ -291,8 +298,8 @@ public final class GpuTrainStepBench implements BenchCommand {
 
     /** Command-line options. */
     record Options(String preset, Device device, int frames, int blocksToSwap, boolean fp8, boolean offload,
-                   boolean checkpointing, int iters, int warmup, String python, String torchScript, boolean noTorch,
-                   String optimizer, NetworkModule network) {
+                   boolean checkpointing, boolean activationOffload, int iters, int warmup, String python, String torchScript,
+                   boolean noTorch, String optimizer, NetworkModule network) {
         static Options parse(List<String> args) {
             String preset = "14b";
             Device device = Device.cuda(0);
@@ -301,6 +308,7 @@ public final class GpuTrainStepBench implements BenchCommand {
             boolean fp8 = false;
             boolean offload = false;
             boolean checkpointing = true;
+            boolean activationOffload = false;
             int iters = 2;
             int warmup = 1;
             String python = "python3";
@@ -318,6 +326,7 @@ public final class GpuTrainStepBench implements BenchCommand {
                     case "--fp8_base" -> fp8 = true;
                     case "--offload_inactive_dit" -> offload = true;
                     case "--no-checkpointing" -> checkpointing = false;
+                    case "--gradient_checkpointing_cpu_offload" -> activationOffload = true;
                     case "--iters" -> iters = integer(args, ++i, a, 1);
                     case "--warmup" -> warmup = integer(args, ++i, a, 0);
                     case "--python" -> python = value(args, ++i, a);
@@ -328,9 +337,9 @@ public final class GpuTrainStepBench implements BenchCommand {
                     default -> throw new IllegalArgumentException("unknown option '" + a + "' (see the class javadoc)");
                 }
             }
-            // the twin trains a LoRA: another network is timed on our side alone
-            return new Options(preset, device, frames, swap, fp8, offload, checkpointing, iters, warmup, python, script,
-                noTorch || network != NetworkModule.LORA, optimizer, network);
+            // the twin trains a LoRA and keeps its checkpoints on the device: other runs are timed on our side alone
+            return new Options(preset, device, frames, swap, fp8, offload, checkpointing, activationOffload, iters, warmup,
+                python, script, noTorch || network != NetworkModule.LORA || activationOffload, optimizer, network);
         }
 
         static String value(List<String> args, int i, String flag) {

@@ -142,7 +142,7 @@ public final class WanBlockGpuBench implements BenchCommand {
             long t0 = System.nanoTime();
             try (MemoryScope step = MemoryScope.open()) {
                 Var in = Var.leaf(x);
-                Var y = o.checkpointing ? block.forwardRecomputed(in, e0, ctx, rope) : block.forward(in, e0, ctx, rope, WanTaps.NONE);
+                Var y = o.checkpointing ? block.forwardRecomputed(in, e0, ctx, rope, null) : block.forward(in, e0, ctx, rope, WanTaps.NONE);
                 y.backward(dOut);
                 be.synchronize();
             }

@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code gpu-train-step}'s code path end to end on the CPU with {@code --preset tiny}: two training steps through
  * TrainStep; with {@code --blocks_to_swap 3} the losses are the same to the bit and each step moves 2 × 3 blocks;
  * {@code --fp8_base} changes the weights (another loss); {@code --optimizer_type AdamW8bit} keeps the tiny LoRA's small
- * matrices in fp32 (the same loss); the command prints the memory and ratio lines.
+ * matrices in fp32 (the same loss), and so does {@code --gradient_checkpointing_cpu_offload}; the command prints the
+ * memory and ratio lines.
  */
 class GpuTrainStepBenchTest {
     private static GpuTrainStepBench.Ours ours(String... extra) {
@@ -52,6 +53,10 @@ class GpuTrainStepBenchTest {
         assertNotEquals(plain.losses()[1], loha.losses()[1], "after one update the networks differ");
         assertTrue(GpuTrainStepBench.Options.parse(List.of("--network_module", "networks.lokr")).noTorch(),
             "the twin trains a LoRA: not run for LoKr");
+        GpuTrainStepBench.Ours offloaded = ours("--gradient_checkpointing_cpu_offload");
+        assertEquals(plain.loss(), offloaded.loss(), 0.0, "the block checkpoints through host memory: the same steps");
+        assertTrue(GpuTrainStepBench.Options.parse(List.of("--gradient_checkpointing_cpu_offload")).noTorch(),
+            "the twin keeps its checkpoints on the device: ours only");
     }
 
     /**

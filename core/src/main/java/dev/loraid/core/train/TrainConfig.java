@@ -37,13 +37,16 @@ import java.nio.file.Path;
  * @param baseWeights          {@code --base_weights} / {@code --base_weights_multiplier} (§2.7): LoRA files merged into
  *                             the DiT before training; {@link BaseWeights#NONE} (or null) for none
  * @param logging              TensorBoard event files of the run ({@code --logging_dir}, §5.5), or null for none
+ * @param checkpointOffload    {@code --gradient_checkpointing_cpu_offload} (§3.5): with checkpointing on a GPU, the
+ *                             blocks' checkpointed inputs wait in host memory ({@code ActivationOffload}); no effect on
+ *                             the CPU, where they are in host memory already
  */
 public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
         Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
         NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
         Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
         Path resume, Path vae, SampleConfig sampling, Fp8Load fp8, int blocksToSwap, BaseWeights baseWeights,
-        LogConfig logging) {
+        LogConfig logging, boolean checkpointOffload) {
 
     /** Validation loss over a second dataset at fixed σ and fixed noise (see {@link ValidationLoss}). */
     public record Validation(Path datasetConfig, int everyNSteps) {
@@ -99,6 +102,18 @@ public record TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, 
         device = device == null ? Device.CPU : device;
         mixedPrecision = mixedPrecision == null ? MixedPrecision.NO : mixedPrecision;
         fp8 = fp8 == null ? Fp8Load.NONE : fp8;
+    }
+
+    /** A run whose checkpointed activations (if any) stay on the device. */
+    public TrainConfig(Path dit, Path ditHighNoise, Double timestepBoundary, boolean offloadInactiveDit, String task,
+            Path datasetConfig, Path workingDir, Device device, MixedPrecision mixedPrecision, boolean gradientCheckpointing,
+            NetworkConfig network, OptimizerConfig optimizer, TimestepConfig timesteps, long maxTrainSteps,
+            Integer maxTrainEpochs, int gradientAccumulationSteps, long seed, SaveConfig save, Validation validation,
+            Path resume, Path vae, SampleConfig sampling, Fp8Load fp8, int blocksToSwap, BaseWeights baseWeights,
+            LogConfig logging) {
+        this(dit, ditHighNoise, timestepBoundary, offloadInactiveDit, task, datasetConfig, workingDir, device, mixedPrecision,
+                gradientCheckpointing, network, optimizer, timesteps, maxTrainSteps, maxTrainEpochs, gradientAccumulationSteps, seed,
+                save, validation, resume, vae, sampling, fp8, blocksToSwap, baseWeights, logging, false);
     }
 
     /** A run without TensorBoard logging. */

@@ -43,7 +43,7 @@ public final class TrainMetadata {
         m.put("ss_num_batches_per_epoch", Integer.toString(batchesPerEpoch));
         m.put("ss_num_epochs", Integer.toString(numEpochs));
         m.put("ss_gradient_checkpointing", python(c.gradientCheckpointing()));
-        m.put("ss_gradient_checkpointing_cpu_offload", python(false));
+        m.put("ss_gradient_checkpointing_cpu_offload", python(c.checkpointOffload()));
         m.put("ss_gradient_accumulation_steps", Integer.toString(c.gradientAccumulationSteps()));
         m.put("ss_max_train_steps", Long.toString(maxTrainSteps));
         m.put("ss_lr_warmup_steps", Long.toString(warmupSteps));

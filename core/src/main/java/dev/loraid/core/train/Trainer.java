@@ -27,6 +27,7 @@ import dev.loraid.tensor.safetensors.TempFiles;
 import dev.loraid.wan.WanModel;
 import dev.loraid.wan.WanPresets;
 import dev.loraid.wan.WanVariant;
+import dev.loraid.wan.swap.ActivationOffload;
 import dev.loraid.wan.swap.BlockSwap;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -105,11 +106,18 @@ public final class Trainer {
                 BlockSwap swap = models.swapBlocks(c.blocksToSwap());
                 listener.info("block swap: " + swap.describe(c.device()));
             }
+            boolean offload = c.gradientCheckpointing() && c.checkpointOffload() && !c.device().isCpu();
+            if (offload) {
+                listener.info("gradient checkpointing: each block's input waits in host memory until the backward pass");
+            }
             for (WanModel m : models.all()) {
                 if (m != primary) {
                     net.attachSameTo(m);
                 }
                 m.setGradientCheckpointing(c.gradientCheckpointing());
+                if (offload) {
+                    m.setCheckpointOffload(ActivationOffload.to(c.device()));
+                }
                 m.setActivationDType(c.mixedPrecision().activationDType());
             }
             net.setTraining(true);

@@ -153,7 +153,7 @@ class BlockSwapTest {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> model.blocks().get(2).forwardRecomputed(Var.constant(Tensor.zeros(DType.F32, 4, 64)),
                             Var.constant(Tensor.zeros(DType.F32, 1, 6, 64)),
-                            Var.constant(Tensor.zeros(DType.F32, 8, 64)), null));
+                            Var.constant(Tensor.zeros(DType.F32, 8, 64)), null, null));
             assertTrue(e.getMessage().contains("never loaded"), e.getMessage());
         }
     }
