@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CPU's {@link CopyStream}: copies at once, the host tensor is its own pinned copy, bad pairs are named. */
+/** The CPU's {@link CopyStream}: copies at once both ways, the host tensor is its own pinned copy, bad pairs are named. */
 class CopyStreamTest {
     @Test
     void synchronousStreamCopiesAtOnce() {
@@ -22,6 +22,12 @@ class CopyStreamTest {
         copies.copyAfterCompute(List.of(a, b), List.of(da, db)); // no fence to wait for: already there
         assertArrayEquals(a.toFloatArray(), da.toFloatArray());
         assertArrayEquals(b.toFloatArray(), db.toFloatArray());
+        Tensor back = copies.hostBuffer(DType.F32, 2, 3);
+        assertTrue(back.device().isCpu());
+        copies.copyToHostAfterCompute(List.of(da), List.of(back));
+        assertArrayEquals(a.toFloatArray(), back.toFloatArray());
+        assertThrows(IllegalArgumentException.class, () -> copies.copyToHostAfterCompute(List.of(da), List.of(db)),
+                "a destination of another shape");
     }
 
     @Test
