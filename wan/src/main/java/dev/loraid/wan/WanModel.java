@@ -134,6 +134,7 @@ public final class WanModel extends Module {
                     case WanLinear l -> l.setActivations(half);
                     case WanSelfAttention a -> a.setActivations(half);
                     case WanCrossAttention a -> a.setActivations(half);
+                    case WanBlock b -> b.setActivations(half);
                     default -> { }
                 }
             }
