@@ -1,13 +1,9 @@
 package dev.loraid.wan;
 
-import dev.loraid.autograd.Var;
-import dev.loraid.tensor.Device;
-import dev.loraid.tensor.MemoryScope;
-import dev.loraid.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.util.SplittableRandom;
-
+import static dev.loraid.wan.CheckpointedStepMemory.STREAM;
+import static dev.loraid.wan.CheckpointedStepMemory.heldAndPeak;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,38 +13,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and with 2 blocks. Before, each block kept three sub-block inputs and the backward pass three gradients more.
  */
 class WanCheckpointMemoryTest {
-    private static final long[] LATENTS = {4, 1, 16, 16}; // 8 x 8 patches: L = 64 tokens
-
     @Test
     void eachCheckpointedBlockCostsOneResidualStream() {
-        long[] two = heldAndPeak(2);
-        long[] six = heldAndPeak(6);
-        long stream = 64L * WanPresets.TINY.dim() * 4; // L x D fp32
+        long[] two = heldAndPeak(2, m -> { });
+        long[] six = heldAndPeak(6, m -> { });
         long held = six[0] - two[0];
         long peak = six[1] - two[1];
         System.out.printf("4 more checkpointed blocks: %d bytes more after the forward, %d more at the backward's "
-                + "peak (one residual stream: %d bytes)%n", held, peak, stream);
-        assertTrue(held >= 4 * stream && held <= 4 * stream + 4 * 1024,
-                "held after the forward: " + held + " bytes for 4 blocks, expected 4 x " + stream);
-        assertTrue(peak <= 5 * stream, "backward peak: " + peak + " bytes for 4 blocks, expected about 4 x " + stream);
-    }
-
-    /** Bytes held after the forward pass, and the peak over the whole step, of a checkpointed model of n blocks. */
-    private static long[] heldAndPeak(int n) {
-        WanConfig c = new WanConfig("2.1", 1, 2, 2, 4, 4, 64, 128, 4, n, 32, 32, 8, 1e-6, false, false);
-        WanModel model = WanModel.load(c, new WanWeights(RandomWanWeights.of(c, 4), "random"));
-        model.namedParameters().get("blocks.0.self_attn.q.weight").requiresGrad(true);
-        model.setGradientCheckpointing(true);
-        SplittableRandom rnd = new SplittableRandom(9);
-        Tensor latent = RandomWanWeights.gaussian(rnd, LATENTS);
-        Tensor context = RandomWanWeights.gaussian(rnd, 8, c.textDim());
-        Tensor seed = RandomWanWeights.gaussian(rnd, LATENTS);
-        MemoryScope.resetPeak(Device.CPU);
-        try (MemoryScope step = MemoryScope.open()) {
-            Var out = model.forward(Var.constant(latent), new double[] {500}, Var.constant(context), WanTaps.NONE);
-            long held = step.bytesInUse(Device.CPU);
-            out.backward(seed);
-            return new long[] {held, MemoryScope.peakBytesInUse(Device.CPU)};
-        }
+                + "peak (one residual stream: %d bytes)%n", held, peak, STREAM);
+        assertTrue(held >= 4 * STREAM && held <= 4 * STREAM + 4 * 1024,
+                "held after the forward: " + held + " bytes for 4 blocks, expected 4 x " + STREAM);
+        assertTrue(peak <= 5 * STREAM, "backward peak: " + peak + " bytes for 4 blocks, expected about 4 x " + STREAM);
     }
 }

@@ -3,9 +3,9 @@ package dev.loraid.wan.swap;
 import dev.loraid.autograd.Parameter;
 import dev.loraid.autograd.Var;
 import dev.loraid.tensor.CopyStream;
-import dev.loraid.tensor.Device;
 import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Tensor;
+import dev.loraid.wan.CheckpointedStepMemory;
 import dev.loraid.wan.RandomWanWeights;
 import dev.loraid.wan.WanConfig;
 import dev.loraid.wan.WanModel;
@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static dev.loraid.wan.CheckpointedStepMemory.STREAM;
+import static dev.loraid.wan.CheckpointedStepMemory.heldAndPeak;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,13 +33,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ActivationOffloadTest {
     private static final long[] LATENTS = {4, 1, 16, 16}; // L = 64 tokens
 
-    private static WanConfig config(int blocks) {
-        return new WanConfig("2.1", 1, 2, 2, 4, 4, 64, 128, 4, blocks, 32, 32, 8, 1e-6, false, false);
-    }
-
     @Test
     void theGradientsAreTheSameBitsWithTheInputsInHostMemory() {
-        WanConfig c = config(4);
+        WanConfig c = CheckpointedStepMemory.config(4);
         Map<String, Tensor> weights = RandomWanWeights.of(c, 4);
         List<float[]> kept = steps(c, weights, null);
         List<float[]> offloaded = steps(c, weights, new ActivationOffload(CopyStream.SYNCHRONOUS, true));
@@ -76,32 +74,11 @@ class ActivationOffloadTest {
 
     @Test
     void theStepsMemoryNoLongerGrowsWithTheBlocks() {
-        long[] two = heldAndPeak(2);
-        long[] six = heldAndPeak(6);
-        long stream = 64L * 64 * 4;
+        long[] two = heldAndPeak(2, m -> m.setCheckpointOffload(new ActivationOffload(CopyStream.SYNCHRONOUS, false)));
+        long[] six = heldAndPeak(6, m -> m.setCheckpointOffload(new ActivationOffload(CopyStream.SYNCHRONOUS, false)));
         System.out.printf("4 more blocks with their inputs in host memory: %d bytes more after the forward, %d more at "
-                + "the peak (a residual stream: %d bytes)%n", six[0] - two[0], six[1] - two[1], stream);
-        assertTrue(six[0] - two[0] < stream, "after the forward: " + (six[0] - two[0]) + " bytes more for 4 more blocks");
-        assertTrue(six[1] - two[1] < stream, "at the peak: " + (six[1] - two[1]) + " bytes more for 4 more blocks");
-    }
-
-    /** Bytes held after the forward pass, and the peak over the step, of an offloading checkpointed model of n blocks. */
-    private static long[] heldAndPeak(int n) {
-        WanConfig c = config(n);
-        WanModel model = WanModel.load(c, new WanWeights(RandomWanWeights.of(c, 4), "random"));
-        model.namedParameters().get("blocks.0.self_attn.q.weight").requiresGrad(true);
-        model.setGradientCheckpointing(true);
-        model.setCheckpointOffload(new ActivationOffload(CopyStream.SYNCHRONOUS, false));
-        SplittableRandom rnd = new SplittableRandom(9);
-        Tensor latent = RandomWanWeights.gaussian(rnd, LATENTS);
-        Tensor context = RandomWanWeights.gaussian(rnd, 8, c.textDim());
-        Tensor seed = RandomWanWeights.gaussian(rnd, LATENTS);
-        MemoryScope.resetPeak(Device.CPU);
-        try (MemoryScope step = MemoryScope.open()) {
-            Var out = model.forward(Var.constant(latent), new double[] {500}, Var.constant(context), WanTaps.NONE);
-            long held = step.bytesInUse(Device.CPU);
-            out.backward(seed);
-            return new long[] {held, MemoryScope.peakBytesInUse(Device.CPU)};
-        }
+                + "the peak (a residual stream: %d bytes)%n", six[0] - two[0], six[1] - two[1], STREAM);
+        assertTrue(six[0] - two[0] < STREAM, "after the forward: " + (six[0] - two[0]) + " bytes more for 4 more blocks");
+        assertTrue(six[1] - two[1] < STREAM, "at the peak: " + (six[1] - two[1]) + " bytes more for 4 more blocks");
     }
 }
