@@ -3,6 +3,7 @@ package dev.loraid.tensor.cuda;
 import dev.loraid.tensor.BinaryOp;
 import dev.loraid.tensor.cuda.CuBlasLt.NoAlgorithmException;
 import dev.loraid.tensor.DType;
+import dev.loraid.tensor.MemoryScope;
 import dev.loraid.tensor.Precision;
 import dev.loraid.tensor.Tensor;
 
@@ -124,9 +125,12 @@ final class CudaGemm {
         }
         DType in = Precision.fp64(a, b, c) ? DType.F64 // the bias is cast to C's type, so it does not vote
             : operandType(a.dtype(), b.dtype());
+        long mark = MemoryScope.mark();
         // cast before broadcasting, so a shared weight is widened once, not once per batch
-        Tensor ea = expandBatch(usable(a.dtype() == in ? a : backend.cast(a, in), m, k), batch);
-        Tensor eb = expandBatch(usable(b.dtype() == in ? b : backend.cast(b, in), k, n), batch);
+        Tensor ca = a.dtype() == in ? a : backend.cast(a, in);
+        Tensor cb = b.dtype() == in ? b : backend.cast(b, in);
+        Tensor ea = expandBatch(usable(ca, m, k), batch);
+        Tensor eb = expandBatch(usable(cb, k, n), batch);
         Tensor target = c;
         Operand oc = transposedOperand(m, n, c.stride(-2), c.stride(-1));
         if (!outputOk(in, c.dtype()) || oc == null || oc.op() != CuBlasLt.OP_N) {
@@ -151,6 +155,12 @@ final class CudaGemm {
         }
         if (target != c) {
             backend.copy(target, c);
+        }
+        // the casts, contiguous copies and fp32 target made here die now (a bf16 activation widened for an fp32 LoRA
+        // factor is a residual stream per product): give them back, or the step's scope holds them to its end. Later
+        // work that reuses the memory is queued behind this GEMM on the same stream. The caller's tensors are older.
+        for (Tensor t : new Tensor[] {ca, cb, ea, eb, target}) {
+            MemoryScope.release(t, mark);
         }
     }
 
