@@ -63,6 +63,7 @@ final class Backprop {
             Tensor[] grads = node.runBackward(g, into);
             List<Tensor> dead = new ArrayList<>();
             dead.add(g);
+            List<Var> first = new ArrayList<>();
             for (int k = 0; k < inputs.length; k++) {
                 Var in = inputs[k];
                 if (in == null || !in.requiresGrad() || grads[k] == null) {
@@ -83,6 +84,7 @@ final class Backprop {
                     Tensor sum = pending.get(in);
                     if (sum == null) {
                         pending.put(in, grads[k]);
+                        first.add(in);
                     } else if (summed.contains(in)) {
                         if (grads[k] != sum) {
                             sum.backend().addScaled(sum, 1.0, grads[k], 1.0, sum);
@@ -97,7 +99,38 @@ final class Backprop {
                 }
             }
             release(dead, pending, inputs, mark);
+            for (Var in : first) {
+                if (!summed.contains(in) && ownSum(in, pending.get(in), pending, inputs, mark)) {
+                    summed.add(in);
+                }
+            }
         }
+    }
+
+    /**
+     * Whether a value's first gradient can be its running sum: a contiguous tensor of this pass's own in the value's
+     * gradient dtype that no other pending gradient or leaf gradient shares. The next contributions are then added into
+     * it (a linear layer's GEMM with beta = 1, through the buffer {@link #offers} hands it) instead of into a new sum:
+     * one tensor and one pass over it fewer per fan-in, as PyTorch accumulates in place.
+     */
+    private static boolean ownSum(Var in, Tensor t, Map<Var, Tensor> pending, Var[] inputs, long mark) {
+        if (t == null || !t.isContiguous() || t.dtype() != TensorMath.gradType(in.dtype())
+                || !MemoryScope.allocatedSince(t, mark)) {
+            return false;
+        }
+        int holders = 0;
+        for (Tensor p : pending.values()) {
+            holders += p.storage() == t.storage() ? 1 : 0;
+        }
+        if (holders > 1) {
+            return false;
+        }
+        for (Var v : inputs) {
+            if (v != null && v.isLeaf() && v.grad() != null && v.grad().storage() == t.storage()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

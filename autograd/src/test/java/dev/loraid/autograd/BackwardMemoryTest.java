@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The backward pass gives a gradient's memory back once the node it was for has used it: a chain of n ops needs two
- * gradients at a time, not n; and a gradient a node passed on to two inputs (an add) is kept until both have used it.
+ * gradients at a time, not n; a gradient a node passed on to two inputs (an add) is kept until both have used it; and a
+ * value's first gradient becomes its running sum.
  */
 class BackwardMemoryTest {
     private static final int SIZE = 4096;
@@ -115,6 +116,83 @@ class BackwardMemoryTest {
                 }
             }
             assertArrayEquals(want, got, 1e-3f);
+        }
+    }
+
+    /**
+     * h = x ⊙ c feeds four linear layers: the first gradient that reaches h becomes its running sum and the other three
+     * layers add into it (GEMM beta = 1), so the backward pass holds one [N, N] tensor for h, not the first two
+     * gradients and their new sum at once. h's summed gradient must equal Σ g·Wᵢ, checked through x's.
+     */
+    @Test
+    void aValuesFirstGradientIsItsRunningSum() {
+        int n = 64;
+        long bytes = (long) n * n * 4;
+        Tensor c = f32(41, n, n);
+        Tensor seed = f32(42, n, n);
+        Tensor[] w = {f32(43, n, n), f32(44, n, n), f32(45, n, n), f32(46, n, n)};
+        try (MemoryScope step = MemoryScope.open()) {
+            Parameter x = Parameter.trainable(f32(40, n, n)); // its gradient lives outside the scope
+            Var h = x.mul(Var.constant(c));
+            Var y = null;
+            for (Tensor wi : w) {
+                Var o = Ops.linear(h, Var.constant(wi), null);
+                y = y == null ? o : y.add(o);
+            }
+            long held = step.bytesInUse(Device.CPU);
+            MemoryScope.resetPeak(Device.CPU);
+            y.backward(seed);
+            long over = MemoryScope.peakBytesInUse(Device.CPU) - held;
+            // h's running sum and, at the end, the product's gradient for x; a new sum of the first two would make three
+            assertTrue(over <= 2 * bytes, "backward peak " + over + " bytes over the forward's; one [N, N] tensor is " + bytes);
+            float[] got = x.grad().toFloatArray();
+            float[] g = seed.toFloatArray();
+            float[] cc = c.toFloatArray();
+            float[] want = new float[n * n];
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < n; j++) {
+                    double sum = 0; // dh[i][j] = Σ_w Σ_k g[i][k]·W[k][j] (y = h·Wᵀ)
+                    for (Tensor wi : w) {
+                        float[] ww = wi.toFloatArray();
+                        for (int k = 0; k < n; k++) {
+                            sum += (double) g[i * n + k] * ww[k * n + j];
+                        }
+                    }
+                    want[i * n + j] = (float) (sum * cc[i * n + j]);
+                }
+            }
+            assertArrayEquals(want, got, 1e-3f);
+        }
+    }
+
+    /**
+     * y = (b ⊙ c₅ + a ⊙ c₄) + (a + b) ⊙ c₃ with a = x ⊙ c₁, b = x ⊙ c₂: the add hands one tensor of this pass's own to
+     * a and to b, and each has another consumer, run in between; that tensor must become neither's running sum (a's
+     * other gradient added into it would change b's). x's gradient must be seed ⊙ (c₃ ⊙ (c₁ + c₂) + c₅ ⊙ c₂ + c₄ ⊙ c₁).
+     */
+    @Test
+    void aGradientSharedByTwoValuesIsNoOnesRunningSum() {
+        int n = 32;
+        Tensor[] c = {f32(51, n, n), f32(52, n, n), f32(53, n, n), f32(54, n, n), f32(56, n, n)};
+        Tensor seed = f32(55, n, n);
+        try (MemoryScope step = MemoryScope.open()) {
+            Var x = Var.leaf(f32(50, n, n));
+            Var a = x.mul(Var.constant(c[0]));
+            Var b = x.mul(Var.constant(c[1]));
+            Var u = b.mul(Var.constant(c[4])).add(a.mul(Var.constant(c[3])));
+            u.add(a.add(b).mul(Var.constant(c[2]))).backward(seed);
+            float[] got = x.grad().toFloatArray();
+            float[] g = seed.toFloatArray();
+            float[][] cc = new float[c.length][];
+            for (int i = 0; i < c.length; i++) {
+                cc[i] = c[i].toFloatArray();
+            }
+            float[] want = new float[n * n];
+            for (int i = 0; i < want.length; i++) {
+                want[i] = (float) (g[i] * ((double) cc[2][i] * (cc[0][i] + cc[1][i]) + (double) cc[4][i] * cc[1][i]
+                        + (double) cc[3][i] * cc[0][i]));
+            }
+            assertArrayEquals(want, got, 1e-5f);
         }
     }
 }

@@ -119,14 +119,19 @@ public abstract class ChunkedScopeAllocator implements ScopeAllocator {
      */
     @Override
     public final boolean release(Storage storage, long allocatedSince) {
-        Span s = live.get(storage);
-        if (s == null || s.serial < allocatedSince) {
+        if (!allocatedSince(storage, allocatedSince)) {
             return false;
         }
-        live.remove(storage);
+        Span s = live.remove(storage);
         inUse -= s.size;
         giveBack(s.chunk, s.offset, s.size);
         return true;
+    }
+
+    @Override
+    public final boolean allocatedSince(Storage storage, long mark) {
+        Span s = live.get(storage);
+        return s != null && s.serial >= mark;
     }
 
     /** Adds a span to the chunk's released spans, joined with those it touches, or to the bump region it ends at. */

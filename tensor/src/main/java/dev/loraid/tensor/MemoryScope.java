@@ -112,6 +112,11 @@ public final class MemoryScope implements AutoCloseable {
         return t.storage().owner() instanceof ScopeAllocator a && a.release(t.storage(), mark);
     }
 
+    /** Whether {@code t}'s storage was allocated by an open scope since {@code mark} ({@link #mark()}). */
+    public static boolean allocatedSince(Tensor t, long mark) {
+        return t.storage().owner() instanceof ScopeAllocator a && a.allocatedSince(t.storage(), mark);
+    }
+
     /** Bytes this scope has handed out on {@code device}. */
     public long bytesInUse(Device device) {
         ScopeAllocator a = allocators.get(device);

@@ -18,6 +18,11 @@ public interface ScopeAllocator {
         return false;
     }
 
+    /** Whether this allocator handed out {@code storage} since the last reset, with a serial of at least {@code mark}. */
+    default boolean allocatedSince(Storage storage, long mark) {
+        return false;
+    }
+
     /** Returns every allocation made since the last reset to the pool; their storages must no longer be used. */
     void reset();
 
