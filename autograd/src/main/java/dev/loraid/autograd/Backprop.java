@@ -34,6 +34,17 @@ final class Backprop {
     }
 
     static void run(Var root, Tensor seed) {
+        run(root, seed, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #run(Var, Tensor)} over a graph that no one outside holds (a recomputed block's, {@link Recompute}):
+     * once a value's node has run, no node reads the value again, so its tensor is given back too when it was
+     * allocated since {@code internalSince} ({@link MemoryScope#mark()}), spans its storage and shares it with none of
+     * the node's inputs. The block's later activations are then gone before its first ones are backpropagated, as in
+     * PyTorch, where the graph frees what each node saved once it has run.
+     */
+    static void run(Var root, Tensor seed, long internalSince) {
         if (!root.requiresGrad()) {
             throw new IllegalStateException("backward() on a value that does not require a gradient "
                 + "(no input requires one, or it was computed under GradMode.noGrad())");
@@ -99,6 +110,9 @@ final class Backprop {
                 }
             }
             release(dead, pending, inputs, mark);
+            if (internalSince != Long.MAX_VALUE && v.data().spansStorage() && !sharedWithInputs(v.data(), inputs)) {
+                MemoryScope.release(v.data(), internalSince);
+            }
             for (Var in : first) {
                 if (!summed.contains(in) && ownSum(in, pending.get(in), pending, inputs, mark)) {
                     summed.add(in);
@@ -147,6 +161,15 @@ final class Backprop {
                 MemoryScope.release(t, mark);
             }
         }
+    }
+
+    private static boolean sharedWithInputs(Tensor t, Var[] inputs) {
+        for (Var in : inputs) {
+            if (in != null && in.data().storage() == t.storage()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean inUse(Storage st, Map<Var, Tensor> pending, Var[] inputs) {

@@ -119,9 +119,10 @@ public final class Recompute extends Node {
             for (int i = 0; i < inputs.length; i++) {
                 leaves[i] = needs(i) ? Var.leaf(data[i]) : Var.constant(data[i]);
             }
+            long internal = MemoryScope.mark(); // the recomputed activations: nobody outside this pass holds them
             Var out = block.forward(leaves);
             if (out.requiresGrad()) {
-                out.backward(g);
+                Backprop.run(out, g, internal);
             }
             for (int i = 0; i < inputs.length; i++) {
                 if (grads[i] == null) {

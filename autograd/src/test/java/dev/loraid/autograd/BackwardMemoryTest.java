@@ -195,4 +195,73 @@ class BackwardMemoryTest {
             assertArrayEquals(want, got, 1e-5f);
         }
     }
+
+    /**
+     * A graph no one outside holds (a recomputed block's): once a value's node has run, its tensor is given back too, so
+     * after the backward pass of a 30-op chain none of its activations is left, where a graph the caller holds keeps
+     * them all. x's gradient must be seed ⊙ c₁ ⊙ … ⊙ c₃₀.
+     */
+    @Test
+    void anInternalGraphsActivationsAreGivenBackAsItsNodesRun() {
+        int ops = 30;
+        Tensor[] c = new Tensor[ops];
+        for (int i = 0; i < ops; i++) {
+            c[i] = RandomTensors.uniform(60 + i, 0.5, 1.5, SIZE);
+        }
+        Tensor seed = f32(59, SIZE);
+        for (boolean internal : new boolean[] {false, true}) {
+            try (MemoryScope step = MemoryScope.open()) {
+                Var x = Var.leaf(f32(58, SIZE));
+                long before = step.bytesInUse(Device.CPU);
+                long mark = MemoryScope.mark();
+                Var y = x;
+                for (Tensor ci : c) {
+                    y = y.mul(Var.constant(ci));
+                }
+                Backprop.run(y, seed, internal ? mark : Long.MAX_VALUE);
+                long left = step.bytesInUse(Device.CPU) - before;
+                if (internal) {
+                    assertTrue(left <= 2 * BYTES, left + " bytes left after the backward pass (one tensor: " + BYTES + ")");
+                } else {
+                    assertTrue(left >= ops * BYTES, "a held graph keeps its activations: " + left + " bytes");
+                }
+                float[] want = seed.toFloatArray();
+                for (int k = ops - 1; k >= 0; k--) { // in the backward pass's order
+                    float[] cc = c[k].toFloatArray();
+                    for (int i = 0; i < SIZE; i++) {
+                        want[i] *= cc[i];
+                    }
+                }
+                assertArrayEquals(want, x.grad().toFloatArray(), 1e-3f);
+            }
+        }
+    }
+
+    /**
+     * In such a graph a view's tensor shares its input's storage: u = x ⊙ c₁ feeds u ⊙ u and a reshape of it, and the
+     * reshape's node runs first; giving its storage back then would let the square's backward read memory reused in
+     * between. x's gradient must be seed ⊙ (2·u + c₂) ⊙ c₁.
+     */
+    @Test
+    void anInternalViewKeepsItsInputsStorage() {
+        Tensor c1 = f32(70, SIZE);
+        Tensor c2 = f32(71, SIZE);
+        Tensor seed = f32(72, 64, 64);
+        try (MemoryScope step = MemoryScope.open()) {
+            Var x = Var.leaf(f32(73, SIZE));
+            long mark = MemoryScope.mark();
+            Var u = x.mul(Var.constant(c1));
+            Var y = u.mul(u).reshape(64, 64).add(u.reshape(64, 64).mul(Var.constant(c2.reshape(64, 64))));
+            Backprop.run(y, seed, mark);
+            float[] xx = f32(73, SIZE).toFloatArray();
+            float[] a = c1.toFloatArray();
+            float[] b = c2.toFloatArray();
+            float[] g = seed.toFloatArray();
+            float[] want = new float[SIZE];
+            for (int i = 0; i < SIZE; i++) {
+                want[i] = (float) ((double) g[i] * (2.0 * xx[i] * a[i] + b[i]) * a[i]);
+            }
+            assertArrayEquals(want, x.grad().toFloatArray(), 1e-4f);
+        }
+    }
 }

@@ -139,6 +139,11 @@ public final class Tensor {
         return Backends.of(storage.device());
     }
 
+    /** Whether this tensor is the whole of its storage, contiguous from its start: freeing the storage frees only it. */
+    public boolean spansStorage() {
+        return offset == 0 && isContiguous() && numel() * dtype.byteSize() == storage.byteSize();
+    }
+
     public boolean isContiguous() {
         long expected = 1;
         for (int i = rank() - 1; i >= 0; i--) {

@@ -20,6 +20,18 @@ class TensorViewTest {
         return Tensor.of(d, dims);
     }
 
+    /** Only a tensor that is the whole of its storage, contiguous from its start, may have the storage freed under it. */
+    @Test
+    void spansStorageOnlyForTheWholeContiguousTensor() {
+        Tensor t = Tensor.zeros(DType.F32, 4, 6);
+        assertTrue(t.spansStorage());
+        assertTrue(t.reshape(6, 4).spansStorage(), "a reshape of the whole");
+        assertFalse(t.narrow(0, 1, 3).spansStorage(), "rows 1..3");
+        assertFalse(t.narrow(0, 0, 3).spansStorage(), "rows 0..2: from the start, not the whole");
+        assertFalse(t.transpose(0, 1).spansStorage(), "not contiguous");
+        assertTrue(Tensor.zeros(DType.BF16, 5).spansStorage());
+    }
+
     @Test
     void permuteMatchesIndexArithmetic() {
         Tensor t = iota(2, 3, 4);

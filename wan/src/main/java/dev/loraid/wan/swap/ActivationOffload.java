@@ -95,7 +95,7 @@ public final class ActivationOffload implements Recompute.Offload {
         /** Gives the original's device memory back once its copy to the host is done (when it owns its storage). */
         void leaveDevice() {
             out.awaitOnCompute();
-            if (ownsStorage(device)) {
+            if (device.spansStorage()) {
                 if (poison) {
                     device.backend().fill(device, Double.NaN);
                 }
@@ -129,16 +129,11 @@ public final class ActivationOffload implements Recompute.Offload {
 
         @Override
         public void discard() {
-            if (device != null && ownsStorage(device)) {
+            if (device != null && device.spansStorage()) {
                 MemoryScope.release(device, 0);
             }
             device = null;
             free.add(host);
         }
-    }
-
-    /** Whether {@code t} spans its whole storage, so that giving the storage back frees nothing else. */
-    private static boolean ownsStorage(Tensor t) {
-        return t.offset() == 0 && t.isContiguous() && t.numel() * t.dtype().byteSize() == t.storage().byteSize();
     }
 }

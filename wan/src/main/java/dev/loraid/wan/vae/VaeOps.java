@@ -131,8 +131,7 @@ final class VaeOps {
 
     /** Whether {@code y} is the whole of an {@link #owned} tensor (not a view into one, not scope memory). */
     private static boolean wholeOwned(Tensor y) {
-        return y.storage().owner() instanceof Arena && y.offset() == 0 && y.isContiguous()
-            && y.numel() * DType.F32.byteSize() == y.storage().byteSize() && y.dtype() == DType.F32;
+        return y.storage().owner() instanceof Arena && y.dtype() == DType.F32 && y.spansStorage();
     }
 
     /**
