@@ -1,6 +1,7 @@
 package dev.loraid.autograd;
 
 import dev.loraid.autograd.ops.Add;
+import dev.loraid.autograd.ops.AddProduct;
 import dev.loraid.autograd.ops.Attention;
 import dev.loraid.autograd.ops.BackwardHook;
 import dev.loraid.autograd.ops.Concat;
@@ -69,6 +70,14 @@ public final class Ops {
     /** {@code a·alpha + b·beta} with broadcasting, in one pass (e.g. a LoRA's {@code base + up(down(x))·scale}). */
     public static Var addScaled(Var a, double alpha, Var b, double beta) {
         return Add.apply(a, alpha, b, beta);
+    }
+
+    /**
+     * {@code a + b·c} with broadcasting, the product not kept for the backward pass (a gated residual add: the graph
+     * holds b and c, which its gradients need, not their product).
+     */
+    public static Var addProduct(Var a, Var b, Var c) {
+        return AddProduct.apply(a, b, c);
     }
 
     public static Var addConstant(Var x, double c) {

@@ -36,6 +36,8 @@ class OpGradientTest {
             c("sub broadcast [2,3,4]-[3,1], strided", v -> v[0].sub(v[1]), () -> in(f64Strided(3, 2, 3, 4), f64(4, 3, 1))),
             c("addScaled broadcast", v -> Ops.addScaled(v[0], 0.5, v[1], -2.0), () -> in(f64(63, 2, 3), f64(64, 2, 1))),
             c("mul broadcast [2,1,4]*[3,1]", v -> v[0].mul(v[1]), () -> in(f64(5, 2, 1, 4), f64(6, 3, 1))),
+            c("addProduct broadcast [2,3,4]+[3,4]*[2,1,4], strided", v -> Ops.addProduct(v[0], v[1], v[2]),
+                () -> in(f64Strided(65, 2, 3, 4), f64(66, 3, 4), f64(67, 2, 1, 4))),
             c("div broadcast", v -> v[0].div(v[1]), () -> in(f64(7, 2, 3), uniform(8, 0.5, 2, 3))),
             c("fan-out x*x + x", v -> v[0].mul(v[0]).add(v[0]), () -> in(f64(9, 4, 3))),
             c("scale", v -> v[0].scale(-2.5), () -> in(f64Strided(10, 3, 5))),

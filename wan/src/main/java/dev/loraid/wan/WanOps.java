@@ -19,9 +19,9 @@ final class WanOps {
         return x.mul(Ops.addConstant(scale, 1.0)).add(shift);
     }
 
-    /** {@code x + y·gate} (the gated residual adds, §2.7 steps 4 and 10). */
+    /** {@code x + y·gate} (the gated residual adds, §2.7 steps 4 and 10); the product is not kept for the backward pass. */
     static Var gatedAdd(Var x, Var y, Var gate) {
-        return x.add(y.mul(gate));
+        return Ops.addProduct(x, y, gate);
     }
 
     /** Non-affine LayerNorm over the channels (norm1, norm2, head.norm have no parameters, pitfall 4). */
