@@ -8,7 +8,7 @@
 #      --mixed_precision bf16 on the CPU and on cuda (BF16 GEMMs and attention; rtol BF16_RTOL=1e-2); two experts
 #      with --offload_inactive_dit (the A14B routing and moves) on the CPU and on cuda (rtol TINY_RTOL); a LoKr network
 #      (--network_module networks.lokr) on the CPU and on cuda (rtol TINY_RTOL)
-#                                                                                                ~120 s -> $OUT/train.txt
+#                                                                                                ~135 s -> $OUT/train.txt
 #   2. `gpu-wan-block`: the real WanBlock + autograd + LoRA adapters, then its PyTorch twin       ~60 s  -> $OUT/bench.txt
 #   3. `gpu-train-step`: the whole 14B model through TrainStep, then its PyTorch twin, at TRAIN_STEP_ARGS (default
 #      "--frames 21"; the bench now runs BF16 activations, as the twin: try TRAIN_STEP_ARGS="--frames 81", which
