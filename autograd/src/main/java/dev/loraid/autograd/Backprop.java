@@ -20,6 +20,9 @@ import java.util.Set;
  * accumulate into {@link Var#grad()}. Each node runs once (as in PyTorch without {@code retain_graph}).
  */
 final class Backprop {
+    /** {@link #run(Var, Tensor, long)}'s mark for a graph the caller holds: no value's tensor is given back. */
+    static final long HELD = Long.MAX_VALUE;
+
     private Backprop() {
     }
 
@@ -34,7 +37,7 @@ final class Backprop {
     }
 
     static void run(Var root, Tensor seed) {
-        run(root, seed, Long.MAX_VALUE);
+        run(root, seed, HELD);
     }
 
     /**
@@ -110,7 +113,7 @@ final class Backprop {
                 }
             }
             release(dead, pending, inputs, mark);
-            if (internalSince != Long.MAX_VALUE && v.data().spansStorage() && !sharedWithInputs(v.data(), inputs)) {
+            if (internalSince != HELD && v.data().spansStorage() && !sharedWithInputs(v.data(), inputs)) {
                 MemoryScope.release(v.data(), internalSince);
             }
             for (Var in : first) {
@@ -132,19 +135,7 @@ final class Backprop {
                 || !MemoryScope.allocatedSince(t, mark)) {
             return false;
         }
-        int holders = 0;
-        for (Tensor p : pending.values()) {
-            holders += p.storage() == t.storage() ? 1 : 0;
-        }
-        if (holders > 1) {
-            return false;
-        }
-        for (Var v : inputs) {
-            if (v != null && v.isLeaf() && v.grad() != null && v.grad().storage() == t.storage()) {
-                return false;
-            }
-        }
-        return true;
+        return pendingHolders(t.storage(), pending) == 1 && !leafGradient(t.storage(), inputs);
     }
 
     /**
@@ -173,11 +164,20 @@ final class Backprop {
     }
 
     private static boolean inUse(Storage st, Map<Var, Tensor> pending, Var[] inputs) {
+        return pendingHolders(st, pending) > 0 || leafGradient(st, inputs);
+    }
+
+    /** How many pending gradients lie in {@code st}. */
+    private static int pendingHolders(Storage st, Map<Var, Tensor> pending) {
+        int n = 0;
         for (Tensor p : pending.values()) {
-            if (p.storage() == st) {
-                return true;
-            }
+            n += p.storage() == st ? 1 : 0;
         }
+        return n;
+    }
+
+    /** Whether {@code st} holds the gradient of one of the node's leaf inputs. */
+    private static boolean leafGradient(Storage st, Var[] inputs) {
         for (Var in : inputs) {
             if (in != null && in.isLeaf() && in.grad() != null && in.grad().storage() == st) {
                 return true;

@@ -218,7 +218,7 @@ class BackwardMemoryTest {
                 for (Tensor ci : c) {
                     y = y.mul(Var.constant(ci));
                 }
-                Backprop.run(y, seed, internal ? mark : Long.MAX_VALUE);
+                Backprop.run(y, seed, internal ? mark : Backprop.HELD);
                 long left = step.bytesInUse(Device.CPU) - before;
                 if (internal) {
                     assertTrue(left <= 2 * BYTES, left + " bytes left after the backward pass (one tensor: " + BYTES + ")");
