@@ -13,6 +13,7 @@ final class BlockedGemm {
     private static final int KC = GemmTiling.KC;
     private static final int MC = GemmTiling.MC;
     private static final int NC = GemmTiling.NC;
+    private static final int GROUP = GemmTiling.PANEL_GROUP;
     private static final int TASKS_PER_THREAD = 3;
     private static final int MIN_CHUNK_COLS = 256;
 
@@ -101,17 +102,24 @@ final class BlockedGemm {
 
     /**
      * Adds A[ic..ic+mc, pc..pc+kc] times the packed B block (columns jc..jc+nc) to C, or for the first K slice
-     * (pc == 0) merges it with the problem's beta and bias: packs those rows of A, then runs every tile.
+     * (pc == 0) merges it with the problem's beta and bias: packs those rows of A, then runs every tile, a group
+     * of {@link GemmTiling#PANEL_GROUP} B panels at a time.
      */
     static void multiplyBlock(StridedMatrix a, StridedMatrix c, int ic, int mc, int pc, int kc, float[] packedB,
                               int jc, int nc, Problem p, Buffers buf) {
         boolean first = pc == 0;
         Packing.packA(a, ic, mc, pc, kc, buf.a, buf.aColumns);
-        for (int jr = 0; jr < nc; jr += NR) {
+        // a group of B panels against each strip of A in turn: C is then written GROUP tiles along a row at a time
+        // (runs the hardware prefetcher follows) rather than one tile per row down the block (a line per row and
+        // a TLB entry per page of rows: 20% of a Zen 3 core's time went to C's writes that way)
+        for (int jg = 0; jg < nc; jg += GROUP * NR) {
+            int jEnd = Math.min(nc, jg + GROUP * NR);
             for (int ir = 0; ir < mc; ir += MR) {
-                MicroKernel.multiply(kc, buf.a, ir * kc, packedB, jr * kc, buf.tile);
-                TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir, jc + jr,
-                    p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
+                for (int jr = jg; jr < jEnd; jr += NR) {
+                    MicroKernel.multiply(kc, buf.a, ir * kc, packedB, jr * kc, buf.tile);
+                    TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir, jc + jr,
+                        p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
+                }
             }
         }
     }

@@ -16,9 +16,10 @@ import java.nio.file.Path;
  *
  * <p>Sizes: the register tile is MR x 2 vectors, MR chosen by the register count: 6 rows (12 accumulators) where
  * there are 32 vector registers (AVX-512, NEON/SVE), 4 rows (8) on x86 without AVX-512, whose 16 registers hold
- * 4 broadcasts, 2 B vectors and 8 accumulators however C2 schedules a step ({@link MicroKernel}). One B micro-panel (KC x NR floats) stays in L1 while the MR-strips
- * of A stream past it; the packed A block (MC x KC) takes about a quarter of L2; the packed B block (KC x NC)
- * lives in L2/L3. {@code -Dloraid.gemm.kc / .mc / .nc} override the blocking, for benchmarking.
+ * 4 broadcasts, 2 B vectors and 8 accumulators however C2 schedules a step ({@link MicroKernel}). A group of B
+ * micro-panels (KC x NR floats each, a quarter of L2 together) meets each MR-strip of A in turn, the strip staying
+ * in L1; the packed A block (MC x KC) takes about a quarter of L2; the packed B block (KC x NC) lives in L2/L3.
+ * {@code -Dloraid.gemm.kc / .mc / .nc / .group} override the blocking, for benchmarking.
  */
 public final class GemmTiling {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -33,6 +34,12 @@ public final class GemmTiling {
     public static final int MC;
     /** Columns of one packed block of B (a multiple of NR). */
     public static final int NC;
+    /**
+     * B panels multiplied by one strip of A before the next strip ({@link BlockedGemm#multiplyBlock}): as many as
+     * fill a quarter of L2 (8 on Zen 3 and on Zen 5), so that they stay there beside the packed A block while the
+     * strips pass; the strip, used that many times in a row, stays in L1.
+     */
+    public static final int PANEL_GROUP;
     /**
      * Columns of one packed block of B when all threads share it ({@link SharedPanelGemm}): twice NC, since it
      * lives in the shared L3 rather than in one core's L2, and a wider block means A is packed fewer times
@@ -52,6 +59,8 @@ public final class GemmTiling {
         MC = roundUp(Integer.getInteger("loraid.gemm.mc", mc), MR);
         NC = roundUp(Integer.getInteger("loraid.gemm.nc", 768), NR);
         SHARED_NC = 2 * NC;
+        int group = (int) Math.clamp(l2 / 4 / ((long) KC * NR * Float.BYTES), 1, 64);
+        PANEL_GROUP = Math.max(1, Integer.getInteger("loraid.gemm.group", group));
     }
 
     private GemmTiling() {
@@ -80,7 +89,8 @@ public final class GemmTiling {
     /** One line describing the chosen tiling, for benchmark logs. */
     public static String describe() {
         return "gemm tiling: " + LANES + " fp32 lanes (" + SPECIES.vectorBitSize() + "-bit), MR=" + MR + " NR=" + NR
-            + " KC=" + KC + " MC=" + MC + " NC=" + NC + " (shared " + SHARED_NC + ")";
+            + " KC=" + KC + " MC=" + MC + " NC=" + NC + " (shared " + SHARED_NC + "), " + PANEL_GROUP
+            + " panels per strip of A";
     }
 
     /** Size of the level-{@code level} data (or unified) cache of cpu0 from sysfs, or {@code fallback}. */

@@ -18,13 +18,17 @@ import jdk.incubator.vector.VectorSpecies;
  * 5x16 117 with G1 but 51 with ParallelGC; 4x16 103-111 with either, against a 2-pipe 8-lane peak of about 130). The
  * fifth and sixth rows' code below is dead when {@link #SIX_ROWS} is false, so C2 drops it with its accumulators.
  *
- * <p>Packed layouts: the A strip holds MR rows of kc floats each (row r at {@code aOff + r*kc});
- * the B panel holds kc rows of NR floats (row k at {@code bOff + k*NR}).
+ * <p>Packed layouts: the A strip holds kc runs of MR floats (row r's value at k at {@code aOff + k*MR + r}), the B
+ * panel kc rows of NR floats (row k at {@code bOff + k*NR}): a step's loads are then one index plus constant
+ * offsets. With A's rows stored kc apart instead, C2 computed each row's address on every step, and those integer
+ * operations left the core's 6-wide dispatch too little room beside the 8 FMAs of a step (Zen 3, one thread,
+ * L1-resident panels: 0.81 -> 0.96 of the FMA probe at best; see bench/RESULTS.md).
  */
 final class MicroKernel {
     private static final VectorSpecies<Float> S = GemmTiling.SPECIES;
     private static final int L = GemmTiling.LANES;
     private static final int NR = GemmTiling.NR;
+    private static final int MR = GemmTiling.MR;
     private static final boolean SIX_ROWS = GemmTiling.MR == 6;
 
     private MicroKernel() {
@@ -38,27 +42,26 @@ final class MicroKernel {
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        int a0 = aOff, a1 = a0 + kc, a2 = a1 + kc, a3 = a2 + kc, a4 = a3 + kc, a5 = a4 + kc;
-        for (int k = 0, bi = bOff; k < kc; k++, bi += NR) {
+        for (int k = 0, ai = aOff, bi = bOff; k < kc; k++, ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
-            FloatVector x = FloatVector.broadcast(S, a[a0 + k]);
+            FloatVector x = FloatVector.broadcast(S, a[ai]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[a1 + k]);
+            x = FloatVector.broadcast(S, a[ai + 1]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[a2 + k]);
+            x = FloatVector.broadcast(S, a[ai + 2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[a3 + k]);
+            x = FloatVector.broadcast(S, a[ai + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
             if (SIX_ROWS) {
-                x = FloatVector.broadcast(S, a[a4 + k]);
+                x = FloatVector.broadcast(S, a[ai + 4]);
                 c40 = x.fma(b0, c40);
                 c41 = x.fma(b1, c41);
-                x = FloatVector.broadcast(S, a[a5 + k]);
+                x = FloatVector.broadcast(S, a[ai + 5]);
                 c50 = x.fma(b0, c50);
                 c51 = x.fma(b1, c51);
             }

@@ -24,28 +24,36 @@ final class Packing {
     }
 
     /**
-     * A[i0 .. i0+mc, k0 .. k0+kc] into ceil(mc/MR) strips; strip s holds MR rows of kc floats, starting at
-     * {@code s*MR*kc}. Rows are read as K-runs when A's columns are contiguous (activations); when A's rows are
-     * (a transposed view such as dYᵀ in a weight gradient), its columns are read as M-runs into {@code columns}
-     * (kc x mc floats) and transposed from there.
+     * A[i0 .. i0+mc, k0 .. k0+kc] into ceil(mc/MR) strips in the micro-kernel's order (BLIS's): strip s starts at
+     * {@code s*MR*kc} and holds, for each k, its MR rows' values at that k, so element (r, k) of the strip sits at
+     * {@code s*MR*kc + k*MR + r} and one step of the kernel reads one run of MR floats. A's values go through
+     * {@code scratch} (mc x kc floats): its rows as K-runs when A's columns are contiguous (activations), its
+     * columns as M-runs when A's rows are (a transposed view such as dYᵀ in a weight gradient).
      */
-    static void packA(StridedMatrix a, int i0, int mc, int k0, int kc, float[] dst, float[] columns) {
+    static void packA(StridedMatrix a, int i0, int mc, int k0, int kc, float[] dst, float[] scratch) {
         int strips = (mc + MR - 1) / MR;
+        if (mc % MR != 0) {
+            Arrays.fill(dst, (strips - 1) * MR * kc, strips * MR * kc, 0f);
+        }
         if (a.colStride() != 1 && a.rowStride() == 1 && mc > 1) {
             for (int k = 0; k < kc; k++) {
-                a.readColumn(i0, k0 + k, mc, columns, k * mc);
+                a.readColumn(i0, k0 + k, mc, scratch, k * mc);
             }
-            for (int r = 0; r < mc; r++) {
-                for (int k = 0, at = r * kc; k < kc; k++, at++) {
-                    dst[at] = columns[k * mc + r];
+            for (int k = 0; k < kc; k++) {
+                for (int r = 0, from = k * mc; r < mc; r++, from++) {
+                    dst[r / MR * MR * kc + k * MR + r % MR] = scratch[from];
                 }
             }
         } else {
             for (int r = 0; r < mc; r++) {
-                a.readRow(i0 + r, k0, kc, dst, r * kc);
+                a.readRow(i0 + r, k0, kc, scratch, r * kc);
+            }
+            for (int r = 0; r < mc; r++) {
+                for (int k = 0, at = r / MR * MR * kc + r % MR, from = r * kc; k < kc; k++, at += MR, from++) {
+                    dst[at] = scratch[from];
+                }
             }
         }
-        Arrays.fill(dst, mc * kc, strips * MR * kc, 0f);
     }
 
     /**

@@ -131,6 +131,10 @@ class GemmTest {
         int n = GemmTiling.NC + NR + 3;
         check(matrix(DType.F32, 11, KC + 1, false), matrix(DType.F32, KC + 1, n, false), Tensor.empty(DType.F32, 11, n),
             1, 0, null, 1e-5);
+        // a group of B panels and a part of one, against several strips of A and a part of one
+        int group = GemmTiling.PANEL_GROUP * NR;
+        check(matrix(DType.F32, 3 * MR + 2, 40, false), matrix(DType.F32, 40, group + NR + 5, false),
+            Tensor.empty(DType.F32, 3 * MR + 2, group + NR + 5), 1, 0, null, 1e-5);
     }
 
     @Test
