@@ -21,8 +21,8 @@ import java.util.Map;
 
 /**
  * {@code bench/run gemm}: fp32 GEMM on the Wan 2.1 1.3B shapes (1560 tokens; 1536 model dim, 8960 FFN dim)
- * and the 1024x1536x1536 headline, ours then PyTorch's (MKL) on the same threads, never both at once; plus our
- * BF16-weight GEMM against our own fp32 figure, in both weight layouts. Our output tensor is reused across
+ * and the 1024x1536x1536 headline, ours and PyTorch's (MKL) on the same threads in alternating runs, never both at
+ * once ({@link Series#againstTorch}); plus our BF16-weight GEMM against our own fp32 figure, in both weight layouts. Our output tensor is reused across
  * runs; PyTorch allocates a fresh one per call (its normal operation through DJL). A timed run is
  * {@link #calls} back-to-back products of one shape (about {@link #FLOP_PER_RUN} flop, ~0.1 s), the same count for
  * both engines: a single 5-GFLOP product (12 ms) after the load gate's quiet window also timed the pool threads'
@@ -62,33 +62,34 @@ public final class GemmBench implements BenchCommand {
         ctx.log().println(GemmTiling.describe() + ", " + ctx.threads() + " threads");
         double peak = ctx.fmaPeak();
 
+        ctx.torch().ifPresent(t -> crossCheck(ctx, t, new int[] {129, 1536, 257}));
+        Map<String, Series.Paired> pairs = new LinkedHashMap<>();
         Map<String, Double> ours = new LinkedHashMap<>();
+        Map<String, Double> torch = new LinkedHashMap<>();
         for (int[] s : SHAPES) {
-            ours.put(label(s), ours(series, s, DType.F32, false));
+            Series.Paired p = againstTorch(series, s);
+            pairs.put(label(s), p);
+            ours.put(label(s), Figures.gflops(series.log(), "loraid " + label(s) + " F32", p.ours(), calls(s) * flop(s)));
+            torch.put(label(s), p.torch().map(t -> Figures.gflops(series.log(), "pytorch " + label(s) + " F32", t,
+                calls(s) * flop(s))).orElse(Double.NaN));
         }
         int[] head = SHAPES.getLast();
         double oursT = ours(series, head, DType.F32, true);
         double bf16 = ours(series, head, DType.BF16, false);
         double bf16T = ours(series, head, DType.BF16, true);
 
-        Map<String, Double> torch = new LinkedHashMap<>();
-        ctx.torch().ifPresent(t -> crossCheck(ctx, t, new int[] {129, 1536, 257}));
-        for (int[] s : SHAPES) {
-            String what = "pytorch " + label(s) + " F32";
-            torch.put(label(s), series.torch(what, t -> repeated(t.matmul(s[0], s[1], s[2]), calls(s)))
-                .map(t -> Figures.gflops(series.log(), what, t, calls(s) * flop(s))).orElse(Double.NaN));
-        }
-
         peak = ctx.remeasureFmaPeak();
         List<String> lines = new ArrayList<>();
         for (int[] s : SHAPES.subList(0, SHAPES.size() - 1)) {
-            lines.add(Figures.line("gemm " + label(s) + " f32", ours.get(label(s)), torch.get(label(s)), peak));
+            lines.add(Figures.line("gemm " + label(s) + " f32", ours.get(label(s)), torch.get(label(s)),
+                pairs.get(label(s)).ratio(), peak));
         }
         double f32 = ours.get(label(head));
         lines.add(ownLine("gemm " + label(head) + " f32 weight-transposed", oursT, f32, peak));
         lines.add(ownLine("gemm " + label(head) + " bf16-weight", bf16, f32, peak));
         lines.add(ownLine("gemm " + label(head) + " bf16-weight-transposed", bf16T, f32, peak));
-        lines.add(Figures.line("gemm " + label(head) + " f32", f32, torch.get(label(head)), peak));
+        lines.add(Figures.line("gemm " + label(head) + " f32", f32, torch.get(label(head)), pairs.get(label(head)).ratio(),
+            peak));
         lines.forEach(ctx.out()::println);
     }
 
@@ -96,6 +97,21 @@ public final class GemmBench implements BenchCommand {
     private static String ownLine(String label, double gflops, double f32, double peak) {
         return label + ": loraid " + Figures.num(gflops, 1) + " GFLOP/s, loraid f32 " + Figures.num(f32, 1)
             + " GFLOP/s, peak_fraction=" + Figures.num(gflops / peak, 2) + " ratio_to_f32=" + Figures.num(gflops / f32, 2);
+    }
+
+    /** Our F32 product of shape {@code s} and PyTorch's, in alternating runs of {@link #calls} products each. */
+    private static Series.Paired againstTorch(Series series, int[] s) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor a = BenchTensors.random(1, DType.F32, s[0], s[1]);
+            Tensor b = BenchTensors.random(2, DType.F32, s[1], s[2]);
+            Tensor c = Tensor.empty(DType.F32, s[0], s[2]);
+            int calls = calls(s);
+            return series.againstTorch("loraid " + label(s) + " F32", () -> {
+                for (int i = 0; i < calls; i++) {
+                    Backends.cpu().matmul(a, b, c, 1, 0, null);
+                }
+            }, "pytorch " + label(s) + " F32", t -> repeated(t.matmul(s[0], s[1], s[2]), calls));
+        }
     }
 
     /** Our GFLOP/s for a [m,k] F32 @ b; b is [k,n] of {@code weight}, or a transposed view of [n,k] (nn.Linear). */

@@ -29,8 +29,13 @@ public final class Figures {
      * (NaN) prints as {@code n/a}.
      */
     public static String line(String label, double loraid, double pytorch, double peak) {
+        return line(label, loraid, pytorch, loraid / pytorch, peak);
+    }
+
+    /** {@link #line(String, double, double, double)} with the ratio of alternating runs ({@link Series.Paired}). */
+    public static String line(String label, double loraid, double pytorch, double ratio, double peak) {
         return String.format(Locale.ROOT, "%s: loraid %s GFLOP/s, pytorch %s GFLOP/s, peak_fraction=%s ratio=%s",
-            label, num(loraid, 1), num(pytorch, 1), num(loraid / peak, 2), num(loraid / pytorch, 2));
+            label, num(loraid, 1), num(pytorch, 1), num(loraid / peak, 2), num(ratio, 2));
     }
 
     /** A number with {@code decimals} decimals, or {@code n/a} when it is not finite. */

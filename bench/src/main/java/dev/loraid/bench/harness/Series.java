@@ -57,4 +57,28 @@ public final class Series {
             }
         });
     }
+
+    /**
+     * Our workload and PyTorch's (made by {@code open}, closed afterwards) timed in alternation
+     * ({@link Stopwatch#interleaved}), or ours alone when the anchor is not loaded.
+     */
+    public Paired againstTorch(String label, Runnable ours, String torchLabel,
+                               Function<TorchCpu, ? extends TorchCpu.Workload> open) {
+        Optional<TorchCpu> anchor = torch.get();
+        if (anchor.isEmpty()) {
+            return new Paired(time(label, ours), Optional.empty(), Double.NaN);
+        }
+        try (TorchCpu.Workload w = open.apply(anchor.get())) {
+            Stopwatch.Interleaved r = stopwatch.interleaved(label, ours, torchLabel, w::run, warmup, runs);
+            return new Paired(r.a(), Optional.of(r.b()), r.ratio());
+        }
+    }
+
+    /**
+     * Our timing and PyTorch's from alternating runs.
+     *
+     * @param ratio how many times as fast ours ran: the median over the pairs of runs (NaN without PyTorch)
+     */
+    public record Paired(Stopwatch.Timing ours, Optional<Stopwatch.Timing> torch, double ratio) {
+    }
 }

@@ -35,9 +35,7 @@ public final class Stopwatch {
      */
     public record Timing(double[] seconds, double othersMaxCpus, int redone, long waitedMillis, double cpusHeld) {
         public double median() {
-            double[] s = seconds.clone();
-            Arrays.sort(s);
-            return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            return Stopwatch.median(seconds);
         }
 
         public double best() {
@@ -92,6 +90,53 @@ public final class Stopwatch {
     }
 
     public Timing time(String label, int warmup, int runs, Runnable work) {
+        warm(label, warmup, work);
+        Kept kept = new Kept(runs);
+        while (kept.n < runs) {
+            kept.offer(work, runs);
+        }
+        return kept.report(label);
+    }
+
+    /**
+     * Two workloads timed in alternation, {@code runs} each (A B, B A, A B, ...), each run gated as in
+     * {@link #time}: on a host whose speed drifts over seconds (another machine's load on the same cores, which no
+     * load figure inside this one shows) both sides then see the same conditions, and {@link Interleaved#ratio}
+     * compares each run with its partner rather than two medians taken minutes apart.
+     */
+    public Interleaved interleaved(String labelA, Runnable a, String labelB, Runnable b, int warmup, int runs) {
+        warm(labelA, warmup, a);
+        warm(labelB, warmup, b);
+        Kept keptA = new Kept(runs);
+        Kept keptB = new Kept(runs);
+        for (int i = 0; i < runs; i++) {
+            for (int side = 0; side < 2; side++) {
+                boolean first = (side == 0) == (i % 2 == 0);
+                Kept k = first ? keptA : keptB;
+                while (k.n == i) {
+                    k.offer(first ? a : b, runs);
+                }
+            }
+        }
+        double[] ratios = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            ratios[i] = keptB.seconds[i] / keptA.seconds[i];
+        }
+        Interleaved r = new Interleaved(keptA.report(labelA), keptB.report(labelB), median(ratios));
+        log.printf("[interleaved] %s against %s: %.2f times as fast, the median of %d pairs%n", labelA, labelB,
+            r.ratio(), runs);
+        return r;
+    }
+
+    /**
+     * Timings of two workloads run in alternation.
+     *
+     * @param ratio the median over the pairs of B's time over A's: how many times as fast A ran as B
+     */
+    public record Interleaved(Timing a, Timing b, double ratio) {
+    }
+
+    private void warm(String label, int warmup, Runnable work) {
         for (int i = 0; i < warmup; i++) {
             work.run();
         }
@@ -99,38 +144,57 @@ public final class Stopwatch {
         if (extra > 0) {
             log.printf("[jit] %s: %d more warm-up runs until two in a row ran without the JIT compiling%n", label, extra);
         }
-        double[] kept = new double[runs];
-        int n = 0;
-        int redone = 0;
-        long waited = 0;
-        double othersMax = 0;
-        double selfCpuTicks = 0;
-        double wallCpuTicks = 0;
-        while (n < runs) {
+    }
+
+    static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    /** The kept runs of one workload and the load they ran under. */
+    private final class Kept {
+        final double[] seconds;
+        int n;
+        int redone;
+        long waited;
+        double othersMax;
+        double selfCpuTicks;
+        double wallCpuTicks;
+
+        Kept(int runs) {
+            seconds = new double[runs];
+        }
+
+        /** One gated run of {@code work}: kept, or thrown away while the redo and waiting budgets last. */
+        void offer(Runnable work, int runs) {
             LoadGate.Wait w = gate.awaitQuiet(gate.maxWaitMillis() - waited);
             waited += w.millis();
             Optional<CpuLoad> before = CpuLoad.sample();
             long t0 = System.nanoTime();
             work.run();
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            double s = (System.nanoTime() - t0) / 1e9;
             Optional<CpuLoad> after = CpuLoad.sample();
             double others = before.isPresent() && after.isPresent() ? before.get().othersCpus(after.get()) : 0;
             if (others > gate.maxOthersCpus() && redone < runs && waited < gate.maxWaitMillis()) {
                 redone++;
-                continue;
+                return;
             }
             othersMax = Math.max(othersMax, others);
             if (before.isPresent() && after.isPresent()) {
                 selfCpuTicks += after.get().selfTicks() - before.get().selfTicks();
                 wallCpuTicks += before.get().ticksPerCpu(after.get());
             }
-            kept[n++] = seconds;
+            seconds[n++] = s;
         }
-        double held = wallCpuTicks > 0 ? selfCpuTicks / wallCpuTicks : Double.NaN;
-        Timing t = new Timing(kept, othersMax, redone, waited, held);
-        log.printf("[load] %s: median %.4f s of %d runs (best %.4f), others used at most %.2f CPUs in a kept run, "
-                + "%d runs redone, %.1f s waited for quiet, we held %.2f CPUs%s%n", label, t.median(), runs, t.best(),
-            othersMax, redone, waited / 1e3, held, gate.enabled() ? "" : " (load gate off: no /proc)");
-        return t;
+
+        Timing report(String label) {
+            double held = wallCpuTicks > 0 ? selfCpuTicks / wallCpuTicks : Double.NaN;
+            Timing t = new Timing(seconds, othersMax, redone, waited, held);
+            log.printf("[load] %s: median %.4f s of %d runs (best %.4f), others used at most %.2f CPUs in a kept run, "
+                    + "%d runs redone, %.1f s waited for quiet, we held %.2f CPUs%s%n", label, t.median(), n, t.best(),
+                othersMax, redone, waited / 1e3, held, gate.enabled() ? "" : " (load gate off: no /proc)");
+            return t;
+        }
     }
 }

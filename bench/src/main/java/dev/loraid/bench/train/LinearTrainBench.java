@@ -53,7 +53,7 @@ public final class LinearTrainBench implements BenchCommand {
         Tensor input = BenchTensors.random(4, DType.F32, TOKENS, DIM);
         Tensor dOut = BenchTensors.random(5, DType.F32, TOKENS, DIM);
 
-        Stopwatch.Timing t = series.time("loraid " + label + " bf16 base", () -> {
+        Series.Paired p = series.againstTorch("loraid " + label + " bf16 base", () -> {
             try (MemoryScope step = MemoryScope.open()) {
                 Var x = Var.leaf(input);
                 base.forward(x).backward(dOut);
@@ -61,15 +61,13 @@ public final class LinearTrainBench implements BenchCommand {
             }
             down.zeroGrad();
             up.zeroGrad();
-        });
-        double ours = t.median();
-
-        double torch = series.torch("pytorch " + label + " f32", pt -> pt.linearTrain(TOKENS, DIM, DIM, RANK))
-            .map(Stopwatch.Timing::median).orElse(Double.NaN);
+        }, "pytorch " + label + " f32", pt -> pt.linearTrain(TOKENS, DIM, DIM, RANK));
+        double ours = p.ours().median();
+        double torch = p.torch().map(Stopwatch.Timing::median).orElse(Double.NaN);
 
         ctx.out().printf("%s: loraid %s ms (%s GFLOP/s, bf16 base), pytorch %s ms (%s GFLOP/s, f32), ratio=%s%n", label,
             Figures.num(ours * 1e3, 1), Figures.num(Figures.gflops(flops, ours), 1), Figures.num(torch * 1e3, 1),
-            Figures.num(Figures.gflops(flops, torch), 1), Figures.num(torch / ours, 2));
+            Figures.num(Figures.gflops(flops, torch), 1), Figures.num(p.ratio(), 2));
     }
 
     private static Tensor scaled(Tensor t, double s) {

@@ -63,10 +63,10 @@ public final class WanBlockBench implements BenchCommand {
                         BenchTensors.maxAbsDiff(mine[1].toFloatArray(), theirs[1]), BenchTensors.maxAbs(theirs[1]));
             }
         });
-        double oursGflops = Figures.gflops(flops, series.time("loraid " + label, ours::forwardBackward).median());
-        double torch = series.torch("pytorch " + label, t -> t.wanBlock(data))
-            .map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
-        ctx.out().println(Figures.line(label, oursGflops, torch, ctx.fmaPeak()));
+        Series.Paired p = series.againstTorch("loraid " + label, ours::forwardBackward, "pytorch " + label,
+            t -> t.wanBlock(data));
+        double torch = p.torch().map(t -> Figures.gflops(flops, t.median())).orElse(Double.NaN);
+        ctx.out().println(Figures.line(label, Figures.gflops(flops, p.ours().median()), torch, p.ratio(), ctx.fmaPeak()));
     }
 
     /** Our WanBlock, loaded with the case's weights (adopted, no copy). */

@@ -2,13 +2,17 @@ package dev.loraid.bench.harness;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The warm-up that goes on while the JIT compiles, against a fake compilation-time counter. */
+/** The warm-up that goes on while the JIT compiles, against a fake compilation-time counter; alternating runs. */
 class StopwatchTest {
     /** Work of about 5 ms, during whose first {@code compilingRuns} runs the fake JIT's total grows by 20 ms each. */
     private static Runnable work(AtomicInteger runs, AtomicLong jitMillis, int compilingRuns) {
@@ -48,5 +52,34 @@ class StopwatchTest {
         AtomicLong jit = new AtomicLong();
         assertEquals(0, Stopwatch.warmUntilCompiled(work(runs, jit, 0), jit::get, 10_000_000_000L));
         assertEquals(2, runs.get());
+    }
+
+    /** Two workloads in alternation (A B, B A, ...): each pair's ratio, B's time over A's, then their median. */
+    @Test
+    void interleavedRunsAlternateAndCompareEachRunWithItsPartner() {
+        List<String> order = new ArrayList<>();
+        Runnable a = () -> {
+            order.add("A");
+            spin(1_000_000);
+        };
+        Runnable b = () -> {
+            order.add("B");
+            spin(3_000_000);
+        };
+        // no load gate (an unreachable limit of others' CPUs, no waiting), no warm-up beyond the JIT check
+        Stopwatch watch = new Stopwatch(new LoadGate(Double.MAX_VALUE, 0, 0), new PrintStream(OutputStream.nullOutputStream()));
+        Stopwatch.Interleaved r = watch.interleaved("a", a, "b", b, 0, 6);
+        assertEquals(List.of("A", "B", "B", "A", "A", "B", "B", "A", "A", "B", "B", "A"),
+            order.subList(order.size() - 12, order.size()));
+        assertEquals(3, r.ratio(), 0.45, "median of B's time over A's in each pair");
+        assertEquals(6, r.a().seconds().length);
+        assertEquals(6, r.b().seconds().length);
+    }
+
+    private static void spin(double nanos) {
+        long end = System.nanoTime() + (long) nanos;
+        while (System.nanoTime() < end) {
+            Thread.onSpinWait();
+        }
     }
 }
