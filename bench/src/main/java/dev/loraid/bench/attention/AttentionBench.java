@@ -43,7 +43,7 @@ public final class AttentionBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        Series series = ctx.series(args, 3, 1);
+        Series series = ctx.series(args, 7, 1); // 7 alternating pairs: 3 read 0.60 and 0.87 on one noisy host
         ctx.fmaPeak();
         double flops = 4.0 * TOKENS * TOKENS * HEAD_DIM * HEADS;
         String label = "attention " + TOKENS + "x" + HEADS + "x" + HEAD_DIM + " f32";

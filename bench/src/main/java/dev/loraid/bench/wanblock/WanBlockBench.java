@@ -46,7 +46,7 @@ public final class WanBlockBench implements BenchCommand {
 
     @Override
     public void run(BenchContext ctx, List<String> args) {
-        Series series = ctx.series(args, 3, 1);
+        Series series = ctx.series(args, 5, 1); // alternating pairs, the median of 5
         WanConfig c = WanPresets.get("t2v-1.3B").config();
         WanBlockCase data = WanBlockCase.random(c, GRID, 1234);
         double flops = flops(c, data.tokens());
