@@ -33,13 +33,14 @@ public final class TwinReport {
                     BenchTensors.maxAbsDiff(mine, theirs), BenchTensors.maxAbs(theirs));
             }
         });
-        Stopwatch.Timing timing = series.time("loraid " + label, ours);
-        double torch = series.torch("pytorch " + label, twin).map(Stopwatch.Timing::median).orElse(Double.NaN);
+        Series.Paired p = series.againstTorch("loraid " + label, ours, "pytorch " + label, twin);
+        double seconds = p.ours().median();
+        double torch = p.torch().map(Stopwatch.Timing::median).orElse(Double.NaN);
         var out = ctx.out();
         out.printf(Locale.ROOT, "%s: loraid %s ms, pytorch %s ms; nominal %.1f GFLOP%n", label,
-            Figures.num(timing.median() * 1e3, 1), Figures.num(torch * 1e3, 1), flops / 1e9);
-        out.println(Figures.line(label, Figures.gflops(flops, timing.median()), Figures.gflops(flops, torch),
+            Figures.num(seconds * 1e3, 1), Figures.num(torch * 1e3, 1), flops / 1e9);
+        out.println(Figures.line(label, Figures.gflops(flops, seconds), Figures.gflops(flops, torch), p.ratio(),
             ctx.remeasureFmaPeak()));
-        out.println("ratio=" + Figures.num(torch / timing.median(), 2));
+        out.println("ratio=" + Figures.num(p.ratio(), 2));
     }
 }

@@ -96,8 +96,13 @@ public final class TrainStepBench implements BenchCommand {
         double ckptSeconds = (System.nanoTime() - t0) / 1e9;
         ours.model.setGradientCheckpointing(false);
 
-        Stopwatch.Timing t = series.time("loraid " + label + " bf16 base", ours::step);
+        // ours and PyTorch's twin in alternating steps (the ratio is the median over the pairs)
+        double[] torchLoss = {Double.NaN};
+        Series.Paired pair = series.againstTorch("loraid " + label + " bf16 base", ours::step, "pytorch " + label + " f32",
+            pt -> twin(pt, data, NetworkModule.LORA, torchLoss));
+        Stopwatch.Timing t = pair.ours();
         double mine = t.median();
+        double torch = pair.torch().map(Stopwatch.Timing::median).orElse(Double.NaN);
         double fp32Loss = ours.lastLoss;
         if (mixed != MixedPrecision.NO) {
             ours.model.setActivationDType(mixed.activationDType());
@@ -122,41 +127,35 @@ public final class TrainStepBench implements BenchCommand {
             long altPeak = alt.peakOfOneStep(); // no checkpointing, as `plain`
             Stopwatch.Timing a = series.time("loraid " + label + " bf16 base, " + other, alt::step);
             double[] altTorchLoss = {Double.NaN};
-            double altTorch = torchStep(series, "pytorch " + label + " f32, " + other, data, module, altTorchLoss);
+            double altTorch = series.torch("pytorch " + label + " f32, " + other, pt -> twin(pt, data, module, altTorchLoss))
+                .map(Stopwatch.Timing::median).orElse(Double.NaN);
             ctx.out().printf(Locale.ROOT, "%s: %s %s ms/step (loss %.4f), LoRA %s ms/step: %s/LoRA %.2f; activation memory "
                     + "(no checkpointing) %.1f MiB vs %.1f MiB; pytorch %s %s ms/step (f32, loss %.4f): %s ratio=%.2f%n", label,
                     other, Figures.num(a.median() * 1e3, 0), alt.lastLoss, Figures.num(mine * 1e3, 0), other, a.median() / mine,
                     altPeak / 1048576.0, plain / 1048576.0, other, Figures.num(altTorch * 1e3, 0), altTorchLoss[0], other,
                     altTorch / a.median());
         }
-        double[] torchLoss = {Double.NaN};
-        double torch = torchStep(series, "pytorch " + label + " f32", data, NetworkModule.LORA, torchLoss);
 
         double flops = flops(c, tokens, data.rank());
         double peak = ctx.remeasureFmaPeak();
-        PrintLines.print(ctx, label, mine, torch, flops, peak, fp32Loss, torchLoss[0], ckptSeconds, plain, ckpt);
+        PrintLines.print(ctx, label, mine, torch, pair.ratio(), flops, peak, fp32Loss, torchLoss[0], ckptSeconds, plain, ckpt);
     }
 
-    /**
-     * The median seconds of PyTorch's twin step with {@code module} (NaN without PyTorch); {@code lastLoss[0]} gets its
-     * last loss.
-     */
-    private static double torchStep(Series series, String label, TrainStepCase data, NetworkModule module, double[] lastLoss) {
-        return series.torch(label, pt -> {
-            TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
-            return new TorchCpu.Workload() {
-                @Override
-                public void run() {
-                    r.run();
-                    lastLoss[0] = r.lastLoss();
-                }
+    /** PyTorch's twin step with {@code module}, as a timed workload; {@code lastLoss[0]} gets its last loss. */
+    private static TorchCpu.Workload twin(TorchCpu pt, TrainStepCase data, NetworkModule module, double[] lastLoss) {
+        TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
+        return new TorchCpu.Workload() {
+            @Override
+            public void run() {
+                r.run();
+                lastLoss[0] = r.lastLoss();
+            }
 
-                @Override
-                public void close() {
-                    r.close();
-                }
-            };
-        }).map(Stopwatch.Timing::median).orElse(Double.NaN);
+            @Override
+            public void close() {
+                r.close();
+            }
+        };
     }
 
     /** Our side: the trainer's objects over the case's weights. */
@@ -225,17 +224,17 @@ public final class TrainStepBench implements BenchCommand {
 
     /** The result lines. */
     private static final class PrintLines {
-        static void print(BenchContext ctx, String label, double ours, double torch, double flops, double peak,
+        static void print(BenchContext ctx, String label, double ours, double torch, double ratio, double flops, double peak,
                 double ourLoss, double torchLoss, double ckptSeconds, long plain, long ckpt) {
             var out = ctx.out();
             out.printf(Locale.ROOT, "%s: loraid %s ms/step (bf16 base, loss %.4f), pytorch %s ms/step (f32, loss %.4f); "
                     + "nominal %.1f GFLOP/step%n", label, Figures.num(ours * 1e3, 0), ourLoss, Figures.num(torch * 1e3, 0),
                     torchLoss, flops / 1e9);
-            out.println(Figures.line(label, Figures.gflops(flops, ours), Figures.gflops(flops, torch), peak));
+            out.println(Figures.line(label, Figures.gflops(flops, ours), Figures.gflops(flops, torch), ratio, peak));
             out.printf(Locale.ROOT, "activation memory (peak scoped bytes, one step): no checkpointing %.1f MiB, "
                     + "gradient checkpointing %.1f MiB, ratio %.2fx (checkpointed step %s ms)%n", plain / 1048576.0,
                     ckpt / 1048576.0, (double) plain / ckpt, Figures.num(ckptSeconds * 1e3, 0));
-            out.println("ratio=" + Figures.num(torch / ours, 2));
+            out.println("ratio=" + Figures.num(ratio, 2));
         }
     }
 }
