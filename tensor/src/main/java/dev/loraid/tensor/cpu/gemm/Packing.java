@@ -39,9 +39,12 @@ final class Packing {
             for (int k = 0; k < kc; k++) {
                 a.readColumn(i0, k0 + k, mc, scratch, k * mc);
             }
-            for (int k = 0; k < kc; k++) {
-                for (int r = 0, from = k * mc; r < mc; r++, from++) {
-                    dst[r / MR * MR * kc + k * MR + r % MR] = scratch[from];
+            for (int i = 0; i < mc; i += MR) {
+                int rows = Math.min(MR, mc - i);
+                for (int k = 0, at = i * kc, from = i; k < kc; k++, at += MR, from += mc) {
+                    for (int r = 0; r < rows; r++) {
+                        dst[at + r] = scratch[from + r];
+                    }
                 }
             }
         } else {
