@@ -41,6 +41,11 @@ public final class Series {
         return stopwatch.time(label, warmup, runs, work);
     }
 
+    /** Two of our own workloads timed in alternation ({@link Stopwatch#interleaved}). */
+    public Stopwatch.Interleaved interleaved(String labelA, Runnable a, String labelB, Runnable b) {
+        return stopwatch.interleaved(labelA, a, labelB, b, warmup, runs);
+    }
+
     /** Where the load lines go. */
     public PrintStream log() {
         return stopwatch.log();

@@ -67,9 +67,14 @@ public final class TrainBatchBench implements BenchCommand {
         Steps steps = new Steps(data);
         String label = String.format(Locale.ROOT, "train-batch demo DiT (dim %d, %d blocks), B=%d x L=%d, rank %d",
                 data.config().dim(), data.config().numLayers(), BATCH, data.tokens(), RANK);
-        Stopwatch.Timing perSample = series.time(label + ", four batch-1 calls", () -> steps.run(false));
-        Stopwatch.Timing batched = series.time(label + ", one batched call", () -> steps.run(true));
+        // in alternation, so that a host whose speed drifts slows both alike
+        Stopwatch.Interleaved both = series.interleaved(label + ", four batch-1 calls", () -> steps.run(false),
+                label + ", one batched call", () -> steps.run(true));
+        Stopwatch.Timing perSample = both.a();
+        Stopwatch.Timing batched = both.b();
         print(ctx, label, "wall median", perSample.median(), batched.median());
+        ctx.out().printf(Locale.ROOT, "%s: speed-up of the batched call, the median over %d alternating pairs: %sx%n",
+                label, perSample.seconds().length, Figures.num(1 / both.ratio(), 2));
         // on a shared box: the median scaled by the share of the CPUs this process held (Stopwatch.Timing)
         print(ctx, label, "CPU-normalised", perSample.cpuNormalizedMedian(ctx.threads()),
                 batched.cpuNormalizedMedian(ctx.threads()));
