@@ -137,19 +137,11 @@ public final class GemmBench implements BenchCommand {
 
     /** {@code w} run {@code calls} times per run. */
     private static TorchCpu.Workload repeated(TorchCpu.Workload w, int calls) {
-        return new TorchCpu.Workload() {
-            @Override
-            public void run() {
-                for (int i = 0; i < calls; i++) {
-                    w.run();
-                }
+        return TorchCpu.Workload.of(() -> {
+            for (int i = 0; i < calls; i++) {
+                w.run();
             }
-
-            @Override
-            public void close() {
-                w.close();
-            }
-        };
+        }, w::close);
     }
 
     /** Both engines multiply the same operands: logs the largest difference relative to the largest value. */

@@ -110,18 +110,10 @@ public final class GenerateBench implements BenchCommand {
             try (TorchCpu.Workload f = r.forwardOnly()) {
                 torchForward[0] = series.time("pytorch one DiT forward f32", f::run).median();
             }
-            return new TorchCpu.Workload() {
-                @Override
-                public void run() {
-                    r.run();
-                    torchLatent[0] = r.latent();
-                }
-
-                @Override
-                public void close() {
-                    r.close();
-                }
-            };
+            return TorchCpu.Workload.of(() -> {
+                r.run();
+                torchLatent[0] = r.latent();
+            }, r::close);
         }).map(Stopwatch.Timing::median).orElse(Double.NaN);
 
         var out = ctx.out();

@@ -139,6 +139,21 @@ public interface TorchCpu extends AutoCloseable {
 
         @Override
         void close();
+
+        /** The workload that runs {@code run} and closes with {@code close}. */
+        static Workload of(Runnable run, Runnable close) {
+            return new Workload() {
+                @Override
+                public void run() {
+                    run.run();
+                }
+
+                @Override
+                public void close() {
+                    close.run();
+                }
+            };
+        }
     }
 
     /** The DJL implementation when it is on the classpath, started with {@code threads} threads. */

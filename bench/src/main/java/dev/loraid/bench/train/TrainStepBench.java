@@ -144,18 +144,10 @@ public final class TrainStepBench implements BenchCommand {
     /** PyTorch's twin step with {@code module}, as a timed workload; {@code lastLoss[0]} gets its last loss. */
     private static TorchCpu.Workload twin(TorchCpu pt, TrainStepCase data, NetworkModule module, double[] lastLoss) {
         TorchCpu.TrainRun r = pt.wanTrainStep(data, module);
-        return new TorchCpu.Workload() {
-            @Override
-            public void run() {
-                r.run();
-                lastLoss[0] = r.lastLoss();
-            }
-
-            @Override
-            public void close() {
-                r.close();
-            }
-        };
+        return TorchCpu.Workload.of(() -> {
+            r.run();
+            lastLoss[0] = r.lastLoss();
+        }, r::close);
     }
 
     /** Our side: the trainer's objects over the case's weights. */

@@ -82,17 +82,7 @@ public final class VaeEncodeBench implements BenchCommand {
         Optional<Stopwatch.Timing> theirs = ctx.torch().isPresent()
             ? ProcessMemory.peakRise(theirsRss, () -> series.torch("pytorch " + label, t -> {
                 TorchCpu.OutputRun r = t.vaeEncode(data);
-                return new TorchCpu.Workload() {
-                    @Override
-                    public void run() {
-                        theirsOut[0] = r.output();
-                    }
-
-                    @Override
-                    public void close() {
-                        r.close();
-                    }
-                };
+                return TorchCpu.Workload.of(() -> theirsOut[0] = r.output(), r::close);
             }))
             : Optional.empty();
         if (theirsOut[0] != null) {
