@@ -5,7 +5,6 @@ import dev.loraid.bench.BenchContext;
 import dev.loraid.bench.harness.BenchTensors;
 import dev.loraid.bench.harness.Figures;
 import dev.loraid.bench.harness.Series;
-import dev.loraid.bench.harness.Stopwatch;
 import dev.loraid.bench.harness.TorchCpu;
 import dev.loraid.tensor.Backend;
 import dev.loraid.tensor.Backends;
@@ -18,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * {@code bench/run gemm}: fp32 GEMM on the Wan 2.1 1.3B shapes (1560 tokens; 1536 model dim, 8960 FFN dim)
@@ -101,21 +101,22 @@ public final class GemmBench implements BenchCommand {
 
     /** Our F32 product of shape {@code s} and PyTorch's, in alternating runs of {@link #calls} products each. */
     private static Series.Paired againstTorch(Series series, int[] s) {
-        try (MemoryScope scope = MemoryScope.open()) {
-            Tensor a = BenchTensors.random(1, DType.F32, s[0], s[1]);
-            Tensor b = BenchTensors.random(2, DType.F32, s[1], s[2]);
-            Tensor c = Tensor.empty(DType.F32, s[0], s[2]);
-            int calls = calls(s);
-            return series.againstTorch("loraid " + label(s) + " F32", () -> {
-                for (int i = 0; i < calls; i++) {
-                    Backends.cpu().matmul(a, b, c, 1, 0, null);
-                }
-            }, "pytorch " + label(s) + " F32", t -> repeated(t.matmul(s[0], s[1], s[2]), calls));
-        }
+        return withProducts(s, DType.F32, false, run -> series.againstTorch("loraid " + label(s) + " F32", run,
+            "pytorch " + label(s) + " F32", t -> repeated(t.matmul(s[0], s[1], s[2]), calls(s))));
     }
 
     /** Our GFLOP/s for a [m,k] F32 @ b; b is [k,n] of {@code weight}, or a transposed view of [n,k] (nn.Linear). */
     private static double ours(Series series, int[] s, DType weight, boolean transposed) {
+        String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
+        return withProducts(s, weight, transposed,
+            run -> Figures.gflops(series.log(), what, series.time(what, run), calls(s) * flop(s)));
+    }
+
+    /**
+     * {@code timed} applied to one timed run of ours, {@link #calls} products of a [m,k] F32 @ b into a reused
+     * output, b [k,n] of {@code weight} or a transposed view of [n,k]; the operands live in a scope of their own.
+     */
+    private static <T> T withProducts(int[] s, DType weight, boolean transposed, Function<Runnable, T> timed) {
         int m = s[0];
         int k = s[1];
         int n = s[2];
@@ -124,14 +125,12 @@ public final class GemmBench implements BenchCommand {
             Tensor a = BenchTensors.random(1, DType.F32, m, k);
             Tensor b = transposed ? BenchTensors.random(2, weight, n, k).transpose(0, 1) : BenchTensors.random(2, weight, k, n);
             Tensor c = Tensor.empty(DType.F32, m, n);
-            String what = "loraid " + label(s) + " " + weight + (transposed ? " weight-transposed" : "");
             int calls = calls(s);
-            Stopwatch.Timing t = series.time(what, () -> {
+            return timed.apply(() -> {
                 for (int i = 0; i < calls; i++) {
                     cpu.matmul(a, b, c, 1, 0, null);
                 }
             });
-            return Figures.gflops(series.log(), what, t, calls * flop(s));
         }
     }
 
