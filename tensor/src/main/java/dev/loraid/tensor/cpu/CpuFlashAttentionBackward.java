@@ -5,19 +5,38 @@ import jdk.incubator.vector.FloatVector;
 
 import java.util.Arrays;
 
-import static dev.loraid.tensor.cpu.FlashAttention.BC;
-import static dev.loraid.tensor.cpu.FlashAttention.BR;
 import static dev.loraid.tensor.cpu.Lanes.F;
 import static dev.loraid.tensor.cpu.Lanes.VL;
 
 /**
  * Flash attention backward in fp32 (FlashAttention-2, Dao 2023, Algorithm 2): per head, workers take key blocks
- * of {@link FlashAttention#BC} keys and own their dK, dV; for each query tile they recompute
+ * of {@link #BC} keys and own their dK, dV; for each query tile they recompute
  * P = exp(scale·Q·Kᵀ − lse), then dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P∘(dP − Δ) with Δ = rowsum(dO∘O),
  * dK += dSᵀ·(scale·Q), and dQ += dS·K into a per-worker accumulator (summed and scaled at the end), so no two
  * threads write the same memory and nothing of size [Lq, Lk] is ever held.
  */
 final class CpuFlashAttentionBackward {
+    /**
+     * Query and key tile sizes: both must be whole {@link TileMatmul#ROWS}-row register blocks, and BC whole
+     * {@link TileMatmul#COLS}-column blocks (checked below).
+     */
+    private static final int BR = 96;
+    private static final int BC = 96;
+
+    static {
+        // the tile products step through BR and BC rows in register blocks of TileMatmul.ROWS; a partial block
+        // would index past the packed panels
+        if (BR % TileMatmul.ROWS != 0 || BC % TileMatmul.ROWS != 0) {
+            throw new ExceptionInInitializerError("attention tiles " + BR + "x" + BC
+                + " are not multiples of the " + TileMatmul.ROWS + "-row register block");
+        }
+        // a score-tile row of BC floats is written up to the next whole column block, padCols(keys in the block)
+        if (BC % TileMatmul.COLS != 0) {
+            throw new ExceptionInInitializerError("attention key tile " + BC + " is not a multiple of the "
+                + TileMatmul.COLS + "-column register block");
+        }
+    }
+
     private CpuFlashAttentionBackward() {
     }
 

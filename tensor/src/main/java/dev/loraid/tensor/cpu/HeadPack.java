@@ -3,8 +3,8 @@ package dev.loraid.tensor.cpu;
 import dev.loraid.tensor.Tensor;
 
 /**
- * Copies rows of one attention head (b, h) of a [B, H, L, D] view into dense fp32 work arrays for
- * {@link TileMatmul}: row-major with padded width, or transposed into per-key-block panels. Narrow dtypes are
+ * Copies rows of one attention head (b, h) of a [B, H, L, D] view into dense fp32 work arrays for the attention
+ * kernels: row-major with padded width, transposed into panels of rows, or cut into panels of columns. Narrow dtypes are
  * widened row by row here, so the kernels only ever see fp32 tiles.
  */
 final class HeadPack {
@@ -52,14 +52,47 @@ final class HeadPack {
         int panels = (keys + block - 1) / block;
         float[] out = new float[panels * d * block];
         Parallel.forEach(parallel ? panels : 1, task -> {
-            float[] row = new float[d];
             int from = parallel ? task * block : 0;
             int to = parallel ? Math.min(keys, from + block) : keys;
-            for (int j = from; j < to; j++) {
-                Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, j), t.stride(3), row, 0, d);
-                int base = (j / block) * d * block + j % block;
-                for (int c = 0; c < d; c++) {
-                    out[base + c * block] = row[c];
+            transposed(t, b, h, from, to - from, block, 1f, out, from * d);
+        });
+        return out;
+    }
+
+    /**
+     * Rows [from, from + rows) of head (b, h), times {@code scale}, transposed into panels of {@code block} rows:
+     * {@code dst[dstOff + (r / block)·D·block + c·block + r % block] = scale·t[b, h, from + r, c]}. Slots of rows past
+     * {@code rows} are left as they are.
+     */
+    static void transposed(Tensor t, int b, int h, int from, int rows, int block, float scale, float[] dst, int dstOff) {
+        int d = (int) t.size(3);
+        float[] row = new float[d];
+        for (int r = 0; r < rows; r++) {
+            Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, from + r), t.stride(3), row, 0, d);
+            int base = dstOff + (r / block) * d * block + r % block;
+            for (int c = 0; c < d; c++) {
+                dst[base + c * block] = scale * row[c];
+            }
+        }
+    }
+
+    /**
+     * Rows [0, rows) of head (b, h) in runs of {@code run} rows, each run cut into panels of {@code width} columns:
+     * run g's panel p holds {@code [run][width]} at offset (g·panels + p)·run·width (columns past D, and rows past
+     * {@code rows} in the last run, are zero), so one panel of a run is a contiguous row-major tile.
+     */
+    static float[] columnPanels(Tensor t, int b, int h, int rows, int run, int width, boolean parallel) {
+        int d = (int) t.size(3);
+        int panels = (d + width - 1) / width;
+        float[] out = new float[(rows + run - 1) / run * run * panels * width];
+        int chunks = parallel ? Math.min(Parallel.threads() * 4, (rows + 63) / 64) : 1;
+        Parallel.forEach(chunks, task -> {
+            float[] row = new float[panels * width];
+            for (int r = (int) ((long) rows * task / chunks), end = (int) ((long) rows * (task + 1) / chunks); r < end; r++) {
+                Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, r), t.stride(3), row, 0, d);
+                int at = ((r / run) * panels * run + r % run) * width;
+                for (int p = 0; p < panels; p++) {
+                    System.arraycopy(row, p * width, out, at + p * run * width, width);
                 }
             }
         });

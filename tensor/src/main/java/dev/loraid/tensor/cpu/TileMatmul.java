@@ -6,7 +6,8 @@ import static dev.loraid.tensor.cpu.Lanes.F;
 import static dev.loraid.tensor.cpu.Lanes.VL;
 
 /**
- * The register-tiled product the attention kernels are built from, on small fp32 tiles that sit in cache:
+ * The register-tiled product the attention backward is built from (the forward runs on the GEMM's kernel, see
+ * {@link FlashAttention}), on small fp32 tiles that sit in cache:
  * {@code C[i][j] (+)= Σ_k A(i, k)·B[k][j]} where A is read through two strides (so Aᵀ costs nothing) and B, C are
  * row-major. Each step keeps a {@link #ROWS}-row × 2-vector block of C in registers: 6 rows (12 accumulators,
  * 2 loads of B and 6 broadcasts of A per k: 15 registers) where there are only AVX2's 16, 12 rows (24

@@ -116,7 +116,7 @@ final class BlockedGemm {
             int jEnd = Math.min(nc, jg + GROUP * NR);
             for (int ir = 0; ir < mc; ir += MR) {
                 for (int jr = jg; jr < jEnd; jr += NR) {
-                    MicroKernel.multiply(kc, buf.a, ir * kc, packedB, jr * kc, buf.tile);
+                    MicroKernel.multiply(kc, buf.a, ir * kc, packedB, jr * kc, buf.tile, 0, NR, false);
                     TileWriter.write(buf.tile, Math.min(MR, mc - ir), Math.min(NR, nc - jr), c, ic + ir, jc + jr,
                         p.alpha(), first ? p.beta() : 1f, first ? p.bias() : null, p.biasPerRow());
                 }

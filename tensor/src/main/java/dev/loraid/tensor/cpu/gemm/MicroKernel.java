@@ -24,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * operations left the core's 6-wide dispatch too little room beside the 8 FMAs of a step (Zen 3, one thread,
  * L1-resident panels: 0.81 -> 0.96 of the FMA probe at best; see bench/RESULTS.md).
  */
-final class MicroKernel {
+public final class MicroKernel {
     private static final VectorSpecies<Float> S = GemmTiling.SPECIES;
     private static final int L = GemmTiling.LANES;
     private static final int NR = GemmTiling.NR;
@@ -34,14 +34,35 @@ final class MicroKernel {
     private MicroKernel() {
     }
 
-    /** Writes the MR x NR product of the strip and the panel into {@code tile} (row-major, NR floats per row). */
-    static void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+    /**
+     * {@code c[cOff + r·ldc + j] (+)= Σ_k a[aOff + k·MR + r] · b[bOff + k·NR + j]} for r < MR, j < NR: the MR x NR
+     * product of a packed A strip and a packed B panel, written over C or, with {@code accumulate}, added to it.
+     * Both steps are constants on purpose: with A's step a parameter, C2 could no longer prove A's indices in
+     * bounds ahead of the loop and checked them on every step (GEMM 8% slower on a Zen 3).
+     */
+    public static void multiply(int kc, float[] a, int aOff, float[] b, int bOff,
+                                float[] c, int cOff, int ldc, boolean accumulate) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, cOff);
+            c01 = FloatVector.fromArray(S, c, cOff + L);
+            c10 = FloatVector.fromArray(S, c, cOff + ldc);
+            c11 = FloatVector.fromArray(S, c, cOff + ldc + L);
+            c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
+            if (SIX_ROWS) {
+                c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc);
+                c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
+                c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc);
+                c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
+            }
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(S);
+        }
         for (int k = 0, ai = aOff, bi = bOff; k < kc; k++, ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, b, bi);
             FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
@@ -66,19 +87,19 @@ final class MicroKernel {
                 c51 = x.fma(b1, c51);
             }
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + L);
+        c10.intoArray(c, cOff + ldc);
+        c11.intoArray(c, cOff + ldc + L);
+        c20.intoArray(c, cOff + 2 * ldc);
+        c21.intoArray(c, cOff + 2 * ldc + L);
+        c30.intoArray(c, cOff + 3 * ldc);
+        c31.intoArray(c, cOff + 3 * ldc + L);
         if (SIX_ROWS) {
-            c40.intoArray(tile, 4 * NR);
-            c41.intoArray(tile, 4 * NR + L);
-            c50.intoArray(tile, 5 * NR);
-            c51.intoArray(tile, 5 * NR + L);
+            c40.intoArray(c, cOff + 4 * ldc);
+            c41.intoArray(c, cOff + 4 * ldc + L);
+            c50.intoArray(c, cOff + 5 * ldc);
+            c51.intoArray(c, cOff + 5 * ldc + L);
         }
     }
 }
