@@ -91,8 +91,11 @@ final class HeadPack {
             for (int r = (int) ((long) rows * task / chunks), end = (int) ((long) rows * (task + 1) / chunks); r < end; r++) {
                 Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, r), t.stride(3), row, 0, d);
                 int at = ((r / run) * panels * run + r % run) * width;
-                for (int p = 0; p < panels; p++) {
-                    System.arraycopy(row, p * width, out, at + p * run * width, width);
+                // a plain loop: a panel's row is only MR floats (16 bytes), a call of arraycopy per panel cost more
+                for (int p = 0, c = 0; p < panels; p++) {
+                    for (int i = 0, o = at + p * run * width; i < width; i++, c++) {
+                        out[o + i] = row[c];
+                    }
                 }
             }
         });
