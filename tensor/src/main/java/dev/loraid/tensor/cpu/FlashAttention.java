@@ -47,7 +47,7 @@ final class FlashAttention {
     record PackedKv(float[] kStrips, float[] vStrips, int keys, int dvPad) {
         static PackedKv of(Tensor k, Tensor v, int b, int h, int keys, boolean parallel) {
             int dvPad = (int) ((v.size(3) + MR - 1) / MR * MR);
-            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, MR, parallel),
+            return new PackedKv(HeadPack.transposedPanels(k, b, h, keys, MR, 1f, parallel),
                 HeadPack.columnPanels(v, b, h, keys, BC, MR, parallel), keys, dvPad);
         }
 

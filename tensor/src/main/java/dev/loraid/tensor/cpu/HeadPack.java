@@ -43,18 +43,21 @@ final class HeadPack {
     }
 
     /**
-     * Keys [0, keys) of head (b, h) transposed into panels of {@code block} keys: panel p holds
+     * Rows [0, keys) of head (b, h), times {@code scale}, transposed into panels of {@code block} rows: panel p holds
      * {@code [D][block]} at offset p·D·block, so {@code kᵀ} of one key block is a contiguous row-major tile.
-     * Keys past {@code keys} are zero.
+     * Rows past {@code keys} are zero.
      */
-    static float[] transposedPanels(Tensor t, int b, int h, int keys, int block, boolean parallel) {
+    static float[] transposedPanels(Tensor t, int b, int h, int keys, int block, float scale, boolean parallel) {
         int d = (int) t.size(3);
         int panels = (keys + block - 1) / block;
         float[] out = new float[panels * d * block];
-        Parallel.forEach(parallel ? panels : 1, task -> {
-            int from = parallel ? task * block : 0;
-            int to = parallel ? Math.min(keys, from + block) : keys;
-            transposed(t, b, h, from, to - from, block, 1f, out, from * d);
+        // whole panels per task, at least 64 rows each
+        int perTask = Math.max(1, 64 / block) * block;
+        int tasks = parallel ? (keys + perTask - 1) / perTask : 1;
+        Parallel.forEach(tasks, task -> {
+            int from = parallel ? task * perTask : 0;
+            int to = parallel ? Math.min(keys, from + perTask) : keys;
+            transposed(t, b, h, from, to - from, block, scale, out, from * d);
         });
         return out;
     }
