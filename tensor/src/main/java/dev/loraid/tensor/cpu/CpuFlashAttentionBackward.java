@@ -77,8 +77,8 @@ final class CpuFlashAttentionBackward {
                 keyBlock(dims, hd, kb, blk, dqw);
                 int j0 = kb * BC;
                 int nb = Math.min(BC, keys - j0);
-                storeColumns(blk.dkT(), dk, b, h, j0, nb, scale);
-                storeColumns(blk.dvT(), dv, b, h, j0, nb, 1f);
+                storeRows(blk.dkT(), 1, BC, dk, b, h, j0, nb, scale);
+                storeRows(blk.dvT(), 1, BC, dv, b, h, j0, nb, 1f);
             }
         });
         float[] total = dqAcc[0];
@@ -87,7 +87,7 @@ final class CpuFlashAttentionBackward {
                 FloatVector.fromArray(F, total, i).add(FloatVector.fromArray(F, dqAcc[w], i)).intoArray(total, i);
             }
         }
-        storeRows(total, hd.dqWidth(), dq, b, h, 0, dims.lq(), scale);
+        storeRows(total, hd.dqWidth(), 1, dq, b, h, 0, dims.lq(), scale);
         zeroRows(dk, b, h, keys, dims.lk() - keys);
         zeroRows(dv, b, h, keys, dims.lk() - keys);
     }
@@ -210,26 +210,17 @@ final class CpuFlashAttentionBackward {
             delta, lseRows, (dims.d() + NR - 1) / NR * NR, tiles, keys);
     }
 
-    /** t[b, h, from + j, f] = scale·srcᵀ[f·BC + j] for j in [0, keys): a block's dKᵀ or dVᵀ back to rows. */
-    private static void storeColumns(float[] srcT, Tensor t, int b, int h, int from, int keys, float scale) {
-        int width = (int) t.size(3);
-        float[] row = new float[width];
-        for (int j = 0; j < keys; j++) {
-            for (int f = 0; f < width; f++) {
-                row[f] = srcT[f * BC + j] * scale;
-            }
-            long base = t.offset() + b * t.stride(0) + h * t.stride(1) + (long) (from + j) * t.stride(2);
-            Lanes.store(row, 0, width, t.storage().segment(), t.dtype(), base, t.stride(3));
-        }
-    }
-
-    /** t[b, h, from + r, :] = scale·src[r·ld ..] for r in [0, rows). */
-    private static void storeRows(float[] src, int ld, Tensor t, int b, int h, int from, int rows, float scale) {
+    /**
+     * t[b, h, from + r, c] = scale·src[r·rowStep + c·colStep] for r in [0, rows): dq's rows (colStep 1), or a block's
+     * dKᵀ, dVᵀ back to rows (rowStep 1, colStep BC).
+     */
+    private static void storeRows(float[] src, int rowStep, int colStep, Tensor t, int b, int h, int from, int rows,
+                                  float scale) {
         int width = (int) t.size(3);
         float[] row = new float[width];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < width; c++) {
-                row[c] = src[r * ld + c] * scale;
+                row[c] = src[r * rowStep + c * colStep] * scale;
             }
             long base = t.offset() + b * t.stride(0) + h * t.stride(1) + (long) (from + r) * t.stride(2);
             Lanes.store(row, 0, width, t.storage().segment(), t.dtype(), base, t.stride(3));
