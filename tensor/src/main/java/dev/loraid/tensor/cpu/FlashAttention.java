@@ -32,17 +32,17 @@ final class FlashAttention {
     private static final int MR = GemmTiling.MR;
     private static final int NR = GemmTiling.NR;
     /** Queries per tile: whole panels of NR. */
-    static final int BR = NR * Math.max(1, 96 / NR);
+    private static final int BR = NR * Math.max(1, 96 / NR);
     /** Keys per block: whole strips of MR; the depth of each P·V product ({@code -Dloraid.attention.keys}). */
-    static final int BC = MR * Math.max(1, Integer.getInteger("loraid.attention.keys", 192) / MR);
+    private static final int BC = MR * Math.max(1, Integer.getInteger("loraid.attention.keys", 192) / MR);
 
     private FlashAttention() {
     }
 
     /**
      * One head's keys, in strips of MR keys ([strip][D][MR]), and values, each key block's in strips of MR features
-     * ([block][strip][BC][MR]): a block's value strips lie side by side, where strips of all the keys would be 16 KiB
-     * per feature apart and their runs for one block would fall into the same cache sets.
+     * ([block][strip][BC][MR]): a block's value strips lie side by side, where strips over all the keys would lie
+     * keys·MR floats apart (64 KiB at 4096 keys) and their runs for one block would fall into the same cache sets.
      */
     record PackedKv(float[] kStrips, float[] vStrips, int keys, int dvPad) {
         static PackedKv of(Tensor k, Tensor v, int b, int h, int keys, boolean parallel) {
