@@ -190,8 +190,8 @@ final class CpuFlashAttentionBackward {
             float[] o = new float[dvPad];
             float[] g = new float[dvPad];
             for (int r = lq * c / chunks, end = lq * (c + 1) / chunks; r < end; r++) {
-                HeadPack.rows(out, b, h, r, 1, 1f, o, 0, dvPad);
-                HeadPack.rows(dOut, b, h, r, 1, 1f, g, 0, dvPad);
+                HeadPack.row(out, b, h, r, o);
+                HeadPack.row(dOut, b, h, r, g);
                 FloatVector acc = FloatVector.zero(F);
                 for (int i = 0; i < dvPad; i += VL) {
                     acc = FloatVector.fromArray(F, g, i).fma(FloatVector.fromArray(F, o, i), acc);

@@ -4,42 +4,17 @@ import dev.loraid.tensor.Tensor;
 
 /**
  * Copies rows of one attention head (b, h) of a [B, H, L, D] view into dense fp32 work arrays for the attention
- * kernels: row-major with padded width, transposed into panels of rows, or cut into panels of columns. Narrow dtypes are
- * widened row by row here, so the kernels only ever see fp32 tiles.
+ * kernels: one row as it is, rows transposed into panels of rows, or rows cut into panels of columns. Narrow dtypes
+ * are widened row by row here, so the kernels only ever see fp32 tiles.
  */
 final class HeadPack {
     private HeadPack() {
     }
 
-    private static long rowBase(Tensor t, int b, int h, int row) {
-        return t.offset() + b * t.stride(0) + h * t.stride(1) + (long) row * t.stride(2);
-    }
-
-    /**
-     * {@code dst[(r)·widthPad + c] = scale·t[b, h, from + r, c]} for r in [0, rows); columns past the tensor's width
-     * are left as they are (callers pass zeroed padding).
-     */
-    static void rows(Tensor t, int b, int h, int from, int rows, float scale, float[] dst, int dstOff, int widthPad) {
-        int width = (int) t.size(3);
-        for (int r = 0; r < rows; r++) {
-            int o = dstOff + r * widthPad;
-            Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, from + r), t.stride(3), dst, o, width);
-            if (scale != 1f) {
-                for (int c = 0; c < width; c++) {
-                    dst[o + c] *= scale;
-                }
-            }
-        }
-    }
-
-    /** {@link #rows} for rows [0, rows) of a whole head, spread over the threads when {@code parallel}. */
-    static void headRows(Tensor t, int b, int h, int rows, float scale, float[] dst, int widthPad, boolean parallel) {
-        int chunks = parallel ? Math.min(Parallel.threads() * 4, (rows + 63) / 64) : 1;
-        Parallel.forEach(chunks, c -> {
-            int from = (int) ((long) rows * c / chunks);
-            int to = (int) ((long) rows * (c + 1) / chunks);
-            rows(t, b, h, from, to - from, scale, dst, from * widthPad, widthPad);
-        });
+    /** {@code dst[c] = t[b, h, row, c]} for c in [0, D); entries past D are left as they are. */
+    static void row(Tensor t, int b, int h, int row, float[] dst) {
+        long base = t.offset() + b * t.stride(0) + h * t.stride(1) + (long) row * t.stride(2);
+        Lanes.load(t.storage().segment(), t.dtype(), base, t.stride(3), dst, 0, (int) t.size(3));
     }
 
     /**
@@ -69,12 +44,12 @@ final class HeadPack {
      */
     static void transposed(Tensor t, int b, int h, int from, int rows, int block, float scale, float[] dst, int dstOff) {
         int d = (int) t.size(3);
-        float[] row = new float[d];
+        float[] values = new float[d];
         for (int r = 0; r < rows; r++) {
-            Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, from + r), t.stride(3), row, 0, d);
+            row(t, b, h, from + r, values);
             int base = dstOff + (r / block) * d * block + r % block;
             for (int c = 0; c < d; c++) {
-                dst[base + c * block] = scale * row[c];
+                dst[base + c * block] = scale * values[c];
             }
         }
     }
@@ -90,14 +65,14 @@ final class HeadPack {
         float[] out = new float[(rows + run - 1) / run * run * panels * width];
         int chunks = parallel ? Math.min(Parallel.threads() * 4, (rows + 63) / 64) : 1;
         Parallel.forEach(chunks, task -> {
-            float[] row = new float[panels * width];
+            float[] values = new float[panels * width];
             for (int r = (int) ((long) rows * task / chunks), end = (int) ((long) rows * (task + 1) / chunks); r < end; r++) {
-                Lanes.load(t.storage().segment(), t.dtype(), rowBase(t, b, h, r), t.stride(3), row, 0, d);
+                row(t, b, h, r, values);
                 int at = ((r / run) * panels * run + r % run) * width;
                 // a plain loop: a panel's row is only MR floats (16 bytes), a call of arraycopy per panel cost more
                 for (int p = 0, c = 0; p < panels; p++) {
                     for (int i = 0, o = at + p * run * width; i < width; i++, c++) {
-                        out[o + i] = row[c];
+                        out[o + i] = values[c];
                     }
                 }
             }
